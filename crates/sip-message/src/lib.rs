@@ -1,0 +1,38 @@
+//! SIP messages: parsing, inspecting, editing and printing (RFC 3261 §7, §20, §25).
+//!
+//! This crate owns the wire format and nothing else: no sockets, no clock, no transactions.
+//! A [`SipMessage`] is parsed from one owned buffer into byte ranges; only the start line and
+//! the headers every hop needs (Via, From, To, Call-ID, CSeq, Max-Forwards, Content-Length)
+//! are parsed eagerly. Everything else is parsed on demand by the typed parsers in
+//! [`uri`], [`name_addr`], [`via`] and friends. Changes to a message are recorded in an
+//! [`Editor`] and applied once while printing into a reusable buffer, so forwarding a request
+//! never re-serialises the headers it did not touch. [`StreamFramer`] frames messages on
+//! stream transports (TCP, TLS). Digest authentication lives in the `sip-auth` crate.
+
+mod cseq;
+mod editor;
+mod error;
+pub mod header_name;
+mod message;
+pub mod method;
+pub mod name_addr;
+pub mod params;
+mod parse;
+mod response;
+mod stream;
+pub mod text;
+pub mod uri;
+pub mod via;
+
+pub use cseq::CSeq;
+pub use editor::Editor;
+pub use error::ParseError;
+pub use header_name::HeaderName;
+pub use message::{HeaderField, SipMessage, Span, StartLine};
+pub use method::Method;
+pub use name_addr::{parse_contact_list, ContactValue, NameAddr};
+pub use parse::{parse_strict, Limits};
+pub use response::{build_ack_for_failure, build_cancel, reason_phrase, ResponseBuilder};
+pub use stream::{Frame, FramingError, StreamFramer};
+pub use uri::{Scheme, Uri};
+pub use via::Via;

@@ -1,0 +1,188 @@
+//! Character classes and small scanners of the RFC 3261 §25 grammar.
+//!
+//! Everything here works on bytes and never allocates. "LWS" follows the RFC: spaces and
+//! tabs, optionally preceded by one CRLF (a folded line). The message parser keeps folds
+//! inside header values, so the scanners here treat CR and LF as whitespace.
+
+/// `token` characters (RFC 3261 §25.1).
+#[inline]
+pub fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+        )
+}
+
+/// `word` characters (Call-ID): token plus separators that may appear in a word.
+#[inline]
+pub fn is_word(b: u8) -> bool {
+    is_token(b)
+        || matches!(
+            b,
+            b'(' | b')'
+                | b'<'
+                | b'>'
+                | b':'
+                | b'\\'
+                | b'"'
+                | b'/'
+                | b'['
+                | b']'
+                | b'?'
+                | b'{'
+                | b'}'
+        )
+}
+
+/// `unreserved` characters: alphanum and mark.
+#[inline]
+pub fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
+        )
+}
+
+/// Whitespace inside a header value, including the CR LF of a folded line.
+#[inline]
+pub fn is_lws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// Strips leading and trailing LWS.
+#[inline]
+pub fn trim_lws(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_ascii() && is_lws(c as u8))
+}
+
+/// Strips leading LWS.
+#[inline]
+pub fn trim_lws_start(s: &str) -> &str {
+    s.trim_start_matches(|c: char| c.is_ascii() && is_lws(c as u8))
+}
+
+/// Checks that every `%` in `s` starts a `%HH` escape.
+pub fn escapes_valid(s: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(off) = memchr::memchr(b'%', &s[i..]) {
+        let p = i + off;
+        if p + 2 >= s.len() {
+            return false;
+        }
+        if !(s[p + 1].is_ascii_hexdigit() && s[p + 2].is_ascii_hexdigit()) {
+            return false;
+        }
+        i = p + 3;
+    }
+    true
+}
+
+/// Parses a decimal number made of digits only, at most `u32::MAX`.
+pub fn parse_u32(s: &str) -> Option<u32> {
+    if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse::<u64>().ok().and_then(|v| u32::try_from(v).ok())
+}
+
+/// Finds the end of a quoted string that starts at `s[0] == '"'`: returns the index just past
+/// the closing quote, honouring backslash escapes.
+pub fn quoted_end(s: &[u8]) -> Option<usize> {
+    debug_assert_eq!(s.first(), Some(&b'"'));
+    let mut i = 1;
+    while i < s.len() {
+        match s[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Splits a header value on the commas that separate values, ignoring commas inside quoted
+/// strings and inside `<...>`. Yields each value with its byte offset, untrimmed.
+pub fn split_commas(value: &str) -> CommaSplit<'_> {
+    CommaSplit {
+        s: value,
+        pos: 0,
+        done: false,
+    }
+}
+
+/// Iterator returned by [`split_commas`].
+#[derive(Debug, Clone)]
+pub struct CommaSplit<'a> {
+    s: &'a str,
+    pos: usize,
+    done: bool,
+}
+
+impl<'a> Iterator for CommaSplit<'a> {
+    /// (offset of the piece in the value, the piece)
+    type Item = (usize, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let b = self.s.as_bytes();
+        let start = self.pos;
+        let mut i = start;
+        let mut in_angle = false;
+        while i < b.len() {
+            match b[i] {
+                b'"' => match quoted_end(&b[i..]) {
+                    Some(n) => {
+                        i += n;
+                        continue;
+                    }
+                    None => i = b.len(),
+                },
+                b'<' => in_angle = true,
+                b'>' => in_angle = false,
+                b',' if !in_angle => {
+                    self.pos = i + 1;
+                    return Some((start, &self.s[start..i]));
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        self.done = true;
+        Some((start, &self.s[start..]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes() {
+        assert!(escapes_valid(b"a%20b"));
+        assert!(escapes_valid(b""));
+        assert!(!escapes_valid(b"a%2"));
+        assert!(!escapes_valid(b"%"));
+        assert!(!escapes_valid(b"%zz"));
+    }
+
+    #[test]
+    fn commas_respect_quotes_and_angles() {
+        let v: Vec<_> = split_commas(r#""a,b" <sip:x,y>;p=1, <sip:z>"#)
+            .map(|x| x.1)
+            .collect();
+        assert_eq!(v, vec![r#""a,b" <sip:x,y>;p=1"#, " <sip:z>"]);
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_u32("0009"), Some(9));
+        assert_eq!(parse_u32("4294967295"), Some(u32::MAX));
+        assert_eq!(parse_u32("4294967296"), None);
+        assert_eq!(parse_u32("-1"), None);
+        assert_eq!(parse_u32(""), None);
+    }
+}
