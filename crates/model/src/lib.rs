@@ -1,0 +1,20 @@
+//! Switchboard's domain types and the store traits SIP logic talks to.
+//!
+//! This crate owns the vocabulary (address-of-record, binding, subscriber, alias) and the
+//! [`Store`] trait that the `storage` crate implements on SQLite, MariaDB and PostgreSQL.
+//! It does not own any SQL, any socket or any SIP parsing. [`MemoryStore`] is a complete
+//! in-memory implementation for unit tests.
+
+mod aor;
+mod binding;
+mod error;
+mod memory;
+mod store;
+mod subscriber;
+
+pub use aor::AddressOfRecord;
+pub use binding::Binding;
+pub use error::StoreError;
+pub use memory::MemoryStore;
+pub use store::Store;
+pub use subscriber::{Alias, Subscriber};

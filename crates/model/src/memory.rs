@@ -1,0 +1,257 @@
+//! An in-memory [`Store`] for tests.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use parking_lot::Mutex;
+
+use crate::aor::AddressOfRecord;
+use crate::binding::Binding;
+use crate::error::StoreError;
+use crate::store::Store;
+use crate::subscriber::{Alias, Subscriber};
+
+#[derive(Default)]
+struct Inner {
+    domains: Vec<String>,
+    subscribers: BTreeMap<AddressOfRecord, Subscriber>,
+    aliases: BTreeMap<AddressOfRecord, AddressOfRecord>,
+    bindings: BTreeMap<(AddressOfRecord, String), Binding>,
+}
+
+/// A store that lives in memory only; same semantics as the SQL store.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn domains(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.inner.lock().domains.clone())
+    }
+
+    async fn add_domain(&self, domain: &str) -> Result<(), StoreError> {
+        let d = domain.to_ascii_lowercase();
+        let mut g = self.inner.lock();
+        if g.domains.contains(&d) {
+            return Err(StoreError::Duplicate {
+                what: format!("domain {d}"),
+            });
+        }
+        g.domains.push(d);
+        Ok(())
+    }
+
+    async fn delete_domain(&self, domain: &str) -> Result<(), StoreError> {
+        let d = domain.to_ascii_lowercase();
+        let mut g = self.inner.lock();
+        let before = g.domains.len();
+        g.domains.retain(|x| *x != d);
+        if g.domains.len() == before {
+            return Err(StoreError::NotFound {
+                what: format!("domain {d}"),
+            });
+        }
+        g.subscribers.retain(|k, _| k.domain != d);
+        g.aliases.retain(|k, v| k.domain != d && v.domain != d);
+        g.bindings.retain(|k, _| k.0.domain != d);
+        Ok(())
+    }
+
+    async fn subscriber(&self, aor: &AddressOfRecord) -> Result<Option<Subscriber>, StoreError> {
+        Ok(self.inner.lock().subscribers.get(aor).cloned())
+    }
+
+    async fn add_subscriber(&self, s: &Subscriber) -> Result<(), StoreError> {
+        let mut g = self.inner.lock();
+        if !g.domains.contains(&s.aor.domain) {
+            return Err(StoreError::NotFound {
+                what: format!("domain {}", s.aor.domain),
+            });
+        }
+        if g.subscribers.contains_key(&s.aor) {
+            return Err(StoreError::Duplicate {
+                what: format!("user {}", s.aor),
+            });
+        }
+        g.subscribers.insert(s.aor.clone(), s.clone());
+        Ok(())
+    }
+
+    async fn update_subscriber(&self, s: &Subscriber) -> Result<(), StoreError> {
+        let mut g = self.inner.lock();
+        match g.subscribers.get_mut(&s.aor) {
+            Some(x) => {
+                *x = s.clone();
+                Ok(())
+            }
+            None => Err(StoreError::NotFound {
+                what: format!("user {}", s.aor),
+            }),
+        }
+    }
+
+    async fn delete_subscriber(&self, aor: &AddressOfRecord) -> Result<(), StoreError> {
+        let mut g = self.inner.lock();
+        if g.subscribers.remove(aor).is_none() {
+            return Err(StoreError::NotFound {
+                what: format!("user {aor}"),
+            });
+        }
+        g.aliases.retain(|_, v| v != aor);
+        g.bindings.retain(|k, _| &k.0 != aor);
+        Ok(())
+    }
+
+    async fn subscribers(&self, domain: Option<&str>) -> Result<Vec<Subscriber>, StoreError> {
+        let g = self.inner.lock();
+        Ok(g.subscribers
+            .values()
+            .filter(|s| domain.is_none_or(|d| s.aor.domain == d.to_ascii_lowercase()))
+            .cloned()
+            .collect())
+    }
+
+    async fn resolve_alias(
+        &self,
+        alias: &AddressOfRecord,
+    ) -> Result<Option<AddressOfRecord>, StoreError> {
+        Ok(self.inner.lock().aliases.get(alias).cloned())
+    }
+
+    async fn add_alias(&self, a: &Alias) -> Result<(), StoreError> {
+        let mut g = self.inner.lock();
+        if !g.subscribers.contains_key(&a.target) {
+            return Err(StoreError::NotFound {
+                what: format!("user {}", a.target),
+            });
+        }
+        if g.aliases.contains_key(&a.alias) || g.subscribers.contains_key(&a.alias) {
+            return Err(StoreError::Duplicate {
+                what: format!("alias {}", a.alias),
+            });
+        }
+        g.aliases.insert(a.alias.clone(), a.target.clone());
+        Ok(())
+    }
+
+    async fn delete_alias(&self, alias: &AddressOfRecord) -> Result<(), StoreError> {
+        match self.inner.lock().aliases.remove(alias) {
+            Some(_) => Ok(()),
+            None => Err(StoreError::NotFound {
+                what: format!("alias {alias}"),
+            }),
+        }
+    }
+
+    async fn aliases(&self, domain: Option<&str>) -> Result<Vec<Alias>, StoreError> {
+        let g = self.inner.lock();
+        Ok(g.aliases
+            .iter()
+            .filter(|(k, _)| domain.is_none_or(|d| k.domain == d.to_ascii_lowercase()))
+            .map(|(k, v)| Alias {
+                alias: k.clone(),
+                target: v.clone(),
+            })
+            .collect())
+    }
+
+    async fn save_binding(&self, b: &Binding) -> Result<(), StoreError> {
+        self.inner
+            .lock()
+            .bindings
+            .insert((b.aor.clone(), b.contact.clone()), b.clone());
+        Ok(())
+    }
+
+    async fn delete_binding(&self, aor: &AddressOfRecord, contact: &str) -> Result<(), StoreError> {
+        self.inner
+            .lock()
+            .bindings
+            .remove(&(aor.clone(), contact.to_string()));
+        Ok(())
+    }
+
+    async fn delete_bindings(&self, aor: Option<&AddressOfRecord>) -> Result<u64, StoreError> {
+        let mut g = self.inner.lock();
+        let before = g.bindings.len();
+        g.bindings.retain(|k, _| aor.is_some_and(|a| &k.0 != a));
+        Ok((before - g.bindings.len()) as u64)
+    }
+
+    async fn bindings(
+        &self,
+        aor: Option<&AddressOfRecord>,
+        now: u64,
+    ) -> Result<Vec<Binding>, StoreError> {
+        let g = self.inner.lock();
+        Ok(g.bindings
+            .values()
+            .filter(|b| b.expires_at > now && aor.is_none_or(|a| &b.aor == a))
+            .cloned()
+            .collect())
+    }
+
+    async fn purge_expired(&self, now: u64) -> Result<u64, StoreError> {
+        let mut g = self.inner.lock();
+        let before = g.bindings.len();
+        g.bindings.retain(|_, b| b.expires_at > now);
+        Ok((before - g.bindings.len()) as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn users_aliases_bindings() {
+        let s = MemoryStore::new();
+        s.add_domain("Example.com").await.unwrap();
+        let alice = AddressOfRecord::new("alice", "example.com");
+        let sub = Subscriber {
+            aor: alice.clone(),
+            ha1_md5: "x".into(),
+            ha1_sha256: "y".into(),
+        };
+        s.add_subscriber(&sub).await.unwrap();
+        assert!(matches!(
+            s.add_subscriber(&sub).await,
+            Err(StoreError::Duplicate { .. })
+        ));
+        let did = AddressOfRecord::new("15551234", "example.com");
+        s.add_alias(&Alias {
+            alias: did.clone(),
+            target: alice.clone(),
+        })
+        .await
+        .unwrap();
+        assert_eq!(s.resolve_alias(&did).await.unwrap(), Some(alice.clone()));
+        let b = Binding {
+            aor: alice.clone(),
+            contact: "sip:alice@192.0.2.1".into(),
+            q: 1000,
+            expires_at: 100,
+            call_id: "c".into(),
+            cseq: 1,
+            source: "udp:192.0.2.1:5060".into(),
+            path: vec![],
+            user_agent: String::new(),
+            node: String::new(),
+        };
+        s.save_binding(&b).await.unwrap();
+        assert_eq!(s.bindings(Some(&alice), 50).await.unwrap().len(), 1);
+        assert_eq!(s.bindings(Some(&alice), 100).await.unwrap().len(), 0);
+        assert_eq!(s.purge_expired(100).await.unwrap(), 1);
+        s.delete_domain("example.com").await.unwrap();
+        assert!(s.subscriber(&alice).await.unwrap().is_none());
+    }
+}
