@@ -1,0 +1,15 @@
+//! The registrar (RFC 3261 §10) and the location service it fills.
+//!
+//! [`Location`] is the in-memory table of bindings that the proxy consults on every call;
+//! it is sharded, bounded, and loaded from the store at start. [`Registrar`] turns a
+//! REGISTER into a [`RegisterOutcome`]: the answer to send and the [`Change`]s the server
+//! writes behind to the store, so a restart loses no binding. Authentication, domain
+//! checks and transport are not here: the proxy's earlier stages do them.
+
+mod config;
+mod location;
+mod register;
+
+pub use config::RegistrarConfig;
+pub use location::{Change, Location, LocationFull};
+pub use register::{RegisterOutcome, Registrar};
