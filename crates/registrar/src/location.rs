@@ -1,7 +1,7 @@
 //! The location service: address-of-record -> bindings, in memory, sharded and bounded.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use model::{AddressOfRecord, Binding};
@@ -44,9 +44,7 @@ impl Location {
     }
 
     fn shard(&self, aor: &AddressOfRecord) -> &RwLock<HashMap<AddressOfRecord, Vec<Binding>>> {
-        let mut h = self.hasher.build_hasher();
-        aor.hash(&mut h);
-        &self.shards[(h.finish() as usize) % SHARDS]
+        &self.shards[(self.hasher.hash_one(aor) as usize) % SHARDS]
     }
 
     /// Live bindings of an AOR at `now`, best q first (then most recently refreshed).
