@@ -12,6 +12,8 @@
 mod cseq;
 mod editor;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod header_name;
 mod message;
 pub mod method;
@@ -19,6 +21,7 @@ pub mod name_addr;
 pub mod params;
 mod parse;
 mod response;
+mod stateless;
 mod stream;
 pub mod text;
 pub mod uri;
@@ -33,6 +36,7 @@ pub use method::Method;
 pub use name_addr::{parse_contact_list, ContactValue, NameAddr};
 pub use parse::{parse_strict, Limits};
 pub use response::{build_ack_for_failure, build_cancel, reason_phrase, ResponseBuilder};
+pub use stateless::error_response;
 pub use stream::{Frame, FramingError, StreamFramer};
 pub use uri::{Scheme, Uri};
 pub use via::Via;
