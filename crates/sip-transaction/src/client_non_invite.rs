@@ -1,0 +1,93 @@
+//! The non-INVITE client transaction (RFC 3261 §17.1.2).
+//!
+//! ```text
+//! Trying --1xx--> Proceeding --200-699--> Completed --Timer K--> gone
+//!    \------------200-699-------------/
+//! Trying/Proceeding --Timer F--> gone (Event::Timeout)
+//! ```
+//! Timer E retransmits over unreliable transports: T1 doubling up to T2 in Trying, every T2
+//! in Proceeding.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use sip_message::SipMessage;
+
+use crate::io::{Event, Fx, Reliability, State, Step};
+use crate::timers::{Slot, Timers, TxTimers};
+
+#[derive(Debug)]
+pub(crate) struct ClientNonInvite<D> {
+    pub(crate) state: State,
+    pub(crate) request: SipMessage,
+    bytes: Bytes,
+    dest: D,
+    reliability: Reliability,
+    rto: Duration,
+    pub(crate) timers: TxTimers,
+}
+
+impl<D: Clone> ClientNonInvite<D> {
+    /// Sends the request and arms timers E and F.
+    pub(crate) fn start(
+        request: SipMessage,
+        bytes: Bytes,
+        dest: D,
+        reliability: Reliability,
+        fx: &mut Fx<'_, D>,
+    ) -> Self {
+        let mut tx = ClientNonInvite {
+            state: State::Trying,
+            request,
+            bytes,
+            dest,
+            reliability,
+            rto: fx.timers.t1,
+            timers: TxTimers::default(),
+        };
+        fx.send(&tx.dest, &tx.bytes);
+        if reliability == Reliability::Unreliable {
+            fx.arm(&mut tx.timers, Slot::Retransmit, tx.rto);
+        }
+        fx.arm(&mut tx.timers, Slot::Timeout, fx.timers.t1x64());
+        tx
+    }
+
+    /// A response matched. Returns whether to pass it up, and the next step.
+    pub(crate) fn on_response(&mut self, msg: &SipMessage, fx: &mut Fx<'_, D>) -> (bool, Step) {
+        match (self.state, msg.status()) {
+            (State::Trying | State::Proceeding, 100..=199) => {
+                self.state = State::Proceeding;
+                (true, Step::Continue)
+            }
+            (State::Trying | State::Proceeding, _) => {
+                self.state = State::Completed;
+                self.timers.disarm_all();
+                let k = Timers::unless_reliable(fx.timers.t4, self.reliability);
+                fx.arm(&mut self.timers, Slot::Linger, k);
+                (true, Step::Continue)
+            }
+            _ => (false, Step::Continue),
+        }
+    }
+
+    pub(crate) fn on_timer(&mut self, slot: Slot, fx: &mut Fx<'_, D>) -> Step {
+        match (self.state, slot) {
+            (State::Trying | State::Proceeding, Slot::Retransmit) => {
+                fx.send(&self.dest, &self.bytes);
+                self.rto = match self.state {
+                    State::Proceeding => fx.timers.t2,
+                    _ => fx.timers.backoff(self.rto, true),
+                };
+                fx.arm(&mut self.timers, Slot::Retransmit, self.rto);
+                Step::Continue
+            }
+            (State::Trying | State::Proceeding, Slot::Timeout) => {
+                fx.event(Event::Timeout { id: fx.id });
+                Step::Terminate
+            }
+            (State::Completed, Slot::Linger) => Step::Terminate,
+            _ => Step::Continue,
+        }
+    }
+}
