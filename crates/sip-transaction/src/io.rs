@@ -114,7 +114,8 @@ impl<D: Clone> Fx<'_, D> {
 
     /// Arms `slot` to fire `after` from now.
     pub(crate) fn arm(&mut self, timers: &mut TxTimers, slot: Slot, after: Duration) {
-        self.queue.arm(timers, self.id, slot, self.now + after);
+        self.queue
+            .arm(timers, self.id, slot, self.now.saturating_add(after));
     }
 
     pub(crate) fn event(&mut self, e: Event) {

@@ -220,6 +220,34 @@ struct Entry<D> {
 /// The RFC 3261 §17 transaction layer: a bounded table of client and server transactions.
 /// `D` is the caller's destination type (address, transport, connection id, ...), handed
 /// back unchanged in every [`Transmit`].
+///
+/// ```
+/// use std::time::Duration;
+/// use bytes::Bytes;
+/// use sip_message::{ResponseBuilder, SipMessage};
+/// use sip_transaction::{Config, Reliability, RequestOutcome, TransactionLayer};
+///
+/// let mut layer: TransactionLayer<&str> = TransactionLayer::new(Config::default());
+/// let text = "OPTIONS sip:bob@example.com SIP/2.0\r\n\
+///     Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1\r\n\
+///     To: <sip:bob@example.com>\r\nFrom: <sip:alice@example.com>;tag=a\r\n\
+///     Call-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+/// let request = SipMessage::parse(Bytes::from(text)).expect("valid");
+/// let now = Duration::ZERO;
+/// if let RequestOutcome::New { id, request } =
+///     layer.handle_request(now, request, Reliability::Unreliable, "192.0.2.1:5060")
+/// {
+///     let ok = ResponseBuilder::new(&request, 200).to_tag("x").to_vec();
+///     layer.respond(now, id, Bytes::from(ok), 200).expect("first final");
+/// }
+/// while let Some(t) = layer.poll_transmit() {
+///     assert_eq!(t.dest, "192.0.2.1:5060"); // socket.send_to(&t.bytes, t.dest)
+/// }
+/// // Timer J: the transaction lingers 64*T1 to absorb retransmissions.
+/// assert_eq!(layer.poll_timeout(), Some(Duration::from_secs(32)));
+/// layer.handle_timeout(Duration::from_secs(32));
+/// assert!(layer.is_empty());
+/// ```
 #[derive(Debug)]
 pub struct TransactionLayer<D> {
     config: Config,

@@ -816,3 +816,14 @@ fn many_transactions_share_one_timer_queue() {
     assert_eq!(events(&mut l).len(), 1000);
     assert_eq!(l.poll_timeout(), None);
 }
+
+#[test]
+fn client_transmits_the_request_bytes_unchanged() {
+    let mut l = layer();
+    let req = request("MESSAGE", "z9hG4bKm");
+    l.send_request(Duration::ZERO, req.clone(), "peer", UDP)
+        .unwrap();
+    let t = l.poll_transmit().unwrap();
+    assert_eq!(t.bytes.as_ref(), req.to_vec().as_slice());
+    assert_eq!(t.dest, "peer");
+}
