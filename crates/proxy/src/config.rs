@@ -1,0 +1,48 @@
+//! Proxy settings.
+
+use std::time::Duration;
+
+/// Whether INVITEs are proxied or redirected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyMode {
+    /// Stateful forking proxy.
+    Proxy,
+    /// Redirect server: answer INVITE with 302 and the callee's contacts.
+    Redirect,
+}
+
+/// What the proxy needs to know about itself.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// Host (IP or name) put in Via and Record-Route and recognised in Route.
+    pub advertised_host: String,
+    /// Port put in Via and Record-Route.
+    pub advertised_port: u16,
+    /// Other host names and addresses that mean "this server" in a Route or Request-URI.
+    pub aliases: Vec<String>,
+    /// Proxy or redirect.
+    pub mode: ProxyMode,
+    /// Add Record-Route to dialog-creating requests.
+    pub record_route: bool,
+    /// How long an INVITE may ring (no final response) before the proxy cancels it.
+    pub no_answer_timeout: Duration,
+    /// Most calls (INVITE forks) in progress; more get 503 with Retry-After.
+    pub max_forks: usize,
+    /// The Server / User-Agent value.
+    pub server_name: String,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            advertised_host: "127.0.0.1".into(),
+            advertised_port: 5060,
+            aliases: Vec::new(),
+            mode: ProxyMode::Proxy,
+            record_route: true,
+            no_answer_timeout: Duration::from_secs(60),
+            max_forks: 65536,
+            server_name: concat!("Switchboard/", env!("CARGO_PKG_VERSION")).into(),
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Who is served here: local domains, subscribers and aliases, asked synchronously.
+
+use std::collections::{HashMap, HashSet};
+
+use model::AddressOfRecord;
+use parking_lot::RwLock;
+
+/// The proxy's view of provisioning. Lookups are synchronous and cheap: the server keeps
+/// an in-memory copy of the store and refreshes it when the store changes.
+pub trait Directory: Send + Sync {
+    /// True when `domain` (lowercase) is served here.
+    fn is_local_domain(&self, domain: &str) -> bool;
+    /// True when `aor` is a subscriber.
+    fn is_subscriber(&self, aor: &AddressOfRecord) -> bool;
+    /// The subscriber an alias or DID reaches.
+    fn resolve_alias(&self, aor: &AddressOfRecord) -> Option<AddressOfRecord>;
+}
+
+#[derive(Default)]
+struct Tables {
+    domains: HashSet<String>,
+    users: HashSet<AddressOfRecord>,
+    aliases: HashMap<AddressOfRecord, AddressOfRecord>,
+}
+
+/// A directory held in memory and replaced wholesale on reload.
+#[derive(Default)]
+pub struct StaticDirectory {
+    tables: RwLock<Tables>,
+}
+
+impl StaticDirectory {
+    /// An empty directory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Replaces the contents.
+    pub fn replace(
+        &self,
+        domains: impl IntoIterator<Item = String>,
+        users: impl IntoIterator<Item = AddressOfRecord>,
+        aliases: impl IntoIterator<Item = (AddressOfRecord, AddressOfRecord)>,
+    ) {
+        let t = Tables {
+            domains: domains
+                .into_iter()
+                .map(|d| d.to_ascii_lowercase())
+                .collect(),
+            users: users.into_iter().collect(),
+            aliases: aliases.into_iter().collect(),
+        };
+        *self.tables.write() = t;
+    }
+
+    /// How many (domains, users, aliases) are loaded.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let t = self.tables.read();
+        (t.domains.len(), t.users.len(), t.aliases.len())
+    }
+}
+
+impl Directory for StaticDirectory {
+    fn is_local_domain(&self, domain: &str) -> bool {
+        let t = self.tables.read();
+        if domain.bytes().any(|b| b.is_ascii_uppercase()) {
+            t.domains.contains(&domain.to_ascii_lowercase())
+        } else {
+            t.domains.contains(domain)
+        }
+    }
+
+    fn is_subscriber(&self, aor: &AddressOfRecord) -> bool {
+        self.tables.read().users.contains(aor)
+    }
+
+    fn resolve_alias(&self, aor: &AddressOfRecord) -> Option<AddressOfRecord> {
+        self.tables.read().aliases.get(aor).cloned()
+    }
+}

@@ -1,0 +1,23 @@
+//! The stateful proxy (RFC 3261 §16): the stage pipeline every request runs through, the
+//! fork manager that rings every contact of a callee, and best-response selection.
+//!
+//! [`Proxy`] is sans-IO like the transaction layer it drives: messages and time go in
+//! through `handle_*`, bytes to send come out of [`Proxy::poll_transmit`] with a
+//! [`Destination`] the server maps to a socket. It never touches the network, the clock or
+//! the database: users, aliases and domains come from a [`Directory`] (an in-memory cache
+//! the server refreshes), bindings from the registrar's location table, and binding
+//! changes leave through [`Proxy::drain_changes`] for the server to persist.
+
+mod branch;
+mod config;
+mod core;
+mod destination;
+mod directory;
+mod fork;
+mod route;
+mod sanity;
+
+pub use config::{ProxyConfig, ProxyMode};
+pub use core::{Proxy, ProxyStats};
+pub use destination::{Destination, Transport};
+pub use directory::{Directory, StaticDirectory};

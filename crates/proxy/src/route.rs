@@ -1,0 +1,112 @@
+//! Route handling (RFC 3261 §16.4, §16.12): recognising ourselves, loose and strict routing,
+//! and turning a URI into a next hop.
+
+use std::net::{IpAddr, SocketAddr};
+
+use sip_message::{HeaderName, NameAddr, Scheme, SipMessage, Uri};
+
+use crate::config::ProxyConfig;
+use crate::destination::{Destination, Transport};
+
+/// True when `host[:port]` names this proxy.
+pub(crate) fn host_port_is_me(host: &str, port: Option<u16>, cfg: &ProxyConfig) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = port.unwrap_or(5060);
+    if port != cfg.advertised_port {
+        return false;
+    }
+    host.eq_ignore_ascii_case(
+        cfg.advertised_host
+            .trim_start_matches('[')
+            .trim_end_matches(']'),
+    ) || cfg.aliases.iter().any(|a| a.eq_ignore_ascii_case(host))
+}
+
+/// True when a URI names this proxy (host and port).
+pub(crate) fn uri_is_me(uri: &Uri<'_>, cfg: &ProxyConfig) -> bool {
+    uri.is_sip() && host_port_is_me(uri.host, uri.port, cfg)
+}
+
+/// What route pre-processing decided for a request.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct RoutePlan {
+    /// Route fields to remove (ours).
+    pub remove: Vec<usize>,
+    /// A new Request-URI (the previous hop was a strict router, §16.4).
+    pub new_request_uri: Option<String>,
+    /// The first Route left after removal: the next hop, when present.
+    pub next_route: Option<usize>,
+}
+
+/// RFC 3261 §16.4: undo a strict router's rewrite, then drop our own Route entry.
+pub(crate) fn plan(req: &SipMessage, cfg: &ProxyConfig) -> RoutePlan {
+    let mut plan = RoutePlan::default();
+    let routes: Vec<usize> = req
+        .header_values(HeaderName::Route)
+        .map(|(i, _)| i)
+        .collect();
+    let mut remaining: &[usize] = &routes;
+    if let Some(ruri) = req.request_uri() {
+        // A Request-URI that is our own Record-Route URI (no user part): the last Route is
+        // the real target.
+        if uri_is_me(&ruri, cfg) && ruri.user.is_none() && ruri.is_loose_router() {
+            if let Some((&last, rest)) = remaining.split_last() {
+                if let Ok(na) = NameAddr::parse(req.value(last)) {
+                    plan.new_request_uri = Some(na.uri.raw.to_string());
+                    plan.remove.push(last);
+                    remaining = rest;
+                }
+            }
+        }
+    }
+    while let Some((&first, rest)) = remaining.split_first() {
+        match NameAddr::parse(req.value(first)) {
+            Ok(na) if uri_is_me(&na.uri, cfg) => {
+                plan.remove.push(first);
+                remaining = rest;
+            }
+            _ => break,
+        }
+    }
+    plan.next_route = remaining.first().copied();
+    plan
+}
+
+/// Why a URI gives no next hop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HopError {
+    /// The scheme or transport is not one this server speaks.
+    Unsupported,
+    /// The host is a name and no resolver is configured.
+    Unresolvable,
+}
+
+/// The next hop for a SIP URI: maddr or host, port (default 5060), transport parameter.
+/// Host names other than `localhost` need DNS (RFC 3263), which this server does not do
+/// yet: they give `Unresolvable`.
+pub(crate) fn uri_destination(uri: &Uri<'_>) -> Result<Destination, HopError> {
+    if uri.scheme != Scheme::Sip {
+        return Err(HopError::Unsupported);
+    }
+    let transport = match uri.transport_param() {
+        Some(t) => Transport::parse(t).ok_or(HopError::Unsupported)?,
+        None => Transport::Udp,
+    };
+    let host = uri
+        .param("maddr")
+        .flatten()
+        .unwrap_or_else(|| uri.host_unbracketed());
+    let ip: IpAddr = if host.eq_ignore_ascii_case("localhost") {
+        IpAddr::from([127, 0, 0, 1])
+    } else {
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .map_err(|_| HopError::Unresolvable)?
+    };
+    Ok(Destination {
+        transport,
+        addr: SocketAddr::new(ip, uri.port.unwrap_or(5060)),
+        conn: None,
+    })
+}
