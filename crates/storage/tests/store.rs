@@ -1,0 +1,431 @@
+//! One test body, run on SQLite always and on MariaDB and PostgreSQL when their URLs are set
+//! (`eval "$(scripts/dbs.sh)"`). With `SWITCHBOARD_REQUIRE_DBS=1` a missing URL fails.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use model::{AddressOfRecord, Alias, Binding, Store, StoreError, Subscriber};
+use sqlx::Connection;
+use storage::SqlStore;
+
+const MYSQL_VAR: &str = "SWITCHBOARD_TEST_MYSQL_URL";
+const POSTGRES_VAR: &str = "SWITCHBOARD_TEST_POSTGRES_URL";
+
+/// A name no other test run uses: `prefix_<pid>_<nanos>`.
+fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}_{}_{nanos}", std::process::id())
+}
+
+/// The URL in `var`; None (after saying so) when unset, unless the DBs are required.
+fn server_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("SWITCHBOARD_REQUIRE_DBS").as_deref() == Ok("1") => {
+            panic!("{var} is not set, and SWITCHBOARD_REQUIRE_DBS=1 requires it (eval \"$(scripts/dbs.sh)\")")
+        }
+        _ => {
+            // Straight to stderr: libtest would capture `eprintln!` and hide the line.
+            let _ = writeln!(
+                std::io::stderr(),
+                "not run: set {var} to test this backend (eval \"$(scripts/dbs.sh)\")"
+            );
+            None
+        }
+    }
+}
+
+/// `url` with its database name replaced by `db`.
+fn with_database(url: &str, db: &str) -> String {
+    let (head, _) = url.rsplit_once('/').unwrap();
+    format!("{head}/{db}")
+}
+
+fn sub(user: &str, domain: &str) -> Subscriber {
+    Subscriber {
+        aor: AddressOfRecord::new(user, domain),
+        ha1_md5: format!("md5-{user}"),
+        ha1_sha256: format!("sha256-{user}"),
+    }
+}
+
+fn binding(aor: &AddressOfRecord, contact: &str, expires_at: u64) -> Binding {
+    Binding {
+        aor: aor.clone(),
+        contact: contact.to_string(),
+        q: 500,
+        expires_at,
+        call_id: "call-1@192.0.2.1".into(),
+        cseq: 1,
+        source: "udp:192.0.2.1:5060".into(),
+        path: vec![
+            "<sip:edge1.example.com;lr>".into(),
+            "<sip:edge2.example.com;lr>".into(),
+        ],
+        user_agent: "Test Phone/1.0".into(),
+        node: "node-a".into(),
+    }
+}
+
+/// Everything the registrar and the admin tools rely on, on one store.
+async fn exercise(s: &SqlStore) {
+    let name = s.backend_name();
+    eprintln!("testing {name}");
+    assert_eq!(s.schema_version().await.unwrap(), 1);
+
+    // Domains.
+    s.add_domain("Example.COM").await.unwrap();
+    s.add_domain("other.org").await.unwrap();
+    assert_eq!(s.domains().await.unwrap(), ["example.com", "other.org"]);
+    assert!(matches!(
+        s.add_domain("example.com").await,
+        Err(StoreError::Duplicate { .. })
+    ));
+    assert!(matches!(
+        s.delete_domain("nowhere.net").await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    // Subscribers.
+    let alice = sub("alice", "example.com");
+    s.add_subscriber(&alice).await.unwrap();
+    assert!(matches!(
+        s.add_subscriber(&alice).await,
+        Err(StoreError::Duplicate { .. })
+    ));
+    assert!(matches!(
+        s.add_subscriber(&sub("x", "nowhere.net")).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    // User parts are case-sensitive: Alice is somebody else.
+    s.add_subscriber(&sub("Alice", "example.com"))
+        .await
+        .unwrap();
+    s.add_subscriber(&sub("carol", "other.org")).await.unwrap();
+    assert_eq!(s.subscriber(&alice.aor).await.unwrap(), Some(alice.clone()));
+    assert_eq!(
+        s.subscriber(&AddressOfRecord::new("alice", "EXAMPLE.com"))
+            .await
+            .unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(
+        s.subscriber(&AddressOfRecord::new("nobody", "example.com"))
+            .await
+            .unwrap(),
+        None
+    );
+    let mut changed = alice.clone();
+    changed.ha1_md5 = "new-md5".into();
+    s.update_subscriber(&changed).await.unwrap();
+    s.update_subscriber(&changed).await.unwrap(); // unchanged row: still found
+    assert_eq!(s.subscriber(&alice.aor).await.unwrap(), Some(changed));
+    assert!(matches!(
+        s.update_subscriber(&sub("nobody", "example.com")).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let users: Vec<String> = s
+        .subscribers(Some("EXAMPLE.com"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|x| x.aor.user)
+        .collect();
+    assert_eq!(users.len(), 2);
+    assert!(users.contains(&"alice".to_string()) && users.contains(&"Alice".to_string()));
+    assert_eq!(s.subscribers(None).await.unwrap().len(), 3);
+
+    // Aliases.
+    let did = AddressOfRecord::new("15551234", "example.com");
+    let alias = Alias {
+        alias: did.clone(),
+        target: alice.aor.clone(),
+    };
+    s.add_alias(&alias).await.unwrap();
+    assert_eq!(
+        s.resolve_alias(&did).await.unwrap(),
+        Some(alice.aor.clone())
+    );
+    assert_eq!(
+        s.resolve_alias(&AddressOfRecord::new("999", "example.com"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(matches!(
+        s.add_alias(&alias).await,
+        Err(StoreError::Duplicate { .. })
+    ));
+    let shadowing = Alias {
+        alias: AddressOfRecord::new("carol", "other.org"),
+        target: alice.aor.clone(),
+    };
+    assert!(matches!(
+        s.add_alias(&shadowing).await,
+        Err(StoreError::Duplicate { .. })
+    ));
+    let dangling = Alias {
+        alias: AddressOfRecord::new("help", "example.com"),
+        target: AddressOfRecord::new("nobody", "example.com"),
+    };
+    assert!(matches!(
+        s.add_alias(&dangling).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let sales = AddressOfRecord::new("sales", "other.org");
+    s.add_alias(&Alias {
+        alias: sales.clone(),
+        target: alice.aor.clone(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.aliases(Some("example.com")).await.unwrap(),
+        std::slice::from_ref(&alias)
+    );
+    assert_eq!(s.aliases(None).await.unwrap().len(), 2);
+    s.delete_alias(&sales).await.unwrap();
+    assert!(matches!(
+        s.delete_alias(&sales).await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    // Bindings: upsert, expiry filter, purge, delete.
+    let b1 = binding(&alice.aor, "sip:alice@192.0.2.1:5060;transport=udp", 1_000);
+    s.save_binding(&b1).await.unwrap();
+    let mut refreshed = b1.clone();
+    refreshed.expires_at = 2_000;
+    refreshed.cseq = 2;
+    refreshed.path.clear();
+    refreshed.q = 1000;
+    s.save_binding(&refreshed).await.unwrap();
+    assert_eq!(
+        s.bindings(Some(&alice.aor), 0).await.unwrap(),
+        [refreshed.clone()]
+    );
+    let b2 = binding(&alice.aor, "sip:alice@198.51.100.7", 500);
+    s.save_binding(&b2).await.unwrap();
+    assert_eq!(
+        s.bindings(Some(&alice.aor), 499).await.unwrap(),
+        [refreshed.clone(), b2.clone()]
+    );
+    assert_eq!(s.bindings(Some(&alice.aor), 500).await.unwrap().len(), 1);
+    assert_eq!(s.bindings(None, 2_000).await.unwrap().len(), 0);
+    assert_eq!(s.purge_expired(500).await.unwrap(), 1);
+    assert_eq!(s.bindings(Some(&alice.aor), 0).await.unwrap().len(), 1);
+    s.delete_binding(&alice.aor, &b1.contact).await.unwrap();
+    s.delete_binding(&alice.aor, &b1.contact).await.unwrap(); // missing is fine
+    assert!(s.bindings(None, 0).await.unwrap().is_empty());
+    let too_long = binding(&alice.aor, &format!("sip:{}@x", "a".repeat(600)), 10);
+    assert!(matches!(
+        s.save_binding(&too_long).await,
+        Err(StoreError::Invalid { .. })
+    ));
+
+    // Batch write-behind: 10,000 bindings in one call, then again as an update.
+    let carol = AddressOfRecord::new("carol", "other.org");
+    let mut batch: Vec<Binding> = (0..10_000)
+        .map(|i| {
+            binding(
+                &carol,
+                &format!("sip:carol@10.0.{}.{}:5060", i / 250, i % 250),
+                5_000,
+            )
+        })
+        .collect();
+    batch.push(binding(&carol, "sip:carol@10.0.0.0:5060", 6_000)); // a repeat: last wins
+    s.save_bindings(&batch).await.unwrap();
+    let saved = s.bindings(Some(&carol), 0).await.unwrap();
+    assert_eq!(saved.len(), 10_000);
+    assert!(saved
+        .iter()
+        .any(|b| b.contact == "sip:carol@10.0.0.0:5060" && b.expires_at == 6_000));
+    for b in &mut batch {
+        b.expires_at = 7_000;
+    }
+    s.save_bindings(&batch).await.unwrap();
+    assert_eq!(s.bindings(Some(&carol), 6_999).await.unwrap().len(), 10_000);
+    let doomed: Vec<(AddressOfRecord, String)> = batch[..100]
+        .iter()
+        .map(|b| (b.aor.clone(), b.contact.clone()))
+        .collect();
+    assert_eq!(s.delete_binding_many(&doomed).await.unwrap(), 100);
+    assert_eq!(s.delete_binding_many(&doomed).await.unwrap(), 0);
+    s.save_binding(&binding(&alice.aor, "sip:alice@192.0.2.9", 9_000))
+        .await
+        .unwrap();
+    assert_eq!(s.delete_bindings(Some(&carol)).await.unwrap(), 9_900);
+    s.save_bindings(&batch[..10]).await.unwrap();
+    assert_eq!(s.delete_bindings(None).await.unwrap(), 11);
+
+    // Deleting a subscriber takes its aliases and bindings along.
+    s.save_binding(&b1).await.unwrap();
+    s.delete_subscriber(&alice.aor).await.unwrap();
+    assert!(matches!(
+        s.delete_subscriber(&alice.aor).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(s.resolve_alias(&did).await.unwrap(), None);
+    assert!(s.bindings(None, 0).await.unwrap().is_empty());
+
+    // Deleting a domain takes its subscribers, aliases and bindings along.
+    let bob = sub("bob", "example.com");
+    s.add_subscriber(&bob).await.unwrap();
+    s.add_alias(&Alias {
+        alias: AddressOfRecord::new("bobby", "example.com"),
+        target: bob.aor.clone(),
+    })
+    .await
+    .unwrap();
+    s.add_alias(&Alias {
+        alias: AddressOfRecord::new("bobby", "other.org"),
+        target: bob.aor.clone(),
+    })
+    .await
+    .unwrap();
+    s.save_binding(&binding(&bob.aor, "sip:bob@192.0.2.2", 1_000))
+        .await
+        .unwrap();
+    s.save_binding(&binding(&carol, "sip:carol@192.0.2.3", 1_000))
+        .await
+        .unwrap();
+    s.delete_domain("EXAMPLE.com").await.unwrap();
+    assert_eq!(s.domains().await.unwrap(), ["other.org"]);
+    assert_eq!(s.subscribers(Some("example.com")).await.unwrap(), []);
+    assert_eq!(s.aliases(None).await.unwrap(), []);
+    assert_eq!(s.bindings(None, 0).await.unwrap().len(), 1);
+    assert_eq!(s.subscribers(None).await.unwrap().len(), 1);
+    eprintln!("{name}: ok");
+}
+
+/// Runs [`exercise`] on `store`, then `cleanup` even when it panicked.
+async fn run_then<F: std::future::Future<Output = ()>>(store: SqlStore, cleanup: F) {
+    let store = Arc::new(store);
+    let task = {
+        let store = store.clone();
+        tokio::spawn(async move { exercise(&store).await })
+    };
+    let result = task.await;
+    store.close().await;
+    cleanup.await;
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        TempDir(std::env::temp_dir().join(unique("switchboard_storage")))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[tokio::test]
+async fn sqlite_file() {
+    let dir = TempDir::new();
+    let url = format!("sqlite://{}/sub/dir/store.db", dir.0.display());
+    let store = SqlStore::connect(&url, 4).await.unwrap();
+    assert_eq!(store.backend_name(), "sqlite");
+    run_then(store, async {}).await;
+}
+
+#[tokio::test]
+async fn sqlite_in_memory() {
+    let store = SqlStore::connect("sqlite::memory:", 4).await.unwrap();
+    run_then(store, async {}).await;
+}
+
+#[tokio::test]
+async fn sqlite_data_survives_a_restart() {
+    let dir = TempDir::new();
+    let url = format!("sqlite://{}/store.db", dir.0.display());
+    let alice = sub("alice", "example.com");
+    let b = binding(&alice.aor, "sip:alice@192.0.2.1", 1_000);
+    {
+        let s = SqlStore::connect(&url, 2).await.unwrap();
+        s.add_domain("example.com").await.unwrap();
+        s.add_subscriber(&alice).await.unwrap();
+        s.save_binding(&b).await.unwrap();
+        s.close().await;
+    }
+    let s = SqlStore::connect(&url, 2).await.unwrap();
+    assert_eq!(s.schema_version().await.unwrap(), 1);
+    assert_eq!(s.domains().await.unwrap(), ["example.com"]);
+    assert_eq!(s.subscriber(&alice.aor).await.unwrap(), Some(alice.clone()));
+    assert_eq!(s.bindings(None, 0).await.unwrap(), [b]);
+    s.close().await;
+}
+
+#[tokio::test]
+async fn bad_urls_are_rejected() {
+    for url in ["redis://localhost", "no-scheme", "sqlite://"] {
+        assert!(
+            matches!(
+                SqlStore::connect(url, 1).await,
+                Err(StoreError::Invalid { .. })
+            ),
+            "{url}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn mariadb() {
+    let Some(base) = server_url(MYSQL_VAR) else {
+        return;
+    };
+    let db = unique("switchboard_t");
+    let mut admin = sqlx::MySqlConnection::connect(&base).await.unwrap();
+    // Identifiers cannot be bound; `db` is ours, alphanumeric and underscores.
+    sqlx::raw_sql(&format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let url = with_database(&base, &db).replacen("mysql://", "mariadb://", 1);
+    let store = SqlStore::connect(&url, 4).await.unwrap();
+    assert_eq!(store.backend_name(), "mysql");
+    run_then(store, async {
+        sqlx::raw_sql(&format!("DROP DATABASE `{db}`"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn postgres() {
+    let Some(base) = server_url(POSTGRES_VAR) else {
+        return;
+    };
+    let db = unique("switchboard_t");
+    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+    sqlx::raw_sql(&format!("CREATE DATABASE \"{db}\""))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let store = SqlStore::connect(&with_database(&base, &db), 4)
+        .await
+        .unwrap();
+    assert_eq!(store.backend_name(), "postgres");
+    run_then(store, async {
+        sqlx::raw_sql(&format!("DROP DATABASE \"{db}\" WITH (FORCE)"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    })
+    .await;
+}
