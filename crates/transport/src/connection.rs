@@ -1,0 +1,206 @@
+//! One live TCP connection: a reader task framing messages, and a writer task draining
+//! the bounded send queue.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use sip_message::{Frame, FramingError, StreamFramer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::peer::{ConnectionId, Peer, Received, TransportKind};
+use crate::tcp::drain;
+use crate::transports::Shared;
+
+/// How long a closing connection may take to flush its queue.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+/// The answer to a double-CRLF ping (RFC 5626 §3.5.1).
+const PONG: &[u8] = b"\r\n";
+/// Spare room kept in the read buffer before each read.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// The time of the last traffic either way, in milliseconds since the connection began.
+struct Activity {
+    start: Instant,
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn touch(&self) {
+        let ms = self.start.elapsed().as_millis() as u64;
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn last(&self) -> Instant {
+        self.start + Duration::from_millis(self.last_ms.load(Ordering::Relaxed))
+    }
+}
+
+/// Why the reader stopped.
+#[derive(Debug)]
+enum Close {
+    PeerClosed,
+    Read(std::io::Error),
+    Framing(FramingError),
+    Idle,
+    WriterEnded,
+    Shutdown,
+}
+
+/// Drives a connection whose table entry exists, until it closes; then removes the
+/// entry and lets the writer flush what is queued, briefly.
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    id: ConnectionId,
+    stream: TcpStream,
+    remote: SocketAddr,
+    tx: mpsc::Sender<Bytes>,
+    rx: mpsc::Receiver<Bytes>,
+) {
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(%remote, error = %e, "tcp: cannot set TCP_NODELAY");
+    }
+    let local = match stream.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(%remote, error = %e, "tcp: connection lost before start");
+            shared.conns.remove(id);
+            shared.stats.send_errors.add(drain(rx));
+            return;
+        }
+    };
+    let (mut rd, wr) = stream.into_split();
+    let activity = Arc::new(Activity {
+        start: Instant::now(),
+        last_ms: AtomicU64::new(0),
+    });
+    let mut writer = shared
+        .rt
+        .spawn(write_loop(shared.clone(), wr, rx, activity.clone(), remote));
+    let mut writer_done = false;
+
+    let peer = Peer {
+        kind: TransportKind::Tcp,
+        addr: remote,
+        conn: Some(id),
+    };
+    let max = shared.config.max_message_bytes;
+    let idle = shared.config.tcp_idle_timeout;
+    let mut framer = StreamFramer::new(max, max);
+    let mut shutdown = shared.shutdown.subscribe();
+    let idle_timer = tokio::time::sleep(idle);
+    tokio::pin!(idle_timer);
+
+    let why = loop {
+        let buf = framer.buffer_mut();
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
+        tokio::select! {
+            r = rd.read_buf(framer.buffer_mut()) => match r {
+                Ok(0) => break Close::PeerClosed,
+                Ok(_) => {
+                    activity.touch();
+                    if let Err(e) = deliver(&shared, &mut framer, peer, local, &tx) {
+                        break Close::Framing(e);
+                    }
+                }
+                Err(e) => break Close::Read(e),
+            },
+            () = &mut idle_timer => {
+                let deadline = activity.last() + idle;
+                if deadline <= Instant::now() {
+                    break Close::Idle;
+                }
+                idle_timer.as_mut().reset(deadline);
+            }
+            _ = &mut writer => {
+                writer_done = true;
+                break Close::WriterEnded;
+            }
+            _ = shutdown.wait_for(|s| *s) => break Close::Shutdown,
+        }
+    };
+
+    match &why {
+        Close::Framing(e) => {
+            shared.stats.framing_errors.inc();
+            tracing::warn!(%remote, conn = id.0, error = %e, "tcp: framing error, closing connection");
+        }
+        Close::Read(e) => {
+            tracing::debug!(%remote, conn = id.0, error = %e, "tcp: read error, closing")
+        }
+        other => tracing::debug!(%remote, conn = id.0, reason = ?other, "tcp: closing"),
+    }
+    shared.conns.remove(id);
+    drop(tx);
+    if !writer_done
+        && tokio::time::timeout(FLUSH_TIMEOUT, &mut writer)
+            .await
+            .is_err()
+    {
+        tracing::debug!(%remote, conn = id.0, "tcp: flush timed out");
+        writer.abort();
+    }
+}
+
+/// Hands every complete frame in the buffer on.
+fn deliver(
+    shared: &Shared,
+    framer: &mut StreamFramer,
+    peer: Peer,
+    local: SocketAddr,
+    tx: &mpsc::Sender<Bytes>,
+) -> Result<(), FramingError> {
+    let max = shared.config.max_message_bytes;
+    loop {
+        match framer.next_frame()? {
+            None => return Ok(()),
+            Some(Frame::Message(data)) => {
+                if data.len() > max {
+                    return Err(FramingError::BodyTooLarge);
+                }
+                shared.stats.tcp_rx.inc();
+                shared.handler.on_message(Received { data, peer, local });
+            }
+            Some(Frame::Ping) => {
+                if tx.try_send(Bytes::from_static(PONG)).is_err() {
+                    tracing::debug!(peer = %peer, "tcp: queue full, keep-alive answer dropped");
+                }
+            }
+            Some(Frame::Pong) => {}
+        }
+    }
+}
+
+/// Writes queued messages until every queue handle is gone (then half-closes) or a
+/// write fails (then counts the lost messages).
+async fn write_loop(
+    shared: Arc<Shared>,
+    mut wr: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<Bytes>,
+    activity: Arc<Activity>,
+    remote: SocketAddr,
+) {
+    while let Some(data) = rx.recv().await {
+        if let Err(e) = wr.write_all(&data).await {
+            let lost = 1 + drain(rx);
+            shared.stats.send_errors.add(lost);
+            tracing::warn!(%remote, error = %e, lost, "tcp: write failed");
+            return;
+        }
+        activity.touch();
+        if data.as_ref() != PONG {
+            shared.stats.tcp_tx.inc();
+        }
+    }
+    if let Err(e) = wr.shutdown().await {
+        tracing::debug!(%remote, error = %e, "tcp: shutdown failed");
+    }
+}

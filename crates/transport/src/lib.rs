@@ -1,0 +1,29 @@
+//! SIP transports for Switchboard: UDP and TCP, over IPv4 and IPv6, on tokio.
+//!
+//! This crate owns the bytes in and out: sockets (SO_REUSEPORT UDP workers, TCP
+//! listeners), the TCP connection table (RFC 3261 §18 connection reuse, idle timeout,
+//! bounded per-connection send queues) and stream framing (Content-Length framing of
+//! RFC 3261 §18.3 and the CRLF keep-alives of RFC 5626) through
+//! [`sip_message::StreamFramer`]. Each complete message goes to a [`Handler`] with its peer.
+//!
+//! It does not parse SIP beyond framing, nor hold any SIP logic (Via `received`/`rport`,
+//! transactions, routing, which transport to pick): that belongs to the layers above.
+
+mod active;
+mod config;
+mod connection;
+mod error;
+mod handler;
+mod peer;
+mod stats;
+mod table;
+mod tcp;
+mod transports;
+mod udp;
+
+pub use config::TransportConfig;
+pub use error::SendError;
+pub use handler::Handler;
+pub use peer::{ConnectionId, Peer, Received, TransportKind};
+pub use stats::TransportStats;
+pub use transports::Transports;

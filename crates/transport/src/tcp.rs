@@ -1,0 +1,115 @@
+//! SIP over TCP: listeners, accepting within the connection bound, and outbound connects.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+use crate::connection;
+use crate::peer::ConnectionId;
+use crate::transports::Shared;
+
+/// Bound on an outbound connect.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Pause after an accept error (e.g. out of file descriptors) so as not to spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
+/// Listen backlog.
+const BACKLOG: i32 = 1024;
+
+/// Binds and listens on `addr`.
+pub(crate) fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    TcpListener::from_std(socket.into())
+}
+
+/// Accepts forever (the task is aborted on shutdown). Connections beyond the table
+/// bound are accepted then closed at once, and counted.
+pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, remote)) => {
+                let id = shared.next_conn_id();
+                let (tx, rx) = mpsc::channel(shared.config.send_queue.max(1));
+                if !shared.conns.try_insert(id, remote, tx.clone()) {
+                    shared.stats.refused_connections.inc();
+                    tracing::warn!(%remote, "tcp: connection table full, refusing connection");
+                    drop(stream);
+                    continue;
+                }
+                tracing::debug!(%remote, conn = id.0, "tcp: accepted");
+                let guard = shared.active.enter();
+                let shared2 = shared.clone();
+                shared.rt.spawn(async move {
+                    let _guard = guard;
+                    connection::run(shared2, id, stream, remote, tx, rx).await;
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "tcp: accept failed");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+            }
+        }
+    }
+}
+
+/// Opens a connection for a table entry already made (with messages waiting in its
+/// queue) and drives it; on failure removes the entry and counts the lost messages.
+pub(crate) fn spawn_connect(
+    shared: &Arc<Shared>,
+    id: ConnectionId,
+    remote: SocketAddr,
+    rx: mpsc::Receiver<Bytes>,
+) {
+    let guard = shared.active.enter();
+    let shared2 = shared.clone();
+    shared.rt.spawn(async move {
+        let _guard = guard;
+        let mut shutdown = shared2.shutdown.subscribe();
+        let connected = tokio::select! {
+            r = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(remote)) => match r {
+                Ok(Ok(stream)) => Ok(stream),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")),
+            },
+            _ = shutdown.wait_for(|s| *s) => Err(io::Error::new(io::ErrorKind::Interrupted, "shutting down")),
+        };
+        match connected {
+            Ok(stream) => {
+                tracing::debug!(%remote, conn = id.0, "tcp: connected");
+                // The reader's own queue handle, for keep-alive answers.
+                let Some(tx) = shared2.conns.sender(id) else {
+                    return;
+                };
+                connection::run(shared2, id, stream, remote, tx, rx).await;
+            }
+            Err(e) => {
+                shared2.conns.remove(id);
+                let lost = drain(rx);
+                shared2.stats.send_errors.add(lost);
+                tracing::warn!(%remote, error = %e, lost, "tcp: connect failed");
+            }
+        }
+    });
+}
+
+/// Closes a queue and counts what was left in it.
+pub(crate) fn drain(mut rx: mpsc::Receiver<Bytes>) -> u64 {
+    rx.close();
+    let mut n = 0;
+    while rx.try_recv().is_ok() {
+        n += 1;
+    }
+    n
+}

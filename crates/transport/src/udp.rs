@@ -1,0 +1,155 @@
+//! SIP over UDP: SO_REUSEPORT worker sockets, receive loops, and sending.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::UdpSocket;
+
+use crate::error::SendError;
+use crate::peer::{Peer, Received, TransportKind};
+use crate::transports::Shared;
+
+/// Socket buffer size requested (the kernel may cap it).
+const SOCKET_BUFFER: usize = 4 << 20;
+
+/// The worker sockets bound to one configured UDP address, all on the same port.
+#[derive(Debug)]
+pub(crate) struct UdpEndpoint {
+    pub local: SocketAddr,
+    pub sockets: Vec<Arc<UdpSocket>>,
+}
+
+/// Binds `workers` sockets to `addr`; with port 0 the first one picks the port.
+pub(crate) fn bind(addr: SocketAddr, workers: usize) -> io::Result<UdpEndpoint> {
+    let first = bind_one(addr)?;
+    let local = first.local_addr()?;
+    let mut sockets = Vec::with_capacity(workers.max(1));
+    sockets.push(Arc::new(first));
+    for _ in 1..workers {
+        sockets.push(Arc::new(bind_one(local)?));
+    }
+    Ok(UdpEndpoint { local, sockets })
+}
+
+fn bind_one(addr: SocketAddr) -> io::Result<UdpSocket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_reuse_address(true)?;
+    #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
+    socket.set_reuse_port(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    if let Err(e) = socket.set_recv_buffer_size(SOCKET_BUFFER) {
+        tracing::debug!(%addr, error = %e, "udp: cannot set SO_RCVBUF");
+    }
+    if let Err(e) = socket.set_send_buffer_size(SOCKET_BUFFER) {
+        tracing::debug!(%addr, error = %e, "udp: cannot set SO_SNDBUF");
+    }
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
+}
+
+/// Reads datagrams forever (the task is aborted on shutdown).
+pub(crate) async fn receive_loop(socket: Arc<UdpSocket>, local: SocketAddr, shared: Arc<Shared>) {
+    let max = shared.config.max_message_bytes;
+    // One spare byte tells an oversized (truncated) datagram from one of exactly `max`.
+    let mut buf = vec![0u8; max + 1];
+    loop {
+        match socket.recv_from(&mut buf).await {
+            Ok((n, from)) => {
+                if n > max {
+                    shared.stats.framing_errors.inc();
+                    tracing::debug!(%from, "udp: datagram over max_message_bytes dropped");
+                    continue;
+                }
+                let data = &buf[..n];
+                if is_keepalive(data) {
+                    continue;
+                }
+                shared.stats.udp_rx.inc();
+                shared.handler.on_message(Received {
+                    data: Bytes::copy_from_slice(data),
+                    peer: Peer {
+                        kind: TransportKind::Udp,
+                        addr: from,
+                        conn: None,
+                    },
+                    local,
+                });
+            }
+            Err(e) => tracing::debug!(%local, error = %e, "udp: receive error"),
+        }
+    }
+}
+
+/// Empty datagrams and CRLF-only keep-alives carry nothing for the handler.
+fn is_keepalive(data: &[u8]) -> bool {
+    data.iter().all(|&b| b == b'\r' || b == b'\n')
+}
+
+/// Sends one datagram from a socket of the destination's address family.
+pub(crate) fn send(shared: &Arc<Shared>, addr: SocketAddr, data: Bytes) -> Result<(), SendError> {
+    let (socket, addr) =
+        pick_socket(&shared.udp, addr).ok_or(SendError::NoTransport(TransportKind::Udp))?;
+    match socket.try_send_to(&data, addr) {
+        Ok(_) => {
+            shared.stats.udp_tx.inc();
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            let socket = socket.clone();
+            let shared2 = shared.clone();
+            shared.rt.spawn(async move {
+                match socket.send_to(&data, addr).await {
+                    Ok(_) => shared2.stats.udp_tx.inc(),
+                    Err(e) => {
+                        shared2.stats.send_errors.inc();
+                        tracing::warn!(%addr, error = %e, "udp: send failed");
+                    }
+                }
+            });
+            Ok(())
+        }
+        Err(e) => Err(SendError::Io(e)),
+    }
+}
+
+/// The first socket of the first endpoint in the address family of `addr`; an
+/// IPv4-mapped IPv6 destination goes out over IPv4 when only IPv4 is bound.
+fn pick_socket(
+    endpoints: &[UdpEndpoint],
+    addr: SocketAddr,
+) -> Option<(&Arc<UdpSocket>, SocketAddr)> {
+    let find = |v4: bool| {
+        endpoints
+            .iter()
+            .find(|e| e.local.is_ipv4() == v4)
+            .and_then(|e| e.sockets.first())
+    };
+    if let Some(s) = find(addr.is_ipv4()) {
+        return Some((s, addr));
+    }
+    if let IpAddr::V6(ip) = addr.ip() {
+        if let Some(v4) = ip.to_ipv4_mapped() {
+            return find(true).map(|s| (s, SocketAddr::new(IpAddr::V4(v4), addr.port())));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_keepalive;
+
+    #[test]
+    fn keepalives() {
+        assert!(is_keepalive(b"\r\n\r\n"));
+        assert!(is_keepalive(b"\r\n"));
+        assert!(is_keepalive(b""));
+        assert!(!is_keepalive(b"\r\nOPTIONS"));
+    }
+}

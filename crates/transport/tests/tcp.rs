@@ -1,0 +1,271 @@
+//! SIP over TCP: framing, keep-alives, connection reuse, outbound connects, bounds.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr};
+
+use bytes::Bytes;
+use common::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use transport::{ConnectionId, Peer, SendError, TransportKind};
+
+async fn connect(server: SocketAddr) -> TcpStream {
+    let s = tokio::time::timeout(HANG_GUARD, TcpStream::connect(server))
+        .await
+        .unwrap()
+        .unwrap();
+    s.set_nodelay(true).unwrap();
+    s
+}
+
+async fn read_exact(s: &mut TcpStream, n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    tokio::time::timeout(HANG_GUARD, s.read_exact(&mut buf))
+        .await
+        .expect("hang guard: no data")
+        .unwrap();
+    buf
+}
+
+/// The connection was closed by the server: EOF (or a reset).
+async fn assert_closed(s: &mut TcpStream) {
+    let mut buf = [0u8; 64];
+    match tokio::time::timeout(HANG_GUARD, s.read(&mut buf))
+        .await
+        .expect("hang guard: still open")
+    {
+        Ok(0) => {}
+        Ok(n) => panic!("unexpected {n} bytes"),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset),
+    }
+}
+
+fn tcp_peer(addr: SocketAddr, conn: Option<ConnectionId>) -> Peer {
+    Peer {
+        kind: TransportKind::Tcp,
+        addr,
+        conn,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_coalesced_and_split_messages() {
+    for ip in loopbacks() {
+        let (t, mut rx) = start(config(ip)).await;
+        let server = addr_of(&t, TransportKind::Tcp);
+        let mut c = connect(server).await;
+
+        let (m1, m2) = (request("one", "body-1"), request("two", ""));
+        c.write_all(&[m1.clone(), m2.clone()].concat())
+            .await
+            .unwrap();
+        let (r1, r2) = (recv(&mut rx).await, recv(&mut rx).await);
+        assert_eq!(r1.data, m1);
+        assert_eq!(r2.data, m2);
+        assert_eq!(r1.peer.kind, TransportKind::Tcp);
+        assert_eq!(r1.peer.addr, c.local_addr().unwrap());
+        assert_eq!(r1.local, server);
+        assert!(r1.peer.conn.is_some());
+        assert_eq!(r1.peer.conn, r2.peer.conn);
+
+        let m3 = request("three", "a longer body, split across writes");
+        for piece in [
+            &m3[..10],
+            &m3[10..60],
+            &m3[60..m3.len() - 3],
+            &m3[m3.len() - 3..],
+        ] {
+            c.write_all(piece).await.unwrap();
+            c.flush().await.unwrap();
+            tokio::task::yield_now().await;
+        }
+        let r3 = recv(&mut rx).await;
+        assert_eq!(r3.data, m3);
+        assert_eq!(r3.peer.conn, r1.peer.conn);
+        assert_eq!(t.stats().tcp_rx, 3);
+        assert_eq!(t.connection_count(), 1);
+        t.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn double_crlf_ping_gets_crlf_pong() {
+    for ip in loopbacks() {
+        let (t, mut rx) = start(config(ip)).await;
+        let mut c = connect(addr_of(&t, TransportKind::Tcp)).await;
+        c.write_all(b"\r\n\r\n").await.unwrap();
+        assert_eq!(read_exact(&mut c, 2).await, b"\r\n");
+        // A pong from the client is ignored; a message after it still frames.
+        let m = request("after-ping", "");
+        c.write_all(&[&b"\r\n"[..], &m].concat()).await.unwrap();
+        assert_eq!(recv(&mut rx).await.data, m);
+        t.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn framing_error_closes_connection() {
+    for ip in loopbacks() {
+        let (t, mut rx) = start(config(ip)).await;
+        let mut c = connect(addr_of(&t, TransportKind::Tcp)).await;
+        c.write_all(
+            b"OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/TCP x;branch=z9hG4bK1\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        assert_closed(&mut c).await;
+        assert!(rx.try_recv().is_err());
+        assert_eq!(t.stats().framing_errors, 1);
+        assert_eq!(t.connection_count(), 0);
+        t.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reply_on_same_connection_and_reuse_by_address() {
+    for ip in loopbacks() {
+        let (t, mut rx) = start(config(ip)).await;
+        let mut c = connect(addr_of(&t, TransportKind::Tcp)).await;
+        c.write_all(&request("req", "")).await.unwrap();
+        let got = recv(&mut rx).await;
+
+        // peer.conn names the connection.
+        let reply = Bytes::from(request("reply", "x"));
+        t.send(&got.peer, reply.clone()).unwrap();
+        assert_eq!(read_exact(&mut c, reply.len()).await, reply);
+
+        // No conn id: the inbound connection from that address is reused (RFC 3261 §18).
+        let again = Bytes::from(request("again", "yz"));
+        t.send(&tcp_peer(got.peer.addr, None), again.clone())
+            .unwrap();
+        assert_eq!(read_exact(&mut c, again.len()).await, again);
+
+        // A stale conn id falls back to the address.
+        let stale = Bytes::from(request("stale", ""));
+        t.send(
+            &tcp_peer(got.peer.addr, Some(ConnectionId(u64::MAX))),
+            stale.clone(),
+        )
+        .unwrap();
+        assert_eq!(read_exact(&mut c, stale.len()).await, stale);
+
+        assert_eq!(t.connection_count(), 1);
+        t.shutdown().await; // waits for the writers
+        assert_eq!(t.stats().tcp_tx, 3);
+        assert_closed(&mut c).await;
+        assert!(matches!(
+            t.send(&got.peer, reply),
+            Err(SendError::NoTransport(TransportKind::Tcp))
+        ));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_connect_and_reuse() {
+    for ip in loopbacks() {
+        let (t, mut rx) = start(config(ip)).await;
+        let listener = std::net::TcpListener::bind(SocketAddr::new(ip, 0)).unwrap();
+        let remote = listener.local_addr().unwrap();
+
+        let m1 = Bytes::from(request("out1", "first"));
+        let m2 = Bytes::from(request("out2", "second"));
+        t.send(&tcp_peer(remote, None), m1.clone()).unwrap();
+        // Queued behind the connect, on the same (pending) connection.
+        t.send(&tcp_peer(remote, None), m2.clone()).unwrap();
+        assert_eq!(t.connection_count(), 1);
+
+        let expected = [m1.to_vec(), m2.to_vec()].concat();
+        let (listener, mut accepted, got) = tokio::task::spawn_blocking(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(HANG_GUARD)).unwrap();
+            let mut buf = vec![0u8; expected.len()];
+            s.read_exact(&mut buf).unwrap();
+            (listener, s, buf)
+        })
+        .await
+        .unwrap();
+        assert_eq!(got, [m1.to_vec(), m2.to_vec()].concat());
+
+        // A message from the far end arrives tagged with the outbound connection.
+        let answer = request("answer", "");
+        accepted.write_all(&answer).unwrap();
+        let r = recv(&mut rx).await;
+        assert_eq!(r.data, answer);
+        assert_eq!(r.peer.addr, remote);
+        let conn = r.peer.conn.unwrap();
+
+        // Later sends reuse it, with or without the id; no second connection is made.
+        let m3 = Bytes::from(request("out3", ""));
+        t.send(&tcp_peer(remote, Some(conn)), m3.clone()).unwrap();
+        let m4 = Bytes::from(request("out4", ""));
+        t.send(&tcp_peer(remote, None), m4.clone()).unwrap();
+        let want = [m3.to_vec(), m4.to_vec()].concat();
+        let (_accepted, got) = tokio::task::spawn_blocking(move || {
+            let mut buf = vec![0u8; want.len()];
+            accepted.read_exact(&mut buf).unwrap();
+            (accepted, buf) // kept open until the end of the test
+        })
+        .await
+        .unwrap();
+        assert_eq!(got, [m3.to_vec(), m4.to_vec()].concat());
+        listener.set_nonblocking(true).unwrap();
+        assert_eq!(
+            listener.accept().unwrap_err().kind(),
+            std::io::ErrorKind::WouldBlock,
+            "a second connection was opened"
+        );
+        assert_eq!(t.connection_count(), 1);
+        t.shutdown().await; // waits for the writers
+        assert_eq!(t.stats().tcp_tx, 4);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_connections_refuses_extra_inbound() {
+    for ip in loopbacks() {
+        let mut cfg = config(ip);
+        cfg.max_connections = 1;
+        let (t, mut rx) = start(cfg).await;
+        let server = addr_of(&t, TransportKind::Tcp);
+
+        let mut a = connect(server).await;
+        a.write_all(&request("a", "")).await.unwrap();
+        let from_a = recv(&mut rx).await; // a is in the table now
+        assert_eq!(t.connection_count(), 1);
+
+        let mut b = connect(server).await;
+        assert_closed(&mut b).await;
+        assert_eq!(t.stats().refused_connections, 1);
+        assert_eq!(t.connection_count(), 1);
+
+        // Outbound is bounded by the same table.
+        let elsewhere = SocketAddr::new(ip, 9);
+        assert!(matches!(
+            t.send(&tcp_peer(elsewhere, None), Bytes::from_static(b"x")),
+            Err(SendError::TooManyConnections)
+        ));
+
+        // a still works.
+        let reply = Bytes::from(request("to-a", ""));
+        t.send(&from_a.peer, reply.clone()).unwrap();
+        assert_eq!(read_exact(&mut a, reply.len()).await, reply);
+        t.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connection_is_closed() {
+    let ip: IpAddr = "127.0.0.1".parse().unwrap();
+    let mut cfg = config(ip);
+    cfg.tcp_idle_timeout = std::time::Duration::from_millis(50);
+    let (t, mut rx) = start(cfg).await;
+    let mut c = connect(addr_of(&t, TransportKind::Tcp)).await;
+    c.write_all(&request("idle", "")).await.unwrap();
+    recv(&mut rx).await;
+    assert_closed(&mut c).await; // waits on the socket, not on a clock
+    assert_eq!(t.connection_count(), 0);
+    t.shutdown().await;
+}

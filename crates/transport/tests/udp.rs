@@ -1,0 +1,116 @@
+//! SIP over UDP.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashSet;
+use std::net::{SocketAddr, UdpSocket};
+
+use bytes::Bytes;
+use common::*;
+use transport::{Peer, TransportKind};
+
+fn client(ip: std::net::IpAddr) -> UdpSocket {
+    let s = UdpSocket::bind(SocketAddr::new(ip, 0)).unwrap();
+    s.set_read_timeout(Some(HANG_GUARD)).unwrap();
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_trip_and_keepalives_dropped() {
+    for ip in loopbacks() {
+        let (t, mut rx) = start(config(ip)).await;
+        let server = addr_of(&t, TransportKind::Udp);
+        assert_eq!(server.ip(), ip);
+        assert_ne!(server.port(), 0);
+        let c = client(ip);
+
+        c.send_to(b"\r\n\r\n", server).unwrap(); // keep-alive: never reaches the handler
+        let req = request("udp", "hello");
+        c.send_to(&req, server).unwrap();
+        let got = recv(&mut rx).await;
+        assert_eq!(got.data, req);
+        assert_eq!(got.peer.kind, TransportKind::Udp);
+        assert_eq!(got.peer.addr, c.local_addr().unwrap());
+        assert_eq!(got.peer.conn, None);
+        assert_eq!(got.local, server);
+
+        let reply = Bytes::from(request("reply", ""));
+        t.send(&got.peer, reply.clone()).unwrap();
+        let mut buf = [0u8; 2048];
+        let (n, from) = c.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], &reply[..]);
+        assert_eq!(from, server);
+
+        let stats = t.stats();
+        assert_eq!(stats.udp_rx, 1);
+        assert_eq!(stats.udp_tx, 1);
+        assert!(rx.try_recv().is_err());
+        t.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_share_one_port() {
+    for ip in loopbacks() {
+        let mut cfg = config(ip);
+        cfg.udp_workers = 4;
+        let (t, mut rx) = start(cfg).await;
+        let server = addr_of(&t, TransportKind::Udp);
+        let workers = t.udp_worker_addrs();
+        assert_eq!(workers.len(), 4);
+        assert!(
+            workers.iter().all(|a| *a == server),
+            "{workers:?} vs {server}"
+        );
+
+        // Many source ports, spread over the workers by the kernel: all arrive.
+        let clients: Vec<UdpSocket> = (0..32).map(|_| client(ip)).collect();
+        for (i, c) in clients.iter().enumerate() {
+            c.send_to(&request(&format!("w{i}"), ""), server).unwrap();
+        }
+        let mut seen = HashSet::new();
+        for _ in 0..clients.len() {
+            seen.insert(recv(&mut rx).await.peer.addr);
+        }
+        assert_eq!(seen.len(), clients.len());
+        t.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn no_socket_of_that_family() {
+    let mut cfg = config("127.0.0.1".parse().unwrap());
+    cfg.tcp.clear();
+    let (t, _rx) = start(cfg).await;
+    let peer = Peer {
+        kind: TransportKind::Udp,
+        addr: "[2001:db8::1]:5060".parse().unwrap(),
+        conn: None,
+    };
+    assert!(matches!(
+        t.send(&peer, Bytes::from_static(b"x")),
+        Err(transport::SendError::NoTransport(TransportKind::Udp))
+    ));
+    let tcp = Peer {
+        kind: TransportKind::Tcp,
+        addr: "127.0.0.1:5060".parse().unwrap(),
+        conn: None,
+    };
+    assert!(matches!(
+        t.send(&tcp, Bytes::from_static(b"x")),
+        Err(transport::SendError::NoTransport(TransportKind::Tcp))
+    ));
+    t.shutdown().await;
+}
+
+#[test]
+fn transport_kind() {
+    assert_eq!(TransportKind::Udp.as_str(), "UDP");
+    assert_eq!(TransportKind::Tcp.as_str(), "TCP");
+    assert_eq!(TransportKind::from_via("udp"), Some(TransportKind::Udp));
+    assert_eq!(TransportKind::from_via("Tcp"), Some(TransportKind::Tcp));
+    assert_eq!(TransportKind::from_via("SCTP"), None);
+    assert!(TransportKind::Tcp.is_reliable());
+    assert!(!TransportKind::Udp.is_reliable());
+}
