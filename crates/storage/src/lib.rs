@@ -61,13 +61,16 @@ impl Backend {
     }
 }
 
+#[derive(Clone)]
 enum Pool {
     Sqlite(SqlitePool),
     MySql(MySqlPool),
     Postgres(PgPool),
 }
 
-/// The [`Store`] on SQLite, MariaDB/MySQL or PostgreSQL, behind a connection pool.
+/// The [`Store`] on SQLite, MariaDB/MySQL or PostgreSQL, behind a connection pool. Clones
+/// share the pool.
+#[derive(Clone)]
 pub struct SqlStore {
     pool: Pool,
 }

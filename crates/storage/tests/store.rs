@@ -367,6 +367,12 @@ async fn sqlite_data_survives_a_restart() {
     assert_eq!(s.subscriber(&alice.aor).await.unwrap(), Some(alice.clone()));
     assert_eq!(s.bindings(None, 0).await.unwrap(), [b]);
     s.close().await;
+    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
 }
 
 #[tokio::test]
