@@ -49,3 +49,41 @@ fn corpus_parses_without_panics_and_round_trips() {
     assert!(files >= 10, "expected a seed corpus, found {files} files");
     assert!(parsed >= 5, "expected valid seeds, only {parsed} parsed");
 }
+
+/// Deterministic mutations of every seed (a poor man's fuzzer that runs in
+/// plain `cargo test`): overwrite, insert and delete bytes, biased towards
+/// the grammar's delimiters.
+#[test]
+fn mutated_corpus_round_trips() {
+    const INTERESTING: &[u8] = b"\"\\,= \t\r\n\0\x7f\xc3\xa9aA0-*";
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for entry in fs::read_dir(corpus_dir()).expect("corpus directory exists") {
+        let path = entry.expect("readable directory entry").path();
+        let seed = fs::read(&path).expect("readable corpus file");
+        for _ in 0..300 {
+            let mut data = seed.clone();
+            for _ in 0..(1 + next() % 4) {
+                let pick = INTERESTING[(next() % INTERESTING.len() as u64) as usize];
+                let at = if data.is_empty() {
+                    0
+                } else {
+                    (next() % data.len() as u64) as usize
+                };
+                match next() % 3 {
+                    0 if !data.is_empty() => data[at] = pick,
+                    1 if !data.is_empty() => {
+                        data.remove(at);
+                    }
+                    _ => data.insert(at, pick),
+                }
+            }
+            check(&data);
+        }
+    }
+}
