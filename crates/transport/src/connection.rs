@@ -179,8 +179,12 @@ fn deliver(
     }
 }
 
+/// Most messages written with one syscall when the queue has several waiting.
+const WRITE_BATCH: usize = 32;
+
 /// Writes queued messages until every queue handle is gone (then half-closes) or a
-/// write fails (then counts the lost messages).
+/// write fails (then counts the lost messages). Messages already waiting together are
+/// written with one syscall.
 async fn write_loop(
     shared: Arc<Shared>,
     mut wr: OwnedWriteHalf,
@@ -188,16 +192,30 @@ async fn write_loop(
     activity: Arc<Activity>,
     remote: SocketAddr,
 ) {
-    while let Some(data) = rx.recv().await {
-        if let Err(e) = wr.write_all(&data).await {
-            let lost = 1 + drain(rx);
+    let mut batch = Vec::with_capacity(WRITE_BATCH);
+    let mut joined = Vec::new();
+    while rx.recv_many(&mut batch, WRITE_BATCH).await > 0 {
+        let result = if let [one] = &batch[..] {
+            wr.write_all(one).await
+        } else {
+            joined.clear();
+            for data in &batch {
+                joined.extend_from_slice(data);
+            }
+            wr.write_all(&joined).await
+        };
+        if let Err(e) = result {
+            let lost = batch.len() as u64 + drain(rx);
             shared.stats.send_errors.add(lost);
             tracing::warn!(%remote, error = %e, lost, "tcp: write failed");
             return;
         }
         activity.touch();
-        if data.as_ref() != PONG {
-            shared.stats.tcp_tx.inc();
+        let messages = batch.iter().filter(|d| d.as_ref() != PONG).count();
+        shared.stats.tcp_tx.add(messages as u64);
+        batch.clear();
+        if joined.capacity() > 4 * READ_CHUNK * WRITE_BATCH {
+            joined = Vec::new(); // do not keep a burst's worth of memory per connection
         }
     }
     if let Err(e) = wr.shutdown().await {

@@ -214,7 +214,8 @@ impl Transports {
     }
 
     /// Stops receiving and accepting, lets connections flush their queues briefly, and
-    /// closes them. Later sends fail with [`SendError::NoTransport`].
+    /// closes them. Later sends fail with [`SendError::NoTransport`]. The UDP sockets
+    /// themselves are released when the last clone of this handle is dropped.
     pub async fn shutdown(&self) {
         let shared = &self.shared;
         shared.closing.store(true, Ordering::Relaxed);

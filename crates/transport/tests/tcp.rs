@@ -269,3 +269,47 @@ async fn idle_connection_is_closed() {
     assert_eq!(t.connection_count(), 0);
     t.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_connect_is_counted_and_forgotten() {
+    let ip: IpAddr = "127.0.0.1".parse().unwrap();
+    let (t, _rx) = start(config(ip)).await;
+    let closed = {
+        let l = std::net::TcpListener::bind(SocketAddr::new(ip, 0)).unwrap();
+        l.local_addr().unwrap()
+    }; // nothing listens there any more
+    t.send(&tcp_peer(closed, None), Bytes::from(request("lost", "")))
+        .unwrap();
+    t.shutdown().await; // waits for the connecting task to finish either way
+    assert_eq!(t.connection_count(), 0);
+    assert_eq!(t.stats().send_errors, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_queue_is_reported() {
+    let ip: IpAddr = "127.0.0.1".parse().unwrap();
+    let mut cfg = config(ip);
+    cfg.send_queue = 2;
+    let (t, mut rx) = start(cfg).await;
+    let mut c = connect(addr_of(&t, TransportKind::Tcp)).await;
+    c.write_all(&request("slow-reader", "")).await.unwrap();
+    let peer = recv(&mut rx).await.peer;
+
+    // The client never reads: socket buffers fill, then the writer blocks, then the queue.
+    let big = Bytes::from(request("big", &"x".repeat(60_000)));
+    let mut full = false;
+    for _ in 0..1_000_000 {
+        match t.send(&peer, big.clone()) {
+            Ok(()) => tokio::task::yield_now().await,
+            Err(SendError::QueueFull) => {
+                full = true;
+                break;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(full, "queue never filled");
+    assert!(t.stats().send_errors >= 1);
+    drop(c);
+    t.shutdown().await;
+}

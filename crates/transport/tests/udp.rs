@@ -114,3 +114,22 @@ fn transport_kind() {
     assert!(TransportKind::Tcp.is_reliable());
     assert!(!TransportKind::Udp.is_reliable());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_datagram_dropped() {
+    let ip = "127.0.0.1".parse().unwrap();
+    let mut cfg = config(ip);
+    cfg.udp_workers = 1;
+    cfg.max_message_bytes = 300;
+    let (t, mut rx) = start(cfg).await;
+    let server = addr_of(&t, TransportKind::Udp);
+    let c = client(ip);
+    c.send_to(&request("big", &"x".repeat(400)), server)
+        .unwrap();
+    let small = request("small", "");
+    assert!(small.len() <= 300);
+    c.send_to(&small, server).unwrap();
+    assert_eq!(recv(&mut rx).await.data, small);
+    assert_eq!(t.stats().framing_errors, 1);
+    t.shutdown().await;
+}
