@@ -106,7 +106,13 @@ impl<'h> Parser<'h> {
         let start = self.start_line(&head[..sl_end])?;
         let headers_start = sl_end + 2;
         let headers_end = head.len() - 2;
-        let mut headers: Vec<HeaderField> = Vec::with_capacity(24);
+        // One allocation for the whole index: reserve a field per line (folds included) and
+        // a few more for comma-separated Via/Route/Contact values, so the count of
+        // allocations does not grow with the number of headers.
+        let lines =
+            memchr::memchr_iter(b'\n', &b[headers_start.min(headers_end)..headers_end]).count();
+        let mut headers: Vec<HeaderField> =
+            Vec::with_capacity((lines + 8).min(self.limits.max_headers + 1));
         let mut ess = Essentials::default();
 
         let mut pos = headers_start;
