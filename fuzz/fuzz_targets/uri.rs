@@ -1,0 +1,9 @@
+//! Fuzz target `uri`: the body lives in `sip_message::fuzzing::uri` so that
+//! `crates/sip-message/tests/fuzz_corpus.rs` replays the corpus through the same code.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    sip_message::fuzzing::uri(data);
+});
