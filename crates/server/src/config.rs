@@ -1,0 +1,281 @@
+//! The configuration file (TOML). Every key has a default; `switchboard run` with no file
+//! runs on those defaults. See docs/configuration.md for the reference.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `[server]`
+    pub server: ServerSection,
+    /// `[sip]`
+    pub sip: SipSection,
+    /// `[transaction]`
+    pub transaction: TransactionSection,
+    /// `[registrar]`
+    pub registrar: RegistrarSection,
+    /// `[database]`
+    pub database: DatabaseSection,
+}
+
+/// `[server]`: process-wide settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Where the SQLite database and the control socket live.
+    pub data_dir: PathBuf,
+    /// This node's name (recorded in bindings; must differ between nodes sharing a database).
+    pub node_name: String,
+    /// Log format: "text" or "json".
+    pub log_format: String,
+    /// Create the demo domain and users when the database has no domain at all.
+    pub demo: bool,
+    /// Seconds a SIGTERM waits for pending transactions.
+    pub shutdown_grace_secs: u64,
+    /// Bound on the queue between the network and the proxy core; beyond it messages are
+    /// dropped and counted (UDP senders retransmit).
+    pub core_queue: usize,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            data_dir: PathBuf::from("data"),
+            node_name: "switchboard".into(),
+            log_format: "text".into(),
+            demo: true,
+            shutdown_grace_secs: 32,
+            core_queue: 65536,
+        }
+    }
+}
+
+/// `[sip]`: listening and proxy behaviour.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SipSection {
+    /// Listening sockets as `udp:IP:PORT` or `tcp:IP:PORT`.
+    pub listen: Vec<String>,
+    /// Host put in Via and Record-Route; default: the first listen address, or 127.0.0.1
+    /// when that is a wildcard.
+    pub advertised_host: Option<String>,
+    /// Port put in Via and Record-Route; default: the first listen port.
+    pub advertised_port: Option<u16>,
+    /// Other names of this server (recognised in Route and Request-URI).
+    pub aliases: Vec<String>,
+    /// "proxy" or "redirect".
+    pub mode: String,
+    /// Record-Route dialog-creating requests.
+    pub record_route: bool,
+    /// Seconds an INVITE may ring unanswered.
+    pub no_answer_timeout_secs: u64,
+    /// Most calls being set up at once.
+    pub max_calls: usize,
+    /// UDP sockets per address (0: one per core).
+    pub udp_workers: usize,
+    /// Most TCP connections.
+    pub max_connections: usize,
+    /// Seconds before an idle TCP connection is closed.
+    pub tcp_idle_timeout_secs: u64,
+    /// Largest message accepted.
+    pub max_message_bytes: usize,
+}
+
+impl Default for SipSection {
+    fn default() -> Self {
+        SipSection {
+            listen: vec!["udp:0.0.0.0:5060".into(), "tcp:0.0.0.0:5060".into()],
+            advertised_host: None,
+            advertised_port: None,
+            aliases: Vec::new(),
+            mode: "proxy".into(),
+            record_route: true,
+            no_answer_timeout_secs: 60,
+            max_calls: 65536,
+            udp_workers: 0,
+            max_connections: 4096,
+            tcp_idle_timeout_secs: 600,
+            max_message_bytes: 65535,
+        }
+    }
+}
+
+/// `[transaction]`: RFC 3261 timers and the table bound.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TransactionSection {
+    /// T1 in milliseconds.
+    pub t1_ms: u64,
+    /// T2 in milliseconds.
+    pub t2_ms: u64,
+    /// T4 in milliseconds.
+    pub t4_ms: u64,
+    /// Most live transactions; more get 503 + Retry-After.
+    pub max_transactions: usize,
+}
+
+impl Default for TransactionSection {
+    fn default() -> Self {
+        TransactionSection {
+            t1_ms: 500,
+            t2_ms: 4000,
+            t4_ms: 5000,
+            max_transactions: 65536,
+        }
+    }
+}
+
+/// `[registrar]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistrarSection {
+    /// Shortest registration accepted (423 below).
+    pub min_expires: u32,
+    /// Longest registration granted.
+    pub max_expires: u32,
+    /// Expiry when none is asked for.
+    pub default_expires: u32,
+    /// Most contacts per address-of-record.
+    pub max_contacts_per_aor: usize,
+    /// Most bindings in total.
+    pub max_bindings: usize,
+}
+
+impl Default for RegistrarSection {
+    fn default() -> Self {
+        let d = registrar::RegistrarConfig::default();
+        RegistrarSection {
+            min_expires: d.min_expires,
+            max_expires: d.max_expires,
+            default_expires: d.default_expires,
+            max_contacts_per_aor: d.max_contacts_per_aor,
+            max_bindings: d.max_bindings,
+        }
+    }
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSection {
+    /// `sqlite://...`, `mysql://...` or `postgres://...`; default: SQLite in the data dir.
+    pub url: Option<String>,
+    /// Connection pool size.
+    pub max_connections: Option<u32>,
+}
+
+/// One listening socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listen {
+    /// true for TCP.
+    pub tcp: bool,
+    /// Address.
+    pub addr: SocketAddr,
+}
+
+impl Config {
+    /// Reads and checks a file.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let cfg: Config =
+            toml::from_str(&text).with_context(|| format!("in {}", path.display()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks values that TOML types do not.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.listens()?;
+        if !matches!(self.sip.mode.as_str(), "proxy" | "redirect") {
+            bail!(
+                "sip.mode: expected \"proxy\" or \"redirect\", got {:?}",
+                self.sip.mode
+            );
+        }
+        if !matches!(self.server.log_format.as_str(), "text" | "json") {
+            bail!("server.log_format: expected \"text\" or \"json\"");
+        }
+        let r = &self.registrar;
+        if r.min_expires > r.max_expires || r.default_expires > r.max_expires {
+            bail!("registrar: need min_expires <= default_expires <= max_expires");
+        }
+        if self.transaction.t1_ms == 0 || self.transaction.t2_ms < self.transaction.t1_ms {
+            bail!("transaction: need 0 < t1_ms <= t2_ms");
+        }
+        Ok(())
+    }
+
+    /// The listening sockets.
+    pub fn listens(&self) -> anyhow::Result<Vec<Listen>> {
+        if self.sip.listen.is_empty() {
+            bail!("sip.listen: at least one address is needed");
+        }
+        self.sip
+            .listen
+            .iter()
+            .map(|l| {
+                let (t, a) = l
+                    .split_once(':')
+                    .with_context(|| format!("sip.listen: {l:?} is not transport:ip:port"))?;
+                let tcp = match t.to_ascii_lowercase().as_str() {
+                    "udp" => false,
+                    "tcp" => true,
+                    other => bail!("sip.listen: unknown transport {other:?} in {l:?} (udp or tcp)"),
+                };
+                let addr: SocketAddr = a
+                    .parse()
+                    .with_context(|| format!("sip.listen: bad address in {l:?}"))?;
+                Ok(Listen { tcp, addr })
+            })
+            .collect()
+    }
+
+    /// The database URL.
+    pub fn database_url(&self) -> String {
+        self.database.url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}",
+                self.server.data_dir.join("switchboard.db").display()
+            )
+        })
+    }
+
+    /// The control socket path.
+    pub fn control_path(&self) -> PathBuf {
+        self.server.data_dir.join("switchboard.ctl")
+    }
+
+    /// No-answer timeout.
+    pub fn no_answer_timeout(&self) -> Duration {
+        Duration::from_secs(self.sip.no_answer_timeout_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_errors() {
+        let c: Config = toml::from_str("").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.listens().unwrap().len(), 2);
+        let bad: Result<Config, _> = toml::from_str("[sip]\nlisten = 3");
+        assert!(bad.is_err());
+        let c: Config = toml::from_str("[sip]\nlisten = [\"sctp:1.2.3.4:5\"]").unwrap();
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("unknown transport"));
+        let unknown: Result<Config, _> = toml::from_str("[sip]\nlistn = []");
+        assert!(unknown.unwrap_err().to_string().contains("listn"));
+    }
+}

@@ -1,0 +1,157 @@
+//! The control socket: how the CLI tells a running server that the store changed, and asks
+//! it for its figures. A Unix stream socket in the data directory, one line per request,
+//! one line per answer.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use model::{AddressOfRecord, Store};
+use proxy::{Proxy, StaticDirectory};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use transport::Transports;
+
+use crate::run::{reload_directory, CoreInput};
+
+/// A request to the running server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Domains, users or aliases changed: reload them.
+    Reload,
+    /// Drop bindings from memory (the CLI already removed them from the store).
+    ClearLocation(Option<AddressOfRecord>),
+    /// Headline figures as JSON.
+    Status,
+}
+
+impl Command {
+    fn parse(line: &str) -> Option<Command> {
+        let mut parts = line.split_whitespace();
+        match parts.next()? {
+            "reload" => Some(Command::Reload),
+            "status" => Some(Command::Status),
+            "clear-location" => match parts.next() {
+                None | Some("*") => Some(Command::ClearLocation(None)),
+                Some(a) => AddressOfRecord::parse(a).map(|a| Command::ClearLocation(Some(a))),
+            },
+            _ => None,
+        }
+    }
+
+    fn to_line(&self) -> String {
+        match self {
+            Command::Reload => "reload".into(),
+            Command::Status => "status".into(),
+            Command::ClearLocation(None) => "clear-location *".into(),
+            Command::ClearLocation(Some(a)) => format!("clear-location {a}"),
+        }
+    }
+}
+
+/// Listens on `path` and forwards commands to the core.
+pub async fn serve(path: PathBuf, core: mpsc::Sender<CoreInput>) -> anyhow::Result<JoinHandle<()>> {
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path)?;
+    Ok(tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let core = core.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = stream.into_split();
+                let mut lines = BufReader::new(r).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let answer = match Command::parse(&line) {
+                        Some(cmd) => {
+                            let (tx, rx) = oneshot::channel();
+                            if core.send(CoreInput::Control(cmd, tx)).await.is_err() {
+                                break;
+                            }
+                            rx.await.unwrap_or_else(|_| "error: server stopping".into())
+                        }
+                        None => format!("error: unknown command {line:?}"),
+                    };
+                    if w.write_all(format!("{answer}\n").as_bytes()).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    }))
+}
+
+/// Runs a command inside the core task.
+pub async fn execute(
+    cmd: Command,
+    proxy: &mut Proxy,
+    store: &dyn Store,
+    directory: &StaticDirectory,
+    transports: &Transports,
+    dropped: &AtomicU64,
+) -> String {
+    match cmd {
+        Command::Reload => match reload_directory(store, directory).await {
+            Ok(()) => "ok".into(),
+            Err(e) => format!("error: {e}"),
+        },
+        Command::ClearLocation(aor) => {
+            let n = proxy.registrar().location().clear(aor.as_ref());
+            format!("ok {n}")
+        }
+        Command::Status => {
+            let s = proxy.stats();
+            let t = transports.stats();
+            let (domains, users, aliases) = directory.counts();
+            serde_json::json!({
+                "transactions": proxy.transactions(),
+                "calls_in_setup": proxy.forks(),
+                "registered_contacts": proxy.registrar().location().len(),
+                "requests": s.requests,
+                "responses": s.responses,
+                "parse_errors": s.parse_errors,
+                "overloaded": s.overloaded,
+                "registrations": s.registrations,
+                "calls_answered": s.calls_answered,
+                "dropped_core_queue_full": dropped.load(Ordering::Relaxed),
+                "tcp_connections": transports.connection_count(),
+                "udp_rx": t.udp_rx, "udp_tx": t.udp_tx, "tcp_rx": t.tcp_rx, "tcp_tx": t.tcp_tx,
+                "domains": domains, "users": users, "aliases": aliases,
+            })
+            .to_string()
+        }
+    }
+}
+
+/// Sends a command to a running server. `Ok(None)` when no server is running.
+pub async fn send(path: &Path, cmd: &Command) -> anyhow::Result<Option<String>> {
+    let stream = match UnixStream::connect(path).await {
+        Ok(s) => s,
+        Err(_) => return Ok(None),
+    };
+    let (r, mut w) = stream.into_split();
+    w.write_all(format!("{}\n", cmd.to_line()).as_bytes())
+        .await?;
+    let mut lines = BufReader::new(r).lines();
+    Ok(lines.next_line().await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_round_trip() {
+        for c in [
+            Command::Reload,
+            Command::Status,
+            Command::ClearLocation(None),
+            Command::ClearLocation(AddressOfRecord::parse("alice@example.com")),
+        ] {
+            assert_eq!(Command::parse(&c.to_line()), Some(c));
+        }
+        assert_eq!(Command::parse("bogus"), None);
+    }
+}

@@ -1,0 +1,113 @@
+//! `switchboard`: the SIP server binary and its command line.
+//!
+//! `switchboard run` starts the server; the other commands administer the store (domains,
+//! users, aliases, registrations) and tell a running server about the change through its
+//! control socket, so the next SIP request sees it. See `switchboard --help`.
+
+mod cli;
+mod config;
+mod control;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// Switchboard: a SIP registrar, proxy and PBX in one binary.
+#[derive(Parser, Debug)]
+#[command(name = "switchboard", version, about, long_about = None)]
+struct Args {
+    /// Configuration file (TOML). Without one, built-in defaults apply: SQLite in ./data,
+    /// SIP on UDP and TCP port 5060, a demo domain on an empty database.
+    #[arg(long, short, global = true, env = "SWITCHBOARD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server until SIGINT or SIGTERM.
+    Run,
+    /// Manage the domains served here.
+    #[command(subcommand)]
+    Domain(cli::DomainCmd),
+    /// Manage users (subscribers).
+    #[command(subcommand)]
+    User(cli::UserCmd),
+    /// Manage aliases and DIDs.
+    #[command(subcommand)]
+    Alias(cli::AliasCmd),
+    /// Show or clear registrations.
+    #[command(subcommand)]
+    Location(cli::LocationCmd),
+    /// Headline figures of the running server.
+    Status,
+}
+
+fn load_config(path: &Option<PathBuf>) -> anyhow::Result<Config> {
+    match path {
+        Some(p) => Config::load(p),
+        None => Ok(Config::default()),
+    }
+}
+
+fn init_logs(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if cfg.server.log_format == "json" {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let cfg = match load_config(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            cli::error(&format!("{e:#}"));
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            cli::error(&format!("starting the runtime: {e}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        match args.command {
+            Command::Run => {
+                init_logs(&cfg);
+                run::run(cfg).await
+            }
+            Command::Domain(c) => cli::domain(&cfg, c, args.json).await,
+            Command::User(c) => cli::user(&cfg, c, args.json).await,
+            Command::Alias(c) => cli::alias(&cfg, c, args.json).await,
+            Command::Location(c) => cli::location(&cfg, c, args.json).await,
+            Command::Status => cli::status(&cfg).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            cli::error(&format!("{e:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}

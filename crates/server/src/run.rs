@@ -1,0 +1,362 @@
+//! `switchboard run`: wires the store, the location table, the proxy core and the
+//! transports together, and shuts them down gracefully.
+//!
+//! Threads of control: transport tasks receive and frame bytes and hand them to the core
+//! through a bounded queue; one core task owns the [`Proxy`] (a sans-IO state machine) and
+//! its timers; a writer task persists binding changes behind the core, in batches; a purge
+//! task expires bindings; the control socket serves the CLI.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use model::{AddressOfRecord, Store};
+use proxy::{Destination, Proxy, ProxyConfig, ProxyMode, StaticDirectory, Transport};
+use registrar::{Change, Location, Registrar, RegistrarConfig};
+use storage::SqlStore;
+use tokio::sync::{mpsc, oneshot};
+use transport::{
+    ConnectionId, Handler, Peer, Received, TransportConfig, TransportKind, Transports,
+};
+
+use crate::config::Config;
+use crate::control;
+
+/// Unix time in seconds.
+pub fn wall_clock() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// What reaches the core task.
+pub enum CoreInput {
+    /// A message from the network.
+    Message(Received),
+    /// A request from the control socket, answered on the channel.
+    Control(control::Command, oneshot::Sender<String>),
+}
+
+/// Feeds received messages into the core queue, dropping (and counting) on overflow.
+struct CoreFeed {
+    tx: mpsc::Sender<CoreInput>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl Handler for CoreFeed {
+    fn on_message(&self, msg: Received) {
+        if self.tx.try_send(CoreInput::Message(msg)).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn to_destination(p: &Peer) -> Destination {
+    Destination {
+        transport: match p.kind {
+            TransportKind::Udp => Transport::Udp,
+            TransportKind::Tcp => Transport::Tcp,
+        },
+        addr: p.addr,
+        conn: p.conn.map(|c| c.0),
+    }
+}
+
+fn to_peer(d: &Destination) -> Peer {
+    Peer {
+        kind: match d.transport {
+            Transport::Udp => TransportKind::Udp,
+            Transport::Tcp => TransportKind::Tcp,
+        },
+        addr: d.addr,
+        conn: d.conn.map(ConnectionId),
+    }
+}
+
+/// Reloads domains, users and aliases from the store into the proxy's directory.
+pub async fn reload_directory(store: &dyn Store, dir: &StaticDirectory) -> anyhow::Result<()> {
+    let domains = store.domains().await?;
+    let users = store.subscribers(None).await?.into_iter().map(|s| s.aor);
+    let aliases = store
+        .aliases(None)
+        .await?
+        .into_iter()
+        .map(|a| (a.alias, a.target));
+    dir.replace(domains, users, aliases);
+    Ok(())
+}
+
+/// Creates the demo domain and users on an empty database.
+async fn seed_demo(store: &SqlStore) -> anyhow::Result<()> {
+    if !store.domains().await?.is_empty() {
+        return Ok(());
+    }
+    let domain = "switchboard.local";
+    store.add_domain(domain).await?;
+    for user in ["1000", "1001", "1002", "1003"] {
+        let password = format!("demo-{user}");
+        let sub =
+            crate::cli::subscriber_with_password(&AddressOfRecord::new(user, domain), &password);
+        store.add_subscriber(&sub).await?;
+    }
+    tracing::warn!(
+        domain,
+        "empty database: created the demo domain with users 1000-1003 (passwords demo-1000 ...); \
+         remove them with `switchboard domain del {domain}` before going live"
+    );
+    Ok(())
+}
+
+/// Runs the server until SIGINT/SIGTERM.
+pub async fn run(cfg: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&cfg.server.data_dir)
+        .with_context(|| format!("creating data directory {}", cfg.server.data_dir.display()))?;
+    let url = cfg.database_url();
+    let store = Arc::new(
+        SqlStore::connect(&url, cfg.database.max_connections.unwrap_or(8))
+            .await
+            .with_context(|| format!("opening database {}", redact(&url)))?,
+    );
+    tracing::info!(backend = store.backend_name(), "database ready");
+    if cfg.server.demo {
+        seed_demo(&store).await?;
+    }
+
+    let directory = Arc::new(StaticDirectory::new());
+    reload_directory(store.as_ref(), &directory).await?;
+    let (d, u, a) = directory.counts();
+    tracing::info!(domains = d, users = u, aliases = a, "directory loaded");
+
+    let location = Arc::new(Location::new(cfg.registrar.max_bindings));
+    let wall = wall_clock();
+    let loaded = location.load(store.bindings(None, wall).await?, wall);
+    tracing::info!(bindings = loaded, "location table loaded");
+
+    // Transports first: with port 0 the advertised port comes from the bound socket.
+    let listens = cfg.listens()?;
+    let (core_tx, mut core_rx) = mpsc::channel::<CoreInput>(cfg.server.core_queue);
+    let dropped = Arc::new(AtomicU64::new(0));
+    let tcfg = TransportConfig {
+        udp: listens.iter().filter(|l| !l.tcp).map(|l| l.addr).collect(),
+        tcp: listens.iter().filter(|l| l.tcp).map(|l| l.addr).collect(),
+        udp_workers: cfg.sip.udp_workers,
+        max_connections: cfg.sip.max_connections,
+        tcp_idle_timeout: Duration::from_secs(cfg.sip.tcp_idle_timeout_secs),
+        max_message_bytes: cfg.sip.max_message_bytes,
+        ..TransportConfig::default()
+    };
+    let transports = Transports::start(
+        tcfg,
+        Arc::new(CoreFeed {
+            tx: core_tx.clone(),
+            dropped: dropped.clone(),
+        }),
+    )
+    .await
+    .context("binding SIP sockets")?;
+    let bound = transports.local_addrs();
+    for (kind, addr) in &bound {
+        tracing::info!(transport = %kind, %addr, "listening");
+    }
+    let first = bound.first().map(|(_, a)| *a).context("no socket bound")?;
+    let advertised_host = cfg.sip.advertised_host.clone().unwrap_or_else(|| {
+        if first.ip().is_unspecified() {
+            "127.0.0.1".into()
+        } else {
+            match first.ip() {
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+                ip => ip.to_string(),
+            }
+        }
+    });
+    let pcfg = ProxyConfig {
+        advertised_host,
+        advertised_port: cfg.sip.advertised_port.unwrap_or(first.port()),
+        aliases: cfg.sip.aliases.clone(),
+        mode: if cfg.sip.mode == "redirect" {
+            ProxyMode::Redirect
+        } else {
+            ProxyMode::Proxy
+        },
+        record_route: cfg.sip.record_route,
+        no_answer_timeout: cfg.no_answer_timeout(),
+        max_forks: cfg.sip.max_calls,
+        ..ProxyConfig::default()
+    };
+    let txcfg = sip_transaction::Config {
+        timers: sip_transaction::Timers {
+            t1: Duration::from_millis(cfg.transaction.t1_ms),
+            t2: Duration::from_millis(cfg.transaction.t2_ms),
+            t4: Duration::from_millis(cfg.transaction.t4_ms),
+            ..Default::default()
+        },
+        max_transactions: cfg.transaction.max_transactions,
+        auto_100_trying: None,
+    };
+    let rcfg = RegistrarConfig {
+        min_expires: cfg.registrar.min_expires,
+        max_expires: cfg.registrar.max_expires,
+        default_expires: cfg.registrar.default_expires,
+        max_contacts_per_aor: cfg.registrar.max_contacts_per_aor,
+        max_bindings: cfg.registrar.max_bindings,
+        node: cfg.server.node_name.clone(),
+    };
+    let mut proxy = Proxy::new(
+        pcfg,
+        txcfg,
+        Registrar::new(rcfg, location.clone()),
+        directory.clone(),
+    );
+
+    // Binding writer: persists changes behind the core, in order, batched.
+    let (changes_tx, changes_rx) = mpsc::unbounded_channel::<Vec<Change>>();
+    let writer = tokio::spawn(write_behind(store.clone(), changes_rx));
+
+    // Control socket for the CLI.
+    let control_path = cfg.control_path();
+    let control_task = control::serve(control_path.clone(), core_tx.clone()).await?;
+
+    // Purge and periodic reload (other nodes may change the shared database).
+    let purge_store = store.clone();
+    let purge_dir = directory.clone();
+    let purge_loc = location.clone();
+    let housekeeping = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            let now = wall_clock();
+            let gone = purge_loc.purge_expired(now);
+            if !gone.is_empty() {
+                tracing::debug!(count = gone.len(), "bindings expired");
+            }
+            if let Err(e) = purge_store.purge_expired(now).await {
+                tracing::warn!(error = %e, "purging expired bindings");
+            }
+            if let Err(e) = reload_directory(purge_store.as_ref(), &purge_dir).await {
+                tracing::warn!(error = %e, "reloading the directory");
+            }
+        }
+    });
+
+    let start = Instant::now();
+    let mut shutting_down: Option<Instant> = None;
+    let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut batch: Vec<CoreInput> = Vec::with_capacity(256);
+    tracing::info!("switchboard ready");
+    loop {
+        let now = start.elapsed();
+        let deadline = proxy
+            .poll_timeout()
+            .map(|d| start + d)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        tokio::select! {
+            n = core_rx.recv_many(&mut batch, 256) => {
+                if n == 0 { break; }
+                let now = start.elapsed();
+                let wall = wall_clock();
+                for input in batch.drain(..) {
+                    match input {
+                        CoreInput::Message(m) => {
+                            let src = to_destination(&m.peer);
+                            proxy.handle_message(now, wall, m.data, src);
+                        }
+                        CoreInput::Control(cmd, reply) => {
+                            let answer = control::execute(cmd, &mut proxy, store.as_ref(), &directory, &transports, &dropped).await;
+                            let _ = reply.send(answer);
+                        }
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                proxy.handle_timeout(start.elapsed().max(now));
+            }
+            _ = tokio::signal::ctrl_c(), if shutting_down.is_none() => {
+                tracing::info!("SIGINT: finishing pending transactions");
+                shutting_down = Some(Instant::now());
+            }
+            _ = sigterm.recv(), if shutting_down.is_none() => {
+                tracing::info!("SIGTERM: finishing pending transactions");
+                shutting_down = Some(Instant::now());
+            }
+        }
+        while let Some((dest, bytes)) = proxy.poll_transmit() {
+            if let Err(e) = transports.send(&to_peer(&dest), bytes) {
+                tracing::debug!(dest = %dest.addr, error = %e, "send failed");
+            }
+        }
+        let changes = proxy.drain_changes();
+        if !changes.is_empty() {
+            let _ = changes_tx.send(changes);
+        }
+        if let Some(since) = shutting_down {
+            if proxy.transactions() == 0 || since.elapsed() >= grace {
+                break;
+            }
+        }
+    }
+    tracing::info!(pending = proxy.transactions(), "stopping");
+    housekeeping.abort();
+    control_task.abort();
+    let _ = std::fs::remove_file(&control_path);
+    transports.shutdown().await;
+    drop(changes_tx);
+    // The writer drains what the core produced before it exits.
+    let _ = writer.await;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Applies binding changes to the store in order, batching what has queued up.
+async fn write_behind(store: Arc<SqlStore>, mut rx: mpsc::UnboundedReceiver<Vec<Change>>) {
+    let mut buf: Vec<Vec<Change>> = Vec::new();
+    while rx.recv_many(&mut buf, 64).await > 0 {
+        let mut saves = Vec::new();
+        for change in buf.drain(..).flatten() {
+            match change {
+                Change::Save(b) => saves.push(b),
+                other => {
+                    flush_saves(&store, &mut saves).await;
+                    let r = match &other {
+                        Change::Delete(aor, contact) => store.delete_binding(aor, contact).await,
+                        Change::DeleteAll(aor) => {
+                            store.delete_bindings(Some(aor)).await.map(|_| ())
+                        }
+                        Change::Save(_) => Ok(()),
+                    };
+                    if let Err(e) = r {
+                        tracing::error!(error = %e, "persisting a binding removal");
+                    }
+                }
+            }
+        }
+        flush_saves(&store, &mut saves).await;
+    }
+}
+
+async fn flush_saves(store: &SqlStore, saves: &mut Vec<model::Binding>) {
+    if saves.is_empty() {
+        return;
+    }
+    if let Err(e) = store.save_bindings(saves).await {
+        tracing::error!(error = %e, count = saves.len(), "persisting bindings");
+    }
+    saves.clear();
+}
+
+/// A database URL without its password, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}

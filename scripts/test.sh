@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, unit and end-to-end tests with real peers.
+#
+# Installs what it needs when missing (SIPp from Debian's sip-tester, MariaDB, PostgreSQL),
+# starts the databases, and runs every test against them. Run as root on Debian, or with
+# sudo available. Usage: scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+
+need_apt=()
+command -v sipp >/dev/null 2>&1 || need_apt+=(sip-tester)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    log "installing ${need_apt[*]}"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >&2
+fi
+
+if [ -x scripts/dbs.sh ]; then
+    log "starting MariaDB and PostgreSQL"
+    eval "$(scripts/dbs.sh)"
+    export SWITCHBOARD_REQUIRE_DBS=1
+fi
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "cargo test"
+cargo test --workspace --locked -- --test-threads=2
+
+log "benches compile"
+cargo bench --workspace --locked --no-run >/dev/null 2>&1 || cargo bench --workspace --locked --no-run
+log "all tests passed"
