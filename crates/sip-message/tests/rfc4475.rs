@@ -180,3 +180,15 @@ fn invalid_messages_name_their_defect() {
     assert_eq!(reason("insuf.dat"), "Missing Call-ID header");
     assert_eq!(reason("badvers.dat"), "Version Not Supported");
 }
+
+#[test]
+fn corrected_baddn_is_rejected_for_its_display_name() {
+    // The RFC archive's baddn.dat lacks the final empty line (see the data README); with it
+    // added, the message is still refused, now for the unquoted non-token display name.
+    let mut b = load("baddn.dat").to_vec();
+    assert!(!b.ends_with(b"\r\n\r\n"));
+    b.extend_from_slice(b"\r\n");
+    let e = parse_strict(Bytes::from(b)).err().unwrap();
+    assert_eq!(e.status(), 400);
+    assert!(e.to_string().starts_with("Bad From header"), "{e}");
+}
