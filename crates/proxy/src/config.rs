@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::auth::AuthConfig;
+
 /// Whether INVITEs are proxied or redirected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProxyMode {
@@ -30,6 +32,10 @@ pub struct ProxyConfig {
     pub max_forks: usize,
     /// The Server / User-Agent value.
     pub server_name: String,
+    /// Digest authentication.
+    pub auth: AuthConfig,
+    /// Key that signs nonces; nodes behind one name must share it.
+    pub secret: [u8; 32],
 }
 
 impl Default for ProxyConfig {
@@ -43,6 +49,8 @@ impl Default for ProxyConfig {
             no_answer_timeout: Duration::from_secs(60),
             max_forks: 65536,
             server_name: concat!("Switchboard/", env!("CARGO_PKG_VERSION")).into(),
+            auth: AuthConfig::default(),
+            secret: [7; 32],
         }
     }
 }

@@ -21,6 +21,7 @@ use sip_transaction::{
     TransactionLayer,
 };
 
+use crate::auth::{Attempt, AuthOutcome, Authenticator};
 use crate::branch::{is_loop, loop_hash, make_branch, via_is_mine};
 use crate::config::{ProxyConfig, ProxyMode};
 use crate::destination::{Destination, Transport};
@@ -54,6 +55,8 @@ pub struct Proxy {
     layer: TransactionLayer<Destination>,
     registrar: Registrar,
     directory: Arc<dyn Directory>,
+    auth: Authenticator,
+    draining: bool,
     forks: HashMap<TransactionId, Fork>,
     client_to_fork: HashMap<TransactionId, (TransactionId, usize)>,
     out: VecDeque<(Destination, Bytes)>,
@@ -144,8 +147,13 @@ impl Proxy {
         registrar: Registrar,
         directory: Arc<dyn Directory>,
     ) -> Self {
-        let seed = (cfg.advertised_port as u64) << 32;
+        let mut seed_bytes = [0u8; 8];
+        seed_bytes.copy_from_slice(&cfg.secret[8..16]);
+        let seed = u64::from_le_bytes(seed_bytes);
+        let auth = Authenticator::new(cfg.auth.clone(), cfg.secret);
         Proxy {
+            auth,
+            draining: false,
             cfg,
             layer: TransactionLayer::new(tx),
             registrar,
@@ -172,7 +180,13 @@ impl Proxy {
 
     /// Calls being set up.
     pub fn forks(&self) -> usize {
-        self.forks.len()
+        self.forks.values().filter(|f| !f.final_sent).count()
+    }
+
+    /// Graceful shutdown: new requests get 503 with Retry-After; transactions and calls in
+    /// progress finish.
+    pub fn set_draining(&mut self, draining: bool) {
+        self.draining = draining;
     }
 
     /// The registrar (and through it the location table).
@@ -365,6 +379,18 @@ impl Proxy {
         req: SipMessage,
         source: Destination,
     ) {
+        if self.draining {
+            self.reply(
+                now,
+                id,
+                &req,
+                &source,
+                503,
+                Some("Shutting Down"),
+                "Retry-After: 10\r\n",
+            );
+            return;
+        }
         if let Err((status, reason, extra)) = sanity::check(&req) {
             self.reply(
                 now,
@@ -440,6 +466,40 @@ impl Proxy {
             }
             return;
         }
+        // Authentication: callers who claim a local domain prove it (RFC 3261 §22.3).
+        let mut routes = routes;
+        let mut authenticated = false;
+        if req.to_tag().is_none() {
+            let from_domain = req.from().and_then(|f| self.local_domain_of(&f.uri, &req));
+            if let Some(realm) = from_domain {
+                match self.authenticate(&req, &realm, 407, &source, wall) {
+                    Ok(index) => {
+                        routes.remove.extend(index);
+                        authenticated = true;
+                    }
+                    Err((status, reason, headers)) => {
+                        self.reply(now, id, &req, &source, status, reason, &headers);
+                        return;
+                    }
+                }
+            }
+        }
+        if authenticated && !(local || is_me) {
+            // A local user calling out: to the Request-URI's host.
+            match uri_destination(&ruri) {
+                Ok(dest) => {
+                    let t = Target {
+                        request_uri: None,
+                        dest,
+                        routes: vec![],
+                        q: 1000,
+                    };
+                    self.start_fork(now, id, req, source, routes, vec![vec![t]]);
+                }
+                Err(e) => self.reply_hop_error(now, id, &req, &source, e),
+            }
+            return;
+        }
         if local || is_me {
             let domain = if local {
                 host
@@ -471,10 +531,86 @@ impl Proxy {
 
     /// The domain a Request-URI naming our address (not a domain) belongs to: the To
     /// domain when it is local, else the first local domain we can find.
+    /// The local domain a URI belongs to: its host when that is a local domain, the
+    /// default domain when the host is this server's address, else None.
+    fn local_domain_of(&self, uri: &sip_message::Uri<'_>, req: &SipMessage) -> Option<String> {
+        let host = uri.host_unbracketed().to_ascii_lowercase();
+        if self.directory.is_local_domain(&host) {
+            Some(host)
+        } else if uri.is_sip()
+            && crate::route::host_port_is_me(
+                uri.host,
+                uri.port.or(Some(self.cfg.advertised_port)),
+                &self.cfg,
+            )
+        {
+            Some(self.default_domain(req))
+        } else {
+            None
+        }
+    }
+
+    /// Runs the authentication stage for `realm`. Ok: the index of the credentials header
+    /// to strip (None when authentication is off). Err: the answer to send.
+    #[allow(clippy::type_complexity)]
+    fn authenticate(
+        &mut self,
+        req: &SipMessage,
+        realm: &str,
+        status: u16,
+        source: &Destination,
+        wall: u64,
+    ) -> Result<Option<usize>, (u16, Option<&'static str>, String)> {
+        if !self.auth.enabled() {
+            return Ok(None);
+        }
+        let dir = self.directory.clone();
+        let cfg = &self.cfg;
+        let me = |u: &sip_message::Uri<'_>| uri_is_me(u, cfg);
+        let outcome = self.auth.check(
+            req,
+            Attempt {
+                realm,
+                status,
+                source: source.addr.ip(),
+                wall,
+            },
+            dir.as_ref(),
+            &me,
+        );
+        match outcome {
+            AuthOutcome::Authenticated(user, index) => {
+                // Identity: From (and To for REGISTER) must be the authenticated user, or an
+                // alias of theirs when allowed.
+                let mut claimed = vec![req.from()];
+                if req.method() == Method::Register {
+                    claimed.push(req.to());
+                }
+                for na in claimed {
+                    let Some(na) = na else {
+                        return Err((403, Some("Identity Mismatch"), String::new()));
+                    };
+                    let domain = self.local_domain_of(&na.uri, req).unwrap_or_default();
+                    let aor = AddressOfRecord::new(na.uri.user.unwrap_or(""), &domain);
+                    let same = aor == user
+                        || (self.auth.allow_alias_identity()
+                            && dir.resolve_alias(&aor).as_ref() == Some(&user));
+                    if !same {
+                        return Err((403, Some("Identity Mismatch"), String::new()));
+                    }
+                }
+                Ok(Some(index))
+            }
+            AuthOutcome::Challenge { status, headers } => Err((status, None, headers)),
+            AuthOutcome::Forbidden(reason) => Err((403, Some(reason), String::new())),
+        }
+    }
+
     fn default_domain(&self, req: &SipMessage) -> String {
         req.to()
             .map(|t| t.uri.host_unbracketed().to_ascii_lowercase())
             .filter(|d| self.directory.is_local_domain(d))
+            .or_else(|| self.directory.only_domain())
             .unwrap_or_else(|| self.cfg.advertised_host.clone())
     }
 
@@ -561,7 +697,12 @@ impl Proxy {
             );
             return;
         };
+        if let Err((status, reason, headers)) = self.authenticate(req, &domain, 401, source, wall) {
+            self.reply(now, id, req, source, status, reason, &headers);
+            return;
+        }
         let aor = AddressOfRecord::new(to.uri.user.unwrap_or(""), &domain);
+        let aor = self.directory.resolve_alias(&aor).unwrap_or(aor);
         if !self.directory.is_subscriber(&aor) {
             self.reply(now, id, req, source, 404, Some("Not Found"), "");
             return;

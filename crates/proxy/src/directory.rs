@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use model::AddressOfRecord;
+use model::{AddressOfRecord, Subscriber};
 use parking_lot::RwLock;
 
 /// The proxy's view of provisioning. Lookups are synchronous and cheap: the server keeps
@@ -14,12 +14,17 @@ pub trait Directory: Send + Sync {
     fn is_subscriber(&self, aor: &AddressOfRecord) -> bool;
     /// The subscriber an alias or DID reaches.
     fn resolve_alias(&self, aor: &AddressOfRecord) -> Option<AddressOfRecord>;
+    /// The one local domain, when exactly one is served (for requests addressed to the
+    /// server's IP address).
+    fn only_domain(&self) -> Option<String>;
+    /// The subscriber's digest hashes: (HA1 for MD5, HA1 for SHA-256).
+    fn credentials(&self, aor: &AddressOfRecord) -> Option<(String, String)>;
 }
 
 #[derive(Default)]
 struct Tables {
     domains: HashSet<String>,
-    users: HashSet<AddressOfRecord>,
+    users: HashMap<AddressOfRecord, (String, String)>,
     aliases: HashMap<AddressOfRecord, AddressOfRecord>,
 }
 
@@ -39,7 +44,7 @@ impl StaticDirectory {
     pub fn replace(
         &self,
         domains: impl IntoIterator<Item = String>,
-        users: impl IntoIterator<Item = AddressOfRecord>,
+        users: impl IntoIterator<Item = Subscriber>,
         aliases: impl IntoIterator<Item = (AddressOfRecord, AddressOfRecord)>,
     ) {
         let t = Tables {
@@ -47,7 +52,10 @@ impl StaticDirectory {
                 .into_iter()
                 .map(|d| d.to_ascii_lowercase())
                 .collect(),
-            users: users.into_iter().collect(),
+            users: users
+                .into_iter()
+                .map(|s| (s.aor, (s.ha1_md5, s.ha1_sha256)))
+                .collect(),
             aliases: aliases.into_iter().collect(),
         };
         *self.tables.write() = t;
@@ -71,10 +79,23 @@ impl Directory for StaticDirectory {
     }
 
     fn is_subscriber(&self, aor: &AddressOfRecord) -> bool {
-        self.tables.read().users.contains(aor)
+        self.tables.read().users.contains_key(aor)
     }
 
     fn resolve_alias(&self, aor: &AddressOfRecord) -> Option<AddressOfRecord> {
         self.tables.read().aliases.get(aor).cloned()
+    }
+
+    fn only_domain(&self) -> Option<String> {
+        let t = self.tables.read();
+        if t.domains.len() == 1 {
+            t.domains.iter().next().cloned()
+        } else {
+            None
+        }
+    }
+
+    fn credentials(&self, aor: &AddressOfRecord) -> Option<(String, String)> {
+        self.tables.read().users.get(aor).cloned()
     }
 }

@@ -8,6 +8,7 @@
 //! the server refreshes), bindings from the registrar's location table, and binding
 //! changes leave through [`Proxy::drain_changes`] for the server to persist.
 
+mod auth;
 mod branch;
 mod config;
 mod core;
@@ -17,6 +18,7 @@ mod fork;
 mod route;
 mod sanity;
 
+pub use auth::AuthConfig;
 pub use config::{ProxyConfig, ProxyMode};
 pub use core::{Proxy, ProxyStats};
 pub use destination::{Destination, Transport};

@@ -22,6 +22,8 @@ pub struct Config {
     pub registrar: RegistrarSection,
     /// `[database]`
     pub database: DatabaseSection,
+    /// `[auth]`
+    pub auth: AuthSection,
 }
 
 /// `[server]`: process-wide settings.
@@ -160,6 +162,96 @@ impl Default for RegistrarSection {
     }
 }
 
+/// `[auth]`: digest authentication and brute-force protection.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSection {
+    /// Challenge users of local domains (REGISTER 401, other requests 407).
+    pub enabled: bool,
+    /// Seconds a nonce is valid; older ones get `stale=true`.
+    pub nonce_ttl_secs: u64,
+    /// Failed attempts per source address within the window before it is refused.
+    pub max_failures_per_source: u32,
+    /// Failed attempts per user within the window before the user is refused.
+    pub max_failures_per_user: u32,
+    /// Failure window in seconds.
+    pub failure_window_secs: u64,
+    /// Seconds a source or user stays refused.
+    pub ban_secs: u64,
+    /// Allow an authenticated user to use one of their aliases in From.
+    pub allow_alias_identity: bool,
+    /// Digest algorithms offered, in order: "MD5", "SHA-256".
+    pub algorithms: Vec<String>,
+    /// 64 hex digits signing nonces; nodes sharing a domain must share it. Default: random
+    /// at each start (nonces then do not survive a restart: phones just re-authenticate).
+    pub nonce_secret: Option<String>,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        let d = proxy::AuthConfig::default();
+        AuthSection {
+            enabled: d.enabled,
+            nonce_ttl_secs: d.nonce_ttl_secs,
+            max_failures_per_source: d.max_failures_per_source,
+            max_failures_per_user: d.max_failures_per_user,
+            failure_window_secs: d.failure_window_secs,
+            ban_secs: d.ban_secs,
+            allow_alias_identity: d.allow_alias_identity,
+            algorithms: d
+                .algorithms
+                .iter()
+                .map(|a| a.as_str().to_string())
+                .collect(),
+            nonce_secret: None,
+        }
+    }
+}
+
+impl AuthSection {
+    /// The proxy's view.
+    pub fn to_proxy(&self) -> proxy::AuthConfig {
+        proxy::AuthConfig {
+            enabled: self.enabled,
+            nonce_ttl_secs: self.nonce_ttl_secs,
+            max_failures_per_source: self.max_failures_per_source,
+            max_failures_per_user: self.max_failures_per_user,
+            failure_window_secs: self.failure_window_secs,
+            ban_secs: self.ban_secs,
+            allow_alias_identity: self.allow_alias_identity,
+            algorithms: self
+                .algorithms
+                .iter()
+                .filter_map(|a| a.parse().ok())
+                .collect(),
+            ..proxy::AuthConfig::default()
+        }
+    }
+
+    /// The nonce key: from the file, or random.
+    pub fn secret(&self) -> anyhow::Result<[u8; 32]> {
+        let mut key = [0u8; 32];
+        match &self.nonce_secret {
+            Some(hex) => {
+                let b = hex.as_bytes();
+                if b.len() != 64 || !b.iter().all(u8::is_ascii_hexdigit) {
+                    bail!("auth.nonce_secret: expected 64 hex digits");
+                }
+                for (i, k) in key.iter_mut().enumerate() {
+                    *k = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)?;
+                }
+            }
+            None => {
+                use std::io::Read as _;
+                std::fs::File::open("/dev/urandom")
+                    .and_then(|mut f| f.read_exact(&mut key))
+                    .context("reading /dev/urandom for the nonce key")?;
+            }
+        }
+        Ok(key)
+    }
+}
+
 /// `[database]`
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -205,6 +297,16 @@ impl Config {
         let r = &self.registrar;
         if r.min_expires > r.max_expires || r.default_expires > r.max_expires {
             bail!("registrar: need min_expires <= default_expires <= max_expires");
+        }
+        self.auth.secret()?;
+        for a in &self.auth.algorithms {
+            match a.parse::<sip_auth::Algorithm>() {
+                Ok(sip_auth::Algorithm::Md5 | sip_auth::Algorithm::Sha256) => {}
+                _ => bail!("auth.algorithms: {a:?} is not \"MD5\" or \"SHA-256\""),
+            }
+        }
+        if self.auth.algorithms.is_empty() {
+            bail!("auth.algorithms: at least one algorithm is needed");
         }
         if self.transaction.t1_ms == 0 || self.transaction.t2_ms < self.transaction.t1_ms {
             bail!("transaction: need 0 < t1_ms <= t2_ms");

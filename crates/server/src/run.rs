@@ -78,7 +78,7 @@ fn to_peer(d: &Destination) -> Peer {
 /// Reloads domains, users and aliases from the store into the proxy's directory.
 pub async fn reload_directory(store: &dyn Store, dir: &StaticDirectory) -> anyhow::Result<()> {
     let domains = store.domains().await?;
-    let users = store.subscribers(None).await?.into_iter().map(|s| s.aor);
+    let users = store.subscribers(None).await?;
     let aliases = store
         .aliases(None)
         .await?
@@ -183,6 +183,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         record_route: cfg.sip.record_route,
         no_answer_timeout: cfg.no_answer_timeout(),
         max_forks: cfg.sip.max_calls,
+        auth: cfg.auth.to_proxy(),
+        secret: cfg.auth.secret()?,
         ..ProxyConfig::default()
     };
     let txcfg = sip_transaction::Config {
@@ -274,11 +276,13 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                 proxy.handle_timeout(start.elapsed().max(now));
             }
             _ = tokio::signal::ctrl_c(), if shutting_down.is_none() => {
-                tracing::info!("SIGINT: finishing pending transactions");
+                tracing::info!("SIGINT: finishing calls in progress");
+                proxy.set_draining(true);
                 shutting_down = Some(Instant::now());
             }
             _ = sigterm.recv(), if shutting_down.is_none() => {
-                tracing::info!("SIGTERM: finishing pending transactions");
+                tracing::info!("SIGTERM: finishing calls in progress");
+                proxy.set_draining(true);
                 shutting_down = Some(Instant::now());
             }
         }
@@ -292,12 +296,14 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             let _ = changes_tx.send(changes);
         }
         if let Some(since) = shutting_down {
-            if proxy.transactions() == 0 || since.elapsed() >= grace {
+            // Done when no request awaits a final answer; lingering transactions (timers
+            // D, I, J, K, L, M absorbing retransmissions) are not worth waiting for.
+            if proxy.forks() == 0 || since.elapsed() >= grace {
                 break;
             }
         }
     }
-    tracing::info!(pending = proxy.transactions(), "stopping");
+    tracing::info!(calls_in_setup = proxy.forks(), "stopping");
     housekeeping.abort();
     control_task.abort();
     let _ = std::fs::remove_file(&control_path);
