@@ -32,6 +32,9 @@ pub struct ProxyConfig {
     pub max_forks: usize,
     /// The Server / User-Agent value.
     pub server_name: String,
+    /// Several nodes share one database: look registrations up in the store on every
+    /// call (through [`crate::Proxy::poll_location_query`]) instead of this node's memory.
+    pub shared_location: bool,
     /// Digest authentication.
     pub auth: AuthConfig,
     /// Key that signs nonces; nodes behind one name must share it.
@@ -49,6 +52,7 @@ impl Default for ProxyConfig {
             no_answer_timeout: Duration::from_secs(60),
             max_forks: 65536,
             server_name: concat!("Switchboard/", env!("CARGO_PKG_VERSION")).into(),
+            shared_location: false,
             auth: AuthConfig::default(),
             secret: [7; 32],
         }

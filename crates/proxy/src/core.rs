@@ -30,6 +30,23 @@ use crate::fork::{Branch, BranchState, Fork, Target};
 use crate::route::{plan, uri_destination, uri_is_me, HopError};
 use crate::sanity;
 
+/// A location lookup the server runs against the shared store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocationQuery {
+    /// Hand this back with the result.
+    pub token: u64,
+    /// Whose bindings.
+    pub aor: AddressOfRecord,
+}
+
+/// A request waiting for a location lookup.
+struct Parked {
+    id: TransactionId,
+    req: SipMessage,
+    source: Destination,
+    routes: crate::route::RoutePlan,
+}
+
 /// Counters for metrics and `switchboard status`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ProxyStats {
@@ -57,6 +74,9 @@ pub struct Proxy {
     directory: Arc<dyn Directory>,
     auth: Authenticator,
     draining: bool,
+    parked: HashMap<u64, Parked>,
+    queries: VecDeque<LocationQuery>,
+    next_query: u64,
     forks: HashMap<TransactionId, Fork>,
     client_to_fork: HashMap<TransactionId, (TransactionId, usize)>,
     out: VecDeque<(Destination, Bytes)>,
@@ -154,6 +174,9 @@ impl Proxy {
         Proxy {
             auth,
             draining: false,
+            parked: HashMap::new(),
+            queries: VecDeque::new(),
+            next_query: 1,
             cfg,
             layer: TransactionLayer::new(tx),
             registrar,
@@ -744,7 +767,74 @@ impl Proxy {
             self.reply(now, id, &req, &source, 404, Some("Not Found"), "");
             return;
         }
+        if self.cfg.shared_location {
+            // Several nodes share the database: it holds every node's registrations.
+            if self.parked.len() >= self.cfg.max_forks {
+                self.stats.overloaded += 1;
+                self.reply(
+                    now,
+                    id,
+                    &req,
+                    &source,
+                    503,
+                    Some("Too Many Calls"),
+                    "Retry-After: 5\r\n",
+                );
+                return;
+            }
+            let token = self.next_query;
+            self.next_query += 1;
+            self.parked.insert(
+                token,
+                Parked {
+                    id,
+                    req,
+                    source,
+                    routes,
+                },
+            );
+            self.queries.push_back(LocationQuery { token, aor });
+            return;
+        }
         let bindings = self.registrar.location().lookup(&aor, wall);
+        self.fork_to_bindings(now, id, req, source, routes, bindings);
+    }
+
+    /// The store answered a [`LocationQuery`]: route the parked request.
+    pub fn handle_location(
+        &mut self,
+        now: Duration,
+        wall: u64,
+        token: u64,
+        bindings: Vec<model::Binding>,
+    ) {
+        if let Some(p) = self.parked.remove(&token) {
+            let live: Vec<model::Binding> = bindings
+                .into_iter()
+                .filter(|b| b.expires_at > wall)
+                .collect();
+            if self.layer.state(p.id).is_some() {
+                self.fork_to_bindings(now, p.id, p.req, p.source, p.routes, live);
+            }
+        }
+        self.pump(now);
+    }
+
+    /// The next location lookup the server must run against the store (shared mode).
+    pub fn poll_location_query(&mut self) -> Option<LocationQuery> {
+        self.queries.pop_front()
+    }
+
+    fn fork_to_bindings(
+        &mut self,
+        now: Duration,
+        id: TransactionId,
+        req: SipMessage,
+        source: Destination,
+        routes: crate::route::RoutePlan,
+        mut bindings: Vec<model::Binding>,
+    ) {
+        bindings.sort_by(|a, b| b.q.cmp(&a.q).then(b.expires_at.cmp(&a.expires_at)));
         if bindings.is_empty() {
             self.reply(
                 now,
@@ -1184,6 +1274,24 @@ impl Proxy {
     }
 
     fn cancel_fork(&mut self, now: Duration, invite_tx: TransactionId) {
+        if let Some(token) = self
+            .parked
+            .iter()
+            .find(|(_, p)| p.id == invite_tx)
+            .map(|(t, _)| *t)
+        {
+            if let Some(p) = self.parked.remove(&token) {
+                self.reply_on(
+                    now,
+                    invite_tx,
+                    &p.req,
+                    fixed_top_via(&p.req, &p.source).as_deref(),
+                    487,
+                    None,
+                );
+            }
+            return;
+        }
         let Some(fork) = self.forks.get_mut(&invite_tx) else {
             return;
         };

@@ -20,6 +20,6 @@ mod sanity;
 
 pub use auth::AuthConfig;
 pub use config::{ProxyConfig, ProxyMode};
-pub use core::{Proxy, ProxyStats};
+pub use core::{LocationQuery, Proxy, ProxyStats};
 pub use destination::{Destination, Transport};
 pub use directory::{Directory, StaticDirectory};

@@ -260,6 +260,9 @@ pub struct DatabaseSection {
     pub url: Option<String>,
     /// Connection pool size.
     pub max_connections: Option<u32>,
+    /// Several Switchboard nodes share this database: look registrations up in it on every
+    /// call, so a phone registered on one node is reached through any other.
+    pub shared_location: bool,
 }
 
 /// One listening socket.

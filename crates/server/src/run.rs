@@ -37,6 +37,8 @@ pub enum CoreInput {
     Message(Received),
     /// A request from the control socket, answered on the channel.
     Control(control::Command, oneshot::Sender<String>),
+    /// The store answered a location lookup (shared-database mode).
+    Location(u64, Vec<model::Binding>),
 }
 
 /// Feeds received messages into the core queue, dropping (and counting) on overflow.
@@ -183,6 +185,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         record_route: cfg.sip.record_route,
         no_answer_timeout: cfg.no_answer_timeout(),
         max_forks: cfg.sip.max_calls,
+        shared_location: cfg.database.shared_location,
         auth: cfg.auth.to_proxy(),
         secret: cfg.auth.secret()?,
         ..ProxyConfig::default()
@@ -265,6 +268,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                             let src = to_destination(&m.peer);
                             proxy.handle_message(now, wall, m.data, src);
                         }
+                        CoreInput::Location(token, bindings) => {
+                            proxy.handle_location(now, wall, token, bindings);
+                        }
                         CoreInput::Control(cmd, reply) => {
                             let answer = control::execute(cmd, &mut proxy, store.as_ref(), &directory, &transports, &dropped).await;
                             let _ = reply.send(answer);
@@ -290,6 +296,20 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             if let Err(e) = transports.send(&to_peer(&dest), bytes) {
                 tracing::debug!(dest = %dest.addr, error = %e, "send failed");
             }
+        }
+        while let Some(q) = proxy.poll_location_query() {
+            let store = store.clone();
+            let core = core_tx.clone();
+            tokio::spawn(async move {
+                let found = match store.bindings(Some(&q.aor), wall_clock()).await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        tracing::warn!(error = %e, aor = %q.aor, "location lookup failed");
+                        Vec::new()
+                    }
+                };
+                let _ = core.send(CoreInput::Location(q.token, found)).await;
+            });
         }
         let changes = proxy.drain_changes();
         if !changes.is_empty() {
