@@ -155,6 +155,7 @@ pub(crate) struct Authenticator {
     rng: u64,
     sources: FailureTable<IpAddr>,
     users: FailureTable<AddressOfRecord>,
+    failures: u64,
 }
 
 const DUMMY_HA1_MD5: &str = "00000000000000000000000000000000";
@@ -171,12 +172,18 @@ impl Authenticator {
             users: FailureTable::new(cfg.max_tracked),
             signer: NonceSigner::new(key),
             rng: seed,
+            failures: 0,
             cfg,
         }
     }
 
     pub(crate) fn enabled(&self) -> bool {
         self.cfg.enabled
+    }
+
+    /// Credentials that did not verify, since start.
+    pub(crate) fn failures(&self) -> u64 {
+        self.failures
     }
 
     pub(crate) fn allow_alias_identity(&self) -> bool {
@@ -276,6 +283,7 @@ impl Authenticator {
         };
         let ok = sip_auth::verify(&creds, ha1_hex, req.method_str(), req.body()) && ha1.is_some();
         if !ok {
+            self.failures += 1;
             self.sources.fail(
                 &source,
                 wall,

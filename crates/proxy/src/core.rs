@@ -27,6 +27,7 @@ use crate::config::{ProxyConfig, ProxyMode};
 use crate::destination::{Destination, Transport};
 use crate::directory::Directory;
 use crate::fork::{Branch, BranchState, Fork, Target};
+use crate::metrics::Metrics;
 use crate::route::{plan, uri_destination, uri_is_me, HopError};
 use crate::sanity;
 
@@ -73,6 +74,7 @@ pub struct Proxy {
     registrar: Registrar,
     directory: Arc<dyn Directory>,
     auth: Authenticator,
+    metrics: Metrics,
     draining: bool,
     parked: HashMap<u64, Parked>,
     queries: VecDeque<LocationQuery>,
@@ -173,6 +175,7 @@ impl Proxy {
         let auth = Authenticator::new(cfg.auth.clone(), cfg.secret);
         Proxy {
             auth,
+            metrics: Metrics::default(),
             draining: false,
             parked: HashMap::new(),
             queries: VecDeque::new(),
@@ -224,7 +227,37 @@ impl Proxy {
 
     /// The next message to send.
     pub fn poll_transmit(&mut self) -> Option<(Destination, Bytes)> {
-        self.out.pop_front()
+        let t = self.out.pop_front()?;
+        self.metrics.sent(&t.1);
+        Some(t)
+    }
+
+    /// Prometheus text for the proxy's metrics and gauges.
+    pub fn render_metrics(&self, out: &mut String) {
+        let mut m = self.metrics.clone();
+        m.auth_failures = self.auth.failures();
+        m.render(out);
+        let gauge = |out: &mut String, name: &str, help: &str, v: usize| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+        };
+        gauge(
+            out,
+            "switchboard_transactions_active",
+            "Live SIP transactions.",
+            self.layer.len(),
+        );
+        gauge(
+            out,
+            "switchboard_calls_in_setup",
+            "Proxied requests awaiting a final response.",
+            self.forks(),
+        );
+        gauge(
+            out,
+            "switchboard_registered_contacts",
+            "Bindings in the location table.",
+            self.registrar.location().len(),
+        );
     }
 
     /// When [`Proxy::handle_timeout`] is due next.
@@ -261,14 +294,17 @@ impl Proxy {
         match SipMessage::parse(data.clone()) {
             Ok(msg) if msg.is_request() => {
                 self.stats.requests += 1;
+                self.metrics.request_received(msg.method());
                 self.on_request(now, wall, msg, source);
             }
             Ok(msg) => {
                 self.stats.responses += 1;
+                self.metrics.response_received(msg.status());
                 self.on_response(now, msg);
             }
             Err(e) => {
                 self.stats.parse_errors += 1;
+                self.metrics.parse_errors += 1;
                 tracing::debug!(%source.addr, error = %e, "unparsable message");
                 if e.is_silent() {
                     return;
@@ -342,6 +378,7 @@ impl Proxy {
             RequestOutcome::Ack { ack, .. } => self.forward_stateless(&ack, &source),
             RequestOutcome::Overloaded { request } => {
                 self.stats.overloaded += 1;
+                self.metrics.overloaded += 1;
                 let resp = ResponseBuilder::new(&request, 503)
                     .header("Retry-After", format_args!("5"))
                     .to_vec();
@@ -624,8 +661,14 @@ impl Proxy {
                 }
                 Ok(Some(index))
             }
-            AuthOutcome::Challenge { status, headers } => Err((status, None, headers)),
-            AuthOutcome::Forbidden(reason) => Err((403, Some(reason), String::new())),
+            AuthOutcome::Challenge { status, headers } => {
+                self.metrics.auth_challenges += 1;
+                Err((status, None, headers))
+            }
+            AuthOutcome::Forbidden(reason) => {
+                self.metrics.auth_refused += 1;
+                Err((403, Some(reason), String::new()))
+            }
         }
     }
 
@@ -738,6 +781,7 @@ impl Proxy {
         }
         if outcome.status == 503 {
             self.stats.overloaded += 1;
+            self.metrics.overloaded += 1;
         }
         self.changes.extend(outcome.changes);
         self.reply(
@@ -771,6 +815,7 @@ impl Proxy {
             // Several nodes share the database: it holds every node's registrations.
             if self.parked.len() >= self.cfg.max_forks {
                 self.stats.overloaded += 1;
+                self.metrics.overloaded += 1;
                 self.reply(
                     now,
                     id,
@@ -920,6 +965,7 @@ impl Proxy {
         let is_invite = req.method() == Method::Invite;
         if is_invite && self.forks.len() >= self.cfg.max_forks {
             self.stats.overloaded += 1;
+            self.metrics.overloaded += 1;
             self.reply(
                 now,
                 id,
@@ -948,6 +994,7 @@ impl Proxy {
             final_sent: false,
             cancelled: false,
             timed_out: false,
+            started: now,
             deadline: if is_invite {
                 Some(now + self.cfg.no_answer_timeout)
             } else {
@@ -1127,6 +1174,10 @@ impl Proxy {
                 if let Some(bytes) = strip_top_via(r) {
                     let server_tx = fork.server_tx;
                     fork.final_sent = true;
+                    let setup = now.saturating_sub(fork.started);
+                    if fork.request.method() == Method::Invite {
+                        self.metrics.call_setup(setup);
+                    }
                     if fork.request.method() == Method::Invite {
                         self.stats.calls_answered += 1;
                     }
@@ -1162,6 +1213,10 @@ impl Proxy {
             }
         }
         fork.final_sent = true;
+        let setup = now.saturating_sub(fork.started);
+        if fork.request.method() == Method::Invite {
+            self.metrics.call_setup(setup);
+        }
         let server_tx = fork.server_tx;
         let best_status = fork
             .best
@@ -1311,6 +1366,10 @@ impl Proxy {
                 return;
             };
             fork.final_sent = true;
+            let setup = now.saturating_sub(fork.started);
+            if fork.request.method() == Method::Invite {
+                self.metrics.call_setup(setup);
+            }
             let req = fork.request.clone();
             let via = fork.fixed_top_via.clone();
             self.reply_on(now, invite_tx, &req, via.as_deref(), 487, None);

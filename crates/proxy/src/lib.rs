@@ -15,6 +15,7 @@ mod core;
 mod destination;
 mod directory;
 mod fork;
+mod metrics;
 mod route;
 mod sanity;
 
@@ -23,3 +24,4 @@ pub use config::{ProxyConfig, ProxyMode};
 pub use core::{LocationQuery, Proxy, ProxyStats};
 pub use destination::{Destination, Transport};
 pub use directory::{Directory, StaticDirectory};
+pub use metrics::Metrics;

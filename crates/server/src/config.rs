@@ -24,6 +24,17 @@ pub struct Config {
     pub database: DatabaseSection,
     /// `[auth]`
     pub auth: AuthSection,
+    /// `[metrics]`
+    pub metrics: MetricsSection,
+}
+
+/// `[metrics]`: the Prometheus endpoint.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSection {
+    /// Address of the HTTP endpoint serving `GET /metrics`, e.g. "127.0.0.1:9090". Off when
+    /// absent.
+    pub listen: Option<SocketAddr>,
 }
 
 /// `[server]`: process-wide settings.

@@ -24,6 +24,8 @@ pub enum Command {
     ClearLocation(Option<AddressOfRecord>),
     /// Headline figures as JSON.
     Status,
+    /// Prometheus text (multi-line; used by the metrics endpoint, not the socket).
+    Metrics,
 }
 
 impl Command {
@@ -32,6 +34,7 @@ impl Command {
         match parts.next()? {
             "reload" => Some(Command::Reload),
             "status" => Some(Command::Status),
+            "metrics" => Some(Command::Metrics),
             "clear-location" => match parts.next() {
                 None | Some("*") => Some(Command::ClearLocation(None)),
                 Some(a) => AddressOfRecord::parse(a).map(|a| Command::ClearLocation(Some(a))),
@@ -44,6 +47,7 @@ impl Command {
         match self {
             Command::Reload => "reload".into(),
             Command::Status => "status".into(),
+            Command::Metrics => "metrics".into(),
             Command::ClearLocation(None) => "clear-location *".into(),
             Command::ClearLocation(Some(a)) => format!("clear-location {a}"),
         }
@@ -100,6 +104,33 @@ pub async fn execute(
         Command::ClearLocation(aor) => {
             let n = proxy.registrar().location().clear(aor.as_ref());
             format!("ok {n}")
+        }
+        Command::Metrics => {
+            let mut out = String::with_capacity(8192);
+            proxy.render_metrics(&mut out);
+            let t = transports.stats();
+            out.push_str("# HELP switchboard_transport_messages_total SIP messages by transport and direction.\n");
+            out.push_str("# TYPE switchboard_transport_messages_total counter\n");
+            for (tr, dir, v) in [
+                ("udp", "rx", t.udp_rx),
+                ("udp", "tx", t.udp_tx),
+                ("tcp", "rx", t.tcp_rx),
+                ("tcp", "tx", t.tcp_tx),
+            ] {
+                out.push_str(&format!("switchboard_transport_messages_total{{transport=\"{tr}\",direction=\"{dir}\"}} {v}\n"));
+            }
+            out.push_str(&format!(
+                "# HELP switchboard_tcp_connections Open TCP connections.\n# TYPE switchboard_tcp_connections gauge\nswitchboard_tcp_connections {}\n",
+                transports.connection_count()
+            ));
+            out.push_str(&format!(
+                "switchboard_dropped_total{{reason=\"core_queue_full\"}} {}\nswitchboard_dropped_total{{reason=\"framing_error\"}} {}\nswitchboard_dropped_total{{reason=\"refused_connection\"}} {}\nswitchboard_dropped_total{{reason=\"send_error\"}} {}\n",
+                dropped.load(Ordering::Relaxed),
+                t.framing_errors,
+                t.refused_connections,
+                t.send_errors
+            ));
+            out
         }
         Command::Status => {
             let s = proxy.stats();

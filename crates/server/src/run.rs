@@ -222,6 +222,16 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     // Control socket for the CLI.
     let control_path = cfg.control_path();
     let control_task = control::serve(control_path.clone(), core_tx.clone()).await?;
+    let metrics_task = match cfg.metrics.listen {
+        Some(addr) => {
+            let (local, task) = crate::metrics_http::serve(addr, core_tx.clone())
+                .await
+                .with_context(|| format!("binding the metrics endpoint {addr}"))?;
+            tracing::info!(addr = %local, "metrics endpoint at /metrics");
+            Some(task)
+        }
+        None => None,
+    };
 
     // Purge and periodic reload (other nodes may change the shared database).
     let purge_store = store.clone();
@@ -326,6 +336,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     tracing::info!(calls_in_setup = proxy.forks(), "stopping");
     housekeeping.abort();
     control_task.abort();
+    if let Some(t) = metrics_task {
+        t.abort();
+    }
     let _ = std::fs::remove_file(&control_path);
     transports.shutdown().await;
     drop(changes_tx);
