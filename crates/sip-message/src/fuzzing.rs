@@ -239,8 +239,12 @@ pub fn stream_framing(data: &[u8]) {
     let whole = frames_whole(stream, limits);
     let chunked = frames_chunked(stream, &sizes, limits);
     assert_eq!(whole, chunked);
-    let bytewise = frames_chunked(stream, &[1], limits);
-    assert_eq!(whole, bytewise);
+    // Byte by byte is quadratic in the framer's rescans: keep it to short streams so the
+    // fuzzer stays fast.
+    if stream.len() <= 1024 {
+        let bytewise = frames_chunked(stream, &[1], limits);
+        assert_eq!(whole, bytewise);
+    }
     for f in whole.iter().flatten() {
         if let Frame::Message(m) = f {
             if let Ok(msg) = SipMessage::parse_with(m.clone(), &Limits::default()) {
