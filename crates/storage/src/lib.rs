@@ -367,6 +367,60 @@ impl SqlStore {
         Ok(counts.unwrap_or_default().iter().sum())
     }
 
+    /// Inserts many subscribers, [`BATCH_ROWS`] per multi-row INSERT, each batch in its own
+    /// transaction (a failed batch writes nothing; earlier batches stay committed). Every
+    /// domain must exist ([`StoreError::NotFound`]) and no user may exist already
+    /// ([`StoreError::Duplicate`], naming the batch's first user). Returns how many were added.
+    pub async fn add_subscribers(&self, subs: &[Subscriber]) -> Result<u64, StoreError> {
+        let now = Arg::Int(unix_now());
+        let mut added = 0;
+        for chunk in subs.chunks(BATCH_ROWS) {
+            let domains: Vec<String> = chunk
+                .iter()
+                .map(|s| s.aor.domain.to_ascii_lowercase())
+                .collect();
+            let args: Vec<[Arg<'_>; 4]> = chunk
+                .iter()
+                .zip(&domains)
+                .map(|(s, d)| {
+                    [
+                        str_arg(&s.aor.user),
+                        str_arg(d),
+                        str_arg(&s.ha1_md5),
+                        str_arg(&s.ha1_sha256),
+                    ]
+                })
+                .collect();
+            let values = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let sql = self
+                .sql(&format!(
+                    "INSERT INTO subscribers (username, domain, ha1_md5, ha1_sha256, created_at) \
+                 VALUES {values}"
+                ))
+                .into_owned();
+            let params: Vec<&Arg<'_>> = args
+                .iter()
+                .flat_map(|row| row.iter().chain(std::iter::once(&now)))
+                .collect();
+            let first = || chunk.first().map(|s| s.aor.to_string()).unwrap_or_default();
+            match self.transaction(&[(Cow::Owned(sql), params)], false).await {
+                Ok(_) => added += chunk.len() as u64,
+                Err(e) if error_kind(&e) == Some(ErrorKind::UniqueViolation) => {
+                    return Err(StoreError::Duplicate {
+                        what: format!("a user in the batch starting with {}", first()),
+                    })
+                }
+                Err(e) if error_kind(&e) == Some(ErrorKind::ForeignKeyViolation) => {
+                    return Err(StoreError::NotFound {
+                        what: format!("a domain in the batch starting with {}", first()),
+                    })
+                }
+                Err(e) => return Err(backend_err(e)),
+            }
+        }
+        Ok(added)
+    }
+
     /// `sql` in this backend's placeholder style.
     fn sql<'a>(&self, sql: &'a str) -> Cow<'a, str> {
         match self.pool {
