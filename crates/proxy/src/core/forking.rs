@@ -1,0 +1,461 @@
+//! The fork manager: branches out, responses in, best-response selection (RFC 3261 §16.7),
+//! serial groups, CANCEL, and the no-answer timer.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use sip_message::{build_cancel, Editor, HeaderName, Method, ResponseBuilder, SipMessage};
+use sip_transaction::{ResponseOutcome, TransactionId};
+
+use super::{fixed_top_via, reliability, strip_top_via, Proxy};
+use crate::branch::{loop_hash, make_branch};
+use crate::destination::{Destination, Transport};
+use crate::fork::{Branch, BranchState, Fork, Target};
+
+impl Proxy {
+    pub(super) fn start_fork(
+        &mut self,
+        now: Duration,
+        id: TransactionId,
+        req: SipMessage,
+        source: Destination,
+        routes: crate::route::RoutePlan,
+        mut groups: Vec<Vec<Target>>,
+    ) {
+        let is_invite = req.method() == Method::Invite;
+        if is_invite && self.forks.len() >= self.cfg.max_forks {
+            self.stats.overloaded += 1;
+            self.metrics.overloaded += 1;
+            self.reply(
+                now,
+                id,
+                &req,
+                &source,
+                503,
+                Some("Too Many Calls"),
+                "Retry-After: 5\r\n",
+            );
+            return;
+        }
+        if is_invite {
+            self.reply(now, id, &req, &source, 100, None, "");
+        }
+        groups.reverse();
+        let first = groups.pop().unwrap_or_default();
+        let fork = Fork {
+            server_tx: id,
+            hash: loop_hash(&req),
+            fixed_top_via: fixed_top_via(&req, &source),
+            request: req,
+            branches: Vec::new(),
+            pending_groups: groups,
+            best: None,
+            best_synthetic: None,
+            final_sent: false,
+            cancelled: false,
+            timed_out: false,
+            started: now,
+            deadline: if is_invite {
+                Some(now + self.cfg.no_answer_timeout)
+            } else {
+                None
+            },
+            remove_routes: routes.remove,
+            new_request_uri: routes.new_request_uri,
+        };
+        self.forks.insert(id, fork);
+        self.start_group(now, id, first);
+    }
+
+    pub(super) fn start_group(
+        &mut self,
+        now: Duration,
+        fork_id: TransactionId,
+        targets: Vec<Target>,
+    ) {
+        for t in targets {
+            self.send_branch(now, fork_id, t);
+        }
+        self.check_complete(now, fork_id);
+    }
+
+    /// Builds and sends one branch (RFC 3261 §16.6).
+    pub(super) fn send_branch(&mut self, now: Duration, fork_id: TransactionId, t: Target) {
+        let n = self.next_branch;
+        self.next_branch += 1;
+        let Some(fork) = self.forks.get_mut(&fork_id) else {
+            return;
+        };
+        let req = &fork.request;
+        let mut ed = Editor::new(req);
+        if let Some(uri) = t.request_uri.as_deref().or(fork.new_request_uri.as_deref()) {
+            ed.set_request_uri(format_args!("{uri}"));
+        }
+        for &r in &fork.remove_routes {
+            ed.remove(r);
+        }
+        for r in t.routes.iter().rev() {
+            ed.push_front(HeaderName::Route, format_args!("{r}"));
+        }
+        ed.set_max_forwards(req.max_forwards().map_or(70, |m| m.saturating_sub(1)));
+        if let Some(v) = &fork.fixed_top_via {
+            ed.replace_value(req.top_via_index(), format_args!("{v}"));
+        }
+        let branch = make_branch(fork.hash, n);
+        ed.insert_before(
+            req.top_via_index(),
+            "Via",
+            format_args!(
+                "SIP/2.0/{} {}:{};branch={}",
+                t.dest.transport.as_str(),
+                self.cfg.advertised_host,
+                self.cfg.advertised_port,
+                branch
+            ),
+        );
+        let creates_dialog = matches!(
+            req.method(),
+            Method::Invite | Method::Subscribe | Method::Refer
+        );
+        if self.cfg.record_route && creates_dialog && req.to_tag().is_none() {
+            let transport = if t.dest.transport == Transport::Tcp {
+                ";transport=tcp"
+            } else {
+                ""
+            };
+            ed.push_front(
+                HeaderName::RecordRoute,
+                format_args!(
+                    "<sip:{}:{}{};lr>",
+                    self.cfg.advertised_host, self.cfg.advertised_port, transport
+                ),
+            );
+        }
+        let bytes = Bytes::from(ed.to_vec());
+        let parsed = SipMessage::parse(bytes);
+        let idx = fork.branches.len();
+        let mut branch_rec = Branch {
+            tx: None,
+            request: None,
+            dest: t.dest,
+            state: BranchState::Trying,
+            cancel_pending: false,
+        };
+        match parsed {
+            Ok(msg) => match self
+                .layer
+                .send_request(now, msg.clone(), t.dest, reliability(&t.dest))
+            {
+                Ok(tx) => {
+                    branch_rec.tx = Some(tx);
+                    branch_rec.request = Some(msg);
+                    self.client_to_fork.insert(tx, (fork_id, idx));
+                }
+                Err(e) => {
+                    tracing::warn!(?e, "could not start a client transaction");
+                    branch_rec.state = BranchState::Done(503);
+                    fork.consider(503, None);
+                }
+            },
+            Err(e) => {
+                tracing::warn!(%e, "forwarded request does not parse");
+                branch_rec.state = BranchState::Done(500);
+                fork.consider(500, None);
+            }
+        }
+        fork.branches.push(branch_rec);
+    }
+
+    pub(super) fn on_response(&mut self, now: Duration, msg: SipMessage) {
+        match self.layer.handle_response(now, msg) {
+            ResponseOutcome::Matched { id, response } => {
+                if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
+                    self.branch_response(now, fork_id, b, response);
+                }
+            }
+            ResponseOutcome::Absorbed => {}
+            ResponseOutcome::Stray { response } => {
+                // A 2xx to an INVITE whose transaction is gone: forward it statelessly.
+                if response.method() == Method::Invite && (200..300).contains(&response.status()) {
+                    self.forward_response_stateless(&response);
+                }
+            }
+        }
+    }
+
+    pub(super) fn branch_response(
+        &mut self,
+        now: Duration,
+        fork_id: TransactionId,
+        b: usize,
+        resp: SipMessage,
+    ) {
+        let status = resp.status();
+        if status == 100 {
+            return;
+        }
+        if status < 200 {
+            let Some(fork) = self.forks.get_mut(&fork_id) else {
+                return;
+            };
+            let branch = &mut fork.branches[b];
+            if branch.state == BranchState::Trying {
+                branch.state = BranchState::Proceeding;
+            }
+            if branch.cancel_pending {
+                branch.cancel_pending = false;
+                self.send_cancel(now, fork_id, b);
+            }
+            let fork = &self.forks[&fork_id];
+            if !fork.final_sent && !fork.cancelled {
+                if let Some(bytes) = strip_top_via(&resp) {
+                    let _ = self.layer.respond(now, fork.server_tx, bytes, status);
+                }
+            }
+            return;
+        }
+        self.branch_final(now, fork_id, b, status, Some(resp));
+    }
+
+    /// A branch ended with `status` (a response, or a synthetic 408).
+    pub(super) fn branch_final(
+        &mut self,
+        now: Duration,
+        fork_id: TransactionId,
+        b: usize,
+        status: u16,
+        resp: Option<SipMessage>,
+    ) {
+        let Some(fork) = self.forks.get_mut(&fork_id) else {
+            return;
+        };
+        if matches!(fork.branches[b].state, BranchState::Done(_)) && status >= 300 {
+            return;
+        }
+        fork.branches[b].state = BranchState::Done(status);
+        if (200..300).contains(&status) {
+            // Every 2xx goes upstream at once (RFC 3261 §16.7 step 5); other branches end.
+            if let Some(r) = &resp {
+                if let Some(bytes) = strip_top_via(r) {
+                    let server_tx = fork.server_tx;
+                    fork.final_sent = true;
+                    let setup = now.saturating_sub(fork.started);
+                    if fork.request.method() == Method::Invite {
+                        self.metrics.call_setup(setup);
+                    }
+                    if fork.request.method() == Method::Invite {
+                        self.stats.calls_answered += 1;
+                    }
+                    let _ = self.layer.respond(now, server_tx, bytes, status);
+                }
+            }
+            self.cancel_branches(now, fork_id);
+            return;
+        }
+        fork.consider(status, resp);
+        if status >= 600 {
+            fork.pending_groups.clear();
+            self.cancel_branches(now, fork_id);
+        }
+        self.check_complete(now, fork_id);
+    }
+
+    /// When every branch of the group has answered: next serial group, or the best answer.
+    pub(super) fn check_complete(&mut self, now: Duration, fork_id: TransactionId) {
+        let Some(fork) = self.forks.get_mut(&fork_id) else {
+            return;
+        };
+        if fork.final_sent || !fork.group_done() {
+            return;
+        }
+        let stop = fork.cancelled
+            || fork.timed_out
+            || fork.best.as_ref().is_some_and(|r| r.status() >= 600);
+        if !stop {
+            if let Some(next) = fork.pending_groups.pop() {
+                self.start_group(now, fork_id, next);
+                return;
+            }
+        }
+        fork.final_sent = true;
+        let setup = now.saturating_sub(fork.started);
+        if fork.request.method() == Method::Invite {
+            self.metrics.call_setup(setup);
+        }
+        let server_tx = fork.server_tx;
+        let best_status = fork
+            .best
+            .as_ref()
+            .map(|r| r.status())
+            .or(fork.best_synthetic)
+            .unwrap_or(408);
+        // The caller did not cancel, but the proxy gave up: 408, not the 487 our CANCELs drew.
+        if fork.timed_out && !fork.cancelled && (best_status == 487 || best_status == 408) {
+            let req = fork.request.clone();
+            let via = fork.fixed_top_via.clone();
+            self.reply_on(now, server_tx, &req, via.as_deref(), 408, Some("No Answer"));
+            return;
+        }
+        match fork.best.take() {
+            Some(r) if r.status() != 503 => {
+                if let Some(bytes) = strip_top_via(&r) {
+                    let _ = self.layer.respond(now, server_tx, bytes, r.status());
+                }
+            }
+            Some(_) => {
+                // RFC 3261 §16.7 step 6: a 503 is not forwarded; 500 instead.
+                let req = fork.request.clone();
+                let via = fork.fixed_top_via.clone();
+                self.reply_on(
+                    now,
+                    server_tx,
+                    &req,
+                    via.as_deref(),
+                    500,
+                    Some("Next Hop Unavailable"),
+                );
+            }
+            None => {
+                let req = fork.request.clone();
+                let via = fork.fixed_top_via.clone();
+                let status = if best_status == 503 { 500 } else { best_status };
+                let reason = if status == 408 {
+                    Some("Request Timeout")
+                } else {
+                    None
+                };
+                self.reply_on(now, server_tx, &req, via.as_deref(), status, reason);
+            }
+        }
+    }
+
+    pub(super) fn reply_on(
+        &mut self,
+        now: Duration,
+        id: TransactionId,
+        req: &SipMessage,
+        via: Option<&str>,
+        status: u16,
+        reason: Option<&str>,
+    ) {
+        let tag = self.new_tag();
+        let mut b = ResponseBuilder::new(req, status).to_tag(&tag);
+        if let Some(r) = reason {
+            b = b.reason(r);
+        }
+        if let Some(v) = via {
+            b = b.top_via(v);
+        }
+        let bytes = b
+            .header("Server", format_args!("{}", self.cfg.server_name))
+            .to_vec();
+        let _ = self.layer.respond(now, id, Bytes::from(bytes), status);
+    }
+
+    /// CANCEL every branch still ringing (after a 2xx or 6xx, a caller's CANCEL, or the
+    /// no-answer timer).
+    pub(super) fn cancel_branches(&mut self, now: Duration, fork_id: TransactionId) {
+        let Some(fork) = self.forks.get_mut(&fork_id) else {
+            return;
+        };
+        if fork.request.method() != Method::Invite {
+            return;
+        }
+        let mut to_cancel = Vec::new();
+        for (i, b) in fork.branches.iter_mut().enumerate() {
+            match b.state {
+                BranchState::Proceeding => to_cancel.push(i),
+                BranchState::Trying => b.cancel_pending = true,
+                BranchState::Done(_) => {}
+            }
+        }
+        for i in to_cancel {
+            self.send_cancel(now, fork_id, i);
+        }
+    }
+
+    pub(super) fn send_cancel(&mut self, now: Duration, fork_id: TransactionId, b: usize) {
+        let Some(fork) = self.forks.get(&fork_id) else {
+            return;
+        };
+        let branch = &fork.branches[b];
+        let Some(req) = &branch.request else { return };
+        let mut buf = Vec::with_capacity(400);
+        build_cancel(req, &mut buf);
+        if let Ok(cancel) = SipMessage::parse(Bytes::from(buf)) {
+            let dest = branch.dest;
+            if let Err(e) = self
+                .layer
+                .send_request(now, cancel, dest, reliability(&dest))
+            {
+                tracing::debug!(?e, "CANCEL not sent");
+            }
+        }
+    }
+
+    pub(super) fn cancel_fork(&mut self, now: Duration, invite_tx: TransactionId) {
+        if let Some(token) = self
+            .parked
+            .iter()
+            .find(|(_, p)| p.id == invite_tx)
+            .map(|(t, _)| *t)
+        {
+            if let Some(p) = self.parked.remove(&token) {
+                self.reply_on(
+                    now,
+                    invite_tx,
+                    &p.req,
+                    fixed_top_via(&p.req, &p.source).as_deref(),
+                    487,
+                    None,
+                );
+            }
+            return;
+        }
+        let Some(fork) = self.forks.get_mut(&invite_tx) else {
+            return;
+        };
+        if fork.final_sent {
+            return;
+        }
+        fork.cancelled = true;
+        fork.pending_groups.clear();
+        let any_ringing = fork
+            .branches
+            .iter()
+            .any(|b| b.state == BranchState::Proceeding);
+        self.cancel_branches(now, invite_tx);
+        if !any_ringing {
+            // Nobody answered anything yet: end the caller's transaction now with 487.
+            let Some(fork) = self.forks.get_mut(&invite_tx) else {
+                return;
+            };
+            fork.final_sent = true;
+            let setup = now.saturating_sub(fork.started);
+            if fork.request.method() == Method::Invite {
+                self.metrics.call_setup(setup);
+            }
+            let req = fork.request.clone();
+            let via = fork.fixed_top_via.clone();
+            self.reply_on(now, invite_tx, &req, via.as_deref(), 487, None);
+        }
+    }
+
+    pub(super) fn no_answer(&mut self, now: Duration, fork_id: TransactionId) {
+        let Some(fork) = self.forks.get_mut(&fork_id) else {
+            return;
+        };
+        fork.timed_out = true;
+        fork.pending_groups.clear();
+        // Branches that never answered count as timed out now (RFC 3261 §16.8).
+        for b in fork.branches.iter_mut() {
+            if b.state == BranchState::Trying {
+                b.state = BranchState::Done(408);
+                b.cancel_pending = false;
+            }
+        }
+        fork.consider(408, None);
+        self.cancel_branches(now, fork_id);
+        self.check_complete(now, fork_id);
+    }
+}

@@ -1,0 +1,465 @@
+//! [`Proxy`]: its state, its public face (messages and time in, bytes out), and the
+//! transaction-layer plumbing. The stage pipeline is in `pipeline.rs`, the fork manager in
+//! `forking.rs`, stateless forwarding in `stateless.rs`.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use model::AddressOfRecord;
+use registrar::{Change, Registrar};
+use sip_message::{error_response, Editor, ResponseBuilder, SipMessage};
+use sip_transaction::{
+    Config as TxConfig, Event, Reliability, RequestOutcome, TransactionId, TransactionLayer,
+};
+
+use crate::auth::Authenticator;
+use crate::config::ProxyConfig;
+use crate::destination::Destination;
+use crate::directory::Directory;
+use crate::fork::Fork;
+use crate::metrics::Metrics;
+
+mod forking;
+mod pipeline;
+mod stateless;
+
+/// A location lookup the server runs against the shared store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocationQuery {
+    /// Hand this back with the result.
+    pub token: u64,
+    /// Whose bindings.
+    pub aor: AddressOfRecord,
+}
+
+/// A request waiting for a location lookup.
+pub(super) struct Parked {
+    id: TransactionId,
+    req: SipMessage,
+    source: Destination,
+    routes: crate::route::RoutePlan,
+}
+
+/// Counters for metrics and `switchboard status`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ProxyStats {
+    /// Requests received (parsed).
+    pub requests: u64,
+    /// Responses received (parsed).
+    pub responses: u64,
+    /// Messages that failed to parse.
+    pub parse_errors: u64,
+    /// Requests refused because a table was full.
+    pub overloaded: u64,
+    /// REGISTER requests answered 200.
+    pub registrations: u64,
+    /// Calls answered 2xx through the proxy.
+    pub calls_answered: u64,
+}
+
+pub(super) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER";
+
+/// The stateful proxy. See the crate documentation.
+pub struct Proxy {
+    cfg: ProxyConfig,
+    layer: TransactionLayer<Destination>,
+    registrar: Registrar,
+    directory: Arc<dyn Directory>,
+    auth: Authenticator,
+    metrics: Metrics,
+    draining: bool,
+    parked: HashMap<u64, Parked>,
+    queries: VecDeque<LocationQuery>,
+    next_query: u64,
+    forks: HashMap<TransactionId, Fork>,
+    client_to_fork: HashMap<TransactionId, (TransactionId, usize)>,
+    out: VecDeque<(Destination, Bytes)>,
+    changes: Vec<Change>,
+    next_branch: u64,
+    next_tag: u64,
+    stats: ProxyStats,
+}
+
+pub(super) fn reliability(d: &Destination) -> Reliability {
+    if d.transport.is_reliable() {
+        Reliability::Reliable
+    } else {
+        Reliability::Unreliable
+    }
+}
+
+/// The received top Via with `received` and `rport` filled in (RFC 3261 §18.2.1,
+/// RFC 3581), or None when it needs no change.
+pub(super) fn fixed_top_via(req: &SipMessage, source: &Destination) -> Option<String> {
+    let via = req.top_via()?;
+    let ip = source.addr.ip().to_string();
+    let needs_received = via.host.trim_start_matches('[').trim_end_matches(']') != ip;
+    let rport = via.rport();
+    if !needs_received && rport != Some(None) {
+        return None;
+    }
+    let raw = req.value(req.top_via_index());
+    let mut out = String::with_capacity(raw.len() + 40);
+    // Rewrite an empty `rport` in place; append `received`.
+    let mut params_done = false;
+    if rport == Some(None) {
+        // Find the bare rport parameter and give it the source port.
+        if let Some(pos) = find_bare_param(raw, "rport") {
+            out.push_str(&raw[..pos + 5]);
+            let _ = write!(out, "={}", source.addr.port());
+            out.push_str(&raw[pos + 5..]);
+            params_done = true;
+        }
+    }
+    if !params_done {
+        out.push_str(raw);
+    }
+    if (needs_received || rport.is_some()) && via.received().is_none() {
+        let _ = write!(out, ";received={ip}");
+    }
+    Some(out)
+}
+
+/// Offset of a parameter `;name` with no value in a Via value.
+fn find_bare_param(raw: &str, name: &str) -> Option<usize> {
+    let lower = raw.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(p) = lower[from..].find(name) {
+        let at = from + p;
+        let before = lower[..at].trim_end();
+        let after = &lower[at + name.len()..];
+        if before.ends_with(';') && !after.trim_start().starts_with('=') {
+            return Some(at);
+        }
+        from = at + name.len();
+    }
+    None
+}
+
+/// Where responses to a request go (RFC 3261 §18.2.2 with RFC 3581): over a stream, the
+/// connection; over UDP, the source address when `rport` was asked for, else the source IP
+/// with the Via port.
+fn response_destination(req: &SipMessage, source: &Destination) -> Destination {
+    if source.transport.is_reliable() {
+        return *source;
+    }
+    match req.top_via() {
+        Some(v) if v.rport().is_none() => {
+            let mut d = *source;
+            d.addr.set_port(v.port.unwrap_or(5060));
+            d
+        }
+        _ => *source,
+    }
+}
+
+impl Proxy {
+    /// A proxy with its registrar and directory.
+    pub fn new(
+        cfg: ProxyConfig,
+        tx: TxConfig,
+        registrar: Registrar,
+        directory: Arc<dyn Directory>,
+    ) -> Self {
+        let mut seed_bytes = [0u8; 8];
+        seed_bytes.copy_from_slice(&cfg.secret[8..16]);
+        let seed = u64::from_le_bytes(seed_bytes);
+        let auth = Authenticator::new(cfg.auth.clone(), cfg.secret);
+        Proxy {
+            auth,
+            metrics: Metrics::default(),
+            draining: false,
+            parked: HashMap::new(),
+            queries: VecDeque::new(),
+            next_query: 1,
+            cfg,
+            layer: TransactionLayer::new(tx),
+            registrar,
+            directory,
+            forks: HashMap::new(),
+            client_to_fork: HashMap::new(),
+            out: VecDeque::new(),
+            changes: Vec::new(),
+            next_branch: 1,
+            next_tag: seed ^ 0x5b0a_2d00,
+            stats: ProxyStats::default(),
+        }
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> ProxyStats {
+        self.stats
+    }
+
+    /// Live transactions.
+    pub fn transactions(&self) -> usize {
+        self.layer.len()
+    }
+
+    /// Calls being set up.
+    pub fn forks(&self) -> usize {
+        self.forks.values().filter(|f| !f.final_sent).count()
+    }
+
+    /// Graceful shutdown: new requests get 503 with Retry-After; transactions and calls in
+    /// progress finish.
+    pub fn set_draining(&mut self, draining: bool) {
+        self.draining = draining;
+    }
+
+    /// The registrar (and through it the location table).
+    pub fn registrar(&self) -> &Registrar {
+        &self.registrar
+    }
+
+    /// Binding changes to persist since the last call.
+    pub fn drain_changes(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// The next message to send.
+    pub fn poll_transmit(&mut self) -> Option<(Destination, Bytes)> {
+        let t = self.out.pop_front()?;
+        self.metrics.sent(&t.1);
+        Some(t)
+    }
+
+    /// Prometheus text for the proxy's metrics and gauges.
+    pub fn render_metrics(&self, out: &mut String) {
+        let mut m = self.metrics.clone();
+        m.auth_failures = self.auth.failures();
+        m.render(out);
+        let gauge = |out: &mut String, name: &str, help: &str, v: usize| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+        };
+        gauge(
+            out,
+            "switchboard_transactions_active",
+            "Live SIP transactions.",
+            self.layer.len(),
+        );
+        gauge(
+            out,
+            "switchboard_calls_in_setup",
+            "Proxied requests awaiting a final response.",
+            self.forks(),
+        );
+        gauge(
+            out,
+            "switchboard_registered_contacts",
+            "Bindings in the location table.",
+            self.registrar.location().len(),
+        );
+    }
+
+    /// When [`Proxy::handle_timeout`] is due next.
+    pub fn poll_timeout(&mut self) -> Option<Duration> {
+        let fork_deadline = self
+            .forks
+            .values()
+            .filter(|f| !f.final_sent)
+            .filter_map(|f| f.deadline)
+            .min();
+        match (self.layer.poll_timeout(), fork_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Fires timers due at `now`.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        self.layer.handle_timeout(now);
+        let due: Vec<TransactionId> = self
+            .forks
+            .iter()
+            .filter(|(_, f)| !f.final_sent && !f.timed_out && f.deadline.is_some_and(|d| d <= now))
+            .map(|(k, _)| *k)
+            .collect();
+        for id in due {
+            self.no_answer(now, id);
+        }
+        self.pump(now);
+    }
+
+    /// One message from the network. `wall` is Unix time in seconds (binding expiry).
+    pub fn handle_message(&mut self, now: Duration, wall: u64, data: Bytes, source: Destination) {
+        match SipMessage::parse(data.clone()) {
+            Ok(msg) if msg.is_request() => {
+                self.stats.requests += 1;
+                self.metrics.request_received(msg.method());
+                self.on_request(now, wall, msg, source);
+            }
+            Ok(msg) => {
+                self.stats.responses += 1;
+                self.metrics.response_received(msg.status());
+                self.on_response(now, msg);
+            }
+            Err(e) => {
+                self.stats.parse_errors += 1;
+                self.metrics.parse_errors += 1;
+                tracing::debug!(%source.addr, error = %e, "unparsable message");
+                if e.is_silent() {
+                    return;
+                }
+                let tag = self.new_tag();
+                if let Some(resp) = error_response(&data, e.status(), &e.to_string(), Some(&tag)) {
+                    self.out.push_back((source, Bytes::from(resp)));
+                }
+            }
+        }
+        self.pump(now);
+    }
+
+    fn new_tag(&mut self) -> String {
+        self.next_tag = self
+            .next_tag
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        format!("sb{:x}", self.next_tag >> 16)
+    }
+
+    /// Moves transaction-layer output and events along.
+    fn pump(&mut self, now: Duration) {
+        while let Some(t) = self.layer.poll_transmit() {
+            self.out.push_back((t.dest, t.bytes));
+        }
+        while let Some(ev) = self.layer.poll_event() {
+            match ev {
+                Event::Timeout { id } | Event::TransportError { id } => {
+                    if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
+                        self.branch_final(now, fork_id, b, 408, None);
+                    }
+                }
+                Event::Terminated { id } => {
+                    self.client_to_fork.remove(&id);
+                    if let Some(f) = self.forks.get(&id) {
+                        // The server transaction ended: forget the fork once it has answered.
+                        if f.final_sent || f.group_done() {
+                            self.forks.remove(&id);
+                        }
+                    }
+                }
+            }
+            while let Some(t) = self.layer.poll_transmit() {
+                self.out.push_back((t.dest, t.bytes));
+            }
+        }
+    }
+
+    fn on_request(&mut self, now: Duration, wall: u64, msg: SipMessage, source: Destination) {
+        let dest = response_destination(&msg, &source);
+        match self
+            .layer
+            .handle_request(now, msg, reliability(&source), dest)
+        {
+            RequestOutcome::New { id, request } => {
+                self.on_new_request(now, wall, id, request, source)
+            }
+            RequestOutcome::Cancel {
+                cancel_tx,
+                invite_tx,
+                request,
+            } => {
+                let status = if invite_tx.is_some() { 200 } else { 481 };
+                self.reply(now, cancel_tx, &request, &source, status, None, "");
+                if let Some(inv) = invite_tx {
+                    self.cancel_fork(now, inv);
+                }
+            }
+            RequestOutcome::Absorbed => {}
+            RequestOutcome::Ack { ack, .. } => self.forward_stateless(&ack, &source),
+            RequestOutcome::Overloaded { request } => {
+                self.stats.overloaded += 1;
+                self.metrics.overloaded += 1;
+                let resp = ResponseBuilder::new(&request, 503)
+                    .header("Retry-After", format_args!("5"))
+                    .to_vec();
+                self.out.push_back((dest, Bytes::from(resp)));
+            }
+            RequestOutcome::NotARequest { .. } => {}
+        }
+    }
+
+    /// Answers on a server transaction.
+    #[allow(clippy::too_many_arguments)]
+    fn reply(
+        &mut self,
+        now: Duration,
+        id: TransactionId,
+        req: &SipMessage,
+        source: &Destination,
+        status: u16,
+        reason: Option<&str>,
+        extra: &str,
+    ) {
+        let tag = if status > 100 {
+            Some(self.new_tag())
+        } else {
+            None
+        };
+        let via = fixed_top_via(req, source);
+        let mut b = ResponseBuilder::new(req, status);
+        if let Some(r) = reason {
+            b = b.reason(r);
+        }
+        if let Some(t) = &tag {
+            b = b.to_tag(t);
+        }
+        if let Some(v) = &via {
+            b = b.top_via(v);
+        }
+        let mut bytes = b
+            .header("Server", format_args!("{}", self.cfg.server_name))
+            .to_vec();
+        if !extra.is_empty() {
+            // Splice extra header lines before Content-Length (always the last line).
+            if let Some(pos) = find_subslice(&bytes, b"Content-Length: ") {
+                bytes.splice(pos..pos, extra.bytes());
+            }
+        }
+        if let Err(e) = self.layer.respond(now, id, Bytes::from(bytes), status) {
+            tracing::debug!(%id, ?e, status, "response refused by the transaction layer");
+        }
+    }
+}
+
+/// The response minus its top Via (ours), printed.
+pub(super) fn strip_top_via(resp: &SipMessage) -> Option<Bytes> {
+    let mut ed = Editor::new(resp);
+    ed.remove(resp.top_via_index());
+    if resp.via_count() < 2 {
+        return None;
+    }
+    Some(Bytes::from(ed.to_vec()))
+}
+
+pub(super) fn find_subslice(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::destination::Transport;
+
+    #[test]
+    fn rport_and_received() {
+        let req = SipMessage::parse(Bytes::from_static(
+            b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5062;rport;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n",
+        ))
+        .unwrap();
+        let src = Destination {
+            transport: Transport::Udp,
+            addr: "192.0.2.7:40000".parse().unwrap(),
+            conn: None,
+        };
+        assert_eq!(
+            fixed_top_via(&req, &src).unwrap(),
+            "SIP/2.0/UDP 10.0.0.1:5062;rport=40000;branch=z9hG4bK1;received=192.0.2.7"
+        );
+        assert_eq!(response_destination(&req, &src).addr, src.addr);
+    }
+}

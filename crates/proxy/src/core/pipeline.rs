@@ -1,0 +1,548 @@
+//! The stage pipeline for a new request, written once in [`Proxy::on_new_request`]:
+//! draining, sanity, loop detection, route pre-processing, requests to the server itself,
+//! REGISTER, authentication, then the callee (alias -> subscriber -> location -> fork).
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use model::AddressOfRecord;
+use sip_message::{Method, NameAddr, SipMessage};
+use sip_transaction::TransactionId;
+
+use super::{LocationQuery, Parked, Proxy, ALLOW};
+use crate::auth::{Attempt, AuthOutcome};
+use crate::branch::is_loop;
+use crate::config::ProxyMode;
+use crate::destination::Destination;
+use crate::fork::Target;
+use crate::route::{plan, uri_destination, uri_is_me, HopError};
+use crate::sanity;
+
+impl Proxy {
+    /// The pipeline for a new request (not ACK, not CANCEL).
+    pub(super) fn on_new_request(
+        &mut self,
+        now: Duration,
+        wall: u64,
+        id: TransactionId,
+        req: SipMessage,
+        source: Destination,
+    ) {
+        if self.draining {
+            self.reply(
+                now,
+                id,
+                &req,
+                &source,
+                503,
+                Some("Shutting Down"),
+                "Retry-After: 10\r\n",
+            );
+            return;
+        }
+        if let Err((status, reason, extra)) = sanity::check(&req) {
+            self.reply(
+                now,
+                id,
+                &req,
+                &source,
+                status,
+                Some(reason),
+                extra.as_deref().unwrap_or(""),
+            );
+            return;
+        }
+        if is_loop(&req, &self.cfg) {
+            self.reply(now, id, &req, &source, 482, None, "");
+            return;
+        }
+        let routes = plan(&req, &self.cfg);
+
+        // A request with a route set left (in-dialog, or pre-loaded): follow it.
+        if let Some(next) = routes.next_route {
+            let target = NameAddr::parse(req.value(next))
+                .ok()
+                .map(|na| uri_destination(&na.uri));
+            match target {
+                Some(Ok(dest)) => {
+                    let t = Target {
+                        request_uri: routes.new_request_uri.clone(),
+                        dest,
+                        routes: vec![],
+                        q: 1000,
+                    };
+                    self.start_fork(now, id, req, source, routes, vec![vec![t]]);
+                }
+                Some(Err(e)) => self.reply_hop_error(now, id, &req, &source, e),
+                None => self.reply(now, id, &req, &source, 400, Some("Bad Route header"), ""),
+            }
+            return;
+        }
+
+        let ruri_text = routes
+            .new_request_uri
+            .clone()
+            .unwrap_or_else(|| req.request_uri_str().to_string());
+        let Ok(ruri) = sip_message::Uri::parse(&ruri_text) else {
+            self.reply(now, id, &req, &source, 400, Some("Bad Request-URI"), "");
+            return;
+        };
+        let is_me = uri_is_me(&ruri, &self.cfg);
+        let host = ruri.host_unbracketed().to_ascii_lowercase();
+        let local = self.directory.is_local_domain(&host);
+        let method = req.method();
+
+        if method == Method::Register && (local || is_me) {
+            self.register(now, wall, id, &req, &source);
+            return;
+        }
+        if ruri.user.is_none() && (is_me || local) {
+            // Addressed to the server itself.
+            if method == Method::Options {
+                let extra =
+                    format!("Allow: {ALLOW}\r\nAccept: application/sdp\r\nSupported: path\r\n");
+                self.reply(now, id, &req, &source, 200, None, &extra);
+            } else {
+                self.reply(
+                    now,
+                    id,
+                    &req,
+                    &source,
+                    404,
+                    Some("No user in Request-URI"),
+                    "",
+                );
+            }
+            return;
+        }
+        // Authentication: callers who claim a local domain prove it (RFC 3261 §22.3).
+        let mut routes = routes;
+        let mut authenticated = false;
+        if req.to_tag().is_none() {
+            let from_domain = req.from().and_then(|f| self.local_domain_of(&f.uri, &req));
+            if let Some(realm) = from_domain {
+                match self.authenticate(&req, &realm, 407, &source, wall) {
+                    Ok(index) => {
+                        routes.remove.extend(index);
+                        authenticated = true;
+                    }
+                    Err((status, reason, headers)) => {
+                        self.reply(now, id, &req, &source, status, reason, &headers);
+                        return;
+                    }
+                }
+            }
+        }
+        if authenticated && !(local || is_me) {
+            // A local user calling out: to the Request-URI's host.
+            match uri_destination(&ruri) {
+                Ok(dest) => {
+                    let t = Target {
+                        request_uri: None,
+                        dest,
+                        routes: vec![],
+                        q: 1000,
+                    };
+                    self.start_fork(now, id, req, source, routes, vec![vec![t]]);
+                }
+                Err(e) => self.reply_hop_error(now, id, &req, &source, e),
+            }
+            return;
+        }
+        if local || is_me {
+            let domain = if local {
+                host
+            } else {
+                self.default_domain(&req)
+            };
+            let aor = AddressOfRecord::new(ruri.user.unwrap_or(""), &domain);
+            self.route_to_callee(now, wall, id, req, source, routes, aor);
+            return;
+        }
+        // Not ours. In-dialog requests (To tag) go to their Request-URI: the remote target.
+        if req.to_tag().is_some() {
+            match uri_destination(&ruri) {
+                Ok(dest) => {
+                    let t = Target {
+                        request_uri: None,
+                        dest,
+                        routes: vec![],
+                        q: 1000,
+                    };
+                    self.start_fork(now, id, req, source, routes, vec![vec![t]]);
+                }
+                Err(e) => self.reply_hop_error(now, id, &req, &source, e),
+            }
+            return;
+        }
+        self.reply(now, id, &req, &source, 403, Some("Relaying Denied"), "");
+    }
+
+    /// The domain a Request-URI naming our address (not a domain) belongs to: the To
+    /// domain when it is local, else the first local domain we can find.
+    /// The local domain a URI belongs to: its host when that is a local domain, the
+    /// default domain when the host is this server's address, else None.
+    pub(super) fn local_domain_of(
+        &self,
+        uri: &sip_message::Uri<'_>,
+        req: &SipMessage,
+    ) -> Option<String> {
+        let host = uri.host_unbracketed().to_ascii_lowercase();
+        if self.directory.is_local_domain(&host) {
+            Some(host)
+        } else if uri.is_sip()
+            && crate::route::host_port_is_me(
+                uri.host,
+                uri.port.or(Some(self.cfg.advertised_port)),
+                &self.cfg,
+            )
+        {
+            Some(self.default_domain(req))
+        } else {
+            None
+        }
+    }
+
+    /// Runs the authentication stage for `realm`. Ok: the index of the credentials header
+    /// to strip (None when authentication is off). Err: the answer to send.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn authenticate(
+        &mut self,
+        req: &SipMessage,
+        realm: &str,
+        status: u16,
+        source: &Destination,
+        wall: u64,
+    ) -> Result<Option<usize>, (u16, Option<&'static str>, String)> {
+        if !self.auth.enabled() {
+            return Ok(None);
+        }
+        let dir = self.directory.clone();
+        let cfg = &self.cfg;
+        let me = |u: &sip_message::Uri<'_>| uri_is_me(u, cfg);
+        let outcome = self.auth.check(
+            req,
+            Attempt {
+                realm,
+                status,
+                source: source.addr.ip(),
+                wall,
+            },
+            dir.as_ref(),
+            &me,
+        );
+        match outcome {
+            AuthOutcome::Authenticated(user, index) => {
+                // Identity: From (and To for REGISTER) must be the authenticated user, or an
+                // alias of theirs when allowed.
+                let mut claimed = vec![req.from()];
+                if req.method() == Method::Register {
+                    claimed.push(req.to());
+                }
+                for na in claimed {
+                    let Some(na) = na else {
+                        return Err((403, Some("Identity Mismatch"), String::new()));
+                    };
+                    let domain = self.local_domain_of(&na.uri, req).unwrap_or_default();
+                    let aor = AddressOfRecord::new(na.uri.user.unwrap_or(""), &domain);
+                    let same = aor == user
+                        || (self.auth.allow_alias_identity()
+                            && dir.resolve_alias(&aor).as_ref() == Some(&user));
+                    if !same {
+                        return Err((403, Some("Identity Mismatch"), String::new()));
+                    }
+                }
+                Ok(Some(index))
+            }
+            AuthOutcome::Challenge { status, headers } => {
+                self.metrics.auth_challenges += 1;
+                Err((status, None, headers))
+            }
+            AuthOutcome::Forbidden(reason) => {
+                self.metrics.auth_refused += 1;
+                Err((403, Some(reason), String::new()))
+            }
+        }
+    }
+
+    pub(super) fn default_domain(&self, req: &SipMessage) -> String {
+        req.to()
+            .map(|t| t.uri.host_unbracketed().to_ascii_lowercase())
+            .filter(|d| self.directory.is_local_domain(d))
+            .or_else(|| self.directory.only_domain())
+            .unwrap_or_else(|| self.cfg.advertised_host.clone())
+    }
+
+    pub(super) fn reply_hop_error(
+        &mut self,
+        now: Duration,
+        id: TransactionId,
+        req: &SipMessage,
+        source: &Destination,
+        e: HopError,
+    ) {
+        match e {
+            HopError::Unsupported => self.reply(
+                now,
+                id,
+                req,
+                source,
+                416,
+                Some("Unsupported URI Scheme or Transport"),
+                "",
+            ),
+            HopError::Unresolvable => self.reply(
+                now,
+                id,
+                req,
+                source,
+                503,
+                Some("DNS Resolution Not Supported"),
+                "",
+            ),
+        }
+    }
+
+    pub(super) fn register(
+        &mut self,
+        now: Duration,
+        wall: u64,
+        id: TransactionId,
+        req: &SipMessage,
+        source: &Destination,
+    ) {
+        if let Err((status, reason, extra)) = sanity::check_require_for_registrar(req) {
+            self.reply(
+                now,
+                id,
+                req,
+                source,
+                status,
+                Some(reason),
+                extra.as_deref().unwrap_or(""),
+            );
+            return;
+        }
+        let Some(to) = req.to() else {
+            self.reply(now, id, req, source, 400, Some("Bad To header"), "");
+            return;
+        };
+        if !to.uri.is_sip() || to.uri.user.is_none() {
+            self.reply(
+                now,
+                id,
+                req,
+                source,
+                400,
+                Some("To must be a SIP URI with a user part"),
+                "",
+            );
+            return;
+        }
+        let domain = to.uri.host_unbracketed().to_ascii_lowercase();
+        let domain = if self.directory.is_local_domain(&domain) {
+            domain
+        } else if crate::route::host_port_is_me(to.uri.host, to.uri.port, &self.cfg) {
+            self.default_domain(req)
+        } else {
+            self.reply(
+                now,
+                id,
+                req,
+                source,
+                404,
+                Some("Domain Not Served Here"),
+                "",
+            );
+            return;
+        };
+        if let Err((status, reason, headers)) = self.authenticate(req, &domain, 401, source, wall) {
+            self.reply(now, id, req, source, status, reason, &headers);
+            return;
+        }
+        let aor = AddressOfRecord::new(to.uri.user.unwrap_or(""), &domain);
+        let aor = self.directory.resolve_alias(&aor).unwrap_or(aor);
+        if !self.directory.is_subscriber(&aor) {
+            self.reply(now, id, req, source, 404, Some("Not Found"), "");
+            return;
+        }
+        let outcome = self
+            .registrar
+            .handle(req, &aor, &source.to_source_string(), wall);
+        if outcome.status == 200 {
+            self.stats.registrations += 1;
+        }
+        if outcome.status == 503 {
+            self.stats.overloaded += 1;
+            self.metrics.overloaded += 1;
+        }
+        self.changes.extend(outcome.changes);
+        self.reply(
+            now,
+            id,
+            req,
+            source,
+            outcome.status,
+            outcome.reason,
+            &outcome.headers,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn route_to_callee(
+        &mut self,
+        now: Duration,
+        wall: u64,
+        id: TransactionId,
+        req: SipMessage,
+        source: Destination,
+        routes: crate::route::RoutePlan,
+        aor: AddressOfRecord,
+    ) {
+        let aor = self.directory.resolve_alias(&aor).unwrap_or(aor);
+        if !self.directory.is_subscriber(&aor) {
+            self.reply(now, id, &req, &source, 404, Some("Not Found"), "");
+            return;
+        }
+        if self.cfg.shared_location {
+            // Several nodes share the database: it holds every node's registrations.
+            if self.parked.len() >= self.cfg.max_forks {
+                self.stats.overloaded += 1;
+                self.metrics.overloaded += 1;
+                self.reply(
+                    now,
+                    id,
+                    &req,
+                    &source,
+                    503,
+                    Some("Too Many Calls"),
+                    "Retry-After: 5\r\n",
+                );
+                return;
+            }
+            let token = self.next_query;
+            self.next_query += 1;
+            self.parked.insert(
+                token,
+                Parked {
+                    id,
+                    req,
+                    source,
+                    routes,
+                },
+            );
+            self.queries.push_back(LocationQuery { token, aor });
+            return;
+        }
+        let bindings = self.registrar.location().lookup(&aor, wall);
+        self.fork_to_bindings(now, id, req, source, routes, bindings);
+    }
+
+    /// The store answered a [`LocationQuery`]: route the parked request.
+    pub fn handle_location(
+        &mut self,
+        now: Duration,
+        wall: u64,
+        token: u64,
+        bindings: Vec<model::Binding>,
+    ) {
+        if let Some(p) = self.parked.remove(&token) {
+            let live: Vec<model::Binding> = bindings
+                .into_iter()
+                .filter(|b| b.expires_at > wall)
+                .collect();
+            if self.layer.state(p.id).is_some() {
+                self.fork_to_bindings(now, p.id, p.req, p.source, p.routes, live);
+            }
+        }
+        self.pump(now);
+    }
+
+    /// The next location lookup the server must run against the store (shared mode).
+    pub fn poll_location_query(&mut self) -> Option<LocationQuery> {
+        self.queries.pop_front()
+    }
+
+    pub(super) fn fork_to_bindings(
+        &mut self,
+        now: Duration,
+        id: TransactionId,
+        req: SipMessage,
+        source: Destination,
+        routes: crate::route::RoutePlan,
+        mut bindings: Vec<model::Binding>,
+    ) {
+        bindings.sort_by(|a, b| b.q.cmp(&a.q).then(b.expires_at.cmp(&a.expires_at)));
+        if bindings.is_empty() {
+            self.reply(
+                now,
+                id,
+                &req,
+                &source,
+                480,
+                Some("Temporarily Unavailable"),
+                "",
+            );
+            return;
+        }
+        if self.cfg.mode == ProxyMode::Redirect && req.method() == Method::Invite {
+            let mut extra = String::new();
+            for b in &bindings {
+                let _ = write!(
+                    extra,
+                    "Contact: <{}>;q={}.{:03}\r\n",
+                    b.contact,
+                    b.q / 1000,
+                    b.q % 1000
+                );
+            }
+            self.reply(now, id, &req, &source, 302, None, &extra);
+            return;
+        }
+        // Serial groups by q (best first); parallel within a group.
+        let mut groups: Vec<Vec<Target>> = Vec::new();
+        for b in bindings {
+            let contact_dest = sip_message::Uri::parse(&b.contact)
+                .ok()
+                .map(|u| uri_destination(&u));
+            // A phone behind NAT is reached where its REGISTER came from.
+            let dest = match (Destination::from_source_string(&b.source), contact_dest) {
+                (Some(src), _) => src,
+                (None, Some(Ok(d))) => d,
+                _ => continue,
+            };
+            let dest = match b
+                .path
+                .first()
+                .and_then(|p| NameAddr::parse(p).ok())
+                .map(|na| uri_destination(&na.uri))
+            {
+                Some(Ok(d)) => d,
+                _ => dest,
+            };
+            let t = Target {
+                request_uri: Some(b.contact.clone()),
+                dest,
+                routes: b.path.clone(),
+                q: b.q,
+            };
+            match groups.last_mut() {
+                Some(g) if g[0].q == t.q => g.push(t),
+                _ => groups.push(vec![t]),
+            }
+        }
+        if groups.is_empty() {
+            self.reply(
+                now,
+                id,
+                &req,
+                &source,
+                480,
+                Some("Temporarily Unavailable"),
+                "",
+            );
+            return;
+        }
+        self.start_fork(now, id, req, source, routes, groups);
+    }
+}

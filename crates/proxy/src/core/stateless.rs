@@ -1,0 +1,95 @@
+//! Stateless forwarding: ACKs for 2xx (RFC 3261 §16.11) and stray 2xx responses.
+
+use bytes::Bytes;
+use sip_message::{Editor, HeaderName, NameAddr, SipMessage, Via};
+
+use super::{fixed_top_via, strip_top_via, Proxy};
+use crate::branch::{loop_hash, via_is_mine};
+use crate::destination::{Destination, Transport};
+use crate::route::{plan, uri_destination, uri_is_me};
+
+impl Proxy {
+    /// Forwards an ACK for a 2xx (or any request outside a transaction) without state.
+    pub(super) fn forward_stateless(&mut self, req: &SipMessage, source: &Destination) {
+        if req.max_forwards() == Some(0) {
+            return;
+        }
+        let routes = plan(req, &self.cfg);
+        let dest = match routes.next_route {
+            Some(r) => NameAddr::parse(req.value(r))
+                .ok()
+                .and_then(|na| uri_destination(&na.uri).ok()),
+            None => {
+                let uri = routes
+                    .new_request_uri
+                    .clone()
+                    .unwrap_or_else(|| req.request_uri_str().to_string());
+                sip_message::Uri::parse(&uri)
+                    .ok()
+                    .filter(|u| !uri_is_me(u, &self.cfg))
+                    .and_then(|u| uri_destination(&u).ok())
+            }
+        };
+        let Some(dest) = dest else {
+            tracing::debug!("ACK with no next hop dropped");
+            return;
+        };
+        let mut ed = Editor::new(req);
+        if let Some(u) = &routes.new_request_uri {
+            ed.set_request_uri(format_args!("{u}"));
+        }
+        for &r in &routes.remove {
+            ed.remove(r);
+        }
+        ed.set_max_forwards(req.max_forwards().map_or(70, |m| m.saturating_sub(1)));
+        if let Some(v) = fixed_top_via(req, source) {
+            ed.replace_value(req.top_via_index(), format_args!("{v}"));
+        }
+        // Stateless branch: the same ACK always gets the same branch (RFC 3261 §16.11).
+        let branch = format!(
+            "z9hG4bKsa{:016x}",
+            loop_hash(req) ^ u64::from(req.branch().map_or(0, |b| b.len() as u32))
+        );
+        ed.insert_before(
+            req.top_via_index(),
+            "Via",
+            format_args!(
+                "SIP/2.0/{} {}:{};branch={}",
+                dest.transport.as_str(),
+                self.cfg.advertised_host,
+                self.cfg.advertised_port,
+                branch
+            ),
+        );
+        self.out.push_back((dest, Bytes::from(ed.to_vec())));
+    }
+
+    /// Sends a response upstream without a transaction: our Via off, to the next Via.
+    pub(super) fn forward_response_stateless(&mut self, resp: &SipMessage) {
+        if !resp.top_via().is_some_and(|v| via_is_mine(&v, &self.cfg)) {
+            return;
+        }
+        let Some((_, next)) = resp.header_values(HeaderName::Via).nth(1) else {
+            return;
+        };
+        let Ok(via) = Via::parse(next) else { return };
+        let host = via.received().unwrap_or(via.host);
+        let port = match via.rport() {
+            Some(Some(p)) => p.parse().ok(),
+            _ => via.port,
+        }
+        .unwrap_or(5060);
+        let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse() else {
+            return;
+        };
+        let transport = Transport::parse(via.transport).unwrap_or(Transport::Udp);
+        if let Some(bytes) = strip_top_via(resp) {
+            let dest = Destination {
+                transport,
+                addr: std::net::SocketAddr::new(ip, port),
+                conn: None,
+            };
+            self.out.push_back((dest, bytes));
+        }
+    }
+}
