@@ -1,6 +1,7 @@
 //! The administration commands. Each writes the store, then asks a running server to
 //! reload through the control socket. Errors name the field at fault and exit non-zero.
 
+mod import;
 mod output;
 
 use std::io::Write as _;
@@ -66,6 +67,12 @@ pub enum UserCmd {
         /// Only this domain.
         #[arg(long)]
         domain: Option<String>,
+    },
+    /// Add many users from a CSV file: `username,domain,password` or
+    /// `username,domain,ha1_md5,ha1_sha256` per line. Nothing is written when a line is wrong.
+    Import {
+        /// The CSV file.
+        file: std::path::PathBuf,
     },
 }
 
@@ -263,6 +270,7 @@ pub async fn user(cfg: &Config, cmd: UserCmd, json: bool) -> anyhow::Result<()> 
             notify(cfg, Command::Reload).await;
             done(json, &format!("password of {user} changed"));
         }
+        UserCmd::Import { file } => import::run(cfg, &store, &file, json).await?,
         UserCmd::List { domain } => {
             let d = domain.map(|d| check_domain("domain", &d)).transpose()?;
             let users = store.subscribers(d.as_deref()).await.map_err(friendly)?;
