@@ -71,6 +71,8 @@ pub(crate) struct Fork {
     pub new_request_uri: Option<String>,
     /// The received top Via rewritten with received/rport.
     pub fixed_top_via: Option<String>,
+    /// The transport the request arrived on (double Record-Route when it differs).
+    pub inbound: crate::destination::Transport,
 }
 
 /// The rank of a final status for best-response selection: lower wins. 6xx beat all; then

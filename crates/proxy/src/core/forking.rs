@@ -46,6 +46,7 @@ impl Proxy {
             server_tx: id,
             hash: loop_hash(&req),
             fixed_top_via: fixed_top_via(&req, &source),
+            inbound: source.transport,
             request: req,
             branches: Vec::new(),
             pending_groups: groups,
@@ -118,18 +119,36 @@ impl Proxy {
             Method::Invite | Method::Subscribe | Method::Refer
         );
         if self.cfg.record_route && creates_dialog && req.to_tag().is_none() {
-            let transport = if t.dest.transport == Transport::Tcp {
-                ";transport=tcp"
+            // Double record-routing when the two sides use different transports
+            // (RFC 5658): the callee-facing entry on top, the caller-facing one below.
+            let sides: &[Transport] = if fork.inbound == t.dest.transport {
+                &[t.dest.transport]
             } else {
-                ""
+                &[t.dest.transport, fork.inbound]
             };
-            ed.push_front(
-                HeaderName::RecordRoute,
-                format_args!(
+            // On top of an existing Record-Route list, else after the Via block.
+            let fields = req.fields();
+            let at = fields
+                .iter()
+                .position(|f| f.name == HeaderName::RecordRoute)
+                .or_else(|| fields.iter().position(|f| f.name != HeaderName::Via))
+                .unwrap_or(fields.len());
+            for side in sides {
+                let transport = if *side == Transport::Tcp {
+                    ";transport=tcp"
+                } else {
+                    ""
+                };
+                let value = format_args!(
                     "<sip:{}:{}{};lr>",
                     self.cfg.advertised_host, self.cfg.advertised_port, transport
-                ),
-            );
+                );
+                if at < fields.len() {
+                    ed.insert_before(at, "Record-Route", value);
+                } else {
+                    ed.append_header("Record-Route", value);
+                }
+            }
         }
         let bytes = Bytes::from(ed.to_vec());
         let parsed = SipMessage::parse(bytes);
