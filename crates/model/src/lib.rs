@@ -9,6 +9,7 @@ mod aor;
 mod binding;
 mod error;
 mod memory;
+mod settings;
 mod store;
 mod subscriber;
 
@@ -16,5 +17,11 @@ pub use aor::AddressOfRecord;
 pub use binding::Binding;
 pub use error::StoreError;
 pub use memory::MemoryStore;
+pub use settings::{
+    check_target, encode_no_answer, encode_patterns, parse_findme_entry, screen_setting, FindMe,
+    Forwarding, ScreenDirection, ScreenPattern, ScreenRule, UserSettings, FINDME, FORWARD_ALWAYS,
+    FORWARD_BUSY, FORWARD_NO_ANSWER, FORWARD_UNAVAILABLE, MAX_RING_SECS, SCREEN_INCOMING,
+    SCREEN_OUTGOING,
+};
 pub use store::Store;
 pub use subscriber::{Alias, Subscriber};

@@ -17,6 +17,7 @@ struct Inner {
     subscribers: BTreeMap<AddressOfRecord, Subscriber>,
     aliases: BTreeMap<AddressOfRecord, AddressOfRecord>,
     bindings: BTreeMap<(AddressOfRecord, String), Binding>,
+    settings: BTreeMap<(AddressOfRecord, String), String>,
 }
 
 /// A store that lives in memory only; same semantics as the SQL store.
@@ -63,6 +64,7 @@ impl Store for MemoryStore {
         g.subscribers.retain(|k, _| k.domain != d);
         g.aliases.retain(|k, v| k.domain != d && v.domain != d);
         g.bindings.retain(|k, _| k.0.domain != d);
+        g.settings.retain(|k, _| k.0.domain != d);
         Ok(())
     }
 
@@ -108,6 +110,7 @@ impl Store for MemoryStore {
         }
         g.aliases.retain(|_, v| v != aor);
         g.bindings.retain(|k, _| &k.0 != aor);
+        g.settings.retain(|k, _| &k.0 != aor);
         Ok(())
     }
 
@@ -206,6 +209,53 @@ impl Store for MemoryStore {
         g.bindings.retain(|_, b| b.expires_at > now);
         Ok((before - g.bindings.len()) as u64)
     }
+
+    async fn settings(&self, aor: &AddressOfRecord) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(self
+            .inner
+            .lock()
+            .settings
+            .iter()
+            .filter(|(k, _)| &k.0 == aor)
+            .map(|(k, v)| (k.1.clone(), v.clone()))
+            .collect())
+    }
+
+    async fn set_setting(
+        &self,
+        aor: &AddressOfRecord,
+        name: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
+        let mut g = self.inner.lock();
+        if !g.subscribers.contains_key(aor) {
+            return Err(StoreError::NotFound {
+                what: format!("user {aor}"),
+            });
+        }
+        g.settings
+            .insert((aor.clone(), name.to_string()), value.to_string());
+        Ok(())
+    }
+
+    async fn delete_setting(&self, aor: &AddressOfRecord, name: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .inner
+            .lock()
+            .settings
+            .remove(&(aor.clone(), name.to_string()))
+            .is_some())
+    }
+
+    async fn all_settings(&self) -> Result<Vec<(AddressOfRecord, String, String)>, StoreError> {
+        Ok(self
+            .inner
+            .lock()
+            .settings
+            .iter()
+            .map(|(k, v)| (k.0.clone(), k.1.clone(), v.clone()))
+            .collect())
+    }
 }
 
 #[cfg(test)]
@@ -251,7 +301,28 @@ mod tests {
         assert_eq!(s.bindings(Some(&alice), 50).await.unwrap().len(), 1);
         assert_eq!(s.bindings(Some(&alice), 100).await.unwrap().len(), 0);
         assert_eq!(s.purge_expired(100).await.unwrap(), 1);
+        s.set_setting(&alice, crate::FORWARD_ALWAYS, "carol@example.com")
+            .await
+            .unwrap();
+        assert_eq!(s.settings(&alice).await.unwrap().len(), 1);
+        assert!(s
+            .set_setting(&did, crate::FORWARD_BUSY, "x@example.com")
+            .await
+            .is_err());
+        assert!(s
+            .delete_setting(&alice, crate::FORWARD_ALWAYS)
+            .await
+            .unwrap());
+        assert!(!s
+            .delete_setting(&alice, crate::FORWARD_ALWAYS)
+            .await
+            .unwrap());
+        s.set_setting(&alice, crate::FINDME, "bob@example.com:5")
+            .await
+            .unwrap();
+        assert_eq!(s.all_settings().await.unwrap().len(), 1);
         s.delete_domain("example.com").await.unwrap();
         assert!(s.subscriber(&alice).await.unwrap().is_none());
+        assert!(s.all_settings().await.unwrap().is_empty());
     }
 }

@@ -55,4 +55,20 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Binding>, StoreError>;
     /// Deletes bindings expired at `now`; returns how many.
     async fn purge_expired(&self, now: u64) -> Result<u64, StoreError>;
+
+    /// A user's call-service settings as (name, value) rows, by name (see
+    /// [`crate::UserSettings`] for names and values).
+    async fn settings(&self, aor: &AddressOfRecord) -> Result<Vec<(String, String)>, StoreError>;
+    /// Inserts or replaces one setting of an existing user ([`StoreError::NotFound`]
+    /// otherwise).
+    async fn set_setting(
+        &self,
+        aor: &AddressOfRecord,
+        name: &str,
+        value: &str,
+    ) -> Result<(), StoreError>;
+    /// Removes one setting; false when it was not set.
+    async fn delete_setting(&self, aor: &AddressOfRecord, name: &str) -> Result<bool, StoreError>;
+    /// Every user's settings as (aor, name, value), ordered by user then name.
+    async fn all_settings(&self) -> Result<Vec<(AddressOfRecord, String, String)>, StoreError>;
 }

@@ -33,6 +33,9 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
 /// Longest contact URI accepted, in bytes (the MySQL schema's index limit).
 pub const MAX_CONTACT_LEN: usize = 512;
 
+/// Longest setting name accepted, in bytes (the MySQL schema's column).
+pub const MAX_SETTING_NAME_LEN: usize = 64;
+
 /// Rows per multi-row INSERT in [`SqlStore::save_bindings`] (11 parameters each).
 const BATCH_ROWS: usize = 500;
 
@@ -633,6 +636,7 @@ impl Store for SqlStore {
             "DELETE FROM domains WHERE domain = ?",
             "DELETE FROM bindings WHERE domain = ?",
             "DELETE FROM aliases WHERE alias_domain = ? OR domain = ?",
+            "DELETE FROM user_settings WHERE domain = ?",
             "DELETE FROM subscribers WHERE domain = ?",
         ];
         // The first statement is the existence guard; the rest do what the foreign keys
@@ -744,6 +748,7 @@ impl Store for SqlStore {
             "DELETE FROM subscribers WHERE username = ? AND domain = ?",
             "DELETE FROM aliases WHERE username = ? AND domain = ?",
             "DELETE FROM bindings WHERE username = ? AND domain = ?",
+            "DELETE FROM user_settings WHERE username = ? AND domain = ?",
         ]
         .iter()
         .map(|s| (self.sql(s), vec![&u, &d]))
@@ -932,6 +937,103 @@ impl Store for SqlStore {
         )
         .await
         .map_err(backend_err)
+    }
+
+    async fn settings(&self, aor: &AddressOfRecord) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = self
+            .fetch_strings(
+                "SELECT name, value FROM user_settings WHERE username = ? AND domain = ? \
+                 ORDER BY name",
+                &[str_arg(&aor.user), Arg::Str(lower(&aor.domain))],
+                2,
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|mut r| {
+                let v = r.pop().unwrap_or_default();
+                (r.pop().unwrap_or_default(), v)
+            })
+            .collect())
+    }
+
+    async fn set_setting(
+        &self,
+        aor: &AddressOfRecord,
+        name: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
+        if name.is_empty() || name.len() > MAX_SETTING_NAME_LEN {
+            return Err(StoreError::Invalid {
+                field: "setting name",
+                why: format!("must be 1 to {MAX_SETTING_NAME_LEN} bytes"),
+            });
+        }
+        let key = [str_arg(&aor.user), Arg::Str(lower(&aor.domain))];
+        let exists = "SELECT username FROM subscribers WHERE username = ? AND domain = ?";
+        if self.fetch_strings(exists, &key, 1).await?.is_empty() {
+            return Err(StoreError::NotFound {
+                what: format!("user {aor}"),
+            });
+        }
+        let upsert = match self.backend() {
+            Backend::MySql => "ON DUPLICATE KEY UPDATE value = VALUES(value)",
+            Backend::Sqlite | Backend::Postgres => {
+                "ON CONFLICT (username, domain, name) DO UPDATE SET value = excluded.value"
+            }
+        };
+        let sql = format!(
+            "INSERT INTO user_settings (username, domain, name, value) VALUES (?, ?, ?, ?) {upsert}"
+        );
+        let r = self
+            .execute(
+                &sql,
+                &[
+                    str_arg(&aor.user),
+                    Arg::Str(lower(&aor.domain)),
+                    str_arg(name),
+                    str_arg(value),
+                ],
+            )
+            .await;
+        match r {
+            Err(e) if error_kind(&e) == Some(ErrorKind::ForeignKeyViolation) => {
+                Err(StoreError::NotFound {
+                    what: format!("user {aor}"),
+                })
+            }
+            r => r.map(drop).map_err(backend_err),
+        }
+    }
+
+    async fn delete_setting(&self, aor: &AddressOfRecord, name: &str) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "DELETE FROM user_settings WHERE username = ? AND domain = ? AND name = ?",
+                &[
+                    str_arg(&aor.user),
+                    Arg::Str(lower(&aor.domain)),
+                    str_arg(name),
+                ],
+            )
+            .await
+            .map_err(backend_err)?;
+        Ok(n > 0)
+    }
+
+    async fn all_settings(&self) -> Result<Vec<(AddressOfRecord, String, String)>, StoreError> {
+        let rows = self
+            .fetch_strings(
+                "SELECT username, domain, name, value FROM user_settings \
+                 ORDER BY username, domain, name",
+                &[],
+                4,
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (aor_from(&r), r[2].clone(), r[3].clone()))
+            .collect())
     }
 }
 

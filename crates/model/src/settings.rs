@@ -1,0 +1,409 @@
+//! Per-user call-service settings (RFC 5359): call forwarding, incoming and outgoing
+//! screening, find-me. Stored as `user_settings` rows (name, value) through
+//! [`crate::Store::set_setting`]; this module owns the names and the small text encoding.
+//!
+//! | name                  | value                                   |
+//! |-----------------------|-----------------------------------------|
+//! | `forward.always`      | target                                  |
+//! | `forward.busy`        | target                                  |
+//! | `forward.no-answer`   | `SECS target`                           |
+//! | `forward.unavailable` | target                                  |
+//! | `screen.incoming`     | patterns, one per line                  |
+//! | `screen.outgoing`     | patterns, one per line                  |
+//! | `findme`              | `target:SECS`, one per line, in order   |
+//!
+//! A target is a SIP URI, `user@domain` or a number (a user of the callee's domain).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::aor::AddressOfRecord;
+use crate::error::StoreError;
+
+/// Setting name: unconditional forwarding target.
+pub const FORWARD_ALWAYS: &str = "forward.always";
+/// Setting name: forwarding target when busy.
+pub const FORWARD_BUSY: &str = "forward.busy";
+/// Setting name: `SECS target` forwarding when unanswered.
+pub const FORWARD_NO_ANSWER: &str = "forward.no-answer";
+/// Setting name: forwarding target when unreachable.
+pub const FORWARD_UNAVAILABLE: &str = "forward.unavailable";
+/// Setting name: incoming screening patterns.
+pub const SCREEN_INCOMING: &str = "screen.incoming";
+/// Setting name: outgoing screening patterns.
+pub const SCREEN_OUTGOING: &str = "screen.outgoing";
+/// Setting name: the find-me list.
+pub const FINDME: &str = "findme";
+
+/// Longest ring time accepted, in seconds.
+pub const MAX_RING_SECS: u32 = 600;
+
+/// Call forwarding (RFC 5359 §2.7-§2.9).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Forwarding {
+    /// Every call goes there (§2.7).
+    pub always: Option<String>,
+    /// When the user is busy: 486 or 600 (§2.8).
+    pub busy: Option<String>,
+    /// When the user does not answer within the seconds given (§2.9).
+    pub no_answer: Option<(String, u32)>,
+    /// When the user has no registered contact, or every contact answered 480 or 408.
+    pub unavailable: Option<String>,
+}
+
+impl Forwarding {
+    /// True when nothing is set.
+    pub fn is_empty(&self) -> bool {
+        self.always.is_none()
+            && self.busy.is_none()
+            && self.no_answer.is_none()
+            && self.unavailable.is_none()
+    }
+}
+
+/// Which calls a screening rule applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScreenDirection {
+    /// Calls to the user, matched on the caller (§2.13).
+    Incoming,
+    /// Calls by the user, matched on the callee (§2.14).
+    Outgoing,
+}
+
+/// What a screening rule matches.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ScreenPattern {
+    /// One address, `alice@example.com`.
+    User(AddressOfRecord),
+    /// A whole domain, `@example.net` (stored lowercase, without the `@`).
+    Domain(String),
+    /// Numbers starting with a prefix, `+1900*` (stored without the `*`).
+    Prefix(String),
+    /// Callers who hide their identity: From `anonymous@anonymous.invalid` or
+    /// `Privacy: id`.
+    Anonymous,
+}
+
+impl ScreenPattern {
+    /// Parses `user@domain`, `@domain`, `PREFIX*` or `anonymous`.
+    pub fn parse(s: &str) -> Result<ScreenPattern, StoreError> {
+        let s = s.trim();
+        let bad = |why: &str| StoreError::Invalid {
+            field: "pattern",
+            why: format!("{s:?}: {why}"),
+        };
+        if s.eq_ignore_ascii_case("anonymous") {
+            return Ok(ScreenPattern::Anonymous);
+        }
+        if let Some(d) = s.strip_prefix('@') {
+            if d.is_empty() || d.contains(['@', ' ', ';', '*']) {
+                return Err(bad("expected @domain"));
+            }
+            return Ok(ScreenPattern::Domain(d.to_ascii_lowercase()));
+        }
+        if let Some(p) = s.strip_suffix('*') {
+            let digits = p.strip_prefix('+').unwrap_or(p);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad("a prefix is digits, optionally after +, then *"));
+            }
+            return Ok(ScreenPattern::Prefix(p.to_string()));
+        }
+        AddressOfRecord::parse(s)
+            .map(ScreenPattern::User)
+            .ok_or_else(|| {
+                bad("expected user@domain, @domain, a number prefix like +1900*, or anonymous")
+            })
+    }
+
+    /// Whether the party `user@host` (user may be absent), anonymous or not, matches.
+    pub fn matches(&self, user: Option<&str>, host: &str, anonymous: bool) -> bool {
+        match self {
+            ScreenPattern::Anonymous => anonymous,
+            ScreenPattern::User(a) => {
+                user == Some(a.user.as_str()) && host.eq_ignore_ascii_case(&a.domain)
+            }
+            ScreenPattern::Domain(d) => host.eq_ignore_ascii_case(d),
+            ScreenPattern::Prefix(p) => user.is_some_and(|u| {
+                let number: String = u.chars().filter(|c| !matches!(c, '-' | '.')).collect();
+                number.starts_with(p.as_str())
+            }),
+        }
+    }
+}
+
+impl fmt::Display for ScreenPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScreenPattern::User(a) => write!(f, "{a}"),
+            ScreenPattern::Domain(d) => write!(f, "@{d}"),
+            ScreenPattern::Prefix(p) => write!(f, "{p}*"),
+            ScreenPattern::Anonymous => f.write_str("anonymous"),
+        }
+    }
+}
+
+/// One screening rule: block calls in `direction` matching `pattern`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ScreenRule {
+    /// Incoming or outgoing.
+    pub direction: ScreenDirection,
+    /// What is blocked.
+    pub pattern: ScreenPattern,
+}
+
+/// Find-me (RFC 5359 §2.12): after the user's own phones, these targets in order, each
+/// ringing for its time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FindMe {
+    /// (target, ring seconds), in order.
+    pub targets: Vec<(String, u32)>,
+}
+
+/// Everything set for one user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserSettings {
+    /// Call forwarding.
+    pub forwarding: Forwarding,
+    /// Screening rules, incoming then outgoing, in the order added.
+    pub screening: Vec<ScreenRule>,
+    /// The find-me list, when set.
+    pub findme: Option<FindMe>,
+}
+
+/// Checks a forwarding or find-me target: a SIP URI, `user@domain` or a number.
+pub fn check_target(field: &'static str, t: &str) -> Result<(), StoreError> {
+    let bad = |why: &str| StoreError::Invalid {
+        field,
+        why: format!("{t:?}: {why}"),
+    };
+    if t.is_empty() || t.len() > 256 || t.contains(|c: char| c.is_whitespace() || c == '>') {
+        return Err(bad(
+            "must be a SIP URI, user@domain or a number, without spaces",
+        ));
+    }
+    if let Some(rest) = t.strip_prefix("sip:") {
+        if rest.is_empty() || rest.starts_with('@') {
+            return Err(bad("no host in the SIP URI"));
+        }
+        return Ok(());
+    }
+    if t.contains(':') && !t.contains('@') {
+        return Err(bad("only sip: URIs are supported"));
+    }
+    if t.contains('@') {
+        return AddressOfRecord::parse(t)
+            .map(drop)
+            .ok_or_else(|| bad("expected user@domain"));
+    }
+    let digits = t.strip_prefix('+').unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad("a number is digits, optionally after +"));
+    }
+    Ok(())
+}
+
+fn check_secs(field: &'static str, secs: u32) -> Result<(), StoreError> {
+    if secs == 0 || secs > MAX_RING_SECS {
+        return Err(StoreError::Invalid {
+            field,
+            why: format!("{secs}: must be 1 to {MAX_RING_SECS} seconds"),
+        });
+    }
+    Ok(())
+}
+
+/// Parses `TARGET:SECS` (the last colon splits, so `sip:` URIs with ports work).
+pub fn parse_findme_entry(s: &str) -> Result<(String, u32), StoreError> {
+    let (t, secs) = s.rsplit_once(':').ok_or_else(|| StoreError::Invalid {
+        field: "findme",
+        why: format!("{s:?}: expected TARGET:SECS"),
+    })?;
+    let secs: u32 = secs.parse().map_err(|_| StoreError::Invalid {
+        field: "findme",
+        why: format!("{s:?}: the ring time after the last ':' is not a number of seconds"),
+    })?;
+    check_target("findme", t)?;
+    check_secs("findme", secs)?;
+    Ok((t.to_string(), secs))
+}
+
+impl FindMe {
+    /// The stored value: `target:SECS` per line.
+    pub fn encode(&self) -> String {
+        self.targets
+            .iter()
+            .map(|(t, s)| format!("{t}:{s}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// The stored value of `forward.no-answer`.
+pub fn encode_no_answer(target: &str, secs: u32) -> Result<String, StoreError> {
+    check_target("target", target)?;
+    check_secs("after", secs)?;
+    Ok(format!("{secs} {target}"))
+}
+
+/// The stored value of a screening list.
+pub fn encode_patterns(patterns: &[ScreenPattern]) -> String {
+    patterns
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The setting name holding the rules of `direction`.
+pub fn screen_setting(direction: ScreenDirection) -> &'static str {
+    match direction {
+        ScreenDirection::Incoming => SCREEN_INCOMING,
+        ScreenDirection::Outgoing => SCREEN_OUTGOING,
+    }
+}
+
+impl UserSettings {
+    /// Decodes a user's rows. Unknown names and malformed values are skipped (logged by
+    /// the caller if it wishes): a bad row must not stop calls.
+    pub fn from_rows<'a>(rows: impl IntoIterator<Item = (&'a str, &'a str)>) -> UserSettings {
+        let mut s = UserSettings::default();
+        for (name, value) in rows {
+            let one = || {
+                let v = value.trim();
+                (!v.is_empty() && check_target("target", v).is_ok()).then(|| v.to_string())
+            };
+            match name {
+                FORWARD_ALWAYS => s.forwarding.always = one(),
+                FORWARD_BUSY => s.forwarding.busy = one(),
+                FORWARD_UNAVAILABLE => s.forwarding.unavailable = one(),
+                FORWARD_NO_ANSWER => {
+                    s.forwarding.no_answer = value.trim().split_once(' ').and_then(|(n, t)| {
+                        let n: u32 = n.parse().ok()?;
+                        encode_no_answer(t, n).ok()?;
+                        Some((t.to_string(), n))
+                    })
+                }
+                SCREEN_INCOMING | SCREEN_OUTGOING => {
+                    let direction = if name == SCREEN_INCOMING {
+                        ScreenDirection::Incoming
+                    } else {
+                        ScreenDirection::Outgoing
+                    };
+                    for p in value.lines().filter(|l| !l.trim().is_empty()) {
+                        if let Ok(pattern) = ScreenPattern::parse(p) {
+                            s.screening.push(ScreenRule { direction, pattern });
+                        }
+                    }
+                }
+                FINDME => {
+                    let targets: Vec<(String, u32)> = value
+                        .lines()
+                        .filter(|l| !l.trim().is_empty())
+                        .filter_map(|l| parse_findme_entry(l.trim()).ok())
+                        .collect();
+                    if !targets.is_empty() {
+                        s.findme = Some(FindMe { targets });
+                    }
+                }
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// Groups `(aor, name, value)` rows (from [`crate::Store::all_settings`]) by user.
+    pub fn group(
+        rows: impl IntoIterator<Item = (AddressOfRecord, String, String)>,
+    ) -> BTreeMap<AddressOfRecord, UserSettings> {
+        let mut by_user: BTreeMap<AddressOfRecord, Vec<(String, String)>> = BTreeMap::new();
+        for (aor, n, v) in rows {
+            by_user.entry(aor).or_default().push((n, v));
+        }
+        by_user
+            .into_iter()
+            .map(|(aor, rows)| {
+                let s = UserSettings::from_rows(rows.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+                (aor, s)
+            })
+            .filter(|(_, s)| *s != UserSettings::default())
+            .collect()
+    }
+
+    /// The patterns of one direction, in order.
+    pub fn patterns(&self, direction: ScreenDirection) -> Vec<ScreenPattern> {
+        self.screening
+            .iter()
+            .filter(|r| r.direction == direction)
+            .map(|r| r.pattern.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_parse_and_match() {
+        let u = ScreenPattern::parse("alice@Example.com").unwrap();
+        assert!(u.matches(Some("alice"), "example.com", false));
+        assert!(!u.matches(Some("bob"), "example.com", false));
+        let d = ScreenPattern::parse("@Example.NET").unwrap();
+        assert_eq!(d.to_string(), "@example.net");
+        assert!(d.matches(Some("x"), "example.net", false));
+        let p = ScreenPattern::parse("+1900*").unwrap();
+        assert!(p.matches(Some("+19005551234"), "gw.example.com", false));
+        assert!(!p.matches(Some("+18005551234"), "gw.example.com", false));
+        assert!(ScreenPattern::parse("anonymous").unwrap().matches(
+            None,
+            "anonymous.invalid",
+            true
+        ));
+        for bad in ["", "@", "19x*", "*", "nobody"] {
+            assert!(ScreenPattern::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rows_round_trip() {
+        let rows = [
+            (FORWARD_ALWAYS, "carol@example.com"),
+            (FORWARD_NO_ANSWER, "20 sip:voicemail@192.0.2.9:5080"),
+            (SCREEN_INCOMING, "@spam.example\nanonymous"),
+            (SCREEN_OUTGOING, "+1900*"),
+            (FINDME, "sip:desk@192.0.2.4:5060:10\n+15551234:20"),
+            ("unknown", "x"),
+            (FORWARD_BUSY, "has space"),
+        ];
+        let s = UserSettings::from_rows(rows);
+        assert_eq!(s.forwarding.always.as_deref(), Some("carol@example.com"));
+        assert_eq!(s.forwarding.busy, None);
+        assert_eq!(
+            s.forwarding.no_answer,
+            Some(("sip:voicemail@192.0.2.9:5080".into(), 20))
+        );
+        assert_eq!(s.patterns(ScreenDirection::Incoming).len(), 2);
+        assert_eq!(
+            s.patterns(ScreenDirection::Outgoing),
+            [ScreenPattern::Prefix("+1900".into())]
+        );
+        let fm = s.findme.unwrap();
+        assert_eq!(fm.targets[0], ("sip:desk@192.0.2.4:5060".into(), 10));
+        assert_eq!(
+            FindMe::encode(&fm),
+            "sip:desk@192.0.2.4:5060:10\n+15551234:20"
+        );
+    }
+
+    #[test]
+    fn targets_are_checked() {
+        for ok in ["sip:x@192.0.2.1", "bob@example.com", "+15551234", "1000"] {
+            check_target("target", ok).unwrap();
+        }
+        for bad in ["", "tel:+1555", "a b", "sip:", "+", "12a"] {
+            assert!(check_target("target", bad).is_err(), "{bad}");
+        }
+        assert!(parse_findme_entry("bob@example.com:0").is_err());
+        assert!(parse_findme_entry("bob@example.com").is_err());
+    }
+}

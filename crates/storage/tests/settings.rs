@@ -1,0 +1,148 @@
+//! Per-user call-service settings (`user_settings`) on every backend: SQLite always,
+//! MariaDB and PostgreSQL when `SWITCHBOARD_TEST_MYSQL_URL` / `SWITCHBOARD_TEST_POSTGRES_URL`
+//! are set (`eval "$(scripts/dbs.sh)"`), as in `store.rs`.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use model::{
+    AddressOfRecord, Store, StoreError, Subscriber, UserSettings, FINDME, FORWARD_ALWAYS,
+    FORWARD_NO_ANSWER, SCREEN_INCOMING,
+};
+use sqlx::Connection;
+use storage::SqlStore;
+
+fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}_{}_{nanos}", std::process::id())
+}
+
+fn url_of(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|u| !u.is_empty())
+}
+
+fn with_database(url: &str, db: &str) -> String {
+    let (head, _) = url.rsplit_once('/').unwrap();
+    format!("{head}/{db}")
+}
+
+async fn exercise(s: &SqlStore) {
+    s.add_domain("example.com").await.unwrap();
+    let alice = AddressOfRecord::new("alice", "example.com");
+    let bob = AddressOfRecord::new("bob", "example.com");
+    for aor in [&alice, &bob] {
+        s.add_subscriber(&Subscriber {
+            aor: aor.clone(),
+            ha1_md5: "m".into(),
+            ha1_sha256: "s".into(),
+        })
+        .await
+        .unwrap();
+    }
+    let nobody = AddressOfRecord::new("nobody", "example.com");
+    assert!(matches!(
+        s.set_setting(&nobody, FORWARD_ALWAYS, "bob@example.com")
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    s.set_setting(&alice, FORWARD_ALWAYS, "bob@example.com")
+        .await
+        .unwrap();
+    // Upsert: the second write replaces the first.
+    s.set_setting(&alice, FORWARD_ALWAYS, "sip:carol@192.0.2.7:5070")
+        .await
+        .unwrap();
+    s.set_setting(&alice, FORWARD_NO_ANSWER, "20 bob@example.com")
+        .await
+        .unwrap();
+    s.set_setting(&alice, SCREEN_INCOMING, "@spam.example\nanonymous")
+        .await
+        .unwrap();
+    s.set_setting(&bob, FINDME, "sip:desk@192.0.2.4:5060:10\n+15551234:20")
+        .await
+        .unwrap();
+    let rows = s.settings(&alice).await.unwrap();
+    assert_eq!(rows.len(), 3);
+    let typed = UserSettings::from_rows(rows.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    assert_eq!(
+        typed.forwarding.always.as_deref(),
+        Some("sip:carol@192.0.2.7:5070")
+    );
+    assert_eq!(
+        typed.forwarding.no_answer,
+        Some(("bob@example.com".into(), 20))
+    );
+    assert_eq!(typed.screening.len(), 2);
+    let all = UserSettings::group(s.all_settings().await.unwrap());
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[&bob].findme.as_ref().unwrap().targets.len(), 2);
+    // Domain case does not matter.
+    let upper = AddressOfRecord {
+        user: "alice".into(),
+        domain: "EXAMPLE.COM".into(),
+    };
+    assert!(s.delete_setting(&upper, FORWARD_ALWAYS).await.unwrap());
+    assert!(!s.delete_setting(&alice, FORWARD_ALWAYS).await.unwrap());
+    assert_eq!(s.settings(&alice).await.unwrap().len(), 2);
+    // Deleting the user deletes its settings.
+    s.delete_subscriber(&alice).await.unwrap();
+    assert!(s.settings(&alice).await.unwrap().is_empty());
+    s.delete_domain("example.com").await.unwrap();
+    assert!(s.all_settings().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn sqlite_settings() {
+    let s = SqlStore::connect("sqlite::memory:", 1).await.unwrap();
+    exercise(&s).await;
+    s.close().await;
+}
+
+#[tokio::test]
+async fn mariadb_settings() {
+    let Some(base) = url_of("SWITCHBOARD_TEST_MYSQL_URL") else {
+        eprintln!("not run: set SWITCHBOARD_TEST_MYSQL_URL");
+        return;
+    };
+    let db = unique("switchboard_s");
+    let mut admin = sqlx::MySqlConnection::connect(&base).await.unwrap();
+    sqlx::raw_sql(&format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let s = SqlStore::connect(&with_database(&base, &db), 2)
+        .await
+        .unwrap();
+    exercise(&s).await;
+    s.close().await;
+    sqlx::raw_sql(&format!("DROP DATABASE `{db}`"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn postgres_settings() {
+    let Some(base) = url_of("SWITCHBOARD_TEST_POSTGRES_URL") else {
+        eprintln!("not run: set SWITCHBOARD_TEST_POSTGRES_URL");
+        return;
+    };
+    let db = unique("switchboard_s");
+    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+    sqlx::raw_sql(&format!("CREATE DATABASE \"{db}\""))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let s = SqlStore::connect(&with_database(&base, &db), 2)
+        .await
+        .unwrap();
+    exercise(&s).await;
+    s.close().await;
+    sqlx::raw_sql(&format!("DROP DATABASE \"{db}\""))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}
