@@ -37,6 +37,14 @@ impl Default for Limits {
     }
 }
 
+/// Where the header section ends (the empty line). The searcher is built once: building
+/// one per message cost more than the search itself.
+pub(crate) fn end_of_headers(buf: &[u8]) -> Option<usize> {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n\r\n"));
+    FINDER.find(buf)
+}
+
 fn offset(base: &str, part: &str) -> usize {
     part.as_ptr() as usize - base.as_ptr() as usize
 }
@@ -68,7 +76,7 @@ impl SipMessage {
             return Err(ParseError::Empty);
         }
         let _ = buf.split_to(lead);
-        let end = memchr::memmem::find(&buf, b"\r\n\r\n").ok_or(ParseError::UnterminatedHeaders)?;
+        let end = end_of_headers(&buf).ok_or(ParseError::UnterminatedHeaders)?;
         let head_len = end + 4;
         let rest = buf.split_off(head_len);
         let head = ByteString::try_from(buf).map_err(|_| ParseError::InvalidUtf8)?;
@@ -102,7 +110,11 @@ impl<'h> Parser<'h> {
     fn run(&self, head_owned: ByteString, rest: Bytes) -> Result<SipMessage, ParseError> {
         let head = self.head;
         let b = head.as_bytes();
-        let sl_end = memchr::memmem::find(b, b"\r\n").unwrap_or(0);
+        let nl = memchr::memchr(b'\n', b).unwrap_or(0);
+        if nl == 0 || b[nl - 1] != b'\r' {
+            return Err(ParseError::BadStartLine("start line must end with CRLF"));
+        }
+        let sl_end = nl - 1;
         let start = self.start_line(&head[..sl_end])?;
         let headers_start = sl_end + 2;
         let headers_end = head.len() - 2;

@@ -4,21 +4,47 @@
 //! tabs, optionally preceded by one CRLF (a folded line). The message parser keeps folds
 //! inside header values, so the scanners here treat CR and LF as whitespace.
 
-/// `token` characters (RFC 3261 §25.1).
-#[inline]
-pub fn is_token(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+/// Character class bits of [`CLASS`].
+pub(crate) mod class {
+    /// `token`
+    pub const TOKEN: u8 = 1;
+    /// `unreserved`
+    pub const UNRESERVED: u8 = 2;
+    /// SIP URI user part: unreserved / escaped / user-unreserved
+    pub const USER: u8 = 4;
+    /// SIP URI password
+    pub const PASSWORD: u8 = 8;
+    /// SIP URI parameters (with `;` and `=`)
+    pub const PARAM: u8 = 16;
+    /// SIP URI headers (with `?`, `=`, `&`)
+    pub const HEADER: u8 = 32;
+    /// host names
+    pub const HOST: u8 = 64;
+    /// `word` (Call-ID)
+    pub const WORD: u8 = 128;
 }
 
-/// `word` characters (Call-ID): token plus separators that may appear in a word.
-#[inline]
-pub fn is_word(b: u8) -> bool {
-    is_token(b)
-        || matches!(
+const fn build_classes() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let alnum = b.is_ascii_alphanumeric();
+        let mut c = 0u8;
+        let mark = matches!(
+            b,
+            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
+        );
+        let unreserved = alnum || mark;
+        if alnum
+            || matches!(
+                b,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            )
+        {
+            c |= class::TOKEN | class::WORD;
+        }
+        if matches!(
             b,
             b'(' | b')'
                 | b'<'
@@ -32,17 +58,67 @@ pub fn is_word(b: u8) -> bool {
                 | b'?'
                 | b'{'
                 | b'}'
-        )
+        ) {
+            c |= class::WORD;
+        }
+        if unreserved {
+            c |= class::UNRESERVED | class::USER | class::PASSWORD | class::PARAM | class::HEADER;
+        }
+        if matches!(
+            b,
+            b'%' | b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/'
+        ) {
+            c |= class::USER;
+        }
+        if matches!(b, b'%' | b'&' | b'=' | b'+' | b'$' | b',') {
+            c |= class::PASSWORD;
+        }
+        if matches!(
+            b,
+            b'%' | b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$' | b';' | b'='
+        ) {
+            c |= class::PARAM;
+        }
+        if matches!(
+            b,
+            b'%' | b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&'
+        ) {
+            c |= class::HEADER;
+        }
+        if alnum || matches!(b, b'-' | b'.' | b'_') {
+            c |= class::HOST;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+}
+
+/// One byte of class bits per octet: a table lookup instead of a chain of comparisons.
+pub(crate) static CLASS: [u8; 256] = build_classes();
+
+/// True when `b` is in every class of `bits`.
+#[inline]
+pub(crate) fn is(b: u8, bits: u8) -> bool {
+    CLASS[b as usize] & bits != 0
+}
+
+/// `token` characters (RFC 3261 §25.1).
+#[inline]
+pub fn is_token(b: u8) -> bool {
+    is(b, class::TOKEN)
+}
+
+/// `word` characters (Call-ID): token plus separators that may appear in a word.
+#[inline]
+pub fn is_word(b: u8) -> bool {
+    is(b, class::WORD)
 }
 
 /// `unreserved` characters: alphanum and mark.
 #[inline]
 pub fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
-        )
+    is(b, class::UNRESERVED)
 }
 
 /// Whitespace inside a header value, including the CR LF of a folded line.
@@ -130,6 +206,11 @@ impl<'a> Iterator for CommaSplit<'a> {
         }
         let b = self.s.as_bytes();
         let start = self.pos;
+        // Fast path: no comma left means one last piece (most Via and Contact values).
+        if memchr::memchr(b',', &b[start..]).is_none() {
+            self.done = true;
+            return Some((start, &self.s[start..]));
+        }
         let mut i = start;
         let mut in_angle = false;
         while i < b.len() {
@@ -159,6 +240,20 @@ impl<'a> Iterator for CommaSplit<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn classes_match_the_grammar() {
+        for b in 0..=255u8 {
+            let alnum = b.is_ascii_alphanumeric();
+            assert_eq!(is_token(b), alnum || b"-.!%*_+`'~".contains(&b), "{b}");
+            assert_eq!(is_unreserved(b), alnum || b"-_.!~*'()".contains(&b), "{b}");
+        }
+        assert!(is(b'?', class::USER) && !is(b'?', class::PARAM) && is(b'?', class::HEADER));
+        assert!(!is(
+            b' ',
+            class::USER | class::PARAM | class::HEADER | class::HOST
+        ));
+    }
 
     #[test]
     fn escapes() {

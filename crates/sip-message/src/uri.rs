@@ -5,7 +5,7 @@
 //! element to refuse it where it matters (416 for a Request-URI, RFC 4475 §3.3.2).
 
 use crate::params::Params;
-use crate::text::{escapes_valid, is_unreserved};
+use crate::text::{class, escapes_valid, is};
 
 /// The URI scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,35 +46,23 @@ pub struct Uri<'a> {
 pub type UriError = &'static str;
 
 fn is_user_char(b: u8) -> bool {
-    is_unreserved(b)
-        || matches!(
-            b,
-            b'%' | b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/'
-        )
+    is(b, class::USER)
 }
 
 fn is_password_char(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'%' | b'&' | b'=' | b'+' | b'$' | b',')
+    is(b, class::PASSWORD)
 }
 
 fn is_param_char(b: u8) -> bool {
-    is_unreserved(b)
-        || matches!(
-            b,
-            b'%' | b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$' | b';' | b'='
-        )
+    is(b, class::PARAM)
 }
 
 fn is_header_char(b: u8) -> bool {
-    is_unreserved(b)
-        || matches!(
-            b,
-            b'%' | b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&'
-        )
+    is(b, class::HEADER)
 }
 
 fn is_host_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')
+    is(b, class::HOST)
 }
 
 impl<'a> Uri<'a> {
