@@ -521,7 +521,8 @@ impl Proxy {
                 _ => dest,
             };
             let t = Target {
-                request_uri: Some(b.contact.clone()),
+                // A contact's `?headers` never go into a Request-URI (RFC 3261 §19.1.5).
+                request_uri: Some(b.contact.split('?').next().unwrap_or(&b.contact).to_string()),
                 dest,
                 routes: b.path.clone(),
                 q: b.q,
