@@ -373,3 +373,31 @@ fn loops_and_unknowns() {
         out.iter().map(|o| o.1.status()).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn contact_headers_stay_out_of_the_request_uri() {
+    // RFC 4475 §3.3.14 registers a contact carrying an escaped Route header; calling that
+    // user must not put `?Route=...` into the Request-URI (RFC 3261 §19.1.5).
+    let mut net = Net::new(Duration::from_secs(60));
+    net.send(
+        udp("203.0.113.5:5062"),
+        "REGISTER sip:example.com SIP/2.0
+Via: SIP/2.0/UDP 203.0.113.5:5062;branch=z9hG4bKregesc
+From: <sip:bob@example.com>;tag=r1
+To: <sip:bob@example.com>
+Call-ID: reg-esc
+CSeq: 1 REGISTER
+Contact: <sip:bob@203.0.113.5:5062?Route=%3Csip:sip.example.com%3E>
+Content-Length: 0
+
+",
+    );
+    assert_eq!(net.out()[0].1.status(), 200);
+    net.send(udp("198.51.100.1:5060"), &invite("z9hG4bKesc"));
+    let out = net.out();
+    let fwd = out
+        .iter()
+        .find(|(_, m)| m.is_request())
+        .expect("INVITE forwarded");
+    assert_eq!(fwd.1.request_uri_str(), "sip:bob@203.0.113.5:5062");
+}

@@ -49,6 +49,11 @@ pub struct StreamFramer {
     buf: BytesMut,
     max_header: usize,
     max_body: usize,
+    /// Bytes at the front already searched for the empty line, in vain: the next search
+    /// starts there, so a message trickling in byte by byte costs linear time.
+    scanned: usize,
+    /// Length of the frame at the front, once its header section has been read.
+    frame_len: Option<usize>,
 }
 
 impl StreamFramer {
@@ -58,6 +63,8 @@ impl StreamFramer {
             buf: BytesMut::with_capacity(4096),
             max_header,
             max_body,
+            scanned: 0,
+            frame_len: None,
         }
     }
 
@@ -78,6 +85,14 @@ impl StreamFramer {
 
     /// The next complete frame, `Ok(None)` when more bytes are needed.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, FramingError> {
+        if let Some(total) = self.frame_len {
+            if self.buf.len() < total {
+                return Ok(None);
+            }
+            self.frame_len = None;
+            self.scanned = 0;
+            return Ok(Some(Frame::Message(self.buf.split_to(total).freeze())));
+        }
         if self.buf.starts_with(b"\r\n\r\n") {
             self.buf.advance(4);
             return Ok(Some(Frame::Ping));
@@ -89,10 +104,12 @@ impl StreamFramer {
             self.buf.advance(2);
             return Ok(Some(Frame::Pong));
         }
-        let Some(end) = memchr::memmem::find(&self.buf, b"\r\n\r\n") else {
+        let from = self.scanned.saturating_sub(3);
+        let Some(end) = crate::parse::end_of_headers(&self.buf[from..]).map(|e| e + from) else {
             if self.buf.len() > self.max_header {
                 return Err(FramingError::HeaderTooLarge);
             }
+            self.scanned = self.buf.len();
             return Ok(None);
         };
         if end + 4 > self.max_header {
@@ -105,9 +122,9 @@ impl StreamFramer {
         let total = end + 4 + cl;
         if self.buf.len() < total {
             self.buf.reserve(total - self.buf.len());
-            return Ok(None);
         }
-        Ok(Some(Frame::Message(self.buf.split_to(total).freeze())))
+        self.frame_len = Some(total);
+        self.next_frame()
     }
 }
 
