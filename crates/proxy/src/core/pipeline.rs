@@ -522,7 +522,13 @@ impl Proxy {
             };
             let t = Target {
                 // A contact's `?headers` never go into a Request-URI (RFC 3261 §19.1.5).
-                request_uri: Some(b.contact.split('?').next().unwrap_or(&b.contact).to_string()),
+                request_uri: Some(
+                    b.contact
+                        .split('?')
+                        .next()
+                        .unwrap_or(&b.contact)
+                        .to_string(),
+                ),
                 dest,
                 routes: b.path.clone(),
                 q: b.q,
