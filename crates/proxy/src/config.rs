@@ -39,6 +39,8 @@ pub struct ProxyConfig {
     pub auth: AuthConfig,
     /// Key that signs nonces; nodes behind one name must share it.
     pub secret: [u8; 32],
+    /// Call services (forwarding, find-me, screening).
+    pub services: crate::services::ServicesConfig,
 }
 
 impl Default for ProxyConfig {
@@ -55,6 +57,7 @@ impl Default for ProxyConfig {
             shared_location: false,
             auth: AuthConfig::default(),
             secret: [7; 32],
+            services: crate::services::ServicesConfig::default(),
         }
     }
 }

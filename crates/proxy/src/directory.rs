@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use model::{AddressOfRecord, Subscriber};
+use model::{AddressOfRecord, FindMe, Forwarding, ScreenRule, Subscriber, UserSettings};
 use parking_lot::RwLock;
 
 /// The proxy's view of provisioning. Lookups are synchronous and cheap: the server keeps
@@ -19,6 +19,18 @@ pub trait Directory: Send + Sync {
     fn only_domain(&self) -> Option<String>;
     /// The subscriber's digest hashes: (HA1 for MD5, HA1 for SHA-256).
     fn credentials(&self, aor: &AddressOfRecord) -> Option<(String, String)>;
+    /// The user's call forwarding, when any is set.
+    fn forwarding(&self, _aor: &AddressOfRecord) -> Option<Forwarding> {
+        None
+    }
+    /// The user's screening rules (incoming and outgoing).
+    fn screening(&self, _aor: &AddressOfRecord) -> Vec<ScreenRule> {
+        Vec::new()
+    }
+    /// The user's find-me list, when set.
+    fn findme(&self, _aor: &AddressOfRecord) -> Option<FindMe> {
+        None
+    }
 }
 
 #[derive(Default)]
@@ -32,6 +44,7 @@ struct Tables {
 #[derive(Default)]
 pub struct StaticDirectory {
     tables: RwLock<Tables>,
+    settings: RwLock<HashMap<AddressOfRecord, UserSettings>>,
 }
 
 impl StaticDirectory {
@@ -59,6 +72,15 @@ impl StaticDirectory {
             aliases: aliases.into_iter().collect(),
         };
         *self.tables.write() = t;
+    }
+
+    /// Replaces every user's call-service settings.
+    pub fn replace_settings(
+        &self,
+        settings: impl IntoIterator<Item = (AddressOfRecord, UserSettings)>,
+    ) {
+        let map = settings.into_iter().collect();
+        *self.settings.write() = map;
     }
 
     /// How many (domains, users, aliases) are loaded.
@@ -97,5 +119,25 @@ impl Directory for StaticDirectory {
 
     fn credentials(&self, aor: &AddressOfRecord) -> Option<(String, String)> {
         self.tables.read().users.get(aor).cloned()
+    }
+
+    fn forwarding(&self, aor: &AddressOfRecord) -> Option<Forwarding> {
+        self.settings
+            .read()
+            .get(aor)
+            .map(|s| s.forwarding.clone())
+            .filter(|f| !f.is_empty())
+    }
+
+    fn screening(&self, aor: &AddressOfRecord) -> Vec<ScreenRule> {
+        self.settings
+            .read()
+            .get(aor)
+            .map(|s| s.screening.clone())
+            .unwrap_or_default()
+    }
+
+    fn findme(&self, aor: &AddressOfRecord) -> Option<FindMe> {
+        self.settings.read().get(aor).and_then(|s| s.findme.clone())
     }
 }

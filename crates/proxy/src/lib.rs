@@ -18,6 +18,7 @@ mod fork;
 mod metrics;
 mod route;
 mod sanity;
+mod services;
 
 pub use auth::AuthConfig;
 pub use config::{ProxyConfig, ProxyMode};
@@ -25,3 +26,4 @@ pub use core::{LocationQuery, Proxy, ProxyStats};
 pub use destination::{Destination, Transport};
 pub use directory::{Directory, StaticDirectory};
 pub use metrics::Metrics;
+pub use services::ServicesConfig;

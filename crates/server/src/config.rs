@@ -26,6 +26,43 @@ pub struct Config {
     pub auth: AuthSection,
     /// `[metrics]`
     pub metrics: MetricsSection,
+    /// `[services]`
+    pub services: ServicesSection,
+}
+
+/// `[services]`: call services (forwarding, find-me, screening; docs/services.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServicesSection {
+    /// URI sent in `Error-Info` with the 403 answering a screened call, e.g.
+    /// "sip:announcement@192.0.2.1". None: no Error-Info.
+    pub screening_announcement: Option<String>,
+    /// Most forwarding hops in one call.
+    pub max_forward_chain: u32,
+    /// Seconds each q-group of a find-me user's own phones rings.
+    pub findme_contact_ring_secs: u64,
+}
+
+impl Default for ServicesSection {
+    fn default() -> Self {
+        let d = proxy::ServicesConfig::default();
+        ServicesSection {
+            screening_announcement: d.screening_announcement,
+            max_forward_chain: d.max_chain,
+            findme_contact_ring_secs: d.findme_contact_ring.as_secs(),
+        }
+    }
+}
+
+impl ServicesSection {
+    /// The proxy's view.
+    pub fn to_proxy(&self) -> proxy::ServicesConfig {
+        proxy::ServicesConfig {
+            screening_announcement: self.screening_announcement.clone(),
+            max_chain: self.max_forward_chain,
+            findme_contact_ring: Duration::from_secs(self.findme_contact_ring_secs),
+        }
+    }
 }
 
 /// `[metrics]`: the Prometheus endpoint.
@@ -321,6 +358,16 @@ impl Config {
         }
         if self.auth.algorithms.is_empty() {
             bail!("auth.algorithms: at least one algorithm is needed");
+        }
+        if let Some(a) = &self.services.screening_announcement {
+            if !(a.starts_with("sip:") || a.starts_with("sips:") || a.starts_with("http"))
+                || a.contains(['<', '>', ' ', '\r', '\n'])
+            {
+                bail!("services.screening_announcement: {a:?} is not a sip: or http(s) URI");
+            }
+        }
+        if self.services.findme_contact_ring_secs == 0 {
+            bail!("services.findme_contact_ring_secs: must be at least 1");
         }
         if self.transaction.t1_ms == 0 || self.transaction.t2_ms < self.transaction.t1_ms {
             bail!("transaction: need 0 < t1_ms <= t2_ms");

@@ -77,7 +77,7 @@ fn to_peer(d: &Destination) -> Peer {
     }
 }
 
-/// Reloads domains, users and aliases from the store into the proxy's directory.
+/// Reloads domains, users, aliases and call-service settings from the store into the proxy's directory.
 pub async fn reload_directory(store: &dyn Store, dir: &StaticDirectory) -> anyhow::Result<()> {
     let domains = store.domains().await?;
     let users = store.subscribers(None).await?;
@@ -87,6 +87,7 @@ pub async fn reload_directory(store: &dyn Store, dir: &StaticDirectory) -> anyho
         .into_iter()
         .map(|a| (a.alias, a.target));
     dir.replace(domains, users, aliases);
+    dir.replace_settings(model::UserSettings::group(store.all_settings().await?));
     Ok(())
 }
 
@@ -188,6 +189,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         shared_location: cfg.database.shared_location,
         auth: cfg.auth.to_proxy(),
         secret: cfg.auth.secret()?,
+        services: cfg.services.to_proxy(),
         ..ProxyConfig::default()
     };
     let txcfg = sip_transaction::Config {

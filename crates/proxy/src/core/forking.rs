@@ -225,8 +225,9 @@ impl Proxy {
                 branch.cancel_pending = false;
                 self.send_cancel(now, fork_id, b);
             }
+            let retired = self.retired_branch(fork_id, b);
             let fork = &self.forks[&fork_id];
-            if !fork.final_sent && !fork.cancelled {
+            if !fork.final_sent && !fork.cancelled && !retired {
                 if let Some(bytes) = strip_top_via(&resp) {
                     let _ = self.layer.respond(now, fork.server_tx, bytes, status);
                 }
@@ -296,6 +297,13 @@ impl Proxy {
                 return;
             }
         }
+        // Call services: the next find-me step, or busy / unavailable forwarding.
+        if !stop && self.services_exhausted(now, fork_id) {
+            return;
+        }
+        let Some(fork) = self.forks.get_mut(&fork_id) else {
+            return;
+        };
         fork.final_sent = true;
         let setup = now.saturating_sub(fork.started);
         if fork.request.method() == Method::Invite {
@@ -461,6 +469,10 @@ impl Proxy {
     }
 
     pub(super) fn no_answer(&mut self, now: Duration, fork_id: TransactionId) {
+        // Call services: the next find-me step, or no-answer forwarding.
+        if self.services_timeout(now, fork_id) {
+            return;
+        }
         let Some(fork) = self.forks.get_mut(&fork_id) else {
             return;
         };

@@ -24,6 +24,7 @@ use crate::metrics::Metrics;
 
 mod forking;
 mod pipeline;
+mod services;
 mod stateless;
 
 /// A location lookup the server runs against the shared store.
@@ -76,6 +77,8 @@ pub struct Proxy {
     next_query: u64,
     forks: HashMap<TransactionId, Fork>,
     client_to_fork: HashMap<TransactionId, (TransactionId, usize)>,
+    /// Call-service state of forks whose callee has forwarding or find-me.
+    calls: HashMap<TransactionId, crate::services::CallState>,
     out: VecDeque<(Destination, Bytes)>,
     changes: Vec<Change>,
     next_branch: u64,
@@ -181,6 +184,7 @@ impl Proxy {
             directory,
             forks: HashMap::new(),
             client_to_fork: HashMap::new(),
+            calls: HashMap::new(),
             out: VecDeque::new(),
             changes: Vec::new(),
             next_branch: 1,
@@ -339,6 +343,7 @@ impl Proxy {
                         // The server transaction ended: forget the fork once it has answered.
                         if f.final_sent || f.group_done() {
                             self.forks.remove(&id);
+                            self.calls.remove(&id);
                         }
                     }
                 }

@@ -133,6 +133,9 @@ impl Proxy {
                 }
             }
         }
+        if authenticated && self.screened_outgoing(now, id, &req, &source, &ruri_text) {
+            return;
+        }
         if authenticated && !(local || is_me) {
             // A local user calling out: to the Request-URI's host.
             match uri_destination(&ruri) {
@@ -402,6 +405,14 @@ impl Proxy {
         let aor = self.directory.resolve_alias(&aor).unwrap_or(aor);
         if !self.directory.is_subscriber(&aor) {
             self.reply(now, id, &req, &source, 404, Some("Not Found"), "");
+            return;
+        }
+        // Call services: incoming screening, then forwarding and find-me.
+        if self.screened_incoming(now, id, &req, &source, &aor) {
+            return;
+        }
+        if self.has_call_services(&req, &aor) {
+            self.serve_call(now, wall, id, req, source, routes, aor);
             return;
         }
         if self.cfg.shared_location {
