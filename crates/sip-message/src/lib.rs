@@ -24,6 +24,7 @@ mod response;
 mod stateless;
 mod stream;
 pub mod text;
+pub mod typed;
 pub mod uri;
 pub mod via;
 
