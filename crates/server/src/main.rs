@@ -48,6 +48,15 @@ enum Command {
     /// Show or clear registrations.
     #[command(subcommand)]
     Location(cli::LocationCmd),
+    /// Call forwarding: always, busy, no-answer, unavailable.
+    #[command(subcommand)]
+    Forward(cli::ForwardCmd),
+    /// Incoming and outgoing call screening.
+    #[command(subcommand)]
+    Screen(cli::ScreenCmd),
+    /// Find-me: ring a list of targets in turn.
+    #[command(subcommand)]
+    Findme(cli::FindmeCmd),
     /// Headline figures of the running server.
     Status,
 }
@@ -101,6 +110,9 @@ fn main() -> ExitCode {
             Command::User(c) => cli::user(&cfg, c, args.json).await,
             Command::Alias(c) => cli::alias(&cfg, c, args.json).await,
             Command::Location(c) => cli::location(&cfg, c, args.json).await,
+            Command::Forward(c) => cli::forward(&cfg, c, args.json).await,
+            Command::Screen(c) => cli::screen(&cfg, c, args.json).await,
+            Command::Findme(c) => cli::findme(&cfg, c, args.json).await,
             Command::Status => cli::status(&cfg).await,
         }
     });

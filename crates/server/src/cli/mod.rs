@@ -1,8 +1,11 @@
 //! The administration commands. Each writes the store, then asks a running server to
 //! reload through the control socket. Errors name the field at fault and exit non-zero.
 
+mod findme;
+mod forward;
 mod import;
 mod output;
+mod screen;
 
 use std::io::Write as _;
 
@@ -15,8 +18,11 @@ use storage::SqlStore;
 use crate::config::Config;
 use crate::control::{self, Command};
 use crate::run::wall_clock;
+pub use findme::{run as findme, FindmeCmd};
+pub use forward::{run as forward, ForwardCmd};
 pub use output::error;
 use output::{print_json, print_table};
+pub use screen::{run as screen, ScreenCmd};
 
 /// `switchboard domain ...`
 #[derive(Subcommand, Debug)]

@@ -1,0 +1,106 @@
+//! `switchboard findme ...`: the find-me list (RFC 5359 §2.12; docs/services.md).
+
+use anyhow::bail;
+use clap::Subcommand;
+use model::{parse_findme_entry, AddressOfRecord, FindMe, Store, UserSettings, FINDME};
+
+use super::{done, friendly, notify, open, parse_aor, print_json, print_table};
+use crate::config::Config;
+use crate::control::Command;
+
+/// Most entries in a find-me list.
+const MAX_ENTRIES: usize = 10;
+
+/// `switchboard findme ...`
+#[derive(Subcommand, Debug)]
+pub enum FindmeCmd {
+    /// After USER's own phones, ring each TARGET in turn for SECS seconds.
+    Set {
+        /// USER@DOMAIN
+        #[arg(value_parser = parse_aor)]
+        user: AddressOfRecord,
+        /// TARGET:SECS, in order (TARGET: sip:URI, USER@DOMAIN or a number).
+        #[arg(required = true)]
+        targets: Vec<String>,
+    },
+    /// Remove USER's find-me list.
+    Clear {
+        /// USER@DOMAIN
+        #[arg(value_parser = parse_aor)]
+        user: AddressOfRecord,
+    },
+    /// List every find-me list.
+    List,
+}
+
+/// `findme ...`
+pub async fn run(cfg: &Config, cmd: FindmeCmd, json: bool) -> anyhow::Result<()> {
+    let store = open(cfg).await?;
+    match cmd {
+        FindmeCmd::Set { user, targets } => {
+            if targets.len() > MAX_ENTRIES {
+                bail!("targets: at most {MAX_ENTRIES} entries");
+            }
+            let list = FindMe {
+                targets: targets
+                    .iter()
+                    .map(|t| parse_findme_entry(t))
+                    .collect::<Result<_, _>>()
+                    .map_err(friendly)?,
+            };
+            store
+                .set_setting(&user, FINDME, &list.encode())
+                .await
+                .map_err(friendly)?;
+            notify(cfg, Command::Reload).await;
+            done(
+                json,
+                &format!("find-me of {user}: {} target(s)", list.targets.len()),
+            );
+        }
+        FindmeCmd::Clear { user } => {
+            if store.subscriber(&user).await.map_err(friendly)?.is_none() {
+                bail!("user: {user} not found");
+            }
+            let had = store
+                .delete_setting(&user, FINDME)
+                .await
+                .map_err(friendly)?;
+            notify(cfg, Command::Reload).await;
+            done(
+                json,
+                &format!(
+                    "find-me of {user} {}",
+                    if had { "cleared" } else { "was not set" }
+                ),
+            );
+        }
+        FindmeCmd::List => {
+            let all = UserSettings::group(store.all_settings().await.map_err(friendly)?);
+            let rows: Vec<(String, usize, String, u32)> = all
+                .iter()
+                .filter_map(|(aor, s)| s.findme.as_ref().map(|f| (aor, f)))
+                .flat_map(|(aor, f)| {
+                    f.targets
+                        .iter()
+                        .enumerate()
+                        .map(move |(i, (t, secs))| (aor.to_string(), i + 1, t.clone(), *secs))
+                })
+                .collect();
+            if json {
+                print_json(&serde_json::json!(rows
+                    .iter()
+                    .map(|(u, i, t, s)| serde_json::json!({"user": u, "order": i, "target": t, "ring_secs": s}))
+                    .collect::<Vec<_>>()));
+            } else {
+                print_table(
+                    &["USER", "ORDER", "TARGET", "RING"],
+                    rows.into_iter()
+                        .map(|(u, i, t, s)| vec![u, i.to_string(), t, format!("{s}s")])
+                        .collect(),
+                );
+            }
+        }
+    }
+    Ok(())
+}
