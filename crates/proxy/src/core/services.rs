@@ -172,9 +172,13 @@ impl Proxy {
     }
 
     /// True when an INVITE to `aor` goes through the services (forwarding or find-me).
+    /// An INVITE with Replaces or Join (RFC 3891, 3911) names a dialog on a particular
+    /// phone: it is never forwarded.
     pub(super) fn has_call_services(&self, req: &SipMessage, aor: &AddressOfRecord) -> bool {
         req.method() == Method::Invite
             && req.to_tag().is_none()
+            && req.header_by_name("Replaces").is_none()
+            && req.header_by_name("Join").is_none()
             && (self.directory.forwarding(aor).is_some() || self.directory.findme(aor).is_some())
     }
 
