@@ -407,3 +407,47 @@ fn forwarding_loop_ends_in_482() {
         "the server sent {sent} datagrams for a forwarding loop"
     );
 }
+
+/// An in-dialog REFER (the transfer request of RFC 5359 §2.4-§2.6) and its NOTIFY follow
+/// the route set the dialog learnt from Record-Route: both cross the proxy.
+///
+/// ```text
+/// Alice            Switchboard            Bob
+///   | INVITE / 180 / 200 (Record-Route) / ACK |
+///   |<-------------------------------------->|
+///   | REFER (Route)     | REFER              |
+///   |------------------>|------------------->|
+///   | 202 Accepted      | 202 Accepted       |
+///   |<------------------|<-------------------|
+///   | NOTIFY (refer)    | NOTIFY (Route)     |
+///   |<------------------|<-------------------|
+///   | 200 OK            | 200 OK             |
+///   |------------------>|------------------->|
+///   | BYE / 200 through the proxy            |
+/// ```
+#[test]
+fn refer_in_dialog_follows_record_route() {
+    let server = server();
+    let bob = phone(&server, "bob", "uas-answer-200-refer-202.xml");
+    let a = alice(&server, "uac-invite-refer-expect-202.xml", "bob");
+    a.assert_ok("transferor");
+    let bob = bob.wait();
+    bob.assert_ok("transferee");
+    assert_eq!(
+        a.ladder(),
+        [
+            "> INVITE", "< 100", "< 180", "< 200", "> ACK", "> REFER", "< 202", "< NOTIFY",
+            "> 200", "> BYE", "< 200"
+        ]
+    );
+    let refer = &bob.find(false, "REFER")[0];
+    assert!(
+        headers(refer, "Via")[0].contains(&server.addr()),
+        "REFER did not come through the proxy:\n{refer}"
+    );
+    let notify = &a.find(false, "NOTIFY")[0];
+    assert!(
+        headers(notify, "Via")[0].contains(&server.addr()),
+        "NOTIFY did not come through the proxy:\n{notify}"
+    );
+}
