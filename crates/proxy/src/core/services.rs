@@ -15,6 +15,7 @@ use sip_message::{Editor, Method, SipMessage, Uri};
 use sip_transaction::TransactionId;
 
 use super::Proxy;
+use crate::config::ProxyMode;
 use crate::destination::Destination;
 use crate::fork::{BranchState, Target};
 use crate::route::{uri_is_me, HopError, RoutePlan};
@@ -174,12 +175,25 @@ impl Proxy {
     /// True when an INVITE to `aor` goes through the services (forwarding or find-me).
     /// An INVITE with Replaces or Join (RFC 3891, 3911) names a dialog on a particular
     /// phone: it is never forwarded.
+    ///
+    /// A redirect server answers with contacts, it does not retarget. With a shared
+    /// database (`shared_location`) the callee's phones may be registered on another node
+    /// and are looked up asynchronously: only unconditional forwarding (which needs no
+    /// lookup of the callee) applies there.
     pub(super) fn has_call_services(&self, req: &SipMessage, aor: &AddressOfRecord) -> bool {
-        req.method() == Method::Invite
-            && req.to_tag().is_none()
-            && req.header_by_name("Replaces").is_none()
-            && req.header_by_name("Join").is_none()
-            && (self.directory.forwarding(aor).is_some() || self.directory.findme(aor).is_some())
+        if req.method() != Method::Invite
+            || req.to_tag().is_some()
+            || self.cfg.mode == ProxyMode::Redirect
+            || req.header_by_name("Replaces").is_some()
+            || req.header_by_name("Join").is_some()
+        {
+            return false;
+        }
+        let fwd = self.directory.forwarding(aor);
+        if self.cfg.shared_location {
+            return fwd.is_some_and(|f| f.always.is_some());
+        }
+        fwd.is_some() || self.directory.findme(aor).is_some()
     }
 
     /// Routes an INVITE to a callee with services: resolves forwarding chains and
