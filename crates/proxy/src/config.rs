@@ -35,6 +35,9 @@ pub struct ProxyConfig {
     /// Several nodes share one database: look registrations up in the store on every
     /// call (through [`crate::Proxy::poll_location_query`]) instead of this node's memory.
     pub shared_location: bool,
+    /// Requests larger than this many bytes go over TCP instead of UDP (RFC 3261 §18.1.1:
+    /// 1300 when the path MTU is unknown); 0 disables the switch.
+    pub udp_max_request_bytes: usize,
     /// Digest authentication.
     pub auth: AuthConfig,
     /// Key that signs nonces; nodes behind one name must share it.
@@ -55,6 +58,7 @@ impl Default for ProxyConfig {
             max_forks: 65536,
             server_name: concat!("Switchboard/", env!("CARGO_PKG_VERSION")).into(),
             shared_location: false,
+            udp_max_request_bytes: 1300,
             auth: AuthConfig::default(),
             secret: [7; 32],
             services: crate::services::ServicesConfig::default(),

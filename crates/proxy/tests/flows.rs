@@ -401,3 +401,35 @@ Content-Length: 0
         .expect("INVITE forwarded");
     assert_eq!(fwd.1.request_uri_str(), "sip:bob@203.0.113.5:5062");
 }
+
+#[test]
+fn rfc3261_18_1_1_large_requests_leave_udp() {
+    let mut net = Net::new(Duration::from_secs(60));
+    net.register("bob", "203.0.113.5:5062", udp("203.0.113.5:5062"));
+    // An INVITE with a 1400-byte body: forwarded over TCP, with a TCP Via.
+    let body = "v=0\r\n".to_string()
+        + &"a=x-filler:0123456789abcdef0123456789abcdef0123456789\r\n".repeat(26);
+    let inv = invite("z9hG4bKbig").replace(
+        "Content-Length: 0",
+        &format!(
+            "Content-Type: application/sdp\nContent-Length: {}",
+            body.len()
+        ),
+    ) + &body.replace("\r\n", "\n");
+    net.send(udp("198.51.100.1:5060"), &inv);
+    let out = net.out();
+    let (dest, fwd) = out.iter().find(|(_, m)| m.is_request()).unwrap();
+    assert!(fwd.to_vec().len() > 1300);
+    assert_eq!(dest.transport, Transport::Tcp);
+    assert_eq!(dest.addr.to_string(), "203.0.113.5:5062");
+    assert_eq!(fwd.top_via().unwrap().transport, "TCP");
+    // A small one stays on UDP.
+    net.send(
+        udp("198.51.100.1:5060"),
+        &invite("z9hG4bKsmall").replace("call-1", "call-small"),
+    );
+    let out = net.out();
+    let (dest, fwd) = out.iter().find(|(_, m)| m.is_request()).unwrap();
+    assert_eq!(dest.transport, Transport::Udp);
+    assert_eq!(fwd.top_via().unwrap().transport, "UDP");
+}

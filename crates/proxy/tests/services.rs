@@ -354,3 +354,69 @@ fn invite_with_replaces_is_not_forwarded() {
     assert_eq!(statuses(&out), [100]);
     assert_eq!(requests(&out), [("INVITE".to_string(), BOB.to_string())]);
 }
+
+#[test]
+fn rfc5359_2_12_find_me_moves_on_after_486_and_ends_after_the_last_ring_time() {
+    // (see the end for the final answer)
+    find_me_486_then_timeout();
+}
+
+fn find_me_486_then_timeout() {
+    let mut net = Net::new(&[("bob", "findme", "carol@example.com:5")], 5);
+    net.register("bob", BOB);
+    net.register("carol", CAROL);
+    let out = net.call("bob", "sip:alice@example.com", "");
+    assert_eq!(statuses(&out), [100]);
+    let to_bob = out.iter().find(|(_, m)| m.is_request()).unwrap().1.clone();
+    // Bob's phone is busy: the next step (carol) starts at once, no 181, no 486 upstream.
+    net.send(BOB, &answer(&to_bob, 486));
+    let out = net.out();
+    assert!(statuses(&out).is_empty(), "{:?}", statuses(&out));
+    assert_eq!(
+        requests(&out),
+        [
+            ("ACK".to_string(), BOB.to_string()),
+            ("INVITE".to_string(), CAROL.to_string())
+        ]
+    );
+    let to_carol = out
+        .iter()
+        .find(|(_, m)| m.is_request() && m.method_str() == "INVITE")
+        .unwrap()
+        .1
+        .clone();
+    assert!(history(&to_carol).is_empty(), "find-me is not forwarding");
+    net.send(CAROL, &answer(&to_carol, 180));
+    assert_eq!(statuses(&net.out()), [180]);
+    // Carol's ring time (5 s) runs out: CANCEL, then the caller gets the best answer of
+    // the whole search: bob's 486 (408 when nobody had answered).
+    net.advance(Duration::from_secs(5));
+    let out = net.out();
+    assert_eq!(requests(&out), [("CANCEL".to_string(), CAROL.to_string())]);
+    net.send(CAROL, &answer(&to_carol, 487));
+    let up = statuses(&net.out());
+    assert_eq!(up, [486]);
+}
+
+#[test]
+fn unavailable_when_every_phone_answers_480() {
+    let mut net = Net::new(
+        &[("bob", "forward.unavailable", "sip:vm@192.0.2.99:5080")],
+        5,
+    );
+    net.register("bob", BOB);
+    let out = net.call("bob", "sip:alice@example.com", "");
+    let to_bob = out.iter().find(|(_, m)| m.is_request()).unwrap().1.clone();
+    net.send(BOB, &answer(&to_bob, 480));
+    let out = net.out();
+    assert_eq!(statuses(&out), [181]);
+    let to_vm = &out
+        .iter()
+        .find(|(_, m)| m.is_request() && m.method_str() == "INVITE")
+        .unwrap()
+        .1;
+    assert_eq!(
+        history(to_vm)[1],
+        "<sip:vm@192.0.2.99:5080;cause=404>;index=1.1;mp=1"
+    );
+}

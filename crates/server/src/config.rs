@@ -135,6 +135,9 @@ pub struct SipSection {
     pub tcp_idle_timeout_secs: u64,
     /// Largest message accepted.
     pub max_message_bytes: usize,
+    /// Requests forwarded over UDP that are larger than this go over TCP instead (RFC 3261
+    /// §18.1.1); 0 keeps them on UDP (for phones that cannot take TCP, e.g. behind NAT).
+    pub udp_max_request_bytes: usize,
 }
 
 impl Default for SipSection {
@@ -152,6 +155,7 @@ impl Default for SipSection {
             max_connections: 4096,
             tcp_idle_timeout_secs: 600,
             max_message_bytes: 65535,
+            udp_max_request_bytes: 1300,
         }
     }
 }

@@ -187,6 +187,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         no_answer_timeout: cfg.no_answer_timeout(),
         max_forks: cfg.sip.max_calls,
         shared_location: cfg.database.shared_location,
+        udp_max_request_bytes: cfg.sip.udp_max_request_bytes,
         auth: cfg.auth.to_proxy(),
         secret: cfg.auth.secret()?,
         services: cfg.services.to_proxy(),

@@ -87,70 +87,18 @@ impl Proxy {
         let Some(fork) = self.forks.get_mut(&fork_id) else {
             return;
         };
-        let req = &fork.request;
-        let mut ed = Editor::new(req);
-        if let Some(uri) = t.request_uri.as_deref().or(fork.new_request_uri.as_deref()) {
-            ed.set_request_uri(format_args!("{uri}"));
-        }
-        for &r in &fork.remove_routes {
-            ed.remove(r);
-        }
-        for r in t.routes.iter().rev() {
-            ed.push_front(HeaderName::Route, format_args!("{r}"));
-        }
-        ed.set_max_forwards(req.max_forwards().map_or(70, |m| m.saturating_sub(1)));
-        if let Some(v) = &fork.fixed_top_via {
-            ed.replace_value(req.top_via_index(), format_args!("{v}"));
-        }
         let branch = make_branch(fork.hash, n);
-        ed.insert_before(
-            req.top_via_index(),
-            "Via",
-            format_args!(
-                "SIP/2.0/{} {}:{};branch={}",
-                t.dest.transport.as_str(),
-                self.cfg.advertised_host,
-                self.cfg.advertised_port,
-                branch
-            ),
-        );
-        let creates_dialog = matches!(
-            req.method(),
-            Method::Invite | Method::Subscribe | Method::Refer
-        );
-        if self.cfg.record_route && creates_dialog && req.to_tag().is_none() {
-            // Double record-routing when the two sides use different transports
-            // (RFC 5658): the callee-facing entry on top, the caller-facing one below.
-            let sides: &[Transport] = if fork.inbound == t.dest.transport {
-                &[t.dest.transport]
-            } else {
-                &[t.dest.transport, fork.inbound]
-            };
-            // On top of an existing Record-Route list, else after the Via block.
-            let fields = req.fields();
-            let at = fields
-                .iter()
-                .position(|f| f.name == HeaderName::RecordRoute)
-                .or_else(|| fields.iter().position(|f| f.name != HeaderName::Via))
-                .unwrap_or(fields.len());
-            for side in sides {
-                let transport = if *side == Transport::Tcp {
-                    ";transport=tcp"
-                } else {
-                    ""
-                };
-                let value = format_args!(
-                    "<sip:{}:{}{};lr>",
-                    self.cfg.advertised_host, self.cfg.advertised_port, transport
-                );
-                if at < fields.len() {
-                    ed.insert_before(at, "Record-Route", value);
-                } else {
-                    ed.append_header("Record-Route", value);
-                }
-            }
+        let mut t = t;
+        let mut bytes = build_branch(&self.cfg, fork, &t, &branch);
+        let limit = self.cfg.udp_max_request_bytes;
+        if t.dest.transport == Transport::Udp && limit > 0 && bytes.len() > limit {
+            // RFC 3261 §18.1.1: a request larger than 1300 bytes (path MTU unknown) goes
+            // over a congestion-controlled transport, and its Via says so.
+            t.dest.transport = Transport::Tcp;
+            t.dest.conn = None;
+            bytes = build_branch(&self.cfg, fork, &t, &branch);
         }
-        let bytes = Bytes::from(ed.to_vec());
+        let bytes = Bytes::from(bytes);
         let parsed = SipMessage::parse(bytes);
         let idx = fork.branches.len();
         let mut branch_rec = Branch {
@@ -489,4 +437,78 @@ impl Proxy {
         self.cancel_branches(now, fork_id);
         self.check_complete(now, fork_id);
     }
+}
+
+/// The request of one branch (RFC 3261 §16.6): new Request-URI, our Route entries removed,
+/// the target's Path as Route, Max-Forwards minus one, the received Via fixed, our Via on
+/// top, and Record-Route on dialog-creating requests (twice across transports).
+fn build_branch(
+    cfg: &crate::config::ProxyConfig,
+    fork: &Fork,
+    t: &Target,
+    branch: &str,
+) -> Vec<u8> {
+    let req = &fork.request;
+    let mut ed = Editor::new(req);
+    if let Some(uri) = t.request_uri.as_deref().or(fork.new_request_uri.as_deref()) {
+        ed.set_request_uri(format_args!("{uri}"));
+    }
+    for &r in &fork.remove_routes {
+        ed.remove(r);
+    }
+    for r in t.routes.iter().rev() {
+        ed.push_front(HeaderName::Route, format_args!("{r}"));
+    }
+    ed.set_max_forwards(req.max_forwards().map_or(70, |m| m.saturating_sub(1)));
+    if let Some(v) = &fork.fixed_top_via {
+        ed.replace_value(req.top_via_index(), format_args!("{v}"));
+    }
+    ed.insert_before(
+        req.top_via_index(),
+        "Via",
+        format_args!(
+            "SIP/2.0/{} {}:{};branch={}",
+            t.dest.transport.as_str(),
+            cfg.advertised_host,
+            cfg.advertised_port,
+            branch
+        ),
+    );
+    let creates_dialog = matches!(
+        req.method(),
+        Method::Invite | Method::Subscribe | Method::Refer
+    );
+    if cfg.record_route && creates_dialog && req.to_tag().is_none() {
+        // Double record-routing when the two sides use different transports
+        // (RFC 5658): the callee-facing entry on top, the caller-facing one below.
+        let sides: &[Transport] = if fork.inbound == t.dest.transport {
+            &[t.dest.transport]
+        } else {
+            &[t.dest.transport, fork.inbound]
+        };
+        // On top of an existing Record-Route list, else after the Via block.
+        let fields = req.fields();
+        let at = fields
+            .iter()
+            .position(|f| f.name == HeaderName::RecordRoute)
+            .or_else(|| fields.iter().position(|f| f.name != HeaderName::Via))
+            .unwrap_or(fields.len());
+        for side in sides {
+            let transport = if *side == Transport::Tcp {
+                ";transport=tcp"
+            } else {
+                ""
+            };
+            let value = format_args!(
+                "<sip:{}:{}{};lr>",
+                cfg.advertised_host, cfg.advertised_port, transport
+            );
+            if at < fields.len() {
+                ed.insert_before(at, "Record-Route", value);
+            } else {
+                ed.append_header("Record-Route", value);
+            }
+        }
+    }
+    ed.to_vec()
 }
