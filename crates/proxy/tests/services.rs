@@ -357,11 +357,6 @@ fn invite_with_replaces_is_not_forwarded() {
 
 #[test]
 fn rfc5359_2_12_find_me_moves_on_after_486_and_ends_after_the_last_ring_time() {
-    // (see the end for the final answer)
-    find_me_486_then_timeout();
-}
-
-fn find_me_486_then_timeout() {
     let mut net = Net::new(&[("bob", "findme", "carol@example.com:5")], 5);
     net.register("bob", BOB);
     net.register("carol", CAROL);
