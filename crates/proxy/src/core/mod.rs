@@ -292,11 +292,26 @@ impl Proxy {
     pub fn handle_message(&mut self, now: Duration, wall: u64, data: Bytes, source: Destination) {
         match SipMessage::parse(data.clone()) {
             Ok(msg) if msg.is_request() => {
+                // Every log line about this message carries its call (structured logs).
+                let _call = tracing::debug_span!(
+                    "sip",
+                    call_id = msg.call_id(),
+                    method = msg.method_str(),
+                    from = %source.addr
+                )
+                .entered();
                 self.stats.requests += 1;
                 self.metrics.request_received(msg.method());
                 self.on_request(now, wall, msg, source);
             }
             Ok(msg) => {
+                let _call = tracing::debug_span!(
+                    "sip",
+                    call_id = msg.call_id(),
+                    status = msg.status(),
+                    from = %source.addr
+                )
+                .entered();
                 self.stats.responses += 1;
                 self.metrics.response_received(msg.status());
                 self.on_response(now, msg);
