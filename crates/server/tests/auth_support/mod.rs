@@ -265,6 +265,10 @@ impl Node {
             timeout_secs: 20,
             workdir,
         }
+        // The scenarios' domains: example.com unless a test says otherwise.
+        .key("domain", DOMAIN)
+        .key("from_domain", DOMAIN)
+        .key("to_domain", DOMAIN)
     }
 }
 
@@ -443,8 +447,15 @@ pub fn digest_param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
 }
 
 impl Sipp {
-    /// `-key NAME VALUE`: the scenario's `[NAME]`.
+    /// `-key NAME VALUE`: the scenario's `[NAME]` (replacing an earlier value).
     pub fn key(mut self, name: &str, value: impl ToString) -> Self {
+        if let Some(i) = self
+            .args
+            .windows(2)
+            .position(|w| w[0] == "-key" && w[1] == name)
+        {
+            self.args.drain(i..i + 3);
+        }
         self.args.push("-key".into());
         self.args.push(name.into());
         self.args.push(value.to_string());
@@ -625,29 +636,39 @@ pub fn register(node: &Node, user: &str, port: u16) -> SippResult {
     r
 }
 
-/// The RFC 3665 §3.x call with authentication: bob's SIPp UAS registers (with digest) on
-/// `callee_node` and answers; alice calls bob through `caller_node` (INVITE → 407 → ACK →
-/// INVITE with Proxy-Authorization → 180 → 200 → ACK → BYE → 200). Returns alice's run.
-pub fn authenticated_call(callee_node: &Node, caller_node: &Node) -> SippResult {
+/// Bob's phone: his SIPp registers with digest on `callee_node` from a fresh port, then
+/// answers one call there (INVITE → 180 → 200 → ACK → BYE → 200). Returns once bob's
+/// binding is in the store `seen_from` reads (the registrar writes it a moment after its
+/// 200; a shared-location node looks callees up there) and the UAS listens.
+pub fn bob_answers(callee_node: &Node, seen_from: &Node) -> Background {
     let bob_port = free_port();
     register(callee_node, "bob", bob_port);
-    // Bindings reach the database behind the registrar (write-behind): wait until the
-    // caller's node sees bob there, as a shared-location node looks him up in it.
     wait_until("bob's binding in the store", HANG_GUARD, || {
-        !contacts(caller_node, "bob").is_empty()
+        !contacts(seen_from, "bob").is_empty()
     });
-    let uas = callee_node
+    callee_node
         .sipp("bob-uas", "uas-invite-answer-expect-bye.xml", bob_port)
         .uas()
-        .spawn();
+        .spawn()
+}
+
+/// The RFC 3665 §3.1 call with proxy authentication, from `caller`@example.com (alice or
+/// one of her aliases) with alice's credentials, through `caller_node` to bob, whose phone
+/// is `bob`: INVITE → 407 → ACK → INVITE with Proxy-Authorization → 100 → 180 → 200 → ACK
+/// → BYE → 200. Returns the caller's run.
+pub fn call_bob_as(caller_node: &Node, caller: &str, bob: Background) -> SippResult {
     let alice = caller_node
-        .sipp("alice-call", "uac-invite-auth-expect-200.xml", free_port())
+        .sipp(
+            &format!("{caller}-call"),
+            "uac-invite-auth-expect-200.xml",
+            free_port(),
+        )
         .service("bob")
-        .key("caller", "alice")
+        .key("caller", caller)
         .credentials("alice", &password("alice"))
         .run();
-    alice.assert_ok("alice's authenticated INVITE");
-    uas.wait().assert_ok("bob's UAS");
+    alice.assert_ok(&format!("{caller}'s authenticated INVITE"));
+    bob.wait().assert_ok("bob's UAS");
     assert_eq!(
         alice.ladder(),
         [
@@ -660,9 +681,21 @@ pub fn authenticated_call(callee_node: &Node, caller_node: &Node) -> SippResult 
     alice
 }
 
+/// Bob registers on `callee_node`; alice calls him through `caller_node` with digest
+/// authentication ([`bob_answers`], then [`call_bob_as`] alice).
+pub fn authenticated_call(callee_node: &Node, caller_node: &Node) -> SippResult {
+    let bob = bob_answers(callee_node, caller_node);
+    call_bob_as(caller_node, "alice", bob)
+}
+
 /// The registered contacts of `user` in the store (`switchboard location list --json`).
 pub fn contacts(node: &Node, user: &str) -> Vec<String> {
-    let out = node.cli(&["--json", "location", "list", &format!("{user}@{DOMAIN}")]);
+    contacts_of(node, &format!("{user}@{DOMAIN}"))
+}
+
+/// The registered contacts of `aor` (USER@DOMAIN) in the store.
+pub fn contacts_of(node: &Node, aor: &str) -> Vec<String> {
+    let out = node.cli(&["--json", "location", "list", aor]);
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     v.as_array()
         .unwrap()
@@ -674,9 +707,15 @@ pub fn contacts(node: &Node, user: &str) -> Vec<String> {
 /// Waits until the store lists exactly `expected` for `user` (bindings are written behind
 /// the registrar, a moment after its 200).
 pub fn wait_for_contacts(node: &Node, user: &str, expected: &[String]) {
+    wait_for_contacts_of(node, &format!("{user}@{DOMAIN}"), expected);
+}
+
+/// [`wait_for_contacts`] for `aor` (USER@DOMAIN).
+pub fn wait_for_contacts_of(node: &Node, aor: &str, expected: &[String]) {
+    let user = aor;
     let deadline = Instant::now() + HANG_GUARD;
     loop {
-        let now = contacts(node, user);
+        let now = contacts_of(node, aor);
         if now == expected {
             return;
         }
