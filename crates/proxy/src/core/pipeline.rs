@@ -181,8 +181,6 @@ impl Proxy {
         self.reply(now, id, &req, &source, 403, Some("Relaying Denied"), "");
     }
 
-    /// The domain a Request-URI naming our address (not a domain) belongs to: the To
-    /// domain when it is local, else the first local domain we can find.
     /// The local domain a URI belongs to: its host when that is a local domain, the
     /// default domain when the host is this server's address, else None.
     pub(super) fn local_domain_of(
