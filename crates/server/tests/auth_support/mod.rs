@@ -7,14 +7,19 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::print_stderr)]
 
+// The general end-to-end harness: its helpers are shared; its `Server` runs with
+// authentication off on SQLite, hence `Node` here.
+#[path = "../common/mod.rs"]
+mod common;
+
+#[allow(unused_imports)] // each test crate uses its own subset
+pub use common::{free_port, header, headers, scenario, wait_child, wait_until, BIN};
+
 use std::io::Write as _;
-use std::net::{Ipv4Addr, TcpListener, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::net::{Ipv4Addr, UdpSocket};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// The server binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 /// How long any single wait may take before the test fails instead of hanging.
 pub const HANG_GUARD: Duration = Duration::from_secs(60);
@@ -31,52 +36,6 @@ pub const NONCE_SECRET: &str = "5ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e7
 /// The password of a provisioned user.
 pub fn password(user: &str) -> String {
     format!("{user}-s3cret")
-}
-
-/// A port free for both UDP and TCP on 127.0.0.1 (bound, then released).
-pub fn free_port() -> u16 {
-    for _ in 0..100 {
-        let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no port free for both UDP and TCP");
-}
-
-/// `tests/sipp/NAME` at the repository root.
-pub fn scenario(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/sipp")
-        .join(name);
-    assert!(p.exists(), "missing SIPp scenario {}", p.display());
-    p
-}
-
-/// Waits for a child with a hang guard; kills it when the guard fires.
-pub fn wait_child(child: &mut Child, what: &str, limit: Duration) -> ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            return st;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Polls `cond` until it holds, failing after `limit`.
-pub fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// How a node is set up.
@@ -416,23 +375,6 @@ impl SippResult {
             .find(|(n, _)| n == name)
             .and_then(|(_, v)| v.trim().parse().ok())
     }
-}
-
-/// The value of the first header `name` (case-insensitive) of a traced message.
-pub fn header<'a>(msg: &'a str, name: &str) -> Option<&'a str> {
-    headers(msg, name).into_iter().next()
-}
-
-/// Every value of header `name` of a traced message, in order.
-pub fn headers<'a>(msg: &'a str, name: &str) -> Vec<&'a str> {
-    msg.lines()
-        .take_while(|l| !l.trim().is_empty())
-        .skip(1)
-        .filter_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-        .collect()
 }
 
 /// The parameter `name` of a digest challenge or credentials header value.
