@@ -138,18 +138,7 @@ impl Proxy {
         }
         if authenticated && !(local || is_me) {
             // A local user calling out: to the Request-URI's host.
-            match uri_destination(&ruri) {
-                Ok(dest) => {
-                    let t = Target {
-                        request_uri: None,
-                        dest,
-                        routes: vec![],
-                        q: 1000,
-                    };
-                    self.start_fork(now, id, req, source, routes, vec![vec![t]]);
-                }
-                Err(e) => self.reply_hop_error(now, id, &req, &source, e),
-            }
+            self.forward_to_uri(now, id, req, source, routes, &ruri);
             return;
         }
         if local || is_me {
@@ -164,21 +153,35 @@ impl Proxy {
         }
         // Not ours. In-dialog requests (To tag) go to their Request-URI: the remote target.
         if req.to_tag().is_some() {
-            match uri_destination(&ruri) {
-                Ok(dest) => {
-                    let t = Target {
-                        request_uri: None,
-                        dest,
-                        routes: vec![],
-                        q: 1000,
-                    };
-                    self.start_fork(now, id, req, source, routes, vec![vec![t]]);
-                }
-                Err(e) => self.reply_hop_error(now, id, &req, &source, e),
-            }
+            self.forward_to_uri(now, id, req, source, routes, &ruri);
             return;
         }
         self.reply(now, id, &req, &source, 403, Some("Relaying Denied"), "");
+    }
+
+    /// Forwards to the host of `uri` (its Request-URI unchanged): outgoing calls of local
+    /// users, and in-dialog requests addressed to a remote target.
+    fn forward_to_uri(
+        &mut self,
+        now: Duration,
+        id: TransactionId,
+        req: SipMessage,
+        source: Destination,
+        routes: crate::route::RoutePlan,
+        uri: &sip_message::Uri<'_>,
+    ) {
+        match uri_destination(uri) {
+            Ok(dest) => {
+                let t = Target {
+                    request_uri: None,
+                    dest,
+                    routes: vec![],
+                    q: 1000,
+                };
+                self.start_fork(now, id, req, source, routes, vec![vec![t]]);
+            }
+            Err(e) => self.reply_hop_error(now, id, &req, &source, e),
+        }
     }
 
     /// The local domain a URI belongs to: its host when that is a local domain, the
@@ -479,9 +482,8 @@ impl Proxy {
         req: SipMessage,
         source: Destination,
         routes: crate::route::RoutePlan,
-        mut bindings: Vec<model::Binding>,
+        bindings: Vec<model::Binding>,
     ) {
-        bindings.sort_by(|a, b| b.q.cmp(&a.q).then(b.expires_at.cmp(&a.expires_at)));
         if bindings.is_empty() {
             self.reply(
                 now,
@@ -508,45 +510,7 @@ impl Proxy {
             self.reply(now, id, &req, &source, 302, None, &extra);
             return;
         }
-        // Serial groups by q (best first); parallel within a group.
-        let mut groups: Vec<Vec<Target>> = Vec::new();
-        for b in bindings {
-            let contact_dest = sip_message::Uri::parse(&b.contact)
-                .ok()
-                .map(|u| uri_destination(&u));
-            // A phone behind NAT is reached where its REGISTER came from.
-            let dest = match (Destination::from_source_string(&b.source), contact_dest) {
-                (Some(src), _) => src,
-                (None, Some(Ok(d))) => d,
-                _ => continue,
-            };
-            let dest = match b
-                .path
-                .first()
-                .and_then(|p| NameAddr::parse(p).ok())
-                .map(|na| uri_destination(&na.uri))
-            {
-                Some(Ok(d)) => d,
-                _ => dest,
-            };
-            let t = Target {
-                // A contact's `?headers` never go into a Request-URI (RFC 3261 §19.1.5).
-                request_uri: Some(
-                    b.contact
-                        .split('?')
-                        .next()
-                        .unwrap_or(&b.contact)
-                        .to_string(),
-                ),
-                dest,
-                routes: b.path.clone(),
-                q: b.q,
-            };
-            match groups.last_mut() {
-                Some(g) if g[0].q == t.q => g.push(t),
-                _ => groups.push(vec![t]),
-            }
-        }
+        let groups = crate::services::forwarding::contact_groups(bindings);
         if groups.is_empty() {
             self.reply(
                 now,
