@@ -13,6 +13,18 @@ cd / # psql as postgres cannot read the caller's directory
 
 log() { printf 'dbs.sh: %s\n' "$*" >&2; }
 
+# Daemons started from here must not inherit our stdout (the `$(...)` pipe of the caller:
+# it would never see end-of-file and `eval "$(scripts/dbs.sh)"` would hang) nor our stderr
+# (a CI log pipe would stay open after the tests end). Their output goes to a file.
+DAEMON_LOG=/tmp/switchboard-dbs.log
+detached() { # detached COMMAND...: runs it with no inherited pipes
+    if ! "$@" </dev/null >>"$DAEMON_LOG" 2>&1 3>&-; then
+        log "failed: $* (last lines of $DAEMON_LOG follow)"
+        tail -n 20 "$DAEMON_LOG" >&2 || true
+        return 1
+    fi
+}
+
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
@@ -40,9 +52,10 @@ installed mariadb-server || missing+=(mariadb-server)
 installed postgresql || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-        "${missing[@]}" >&2
+    detached $SUDO apt-get update -qq
+    # The packages' scripts may start the servers: hence `detached`.
+    detached $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}"
 fi
 
 # --- MariaDB ------------------------------------------------------------------------------
@@ -50,11 +63,11 @@ mysql_root() { $SUDO mariadb --protocol=socket -uroot "$@"; }
 
 if ! mysql_root -e 'SELECT 1' >/dev/null 2>&1; then
     log "starting MariaDB"
-    if ! $SUDO service mariadb start >&2; then
+    if ! detached $SUDO service mariadb start; then
         log "service mariadb start failed; starting mysqld_safe directly"
         $SUDO mkdir -p /run/mysqld
         $SUDO chown mysql:mysql /run/mysqld
-        ($SUDO mysqld_safe >/dev/null 2>&1 &)
+        ($SUDO mysqld_safe </dev/null >>"$DAEMON_LOG" 2>&1 3>&- &)
     fi
     wait_for 60 MariaDB mysql_root -e 'SELECT 1'
 fi
@@ -77,12 +90,12 @@ if ! pg_ready; then
     if [ -z "$cluster" ]; then
         ver=$(ls /usr/lib/postgresql | sort -n | tail -1)
         log "creating PostgreSQL $ver cluster 'main'"
-        $SUDO pg_createcluster "$ver" main >&2
+        detached $SUDO pg_createcluster "$ver" main
         cluster="$ver main"
     fi
     log "starting PostgreSQL cluster $cluster"
     # shellcheck disable=SC2086 # "VERSION NAME" splits on purpose
-    $SUDO pg_ctlcluster $cluster start >&2 || $SUDO service postgresql start >&2
+    detached $SUDO pg_ctlcluster $cluster start || detached $SUDO service postgresql start
     wait_for 60 PostgreSQL pg_ready
 fi
 
