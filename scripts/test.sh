@@ -20,7 +20,8 @@ fi
 
 if [ -x scripts/dbs.sh ]; then
     log "starting MariaDB and PostgreSQL"
-    eval "$(scripts/dbs.sh)"
+    dbs_env=$(scripts/dbs.sh) # an assignment, so a failure stops the run (set -e)
+    eval "$dbs_env"
     export SWITCHBOARD_REQUIRE_DBS=1
 fi
 
