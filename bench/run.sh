@@ -214,7 +214,8 @@ start_server() {
     kamailio)
         rm -f "$WORK/kam/kamailio.pid"
         local logged
-        logged=$(cat "$WORK/kam/server.log" 2>/dev/null | wc -l)
+        logged=0
+        if [ -f "$WORK/kam/server.log" ]; then logged=$(wc -l < "$WORK/kam/server.log"); fi
         kamailio -f "$HERE/kamailio/kamailio.cfg" -P "$WORK/kam/kamailio.pid" -E \
             -l "udp:127.0.0.1:$PORT" -m "$KAM_SHM_MB" -M "$KAM_PKG_MB" \
             -A "DBURL=\"sqlite://$WORK/kam/kamailio.sqlite\"" \
