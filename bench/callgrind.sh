@@ -12,6 +12,8 @@
 # shutdown and timer work cancel out. (Toggling collection with callgrind_control does
 # not reach Kamailio's forked children, hence whole-run counts.) Low rates: valgrind is
 # ~50x slower. Every run is bounded.
+# Limitation (see README): works for Kamailio; Switchboard's start-up/idle Ir varies by
+# more than the work of CG_REGS operations, so its per-op figure is not usable yet.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WORK=${BENCH_WORK:?set BENCH_WORK to run.sh work dir}
