@@ -1,0 +1,130 @@
+//! RFC 5359 server-side service flows that the proxy carries without any service of its
+//! own: hold, transfers, pickup, automatic redial, click-to-dial. The real binary sits
+//! between SIPp phones; each test names its RFC section, draws its ladder, and asserts the
+//! message order at each phone (the SIPp `<recv>` order plus the trace) and the headers
+//! that matter.
+//!
+//! A SIPp scenario plays one Call-ID, so a phone taking part in two dialogs (a transferee
+//! that also places the new call, a transferor that also consults) is played by two SIPp
+//! processes for the same user; the test starts the second one when the first has reached
+//! the point the RFC ladder requires (a condition on the first's trace or exit).
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod common;
+
+use common::{free_port, header, headers, register, Background, Server, Sipp, SippResult};
+
+/// The proxy's `host:port` as it appears in its Via and Record-Route.
+fn me(server: &Server) -> String {
+    server.addr()
+}
+
+/// A phone of `user` on a fresh port, registered there first, playing `scenario`.
+fn phone(server: &Server, user: &str, scenario: &str) -> (u16, Sipp) {
+    let port = free_port();
+    register(server, user, port, 60);
+    (
+        port,
+        Sipp::new(server, &format!("{user}-{port}"), scenario, port).service(user),
+    )
+}
+
+/// A phone sending to the proxy from a fresh port; `-s target`.
+fn caller(server: &Server, name: &str, scenario: &str, target: &str) -> Sipp {
+    Sipp::new(server, name, scenario, free_port())
+        .remote(&server.addr())
+        .service(target)
+}
+
+/// The proxy's Via is on top of `msg` (a request it forwarded).
+fn assert_via_proxy(server: &Server, msg: &str) {
+    let vias = headers(msg, "Via");
+    assert!(
+        vias.first()
+            .is_some_and(|v| v.starts_with(&format!("SIP/2.0/UDP {};branch=z9hG4bK", me(server)))),
+        "top Via is not the proxy's:\n{msg}"
+    );
+    assert!(vias.len() >= 2, "sender's Via missing:\n{msg}");
+}
+
+/// `rungs` as owned strings, for comparing with [`SippResult::ladder`].
+fn rungs(rungs: &[&str]) -> Vec<String> {
+    rungs.iter().map(|s| s.to_string()).collect()
+}
+
+/// Waits (bounded) until a background SIPp's trace holds `needle`.
+fn wait_trace(server: &Server, name: &str, needle: &str) {
+    let path = server.workdir(name).join("messages.log");
+    common::wait_until(
+        &format!("{name} to trace {needle:?}"),
+        common::HANG_GUARD,
+        || std::fs::read_to_string(&path).is_ok_and(|t| t.contains(needle)),
+    );
+}
+
+/// RFC 5359 §2.1 Call Hold.
+///
+/// ```text
+/// Alice              Switchboard              Bob
+///   | INVITE bob         | INVITE (RR)          |
+///   |------------------->|--------------------->|
+///   | 100 / 180 / 200    |        180 / 200     |
+///   |<-------------------|<---------------------|
+///   | ACK (Route)        | ACK                  |
+///   |------------------->|--------------------->|
+///   | INVITE sendonly    | INVITE sendonly      |   hold
+///   |------------------->|--------------------->|
+///   | 200 recvonly       | 200 recvonly         |
+///   |<-------------------|<---------------------|
+///   | ACK                | ACK                  |
+///   |------------------->|--------------------->|
+///   | INVITE sendrecv    | INVITE sendrecv      |   resume
+///   |------------------->|--------------------->|
+///   | 200 sendrecv / ACK | 200 sendrecv / ACK   |
+///   |<------------------>|<-------------------->|
+///   | BYE / 200          | BYE / 200            |
+/// ```
+///
+/// Both re-INVITEs reach Bob with the proxy's Via on top and no Record-Route (the proxy
+/// record-routes only dialog-creating requests); their SDP direction attributes pass
+/// untouched both ways.
+#[test]
+fn rfc5359_2_1_call_hold() {
+    let server = Server::start(common::Options::default());
+    let (_, bob) = phone(&server, "bob", "uas-answer-200-hold-200.xml");
+    let bob = bob.spawn();
+    let a = caller(&server, "alice", "uac-invite-hold-expect-200.xml", "bob").run();
+    a.assert_ok("holding party");
+    let b = bob.wait();
+    b.assert_ok("held party");
+    assert_eq!(
+        a.ladder(),
+        rungs(&[
+            "> INVITE", "< 100", "< 180", "< 200", "> ACK", // call
+            "> INVITE", "< 100", "< 200", "> ACK", // hold
+            "> INVITE", "< 100", "< 200", "> ACK", // resume
+            "> BYE", "< 200",
+        ])
+    );
+    assert_eq!(
+        b.ladder(),
+        rungs(&[
+            "< INVITE", "> 180", "> 200", "< ACK", // call
+            "< INVITE", "> 200", "< ACK", // hold
+            "< INVITE", "> 200", "< ACK", // resume
+            "< BYE", "> 200",
+        ])
+    );
+    let reinvites: Vec<String> = b
+        .find(false, "INVITE")
+        .into_iter()
+        .filter(|m| header(m, "To").is_some_and(|t| t.contains("tag=")))
+        .collect();
+    assert_eq!(reinvites.len(), 2, "{}", b.messages);
+    for (re, mode) in reinvites.iter().zip(["a=sendonly", "a=sendrecv"]) {
+        assert_via_proxy(&server, re);
+        assert!(headers(re, "Record-Route").is_empty(), "Record-Route on an in-dialog request:\n{re}");
+        assert!(re.contains(mode), "{re}");
+    }
+}
