@@ -38,6 +38,10 @@ struct Net {
 
 impl Net {
     fn new(no_answer: Duration) -> Net {
+        Net::with_auth(no_answer, false)
+    }
+
+    fn with_auth(no_answer: Duration, auth: bool) -> Net {
         let dir = StaticDirectory::new();
         let sub = |u: &str| Subscriber {
             aor: AddressOfRecord::new(u, "example.com"),
@@ -54,7 +58,7 @@ impl Net {
             advertised_port: 5060,
             no_answer_timeout: no_answer,
             auth: AuthConfig {
-                enabled: false,
+                enabled: auth,
                 ..AuthConfig::default()
             },
             ..ProxyConfig::default()
@@ -432,4 +436,36 @@ fn rfc3261_18_1_1_large_requests_leave_udp() {
     let (dest, fwd) = out.iter().find(|(_, m)| m.is_request()).unwrap();
     assert_eq!(dest.transport, Transport::Udp);
     assert_eq!(fwd.top_via().unwrap().transport, "UDP");
+}
+
+#[test]
+fn challenges_are_stateless_and_their_ack_is_absorbed() {
+    let mut net = Net::with_auth(Duration::from_secs(60), true);
+    net.send(udp("198.51.100.1:5060"), &invite("z9hG4bKch"));
+    let out = net.out();
+    assert_eq!(out.len(), 1);
+    let challenge = &out[0].1;
+    assert_eq!(challenge.status(), 407);
+    assert!(challenge.header(HeaderName::ProxyAuthenticate).is_some());
+    // No transaction is kept for the challenge (no Timer H/J entry).
+    assert_eq!(net.proxy.transactions(), 0);
+    // Its ACK goes nowhere.
+    let tag = challenge.to_tag().unwrap().to_string();
+    net.send(
+        udp("198.51.100.1:5060"),
+        &format!(
+            "ACK sip:bob@example.com SIP/2.0
+Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKch
+Max-Forwards: 70
+From: <sip:alice@example.com>;tag=a1
+To: <sip:bob@example.com>;tag={tag}
+Call-ID: call-1
+CSeq: 1 ACK
+Content-Length: 0
+
+"
+        ),
+    );
+    assert!(net.out().is_empty());
+    assert_eq!(net.proxy.transactions(), 0);
 }

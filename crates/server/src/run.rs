@@ -240,6 +240,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let purge_store = store.clone();
     let purge_dir = directory.clone();
     let purge_loc = location.clone();
+    let shared = cfg.database.shared_location;
     let housekeeping = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         loop {
@@ -252,8 +253,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             if let Err(e) = purge_store.purge_expired(now).await {
                 tracing::warn!(error = %e, "purging expired bindings");
             }
-            if let Err(e) = reload_directory(purge_store.as_ref(), &purge_dir).await {
-                tracing::warn!(error = %e, "reloading the directory");
+            // A single node hears of every change through the control socket; nodes that
+            // share a database also re-read it, for changes made through another node.
+            if shared {
+                if let Err(e) = reload_directory(purge_store.as_ref(), &purge_dir).await {
+                    tracing::warn!(error = %e, "reloading the directory");
+                }
             }
         }
     });

@@ -434,6 +434,37 @@ impl<D: Clone> TransactionLayer<D> {
         r.map_err(|_| Error::WrongState)
     }
 
+    /// Sends a final response on server transaction `id` and ends the transaction at once,
+    /// keeping nothing to absorb retransmissions: for answers a TU can recompute at no cost,
+    /// such as digest challenges (a retransmitted request simply gets a fresh one), so they
+    /// do not hold a table entry for Timer J/H. The TU must absorb the ACK of such an INVITE
+    /// answer itself (it arrives as [`RequestOutcome::Ack`] with no transaction).
+    pub fn respond_stateless(
+        &mut self,
+        id: TransactionId,
+        response: Bytes,
+        status: u16,
+    ) -> Result<(), Error> {
+        if !(300..=699).contains(&status) {
+            return Err(Error::BadStatus(status));
+        }
+        let entry = self.txs.get(&id).ok_or(Error::UnknownTransaction)?;
+        let dest = match &entry.tx {
+            Tx::InviteServer(t) if t.state == State::Proceeding => t.dest.clone(),
+            Tx::NonInviteServer(t) if matches!(t.state, State::Trying | State::Proceeding) => {
+                t.dest.clone()
+            }
+            _ => return Err(Error::WrongState),
+        };
+        self.transmits.push_back(Transmit {
+            id,
+            dest,
+            bytes: response,
+        });
+        self.finish(id, Step::Terminate);
+        Ok(())
+    }
+
     /// Starts a client transaction for `request` (with a unique Via branch) and queues its
     /// first transmission to `dest`. For INVITE the layer builds the ACK of 3xx-6xx
     /// responses; a CANCEL (see [`sip_message::build_cancel`]) is a client transaction of

@@ -25,7 +25,7 @@ use crate::timers::{Slot, Timers, TxTimers};
 pub(crate) struct ServerInvite<D> {
     pub(crate) state: State,
     pub(crate) request: SipMessage,
-    dest: D,
+    pub(crate) dest: D,
     reliability: Reliability,
     /// The latest response sent (provisional in Proceeding, final afterwards).
     last: Option<Bytes>,

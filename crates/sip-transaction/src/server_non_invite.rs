@@ -18,7 +18,7 @@ use crate::timers::{Slot, Timers, TxTimers};
 pub(crate) struct ServerNonInvite<D> {
     pub(crate) state: State,
     pub(crate) request: SipMessage,
-    dest: D,
+    pub(crate) dest: D,
     reliability: Reliability,
     last: Option<Bytes>,
     pub(crate) timers: TxTimers,

@@ -827,3 +827,32 @@ fn client_transmits_the_request_bytes_unchanged() {
     assert_eq!(t.bytes.as_ref(), req.to_vec().as_slice());
     assert_eq!(t.dest, "peer");
 }
+
+#[test]
+fn stateless_answer_ends_the_transaction_at_once() {
+    let mut l = layer_without_100();
+    let req = request("REGISTER", "z9hG4bKst");
+    let id = new_id(l.handle_request(Duration::ZERO, req.clone(), UDP, "uac"));
+    l.respond_stateless(id, reply(&req, 401), 401).unwrap();
+    assert_eq!(drain(&mut l), vec!["SIP/2.0 401 Unauthorized".to_string()]);
+    assert!(l.is_empty());
+    assert_eq!(events(&mut l), vec![Event::Terminated { id }]);
+    // A retransmission is a new request for the TU (it gets a fresh challenge), and no
+    // timer of the old transaction fires.
+    assert!(matches!(
+        l.handle_request(ms(500), req.clone(), UDP, "uac"),
+        RequestOutcome::New { .. }
+    ));
+    assert!(run_until(&mut l, ms(40_000)).is_empty());
+    // Provisional answers cannot be stateless; nor can an answer after the final one.
+    let id2 = new_id(l.handle_request(ms(40_001), request("OPTIONS", "z9hG4bKs2"), UDP, "uac"));
+    assert_eq!(
+        l.respond_stateless(id2, Bytes::new(), 180),
+        Err(Error::BadStatus(180))
+    );
+    l.respond(ms(40_001), id2, reply(&req, 200), 200).unwrap();
+    assert_eq!(
+        l.respond_stateless(id2, Bytes::new(), 403),
+        Err(Error::WrongState)
+    );
+}

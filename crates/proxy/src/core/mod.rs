@@ -61,6 +61,9 @@ pub struct ProxyStats {
     pub calls_answered: u64,
 }
 
+/// Prefix of the To tags this proxy generates, to recognise ACKs for its own answers.
+pub(super) const TAG_PREFIX: &str = "swbd";
+
 pub(super) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER";
 
 /// The stateful proxy. See the crate documentation.
@@ -337,7 +340,7 @@ impl Proxy {
             .next_tag
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        format!("sb{:x}", self.next_tag >> 16)
+        format!("{TAG_PREFIX}{:x}", self.next_tag >> 16)
     }
 
     /// Moves transaction-layer output and events along.
@@ -390,6 +393,9 @@ impl Proxy {
                 }
             }
             RequestOutcome::Absorbed => {}
+            // The ACK of an answer we generated (a stateless 407) ends here.
+            RequestOutcome::Ack { ack, .. }
+                if ack.to_tag().is_some_and(|t| t.starts_with(TAG_PREFIX)) => {}
             RequestOutcome::Ack { ack, .. } => self.forward_stateless(&ack, &source),
             RequestOutcome::Overloaded { request } => {
                 self.stats.overloaded += 1;
@@ -440,7 +446,14 @@ impl Proxy {
                 bytes.splice(pos..pos, extra.bytes());
             }
         }
-        if let Err(e) = self.layer.respond(now, id, Bytes::from(bytes), status) {
+        // Challenges are sent statelessly (like Kamailio's `sl`): a retransmitted request
+        // just gets a fresh challenge, and no transaction waits 32 s (Timer J/H) for it.
+        let sent = if matches!(status, 401 | 407) {
+            self.layer.respond_stateless(id, Bytes::from(bytes), status)
+        } else {
+            self.layer.respond(now, id, Bytes::from(bytes), status)
+        };
+        if let Err(e) = sent {
             tracing::debug!(%id, ?e, status, "response refused by the transaction layer");
         }
     }
