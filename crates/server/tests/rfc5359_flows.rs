@@ -124,7 +124,83 @@ fn rfc5359_2_1_call_hold() {
     assert_eq!(reinvites.len(), 2, "{}", b.messages);
     for (re, mode) in reinvites.iter().zip(["a=sendonly", "a=sendrecv"]) {
         assert_via_proxy(&server, re);
-        assert!(headers(re, "Record-Route").is_empty(), "Record-Route on an in-dialog request:\n{re}");
+        assert!(
+            headers(re, "Record-Route").is_empty(),
+            "Record-Route on an in-dialog request:\n{re}"
+        );
         assert!(re.contains(mode), "{re}");
     }
+}
+
+/// RFC 5359 §2.17 Automatic Redial.
+///
+/// ```text
+/// Alice              Switchboard              Bob (busy)
+///   | SUBSCRIBE bob (Event: dialog)           |
+///   |------------------->|--------------------->|   record-routed
+///   | 200 OK             | 200 OK (RR echoed)   |
+///   |<-------------------|<---------------------|
+///   | NOTIFY (confirmed) | NOTIFY (Route)       |
+///   |<-------------------|<---------------------|
+///   | 200 OK             | 200 OK               |
+///   |------------------->|--------------------->|
+///   |        ... Bob hangs up his other call ...|
+///   | NOTIFY (terminated)| NOTIFY (Route)       |
+///   |<-------------------|<---------------------|
+///   | 200 OK             | 200 OK               |
+///   |------------------->|--------------------->|
+///   | INVITE bob (redial), 180, 200, ACK, BYE / 200
+///   |<=======================================>|
+/// ```
+///
+/// The NOTIFYs reach Alice with the proxy's Via on top: Bob sent them to the proxy's
+/// Record-Route (the subscription's route set), not to Alice's Contact directly. Bob's
+/// busy call itself is not played; the redial INVITE is a second Alice phone process
+/// (another Call-ID) started once the subscription has ended, answered by a second Bob
+/// process on the same registered port.
+#[test]
+fn rfc5359_2_17_automatic_redial() {
+    let server = Server::start(common::Options::default());
+    let (bob_port, bob) = phone(&server, "bob", "uas-subscribe-200-notify.xml");
+    let bob = bob.spawn();
+    let a = caller(&server, "alice", "uac-subscribe-dialog-expect-notify.xml", "bob").run();
+    a.assert_ok("subscriber");
+    let b = bob.wait();
+    b.assert_ok("notifier");
+    assert_eq!(
+        a.ladder(),
+        rungs(&["> SUBSCRIBE", "< 200", "< NOTIFY", "> 200", "< NOTIFY", "> 200"])
+    );
+    assert_eq!(
+        b.ladder(),
+        rungs(&["< SUBSCRIBE", "> 200", "> NOTIFY", "< 200", "> NOTIFY", "< 200"])
+    );
+    let subscribe = &b.find(false, "SUBSCRIBE")[0];
+    assert_via_proxy(&server, subscribe);
+    assert!(
+        header(subscribe, "Record-Route").is_some_and(|rr| rr.contains(&me(&server))),
+        "SUBSCRIBE not record-routed:\n{subscribe}"
+    );
+    for notify in a.find(false, "NOTIFY") {
+        assert_via_proxy(&server, &notify);
+        assert_eq!(header(&notify, "Event"), Some("dialog"), "{notify}");
+    }
+    for notify in b.find(true, "NOTIFY") {
+        assert!(
+            header(&notify, "Route").is_some_and(|r| r.contains(&me(&server))),
+            "NOTIFY not sent along the route set:\n{notify}"
+        );
+    }
+
+    // Bob is free: Alice redials.
+    let bob = Sipp::new(&server, "bob-redial", "uas-answer-200.xml", bob_port)
+        .service("bob")
+        .spawn();
+    let a = caller(&server, "alice-redial", "uac-invite-expect-200.xml", "bob").run();
+    a.assert_ok("redial");
+    bob.wait().assert_ok("callee of the redial");
+    assert_eq!(
+        a.ladder(),
+        rungs(&["> INVITE", "< 100", "< 180", "< 200", "> ACK", "> BYE", "< 200"])
+    );
 }
