@@ -64,8 +64,10 @@ impl NonceCountTracker {
         let capacity = capacity.max(1);
         NonceCountTracker {
             capacity,
-            entries: HashMap::with_capacity(capacity),
-            order: VecDeque::with_capacity(capacity),
+            // Grown on demand: the bound is a ceiling, not a reservation (a server with a
+            // bound of a million nonces must not start with a hundred megabytes of table).
+            entries: HashMap::new(),
+            order: VecDeque::new(),
             evicted_watermark: None,
         }
     }
