@@ -204,3 +204,146 @@ fn rfc5359_2_17_automatic_redial() {
         rungs(&["> INVITE", "< 100", "< 180", "< 200", "> ACK", "> BYE", "< 200"])
     );
 }
+
+/// RFC 5359 §2.4 Unattended (blind) Transfer.
+///
+/// ```text
+/// Alice (transferee)     Switchboard      Bob (transferor)      Carol (target)
+///   | INVITE bob, 180, 200, ACK (RR)        |                     |
+///   |<=====================================>|                     |
+///   | REFER (Refer-To carol) | REFER (Route)|                     |
+///   |<-----------------------|<-------------|                     |
+///   | 202 Accepted           | 202          |                     |
+///   |----------------------->|------------->|                     |
+///   | NOTIFY (100 Trying)    | NOTIFY       |                     |
+///   |----------------------->|------------->|                     |
+///   | 200 OK                 | 200          |                     |
+///   |<-----------------------|<-------------|                     |
+///   | BYE                    | BYE          |                     |
+///   |<-----------------------|<-------------|                     |
+///   | 200 OK                 | 200          |                     |
+///   |----------------------->|------------->|                     |
+///   | INVITE carol (Referred-By bob)        |                     |
+///   |----------------------->|----------------------------------->|
+///   | 180, 200               |              |           180, 200  |
+///   |<-----------------------|<-----------------------------------|
+///   | ACK, BYE / 200 along the route set                          |
+/// ```
+///
+/// Carol receives, through the proxy, the INVITE with the Referred-By that Alice took from
+/// Bob's REFER. Left out: the final NOTIFY (sipfrag 200 OK) from Alice to Bob after Carol
+/// answers; Alice's new call is another SIPp process (another Call-ID), and Bob's phone has
+/// hung up by then.
+#[test]
+fn rfc5359_2_4_unattended_transfer() {
+    let server = Server::start(common::Options::default());
+    let (_, carol) = phone(&server, "carol", "uas-answer-200-referred.xml");
+    let carol = carol.spawn();
+    let (_, bob) = phone(&server, "bob", "uas-answer-200-transferor-refer-202.xml");
+    let bob = bob.spawn();
+    let a = caller(&server, "alice", "uac-invite-transferee-expect-bye.xml", "bob").run();
+    a.assert_ok("transferee");
+    let b = bob.wait();
+    b.assert_ok("transferor");
+    assert_eq!(
+        a.ladder(),
+        rungs(&[
+            "> INVITE", "< 100", "< 180", "< 200", "> ACK", "< REFER", "> 202", "> NOTIFY",
+            "< 200", "< BYE", "> 200",
+        ])
+    );
+    assert_eq!(
+        b.ladder(),
+        rungs(&[
+            "< INVITE", "> 180", "> 200", "< ACK", "> REFER", "< 202", "< NOTIFY", "> 200",
+            "> BYE", "< 200",
+        ])
+    );
+    let refer = &a.find(false, "REFER")[0];
+    assert_via_proxy(&server, refer);
+    assert!(headers(refer, "Record-Route").is_empty(), "{refer}");
+    let referred_by = header(refer, "Referred-By").unwrap().to_string();
+
+    // Alice calls the Refer-To target.
+    let a2 = caller(&server, "alice-to-carol", "uac-invite-referred-expect-200.xml", "carol")
+        .key("referredby", &referred_by)
+        .run();
+    a2.assert_ok("transferee's new call");
+    let c = carol.wait();
+    c.assert_ok("transfer target");
+    assert_eq!(
+        c.ladder(),
+        rungs(&["< INVITE", "> 180", "> 200", "< ACK", "< BYE", "> 200"])
+    );
+    let invite = &c.find(false, "INVITE")[0];
+    assert_via_proxy(&server, invite);
+    assert_eq!(header(invite, "Referred-By"), Some("<sip:bob@example.com>"), "{invite}");
+    assert!(invite.starts_with("INVITE sip:carol@127.0.0.1:"), "{invite}");
+}
+
+/// RFC 5359 §2.18 Click-to-Dial (the controller's REFER form).
+///
+/// ```text
+/// Controller          Switchboard            Alice                 Bob
+///   | REFER alice (Refer-To bob)  |                     |
+///   |------------------->|------------>|                     |
+///   | 202 Accepted (RR)  | 202         |                     |
+///   |<-------------------|<------------|                     |
+///   | NOTIFY (refer)     | NOTIFY (Route)                    |
+///   |<-------------------|<------------|                     |
+///   | 200 OK             | 200         |                     |
+///   |------------------->|------------>|                     |
+///   |                    | INVITE bob (Referred-By controller) |
+///   |                    |<------------|-------------------->|
+///   |                    | 180, 200 / ACK, BYE / 200           |
+///   |                    |<===========>|<==================>|
+/// ```
+///
+/// The out-of-dialog REFER to a local user reaches Alice's registered contact,
+/// record-routed; her NOTIFY goes back along that route set; her INVITE to Bob carries the
+/// controller's Referred-By. Left out: a final NOTIFY reporting Bob's answer (Alice's
+/// INVITE is another SIPp process, so her single NOTIFY reports 100 Trying and ends the
+/// implicit subscription, reason=noresource).
+#[test]
+fn rfc5359_2_18_click_to_dial() {
+    let server = Server::start(common::Options::default());
+    let (_, bob) = phone(&server, "bob", "uas-answer-200-referred.xml");
+    let bob = bob.spawn();
+    let (_, alice) = phone(&server, "alice", "uas-refer-202-notify.xml");
+    let alice = alice.spawn();
+    let ctl = caller(&server, "controller", "uac-refer-clicktodial-expect-202.xml", "alice")
+        .key("target", "bob")
+        .run();
+    ctl.assert_ok("controller");
+    let a = alice.wait();
+    a.assert_ok("alice (REFER)");
+    assert_eq!(ctl.ladder(), rungs(&["> REFER", "< 202", "< NOTIFY", "> 200"]));
+    assert_eq!(a.ladder(), rungs(&["< REFER", "> 202", "> NOTIFY", "< 200"]));
+    let refer = &a.find(false, "REFER")[0];
+    assert_via_proxy(&server, refer);
+    assert!(refer.starts_with("REFER sip:alice@127.0.0.1:"), "{refer}");
+    assert!(
+        header(refer, "Record-Route").is_some_and(|rr| rr.contains(&me(&server))),
+        "{refer}"
+    );
+    assert_via_proxy(&server, &ctl.find(false, "NOTIFY")[0]);
+    let referred_by = header(refer, "Referred-By").unwrap().to_string();
+
+    let a2 = caller(&server, "alice-to-bob", "uac-invite-referred-expect-200.xml", "bob")
+        .key("referredby", &referred_by)
+        .run();
+    a2.assert_ok("alice's call");
+    let b = bob.wait();
+    b.assert_ok("bob");
+    assert_eq!(
+        b.ladder(),
+        rungs(&["< INVITE", "> 180", "> 200", "< ACK", "< BYE", "> 200"])
+    );
+    let invite = &b.find(false, "INVITE")[0];
+    assert_via_proxy(&server, invite);
+    assert_eq!(
+        header(invite, "Referred-By"),
+        Some("<sip:controller@example.com>"),
+        "{invite}"
+    );
+}
