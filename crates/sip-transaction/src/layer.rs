@@ -195,12 +195,12 @@ impl<D> Tx<D> {
         }
     }
 
-    fn request(&self) -> &SipMessage {
+    fn request(&self) -> Option<&SipMessage> {
         match self {
-            Tx::InviteClient(t) => &t.request,
-            Tx::NonInviteClient(t) => &t.request,
-            Tx::InviteServer(t) => &t.request,
-            Tx::NonInviteServer(t) => &t.request,
+            Tx::InviteClient(t) => Some(&t.request),
+            Tx::NonInviteClient(t) => Some(&t.request),
+            Tx::InviteServer(t) => Some(&t.request),
+            Tx::NonInviteServer(t) => t.request.as_ref(),
         }
     }
 }
@@ -596,9 +596,10 @@ impl<D: Clone> TransactionLayer<D> {
     }
 
     /// The request of transaction `id`: the one received (server) or sent (client, e.g. to
-    /// build its CANCEL with [`sip_message::build_cancel`]).
+    /// build its CANCEL with [`sip_message::build_cancel`]). A non-INVITE server transaction
+    /// forgets its request once it has sent its final response.
     pub fn request(&self, id: TransactionId) -> Option<&SipMessage> {
-        self.txs.get(&id).map(|e| e.tx.request())
+        self.txs.get(&id).and_then(|e| e.tx.request())
     }
 
     fn allocate_id(&mut self) -> TransactionId {

@@ -17,7 +17,9 @@ use crate::timers::{Slot, Timers, TxTimers};
 #[derive(Debug)]
 pub(crate) struct ServerNonInvite<D> {
     pub(crate) state: State,
-    pub(crate) request: SipMessage,
+    /// Dropped once the final response is sent: in Completed only the response is needed
+    /// (Timer J keeps thousands of these alive on a busy registrar).
+    pub(crate) request: Option<SipMessage>,
     pub(crate) dest: D,
     reliability: Reliability,
     last: Option<Bytes>,
@@ -28,7 +30,7 @@ impl<D: Clone> ServerNonInvite<D> {
     pub(crate) fn start(request: SipMessage, dest: D, reliability: Reliability) -> Self {
         ServerNonInvite {
             state: State::Trying,
-            request,
+            request: Some(request),
             dest,
             reliability,
             last: None,
@@ -56,6 +58,7 @@ impl<D: Clone> ServerNonInvite<D> {
             }
             (State::Trying | State::Proceeding, _) => {
                 self.state = State::Completed;
+                self.request = None;
                 let j = Timers::unless_reliable(fx.timers.t1x64(), self.reliability);
                 fx.arm(&mut self.timers, Slot::Linger, j);
             }
