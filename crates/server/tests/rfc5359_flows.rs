@@ -53,6 +53,15 @@ fn rungs(rungs: &[&str]) -> Vec<String> {
     rungs.iter().map(|s| s.to_string()).collect()
 }
 
+/// The ladder of a phone process that also talks over a 3PCC twin socket: a twin command
+/// (a header block starting with its Call-ID) is the rung `twin`.
+fn ladder(r: &SippResult) -> Vec<String> {
+    r.ladder()
+        .into_iter()
+        .map(|l| l.replace(" Call-ID:", " twin"))
+        .collect()
+}
+
 /// Waits (bounded) until a background SIPp's trace holds `needle`.
 fn wait_trace(server: &Server, name: &str, needle: &str) {
     let path = server.workdir(name).join("messages.log");
@@ -346,4 +355,130 @@ fn rfc5359_2_18_click_to_dial() {
         Some("<sip:controller@example.com>"),
         "{invite}"
     );
+}
+
+/// The trace a running SIPp has written so far (its `messages.log`).
+fn trace_so_far(server: &Server, name: &str) -> SippResult {
+    SippResult {
+        code: None,
+        messages: std::fs::read_to_string(server.workdir(name).join("messages.log"))
+            .unwrap_or_default(),
+        errors: String::new(),
+        output: String::new(),
+    }
+}
+
+/// The `tag` parameter of a From/To value.
+fn tag(v: &str) -> String {
+    v.split(";tag=").nth(1).unwrap().split(';').next().unwrap().to_string()
+}
+
+/// `127.0.0.1:PORT` for a 3PCC twin socket on a free port.
+fn twin() -> String {
+    format!("127.0.0.1:{}", free_port())
+}
+
+/// Moves `user`'s binding from `old` to a fresh port (one REGISTER: the old contact with
+/// expires=0, the new one added) and returns the new port.
+fn move_binding(server: &Server, user: &str, old: u16) -> u16 {
+    let port = free_port();
+    let r = Sipp::new(
+        server,
+        &format!("move-{user}-{port}"),
+        "uac-register-move-expect-200.xml",
+        port,
+    )
+    .remote(&server.addr())
+    .service(user)
+    .key("oldport", old)
+    .run();
+    r.assert_ok("REGISTER moving the binding");
+    let ok = &r.find(false, "SIP/2.0 200")[0];
+    assert_eq!(
+        headers(ok, "Contact"),
+        [format!("<sip:{user}@127.0.0.1:{port}>;expires=60")],
+        "{ok}"
+    );
+    port
+}
+
+/// RFC 5359 §2.16 Call Pickup (INVITE with Replaces;early-only to the ringing phone).
+///
+/// ```text
+/// Alice               Switchboard               Bob (ringing)          Carol
+///   | INVITE bob         | INVITE (RR)             |                      |
+///   |------------------->|------------------------>|                      |
+///   | 100 / 180          | 180                     |                      |
+///   |<-------------------|<------------------------|                      |
+///   |                    | INVITE bob  Replaces: callid;to-tag;from-tag;early-only
+///   |                    |<-----------------------------------------------|
+///   |                    | INVITE (Replaces intact)|                      |
+///   |                    |------------------------>|                      |
+///   |                    | 180 / 200               |         180 / 200    |
+///   |                    |------------------------>|--------------------->|
+///   |                    | ACK                     |                 ACK  |
+///   |                    |<------------------------|<---------------------|
+///   | 487                | 487 (early dialog ended)|                      |
+///   |<-------------------|<------------------------|                      |
+///   | ACK                | ACK (hop by hop)        |                      |
+///   |------------------->|------------------------>|                      |
+///   |                    | BYE / 200 along the route set                  |
+/// ```
+///
+/// Carol's INVITE, addressed to bob@example.com and carrying Replaces, reaches Bob's
+/// registered contact with the header intact. Bob's phone is two SIPp processes (one per
+/// dialog), joined by a 3PCC twin socket: the one that accepts the replacing INVITE tells
+/// the ringing one to end the early dialog (487). The second process listens on another
+/// port, so Bob's binding is moved there (one REGISTER) before Carol sends; the ringing
+/// process keeps its transaction. The dialog-event subscription by which Carol learns the
+/// dialog id is not played: the test reads it from Bob's trace (Call-ID, tags of the 180).
+#[test]
+fn rfc5359_2_16_call_pickup() {
+    let server = Server::start(common::Options::default());
+    let twin_bob = twin();
+    let (ring_port, ringing) = phone(&server, "bob", "uas-ring-replaced-487.xml");
+    let ringing = ringing.arg("-3pcc").arg(&twin_bob).spawn();
+    let a = caller(&server, "alice", "uac-invite-replaced-expect-487.xml", "bob").run_background();
+    let ring_name = format!("bob-{ring_port}");
+    wait_trace(&server, &ring_name, "SIP/2.0 180 Ringing");
+    let ringing_180 = trace_so_far(&server, &ring_name).find(true, "SIP/2.0 180")[0].clone();
+    let replaces = format!(
+        "{};to-tag={};from-tag={};early-only",
+        header(&ringing_180, "Call-ID").unwrap(),
+        tag(header(&ringing_180, "To").unwrap()),
+        tag(header(&ringing_180, "From").unwrap()),
+    );
+
+    let pickup_port = move_binding(&server, "bob", ring_port);
+    let pickup = Sipp::new(&server, "bob-pickup", "uas-answer-200-replaces.xml", pickup_port)
+        .service("bob")
+        .arg("-3pcc")
+        .arg(&twin_bob)
+        .spawn();
+    let c = caller(&server, "carol", "uac-invite-replaces-expect-200.xml", "bob")
+        .key("from", "carol")
+        .key("replaces", &replaces)
+        .run();
+    c.assert_ok("picking-up phone");
+    let p = pickup.wait();
+    p.assert_ok("bob, replacing dialog");
+    let r = ringing.wait();
+    r.assert_ok("bob, replaced early dialog");
+    let a = a.wait();
+    a.assert_ok("caller");
+
+    assert_eq!(a.ladder(), rungs(&["> INVITE", "< 100", "< 180", "< 487", "> ACK"]));
+    assert_eq!(ladder(&r), rungs(&["< INVITE", "> 180", "< twin", "> 487", "< ACK"]));
+    assert_eq!(
+        c.ladder(),
+        rungs(&["> INVITE", "< 100", "< 180", "< 200", "> ACK", "> BYE", "< 200"])
+    );
+    assert_eq!(
+        ladder(&p),
+        rungs(&["< INVITE", "> 180", "> 200", "< ACK", "> twin", "< BYE", "> 200"])
+    );
+    let invite = &p.find(false, "INVITE")[0];
+    assert_via_proxy(&server, invite);
+    assert!(invite.starts_with(&format!("INVITE sip:bob@127.0.0.1:{pickup_port}")), "{invite}");
+    assert_eq!(header(invite, "Replaces"), Some(replaces.as_str()), "{invite}");
 }
