@@ -7,13 +7,15 @@
 //! A SIPp scenario plays one Call-ID, so a phone taking part in two dialogs (a transferee
 //! that also places the new call, a transferor that also consults) is played by two SIPp
 //! processes for the same user; the test starts the second one when the first has reached
-//! the point the RFC ladder requires (a condition on the first's trace or exit).
+//! the point the RFC ladder requires (a condition on the first's trace or exit), and where
+//! one dialog must wait for the other inside the ladder, the two processes are joined by a
+//! SIPp 3PCC twin socket (`sendCmd` / `recvCmd`, the rung `twin` in the ladders below).
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod common;
 
-use common::{free_port, header, headers, register, Background, Server, Sipp, SippResult};
+use common::{free_port, header, headers, register, Server, Sipp, SippResult};
 
 /// The proxy's `host:port` as it appears in its Via and Record-Route.
 fn me(server: &Server) -> String {
@@ -172,17 +174,37 @@ fn rfc5359_2_17_automatic_redial() {
     let server = Server::start(common::Options::default());
     let (bob_port, bob) = phone(&server, "bob", "uas-subscribe-200-notify.xml");
     let bob = bob.spawn();
-    let a = caller(&server, "alice", "uac-subscribe-dialog-expect-notify.xml", "bob").run();
+    let a = caller(
+        &server,
+        "alice",
+        "uac-subscribe-dialog-expect-notify.xml",
+        "bob",
+    )
+    .run();
     a.assert_ok("subscriber");
     let b = bob.wait();
     b.assert_ok("notifier");
     assert_eq!(
         a.ladder(),
-        rungs(&["> SUBSCRIBE", "< 200", "< NOTIFY", "> 200", "< NOTIFY", "> 200"])
+        rungs(&[
+            "> SUBSCRIBE",
+            "< 200",
+            "< NOTIFY",
+            "> 200",
+            "< NOTIFY",
+            "> 200"
+        ])
     );
     assert_eq!(
         b.ladder(),
-        rungs(&["< SUBSCRIBE", "> 200", "> NOTIFY", "< 200", "> NOTIFY", "< 200"])
+        rungs(&[
+            "< SUBSCRIBE",
+            "> 200",
+            "> NOTIFY",
+            "< 200",
+            "> NOTIFY",
+            "< 200"
+        ])
     );
     let subscribe = &b.find(false, "SUBSCRIBE")[0];
     assert_via_proxy(&server, subscribe);
@@ -250,7 +272,13 @@ fn rfc5359_2_4_unattended_transfer() {
     let carol = carol.spawn();
     let (_, bob) = phone(&server, "bob", "uas-answer-200-transferor-refer-202.xml");
     let bob = bob.spawn();
-    let a = caller(&server, "alice", "uac-invite-transferee-expect-bye.xml", "bob").run();
+    let a = caller(
+        &server,
+        "alice",
+        "uac-invite-transferee-expect-bye.xml",
+        "bob",
+    )
+    .run();
     a.assert_ok("transferee");
     let b = bob.wait();
     b.assert_ok("transferor");
@@ -274,9 +302,14 @@ fn rfc5359_2_4_unattended_transfer() {
     let referred_by = header(refer, "Referred-By").unwrap().to_string();
 
     // Alice calls the Refer-To target.
-    let a2 = caller(&server, "alice-to-carol", "uac-invite-referred-expect-200.xml", "carol")
-        .key("referredby", &referred_by)
-        .run();
+    let a2 = caller(
+        &server,
+        "alice-to-carol",
+        "uac-invite-referred-expect-200.xml",
+        "carol",
+    )
+    .key("referredby", &referred_by)
+    .run();
     a2.assert_ok("transferee's new call");
     let c = carol.wait();
     c.assert_ok("transfer target");
@@ -286,8 +319,15 @@ fn rfc5359_2_4_unattended_transfer() {
     );
     let invite = &c.find(false, "INVITE")[0];
     assert_via_proxy(&server, invite);
-    assert_eq!(header(invite, "Referred-By"), Some("<sip:bob@example.com>"), "{invite}");
-    assert!(invite.starts_with("INVITE sip:carol@127.0.0.1:"), "{invite}");
+    assert_eq!(
+        header(invite, "Referred-By"),
+        Some("<sip:bob@example.com>"),
+        "{invite}"
+    );
+    assert!(
+        invite.starts_with("INVITE sip:carol@127.0.0.1:"),
+        "{invite}"
+    );
 }
 
 /// RFC 5359 §2.18 Click-to-Dial (the controller's REFER form).
@@ -320,14 +360,25 @@ fn rfc5359_2_18_click_to_dial() {
     let bob = bob.spawn();
     let (_, alice) = phone(&server, "alice", "uas-refer-202-notify.xml");
     let alice = alice.spawn();
-    let ctl = caller(&server, "controller", "uac-refer-clicktodial-expect-202.xml", "alice")
-        .key("target", "bob")
-        .run();
+    let ctl = caller(
+        &server,
+        "controller",
+        "uac-refer-clicktodial-expect-202.xml",
+        "alice",
+    )
+    .key("target", "bob")
+    .run();
     ctl.assert_ok("controller");
     let a = alice.wait();
     a.assert_ok("alice (REFER)");
-    assert_eq!(ctl.ladder(), rungs(&["> REFER", "< 202", "< NOTIFY", "> 200"]));
-    assert_eq!(a.ladder(), rungs(&["< REFER", "> 202", "> NOTIFY", "< 200"]));
+    assert_eq!(
+        ctl.ladder(),
+        rungs(&["> REFER", "< 202", "< NOTIFY", "> 200"])
+    );
+    assert_eq!(
+        a.ladder(),
+        rungs(&["< REFER", "> 202", "> NOTIFY", "< 200"])
+    );
     let refer = &a.find(false, "REFER")[0];
     assert_via_proxy(&server, refer);
     assert!(refer.starts_with("REFER sip:alice@127.0.0.1:"), "{refer}");
@@ -338,9 +389,14 @@ fn rfc5359_2_18_click_to_dial() {
     assert_via_proxy(&server, &ctl.find(false, "NOTIFY")[0]);
     let referred_by = header(refer, "Referred-By").unwrap().to_string();
 
-    let a2 = caller(&server, "alice-to-bob", "uac-invite-referred-expect-200.xml", "bob")
-        .key("referredby", &referred_by)
-        .run();
+    let a2 = caller(
+        &server,
+        "alice-to-bob",
+        "uac-invite-referred-expect-200.xml",
+        "bob",
+    )
+    .key("referredby", &referred_by)
+    .run();
     a2.assert_ok("alice's call");
     let b = bob.wait();
     b.assert_ok("bob");
@@ -370,7 +426,13 @@ fn trace_so_far(server: &Server, name: &str) -> SippResult {
 
 /// The `tag` parameter of a From/To value.
 fn tag(v: &str) -> String {
-    v.split(";tag=").nth(1).unwrap().split(';').next().unwrap().to_string()
+    v.split(";tag=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 /// `127.0.0.1:PORT` for a 3PCC twin socket on a free port.
@@ -438,7 +500,13 @@ fn rfc5359_2_16_call_pickup() {
     let twin_bob = twin();
     let (ring_port, ringing) = phone(&server, "bob", "uas-ring-replaced-487.xml");
     let ringing = ringing.arg("-3pcc").arg(&twin_bob).spawn();
-    let a = caller(&server, "alice", "uac-invite-replaced-expect-487.xml", "bob").run_background();
+    let a = caller(
+        &server,
+        "alice",
+        "uac-invite-replaced-expect-487.xml",
+        "bob",
+    )
+    .run_background();
     let ring_name = format!("bob-{ring_port}");
     wait_trace(&server, &ring_name, "SIP/2.0 180 Ringing");
     let ringing_180 = trace_so_far(&server, &ring_name).find(true, "SIP/2.0 180")[0].clone();
@@ -450,15 +518,25 @@ fn rfc5359_2_16_call_pickup() {
     );
 
     let pickup_port = move_binding(&server, "bob", ring_port);
-    let pickup = Sipp::new(&server, "bob-pickup", "uas-answer-200-replaces.xml", pickup_port)
-        .service("bob")
-        .arg("-3pcc")
-        .arg(&twin_bob)
-        .spawn();
-    let c = caller(&server, "carol", "uac-invite-replaces-expect-200.xml", "bob")
-        .key("from", "carol")
-        .key("replaces", &replaces)
-        .run();
+    let pickup = Sipp::new(
+        &server,
+        "bob-pickup",
+        "uas-answer-200-replaces.xml",
+        pickup_port,
+    )
+    .service("bob")
+    .arg("-3pcc")
+    .arg(&twin_bob)
+    .spawn();
+    let c = caller(
+        &server,
+        "carol",
+        "uac-invite-replaces-expect-200.xml",
+        "bob",
+    )
+    .key("from", "carol")
+    .key("replaces", &replaces)
+    .run();
     c.assert_ok("picking-up phone");
     let p = pickup.wait();
     p.assert_ok("bob, replacing dialog");
@@ -467,8 +545,14 @@ fn rfc5359_2_16_call_pickup() {
     let a = a.wait();
     a.assert_ok("caller");
 
-    assert_eq!(a.ladder(), rungs(&["> INVITE", "< 100", "< 180", "< 487", "> ACK"]));
-    assert_eq!(ladder(&r), rungs(&["< INVITE", "> 180", "< twin", "> 487", "< ACK"]));
+    assert_eq!(
+        a.ladder(),
+        rungs(&["> INVITE", "< 100", "< 180", "< 487", "> ACK"])
+    );
+    assert_eq!(
+        ladder(&r),
+        rungs(&["< INVITE", "> 180", "< twin", "> 487", "< ACK"])
+    );
     assert_eq!(
         c.ladder(),
         rungs(&["> INVITE", "< 100", "< 180", "< 200", "> ACK", "> BYE", "< 200"])
@@ -479,8 +563,15 @@ fn rfc5359_2_16_call_pickup() {
     );
     let invite = &p.find(false, "INVITE")[0];
     assert_via_proxy(&server, invite);
-    assert!(invite.starts_with(&format!("INVITE sip:bob@127.0.0.1:{pickup_port}")), "{invite}");
-    assert_eq!(header(invite, "Replaces"), Some(replaces.as_str()), "{invite}");
+    assert!(
+        invite.starts_with(&format!("INVITE sip:bob@127.0.0.1:{pickup_port}")),
+        "{invite}"
+    );
+    assert_eq!(
+        header(invite, "Replaces"),
+        Some(replaces.as_str()),
+        "{invite}"
+    );
 }
 
 /// RFC 5359 §2.5 Attended Transfer.
@@ -543,13 +634,18 @@ fn rfc5359_2_5_attended_transfer() {
     wait_trace(&server, &format!("bob-{bob_port}"), "ACK sip:bob@");
 
     // Bob's consultation call.
-    let consult = caller(&server, "bob-consult", "uac-invite-consult-expect-bye.xml", "carol")
-        .key("firstcallid", "attended-ab")
-        .arg("-cid_str")
-        .arg("attended-bc")
-        .arg("-3pcc")
-        .arg(&twin_bob)
-        .run_background();
+    let consult = caller(
+        &server,
+        "bob-consult",
+        "uac-invite-consult-expect-bye.xml",
+        "carol",
+    )
+    .key("firstcallid", "attended-ab")
+    .arg("-cid_str")
+    .arg("attended-bc")
+    .arg("-3pcc")
+    .arg(&twin_bob)
+    .run_background();
     let a = a.wait();
     a.assert_ok("transferee");
     let b = transferor.wait();
@@ -575,7 +671,10 @@ fn rfc5359_2_5_attended_transfer() {
         .strip_prefix("<sip:carol@example.com?Replaces=")
         .and_then(|r| r.strip_suffix('>'))
         .unwrap_or_else(|| panic!("{refer}"));
-    let replaces = escaped.replace("%3B", ";").replace("%3D", "=").replace("%40", "@");
+    let replaces = escaped
+        .replace("%3B", ";")
+        .replace("%3D", "=")
+        .replace("%40", "@");
     assert!(
         replaces.starts_with("attended-bc;to-tag=") && replaces.contains(";from-tag="),
         "{replaces}"
@@ -583,15 +682,25 @@ fn rfc5359_2_5_attended_transfer() {
 
     // Alice calls Carol, replacing the consultation dialog.
     let new_port = move_binding(&server, "carol", carol_port);
-    let replacing = Sipp::new(&server, "carol-replacing", "uas-answer-200-replaces.xml", new_port)
-        .service("carol")
-        .arg("-3pcc")
-        .arg(&twin_carol)
-        .spawn();
-    let a2 = caller(&server, "alice-to-carol", "uac-invite-replaces-expect-200.xml", "carol")
-        .key("from", "alice")
-        .key("replaces", &replaces)
-        .run();
+    let replacing = Sipp::new(
+        &server,
+        "carol-replacing",
+        "uas-answer-200-replaces.xml",
+        new_port,
+    )
+    .service("carol")
+    .arg("-3pcc")
+    .arg(&twin_carol)
+    .spawn();
+    let a2 = caller(
+        &server,
+        "alice-to-carol",
+        "uac-invite-replaces-expect-200.xml",
+        "carol",
+    )
+    .key("from", "alice")
+    .key("replaces", &replaces)
+    .run();
     a2.assert_ok("transferee's INVITE with Replaces");
     let c2 = replacing.wait();
     c2.assert_ok("target, replacing dialog");
@@ -613,7 +722,14 @@ fn rfc5359_2_5_attended_transfer() {
     );
     let invite = &c2.find(false, "INVITE")[0];
     assert_via_proxy(&server, invite);
-    assert!(invite.starts_with(&format!("INVITE sip:carol@127.0.0.1:{new_port}")), "{invite}");
-    assert_eq!(header(invite, "Replaces"), Some(replaces.as_str()), "{invite}");
+    assert!(
+        invite.starts_with(&format!("INVITE sip:carol@127.0.0.1:{new_port}")),
+        "{invite}"
+    );
+    assert_eq!(
+        header(invite, "Replaces"),
+        Some(replaces.as_str()),
+        "{invite}"
+    );
     assert_via_proxy(&server, &b2.find(false, "BYE")[0]);
 }
