@@ -71,8 +71,11 @@ fn load_config(path: &Option<PathBuf>) -> anyhow::Result<Config> {
 fn init_logs(cfg: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only on a terminal: log files and journald get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     if cfg.server.log_format == "json" {
         b.json().init();
