@@ -58,6 +58,8 @@ impl Command {
 pub async fn serve(path: PathBuf, core: mpsc::Sender<CoreInput>) -> anyhow::Result<JoinHandle<()>> {
     let _ = std::fs::remove_file(&path);
     let listener = UnixListener::bind(&path)?;
+    // Only the server's own user may drive it (reload, clear registrations).
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     Ok(tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
