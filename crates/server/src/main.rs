@@ -17,6 +17,12 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 
+// Messages are received on transport threads and freed on the core thread; mimalloc's
+// per-thread free lists cope with that pattern with less fragmentation than glibc's
+// arenas (measured with bench/run.sh: see bench/README.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Switchboard: a SIP registrar, proxy and PBX in one binary.
 #[derive(Parser, Debug)]
 #[command(name = "switchboard", version, about, long_about = None)]
