@@ -65,6 +65,7 @@ impl Proxy {
             new_request_uri: routes.new_request_uri,
         };
         self.forks.insert(id, fork);
+        self.pending.insert(id);
         self.start_group(now, id, first);
     }
 

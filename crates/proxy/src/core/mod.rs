@@ -79,6 +79,11 @@ pub struct Proxy {
     queries: VecDeque<LocationQuery>,
     next_query: u64,
     forks: HashMap<TransactionId, Fork>,
+    /// Forks that have not sent their final answer: the only ones with a live no-answer
+    /// deadline. Answered forks stay in `forks` until their server transaction ends (32 s
+    /// for an answered INVITE), so scanning `forks` for deadlines cost O(calls of the last
+    /// 32 s) per core-loop turn; this set is pruned lazily as forks answer.
+    pending: std::collections::HashSet<TransactionId>,
     client_to_fork: HashMap<TransactionId, (TransactionId, usize)>,
     /// Call-service state of forks whose callee has forwarding or find-me.
     calls: HashMap<TransactionId, crate::services::CallState>,
@@ -186,6 +191,7 @@ impl Proxy {
             registrar,
             directory,
             forks: HashMap::new(),
+            pending: std::collections::HashSet::new(),
             client_to_fork: HashMap::new(),
             calls: HashMap::new(),
             out: VecDeque::new(),
@@ -208,7 +214,11 @@ impl Proxy {
 
     /// Calls being set up.
     pub fn forks(&self) -> usize {
-        self.forks.values().filter(|f| !f.final_sent).count()
+        let forks = &self.forks;
+        self.pending
+            .iter()
+            .filter(|id| forks.get(id).is_some_and(|f| !f.final_sent))
+            .count()
     }
 
     /// Graceful shutdown: new requests get 503 with Retry-After; transactions and calls in
@@ -264,11 +274,12 @@ impl Proxy {
 
     /// When [`Proxy::handle_timeout`] is due next.
     pub fn poll_timeout(&mut self) -> Option<Duration> {
+        self.prune_pending();
+        let forks = &self.forks;
         let fork_deadline = self
-            .forks
-            .values()
-            .filter(|f| !f.final_sent)
-            .filter_map(|f| f.deadline)
+            .pending
+            .iter()
+            .filter_map(|id| forks.get(id).and_then(|f| f.deadline))
             .min();
         match (self.layer.poll_timeout(), fork_deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -276,14 +287,27 @@ impl Proxy {
         }
     }
 
+    /// Drops answered (or forgotten) forks from the pending set.
+    fn prune_pending(&mut self) {
+        let forks = &self.forks;
+        self.pending
+            .retain(|id| forks.get(id).is_some_and(|f| !f.final_sent));
+    }
+
     /// Fires timers due at `now`.
     pub fn handle_timeout(&mut self, now: Duration) {
         self.layer.handle_timeout(now);
+        self.prune_pending();
+        let forks = &self.forks;
         let due: Vec<TransactionId> = self
-            .forks
+            .pending
             .iter()
-            .filter(|(_, f)| !f.final_sent && !f.timed_out && f.deadline.is_some_and(|d| d <= now))
-            .map(|(k, _)| *k)
+            .filter(|id| {
+                forks
+                    .get(id)
+                    .is_some_and(|f| !f.timed_out && f.deadline.is_some_and(|d| d <= now))
+            })
+            .copied()
             .collect();
         for id in due {
             self.no_answer(now, id);
