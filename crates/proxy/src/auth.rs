@@ -304,6 +304,9 @@ impl Authenticator {
             // Right password, old nonce: ask again with stale=true (RFC 7616 §3.3).
             return self.challenge(status, realm, true, wall);
         };
+        // Nonces past their lifetime are refused by the signer: stop tracking them.
+        self.tracker
+            .forget_issued_before(wall.saturating_sub(self.cfg.nonce_ttl_secs));
         let nc = if creds.qop.is_some() {
             creds.nc.unwrap_or(0)
         } else {

@@ -87,6 +87,30 @@ impl NonceCountTracker {
         self.entries.is_empty()
     }
 
+    /// Forgets the nonces (at the front of the insertion order) issued before `cutoff`:
+    /// past their lifetime the signer refuses them as stale anyway, so keeping them only
+    /// costs memory. Raises the watermark like an eviction, so a forgotten nonce is still
+    /// never accepted again. Amortised O(1) per nonce.
+    pub fn forget_issued_before(&mut self, cutoff: u64) {
+        while let Some(front) = self.order.front() {
+            match self.entries.get(front) {
+                Some(e) if e.issued_at >= cutoff => break,
+                Some(e) => {
+                    let w = self
+                        .evicted_watermark
+                        .map_or(e.issued_at, |w| w.max(e.issued_at));
+                    self.evicted_watermark = Some(w);
+                    if let Some(old) = self.order.pop_front() {
+                        self.entries.remove(&old);
+                    }
+                }
+                None => {
+                    self.order.pop_front();
+                }
+            }
+        }
+    }
+
     /// Checks `nc` for `nonce` and records it if it is fresh.
     ///
     /// `nonce` must already have passed [`crate::NonceSigner::check`], and
@@ -137,6 +161,19 @@ impl NonceCountTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expired_nonces_are_forgotten_but_never_accepted_again() {
+        let mut t = NonceCountTracker::new(100);
+        assert_eq!(t.check_and_record("old", 10, 1), NcStatus::Accepted);
+        assert_eq!(t.check_and_record("new", 50, 1), NcStatus::Accepted);
+        t.forget_issued_before(40);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.check_and_record("old", 10, 2), NcStatus::Forgotten);
+        assert_eq!(t.check_and_record("new", 50, 2), NcStatus::Accepted);
+        t.forget_issued_before(40);
+        assert_eq!(t.len(), 1);
+    }
 
     #[test]
     fn nc_must_strictly_increase() {
