@@ -137,7 +137,12 @@ impl Store for MemoryStore {
                 what: format!("user {}", a.target),
             });
         }
-        if g.aliases.contains_key(&a.alias) || g.subscribers.contains_key(&a.alias) {
+        if g.subscribers.contains_key(&a.alias) {
+            return Err(StoreError::Duplicate {
+                what: format!("user {} (an alias cannot take a user's name)", a.alias),
+            });
+        }
+        if g.aliases.contains_key(&a.alias) {
             return Err(StoreError::Duplicate {
                 what: format!("alias {}", a.alias),
             });

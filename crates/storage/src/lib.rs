@@ -811,7 +811,9 @@ impl Store for SqlStore {
             return Err(not_found());
         }
         if !self.fetch_strings(user_sql, &name, 1).await?.is_empty() {
-            return Err(duplicate());
+            return Err(StoreError::Duplicate {
+                what: format!("user {} (an alias cannot take a user's name)", a.alias),
+            });
         }
         let r = self
             .execute(
