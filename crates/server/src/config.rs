@@ -91,6 +91,9 @@ pub struct ServerSection {
     /// Bound on the queue between the network and the proxy core; beyond it messages are
     /// dropped and counted (UDP senders retransmit).
     pub core_queue: usize,
+    /// Threads of the async runtime: 1 (default) runs the transports and the proxy core on
+    /// one thread; n > 1 a work-stealing pool of n; 0 one per core.
+    pub threads: usize,
 }
 
 impl Default for ServerSection {
@@ -102,6 +105,7 @@ impl Default for ServerSection {
             demo: true,
             shutdown_grace_secs: 32,
             core_queue: 65536,
+            threads: 1,
         }
     }
 }
@@ -127,7 +131,7 @@ pub struct SipSection {
     pub no_answer_timeout_secs: u64,
     /// Most calls being set up at once.
     pub max_calls: usize,
-    /// UDP sockets per address (0: one per core).
+    /// UDP sockets per address, bound with `SO_REUSEPORT` (0: one per runtime thread).
     pub udp_workers: usize,
     /// Most TCP connections.
     pub max_connections: usize,
@@ -199,6 +203,10 @@ pub struct RegistrarSection {
     pub max_contacts_per_aor: usize,
     /// Most bindings in total.
     pub max_bindings: usize,
+    /// How long binding changes gather before they are written to the database in one
+    /// transaction (0: write as soon as the writer is free). A crash loses at most this
+    /// much; a clean stop writes everything.
+    pub write_behind_ms: u64,
 }
 
 impl Default for RegistrarSection {
@@ -210,6 +218,7 @@ impl Default for RegistrarSection {
             default_expires: d.default_expires,
             max_contacts_per_aor: d.max_contacts_per_aor,
             max_bindings: d.max_bindings,
+            write_behind_ms: 1000,
         }
     }
 }
@@ -377,6 +386,15 @@ impl Config {
             bail!("transaction: need 0 < t1_ms <= t2_ms");
         }
         Ok(())
+    }
+
+    /// UDP sockets to bind per address: `udp_workers`, or one per runtime thread.
+    pub fn udp_sockets(&self) -> usize {
+        match (self.sip.udp_workers, self.server.threads) {
+            (0, 0) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            (0, t) => t,
+            (n, _) => n,
+        }
     }
 
     /// The listening sockets.

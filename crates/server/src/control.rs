@@ -26,6 +26,9 @@ pub enum Command {
     Status,
     /// Prometheus text (multi-line; used by the metrics endpoint, not the socket).
     Metrics,
+    /// Write the binding changes gathered by the write-behind task now; answered once they
+    /// are in the database (the CLI reads and deletes bindings there).
+    Flush,
 }
 
 impl Command {
@@ -35,6 +38,7 @@ impl Command {
             "reload" => Some(Command::Reload),
             "status" => Some(Command::Status),
             "metrics" => Some(Command::Metrics),
+            "flush" => Some(Command::Flush),
             "clear-location" => match parts.next() {
                 None | Some("*") => Some(Command::ClearLocation(None)),
                 Some(a) => AddressOfRecord::parse(a).map(|a| Command::ClearLocation(Some(a))),
@@ -48,6 +52,7 @@ impl Command {
             Command::Reload => "reload".into(),
             Command::Status => "status".into(),
             Command::Metrics => "metrics".into(),
+            Command::Flush => "flush".into(),
             Command::ClearLocation(None) => "clear-location *".into(),
             Command::ClearLocation(Some(a)) => format!("clear-location {a}"),
         }
@@ -103,6 +108,8 @@ pub async fn execute(
             Ok(()) => "ok".into(),
             Err(e) => format!("error: {e}"),
         },
+        // The core loop hands Flush to the write-behind task; this is never reached there.
+        Command::Flush => "ok".into(),
         Command::ClearLocation(aor) => {
             let n = proxy.registrar().location().clear(aor.as_ref());
             format!("ok {n}")
@@ -180,6 +187,7 @@ mod tests {
         for c in [
             Command::Reload,
             Command::Status,
+            Command::Flush,
             Command::ClearLocation(None),
             Command::ClearLocation(AddressOfRecord::parse("alice@example.com")),
         ] {

@@ -15,6 +15,7 @@ use model::{AddressOfRecord, Store};
 use proxy::{Destination, Proxy, ProxyConfig, ProxyMode, StaticDirectory, Transport};
 use registrar::{Change, Location, Registrar, RegistrarConfig};
 use storage::SqlStore;
+use tokio::sync::mpsc::error::SendError;
 use tokio::sync::{mpsc, oneshot};
 use transport::{
     ConnectionId, Handler, Peer, Received, TransportConfig, TransportKind, Transports,
@@ -144,7 +145,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let tcfg = TransportConfig {
         udp: listens.iter().filter(|l| !l.tcp).map(|l| l.addr).collect(),
         tcp: listens.iter().filter(|l| l.tcp).map(|l| l.addr).collect(),
-        udp_workers: cfg.sip.udp_workers,
+        udp_workers: cfg.udp_sockets(),
         max_connections: cfg.sip.max_connections,
         tcp_idle_timeout: Duration::from_secs(cfg.sip.tcp_idle_timeout_secs),
         max_message_bytes: cfg.sip.max_message_bytes,
@@ -219,8 +220,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     );
 
     // Binding writer: persists changes behind the core, in order, batched.
-    let (changes_tx, changes_rx) = mpsc::unbounded_channel::<Vec<Change>>();
-    let writer = tokio::spawn(write_behind(store.clone(), changes_rx));
+    let (changes_tx, changes_rx) = mpsc::unbounded_channel::<WriterInput>();
+    let writer = tokio::spawn(write_behind(
+        store.clone(),
+        changes_rx,
+        Duration::from_millis(cfg.registrar.write_behind_ms),
+    ));
 
     // Control socket for the CLI.
     let control_path = cfg.control_path();
@@ -285,9 +290,24 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                         CoreInput::Message(m) => {
                             let src = to_destination(&m.peer);
                             proxy.handle_message(now, wall, m.data, src);
+                            // Answer each message before reading the next: a batch's answers
+                            // sent at once arrive as a burst that overflows a phone's (or
+                            // SIPp's) 208 KB receive buffer.
+                            transmit(&mut proxy, &transports);
                         }
                         CoreInput::Location(token, bindings) => {
                             proxy.handle_location(now, wall, token, bindings);
+                        }
+                        CoreInput::Control(control::Command::Flush, reply) => {
+                            let changes = proxy.drain_changes();
+                            if !changes.is_empty() {
+                                let _ = changes_tx.send(WriterInput::Changes(changes));
+                            }
+                            if let Err(SendError(WriterInput::Flush(reply))) =
+                                changes_tx.send(WriterInput::Flush(reply))
+                            {
+                                let _ = reply.send("error: binding writer stopped".into());
+                            }
                         }
                         CoreInput::Control(cmd, reply) => {
                             let answer = control::execute(cmd, &mut proxy, store.as_ref(), &directory, &transports, &dropped).await;
@@ -310,11 +330,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                 shutting_down = Some(Instant::now());
             }
         }
-        while let Some((dest, bytes)) = proxy.poll_transmit() {
-            if let Err(e) = transports.send(&to_peer(&dest), bytes) {
-                tracing::debug!(dest = %dest.addr, error = %e, "send failed");
-            }
-        }
+        transmit(&mut proxy, &transports);
         while let Some(q) = proxy.poll_location_query() {
             let store = store.clone();
             let core = core_tx.clone();
@@ -331,7 +347,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         }
         let changes = proxy.drain_changes();
         if !changes.is_empty() {
-            let _ = changes_tx.send(changes);
+            let _ = changes_tx.send(WriterInput::Changes(changes));
         }
         if let Some(since) = shutting_down {
             // Done when no request awaits a final answer; lingering transactions (timers
@@ -357,12 +373,65 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Applies binding changes to the store in order, batching what has queued up.
-async fn write_behind(store: Arc<SqlStore>, mut rx: mpsc::UnboundedReceiver<Vec<Change>>) {
-    let mut buf: Vec<Vec<Change>> = Vec::new();
-    while rx.recv_many(&mut buf, 64).await > 0 {
+/// Sends what the proxy has queued.
+fn transmit(proxy: &mut Proxy, transports: &Transports) {
+    while let Some((dest, bytes)) = proxy.poll_transmit() {
+        if let Err(e) = transports.send(&to_peer(&dest), bytes) {
+            tracing::debug!(dest = %dest.addr, error = %e, "send failed");
+        }
+    }
+}
+
+/// What the core hands the write-behind task.
+enum WriterInput {
+    /// Binding changes, in the order the registrar made them.
+    Changes(Vec<Change>),
+    /// Write everything received so far now, then answer.
+    Flush(oneshot::Sender<String>),
+}
+
+/// Applies binding changes to the store in order. After the first change of a batch it
+/// gathers for `gather` (until a flush is asked for, or the core closes the channel), so
+/// that a steady trickle of registrations costs one database transaction per interval,
+/// not one each.
+async fn write_behind(
+    store: Arc<SqlStore>,
+    mut rx: mpsc::UnboundedReceiver<WriterInput>,
+    gather: Duration,
+) {
+    let mut buf: Vec<WriterInput> = Vec::new();
+    let mut open = true;
+    let flush_asked = |b: &[WriterInput]| b.iter().any(|i| matches!(i, WriterInput::Flush(_)));
+    while open && rx.recv_many(&mut buf, 1024).await > 0 {
+        if !gather.is_zero() && !flush_asked(&buf) {
+            let until = tokio::time::Instant::now() + gather;
+            loop {
+                let before = buf.len();
+                tokio::select! {
+                    n = rx.recv_many(&mut buf, 1024) => {
+                        if n == 0 {
+                            open = false;
+                            break;
+                        }
+                        if flush_asked(&buf[before..]) {
+                            break;
+                        }
+                    }
+                    _ = tokio::time::sleep_until(until) => break,
+                }
+            }
+        }
         let mut saves = Vec::new();
-        for change in buf.drain(..).flatten() {
+        let mut acks = Vec::new();
+        let changes = buf.drain(..).filter_map(|input| match input {
+            WriterInput::Changes(c) => Some(c),
+            WriterInput::Flush(ack) => {
+                acks.push(ack);
+                None
+            }
+        });
+        let changes: Vec<Change> = changes.flatten().collect();
+        for change in changes {
             match change {
                 Change::Save(b) => saves.push(b),
                 other => {
@@ -381,6 +450,9 @@ async fn write_behind(store: Arc<SqlStore>, mut rx: mpsc::UnboundedReceiver<Vec<
             }
         }
         flush_saves(&store, &mut saves).await;
+        for ack in acks {
+            let _ = ack.send("ok".into());
+        }
     }
 }
 

@@ -343,6 +343,9 @@ pub async fn location(cfg: &Config, cmd: LocationCmd, json: bool) -> anyhow::Res
     let store = open(cfg).await?;
     match cmd {
         LocationCmd::List { user } => {
+            // A running server writes bindings behind, gathered per second: have it write
+            // what it holds first, so the list shows every registration it has answered.
+            notify(cfg, Command::Flush).await;
             let now = wall_clock();
             let list = store.bindings(user.as_ref(), now).await.map_err(friendly)?;
             if json {
@@ -371,6 +374,8 @@ pub async fn location(cfg: &Config, cmd: LocationCmd, json: bool) -> anyhow::Res
             }
         }
         LocationCmd::Clear { user } => {
+            // Written first, or a gathered save would bring a cleared binding back.
+            notify(cfg, Command::Flush).await;
             let n = store
                 .delete_bindings(user.as_ref())
                 .await
