@@ -66,7 +66,16 @@ impl Location {
         f: impl FnOnce(&mut Vec<Binding>) -> Result<R, E>,
     ) -> Result<Result<R, E>, LocationFull> {
         let mut g = self.shard(aor).write();
-        let mut scratch = g.get(aor).cloned().unwrap_or_default();
+        // Room for exactly one more: a Vec grown by push starts at four slots, and four
+        // Bindings per address-of-record tripled the table's size with one phone each.
+        let mut scratch = match g.get(aor) {
+            Some(list) => {
+                let mut v = Vec::with_capacity(list.len() + 1);
+                v.extend_from_slice(list);
+                v
+            }
+            None => Vec::with_capacity(1),
+        };
         let before = scratch.len();
         let r = match f(&mut scratch) {
             Ok(r) => r,
@@ -80,6 +89,7 @@ impl Location {
         if scratch.is_empty() {
             g.remove(aor);
         } else {
+            scratch.shrink_to_fit();
             g.insert(aor.clone(), scratch);
         }
         if after >= before {

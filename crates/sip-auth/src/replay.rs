@@ -24,8 +24,17 @@
 //! challenge (`stale=true`). Size `capacity` for the number of nonces in use
 //! within the nonce lifetime, or legitimate clients will see more
 //! re-challenges.
+//!
+//! # Keys
+//!
+//! A nonce is remembered by a 64-bit hash under a per-process random key, not by its
+//! text (~50 bytes, twice: ~200 bytes per nonce before, 40 now). Two live nonces with the
+//! same hash (odds about n²/2⁶⁵: 3·10⁻⁸ for a million) make the second one look
+//! replayed, and its client gets a fresh challenge; a hash can never make a replay pass.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
 
 /// Outcome of [`NonceCountTracker::check_and_record`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,8 +62,9 @@ struct Entry {
 #[derive(Debug, Clone)]
 pub struct NonceCountTracker {
     capacity: usize,
-    entries: HashMap<String, Entry>,
-    order: VecDeque<String>,
+    hasher: RandomState,
+    entries: HashMap<u64, Entry>,
+    order: VecDeque<u64>,
     evicted_watermark: Option<u64>,
 }
 
@@ -64,6 +74,7 @@ impl NonceCountTracker {
         let capacity = capacity.max(1);
         NonceCountTracker {
             capacity,
+            hasher: RandomState::new(),
             // Grown on demand: the bound is a ceiling, not a reservation (a server with a
             // bound of a million nonces must not start with a hundred megabytes of table).
             entries: HashMap::new(),
@@ -118,7 +129,8 @@ impl NonceCountTracker {
     /// accepted. Call this only after the digest itself verified, so that
     /// forged requests cannot advance a legitimate client's counter.
     pub fn check_and_record(&mut self, nonce: &str, issued_at: u64, nc: u32) -> NcStatus {
-        if let Some(entry) = self.entries.get_mut(nonce) {
+        let key = self.hasher.hash_one(nonce);
+        if let Some(entry) = self.entries.get_mut(&key) {
             if nc <= entry.highest_nc {
                 return NcStatus::Replayed {
                     highest_seen: entry.highest_nc,
@@ -145,13 +157,13 @@ impl NonceCountTracker {
             }
         }
         self.entries.insert(
-            nonce.to_owned(),
+            key,
             Entry {
                 highest_nc: nc,
                 issued_at,
             },
         );
-        self.order.push_back(nonce.to_owned());
+        self.order.push_back(key);
         // Evicting a nonce issued later than this one may have raised the
         // watermark above it; it is tracked now, so that does not matter.
         NcStatus::Accepted

@@ -252,7 +252,9 @@ struct Entry<D> {
 pub struct TransactionLayer<D> {
     config: Config,
     next_id: u64,
-    txs: HashMap<TransactionId, Entry<D>>,
+    /// Boxed: an entry is ~480 bytes and a hash table holds up to twice its length in
+    /// slots, so inline entries cost ~1 KB per transaction at a bad moment of growth.
+    txs: HashMap<TransactionId, Box<Entry<D>>>,
     server_keys: HashMap<ServerKey, TransactionId>,
     client_keys: HashMap<ClientKey, TransactionId>,
     queue: TimerQueue,
@@ -340,10 +342,10 @@ impl<D: Clone> TransactionLayer<D> {
         self.server_keys.insert(key.clone(), id);
         self.txs.insert(
             id,
-            Entry {
+            Box::new(Entry {
                 key: Key::Server(key),
                 tx,
-            },
+            }),
         );
         if request.method() == Method::Cancel {
             let invite_tx = self
@@ -375,7 +377,7 @@ impl<D: Clone> TransactionLayer<D> {
         if let Some(Entry {
             tx: Tx::InviteServer(t),
             ..
-        }) = self.txs.get_mut(&id)
+        }) = self.txs.get_mut(&id).map(|e| &mut **e)
         {
             let mut fx = fx!(self, id, now);
             if t.on_ack(&mut fx) {
@@ -512,10 +514,10 @@ impl<D: Clone> TransactionLayer<D> {
         self.client_keys.insert(key.clone(), id);
         self.txs.insert(
             id,
-            Entry {
+            Box::new(Entry {
                 key: Key::Client(key),
                 tx,
-            },
+            }),
         );
         Ok(id)
     }
