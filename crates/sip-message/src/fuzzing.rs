@@ -81,6 +81,7 @@ pub fn message(data: &[u8]) {
 
     // An unedited editor prints the same bytes.
     assert_eq!(Editor::new(&m).to_vec(), m.to_vec());
+    assert_eq!(&m.wire()[..], &m.to_vec()[..]);
 
     // Edit like a proxy hop (or like a proxy passing a response upstream).
     let mut ed = Editor::new(&m);

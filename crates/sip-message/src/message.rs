@@ -91,6 +91,9 @@ pub enum StartLine {
 /// A parsed SIP message. Cheap to clone (the bytes are reference-counted).
 #[derive(Debug, Clone)]
 pub struct SipMessage {
+    /// The message as parsed (start line to the end of the body), sharing the buffer of
+    /// `head` and `body`: sending it again costs no copy.
+    pub(crate) wire: Bytes,
     pub(crate) head: ByteString,
     pub(crate) body: Bytes,
     pub(crate) start: StartLine,
@@ -325,6 +328,12 @@ impl SipMessage {
     pub fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.head.as_bytes());
         out.extend_from_slice(&self.body);
+    }
+
+    /// The message's bytes without a copy (the parsed buffer, from the start line to the
+    /// end of the body: leading CRLFs and bytes past Content-Length are not included).
+    pub fn wire(&self) -> Bytes {
+        self.wire.clone()
     }
 
     /// The message's bytes in one new buffer.

@@ -78,13 +78,16 @@ impl SipMessage {
         let _ = buf.split_to(lead);
         let end = end_of_headers(&buf).ok_or(ParseError::UnterminatedHeaders)?;
         let head_len = end + 4;
+        let whole = buf.clone();
         let rest = buf.split_off(head_len);
         let head = ByteString::try_from(buf).map_err(|_| ParseError::InvalidUtf8)?;
-        Parser {
+        let mut msg = Parser {
             head: &head,
             limits,
         }
-        .run(head.clone(), rest)
+        .run(head.clone(), rest)?;
+        msg.wire = whole.slice(..head_len + msg.body.len());
+        Ok(msg)
     }
 }
 
@@ -265,6 +268,7 @@ impl<'h> Parser<'h> {
             None => rest,
         };
         Ok(SipMessage {
+            wire: Bytes::new(),
             head: head_owned,
             body,
             start,

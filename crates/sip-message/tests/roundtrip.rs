@@ -519,6 +519,7 @@ proptest! {
         let m = parse(&bytes);
         check_against_model(&g, &m);
         prop_assert_eq!(&m.to_vec(), &bytes);
+        prop_assert_eq!(&m.wire()[..], &bytes[..]);
         prop_assert_eq!(&Editor::new(&m).to_vec(), &bytes);
         let again = parse(&m.to_vec());
         sip_message::fuzzing::assert_same_message(&m, &again);

@@ -19,7 +19,9 @@ use crate::timers::{Slot, Timers, TxTimers};
 #[derive(Debug)]
 pub(crate) struct ClientInvite<D> {
     pub(crate) state: State,
-    pub(crate) request: SipMessage,
+    /// Dropped with `bytes` once a final response arrived (an answered call keeps its
+    /// transaction 32 s in Accepted, where neither is needed).
+    pub(crate) request: Option<SipMessage>,
     bytes: Bytes,
     dest: D,
     reliability: Reliability,
@@ -39,7 +41,7 @@ impl<D: Clone> ClientInvite<D> {
     ) -> Self {
         let mut tx = ClientInvite {
             state: State::Calling,
-            request,
+            request: Some(request),
             bytes,
             dest,
             reliability,
@@ -68,17 +70,22 @@ impl<D: Clone> ClientInvite<D> {
             (State::Calling | State::Proceeding, 200..=299) => {
                 self.state = State::Accepted;
                 self.timers.disarm_all();
+                self.request = None;
+                self.bytes = Bytes::new();
                 fx.arm(&mut self.timers, Slot::Linger, fx.timers.t1x64());
                 (true, Step::Continue)
             }
             (State::Calling | State::Proceeding, _) => {
                 self.state = State::Completed;
                 self.timers.disarm_all();
-                let mut ack = Vec::with_capacity(512);
-                build_ack_for_failure(&self.request, msg, &mut ack);
-                let ack = Bytes::from(ack);
-                fx.send(&self.dest, &ack);
-                self.ack = Some(ack);
+                if let Some(request) = self.request.take() {
+                    let mut ack = Vec::with_capacity(512);
+                    build_ack_for_failure(&request, msg, &mut ack);
+                    let ack = Bytes::from(ack);
+                    fx.send(&self.dest, &ack);
+                    self.ack = Some(ack);
+                }
+                self.bytes = Bytes::new();
                 let d = Timers::unless_reliable(fx.timers.timer_d, self.reliability);
                 fx.arm(&mut self.timers, Slot::Linger, d);
                 (true, Step::Continue)

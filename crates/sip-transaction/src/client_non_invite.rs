@@ -19,7 +19,8 @@ use crate::timers::{Slot, Timers, TxTimers};
 #[derive(Debug)]
 pub(crate) struct ClientNonInvite<D> {
     pub(crate) state: State,
-    pub(crate) request: SipMessage,
+    /// Dropped with `bytes` once a final response arrived.
+    pub(crate) request: Option<SipMessage>,
     bytes: Bytes,
     dest: D,
     reliability: Reliability,
@@ -38,7 +39,7 @@ impl<D: Clone> ClientNonInvite<D> {
     ) -> Self {
         let mut tx = ClientNonInvite {
             state: State::Trying,
-            request,
+            request: Some(request),
             bytes,
             dest,
             reliability,
@@ -63,6 +64,8 @@ impl<D: Clone> ClientNonInvite<D> {
             (State::Trying | State::Proceeding, _) => {
                 self.state = State::Completed;
                 self.timers.disarm_all();
+                self.request = None;
+                self.bytes = Bytes::new();
                 let k = Timers::unless_reliable(fx.timers.t4, self.reliability);
                 fx.arm(&mut self.timers, Slot::Linger, k);
                 (true, Step::Continue)

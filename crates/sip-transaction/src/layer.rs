@@ -197,9 +197,9 @@ impl<D> Tx<D> {
 
     fn request(&self) -> Option<&SipMessage> {
         match self {
-            Tx::InviteClient(t) => Some(&t.request),
-            Tx::NonInviteClient(t) => Some(&t.request),
-            Tx::InviteServer(t) => Some(&t.request),
+            Tx::InviteClient(t) => t.request.as_ref(),
+            Tx::NonInviteClient(t) => t.request.as_ref(),
+            Tx::InviteServer(t) => t.request.as_ref(),
             Tx::NonInviteServer(t) => t.request.as_ref(),
         }
     }
@@ -491,7 +491,7 @@ impl<D: Clone> TransactionLayer<D> {
         if self.txs.len() >= self.config.max_transactions {
             return Err(Error::Overloaded);
         }
-        let bytes = Bytes::from(request.to_vec());
+        let bytes = request.wire();
         let id = self.allocate_id();
         let mut fx = fx!(self, id, now);
         let tx = if request.method() == Method::Invite {
@@ -598,8 +598,8 @@ impl<D: Clone> TransactionLayer<D> {
     }
 
     /// The request of transaction `id`: the one received (server) or sent (client, e.g. to
-    /// build its CANCEL with [`sip_message::build_cancel`]). A non-INVITE server transaction
-    /// forgets its request once it has sent its final response.
+    /// build its CANCEL with [`sip_message::build_cancel`]). Every transaction forgets its
+    /// request once the final response is sent or received: `None` from then on.
     pub fn request(&self, id: TransactionId) -> Option<&SipMessage> {
         self.txs.get(&id).and_then(|e| e.tx.request())
     }

@@ -24,7 +24,8 @@ use crate::timers::{Slot, Timers, TxTimers};
 #[derive(Debug)]
 pub(crate) struct ServerInvite<D> {
     pub(crate) state: State,
-    pub(crate) request: SipMessage,
+    /// Dropped once a final response is sent (only the 100 Trying is built from it).
+    pub(crate) request: Option<SipMessage>,
     pub(crate) dest: D,
     reliability: Reliability,
     /// The latest response sent (provisional in Proceeding, final afterwards).
@@ -48,7 +49,7 @@ impl<D: Clone> ServerInvite<D> {
     ) -> Self {
         let mut tx = ServerInvite {
             state: State::Proceeding,
-            request,
+            request: Some(request),
             dest,
             reliability,
             last: None,
@@ -64,7 +65,10 @@ impl<D: Clone> ServerInvite<D> {
     }
 
     fn send_trying(&mut self, fx: &mut Fx<'_, D>) {
-        let bytes = Bytes::from(ResponseBuilder::new(&self.request, 100).to_vec());
+        let Some(request) = &self.request else {
+            return;
+        };
+        let bytes = Bytes::from(ResponseBuilder::new(request, 100).to_vec());
         fx.send(&self.dest, &bytes);
         self.last = Some(bytes);
     }
@@ -111,12 +115,14 @@ impl<D: Clone> ServerInvite<D> {
                 self.timers.disarm_all();
                 fx.send(&self.dest, &bytes);
                 self.last = None;
+                self.request = None;
                 fx.arm(&mut self.timers, Slot::Linger, fx.timers.t1x64());
             }
             (State::Accepted, 200..=299) => fx.send(&self.dest, &bytes),
             (State::Proceeding, _) => {
                 self.state = State::Completed;
                 self.timers.disarm_all();
+                self.request = None;
                 fx.send(&self.dest, &bytes);
                 self.last = Some(bytes);
                 if self.reliability == Reliability::Unreliable {

@@ -79,6 +79,7 @@ impl Proxy {
             self.send_branch(now, fork_id, t);
         }
         self.check_complete(now, fork_id);
+        self.retire_if_done(fork_id);
     }
 
     /// Builds and sends one branch (RFC 3261 §16.6).
@@ -139,6 +140,11 @@ impl Proxy {
             ResponseOutcome::Matched { id, response } => {
                 if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
                     self.branch_response(now, fork_id, b, response);
+                } else if response.method() == Method::Invite
+                    && (200..300).contains(&response.status())
+                {
+                    // A 2xx retransmission after the fork was retired.
+                    self.forward_response_stateless(&response);
                 }
             }
             ResponseOutcome::Absorbed => {}
@@ -188,6 +194,44 @@ impl Proxy {
 
     /// A branch ended with `status` (a response, or a synthetic 408).
     pub(super) fn branch_final(
+        &mut self,
+        now: Duration,
+        fork_id: TransactionId,
+        b: usize,
+        status: u16,
+        resp: Option<SipMessage>,
+    ) {
+        self.branch_ended(now, fork_id, b, status, resp);
+        self.retire_if_done(fork_id);
+    }
+
+    /// Forgets a fork once its final answer went upstream and every branch has ended:
+    /// nothing of it is needed any more (a late 2xx retransmission is relayed statelessly,
+    /// RFC 3261 §16.7 step 5), and an answered call would otherwise hold its request and
+    /// branches for the 32 s its server transaction lingers (RFC 6026 Timer L).
+    pub(super) fn retire_if_done(&mut self, fork_id: TransactionId) {
+        let Some(fork) = self.forks.get(&fork_id) else {
+            return;
+        };
+        if !fork.final_sent
+            || fork
+                .branches
+                .iter()
+                .any(|b| !matches!(b.state, BranchState::Done(_)))
+        {
+            return;
+        }
+        for b in &fork.branches {
+            if let Some(tx) = b.tx {
+                self.client_to_fork.remove(&tx);
+            }
+        }
+        self.forks.remove(&fork_id);
+        self.calls.remove(&fork_id);
+        self.pending.remove(&fork_id);
+    }
+
+    fn branch_ended(
         &mut self,
         now: Duration,
         fork_id: TransactionId,
@@ -437,6 +481,7 @@ impl Proxy {
         fork.consider(408, None);
         self.cancel_branches(now, fork_id);
         self.check_complete(now, fork_id);
+        self.retire_if_done(fork_id);
     }
 }
 

@@ -80,9 +80,9 @@ pub struct Proxy {
     next_query: u64,
     forks: HashMap<TransactionId, Fork>,
     /// Forks that have not sent their final answer: the only ones with a live no-answer
-    /// deadline. Answered forks stay in `forks` until their server transaction ends (32 s
-    /// for an answered INVITE), so scanning `forks` for deadlines cost O(calls of the last
-    /// 32 s) per core-loop turn; this set is pruned lazily as forks answer.
+    /// deadline. An answered fork stays in `forks` until its last branch ends (CANCELled
+    /// branches answer 487 later), so `forks` is larger than this set; it is pruned lazily
+    /// as forks answer.
     pending: std::collections::HashSet<TransactionId>,
     client_to_fork: HashMap<TransactionId, (TransactionId, usize)>,
     /// Call-service state of forks whose callee has forwarding or find-me.
