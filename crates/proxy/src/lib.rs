@@ -13,6 +13,7 @@ mod branch;
 mod config;
 mod core;
 mod destination;
+mod dialogs;
 mod directory;
 mod fork;
 mod metrics;

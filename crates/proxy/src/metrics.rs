@@ -45,7 +45,52 @@ fn method_index(m: Method) -> usize {
 }
 
 /// Upper bounds (seconds) of the call-setup histogram buckets.
-const SETUP_BUCKETS: [f64; 9] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+const SETUP_BUCKETS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+/// Upper bounds (seconds) of the call-duration histogram buckets.
+const DURATION_BUCKETS: &[f64] = &[
+    1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+];
+
+/// A Prometheus histogram with fixed bucket bounds.
+#[derive(Debug, Clone)]
+struct Histogram {
+    bounds: &'static [f64],
+    counts: Vec<u64>,
+    count: u64,
+    sum: f64,
+}
+
+impl Histogram {
+    fn new(bounds: &'static [f64]) -> Self {
+        Histogram {
+            bounds,
+            counts: vec![0; bounds.len()],
+            count: 0,
+            sum: 0.0,
+        }
+    }
+
+    fn observe(&mut self, d: Duration) {
+        let s = d.as_secs_f64();
+        for (c, b) in self.counts.iter_mut().zip(self.bounds) {
+            if s <= *b {
+                *c += 1;
+            }
+        }
+        self.count += 1;
+        self.sum += s;
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (c, b) in self.counts.iter().zip(self.bounds) {
+            let _ = writeln!(out, "{name}_bucket{{le=\"{b}\"}} {c}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", self.count);
+        let _ = writeln!(out, "{name}_sum {}", self.sum);
+        let _ = writeln!(out, "{name}_count {}", self.count);
+    }
+}
 
 /// Counters and histograms.
 #[derive(Debug, Clone)]
@@ -64,9 +109,12 @@ pub struct Metrics {
     pub parse_errors: u64,
     /// Requests refused because a table was full.
     pub overloaded: u64,
-    setup_buckets: [u64; 9],
-    setup_count: u64,
-    setup_sum: f64,
+    setup: Histogram,
+    duration: Histogram,
+    /// Dialogs established through the proxy (2xx to INVITE sent upstream).
+    pub dialogs_started: u64,
+    /// Dialogs forgotten without a BYE seen (12 h old, or the table full).
+    pub dialogs_expired: u64,
 }
 
 impl Default for Metrics {
@@ -81,9 +129,10 @@ impl Default for Metrics {
             auth_refused: 0,
             parse_errors: 0,
             overloaded: 0,
-            setup_buckets: [0; 9],
-            setup_count: 0,
-            setup_sum: 0.0,
+            setup: Histogram::new(SETUP_BUCKETS),
+            duration: Histogram::new(DURATION_BUCKETS),
+            dialogs_started: 0,
+            dialogs_expired: 0,
         }
     }
 }
@@ -118,14 +167,12 @@ impl Metrics {
 
     /// Records the time from an INVITE to its final response.
     pub(crate) fn call_setup(&mut self, d: Duration) {
-        let s = d.as_secs_f64();
-        for (i, b) in SETUP_BUCKETS.iter().enumerate() {
-            if s <= *b {
-                self.setup_buckets[i] += 1;
-            }
-        }
-        self.setup_count += 1;
-        self.setup_sum += s;
+        self.setup.observe(d);
+    }
+
+    /// Records how long an answered call lasted (2xx to BYE).
+    pub(crate) fn call_duration(&mut self, d: Duration) {
+        self.duration.observe(d);
     }
 
     /// Responses sent with this status code.
@@ -235,27 +282,25 @@ impl Metrics {
             "switchboard_dropped_total{{reason=\"overload\"}} {}",
             self.overloaded
         );
-        let _ = writeln!(
+        self.setup.render(
             out,
-            "# HELP switchboard_call_setup_seconds Time from INVITE to its final response.\n# TYPE switchboard_call_setup_seconds histogram"
+            "switchboard_call_setup_seconds",
+            "Time from INVITE to its final response.",
         );
-        for (i, b) in SETUP_BUCKETS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "switchboard_call_setup_seconds_bucket{{le=\"{b}\"}} {}",
-                self.setup_buckets[i]
-            );
-        }
-        let _ = writeln!(
+        self.duration.render(
             out,
-            "switchboard_call_setup_seconds_bucket{{le=\"+Inf\"}} {}",
-            self.setup_count
+            "switchboard_call_duration_seconds",
+            "Answered calls, from the 2xx to the BYE.",
         );
-        let _ = writeln!(out, "switchboard_call_setup_seconds_sum {}", self.setup_sum);
         let _ = writeln!(
             out,
-            "switchboard_call_setup_seconds_count {}",
-            self.setup_count
+            "# HELP switchboard_dialogs_started_total Dialogs established through the proxy.\n# TYPE switchboard_dialogs_started_total counter\nswitchboard_dialogs_started_total {}",
+            self.dialogs_started
+        );
+        let _ = writeln!(
+            out,
+            "# HELP switchboard_dialogs_expired_total Dialogs forgotten without a BYE (12 h old, or the table full).\n# TYPE switchboard_dialogs_expired_total counter\nswitchboard_dialogs_expired_total {}",
+            self.dialogs_expired
         );
     }
 }

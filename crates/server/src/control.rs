@@ -97,6 +97,7 @@ pub async fn serve(path: PathBuf, core: mpsc::Sender<CoreInput>) -> anyhow::Resu
 /// Runs a command inside the core task.
 pub async fn execute(
     cmd: Command,
+    now: std::time::Duration,
     proxy: &mut Proxy,
     store: &dyn Store,
     directory: &StaticDirectory,
@@ -116,7 +117,7 @@ pub async fn execute(
         }
         Command::Metrics => {
             let mut out = String::with_capacity(8192);
-            proxy.render_metrics(&mut out);
+            proxy.render_metrics(now, &mut out);
             let t = transports.stats();
             out.push_str("# HELP switchboard_transport_messages_total SIP messages by transport and direction.\n");
             out.push_str("# TYPE switchboard_transport_messages_total counter\n");
@@ -148,6 +149,7 @@ pub async fn execute(
             serde_json::json!({
                 "transactions": proxy.transactions(),
                 "calls_in_setup": proxy.forks(),
+                "dialogs_active": proxy.dialogs_active(now),
                 "registered_contacts": proxy.registrar().location().len(),
                 "requests": s.requests,
                 "responses": s.responses,

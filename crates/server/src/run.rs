@@ -310,7 +310,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                             }
                         }
                         CoreInput::Control(cmd, reply) => {
-                            let answer = control::execute(cmd, &mut proxy, store.as_ref(), &directory, &transports, &dropped).await;
+                            let answer = control::execute(cmd, now, &mut proxy, store.as_ref(), &directory, &transports, &dropped).await;
                             let _ = reply.send(answer);
                         }
                     }

@@ -106,6 +106,68 @@ fn rfc3665_3_1_successful_session_through_proxy() {
     }
 }
 
+/// The Prometheus endpoint counts a call through the proxy: requests by method, responses
+/// by code, the dialog it established and ended, and its duration.
+#[test]
+fn metrics_count_a_call() {
+    let metrics_port = free_port();
+    let server = Server::start(Options {
+        extra: format!("[metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n"),
+        ..Options::default()
+    });
+    let bob_port = free_port();
+    register(&server, "bob", bob_port, 60);
+    let bob = uas(&server, "bob", "uas-answer-200.xml", bob_port);
+    uac(&server, "alice", "uac-invite-expect-200.xml", "bob")
+        .run()
+        .assert_ok("caller");
+    bob.wait().assert_ok("callee");
+
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", metrics_port)).unwrap();
+    conn.set_read_timeout(Some(HANG_GUARD)).unwrap();
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut page = String::new();
+    conn.read_to_string(&mut page).unwrap();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    let value = |line: &str| -> f64 {
+        page.lines()
+            .find_map(|l| l.strip_prefix(line)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {line} in:\n{page}"))
+    };
+    assert_eq!(
+        value("switchboard_sip_requests_received_total{method=\"INVITE\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("switchboard_sip_requests_received_total{method=\"BYE\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("switchboard_sip_requests_received_total{method=\"REGISTER\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("switchboard_sip_requests_sent_total{method=\"INVITE\"}"),
+        1.0
+    );
+    // the REGISTER's 200, the relayed 200s of the INVITE and of the BYE
+    assert_eq!(
+        value("switchboard_sip_responses_sent_total{code=\"200\"}"),
+        3.0
+    );
+    assert_eq!(value("switchboard_dialogs_started_total"), 1.0);
+    assert_eq!(value("switchboard_dialogs_active"), 0.0);
+    assert_eq!(value("switchboard_call_duration_seconds_count"), 1.0);
+    assert_eq!(value("switchboard_call_setup_seconds_count"), 1.0);
+    assert_eq!(value("switchboard_calls_in_setup"), 0.0);
+    assert!(
+        value("switchboard_transport_messages_total{transport=\"udp\",direction=\"rx\"}") >= 7.0
+    );
+    assert_eq!(server.status()["dialogs_active"], 0);
+}
+
 /// Busy: Bob answers 486; Alice gets it; the proxy ACKs the 486 hop by hop.
 ///
 /// ```text

@@ -258,6 +258,9 @@ impl Proxy {
                     }
                     if fork.request.method() == Method::Invite {
                         self.stats.calls_answered += 1;
+                        if let (Some(from), Some(to)) = (r.from_tag(), r.to_tag()) {
+                            self.dialogs.established(now, r.call_id(), from, to);
+                        }
                     }
                     let _ = self.layer.respond(now, server_tx, bytes, status);
                 }

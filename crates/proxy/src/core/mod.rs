@@ -87,6 +87,8 @@ pub struct Proxy {
     client_to_fork: HashMap<TransactionId, (TransactionId, usize)>,
     /// Call-service state of forks whose callee has forwarding or find-me.
     calls: HashMap<TransactionId, crate::services::CallState>,
+    /// Calls up (for the dialog gauge and call durations).
+    dialogs: crate::dialogs::Dialogs,
     out: VecDeque<(Destination, Bytes)>,
     changes: Vec<Change>,
     next_branch: u64,
@@ -194,6 +196,7 @@ impl Proxy {
             pending: std::collections::HashSet::new(),
             client_to_fork: HashMap::new(),
             calls: HashMap::new(),
+            dialogs: crate::dialogs::Dialogs::new(crate::dialogs::MAX_DIALOGS),
             out: VecDeque::new(),
             changes: Vec::new(),
             next_branch: 1,
@@ -244,10 +247,18 @@ impl Proxy {
         Some(t)
     }
 
-    /// Prometheus text for the proxy's metrics and gauges.
-    pub fn render_metrics(&self, out: &mut String) {
+    /// Calls answered through the proxy and not yet ended by a BYE.
+    pub fn dialogs_active(&mut self, now: Duration) -> usize {
+        self.dialogs.len(now)
+    }
+
+    /// Prometheus text for the proxy's metrics and gauges at `now`.
+    pub fn render_metrics(&mut self, now: Duration, out: &mut String) {
+        let dialogs = self.dialogs.len(now);
         let mut m = self.metrics.clone();
         m.auth_failures = self.auth.failures();
+        m.dialogs_started = self.dialogs.started;
+        m.dialogs_expired = self.dialogs.expired;
         m.render(out);
         let gauge = |out: &mut String, name: &str, help: &str, v: usize| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
@@ -263,6 +274,12 @@ impl Proxy {
             "switchboard_calls_in_setup",
             "Proxied requests awaiting a final response.",
             self.forks(),
+        );
+        gauge(
+            out,
+            "switchboard_dialogs_active",
+            "Calls answered through the proxy and not yet ended by a BYE.",
+            dialogs,
         );
         gauge(
             out,

@@ -28,6 +28,15 @@ impl Proxy {
         req: SipMessage,
         source: Destination,
     ) {
+        if req.method() == Method::Bye {
+            if let (Some(from), Some(to)) = (req.from_tag(), req.to_tag()) {
+                if let crate::dialogs::Ended::Bye(lasted) =
+                    self.dialogs.bye(now, req.call_id(), from, to)
+                {
+                    self.metrics.call_duration(lasted);
+                }
+            }
+        }
         if self.draining {
             self.reply(
                 now,

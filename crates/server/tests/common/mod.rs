@@ -74,6 +74,8 @@ pub struct Options {
     pub transaction: String,
     /// Extra lines of `[registrar]`.
     pub registrar: String,
+    /// Further sections, appended to the file.
+    pub extra: String,
 }
 
 impl Default for Options {
@@ -83,6 +85,7 @@ impl Default for Options {
             // Retransmission timing does not matter in these tests: short timers.
             transaction: "t1_ms = 100\n".into(),
             registrar: "min_expires = 10\ndefault_expires = 60\nmax_expires = 300\n".into(),
+            extra: String::new(),
         }
     }
 }
@@ -111,11 +114,12 @@ impl Server {
         let toml = format!(
             "[server]\ndata_dir = {data:?}\ndemo = false\nnode_name = \"e2e\"\nshutdown_grace_secs = 5\n\n\
              [sip]\nlisten = [\"udp:127.0.0.1:{port}\", \"tcp:127.0.0.1:{port}\"]\nudp_workers = 1\n{sip}\n\
-             [transaction]\n{tx}\n[registrar]\n{reg}\n[auth]\nenabled = false\n",
+             [transaction]\n{tx}\n[registrar]\n{reg}\n[auth]\nenabled = false\n{extra}\n",
             data = dir.path().join("data").display().to_string(),
             sip = opts.sip,
             tx = opts.transaction,
             reg = opts.registrar,
+            extra = opts.extra,
         );
         std::fs::write(&config, toml).unwrap();
         let mut s = Server {

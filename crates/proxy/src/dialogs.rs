@@ -1,0 +1,181 @@
+//! Which calls are up: dialogs established through the proxy (a 2xx to an INVITE went
+//! upstream) and not yet ended by a BYE. For the `switchboard_dialogs_active` gauge and
+//! the call-duration histogram; routing never depends on it (the proxy record-routes and
+//! keeps no dialog state it needs).
+//!
+//! A dialog is remembered by a keyed 64-bit hash of its Call-ID and its two tags (in
+//! either order, so a BYE from either side finds it): 16 bytes per dialog in a bounded
+//! table. A dialog whose BYE the proxy never sees (a phone lost power) is forgotten after
+//! [`MAX_AGE`], and the oldest is forgotten when the table is full.
+
+use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::time::Duration;
+
+/// Most dialogs remembered (16 bytes each in the table, 16 more in the expiry queue).
+pub(crate) const MAX_DIALOGS: usize = 1 << 20;
+
+/// A dialog older than this is taken to have ended unseen (Kamailio's dialog module
+/// default lifetime is also 12 hours).
+pub(crate) const MAX_AGE: Duration = Duration::from_secs(12 * 3600);
+
+/// How a dialog left the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// A BYE, after the dialog had lasted this long.
+    Bye(Duration),
+    /// Not found (never established through us, or already forgotten).
+    Unknown,
+}
+
+/// The table of established dialogs.
+#[derive(Debug)]
+pub(crate) struct Dialogs {
+    hasher: RandomState,
+    /// key -> when the dialog was established.
+    live: HashMap<u64, Duration>,
+    /// Establishment order, for expiry; may hold keys already ended (skipped lazily).
+    order: VecDeque<(u64, Duration)>,
+    max: usize,
+    /// Dialogs forgotten unseen (age or table bound).
+    pub expired: u64,
+    /// Dialogs established.
+    pub started: u64,
+}
+
+impl Dialogs {
+    pub(crate) fn new(max: usize) -> Self {
+        Dialogs {
+            hasher: RandomState::new(),
+            live: HashMap::new(),
+            order: VecDeque::new(),
+            max: max.max(1),
+            expired: 0,
+            started: 0,
+        }
+    }
+
+    fn key(&self, call_id: &str, a: &str, b: &str) -> u64 {
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        let mut h = self.hasher.build_hasher();
+        call_id.hash(&mut h);
+        lo.hash(&mut h);
+        hi.hash(&mut h);
+        h.finish()
+    }
+
+    /// A 2xx to an INVITE went upstream (a retransmission changes nothing).
+    pub(crate) fn established(
+        &mut self,
+        now: Duration,
+        call_id: &str,
+        from_tag: &str,
+        to_tag: &str,
+    ) {
+        self.expire(now);
+        let k = self.key(call_id, from_tag, to_tag);
+        if self.live.contains_key(&k) {
+            return;
+        }
+        while self.live.len() >= self.max {
+            match self.order.pop_front() {
+                Some((old, _)) => {
+                    if self.live.remove(&old).is_some() {
+                        self.expired += 1;
+                    }
+                }
+                None => break,
+            }
+        }
+        self.live.insert(k, now);
+        self.order.push_back((k, now));
+        self.started += 1;
+    }
+
+    /// A BYE of the dialog arrived.
+    pub(crate) fn bye(
+        &mut self,
+        now: Duration,
+        call_id: &str,
+        from_tag: &str,
+        to_tag: &str,
+    ) -> Ended {
+        let k = self.key(call_id, from_tag, to_tag);
+        match self.live.remove(&k) {
+            Some(at) => Ended::Bye(now.saturating_sub(at)),
+            None => Ended::Unknown,
+        }
+    }
+
+    /// Forgets dialogs older than [`MAX_AGE`].
+    fn expire(&mut self, now: Duration) {
+        while let Some(&(k, at)) = self.order.front() {
+            if now.saturating_sub(at) < MAX_AGE && self.order.len() <= 2 * self.max {
+                break;
+            }
+            self.order.pop_front();
+            if self.live.get(&k) == Some(&at) && self.live.remove(&k).is_some() {
+                self.expired += 1;
+            }
+        }
+    }
+
+    /// Dialogs up now.
+    pub(crate) fn len(&mut self, now: Duration) -> usize {
+        self.expire(now);
+        self.live.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn bye_from_either_side_ends_the_dialog_once() {
+        let mut d = Dialogs::new(10);
+        d.established(S, "c1", "alice", "bob");
+        d.established(S, "c1", "alice", "bob"); // 2xx retransmission
+        assert_eq!(d.len(S), 1);
+        assert_eq!(d.started, 1);
+        assert_eq!(d.bye(5 * S, "c1", "bob", "alice"), Ended::Bye(4 * S));
+        assert_eq!(d.bye(5 * S, "c1", "alice", "bob"), Ended::Unknown);
+        assert_eq!(d.len(5 * S), 0);
+    }
+
+    #[test]
+    fn other_call_or_tags_do_not_match() {
+        let mut d = Dialogs::new(10);
+        d.established(S, "c1", "a", "b");
+        assert_eq!(d.bye(S, "c2", "a", "b"), Ended::Unknown);
+        assert_eq!(d.bye(S, "c1", "a", "x"), Ended::Unknown);
+        assert_eq!(d.len(S), 1);
+    }
+
+    #[test]
+    fn bounded_and_aged() {
+        let mut d = Dialogs::new(2);
+        d.established(S, "c1", "a", "b");
+        d.established(S, "c2", "a", "b");
+        d.established(S, "c3", "a", "b");
+        assert_eq!(d.len(S), 2);
+        assert_eq!(d.expired, 1);
+        assert_eq!(d.bye(S, "c1", "a", "b"), Ended::Unknown);
+        assert_eq!(d.len(MAX_AGE + 2 * S), 0);
+        assert_eq!(d.expired, 3);
+    }
+
+    #[test]
+    fn ended_then_reestablished_key_is_not_expired_by_its_old_entry() {
+        let mut d = Dialogs::new(10);
+        d.established(S, "c1", "a", "b");
+        assert!(matches!(d.bye(2 * S, "c1", "a", "b"), Ended::Bye(_)));
+        d.established(MAX_AGE, "c1", "a", "b");
+        // the first entry's age is up, but the live dialog started later
+        assert_eq!(d.len(MAX_AGE + 2 * S), 1);
+        assert_eq!(d.expired, 0);
+    }
+}
