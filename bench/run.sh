@@ -28,11 +28,20 @@ CALL_RATE=${CALL_RATE:-100}
 CALL_SECS=${CALL_SECS:-20}
 CALL_HOLD_MS=${CALL_HOLD_MS:-500}  # pause between ACK and BYE
 MEM_USERS=${MEM_USERS:-50000}
-MEM_RATE=${MEM_RATE:-1000}        # Switchboard's default max_transactions (65536) and Timer J
-                                   # (32 s) cap it near 1000 REGISTER+auth/s sustained
-MEM_SETTLE_SECS=${MEM_SETTLE_SECS:-0}  # e.g. 34: read RSS again once Timer J transactions are gone
-SEARCH_REG_STEPS=${SEARCH_REG_STEPS:-"400 800 1600 3200"}
-SEARCH_CALL_STEPS=${SEARCH_CALL_STEPS:-"200 400 800 1600"}
+MEM_RATE=${MEM_RATE:-2500}
+# memory is read 3 s after the last registration and again MEM_SETTLE_SECS later, once the
+# transactions of the load are gone (Timer J = 64*T1 = 32 s): a registrar refreshing 50k
+# contacts hourly holds a few hundred of them, not 50k
+MEM_SETTLE_SECS=${MEM_SETTLE_SECS:-30}
+SEARCH_REG_STEPS=${SEARCH_REG_STEPS:-"800 1600 3200 6400"}
+SEARCH_CALL_STEPS=${SEARCH_CALL_STEPS:-"400 800 1600 3200"}
+# SIPp's socket buffers (-buff_size; the kernel caps it at net.core.rmem_max). At the
+# default 208 KB, ~90 datagrams fill SIPp's receive buffer whenever SIPp is descheduled on
+# these 2 shared cores, and the kernel drops the server's answers there: SIPp then
+# retransmits and the step reads as unclean although the server lost nothing. Each run
+# also reports udp_drops, the kernel's UDP receive-buffer overflow count for the window
+# (every socket on the machine: SIPp's or the server's).
+SIPP_BUFF=${SIPP_BUFF:-4194304}
 SEARCH_SECS=${SEARCH_SECS:-5}
 KAM_SHM_MB=${KAM_SHM_MB:-256}
 KAM_PKG_MB=${KAM_PKG_MB:-64}      # per process; 8 MB cannot preload 50k location rows
@@ -261,6 +270,12 @@ status_json() {   # Switchboard's counters, for the record
     "$SB_BIN" -c "$WORK/sb/switchboard.toml" status > "$WORK/$1.status.json" 2>&1 || true
 }
 
+# the kernel's count of UDP datagrams dropped because a receive buffer was full
+udp_rcvbuf_errors() {
+    awk '/^Udp:/ { if (!h) { for (i = 2; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1 }
+                   else { print $c; exit } }' /proc/net/snmp
+}
+
 # ---------------------------------------------------------------- SIPp
 # value of a named column in the last line of a SIPp -trace_stat file
 stat_col() {
@@ -277,7 +292,7 @@ run_uac() {
     timeout $((limit + 10)) sipp "127.0.0.1:$PORT" -sf "$HERE/sipp/$scen" -inf "$csv" \
         -key domain "$DOMAIN" -key expires 3600 -key callee callee \
         -i 127.0.0.1 -p "$UAC_PORT" -r "$rate" -m "$count" -timeout "${limit}s" \
-        -recv_timeout 5000 -nostdin -nd -trace_stat -stf "$st" -fd 1 \
+        -recv_timeout 5000 -buff_size "$SIPP_BUFF" -nostdin -nd -trace_stat -stf "$st" -fd 1 \
         -trace_err -error_file "$WORK/$tag.err" -trace_screen -screen_file "$WORK/$tag.screen" \
         "$@" >/dev/null 2>&1 || true
     OK=$(stat_col "$st" 'SuccessfulCall(C)')
@@ -300,7 +315,7 @@ start_uas() {
     local count=$1 tag=$2 limit=$3
     rm -f "$WORK/$tag-uas.stat"
     timeout $((limit + 10)) sipp -sf "$HERE/sipp/uas-answer.xml" -i 127.0.0.1 -p "$UAS_PORT" \
-        -m "$count" -timeout "${limit}s" -nostdin -nd -trace_stat -stf "$WORK/$tag-uas.stat" -fd 1 \
+        -m "$count" -timeout "${limit}s" -buff_size "$SIPP_BUFF" -nostdin -nd -trace_stat -stf "$WORK/$tag-uas.stat" -fd 1 \
         -trace_err -error_file "$WORK/$tag-uas.err" >/dev/null 2>&1 &
     UAS_PID=$!
     sleep 0.5
@@ -313,21 +328,21 @@ stop_uas() {
     UAS_PID=""
 }
 
-# one measured load run: sets OK FAILED RETRANS CPU_US_PER_OP WALL
+# one measured load run: sets OK FAILED RETRANS UDP_DROPS CPU_US_PER_OP WALL
 measure() {   # op rate secs tag
-    local op=$1 rate=$2 secs=$3 tag=$4 count c0 c1 t0 t1 uas_retrans=0
+    local op=$1 rate=$2 secs=$3 tag=$4 count c0 c1 t0 t1 d0 uas_retrans=0
     count=$((rate * secs))
     if [ "$op" = call ]; then
         start_uas "$count" "$tag" $((secs + 40))
     fi
-    c0=$(cpu_ticks); t0=$(date +%s.%N)
+    d0=$(udp_rcvbuf_errors); c0=$(cpu_ticks); t0=$(date +%s.%N)
     if [ "$op" = call ]; then
         run_uac uac-call-auth.xml "$WORK/users.csv" "$rate" "$count" "$tag" -d "$CALL_HOLD_MS"
     else
         run_uac uac-register-auth.xml "$WORK/users.csv" "$rate" "$count" "$tag"
     fi
     sleep 1   # let write-behind / timers finish the work of the window
-    c1=$(cpu_ticks); t1=$(date +%s.%N)
+    c1=$(cpu_ticks); t1=$(date +%s.%N); UDP_DROPS=$(( $(udp_rcvbuf_errors) - d0 ))
     [ "$SERVER" = switchboard ] && status_json "$tag"
     if [ "$op" = call ]; then
         stop_uas
@@ -346,7 +361,10 @@ phase_memory() {
     python3 "$HERE/lib/provision.py" users "$MEM_USERS" "$DOMAIN" "$WORK/mem-users.csv"
     read -r rb pb < <(mem_kb)
     [ "$s" = kamailio ] && shm0=$(kam_shm_used)
+    local d0
+    d0=$(udp_rcvbuf_errors)
     run_uac uac-register-auth.xml "$WORK/mem-users.csv" "$MEM_RATE" "$MEM_USERS" "$s-memory"
+    UDP_DROPS=$(( $(udp_rcvbuf_errors) - d0 ))
     sleep 3   # write-behind / usrloc timer
     local r3 p3 shm3=0 extra=""
     read -r r3 p3 < <(mem_kb)
@@ -362,14 +380,14 @@ phase_memory() {
     fi
     RSSB[$s]=$(per "$rb" "$ra" 1024)
     PSSB[$s]=$(per "$pb" "$pa" 1024)
-    out "server=$s op=memory contacts=$MEM_USERS rate=$MEM_RATE ok=$OK failed=$FAILED retrans=$RETRANS rss_kb_before=$rb rss_kb_3s=$r3 rss_kb_settled=$ra pss_kb_before=$pb pss_kb_3s=$p3 pss_kb_settled=$pa rss_bytes_per_contact_3s=$(per "$rb" "$r3" 1024) rss_bytes_per_contact=${RSSB[$s]} pss_bytes_per_contact=${PSSB[$s]} $extra"
+    out "server=$s op=memory contacts=$MEM_USERS rate=$MEM_RATE ok=$OK failed=$FAILED retrans=$RETRANS udp_drops=$UDP_DROPS rss_kb_before=$rb rss_kb_3s=$r3 rss_kb_settled=$ra pss_kb_before=$pb pss_kb_3s=$p3 pss_kb_settled=$pa rss_bytes_per_contact_3s=$(per "$rb" "$r3" 1024) rss_bytes_per_contact=${RSSB[$s]} pss_bytes_per_contact=${PSSB[$s]} $extra"
 }
 
 phase_fixed() {   # server op rate secs
     local s=$1 op=$2 rate=$3 secs=$4
     measure "$op" "$rate" "$secs" "$s-$op-fixed"
     CPU[$s-$op]=$CPU_US_PER_OP
-    FIXED[$s-$op]="server=$s op=$op rate=$rate secs=$secs ok=$OK failed=$FAILED retrans=$RETRANS cpu_us_per_op=$CPU_US_PER_OP"
+    FIXED[$s-$op]="server=$s op=$op rate=$rate secs=$secs ok=$OK failed=$FAILED retrans=$RETRANS udp_drops=$UDP_DROPS cpu_us_per_op=$CPU_US_PER_OP"
     log "${FIXED[$s-$op]}"
 }
 declare -A FIXED
@@ -378,7 +396,7 @@ phase_search() {  # server op steps
     local s=$1 op=$2 steps=$3 rate best=0
     for rate in $steps; do
         measure "$op" "$rate" "$SEARCH_SECS" "$s-$op-search-$rate"
-        out "step server=$s op=$op rate=$rate secs=$SEARCH_SECS ok=$OK failed=$FAILED retrans=$RETRANS cpu_us_per_op=$CPU_US_PER_OP wall_s=$(printf %.1f "$WALL")"
+        out "step server=$s op=$op rate=$rate secs=$SEARCH_SECS ok=$OK failed=$FAILED retrans=$RETRANS udp_drops=$UDP_DROPS cpu_us_per_op=$CPU_US_PER_OP wall_s=$(printf %.1f "$WALL")"
         if [ "$FAILED" = 0 ] && [ "$RETRANS" = 0 ] && [ "$OK" = $((rate * SEARCH_SECS)) ]; then
             best=$rate
         else
