@@ -9,11 +9,11 @@
 # children too), each run CG_WINDOW seconds long after start-up: idle, CG_REGS
 # registrations, CG_CALLS calls (callee registered in every run). Ir per operation =
 # (Ir of the run, summed over processes - Ir of the idle run) / operations, so start-up,
-# shutdown and timer work cancel out. (Toggling collection with callgrind_control does
-# not reach Kamailio's forked children, hence whole-run counts.) Low rates: valgrind is
-# ~50x slower. Every run is bounded.
-# Limitation (see README): works for Kamailio; Switchboard's start-up/idle Ir varies by
-# more than the work of CG_REGS operations, so its per-op figure is not usable yet.
+# shutdown and timer work cancel out. For Switchboard (one process) collection starts
+# only once the server listens (--instr-atstart=no, then callgrind_control -i on): its
+# start-up, loading every user from SQLite, varied by more than the work measured.
+# Toggling does not reach Kamailio's forked children, hence whole-run counts there.
+# Low rates: valgrind is ~50x slower. Every run is bounded.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WORK=${BENCH_WORK:?set BENCH_WORK to run.sh work dir}
@@ -43,7 +43,7 @@ one_run() { # server kind -> prints "ir ok failed"
     case $S in
     switchboard)
         sqlite3 "$WORK/sb/data/switchboard.db" "DELETE FROM bindings;"
-        valgrind --tool=callgrind --callgrind-out-file="$CG/$S.%p" \
+        valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$CG/$S.%p" \
             "$WORK/switchboard" -c "$WORK/sb/switchboard.toml" run >"$CG/$S-$kind.log" 2>&1 &
         MAIN=$!
         ;;
@@ -58,6 +58,7 @@ one_run() { # server kind -> prints "ir ok failed"
     esac
     for _ in $(seq 1 120); do [ -n "$(ss -Hulnp "sport = :$PORT")" ] && break; sleep 0.5; done
     sleep 4
+    [ "$S" = switchboard ] && callgrind_control -i on "$MAIN" >/dev/null
     printf 'SEQUENTIAL\ncallee;pw-callee;[authentication username=callee password=pw-callee]\n' > "$CG/callee.csv"
     read -r _ _ < <(sipp_uac uac-register-auth.xml "$CG/callee.csv" 1 1 "$UAS_PORT" "$S-$kind-callee")
     t0=$(date +%s)
