@@ -21,7 +21,7 @@ pub(crate) struct ClientInvite<D> {
     pub(crate) state: State,
     /// Dropped with `bytes` once a final response arrived (an answered call keeps its
     /// transaction 32 s in Accepted, where neither is needed).
-    pub(crate) request: Option<SipMessage>,
+    pub(crate) request: Option<Box<SipMessage>>,
     bytes: Bytes,
     dest: D,
     reliability: Reliability,
@@ -41,7 +41,7 @@ impl<D: Clone> ClientInvite<D> {
     ) -> Self {
         let mut tx = ClientInvite {
             state: State::Calling,
-            request: Some(request),
+            request: Some(Box::new(request)),
             bytes,
             dest,
             reliability,

@@ -20,7 +20,7 @@ use crate::timers::{Slot, Timers, TxTimers};
 pub(crate) struct ClientNonInvite<D> {
     pub(crate) state: State,
     /// Dropped with `bytes` once a final response arrived.
-    pub(crate) request: Option<SipMessage>,
+    pub(crate) request: Option<Box<SipMessage>>,
     bytes: Bytes,
     dest: D,
     reliability: Reliability,
@@ -39,7 +39,7 @@ impl<D: Clone> ClientNonInvite<D> {
     ) -> Self {
         let mut tx = ClientNonInvite {
             state: State::Trying,
-            request: Some(request),
+            request: Some(Box::new(request)),
             bytes,
             dest,
             reliability,

@@ -45,16 +45,20 @@ pub(crate) enum ServerKey {
     /// allocation (none of the three holds a space): a busy registrar keeps tens of
     /// thousands of these alive for Timer J, each key stored twice.
     Branch { key: Box<str> },
-    /// RFC 2543 fallback.
-    Legacy {
-        request_uri: Box<str>,
-        to_tag: Option<Box<str>>,
-        from_tag: Option<Box<str>>,
-        call_id: Box<str>,
-        cseq: u32,
-        method: Box<str>,
-        top_via: Box<str>,
-    },
+    /// RFC 2543 fallback (boxed: rare, and five times the size of `Branch`).
+    Legacy(Box<LegacyKey>),
+}
+
+/// The RFC 2543 matching fields (RFC 3261 §17.2.3).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct LegacyKey {
+    request_uri: Box<str>,
+    to_tag: Option<Box<str>>,
+    from_tag: Option<Box<str>>,
+    call_id: Box<str>,
+    cseq: u32,
+    method: Box<str>,
+    top_via: Box<str>,
 }
 
 /// True when `branch` is an RFC 3261 branch.
@@ -78,7 +82,7 @@ impl ServerKey {
                 key.push_str(branch);
                 ServerKey::Branch { key: key.into() }
             }
-            _ => ServerKey::Legacy {
+            _ => ServerKey::Legacy(Box::new(LegacyKey {
                 request_uri: msg.request_uri_str().into(),
                 to_tag: msg.to_tag().map(Into::into),
                 from_tag: msg.from_tag().map(Into::into),
@@ -95,7 +99,7 @@ impl ServerKey {
                     .into(),
                     None => msg.value(msg.top_via_index()).trim().into(),
                 },
-            },
+            })),
         }
     }
 
@@ -113,14 +117,10 @@ impl ServerKey {
     pub(crate) fn ack_candidates(ack: &SipMessage) -> (ServerKey, Option<ServerKey>) {
         let key = ServerKey::with_method(ack, "INVITE");
         let fallback = match &key {
-            ServerKey::Legacy {
-                to_tag: Some(_), ..
-            } => {
-                let mut k = key.clone();
-                if let ServerKey::Legacy { to_tag, .. } = &mut k {
-                    *to_tag = None;
-                }
-                Some(k)
+            ServerKey::Legacy(legacy) if legacy.to_tag.is_some() => {
+                let mut k = legacy.clone();
+                k.to_tag = None;
+                Some(ServerKey::Legacy(k))
             }
             _ => None,
         };
@@ -191,7 +191,7 @@ mod tests {
     fn rfc2543_keys() {
         let invite = req("INVITE", "1234", "", "INVITE");
         let k = ServerKey::of_request(&invite);
-        assert!(matches!(k, ServerKey::Legacy { .. }));
+        assert!(matches!(k, ServerKey::Legacy(_)));
         let ack = req("ACK", "1234", ";tag=x", "ACK");
         let (first, second) = ServerKey::ack_candidates(&ack);
         assert_ne!(first, k);

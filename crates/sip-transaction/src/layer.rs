@@ -197,10 +197,10 @@ impl<D> Tx<D> {
 
     fn request(&self) -> Option<&SipMessage> {
         match self {
-            Tx::InviteClient(t) => t.request.as_ref(),
-            Tx::NonInviteClient(t) => t.request.as_ref(),
-            Tx::InviteServer(t) => t.request.as_ref(),
-            Tx::NonInviteServer(t) => t.request.as_ref(),
+            Tx::InviteClient(t) => t.request.as_deref(),
+            Tx::NonInviteClient(t) => t.request.as_deref(),
+            Tx::InviteServer(t) => t.request.as_deref(),
+            Tx::NonInviteServer(t) => t.request.as_deref(),
         }
     }
 }

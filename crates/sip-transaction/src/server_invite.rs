@@ -25,7 +25,7 @@ use crate::timers::{Slot, Timers, TxTimers};
 pub(crate) struct ServerInvite<D> {
     pub(crate) state: State,
     /// Dropped once a final response is sent (only the 100 Trying is built from it).
-    pub(crate) request: Option<SipMessage>,
+    pub(crate) request: Option<Box<SipMessage>>,
     pub(crate) dest: D,
     reliability: Reliability,
     /// The latest response sent (provisional in Proceeding, final afterwards).
@@ -49,7 +49,7 @@ impl<D: Clone> ServerInvite<D> {
     ) -> Self {
         let mut tx = ServerInvite {
             state: State::Proceeding,
-            request: Some(request),
+            request: Some(Box::new(request)),
             dest,
             reliability,
             last: None,

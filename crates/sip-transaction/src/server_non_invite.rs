@@ -19,7 +19,7 @@ pub(crate) struct ServerNonInvite<D> {
     pub(crate) state: State,
     /// Dropped once the final response is sent: in Completed only the response is needed
     /// (Timer J keeps thousands of these alive on a busy registrar).
-    pub(crate) request: Option<SipMessage>,
+    pub(crate) request: Option<Box<SipMessage>>,
     pub(crate) dest: D,
     reliability: Reliability,
     last: Option<Bytes>,
@@ -30,7 +30,7 @@ impl<D: Clone> ServerNonInvite<D> {
     pub(crate) fn start(request: SipMessage, dest: D, reliability: Reliability) -> Self {
         ServerNonInvite {
             state: State::Trying,
-            request: Some(request),
+            request: Some(Box::new(request)),
             dest,
             reliability,
             last: None,
