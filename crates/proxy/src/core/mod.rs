@@ -492,7 +492,15 @@ impl Proxy {
         let sent = if matches!(status, 401 | 407) {
             self.layer.respond_stateless(id, Bytes::from(bytes), status)
         } else {
-            self.layer.respond(now, id, Bytes::from(bytes), status)
+            // A final answer stays in its transaction for Timer J (32 s): keep it in a
+            // buffer of its size, not in the builder's (a REGISTER's 200 with its Contact
+            // lines outgrows 512 bytes and lands in a 1024-byte one).
+            let bytes = if status >= 200 && bytes.capacity() > bytes.len() + 64 {
+                Bytes::copy_from_slice(&bytes)
+            } else {
+                Bytes::from(bytes)
+            };
+            self.layer.respond(now, id, bytes, status)
         };
         if let Err(e) = sent {
             tracing::debug!(%id, ?e, status, "response refused by the transaction layer");
