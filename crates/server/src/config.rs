@@ -94,6 +94,10 @@ pub struct ServerSection {
     /// Threads of the async runtime: 1 (default) runs the transports and the proxy core on
     /// one thread; n > 1 a work-stealing pool of n; 0 one per core.
     pub threads: usize,
+    /// Let the kernel back the heap with 2 MB transparent huge pages (when its policy
+    /// allows). Off by default: on a heap of small objects they cost ~25 MB with 50,000
+    /// contacts and no measurable CPU.
+    pub transparent_huge_pages: bool,
 }
 
 impl Default for ServerSection {
@@ -106,6 +110,7 @@ impl Default for ServerSection {
             shutdown_grace_secs: 32,
             core_queue: 65536,
             threads: 1,
+            transparent_huge_pages: false,
         }
     }
 }

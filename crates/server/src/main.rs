@@ -99,6 +99,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if !cfg.server.transparent_huge_pages {
+        // The allocator asks for huge pages (madvise): each partly used 2 MB region is
+        // then resident in full. PR_SET_THP_DISABLE turns that off for this process.
+        #[cfg(target_os = "linux")]
+        if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
+            cli::error(&format!("could not disable transparent huge pages: {e}"));
+        }
+    }
     // One thread by default: the proxy core is one task (docs/decisions/0004), and a
     // datagram handed from a receiving thread to the core's thread costs two context
     // switches. SQLite work runs on the driver's own threads either way.
