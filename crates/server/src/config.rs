@@ -98,6 +98,10 @@ pub struct ServerSection {
     /// allows). Off by default: on a heap of small objects they cost ~25 MB with 50,000
     /// contacts and no measurable CPU.
     pub transparent_huge_pages: bool,
+    /// A request that would start new work (INVITE, REGISTER, SUBSCRIBE, OPTIONS, MESSAGE,
+    /// PUBLISH) and waited longer than this in the core queue is dropped unanswered; its
+    /// sender retransmits (0: never drop).
+    pub max_queue_delay_ms: u64,
 }
 
 impl Default for ServerSection {
@@ -111,6 +115,7 @@ impl Default for ServerSection {
             core_queue: 65536,
             threads: 1,
             transparent_huge_pages: false,
+            max_queue_delay_ms: 1000,
         }
     }
 }
@@ -189,7 +194,7 @@ impl Default for TransactionSection {
             t1_ms: 500,
             t2_ms: 4000,
             t4_ms: 5000,
-            max_transactions: 65536,
+            max_transactions: 1 << 20,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! one line per answer.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use model::{AddressOfRecord, Store};
 use proxy::{Proxy, StaticDirectory};
@@ -102,7 +102,7 @@ pub async fn execute(
     store: &dyn Store,
     directory: &StaticDirectory,
     transports: &Transports,
-    dropped: &AtomicU64,
+    drops: &crate::run::Drops,
 ) -> String {
     match cmd {
         Command::Reload => match reload_directory(store, directory).await {
@@ -134,8 +134,9 @@ pub async fn execute(
                 transports.connection_count()
             ));
             out.push_str(&format!(
-                "switchboard_dropped_total{{reason=\"core_queue_full\"}} {}\nswitchboard_dropped_total{{reason=\"framing_error\"}} {}\nswitchboard_dropped_total{{reason=\"refused_connection\"}} {}\nswitchboard_dropped_total{{reason=\"send_error\"}} {}\n",
-                dropped.load(Ordering::Relaxed),
+                "switchboard_dropped_total{{reason=\"core_queue_full\"}} {}\nswitchboard_dropped_total{{reason=\"queue_delay\"}} {}\nswitchboard_dropped_total{{reason=\"framing_error\"}} {}\nswitchboard_dropped_total{{reason=\"refused_connection\"}} {}\nswitchboard_dropped_total{{reason=\"send_error\"}} {}\n",
+                drops.core_queue_full.load(Ordering::Relaxed),
+                drops.queue_delay.load(Ordering::Relaxed),
                 t.framing_errors,
                 t.refused_connections,
                 t.send_errors
@@ -157,7 +158,8 @@ pub async fn execute(
                 "overloaded": s.overloaded,
                 "registrations": s.registrations,
                 "calls_answered": s.calls_answered,
-                "dropped_core_queue_full": dropped.load(Ordering::Relaxed),
+                "dropped_core_queue_full": drops.core_queue_full.load(Ordering::Relaxed),
+                "dropped_queue_delay": drops.queue_delay.load(Ordering::Relaxed),
                 "tcp_connections": transports.connection_count(),
                 "udp_rx": t.udp_rx, "udp_tx": t.udp_tx, "tcp_rx": t.tcp_rx, "tcp_tx": t.tcp_tx,
                 "domains": domains, "users": users, "aliases": aliases,

@@ -34,26 +34,55 @@ pub fn wall_clock() -> u64 {
 
 /// What reaches the core task.
 pub enum CoreInput {
-    /// A message from the network.
-    Message(Received),
+    /// A message from the network, and when it was read.
+    Message(Received, Instant),
     /// A request from the control socket, answered on the channel.
     Control(control::Command, oneshot::Sender<String>),
     /// The store answered a location lookup (shared-database mode).
     Location(u64, Vec<model::Binding>),
 }
 
+/// Messages the server dropped before the proxy saw them, by reason.
+#[derive(Debug, Default)]
+pub struct Drops {
+    /// The core queue was full.
+    pub core_queue_full: AtomicU64,
+    /// A new request waited in the core queue longer than `[server] max_queue_delay_ms`.
+    pub queue_delay: AtomicU64,
+}
+
 /// Feeds received messages into the core queue, dropping (and counting) on overflow.
 struct CoreFeed {
     tx: mpsc::Sender<CoreInput>,
-    dropped: Arc<AtomicU64>,
+    drops: Arc<Drops>,
 }
 
 impl Handler for CoreFeed {
     fn on_message(&self, msg: Received) {
-        if self.tx.try_send(CoreInput::Message(msg)).is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+        if self
+            .tx
+            .try_send(CoreInput::Message(msg, Instant::now()))
+            .is_err()
+        {
+            self.drops.core_queue_full.fetch_add(1, Ordering::Relaxed);
         }
     }
+}
+
+/// Requests that start new work, which an overloaded server may drop unanswered (their
+/// senders retransmit): everything else (responses, ACK, CANCEL, BYE, in-dialog NOTIFY,
+/// PRACK, ...) finishes work already accepted, and is always handled.
+fn starts_new_work(data: &[u8]) -> bool {
+    [
+        &b"INVITE "[..],
+        b"REGISTER ",
+        b"SUBSCRIBE ",
+        b"OPTIONS ",
+        b"MESSAGE ",
+        b"PUBLISH ",
+    ]
+    .iter()
+    .any(|m| data.starts_with(m))
 }
 
 fn to_destination(p: &Peer) -> Destination {
@@ -141,7 +170,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     // Transports first: with port 0 the advertised port comes from the bound socket.
     let listens = cfg.listens()?;
     let (core_tx, mut core_rx) = mpsc::channel::<CoreInput>(cfg.server.core_queue);
-    let dropped = Arc::new(AtomicU64::new(0));
+    let drops = Arc::new(Drops::default());
+    let max_queue_delay = Duration::from_millis(cfg.server.max_queue_delay_ms);
     let tcfg = TransportConfig {
         udp: listens.iter().filter(|l| !l.tcp).map(|l| l.addr).collect(),
         tcp: listens.iter().filter(|l| l.tcp).map(|l| l.addr).collect(),
@@ -155,7 +185,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         tcfg,
         Arc::new(CoreFeed {
             tx: core_tx.clone(),
-            dropped: dropped.clone(),
+            drops: drops.clone(),
         }),
     )
     .await
@@ -285,9 +315,19 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                 if n == 0 { break; }
                 let now = start.elapsed();
                 let wall = wall_clock();
+                let read_at = Instant::now();
                 for input in batch.drain(..) {
                     match input {
-                        CoreInput::Message(m) => {
+                        CoreInput::Message(m, at)
+                            if !max_queue_delay.is_zero()
+                                && read_at.saturating_duration_since(at) > max_queue_delay
+                                && starts_new_work(&m.data) =>
+                        {
+                            // Overload: answering a request its sender has already given up
+                            // on (or retransmitted) only deepens the queue.
+                            drops.queue_delay.fetch_add(1, Ordering::Relaxed);
+                        }
+                        CoreInput::Message(m, _) => {
                             let src = to_destination(&m.peer);
                             proxy.handle_message(now, wall, m.data, src);
                             // Answer each message before reading the next: a batch's answers
@@ -310,7 +350,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                             }
                         }
                         CoreInput::Control(cmd, reply) => {
-                            let answer = control::execute(cmd, now, &mut proxy, store.as_ref(), &directory, &transports, &dropped).await;
+                            let answer = control::execute(cmd, now, &mut proxy, store.as_ref(), &directory, &transports, &drops).await;
                             let _ = reply.send(answer);
                         }
                     }
@@ -477,5 +517,37 @@ pub fn redact(url: &str) -> String {
             }
         }
         _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::starts_new_work;
+
+    #[test]
+    fn only_requests_that_start_work_may_be_shed() {
+        for m in [
+            "INVITE",
+            "REGISTER",
+            "SUBSCRIBE",
+            "OPTIONS",
+            "MESSAGE",
+            "PUBLISH",
+        ] {
+            assert!(
+                starts_new_work(format!("{m} sip:a@b SIP/2.0\r\n").as_bytes()),
+                "{m}"
+            );
+        }
+        for m in [
+            "ACK", "BYE", "CANCEL", "PRACK", "NOTIFY", "UPDATE", "INFO", "REFER",
+        ] {
+            assert!(
+                !starts_new_work(format!("{m} sip:a@b SIP/2.0\r\n").as_bytes()),
+                "{m}"
+            );
+        }
+        assert!(!starts_new_work(b"SIP/2.0 200 OK\r\n"));
+        assert!(!starts_new_work(b"INVITEX sip:a@b SIP/2.0\r\n"));
     }
 }

@@ -34,7 +34,9 @@ pub struct Config {
     pub timers: Timers,
     /// The most transactions (client and server) alive at once. When the table is full a new
     /// request yields [`RequestOutcome::Overloaded`] and [`TransactionLayer::send_request`]
-    /// fails with [`Error::Overloaded`]. Default 65536.
+    /// fails with [`Error::Overloaded`]. Default 1,048,576: RFC 3261 keeps a
+    /// transaction 32 s after its final response (Timer J, or RFC 6026's Timer L/M), so a
+    /// sustained N calls/s holds ~110·N of them and N registrations/s ~32·N.
     pub max_transactions: usize,
     /// When the server INVITE transaction sends `100 Trying` by itself if the TU has sent no
     /// provisional response yet: `Some(Duration::ZERO)` at once, `Some(d)` after `d`
@@ -47,7 +49,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             timers: Timers::default(),
-            max_transactions: 65536,
+            max_transactions: 1 << 20,
             auto_100_trying: Some(Duration::from_millis(200)),
         }
     }
