@@ -246,7 +246,7 @@ start_server() {
 stop_server() {
     [ -n "$SERVER_MAIN" ] || return 0
     if [ "$SERVER" = switchboard ]; then
-        "$SB_BIN" -c "$WORK/sb/switchboard.toml" status > "$WORK/sb/status-$PHASE.json" 2>&1 || true
+        "$SB_BIN" -c "$WORK/sb/switchboard.toml" --json status > "$WORK/sb/status-$PHASE.json" 2>&1 || true
     fi
     kill -TERM "$SERVER_MAIN" 2>/dev/null || true
     local i
@@ -267,7 +267,7 @@ cleanup() {
 trap cleanup EXIT
 
 status_json() {   # Switchboard's counters, for the record
-    "$SB_BIN" -c "$WORK/sb/switchboard.toml" status > "$WORK/$1.status.json" 2>&1 || true
+    "$SB_BIN" -c "$WORK/sb/switchboard.toml" --json status > "$WORK/$1.status.json" 2>&1 || true
 }
 
 # the kernel's count of UDP datagrams dropped because a receive buffer was full

@@ -140,7 +140,7 @@ fn main() -> ExitCode {
             Command::Forward(c) => cli::forward(&cfg, c, args.json).await,
             Command::Screen(c) => cli::screen(&cfg, c, args.json).await,
             Command::Findme(c) => cli::findme(&cfg, c, args.json).await,
-            Command::Status => cli::status(&cfg).await,
+            Command::Status => cli::status(&cfg, args.json).await,
         }
     });
     match result {

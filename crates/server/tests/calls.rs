@@ -166,6 +166,20 @@ fn metrics_count_a_call() {
         value("switchboard_transport_messages_total{transport=\"udp\",direction=\"rx\"}") >= 7.0
     );
     assert_eq!(server.status()["dialogs_active"], 0);
+    // `status` without --json: the same figures for a person.
+    let text = server.cli(&["status"]);
+    let line = |label: &str| {
+        text.lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label:?} in:\n{text}"))
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(line("calls answered"), "1", "{text}");
+    assert_eq!(line("calls up (dialogs)"), "0", "{text}");
+    assert_eq!(line("registered contacts"), "1", "{text}");
 }
 
 /// Busy: Bob answers 486; Alice gets it; the proxy ACKs the 486 hop by hop.

@@ -387,11 +387,60 @@ pub async fn location(cfg: &Config, cmd: LocationCmd, json: bool) -> anyhow::Res
     Ok(())
 }
 
-/// `status`
-pub async fn status(cfg: &Config) -> anyhow::Result<()> {
+/// `status`: the headline figures as text, or the server's JSON object with `--json`.
+pub async fn status(cfg: &Config, json: bool) -> anyhow::Result<()> {
     match control::send(&cfg.control_path(), &Command::Status).await? {
-        Some(answer) => {
+        Some(answer) if json || answer.starts_with("error") => {
             let _ = writeln!(std::io::stdout(), "{answer}");
+            Ok(())
+        }
+        Some(answer) => {
+            let v: serde_json::Value = serde_json::from_str(&answer)
+                .with_context(|| format!("unexpected answer from the server: {answer}"))?;
+            let n = |k: &str| v.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+            let lines = [
+                ("calls up (dialogs)", n("dialogs_active").to_string()),
+                ("calls being set up", n("calls_in_setup").to_string()),
+                ("calls answered", n("calls_answered").to_string()),
+                ("registered contacts", n("registered_contacts").to_string()),
+                ("registrations", n("registrations").to_string()),
+                ("transactions", n("transactions").to_string()),
+                (
+                    "requests / responses",
+                    format!("{} / {}", n("requests"), n("responses")),
+                ),
+                ("UDP in / out", format!("{} / {}", n("udp_rx"), n("udp_tx"))),
+                (
+                    "TCP in / out (connections)",
+                    format!(
+                        "{} / {} ({})",
+                        n("tcp_rx"),
+                        n("tcp_tx"),
+                        n("tcp_connections")
+                    ),
+                ),
+                (
+                    "refused: overload / parse errors",
+                    format!("{} / {}", n("overloaded"), n("parse_errors")),
+                ),
+                (
+                    "dropped: queue full / queue delay",
+                    format!(
+                        "{} / {}",
+                        n("dropped_core_queue_full"),
+                        n("dropped_queue_delay")
+                    ),
+                ),
+                (
+                    "domains / users / aliases",
+                    format!("{} / {} / {}", n("domains"), n("users"), n("aliases")),
+                ),
+            ];
+            let mut out = String::new();
+            for (k, val) in lines {
+                out.push_str(&format!("{k:<34} {val}\n"));
+            }
+            let _ = write!(std::io::stdout(), "{out}");
             Ok(())
         }
         None => bail!(

@@ -202,7 +202,7 @@ impl Node {
 
     /// `switchboard status` as JSON.
     pub fn status(&self) -> serde_json::Value {
-        serde_json::from_str(self.cli(&["status"]).trim()).unwrap()
+        serde_json::from_str(self.cli(&["--json", "status"]).trim()).unwrap()
     }
 
     /// The server's log so far.

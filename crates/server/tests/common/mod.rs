@@ -216,7 +216,7 @@ impl Server {
 
     /// `switchboard status` as JSON.
     pub fn status(&self) -> serde_json::Value {
-        serde_json::from_str(self.cli(&["status"]).trim()).unwrap()
+        serde_json::from_str(self.cli(&["--json", "status"]).trim()).unwrap()
     }
 
     /// SIGTERM, then waits for a clean exit (status 0).
