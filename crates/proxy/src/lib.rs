@@ -17,6 +17,7 @@ mod dialogs;
 mod directory;
 mod fork;
 mod metrics;
+pub mod oplog;
 mod route;
 mod sanity;
 mod services;

@@ -1,0 +1,256 @@
+//! Operator log lines: one line per registration change, call, authentication failure,
+//! ban and unban, in a stable format that people read and fail2ban matches.
+//!
+//! Every line has the target `switchboard`, a fixed message (the event) and `key=value`
+//! fields whose values never contain spaces, so the text format reads
+//!
+//! ```text
+//! 2026-12-03T15:41:36.123456Z  INFO switchboard: registration action=new aor=alice@example.com contact=sip:alice@192.0.2.7:5060 source=udp:192.0.2.7:5060 expires=3600
+//! 2026-12-03T15:41:40.000000Z  WARN switchboard: auth failure user=alice@example.com source=192.0.2.7 reason=wrong-password
+//! 2026-12-03T15:41:41.000000Z  WARN switchboard: ban kind=source source=192.0.2.7 secs=300 reason=auth-failures
+//! ```
+//!
+//! and the JSON format carries the same names in `fields`. The format is documented in
+//! `docs/logging.md`; changing a message or a field name breaks operators' filters, so
+//! add fields rather than rename them. Nothing here decides anything: callers log what
+//! they did.
+
+use std::fmt;
+use std::net::IpAddr;
+
+/// The log target of every operator line.
+pub const TARGET: &str = "switchboard";
+
+/// What happened to a binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationAction {
+    /// A contact registered that was not bound before.
+    New,
+    /// A bound contact registered again.
+    Refreshed,
+    /// The phone removed its contact (Expires: 0, `Contact: *`) or an admin did.
+    Removed,
+    /// The binding expired without a refresh.
+    Expired,
+}
+
+impl RegistrationAction {
+    /// The `action=` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegistrationAction::New => "new",
+            RegistrationAction::Refreshed => "refreshed",
+            RegistrationAction::Removed => "removed",
+            RegistrationAction::Expired => "expired",
+        }
+    }
+}
+
+/// `registration action=... aor=... contact=... source=... expires=...`
+pub fn registration(
+    action: RegistrationAction,
+    aor: &dyn fmt::Display,
+    contact: &str,
+    source: &str,
+    expires: u64,
+) {
+    tracing::info!(
+        target: TARGET,
+        action = action.as_str(),
+        aor = %aor,
+        contact = %NoSpaces(contact),
+        source = %NoSpaces(source),
+        expires,
+        "registration"
+    );
+}
+
+/// `call setup call_id=... from=... to=... source=...`: a new INVITE was accepted for
+/// routing (after authentication).
+pub fn call_setup(call_id: &str, from: &str, to: &str, source: &str) {
+    tracing::info!(
+        target: TARGET,
+        call_id = %NoSpaces(call_id),
+        from = %NoSpaces(from),
+        to = %NoSpaces(to),
+        source = %NoSpaces(source),
+        "call setup"
+    );
+}
+
+/// `call answered|failed call_id=... status=...`: the final answer sent to the caller.
+pub fn call_result(call_id: &str, from: &str, to: &str, status: u16) {
+    let answered = (200..300).contains(&status);
+    if answered {
+        tracing::info!(
+            target: TARGET,
+            call_id = %NoSpaces(call_id),
+            from = %NoSpaces(from),
+            to = %NoSpaces(to),
+            status,
+            "call answered"
+        );
+    } else {
+        tracing::info!(
+            target: TARGET,
+            call_id = %NoSpaces(call_id),
+            from = %NoSpaces(from),
+            to = %NoSpaces(to),
+            status,
+            "call failed"
+        );
+    }
+}
+
+/// Who ended a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hangup {
+    /// The party that placed the call sent BYE.
+    Caller,
+    /// The called party sent BYE.
+    Callee,
+    /// Nobody was heard from: the dialog's lifetime ran out.
+    Timeout,
+}
+
+impl Hangup {
+    /// The `hangup=` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hangup::Caller => "caller",
+            Hangup::Callee => "callee",
+            Hangup::Timeout => "timeout",
+        }
+    }
+}
+
+/// `call ended call_id=... duration=SECONDS hangup=caller|callee|timeout`
+pub fn call_ended(call_id: &str, duration_secs: f64, hangup: Hangup) {
+    tracing::info!(
+        target: TARGET,
+        call_id = %NoSpaces(call_id),
+        duration = %format_args!("{duration_secs:.1}"),
+        hangup = hangup.as_str(),
+        "call ended"
+    );
+}
+
+/// Why an authentication attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// Credentials for a user that exists, with the wrong response.
+    WrongPassword,
+    /// Credentials for a user that does not exist (logged, never answered differently).
+    UnknownUser,
+    /// Credentials that do not parse or do not match the challenge (realm, URI, algorithm).
+    BadCredentials,
+    /// A nonce or nonce count seen before.
+    Replay,
+    /// The user or source is banned for earlier failures.
+    Banned,
+    /// Authenticated, but From/To names somebody else.
+    IdentityMismatch,
+}
+
+impl AuthFailure {
+    /// The `reason=` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthFailure::WrongPassword => "wrong-password",
+            AuthFailure::UnknownUser => "unknown-user",
+            AuthFailure::BadCredentials => "bad-credentials",
+            AuthFailure::Replay => "replay",
+            AuthFailure::Banned => "banned",
+            AuthFailure::IdentityMismatch => "identity-mismatch",
+        }
+    }
+}
+
+/// `auth failure user=... source=IP reason=...`. fail2ban's filter matches this line.
+pub fn auth_failure(user: &str, source: IpAddr, reason: AuthFailure) {
+    tracing::warn!(
+        target: TARGET,
+        user = %NoSpaces(user),
+        source = %source,
+        reason = reason.as_str(),
+        "auth failure"
+    );
+}
+
+/// `ban kind=... source=... user=... secs=... reason=...` (`source`/`user` are `-` when
+/// the ban is not about one). fail2ban's filter matches this line too.
+pub fn ban(
+    kind: &str,
+    source: Option<&dyn fmt::Display>,
+    user: Option<&str>,
+    secs: u64,
+    reason: &str,
+) {
+    tracing::warn!(
+        target: TARGET,
+        kind = %NoSpaces(kind),
+        source = %Dash(source),
+        user = %NoSpaces(user.unwrap_or("-")),
+        secs,
+        reason = %NoSpaces(reason),
+        "ban"
+    );
+}
+
+/// `unban kind=... source=... user=... reason=expired|admin`
+pub fn unban(kind: &str, source: Option<&dyn fmt::Display>, user: Option<&str>, reason: &str) {
+    tracing::info!(
+        target: TARGET,
+        kind = %NoSpaces(kind),
+        source = %Dash(source),
+        user = %NoSpaces(user.unwrap_or("-")),
+        reason = %NoSpaces(reason),
+        "unban"
+    );
+}
+
+/// Prints a value with every space or control character replaced by `_`, so a field never
+/// breaks the `key=value` layout, whatever a phone put in its headers.
+pub struct NoSpaces<'a>(pub &'a str);
+
+impl fmt::Display for NoSpaces<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("-");
+        }
+        if !self.0.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'"') {
+            return f.write_str(self.0);
+        }
+        for c in self.0.chars() {
+            if c.is_control() || c == ' ' || c == '"' {
+                f.write_str("_")?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Dash<'a>(Option<&'a dyn fmt::Display>);
+
+impl fmt::Display for Dash<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(v) => write!(f, "{v}"),
+            None => f.write_str("-"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_never_carry_spaces() {
+        assert_eq!(NoSpaces("a b\r\n\"c").to_string(), "a_b___c");
+        assert_eq!(NoSpaces("").to_string(), "-");
+        assert_eq!(NoSpaces("sip:alice@x").to_string(), "sip:alice@x");
+    }
+}
