@@ -10,16 +10,8 @@ use crate::destination::{Destination, Transport};
 
 /// True when `host[:port]` names this proxy.
 pub(crate) fn host_port_is_me(host: &str, port: Option<u16>, cfg: &ProxyConfig) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let port = port.unwrap_or(5060);
-    if port != cfg.advertised_port {
-        return false;
-    }
-    host.eq_ignore_ascii_case(
-        cfg.advertised_host
-            .trim_start_matches('[')
-            .trim_end_matches(']'),
-    ) || cfg.aliases.iter().any(|a| a.eq_ignore_ascii_case(host))
+    crate::interfaces::port_is_mine(port.unwrap_or(5060), cfg)
+        && crate::interfaces::host_is_mine(host, cfg)
 }
 
 /// True when a URI names this proxy (host and port).

@@ -7,6 +7,7 @@
 mod cli;
 mod config;
 mod control;
+mod interfaces;
 mod metrics_http;
 mod run;
 

@@ -33,6 +33,9 @@ pub const USERS: [&str; 3] = ["alice", "bob", "carol"];
 /// A shared nonce key, so that nodes on one database accept each other's nonces.
 pub const NONCE_SECRET: &str = "5ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2";
 
+/// `[auth]` lines offering both digest algorithms (the default offers MD5 alone).
+pub const BOTH_ALGORITHMS: &str = "algorithms = [\"MD5\", \"SHA-256\"]\n";
+
 /// The password of a provisioned user.
 pub fn password(user: &str) -> String {
     format!("{user}-s3cret")
