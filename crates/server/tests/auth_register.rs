@@ -150,7 +150,7 @@ fn rfc3665_2_5_wrong_password_then_throttled() {
 #[test]
 fn expired_nonce_gets_stale_true_then_succeeds() {
     let node = Node::start(Opts {
-        auth: "nonce_ttl_secs = 1\n".into(),
+        auth: format!("nonce_ttl_secs = 1\n{BOTH_ALGORITHMS}"),
         ..Opts::default()
     });
     let port = free_port();
@@ -381,7 +381,10 @@ impl Phone {
 /// ```
 #[test]
 fn replayed_credentials_get_a_new_challenge() {
-    let node = Node::start(Opts::default());
+    let node = Node::start(Opts {
+        auth: BOTH_ALGORITHMS.into(),
+        ..Opts::default()
+    });
     let mut phone = Phone::new(&node);
     let f2 = phone.register(None);
     assert!(f2.starts_with("SIP/2.0 401 "), "{f2}");

@@ -48,12 +48,7 @@ impl Proxy {
             );
             return;
         }
-        let domain = to.uri.host_unbracketed().to_ascii_lowercase();
-        let domain = if self.directory.is_local_domain(&domain) {
-            domain
-        } else if crate::route::host_port_is_me(to.uri.host, to.uri.port, &self.cfg) {
-            self.default_domain(req)
-        } else {
+        let Some(domain) = self.local_domain_of(&to.uri, req) else {
             self.reply(
                 now,
                 id,

@@ -15,6 +15,8 @@ mod common;
 #[allow(unused_imports)] // each test crate uses its own subset
 pub use common::{free_port, header, headers, scenario, wait_child, wait_until, BIN};
 
+pub mod netns;
+
 use std::io::Write as _;
 use std::net::{Ipv4Addr, UdpSocket};
 use std::path::PathBuf;
@@ -55,6 +57,8 @@ pub struct Opts {
     /// Create the domain and the users (false for a second node on an already provisioned
     /// database).
     pub provision: bool,
+    /// The address the SIP listeners bind (`0.0.0.0`: every interface, as by default).
+    pub listen_host: String,
 }
 
 impl Default for Opts {
@@ -65,6 +69,7 @@ impl Default for Opts {
             node_name: "auth-e2e".into(),
             auth: String::new(),
             provision: true,
+            listen_host: "127.0.0.1".into(),
         }
     }
 }
@@ -96,7 +101,7 @@ impl Node {
         };
         let toml = format!(
             "[server]\ndata_dir = {data:?}\ndemo = false\nnode_name = {node:?}\nshutdown_grace_secs = 2\n\n\
-             [sip]\nlisten = [\"udp:127.0.0.1:{port}\", \"tcp:127.0.0.1:{port}\"]\nudp_workers = 1\n\n\
+             [sip]\nlisten = [\"udp:{host}:{port}\", \"tcp:{host}:{port}\"]\nudp_workers = 1\n\n\
              [transaction]\nt1_ms = 100\n\n\
              [registrar]\nmin_expires = 10\ndefault_expires = 60\nmax_expires = 3600\nmax_bindings = 100000\n\n\
              [database]\n{db}shared_location = {shared}\n\n\
@@ -105,6 +110,7 @@ impl Node {
             node = opts.node_name,
             shared = opts.shared_location,
             auth = opts.auth,
+            host = opts.listen_host,
         );
         std::fs::write(&config, toml).unwrap();
         let mut n = Node {
@@ -226,6 +232,8 @@ impl Node {
             calls: 1,
             timeout_secs: 20,
             workdir,
+            local_ip: "127.0.0.1".into(),
+            netns: None,
         }
         // The scenarios' domains: example.com unless a test says otherwise.
         .key("domain", DOMAIN)
@@ -280,6 +288,10 @@ pub struct Sipp {
     timeout_secs: u64,
     /// Where the traces go.
     pub workdir: PathBuf,
+    /// SIPp's own address (`-i`).
+    local_ip: String,
+    /// Run inside this network namespace (`ip netns exec`).
+    netns: Option<String>,
 }
 
 /// What a finished SIPp left behind.
@@ -440,6 +452,14 @@ impl Sipp {
         self
     }
 
+    /// Plays from `ip` inside the network namespace `ns`, towards `remote` (HOST:PORT).
+    pub fn from_netns(mut self, ns: &str, ip: &str, remote: &str) -> Self {
+        self.netns = Some(ns.into());
+        self.local_ip = ip.into();
+        self.remote = Some(remote.into());
+        self
+    }
+
     /// The global `-timeout`.
     pub fn timeout(mut self, secs: u64) -> Self {
         self.timeout_secs = secs;
@@ -455,11 +475,20 @@ impl Sipp {
         for p in [&msg, &err, &stat] {
             let _ = std::fs::remove_file(p);
         }
-        let mut c = Command::new("sipp");
+        let mut c = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "sipp"]);
+                c
+            }
+            None => Command::new("sipp"),
+        };
         c.current_dir(&self.workdir)
             .arg("-sf")
             .arg(&self.scenario)
-            .args(["-i", "127.0.0.1", "-p"])
+            .arg("-i")
+            .arg(&self.local_ip)
+            .arg("-p")
             .arg(self.port.to_string())
             .arg("-m")
             .arg(self.calls.to_string())
