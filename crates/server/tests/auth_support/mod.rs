@@ -16,6 +16,7 @@ mod common;
 pub use common::{free_port, header, headers, scenario, wait_child, wait_until, BIN};
 
 pub mod netns;
+pub mod softphone;
 
 use std::io::Write as _;
 use std::net::{Ipv4Addr, UdpSocket};
