@@ -36,7 +36,7 @@ fn a_phone_on_another_host_registers_calls_and_hangs_up_with_the_defaults() {
             "uac-register-auth-expect-200.xml",
             free_port(),
         )
-        .from_netns(&host.ns, PEER_IP, &server)
+        .in_netns(&host.ns, PEER_IP, &server)
         .service("alice")
         .credentials("alice", &password("alice"))
         .key("expires", 300)
@@ -57,7 +57,7 @@ fn a_phone_on_another_host_registers_calls_and_hangs_up_with_the_defaults() {
             "uac-invite-auth-expect-200.xml",
             free_port(),
         )
-        .from_netns(&host.ns, PEER_IP, &server)
+        .in_netns(&host.ns, PEER_IP, &server)
         .service("bob")
         .key("caller", "alice")
         .key("from_domain", HOST_IP)

@@ -454,7 +454,7 @@ impl Sipp {
     }
 
     /// Plays from `ip` inside the network namespace `ns`, towards `remote` (HOST:PORT).
-    pub fn from_netns(mut self, ns: &str, ip: &str, remote: &str) -> Self {
+    pub fn in_netns(mut self, ns: &str, ip: &str, remote: &str) -> Self {
         self.netns = Some(ns.into());
         self.local_ip = ip.into();
         self.remote = Some(remote.into());
