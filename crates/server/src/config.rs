@@ -28,6 +28,9 @@ pub struct Config {
     pub metrics: MetricsSection,
     /// `[services]`
     pub services: ServicesSection,
+    /// Where this configuration was read from (not a key of the file).
+    #[serde(skip)]
+    pub source: crate::discovery::ConfigSource,
 }
 
 /// `[services]`: call services (forwarding, find-me, screening; docs/services.md).
@@ -359,6 +362,12 @@ impl Config {
     /// Checks values that TOML types do not.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listens()?;
+        if let Some(h) = &self.sip.advertised_host {
+            model::validate::check_host("sip.advertised_host", h).map_err(|e| match e {
+                model::StoreError::Invalid { field, why } => anyhow::anyhow!("{field}: {why}"),
+                e => anyhow::anyhow!("{e}"),
+            })?;
+        }
         if !matches!(self.sip.mode.as_str(), "proxy" | "redirect") {
             bail!(
                 "sip.mode: expected \"proxy\" or \"redirect\", got {:?}",
@@ -470,6 +479,13 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("unknown transport"));
+        let c: Config = toml::from_str("[sip]\nadvertised_host = \"my host\"").unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.starts_with("sip.advertised_host: \"my host\""), "{e}");
+        for ok in ["sip.example.com", "192.0.2.1", "2001:db8::1"] {
+            let c: Config = toml::from_str(&format!("[sip]\nadvertised_host = {ok:?}")).unwrap();
+            c.validate().unwrap();
+        }
         let unknown: Result<Config, _> = toml::from_str("[sip]\nlistn = []");
         assert!(unknown.unwrap_err().to_string().contains("listn"));
     }
