@@ -209,7 +209,10 @@ pub fn parse_sip_uri(field: &'static str, uri: &str) -> Result<SipUri, StoreErro
     if host.is_empty() {
         return Err(invalid(field, uri, "no host in the SIP URI"));
     }
-    let host = check_host(field, &host)?;
+    let host = check_host(field, &host).map_err(|e| match e {
+        StoreError::Invalid { why, .. } => invalid(field, uri, format!("host {why}")),
+        e => e,
+    })?;
     let port = match port {
         None => None,
         Some(p) => match p.parse::<u16>() {
@@ -307,6 +310,13 @@ mod tests {
                 host: "192.0.2.4".into(),
                 port: Some(5060)
             }
+        );
+        let e = parse_sip_uri("target", "sip:bob@a..b")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "invalid target: \"sip:bob@a..b\": host \"a..b\": empty label"
         );
         let u = parse_sip_uri("target", "sip:gw.Example.net;transport=tcp").unwrap();
         assert_eq!(

@@ -259,6 +259,9 @@ pub struct AuthSection {
     /// 64 hex digits signing nonces; nodes sharing a domain must share it. Default: random
     /// at each start (nonces then do not survive a restart: phones just re-authenticate).
     pub nonce_secret: Option<String>,
+    /// Most nonces whose nonce-counts are tracked against replay; beyond, the oldest are
+    /// forgotten and anything issued before them is answered `stale=true`.
+    pub max_nonces: usize,
 }
 
 impl Default for AuthSection {
@@ -278,6 +281,7 @@ impl Default for AuthSection {
                 .map(|a| a.as_str().to_string())
                 .collect(),
             nonce_secret: None,
+            max_nonces: d.max_nonces,
         }
     }
 }
@@ -293,6 +297,7 @@ impl AuthSection {
             failure_window_secs: self.failure_window_secs,
             ban_secs: self.ban_secs,
             allow_alias_identity: self.allow_alias_identity,
+            max_nonces: self.max_nonces,
             algorithms: self
                 .algorithms
                 .iter()
@@ -387,6 +392,9 @@ impl Config {
                 Ok(sip_auth::Algorithm::Md5 | sip_auth::Algorithm::Sha256) => {}
                 _ => bail!("auth.algorithms: {a:?} is not \"MD5\" or \"SHA-256\""),
             }
+        }
+        if self.auth.max_nonces == 0 {
+            bail!("auth.max_nonces: must be at least 1");
         }
         if self.auth.algorithms.is_empty() {
             bail!("auth.algorithms: at least one algorithm is needed");
