@@ -100,7 +100,7 @@ impl ScreenPattern {
             if d.is_empty() || d.contains(['@', ' ', ';', '*']) {
                 return Err(bad("expected @domain"));
             }
-            return Ok(ScreenPattern::Domain(d.to_ascii_lowercase()));
+            return validate::check_host("pattern", d).map(ScreenPattern::Domain);
         }
         if let Some(p) = s.strip_suffix('*') {
             let digits = p.strip_prefix('+').unwrap_or(p);
@@ -109,11 +109,12 @@ impl ScreenPattern {
             }
             return Ok(ScreenPattern::Prefix(p.to_string()));
         }
-        AddressOfRecord::parse(s)
-            .map(ScreenPattern::User)
-            .ok_or_else(|| {
-                bad("expected user@domain, @domain, a number prefix like +1900*, or anonymous")
-            })
+        let aor = AddressOfRecord::parse(s).ok_or_else(|| {
+            bad("expected user@domain, @domain, a number prefix like +1900*, or anonymous")
+        })?;
+        validate::check_user_part("pattern", &aor.user)?;
+        validate::check_host("pattern", &aor.domain)?;
+        Ok(ScreenPattern::User(aor))
     }
 
     /// Whether the party `user@host` (user may be absent), anonymous or not, matches.
@@ -459,7 +460,16 @@ mod tests {
             "anonymous.invalid",
             true
         ));
-        for bad in ["", "@", "19x*", "*", "nobody"] {
+        for bad in [
+            "",
+            "@",
+            "19x*",
+            "*",
+            "nobody",
+            "@a..b",
+            "x@256.1.1.1",
+            "@spam.example:5060",
+        ] {
             assert!(ScreenPattern::parse(bad).is_err(), "{bad}");
         }
     }
