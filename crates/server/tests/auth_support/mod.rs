@@ -122,6 +122,8 @@ impl Node {
             config,
         };
         if opts.provision {
+            // The CLI creates no database: `init` does (as an admin would first).
+            n.cli(&["init"]);
             n.cli(&["domain", "add", DOMAIN]);
             for u in USERS {
                 n.cli(&[
