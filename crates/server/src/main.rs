@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod control;
 mod discovery;
+mod interfaces;
 mod metrics_http;
 mod run;
 
