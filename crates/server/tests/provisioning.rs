@@ -11,7 +11,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use auth_support::{free_port, wait_child, Node, Opts, BIN, HANG_GUARD};
+use auth_support::{free_port, wait_child, Node, Opts, TempDatabase, BIN, HANG_GUARD};
 
 /// A throw-away working directory and the CLI run inside it, with no configuration from
 /// the environment.
@@ -141,6 +141,40 @@ fn a_command_in_a_fresh_directory_creates_nothing_until_init() {
     // init again is harmless and keeps the data.
     assert!(a.ok(&["init"]).contains("already initialised"));
     assert!(a.ok(&["domain", "list"]).contains("lost.example"));
+}
+
+/// On MariaDB and PostgreSQL (when their URLs are set): an empty database is not taken for
+/// Switchboard's; `init` creates the tables, then provisioning works.
+#[test]
+fn init_creates_the_schema_on_mariadb_and_postgres() {
+    for postgres in [false, true] {
+        let Some(db) = TempDatabase::create(postgres) else {
+            continue;
+        };
+        let a = Admin::new();
+        let cfg = a.path().join("db.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[server]\ndata_dir = {:?}\n[database]\nurl = {:?}\n",
+                a.path().join("data"),
+                db.url
+            ),
+        )
+        .unwrap();
+        let c = cfg.to_str().unwrap();
+        let err = a.fails(&["-c", c, "domain", "add", "example.com"]);
+        assert!(err.contains("run `switchboard init`"), "{err}");
+        // Where it looked, without the password.
+        let creds = db.url.split("://").nth(1).and_then(|r| r.split_once('@'));
+        if let Some((_, pw)) = creds.and_then(|(c, _)| c.split_once(':')) {
+            assert!(!err.contains(&format!(":{pw}@")), "{err}");
+            assert!(err.contains(":***@"), "{err}");
+        }
+        a.ok(&["-c", c, "init"]);
+        a.ok(&["-c", c, "domain", "add", "example.com"]);
+        assert!(a.ok(&["-c", c, "domain", "list"]).contains("example.com"));
+    }
 }
 
 /// `--config`, then `SWITCHBOARD_CONFIG`, then `./switchboard.toml`, then defaults.
@@ -476,4 +510,96 @@ fn a_password_from_stdin_logs_a_phone_in() {
         .key("expires", 300)
         .run();
     r.assert_ok("REGISTER of dave with the changed password");
+
+    // Asked on the terminal (a pseudo-terminal from util-linux `script`), twice, not echoed.
+    if which("script") {
+        let secret = "pr0mpt-s3cret";
+        let mut child = Command::new("script")
+            .args([
+                "-qec",
+                &format!("{BIN} user add frank@example.com"),
+                "/dev/null",
+            ])
+            .env("SWITCHBOARD_CONFIG", &cfg)
+            .current_dir(a.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let screen = Screen::new(child.stdout.take().unwrap());
+        screen.wait_for("Password: ");
+        writeln!(stdin, "{secret}").unwrap();
+        screen.wait_for("Password (again): ");
+        writeln!(stdin, "{secret}").unwrap();
+        screen.wait_for("user frank@example.com added");
+        let st = wait_child(&mut child, "switchboard under script", HANG_GUARD);
+        assert!(st.success());
+        assert!(!screen.text().contains(secret), "echoed: {}", screen.text());
+        node.sipp(
+            "register-frank",
+            "uac-register-auth-expect-200.xml",
+            free_port(),
+        )
+        .service("frank")
+        .credentials("frank", secret)
+        .key("expires", 300)
+        .run()
+        .assert_ok("REGISTER of frank with the password typed at the prompt");
+    } else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "prompt not tested: no `script` (util-linux)"
+        );
+    }
+}
+
+fn which(prog: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {prog}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// What a program under a terminal printed so far, read by a thread.
+struct Screen {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    text: std::cell::RefCell<String>,
+}
+
+impl Screen {
+    fn new(mut out: impl std::io::Read + Send + 'static) -> Screen {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 256];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Screen {
+            rx,
+            text: std::cell::RefCell::new(String::new()),
+        }
+    }
+
+    /// Waits (bounded) until `what` has been printed.
+    fn wait_for(&self, what: &str) {
+        while !self.text.borrow().contains(what) {
+            let chunk = self
+                .rx
+                .recv_timeout(HANG_GUARD)
+                .unwrap_or_else(|_| panic!("never printed {what:?}: {}", self.text()));
+            self.text
+                .borrow_mut()
+                .push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    fn text(&self) -> String {
+        self.text.borrow().clone()
+    }
 }

@@ -59,7 +59,8 @@ pub enum ForwardCmd {
         user: AddressOfRecord,
         /// When: always, busy, no-answer or unavailable.
         kind: Kind,
-        /// Where: sip:URI, USER@DOMAIN or a number of the user's domain.
+        /// Where: a local USER@DOMAIN or number (of the user's domain) that exists, or an
+        /// external sip:URI.
         target: String,
         /// no-answer: seconds of ringing first (default 20).
         #[arg(long)]
