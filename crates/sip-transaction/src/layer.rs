@@ -533,6 +533,25 @@ impl<D: Clone> TransactionLayer<D> {
         }
     }
 
+    /// The transport failed to send `request`, a request this layer sent (the bytes the
+    /// transport gave back, parsed): ends its client transaction as
+    /// [`TransactionLayer::handle_transport_error`] does, matched by top Via branch and
+    /// method (RFC 3261 §17.1.3). Returns the transaction, or `None` when no live client
+    /// transaction sent it (already ended, or not ours).
+    pub fn handle_request_transport_error(
+        &mut self,
+        now: Duration,
+        request: &SipMessage,
+    ) -> Option<TransactionId> {
+        if !request.is_request() {
+            return None;
+        }
+        let key = ClientKey::of_request(request)?;
+        let id = self.client_keys.get(&key).copied()?;
+        self.handle_transport_error(now, id);
+        Some(id)
+    }
+
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Duration) {
         while let Some((at, id, slot)) = self.queue.peek() {
