@@ -219,6 +219,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         max_forks: cfg.sip.max_calls,
         shared_location: cfg.database.shared_location,
         udp_max_request_bytes: cfg.sip.udp_max_request_bytes,
+        force_rport: cfg.sip.force_rport,
         auth: cfg.auth.to_proxy(),
         secret: cfg.auth.secret()?,
         services: cfg.services.to_proxy(),

@@ -26,6 +26,7 @@ mod forking;
 mod pipeline;
 mod services;
 mod stateless;
+mod transport_error;
 
 /// A location lookup the server runs against the shared store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,13 +106,19 @@ pub(super) fn reliability(d: &Destination) -> Reliability {
 }
 
 /// The received top Via with `received` and `rport` filled in (RFC 3261 §18.2.1,
-/// RFC 3581), or None when it needs no change.
-pub(super) fn fixed_top_via(req: &SipMessage, source: &Destination) -> Option<String> {
+/// RFC 3581), or None when it needs no change. With `force_rport`, a UDP request whose Via
+/// has no `rport` is treated as if it had asked (`;rport=PORT;received=IP` appended).
+pub(super) fn fixed_top_via(
+    req: &SipMessage,
+    source: &Destination,
+    force_rport: bool,
+) -> Option<String> {
     let via = req.top_via()?;
     let ip = source.addr.ip().to_string();
     let needs_received = via.host.trim_start_matches('[').trim_end_matches(']') != ip;
     let rport = via.rport();
-    if !needs_received && rport != Some(None) {
+    let forced = rport.is_none() && rport_forced(source, force_rport);
+    if !needs_received && rport != Some(None) && !forced {
         return None;
     }
     let raw = req.value(req.top_via_index());
@@ -130,10 +137,19 @@ pub(super) fn fixed_top_via(req: &SipMessage, source: &Destination) -> Option<St
     if !params_done {
         out.push_str(raw);
     }
-    if (needs_received || rport.is_some()) && via.received().is_none() {
+    if forced {
+        let _ = write!(out, ";rport={}", source.addr.port());
+    }
+    if (needs_received || rport.is_some() || forced) && via.received().is_none() {
         let _ = write!(out, ";received={ip}");
     }
     Some(out)
+}
+
+/// Whether `force_rport` applies to a request from `source`: datagram transports only
+/// (a stream's answers go back on its connection anyway).
+fn rport_forced(source: &Destination, force_rport: bool) -> bool {
+    force_rport && !source.transport.is_reliable()
 }
 
 /// Offset of a parameter `;name` with no value in a Via value.
@@ -153,14 +169,14 @@ fn find_bare_param(raw: &str, name: &str) -> Option<usize> {
 }
 
 /// Where responses to a request go (RFC 3261 §18.2.2 with RFC 3581): over a stream, the
-/// connection; over UDP, the source address when `rport` was asked for, else the source IP
-/// with the Via port.
-fn response_destination(req: &SipMessage, source: &Destination) -> Destination {
+/// connection; over UDP, the source address when `rport` was asked for (or is forced by
+/// `force_rport`), else the source IP with the Via port.
+fn response_destination(req: &SipMessage, source: &Destination, force_rport: bool) -> Destination {
     if source.transport.is_reliable() {
         return *source;
     }
     match req.top_via() {
-        Some(v) if v.rport().is_none() => {
+        Some(v) if v.rport().is_none() && !rport_forced(source, force_rport) => {
             let mut d = *source;
             d.addr.set_port(v.port.unwrap_or(5060));
             d
@@ -391,9 +407,15 @@ impl Proxy {
         }
         while let Some(ev) = self.layer.poll_event() {
             match ev {
-                Event::Timeout { id } | Event::TransportError { id } => {
+                Event::Timeout { id } => {
                     if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
                         self.branch_final(now, fork_id, b, 408, None);
+                    }
+                }
+                // RFC 3261 §16.9: a transport error is a 503 for that branch.
+                Event::TransportError { id } => {
+                    if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
+                        self.branch_final(now, fork_id, b, 503, None);
                     }
                 }
                 Event::Terminated { id } => {
@@ -414,7 +436,7 @@ impl Proxy {
     }
 
     fn on_request(&mut self, now: Duration, wall: u64, msg: SipMessage, source: Destination) {
-        let dest = response_destination(&msg, &source);
+        let dest = response_destination(&msg, &source, self.cfg.force_rport);
         match self
             .layer
             .handle_request(now, msg, reliability(&source), dest)
@@ -467,7 +489,7 @@ impl Proxy {
         } else {
             None
         };
-        let via = fixed_top_via(req, source);
+        let via = fixed_top_via(req, source, self.cfg.force_rport);
         let mut b = ResponseBuilder::new(req, status);
         if let Some(r) = reason {
             b = b.reason(r);
@@ -539,9 +561,43 @@ mod tests {
             conn: None,
         };
         assert_eq!(
-            fixed_top_via(&req, &src).unwrap(),
+            fixed_top_via(&req, &src, false).unwrap(),
             "SIP/2.0/UDP 10.0.0.1:5062;rport=40000;branch=z9hG4bK1;received=192.0.2.7"
         );
-        assert_eq!(response_destination(&req, &src).addr, src.addr);
+        assert_eq!(response_destination(&req, &src, false).addr, src.addr);
+    }
+
+    #[test]
+    fn force_rport_answers_the_source_port() {
+        let req = SipMessage::parse(Bytes::from_static(
+            b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n",
+        ))
+        .unwrap();
+        let src = Destination {
+            transport: Transport::Udp,
+            addr: "192.0.2.7:40000".parse().unwrap(),
+            conn: None,
+        };
+        // Forced: as if the client had sent `;rport`.
+        assert_eq!(
+            fixed_top_via(&req, &src, true).unwrap(),
+            "SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bK1;rport=40000;received=192.0.2.7"
+        );
+        assert_eq!(response_destination(&req, &src, true).addr, src.addr);
+        // Not forced: RFC 3261 §18.2.2, the source IP with the Via port.
+        assert_eq!(
+            fixed_top_via(&req, &src, false).unwrap(),
+            "SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bK1;received=192.0.2.7"
+        );
+        assert_eq!(
+            response_destination(&req, &src, false).addr,
+            "192.0.2.7:5062".parse().unwrap()
+        );
+        // A stream transport answers on its connection; its Via is left alone.
+        let tcp = Destination {
+            transport: Transport::Tcp,
+            ..src
+        };
+        assert!(!fixed_top_via(&req, &tcp, true).unwrap().contains("rport"));
     }
 }
