@@ -23,7 +23,7 @@ mod udp;
 
 pub use config::TransportConfig;
 pub use error::SendError;
-pub use handler::Handler;
+pub use handler::{CloseAfter, Handler, SendFailure};
 pub use peer::{ConnectionId, Peer, Received, TransportKind};
 pub use stats::TransportStats;
 pub use transports::Transports;

@@ -109,6 +109,12 @@ pub(crate) fn send(shared: &Arc<Shared>, addr: SocketAddr, data: Bytes) -> Resul
                     Err(e) => {
                         shared2.stats.send_errors.inc();
                         tracing::warn!(%addr, error = %e, "udp: send failed");
+                        let peer = Peer {
+                            kind: TransportKind::Udp,
+                            addr,
+                            conn: None,
+                        };
+                        crate::handler::report_lost(&shared2, peer, [data], e.kind());
                     }
                 }
             });
