@@ -169,11 +169,16 @@ fn find_bare_param(raw: &str, name: &str) -> Option<usize> {
 }
 
 /// Where responses to a request go (RFC 3261 §18.2.2 with RFC 3581): over a stream, the
-/// connection; over UDP, the source address when `rport` was asked for (or is forced by
+/// connection, and should it be closed by then a new one to the source IP at the Via's
+/// sent-by port (never the client's ephemeral port, where nothing listens); over UDP, the source address when `rport` was asked for (or is forced by
 /// `force_rport`), else the source IP with the Via port.
 fn response_destination(req: &SipMessage, source: &Destination, force_rport: bool) -> Destination {
     if source.transport.is_reliable() {
-        return *source;
+        let mut d = *source;
+        if let Some(v) = req.top_via() {
+            d.addr.set_port(v.port.unwrap_or(5060));
+        }
+        return d;
     }
     match req.top_via() {
         Some(v) if v.rport().is_none() && !rport_forced(source, force_rport) => {
@@ -599,5 +604,13 @@ mod tests {
             ..src
         };
         assert!(!fixed_top_via(&req, &tcp, true).unwrap().contains("rport"));
+        // RFC 3261 §18.2.2: on the connection; if it closed, a new one to the sent-by port.
+        let tcp = Destination {
+            conn: Some(9),
+            ..tcp
+        };
+        let d = response_destination(&req, &tcp, true);
+        assert_eq!(d.conn, Some(9));
+        assert_eq!(d.addr, "192.0.2.7:5062".parse().unwrap());
     }
 }
