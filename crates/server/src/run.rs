@@ -42,7 +42,8 @@ pub enum CoreInput {
     /// The store answered a location lookup (shared-database mode).
     Location(u64, Vec<model::Binding>),
     /// The transport could not deliver a message it had accepted (TCP connect or write
-    /// failed): a forwarded request's branch ends as a 503 at once.
+    /// failed, an ICMP unreachable for a UDP datagram): a forwarded request's branch ends
+    /// as a 503 at once.
     SendFailed(SendFailure),
     /// A TCP connection stops reading; dropped once the messages queued before it have
     /// been answered, so the connection closes after their answers.

@@ -164,6 +164,52 @@ fn invite_to_an_unreachable_tcp_contact_is_answered_at_once() {
     assert!(log.contains("tcp: connect failed"), "{log}");
 }
 
+/// Issue 12 item 3 over UDP (Linux): bob registered from a UDP port that is then closed.
+/// The forwarded INVITE draws an ICMP port unreachable, which ends the branch as a 503 at
+/// once: the caller gets 500 long before Timer B (64 minutes with this T1).
+#[cfg(target_os = "linux")]
+#[test]
+fn invite_to_a_closed_udp_port_is_answered_at_once() {
+    let server = Server::start(Options {
+        transaction: "t1_ms = 60000\nt2_ms = 60000\n".into(),
+        ..Options::default()
+    });
+    let phone = RawUdp::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
+    let local = phone.sock.local_addr().unwrap();
+    let reg = format!(
+        "REGISTER sip:example.com SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {local};rport;branch=z9hG4bK-udp-reg\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:bob@example.com>;tag=reg\r\n\
+         To: <sip:bob@example.com>\r\n\
+         Call-ID: udp-reg-bob\r\n\
+         CSeq: 1 REGISTER\r\n\
+         Contact: <sip:bob@{local}>\r\n\
+         Expires: 300\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    phone.send(server.socket_addr(), reg.as_bytes());
+    let answer = phone.recv(HANG_GUARD).expect("the REGISTER's answer");
+    assert_eq!(status_of(&answer), Some(200), "{answer}");
+    drop(phone); // nothing listens at `local` any more
+    let started = Instant::now();
+    let alice = Sipp::new(
+        &server,
+        "alice-udp",
+        "uac-invite-unreachable-expect-500.xml",
+        free_port(),
+    )
+    .remote(&server.addr())
+    .service("bob")
+    .timeout(10)
+    .run();
+    eprintln!(
+        "INVITE to closed udp:{local} answered in {:?}",
+        started.elapsed()
+    );
+    alice.assert_ok("500 at once for a closed UDP port");
+}
+
 /// An OPTIONS to the server whose Via names `via` but which is sent from `from`, without
 /// `rport` (a phone behind NAT that does not ask for symmetric answers).
 fn options_without_rport(server: &Server, via: SocketAddr, call_id: &str) -> Vec<u8> {

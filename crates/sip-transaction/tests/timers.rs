@@ -419,17 +419,17 @@ fn transport_error_reported_with_the_request_ends_its_client_transaction() {
     drain(&mut l);
     // A request this layer never sent, and a CANCEL sharing the INVITE's branch: no match.
     assert_eq!(
-        l.handle_request_transport_error(ms(1), &request("INVITE", "z9hG4bKnone")),
+        l.handle_request_transport_error(ms(1), "z9hG4bKnone", "INVITE"),
         None
     );
     assert_eq!(
-        l.handle_request_transport_error(ms(1), &request("CANCEL", "z9hG4bKtcp")),
+        l.handle_request_transport_error(ms(1), "z9hG4bKtcp", "CANCEL"),
         None
     );
     assert!(events(&mut l).is_empty());
     // The connect failed 5 ms after the send: the TU hears of it at once.
     assert_eq!(
-        l.handle_request_transport_error(ms(5), &request("INVITE", "z9hG4bKtcp")),
+        l.handle_request_transport_error(ms(5), "z9hG4bKtcp", "INVITE"),
         Some(id)
     );
     assert_eq!(
@@ -440,7 +440,7 @@ fn transport_error_reported_with_the_request_ends_its_client_transaction() {
     assert_eq!(l.state(other), Some(State::Calling));
     // Reported twice (several queued copies lost): the second finds nothing.
     assert_eq!(
-        l.handle_request_transport_error(ms(6), &request("INVITE", "z9hG4bKtcp")),
+        l.handle_request_transport_error(ms(6), "z9hG4bKtcp", "INVITE"),
         None
     );
 }

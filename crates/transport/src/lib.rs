@@ -14,6 +14,8 @@ mod config;
 mod connection;
 mod error;
 mod handler;
+#[cfg(target_os = "linux")]
+mod icmp;
 mod peer;
 mod stats;
 mod table;
