@@ -45,6 +45,9 @@ pub struct ProxyConfig {
     /// Requests larger than this many bytes go over TCP instead of UDP (RFC 3261 §18.1.1:
     /// 1300 when the path MTU is unknown); 0 disables the switch.
     pub udp_max_request_bytes: usize,
+    /// Treat every UDP request as if its top Via carried `rport` (RFC 3581): answer at the
+    /// source address and port, and record `received`/`rport` (Kamailio's `force_rport()`).
+    pub force_rport: bool,
     /// Digest authentication.
     pub auth: AuthConfig,
     /// Key that signs nonces; nodes behind one name must share it.
@@ -68,6 +71,7 @@ impl Default for ProxyConfig {
             server_name: concat!("Switchboard/", env!("CARGO_PKG_VERSION")).into(),
             shared_location: false,
             udp_max_request_bytes: 1300,
+            force_rport: true,
             auth: AuthConfig::default(),
             secret: [7; 32],
             services: crate::services::ServicesConfig::default(),

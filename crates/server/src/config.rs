@@ -155,6 +155,10 @@ pub struct SipSection {
     /// Requests forwarded over UDP that are larger than this go over TCP instead (RFC 3261
     /// §18.1.1); 0 keeps them on UDP (for phones that cannot take TCP, e.g. behind NAT).
     pub udp_max_request_bytes: usize,
+    /// Answer every UDP request at its source address and port, and record `received` and
+    /// `rport` in its Via as if the client had asked (RFC 3581; Kamailio's `force_rport()`),
+    /// for phones behind NAT that do not send `rport`. False: RFC 3261 §18.2.2 (the Via port).
+    pub force_rport: bool,
 }
 
 impl Default for SipSection {
@@ -173,6 +177,7 @@ impl Default for SipSection {
             tcp_idle_timeout_secs: 600,
             max_message_bytes: 65535,
             udp_max_request_bytes: 1300,
+            force_rport: true,
         }
     }
 }

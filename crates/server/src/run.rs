@@ -18,7 +18,8 @@ use storage::SqlStore;
 use tokio::sync::mpsc::error::SendError;
 use tokio::sync::{mpsc, oneshot};
 use transport::{
-    ConnectionId, Handler, Peer, Received, TransportConfig, TransportKind, Transports,
+    CloseAfter, ConnectionId, Handler, Peer, Received, SendFailure, TransportConfig, TransportKind,
+    Transports,
 };
 
 use crate::config::Config;
@@ -40,6 +41,13 @@ pub enum CoreInput {
     Control(control::Command, oneshot::Sender<String>),
     /// The store answered a location lookup (shared-database mode).
     Location(u64, Vec<model::Binding>),
+    /// The transport could not deliver a message it had accepted (TCP connect or write
+    /// failed, an ICMP unreachable for a UDP datagram): a forwarded request's branch ends
+    /// as a 503 at once.
+    SendFailed(SendFailure),
+    /// A TCP connection stops reading; dropped once the messages queued before it have
+    /// been answered, so the connection closes after their answers.
+    CloseAfter(CloseAfter),
 }
 
 /// Messages the server dropped before the proxy saw them, by reason.
@@ -66,6 +74,19 @@ impl Handler for CoreFeed {
         {
             self.drops.core_queue_full.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    fn on_send_failed(&self, failure: SendFailure) {
+        if self.tx.try_send(CoreInput::SendFailed(failure)).is_err() {
+            // The branch then ends by Timer B/F, as before.
+            self.drops.core_queue_full.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn on_stream_closing(&self, _peer: Peer, close: CloseAfter) {
+        // Queued behind the connection's last messages; if the queue is full the handle
+        // is dropped here and the connection closes at once.
+        let _ = self.tx.try_send(CoreInput::CloseAfter(close));
     }
 }
 
@@ -225,6 +246,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         max_forks: cfg.sip.max_calls,
         shared_location: cfg.database.shared_location,
         udp_max_request_bytes: cfg.sip.udp_max_request_bytes,
+        force_rport: cfg.sip.force_rport,
         auth: cfg.auth.to_proxy(),
         secret: cfg.auth.secret()?,
         services: cfg.services.to_proxy(),
@@ -345,8 +367,15 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                             // Answer each message before reading the next: a batch's answers
                             // sent at once arrive as a burst that overflows a phone's (or
                             // SIPp's) 208 KB receive buffer.
-                            transmit(&mut proxy, &transports);
+                            transmit(&mut proxy, &transports, now);
                         }
+                        CoreInput::SendFailed(f) => {
+                            proxy.handle_transport_error(now, to_destination(&f.peer), f.data);
+                            transmit(&mut proxy, &transports, now);
+                        }
+                        // Every message before it has been answered (each is answered
+                        // before the next input is read): the connection may close.
+                        CoreInput::CloseAfter(close) => drop(close),
                         CoreInput::Location(token, bindings) => {
                             proxy.handle_location(now, wall, token, bindings);
                         }
@@ -382,7 +411,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                 shutting_down = Some(Instant::now());
             }
         }
-        transmit(&mut proxy, &transports);
+        transmit(&mut proxy, &transports, start.elapsed());
         while let Some(q) = proxy.poll_location_query() {
             let store = store.clone();
             let core = core_tx.clone();
@@ -425,11 +454,14 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sends what the proxy has queued.
-fn transmit(proxy: &mut Proxy, transports: &Transports) {
+/// Sends what the proxy has queued. A message refused at once (no route, a full queue or
+/// connection table, a socket error) is a transport error for the proxy (RFC 3261
+/// §17.1.4); failures found later come back as [`CoreInput::SendFailed`].
+fn transmit(proxy: &mut Proxy, transports: &Transports, now: Duration) {
     while let Some((dest, bytes)) = proxy.poll_transmit() {
-        if let Err(e) = transports.send(&to_peer(&dest), bytes) {
+        if let Err(e) = transports.send(&to_peer(&dest), bytes.clone()) {
             tracing::debug!(dest = %dest.addr, error = %e, "send failed");
+            proxy.handle_transport_error(now, dest, bytes);
         }
     }
 }

@@ -181,6 +181,14 @@ mod tests {
     }
 
     #[test]
+    fn complete_messages_come_out_before_the_error_behind_them() {
+        let mut f = StreamFramer::new(8192, 8192);
+        f.extend(b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 0\r\n\r\nC\r\n\r\n");
+        assert!(matches!(f.next_frame(), Ok(Some(Frame::Message(m))) if m.starts_with(b"OPTIONS")));
+        assert_eq!(f.next_frame(), Err(FramingError::MissingContentLength));
+    }
+
+    #[test]
     fn errors() {
         let mut f = StreamFramer::new(8192, 10);
         f.extend(b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 11\r\n\r\n");

@@ -21,6 +21,15 @@ pub(crate) struct ClientKey {
 }
 
 impl ClientKey {
+    /// The key of the client transaction that sent a request with this top Via branch and
+    /// method.
+    pub(crate) fn new(branch: &str, method: &str) -> ClientKey {
+        ClientKey {
+            branch: branch.into(),
+            method: method.into(),
+        }
+    }
+
     /// The key of a request this element sends, or `None` when it has no branch.
     pub(crate) fn of_request(msg: &SipMessage) -> Option<ClientKey> {
         Some(ClientKey {

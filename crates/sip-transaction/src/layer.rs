@@ -533,6 +533,24 @@ impl<D: Clone> TransactionLayer<D> {
         }
     }
 
+    /// The transport failed to send a request this layer sent, known by its top Via
+    /// `branch` and its `method` (all a truncated copy may show: an ICMP error carries only
+    /// the first few hundred bytes of the datagram). Ends that client transaction as
+    /// [`TransactionLayer::handle_transport_error`] does (RFC 3261 §17.1.3 matching).
+    /// Returns the transaction, or `None` when no live client transaction sent it (already
+    /// ended, or not ours).
+    pub fn handle_request_transport_error(
+        &mut self,
+        now: Duration,
+        branch: &str,
+        method: &str,
+    ) -> Option<TransactionId> {
+        let key = ClientKey::new(branch, method);
+        let id = self.client_keys.get(&key).copied()?;
+        self.handle_transport_error(now, id);
+        Some(id)
+    }
+
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Duration) {
         while let Some((at, id, slot)) = self.queue.peek() {

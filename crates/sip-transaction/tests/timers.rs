@@ -406,6 +406,45 @@ fn transport_error_terminates() {
     assert_eq!(l.poll_timeout(), None);
 }
 
+#[test]
+fn transport_error_reported_with_the_request_ends_its_client_transaction() {
+    let mut l = layer();
+    // Over TCP with T1 at its default: without the report, Timer B would end it at 32 s.
+    let id = l
+        .send_request(Duration::ZERO, request("INVITE", "z9hG4bKtcp"), "p", TCP)
+        .unwrap();
+    let other = l
+        .send_request(Duration::ZERO, request("INVITE", "z9hG4bKother"), "q", TCP)
+        .unwrap();
+    drain(&mut l);
+    // A request this layer never sent, and a CANCEL sharing the INVITE's branch: no match.
+    assert_eq!(
+        l.handle_request_transport_error(ms(1), "z9hG4bKnone", "INVITE"),
+        None
+    );
+    assert_eq!(
+        l.handle_request_transport_error(ms(1), "z9hG4bKtcp", "CANCEL"),
+        None
+    );
+    assert!(events(&mut l).is_empty());
+    // The connect failed 5 ms after the send: the TU hears of it at once.
+    assert_eq!(
+        l.handle_request_transport_error(ms(5), "z9hG4bKtcp", "INVITE"),
+        Some(id)
+    );
+    assert_eq!(
+        events(&mut l),
+        [Event::TransportError { id }, Event::Terminated { id }]
+    );
+    assert_eq!(l.state(id), None);
+    assert_eq!(l.state(other), Some(State::Calling));
+    // Reported twice (several queued copies lost): the second finds nothing.
+    assert_eq!(
+        l.handle_request_transport_error(ms(6), "z9hG4bKtcp", "INVITE"),
+        None
+    );
+}
+
 // ---------------------------------------------------------------- server INVITE
 
 #[test]

@@ -14,14 +14,15 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::handler::{report_lost, CloseAfter};
 use crate::peer::{ConnectionId, Peer, Received, TransportKind};
-use crate::tcp::drain;
+use crate::tcp::{drain, drain_messages};
 use crate::transports::Shared;
 
 /// How long a closing connection may take to flush its queue.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 /// The answer to a double-CRLF ping (RFC 5626 §3.5.1).
-const PONG: &[u8] = b"\r\n";
+pub(crate) const PONG: &[u8] = b"\r\n";
 /// Spare room kept in the read buffer before each read.
 const READ_CHUNK: usize = 8 * 1024;
 
@@ -80,9 +81,14 @@ pub(crate) async fn run(
         start: Instant::now(),
         last_ms: AtomicU64::new(0),
     });
-    let mut writer = shared
-        .rt
-        .spawn(write_loop(shared.clone(), wr, rx, activity.clone(), remote));
+    let mut writer = shared.rt.spawn(write_loop(
+        shared.clone(),
+        wr,
+        rx,
+        activity.clone(),
+        remote,
+        id,
+    ));
     let mut writer_done = false;
 
     let peer = Peer {
@@ -133,10 +139,26 @@ pub(crate) async fn run(
             shared.stats.framing_errors.inc();
             tracing::warn!(%remote, conn = id.0, error = %e, "tcp: framing error, closing connection");
         }
+        Close::PeerClosed => tracing::debug!(%remote, conn = id.0, "tcp: peer closed"),
         Close::Read(e) => {
             tracing::debug!(%remote, conn = id.0, error = %e, "tcp: read error, closing")
         }
         other => tracing::debug!(%remote, conn = id.0, reason = ?other, "tcp: closing"),
+    }
+    if matches!(why, Close::Framing(_) | Close::PeerClosed) && !writer_done {
+        // Answer every complete message before closing: the messages already handed on
+        // are answered on this connection (still in the table), not on a new one to the
+        // peer's ephemeral port (RFC 3261 §18.2.2).
+        let (close, answered) = CloseAfter::new();
+        shared.handler.on_stream_closing(peer, close);
+        tokio::select! {
+            _ = answered => {}
+            _ = tokio::time::sleep(FLUSH_TIMEOUT) => {
+                tracing::debug!(%remote, conn = id.0, "tcp: answers not all queued before closing");
+            }
+            _ = &mut writer => writer_done = true,
+            _ = shutdown.wait_for(|s| *s) => {}
+        }
     }
     shared.conns.remove(id);
     drop(tx);
@@ -191,6 +213,7 @@ async fn write_loop(
     mut rx: mpsc::Receiver<Bytes>,
     activity: Arc<Activity>,
     remote: SocketAddr,
+    id: ConnectionId,
 ) {
     let mut batch = Vec::with_capacity(WRITE_BATCH);
     let mut joined = Vec::new();
@@ -205,9 +228,16 @@ async fn write_loop(
             wr.write_all(&joined).await
         };
         if let Err(e) = result {
-            let lost = batch.len() as u64 + drain(rx);
-            shared.stats.send_errors.add(lost);
-            tracing::warn!(%remote, error = %e, lost, "tcp: write failed");
+            let mut lost = std::mem::take(&mut batch);
+            lost.extend(drain_messages(rx));
+            shared.stats.send_errors.add(lost.len() as u64);
+            tracing::warn!(%remote, error = %e, lost = lost.len(), "tcp: write failed");
+            let peer = Peer {
+                kind: TransportKind::Tcp,
+                addr: remote,
+                conn: Some(id),
+            };
+            report_lost(&shared, peer, lost, e.kind());
             return;
         }
         activity.touch();

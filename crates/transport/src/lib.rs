@@ -14,6 +14,8 @@ mod config;
 mod connection;
 mod error;
 mod handler;
+#[cfg(target_os = "linux")]
+mod icmp;
 mod peer;
 mod stats;
 mod table;
@@ -23,7 +25,7 @@ mod udp;
 
 pub use config::TransportConfig;
 pub use error::SendError;
-pub use handler::Handler;
+pub use handler::{CloseAfter, Handler, SendFailure};
 pub use peer::{ConnectionId, Peer, Received, TransportKind};
 pub use stats::TransportStats;
 pub use transports::Transports;

@@ -11,7 +11,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use crate::connection;
-use crate::peer::ConnectionId;
+use crate::handler::report_lost;
+use crate::peer::{ConnectionId, Peer, TransportKind};
 use crate::transports::Shared;
 
 /// Bound on an outbound connect.
@@ -96,12 +97,24 @@ pub(crate) fn spawn_connect(
             }
             Err(e) => {
                 shared2.conns.remove(id);
-                let lost = drain(rx);
-                shared2.stats.send_errors.add(lost);
-                tracing::warn!(%remote, error = %e, lost, "tcp: connect failed");
+                let lost = drain_messages(rx);
+                shared2.stats.send_errors.add(lost.len() as u64);
+                tracing::warn!(%remote, error = %e, lost = lost.len(), "tcp: connect failed");
+                let peer = Peer {
+                    kind: TransportKind::Tcp,
+                    addr: remote,
+                    conn: None,
+                };
+                report_lost(&shared2, peer, lost, e.kind());
             }
         }
     });
+}
+
+/// Closes a queue and returns what was left in it.
+pub(crate) fn drain_messages(mut rx: mpsc::Receiver<Bytes>) -> Vec<Bytes> {
+    rx.close();
+    std::iter::from_fn(|| rx.try_recv().ok()).collect()
 }
 
 /// Closes a queue and counts what was left in it.

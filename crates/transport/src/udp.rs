@@ -49,6 +49,10 @@ fn bind_one(addr: SocketAddr) -> io::Result<UdpSocket> {
     if let Err(e) = socket.set_send_buffer_size(SOCKET_BUFFER) {
         tracing::debug!(%addr, error = %e, "udp: cannot set SO_SNDBUF");
     }
+    #[cfg(target_os = "linux")]
+    if let Err(e) = crate::icmp::enable(&socket, addr.is_ipv6()) {
+        tracing::debug!(%addr, error = %e, "udp: cannot set IP_RECVERR; ICMP errors not reported");
+    }
     socket.bind(&addr.into())?;
     UdpSocket::from_std(socket.into())
 }
@@ -81,6 +85,11 @@ pub(crate) async fn receive_loop(socket: Arc<UdpSocket>, local: SocketAddr, shar
                     local,
                 });
             }
+            // An ICMP error for a datagram this socket sent: report what is queued.
+            #[cfg(target_os = "linux")]
+            Err(e) if crate::icmp::is_deferred_icmp(e.kind()) => {
+                crate::icmp::drain(&socket, &shared)
+            }
             Err(e) => tracing::debug!(%local, error = %e, "udp: receive error"),
         }
     }
@@ -95,7 +104,13 @@ fn is_keepalive(data: &[u8]) -> bool {
 pub(crate) fn send(shared: &Arc<Shared>, addr: SocketAddr, data: Bytes) -> Result<(), SendError> {
     let (socket, addr) =
         pick_socket(&shared.udp, addr).ok_or(SendError::NoTransport(TransportKind::Udp))?;
-    match socket.try_send_to(&data, addr) {
+    let mut sent = socket.try_send_to(&data, addr);
+    if matches!(&sent, Err(e) if deferred_icmp(e.kind())) {
+        // An ICMP error for an earlier datagram (reported through the error queue), not
+        // about this one: the pending error is cleared, try again.
+        sent = socket.try_send_to(&data, addr);
+    }
+    match sent {
         Ok(_) => {
             shared.stats.udp_tx.inc();
             Ok(())
@@ -109,6 +124,12 @@ pub(crate) fn send(shared: &Arc<Shared>, addr: SocketAddr, data: Bytes) -> Resul
                     Err(e) => {
                         shared2.stats.send_errors.inc();
                         tracing::warn!(%addr, error = %e, "udp: send failed");
+                        let peer = Peer {
+                            kind: TransportKind::Udp,
+                            addr,
+                            conn: None,
+                        };
+                        crate::handler::report_lost(&shared2, peer, [data], e.kind());
                     }
                 }
             });
@@ -116,6 +137,16 @@ pub(crate) fn send(shared: &Arc<Shared>, addr: SocketAddr, data: Bytes) -> Resul
         }
         Err(e) => Err(SendError::Io(e)),
     }
+}
+
+#[cfg(target_os = "linux")]
+fn deferred_icmp(kind: io::ErrorKind) -> bool {
+    crate::icmp::is_deferred_icmp(kind)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn deferred_icmp(_kind: io::ErrorKind) -> bool {
+    false
 }
 
 /// The first socket of the first endpoint in the address family of `addr`; an

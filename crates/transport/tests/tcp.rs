@@ -124,6 +124,79 @@ async fn framing_error_closes_connection() {
     }
 }
 
+/// Issue 12 item 4: a valid request and malformed bytes in one write. The request reaches
+/// the handler, then the closing notice; the connection stays open for the answer (sent on
+/// it, not on a new connection to the client's port) and closes once the handler lets go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valid_request_then_garbage_is_answered_then_closed() {
+    for ip in loopbacks() {
+        let (t, mut rx) = start_upcalls(config(ip)).await;
+        let mut c = connect(addr_of(&t, TransportKind::Tcp)).await;
+        let m = request("valid", "");
+        c.write_all(&[&m[..], b"C\r\n\r\n"].concat()).await.unwrap();
+        let Upcall::Message(r) = upcall(&mut rx).await else {
+            panic!("the complete request first");
+        };
+        assert_eq!(r.data, m);
+        let Upcall::Closing(peer, close) = upcall(&mut rx).await else {
+            panic!("then the closing notice");
+        };
+        assert_eq!(peer, r.peer);
+        assert_eq!(t.stats().framing_errors, 1);
+        // Answer after the framing error: still on the same connection.
+        let answer = b"SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n";
+        t.send(&r.peer, Bytes::from_static(answer)).unwrap();
+        assert_eq!(t.connection_count(), 1);
+        drop(close);
+        assert_eq!(read_exact(&mut c, answer.len()).await, answer);
+        assert_closed(&mut c).await;
+        assert_eq!(t.connection_count(), 0);
+        assert_eq!(t.stats().send_errors, 0);
+        t.shutdown().await;
+    }
+}
+
+/// RFC 4475 §3.1.2.11 (`dblreq`) over TCP, then the client half-closes: both the
+/// REGISTER and the INVITE reach the handler, the closing notice comes after them, and
+/// answers still go out on the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dblreq_then_half_close_is_answered_on_the_connection() {
+    let ip: IpAddr = "127.0.0.1".parse().unwrap();
+    let (t, mut rx) = start_upcalls(config(ip)).await;
+    let mut c = connect(addr_of(&t, TransportKind::Tcp)).await;
+    let register = "REGISTER sip:example.com SIP/2.0\r\nTo: sip:j.user@example.com\r\nFrom: sip:j.user@example.com;tag=43251j3j324\r\nMax-Forwards: 8\r\nI: dblreq.0ha0isndaksdj99sdfafnl3lk233412\r\nContact: sip:j.user@host.example.com\r\nCSeq: 8 REGISTER\r\nVia: SIP/2.0/UDP 192.0.2.125;branch=z9hG4bKkdjuw23492\r\nContent-Length: 0\r\n\r\n";
+    let body = "v=0\r\no=mhandley 29739 7272939 IN IP4 192.0.2.15\r\ns=-\r\n";
+    let invite = format!(
+        "INVITE sip:joe@example.com SIP/2.0\r\nt: sip:joe@example.com\r\nFrom: sip:caller@example.net;tag=141334\r\nMax-Forwards: 8\r\nCall-ID: dblreq.0ha0isnda977644900765@192.0.2.15\r\nCSeq: 8 INVITE\r\nVia: SIP/2.0/UDP 192.0.2.15;branch=z9hG4bKkdjuw380234\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    // As in the RFC's file: the REGISTER, a stray CRLF, the INVITE.
+    let wire = format!("{register}\r\n{invite}");
+    c.write_all(wire.as_bytes()).await.unwrap();
+    c.shutdown().await.unwrap(); // half-close: the client still reads
+    let mut got = Vec::new();
+    let close = loop {
+        match upcall(&mut rx).await {
+            Upcall::Message(r) => got.push(r),
+            Upcall::Closing(_, close) => break close,
+            Upcall::SendFailed(f) => panic!("{f:?}"),
+        }
+    };
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].data, register.as_bytes());
+    assert_eq!(got[1].data, invite.as_bytes());
+    let answer = b"SIP/2.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+    for r in &got {
+        t.send(&r.peer, Bytes::from_static(answer)).unwrap();
+    }
+    drop(close);
+    let both = read_exact(&mut c, 2 * answer.len()).await;
+    assert_eq!(both, [&answer[..], &answer[..]].concat());
+    assert_closed(&mut c).await;
+    assert_eq!(t.stats().framing_errors, 0);
+    t.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reply_on_same_connection_and_reuse_by_address() {
     for ip in loopbacks() {
@@ -283,6 +356,34 @@ async fn failed_connect_is_counted_and_forgotten() {
     t.shutdown().await; // waits for the connecting task to finish either way
     assert_eq!(t.connection_count(), 0);
     assert_eq!(t.stats().send_errors, 1);
+}
+
+/// Issue 12 item 3: the handler hears of each message a failed connect lost, with its
+/// bytes and destination, so the SIP layer can answer at once (RFC 3261 §17.1.4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_connect_is_reported_to_the_handler() {
+    let ip: IpAddr = "127.0.0.1".parse().unwrap();
+    let (t, mut rx) = start_upcalls(config(ip)).await;
+    let closed = {
+        let l = std::net::TcpListener::bind(SocketAddr::new(ip, 0)).unwrap();
+        l.local_addr().unwrap()
+    }; // nothing listens there any more
+    let (a, b) = (request("lost-a", ""), request("lost-b", "x"));
+    t.send(&tcp_peer(closed, None), Bytes::from(a.clone()))
+        .unwrap();
+    t.send(&tcp_peer(closed, None), Bytes::from(b.clone()))
+        .unwrap();
+    for expected in [a, b] {
+        let Upcall::SendFailed(f) = upcall(&mut rx).await else {
+            panic!("a send failure");
+        };
+        assert_eq!(f.data, expected);
+        assert_eq!(f.peer.addr, closed);
+        assert_eq!(f.peer.kind, TransportKind::Tcp);
+        assert_eq!(f.error, std::io::ErrorKind::ConnectionRefused);
+    }
+    assert_eq!(t.stats().send_errors, 2);
+    t.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

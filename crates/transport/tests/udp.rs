@@ -133,3 +133,44 @@ async fn oversized_datagram_dropped() {
     assert_eq!(t.stats().framing_errors, 1);
     t.shutdown().await;
 }
+
+/// Issue 12 item 3 over UDP (Linux, `IP_RECVERR`): a datagram to a port where nothing
+/// listens draws an ICMP port unreachable, reported to the handler as a send failure with
+/// the destination and the datagram's start; later sends on the socket are unaffected.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn icmp_port_unreachable_is_reported_to_the_handler() {
+    for ip in loopbacks() {
+        let (t, mut rx) = start_upcalls(config(ip)).await;
+        let closed = client(ip).local_addr().unwrap(); // dropped: nothing listens there
+        let lost = Bytes::from(request("unreachable", "x"));
+        let peer = Peer {
+            kind: TransportKind::Udp,
+            addr: closed,
+            conn: None,
+        };
+        t.send(&peer, lost.clone()).unwrap();
+        let Upcall::SendFailed(f) = upcall(&mut rx).await else {
+            panic!("a send failure");
+        };
+        assert_eq!(f.peer, peer);
+        assert_eq!(f.error, std::io::ErrorKind::ConnectionRefused);
+        assert!(lost.starts_with(&f.data), "{:?}", f.data);
+        assert!(
+            f.data.len() >= 100,
+            "the quote holds the request line and Via"
+        );
+        // The socket still sends: a live client gets the next datagram.
+        let live = client(ip);
+        let to_live = Peer {
+            addr: live.local_addr().unwrap(),
+            ..peer
+        };
+        let again = Bytes::from(request("after", ""));
+        t.send(&to_live, again.clone()).unwrap();
+        let mut buf = [0u8; 2048];
+        let (n, _) = live.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], &again[..]);
+        t.shutdown().await;
+    }
+}

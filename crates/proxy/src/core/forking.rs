@@ -55,7 +55,7 @@ impl Proxy {
             inbound_host,
             server_tx: id,
             hash: loop_hash(&req),
-            fixed_top_via: fixed_top_via(&req, &source),
+            fixed_top_via: fixed_top_via(&req, &source, self.cfg.force_rport),
             inbound: source.transport,
             request: req,
             branches: Vec::new(),
@@ -357,10 +357,11 @@ impl Proxy {
                 let req = fork.request.clone();
                 let via = fork.fixed_top_via.clone();
                 let status = if best_status == 503 { 500 } else { best_status };
-                let reason = if status == 408 {
-                    Some("Request Timeout")
-                } else {
-                    None
+                let reason = match best_status {
+                    408 => Some("Request Timeout"),
+                    // Every branch failed to send (RFC 3261 §16.9) or could not start.
+                    503 => Some("Next Hop Unavailable"),
+                    _ => None,
                 };
                 self.reply_on(now, server_tx, &req, via.as_deref(), status, reason);
             }
@@ -444,7 +445,7 @@ impl Proxy {
                     now,
                     invite_tx,
                     &p.req,
-                    fixed_top_via(&p.req, &p.source).as_deref(),
+                    fixed_top_via(&p.req, &p.source, self.cfg.force_rport).as_deref(),
                     487,
                     None,
                 );

@@ -27,6 +27,11 @@ mod pipeline;
 mod registration;
 mod services;
 mod stateless;
+mod transport_error;
+mod via;
+
+use via::fixed_top_via;
+use via::response_destination;
 
 /// A location lookup the server runs against the shared store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,71 +109,6 @@ pub(super) fn reliability(d: &Destination) -> Reliability {
         Reliability::Reliable
     } else {
         Reliability::Unreliable
-    }
-}
-
-/// The received top Via with `received` and `rport` filled in (RFC 3261 §18.2.1,
-/// RFC 3581), or None when it needs no change.
-pub(super) fn fixed_top_via(req: &SipMessage, source: &Destination) -> Option<String> {
-    let via = req.top_via()?;
-    let ip = source.addr.ip().to_string();
-    let needs_received = via.host.trim_start_matches('[').trim_end_matches(']') != ip;
-    let rport = via.rport();
-    if !needs_received && rport != Some(None) {
-        return None;
-    }
-    let raw = req.value(req.top_via_index());
-    let mut out = String::with_capacity(raw.len() + 40);
-    // Rewrite an empty `rport` in place; append `received`.
-    let mut params_done = false;
-    if rport == Some(None) {
-        // Find the bare rport parameter and give it the source port.
-        if let Some(pos) = find_bare_param(raw, "rport") {
-            out.push_str(&raw[..pos + 5]);
-            let _ = write!(out, "={}", source.addr.port());
-            out.push_str(&raw[pos + 5..]);
-            params_done = true;
-        }
-    }
-    if !params_done {
-        out.push_str(raw);
-    }
-    if (needs_received || rport.is_some()) && via.received().is_none() {
-        let _ = write!(out, ";received={ip}");
-    }
-    Some(out)
-}
-
-/// Offset of a parameter `;name` with no value in a Via value.
-fn find_bare_param(raw: &str, name: &str) -> Option<usize> {
-    let lower = raw.to_ascii_lowercase();
-    let mut from = 0;
-    while let Some(p) = lower[from..].find(name) {
-        let at = from + p;
-        let before = lower[..at].trim_end();
-        let after = &lower[at + name.len()..];
-        if before.ends_with(';') && !after.trim_start().starts_with('=') {
-            return Some(at);
-        }
-        from = at + name.len();
-    }
-    None
-}
-
-/// Where responses to a request go (RFC 3261 §18.2.2 with RFC 3581): over a stream, the
-/// connection; over UDP, the source address when `rport` was asked for, else the source IP
-/// with the Via port.
-fn response_destination(req: &SipMessage, source: &Destination) -> Destination {
-    if source.transport.is_reliable() {
-        return *source;
-    }
-    match req.top_via() {
-        Some(v) if v.rport().is_none() => {
-            let mut d = *source;
-            d.addr.set_port(v.port.unwrap_or(5060));
-            d
-        }
-        _ => *source,
     }
 }
 
@@ -402,9 +342,15 @@ impl Proxy {
         }
         while let Some(ev) = self.layer.poll_event() {
             match ev {
-                Event::Timeout { id } | Event::TransportError { id } => {
+                Event::Timeout { id } => {
                     if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
                         self.branch_final(now, fork_id, b, 408, None);
+                    }
+                }
+                // RFC 3261 §16.9: a transport error is a 503 for that branch.
+                Event::TransportError { id } => {
+                    if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
+                        self.branch_final(now, fork_id, b, 503, None);
                     }
                 }
                 Event::Terminated { id } => {
@@ -425,7 +371,7 @@ impl Proxy {
     }
 
     fn on_request(&mut self, now: Duration, wall: u64, msg: SipMessage, source: Destination) {
-        let dest = response_destination(&msg, &source);
+        let dest = response_destination(&msg, &source, self.cfg.force_rport);
         match self
             .layer
             .handle_request(now, msg, reliability(&source), dest)
@@ -479,7 +425,7 @@ impl Proxy {
             None
         };
         log_call_result(req, status);
-        let via = fixed_top_via(req, source);
+        let via = fixed_top_via(req, source, self.cfg.force_rport);
         let mut b = ResponseBuilder::new(req, status);
         if let Some(r) = reason {
             b = b.reason(r);
@@ -548,28 +494,4 @@ pub(super) fn strip_top_via(resp: &SipMessage) -> Option<Bytes> {
 
 pub(super) fn find_subslice(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).rposition(|w| w == needle)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::destination::Transport;
-
-    #[test]
-    fn rport_and_received() {
-        let req = SipMessage::parse(Bytes::from_static(
-            b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5062;rport;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n",
-        ))
-        .unwrap();
-        let src = Destination {
-            transport: Transport::Udp,
-            addr: "192.0.2.7:40000".parse().unwrap(),
-            conn: None,
-        };
-        assert_eq!(
-            fixed_top_via(&req, &src).unwrap(),
-            "SIP/2.0/UDP 10.0.0.1:5062;rport=40000;branch=z9hG4bK1;received=192.0.2.7"
-        );
-        assert_eq!(response_destination(&req, &src).addr, src.addr);
-    }
 }

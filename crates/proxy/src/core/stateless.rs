@@ -42,7 +42,7 @@ impl Proxy {
             ed.remove(r);
         }
         ed.set_max_forwards(req.max_forwards().map_or(70, |m| m.saturating_sub(1)));
-        if let Some(v) = fixed_top_via(req, source) {
+        if let Some(v) = fixed_top_via(req, source, self.cfg.force_rport) {
             ed.replace_value(req.top_via_index(), format_args!("{v}"));
         }
         // Stateless branch: the same ACK always gets the same branch (RFC 3261 §16.11).

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use transport::{Handler, Received, TransportConfig, TransportKind, Transports};
+use transport::{
+    CloseAfter, Handler, Peer, Received, SendFailure, TransportConfig, TransportKind, Transports,
+};
 
 /// Only a guard against hangs; no assertion depends on it.
 pub const HANG_GUARD: Duration = Duration::from_secs(10);
@@ -17,6 +19,46 @@ impl Handler for ChanHandler {
     fn on_message(&self, msg: Received) {
         let _ = self.0.send(msg);
     }
+}
+
+/// Everything the transport tells its handler, in order.
+#[derive(Debug)]
+pub enum Upcall {
+    Message(Received),
+    Closing(Peer, CloseAfter),
+    SendFailed(SendFailure),
+}
+
+/// A handler that passes every upcall on, including the connection-closing handle.
+pub struct UpcallHandler(pub mpsc::UnboundedSender<Upcall>);
+
+impl Handler for UpcallHandler {
+    fn on_message(&self, msg: Received) {
+        let _ = self.0.send(Upcall::Message(msg));
+    }
+    fn on_stream_closing(&self, peer: Peer, close: CloseAfter) {
+        let _ = self.0.send(Upcall::Closing(peer, close));
+    }
+    fn on_send_failed(&self, failure: SendFailure) {
+        let _ = self.0.send(Upcall::SendFailed(failure));
+    }
+}
+
+pub async fn start_upcalls(
+    config: TransportConfig,
+) -> (Transports, mpsc::UnboundedReceiver<Upcall>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let t = Transports::start(config, Arc::new(UpcallHandler(tx)))
+        .await
+        .unwrap();
+    (t, rx)
+}
+
+pub async fn upcall(rx: &mut mpsc::UnboundedReceiver<Upcall>) -> Upcall {
+    tokio::time::timeout(HANG_GUARD, rx.recv())
+        .await
+        .expect("hang guard: no upcall")
+        .expect("handler channel closed")
 }
 
 /// 127.0.0.1, and ::1 when IPv6 loopback works here.

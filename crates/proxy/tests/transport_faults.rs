@@ -1,0 +1,239 @@
+//! In-process checks of what the proxy does when the network misbehaves, on a virtual
+//! clock: a branch the transport could not send ends at once as a 503 (RFC 3261 §16.9),
+//! and UDP requests without `rport` are answered at their source port (`force_rport`).
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use model::{AddressOfRecord, Subscriber};
+use proxy::{AuthConfig, Destination, Proxy, ProxyConfig, StaticDirectory, Transport};
+use registrar::{Location, Registrar, RegistrarConfig};
+use sip_message::SipMessage;
+
+fn udp(addr: &str) -> Destination {
+    Destination {
+        transport: Transport::Udp,
+        addr: addr.parse().unwrap(),
+        conn: None,
+    }
+}
+
+fn tcp(addr: &str) -> Destination {
+    Destination {
+        transport: Transport::Tcp,
+        addr: addr.parse().unwrap(),
+        conn: Some(3),
+    }
+}
+
+struct Net {
+    proxy: Proxy,
+    now: Duration,
+}
+
+impl Net {
+    fn new(force_rport: bool) -> Net {
+        let dir = StaticDirectory::new();
+        let sub = |u: &str| Subscriber {
+            aor: AddressOfRecord::new(u, "example.com"),
+            ha1_md5: String::new(),
+            ha1_sha256: String::new(),
+        };
+        dir.replace(
+            vec!["example.com".to_string()],
+            vec![sub("alice"), sub("bob")],
+            vec![],
+        );
+        let cfg = ProxyConfig {
+            advertised_host: "192.0.2.10".into(),
+            force_rport,
+            auth: AuthConfig {
+                enabled: false,
+                ..AuthConfig::default()
+            },
+            ..ProxyConfig::default()
+        };
+        let registrar = Registrar::new(RegistrarConfig::default(), Arc::new(Location::new(1000)));
+        Net {
+            proxy: Proxy::new(
+                cfg,
+                sip_transaction::Config::default(),
+                registrar,
+                Arc::new(dir),
+            ),
+            now: Duration::ZERO,
+        }
+    }
+
+    fn send(&mut self, from: Destination, text: &str) {
+        let text = text.replace('\n', "\r\n");
+        self.proxy
+            .handle_message(self.now, 1_000_000, Bytes::from(text), from);
+    }
+
+    fn out(&mut self) -> Vec<(Destination, Bytes)> {
+        std::iter::from_fn(|| self.proxy.poll_transmit()).collect()
+    }
+
+    fn out_parsed(&mut self) -> Vec<(Destination, SipMessage)> {
+        self.out()
+            .into_iter()
+            .map(|(d, b)| (d, SipMessage::parse(b).unwrap()))
+            .collect()
+    }
+
+    /// Registers bob's `contact` (a full Contact value) from `from`: the proxy reaches a
+    /// phone where its REGISTER came from.
+    fn register_bob(&mut self, n: u32, contact: &str, from: Destination) {
+        let via = format!("SIP/2.0/{} {}", from.transport.as_str(), from.addr);
+        self.send(
+            from,
+            &format!(
+                "REGISTER sip:example.com SIP/2.0
+Via: {via};rport;branch=z9hG4bKreg{n}
+From: <sip:bob@example.com>;tag=r{n}
+To: <sip:bob@example.com>
+Call-ID: reg-bob-{n}
+CSeq: 1 REGISTER
+Contact: {contact}
+Expires: 600
+Content-Length: 0
+
+"
+            ),
+        );
+        let out = self.out_parsed();
+        assert_eq!(out[0].1.status(), 200, "{}", out[0].1.head());
+    }
+}
+
+const INVITE: &str = "INVITE sip:bob@example.com SIP/2.0
+Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKcall;rport
+Max-Forwards: 70
+From: <sip:alice@example.com>;tag=a1
+To: <sip:bob@example.com>
+Call-ID: call-1
+CSeq: 1 INVITE
+Contact: <sip:alice@198.51.100.1:5060>
+Content-Length: 0
+
+";
+
+#[test]
+fn rfc3261_16_9_tcp_branch_that_cannot_connect_is_answered_at_once() {
+    let mut net = Net::new(true);
+    net.register_bob(
+        1,
+        "<sip:bob@203.0.113.5:5070;transport=tcp>",
+        tcp("203.0.113.5:5070"),
+    );
+    net.send(udp("198.51.100.1:5060"), INVITE);
+    let out = net.out();
+    // 100 Trying to alice; the INVITE leaves over TCP.
+    let (dest, bytes) = out
+        .iter()
+        .find(|(_, b)| b.starts_with(b"INVITE"))
+        .cloned()
+        .unwrap();
+    assert_eq!(dest.transport, Transport::Tcp);
+    // The server reports the connect failure with the bytes it could not send, at the
+    // same virtual instant: alice hears at once, not after Timer B (32 s).
+    net.proxy
+        .handle_transport_error(net.now, dest, bytes.clone());
+    let out = net.out_parsed();
+    assert_eq!(out.len(), 1, "{out:?}");
+    let (to, answer) = &out[0];
+    assert_eq!(to.addr.to_string(), "198.51.100.1:5060");
+    // RFC 3261 §16.7 step 6: the branch's 503 goes upstream as 500.
+    assert_eq!(answer.status(), 500);
+    assert_eq!(answer.reason(), "Next Hop Unavailable");
+    // A second report of the same bytes (another queued copy) changes nothing.
+    net.proxy.handle_transport_error(net.now, dest, bytes);
+    assert!(net.out().is_empty());
+    assert_eq!(net.proxy.forks(), 0);
+}
+
+#[test]
+fn rfc3261_16_9_failed_serial_branch_moves_on_to_the_next_group_at_once() {
+    let mut net = Net::new(true);
+    net.register_bob(
+        1,
+        "<sip:bob@203.0.113.5:5070;transport=tcp>;q=1.0",
+        tcp("203.0.113.5:5070"),
+    );
+    net.register_bob(
+        2,
+        "<sip:bob@203.0.113.6:5062>;q=0.5",
+        udp("203.0.113.6:5062"),
+    );
+    net.send(udp("198.51.100.1:5060"), INVITE);
+    let out = net.out();
+    let (dest, bytes) = out
+        .iter()
+        .find(|(_, b)| b.starts_with(b"INVITE"))
+        .cloned()
+        .unwrap();
+    assert_eq!(dest.addr.to_string(), "203.0.113.5:5070");
+    net.proxy.handle_transport_error(net.now, dest, bytes);
+    let out = net.out_parsed();
+    // No answer to alice yet: the next (UDP) contact rings instead.
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert!(out[0].1.is_request());
+    assert_eq!(out[0].0.transport, Transport::Udp);
+    assert_eq!(out[0].0.addr.to_string(), "203.0.113.6:5062");
+}
+
+#[test]
+fn an_undeliverable_response_is_only_logged() {
+    let mut net = Net::new(true);
+    let resp = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKx\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>;tag=2\r\nCall-ID: r\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    net.proxy
+        .handle_transport_error(net.now, udp("198.51.100.1:5060"), Bytes::from(resp));
+    net.proxy.handle_transport_error(
+        net.now,
+        udp("198.51.100.1:5060"),
+        Bytes::from_static(b"garbage"),
+    );
+    assert!(net.out().is_empty());
+    assert_eq!(net.proxy.transactions(), 0);
+}
+
+/// An OPTIONS to the server from a phone whose Via names port 5062 but whose packets
+/// leave from 40000 (a NAT), without `rport`.
+const OPTIONS: &str = "OPTIONS sip:example.com SIP/2.0
+Via: SIP/2.0/UDP 10.0.0.7:5062;branch=z9hG4bKnat
+Max-Forwards: 70
+From: <sip:alice@example.com>;tag=o1
+To: <sip:example.com>
+Call-ID: opt-1
+CSeq: 1 OPTIONS
+Content-Length: 0
+
+";
+
+#[test]
+fn force_rport_answers_at_the_source_port() {
+    let mut net = Net::new(true);
+    net.send(udp("198.51.100.1:40000"), OPTIONS);
+    let out = net.out_parsed();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0.addr.to_string(), "198.51.100.1:40000");
+    assert_eq!(out[0].1.status(), 200);
+    let via = out[0].1.top_via().unwrap();
+    assert_eq!(via.rport(), Some(Some("40000")));
+    assert_eq!(via.received(), Some("198.51.100.1"));
+}
+
+#[test]
+fn without_force_rport_the_answer_goes_to_the_via_port() {
+    let mut net = Net::new(false);
+    net.send(udp("198.51.100.1:40000"), OPTIONS);
+    let out = net.out_parsed();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0.addr.to_string(), "198.51.100.1:5062");
+    let via = out[0].1.top_via().unwrap();
+    assert_eq!(via.rport(), None);
+    assert_eq!(via.received(), Some("198.51.100.1"));
+}
