@@ -47,7 +47,7 @@ impl Net {
             vec![],
         );
         let cfg = ProxyConfig {
-            advertised_host: "192.0.2.10".into(),
+            advertised_host: Some("192.0.2.10".into()),
             force_rport,
             auth: AuthConfig {
                 enabled: false,
