@@ -240,9 +240,11 @@ impl Proxy {
                 status,
                 source: source.addr.ip(),
                 wall,
+                now: self.clock,
             },
             dir.as_ref(),
             &me,
+            &mut self.bans,
         );
         match outcome {
             AuthOutcome::Authenticated(user, index) => {
