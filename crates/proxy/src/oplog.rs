@@ -172,7 +172,8 @@ pub fn auth_failure(user: &str, source: IpAddr, reason: AuthFailure) {
         target: TARGET,
         user = %NoSpaces(user),
         source = %source,
-        reason = reason.as_str(),
+        // Displayed, not debugged: `reason=wrong-password`, no quotes (fail2ban).
+        reason = %reason.as_str(),
         "auth failure"
     );
 }
