@@ -28,6 +28,7 @@ CALL_RATE=${CALL_RATE:-10}
 CALL_HOLD_MS=${CALL_HOLD_MS:-500}
 SIPP_BUFF=${SIPP_BUFF:-4194304}
 SKIP_BUILD=${SKIP_BUILD:-0}
+FLOOD_LIMITER=${FLOOD_LIMITER:-true}   # false: the same run without the limiter, for reference
 SWITCHBOARD_SRC=${SWITCHBOARD_SRC:-$ROOT}
 WORK=${BENCH_WORK:-$(mktemp -d /tmp/switchboard-flood.XXXXXX)}
 mkdir -p "$WORK/sb/data"
@@ -59,6 +60,8 @@ algorithms = ["MD5"]
 listen = "127.0.0.1:$METRICS_PORT"
 
 # [flood] and [security]: the defaults (max_requests = 300 per 2 s, ban 60 s, drop)
+[flood]
+enabled = $FLOOD_LIMITER
 TOML
 "$SB" -c "$WORK/sb/switchboard.toml" domain add "$DOMAIN" >"$WORK/provision.log" 2>&1
 python3 "$HERE/lib/provision.py" sb "$USERS" "$DOMAIN" "$WORK/sb/data/switchboard.db"
@@ -136,7 +139,7 @@ T1=$(date +%s.%N); C1=$(cpu_ticks); D1=$(udp_rcvbuf_errors)
 read -r RSS1 PSS1 < <(mem_kb)
 kill "$UAS" 2>/dev/null || true; UAS=""
 
-echo "flood_rate=$FLOOD_RATE flood_secs=$FLOOD_SECS flood_sent=$(stat_col "$WORK/flood.stat" 'OutgoingCall(C)') flood_answered=$(stat_col "$WORK/flood.stat" 'SuccessfulCall(C)')"
+echo "flood_limiter=$FLOOD_LIMITER flood_rate=$FLOOD_RATE flood_secs=$FLOOD_SECS flood_sent=$(stat_col "$WORK/flood.stat" 'OutgoingCall(C)') flood_answered=$(stat_col "$WORK/flood.stat" 'SuccessfulCall(C)')"
 echo "registrations=$(stat_col "$WORK/register.stat" 'OutgoingCall(C)') reg_ok=$(stat_col "$WORK/register.stat" 'SuccessfulCall(C)') reg_failed=$(stat_col "$WORK/register.stat" 'FailedCall(C)') reg_retrans=$(stat_col "$WORK/register.stat" 'Retransmissions(C)')"
 echo "calls=$(stat_col "$WORK/call.stat" 'OutgoingCall(C)') call_ok=$(stat_col "$WORK/call.stat" 'SuccessfulCall(C)') call_failed=$(stat_col "$WORK/call.stat" 'FailedCall(C)') call_retrans=$(stat_col "$WORK/call.stat" 'Retransmissions(C)') uas_retrans=$(stat_col "$WORK/uas.stat" 'Retransmissions(C)')"
 echo "server_cpu_pct=$(python3 -c "print('%.1f' % (($C1-$C0)*100/$CLK_TCK/($T1-$T0)))") wall_s=$(python3 -c "print('%.1f' % ($T1-$T0))") udp_rcvbuf_drops=$((D1 - D0))"
