@@ -243,3 +243,38 @@ fn a_flood_is_banned_while_another_address_registers_and_calls() {
         "unban kind=source source=127.0.0.2 user=- reason=admin"
     ));
 }
+
+/// A ban ends by itself after `ban_secs`: logged `unban ... reason=expired`, and the
+/// source is answered again.
+#[test]
+fn a_ban_ends_by_itself() {
+    let node = Node::start(Opts {
+        auth: "\n[flood]\nmax_requests = 5\nban_secs = 1\nexempt = [\"127.0.0.1/32\"]\n".into(),
+        ..Opts::default()
+    });
+    let sock = std::net::UdpSocket::bind("127.0.0.6:0").unwrap();
+    let local = sock.local_addr().unwrap();
+    for i in 0..10 {
+        let msg = format!(
+            "OPTIONS sip:{server} SIP/2.0\r\nVia: SIP/2.0/UDP {local};rport;branch=z9hG4bK-burst{i}\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:probe@example.com>;tag=burst\r\nTo: <sip:{server}>\r\n\
+             Call-ID: burst-{i}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+            server = node.addr()
+        );
+        sock.send_to(msg.as_bytes(), node.addr()).unwrap();
+    }
+    auth_support::wait_until("the flood ban", Duration::from_secs(10), || {
+        log_has(
+            &node,
+            "ban kind=source source=127.0.0.6 user=- secs=1 reason=flood",
+        )
+    });
+    auth_support::wait_until("the ban's end", Duration::from_secs(10), || {
+        log_has(
+            &node,
+            "unban kind=source source=127.0.0.6 user=- reason=expired",
+        )
+    });
+    assert_eq!(options_from(&node, "127.0.0.6", "after-ban"), Some(200));
+    assert_eq!(node.cli(&["ban", "list"]).trim(), "no bans");
+}
