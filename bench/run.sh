@@ -158,8 +158,14 @@ enabled = true
 algorithms = ["MD5", "SHA-256"]
 # Kamailio's config has no brute-force throttling (pike not loaded); do not let an
 # overload turn into a ban of 127.0.0.1 for the rest of the run
-max_failures_per_source = 1000000
+max_failures_per_source_user = 1000000
 max_failures_per_user = 1000000
+max_users_per_source = 1000000
+max_unknown_per_source = 1000000
+
+[flood]
+# nor a flood ban: the load comes from one address (Kamailio runs without pike too)
+enabled = false
 
 [registrar]
 max_expires = 3600

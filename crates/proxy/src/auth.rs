@@ -1,5 +1,7 @@
 //! The authentication stage: digest challenges and verification (RFC 3261 §22, RFC 7616,
-//! RFC 8760), identity checks, and brute-force throttling.
+//! RFC 8760) and identity checks. Failed attempts are counted by the throttle
+//! (`throttle.rs`); its bans are enforced here (a banned user gets 403) and, for whole
+//! sources, before parsing (`core/guard.rs`).
 //!
 //! Nonces are signed and carry their issue time ([`sip_auth::NonceSigner`]): nothing is
 //! stored per challenge, an expired nonce earns `stale=true`, and each (nonce, nc) pair is
@@ -7,16 +9,18 @@
 //! replayed. An unknown user is verified against a dummy hash, so it gets the same answer,
 //! by the same code path, as a wrong password: no user enumeration.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::hash::Hash;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use model::AddressOfRecord;
 use sip_auth::{Algorithm, Credentials, NcStatus, NonceCountTracker, NonceSigner, NonceStatus};
 use sip_message::{HeaderName, SipMessage, Uri};
 
+use crate::bans::BanTable;
 use crate::directory::Directory;
+use crate::oplog::{self, AuthFailure};
+use crate::throttle::Throttle;
 
 /// Authentication settings (`[auth]` in the configuration file).
 #[derive(Debug, Clone)]
@@ -25,15 +29,23 @@ pub struct AuthConfig {
     pub enabled: bool,
     /// Seconds a nonce stays valid.
     pub nonce_ttl_secs: u64,
-    /// Failed attempts from one source address, within the window, before it is refused.
-    pub max_failures_per_source: u32,
-    /// Failed attempts for one user, within the window, before that user is refused.
+    /// Failed attempts for one user from one source, within the window, before that user
+    /// is refused (403) from that source.
+    pub max_failures_per_source_user: u32,
+    /// Failed attempts for one existing user from anywhere, within the window, before that
+    /// user is refused (403) from everywhere.
     pub max_failures_per_user: u32,
+    /// Distinct users failing from one source, within the window, before the source is
+    /// banned (dropped).
+    pub max_users_per_source: u32,
+    /// Failed attempts for unknown users from one source, within the window, before the
+    /// source is banned (dropped).
+    pub max_unknown_per_source: u32,
     /// The window, in seconds.
     pub failure_window_secs: u64,
-    /// How long a source or user stays refused, in seconds.
+    /// How long a ban lasts, in seconds.
     pub ban_secs: u64,
-    /// Bound on the failure tables (sources and users each).
+    /// Bound on each failure table ((source, user) pairs, users, sources).
     pub max_tracked: usize,
     /// Bound on remembered nonce counts.
     pub max_nonces: usize,
@@ -52,8 +64,10 @@ impl Default for AuthConfig {
         AuthConfig {
             enabled: true,
             nonce_ttl_secs: 300,
-            max_failures_per_source: 20,
+            max_failures_per_source_user: 10,
             max_failures_per_user: 50,
+            max_users_per_source: 10,
+            max_unknown_per_source: 10,
             failure_window_secs: 60,
             ban_secs: 300,
             max_tracked: 65536,
@@ -80,62 +94,6 @@ pub(crate) enum AuthOutcome {
     Forbidden(&'static str),
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Failures {
-    count: u32,
-    window_start: u64,
-    banned_until: u64,
-}
-
-/// Failure counts per key, bounded; entries whose window and ban are over are dropped when
-/// room is needed.
-struct FailureTable<K> {
-    map: HashMap<K, Failures>,
-    max: usize,
-}
-
-impl<K: Hash + Eq + Clone> FailureTable<K> {
-    fn new(max: usize) -> Self {
-        FailureTable {
-            map: HashMap::new(),
-            max,
-        }
-    }
-
-    fn banned(&self, k: &K, now: u64) -> bool {
-        self.map.get(k).is_some_and(|f| f.banned_until > now)
-    }
-
-    fn fail(&mut self, k: &K, now: u64, limit: u32, window: u64, ban: u64) {
-        if !self.map.contains_key(k) && self.map.len() >= self.max {
-            self.map
-                .retain(|_, f| f.banned_until > now || f.window_start + window > now);
-            if self.map.len() >= self.max {
-                return; // table full of live entries: do not grow
-            }
-        }
-        let f = self.map.entry(k.clone()).or_insert(Failures {
-            count: 0,
-            window_start: now,
-            banned_until: 0,
-        });
-        if f.window_start + window <= now {
-            f.count = 0;
-            f.window_start = now;
-        }
-        f.count += 1;
-        if f.count >= limit {
-            f.banned_until = now + ban;
-            f.count = 0;
-            f.window_start = now;
-        }
-    }
-
-    fn succeed(&mut self, k: &K) {
-        self.map.remove(k);
-    }
-}
-
 /// Who is being asked to authenticate, where and when.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Attempt<'a> {
@@ -145,8 +103,10 @@ pub(crate) struct Attempt<'a> {
     pub status: u16,
     /// The sender's address, for throttling.
     pub source: IpAddr,
-    /// Unix time in seconds.
+    /// Unix time in seconds (nonces).
     pub wall: u64,
+    /// The proxy's monotonic clock (failure windows and bans).
+    pub now: Duration,
 }
 
 /// The authenticator.
@@ -155,8 +115,7 @@ pub(crate) struct Authenticator {
     signer: NonceSigner,
     tracker: NonceCountTracker,
     rng: u64,
-    sources: FailureTable<IpAddr>,
-    users: FailureTable<AddressOfRecord>,
+    throttle: Throttle,
     failures: u64,
 }
 
@@ -170,8 +129,7 @@ impl Authenticator {
         ]) | 1;
         Authenticator {
             tracker: NonceCountTracker::new(cfg.max_nonces),
-            sources: FailureTable::new(cfg.max_tracked),
-            users: FailureTable::new(cfg.max_tracked),
+            throttle: Throttle::new(cfg.max_tracked),
             signer: NonceSigner::new(key),
             rng: seed,
             failures: 0,
@@ -222,21 +180,29 @@ impl Authenticator {
         AuthOutcome::Challenge { status, headers }
     }
 
-    /// Checks the request's credentials for `at.realm`.
+    /// Checks the request's credentials for `at.realm`; failures are counted and bans
+    /// made in `bans`.
     pub(crate) fn check(
         &mut self,
         req: &SipMessage,
         at: Attempt<'_>,
         directory: &dyn Directory,
         names_this_server: &dyn Fn(&Uri<'_>) -> bool,
+        bans: &mut BanTable,
     ) -> AuthOutcome {
         let Attempt {
             realm,
             status,
             source,
             wall,
+            now,
         } = at;
-        if self.sources.banned(&source, wall) {
+        // The user the request claims (To of a REGISTER, From otherwise): a banned user
+        // is refused before being challenged.
+        let claimed = (if status == 401 { req.to() } else { req.from() })
+            .and_then(|na| na.uri.user.map(|u| AddressOfRecord::new(u, realm)));
+        if let Some(user) = claimed.filter(|u| bans.user_banned(source, u, now)) {
+            oplog::auth_failure(&user.to_string(), source, AuthFailure::Banned);
             return AuthOutcome::Forbidden("Too Many Failed Authentications");
         }
         let header = if status == 401 {
@@ -260,11 +226,13 @@ impl Authenticator {
         }
         let uri_ok = uri_matches(&creds.uri, req.request_uri_str())
             || Uri::parse(&creds.uri).is_ok_and(|u| u.user.is_none() && names_this_server(&u));
+        let aor = AddressOfRecord::new(&creds.username, realm);
         if !uri_ok {
+            oplog::auth_failure(&aor.to_string(), source, AuthFailure::BadCredentials);
             return AuthOutcome::Forbidden("Digest URI Does Not Match Request-URI");
         }
-        let aor = AddressOfRecord::new(&creds.username, realm);
-        if self.users.banned(&aor, wall) {
+        if bans.user_banned(source, &aor, now) {
+            oplog::auth_failure(&aor.to_string(), source, AuthFailure::Banned);
             return AuthOutcome::Forbidden("Too Many Failed Authentications");
         }
         let issued_at = match self
@@ -286,20 +254,15 @@ impl Authenticator {
         let ok = sip_auth::verify(&creds, ha1_hex, req.method_str(), req.body()) && ha1.is_some();
         if !ok {
             self.failures += 1;
-            self.sources.fail(
-                &source,
-                wall,
-                self.cfg.max_failures_per_source,
-                self.cfg.failure_window_secs,
-                self.cfg.ban_secs,
-            );
-            self.users.fail(
-                &aor,
-                wall,
-                self.cfg.max_failures_per_user,
-                self.cfg.failure_window_secs,
-                self.cfg.ban_secs,
-            );
+            let known = ha1.is_some();
+            let why = if known {
+                AuthFailure::WrongPassword
+            } else {
+                AuthFailure::UnknownUser
+            };
+            oplog::auth_failure(&aor.to_string(), source, why);
+            self.throttle
+                .failed(&self.cfg, source, &aor, known, now, bans);
             return self.challenge(status, realm, false, wall);
         }
         let Some(issued_at) = issued_at else {
@@ -316,12 +279,13 @@ impl Authenticator {
         };
         match self.tracker.check_and_record(&creds.nonce, issued_at, nc) {
             NcStatus::Accepted => {}
-            NcStatus::Replayed { .. } | NcStatus::Forgotten => {
-                return self.challenge(status, realm, true, wall)
+            NcStatus::Replayed { .. } => {
+                oplog::auth_failure(&aor.to_string(), source, AuthFailure::Replay);
+                return self.challenge(status, realm, true, wall);
             }
+            NcStatus::Forgotten => return self.challenge(status, realm, true, wall),
         }
-        self.sources.succeed(&source);
-        self.users.succeed(&aor);
+        self.throttle.succeeded(source, &aor);
         AuthOutcome::Authenticated(aor, index)
     }
 }
@@ -375,20 +339,5 @@ mod tests {
             "sip:bob@example.com:5070",
             "sip:bob@example.com"
         ));
-    }
-
-    #[test]
-    fn failure_table_bans_and_is_bounded() {
-        let mut t: FailureTable<u32> = FailureTable::new(2);
-        for _ in 0..3 {
-            t.fail(&1, 100, 3, 60, 30);
-        }
-        assert!(t.banned(&1, 100));
-        assert!(!t.banned(&1, 130));
-        t.fail(&2, 100, 3, 60, 30);
-        t.fail(&3, 100, 3, 60, 30); // table full of live entries: not tracked
-        assert_eq!(t.map.len(), 2);
-        t.fail(&3, 200, 3, 60, 30); // others expired: room again
-        assert!(t.map.contains_key(&3));
     }
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::auth::AuthConfig;
+use crate::flood::FloodConfig;
 
 /// Whether INVITEs are proxied or redirected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,6 +12,17 @@ pub enum ProxyMode {
     Proxy,
     /// Redirect server: answer INVITE with 302 and the callee's contacts.
     Redirect,
+}
+
+/// What happens to messages from a banned source (`[security] ban_action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BanAction {
+    /// Dropped unanswered: a scanner or cracking tool waits for its own timeout and the
+    /// server spends nothing on it.
+    Drop,
+    /// Requests get a stateless answer (403 for an authentication ban, 503 with
+    /// Retry-After for a flood ban); responses and ACKs are dropped.
+    Reply,
 }
 
 /// What the proxy needs to know about itself.
@@ -54,6 +66,12 @@ pub struct ProxyConfig {
     pub secret: [u8; 32],
     /// Call services (forwarding, find-me, screening).
     pub services: crate::services::ServicesConfig,
+    /// The flood limiter.
+    pub flood: FloodConfig,
+    /// What banned sources get.
+    pub ban_action: BanAction,
+    /// Most bans in force at once; when full, the oldest ban is forgotten.
+    pub max_bans: usize,
 }
 
 impl Default for ProxyConfig {
@@ -75,6 +93,9 @@ impl Default for ProxyConfig {
             auth: AuthConfig::default(),
             secret: [7; 32],
             services: crate::services::ServicesConfig::default(),
+            flood: FloodConfig::default(),
+            ban_action: BanAction::Drop,
+            max_bans: 65536,
         }
     }
 }

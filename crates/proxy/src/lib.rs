@@ -9,12 +9,15 @@
 //! changes leave through [`Proxy::drain_changes`] for the server to persist.
 
 mod auth;
+mod bans;
+mod bounded;
 mod branch;
 mod config;
 mod core;
 mod destination;
 mod dialogs;
 mod directory;
+mod flood;
 mod fork;
 mod interfaces;
 mod metrics;
@@ -22,12 +25,15 @@ pub mod oplog;
 mod route;
 mod sanity;
 mod services;
+mod throttle;
 
 pub use auth::AuthConfig;
-pub use config::{ProxyConfig, ProxyMode};
+pub use bans::{BanEntry, Target as BanTarget};
+pub use config::{BanAction, ProxyConfig, ProxyMode};
 pub use core::{LocationQuery, Proxy, ProxyStats};
 pub use destination::{Destination, Transport};
 pub use directory::{Directory, StaticDirectory};
+pub use flood::{Cidr, FloodConfig};
 pub use interfaces::RouteProbe;
 pub use metrics::Metrics;
 pub use services::ServicesConfig;

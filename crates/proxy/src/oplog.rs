@@ -172,6 +172,7 @@ pub fn auth_failure(user: &str, source: IpAddr, reason: AuthFailure) {
         target: TARGET,
         user = %NoSpaces(user),
         source = %source,
+        // Displayed, not debugged: `reason=wrong-password`, no quotes (fail2ban).
         reason = %reason.as_str(),
         "auth failure"
     );

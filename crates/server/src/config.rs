@@ -31,6 +31,87 @@ pub struct Config {
     /// Where this configuration was read from (not a key of the file).
     #[serde(skip)]
     pub source: crate::discovery::ConfigSource,
+    /// `[flood]`
+    pub flood: FloodSection,
+    /// `[security]`
+    pub security: SecuritySection,
+}
+
+/// `[flood]`: the per-source request-rate limiter (docs/security.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FloodSection {
+    /// Count requests per source and ban floods.
+    pub enabled: bool,
+    /// Requests one source (an IPv4 address, an IPv6 /64) may send within the window.
+    pub max_requests: u32,
+    /// The sliding window, in seconds.
+    pub window_secs: u64,
+    /// Seconds a flooding source stays banned.
+    pub ban_secs: u64,
+    /// Sources tracked at once; the one counted longest ago is forgotten when full.
+    pub max_sources: usize,
+    /// Address blocks never counted, e.g. ["10.0.0.0/8", "2001:db8::/32"].
+    pub exempt: Vec<String>,
+}
+
+impl Default for FloodSection {
+    fn default() -> Self {
+        let d = proxy::FloodConfig::default();
+        FloodSection {
+            enabled: d.enabled,
+            max_requests: d.max_requests,
+            window_secs: d.window.as_secs(),
+            ban_secs: d.ban_secs,
+            max_sources: d.max_sources,
+            exempt: Vec::new(),
+        }
+    }
+}
+
+impl FloodSection {
+    /// The proxy's view (the exemptions were checked by `validate`).
+    pub fn to_proxy(&self) -> proxy::FloodConfig {
+        proxy::FloodConfig {
+            enabled: self.enabled,
+            max_requests: self.max_requests,
+            window: Duration::from_secs(self.window_secs),
+            ban_secs: self.ban_secs,
+            max_sources: self.max_sources,
+            exempt: self.exempt.iter().filter_map(|c| c.parse().ok()).collect(),
+        }
+    }
+}
+
+/// `[security]`: what banned sources get.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecuritySection {
+    /// "drop" (default): a banned source gets silence; "reply": its requests get 403
+    /// (authentication ban) or 503 (flood ban).
+    pub ban_action: String,
+    /// Most bans in force at once (sources, users, source-user pairs).
+    pub max_bans: usize,
+}
+
+impl Default for SecuritySection {
+    fn default() -> Self {
+        SecuritySection {
+            ban_action: "drop".into(),
+            max_bans: proxy::ProxyConfig::default().max_bans,
+        }
+    }
+}
+
+impl SecuritySection {
+    /// The ban action.
+    pub fn ban_action(&self) -> proxy::BanAction {
+        if self.ban_action == "reply" {
+            proxy::BanAction::Reply
+        } else {
+            proxy::BanAction::Drop
+        }
+    }
 }
 
 /// `[services]`: call services (forwarding, find-me, screening; docs/services.md).
@@ -249,13 +330,25 @@ pub struct AuthSection {
     pub enabled: bool,
     /// Seconds a nonce is valid; older ones get `stale=true`.
     pub nonce_ttl_secs: u64,
-    /// Failed attempts per source address within the window before it is refused.
-    pub max_failures_per_source: u32,
-    /// Failed attempts per user within the window before the user is refused.
+    /// Failed attempts for one user from one source within the window before that user
+    /// is refused (403) from that source. `max_failures_per_source`, its name before
+    /// 2026-12, is still read.
+    #[serde(alias = "max_failures_per_source")]
+    pub max_failures_per_source_user: u32,
+    /// Failed attempts for one existing user from anywhere within the window before the
+    /// user is refused (403) from everywhere.
     pub max_failures_per_user: u32,
+    /// Distinct users failing from one source within the window before the source is
+    /// banned.
+    pub max_users_per_source: u32,
+    /// Failures for unknown users from one source within the window before the source is
+    /// banned.
+    pub max_unknown_per_source: u32,
+    /// Bound on each failure table ((source, user) pairs, users, sources).
+    pub max_tracked: usize,
     /// Failure window in seconds.
     pub failure_window_secs: u64,
-    /// Seconds a source or user stays refused.
+    /// Seconds a ban for failed authentications lasts (source, user or pair).
     pub ban_secs: u64,
     /// Allow an authenticated user to use one of their aliases in From.
     pub allow_alias_identity: bool,
@@ -275,8 +368,11 @@ impl Default for AuthSection {
         AuthSection {
             enabled: d.enabled,
             nonce_ttl_secs: d.nonce_ttl_secs,
-            max_failures_per_source: d.max_failures_per_source,
+            max_failures_per_source_user: d.max_failures_per_source_user,
             max_failures_per_user: d.max_failures_per_user,
+            max_users_per_source: d.max_users_per_source,
+            max_unknown_per_source: d.max_unknown_per_source,
+            max_tracked: d.max_tracked,
             failure_window_secs: d.failure_window_secs,
             ban_secs: d.ban_secs,
             allow_alias_identity: d.allow_alias_identity,
@@ -297,8 +393,11 @@ impl AuthSection {
         proxy::AuthConfig {
             enabled: self.enabled,
             nonce_ttl_secs: self.nonce_ttl_secs,
-            max_failures_per_source: self.max_failures_per_source,
+            max_failures_per_source_user: self.max_failures_per_source_user,
             max_failures_per_user: self.max_failures_per_user,
+            max_users_per_source: self.max_users_per_source,
+            max_unknown_per_source: self.max_unknown_per_source,
+            max_tracked: self.max_tracked,
             failure_window_secs: self.failure_window_secs,
             ban_secs: self.ban_secs,
             allow_alias_identity: self.allow_alias_identity,
@@ -417,6 +516,42 @@ impl Config {
         if self.transaction.t1_ms == 0 || self.transaction.t2_ms < self.transaction.t1_ms {
             bail!("transaction: need 0 < t1_ms <= t2_ms");
         }
+        self.validate_protections()?;
+        Ok(())
+    }
+
+    /// `[flood]`, `[security]` and the throttle's `[auth]` keys.
+    fn validate_protections(&self) -> anyhow::Result<()> {
+        for c in &self.flood.exempt {
+            if let Err(e) = c.parse::<proxy::Cidr>() {
+                bail!("flood.exempt: {e}");
+            }
+        }
+        let f = &self.flood;
+        if f.enabled && (f.max_requests == 0 || f.window_secs == 0 || f.max_sources == 0) {
+            bail!("flood: max_requests, window_secs and max_sources must be at least 1");
+        }
+        if !matches!(self.security.ban_action.as_str(), "drop" | "reply") {
+            bail!(
+                "security.ban_action: expected \"drop\" or \"reply\", got {:?}",
+                self.security.ban_action
+            );
+        }
+        if self.security.max_bans == 0 {
+            bail!("security.max_bans: must be at least 1");
+        }
+        let a = &self.auth;
+        if [
+            a.max_failures_per_source_user,
+            a.max_failures_per_user,
+            a.max_users_per_source,
+            a.max_unknown_per_source,
+        ]
+        .contains(&0)
+            || a.max_tracked == 0
+        {
+            bail!("auth: the max_failures_*, max_*_per_source and max_tracked limits must be at least 1");
+        }
         Ok(())
     }
 
@@ -501,5 +636,27 @@ mod tests {
         }
         let unknown: Result<Config, _> = toml::from_str("[sip]\nlistn = []");
         assert!(unknown.unwrap_err().to_string().contains("listn"));
+    }
+
+    #[test]
+    fn protections() {
+        // The old name of the (source, user) limit still works.
+        let c: Config = toml::from_str("[auth]\nmax_failures_per_source = 3").unwrap();
+        assert_eq!(c.auth.to_proxy().max_failures_per_source_user, 3);
+        let c: Config = toml::from_str(
+            "[flood]\nexempt = [\"10.0.0.0/8\", \"::1\"]\n[security]\nban_action = \"reply\"",
+        )
+        .unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.flood.to_proxy().exempt.len(), 2);
+        assert_eq!(c.security.ban_action(), proxy::BanAction::Reply);
+        for bad in [
+            "[flood]\nexempt = [\"10.0.0.0/40\"]",
+            "[security]\nban_action = \"tarpit\"",
+            "[flood]\nmax_requests = 0",
+        ] {
+            let c: Config = toml::from_str(bad).unwrap();
+            assert!(c.validate().is_err(), "{bad}");
+        }
     }
 }

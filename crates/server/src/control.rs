@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use model::{AddressOfRecord, Store};
-use proxy::{Proxy, StaticDirectory};
+use proxy::{BanTarget, Proxy, StaticDirectory};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
@@ -29,6 +29,10 @@ pub enum Command {
     /// Write the binding changes gathered by the write-behind task now; answered once they
     /// are in the database (the CLI reads and deletes bindings there).
     Flush,
+    /// The bans in force, as a JSON array.
+    Bans,
+    /// Lift every ban naming an address or a user@domain; answered `ok N`.
+    Unban(String),
 }
 
 impl Command {
@@ -39,6 +43,8 @@ impl Command {
             "status" => Some(Command::Status),
             "metrics" => Some(Command::Metrics),
             "flush" => Some(Command::Flush),
+            "bans" => Some(Command::Bans),
+            "unban" => parts.next().map(|t| Command::Unban(t.to_string())),
             "clear-location" => match parts.next() {
                 None | Some("*") => Some(Command::ClearLocation(None)),
                 Some(a) => AddressOfRecord::parse(a).map(|a| Command::ClearLocation(Some(a))),
@@ -53,6 +59,8 @@ impl Command {
             Command::Status => "status".into(),
             Command::Metrics => "metrics".into(),
             Command::Flush => "flush".into(),
+            Command::Bans => "bans".into(),
+            Command::Unban(t) => format!("unban {t}"),
             Command::ClearLocation(None) => "clear-location *".into(),
             Command::ClearLocation(Some(a)) => format!("clear-location {a}"),
         }
@@ -111,6 +119,26 @@ pub async fn execute(
         },
         // The core loop hands Flush to the write-behind task; this is never reached there.
         Command::Flush => "ok".into(),
+        Command::Bans => {
+            let bans: Vec<serde_json::Value> = proxy
+                .bans(now)
+                .into_iter()
+                .map(|b| {
+                    serde_json::json!({
+                        "kind": b.kind,
+                        "source": b.source.map(|ip| ip.to_string()),
+                        "user": b.user,
+                        "reason": b.reason,
+                        "remaining_secs": b.remaining_secs,
+                    })
+                })
+                .collect();
+            serde_json::Value::Array(bans).to_string()
+        }
+        Command::Unban(target) => match BanTarget::parse(&target) {
+            Some(t) => format!("ok {}", proxy.unban(&t)),
+            None => format!("error: {target:?} is neither an IP address nor user@domain"),
+        },
         Command::ClearLocation(aor) => {
             let n = proxy.registrar().location().clear(aor.as_ref());
             let who = aor
@@ -202,6 +230,9 @@ mod tests {
             Command::Reload,
             Command::Status,
             Command::Flush,
+            Command::Bans,
+            Command::Unban("192.0.2.7".into()),
+            Command::Unban("alice@example.com".into()),
             Command::ClearLocation(None),
             Command::ClearLocation(AddressOfRecord::parse("alice@example.com")),
         ] {

@@ -71,6 +71,9 @@ enum Command {
     Findme(cli::FindmeCmd),
     /// Headline figures of the running server.
     Status,
+    /// Show or lift bans (flood, failed authentications) of the running server.
+    #[command(subcommand)]
+    Ban(cli::BanCmd),
 }
 
 fn init_logs(cfg: &Config) {
@@ -167,6 +170,7 @@ fn main() -> ExitCode {
             Command::Screen(c) => cli::screen(&cfg, c, args.json).await,
             Command::Findme(c) => cli::findme(&cfg, c, args.json).await,
             Command::Status => cli::status(&cfg, args.json).await,
+            Command::Ban(c) => cli::ban(&cfg, c, args.json).await,
         }
     });
     match result {

@@ -250,6 +250,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         auth: cfg.auth.to_proxy(),
         secret: cfg.auth.secret()?,
         services: cfg.services.to_proxy(),
+        flood: cfg.flood.to_proxy(),
+        ban_action: cfg.security.ban_action(),
+        max_bans: cfg.security.max_bans,
         ..ProxyConfig::default()
     };
     let txcfg = sip_transaction::Config {

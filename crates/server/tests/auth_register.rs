@@ -249,6 +249,13 @@ fn another_users_credentials_are_an_identity_mismatch() {
     );
     assert!(contacts(&node, "bob").is_empty());
     assert!(contacts(&node, "alice").is_empty());
+    let log = node.log_text();
+    assert!(
+        log.contains(
+            "auth failure user=alice@example.com source=127.0.0.1 reason=identity-mismatch"
+        ),
+        "{log}"
+    );
 }
 
 /// The shape of a response: status line and header names in order, with the challenge

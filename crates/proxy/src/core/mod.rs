@@ -23,6 +23,7 @@ use crate::fork::Fork;
 use crate::metrics::Metrics;
 
 mod forking;
+mod guard;
 mod pipeline;
 mod registration;
 mod services;
@@ -102,6 +103,13 @@ pub struct Proxy {
     stats: ProxyStats,
     /// Which of our addresses each peer reaches (Via, Record-Route).
     interfaces: crate::interfaces::Interfaces,
+    /// Every ban in force (flood and authentication): `guard.rs`.
+    bans: crate::bans::BanTable,
+    flood: crate::flood::FloodLimiter,
+    banned_dropped: u64,
+    banned_answered: u64,
+    /// `now` of the message being handled (failure windows and bans in the auth stage).
+    clock: Duration,
 }
 
 pub(super) fn reliability(d: &Destination) -> Reliability {
@@ -126,6 +134,11 @@ impl Proxy {
         let auth = Authenticator::new(cfg.auth.clone(), cfg.secret);
         Proxy {
             interfaces: crate::interfaces::Interfaces::new(&cfg),
+            bans: crate::bans::BanTable::new(cfg.max_bans),
+            flood: crate::flood::FloodLimiter::new(cfg.flood.clone()),
+            banned_dropped: 0,
+            banned_answered: 0,
+            clock: Duration::ZERO,
             auth,
             metrics: Metrics::default(),
             draining: false,
@@ -211,6 +224,7 @@ impl Proxy {
         m.dialogs_started = self.dialogs.started;
         m.dialogs_expired = self.dialogs.expired;
         m.render(out);
+        self.render_ban_metrics(now, out);
         let gauge = |out: &mut String, name: &str, help: &str, v: usize| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         };
@@ -264,6 +278,7 @@ impl Proxy {
 
     /// Fires timers due at `now`.
     pub fn handle_timeout(&mut self, now: Duration) {
+        self.bans.expire(now);
         self.layer.handle_timeout(now);
         self.prune_pending();
         let forks = &self.forks;
@@ -285,6 +300,10 @@ impl Proxy {
 
     /// One message from the network. `wall` is Unix time in seconds (binding expiry).
     pub fn handle_message(&mut self, now: Duration, wall: u64, data: Bytes, source: Destination) {
+        self.clock = now;
+        if !self.admit(now, &data, &source) {
+            return;
+        }
         match SipMessage::parse(data.clone()) {
             Ok(msg) if msg.is_request() => {
                 // Every log line about this message carries its call (structured logs).

@@ -288,9 +288,11 @@ impl Proxy {
                 status,
                 source: source.addr.ip(),
                 wall,
+                now: self.clock,
             },
             dir.as_ref(),
             &me,
+            &mut self.bans,
         );
         match outcome {
             AuthOutcome::Authenticated(user, index) => {
@@ -302,6 +304,11 @@ impl Proxy {
                 }
                 for na in claimed {
                     let Some(na) = na else {
+                        crate::oplog::auth_failure(
+                            &user.to_string(),
+                            source.addr.ip(),
+                            crate::oplog::AuthFailure::IdentityMismatch,
+                        );
                         return Err((403, Some("Identity Mismatch"), String::new()));
                     };
                     let domain = self.local_domain_of(&na.uri, req).unwrap_or_default();
@@ -310,6 +317,11 @@ impl Proxy {
                         || (self.auth.allow_alias_identity()
                             && dir.resolve_alias(&aor).as_ref() == Some(&user));
                     if !same {
+                        crate::oplog::auth_failure(
+                            &user.to_string(),
+                            source.addr.ip(),
+                            crate::oplog::AuthFailure::IdentityMismatch,
+                        );
                         return Err((403, Some("Identity Mismatch"), String::new()));
                     }
                 }

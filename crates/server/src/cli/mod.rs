@@ -1,6 +1,7 @@
 //! The administration commands. Each writes the store, then asks a running server to
 //! reload through the control socket. Errors name the field at fault and exit non-zero.
 
+mod ban;
 mod database;
 mod findme;
 mod forward;
@@ -21,6 +22,7 @@ use storage::SqlStore;
 use crate::config::Config;
 use crate::control::{self, Command};
 use crate::run::wall_clock;
+pub use ban::{run as ban, BanCmd};
 pub use database::init;
 use database::open;
 pub use findme::{run as findme, FindmeCmd};

@@ -13,7 +13,9 @@
 mod common;
 
 #[allow(unused_imports)] // each test crate uses its own subset
-pub use common::{free_port, header, headers, scenario, wait_child, wait_until, BIN};
+pub use common::{
+    flood_exemption, free_port, header, headers, scenario, wait_child, wait_until, BIN,
+};
 
 pub mod netns;
 pub mod softphone;
@@ -106,7 +108,8 @@ impl Node {
              [transaction]\nt1_ms = 100\n\n\
              [registrar]\nmin_expires = 10\ndefault_expires = 60\nmax_expires = 3600\nmax_bindings = 100000\n\n\
              [database]\n{db}shared_location = {shared}\n\n\
-             [auth]\nenabled = true\nnonce_secret = {NONCE_SECRET:?}\n{auth}\n",
+             {flood}[auth]\nenabled = true\nnonce_secret = {NONCE_SECRET:?}\n{auth}\n",
+            flood = common::flood_exemption(&opts.auth),
             data = dir.path().join("data").display().to_string(),
             node = opts.node_name,
             shared = opts.shared_location,

@@ -90,6 +90,17 @@ impl Default for Options {
     }
 }
 
+/// The tests (and their SIPp phones) send thousands of requests a second from
+/// 127.0.0.1: exempt it from the flood limiter, unless the test sets `[flood]` itself
+/// (tests/bans.rs floods from 127.0.0.2).
+pub fn flood_exemption(config: &str) -> &'static str {
+    if config.contains("[flood]") {
+        ""
+    } else {
+        "[flood]\nexempt = [\"127.0.0.1/32\"]\n\n"
+    }
+}
+
 /// A running `switchboard run`.
 pub struct Server {
     child: Option<Child>,
@@ -114,11 +125,12 @@ impl Server {
         let toml = format!(
             "[server]\ndata_dir = {data:?}\ndemo = false\nnode_name = \"e2e\"\nshutdown_grace_secs = 5\n\n\
              [sip]\nlisten = [\"udp:127.0.0.1:{port}\", \"tcp:127.0.0.1:{port}\"]\nudp_workers = 1\n{sip}\n\
-             [transaction]\n{tx}\n[registrar]\n{reg}\n[auth]\nenabled = false\n{extra}\n",
+             [transaction]\n{tx}\n[registrar]\n{reg}\n{flood}[auth]\nenabled = false\n{extra}\n",
             data = dir.path().join("data").display().to_string(),
             sip = opts.sip,
             tx = opts.transaction,
             reg = opts.registrar,
+            flood = flood_exemption(&opts.extra),
             extra = opts.extra,
         );
         std::fs::write(&config, toml).unwrap();
