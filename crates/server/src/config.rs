@@ -407,7 +407,6 @@ impl AuthSection {
                 .iter()
                 .filter_map(|a| a.parse().ok())
                 .collect(),
-            ..proxy::AuthConfig::default()
         }
     }
 
