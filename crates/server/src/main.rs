@@ -65,6 +65,23 @@ enum Command {
     Findme(cli::FindmeCmd),
     /// Headline figures of the running server.
     Status,
+    /// Write the man pages (switchboard.1 and one per subcommand) into DIR; used when
+    /// packaging (scripts/package.sh), so the pages say what `--help` says.
+    #[command(hide = true)]
+    Man {
+        /// Directory to write the pages into (created when missing).
+        dir: PathBuf,
+    },
+}
+
+/// Writes `switchboard.1` and a page per subcommand (`switchboard-domain-add.1`, ...),
+/// generated from the same definitions as `--help`.
+fn write_man_pages(dir: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use clap::CommandFactory as _;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    clap_mangen::generate_to(Args::command(), dir)
+        .with_context(|| format!("writing man pages into {}", dir.display()))
 }
 
 fn load_config(path: &Option<PathBuf>) -> anyhow::Result<Config> {
@@ -92,6 +109,16 @@ fn init_logs(cfg: &Config) {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Command::Man { dir } = &args.command {
+        // Needs neither the configuration nor a runtime.
+        return match write_man_pages(dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                cli::error(&format!("{e:#}"));
+                ExitCode::FAILURE
+            }
+        };
+    }
     let cfg = match load_config(&args.config) {
         Ok(c) => c,
         Err(e) => {
@@ -141,6 +168,7 @@ fn main() -> ExitCode {
             Command::Screen(c) => cli::screen(&cfg, c, args.json).await,
             Command::Findme(c) => cli::findme(&cfg, c, args.json).await,
             Command::Status => cli::status(&cfg, args.json).await,
+            Command::Man { .. } => Ok(()), // handled before the configuration is read
         }
     });
     match result {
