@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# The Debian package, tested as an admin would meet it: build it, unpack it (dpkg -x into a
+# temporary folder, nothing is installed), check its contents, the systemd unit
+# (systemd-analyze verify), the man pages against --help, the fail2ban filter and jail
+# (fail2ban-regex, fail2ban-client -t), then start the packaged binary with the packaged
+# configuration (data_dir and listen rewritten to a temporary folder and a free loopback
+# port) and register a SIPp phone through it.
+#
+# Every wait polls a condition with a bounded timeout; any failed step stops the run with
+# a message and a non-zero exit. Installs SIPp, fail2ban and systemd through apt when
+# missing (root or sudo).
+#
+# Usage: scripts/package-test.sh
+#   PACKAGE_TEST_PROFILE=dev (default) packages the debug build, which the test suite has
+#     built already: a release build (lto) costs minutes of CI. The packaging is the same
+#     for both profiles; scripts/package.sh builds the release package.
+#   PACKAGE_TEST_LIVE_FAIL2BAN=1 (default) also feeds the server's own log of failed logins
+#     to the filter (needs the operator log lines of crates/proxy/src/oplog.rs wired in).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+profile=${PACKAGE_TEST_PROFILE:-dev}
+live_fail2ban=${PACKAGE_TEST_LIVE_FAIL2BAN:-1}
+TIMEOUT=30 # seconds, for every wait
+
+exec 3>&2 # the real stderr, for messages from inside commands whose output is silenced
+log() { printf '\n==> package-test: %s\n' "$*" >&3; }
+fail() {
+    printf '\npackage-test: FAILED: %s\n' "$*" >&3
+    exit 1
+}
+
+need_apt=()
+command -v sipp >/dev/null 2>&1 || need_apt+=(sip-tester)
+command -v fail2ban-regex >/dev/null 2>&1 || need_apt+=(fail2ban)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+command -v man >/dev/null 2>&1 || need_apt+=(man-db)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    log "installing ${need_apt[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >&2
+fi
+
+tmp=$(mktemp -d /tmp/switchboard-package-test.XXXXXX)
+server_pid=""
+cleanup() {
+    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+        kill -KILL "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# wait_for DESCRIPTION COMMAND...: polls COMMAND until it succeeds, for at most $TIMEOUT s.
+wait_for() {
+    local what=$1
+    shift
+    local deadline=$((SECONDS + TIMEOUT))
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -lt $deadline ] || fail "timed out after ${TIMEOUT}s waiting for $what"
+        sleep 0.1
+    done
+}
+
+free_port() { # a port free for both UDP and TCP on 127.0.0.1
+    python3 - <<'PY'
+import socket
+while True:
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    port = u.getsockname()[1]
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        t.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    print(port)
+    break
+PY
+}
+
+log "building the package ($profile profile)"
+deb=$(scripts/package.sh --profile "$profile" --fast) || fail "scripts/package.sh failed"
+[ -f "$deb" ] || fail "scripts/package.sh printed no package path"
+echo "$deb" >&2
+
+log "unpacking $(basename "$deb")"
+root=$tmp/root
+dpkg-deb -x "$deb" "$root" || fail "dpkg -x failed"
+dpkg-deb -e "$deb" "$tmp/control" || fail "dpkg -e failed"
+for f in usr/bin/switchboard \
+    usr/lib/systemd/system/switchboard.service \
+    etc/switchboard/switchboard.toml \
+    etc/fail2ban/filter.d/switchboard.conf \
+    etc/fail2ban/jail.d/switchboard.conf \
+    usr/share/man/man1/switchboard.1.gz \
+    usr/share/doc/switchboard/README.md \
+    usr/share/doc/switchboard/docs/install.md \
+    usr/share/doc/switchboard/docs/configuration.md \
+    usr/share/doc/switchboard/copyright; do
+    [ -s "$root/$f" ] || fail "the package lacks /$f"
+done
+[ -x "$root/usr/bin/switchboard" ] || fail "/usr/bin/switchboard is not executable"
+grep -qx /etc/switchboard/switchboard.toml "$tmp/control/conffiles" ||
+    fail "/etc/switchboard/switchboard.toml is not a conffile"
+grep -q '^Depends:.*adduser' "$tmp/control/control" || fail "the package does not depend on adduser"
+for s in postinst postrm; do
+    [ -x "$tmp/control/$s" ] || fail "no $s maintainer script"
+    sh -n "$tmp/control/$s" || fail "$s is not valid sh"
+done
+grep -q 'adduser --system' "$tmp/control/postinst" || fail "postinst creates no system user"
+# Enabling or starting a SIP server before its admin configured it would answer on 5060.
+if grep -q 'deb-systemd-helper enable\b' "$tmp/control/postinst" &&
+    ! grep -q 'was-enabled' "$tmp/control/postinst"; then
+    fail "postinst enables the service unconditionally"
+fi
+if grep -q 'deb-systemd-invoke start' "$tmp/control/postinst"; then
+    fail "postinst starts the service on install"
+fi
+bin=$root/usr/bin/switchboard
+
+log "systemd-analyze verify"
+unit=$root/usr/lib/systemd/system/switchboard.service
+grep -qx 'ExecStart=/usr/bin/switchboard --config /etc/switchboard/switchboard.toml run' "$unit" ||
+    fail "ExecStart is not the packaged binary with the packaged configuration"
+grep -qx 'User=switchboard' "$unit" || fail "the unit does not run as user switchboard"
+# The unit as packaged, pointed at the unpacked tree (verify checks that ExecStart exists
+# and that the man page of Documentation= opens).
+mkdir -p "$tmp/unit"
+sed -e "s|/usr/bin/switchboard|$bin|" \
+    -e "s|/etc/switchboard/switchboard.toml|$root/etc/switchboard/switchboard.toml|" \
+    "$unit" >"$tmp/unit/switchboard.service"
+verify_out=$(MANPATH=$root/usr/share/man systemd-analyze verify "$tmp/unit/switchboard.service" 2>&1) ||
+    fail "systemd-analyze verify: $verify_out"
+# verify exits 0 on warnings (an unknown or misspelt key): any output is a failure here.
+[ -z "$verify_out" ] || fail "systemd-analyze verify warned: $verify_out"
+
+log "man pages match --help"
+"$bin" --help >"$tmp/help.txt"
+mandir=$root/usr/share/man/man1
+# Every subcommand of --help has its page, every long option is in switchboard(1).
+cmds=$(awk '/^Commands:/ { on = 1; next } /^$/ { on = 0 } on { print $1 }' "$tmp/help.txt" | grep -vx help)
+[ -n "$cmds" ] || fail "--help lists no commands"
+for c in $cmds; do
+    [ -s "$mandir/switchboard-$c.1.gz" ] || fail "no man page for 'switchboard $c'"
+    "$bin" "$c" --help >"$tmp/help-$c.txt"
+    about=$(sed -n 1p "$tmp/help-$c.txt")
+    zcat "$mandir/switchboard-$c.1.gz" | sed 's/\\-/-/g' | grep -qF -- "$about" ||
+        fail "switchboard-$c(1) does not say what 'switchboard $c --help' says: $about"
+done
+zcat "$mandir/switchboard.1.gz" | sed 's/\\-/-/g' >"$tmp/switchboard.1"
+for o in $(grep -oE -- '--[a-z][a-z-]+' "$tmp/help.txt" | sort -u); do
+    grep -qF -- "$o" "$tmp/switchboard.1" || fail "switchboard(1) lacks $o"
+done
+man -l "$mandir/switchboard.1.gz" >/dev/null 2>&1 || fail "man cannot render switchboard(1)"
+
+log "fail2ban filter on sample lines"
+f2b=$tmp/fail2ban
+mkdir -p "$f2b/filter.d"
+cp /etc/fail2ban/filter.d/common.conf "$f2b/filter.d/"
+cp "$root/etc/fail2ban/filter.d/switchboard.conf" "$f2b/filter.d/"
+for mode in normal aggressive; do
+    got=$(fail2ban-regex -c "$f2b" -o ip "$repo/tests/fail2ban/switchboard.log" "switchboard[mode=$mode]" 2>&1) ||
+        fail "fail2ban-regex ($mode): $got"
+    want=$(grep -v '^#' "$repo/tests/fail2ban/expected-$mode.txt")
+    [ "$got" = "$want" ] || fail "fail2ban-regex mode=$mode matched
+$got
+instead of
+$want"
+done
+
+log "fail2ban jail"
+# The whole fail2ban configuration of this host with the packaged jail turned on (and the
+# distribution's sshd jail, which needs a log this machine may not have, left out).
+cp -r /etc/fail2ban "$f2b/etc"
+rm -f "$f2b/etc/jail.d/defaults-debian.conf"
+cp "$root/etc/fail2ban/filter.d/switchboard.conf" "$f2b/etc/filter.d/"
+sed 's/^enabled = false$/enabled = true/' "$root/etc/fail2ban/jail.d/switchboard.conf" \
+    >"$f2b/etc/jail.d/switchboard.conf"
+grep -qx 'enabled = true' "$f2b/etc/jail.d/switchboard.conf" || fail "the jail has no 'enabled = false' line"
+jail_out=$(fail2ban-client -c "$f2b/etc" -t 2>&1) || fail "fail2ban-client -t: $jail_out"
+jail_dump=$(fail2ban-client -c "$f2b/etc" -d 2>/dev/null)
+grep -q "'switchboard', 'systemd'" <<<"$jail_dump" || fail "the jail does not read the journal"
+grep -q "addjournalmatch', '_SYSTEMD_UNIT=switchboard.service'" <<<"$jail_dump" ||
+    fail "the jail does not read the unit's journal"
+grep -q "'protocol', 'tcp,udp'" <<<"$jail_dump" || fail "the jail does not block UDP and TCP"
+
+log "starting the packaged binary with the packaged configuration"
+port=$(free_port)
+cfg=$tmp/switchboard.toml
+data=$tmp/data
+# (The first "# listen = " is [sip]'s; [metrics] has one too.)
+sed -e "s|^data_dir = .*|data_dir = \"$data\"|" \
+    -e "0,/^# listen = /s|^# listen = .*|listen = [\"udp:127.0.0.1:$port\", \"tcp:127.0.0.1:$port\"]|" \
+    -e "s|^# shutdown_grace_secs = .*|shutdown_grace_secs = 1|" \
+    "$root/etc/switchboard/switchboard.toml" >"$cfg"
+grep -q "^data_dir = \"$data\"" "$cfg" || fail "no data_dir line to rewrite in the packaged configuration"
+grep -q "^listen = .*127.0.0.1:$port" "$cfg" || fail "no '# listen = ' line to rewrite in the packaged configuration"
+mkdir -p "$data"
+server_log=$tmp/server.log
+SWITCHBOARD_LOG=info "$bin" --config "$cfg" run >"$server_log" 2>&1 </dev/null &
+server_pid=$!
+server_up() {
+    kill -0 "$server_pid" 2>/dev/null || fail "switchboard exited at start:
+$(cat "$server_log")"
+    "$bin" --config "$cfg" status
+}
+wait_for "the server's control socket" server_up
+
+log "provisioning a phone through the CLI, as docs/install.md tells the admin"
+"$bin" --config "$cfg" domain add switchboard.local >&2 || fail "domain add"
+"$bin" --config "$cfg" user add 1000@switchboard.local --password demo-1000 >&2 || fail "user add"
+
+# sipp_run NAME SCENARIO USER PASSWORD: one SIPp phone, bounded by SIPp's own -timeout.
+sipp_run() {
+    local name=$1 scenario=$2 user=$3 password=$4
+    local dir=$tmp/sipp-$name
+    mkdir -p "$dir"
+    (cd "$dir" && sipp -sf "$repo/tests/sipp/$scenario" -i 127.0.0.1 -p "$(free_port)" \
+        -m 1 -l 1 -nostdin -default_behaviors abortunexp \
+        -timeout 20s -timeout_error -trace_err -error_file "$dir/errors.log" \
+        -s "$user" -au "$user" -ap "$password" \
+        -key expires 300 -key domain switchboard.local \
+        "127.0.0.1:$port" >"$dir/output.log" 2>&1 </dev/null) ||
+        fail "SIPp $name ($scenario) failed:
+$(cat "$dir/output.log" "$dir/errors.log" 2>/dev/null | tail -n 40)
+server log:
+$(tail -n 40 "$server_log")"
+}
+
+log "a SIPp phone registers as 1000@switchboard.local"
+sipp_run register uac-register-auth-expect-200.xml 1000 demo-1000
+registered() { "$bin" --config "$cfg" location list 2>/dev/null | grep -q '1000@switchboard.local'; }
+wait_for "1000@switchboard.local in 'location list'" registered
+
+if [ "$live_fail2ban" = 1 ]; then
+    log "failed logins in the server's log are what the fail2ban filter matches"
+    sipp_run wrongpw uac-register-wrongpw-expect-401.xml 1000 not-the-password
+    wait_for "an 'auth failure' line in the server log" grep -q 'switchboard: auth failure' "$server_log"
+    cp "$server_log" "$tmp/server-snapshot.log"
+    got=$(fail2ban-regex -c "$f2b" -o ip "$tmp/server-snapshot.log" "switchboard[mode=aggressive]" 2>&1) ||
+        fail "fail2ban-regex on the server log: $got"
+    grep -qx '127.0.0.1' <<<"$got" || fail "the filter did not find 127.0.0.1 in the server's log:
+$got
+$(grep 'auth failure' "$tmp/server-snapshot.log")"
+fi
+
+log "stopping the server (SIGTERM)"
+kill -TERM "$server_pid"
+stopped() { # gone, or a zombie waiting for `wait` (kill -0 still succeeds on those)
+    ! kill -0 "$server_pid" 2>/dev/null || [ "$(awk '{ print $3 }' "/proc/$server_pid/stat" 2>/dev/null)" = Z ]
+}
+wait_for "the server to exit after SIGTERM" stopped
+wait "$server_pid" || fail "switchboard exited with status $? after SIGTERM:
+$(tail -n 40 "$server_log")"
+server_pid=""
+
+log "package test passed: $deb"
