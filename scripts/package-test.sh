@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Debian package, tested as an admin would meet it: build it, unpack it (dpkg -x into a
-# temporary folder, nothing is installed), check its contents, the systemd unit
+# temporary folder; nothing is installed on this host), check its contents, the systemd unit
 # (systemd-analyze verify), the man pages against --help, the fail2ban filter and jail
-# (fail2ban-regex, fail2ban-client -t), then start the packaged binary with the packaged
+# (fail2ban-regex, fail2ban-client -t), the maintainer scripts (dpkg -i, upgrade and purge
+# in a throwaway overlay of /, when root), then start the packaged binary with the packaged
 # configuration (data_dir and listen rewritten to a temporary folder and a free loopback
 # port) and register a SIPp phone through it.
 #
@@ -36,6 +37,7 @@ command -v sipp >/dev/null 2>&1 || need_apt+=(sip-tester)
 command -v fail2ban-regex >/dev/null 2>&1 || need_apt+=(fail2ban)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 command -v man >/dev/null 2>&1 || need_apt+=(man-db)
+command -v strace >/dev/null 2>&1 || need_apt+=(strace)
 if [ ${#need_apt[@]} -gt 0 ]; then
     log "installing ${need_apt[*]}"
     SUDO=""
@@ -122,6 +124,58 @@ if grep -q 'deb-systemd-invoke start' "$tmp/control/postinst"; then
 fi
 bin=$root/usr/bin/switchboard
 
+log "install, upgrade and purge with dpkg in a throwaway overlay of /"
+# The maintainer scripts for real: dpkg -i, dpkg -i again (an upgrade), dpkg --purge, in a
+# private mount namespace where / is an overlay whose writes land in $tmp (this host is
+# left untouched). Needs root and overlayfs; without them the step says it was skipped.
+cat >"$tmp/install-test.sh" <<'INNER'
+set -eu
+deb=$1 work=$2
+mkdir -p "$work/upper" "$work/ovlwork" "$work/merged"
+mount -t overlay overlay -o "lowerdir=/,upperdir=$work/upper,workdir=$work/ovlwork" "$work/merged" || exit 77
+mount -t proc proc "$work/merged/proc"
+mount -t tmpfs tmpfs "$work/merged/tmp"
+cp "$deb" "$work/merged/tmp/switchboard.deb"
+check() { # check DESCRIPTION COMMAND...: in the overlay
+    chroot "$work/merged" sh -c "$2" >/dev/null 2>&1 || { echo "after $phase: $1" >&2; exit 1; }
+}
+phase="dpkg -i"
+chroot "$work/merged" dpkg -i /tmp/switchboard.deb >&2
+check "no system user switchboard" 'getent passwd switchboard | grep -q ":/usr/sbin/nologin$"'
+check "/var/lib/switchboard is not switchboard:switchboard 750" \
+    '[ "$(stat -c %U:%G:%a /var/lib/switchboard)" = switchboard:switchboard:750 ]'
+check "the configuration is not root:switchboard 640" \
+    '[ "$(stat -c %U:%G:%a /etc/switchboard/switchboard.toml)" = root:switchboard:640 ]'
+check "the service user cannot read the configuration" \
+    'su -s /bin/sh switchboard -c "cat /etc/switchboard/switchboard.toml"'
+check "any user can read the configuration" \
+    '! su -s /bin/sh nobody -c "cat /etc/switchboard/switchboard.toml"'
+check "the service is enabled by the install" '[ "$(systemctl is-enabled switchboard.service)" = disabled ]'
+check "man switchboard does not open" 'man -w switchboard'
+phase="a second dpkg -i (upgrade)"
+echo '# an admin edit' >>"$work/merged/etc/switchboard/switchboard.toml"
+chroot "$work/merged" dpkg -i --force-confold /tmp/switchboard.deb >&2
+check "the admin's edit of the configuration is lost" 'grep -q "an admin edit" /etc/switchboard/switchboard.toml'
+check "the configuration is not root:switchboard 640" \
+    '[ "$(stat -c %U:%G:%a /etc/switchboard/switchboard.toml)" = root:switchboard:640 ]'
+phase="dpkg --purge"
+chroot "$work/merged" dpkg --purge switchboard >&2
+check "/etc/switchboard remains" '[ ! -e /etc/switchboard ]'
+check "/var/lib/switchboard remains" '[ ! -e /var/lib/switchboard ]'
+check "the statoverride remains" '! dpkg-statoverride --list /etc/switchboard/switchboard.toml'
+INNER
+if [ "$(id -u)" -ne 0 ]; then
+    log "SKIPPED the dpkg -i step: not root"
+else
+    rc=0
+    unshare --mount --fork bash "$tmp/install-test.sh" "$deb" "$tmp/overlay" || rc=$?
+    case $rc in
+    0) ;;
+    77) log "SKIPPED the dpkg -i step: no overlayfs over / here" ;;
+    *) fail "dpkg -i / upgrade / purge in the overlay (see above)" ;;
+    esac
+fi
+
 log "systemd-analyze verify"
 unit=$root/usr/lib/systemd/system/switchboard.service
 grep -qx 'ExecStart=/usr/bin/switchboard --config /etc/switchboard/switchboard.toml run' "$unit" ||
@@ -201,8 +255,10 @@ grep -q "^data_dir = \"$data\"" "$cfg" || fail "no data_dir line to rewrite in t
 grep -q "^listen = .*127.0.0.1:$port" "$cfg" || fail "no '# listen = ' line to rewrite in the packaged configuration"
 mkdir -p "$data"
 server_log=$tmp/server.log
-SWITCHBOARD_LOG=info "$bin" --config "$cfg" run >"$server_log" 2>&1 </dev/null &
-server_pid=$!
+# Under strace, to check below that the server stays inside the unit's sandbox.
+SWITCHBOARD_LOG=info strace -f -qq -o "$tmp/strace.txt" \
+    "$bin" --config "$cfg" run >"$server_log" 2>&1 </dev/null &
+server_pid=$! # strace's; it exits with the server's status
 server_up() {
     kill -0 "$server_pid" 2>/dev/null || fail "switchboard exited at start:
 $(cat "$server_log")"
@@ -249,7 +305,8 @@ $(grep 'auth failure' "$tmp/server-snapshot.log")"
 fi
 
 log "stopping the server (SIGTERM)"
-kill -TERM "$server_pid"
+switchboard_pid=$(pgrep -P "$server_pid" -x switchboard) || fail "no switchboard process under strace"
+kill -TERM "$switchboard_pid"
 stopped() { # gone, or a zombie waiting for `wait` (kill -0 still succeeds on those)
     ! kill -0 "$server_pid" 2>/dev/null || [ "$(awk '{ print $3 }' "/proc/$server_pid/stat" 2>/dev/null)" = Z ]
 }
@@ -257,5 +314,59 @@ wait_for "the server to exit after SIGTERM" stopped
 wait "$server_pid" || fail "switchboard exited with status $? after SIGTERM:
 $(tail -n 40 "$server_log")"
 server_pid=""
+
+log "the server stayed inside the unit's sandbox"
+# SystemCallFilter=@system-service: every system call it made is in that set (as this
+# host's systemd defines it); with SystemCallErrorNumber=EPERM another one would fail.
+python3 - "$tmp/strace.txt" "$unit" <<'PY' || fail "the server steps outside switchboard.service's sandbox (above)"
+import re, subprocess, sys
+trace, unit = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+# systemd-analyze syscall-filter: "@group" lines, then members indented (a member may be
+# another @group).
+groups, cur = {}, None
+out = subprocess.run(["systemd-analyze", "syscall-filter"], capture_output=True, text=True, check=True).stdout
+for line in out.splitlines():
+    s = line.strip()
+    if not s or s.startswith("#"):
+        continue
+    if not line[0].isspace():
+        cur = groups.setdefault(s, [])
+    elif cur is not None:
+        cur.append(s)
+def expand(name, seen):
+    calls = set()
+    for m in groups.get(name, []):
+        if m.startswith("@"):
+            if m not in seen:
+                seen.add(m)
+                calls |= expand(m, seen)
+        else:
+            calls.add(m)
+    return calls
+filters = re.findall(r"^SystemCallFilter=(.*)$", unit, re.M)
+assert filters == ["@system-service"], f"the unit's SystemCallFilter changed: {filters}"
+allowed = expand("@system-service", set())
+assert len(allowed) > 100, "systemd-analyze syscall-filter gave no @system-service"
+# systemd installs the filter before it execs the binary: every call counts, the dynamic
+# loader's too (execve itself is systemd's).
+used = set(re.findall(r"^\d+\s+(?:<\.\.\. )?([a-z0-9_]+)[( ]", trace, re.M)) - {"execve", "exit", "exit_group"}
+problems = sorted(used - allowed)
+if problems:
+    print(f"system calls outside @system-service: {problems}", file=sys.stderr)
+# RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK
+families = set(re.findall(r"\bsocket\((AF_[A-Z0-9]+)", trace))
+bad_families = sorted(families - {"AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK"})
+if bad_families:
+    print(f"socket families outside RestrictAddressFamilies: {bad_families}", file=sys.stderr)
+# MemoryDenyWriteExecute: no writable and executable mapping, no mprotect to executable.
+wx = re.findall(r"\b(?:mmap|mprotect|pkey_mprotect)\([^\n]*PROT_WRITE\|PROT_EXEC[^\n]*", trace)
+wx += re.findall(r"\b(?:mprotect|pkey_mprotect)\([^\n]*PROT_EXEC[^\n]*", trace)
+if wx:
+    print(f"MemoryDenyWriteExecute would refuse: {wx[:3]}", file=sys.stderr)
+if "registration" not in trace and "REGISTER" not in trace:
+    print("the trace saw no REGISTER: did strace follow the server?", file=sys.stderr)
+    sys.exit(1)
+sys.exit(1 if problems or bad_families or wx else 0)
+PY
 
 log "package test passed: $deb"

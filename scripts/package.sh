@@ -54,8 +54,8 @@ gzip -9n "$out_dir"/man/*.1
 log "cargo deb"
 # --strip: the release profile keeps line tables for profiling (bench/); the package
 # does not need them.
-cargo deb --locked -p server --no-build --profile "$profile" --strip "${fast[@]}" \
-    --output "$target_dir/debian/" >&2
-deb=$(ls -t "$target_dir"/debian/switchboard_*.deb | head -n 1)
-[ -s "$deb" ] || { log "no package was written"; exit 1; }
+# (cargo deb prints the path of the package it wrote on stdout.)
+deb=$(cargo deb --locked -p server --no-build --profile "$profile" --strip "${fast[@]}" \
+    --output "$target_dir/debian/" | tail -n 1)
+[ -s "$deb" ] || { log "no package was written (cargo deb said: $deb)"; exit 1; }
 echo "$deb"
