@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, unit and end-to-end tests with real peers.
 #
-# Installs what it needs when missing (SIPp from Debian's sip-tester, MariaDB, PostgreSQL),
+# Installs what it needs when missing (SIPp from Debian's sip-tester, baresip, iproute2,
+# MariaDB, PostgreSQL),
 # starts the databases, and runs every test against them. Run as root on Debian, or with
 # sudo available. Usage: scripts/test.sh
 set -euo pipefail
@@ -11,6 +12,8 @@ log() { printf '\n==> %s\n' "$*" >&2; }
 
 need_apt=()
 command -v sipp >/dev/null 2>&1 || need_apt+=(sip-tester)
+command -v baresip >/dev/null 2>&1 || need_apt+=(baresip-core)
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 if [ ${#need_apt[@]} -gt 0 ]; then
     log "installing ${need_apt[*]}"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -24,6 +27,10 @@ if [ -x scripts/dbs.sh ]; then
     eval "$dbs_env"
     export SWITCHBOARD_REQUIRE_DBS=1
 fi
+
+# The cross-host and softphone tests make a network namespace (root): required here, so
+# they fail rather than say "not run".
+export SWITCHBOARD_REQUIRE_NETNS=1
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

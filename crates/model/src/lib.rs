@@ -12,16 +12,17 @@ mod memory;
 mod settings;
 mod store;
 mod subscriber;
+pub mod validate;
 
 pub use aor::AddressOfRecord;
 pub use binding::Binding;
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use settings::{
-    check_target, encode_no_answer, encode_patterns, parse_findme_entry, screen_setting, FindMe,
-    Forwarding, ScreenDirection, ScreenPattern, ScreenRule, UserSettings, FINDME, FORWARD_ALWAYS,
-    FORWARD_BUSY, FORWARD_NO_ANSWER, FORWARD_UNAVAILABLE, MAX_RING_SECS, SCREEN_INCOMING,
-    SCREEN_OUTGOING,
+    check_target, encode_no_answer, encode_patterns, parse_findme_arg, parse_findme_entry,
+    prune_settings, screen_setting, target_aor, FindMe, Forwarding, ScreenDirection, ScreenPattern,
+    ScreenRule, UserSettings, DEFAULT_FINDME_RING_SECS, FINDME, FORWARD_ALWAYS, FORWARD_BUSY,
+    FORWARD_NO_ANSWER, FORWARD_UNAVAILABLE, MAX_RING_SECS, SCREEN_INCOMING, SCREEN_OUTGOING,
 };
 pub use store::Store;
 pub use subscriber::{Alias, Subscriber};

@@ -8,6 +8,7 @@ use parking_lot::Mutex;
 use crate::aor::AddressOfRecord;
 use crate::binding::Binding;
 use crate::error::StoreError;
+use crate::settings::prune_settings;
 use crate::store::Store;
 use crate::subscriber::{Alias, Subscriber};
 
@@ -30,6 +31,24 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+}
+
+impl Inner {
+    /// Removes or rewrites other users' forwarding and find-me rows pointing at a user for
+    /// which `gone` holds (as the SQL store does in its deleting transaction).
+    fn prune(&mut self, gone: impl Fn(&AddressOfRecord) -> bool) {
+        let rows: Vec<(AddressOfRecord, String, String)> = self
+            .settings
+            .iter()
+            .map(|((a, n), v)| (a.clone(), n.clone(), v.clone()))
+            .collect();
+        for (aor, name, value) in prune_settings(&rows, gone) {
+            match value {
+                Some(v) => self.settings.insert((aor, name), v),
+                None => self.settings.remove(&(aor, name)),
+            };
+        }
     }
 }
 
@@ -65,6 +84,7 @@ impl Store for MemoryStore {
         g.aliases.retain(|k, v| k.domain != d && v.domain != d);
         g.bindings.retain(|k, _| k.0.domain != d);
         g.settings.retain(|k, _| k.0.domain != d);
+        g.prune(|a| a.domain == d);
         Ok(())
     }
 
@@ -82,6 +102,11 @@ impl Store for MemoryStore {
         if g.subscribers.contains_key(&s.aor) {
             return Err(StoreError::Duplicate {
                 what: format!("user {}", s.aor),
+            });
+        }
+        if g.aliases.contains_key(&s.aor) {
+            return Err(StoreError::Duplicate {
+                what: format!("alias {} (a user cannot take an alias's name)", s.aor),
             });
         }
         g.subscribers.insert(s.aor.clone(), s.clone());
@@ -108,9 +133,17 @@ impl Store for MemoryStore {
                 what: format!("user {aor}"),
             });
         }
+        let mut names: Vec<AddressOfRecord> = g
+            .aliases
+            .iter()
+            .filter(|(_, v)| *v == aor)
+            .map(|(k, _)| k.clone())
+            .collect();
+        names.push(aor.clone());
         g.aliases.retain(|_, v| v != aor);
         g.bindings.retain(|k, _| &k.0 != aor);
         g.settings.retain(|k, _| &k.0 != aor);
+        g.prune(|a| names.contains(a));
         Ok(())
     }
 
@@ -290,6 +323,15 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(s.resolve_alias(&did).await.unwrap(), Some(alice.clone()));
+        // A user cannot take the alias's name.
+        assert!(matches!(
+            s.add_subscriber(&Subscriber {
+                aor: did.clone(),
+                ..sub.clone()
+            })
+            .await,
+            Err(StoreError::Duplicate { .. })
+        ));
         let b = Binding {
             aor: alice.clone(),
             contact: "sip:alice@192.0.2.1".into(),
@@ -329,5 +371,46 @@ mod tests {
         s.delete_domain("example.com").await.unwrap();
         assert!(s.subscriber(&alice).await.unwrap().is_none());
         assert!(s.all_settings().await.unwrap().is_empty());
+    }
+
+    /// Deleting a domain or a user takes other users' forwarding and find-me entries
+    /// pointing at it along, as the SQL store does.
+    #[tokio::test]
+    async fn deletions_prune_settings_pointing_at_the_deleted() {
+        let s = MemoryStore::new();
+        let user = |u: &str, d: &str| Subscriber {
+            aor: AddressOfRecord::new(u, d),
+            ha1_md5: "x".into(),
+            ha1_sha256: "y".into(),
+        };
+        s.add_domain("example.com").await.unwrap();
+        s.add_domain("gone.test").await.unwrap();
+        for u in [
+            user("alice", "example.com"),
+            user("carol", "example.com"),
+            user("bob", "gone.test"),
+        ] {
+            s.add_subscriber(&u).await.unwrap();
+        }
+        let alice = AddressOfRecord::new("alice", "example.com");
+        s.set_setting(&alice, crate::FORWARD_ALWAYS, "bob@gone.test")
+            .await
+            .unwrap();
+        s.set_setting(
+            &alice,
+            crate::FINDME,
+            "bob@gone.test:5\ncarol@example.com:5",
+        )
+        .await
+        .unwrap();
+        s.delete_domain("gone.test").await.unwrap();
+        assert_eq!(
+            s.settings(&alice).await.unwrap(),
+            [(crate::FINDME.to_string(), "carol@example.com:5".to_string())]
+        );
+        s.delete_subscriber(&AddressOfRecord::new("carol", "example.com"))
+            .await
+            .unwrap();
+        assert!(s.settings(&alice).await.unwrap().is_empty());
     }
 }

@@ -19,6 +19,7 @@ use std::fmt;
 
 use crate::aor::AddressOfRecord;
 use crate::error::StoreError;
+use crate::validate;
 
 /// Setting name: unconditional forwarding target.
 pub const FORWARD_ALWAYS: &str = "forward.always";
@@ -99,7 +100,7 @@ impl ScreenPattern {
             if d.is_empty() || d.contains(['@', ' ', ';', '*']) {
                 return Err(bad("expected @domain"));
             }
-            return Ok(ScreenPattern::Domain(d.to_ascii_lowercase()));
+            return validate::check_host("pattern", d).map(ScreenPattern::Domain);
         }
         if let Some(p) = s.strip_suffix('*') {
             let digits = p.strip_prefix('+').unwrap_or(p);
@@ -108,11 +109,12 @@ impl ScreenPattern {
             }
             return Ok(ScreenPattern::Prefix(p.to_string()));
         }
-        AddressOfRecord::parse(s)
-            .map(ScreenPattern::User)
-            .ok_or_else(|| {
-                bad("expected user@domain, @domain, a number prefix like +1900*, or anonymous")
-            })
+        let aor = AddressOfRecord::parse(s).ok_or_else(|| {
+            bad("expected user@domain, @domain, a number prefix like +1900*, or anonymous")
+        })?;
+        validate::check_user_part("pattern", &aor.user)?;
+        validate::check_host("pattern", &aor.domain)?;
+        Ok(ScreenPattern::User(aor))
     }
 
     /// Whether the party `user@host` (user may be absent), anonymous or not, matches.
@@ -170,7 +172,10 @@ pub struct UserSettings {
     pub findme: Option<FindMe>,
 }
 
-/// Checks a forwarding or find-me target: a SIP URI, `user@domain` or a number.
+/// Checks a forwarding or find-me target's syntax: an external SIP URI
+/// (`sip:user@host[:port]`, host checked as in [`crate::validate::check_host`]),
+/// `user@domain` or a number. Whether a local target exists is the caller's question
+/// (see [`target_aor`]).
 pub fn check_target(field: &'static str, t: &str) -> Result<(), StoreError> {
     let bad = |why: &str| StoreError::Invalid {
         field,
@@ -181,25 +186,87 @@ pub fn check_target(field: &'static str, t: &str) -> Result<(), StoreError> {
             "must be a SIP URI, user@domain or a number, without spaces",
         ));
     }
-    if let Some(rest) = t.strip_prefix("sip:") {
-        if rest.is_empty() || rest.starts_with('@') {
-            return Err(bad("no host in the SIP URI"));
-        }
-        return Ok(());
+    if t.starts_with("sip:") {
+        return validate::parse_sip_uri(field, t).map(drop);
     }
     if t.contains(':') && !t.contains('@') {
         return Err(bad("only sip: URIs are supported"));
     }
-    if t.contains('@') {
-        return AddressOfRecord::parse(t)
-            .map(drop)
-            .ok_or_else(|| bad("expected user@domain"));
+    if let Some((user, domain)) = t.rsplit_once('@') {
+        validate::check_user_part(field, user)?;
+        return validate::check_host(field, domain).map(drop);
     }
     let digits = t.strip_prefix('+').unwrap_or(t);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad("a number is digits, optionally after +"));
     }
     Ok(())
+}
+
+/// The local address a target names, if it names one: `user@domain` and `sip:user@host`
+/// as written, a number as a user of `owner_domain` (the domain of the user whose setting
+/// it is). `None` for a `sip:host` URI without a user. Whether the domain is served here
+/// decides whether the target is local (then the user or alias must exist) or external.
+pub fn target_aor(target: &str, owner_domain: &str) -> Option<AddressOfRecord> {
+    if let Some(rest) = target.strip_prefix("sip:") {
+        let rest = rest.split([';', '?']).next().unwrap_or_default();
+        let (user, hostport) = rest.rsplit_once('@')?;
+        let host = match hostport.strip_prefix('[') {
+            Some(h6) => format!("[{}]", h6.split(']').next().unwrap_or_default()),
+            None => hostport.split(':').next().unwrap_or_default().to_string(),
+        };
+        return Some(AddressOfRecord::new(user, &host));
+    }
+    if target.contains('@') {
+        return AddressOfRecord::parse(target);
+    }
+    Some(AddressOfRecord::new(target, owner_domain))
+}
+
+/// What must change in stored settings when the users `gone` describes are deleted: each
+/// forwarding row whose target is gone is removed (`None`), each find-me list loses the
+/// entries that are gone (`Some(new value)`, or `None` when nothing is left). Screening
+/// rows are left alone: blocking a caller who no longer exists is harmless. Rows of the
+/// gone users themselves are not listed (the caller deletes them whole).
+pub fn prune_settings(
+    rows: &[(AddressOfRecord, String, String)],
+    gone: impl Fn(&AddressOfRecord) -> bool,
+) -> Vec<(AddressOfRecord, String, Option<String>)> {
+    let mut out = Vec::new();
+    let is_gone =
+        |t: &str, owner: &AddressOfRecord| target_aor(t, &owner.domain).is_some_and(|a| gone(&a));
+    for (aor, name, value) in rows {
+        if gone(aor) {
+            continue;
+        }
+        match name.as_str() {
+            FORWARD_ALWAYS | FORWARD_BUSY | FORWARD_UNAVAILABLE if is_gone(value.trim(), aor) => {
+                out.push((aor.clone(), name.clone(), None));
+            }
+            FORWARD_NO_ANSWER
+                if is_gone(value.trim().split_once(' ').map_or("", |(_, t)| t), aor) =>
+            {
+                out.push((aor.clone(), name.clone(), None));
+            }
+            FINDME => {
+                let lines: Vec<&str> = value.lines().filter(|l| !l.trim().is_empty()).collect();
+                let kept: Vec<&str> = lines
+                    .iter()
+                    .copied()
+                    .filter(|l| {
+                        let t = l.trim().rsplit_once(':').map_or(l.trim(), |(t, _)| t);
+                        !is_gone(t, aor)
+                    })
+                    .collect();
+                if kept.len() != lines.len() {
+                    let v = (!kept.is_empty()).then(|| kept.join("\n"));
+                    out.push((aor.clone(), name.clone(), v));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 fn check_secs(field: &'static str, secs: u32) -> Result<(), StoreError> {
@@ -212,7 +279,8 @@ fn check_secs(field: &'static str, secs: u32) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Parses `TARGET:SECS` (the last colon splits, so `sip:` URIs with ports work).
+/// Parses a stored find-me line, `TARGET:SECS` (the last colon splits, so `sip:` URIs with
+/// ports work, since the stored line always ends with the ring time).
 pub fn parse_findme_entry(s: &str) -> Result<(String, u32), StoreError> {
     let (t, secs) = s.rsplit_once(':').ok_or_else(|| StoreError::Invalid {
         field: "findme",
@@ -222,6 +290,39 @@ pub fn parse_findme_entry(s: &str) -> Result<(String, u32), StoreError> {
         field: "findme",
         why: format!("{s:?}: the ring time after the last ':' is not a number of seconds"),
     })?;
+    check_target("findme", t)?;
+    check_secs("findme", secs)?;
+    Ok((t.to_string(), secs))
+}
+
+/// Ring time of a find-me entry typed without one, in seconds.
+pub const DEFAULT_FINDME_RING_SECS: u32 = 20;
+
+/// Parses a find-me entry as typed on the command line: `TARGET` (ringing
+/// [`DEFAULT_FINDME_RING_SECS`]) or `TARGET,SECS`. For a target that is not a `sip:` URI
+/// (`user@domain`, a number), `TARGET:SECS` is also accepted; in a `sip:` URI a trailing
+/// `:N` is always the port (`sip:desk@192.0.2.4:5060`).
+pub fn parse_findme_arg(s: &str) -> Result<(String, u32), StoreError> {
+    let bad_secs = || StoreError::Invalid {
+        field: "findme",
+        why: format!("{s:?}: the ring time after ',' is not a number of seconds"),
+    };
+    let (t, secs) = match s.rsplit_once(',') {
+        Some((t, secs)) => (t, secs.trim().parse::<u32>().map_err(|_| bad_secs())?),
+        None => match s.rsplit_once(':') {
+            Some((t, secs)) if !s.starts_with("sip:") && !t.is_empty() => {
+                let secs = secs.parse::<u32>().map_err(|_| StoreError::Invalid {
+                    field: "findme",
+                    why: format!(
+                        "{s:?}: the ring time after ':' is not a number of seconds \
+                         (write TARGET or TARGET,SECS)"
+                    ),
+                })?;
+                (t, secs)
+            }
+            _ => (s, DEFAULT_FINDME_RING_SECS),
+        },
+    };
     check_target("findme", t)?;
     check_secs("findme", secs)?;
     Ok((t.to_string(), secs))
@@ -359,7 +460,16 @@ mod tests {
             "anonymous.invalid",
             true
         ));
-        for bad in ["", "@", "19x*", "*", "nobody"] {
+        for bad in [
+            "",
+            "@",
+            "19x*",
+            "*",
+            "nobody",
+            "@a..b",
+            "x@256.1.1.1",
+            "@spam.example:5060",
+        ] {
             assert!(ScreenPattern::parse(bad).is_err(), "{bad}");
         }
     }
@@ -405,5 +515,82 @@ mod tests {
         }
         assert!(parse_findme_entry("bob@example.com:0").is_err());
         assert!(parse_findme_entry("bob@example.com").is_err());
+    }
+
+    #[test]
+    fn findme_entries_on_the_command_line() {
+        assert_eq!(
+            parse_findme_arg("sip:desk@192.0.2.4:5060").unwrap(),
+            ("sip:desk@192.0.2.4:5060".into(), DEFAULT_FINDME_RING_SECS)
+        );
+        assert_eq!(
+            parse_findme_arg("sip:desk@192.0.2.4:5060,10").unwrap(),
+            ("sip:desk@192.0.2.4:5060".into(), 10)
+        );
+        assert_eq!(
+            parse_findme_arg("carol@example.com:15").unwrap(),
+            ("carol@example.com".into(), 15)
+        );
+        assert_eq!(parse_findme_arg("+15551234").unwrap().1, 20);
+        for bad in [
+            "sip:desk@192.0.2.4:99999",
+            "carol@example.com:x",
+            "a,0",
+            "sip:x@a..b",
+        ] {
+            assert!(parse_findme_arg(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pruning_follows_targets_into_the_gone_domain() {
+        let a = |s: &str| AddressOfRecord::parse(s).unwrap();
+        let rows = vec![
+            (
+                a("alice@example.com"),
+                FORWARD_ALWAYS.into(),
+                "bob@gone.test".into(),
+            ),
+            (
+                a("alice@example.com"),
+                FORWARD_NO_ANSWER.into(),
+                "20 sip:vm@gone.test:5080".into(),
+            ),
+            (
+                a("alice@example.com"),
+                FORWARD_BUSY.into(),
+                "sip:x@elsewhere.net".into(),
+            ),
+            (
+                a("carol@example.com"),
+                FINDME.into(),
+                "bob@gone.test:10\nsip:desk@192.0.2.4:5060:10".into(),
+            ),
+            (
+                a("dave@example.com"),
+                FINDME.into(),
+                "+1555@gone.test:10".into(),
+            ),
+            (a("erin@gone.test"), FORWARD_ALWAYS.into(), "1000".into()),
+            (
+                a("frank@example.com"),
+                SCREEN_INCOMING.into(),
+                "bob@gone.test".into(),
+            ),
+        ];
+        let out = prune_settings(&rows, |x| x.domain == "gone.test");
+        assert_eq!(
+            out,
+            vec![
+                (a("alice@example.com"), FORWARD_ALWAYS.into(), None),
+                (a("alice@example.com"), FORWARD_NO_ANSWER.into(), None),
+                (
+                    a("carol@example.com"),
+                    FINDME.into(),
+                    Some("sip:desk@192.0.2.4:5060:10".into())
+                ),
+                (a("dave@example.com"), FINDME.into(), None),
+            ]
+        );
     }
 }

@@ -41,7 +41,9 @@ pub struct AuthConfig {
     pub allow_alias_identity: bool,
     /// Algorithms offered, one challenge each, in this order. Clients that follow
     /// RFC 8760 take the first they support; many deployed phones (and SIPp 3.6) take the
-    /// first header whatever it says, so MD5 comes first by default.
+    /// first header whatever it says, and some (Debian's baresip 1.0) reject a response
+    /// with several challenges outright. So the default is one challenge, MD5; SHA-256 is
+    /// for deployments whose phones are known to handle it (docs/authentication.md).
     pub algorithms: Vec<Algorithm>,
 }
 
@@ -57,7 +59,7 @@ impl Default for AuthConfig {
             max_tracked: 65536,
             max_nonces: 1 << 20,
             allow_alias_identity: true,
-            algorithms: vec![Algorithm::Md5, Algorithm::Sha256],
+            algorithms: vec![Algorithm::Md5],
         }
     }
 }

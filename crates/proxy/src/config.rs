@@ -16,8 +16,15 @@ pub enum ProxyMode {
 /// What the proxy needs to know about itself.
 #[derive(Debug, Clone)]
 pub struct ProxyConfig {
-    /// Host (IP or name) put in Via and Record-Route and recognised in Route.
-    pub advertised_host: String,
+    /// Host (IP or name) put in Via and Record-Route and recognised in Route, for every
+    /// peer (behind 1:1 NAT). None: each peer gets the local address it reaches
+    /// (see `interfaces.rs`).
+    pub advertised_host: Option<String>,
+    /// Every address this server listens on (a wildcard listener: every interface address
+    /// of its family). Recognised as this server in Route, Request-URI and Via.
+    pub local_addrs: Vec<std::net::IpAddr>,
+    /// Every port this server listens on.
+    pub listen_ports: Vec<u16>,
     /// Port put in Via and Record-Route.
     pub advertised_port: u16,
     /// Other host names and addresses that mean "this server" in a Route or Request-URI.
@@ -49,7 +56,9 @@ pub struct ProxyConfig {
 impl Default for ProxyConfig {
     fn default() -> Self {
         ProxyConfig {
-            advertised_host: "127.0.0.1".into(),
+            advertised_host: None,
+            local_addrs: vec![std::net::IpAddr::from([127, 0, 0, 1])],
+            listen_ports: vec![5060],
             advertised_port: 5060,
             aliases: Vec::new(),
             mode: ProxyMode::Proxy,

@@ -23,8 +23,14 @@ pub(crate) const MAX_AGE: Duration = Duration::from_secs(12 * 3600);
 /// How a dialog left the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ended {
-    /// A BYE, after the dialog had lasted this long.
-    Bye(Duration),
+    /// A BYE, after the dialog had lasted `lasted`; `by_caller` when its From tag is the
+    /// caller's (the party that sent the INVITE hung up).
+    Bye {
+        /// How long the call was up.
+        lasted: Duration,
+        /// The caller sent the BYE.
+        by_caller: bool,
+    },
     /// Not found (never established through us, or already forgotten).
     Unknown,
 }
@@ -33,8 +39,8 @@ pub(crate) enum Ended {
 #[derive(Debug)]
 pub(crate) struct Dialogs {
     hasher: RandomState,
-    /// key -> when the dialog was established.
-    live: HashMap<u64, Duration>,
+    /// key -> when the dialog was established, and a hash of the caller's tag (who hung up).
+    live: HashMap<u64, (Duration, u32)>,
     /// Establishment order, for expiry; may hold keys already ended (skipped lazily).
     order: VecDeque<(u64, Duration)>,
     max: usize,
@@ -65,6 +71,10 @@ impl Dialogs {
         h.finish()
     }
 
+    fn tag_hash(&self, tag: &str) -> u32 {
+        self.hasher.hash_one(tag) as u32
+    }
+
     /// A 2xx to an INVITE went upstream (a retransmission changes nothing).
     pub(crate) fn established(
         &mut self,
@@ -88,7 +98,8 @@ impl Dialogs {
                 None => break,
             }
         }
-        self.live.insert(k, now);
+        let caller = self.tag_hash(from_tag);
+        self.live.insert(k, (now, caller));
         self.order.push_back((k, now));
         self.started += 1;
     }
@@ -103,7 +114,10 @@ impl Dialogs {
     ) -> Ended {
         let k = self.key(call_id, from_tag, to_tag);
         match self.live.remove(&k) {
-            Some(at) => Ended::Bye(now.saturating_sub(at)),
+            Some((at, caller)) => Ended::Bye {
+                lasted: now.saturating_sub(at),
+                by_caller: self.tag_hash(from_tag) == caller,
+            },
             None => Ended::Unknown,
         }
     }
@@ -115,7 +129,7 @@ impl Dialogs {
                 break;
             }
             self.order.pop_front();
-            if self.live.get(&k) == Some(&at) && self.live.remove(&k).is_some() {
+            if self.live.get(&k).map(|v| v.0) == Some(at) && self.live.remove(&k).is_some() {
                 self.expired += 1;
             }
         }
@@ -141,7 +155,13 @@ mod tests {
         d.established(S, "c1", "alice", "bob"); // 2xx retransmission
         assert_eq!(d.len(S), 1);
         assert_eq!(d.started, 1);
-        assert_eq!(d.bye(5 * S, "c1", "bob", "alice"), Ended::Bye(4 * S));
+        assert_eq!(
+            d.bye(5 * S, "c1", "bob", "alice"),
+            Ended::Bye {
+                lasted: 4 * S,
+                by_caller: false
+            }
+        );
         assert_eq!(d.bye(5 * S, "c1", "alice", "bob"), Ended::Unknown);
         assert_eq!(d.len(5 * S), 0);
     }
@@ -172,7 +192,13 @@ mod tests {
     fn ended_then_reestablished_key_is_not_expired_by_its_old_entry() {
         let mut d = Dialogs::new(10);
         d.established(S, "c1", "a", "b");
-        assert!(matches!(d.bye(2 * S, "c1", "a", "b"), Ended::Bye(_)));
+        assert!(matches!(
+            d.bye(2 * S, "c1", "a", "b"),
+            Ended::Bye {
+                by_caller: true,
+                ..
+            }
+        ));
         d.established(MAX_AGE, "c1", "a", "b");
         // the first entry's age is up, but the live dialog started later
         assert_eq!(d.len(MAX_AGE + 2 * S), 1);

@@ -73,6 +73,8 @@ pub(crate) struct Fork {
     pub fixed_top_via: Option<String>,
     /// The transport the request arrived on (double Record-Route when it differs).
     pub inbound: crate::destination::Transport,
+    /// Our host as the caller reaches it (the caller-facing Record-Route).
+    pub inbound_host: std::sync::Arc<str>,
 }
 
 /// The rank of a final status for best-response selection: lower wins. 6xx beat all; then

@@ -56,7 +56,7 @@ pub fn registration(
 ) {
     tracing::info!(
         target: TARGET,
-        action = action.as_str(),
+        action = %action.as_str(),
         aor = %aor,
         contact = %NoSpaces(contact),
         source = %NoSpaces(source),
@@ -130,7 +130,7 @@ pub fn call_ended(call_id: &str, duration_secs: f64, hangup: Hangup) {
         target: TARGET,
         call_id = %NoSpaces(call_id),
         duration = %format_args!("{duration_secs:.1}"),
-        hangup = hangup.as_str(),
+        hangup = %hangup.as_str(),
         "call ended"
     );
 }
@@ -172,7 +172,7 @@ pub fn auth_failure(user: &str, source: IpAddr, reason: AuthFailure) {
         target: TARGET,
         user = %NoSpaces(user),
         source = %source,
-        reason = reason.as_str(),
+        reason = %reason.as_str(),
         "auth failure"
     );
 }

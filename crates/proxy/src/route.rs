@@ -8,18 +8,12 @@ use sip_message::{HeaderName, NameAddr, Scheme, SipMessage, Uri};
 use crate::config::ProxyConfig;
 use crate::destination::{Destination, Transport};
 
-/// True when `host[:port]` names this proxy.
+/// True when `host[:port]` names this proxy. A URI without a port whose host is ours
+/// names us too (a phone whose domain is the server's address, on a port other than
+/// 5060, puts no port in its Request-URI and To).
 pub(crate) fn host_port_is_me(host: &str, port: Option<u16>, cfg: &ProxyConfig) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let port = port.unwrap_or(5060);
-    if port != cfg.advertised_port {
-        return false;
-    }
-    host.eq_ignore_ascii_case(
-        cfg.advertised_host
-            .trim_start_matches('[')
-            .trim_end_matches(']'),
-    ) || cfg.aliases.iter().any(|a| a.eq_ignore_ascii_case(host))
+    port.is_none_or(|p| crate::interfaces::port_is_mine(p, cfg))
+        && crate::interfaces::host_is_mine(host, cfg)
 }
 
 /// True when a URI names this proxy (host and port).

@@ -56,7 +56,7 @@ impl Net {
             )
         })));
         let cfg = ProxyConfig {
-            advertised_host: PROXY.into(),
+            advertised_host: Some(PROXY.into()),
             advertised_port: 5060,
             no_answer_timeout: Duration::from_secs(60),
             auth: AuthConfig {

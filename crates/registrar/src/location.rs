@@ -12,8 +12,11 @@ const SHARDS: usize = 16;
 /// A change to persist (written behind to the store by the server).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
-    /// Insert or refresh this binding.
+    /// Refresh this binding (a contact already bound registered again).
     Save(Binding),
+    /// Insert this binding: a contact that was not bound (persisted like `Save`; told
+    /// apart for the operator's log).
+    Add(Binding),
     /// Remove the binding of this contact.
     Delete(AddressOfRecord, String),
     /// Remove every binding of this AOR.

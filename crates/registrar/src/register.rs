@@ -214,7 +214,7 @@ impl Registrar {
                             user_agent: user_agent.clone(),
                             node: node.clone(),
                         };
-                        changes.push(Change::Save(b.clone()));
+                        changes.push(Change::Add(b.clone()));
                         list.push(b);
                     }
                 }

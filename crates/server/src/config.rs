@@ -28,6 +28,9 @@ pub struct Config {
     pub metrics: MetricsSection,
     /// `[services]`
     pub services: ServicesSection,
+    /// Where this configuration was read from (not a key of the file).
+    #[serde(skip)]
+    pub source: crate::discovery::ConfigSource,
 }
 
 /// `[services]`: call services (forwarding, find-me, screening; docs/services.md).
@@ -256,6 +259,9 @@ pub struct AuthSection {
     /// 64 hex digits signing nonces; nodes sharing a domain must share it. Default: random
     /// at each start (nonces then do not survive a restart: phones just re-authenticate).
     pub nonce_secret: Option<String>,
+    /// Most nonces whose nonce-counts are tracked against replay; beyond, the oldest are
+    /// forgotten and anything issued before them is answered `stale=true`.
+    pub max_nonces: usize,
 }
 
 impl Default for AuthSection {
@@ -275,6 +281,7 @@ impl Default for AuthSection {
                 .map(|a| a.as_str().to_string())
                 .collect(),
             nonce_secret: None,
+            max_nonces: d.max_nonces,
         }
     }
 }
@@ -290,6 +297,7 @@ impl AuthSection {
             failure_window_secs: self.failure_window_secs,
             ban_secs: self.ban_secs,
             allow_alias_identity: self.allow_alias_identity,
+            max_nonces: self.max_nonces,
             algorithms: self
                 .algorithms
                 .iter()
@@ -359,6 +367,12 @@ impl Config {
     /// Checks values that TOML types do not.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listens()?;
+        if let Some(h) = &self.sip.advertised_host {
+            model::validate::check_host("sip.advertised_host", h).map_err(|e| match e {
+                model::StoreError::Invalid { field, why } => anyhow::anyhow!("{field}: {why}"),
+                e => anyhow::anyhow!("{e}"),
+            })?;
+        }
         if !matches!(self.sip.mode.as_str(), "proxy" | "redirect") {
             bail!(
                 "sip.mode: expected \"proxy\" or \"redirect\", got {:?}",
@@ -378,6 +392,9 @@ impl Config {
                 Ok(sip_auth::Algorithm::Md5 | sip_auth::Algorithm::Sha256) => {}
                 _ => bail!("auth.algorithms: {a:?} is not \"MD5\" or \"SHA-256\""),
             }
+        }
+        if self.auth.max_nonces == 0 {
+            bail!("auth.max_nonces: must be at least 1");
         }
         if self.auth.algorithms.is_empty() {
             bail!("auth.algorithms: at least one algorithm is needed");
@@ -470,6 +487,13 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("unknown transport"));
+        let c: Config = toml::from_str("[sip]\nadvertised_host = \"my host\"").unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.starts_with("sip.advertised_host: \"my host\""), "{e}");
+        for ok in ["sip.example.com", "192.0.2.1", "2001:db8::1"] {
+            let c: Config = toml::from_str(&format!("[sip]\nadvertised_host = {ok:?}")).unwrap();
+            c.validate().unwrap();
+        }
         let unknown: Result<Config, _> = toml::from_str("[sip]\nlistn = []");
         assert!(unknown.unwrap_err().to_string().contains("listn"));
     }

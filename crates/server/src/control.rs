@@ -113,6 +113,16 @@ pub async fn execute(
         Command::Flush => "ok".into(),
         Command::ClearLocation(aor) => {
             let n = proxy.registrar().location().clear(aor.as_ref());
+            let who = aor
+                .as_ref()
+                .map_or_else(|| "*".to_string(), |a| a.to_string());
+            proxy::oplog::registration(
+                proxy::oplog::RegistrationAction::Removed,
+                &who,
+                "*",
+                "admin",
+                0,
+            );
             format!("ok {n}")
         }
         Command::Metrics => {

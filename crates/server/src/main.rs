@@ -7,6 +7,8 @@
 mod cli;
 mod config;
 mod control;
+mod discovery;
+mod interfaces;
 mod metrics_http;
 mod run;
 
@@ -27,11 +29,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser, Debug)]
 #[command(name = "switchboard", version, about, long_about = None)]
 struct Args {
-    /// Configuration file (TOML). Without one, built-in defaults apply: SQLite in ./data,
-    /// SIP on UDP and TCP port 5060, a demo domain on an empty database.
-    #[arg(long, short, global = true, env = "SWITCHBOARD_CONFIG")]
+    /// Configuration file (TOML). Without it: $SWITCHBOARD_CONFIG, then
+    /// /etc/switchboard/switchboard.toml, then ./switchboard.toml, then built-in defaults
+    /// (SQLite in ./data, SIP on UDP and TCP port 5060, a demo domain on an empty database).
+    #[arg(long, short, global = true)]
     config: Option<PathBuf>,
-    /// Machine-readable JSON output.
+    /// Machine-readable JSON output; errors too, as {"error": "..."} on stdout.
     #[arg(long, global = true)]
     json: bool,
     #[command(subcommand)]
@@ -40,8 +43,11 @@ struct Args {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the server until SIGINT or SIGTERM.
+    /// Run the server until SIGINT or SIGTERM (creates the database on first start).
     Run,
+    /// Create the database the configuration names (and the data directory); other
+    /// commands refuse to create one.
+    Init,
     /// Manage the domains served here.
     #[command(subcommand)]
     Domain(cli::DomainCmd),
@@ -84,13 +90,6 @@ fn write_man_pages(dir: &std::path::Path) -> anyhow::Result<()> {
         .with_context(|| format!("writing man pages into {}", dir.display()))
 }
 
-fn load_config(path: &Option<PathBuf>) -> anyhow::Result<Config> {
-    match path {
-        Some(p) => Config::load(p),
-        None => Ok(Config::default()),
-    }
-}
-
 fn init_logs(cfg: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -107,22 +106,48 @@ fn init_logs(cfg: &Config) {
     }
 }
 
+/// Prints an error as text, or as `{"error": ...}` with `--json`.
+fn report(json: bool, msg: &str) {
+    if json {
+        cli::error_json(msg);
+    } else {
+        cli::error(msg);
+    }
+}
+
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            // Usage errors become JSON too when --json was asked for; help and version
+            // (not errors) print as usual.
+            if e.use_stderr() && std::env::args().any(|a| a == "--json") {
+                let rendered = e.to_string();
+                let msg: Vec<&str> = rendered
+                    .lines()
+                    .take_while(|l| !l.trim().is_empty())
+                    .map(|l| l.trim().trim_start_matches("error: "))
+                    .collect();
+                cli::error_json(&msg.join(" "));
+                return ExitCode::from(2);
+            }
+            e.exit();
+        }
+    };
     if let Command::Man { dir } = &args.command {
         // Needs neither the configuration nor a runtime.
         return match write_man_pages(dir) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                cli::error(&format!("{e:#}"));
+                report(args.json, &format!("{e:#}"));
                 ExitCode::FAILURE
             }
         };
     }
-    let cfg = match load_config(&args.config) {
+    let cfg: Config = match discovery::load(args.config.clone()) {
         Ok(c) => c,
         Err(e) => {
-            cli::error(&format!("{e:#}"));
+            report(args.json, &format!("{e:#}"));
             return ExitCode::from(2);
         }
     };
@@ -150,7 +175,7 @@ fn main() -> ExitCode {
     let rt = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            cli::error(&format!("starting the runtime: {e}"));
+            report(args.json, &format!("starting the runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -160,6 +185,7 @@ fn main() -> ExitCode {
                 init_logs(&cfg);
                 run::run(cfg).await
             }
+            Command::Init => cli::init(&cfg, args.json).await,
             Command::Domain(c) => cli::domain(&cfg, c, args.json).await,
             Command::User(c) => cli::user(&cfg, c, args.json).await,
             Command::Alias(c) => cli::alias(&cfg, c, args.json).await,
@@ -173,8 +199,9 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<cli::AlreadyReported>() && args.json => ExitCode::FAILURE,
         Err(e) => {
-            cli::error(&format!("{e:#}"));
+            report(args.json, &format!("{e:#}"));
             ExitCode::FAILURE
         }
     }

@@ -195,18 +195,24 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         tracing::info!(transport = %kind, %addr, "listening");
     }
     let first = bound.first().map(|(_, a)| *a).context("no socket bound")?;
-    let advertised_host = cfg.sip.advertised_host.clone().unwrap_or_else(|| {
-        if first.ip().is_unspecified() {
-            "127.0.0.1".into()
-        } else {
-            match first.ip() {
-                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-                ip => ip.to_string(),
-            }
-        }
-    });
+    let bound_addrs: Vec<std::net::SocketAddr> = bound.iter().map(|(_, a)| *a).collect();
+    let local_addrs = crate::interfaces::local_addresses(&bound_addrs);
+    tracing::info!(
+        addresses = %local_addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(","),
+        "answering as this server on"
+    );
+    crate::interfaces::warn_if_local_only(
+        &bound_addrs,
+        &local_addrs,
+        cfg.sip.advertised_host.as_deref(),
+    );
+    let mut listen_ports: Vec<u16> = bound_addrs.iter().map(|a| a.port()).collect();
+    listen_ports.sort_unstable();
+    listen_ports.dedup();
     let pcfg = ProxyConfig {
-        advertised_host,
+        advertised_host: cfg.sip.advertised_host.clone(),
+        local_addrs,
+        listen_ports,
         advertised_port: cfg.sip.advertised_port.unwrap_or(first.port()),
         aliases: cfg.sip.aliases.clone(),
         mode: if cfg.sip.mode == "redirect" {
@@ -248,6 +254,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         Registrar::new(rcfg, location.clone()),
         directory.clone(),
     );
+    proxy.set_route_probe(Box::new(crate::interfaces::route_probe));
 
     // Binding writer: persists changes behind the core, in order, batched.
     let (changes_tx, changes_rx) = mpsc::unbounded_channel::<WriterInput>();
@@ -281,9 +288,14 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         loop {
             tick.tick().await;
             let now = wall_clock();
-            let gone = purge_loc.purge_expired(now);
-            if !gone.is_empty() {
-                tracing::debug!(count = gone.len(), "bindings expired");
+            for (aor, contact) in purge_loc.purge_expired(now) {
+                proxy::oplog::registration(
+                    proxy::oplog::RegistrationAction::Expired,
+                    &aor,
+                    &contact,
+                    "-",
+                    0,
+                );
             }
             if let Err(e) = purge_store.purge_expired(now).await {
                 tracing::warn!(error = %e, "purging expired bindings");
@@ -473,7 +485,7 @@ async fn write_behind(
         let changes: Vec<Change> = changes.flatten().collect();
         for change in changes {
             match change {
-                Change::Save(b) => saves.push(b),
+                Change::Save(b) | Change::Add(b) => saves.push(b),
                 other => {
                     flush_saves(&store, &mut saves).await;
                     let r = match &other {
@@ -481,7 +493,7 @@ async fn write_behind(
                         Change::DeleteAll(aor) => {
                             store.delete_bindings(Some(aor)).await.map(|_| ())
                         }
-                        Change::Save(_) => Ok(()),
+                        Change::Save(_) | Change::Add(_) => Ok(()),
                     };
                     if let Err(e) = r {
                         tracing::error!(error = %e, "persisting a binding removal");

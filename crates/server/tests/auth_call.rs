@@ -6,7 +6,7 @@ mod auth_support;
 
 use auth_support::{
     authenticated_call, bob_answers, call_bob_as, digest_param, free_port, header, headers,
-    password, Node, Opts, DOMAIN,
+    password, Node, Opts, BOTH_ALGORITHMS, DOMAIN,
 };
 
 /// RFC 3665 §3.1 Successful Session Establishment through a proxy that authenticates the
@@ -27,7 +27,10 @@ use auth_support::{
 /// ```
 #[test]
 fn rfc3665_3_1_invite_with_proxy_authentication() {
-    let node = Node::start(Opts::default());
+    let node = Node::start(Opts {
+        auth: BOTH_ALGORITHMS.into(),
+        ..Opts::default()
+    });
     let alice = authenticated_call(&node, &node);
     let challenge = &alice.find(false, "SIP/2.0 407")[0];
     let pa = headers(challenge, "Proxy-Authenticate");

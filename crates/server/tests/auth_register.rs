@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use auth_support::{
     contacts, digest_param, free_port, header, headers, password, register, wait_for_contacts,
-    Node, Opts, DOMAIN,
+    Node, Opts, BOTH_ALGORITHMS, DOMAIN,
 };
 use sip_auth::{Algorithm, Qop};
 
@@ -24,7 +24,10 @@ use sip_auth::{Algorithm, Qop};
 /// ```
 #[test]
 fn rfc3665_2_1_registration_with_digest_authentication() {
-    let node = Node::start(Opts::default());
+    let node = Node::start(Opts {
+        auth: BOTH_ALGORITHMS.into(),
+        ..Opts::default()
+    });
     let port = free_port();
     let r = register(&node, "bob", port);
     assert_eq!(
@@ -54,6 +57,24 @@ fn rfc3665_2_1_registration_with_digest_authentication() {
     assert_eq!(digest_param(&creds, "username"), Some("bob"));
     wait_for_contacts(&node, "bob", &[format!("sip:bob@127.0.0.1:{port}")]);
     assert_eq!(node.status()["registered_contacts"], 1);
+}
+
+/// The default configuration sends one challenge, MD5: Debian's baresip 1.0 (and other
+/// phones) reject a 401 that carries several WWW-Authenticate headers (issue 11, item 2).
+#[test]
+fn the_default_challenge_is_one_md5_header() {
+    let node = Node::start(Opts::default());
+    let r = register(&node, "bob", free_port());
+    assert_eq!(
+        r.ladder(),
+        ["> REGISTER", "< 401", "> REGISTER", "< 200"],
+        "{}",
+        r.messages
+    );
+    let challenge = &r.find(false, "SIP/2.0 401")[0];
+    let www = headers(challenge, "WWW-Authenticate");
+    assert_eq!(www.len(), 1, "{challenge}");
+    assert_eq!(digest_param(www[0], "algorithm"), Some("MD5"));
 }
 
 /// RFC 3665 §2.5 Unsuccessful SIP Registration (wrong password → 401 again), then the
@@ -129,7 +150,7 @@ fn rfc3665_2_5_wrong_password_then_throttled() {
 #[test]
 fn expired_nonce_gets_stale_true_then_succeeds() {
     let node = Node::start(Opts {
-        auth: "nonce_ttl_secs = 1\n".into(),
+        auth: format!("nonce_ttl_secs = 1\n{BOTH_ALGORITHMS}"),
         ..Opts::default()
     });
     let port = free_port();
@@ -360,7 +381,10 @@ impl Phone {
 /// ```
 #[test]
 fn replayed_credentials_get_a_new_challenge() {
-    let node = Node::start(Opts::default());
+    let node = Node::start(Opts {
+        auth: BOTH_ALGORITHMS.into(),
+        ..Opts::default()
+    });
     let mut phone = Phone::new(&node);
     let f2 = phone.register(None);
     assert!(f2.starts_with("SIP/2.0 401 "), "{f2}");

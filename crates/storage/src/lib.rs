@@ -23,6 +23,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
+mod integrity;
+pub use integrity::describe_url;
+
 /// Schema migrations, in order: (version, SQLite, MySQL, PostgreSQL).
 const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
     1,
@@ -253,6 +256,13 @@ impl SqlStore {
     /// `mysql://`, `mariadb://`, `postgres://`, `postgresql://`. An in-memory SQLite store
     /// uses a single connection whatever `max_connections` says.
     pub async fn connect(url: &str, max_connections: u32) -> Result<SqlStore, StoreError> {
+        let store = SqlStore::connect_no_migrate(url, max_connections).await?;
+        store.migrate().await.map_err(backend_err)?;
+        Ok(store)
+    }
+
+    /// Connects without touching the schema (see [`SqlStore::connect`]).
+    async fn connect_no_migrate(url: &str, max_connections: u32) -> Result<SqlStore, StoreError> {
         let max = max_connections.max(1);
         let (scheme, rest) = url
             .split_once(':')
@@ -287,9 +297,7 @@ impl SqlStore {
             }
             other => return Err(invalid_url(format!("unsupported scheme `{other}:`"))),
         };
-        let store = SqlStore { pool };
-        store.migrate().await.map_err(backend_err)?;
-        Ok(store)
+        Ok(SqlStore { pool })
     }
 
     /// Which database this store talks to.
@@ -377,6 +385,8 @@ impl SqlStore {
     /// ([`StoreError::Duplicate`], naming the batch's first user). Returns how many were added.
     pub async fn add_subscribers(&self, subs: &[Subscriber]) -> Result<u64, StoreError> {
         let now = Arg::Int(unix_now());
+        self.refuse_alias_names(&subs.iter().map(|s| &s.aor).collect::<Vec<_>>())
+            .await?;
         let mut added = 0;
         for chunk in subs.chunks(BATCH_ROWS) {
             let domains: Vec<String> = chunk
@@ -647,9 +657,16 @@ impl Store for SqlStore {
         ];
         // The first statement is the existence guard; the rest do what the foreign keys
         // would, plus aliases in this domain that point elsewhere and orphan bindings.
+        // Other users' forwarding and find-me rows into this domain go with it.
+        let prune = self.pruning_statements(|x| x.domain == d).await?;
         let stmts: Vec<_> = stmts
             .iter()
             .map(|s| (self.sql(s), vec![&a; s.matches('?').count()]))
+            .chain(
+                prune
+                    .iter()
+                    .map(|(s, args)| (s.clone(), args.iter().collect())),
+            )
             .collect();
         match self.transaction(&stmts, true).await.map_err(backend_err)? {
             Some(_) => Ok(()),
@@ -689,6 +706,7 @@ impl Store for SqlStore {
         if found.is_empty() {
             return Err(missing_domain());
         }
+        self.refuse_alias_name(&s.aor).await?;
         let r = self
             .execute(
                 "INSERT INTO subscribers (username, domain, ha1_md5, ha1_sha256, created_at) \
@@ -759,6 +777,25 @@ impl Store for SqlStore {
         .iter()
         .map(|s| (self.sql(s), vec![&u, &d]))
         .collect::<Vec<_>>();
+        // Other users' forwarding and find-me rows pointing at this user, or at one of
+        // its aliases, go with it.
+        let names: HashSet<AddressOfRecord> = self
+            .aliases(None)
+            .await?
+            .into_iter()
+            .filter(|a| a.target == *aor)
+            .map(|a| a.alias)
+            .chain(std::iter::once(aor.clone()))
+            .collect();
+        let prune = self.pruning_statements(|x| names.contains(x)).await?;
+        let stmts: Vec<_> = stmts
+            .into_iter()
+            .chain(
+                prune
+                    .iter()
+                    .map(|(s, args)| (s.clone(), args.iter().collect())),
+            )
+            .collect();
         match self.transaction(&stmts, true).await.map_err(backend_err)? {
             Some(_) => Ok(()),
             None => Err(StoreError::NotFound {

@@ -301,7 +301,86 @@ async fn exercise(s: &SqlStore) {
     assert_eq!(s.aliases(None).await.unwrap(), []);
     assert_eq!(s.bindings(None, 0).await.unwrap().len(), 1);
     assert_eq!(s.subscribers(None).await.unwrap().len(), 1);
+    integrity(s).await;
     eprintln!("{name}: ok");
+}
+
+/// A user cannot take an alias's name (one by one or by batch); deleting a domain or a
+/// user removes other users' forwarding and find-me entries that point at it.
+async fn integrity(s: &SqlStore) {
+    use model::{FINDME, FORWARD_ALWAYS, FORWARD_BUSY, FORWARD_UNAVAILABLE};
+    s.add_domain("clash.test").await.unwrap();
+    s.add_domain("gone.test").await.unwrap();
+    let alice = sub("alice", "clash.test");
+    s.add_subscriber(&alice).await.unwrap();
+    let did = AddressOfRecord::new("100", "clash.test");
+    s.add_alias(&Alias {
+        alias: did.clone(),
+        target: alice.aor.clone(),
+    })
+    .await
+    .unwrap();
+    assert!(matches!(
+        s.add_subscriber(&sub("100", "clash.test")).await,
+        Err(StoreError::Duplicate { .. })
+    ));
+    assert!(matches!(
+        s.add_subscribers(&[sub("101", "clash.test"), sub("100", "clash.test")])
+            .await,
+        Err(StoreError::Duplicate { .. })
+    ));
+    let n101 = AddressOfRecord::new("101", "clash.test");
+    assert_eq!(s.subscriber(&n101).await.unwrap(), None);
+
+    s.add_subscriber(&sub("bob", "gone.test")).await.unwrap();
+    s.set_setting(&alice.aor, FORWARD_ALWAYS, "bob@gone.test")
+        .await
+        .unwrap();
+    s.set_setting(&alice.aor, FORWARD_BUSY, "sip:x@elsewhere.net")
+        .await
+        .unwrap();
+    s.set_setting(
+        &alice.aor,
+        FINDME,
+        "bob@gone.test:10\nsip:desk@192.0.2.4:5060:10",
+    )
+    .await
+    .unwrap();
+    s.delete_domain("gone.test").await.unwrap();
+    let kept = |v: &[(&str, &str)]| {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        s.settings(&alice.aor).await.unwrap(),
+        kept(&[
+            (FINDME, "sip:desk@192.0.2.4:5060:10"),
+            (FORWARD_BUSY, "sip:x@elsewhere.net"),
+        ])
+    );
+
+    // A user's deletion takes forwarding to it, and to its aliases, along.
+    let carol = sub("carol", "clash.test");
+    s.add_subscriber(&carol).await.unwrap();
+    s.add_alias(&Alias {
+        alias: AddressOfRecord::new("200", "clash.test"),
+        target: carol.aor.clone(),
+    })
+    .await
+    .unwrap();
+    s.set_setting(&alice.aor, FORWARD_UNAVAILABLE, "200")
+        .await
+        .unwrap();
+    s.set_setting(&alice.aor, FINDME, "carol@clash.test:10")
+        .await
+        .unwrap();
+    s.delete_subscriber(&carol.aor).await.unwrap();
+    assert_eq!(
+        s.settings(&alice.aor).await.unwrap(),
+        kept(&[(FORWARD_BUSY, "sip:x@elsewhere.net")])
+    );
+    s.delete_domain("clash.test").await.unwrap();
 }
 
 /// Runs [`exercise`] on `store`, then `cleanup` even when it panicked.
@@ -375,6 +454,26 @@ async fn sqlite_data_survives_a_restart() {
     assert_eq!(mode, "wal");
 }
 
+/// Only `connect` creates a SQLite file; `connect_existing` names the missing file and
+/// creates nothing, not even its directory.
+#[tokio::test]
+async fn sqlite_connect_existing_creates_nothing() {
+    let dir = TempDir::new();
+    let path = dir.0.join("sub/store.db");
+    let url = format!("sqlite://{}", path.display());
+    match SqlStore::connect_existing(&url, 1).await {
+        Err(StoreError::NotFound { what }) => {
+            assert!(what.contains(&path.display().to_string()), "{what}")
+        }
+        other => panic!("expected NotFound, got {:?}", other.map(|_| ())),
+    }
+    assert!(!dir.0.exists());
+    SqlStore::connect(&url, 1).await.unwrap().close().await;
+    let s = SqlStore::connect_existing(&url, 1).await.unwrap();
+    assert_eq!(s.schema_version().await.unwrap(), 1);
+    s.close().await;
+}
+
 #[tokio::test]
 async fn bad_urls_are_rejected() {
     for url in ["redis://localhost", "no-scheme", "sqlite://"] {
@@ -401,7 +500,17 @@ async fn mariadb() {
         .await
         .unwrap();
     let url = with_database(&base, &db).replacen("mysql://", "mariadb://", 1);
+    // An empty database is not a Switchboard database until `connect` (init) makes it one.
+    assert!(matches!(
+        SqlStore::connect_existing(&url, 1).await,
+        Err(StoreError::NotFound { .. })
+    ));
     let store = SqlStore::connect(&url, 4).await.unwrap();
+    SqlStore::connect_existing(&url, 1)
+        .await
+        .unwrap()
+        .close()
+        .await;
     assert_eq!(store.backend_name(), "mysql");
     run_then(store, async {
         sqlx::raw_sql(&format!("DROP DATABASE `{db}`"))
@@ -423,9 +532,17 @@ async fn postgres() {
         .execute(&mut admin)
         .await
         .unwrap();
-    let store = SqlStore::connect(&with_database(&base, &db), 4)
+    let url = with_database(&base, &db);
+    assert!(matches!(
+        SqlStore::connect_existing(&url, 1).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let store = SqlStore::connect(&url, 4).await.unwrap();
+    SqlStore::connect_existing(&url, 1)
         .await
-        .unwrap();
+        .unwrap()
+        .close()
+        .await;
     assert_eq!(store.backend_name(), "postgres");
     run_then(store, async {
         sqlx::raw_sql(&format!("DROP DATABASE \"{db}\" WITH (FORCE)"))

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use sip_message::{build_cancel, Editor, HeaderName, Method, ResponseBuilder, SipMessage};
 use sip_transaction::{ResponseOutcome, TransactionId};
 
-use super::{fixed_top_via, reliability, strip_top_via, Proxy};
+use super::{fixed_top_via, is_initial_invite, log_call_result, reliability, strip_top_via, Proxy};
 use crate::branch::{loop_hash, make_branch};
 use crate::destination::{Destination, Transport};
 use crate::fork::{Branch, BranchState, Fork, Target};
@@ -40,9 +40,19 @@ impl Proxy {
         if is_invite {
             self.reply(now, id, &req, &source, 100, None, "");
         }
+        if is_initial_invite(&req) {
+            crate::oplog::call_setup(
+                req.call_id(),
+                req.from().map_or("", |f| f.uri.raw),
+                req.request_uri_str(),
+                &source.to_source_string(),
+            );
+        }
         groups.reverse();
         let first = groups.pop().unwrap_or_default();
+        let inbound_host = self.interfaces.host_for(&self.cfg, source.addr.ip());
         let fork = Fork {
+            inbound_host,
             server_tx: id,
             hash: loop_hash(&req),
             fixed_top_via: fixed_top_via(&req, &source),
@@ -91,14 +101,15 @@ impl Proxy {
         };
         let branch = make_branch(fork.hash, n);
         let mut t = t;
-        let mut bytes = build_branch(&self.cfg, fork, &t, &branch);
+        let outbound_host = self.interfaces.host_for(&self.cfg, t.dest.addr.ip());
+        let mut bytes = build_branch(&self.cfg, fork, &t, &branch, &outbound_host);
         let limit = self.cfg.udp_max_request_bytes;
         if t.dest.transport == Transport::Udp && limit > 0 && bytes.len() > limit {
             // RFC 3261 §18.1.1: a request larger than 1300 bytes (path MTU unknown) goes
             // over a congestion-controlled transport, and its Via says so.
             t.dest.transport = Transport::Tcp;
             t.dest.conn = None;
-            bytes = build_branch(&self.cfg, fork, &t, &branch);
+            bytes = build_branch(&self.cfg, fork, &t, &branch, &outbound_host);
         }
         let bytes = Bytes::from(bytes);
         let parsed = SipMessage::parse(bytes);
@@ -251,6 +262,9 @@ impl Proxy {
             if let Some(r) = &resp {
                 if let Some(bytes) = strip_top_via(r) {
                     let server_tx = fork.server_tx;
+                    if !fork.final_sent {
+                        log_call_result(&fork.request, status);
+                    }
                     fork.final_sent = true;
                     let setup = now.saturating_sub(fork.started);
                     if fork.request.method() == Method::Invite {
@@ -321,6 +335,7 @@ impl Proxy {
         }
         match fork.best.take() {
             Some(r) if r.status() != 503 => {
+                log_call_result(&fork.request, r.status());
                 if let Some(bytes) = strip_top_via(&r) {
                     let _ = self.layer.respond(now, server_tx, bytes, r.status());
                 }
@@ -361,6 +376,7 @@ impl Proxy {
         status: u16,
         reason: Option<&str>,
     ) {
+        log_call_result(req, status);
         let tag = self.new_tag();
         let mut b = ResponseBuilder::new(req, status).to_tag(&tag);
         if let Some(r) = reason {
@@ -490,12 +506,14 @@ impl Proxy {
 
 /// The request of one branch (RFC 3261 §16.6): new Request-URI, our Route entries removed,
 /// the target's Path as Route, Max-Forwards minus one, the received Via fixed, our Via on
-/// top, and Record-Route on dialog-creating requests (twice across transports).
+/// top, and Record-Route on dialog-creating requests (twice across transports or across
+/// interfaces). `host` is our address as the target reaches it.
 fn build_branch(
     cfg: &crate::config::ProxyConfig,
     fork: &Fork,
     t: &Target,
     branch: &str,
+    host: &str,
 ) -> Vec<u8> {
     let req = &fork.request;
     let mut ed = Editor::new(req);
@@ -518,7 +536,7 @@ fn build_branch(
         format_args!(
             "SIP/2.0/{} {}:{};branch={}",
             t.dest.transport.as_str(),
-            cfg.advertised_host,
+            host,
             cfg.advertised_port,
             branch
         ),
@@ -528,12 +546,16 @@ fn build_branch(
         Method::Invite | Method::Subscribe | Method::Refer
     );
     if cfg.record_route && creates_dialog && req.to_tag().is_none() {
-        // Double record-routing when the two sides use different transports
-        // (RFC 5658): the callee-facing entry on top, the caller-facing one below.
-        let sides: &[Transport] = if fork.inbound == t.dest.transport {
-            &[t.dest.transport]
+        // Double record-routing when the two sides use different transports or reach
+        // different addresses of ours (RFC 5658): the callee-facing entry on top, the
+        // caller-facing one below.
+        let callee_side = (t.dest.transport, host);
+        let caller_side = (fork.inbound, &*fork.inbound_host);
+        let both = [callee_side, caller_side];
+        let sides: &[(Transport, &str)] = if callee_side == caller_side {
+            &both[..1]
         } else {
-            &[t.dest.transport, fork.inbound]
+            &both[..]
         };
         // On top of an existing Record-Route list, else after the Via block.
         let fields = req.fields();
@@ -542,7 +564,7 @@ fn build_branch(
             .position(|f| f.name == HeaderName::RecordRoute)
             .or_else(|| fields.iter().position(|f| f.name != HeaderName::Via))
             .unwrap_or(fields.len());
-        for side in sides {
+        for (side, side_host) in sides {
             let transport = if *side == Transport::Tcp {
                 ";transport=tcp"
             } else {
@@ -550,7 +572,7 @@ fn build_branch(
             };
             let value = format_args!(
                 "<sip:{}:{}{};lr>",
-                cfg.advertised_host, cfg.advertised_port, transport
+                side_host, cfg.advertised_port, transport
             );
             if at < fields.len() {
                 ed.insert_before(at, "Record-Route", value);

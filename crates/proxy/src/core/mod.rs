@@ -24,6 +24,7 @@ use crate::metrics::Metrics;
 
 mod forking;
 mod pipeline;
+mod registration;
 mod services;
 mod stateless;
 
@@ -94,6 +95,8 @@ pub struct Proxy {
     next_branch: u64,
     next_tag: u64,
     stats: ProxyStats,
+    /// Which of our addresses each peer reaches (Via, Record-Route).
+    interfaces: crate::interfaces::Interfaces,
 }
 
 pub(super) fn reliability(d: &Destination) -> Reliability {
@@ -182,6 +185,7 @@ impl Proxy {
         let seed = u64::from_le_bytes(seed_bytes);
         let auth = Authenticator::new(cfg.auth.clone(), cfg.secret);
         Proxy {
+            interfaces: crate::interfaces::Interfaces::new(&cfg),
             auth,
             metrics: Metrics::default(),
             draining: false,
@@ -203,6 +207,13 @@ impl Proxy {
             next_tag: seed ^ 0x5b0a_2d00,
             stats: ProxyStats::default(),
         }
+    }
+
+    /// Lets the proxy ask the operating system which local address reaches a peer, so a
+    /// server on a wildcard address puts the right one in Via and Record-Route. Without a
+    /// probe, the first configured local address of the peer's family is used.
+    pub fn set_route_probe(&mut self, probe: crate::interfaces::RouteProbe) {
+        self.interfaces.set_probe(probe);
     }
 
     /// Counters.
@@ -467,6 +478,7 @@ impl Proxy {
         } else {
             None
         };
+        log_call_result(req, status);
         let via = fixed_top_via(req, source);
         let mut b = ResponseBuilder::new(req, status);
         if let Some(r) = reason {
@@ -506,6 +518,22 @@ impl Proxy {
             tracing::debug!(%id, ?e, status, "response refused by the transaction layer");
         }
     }
+}
+
+/// True for the INVITE that starts a call (not a re-INVITE inside one).
+pub(super) fn is_initial_invite(req: &SipMessage) -> bool {
+    req.method() == sip_message::Method::Invite && req.to_tag().is_none()
+}
+
+/// Logs the final answer to a caller's INVITE. Challenges are steps of the call set-up, not
+/// its result: they are not logged (a wrong password logs `auth failure`).
+pub(super) fn log_call_result(req: &SipMessage, status: u16) {
+    if status < 200 || matches!(status, 401 | 407) || !is_initial_invite(req) {
+        return;
+    }
+    let from = req.from().map_or("", |f| f.uri.raw);
+    let to = req.to().map_or("", |t| t.uri.raw);
+    crate::oplog::call_result(req.call_id(), from, to, status);
 }
 
 /// The response minus its top Via (ours), printed.

@@ -18,6 +18,15 @@ use crate::fork::Target;
 use crate::route::{plan, uri_destination, uri_is_me, HopError};
 use crate::sanity;
 
+/// Who sent an out-of-dialog request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    /// A user of a local domain, authenticated (or authentication is off).
+    Local,
+    /// Anyone else: only local targets are reachable.
+    Foreign,
+}
+
 impl Proxy {
     /// The pipeline for a new request (not ACK, not CANCEL).
     pub(super) fn on_new_request(
@@ -30,10 +39,16 @@ impl Proxy {
     ) {
         if req.method() == Method::Bye {
             if let (Some(from), Some(to)) = (req.from_tag(), req.to_tag()) {
-                if let crate::dialogs::Ended::Bye(lasted) =
+                if let crate::dialogs::Ended::Bye { lasted, by_caller } =
                     self.dialogs.bye(now, req.call_id(), from, to)
                 {
                     self.metrics.call_duration(lasted);
+                    let hangup = if by_caller {
+                        crate::oplog::Hangup::Caller
+                    } else {
+                        crate::oplog::Hangup::Callee
+                    };
+                    crate::oplog::call_ended(req.call_id(), lasted.as_secs_f64(), hangup);
                 }
             }
         }
@@ -65,10 +80,24 @@ impl Proxy {
             self.reply(now, id, &req, &source, 482, None, "");
             return;
         }
-        let routes = plan(&req, &self.cfg);
+        let mut routes = plan(&req, &self.cfg);
 
-        // A request with a route set left (in-dialog, or pre-loaded): follow it.
+        // A request with a route set left (in-dialog, or pre-loaded): follow it. A
+        // pre-loaded route (out of dialog) only for a local caller who proves it: anyone
+        // else could relay through us to any host (issue 12: never an open relay).
         if let Some(next) = routes.next_route {
+            // In a dialog we record-routed, our own Route comes first; a "dialog" that
+            // does not route through us is treated as what it is, a pre-loaded route.
+            if req.to_tag().is_none() || routes.remove.is_empty() {
+                match self.caller_identity(now, wall, id, &req, &source, &mut routes) {
+                    None => return,
+                    Some(Caller::Local) => {}
+                    Some(Caller::Foreign) => {
+                        self.reply(now, id, &req, &source, 403, Some("Relaying Denied"), "");
+                        return;
+                    }
+                }
+            }
             let target = NameAddr::parse(req.value(next))
                 .ok()
                 .map(|na| uri_destination(&na.uri));
@@ -125,23 +154,14 @@ impl Proxy {
             return;
         }
         // Authentication: callers who claim a local domain prove it (RFC 3261 §22.3).
-        let mut routes = routes;
-        let mut authenticated = false;
-        if req.to_tag().is_none() {
-            let from_domain = req.from().and_then(|f| self.local_domain_of(&f.uri, &req));
-            if let Some(realm) = from_domain {
-                match self.authenticate(&req, &realm, 407, &source, wall) {
-                    Ok(index) => {
-                        routes.remove.extend(index);
-                        authenticated = true;
-                    }
-                    Err((status, reason, headers)) => {
-                        self.reply(now, id, &req, &source, status, reason, &headers);
-                        return;
-                    }
-                }
+        let authenticated = if req.to_tag().is_none() {
+            match self.caller_identity(now, wall, id, &req, &source, &mut routes) {
+                None => return,
+                Some(caller) => caller == Caller::Local,
             }
-        }
+        } else {
+            false
+        };
         if authenticated && self.screened_outgoing(now, id, &req, &source, &ruri_text) {
             return;
         }
@@ -157,7 +177,7 @@ impl Proxy {
                 self.default_domain(&req)
             };
             let aor = AddressOfRecord::new(ruri.user.unwrap_or(""), &domain);
-            self.route_to_callee(now, wall, id, req, source, routes, aor);
+            self.route_to_callee(now, wall, id, req, source, routes, aor, authenticated);
             return;
         }
         // Not ours. In-dialog requests (To tag) go to their Request-URI: the remote target.
@@ -166,6 +186,34 @@ impl Proxy {
             return;
         }
         self.reply(now, id, &req, &source, 403, Some("Relaying Denied"), "");
+    }
+
+    /// The authentication stage for an out-of-dialog request: a caller whose From names a
+    /// local domain must prove it (407); anyone else is a foreign caller. None: the request
+    /// was answered (challenge, refusal).
+    fn caller_identity(
+        &mut self,
+        now: Duration,
+        wall: u64,
+        id: TransactionId,
+        req: &SipMessage,
+        source: &Destination,
+        routes: &mut crate::route::RoutePlan,
+    ) -> Option<Caller> {
+        let from_domain = req.from().and_then(|f| self.local_domain_of(&f.uri, req));
+        let Some(realm) = from_domain else {
+            return Some(Caller::Foreign);
+        };
+        match self.authenticate(req, &realm, 407, source, wall) {
+            Ok(index) => {
+                routes.remove.extend(index);
+                Some(Caller::Local)
+            }
+            Err((status, reason, headers)) => {
+                self.reply(now, id, req, source, status, reason, &headers);
+                None
+            }
+        }
     }
 
     /// Forwards to the host of `uri` (its Request-URI unchanged): outgoing calls of local
@@ -283,7 +331,7 @@ impl Proxy {
             .map(|t| t.uri.host_unbracketed().to_ascii_lowercase())
             .filter(|d| self.directory.is_local_domain(d))
             .or_else(|| self.directory.only_domain())
-            .unwrap_or_else(|| self.cfg.advertised_host.clone())
+            .unwrap_or_else(|| self.interfaces.default_host().to_string())
     }
 
     pub(super) fn reply_hop_error(
@@ -316,91 +364,6 @@ impl Proxy {
         }
     }
 
-    pub(super) fn register(
-        &mut self,
-        now: Duration,
-        wall: u64,
-        id: TransactionId,
-        req: &SipMessage,
-        source: &Destination,
-    ) {
-        if let Err((status, reason, extra)) = sanity::check_require_for_registrar(req) {
-            self.reply(
-                now,
-                id,
-                req,
-                source,
-                status,
-                Some(reason),
-                extra.as_deref().unwrap_or(""),
-            );
-            return;
-        }
-        let Some(to) = req.to() else {
-            self.reply(now, id, req, source, 400, Some("Bad To header"), "");
-            return;
-        };
-        if !to.uri.is_sip() || to.uri.user.is_none() {
-            self.reply(
-                now,
-                id,
-                req,
-                source,
-                400,
-                Some("To must be a SIP URI with a user part"),
-                "",
-            );
-            return;
-        }
-        let domain = to.uri.host_unbracketed().to_ascii_lowercase();
-        let domain = if self.directory.is_local_domain(&domain) {
-            domain
-        } else if crate::route::host_port_is_me(to.uri.host, to.uri.port, &self.cfg) {
-            self.default_domain(req)
-        } else {
-            self.reply(
-                now,
-                id,
-                req,
-                source,
-                404,
-                Some("Domain Not Served Here"),
-                "",
-            );
-            return;
-        };
-        if let Err((status, reason, headers)) = self.authenticate(req, &domain, 401, source, wall) {
-            self.reply(now, id, req, source, status, reason, &headers);
-            return;
-        }
-        let aor = AddressOfRecord::new(to.uri.user.unwrap_or(""), &domain);
-        let aor = self.directory.resolve_alias(&aor).unwrap_or(aor);
-        if !self.directory.is_subscriber(&aor) {
-            self.reply(now, id, req, source, 404, Some("Not Found"), "");
-            return;
-        }
-        let outcome = self
-            .registrar
-            .handle(req, &aor, &source.to_source_string(), wall);
-        if outcome.status == 200 {
-            self.stats.registrations += 1;
-        }
-        if outcome.status == 503 {
-            self.stats.overloaded += 1;
-            self.metrics.overloaded += 1;
-        }
-        self.changes.extend(outcome.changes);
-        self.reply(
-            now,
-            id,
-            req,
-            source,
-            outcome.status,
-            outcome.reason,
-            &outcome.headers,
-        );
-    }
-
     #[allow(clippy::too_many_arguments)]
     pub(super) fn route_to_callee(
         &mut self,
@@ -411,17 +374,22 @@ impl Proxy {
         source: Destination,
         routes: crate::route::RoutePlan,
         aor: AddressOfRecord,
+        authenticated: bool,
     ) {
         let aor = self.directory.resolve_alias(&aor).unwrap_or(aor);
-        if !self.directory.is_subscriber(&aor) {
+        let exists = self.directory.is_subscriber(&aor);
+        if !exists && authenticated {
             self.reply(now, id, &req, &source, 404, Some("Not Found"), "");
             return;
         }
+        // A caller who has not authenticated must not learn which names exist (issue 12):
+        // an absent user takes the same path as a user with no phone online (the location
+        // lookup, which finds nothing) and gets the same 480, in the same time.
         // Call services: incoming screening, then forwarding and find-me.
-        if self.screened_incoming(now, id, &req, &source, &aor) {
+        if exists && self.screened_incoming(now, id, &req, &source, &aor) {
             return;
         }
-        if self.has_call_services(&req, &aor) {
+        if exists && self.has_call_services(&req, &aor) {
             self.serve_call(now, wall, id, req, source, routes, aor);
             return;
         }

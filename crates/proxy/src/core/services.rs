@@ -165,7 +165,7 @@ impl Proxy {
             Some(
                 self.directory
                     .only_domain()
-                    .unwrap_or_else(|| self.cfg.advertised_host.clone()),
+                    .unwrap_or_else(|| self.interfaces.default_host().to_string()),
             )
         } else {
             None

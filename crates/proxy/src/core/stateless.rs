@@ -50,13 +50,14 @@ impl Proxy {
             "z9hG4bKsa{:016x}",
             loop_hash(req) ^ u64::from(req.branch().map_or(0, |b| b.len() as u32))
         );
+        let host = self.interfaces.host_for(&self.cfg, dest.addr.ip());
         ed.insert_before(
             req.top_via_index(),
             "Via",
             format_args!(
                 "SIP/2.0/{} {}:{};branch={}",
                 dest.transport.as_str(),
-                self.cfg.advertised_host,
+                host,
                 self.cfg.advertised_port,
                 branch
             ),

@@ -2,7 +2,7 @@
 
 use anyhow::bail;
 use clap::Subcommand;
-use model::{parse_findme_entry, AddressOfRecord, FindMe, Store, UserSettings, FINDME};
+use model::{parse_findme_arg, AddressOfRecord, FindMe, Store, UserSettings, FINDME};
 
 use super::{done, friendly, notify, open, parse_aor, print_json, print_table};
 use crate::config::Config;
@@ -14,12 +14,13 @@ const MAX_ENTRIES: usize = 10;
 /// `switchboard findme ...`
 #[derive(Subcommand, Debug)]
 pub enum FindmeCmd {
-    /// After USER's own phones, ring each TARGET in turn for SECS seconds.
+    /// After USER's own phones, ring each TARGET in turn for SECS seconds (default 20).
     Set {
         /// USER@DOMAIN
         #[arg(value_parser = parse_aor)]
         user: AddressOfRecord,
-        /// TARGET:SECS, in order (TARGET: sip:URI, USER@DOMAIN or a number).
+        /// TARGET or TARGET,SECS, in order: a local USER@DOMAIN or number, or an external
+        /// sip:URI (a trailing :N in a sip: URI is its port); SECS defaults to 20.
         #[arg(required = true)]
         targets: Vec<String>,
     },
@@ -41,13 +42,19 @@ pub async fn run(cfg: &Config, cmd: FindmeCmd, json: bool) -> anyhow::Result<()>
             if targets.len() > MAX_ENTRIES {
                 bail!("targets: at most {MAX_ENTRIES} entries");
             }
+            if store.subscriber(&user).await.map_err(friendly)?.is_none() {
+                bail!("user {user} not found");
+            }
             let list = FindMe {
                 targets: targets
                     .iter()
-                    .map(|t| parse_findme_entry(t))
+                    .map(|t| parse_findme_arg(t))
                     .collect::<Result<_, _>>()
                     .map_err(friendly)?,
             };
+            for (t, _) in &list.targets {
+                super::target::check(&store, "findme", &user, t).await?;
+            }
             store
                 .set_setting(&user, FINDME, &list.encode())
                 .await

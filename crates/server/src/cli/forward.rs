@@ -3,8 +3,8 @@
 use anyhow::bail;
 use clap::{Subcommand, ValueEnum};
 use model::{
-    check_target, encode_no_answer, AddressOfRecord, Store, UserSettings, FORWARD_ALWAYS,
-    FORWARD_BUSY, FORWARD_NO_ANSWER, FORWARD_UNAVAILABLE,
+    encode_no_answer, AddressOfRecord, Store, UserSettings, FORWARD_ALWAYS, FORWARD_BUSY,
+    FORWARD_NO_ANSWER, FORWARD_UNAVAILABLE,
 };
 
 use super::{done, friendly, notify, open, parse_aor, print_json, print_table};
@@ -87,10 +87,10 @@ pub async fn run(cfg: &Config, cmd: ForwardCmd, json: bool) -> anyhow::Result<()
             target,
             after,
         } => {
-            check_target("target", &target).map_err(friendly)?;
-            if AddressOfRecord::parse(&target).as_ref() == Some(&user) {
-                bail!("target: {target:?} is the user itself");
+            if store.subscriber(&user).await.map_err(friendly)?.is_none() {
+                bail!("user {user} not found");
             }
+            super::target::check(&store, "target", &user, &target).await?;
             let value = match (kind, after) {
                 (Kind::NoAnswer, a) => {
                     encode_no_answer(&target, a.unwrap_or(DEFAULT_AFTER)).map_err(friendly)?

@@ -1,5 +1,6 @@
 //! `switchboard user import FILE.csv`: many users at once.
 //!
+//! A UTF-8 byte-order mark at the start (as Excel writes it) is skipped.
 //! Each line is `username,domain,password` or `username,domain,ha1_md5,ha1_sha256` (the
 //! format is told by the number of fields, line by line). A header line (first field
 //! `username`), blank lines and `#` comments are skipped; fields may be double-quoted
@@ -21,8 +22,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use model::{AddressOfRecord, Store, Subscriber};
 use storage::SqlStore;
 
-use super::output::{error, print_json};
-use super::{check_domain, check_password, check_user, friendly, notify, subscriber_with_password};
+use super::output::{error, print_json, AlreadyReported};
+use super::{check_aor, check_domain, check_password, friendly, notify, subscriber_with_password};
 use crate::config::Config;
 use crate::control::Command;
 
@@ -110,13 +111,16 @@ fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Checks the file's text against the served domains and the users already in the store
-/// (`existing`, domains lower-case). Returns the rows to insert, or every error found.
+/// Checks the file's text against the served domains, the users already in the store
+/// (`existing`) and the aliases (`aliases`: a user may not take an alias's name), domains
+/// lower-case. Returns the rows to insert, or every error found.
 pub fn parse(
     text: &str,
     served: &HashSet<String>,
     existing: &HashSet<(String, String)>,
+    aliases: &HashSet<(String, String)>,
 ) -> Result<Vec<Row>, Vec<LineError>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     let mut seen: HashMap<(String, String), usize> = HashMap::new();
@@ -157,7 +161,7 @@ pub fn parse(
             errors.push(err("username", "username: must not be empty".into()));
             continue;
         }
-        let domain = match check_domain("domain", domain) {
+        let domain = match check_domain(domain) {
             Ok(d) => d,
             Err(e) => {
                 errors.push(err("domain", e.to_string()));
@@ -165,10 +169,8 @@ pub fn parse(
             }
         };
         let aor = AddressOfRecord::new(user, &domain);
-        if let Err(e) = check_user(&aor) {
-            let msg = e.to_string();
-            let msg = msg.strip_prefix("user: ").unwrap_or(&msg).to_string();
-            errors.push(err("username", format!("username: {msg}")));
+        if let Err(e) = check_aor("username", &aor) {
+            errors.push(err("username", e.to_string()));
             continue;
         }
         if !served.contains(&domain) {
@@ -213,6 +215,13 @@ pub fn parse(
         }
         if existing.contains(&key) {
             errors.push(err("username", format!("username: {aor} already exists")));
+            continue;
+        }
+        if aliases.contains(&key) {
+            errors.push(err(
+                "username",
+                format!("username: {aor} is an alias (a user cannot take an alias's name)"),
+            ));
             continue;
         }
         seen.insert(key, line);
@@ -281,7 +290,14 @@ pub async fn run(cfg: &Config, store: &SqlStore, file: &Path, json: bool) -> any
         .into_iter()
         .map(|s| (s.aor.user, s.aor.domain.to_ascii_lowercase()))
         .collect();
-    let rows = match parse(&text, &served, &existing) {
+    let aliases: HashSet<(String, String)> = store
+        .aliases(None)
+        .await
+        .map_err(friendly)?
+        .into_iter()
+        .map(|a| (a.alias.user, a.alias.domain.to_ascii_lowercase()))
+        .collect();
+    let rows = match parse(&text, &served, &existing, &aliases) {
         Ok(rows) => rows,
         Err(errors) => {
             for e in errors.iter().take(MAX_PRINTED) {
@@ -290,12 +306,16 @@ pub async fn run(cfg: &Config, store: &SqlStore, file: &Path, json: bool) -> any
             if errors.len() > MAX_PRINTED {
                 error(&format!("... and {} more", errors.len() - MAX_PRINTED));
             }
-            summary(json, file, 0, 0, &errors, None);
-            bail!(
+            let msg = format!(
                 "{} error(s) in {}; nothing imported",
                 errors.len(),
                 file.display()
             );
+            if json {
+                summary(json, file, 0, 0, &errors, None);
+                return Err(AlreadyReported(msg).into());
+            }
+            bail!(msg);
         }
     };
     let bar = progress(rows.len());
@@ -355,7 +375,7 @@ mod tests {
                     bob , EXAMPLE.com , \"p,w \"\"x\"\"\"\n\
                     carol,example.com,0123456789abcdef0123456789ABCDEF,\
                     0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n";
-        let rows = parse(text, &served(), &HashSet::new()).unwrap();
+        let rows = parse(text, &served(), &HashSet::new(), &HashSet::new()).unwrap();
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].line, 4);
         assert_eq!(
@@ -383,7 +403,7 @@ mod tests {
                     eve,example.com\n\
                     fred,example.com,abc,def\n\
                     g h,example.com,secret\n";
-        let errors = parse(text, &served(), &existing).unwrap_err();
+        let errors = parse(text, &served(), &existing, &HashSet::new()).unwrap_err();
         let msgs: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert_eq!(
             msgs,
@@ -395,9 +415,28 @@ mod tests {
                 "line 6: expected 3 fields (username,domain,password) or 4 \
                  (username,domain,ha1_md5,ha1_sha256), found 2",
                 "line 7: ha1_md5: must be 32 hexadecimal digits",
-                "line 8: username: \"g h\" has characters not allowed in a SIP user part",
+                "line 8: username \"g h\": ' ' is not allowed in a SIP user part",
             ]
         );
         assert_eq!(errors[1].field, "domain");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_and_aliases_are_refused() {
+        let text = "\u{feff}username,domain,password\nalice,example.com,secret\n";
+        let rows = parse(text, &served(), &HashSet::new(), &HashSet::new()).unwrap();
+        assert_eq!(rows.len(), 1);
+        let aliases = [("15551234".to_string(), "example.com".to_string())]
+            .into_iter()
+            .collect();
+        let errors = parse(
+            "15551234,example.com,pw\n",
+            &served(),
+            &HashSet::new(),
+            &aliases,
+        )
+        .unwrap_err();
+        assert_eq!(errors[0].field, "username");
+        assert!(errors[0].message.contains("is an alias"), "{}", errors[0]);
     }
 }

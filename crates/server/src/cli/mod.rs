@@ -1,27 +1,33 @@
 //! The administration commands. Each writes the store, then asks a running server to
 //! reload through the control socket. Errors name the field at fault and exit non-zero.
 
+mod database;
 mod findme;
 mod forward;
 mod import;
 mod output;
+mod password;
 mod screen;
+mod target;
 
 use std::io::Write as _;
 
 use anyhow::{anyhow, bail, Context};
 use clap::Subcommand;
-use model::{AddressOfRecord, Alias, Store, StoreError, Subscriber};
+use model::{validate, AddressOfRecord, Alias, Store, StoreError, Subscriber};
 use sip_auth::Algorithm;
 use storage::SqlStore;
 
 use crate::config::Config;
 use crate::control::{self, Command};
 use crate::run::wall_clock;
+pub use database::init;
+use database::open;
 pub use findme::{run as findme, FindmeCmd};
 pub use forward::{run as forward, ForwardCmd};
-pub use output::error;
+pub use output::{error, error_json, AlreadyReported};
 use output::{print_json, print_table};
+use password::PasswordArgs;
 pub use screen::{run as screen, ScreenCmd};
 
 /// `switchboard domain ...`
@@ -49,9 +55,8 @@ pub enum UserCmd {
         /// USER@DOMAIN
         #[arg(value_parser = parse_aor)]
         user: AddressOfRecord,
-        /// The SIP password.
-        #[arg(long)]
-        password: String,
+        #[command(flatten)]
+        password: PasswordArgs,
     },
     /// Delete a user with its aliases and registrations.
     Del {
@@ -64,9 +69,8 @@ pub enum UserCmd {
         /// USER@DOMAIN
         #[arg(value_parser = parse_aor)]
         user: AddressOfRecord,
-        /// The new SIP password.
-        #[arg(long)]
-        password: String,
+        #[command(flatten)]
+        password: PasswordArgs,
     },
     /// List users.
     List {
@@ -117,11 +121,14 @@ pub enum LocationCmd {
         #[arg(value_parser = parse_aor)]
         user: Option<AddressOfRecord>,
     },
-    /// Remove registrations (of one user, or everyone).
+    /// Remove the registrations of one user, or of everyone with --all.
     Clear {
-        /// Only this USER@DOMAIN.
+        /// The USER@DOMAIN whose registrations go.
         #[arg(value_parser = parse_aor)]
         user: Option<AddressOfRecord>,
+        /// Remove every registration of every user.
+        #[arg(long, conflicts_with = "user")]
+        all: bool,
     },
 }
 
@@ -129,34 +136,33 @@ fn parse_aor(s: &str) -> Result<AddressOfRecord, String> {
     AddressOfRecord::parse(s).ok_or_else(|| format!("{s:?} is not USER@DOMAIN"))
 }
 
-fn check_domain(field: &str, d: &str) -> anyhow::Result<String> {
-    let d = d.trim().to_ascii_lowercase();
-    if d.is_empty()
-        || d.len() > 253
-        || !d.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':' | b'[' | b']')
-        })
-    {
-        bail!("{field}: {d:?} is not a domain name or IP address");
+/// A store error as the CLI says it: `domain "a..b": empty label` for invalid values.
+fn named(e: StoreError) -> anyhow::Error {
+    match e {
+        StoreError::Invalid { field, why } if why.starts_with('"') => anyhow!("{field} {why}"),
+        StoreError::Invalid { field, why } => anyhow!("{field}: {why}"),
+        e => anyhow!("{e}"),
     }
-    Ok(d)
 }
 
-fn check_user(aor: &AddressOfRecord) -> anyhow::Result<()> {
-    let ok = aor.user.bytes().all(|b| {
-        b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'+' | b'&' | b'=' | b'$'
-            )
-    });
-    if !ok || aor.user.len() > 128 {
-        bail!(
-            "user: {:?} has characters not allowed in a SIP user part",
-            aor.user
-        );
+/// Checks a domain name or IP literal (RFC 1123; no scheme, no port); lowercased.
+fn check_domain(d: &str) -> anyhow::Result<String> {
+    validate::check_domain(d).map_err(named)
+}
+
+/// Checks USER@DOMAIN: a valid SIP user part at a valid domain. `field` names it in errors.
+fn check_aor(field: &'static str, aor: &AddressOfRecord) -> anyhow::Result<()> {
+    validate::check_user_part(field, &aor.user).map_err(named)?;
+    validate::check_host(field, &aor.domain).map_err(named)?;
+    Ok(())
+}
+
+/// Fails unless `domain` is served here.
+async fn check_served(store: &SqlStore, domain: &str) -> anyhow::Result<()> {
+    let served = store.domains().await.map_err(friendly)?;
+    if !served.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+        bail!("domain {domain} is not served here");
     }
-    check_domain("user", &aor.domain)?;
     Ok(())
 }
 
@@ -179,20 +185,8 @@ pub fn subscriber_with_password(aor: &AddressOfRecord, password: &str) -> Subscr
     }
 }
 
-async fn open(cfg: &Config) -> anyhow::Result<SqlStore> {
-    std::fs::create_dir_all(&cfg.server.data_dir).ok();
-    SqlStore::connect(&cfg.database_url(), 2)
-        .await
-        .with_context(|| {
-            format!(
-                "opening database {}",
-                crate::run::redact(&cfg.database_url())
-            )
-        })
-}
-
 fn friendly(e: StoreError) -> anyhow::Error {
-    anyhow!("{e}")
+    named(e)
 }
 
 async fn notify(cfg: &Config, cmd: Command) {
@@ -217,13 +211,13 @@ pub async fn domain(cfg: &Config, cmd: DomainCmd, json: bool) -> anyhow::Result<
     let store = open(cfg).await?;
     match cmd {
         DomainCmd::Add { domain } => {
-            let d = check_domain("domain", &domain)?;
+            let d = check_domain(&domain)?;
             store.add_domain(&d).await.map_err(friendly)?;
             notify(cfg, Command::Reload).await;
             done(json, &format!("domain {d} added"));
         }
         DomainCmd::Del { domain } => {
-            let d = check_domain("domain", &domain)?;
+            let d = check_domain(&domain)?;
             store.delete_domain(&d).await.map_err(friendly)?;
             notify(cfg, Command::Reload).await;
             notify(cfg, Command::ClearLocation(None)).await;
@@ -252,7 +246,12 @@ pub async fn user(cfg: &Config, cmd: UserCmd, json: bool) -> anyhow::Result<()> 
     let store = open(cfg).await?;
     match cmd {
         UserCmd::Add { user, password } => {
-            check_user(&user)?;
+            check_aor("user", &user)?;
+            check_served(&store, &user.domain).await?;
+            if let Some(target) = store.resolve_alias(&user).await.map_err(friendly)? {
+                bail!("user {user}: the name is taken by alias {user} -> {target}");
+            }
+            let password = password.get()?;
             check_password(&password)?;
             store
                 .add_subscriber(&subscriber_with_password(&user, &password))
@@ -268,6 +267,10 @@ pub async fn user(cfg: &Config, cmd: UserCmd, json: bool) -> anyhow::Result<()> 
             done(json, &format!("user {user} deleted"));
         }
         UserCmd::Passwd { user, password } => {
+            if store.subscriber(&user).await.map_err(friendly)?.is_none() {
+                bail!("user {user} not found");
+            }
+            let password = password.get()?;
             check_password(&password)?;
             store
                 .update_subscriber(&subscriber_with_password(&user, &password))
@@ -278,7 +281,10 @@ pub async fn user(cfg: &Config, cmd: UserCmd, json: bool) -> anyhow::Result<()> 
         }
         UserCmd::Import { file } => import::run(cfg, &store, &file, json).await?,
         UserCmd::List { domain } => {
-            let d = domain.map(|d| check_domain("domain", &d)).transpose()?;
+            let d = domain.map(|d| check_domain(&d)).transpose()?;
+            if let Some(d) = &d {
+                check_served(&store, d).await?;
+            }
             let users = store.subscribers(d.as_deref()).await.map_err(friendly)?;
             if json {
                 print_json(&serde_json::json!(users
@@ -301,7 +307,13 @@ pub async fn alias(cfg: &Config, cmd: AliasCmd, json: bool) -> anyhow::Result<()
     let store = open(cfg).await?;
     match cmd {
         AliasCmd::Add { alias, user } => {
-            check_user(&alias).map_err(|e| anyhow!("alias: {e}"))?;
+            check_aor("alias", &alias)?;
+            check_served(&store, &alias.domain)
+                .await
+                .map_err(|e| anyhow!("alias {alias}: {e}"))?;
+            if store.subscriber(&alias).await.map_err(friendly)?.is_some() {
+                bail!("alias {alias}: the name is taken by user {alias}");
+            }
             store
                 .add_alias(&Alias {
                     alias: alias.clone(),
@@ -318,7 +330,10 @@ pub async fn alias(cfg: &Config, cmd: AliasCmd, json: bool) -> anyhow::Result<()
             done(json, &format!("alias {alias} deleted"));
         }
         AliasCmd::List { domain } => {
-            let d = domain.map(|d| check_domain("domain", &d)).transpose()?;
+            let d = domain.map(|d| check_domain(&d)).transpose()?;
+            if let Some(d) = &d {
+                check_served(&store, d).await?;
+            }
             let list = store.aliases(d.as_deref()).await.map_err(friendly)?;
             if json {
                 print_json(&serde_json::json!(list
@@ -373,7 +388,13 @@ pub async fn location(cfg: &Config, cmd: LocationCmd, json: bool) -> anyhow::Res
                 );
             }
         }
-        LocationCmd::Clear { user } => {
+        LocationCmd::Clear { user, all } => {
+            if user.is_none() && !all {
+                bail!(
+                    "location clear: missing USER@DOMAIN or --all (--all removes every \
+                     registration of every user)"
+                );
+            }
             // Written first, or a gathered save would bring a cleared binding back.
             notify(cfg, Command::Flush).await;
             let n = store

@@ -7,6 +7,25 @@ pub fn error(msg: &str) {
     let _ = writeln!(std::io::stderr(), "error: {msg}");
 }
 
+/// Prints an error for `--json`: `{"error": "..."}` on stdout (where scripts read the
+/// answer), one line.
+pub fn error_json(msg: &str) {
+    print_json(&serde_json::json!({ "error": msg }));
+}
+
+/// An error whose JSON answer a command printed already (with more detail than
+/// `{"error": ...}`); `main` only sets the exit status.
+#[derive(Debug)]
+pub struct AlreadyReported(pub String);
+
+impl std::fmt::Display for AlreadyReported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for AlreadyReported {}
+
 /// Prints one JSON value on stdout.
 pub fn print_json(v: &serde_json::Value) {
     let _ = writeln!(std::io::stdout(), "{v}");

@@ -15,6 +15,9 @@ mod common;
 #[allow(unused_imports)] // each test crate uses its own subset
 pub use common::{free_port, header, headers, scenario, wait_child, wait_until, BIN};
 
+pub mod netns;
+pub mod softphone;
+
 use std::io::Write as _;
 use std::net::{Ipv4Addr, UdpSocket};
 use std::path::PathBuf;
@@ -32,6 +35,9 @@ pub const USERS: [&str; 3] = ["alice", "bob", "carol"];
 
 /// A shared nonce key, so that nodes on one database accept each other's nonces.
 pub const NONCE_SECRET: &str = "5ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2";
+
+/// `[auth]` lines offering both digest algorithms (the default offers MD5 alone).
+pub const BOTH_ALGORITHMS: &str = "algorithms = [\"MD5\", \"SHA-256\"]\n";
 
 /// The password of a provisioned user.
 pub fn password(user: &str) -> String {
@@ -52,6 +58,8 @@ pub struct Opts {
     /// Create the domain and the users (false for a second node on an already provisioned
     /// database).
     pub provision: bool,
+    /// The address the SIP listeners bind (`0.0.0.0`: every interface, as by default).
+    pub listen_host: String,
 }
 
 impl Default for Opts {
@@ -62,6 +70,7 @@ impl Default for Opts {
             node_name: "auth-e2e".into(),
             auth: String::new(),
             provision: true,
+            listen_host: "127.0.0.1".into(),
         }
     }
 }
@@ -93,7 +102,7 @@ impl Node {
         };
         let toml = format!(
             "[server]\ndata_dir = {data:?}\ndemo = false\nnode_name = {node:?}\nshutdown_grace_secs = 2\n\n\
-             [sip]\nlisten = [\"udp:127.0.0.1:{port}\", \"tcp:127.0.0.1:{port}\"]\nudp_workers = 1\n\n\
+             [sip]\nlisten = [\"udp:{host}:{port}\", \"tcp:{host}:{port}\"]\nudp_workers = 1\n\n\
              [transaction]\nt1_ms = 100\n\n\
              [registrar]\nmin_expires = 10\ndefault_expires = 60\nmax_expires = 3600\nmax_bindings = 100000\n\n\
              [database]\n{db}shared_location = {shared}\n\n\
@@ -102,6 +111,7 @@ impl Node {
             node = opts.node_name,
             shared = opts.shared_location,
             auth = opts.auth,
+            host = opts.listen_host,
         );
         std::fs::write(&config, toml).unwrap();
         let mut n = Node {
@@ -112,6 +122,8 @@ impl Node {
             config,
         };
         if opts.provision {
+            // The CLI creates no database: `init` does (as an admin would first).
+            n.cli(&["init"]);
             n.cli(&["domain", "add", DOMAIN]);
             for u in USERS {
                 n.cli(&[
@@ -223,6 +235,8 @@ impl Node {
             calls: 1,
             timeout_secs: 20,
             workdir,
+            local_ip: "127.0.0.1".into(),
+            netns: None,
         }
         // The scenarios' domains: example.com unless a test says otherwise.
         .key("domain", DOMAIN)
@@ -277,6 +291,10 @@ pub struct Sipp {
     timeout_secs: u64,
     /// Where the traces go.
     pub workdir: PathBuf,
+    /// SIPp's own address (`-i`).
+    local_ip: String,
+    /// Run inside this network namespace (`ip netns exec`).
+    netns: Option<String>,
 }
 
 /// What a finished SIPp left behind.
@@ -437,6 +455,14 @@ impl Sipp {
         self
     }
 
+    /// Plays from `ip` inside the network namespace `ns`, towards `remote` (HOST:PORT).
+    pub fn in_netns(mut self, ns: &str, ip: &str, remote: &str) -> Self {
+        self.netns = Some(ns.into());
+        self.local_ip = ip.into();
+        self.remote = Some(remote.into());
+        self
+    }
+
     /// The global `-timeout`.
     pub fn timeout(mut self, secs: u64) -> Self {
         self.timeout_secs = secs;
@@ -452,11 +478,20 @@ impl Sipp {
         for p in [&msg, &err, &stat] {
             let _ = std::fs::remove_file(p);
         }
-        let mut c = Command::new("sipp");
+        let mut c = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "sipp"]);
+                c
+            }
+            None => Command::new("sipp"),
+        };
         c.current_dir(&self.workdir)
             .arg("-sf")
             .arg(&self.scenario)
-            .args(["-i", "127.0.0.1", "-p"])
+            .arg("-i")
+            .arg(&self.local_ip)
+            .arg("-p")
             .arg(self.port.to_string())
             .arg("-m")
             .arg(self.calls.to_string())

@@ -130,6 +130,8 @@ impl Server {
             config,
             runs: 0,
         };
+        // The CLI creates no database: `init` does (as an admin would before provisioning).
+        s.cli(&["init"]);
         s.cli(&["domain", "add", "example.com"]);
         for u in ["alice", "bob", "carol"] {
             s.cli(&[

@@ -1,0 +1,201 @@
+//! Debian's baresip as a real softphone: a config directory of its own, an account on the
+//! server, a WAV file as microphone (`aufile`) and the decoded far-end audio dumped to a WAV
+//! file (`sndfile`), so a test can check what was heard.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A configured baresip, not started yet or running.
+pub struct Baresip {
+    /// Its config directory (also where it dumps audio).
+    pub dir: PathBuf,
+    netns: Option<String>,
+    child: Option<Child>,
+}
+
+/// Writes 16-bit mono 8 kHz PCM WAV: `secs` seconds of a sine at `hz`.
+pub fn write_tone(path: &Path, hz: f64, secs: u32) {
+    let n = 8000 * secs;
+    let mut data = Vec::with_capacity(n as usize * 2);
+    for i in 0..n {
+        let v = (8000.0 * (2.0 * std::f64::consts::PI * hz * f64::from(i) / 8000.0).sin()) as i16;
+        data.extend_from_slice(&v.to_le_bytes());
+    }
+    let mut f = std::fs::File::create(path).unwrap();
+    let len = data.len() as u32;
+    f.write_all(b"RIFF").unwrap();
+    f.write_all(&(36 + len).to_le_bytes()).unwrap();
+    f.write_all(b"WAVEfmt ").unwrap();
+    f.write_all(&16u32.to_le_bytes()).unwrap();
+    f.write_all(&1u16.to_le_bytes()).unwrap(); // PCM
+    f.write_all(&1u16.to_le_bytes()).unwrap(); // mono
+    f.write_all(&8000u32.to_le_bytes()).unwrap();
+    f.write_all(&16000u32.to_le_bytes()).unwrap();
+    f.write_all(&2u16.to_le_bytes()).unwrap();
+    f.write_all(&16u16.to_le_bytes()).unwrap();
+    f.write_all(b"data").unwrap();
+    f.write_all(&len.to_le_bytes()).unwrap();
+    f.write_all(&data).unwrap();
+}
+
+/// The 16-bit samples of a PCM WAV file (its `data` chunk).
+pub fn read_wav_samples(path: &Path) -> Vec<i16> {
+    let bytes = std::fs::read(path).unwrap();
+    let mut at = 12;
+    while at + 8 <= bytes.len() {
+        let id = &bytes[at..at + 4];
+        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+        if id == b"data" {
+            let end = (at + 8 + len).min(bytes.len());
+            return bytes[at + 8..end]
+                .chunks_exact(2)
+                .map(|c| i16::from_le_bytes([c[0], c[1]]))
+                .collect();
+        }
+        at += 8 + len + (len & 1);
+    }
+    Vec::new()
+}
+
+/// The share of the signal's energy at `hz` (Goertzel over the whole slice): near 1 for a
+/// clean tone at `hz`, near 0 for silence, noise or another tone.
+pub fn tone_share(samples: &[i16], hz: f64, rate: f64) -> f64 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    let w = 2.0 * std::f64::consts::PI * hz / rate;
+    let coeff = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    let mut total = 0.0f64;
+    for &x in samples {
+        let x = f64::from(x);
+        total += x * x;
+        let s0 = x + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+    let n = samples.len() as f64;
+    if total == 0.0 {
+        0.0
+    } else {
+        // A pure tone of amplitude A: power = (A n / 2)^2, total = A^2 n / 2.
+        (2.0 * power / n) / total
+    }
+}
+
+impl Baresip {
+    /// A phone for `user@domain` with `password`, sending its requests to `proxy`
+    /// (`sip:HOST:PORT`), playing `tone` as its microphone. `answer`: auto-answer calls.
+    pub fn new(
+        dir: &Path,
+        user: &str,
+        domain: &str,
+        password: &str,
+        proxy: &str,
+        tone: &Path,
+        answer: bool,
+    ) -> Baresip {
+        std::fs::create_dir_all(dir).unwrap();
+        let config = format!(
+            "poll_method epoll\nsip_listen 0.0.0.0:0\n\
+             audio_player aubridge,nowhere\naudio_alert aubridge,nowhere\n\
+             audio_source aufile,{tone}\nsnd_path {dir}\n\
+             module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n\
+             module aubridge.so\nmodule sndfile.so\nmodule_app account.so\nmodule_app menu.so\n",
+            tone = tone.display(),
+            dir = dir.display(),
+        );
+        std::fs::write(dir.join("config"), config).unwrap();
+        let answermode = if answer { ";answermode=auto" } else { "" };
+        std::fs::write(
+            dir.join("accounts"),
+            format!(
+                "<sip:{user}@{domain}>;auth_pass={password};outbound=\"{proxy}\";regint=300{answermode}\n"
+            ),
+        )
+        .unwrap();
+        Baresip {
+            dir: dir.to_path_buf(),
+            netns: None,
+            child: None,
+        }
+    }
+
+    /// Runs inside the network namespace `ns`.
+    pub fn in_netns(mut self, ns: &str) -> Self {
+        self.netns = Some(ns.into());
+        self
+    }
+
+    /// Starts it; it quits (hanging up its calls) after `quit_after`. `commands` are run at
+    /// start (`-e`, e.g. `/dial sip:bob@example.com`).
+    pub fn start(&mut self, quit_after: Duration, commands: &[&str]) {
+        let mut c = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "baresip"]);
+                c
+            }
+            None => Command::new("baresip"),
+        };
+        c.arg("-f")
+            .arg(&self.dir)
+            .arg("-t")
+            .arg(quit_after.as_secs().to_string());
+        for cmd in commands {
+            c.arg("-e").arg(cmd);
+        }
+        let out = std::fs::File::create(self.dir.join("output.log")).unwrap();
+        c.stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out);
+        self.child = Some(
+            c.spawn()
+                .expect("baresip not installed? (apt-get install baresip-core)"),
+        );
+    }
+
+    /// What it printed so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(self.dir.join("output.log")).unwrap_or_default()
+    }
+
+    /// Waits (bounded) for it to quit on its own.
+    pub fn wait(&mut self, limit: Duration) {
+        if let Some(mut c) = self.child.take() {
+            super::wait_child(&mut c, "baresip", limit);
+        }
+    }
+
+    /// The far-end audio it decoded during its call (`dump-*-dec.wav`).
+    pub fn heard(&self) -> Vec<i16> {
+        let dump = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("dump-") && n.ends_with("-dec.wav"))
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "no decoded audio in {}:\n{}",
+                    self.dir.display(),
+                    self.output()
+                )
+            });
+        read_wav_samples(&dump)
+    }
+}
+
+impl Drop for Baresip {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}

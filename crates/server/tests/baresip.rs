@@ -1,0 +1,123 @@
+//! Issue 11, item 2: Debian's baresip 1.0, a real softphone, registers and calls with the
+//! server's default authentication (one MD5 challenge; it rejects a 401 with two). Both
+//! phones run in a network namespace made by the test (10.99.0.2), so their audio stays
+//! there; the server listens on every address. Each phone plays a tone as its microphone
+//! and the test checks, in the audio the other phone decoded, that the tone came through.
+//!
+//! ```text
+//! Alice (baresip)            Switchboard                   Bob (baresip, auto-answer)
+//!  |                             |<-- REGISTER / 401 / 200 ------|
+//!  |--- REGISTER / 401 / 200 --->|                               |
+//!  |--- INVITE / 407 / INVITE -->|--- INVITE ------------------->|
+//!  |<-- 200 ---------------------|<-- 200 -----------------------|
+//!  |=== 440 Hz ================================================>|
+//!  |<================================================= 1000 Hz ==|
+//!  |--- BYE (after a few s) ---->|--- BYE ---------------------->|
+//! ```
+
+mod auth_support;
+
+use std::time::Duration;
+
+use auth_support::netns::{OtherHost, HOST_IP};
+use auth_support::softphone::{read_wav_samples, tone_share, write_tone, Baresip};
+use auth_support::{contacts, password, wait_until, Node, Opts, DOMAIN, HANG_GUARD};
+
+#[test]
+fn the_tone_detector_tells_a_tone_from_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t.wav");
+    write_tone(&p, 440.0, 1);
+    let s = read_wav_samples(&p);
+    assert_eq!(s.len(), 8000);
+    assert!(tone_share(&s, 440.0, 8000.0) > 0.9);
+    assert!(tone_share(&s, 1000.0, 8000.0) < 0.05);
+    assert!(tone_share(&[0; 800], 440.0, 8000.0) < 0.05);
+}
+
+#[test]
+fn baresip_registers_and_calls_with_the_default_authentication() {
+    let Some(host) = OtherHost::create() else {
+        return;
+    };
+    let node = Node::start(Opts {
+        listen_host: "0.0.0.0".into(),
+        ..Opts::default()
+    });
+    let proxy = format!("sip:{HOST_IP}:{}", node.port);
+    let dir = node.dir.path();
+    write_tone(&dir.join("a440.wav"), 440.0, 20);
+    write_tone(&dir.join("b1000.wav"), 1000.0, 20);
+
+    let mut bob = Baresip::new(
+        &dir.join("baresip-bob"),
+        "bob",
+        DOMAIN,
+        &password("bob"),
+        &proxy,
+        &dir.join("b1000.wav"),
+        true,
+    )
+    .in_netns(&host.ns);
+    bob.start(Duration::from_secs(40), &[]);
+    wait_until("bob's baresip to register", HANG_GUARD, || {
+        !contacts(&node, "bob").is_empty()
+    });
+
+    let mut alice = Baresip::new(
+        &dir.join("baresip-alice"),
+        "alice",
+        DOMAIN,
+        &password("alice"),
+        &proxy,
+        &dir.join("a440.wav"),
+        false,
+    )
+    .in_netns(&host.ns);
+    // Alice dials at once and hangs up when she quits, a few seconds later.
+    alice.start(
+        Duration::from_secs(5),
+        &[&format!("/dial sip:bob@{DOMAIN}")],
+    );
+    alice.wait(HANG_GUARD);
+    wait_until("the call to end at bob's phone", HANG_GUARD, || {
+        bob.output().contains("terminated")
+    });
+
+    assert!(
+        alice.output().contains("Call established"),
+        "{}",
+        alice.output()
+    );
+    let log = node.log_text();
+    for line in [
+        "registration action=new aor=bob@example.com",
+        "registration action=new aor=alice@example.com",
+        "call setup",
+        "call answered",
+        "status=200",
+        "hangup=caller",
+    ] {
+        assert!(log.contains(line), "no `{line}` in the server log:\n{log}");
+    }
+    assert_eq!(node.status()["dialogs_active"], 0);
+
+    // The first half second may be silence while the streams start.
+    let heard_by_bob = bob.heard();
+    let heard_by_alice = alice.heard();
+    assert!(
+        heard_by_bob.len() > 8000 * 2,
+        "bob heard {} samples",
+        heard_by_bob.len()
+    );
+    let share = tone_share(&heard_by_bob[4000..], 440.0, 8000.0);
+    assert!(
+        share > 0.5,
+        "bob did not hear alice's 440 Hz (share {share:.2})"
+    );
+    let share = tone_share(&heard_by_alice[4000..], 1000.0, 8000.0);
+    assert!(
+        share > 0.5,
+        "alice did not hear bob's 1000 Hz (share {share:.2})"
+    );
+}
