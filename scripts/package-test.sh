@@ -4,8 +4,8 @@
 # (systemd-analyze verify), the man pages against --help, the fail2ban filter and jail
 # (fail2ban-regex, fail2ban-client -t), the maintainer scripts (dpkg -i, upgrade and purge
 # in a throwaway overlay of /, when root), then start the packaged binary with the packaged
-# configuration (data_dir and listen rewritten to a temporary folder and a free loopback
-# port) and register a SIPp phone through it.
+# configuration (data_dir rewritten to a temporary folder, the wildcard listener to a free
+# port) and register a SIPp phone through it on 127.0.0.1.
 #
 # Every wait polls a condition with a bounded timeout; any failed step stops the run with
 # a message and a non-zero exit. Installs SIPp, fail2ban and systemd through apt when
@@ -15,6 +15,7 @@
 #   PACKAGE_TEST_PROFILE=dev (default) packages the debug build, which the test suite has
 #     built already: a release build (lto) costs minutes of CI. The packaging is the same
 #     for both profiles; scripts/package.sh builds the release package.
+#   PACKAGE_TEST_KEEP=1 keeps the temporary folder (server log, strace, SIPp traces).
 #   PACKAGE_TEST_LIVE_FAIL2BAN=1 (default) also feeds the server's own log of failed logins
 #     to the filter (needs the operator log lines of crates/proxy/src/oplog.rs wired in).
 set -euo pipefail
@@ -52,7 +53,11 @@ cleanup() {
     if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
         kill -KILL "$server_pid" 2>/dev/null || true
     fi
-    rm -rf "$tmp"
+    if [ "${PACKAGE_TEST_KEEP:-0}" = 1 ]; then
+        printf 'package-test: kept %s\n' "$tmp" >&3
+    else
+        rm -rf "$tmp"
+    fi
 }
 trap cleanup EXIT
 
@@ -67,16 +72,16 @@ wait_for() {
     done
 }
 
-free_port() { # a port free for both UDP and TCP on 127.0.0.1
+free_port() { # a port free for both UDP and TCP on every address
     python3 - <<'PY'
 import socket
 while True:
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.bind(("127.0.0.1", 0))
+    u.bind(("0.0.0.0", 0))
     port = u.getsockname()[1]
     t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        t.bind(("127.0.0.1", port))
+        t.bind(("0.0.0.0", port))
     except OSError:
         continue
     print(port)
@@ -246,13 +251,15 @@ log "starting the packaged binary with the packaged configuration"
 port=$(free_port)
 cfg=$tmp/switchboard.toml
 data=$tmp/data
-# (The first "# listen = " is [sip]'s; [metrics] has one too.)
+# The packaged wildcard listener on a free port (the phone still talks to 127.0.0.1 only),
+# so the sandbox check below sees the server list the host's addresses as it will in
+# production. (The first "# listen = " is [sip]'s; [metrics] has one too.)
 sed -e "s|^data_dir = .*|data_dir = \"$data\"|" \
-    -e "0,/^# listen = /s|^# listen = .*|listen = [\"udp:127.0.0.1:$port\", \"tcp:127.0.0.1:$port\"]|" \
+    -e "0,/^# listen = /s|^# listen = .*|listen = [\"udp:0.0.0.0:$port\", \"tcp:0.0.0.0:$port\"]|" \
     -e "s|^# shutdown_grace_secs = .*|shutdown_grace_secs = 1|" \
     "$root/etc/switchboard/switchboard.toml" >"$cfg"
 grep -q "^data_dir = \"$data\"" "$cfg" || fail "no data_dir line to rewrite in the packaged configuration"
-grep -q "^listen = .*127.0.0.1:$port" "$cfg" || fail "no '# listen = ' line to rewrite in the packaged configuration"
+grep -q "^listen = .*0.0.0.0:$port" "$cfg" || fail "no '# listen = ' line to rewrite in the packaged configuration"
 mkdir -p "$data"
 server_log=$tmp/server.log
 # Under strace, to check below that the server stays inside the unit's sandbox.
@@ -268,7 +275,7 @@ wait_for "the server's control socket" server_up
 
 log "provisioning a phone through the CLI, as docs/install.md tells the admin"
 "$bin" --config "$cfg" domain add switchboard.local >&2 || fail "domain add"
-"$bin" --config "$cfg" user add 1000@switchboard.local --password demo-1000 >&2 || fail "user add"
+echo demo-1000 | "$bin" --config "$cfg" user add 1000@switchboard.local --password-stdin >&2 || fail "user add"
 
 # sipp_run NAME SCENARIO USER PASSWORD: one SIPp phone, bounded by SIPp's own -timeout.
 sipp_run() {
@@ -291,6 +298,9 @@ log "a SIPp phone registers as 1000@switchboard.local"
 sipp_run register uac-register-auth-expect-200.xml 1000 demo-1000
 registered() { "$bin" --config "$cfg" location list 2>/dev/null | grep -q '1000@switchboard.local'; }
 wait_for "1000@switchboard.local in 'location list'" registered
+# What journalctl -u switchboard shows the admin (the unit sends stderr to the journal).
+wait_for "the registration in the server's log" \
+    grep -q 'switchboard: registration action=new aor=1000@switchboard.local' "$server_log"
 
 if [ "$live_fail2ban" = 1 ]; then
     log "failed logins in the server's log are what the fail2ban filter matches"
