@@ -43,4 +43,7 @@ cargo test --workspace --locked -- --test-threads=2
 
 log "benches compile (not run: timing belongs to bench/, not to tests)"
 cargo build --workspace --benches --locked
+
+log "the Debian package: build, unpack, systemd-analyze verify, a phone registers"
+scripts/package-test.sh
 log "all tests passed"

@@ -74,6 +74,23 @@ enum Command {
     /// Show or lift bans (flood, failed authentications) of the running server.
     #[command(subcommand)]
     Ban(cli::BanCmd),
+    /// Write the man pages (switchboard.1 and one per subcommand) into DIR; used when
+    /// packaging (scripts/package.sh), so the pages say what `--help` says.
+    #[command(hide = true)]
+    Man {
+        /// Directory to write the pages into (created when missing).
+        dir: PathBuf,
+    },
+}
+
+/// Writes `switchboard.1` and a page per subcommand (`switchboard-domain-add.1`, ...),
+/// generated from the same definitions as `--help`.
+fn write_man_pages(dir: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use clap::CommandFactory as _;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    clap_mangen::generate_to(Args::command(), dir)
+        .with_context(|| format!("writing man pages into {}", dir.display()))
 }
 
 fn init_logs(cfg: &Config) {
@@ -120,6 +137,16 @@ fn main() -> ExitCode {
             e.exit();
         }
     };
+    if let Command::Man { dir } = &args.command {
+        // Needs neither the configuration nor a runtime.
+        return match write_man_pages(dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                report(args.json, &format!("{e:#}"));
+                ExitCode::FAILURE
+            }
+        };
+    }
     let cfg: Config = match discovery::load(args.config.clone()) {
         Ok(c) => c,
         Err(e) => {
@@ -171,6 +198,7 @@ fn main() -> ExitCode {
             Command::Findme(c) => cli::findme(&cfg, c, args.json).await,
             Command::Status => cli::status(&cfg, args.json).await,
             Command::Ban(c) => cli::ban(&cfg, c, args.json).await,
+            Command::Man { .. } => Ok(()), // handled before the configuration is read
         }
     });
     match result {
