@@ -14,7 +14,8 @@ mod common;
 
 #[allow(unused_imports)] // each test crate uses its own subset
 pub use common::{
-    flood_exemption, free_port, header, headers, scenario, wait_child, wait_until, BIN,
+    flood_exemption, free_port, header, headers, scenario, status_of, wait_child, wait_until,
+    RawUdp, BIN,
 };
 
 pub mod netns;
