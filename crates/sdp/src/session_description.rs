@@ -64,6 +64,15 @@ fn before_connection(kind: char) -> bool {
     matches!(kind, 'i' | 'u' | 'e' | 'p')
 }
 
+/// Where a session-level opaque line prints: before `c=`, after it (`b=`), or after `t=`.
+fn print_group(kind: char) -> u8 {
+    match kind {
+        k if before_connection(k) => 0,
+        'b' => 1,
+        _ => 2,
+    }
+}
+
 impl SessionDescription {
     /// The most lines a body may have: SIP bodies are small, and this bounds the work
     /// and memory a peer can cause.
@@ -251,7 +260,7 @@ impl Parser {
         Ok(())
     }
 
-    fn finish(self) -> Result<SessionDescription, ParseError> {
+    fn finish(mut self) -> Result<SessionDescription, ParseError> {
         let missing = |c| ParseError::new(0, "", ParseErrorKind::Required(c));
         if !self.seen_version {
             return Err(ParseError::new(0, "", ParseErrorKind::BadVersion));
@@ -260,6 +269,12 @@ impl Parser {
         let session_name = self.session_name.ok_or_else(|| missing('s'))?;
         if self.timings.is_empty() {
             return Err(missing('t'));
+        }
+        // Lines out of RFC 4566 order are put in order, as printing will (a stable sort:
+        // lines of one group keep their order).
+        self.opaque.sort_by_key(|o| print_group(o.kind));
+        for m in &mut self.media {
+            m.opaque.sort_by_key(|o| o.kind != 'i');
         }
         Ok(SessionDescription {
             origin,
@@ -351,6 +366,20 @@ a=rtpmap:99 h263-1998/90000\r\n";
     fn error(body: &str) -> (usize, ParseErrorKind) {
         let e = SessionDescription::parse(body).unwrap_err();
         (e.line_number, e.kind)
+    }
+
+    #[test]
+    fn out_of_order_lines_are_put_in_rfc_order() {
+        let body = "v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nt=0 0\r\nk=prompt\r\ne=late@example.com\r\n\
+                    m=audio 1 RTP/AVP 0\r\nb=AS:64\r\ni=title\r\n";
+        let sd = SessionDescription::parse(body).unwrap();
+        let printed = sd.to_string();
+        assert_eq!(
+            printed,
+            "v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\ne=late@example.com\r\nt=0 0\r\nk=prompt\r\n\
+             m=audio 1 RTP/AVP 0\r\ni=title\r\nb=AS:64\r\n"
+        );
+        assert_eq!(SessionDescription::parse(&printed).unwrap(), sd);
     }
 
     #[test]
