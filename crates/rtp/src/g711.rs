@@ -29,13 +29,11 @@ pub fn alaw_encode(sample: i16) -> u8 {
     let magnitude = if sample < 0 { !sample } else { sample };
     let mut ix = magnitude as u16 >> 4;
     if ix > 15 {
-        let mut exponent = 1;
-        while ix > 16 + 15 {
-            ix >>= 1;
-            exponent += 1;
-        }
-        ix -= 16;
-        ix += exponent << 4;
+        // The reference shifts right until 16 <= ix <= 31, counting from exponent 1:
+        // the exponent is the bit length less 4, found without the loop.
+        let bits = 16 - ix.leading_zeros() as u16;
+        let exponent = bits - 4;
+        ix = (ix >> (bits - 5)) - 16 + (exponent << 4);
     }
     if sample >= 0 {
         ix |= 0x80;
