@@ -179,6 +179,10 @@ pub async fn execute(
                 t.refused_connections,
                 t.send_errors
             ));
+            out.push_str(&format!(
+                "# HELP switchboard_log_lines_dropped_total Log lines dropped because the log writer fell behind.\n# TYPE switchboard_log_lines_dropped_total counter\nswitchboard_log_lines_dropped_total {}\n",
+                crate::logs::dropped()
+            ));
             out
         }
         Command::Status => {

@@ -9,6 +9,7 @@ mod config;
 mod control;
 mod discovery;
 mod interfaces;
+mod logs;
 mod metrics_http;
 mod run;
 
@@ -93,22 +94,6 @@ fn write_man_pages(dir: &std::path::Path) -> anyhow::Result<()> {
         .with_context(|| format!("writing man pages into {}", dir.display()))
 }
 
-fn init_logs(cfg: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colours only on a terminal: log files and journald get plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let b = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr);
-    if cfg.server.log_format == "json" {
-        b.json().init();
-    } else {
-        b.init();
-    }
-}
-
 /// Prints an error as text, or as `{"error": ...}` with `--json`.
 fn report(json: bool, msg: &str) {
     if json {
@@ -185,7 +170,7 @@ fn main() -> ExitCode {
     let result = rt.block_on(async {
         match args.command {
             Command::Run => {
-                init_logs(&cfg);
+                let _logs = logs::init(&cfg);
                 run::run(cfg).await
             }
             Command::Init => cli::init(&cfg, args.json).await,
