@@ -63,7 +63,8 @@ listen = "127.0.0.1:$METRICS_PORT"
 [flood]
 enabled = $FLOOD_LIMITER
 TOML
-"$SB" -c "$WORK/sb/switchboard.toml" domain add "$DOMAIN" >"$WORK/provision.log" 2>&1
+"$SB" -c "$WORK/sb/switchboard.toml" init >"$WORK/provision.log" 2>&1
+"$SB" -c "$WORK/sb/switchboard.toml" domain add "$DOMAIN" >>"$WORK/provision.log" 2>&1
 python3 "$HERE/lib/provision.py" sb "$USERS" "$DOMAIN" "$WORK/sb/data/switchboard.db"
 python3 "$HERE/lib/provision.py" users "$USERS" "$DOMAIN" "$WORK/users.csv"
 python3 "$HERE/lib/provision.py" callee 0 "$DOMAIN" "$WORK/callee.csv"

@@ -170,7 +170,8 @@ enabled = false
 [registrar]
 max_expires = 3600
 EOF
-    "$SB_BIN" -c "$d/switchboard.toml" domain add "$DOMAIN" >"$d/provision.log" 2>&1
+    "$SB_BIN" -c "$d/switchboard.toml" init >"$d/provision.log" 2>&1
+    "$SB_BIN" -c "$d/switchboard.toml" domain add "$DOMAIN" >>"$d/provision.log" 2>&1
     python3 "$HERE/lib/provision.py" sb "$MEM_USERS" "$DOMAIN" "$d/data/switchboard.db"
 }
 
