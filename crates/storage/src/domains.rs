@@ -49,20 +49,10 @@ pub(crate) async fn delete(s: &SqlStore, domain: &str) -> Result<(), StoreError>
     // The first statement is the existence guard; the rest do what the foreign keys
     // would, plus aliases in this domain that point elsewhere and orphan bindings.
     // Other users' forwarding and find-me rows into this domain go with it.
-    let prune = s.pruning_statements(|x| x.domain == d).await?;
-    let stmts: Vec<_> = stmts
+    let deletes: Vec<_> = stmts
         .iter()
-        .map(|sql| (s.sql(sql), vec![&a; sql.matches('?').count()]))
-        .chain(
-            prune
-                .iter()
-                .map(|(sql, args)| (sql.clone(), args.iter().collect())),
-        )
+        .map(|sql| (*sql, vec![&a; sql.matches('?').count()]))
         .collect();
-    match s.transaction(&stmts, true).await.map_err(backend_err)? {
-        Some(_) => Ok(()),
-        None => Err(StoreError::NotFound {
-            what: format!("domain {d}"),
-        }),
-    }
+    s.delete_and_prune(&deletes, |x| x.domain == d, || format!("domain {d}"))
+        .await
 }

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use model::{prune_settings, AddressOfRecord, StoreError};
 
-use crate::db::{aor_args, aor_from, backend_err, str_arg, violation, Arg, Violation};
+use crate::db::{aor_args, aor_from, backend_err, str_arg, violation, Arg, Statement, Violation};
 use crate::{subscribers, SqlStore};
 
 /// Longest setting name accepted, in bytes (the MySQL schema's column).
@@ -18,9 +18,35 @@ pub const MAX_SETTING_NAME_LEN: usize = 64;
 const KEY: [&str; 3] = ["username", "domain", "name"];
 
 impl SqlStore {
+    /// Runs `deletes` in one transaction, the first one the existence guard (when it
+    /// deletes nothing, nothing happens and the answer is [`StoreError::NotFound`] naming
+    /// `what`), together with the removal or rewriting of other users' forwarding and
+    /// find-me rows pointing at a user for which `gone` holds.
+    pub(crate) async fn delete_and_prune(
+        &self,
+        deletes: &[(&str, Vec<&Arg<'_>>)],
+        gone: impl Fn(&AddressOfRecord) -> bool,
+        what: impl FnOnce() -> String,
+    ) -> Result<(), StoreError> {
+        let prune = self.pruning_statements(gone).await?;
+        let stmts: Vec<Statement<'_, '_>> = deletes
+            .iter()
+            .map(|(sql, args)| (self.sql(sql), args.clone()))
+            .chain(
+                prune
+                    .iter()
+                    .map(|(sql, args)| (sql.clone(), args.iter().collect())),
+            )
+            .collect();
+        match self.transaction(&stmts, true).await.map_err(backend_err)? {
+            Some(_) => Ok(()),
+            None => Err(StoreError::NotFound { what: what() }),
+        }
+    }
+
     /// The statements that remove or rewrite other users' forwarding and find-me rows
     /// pointing at a user for which `gone` holds; run in the deleting transaction.
-    pub(crate) async fn pruning_statements(
+    async fn pruning_statements(
         &self,
         gone: impl Fn(&AddressOfRecord) -> bool,
     ) -> Result<Vec<(Cow<'static, str>, Vec<Arg<'static>>)>, StoreError> {

@@ -143,15 +143,13 @@ pub(crate) async fn update(s: &SqlStore, sub: &Subscriber) -> Result<(), StoreEr
 
 pub(crate) async fn delete(s: &SqlStore, aor: &AddressOfRecord) -> Result<(), StoreError> {
     let (u, d) = (str_arg(&aor.user), lower(&aor.domain));
-    let stmts = [
+    let deletes = [
         "DELETE FROM subscribers WHERE username = ? AND domain = ?",
         "DELETE FROM aliases WHERE username = ? AND domain = ?",
         "DELETE FROM bindings WHERE username = ? AND domain = ?",
         "DELETE FROM user_settings WHERE username = ? AND domain = ?",
     ]
-    .iter()
-    .map(|sql| (s.sql(sql), vec![&u, &d]))
-    .collect::<Vec<_>>();
+    .map(|sql| (sql, vec![&u, &d]));
     // Other users' forwarding and find-me rows pointing at this user, or at one of
     // its aliases, go with it.
     let names: HashSet<AddressOfRecord> = s
@@ -162,21 +160,8 @@ pub(crate) async fn delete(s: &SqlStore, aor: &AddressOfRecord) -> Result<(), St
         .map(|a| a.alias)
         .chain(std::iter::once(aor.clone()))
         .collect();
-    let prune = s.pruning_statements(|x| names.contains(x)).await?;
-    let stmts: Vec<_> = stmts
-        .into_iter()
-        .chain(
-            prune
-                .iter()
-                .map(|(sql, args)| (sql.clone(), args.iter().collect())),
-        )
-        .collect();
-    match s.transaction(&stmts, true).await.map_err(backend_err)? {
-        Some(_) => Ok(()),
-        None => Err(StoreError::NotFound {
-            what: format!("user {aor}"),
-        }),
-    }
+    s.delete_and_prune(&deletes, |x| names.contains(x), || format!("user {aor}"))
+        .await
 }
 
 pub(crate) async fn list(
