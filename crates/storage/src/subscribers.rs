@@ -28,7 +28,7 @@ fn row_args<'a>(s: &'a Subscriber, domain: &'a str) -> [Arg<'a>; 4] {
 }
 
 impl SqlStore {
-    /// Inserts many subscribers, [`BATCH_ROWS`] per multi-row INSERT, each batch in its own
+    /// Inserts many subscribers, 500 per multi-row INSERT, each batch in its own
     /// transaction (a failed batch writes nothing; earlier batches stay committed). Every
     /// domain must exist ([`StoreError::NotFound`]) and no user may exist already
     /// ([`StoreError::Duplicate`], naming the batch's first user). Returns how many were added.
