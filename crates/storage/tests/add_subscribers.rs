@@ -2,16 +2,11 @@
 //! server's `user import` end-to-end tests run it on MariaDB and PostgreSQL too).
 #![allow(clippy::unwrap_used)]
 
-use model::{AddressOfRecord, Store, StoreError, Subscriber};
-use storage::SqlStore;
+mod common;
 
-fn sub(user: &str, domain: &str) -> Subscriber {
-    Subscriber {
-        aor: AddressOfRecord::new(user, domain),
-        ha1_md5: format!("md5-{user}"),
-        ha1_sha256: format!("sha256-{user}"),
-    }
-}
+use common::sub;
+use model::{Store, StoreError, Subscriber};
+use storage::SqlStore;
 
 #[tokio::test]
 async fn adds_many_users_batch_by_batch() {

@@ -1,33 +1,16 @@
 //! Per-user call-service settings (`user_settings`) on every backend: SQLite always,
 //! MariaDB and PostgreSQL when `SWITCHBOARD_TEST_MYSQL_URL` / `SWITCHBOARD_TEST_POSTGRES_URL`
-//! are set (`eval "$(scripts/dbs.sh)"`), as in `store.rs`.
+//! are set (`eval "$(scripts/dbs.sh)"`; required with `SWITCHBOARD_REQUIRE_DBS=1`), as in `store.rs`.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-use std::time::{SystemTime, UNIX_EPOCH};
+mod common;
 
+use common::{run_then, scratch_database};
 use model::{
     AddressOfRecord, Store, StoreError, Subscriber, UserSettings, FINDME, FORWARD_ALWAYS,
     FORWARD_NO_ANSWER, SCREEN_INCOMING,
 };
-use sqlx::Connection;
-use storage::SqlStore;
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}_{}_{nanos}", std::process::id())
-}
-
-fn url_of(var: &str) -> Option<String> {
-    std::env::var(var).ok().filter(|u| !u.is_empty())
-}
-
-fn with_database(url: &str, db: &str) -> String {
-    let (head, _) = url.rsplit_once('/').unwrap();
-    format!("{head}/{db}")
-}
+use storage::{Backend, SqlStore};
 
 async fn exercise(s: &SqlStore) {
     s.add_domain("example.com").await.unwrap();
@@ -101,48 +84,21 @@ async fn sqlite_settings() {
     s.close().await;
 }
 
-#[tokio::test]
-async fn mariadb_settings() {
-    let Some(base) = url_of("SWITCHBOARD_TEST_MYSQL_URL") else {
-        eprintln!("not run: set SWITCHBOARD_TEST_MYSQL_URL");
+/// [`exercise`] on a new database of the server of `backend`, if under test.
+async fn on_server(backend: Backend) {
+    let Some(db) = scratch_database(backend, "switchboard_s").await else {
         return;
     };
-    let db = unique("switchboard_s");
-    let mut admin = sqlx::MySqlConnection::connect(&base).await.unwrap();
-    sqlx::raw_sql(&format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let s = SqlStore::connect(&with_database(&base, &db), 2)
-        .await
-        .unwrap();
-    exercise(&s).await;
-    s.close().await;
-    sqlx::raw_sql(&format!("DROP DATABASE `{db}`"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    let s = SqlStore::connect(&db.url, 2).await.unwrap();
+    run_then(s, |s| async move { exercise(&s).await }, db.drop()).await;
+}
+
+#[tokio::test]
+async fn mariadb_settings() {
+    on_server(Backend::MySql).await;
 }
 
 #[tokio::test]
 async fn postgres_settings() {
-    let Some(base) = url_of("SWITCHBOARD_TEST_POSTGRES_URL") else {
-        eprintln!("not run: set SWITCHBOARD_TEST_POSTGRES_URL");
-        return;
-    };
-    let db = unique("switchboard_s");
-    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-    sqlx::raw_sql(&format!("CREATE DATABASE \"{db}\""))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let s = SqlStore::connect(&with_database(&base, &db), 2)
-        .await
-        .unwrap();
-    exercise(&s).await;
-    s.close().await;
-    sqlx::raw_sql(&format!("DROP DATABASE \"{db}\""))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    on_server(Backend::Postgres).await;
 }

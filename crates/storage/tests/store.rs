@@ -2,58 +2,14 @@
 //! (`eval "$(scripts/dbs.sh)"`). With `SWITCHBOARD_REQUIRE_DBS=1` a missing URL fails.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-use std::io::Write;
+mod common;
+
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use model::{AddressOfRecord, Alias, Binding, Store, StoreError, Subscriber};
+use common::{run_then, scratch_database, sub, unique, Scratch};
+use model::{AddressOfRecord, Alias, Binding, Store, StoreError};
 use sqlx::Connection;
-use storage::SqlStore;
-
-const MYSQL_VAR: &str = "SWITCHBOARD_TEST_MYSQL_URL";
-const POSTGRES_VAR: &str = "SWITCHBOARD_TEST_POSTGRES_URL";
-
-/// A name no other test run uses: `prefix_<pid>_<nanos>`.
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}_{}_{nanos}", std::process::id())
-}
-
-/// The URL in `var`; None (after saying so) when unset, unless the DBs are required.
-fn server_url(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("SWITCHBOARD_REQUIRE_DBS").as_deref() == Ok("1") => {
-            panic!("{var} is not set, and SWITCHBOARD_REQUIRE_DBS=1 requires it (eval \"$(scripts/dbs.sh)\")")
-        }
-        _ => {
-            // Straight to stderr: libtest would capture `eprintln!` and hide the line.
-            let _ = writeln!(
-                std::io::stderr(),
-                "not run: set {var} to test this backend (eval \"$(scripts/dbs.sh)\")"
-            );
-            None
-        }
-    }
-}
-
-/// `url` with its database name replaced by `db`.
-fn with_database(url: &str, db: &str) -> String {
-    let (head, _) = url.rsplit_once('/').unwrap();
-    format!("{head}/{db}")
-}
-
-fn sub(user: &str, domain: &str) -> Subscriber {
-    Subscriber {
-        aor: AddressOfRecord::new(user, domain),
-        ha1_md5: format!("md5-{user}"),
-        ha1_sha256: format!("sha256-{user}"),
-    }
-}
+use storage::{Backend, SqlStore};
 
 fn binding(aor: &AddressOfRecord, contact: &str, expires_at: u64) -> Binding {
     Binding {
@@ -383,21 +339,6 @@ async fn integrity(s: &SqlStore) {
     s.delete_domain("clash.test").await.unwrap();
 }
 
-/// Runs [`exercise`] on `store`, then `cleanup` even when it panicked.
-async fn run_then<F: std::future::Future<Output = ()>>(store: SqlStore, cleanup: F) {
-    let store = Arc::new(store);
-    let task = {
-        let store = store.clone();
-        tokio::spawn(async move { exercise(&store).await })
-    };
-    let result = task.await;
-    store.close().await;
-    cleanup.await;
-    if let Err(e) = result {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
-
 struct TempDir(PathBuf);
 
 impl TempDir {
@@ -418,13 +359,13 @@ async fn sqlite_file() {
     let url = format!("sqlite://{}/sub/dir/store.db", dir.0.display());
     let store = SqlStore::connect(&url, 4).await.unwrap();
     assert_eq!(store.backend_name(), "sqlite");
-    run_then(store, async {}).await;
+    run_then(store, |s| async move { exercise(&s).await }, async {}).await;
 }
 
 #[tokio::test]
 async fn sqlite_in_memory() {
     let store = SqlStore::connect("sqlite::memory:", 4).await.unwrap();
-    run_then(store, async {}).await;
+    run_then(store, |s| async move { exercise(&s).await }, async {}).await;
 }
 
 #[tokio::test]
@@ -487,68 +428,38 @@ async fn bad_urls_are_rejected() {
     }
 }
 
-#[tokio::test]
-async fn mariadb() {
-    let Some(base) = server_url(MYSQL_VAR) else {
-        return;
-    };
-    let db = unique("switchboard_t");
-    let mut admin = sqlx::MySqlConnection::connect(&base).await.unwrap();
-    // Identifiers cannot be bound; `db` is ours, alphanumeric and underscores.
-    sqlx::raw_sql(&format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let url = with_database(&base, &db).replacen("mysql://", "mariadb://", 1);
+/// On a new, empty database of a server: only `connect` (init) makes it a Switchboard
+/// database; then [`exercise`], and the database is dropped.
+async fn on_server(url: &str, name: &str, db: Scratch) {
     // An empty database is not a Switchboard database until `connect` (init) makes it one.
     assert!(matches!(
-        SqlStore::connect_existing(&url, 1).await,
+        SqlStore::connect_existing(url, 1).await,
         Err(StoreError::NotFound { .. })
     ));
-    let store = SqlStore::connect(&url, 4).await.unwrap();
-    SqlStore::connect_existing(&url, 1)
+    let store = SqlStore::connect(url, 4).await.unwrap();
+    SqlStore::connect_existing(url, 1)
         .await
         .unwrap()
         .close()
         .await;
-    assert_eq!(store.backend_name(), "mysql");
-    run_then(store, async {
-        sqlx::raw_sql(&format!("DROP DATABASE `{db}`"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-    })
-    .await;
+    assert_eq!(store.backend_name(), name);
+    run_then(store, |s| async move { exercise(&s).await }, db.drop()).await;
+}
+
+#[tokio::test]
+async fn mariadb() {
+    let Some(db) = scratch_database(Backend::MySql, "switchboard_t").await else {
+        return;
+    };
+    let url = db.url.replacen("mysql://", "mariadb://", 1);
+    on_server(&url, "mysql", db).await;
 }
 
 #[tokio::test]
 async fn postgres() {
-    let Some(base) = server_url(POSTGRES_VAR) else {
+    let Some(db) = scratch_database(Backend::Postgres, "switchboard_t").await else {
         return;
     };
-    let db = unique("switchboard_t");
-    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-    sqlx::raw_sql(&format!("CREATE DATABASE \"{db}\""))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let url = with_database(&base, &db);
-    assert!(matches!(
-        SqlStore::connect_existing(&url, 1).await,
-        Err(StoreError::NotFound { .. })
-    ));
-    let store = SqlStore::connect(&url, 4).await.unwrap();
-    SqlStore::connect_existing(&url, 1)
-        .await
-        .unwrap()
-        .close()
-        .await;
-    assert_eq!(store.backend_name(), "postgres");
-    run_then(store, async {
-        sqlx::raw_sql(&format!("DROP DATABASE \"{db}\" WITH (FORCE)"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-    })
-    .await;
+    let url = db.url.clone();
+    on_server(&url, "postgres", db).await;
 }
