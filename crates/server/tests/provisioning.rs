@@ -5,13 +5,16 @@
 //! JSON; a password read from stdin logs a phone in.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod auth_support;
-
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use testkit::database::TempDatabase;
+use testkit::ports::free_port;
+use testkit::server::{Options, Server};
+use testkit::wait::{wait_child, HANG_GUARD};
 
-use auth_support::{free_port, wait_child, Node, Opts, TempDatabase, BIN, HANG_GUARD};
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 /// A throw-away working directory and the CLI run inside it, with no configuration from
 /// the environment.
@@ -454,7 +457,7 @@ fn json_errors_are_json() {
 /// terminal, the command says how to give one.
 #[test]
 fn a_password_from_stdin_logs_a_phone_in() {
-    let node = Node::start(Opts::default());
+    let node = Server::start(BIN, Options::digest());
     let a = Admin {
         dir: tempfile::Builder::new()
             .prefix("switchboard-prov")

@@ -13,9 +13,13 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod common;
+use testkit::open::register;
+use testkit::ports::free_port;
+use testkit::server::Server;
+use testkit::sipp::{header, headers, Sipp, SippResult};
 
-use common::{free_port, header, headers, register, Server, Sipp, SippResult};
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 /// The proxy's `host:port` as it appears in its Via and Record-Route.
 fn me(server: &Server) -> String {
@@ -67,9 +71,9 @@ fn ladder(r: &SippResult) -> Vec<String> {
 /// Waits (bounded) until a background SIPp's trace holds `needle`.
 fn wait_trace(server: &Server, name: &str, needle: &str) {
     let path = server.workdir(name).join("messages.log");
-    common::wait_until(
+    testkit::wait::wait_until(
         &format!("{name} to trace {needle:?}"),
-        common::HANG_GUARD,
+        testkit::wait::HANG_GUARD,
         || std::fs::read_to_string(&path).is_ok_and(|t| t.contains(needle)),
     );
 }
@@ -102,7 +106,7 @@ fn wait_trace(server: &Server, name: &str, needle: &str) {
 /// untouched both ways.
 #[test]
 fn rfc5359_2_1_call_hold() {
-    let server = Server::start(common::Options::default());
+    let server = Server::start(BIN, testkit::server::Options::default());
     let (_, bob) = phone(&server, "bob", "uas-answer-200-hold-200.xml");
     let bob = bob.spawn();
     let a = caller(&server, "alice", "uac-invite-hold-expect-200.xml", "bob").run();
@@ -171,7 +175,7 @@ fn rfc5359_2_1_call_hold() {
 /// process on the same registered port.
 #[test]
 fn rfc5359_2_17_automatic_redial() {
-    let server = Server::start(common::Options::default());
+    let server = Server::start(BIN, testkit::server::Options::default());
     let (bob_port, bob) = phone(&server, "bob", "uas-subscribe-200-notify.xml");
     let bob = bob.spawn();
     let a = caller(
@@ -267,7 +271,7 @@ fn rfc5359_2_17_automatic_redial() {
 /// hung up by then.
 #[test]
 fn rfc5359_2_4_unattended_transfer() {
-    let server = Server::start(common::Options::default());
+    let server = Server::start(BIN, testkit::server::Options::default());
     let (_, carol) = phone(&server, "carol", "uas-answer-200-referred.xml");
     let carol = carol.spawn();
     let (_, bob) = phone(&server, "bob", "uas-answer-200-transferor-refer-202.xml");
@@ -355,7 +359,7 @@ fn rfc5359_2_4_unattended_transfer() {
 /// implicit subscription, reason=noresource).
 #[test]
 fn rfc5359_2_18_click_to_dial() {
-    let server = Server::start(common::Options::default());
+    let server = Server::start(BIN, testkit::server::Options::default());
     let (_, bob) = phone(&server, "bob", "uas-answer-200-referred.xml");
     let bob = bob.spawn();
     let (_, alice) = phone(&server, "alice", "uas-refer-202-notify.xml");
@@ -421,6 +425,7 @@ fn trace_so_far(server: &Server, name: &str) -> SippResult {
             .unwrap_or_default(),
         errors: String::new(),
         output: String::new(),
+        stats: Vec::new(),
     }
 }
 
@@ -496,7 +501,7 @@ fn move_binding(server: &Server, user: &str, old: u16) -> u16 {
 /// dialog id is not played: the test reads it from Bob's trace (Call-ID, tags of the 180).
 #[test]
 fn rfc5359_2_16_call_pickup() {
-    let server = Server::start(common::Options::default());
+    let server = Server::start(BIN, testkit::server::Options::default());
     let twin_bob = twin();
     let (ring_port, ringing) = phone(&server, "bob", "uas-ring-replaced-487.xml");
     let ringing = ringing.arg("-3pcc").arg(&twin_bob).spawn();
@@ -612,7 +617,7 @@ fn rfc5359_2_16_call_pickup() {
 /// which is not played (Alice's new call is another process).
 #[test]
 fn rfc5359_2_5_attended_transfer() {
-    let server = Server::start(common::Options::default());
+    let server = Server::start(BIN, testkit::server::Options::default());
     let (twin_bob, twin_carol) = (twin(), twin());
     let (carol_port, consulted) = phone(&server, "carol", "uas-answer-200-consulted-bye.xml");
     let consulted = consulted.arg("-3pcc").arg(&twin_carol).spawn();
