@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
+use crate::ports::free_port;
 use crate::server::{Server, DOMAIN};
 use crate::sipp_trace::last_stats;
-pub use crate::sipp_trace::{digest_param, header, headers, SippResult};
+pub use crate::sipp_trace::{digest_param, header, headers, rungs, tag, twin_ladder, SippResult};
 use crate::wait::{wait_child, wait_until, HANG_GUARD};
 
 /// `tests/sipp/NAME` at the repository root.
@@ -21,6 +22,32 @@ pub fn scenario(name: &str) -> PathBuf {
         .join(name);
     assert!(p.exists(), "missing SIPp scenario {}", p.display());
     p
+}
+
+/// `127.0.0.1:PORT` for a 3PCC twin socket on a free port (`-3pcc`, `sendCmd` /
+/// `recvCmd` between two SIPp processes playing one phone).
+pub fn twin() -> String {
+    format!("127.0.0.1:{}", free_port())
+}
+
+/// The trace a running SIPp named `name` has written so far (its `messages.log`).
+pub fn trace_so_far(server: &Server, name: &str) -> SippResult {
+    SippResult {
+        code: None,
+        messages: std::fs::read_to_string(server.workdir(name).join("messages.log"))
+            .unwrap_or_default(),
+        errors: String::new(),
+        output: String::new(),
+        stats: Vec::new(),
+    }
+}
+
+/// Waits (bounded) until the trace of a background SIPp named `name` holds `needle`.
+pub fn wait_trace(server: &Server, name: &str, needle: &str) {
+    let path = server.workdir(name).join("messages.log");
+    wait_until(&format!("{name} to trace {needle:?}"), HANG_GUARD, || {
+        std::fs::read_to_string(&path).is_ok_and(|t| t.contains(needle))
+    });
 }
 
 /// One SIPp invocation.

@@ -103,6 +103,31 @@ impl SippResult {
     }
 }
 
+/// `rungs` as owned strings, for comparing with [`SippResult::ladder`].
+pub fn rungs(rungs: &[&str]) -> Vec<String> {
+    rungs.iter().map(|s| s.to_string()).collect()
+}
+
+/// The ladder of a phone process that also talks over a 3PCC twin socket: a twin command
+/// (a header block starting with its Call-ID) is the rung `twin`.
+pub fn twin_ladder(r: &SippResult) -> Vec<String> {
+    r.ladder()
+        .into_iter()
+        .map(|l| l.replace(" Call-ID:", " twin"))
+        .collect()
+}
+
+/// The `tag` parameter of a From/To value.
+pub fn tag(v: &str) -> String {
+    v.split(";tag=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
 /// The name → value pairs of the last period of a `-trace_stat` file: a header line of
 /// names and one line per period, `;`-separated.
 pub fn last_stats(text: &str) -> Vec<(String, String)> {
