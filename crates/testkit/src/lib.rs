@@ -1,7 +1,7 @@
 //! The one test harness of Switchboard, for every end-to-end and in-process test.
 //!
 //! Owns: launching a real `switchboard` on free ports with a config built from
-//! [`server::Options`] ([`server`]), SIPp phones ([`sipp`]) and the flows built of them
+//! [`server::Options`] ([`server`]), its command line ([`cli`]), SIPp phones ([`sipp`]) and the flows built of them
 //! ([`open`], [`digest`], [`location`]), baresip softphones ([`softphone`]), a second host
 //! in a network namespace ([`netns`]), raw UDP ([`udp`]), bounded waits ([`wait`]),
 //! throw-away databases ([`database`], feature `databases`) and the proxy on a virtual clock
@@ -16,6 +16,7 @@
 #![allow(clippy::unwrap_used)]
 #![warn(missing_docs)]
 
+pub mod cli;
 #[cfg(feature = "databases")]
 pub mod database;
 pub mod digest;

@@ -223,29 +223,9 @@ impl Server {
 
     /// Runs the CLI and returns whatever happened.
     pub fn cli_raw(&self, args: &[&str]) -> std::process::Output {
-        let mut child = Command::new(&self.bin)
-            .arg("-c")
-            .arg(&self.config)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // Read while it runs (a large `--json` list would fill the pipe otherwise).
-        let out = std::thread::scope(|s| {
-            let stdout = child.stdout.take().unwrap();
-            let stderr = child.stderr.take().unwrap();
-            let o = s.spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
-            let e = s.spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
-            let st = wait_child(&mut child, "switchboard CLI", HANG_GUARD);
-            (st, o.join().unwrap(), e.join().unwrap())
-        });
-        std::process::Output {
-            status: out.0,
-            stdout: out.1.into_bytes(),
-            stderr: out.2.into_bytes(),
-        }
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("-c").arg(&self.config).args(args);
+        crate::cli::run(cmd, None)
     }
 
     fn launch(&mut self) {
