@@ -20,9 +20,7 @@ fn uas(server: &Server, name: &str, scenario: &str, port: u16) -> testkit::sipp:
 }
 
 fn uac(server: &Server, name: &str, scenario: &str, callee: &str) -> Sipp {
-    Sipp::new(server, name, scenario, free_port())
-        .remote(&server.addr())
-        .service(callee)
+    testkit::open::caller(server, name, scenario, callee)
 }
 
 /// The proxy's Record-Route / Via host:port.

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-use testkit::open::register;
+use testkit::open;
 use testkit::ports::free_port;
 use testkit::server::{Options, Server};
 use testkit::sipp::{header, headers, Sipp};
@@ -26,19 +26,12 @@ fn server() -> Server {
 
 /// A phone of `user` answering with `scenario`, registered from its port first.
 fn phone(server: &Server, user: &str, scenario: &str) -> testkit::sipp::Background {
-    let port = free_port();
-    register(server, user, port, 60);
-    Sipp::new(server, &format!("{user}-{port}"), scenario, port)
-        .service(user)
-        .spawn()
+    open::phone(server, user, scenario).1.spawn()
 }
 
 /// Alice calling `callee` with `scenario`.
 fn alice(server: &Server, scenario: &str, callee: &str) -> testkit::sipp::SippResult {
-    Sipp::new(server, "alice", scenario, free_port())
-        .remote(&server.addr())
-        .service(callee)
-        .run()
+    open::caller(server, "alice", scenario, callee).run()
 }
 
 /// The History-Info entries of the INVITE a forwarding target received.
