@@ -46,6 +46,16 @@ pub fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
     }
 }
 
+/// The stdout of `switchboard ARGS`, failing the test (with its stderr) unless it exited 0.
+pub fn stdout_of_success(args: &[&str], out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "switchboard {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A throw-away working directory and the CLI run inside it, with no configuration from
 /// the environment.
 pub struct Admin {
@@ -109,13 +119,7 @@ impl Admin {
 
     /// Runs and expects success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "switchboard {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        stdout_of_success(args, self.run(args))
     }
 
     /// Runs and expects failure; returns stderr.

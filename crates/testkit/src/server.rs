@@ -212,13 +212,7 @@ impl Server {
 
     /// Runs `switchboard -c CONFIG ARGS...`; returns stdout, failing on a non-zero exit.
     pub fn cli(&self, args: &[&str]) -> String {
-        let out = self.cli_raw(args);
-        assert!(
-            out.status.success(),
-            "switchboard {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        crate::cli::stdout_of_success(args, self.cli_raw(args))
     }
 
     /// Runs the CLI and returns whatever happened.
