@@ -3,14 +3,12 @@
 //! peer reaches in Via and Record-Route.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::net::IpAddr;
 use std::time::Duration;
 
 use proxy::ProxyConfig;
 use sip_message::{HeaderName, SipMessage};
-use support::{udp, Net};
+use testkit::proxy_net::{udp, Net};
 
 const STRANGER: &str = "198.51.100.66:5060";
 

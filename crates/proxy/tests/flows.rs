@@ -3,13 +3,11 @@
 //! crates/server/tests.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::time::Duration;
 
 use proxy::{Destination, Transport};
 use sip_message::{HeaderName, SipMessage};
-use support::{answer, invite, tcp, udp, Net, PROXY};
+use testkit::proxy_net::{answer, invite, tcp, udp, Net, PROXY};
 
 #[test]
 fn rfc3665_3_1_call_through_the_proxy() {

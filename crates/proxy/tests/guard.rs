@@ -4,26 +4,15 @@
 //! crates/server/tests/bans.rs.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use model::{AddressOfRecord, Subscriber};
-use proxy::{
-    AuthConfig, BanAction, BanTarget, Destination, FloodConfig, Proxy, ProxyConfig,
-    StaticDirectory, Transport,
-};
-use registrar::{Location, Registrar, RegistrarConfig};
+use proxy::{AuthConfig, BanAction, BanTarget, FloodConfig, Proxy, ProxyConfig};
 use sip_message::SipMessage;
+use testkit::proxy_net::{self, udp};
 
-fn udp(addr: &str) -> Destination {
-    Destination {
-        transport: Transport::Udp,
-        addr: addr.parse().unwrap(),
-        conn: None,
-    }
-}
-
+/// The shared in-process network's proxy, from 100 s on its clock, with a counter that
+/// makes each request's branch, tag and Call-ID new.
 struct Net {
     proxy: Proxy,
     now: Duration,
@@ -32,17 +21,6 @@ struct Net {
 
 impl Net {
     fn new(auth: bool, action: BanAction) -> Net {
-        let dir = StaticDirectory::new();
-        let sub = |u: &str| Subscriber {
-            aor: AddressOfRecord::new(u, "example.com"),
-            ha1_md5: String::new(),
-            ha1_sha256: String::new(),
-        };
-        dir.replace(
-            vec!["example.com".to_string()],
-            vec![sub("alice"), sub("bob")],
-            vec![],
-        );
         let cfg = ProxyConfig {
             advertised_host: Some("192.0.2.10".into()),
             auth: AuthConfig {
@@ -61,14 +39,9 @@ impl Net {
             ban_action: action,
             ..ProxyConfig::default()
         };
-        let registrar = Registrar::new(RegistrarConfig::default(), Arc::new(Location::new(1000)));
+        let proxy_net::Net { proxy, .. } = proxy_net::Net::with_config(cfg);
         Net {
-            proxy: Proxy::new(
-                cfg,
-                sip_transaction::Config::default(),
-                registrar,
-                Arc::new(dir),
-            ),
+            proxy,
             now: Duration::from_secs(100),
             n: 0,
         }

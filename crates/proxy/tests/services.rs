@@ -3,51 +3,42 @@
 //! crates/server/tests/services.rs.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
-use bytes::Bytes;
-use model::{AddressOfRecord, Subscriber, UserSettings};
-use proxy::{
-    AuthConfig, Destination, Proxy, ProxyConfig, ServicesConfig, StaticDirectory, Transport,
-};
-use registrar::{Location, Registrar, RegistrarConfig};
-use sip_message::{HeaderName, SipMessage};
+use model::{AddressOfRecord, UserSettings};
+use proxy::{AuthConfig, Destination, ProxyConfig, ServicesConfig};
+use sip_message::SipMessage;
+use testkit::proxy_net::{self, answer, udp, PROXY};
 
-const PROXY: &str = "192.0.2.10";
 const ALICE: &str = "198.51.100.1:5060";
 const BOB: &str = "203.0.113.5:5062";
 const CAROL: &str = "203.0.113.6:5062";
 
-fn udp(addr: &str) -> Destination {
-    Destination {
-        transport: Transport::Udp,
-        addr: addr.parse().unwrap(),
-        conn: None,
+/// The shared in-process network, with users alice..erin and their service settings, and
+/// a count of alice's calls.
+struct Net {
+    net: proxy_net::Net,
+    calls: u32,
+}
+
+impl Deref for Net {
+    type Target = proxy_net::Net;
+    fn deref(&self) -> &proxy_net::Net {
+        &self.net
     }
 }
 
-struct Net {
-    proxy: Proxy,
-    now: Duration,
-    wall: u64,
-    calls: u32,
+impl DerefMut for Net {
+    fn deref_mut(&mut self) -> &mut proxy_net::Net {
+        &mut self.net
+    }
 }
 
 impl Net {
     /// Users alice..erin of example.com with `settings` rows (user, name, value).
     fn new(settings: &[(&str, &str, &str)], max_chain: u32) -> Net {
-        let dir = StaticDirectory::new();
-        let users = ["alice", "bob", "carol", "dave", "erin"];
-        dir.replace(
-            vec!["example.com".to_string()],
-            users.iter().map(|u| Subscriber {
-                aor: AddressOfRecord::new(u, "example.com"),
-                ha1_md5: String::new(),
-                ha1_sha256: String::new(),
-            }),
-            vec![],
-        );
+        let dir = proxy_net::directory(&["alice", "bob", "carol", "dave", "erin"]);
         dir.replace_settings(UserSettings::group(settings.iter().map(|(u, n, v)| {
             (
                 AddressOfRecord::new(u, "example.com"),
@@ -70,37 +61,14 @@ impl Net {
             },
             ..ProxyConfig::default()
         };
-        let registrar = Registrar::new(RegistrarConfig::default(), Arc::new(Location::new(1000)));
         Net {
-            proxy: Proxy::new(
-                cfg,
-                sip_transaction::Config::default(),
-                registrar,
-                Arc::new(dir),
-            ),
-            now: Duration::ZERO,
-            wall: 1_000_000,
+            net: proxy_net::Net::with_directory(cfg, dir),
             calls: 0,
         }
     }
 
     fn send(&mut self, from: &str, text: &str) {
-        let text = text.replace('\n', "\r\n");
-        self.proxy
-            .handle_message(self.now, self.wall, Bytes::from(text), udp(from));
-    }
-
-    fn out(&mut self) -> Vec<(Destination, SipMessage)> {
-        let mut v = Vec::new();
-        while let Some((d, b)) = self.proxy.poll_transmit() {
-            v.push((d, SipMessage::parse(b).unwrap()));
-        }
-        v
-    }
-
-    fn advance(&mut self, d: Duration) {
-        self.now += d;
-        self.proxy.handle_timeout(self.now);
+        self.net.send(udp(from), text);
     }
 
     fn register(&mut self, user: &str, contact: &str) {
@@ -145,24 +113,6 @@ Contact: <sip:alice@{ALICE}>
         );
         self.out()
     }
-}
-
-fn answer(req: &SipMessage, status: u16) -> String {
-    let mut s = format!("SIP/2.0 {status} X\r\n");
-    for (i, f) in req.fields().iter().enumerate() {
-        use HeaderName as H;
-        if matches!(
-            f.name,
-            H::Via | H::From | H::CallId | H::CSeq | H::RecordRoute
-        ) {
-            s.push_str(&format!("{}: {}\r\n", req.name_of(i), req.value(i)));
-        }
-        if f.name == H::To {
-            s.push_str(&format!("To: {};tag=b{status}\r\n", req.value(i)));
-        }
-    }
-    s.push_str("Content-Length: 0\r\n\r\n");
-    s.replace("\r\n", "\n")
 }
 
 fn statuses(out: &[(Destination, SipMessage)]) -> Vec<u16> {

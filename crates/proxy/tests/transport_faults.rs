@@ -3,49 +3,38 @@
 //! and UDP requests without `rport` are answered at their source port (`force_rport`).
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::ops::{Deref, DerefMut};
 
 use bytes::Bytes;
-use model::{AddressOfRecord, Subscriber};
-use proxy::{AuthConfig, Destination, Proxy, ProxyConfig, StaticDirectory, Transport};
-use registrar::{Location, Registrar, RegistrarConfig};
+use proxy::{AuthConfig, Destination, ProxyConfig, Transport};
 use sip_message::SipMessage;
+use testkit::proxy_net::{self, udp};
 
-fn udp(addr: &str) -> Destination {
-    Destination {
-        transport: Transport::Udp,
-        addr: addr.parse().unwrap(),
-        conn: None,
-    }
-}
-
+/// A TCP peer at `addr` on connection 3.
 fn tcp(addr: &str) -> Destination {
-    Destination {
-        transport: Transport::Tcp,
-        addr: addr.parse().unwrap(),
-        conn: Some(3),
+    proxy_net::tcp_on(addr, 3)
+}
+
+/// The shared in-process network, with what went out as bytes ([`Net::out`]) or parsed.
+struct Net {
+    net: proxy_net::Net,
+}
+
+impl Deref for Net {
+    type Target = proxy_net::Net;
+    fn deref(&self) -> &proxy_net::Net {
+        &self.net
     }
 }
 
-struct Net {
-    proxy: Proxy,
-    now: Duration,
+impl DerefMut for Net {
+    fn deref_mut(&mut self) -> &mut proxy_net::Net {
+        &mut self.net
+    }
 }
 
 impl Net {
     fn new(force_rport: bool) -> Net {
-        let dir = StaticDirectory::new();
-        let sub = |u: &str| Subscriber {
-            aor: AddressOfRecord::new(u, "example.com"),
-            ha1_md5: String::new(),
-            ha1_sha256: String::new(),
-        };
-        dir.replace(
-            vec!["example.com".to_string()],
-            vec![sub("alice"), sub("bob")],
-            vec![],
-        );
         let cfg = ProxyConfig {
             advertised_host: Some("192.0.2.10".into()),
             force_rport,
@@ -55,33 +44,17 @@ impl Net {
             },
             ..ProxyConfig::default()
         };
-        let registrar = Registrar::new(RegistrarConfig::default(), Arc::new(Location::new(1000)));
         Net {
-            proxy: Proxy::new(
-                cfg,
-                sip_transaction::Config::default(),
-                registrar,
-                Arc::new(dir),
-            ),
-            now: Duration::ZERO,
+            net: proxy_net::Net::with_config(cfg),
         }
     }
 
-    fn send(&mut self, from: Destination, text: &str) {
-        let text = text.replace('\n', "\r\n");
-        self.proxy
-            .handle_message(self.now, 1_000_000, Bytes::from(text), from);
-    }
-
     fn out(&mut self) -> Vec<(Destination, Bytes)> {
-        std::iter::from_fn(|| self.proxy.poll_transmit()).collect()
+        self.net.out_raw()
     }
 
     fn out_parsed(&mut self) -> Vec<(Destination, SipMessage)> {
-        self.out()
-            .into_iter()
-            .map(|(d, b)| (d, SipMessage::parse(b).unwrap()))
-            .collect()
+        self.net.out()
     }
 
     /// Registers bob's `contact` (a full Contact value) from `from`: the proxy reaches a
@@ -140,8 +113,7 @@ fn rfc3261_16_9_tcp_branch_that_cannot_connect_is_answered_at_once() {
     assert_eq!(dest.transport, Transport::Tcp);
     // The server reports the connect failure with the bytes it could not send, at the
     // same virtual instant: alice hears at once, not after Timer B (32 s).
-    net.proxy
-        .handle_transport_error(net.now, dest, bytes.clone());
+    net.transport_error(dest, bytes.clone());
     let out = net.out_parsed();
     assert_eq!(out.len(), 1, "{out:?}");
     let (to, answer) = &out[0];
@@ -150,7 +122,7 @@ fn rfc3261_16_9_tcp_branch_that_cannot_connect_is_answered_at_once() {
     assert_eq!(answer.status(), 500);
     assert_eq!(answer.reason(), "Next Hop Unavailable");
     // A second report of the same bytes (another queued copy) changes nothing.
-    net.proxy.handle_transport_error(net.now, dest, bytes);
+    net.transport_error(dest, bytes);
     assert!(net.out().is_empty());
     assert_eq!(net.proxy.forks(), 0);
 }
@@ -176,7 +148,7 @@ fn rfc3261_16_9_failed_serial_branch_moves_on_to_the_next_group_at_once() {
         .cloned()
         .unwrap();
     assert_eq!(dest.addr.to_string(), "203.0.113.5:5070");
-    net.proxy.handle_transport_error(net.now, dest, bytes);
+    net.transport_error(dest, bytes);
     let out = net.out_parsed();
     // No answer to alice yet: the next (UDP) contact rings instead.
     assert_eq!(out.len(), 1, "{out:?}");
@@ -189,13 +161,8 @@ fn rfc3261_16_9_failed_serial_branch_moves_on_to_the_next_group_at_once() {
 fn an_undeliverable_response_is_only_logged() {
     let mut net = Net::new(true);
     let resp = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKx\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>;tag=2\r\nCall-ID: r\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
-    net.proxy
-        .handle_transport_error(net.now, udp("198.51.100.1:5060"), Bytes::from(resp));
-    net.proxy.handle_transport_error(
-        net.now,
-        udp("198.51.100.1:5060"),
-        Bytes::from_static(b"garbage"),
-    );
+    net.transport_error(udp("198.51.100.1:5060"), Bytes::from(resp));
+    net.transport_error(udp("198.51.100.1:5060"), Bytes::from_static(b"garbage"));
     assert!(net.out().is_empty());
     assert_eq!(net.proxy.transactions(), 0);
 }

@@ -7,13 +7,17 @@
 //! its own database and drops it. With `SWITCHBOARD_REQUIRE_DBS=1` a missing URL fails.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod auth_support;
+use testkit::database::TempDatabase;
+use testkit::digest::{authenticated_call, register};
+use testkit::ports::free_port;
+use testkit::server::{Options, Server, DOMAIN};
 
-use auth_support::{authenticated_call, free_port, register, Node, Opts, TempDatabase, DOMAIN};
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 /// §2.1 with authentication for a user added with `user add` and one imported from CSV
 /// (password and HA1 rows), then the §3.1 call with a 407 challenge.
-fn register_and_call(node: &Node) {
+fn register_and_call(node: &Server) {
     let csv = node.dir.path().join("users.csv");
     let dave_md5 = sip_auth::ha1(sip_auth::Algorithm::Md5, "dave", DOMAIN, "dave-pw");
     let dave_sha = sip_auth::ha1(sip_auth::Algorithm::Sha256, "dave", DOMAIN, "dave-pw");
@@ -47,7 +51,7 @@ fn register_and_call(node: &Node) {
 
 #[test]
 fn sqlite() {
-    let node = Node::start(Opts::default());
+    let node = Server::start(BIN, Options::digest());
     register_and_call(&node);
 }
 
@@ -56,10 +60,13 @@ fn mariadb() {
     let Some(db) = TempDatabase::create(false) else {
         return;
     };
-    let node = Node::start(Opts {
-        db_url: Some(db.url.clone()),
-        ..Opts::default()
-    });
+    let node = Server::start(
+        BIN,
+        Options {
+            db_url: Some(db.url.clone()),
+            ..Options::digest()
+        },
+    );
     register_and_call(&node);
 }
 
@@ -68,10 +75,13 @@ fn postgres() {
     let Some(db) = TempDatabase::create(true) else {
         return;
     };
-    let node = Node::start(Opts {
-        db_url: Some(db.url.clone()),
-        ..Opts::default()
-    });
+    let node = Server::start(
+        BIN,
+        Options {
+            db_url: Some(db.url.clone()),
+            ..Options::digest()
+        },
+    );
     register_and_call(&node);
 }
 
@@ -84,19 +94,25 @@ fn two_nodes_share_locations_on_postgres() {
     let Some(db) = TempDatabase::create(true) else {
         return;
     };
-    let a = Node::start(Opts {
-        db_url: Some(db.url.clone()),
-        shared_location: true,
-        node_name: "node-a".into(),
-        ..Opts::default()
-    });
-    let b = Node::start(Opts {
-        db_url: Some(db.url.clone()),
-        shared_location: true,
-        node_name: "node-b".into(),
-        provision: false,
-        ..Opts::default()
-    });
+    let a = Server::start(
+        BIN,
+        Options {
+            db_url: Some(db.url.clone()),
+            shared_location: true,
+            node_name: "node-a".into(),
+            ..Options::digest()
+        },
+    );
+    let b = Server::start(
+        BIN,
+        Options {
+            db_url: Some(db.url.clone()),
+            shared_location: true,
+            node_name: "node-b".into(),
+            provision: false,
+            ..Options::digest()
+        },
+    );
     authenticated_call(&a, &b);
     let out = b.cli(&["--json", "location", "list", &format!("bob@{DOMAIN}")]);
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();

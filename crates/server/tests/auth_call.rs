@@ -2,12 +2,13 @@
 //! true`, SIPp as caller and callee (scenarios in `tests/sipp/`).
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod auth_support;
+use testkit::digest::{authenticated_call, bob_answers, call_bob_as};
+use testkit::ports::free_port;
+use testkit::server::{password, Options, Server, BOTH_ALGORITHMS, DOMAIN};
+use testkit::sipp::{digest_param, header, headers};
 
-use auth_support::{
-    authenticated_call, bob_answers, call_bob_as, digest_param, free_port, header, headers,
-    password, Node, Opts, BOTH_ALGORITHMS, DOMAIN,
-};
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 /// RFC 3665 §3.1 Successful Session Establishment through a proxy that authenticates the
 /// caller (RFC 3261 §22.3), the callee a registered (authenticated) SIPp UAS:
@@ -27,10 +28,13 @@ use auth_support::{
 /// ```
 #[test]
 fn rfc3665_3_1_invite_with_proxy_authentication() {
-    let node = Node::start(Opts {
-        auth: BOTH_ALGORITHMS.into(),
-        ..Opts::default()
-    });
+    let node = Server::start(
+        BIN,
+        Options {
+            auth: Some(BOTH_ALGORITHMS.into()),
+            ..Options::digest()
+        },
+    );
     let alice = authenticated_call(&node, &node);
     let challenge = &alice.find(false, "SIP/2.0 407")[0];
     let pa = headers(challenge, "Proxy-Authenticate");
@@ -58,7 +62,7 @@ fn rfc3665_3_1_invite_with_proxy_authentication() {
 /// ```
 #[test]
 fn a_caller_of_another_domain_reaches_a_local_user_unchallenged() {
-    let node = Node::start(Opts::default());
+    let node = Server::start(BIN, Options::digest());
     let bob = bob_answers(&node, &node);
     let carol = node
         .sipp(
@@ -89,7 +93,7 @@ fn a_caller_of_another_domain_reaches_a_local_user_unchallenged() {
 /// ```
 #[test]
 fn foreign_to_foreign_is_relaying_denied() {
-    let node = Node::start(Opts::default());
+    let node = Server::start(BIN, Options::digest());
     let r = node
         .sipp("relay", "uac-invite-relay-expect-403.xml", free_port())
         .service("dan")
@@ -115,7 +119,7 @@ fn foreign_to_foreign_is_relaying_denied() {
 /// ```
 #[test]
 fn an_invite_with_another_users_credentials_is_an_identity_mismatch() {
-    let node = Node::start(Opts::default());
+    let node = Server::start(BIN, Options::digest());
     let r = node
         .sipp(
             "identity",
@@ -146,7 +150,7 @@ fn an_invite_with_another_users_credentials_is_an_identity_mismatch() {
 /// default): alice authenticates as herself, From is 100@example.com, her alias.
 #[test]
 fn an_alias_of_the_authenticated_user_is_an_accepted_identity() {
-    let node = Node::start(Opts::default());
+    let node = Server::start(BIN, Options::digest());
     node.cli(&[
         "alias",
         "add",

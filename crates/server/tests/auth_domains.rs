@@ -2,17 +2,19 @@
 //! domain, and a user of one domain calls a user of another (both local).
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod auth_support;
+use testkit::digest::bob_answers;
+use testkit::location::{contacts_of, wait_for_contacts_of};
+use testkit::ports::free_port;
+use testkit::server::{Options, Server};
+use testkit::sipp::{digest_param, header, headers};
 
-use auth_support::{
-    bob_answers, contacts_of, digest_param, free_port, header, headers, wait_for_contacts_of, Node,
-    Opts,
-};
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 const OTHER: &str = "example.org";
 
-fn with_second_domain() -> Node {
-    let node = Node::start(Opts::default());
+fn with_second_domain() -> Server {
+    let node = Server::start(BIN, Options::digest());
     node.cli(&["domain", "add", OTHER]);
     node.cli(&[
         "user",
@@ -63,7 +65,7 @@ fn a_user_of_one_domain_is_unknown_in_another() {
         )
         .key("domain", OTHER)
         .service("alice")
-        .credentials("alice", &auth_support::password("alice"))
+        .credentials("alice", &testkit::server::password("alice"))
         .key("expires", 300)
         .run();
     r.assert_ok("REGISTER of alice@example.org");

@@ -3,13 +3,15 @@
 //! server authenticates its users at once (reloaded through the control socket).
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod auth_support;
+use testkit::ports::free_port;
+use testkit::server::{Options, Server, DOMAIN};
 
-use auth_support::{free_port, Node, Opts, DOMAIN};
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 #[test]
 fn a_file_with_errors_imports_nothing_and_names_each_line() {
-    let node = Node::start(Opts::default());
+    let node = Server::start(BIN, Options::digest());
     let csv = node.dir.path().join("bad.csv");
     std::fs::write(
         &csv,
@@ -61,7 +63,7 @@ fn a_file_with_errors_imports_nothing_and_names_each_line() {
 
 #[test]
 fn imported_users_register_on_the_running_server_at_once() {
-    let node = Node::start(Opts::default());
+    let node = Server::start(BIN, Options::digest());
     let csv = node.dir.path().join("good.csv");
     std::fs::write(
         &csv,

@@ -2,18 +2,19 @@
 //! registrations a second from one SIPp (`-inf users.csv`).
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod auth_support;
-
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
+use testkit::ports::free_port;
+use testkit::server::{Options, Server, DOMAIN};
 
-use auth_support::{free_port, Node, Opts, DOMAIN};
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 const USERS: u32 = 10_000;
 
 #[test]
 fn ten_thousand_imported_users_register_with_authentication() {
-    let node = Node::start(Opts::default());
+    let node = Server::start(BIN, Options::digest());
     let started = Instant::now();
     let mut csv = String::from("username,domain,password\n");
     let mut inf = String::from("SEQUENTIAL\n");

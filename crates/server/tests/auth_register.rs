@@ -2,16 +2,18 @@
 //! enabled = true`, SIPp phones (scenarios in `tests/sipp/`), ladders after RFC 3665 §2.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod auth_support;
-
 use std::net::{Ipv4Addr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use auth_support::{
-    contacts, digest_param, free_port, header, headers, password, register, wait_for_contacts,
-    Node, Opts, BOTH_ALGORITHMS, DOMAIN,
-};
 use sip_auth::{Algorithm, Qop};
+use testkit::digest::register;
+use testkit::location::{contacts, wait_for_contacts};
+use testkit::ports::free_port;
+use testkit::server::{password, Options, Server, BOTH_ALGORITHMS, DOMAIN};
+use testkit::sipp::{digest_param, header, headers};
+
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 /// RFC 3665 §2.1 Successful New Registration, with authentication:
 ///
@@ -24,10 +26,13 @@ use sip_auth::{Algorithm, Qop};
 /// ```
 #[test]
 fn rfc3665_2_1_registration_with_digest_authentication() {
-    let node = Node::start(Opts {
-        auth: BOTH_ALGORITHMS.into(),
-        ..Opts::default()
-    });
+    let node = Server::start(
+        BIN,
+        Options {
+            auth: Some(BOTH_ALGORITHMS.into()),
+            ..Options::digest()
+        },
+    );
     let port = free_port();
     let r = register(&node, "bob", port);
     assert_eq!(
@@ -63,7 +68,7 @@ fn rfc3665_2_1_registration_with_digest_authentication() {
 /// phones) reject a 401 that carries several WWW-Authenticate headers (issue 11, item 2).
 #[test]
 fn the_default_challenge_is_one_md5_header() {
-    let node = Node::start(Opts::default());
+    let node = Server::start(BIN, Options::digest());
     let r = register(&node, "bob", free_port());
     assert_eq!(
         r.ladder(),
@@ -92,10 +97,15 @@ fn the_default_challenge_is_one_md5_header() {
 /// ```
 #[test]
 fn rfc3665_2_5_wrong_password_then_throttled() {
-    let node = Node::start(Opts {
-        auth: "max_failures_per_source = 3\nmax_failures_per_user = 100\nban_secs = 60\n".into(),
-        ..Opts::default()
-    });
+    let node = Server::start(
+        BIN,
+        Options {
+            auth: Some(
+                "max_failures_per_source = 3\nmax_failures_per_user = 100\nban_secs = 60\n".into(),
+            ),
+            ..Options::digest()
+        },
+    );
     for attempt in 1..=3 {
         let r = node
             .sipp(
@@ -149,10 +159,13 @@ fn rfc3665_2_5_wrong_password_then_throttled() {
 /// ```
 #[test]
 fn expired_nonce_gets_stale_true_then_succeeds() {
-    let node = Node::start(Opts {
-        auth: format!("nonce_ttl_secs = 1\n{BOTH_ALGORITHMS}"),
-        ..Opts::default()
-    });
+    let node = Server::start(
+        BIN,
+        Options {
+            auth: Some(format!("nonce_ttl_secs = 1\n{BOTH_ALGORITHMS}")),
+            ..Options::digest()
+        },
+    );
     let port = free_port();
     let r = node
         .sipp("stale", "uac-register-stale-expect-200.xml", port)
@@ -193,7 +206,7 @@ fn expired_nonce_gets_stale_true_then_succeeds() {
 /// challenge for ours, not a failure.
 #[test]
 fn credentials_for_another_realm_get_a_new_challenge() {
-    let node = Node::start(Opts::default());
+    let node = Server::start(BIN, Options::digest());
     let r = node
         .sipp(
             "wrong-realm",
@@ -229,7 +242,7 @@ fn credentials_for_another_realm_get_a_new_challenge() {
 /// ```
 #[test]
 fn another_users_credentials_are_an_identity_mismatch() {
-    let node = Node::start(Opts::default());
+    let node = Server::start(BIN, Options::digest());
     let r = node
         .sipp(
             "identity",
@@ -283,7 +296,7 @@ fn shape(msg: &str) -> Vec<String> {
 /// unknown users, so neither the answer nor its shape tells which names exist.
 #[test]
 fn unknown_user_gets_the_same_401_as_a_wrong_password() {
-    let node = Node::start(Opts::default());
+    let node = Server::start(BIN, Options::digest());
     let run = |name: &str, user: &str| {
         let r = node
             .sipp(name, "uac-register-wrongpw-expect-401.xml", free_port())
@@ -317,7 +330,7 @@ struct Phone {
 }
 
 impl Phone {
-    fn new(node: &Node) -> Phone {
+    fn new(node: &Server) -> Phone {
         let sock = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         sock.set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
@@ -388,10 +401,13 @@ impl Phone {
 /// ```
 #[test]
 fn replayed_credentials_get_a_new_challenge() {
-    let node = Node::start(Opts {
-        auth: BOTH_ALGORITHMS.into(),
-        ..Opts::default()
-    });
+    let node = Server::start(
+        BIN,
+        Options {
+            auth: Some(BOTH_ALGORITHMS.into()),
+            ..Options::digest()
+        },
+    );
     let mut phone = Phone::new(&node);
     let f2 = phone.register(None);
     assert!(f2.starts_with("SIP/2.0 401 "), "{f2}");

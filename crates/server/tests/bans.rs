@@ -8,26 +8,28 @@
 //! - `ban list` shows bans, `ban remove` lifts them, and the log says so.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod auth_support;
-
 use std::net::SocketAddr;
 use std::time::Duration;
+use testkit::digest::bob_answers;
+use testkit::ports::free_port;
+use testkit::server::{password, Options, Server};
 
-use auth_support::{bob_answers, free_port, password, Node, Opts};
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 /// Failed-authentication limits small enough for a test, and the flood limiter on for
 /// every address but the test's own 127.0.0.1 (bob's phone, the CLI's checks).
-fn node() -> Node {
-    Node::start(Opts {
-        auth: "max_failures_per_source_user = 3\nmax_unknown_per_source = 3\nban_secs = 120\n\n\
+fn node() -> Server {
+    Server::start(BIN, Options {
+        auth: Some("max_failures_per_source_user = 3\nmax_unknown_per_source = 3\nban_secs = 120\n\n\
                [flood]\nmax_requests = 50\nwindow_secs = 2\nban_secs = 60\nexempt = [\"127.0.0.1/32\"]\n"
-            .into(),
-        ..Opts::default()
+            .into()),
+        ..Options::digest()
     })
 }
 
 /// A raw OPTIONS from `ip` to the node: its status, or None after a second of silence.
-fn options_from(node: &Node, ip: &str, call_id: &str) -> Option<u16> {
+fn options_from(node: &Server, ip: &str, call_id: &str) -> Option<u16> {
     let local: SocketAddr = format!("{ip}:0").parse().unwrap();
     let sock = std::net::UdpSocket::bind(local).unwrap();
     let local = sock.local_addr().unwrap();
@@ -48,7 +50,7 @@ fn options_from(node: &Node, ip: &str, call_id: &str) -> Option<u16> {
         .ok()
 }
 
-fn wrong_password(node: &Node, name: &str, user: &str, ip: &str) {
+fn wrong_password(node: &Server, name: &str, user: &str, ip: &str) {
     let r = node
         .sipp(name, "uac-register-wrongpw-expect-401.xml", free_port())
         .service(user)
@@ -61,7 +63,7 @@ fn wrong_password(node: &Node, name: &str, user: &str, ip: &str) {
     assert_eq!(r.ladder(), ["> REGISTER", "< 401", "> REGISTER", "< 401"]);
 }
 
-fn log_has(node: &Node, line: &str) -> bool {
+fn log_has(node: &Server, line: &str) -> bool {
     node.log_text().contains(line)
 }
 
@@ -180,7 +182,7 @@ fn a_flood_is_banned_while_another_address_registers_and_calls() {
         .timeout(60);
     let flooding = std::thread::spawn(move || flood.run());
     // Wait for the ban, then work from another address while the flood goes on.
-    auth_support::wait_until("the flood ban", Duration::from_secs(30), || {
+    testkit::wait::wait_until("the flood ban", Duration::from_secs(30), || {
         log_has(
             &node,
             "ban kind=source source=127.0.0.2 user=- secs=60 reason=flood",
@@ -248,10 +250,15 @@ fn a_flood_is_banned_while_another_address_registers_and_calls() {
 /// source is answered again.
 #[test]
 fn a_ban_ends_by_itself() {
-    let node = Node::start(Opts {
-        auth: "\n[flood]\nmax_requests = 5\nban_secs = 1\nexempt = [\"127.0.0.1/32\"]\n".into(),
-        ..Opts::default()
-    });
+    let node = Server::start(
+        BIN,
+        Options {
+            auth: Some(
+                "\n[flood]\nmax_requests = 5\nban_secs = 1\nexempt = [\"127.0.0.1/32\"]\n".into(),
+            ),
+            ..Options::digest()
+        },
+    );
     let sock = std::net::UdpSocket::bind("127.0.0.6:0").unwrap();
     let local = sock.local_addr().unwrap();
     for i in 0..10 {
@@ -263,13 +270,13 @@ fn a_ban_ends_by_itself() {
         );
         sock.send_to(msg.as_bytes(), node.addr()).unwrap();
     }
-    auth_support::wait_until("the flood ban", Duration::from_secs(10), || {
+    testkit::wait::wait_until("the flood ban", Duration::from_secs(10), || {
         log_has(
             &node,
             "ban kind=source source=127.0.0.6 user=- secs=1 reason=flood",
         )
     });
-    auth_support::wait_until("the ban's end", Duration::from_secs(10), || {
+    testkit::wait::wait_until("the ban's end", Duration::from_secs(10), || {
         log_has(
             &node,
             "unban kind=source source=127.0.0.6 user=- reason=expired",

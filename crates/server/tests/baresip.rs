@@ -15,13 +15,16 @@
 //!  |--- BYE (after a few s) ---->|--- BYE ---------------------->|
 //! ```
 
-mod auth_support;
-
 use std::time::Duration;
 
-use auth_support::netns::{OtherHost, HOST_IP};
-use auth_support::softphone::{read_wav_samples, tone_share, write_tone, Baresip};
-use auth_support::{contacts, password, wait_until, Node, Opts, DOMAIN, HANG_GUARD};
+use testkit::location::contacts;
+use testkit::netns::{OtherHost, HOST_IP};
+use testkit::server::{password, Options, Server, DOMAIN};
+use testkit::softphone::{read_wav_samples, tone_share, write_tone, Baresip};
+use testkit::wait::{wait_until, HANG_GUARD};
+
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 #[test]
 fn the_tone_detector_tells_a_tone_from_another() {
@@ -40,10 +43,13 @@ fn baresip_registers_and_calls_with_the_default_authentication() {
     let Some(host) = OtherHost::create() else {
         return;
     };
-    let node = Node::start(Opts {
-        listen_host: "0.0.0.0".into(),
-        ..Opts::default()
-    });
+    let node = Server::start(
+        BIN,
+        Options {
+            listen_host: "0.0.0.0".into(),
+            ..Options::digest()
+        },
+    );
     let proxy = format!("sip:{HOST_IP}:{}", node.port);
     let dir = node.dir.path();
     write_tone(&dir.join("a440.wav"), 440.0, 20);

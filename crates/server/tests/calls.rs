@@ -4,20 +4,23 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod common;
+use testkit::open::register;
+use testkit::ports::free_port;
+use testkit::server::{Options, Server};
+use testkit::sipp::{header, headers, Sipp};
+use testkit::wait::{wait_until, HANG_GUARD};
 
-use common::{free_port, header, headers, register, wait_until, Options, Server, Sipp, HANG_GUARD};
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
-fn uas(server: &Server, name: &str, scenario: &str, port: u16) -> common::Background {
+fn uas(server: &Server, name: &str, scenario: &str, port: u16) -> testkit::sipp::Background {
     Sipp::new(server, name, scenario, port)
         .service("bob")
         .spawn()
 }
 
 fn uac(server: &Server, name: &str, scenario: &str, callee: &str) -> Sipp {
-    Sipp::new(server, name, scenario, free_port())
-        .remote(&server.addr())
-        .service(callee)
+    testkit::open::caller(server, name, scenario, callee)
 }
 
 /// The proxy's Record-Route / Via host:port.
@@ -72,7 +75,7 @@ fn assert_routed(server: &Server, req: &str) {
 /// ```
 #[test]
 fn rfc3665_3_1_successful_session_through_proxy() {
-    let server = Server::start(Options::default());
+    let server = Server::start(BIN, Options::default());
     let bob_port = free_port();
     register(&server, "bob", bob_port, 60);
     let bob = uas(&server, "bob", "uas-answer-200.xml", bob_port);
@@ -111,10 +114,13 @@ fn rfc3665_3_1_successful_session_through_proxy() {
 #[test]
 fn metrics_count_a_call() {
     let metrics_port = free_port();
-    let server = Server::start(Options {
-        extra: format!("[metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n"),
-        ..Options::default()
-    });
+    let server = Server::start(
+        BIN,
+        Options {
+            extra: format!("[metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n"),
+            ..Options::default()
+        },
+    );
     let bob_port = free_port();
     register(&server, "bob", bob_port, 60);
     let bob = uas(&server, "bob", "uas-answer-200.xml", bob_port);
@@ -197,7 +203,7 @@ fn metrics_count_a_call() {
 /// ```
 #[test]
 fn busy_486() {
-    let server = Server::start(Options::default());
+    let server = Server::start(BIN, Options::default());
     let bob_port = free_port();
     register(&server, "bob", bob_port, 60);
     let bob = uas(&server, "bob", "uas-answer-486.xml", bob_port);
@@ -234,7 +240,7 @@ fn busy_486() {
 /// ```
 #[test]
 fn no_answer_caller_cancels_487() {
-    let server = Server::start(Options::default());
+    let server = Server::start(BIN, Options::default());
     let bob_port = free_port();
     register(&server, "bob", bob_port, 60);
     let bob = uas(&server, "bob", "uas-ring-cancel-487.xml", bob_port);
@@ -272,10 +278,13 @@ fn no_answer_caller_cancels_487() {
 /// ```
 #[test]
 fn no_answer_proxy_timer_408() {
-    let server = Server::start(Options {
-        sip: "no_answer_timeout_secs = 2\n".into(),
-        ..Options::default()
-    });
+    let server = Server::start(
+        BIN,
+        Options {
+            sip: "no_answer_timeout_secs = 2\n".into(),
+            ..Options::default()
+        },
+    );
     let bob_port = free_port();
     register(&server, "bob", bob_port, 60);
     let bob = uas(&server, "bob", "uas-ring-cancel-487.xml", bob_port);
@@ -312,7 +321,7 @@ fn no_answer_proxy_timer_408() {
 /// ```
 #[test]
 fn unavailable_480_and_unknown_404() {
-    let server = Server::start(Options::default());
+    let server = Server::start(BIN, Options::default());
     let r = uac(&server, "to-bob", "uac-invite-expect-480.xml", "bob").run();
     r.assert_ok("480");
     assert_eq!(r.ladder(), ["> INVITE", "< 480", "> ACK"]);
@@ -339,7 +348,7 @@ fn unavailable_480_and_unknown_404() {
 /// ```
 #[test]
 fn two_devices_one_answers_other_cancelled() {
-    let server = Server::start(Options::default());
+    let server = Server::start(BIN, Options::default());
     let (p1, p2) = (free_port(), free_port());
     register(&server, "bob", p1, 60);
     register(&server, "bob", p2, 60);
@@ -390,7 +399,7 @@ fn two_devices_one_answers_other_cancelled() {
 /// ```
 #[test]
 fn registration_survives_restart() {
-    let mut server = Server::start(Options::default());
+    let mut server = Server::start(BIN, Options::default());
     let bob_port = free_port();
     register(&server, "bob", bob_port, 120);
     server.restart();
@@ -414,10 +423,13 @@ fn registration_survives_restart() {
 /// ```
 #[test]
 fn redirect_mode_302() {
-    let server = Server::start(Options {
-        sip: "mode = \"redirect\"\n".into(),
-        ..Options::default()
-    });
+    let server = Server::start(
+        BIN,
+        Options {
+            sip: "mode = \"redirect\"\n".into(),
+            ..Options::default()
+        },
+    );
     let bob_port = free_port();
     register(&server, "bob", bob_port, 60);
     let r = uac(&server, "alice", "uac-invite-expect-302.xml", "bob").run();
@@ -435,7 +447,7 @@ fn redirect_mode_302() {
 /// Alice calls over hers.
 #[test]
 fn call_over_tcp() {
-    let server = Server::start(Options::default());
+    let server = Server::start(BIN, Options::default());
     let call_id = format!("tcp-call-{}@127.0.0.1", free_port());
     let bob = Sipp::new(
         &server,
@@ -505,10 +517,13 @@ fn call_over_tcp() {
 /// ```
 #[test]
 fn bounds_503_retry_after() {
-    let server = Server::start(Options {
-        sip: "max_calls = 1\nno_answer_timeout_secs = 2\n".into(),
-        ..Options::default()
-    });
+    let server = Server::start(
+        BIN,
+        Options {
+            sip: "max_calls = 1\nno_answer_timeout_secs = 2\n".into(),
+            ..Options::default()
+        },
+    );
     let bob_port = free_port();
     register(&server, "bob", bob_port, 60);
     let bob = uas(&server, "bob", "uas-ring-cancel-487.xml", bob_port);

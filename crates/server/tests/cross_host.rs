@@ -14,20 +14,27 @@
 //! Before the fix the server answered 403 Relaying Denied to the REGISTER, and with the IP
 //! as an alias it record-routed 127.0.0.1, so Alice's BYE went to her own loopback.
 
-mod auth_support;
+use testkit::digest::bob_answers;
+use testkit::netns::{OtherHost, HOST_IP, PEER_IP};
+use testkit::ports::free_port;
+use testkit::server::{password, Options, Server};
+use testkit::sipp::headers;
 
-use auth_support::netns::{OtherHost, HOST_IP, PEER_IP};
-use auth_support::{bob_answers, free_port, headers, password, Node, Opts};
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 #[test]
 fn a_phone_on_another_host_registers_calls_and_hangs_up_with_the_defaults() {
     let Some(host) = OtherHost::create() else {
         return;
     };
-    let node = Node::start(Opts {
-        listen_host: "0.0.0.0".into(),
-        ..Opts::default()
-    });
+    let node = Server::start(
+        BIN,
+        Options {
+            listen_host: "0.0.0.0".into(),
+            ..Options::digest()
+        },
+    );
     let server = format!("{HOST_IP}:{}", node.port);
 
     let reg = node

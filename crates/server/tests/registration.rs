@@ -4,9 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod common;
+use testkit::ports::free_port;
+use testkit::server::{Options, Server};
+use testkit::sipp::{header, headers, Sipp};
 
-use common::{free_port, header, headers, Options, Server, Sipp};
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 fn reg(server: &Server, name: &str, scenario: &str, user: &str) -> Sipp {
     Sipp::new(server, name, scenario, free_port())
@@ -25,7 +28,7 @@ fn reg(server: &Server, name: &str, scenario: &str, user: &str) -> Sipp {
 /// ```
 #[test]
 fn rfc3665_2_1_new_registration() {
-    let server = Server::start(Options::default());
+    let server = Server::start(BIN, Options::default());
     let r = reg(&server, "2_1", "uac-register-new-expect-200.xml", "bob")
         .key("expires", 30)
         .run();
@@ -66,7 +69,7 @@ fn rfc3665_2_1_new_registration() {
 /// ```
 #[test]
 fn rfc3665_2_2_update_contact_list() {
-    let server = Server::start(Options::default());
+    let server = Server::start(BIN, Options::default());
     let r = reg(&server, "2_2", "uac-register-update-expect-200.xml", "bob").run();
     r.assert_ok("§2.2");
     assert_eq!(r.ladder(), ["> REGISTER", "< 200", "> REGISTER", "< 200"]);
@@ -92,7 +95,7 @@ fn rfc3665_2_2_update_contact_list() {
 /// ```
 #[test]
 fn rfc3665_2_3_query_contact_list() {
-    let server = Server::start(Options::default());
+    let server = Server::start(BIN, Options::default());
     let r = reg(&server, "2_3", "uac-register-query-expect-200.xml", "bob").run();
     r.assert_ok("§2.3");
     assert_eq!(r.ladder(), ["> REGISTER", "< 200", "> REGISTER", "< 200"]);
@@ -122,7 +125,7 @@ fn rfc3665_2_3_query_contact_list() {
 /// ```
 #[test]
 fn rfc3665_2_4_cancellation() {
-    let server = Server::start(Options::default());
+    let server = Server::start(BIN, Options::default());
     let r = reg(&server, "2_4", "uac-register-cancel-expect-200.xml", "bob").run();
     r.assert_ok("§2.4");
     assert_eq!(
@@ -166,7 +169,7 @@ fn rfc3665_2_4_cancellation() {
 /// ```
 #[test]
 fn rfc3665_2_5_unsuccessful_registration() {
-    let server = Server::start(Options::default());
+    let server = Server::start(BIN, Options::default());
 
     let r = reg(
         &server,

@@ -10,13 +10,14 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod common;
-
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
+use testkit::server::{Options, Server};
+use testkit::udp::{options_ping, status_of, RawUdp};
 
-use common::{options_ping, status_of, Options, RawUdp, Server};
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 /// What the RFC expects of a proxy/registrar for one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +75,7 @@ fn transaction_key(msg: &str) -> Option<String> {
 }
 
 fn start_server() -> Server {
-    let server = Server::start(Options::default());
+    let server = Server::start(BIN, Options::default());
     // Most torture messages are addressed to user@example.com: with that user provisioned
     // they reach the stage they exercise instead of stopping at "404 unknown user".
     server.cli(&["user", "add", "user@example.com", "--password", "pw-user"]);
@@ -107,7 +108,7 @@ fn data_dir() -> PathBuf {
 
 /// A loopback address of our own (127.x.y.z), so port 5060 on it is ours.
 fn client_socket() -> RawUdp {
-    let seed = u64::from(std::process::id()) ^ (u64::from(common::free_port()) * 7919);
+    let seed = u64::from(std::process::id()) ^ (u64::from(testkit::ports::free_port()) * 7919);
     for i in 0..200u64 {
         let v = seed.wrapping_add(i * 104_729);
         let ip = Ipv4Addr::new(
@@ -162,7 +163,7 @@ fn rfc4475_torture_messages_over_udp() {
         let mut answers: Vec<String> = Vec::new();
         loop {
             let m = client
-                .recv(common::HANG_GUARD)
+                .recv(testkit::wait::HANG_GUARD)
                 .unwrap_or_else(|| panic!("{file}: the server stopped answering (probe lost)"));
             if m.contains(&probe_id) {
                 assert_eq!(status_of(&m), Some(200), "probe after {file}: {m}");
@@ -227,7 +228,7 @@ fn rfc4475_torture_messages_over_udp() {
     client.send(to, &options_ping(me, to, "final-probe"));
     loop {
         let m = client
-            .recv(common::HANG_GUARD)
+            .recv(testkit::wait::HANG_GUARD)
             .expect("no answer to the final OPTIONS");
         if m.contains("final-probe") {
             assert_eq!(status_of(&m), Some(200), "{m}");

@@ -4,9 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod common;
+use testkit::open;
+use testkit::ports::free_port;
+use testkit::server::{Options, Server};
+use testkit::sipp::{header, headers, Sipp};
 
-use common::{free_port, header, headers, register, Options, Server, Sipp};
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 /// A server whose `[services]` section is set (spliced after `[sip]` by the harness's
 /// extra-lines hook): announcement URI for screening, 2 s per find-me contact group.
@@ -17,24 +21,17 @@ fn server() -> Server {
             .into(),
         ..Options::default()
     };
-    Server::start(opts)
+    Server::start(BIN, opts)
 }
 
 /// A phone of `user` answering with `scenario`, registered from its port first.
-fn phone(server: &Server, user: &str, scenario: &str) -> common::Background {
-    let port = free_port();
-    register(server, user, port, 60);
-    Sipp::new(server, &format!("{user}-{port}"), scenario, port)
-        .service(user)
-        .spawn()
+fn phone(server: &Server, user: &str, scenario: &str) -> testkit::sipp::Background {
+    open::phone(server, user, scenario).1.spawn()
 }
 
 /// Alice calling `callee` with `scenario`.
-fn alice(server: &Server, scenario: &str, callee: &str) -> common::SippResult {
-    Sipp::new(server, "alice", scenario, free_port())
-        .remote(&server.addr())
-        .service(callee)
-        .run()
+fn alice(server: &Server, scenario: &str, callee: &str) -> testkit::sipp::SippResult {
+    open::caller(server, "alice", scenario, callee).run()
 }
 
 /// The History-Info entries of the INVITE a forwarding target received.

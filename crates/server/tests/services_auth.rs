@@ -3,16 +3,24 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod auth_support;
+use testkit::ports::free_port;
+use testkit::server::{password, Options, Server, DOMAIN};
+use testkit::sipp::header;
 
-use auth_support::{free_port, header, password, Node, Opts, DOMAIN};
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
-fn node() -> Node {
-    Node::start(Opts {
-        // Spliced after the [auth] lines: a [services] section of its own.
-        auth: "\n[services]\nscreening_announcement = \"sip:announcement@127.0.0.1\"\n".into(),
-        ..Opts::default()
-    })
+fn node() -> Server {
+    Server::start(
+        BIN,
+        Options {
+            // Spliced after the [auth] lines: a [services] section of its own.
+            auth: Some(
+                "\n[services]\nscreening_announcement = \"sip:announcement@127.0.0.1\"\n".into(),
+            ),
+            ..Options::digest()
+        },
+    )
 }
 
 /// Alice (authenticated) calls `callee`; the proxy challenges, then refuses with 403.
@@ -30,7 +38,7 @@ fn node() -> Node {
 ///   | ACK               |
 ///   |------------------>|
 /// ```
-fn screened_call(node: &Node, callee: &str) {
+fn screened_call(node: &Server, callee: &str) {
     let alice = node
         .sipp(
             &format!("alice-{callee}"),

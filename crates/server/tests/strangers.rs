@@ -10,12 +10,14 @@
 //!  |<-- 403 Relaying Denied -----------|                  (nothing arrives)
 //! ```
 
-mod auth_support;
-
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
+use testkit::ports::free_port;
+use testkit::server::{Options, Server};
+use testkit::udp::{status_of, RawUdp};
 
-use auth_support::{free_port, status_of, Node, Opts, RawUdp};
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 struct Stranger {
     sock: RawUdp,
@@ -25,7 +27,7 @@ struct Stranger {
 }
 
 impl Stranger {
-    fn new(node: &Node) -> Stranger {
+    fn new(node: &Server) -> Stranger {
         let local = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
         Stranger {
             sock: RawUdp::bind(local),
@@ -90,7 +92,7 @@ fn shape(answer: &str) -> (String, Vec<String>) {
 
 #[test]
 fn strangers_cannot_tell_users_from_absent_names() {
-    let node = Node::start(Opts::default());
+    let node = Server::start(BIN, Options::digest());
     let mut stranger = Stranger::new(&node);
     for method in ["INVITE", "OPTIONS", "MESSAGE", "SUBSCRIBE"] {
         let existing = stranger.ask(
@@ -116,7 +118,7 @@ fn strangers_cannot_tell_users_from_absent_names() {
 
 #[test]
 fn strangers_cannot_relay_through_a_preloaded_route() {
-    let node = Node::start(Opts::default());
+    let node = Server::start(BIN, Options::digest());
     let victim_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
     let victim = RawUdp::bind(victim_addr);
     let mut stranger = Stranger::new(&node);

@@ -8,14 +8,18 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::time::Instant;
+use testkit::ports::free_port;
+use testkit::server::{Options, Server};
+use testkit::sipp::Sipp;
+use testkit::udp::{status_of, RawUdp};
+use testkit::wait::HANG_GUARD;
 
-use common::{free_port, status_of, Options, RawUdp, Server, Sipp, HANG_GUARD};
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 /// A TCP connection to the server, with reads bounded by the hang guard.
 fn tcp_connect(server: &Server) -> TcpStream {
@@ -59,7 +63,7 @@ fn options_tcp(server: &Server, local: SocketAddr) -> String {
 /// on the connection, then the server closes it (and opens none to the client's port).
 #[test]
 fn valid_request_then_garbage_over_tcp_is_answered_then_closed() {
-    let server = Server::start(Options::default());
+    let server = Server::start(BIN, Options::default());
     let mut c = tcp_connect(&server);
     let local = c.local_addr().unwrap();
     let wire = options_tcp(&server, local) + "C\r\n\r\n";
@@ -91,7 +95,7 @@ fn rfc4475_dir() -> PathBuf {
 #[test]
 fn rfc4475_dblreq_over_tcp_is_answered_on_the_connection() {
     let wire = std::fs::read(rfc4475_dir().join("dblreq.dat")).unwrap();
-    let server = Server::start(Options::default());
+    let server = Server::start(BIN, Options::default());
     let mut c = tcp_connect(&server);
     c.write_all(&wire).unwrap();
     c.shutdown(Shutdown::Write).unwrap();
@@ -139,10 +143,13 @@ fn register_bob_over_tcp_then_close(server: &Server) -> SocketAddr {
 /// for it.
 #[test]
 fn invite_to_an_unreachable_tcp_contact_is_answered_at_once() {
-    let server = Server::start(Options {
-        transaction: "t1_ms = 60000\nt2_ms = 60000\n".into(),
-        ..Options::default()
-    });
+    let server = Server::start(
+        BIN,
+        Options {
+            transaction: "t1_ms = 60000\nt2_ms = 60000\n".into(),
+            ..Options::default()
+        },
+    );
     let gone = register_bob_over_tcp_then_close(&server);
     let started = Instant::now();
     let alice = Sipp::new(
@@ -170,10 +177,13 @@ fn invite_to_an_unreachable_tcp_contact_is_answered_at_once() {
 #[cfg(target_os = "linux")]
 #[test]
 fn invite_to_a_closed_udp_port_is_answered_at_once() {
-    let server = Server::start(Options {
-        transaction: "t1_ms = 60000\nt2_ms = 60000\n".into(),
-        ..Options::default()
-    });
+    let server = Server::start(
+        BIN,
+        Options {
+            transaction: "t1_ms = 60000\nt2_ms = 60000\n".into(),
+            ..Options::default()
+        },
+    );
     let phone = RawUdp::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
     let local = phone.sock.local_addr().unwrap();
     let reg = format!(
@@ -236,7 +246,7 @@ fn udp_pair() -> (RawUdp, RawUdp) {
 /// its Via records `rport` and `received` as if the client had asked.
 #[test]
 fn force_rport_answers_a_udp_request_at_its_source_port() {
-    let server = Server::start(Options::default());
+    let server = Server::start(BIN, Options::default());
     let (source, via_port) = udp_pair();
     let via = via_port.sock.local_addr().unwrap();
     source.send(
@@ -258,10 +268,13 @@ fn force_rport_answers_a_udp_request_at_its_source_port() {
 /// in the Via.
 #[test]
 fn without_force_rport_a_udp_request_is_answered_at_its_via_port() {
-    let server = Server::start(Options {
-        sip: "force_rport = false\n".into(),
-        ..Options::default()
-    });
+    let server = Server::start(
+        BIN,
+        Options {
+            sip: "force_rport = false\n".into(),
+            ..Options::default()
+        },
+    );
     let (source, via_port) = udp_pair();
     let via = via_port.sock.local_addr().unwrap();
     source.send(

@@ -166,7 +166,7 @@ impl Baresip {
     /// Waits (bounded) for it to quit on its own.
     pub fn wait(&mut self, limit: Duration) {
         if let Some(mut c) = self.child.take() {
-            super::wait_child(&mut c, "baresip", limit);
+            crate::wait::wait_child(&mut c, "baresip", limit);
         }
     }
 

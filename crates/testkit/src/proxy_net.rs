@@ -1,6 +1,7 @@
-//! The in-process test network shared by the proxy's flow tests: a proxy on a virtual
-//! clock, helpers to send text and read what it sends.
-#![allow(clippy::unwrap_used, dead_code, missing_docs)]
+//! The proxy in process on a virtual clock, for the proxy's own tests: a [`Net`] that
+//! feeds it text as if from the network and collects what it sends, with helpers for the
+//! addresses, REGISTER, INVITE and a far end's answer. No sockets, no sleeping: time
+//! moves only when a test calls [`Net::advance`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,8 +12,10 @@ use proxy::{AuthConfig, Destination, Proxy, ProxyConfig, StaticDirectory, Transp
 use registrar::{Location, Registrar, RegistrarConfig};
 use sip_message::{HeaderName, SipMessage};
 
+/// The proxy's advertised address.
 pub const PROXY: &str = "192.0.2.10";
 
+/// A UDP peer at `addr`.
 pub fn udp(addr: &str) -> Destination {
     Destination {
         transport: Transport::Udp,
@@ -21,25 +24,53 @@ pub fn udp(addr: &str) -> Destination {
     }
 }
 
+/// A TCP peer at `addr` on connection 7.
 pub fn tcp(addr: &str) -> Destination {
+    tcp_on(addr, 7)
+}
+
+/// A TCP peer at `addr` on connection `conn`.
+pub fn tcp_on(addr: &str, conn: u64) -> Destination {
     Destination {
         transport: Transport::Tcp,
         addr: addr.parse().unwrap(),
-        conn: Some(7),
+        conn: Some(conn),
     }
 }
 
+/// A directory serving example.com with `users` (no passwords).
+pub fn directory(users: &[&str]) -> StaticDirectory {
+    let dir = StaticDirectory::new();
+    dir.replace(
+        vec!["example.com".to_string()],
+        users.iter().map(|u| Subscriber {
+            aor: AddressOfRecord::new(u, "example.com"),
+            ha1_md5: String::new(),
+            ha1_sha256: String::new(),
+        }),
+        vec![],
+    );
+    dir
+}
+
+/// A proxy on a virtual clock.
 pub struct Net {
+    /// The proxy under test.
     pub proxy: Proxy,
+    /// The virtual monotonic clock.
     pub now: Duration,
+    /// The wall clock (seconds since the epoch) handed to the proxy.
     pub wall: u64,
 }
 
 impl Net {
+    /// Advertised as [`PROXY`]:5060, authentication off, `no_answer` as the no-answer
+    /// timeout, users alice and bob.
     pub fn new(no_answer: Duration) -> Net {
         Net::with_auth(no_answer, false)
     }
 
+    /// [`Net::new`] with authentication on or off.
     pub fn with_auth(no_answer: Duration, auth: bool) -> Net {
         Net::with_config(ProxyConfig {
             advertised_host: Some(PROXY.into()),
@@ -55,17 +86,11 @@ impl Net {
 
     /// A proxy on `cfg` serving example.com with users alice and bob.
     pub fn with_config(cfg: ProxyConfig) -> Net {
-        let dir = StaticDirectory::new();
-        let sub = |u: &str| Subscriber {
-            aor: AddressOfRecord::new(u, "example.com"),
-            ha1_md5: String::new(),
-            ha1_sha256: String::new(),
-        };
-        dir.replace(
-            vec!["example.com".to_string()],
-            vec![sub("alice"), sub("bob")],
-            vec![],
-        );
+        Net::with_directory(cfg, directory(&["alice", "bob"]))
+    }
+
+    /// A proxy on `cfg` serving `dir`, at time zero.
+    pub fn with_directory(cfg: ProxyConfig, dir: StaticDirectory) -> Net {
         let registrar = Registrar::new(RegistrarConfig::default(), Arc::new(Location::new(1000)));
         let proxy = Proxy::new(
             cfg,
@@ -80,25 +105,39 @@ impl Net {
         }
     }
 
+    /// `text` (lines ending in `\n`) as a datagram or segment from `from`.
     pub fn send(&mut self, from: Destination, text: &str) {
         let text = text.replace('\n', "\r\n");
         self.proxy
             .handle_message(self.now, self.wall, Bytes::from(text), from);
     }
 
-    pub fn out(&mut self) -> Vec<(Destination, SipMessage)> {
-        let mut v = Vec::new();
-        while let Some((d, b)) = self.proxy.poll_transmit() {
-            v.push((d, SipMessage::parse(b).unwrap()));
-        }
-        v
+    /// Everything the proxy wants sent, as bytes.
+    pub fn out_raw(&mut self) -> Vec<(Destination, Bytes)> {
+        std::iter::from_fn(|| self.proxy.poll_transmit()).collect()
     }
 
+    /// Everything the proxy wants sent, parsed.
+    pub fn out(&mut self) -> Vec<(Destination, SipMessage)> {
+        self.out_raw()
+            .into_iter()
+            .map(|(d, b)| (d, SipMessage::parse(b).unwrap()))
+            .collect()
+    }
+
+    /// Moves the clock on by `d` and lets the proxy's timers fire.
     pub fn advance(&mut self, d: Duration) {
         self.now += d;
         self.proxy.handle_timeout(self.now);
     }
 
+    /// The transport could not deliver `bytes` to `to` (a TCP connect failed, a send
+    /// erred), reported at the current time.
+    pub fn transport_error(&mut self, to: Destination, bytes: Bytes) {
+        self.proxy.handle_transport_error(self.now, to, bytes);
+    }
+
+    /// Registers `user` at `contact` from `from`, expecting a 200.
     pub fn register(&mut self, user: &str, contact: &str, from: Destination) {
         self.send(
             from,
@@ -122,6 +161,7 @@ Content-Length: 0
     }
 }
 
+/// Alice's INVITE to bob from 198.51.100.1:5060 with Via branch `branch`.
 pub fn invite(branch: &str) -> String {
     format!(
         "INVITE sip:bob@example.com SIP/2.0
@@ -138,7 +178,7 @@ Content-Length: 0
     )
 }
 
-/// Answers `req` (as the UAS at the far end) with `status`, To tag `t`.
+/// Answers `req` (as the UAS at the far end) with `status`, To tag `b<status>`.
 pub fn answer(req: &SipMessage, status: u16) -> String {
     let mut s = format!("SIP/2.0 {status} X\r\n");
     for (i, f) in req.fields().iter().enumerate() {

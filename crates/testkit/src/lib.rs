@@ -1,0 +1,34 @@
+//! The one test harness of Switchboard, for every end-to-end and in-process test.
+//!
+//! Owns: launching a real `switchboard` on free ports with a config built from
+//! [`server::Options`] ([`server`]), its command line ([`cli`]), SIPp phones ([`sipp`]) and the flows built of them
+//! ([`open`], [`digest`], [`location`]), baresip softphones ([`softphone`]), a second host
+//! in a network namespace ([`netns`]), raw UDP ([`udp`]), bounded waits ([`wait`]),
+//! throw-away databases ([`database`], feature `databases`) and the proxy on a virtual clock
+//! ([`proxy_net`], feature `proxy-net`).
+//!
+//! Does not own: the tests themselves, the SIPp scenarios (`tests/sipp/` at the repository
+//! root), or the binary: `env!("CARGO_BIN_EXE_switchboard")` exists only inside the server
+//! crate's tests, so they pass it to [`server::Server::start`].
+//!
+//! A harness fails a test by panicking, so `unwrap` is allowed here (a dev-dependency only).
+
+#![allow(clippy::unwrap_used)]
+#![warn(missing_docs)]
+
+pub mod cli;
+#[cfg(feature = "databases")]
+pub mod database;
+pub mod digest;
+pub mod location;
+pub mod netns;
+pub mod open;
+pub mod ports;
+#[cfg(feature = "proxy-net")]
+pub mod proxy_net;
+pub mod server;
+pub mod sipp;
+pub mod sipp_trace;
+pub mod softphone;
+pub mod udp;
+pub mod wait;
