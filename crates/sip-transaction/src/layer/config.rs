@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+#[cfg(doc)]
+use super::{Error, RequestOutcome, TransactionLayer};
 use crate::timers::Timers;
 
 /// Configuration of a [`TransactionLayer`].

@@ -4,6 +4,8 @@
 
 use sip_message::SipMessage;
 
+#[cfg(doc)]
+use super::TransactionLayer;
 use crate::io::TransactionId;
 
 /// What the TU must do with a request given to [`TransactionLayer::handle_request`].
