@@ -136,15 +136,14 @@ impl AuthSection {
 
     /// Checks the brute-force limits (with `[flood]` and `[security]`, the protections).
     pub(super) fn validate_throttle(&self) -> anyhow::Result<()> {
-        let a = self;
         if [
-            a.max_failures_per_source_user,
-            a.max_failures_per_user,
-            a.max_users_per_source,
-            a.max_unknown_per_source,
+            self.max_failures_per_source_user,
+            self.max_failures_per_user,
+            self.max_users_per_source,
+            self.max_unknown_per_source,
         ]
         .contains(&0)
-            || a.max_tracked == 0
+            || self.max_tracked == 0
         {
             bail!("auth: the max_failures_*, max_*_per_source and max_tracked limits must be at least 1");
         }

@@ -60,8 +60,9 @@ impl FloodSection {
                 bail!("flood.exempt: {e}");
             }
         }
-        let f = self;
-        if f.enabled && (f.max_requests == 0 || f.window_secs == 0 || f.max_sources == 0) {
+        if self.enabled
+            && (self.max_requests == 0 || self.window_secs == 0 || self.max_sources == 0)
+        {
             bail!("flood: max_requests, window_secs and max_sources must be at least 1");
         }
         Ok(())

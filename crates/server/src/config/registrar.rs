@@ -41,8 +41,7 @@ impl Default for RegistrarSection {
 impl RegistrarSection {
     /// Checks that the expiries are in order.
     pub(super) fn validate(&self) -> anyhow::Result<()> {
-        let r = self;
-        if r.min_expires > r.max_expires || r.default_expires > r.max_expires {
+        if self.min_expires > self.max_expires || self.default_expires > self.max_expires {
             bail!("registrar: need min_expires <= default_expires <= max_expires");
         }
         Ok(())
