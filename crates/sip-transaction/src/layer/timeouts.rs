@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::table::Tx;
 use super::TransactionLayer;
+
 impl<D: Clone> TransactionLayer<D> {
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Duration) {
