@@ -3,7 +3,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::params::{parse_bool, parse_digest, set_once, write_quoted, Param, VecWriter};
+use crate::params::{
+    own, parse_bool, parse_digest, required, set_once, write_quoted_param, Param, VecWriter,
+};
 use crate::{Algorithm, AuthParseError, Qop};
 
 /// A parsed or to-be-printed `Digest` challenge (RFC 7616 §3.3, RFC 3261 §22.4).
@@ -73,9 +75,9 @@ impl<'a> Challenge<'a> {
             }
         }
         Ok(Challenge {
-            realm: realm.ok_or(AuthParseError::MissingParameter("realm"))?,
+            realm: required(realm, "realm")?,
             domain,
-            nonce: nonce.ok_or(AuthParseError::MissingParameter("nonce"))?,
+            nonce: required(nonce, "nonce")?,
             opaque,
             stale: stale.unwrap_or(false),
             algorithm,
@@ -98,10 +100,10 @@ impl<'a> Challenge<'a> {
     /// Copies all borrowed data so the challenge outlives its input.
     pub fn into_owned(self) -> Challenge<'static> {
         Challenge {
-            realm: Cow::Owned(self.realm.into_owned()),
-            domain: self.domain.map(|d| Cow::Owned(d.into_owned())),
-            nonce: Cow::Owned(self.nonce.into_owned()),
-            opaque: self.opaque.map(|o| Cow::Owned(o.into_owned())),
+            realm: own(self.realm),
+            domain: self.domain.map(own),
+            nonce: own(self.nonce),
+            opaque: self.opaque.map(own),
             stale: self.stale,
             algorithm: self.algorithm,
             qop: self.qop,
@@ -117,18 +119,10 @@ impl<'a> Challenge<'a> {
     }
 
     fn write_fmt_into<W: fmt::Write>(&self, w: &mut W) -> fmt::Result {
-        w.write_str("Digest realm=")?;
-        write_quoted(w, &self.realm)?;
-        if let Some(domain) = &self.domain {
-            w.write_str(", domain=")?;
-            write_quoted(w, domain)?;
-        }
-        w.write_str(", nonce=")?;
-        write_quoted(w, &self.nonce)?;
-        if let Some(opaque) = &self.opaque {
-            w.write_str(", opaque=")?;
-            write_quoted(w, opaque)?;
-        }
+        write_quoted_param(w, "Digest realm=", Some(&self.realm))?;
+        write_quoted_param(w, ", domain=", self.domain.as_deref())?;
+        write_quoted_param(w, ", nonce=", Some(&self.nonce))?;
+        write_quoted_param(w, ", opaque=", self.opaque.as_deref())?;
         if self.stale {
             w.write_str(", stale=true")?;
         }

@@ -3,7 +3,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::params::{parse_bool, parse_digest, set_once, write_quoted, Param, VecWriter};
+use crate::params::{
+    own, parse_bool, parse_digest, required, set_once, write_quoted_param, Param, VecWriter,
+};
 use crate::{Algorithm, AuthParseError, Qop};
 
 /// Parsed or to-be-printed `Digest` credentials (RFC 7616 §3.4, RFC 3261 §22.4).
@@ -99,11 +101,11 @@ impl<'a> Credentials<'a> {
             }
         }
         Ok(Credentials {
-            username: username.ok_or(AuthParseError::MissingParameter("username"))?,
-            realm: realm.ok_or(AuthParseError::MissingParameter("realm"))?,
-            nonce: nonce.ok_or(AuthParseError::MissingParameter("nonce"))?,
-            uri: uri.ok_or(AuthParseError::MissingParameter("uri"))?,
-            response: response.ok_or(AuthParseError::MissingParameter("response"))?,
+            username: required(username, "username")?,
+            realm: required(realm, "realm")?,
+            nonce: required(nonce, "nonce")?,
+            uri: required(uri, "uri")?,
+            response: required(response, "response")?,
             algorithm,
             cnonce,
             opaque,
@@ -126,9 +128,6 @@ impl<'a> Credentials<'a> {
 
     /// Copies all borrowed data so the credentials outlive their input.
     pub fn into_owned(self) -> Credentials<'static> {
-        fn own(c: Cow<'_, str>) -> Cow<'static, str> {
-            Cow::Owned(c.into_owned())
-        }
         Credentials {
             username: own(self.username),
             realm: own(self.realm),
@@ -152,27 +151,16 @@ impl<'a> Credentials<'a> {
     }
 
     fn write_fmt_into<W: fmt::Write>(&self, w: &mut W) -> fmt::Result {
-        w.write_str("Digest username=")?;
-        write_quoted(w, &self.username)?;
-        w.write_str(", realm=")?;
-        write_quoted(w, &self.realm)?;
-        w.write_str(", nonce=")?;
-        write_quoted(w, &self.nonce)?;
-        w.write_str(", uri=")?;
-        write_quoted(w, &self.uri)?;
-        w.write_str(", response=")?;
-        write_quoted(w, &self.response)?;
+        write_quoted_param(w, "Digest username=", Some(&self.username))?;
+        write_quoted_param(w, ", realm=", Some(&self.realm))?;
+        write_quoted_param(w, ", nonce=", Some(&self.nonce))?;
+        write_quoted_param(w, ", uri=", Some(&self.uri))?;
+        write_quoted_param(w, ", response=", Some(&self.response))?;
         if let Some(alg) = self.algorithm {
             write!(w, ", algorithm={alg}")?;
         }
-        if let Some(cnonce) = &self.cnonce {
-            w.write_str(", cnonce=")?;
-            write_quoted(w, cnonce)?;
-        }
-        if let Some(opaque) = &self.opaque {
-            w.write_str(", opaque=")?;
-            write_quoted(w, opaque)?;
-        }
+        write_quoted_param(w, ", cnonce=", self.cnonce.as_deref())?;
+        write_quoted_param(w, ", opaque=", self.opaque.as_deref())?;
         if let Some(qop) = self.qop {
             write!(w, ", qop={qop}")?;
         }

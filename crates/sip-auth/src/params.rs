@@ -28,8 +28,8 @@ impl Param<'_> {
     /// Copies borrowed data so the param no longer borrows the input.
     pub fn into_owned(self) -> Param<'static> {
         Param {
-            name: Cow::Owned(self.name.into_owned()),
-            value: Cow::Owned(self.value.into_owned()),
+            name: own(self.name),
+            value: own(self.value),
             quoted: self.quoted,
         }
     }
@@ -88,6 +88,32 @@ pub(crate) fn write_quoted<W: fmt::Write>(w: &mut W, s: &str) -> fmt::Result {
 
 fn is_bad_control(c: char) -> bool {
     c.is_ascii_control() && c != '\t'
+}
+
+/// Copies a borrowed string so it outlives the input it was parsed from.
+pub(crate) fn own(s: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(s.into_owned())
+}
+
+/// The value of a required parameter, or [`AuthParseError::MissingParameter`].
+pub(crate) fn required<T>(slot: Option<T>, name: &'static str) -> Result<T, AuthParseError> {
+    slot.ok_or(AuthParseError::MissingParameter(name))
+}
+
+/// Writes `prefix` (e.g. `", nonce="`) and `value` as a quoted string; nothing when `value`
+/// is `None` (an absent optional parameter).
+pub(crate) fn write_quoted_param<W: fmt::Write>(
+    w: &mut W,
+    prefix: &str,
+    value: Option<&str>,
+) -> fmt::Result {
+    match value {
+        Some(v) => {
+            w.write_str(prefix)?;
+            write_quoted(w, v)
+        }
+        None => Ok(()),
+    }
 }
 
 /// Stores `value` in `slot`, rejecting a second occurrence of `name`.

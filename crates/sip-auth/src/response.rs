@@ -150,58 +150,61 @@ mod tests {
     const RFC7616_CNONCE: &str = "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ";
     const RFC7616_REALM: &str = "http-auth@example.org";
 
-    #[test]
-    fn rfc2617_section_3_5() {
-        let h = ha1(
-            Algorithm::Md5,
-            "Mufasa",
-            "testrealm@host.com",
-            "Circle Of Life",
-        );
-        let r = compute_response(
-            Algorithm::Md5,
+    /// The response of the RFCs' worked examples: Mufasa fetches `GET /dir/index.html`
+    /// with qop=auth and nc=1.
+    fn get_dir_index(
+        alg: Algorithm,
+        realm: &str,
+        password: &str,
+        nonce: &str,
+        cnonce: &str,
+    ) -> String {
+        let h = ha1(alg, "Mufasa", realm, password);
+        compute_response(
+            alg,
             &h,
-            "dcd98b7102dd2f0e8b11d0f600bfb0c093",
+            nonce,
             1,
-            "0a4f113b",
+            cnonce,
             Some(Qop::Auth),
             "GET",
             "/dir/index.html",
             b"",
+        )
+    }
+
+    #[test]
+    fn rfc2617_section_3_5() {
+        let r = get_dir_index(
+            Algorithm::Md5,
+            "testrealm@host.com",
+            "Circle Of Life",
+            "dcd98b7102dd2f0e8b11d0f600bfb0c093",
+            "0a4f113b",
         );
         assert_eq!(r, "6629fae49393a05397450978507c4ef1");
     }
 
     #[test]
     fn rfc7616_section_3_9_1_md5() {
-        let h = ha1(Algorithm::Md5, "Mufasa", RFC7616_REALM, "Circle of Life");
-        let r = compute_response(
+        let r = get_dir_index(
             Algorithm::Md5,
-            &h,
+            RFC7616_REALM,
+            "Circle of Life",
             RFC7616_NONCE,
-            1,
             RFC7616_CNONCE,
-            Some(Qop::Auth),
-            "GET",
-            "/dir/index.html",
-            b"",
         );
         assert_eq!(r, "8ca523f5e9506fed4657c9700eebdbec");
     }
 
     #[test]
     fn rfc7616_section_3_9_1_sha256() {
-        let h = ha1(Algorithm::Sha256, "Mufasa", RFC7616_REALM, "Circle of Life");
-        let r = compute_response(
+        let r = get_dir_index(
             Algorithm::Sha256,
-            &h,
+            RFC7616_REALM,
+            "Circle of Life",
             RFC7616_NONCE,
-            1,
             RFC7616_CNONCE,
-            Some(Qop::Auth),
-            "GET",
-            "/dir/index.html",
-            b"",
         );
         assert_eq!(
             r,

@@ -39,6 +39,24 @@ pub enum Method {
 }
 
 impl Method {
+    /// Every method this crate knows by name, in the order of the enum (no `Extension`).
+    pub const KNOWN: [Method; 14] = [
+        Method::Invite,
+        Method::Ack,
+        Method::Bye,
+        Method::Cancel,
+        Method::Register,
+        Method::Options,
+        Method::Info,
+        Method::Update,
+        Method::Prack,
+        Method::Subscribe,
+        Method::Notify,
+        Method::Refer,
+        Method::Message,
+        Method::Publish,
+    ];
+
     /// Recognises a method token (case-sensitive). Unknown tokens give `Extension`.
     pub fn from_token(s: &str) -> Method {
         match s {
@@ -85,5 +103,18 @@ impl Method {
 impl fmt::Display for Method {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str().unwrap_or("extension"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_known_method_reads_back_from_its_name() {
+        for m in Method::KNOWN {
+            let name = m.as_str().expect("known methods have a name");
+            assert_eq!(Method::from_token(name), m);
+        }
     }
 }

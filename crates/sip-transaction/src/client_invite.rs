@@ -13,7 +13,7 @@
 use bytes::Bytes;
 use sip_message::{build_ack_for_failure, SipMessage};
 
-use crate::io::{Event, Fx, Reliability, State, Step};
+use crate::io::{Fx, Reliability, State, Step};
 use crate::timers::{Slot, Timers, TxTimers};
 
 #[derive(Debug)]
@@ -50,10 +50,7 @@ impl<D: Clone> ClientInvite<D> {
             timers: TxTimers::default(),
         };
         fx.send(&tx.dest, &tx.bytes);
-        if reliability == Reliability::Unreliable {
-            fx.arm(&mut tx.timers, Slot::Retransmit, tx.rto);
-        }
-        fx.arm(&mut tx.timers, Slot::Timeout, fx.timers.t1x64());
+        fx.arm_retransmit_and_timeout(&mut tx.timers, reliability, tx.rto);
         tx
     }
 
@@ -109,10 +106,7 @@ impl<D: Clone> ClientInvite<D> {
                 fx.arm(&mut self.timers, Slot::Retransmit, self.rto);
                 Step::Continue
             }
-            (State::Calling, Slot::Timeout) => {
-                fx.event(Event::Timeout { id: fx.id });
-                Step::Terminate
-            }
+            (State::Calling, Slot::Timeout) => fx.time_out(),
             (State::Completed | State::Accepted, Slot::Linger) => Step::Terminate,
             _ => Step::Continue,
         }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use sip_message::SipMessage;
 
-use crate::io::{Event, Fx, Reliability, State, Step};
+use crate::io::{Fx, Reliability, State, Step};
 use crate::timers::{Slot, Timers, TxTimers};
 
 #[derive(Debug)]
@@ -47,10 +47,7 @@ impl<D: Clone> ClientNonInvite<D> {
             timers: TxTimers::default(),
         };
         fx.send(&tx.dest, &tx.bytes);
-        if reliability == Reliability::Unreliable {
-            fx.arm(&mut tx.timers, Slot::Retransmit, tx.rto);
-        }
-        fx.arm(&mut tx.timers, Slot::Timeout, fx.timers.t1x64());
+        fx.arm_retransmit_and_timeout(&mut tx.timers, reliability, tx.rto);
         tx
     }
 
@@ -85,10 +82,7 @@ impl<D: Clone> ClientNonInvite<D> {
                 fx.arm(&mut self.timers, Slot::Retransmit, self.rto);
                 Step::Continue
             }
-            (State::Trying | State::Proceeding, Slot::Timeout) => {
-                fx.event(Event::Timeout { id: fx.id });
-                Step::Terminate
-            }
+            (State::Trying | State::Proceeding, Slot::Timeout) => fx.time_out(),
             (State::Completed, Slot::Linger) => Step::Terminate,
             _ => Step::Continue,
         }

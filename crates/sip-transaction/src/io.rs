@@ -121,4 +121,33 @@ impl<D: Clone> Fx<'_, D> {
     pub(crate) fn event(&mut self, e: Event) {
         self.events.push_back(e);
     }
+
+    /// Arms the retransmission timer at `rto` (unreliable transports only) and the
+    /// transaction timeout at 64*T1: timers A and B (RFC 3261 §17.1.1.2), E and F
+    /// (§17.1.2.2), G and H (§17.2.1).
+    pub(crate) fn arm_retransmit_and_timeout(
+        &mut self,
+        timers: &mut TxTimers,
+        reliability: Reliability,
+        rto: Duration,
+    ) {
+        if reliability == Reliability::Unreliable {
+            self.arm(timers, Slot::Retransmit, rto);
+        }
+        let timeout = self.timers.t1x64();
+        self.arm(timers, Slot::Timeout, timeout);
+    }
+
+    /// Timer B, F or H fired: tells the TU and ends the transaction.
+    pub(crate) fn time_out(&mut self) -> Step {
+        self.event(Event::Timeout { id: self.id });
+        Step::Terminate
+    }
+
+    /// Re-sends the latest response of a server transaction, if it sent one.
+    pub(crate) fn resend(&mut self, dest: &D, last: Option<&Bytes>) {
+        if let Some(last) = last {
+            self.send(dest, last);
+        }
+    }
 }

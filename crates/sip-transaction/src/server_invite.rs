@@ -18,7 +18,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use sip_message::{ResponseBuilder, SipMessage};
 
-use crate::io::{Event, Fx, Reliability, State, Step};
+use crate::io::{Fx, Reliability, State, Step};
 use crate::timers::{Slot, Timers, TxTimers};
 
 #[derive(Debug)]
@@ -76,9 +76,7 @@ impl<D: Clone> ServerInvite<D> {
     /// The INVITE was retransmitted.
     pub(crate) fn on_retransmission(&mut self, fx: &mut Fx<'_, D>) {
         if matches!(self.state, State::Proceeding | State::Completed) {
-            if let Some(last) = &self.last {
-                fx.send(&self.dest, last);
-            }
+            fx.resend(&self.dest, self.last.as_ref());
         }
     }
 
@@ -125,10 +123,7 @@ impl<D: Clone> ServerInvite<D> {
                 self.request = None;
                 fx.send(&self.dest, &bytes);
                 self.last = Some(bytes);
-                if self.reliability == Reliability::Unreliable {
-                    fx.arm(&mut self.timers, Slot::Retransmit, self.rto);
-                }
-                fx.arm(&mut self.timers, Slot::Timeout, fx.timers.t1x64());
+                fx.arm_retransmit_and_timeout(&mut self.timers, self.reliability, self.rto);
             }
             _ => return Err(WrongState),
         }
@@ -144,17 +139,12 @@ impl<D: Clone> ServerInvite<D> {
                 Step::Continue
             }
             (State::Completed, Slot::Retransmit) => {
-                if let Some(last) = &self.last {
-                    fx.send(&self.dest, last);
-                }
+                fx.resend(&self.dest, self.last.as_ref());
                 self.rto = fx.timers.backoff(self.rto, true);
                 fx.arm(&mut self.timers, Slot::Retransmit, self.rto);
                 Step::Continue
             }
-            (State::Completed, Slot::Timeout) => {
-                fx.event(Event::Timeout { id: fx.id });
-                Step::Terminate
-            }
+            (State::Completed, Slot::Timeout) => fx.time_out(),
             (State::Confirmed | State::Accepted, Slot::Linger) => Step::Terminate,
             _ => Step::Continue,
         }

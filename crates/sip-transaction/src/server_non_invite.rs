@@ -40,9 +40,7 @@ impl<D: Clone> ServerNonInvite<D> {
 
     /// The request was retransmitted.
     pub(crate) fn on_retransmission(&mut self, fx: &mut Fx<'_, D>) {
-        if let Some(last) = &self.last {
-            fx.send(&self.dest, last);
-        }
+        fx.resend(&self.dest, self.last.as_ref());
     }
 
     /// The TU sends a response.
