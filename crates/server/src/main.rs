@@ -10,6 +10,7 @@ mod control;
 mod discovery;
 mod interfaces;
 mod metrics_http;
+mod notices;
 mod run;
 
 use std::path::PathBuf;

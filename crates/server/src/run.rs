@@ -291,7 +291,11 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
 
     // Control socket for the CLI.
     let control_path = cfg.control_path();
-    let control_task = control::serve(control_path.clone(), core_tx.clone()).await?;
+    let applier = Arc::new(crate::notices::Applier::new(
+        store.clone(),
+        directory.clone(),
+    ));
+    let control_task = control::serve(control_path.clone(), core_tx.clone(), applier).await?;
     let metrics_task = match cfg.metrics.listen {
         Some(addr) => {
             let (local, task) = crate::metrics_http::serve(addr, core_tx.clone())
@@ -394,7 +398,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                             }
                         }
                         CoreInput::Control(cmd, reply) => {
-                            let answer = control::execute(cmd, now, &mut proxy, store.as_ref(), &directory, &transports, &drops).await;
+                            let answer = control::execute(cmd, now, &mut proxy, &directory, &transports, &drops);
                             let _ = reply.send(answer);
                         }
                     }
