@@ -179,6 +179,23 @@ async fn patterns(
     Ok(s.patterns(d))
 }
 
+/// Stores the rules of one direction (none: the setting goes).
+async fn store_patterns(
+    store: &dyn Store,
+    user: &AddressOfRecord,
+    d: ScreenDirection,
+    list: &[ScreenPattern],
+) -> Result<(), AdminError> {
+    if list.is_empty() {
+        store.delete_setting(user, screen_setting(d)).await?;
+    } else {
+        store
+            .set_setting(user, screen_setting(d), &encode_patterns(list))
+            .await?;
+    }
+    Ok(())
+}
+
 /// Blocks `user`'s calls in direction `d` matching `pattern`; the result is the pattern
 /// as parsed. Adding a rule that exists changes nothing.
 pub async fn add_screen_rule(
@@ -192,9 +209,7 @@ pub async fn add_screen_rule(
     if !list.contains(&p) {
         list.push(p.clone());
     }
-    store
-        .set_setting(user, screen_setting(d), &encode_patterns(&list))
-        .await?;
+    store_patterns(store, user, d, &list).await?;
     Ok(Done::new(p, changed(user)))
 }
 
@@ -218,12 +233,6 @@ pub async fn delete_screen_rule(
             ),
         ));
     }
-    if list.is_empty() {
-        store.delete_setting(user, screen_setting(d)).await?;
-    } else {
-        store
-            .set_setting(user, screen_setting(d), &encode_patterns(&list))
-            .await?;
-    }
+    store_patterns(store, user, d, &list).await?;
     Ok(Done::new(p, changed(user)))
 }

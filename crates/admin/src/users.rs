@@ -45,6 +45,16 @@ pub fn subscriber_with_password(aor: &AddressOfRecord, password: &str) -> Subscr
     }
 }
 
+/// The subscriber for a password asked for now and checked.
+fn hashed(
+    user: &AddressOfRecord,
+    password: impl FnOnce() -> Result<String, AdminError>,
+) -> Result<Subscriber, AdminError> {
+    let password = password()?;
+    check_password(&password)?;
+    Ok(subscriber_with_password(user, &password))
+}
+
 /// Adds a user. `password` is asked for only once the name has passed its checks (a
 /// front end may prompt for it), then checked with [`check_password`].
 pub async fn add_user(
@@ -60,11 +70,7 @@ pub async fn add_user(
             format!("user {user}: the name is taken by alias {user} -> {target}"),
         ));
     }
-    let password = password()?;
-    check_password(&password)?;
-    store
-        .add_subscriber(&subscriber_with_password(user, &password))
-        .await?;
+    store.add_subscriber(&hashed(user, password)?).await?;
     Ok(Done::new(
         (),
         vec![ChangeNotice::User(user.clone(), Change::Added)],
@@ -84,11 +90,7 @@ pub async fn set_password(
             format!("user {user} not found"),
         ));
     }
-    let password = password()?;
-    check_password(&password)?;
-    store
-        .update_subscriber(&subscriber_with_password(user, &password))
-        .await?;
+    store.update_subscriber(&hashed(user, password)?).await?;
     Ok(Done::new(
         (),
         vec![ChangeNotice::User(user.clone(), Change::Changed)],
