@@ -8,6 +8,9 @@
 #   call         INVITE -> 407 -> ACK, INVITE+auth -> 180/200 -> ACK, BYE -> 200 at CALL_RATE
 #   search-reg   register at each rate of SEARCH_REG_STEPS for SEARCH_SECS until unclean
 #   search-call  calls at each rate of SEARCH_CALL_STEPS for SEARCH_SECS until unclean
+#   call-churn   (Switchboard only) the call phase while the CLI makes a provisioning
+#                change every CHURN_MS (add a user, forward the callee's busy calls to it,
+#                clear that, delete the user): calls must not notice
 # and prints key=value lines. Every SIPp run is bounded by -m (count) and -timeout (time).
 # All traffic goes to 127.0.0.1.
 set -euo pipefail
@@ -43,6 +46,7 @@ SEARCH_CALL_STEPS=${SEARCH_CALL_STEPS:-"400 800 1600 3200"}
 # (every socket on the machine: SIPp's or the server's).
 SIPP_BUFF=${SIPP_BUFF:-4194304}
 SEARCH_SECS=${SEARCH_SECS:-5}
+CHURN_MS=${CHURN_MS:-100}          # call-churn: pause between two CLI changes
 KAM_SHM_MB=${KAM_SHM_MB:-256}
 KAM_PKG_MB=${KAM_PKG_MB:-64}      # per process; 8 MB cannot preload 50k location rows
 SKIP_INSTALL=${SKIP_INSTALL:-0}
@@ -417,6 +421,42 @@ phase_search() {  # server op steps
     MAXR[$s-$op]=$best
 }
 
+# a provisioning change through the CLI every CHURN_MS until killed; writes
+# "changes failures" to $WORK/churn.count after each
+churn_loop() {
+    local conf="$WORK/sb/switchboard.toml" i=0 fails=0 pause
+    pause=$(python3 -c "print($CHURN_MS/1000)")
+    while :; do
+        case $((i % 4)) in
+        0) set -- user add "churn@$DOMAIN" --password pw-churn ;;
+        1) set -- forward set "callee@$DOMAIN" busy "churn@$DOMAIN" ;;
+        2) set -- forward clear "callee@$DOMAIN" ;;
+        3) set -- user del "churn@$DOMAIN" ;;
+        esac
+        "$SB_BIN" -c "$conf" "$@" >/dev/null 2>>"$WORK/churn.err" || fails=$((fails + 1))
+        i=$((i + 1))
+        echo "$i $fails" > "$WORK/churn.count.new"
+        mv "$WORK/churn.count.new" "$WORK/churn.count"   # whole, even when killed
+        sleep "$pause"
+    done
+}
+
+phase_churn() {   # server
+    local s=$1 changes fails churn_pid
+    if [ "$s" != switchboard ]; then
+        log "call-churn: Switchboard only, skipped on $s"
+        return 0
+    fi
+    echo "0 0" > "$WORK/churn.count"
+    churn_loop &
+    churn_pid=$!
+    measure call "$CALL_RATE" "$CALL_SECS" "$s-call-churn"
+    kill "$churn_pid" 2>/dev/null || true
+    wait "$churn_pid" 2>/dev/null || true
+    read -r changes fails < "$WORK/churn.count" || true
+    out "server=$s op=call-churn rate=$CALL_RATE secs=$CALL_SECS ok=$OK failed=$FAILED retrans=$RETRANS udp_drops=$UDP_DROPS cpu_us_per_op=$CPU_US_PER_OP changes=$changes change_failures=$fails churn_ms=$CHURN_MS"
+}
+
 # ---------------------------------------------------------------- main
 install_missing
 build
@@ -435,6 +475,7 @@ for PHASE in $PHASES; do
         call) register_callee; phase_fixed "$s" call "$CALL_RATE" "$CALL_SECS" ;;
         search-reg) phase_search "$s" register "$SEARCH_REG_STEPS" ;;
         search-call) register_callee; phase_search "$s" call "$SEARCH_CALL_STEPS" ;;
+        call-churn) register_callee; phase_churn "$s" ;;
         esac
         stop_server
     done

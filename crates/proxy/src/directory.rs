@@ -1,4 +1,8 @@
 //! Who is served here: local domains, subscribers and aliases, asked synchronously.
+//!
+//! [`StaticDirectory`] is replaced wholesale on a full reload, or updated one entity at a
+//! time when a change notice arrives; each update holds a write lock only for a few map
+//! operations, so lookups from the core never wait on the store.
 
 use std::collections::{HashMap, HashSet};
 
@@ -40,7 +44,7 @@ struct Tables {
     aliases: HashMap<AddressOfRecord, AddressOfRecord>,
 }
 
-/// A directory held in memory and replaced wholesale on reload.
+/// A directory held in memory: replaced wholesale on reload, or updated per entity.
 #[derive(Default)]
 pub struct StaticDirectory {
     tables: RwLock<Tables>,
@@ -81,6 +85,66 @@ impl StaticDirectory {
     ) {
         let map = settings.into_iter().collect();
         *self.settings.write() = map;
+    }
+
+    /// Serves `domain` (lowercased).
+    pub fn upsert_domain(&self, domain: &str) {
+        self.tables
+            .write()
+            .domains
+            .insert(domain.to_ascii_lowercase());
+    }
+
+    /// Stops serving `domain`, with its users, its aliases, the aliases reaching into it
+    /// and its users' settings (as the store deletes them).
+    pub fn remove_domain(&self, domain: &str) {
+        let d = domain.to_ascii_lowercase();
+        {
+            let mut t = self.tables.write();
+            t.domains.remove(&d);
+            t.users.retain(|a, _| a.domain != d);
+            t.aliases
+                .retain(|a, target| a.domain != d && target.domain != d);
+        }
+        self.settings.write().retain(|a, _| a.domain != d);
+    }
+
+    /// Adds a subscriber or replaces its hashes.
+    pub fn upsert_user(&self, s: Subscriber) {
+        self.tables
+            .write()
+            .users
+            .insert(s.aor, (s.ha1_md5, s.ha1_sha256));
+    }
+
+    /// Removes a subscriber with the aliases reaching it and its settings.
+    pub fn remove_user(&self, aor: &AddressOfRecord) {
+        {
+            let mut t = self.tables.write();
+            t.users.remove(aor);
+            t.aliases.retain(|_, target| target != aor);
+        }
+        self.settings.write().remove(aor);
+    }
+
+    /// Adds an alias or points it at another user.
+    pub fn upsert_alias(&self, alias: AddressOfRecord, target: AddressOfRecord) {
+        self.tables.write().aliases.insert(alias, target);
+    }
+
+    /// Removes an alias.
+    pub fn remove_alias(&self, alias: &AddressOfRecord) {
+        self.tables.write().aliases.remove(alias);
+    }
+
+    /// Replaces one user's call-service settings (none set: forgotten).
+    pub fn set_settings(&self, aor: AddressOfRecord, settings: UserSettings) {
+        let mut map = self.settings.write();
+        if settings == UserSettings::default() {
+            map.remove(&aor);
+        } else {
+            map.insert(aor, settings);
+        }
     }
 
     /// How many (domains, users, aliases) are loaded.
@@ -139,5 +203,62 @@ impl Directory for StaticDirectory {
 
     fn findme(&self, aor: &AddressOfRecord) -> Option<FindMe> {
         self.settings.read().get(aor).and_then(|s| s.findme.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aor(s: &str) -> AddressOfRecord {
+        AddressOfRecord::parse(s).unwrap_or_else(|| AddressOfRecord::new("x", "invalid"))
+    }
+
+    fn sub(s: &str, h: &str) -> Subscriber {
+        Subscriber {
+            aor: aor(s),
+            ha1_md5: h.into(),
+            ha1_sha256: h.into(),
+        }
+    }
+
+    #[test]
+    fn per_entity_updates_cascade_as_the_store_does() {
+        let d = StaticDirectory::new();
+        d.upsert_domain("Example.COM");
+        d.upsert_domain("other.test");
+        d.upsert_user(sub("alice@example.com", "a1"));
+        d.upsert_user(sub("bob@other.test", "b1"));
+        d.upsert_alias(aor("100@example.com"), aor("alice@example.com"));
+        d.upsert_alias(aor("200@example.com"), aor("bob@other.test"));
+        let mut s = UserSettings::default();
+        s.forwarding.always = Some("bob@other.test".into());
+        d.set_settings(aor("alice@example.com"), s);
+        assert!(d.is_local_domain("example.com"));
+        assert_eq!(d.counts(), (2, 2, 2));
+        assert!(d.forwarding(&aor("alice@example.com")).is_some());
+
+        d.upsert_user(sub("alice@example.com", "a2"));
+        assert_eq!(
+            d.credentials(&aor("alice@example.com")),
+            Some(("a2".into(), "a2".into()))
+        );
+
+        d.remove_domain("other.test");
+        assert!(!d.is_local_domain("other.test"));
+        assert!(!d.is_subscriber(&aor("bob@other.test")));
+        assert_eq!(d.resolve_alias(&aor("200@example.com")), None);
+        assert_eq!(d.counts(), (1, 1, 1));
+
+        d.remove_user(&aor("alice@example.com"));
+        assert_eq!(d.resolve_alias(&aor("100@example.com")), None);
+        assert!(d.forwarding(&aor("alice@example.com")).is_none());
+        assert_eq!(d.counts(), (1, 0, 0));
+
+        d.upsert_alias(aor("7@example.com"), aor("carol@example.com"));
+        d.remove_alias(&aor("7@example.com"));
+        assert_eq!(d.counts(), (1, 0, 0));
+        d.set_settings(aor("carol@example.com"), UserSettings::default());
+        assert!(d.findme(&aor("carol@example.com")).is_none());
     }
 }

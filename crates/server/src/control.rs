@@ -1,11 +1,19 @@
 //! The control socket: how the CLI tells a running server that the store changed, and asks
 //! it for its figures. A Unix stream socket in the data directory, one line per request,
 //! one line per answer.
+//!
+//! Change notices (`changed user added alice@example.com`) and `reload` are applied in the
+//! connection's task ([`crate::notices`]): the store is read there, never in the core task,
+//! so a change made while calls run does not delay them. Everything else that needs the
+//! proxy's state goes to the core as [`CoreInput::Control`].
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-use model::{AddressOfRecord, Store};
+use std::sync::Arc;
+
+use admin::ChangeNotice;
+use model::AddressOfRecord;
 use proxy::{BanTarget, Proxy, StaticDirectory};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
@@ -13,13 +21,16 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use transport::Transports;
 
-use crate::run::{reload_directory, CoreInput};
+use crate::notices::Applier;
+use crate::run::CoreInput;
 
 /// A request to the running server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// Domains, users or aliases changed: reload them.
+    /// Anything may have changed (a bulk import): reload the whole directory.
     Reload,
+    /// One entity changed: re-read it.
+    Changed(ChangeNotice),
     /// Drop bindings from memory (the CLI already removed them from the store).
     ClearLocation(Option<AddressOfRecord>),
     /// Headline figures as JSON.
@@ -40,6 +51,10 @@ impl Command {
         let mut parts = line.split_whitespace();
         match parts.next()? {
             "reload" => Some(Command::Reload),
+            "changed" => {
+                let rest: Vec<&str> = parts.collect();
+                ChangeNotice::parse(&rest.join(" ")).map(Command::Changed)
+            }
             "status" => Some(Command::Status),
             "metrics" => Some(Command::Metrics),
             "flush" => Some(Command::Flush),
@@ -56,6 +71,7 @@ impl Command {
     fn to_line(&self) -> String {
         match self {
             Command::Reload => "reload".into(),
+            Command::Changed(n) => format!("changed {}", n.to_line()),
             Command::Status => "status".into(),
             Command::Metrics => "metrics".into(),
             Command::Flush => "flush".into(),
@@ -67,8 +83,13 @@ impl Command {
     }
 }
 
-/// Listens on `path` and forwards commands to the core.
-pub async fn serve(path: PathBuf, core: mpsc::Sender<CoreInput>) -> anyhow::Result<JoinHandle<()>> {
+/// Listens on `path`; applies notices and reloads through `applier` in the connection's
+/// task, and forwards other commands to the core.
+pub async fn serve(
+    path: PathBuf,
+    core: mpsc::Sender<CoreInput>,
+    applier: Arc<Applier>,
+) -> anyhow::Result<JoinHandle<()>> {
     let _ = std::fs::remove_file(&path);
     let listener = UnixListener::bind(&path)?;
     // Only the server's own user may drive it (reload, clear registrations).
@@ -79,11 +100,20 @@ pub async fn serve(path: PathBuf, core: mpsc::Sender<CoreInput>) -> anyhow::Resu
                 continue;
             };
             let core = core.clone();
+            let applier = applier.clone();
             tokio::spawn(async move {
                 let (r, mut w) = stream.into_split();
                 let mut lines = BufReader::new(r).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
                     let answer = match Command::parse(&line) {
+                        Some(Command::Changed(notice)) => match applier.apply(&notice).await {
+                            Ok(()) => "ok".into(),
+                            Err(e) => format!("error: {e}"),
+                        },
+                        Some(Command::Reload) => match applier.reload().await {
+                            Ok(()) => "ok".into(),
+                            Err(e) => format!("error: {e}"),
+                        },
                         Some(cmd) => {
                             let (tx, rx) = oneshot::channel();
                             if core.send(CoreInput::Control(cmd, tx)).await.is_err() {
@@ -102,23 +132,19 @@ pub async fn serve(path: PathBuf, core: mpsc::Sender<CoreInput>) -> anyhow::Resu
     }))
 }
 
-/// Runs a command inside the core task.
-pub async fn execute(
+/// Runs a command inside the core task (without awaiting anything).
+pub fn execute(
     cmd: Command,
     now: std::time::Duration,
     proxy: &mut Proxy,
-    store: &dyn Store,
     directory: &StaticDirectory,
     transports: &Transports,
     drops: &crate::run::Drops,
 ) -> String {
     match cmd {
-        Command::Reload => match reload_directory(store, directory).await {
-            Ok(()) => "ok".into(),
-            Err(e) => format!("error: {e}"),
-        },
-        // The core loop hands Flush to the write-behind task; this is never reached there.
-        Command::Flush => "ok".into(),
+        // The connection task applies these, and the core loop hands Flush to the
+        // write-behind task; neither is reached here.
+        Command::Reload | Command::Changed(_) | Command::Flush => "ok".into(),
         Command::Bans => {
             let bans: Vec<serde_json::Value> = proxy
                 .bans(now)
@@ -232,6 +258,14 @@ mod tests {
     fn commands_round_trip() {
         for c in [
             Command::Reload,
+            Command::Changed(ChangeNotice::User(
+                AddressOfRecord::new("alice", "example.com"),
+                admin::Change::Removed,
+            )),
+            Command::Changed(ChangeNotice::Domain(
+                "example.com".into(),
+                admin::Change::Added,
+            )),
             Command::Status,
             Command::Flush,
             Command::Bans,
@@ -243,5 +277,6 @@ mod tests {
             assert_eq!(Command::parse(&c.to_line()), Some(c));
         }
         assert_eq!(Command::parse("bogus"), None);
+        assert_eq!(Command::parse("changed user added"), None);
     }
 }

@@ -11,6 +11,7 @@ mod discovery;
 mod interfaces;
 mod logs;
 mod metrics_http;
+mod notices;
 mod run;
 
 use std::path::PathBuf;

@@ -291,7 +291,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
 
     // Control socket for the CLI.
     let control_path = cfg.control_path();
-    let control_task = control::serve(control_path.clone(), core_tx.clone()).await?;
+    let applier = Arc::new(crate::notices::Applier::new(
+        store.clone(),
+        directory.clone(),
+    ));
+    let control_task =
+        control::serve(control_path.clone(), core_tx.clone(), applier.clone()).await?;
     let metrics_task = match cfg.metrics.listen {
         Some(addr) => {
             let (local, task) = crate::metrics_http::serve(addr, core_tx.clone())
@@ -305,7 +310,6 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
 
     // Purge and periodic reload (other nodes may change the shared database).
     let purge_store = store.clone();
-    let purge_dir = directory.clone();
     let purge_loc = location.clone();
     let shared = cfg.database.shared_location;
     let housekeeping = tokio::spawn(async move {
@@ -326,9 +330,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                 tracing::warn!(error = %e, "purging expired bindings");
             }
             // A single node hears of every change through the control socket; nodes that
-            // share a database also re-read it, for changes made through another node.
+            // share a database also re-read it, for changes made through another node
+            // (in turn with the notices, so an older full read never lands after one).
             if shared {
-                if let Err(e) = reload_directory(purge_store.as_ref(), &purge_dir).await {
+                if let Err(e) = applier.reload().await {
                     tracing::warn!(error = %e, "reloading the directory");
                 }
             }
@@ -394,7 +399,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                             }
                         }
                         CoreInput::Control(cmd, reply) => {
-                            let answer = control::execute(cmd, now, &mut proxy, store.as_ref(), &directory, &transports, &drops).await;
+                            let answer = control::execute(cmd, now, &mut proxy, &directory, &transports, &drops);
                             let _ = reply.send(answer);
                         }
                     }

@@ -110,6 +110,9 @@ fn dependency_rules_hold() {
             &["proxy", "registrar"],
             &["sqlx", "storage", "transport", "tokio", "socket2", "server"],
         ),
+        // Administration use cases: over model's store traits only, never a database
+        // driver, the network, or SIP logic.
+        (&["admin"], &["sqlx", "storage", "transport", "proxy"]),
         // World edges do not reach up.
         (&["storage", "transport"], &["proxy", "registrar", "server"]),
     ];

@@ -1,15 +1,10 @@
 //! `switchboard findme ...`: the find-me list (RFC 5359 §2.12; docs/services.md).
 
-use anyhow::bail;
 use clap::Subcommand;
-use model::{parse_findme_arg, AddressOfRecord, FindMe, Store, UserSettings, FINDME};
+use model::{AddressOfRecord, Store, UserSettings};
 
-use super::{done, friendly, notify, open, parse_aor, print_json, print_table};
+use super::{done, friendly, open, parse_aor, print_json, print_table, publish};
 use crate::config::Config;
-use crate::control::Command;
-
-/// Most entries in a find-me list.
-const MAX_ENTRIES: usize = 10;
 
 /// `switchboard findme ...`
 #[derive(Subcommand, Debug)]
@@ -39,46 +34,25 @@ pub async fn run(cfg: &Config, cmd: FindmeCmd, json: bool) -> anyhow::Result<()>
     let store = open(cfg).await?;
     match cmd {
         FindmeCmd::Set { user, targets } => {
-            if targets.len() > MAX_ENTRIES {
-                bail!("targets: at most {MAX_ENTRIES} entries");
-            }
-            if store.subscriber(&user).await.map_err(friendly)?.is_none() {
-                bail!("user {user} not found");
-            }
-            let list = FindMe {
-                targets: targets
-                    .iter()
-                    .map(|t| parse_findme_arg(t))
-                    .collect::<Result<_, _>>()
-                    .map_err(friendly)?,
-            };
-            for (t, _) in &list.targets {
-                super::target::check(&store, "findme", &user, t).await?;
-            }
-            store
-                .set_setting(&user, FINDME, &list.encode())
-                .await
-                .map_err(friendly)?;
-            notify(cfg, Command::Reload).await;
+            let set = admin::set_findme(&store, &user, &targets).await?;
+            publish(cfg, &set.notices).await;
             done(
                 json,
-                &format!("find-me of {user}: {} target(s)", list.targets.len()),
+                &format!("find-me of {user}: {} target(s)", set.result),
             );
         }
         FindmeCmd::Clear { user } => {
-            if store.subscriber(&user).await.map_err(friendly)?.is_none() {
-                bail!("user: {user} not found");
-            }
-            let had = store
-                .delete_setting(&user, FINDME)
-                .await
-                .map_err(friendly)?;
-            notify(cfg, Command::Reload).await;
+            let cleared = admin::clear_findme(&store, &user).await?;
+            publish(cfg, &cleared.notices).await;
             done(
                 json,
                 &format!(
                     "find-me of {user} {}",
-                    if had { "cleared" } else { "was not set" }
+                    if cleared.result {
+                        "cleared"
+                    } else {
+                        "was not set"
+                    }
                 ),
             );
         }

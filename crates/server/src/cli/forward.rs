@@ -1,18 +1,11 @@
 //! `switchboard forward ...`: call forwarding (RFC 5359 §2.7-§2.9; docs/services.md).
 
-use anyhow::bail;
+use admin::ForwardKind;
 use clap::{Subcommand, ValueEnum};
-use model::{
-    encode_no_answer, AddressOfRecord, Store, UserSettings, FORWARD_ALWAYS, FORWARD_BUSY,
-    FORWARD_NO_ANSWER, FORWARD_UNAVAILABLE,
-};
+use model::{AddressOfRecord, Store, UserSettings};
 
-use super::{done, friendly, notify, open, parse_aor, print_json, print_table};
+use super::{done, friendly, open, parse_aor, print_json, print_table, publish};
 use crate::config::Config;
-use crate::control::Command;
-
-/// Seconds of ringing before no-answer forwarding when `--after` is not given.
-const DEFAULT_AFTER: u32 = 20;
 
 /// When a call is forwarded.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,25 +21,18 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn setting(self) -> &'static str {
+    fn admin(self) -> ForwardKind {
         match self {
-            Kind::Always => FORWARD_ALWAYS,
-            Kind::Busy => FORWARD_BUSY,
-            Kind::NoAnswer => FORWARD_NO_ANSWER,
-            Kind::Unavailable => FORWARD_UNAVAILABLE,
+            Kind::Always => ForwardKind::Always,
+            Kind::Busy => ForwardKind::Busy,
+            Kind::NoAnswer => ForwardKind::NoAnswer,
+            Kind::Unavailable => ForwardKind::Unavailable,
         }
     }
 
     fn name(self) -> &'static str {
-        match self {
-            Kind::Always => "always",
-            Kind::Busy => "busy",
-            Kind::NoAnswer => "no-answer",
-            Kind::Unavailable => "unavailable",
-        }
+        self.admin().name()
     }
-
-    const ALL: [Kind; 4] = [Kind::Always, Kind::Busy, Kind::NoAnswer, Kind::Unavailable];
 }
 
 /// `switchboard forward ...`
@@ -88,49 +74,19 @@ pub async fn run(cfg: &Config, cmd: ForwardCmd, json: bool) -> anyhow::Result<()
             target,
             after,
         } => {
-            if store.subscriber(&user).await.map_err(friendly)?.is_none() {
-                bail!("user {user} not found");
-            }
-            super::target::check(&store, "target", &user, &target).await?;
-            let value = match (kind, after) {
-                (Kind::NoAnswer, a) => {
-                    encode_no_answer(&target, a.unwrap_or(DEFAULT_AFTER)).map_err(friendly)?
-                }
-                (_, Some(_)) => bail!("after: only applies to no-answer forwarding"),
-                (_, None) => target.clone(),
-            };
-            store
-                .set_setting(&user, kind.setting(), &value)
-                .await
-                .map_err(friendly)?;
-            notify(cfg, Command::Reload).await;
+            let set = admin::set_forwarding(&store, &user, kind.admin(), &target, after).await?;
+            publish(cfg, &set.notices).await;
             done(
                 json,
                 &format!("calls to {user} forwarded ({}) to {target}", kind.name()),
             );
         }
         ForwardCmd::Clear { user, kind } => {
-            if store.subscriber(&user).await.map_err(friendly)?.is_none() {
-                bail!("user: {user} not found");
-            }
-            let kinds = match kind {
-                Some(k) => vec![k],
-                None => Kind::ALL.to_vec(),
-            };
-            let mut n = 0;
-            for k in kinds {
-                if store
-                    .delete_setting(&user, k.setting())
-                    .await
-                    .map_err(friendly)?
-                {
-                    n += 1;
-                }
-            }
-            notify(cfg, Command::Reload).await;
+            let cleared = admin::clear_forwarding(&store, &user, kind.map(Kind::admin)).await?;
+            publish(cfg, &cleared.notices).await;
             done(
                 json,
-                &format!("{n} forwarding setting(s) of {user} cleared"),
+                &format!("{} forwarding setting(s) of {user} cleared", cleared.result),
             );
         }
         ForwardCmd::List => {

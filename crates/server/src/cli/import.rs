@@ -23,7 +23,9 @@ use model::{AddressOfRecord, Store, Subscriber};
 use storage::SqlStore;
 
 use super::output::{error, print_json, AlreadyReported};
-use super::{check_aor, check_domain, check_password, friendly, notify, subscriber_with_password};
+use admin::{check_aor, check_domain, check_password, subscriber_with_password};
+
+use super::{friendly, notify};
 use crate::config::Config;
 use crate::control::Command;
 

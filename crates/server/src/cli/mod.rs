@@ -1,5 +1,6 @@
-//! The administration commands. Each writes the store, then asks a running server to
-//! reload through the control socket. Errors name the field at fault and exit non-zero.
+//! The administration commands: argument parsing, output, and calls to the `admin` use
+//! cases, whose change notices go to a running server over the control socket (it re-reads
+//! each changed entity). Errors name the field at fault and exit non-zero.
 
 mod ban;
 mod database;
@@ -9,19 +10,18 @@ mod import;
 mod output;
 mod password;
 mod screen;
-mod target;
 
 use std::io::Write as _;
 
-use anyhow::{anyhow, bail, Context};
+use admin::{AdminError, ChangeNotice};
+use anyhow::{bail, Context};
 use clap::Subcommand;
-use model::{validate, AddressOfRecord, Alias, Store, StoreError, Subscriber};
-use sip_auth::Algorithm;
-use storage::SqlStore;
+use model::{AddressOfRecord, Store, StoreError};
 
 use crate::config::Config;
 use crate::control::{self, Command};
 use crate::run::wall_clock;
+pub use admin::subscriber_with_password;
 pub use ban::{run as ban, BanCmd};
 pub use database::init;
 use database::open;
@@ -138,57 +138,27 @@ fn parse_aor(s: &str) -> Result<AddressOfRecord, String> {
     AddressOfRecord::parse(s).ok_or_else(|| format!("{s:?} is not USER@DOMAIN"))
 }
 
-/// A store error as the CLI says it: `domain "a..b": empty label` for invalid values.
-fn named(e: StoreError) -> anyhow::Error {
-    match e {
-        StoreError::Invalid { field, why } if why.starts_with('"') => anyhow!("{field} {why}"),
-        StoreError::Invalid { field, why } => anyhow!("{field}: {why}"),
-        e => anyhow!("{e}"),
-    }
-}
-
-/// Checks a domain name or IP literal (RFC 1123; no scheme, no port); lowercased.
-fn check_domain(d: &str) -> anyhow::Result<String> {
-    validate::check_domain(d).map_err(named)
-}
-
-/// Checks USER@DOMAIN: a valid SIP user part at a valid domain. `field` names it in errors.
-fn check_aor(field: &'static str, aor: &AddressOfRecord) -> anyhow::Result<()> {
-    validate::check_user_part(field, &aor.user).map_err(named)?;
-    validate::check_host(field, &aor.domain).map_err(named)?;
-    Ok(())
-}
-
-/// Fails unless `domain` is served here.
-async fn check_served(store: &SqlStore, domain: &str) -> anyhow::Result<()> {
-    let served = store.domains().await.map_err(friendly)?;
-    if !served.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
-        bail!("domain {domain} is not served here");
-    }
-    Ok(())
-}
-
-fn check_password(p: &str) -> anyhow::Result<()> {
-    if p.is_empty() {
-        bail!("password: must not be empty");
-    }
-    if p.len() > 256 {
-        bail!("password: longer than 256 characters");
-    }
-    Ok(())
-}
-
-/// A subscriber with both HA1 hashes computed from a password (realm = domain).
-pub fn subscriber_with_password(aor: &AddressOfRecord, password: &str) -> Subscriber {
-    Subscriber {
-        aor: aor.clone(),
-        ha1_md5: sip_auth::ha1(Algorithm::Md5, &aor.user, &aor.domain, password),
-        ha1_sha256: sip_auth::ha1(Algorithm::Sha256, &aor.user, &aor.domain, password),
-    }
-}
-
+/// A store error as the CLI says it (see [`AdminError`]'s conversion).
 fn friendly(e: StoreError) -> anyhow::Error {
-    named(e)
+    AdminError::from(e).into()
+}
+
+/// A password from wherever the command line said, asked for by a use case once the
+/// name has passed its checks.
+fn ask(password: &PasswordArgs) -> impl FnOnce() -> Result<String, AdminError> + '_ {
+    || {
+        password
+            .get()
+            .map_err(|e| AdminError::invalid("password", format!("{e:#}")))
+    }
+}
+
+/// Tells a running server what changed, one entity per notice; it re-reads each from the
+/// store. An error answer is printed, not fatal: the store is written already.
+async fn publish(cfg: &Config, notices: &[ChangeNotice]) {
+    for n in notices {
+        notify(cfg, Command::Changed(n.clone())).await;
+    }
 }
 
 async fn notify(cfg: &Config, cmd: Command) {
@@ -213,18 +183,17 @@ pub async fn domain(cfg: &Config, cmd: DomainCmd, json: bool) -> anyhow::Result<
     let store = open(cfg).await?;
     match cmd {
         DomainCmd::Add { domain } => {
-            let d = check_domain(&domain)?;
-            store.add_domain(&d).await.map_err(friendly)?;
-            notify(cfg, Command::Reload).await;
-            done(json, &format!("domain {d} added"));
+            let added = admin::add_domain(&store, &domain).await?;
+            publish(cfg, &added.notices).await;
+            done(json, &format!("domain {} added", added.result));
         }
         DomainCmd::Del { domain } => {
-            let d = check_domain(&domain)?;
-            store.delete_domain(&d).await.map_err(friendly)?;
-            notify(cfg, Command::Reload).await;
+            let deleted = admin::delete_domain(&store, &domain).await?;
+            publish(cfg, &deleted.notices).await;
+            // The server's location table drops everything; bindings of the domains that
+            // remain come back from the store on its next restart.
             notify(cfg, Command::ClearLocation(None)).await;
-            reload_location_after_clear(cfg, &store).await;
-            done(json, &format!("domain {d} deleted"));
+            done(json, &format!("domain {} deleted", deleted.result));
         }
         DomainCmd::List => {
             let ds = store.domains().await.map_err(friendly)?;
@@ -238,54 +207,31 @@ pub async fn domain(cfg: &Config, cmd: DomainCmd, json: bool) -> anyhow::Result<
     Ok(())
 }
 
-/// After clearing the server's whole location table, domains that still exist keep their
-/// bindings: the server reloads them from the store on its next restart; the CLI only
-/// clears everything when a domain goes. Nothing to do today, kept explicit.
-async fn reload_location_after_clear(_cfg: &Config, _store: &SqlStore) {}
-
 /// `user ...`
 pub async fn user(cfg: &Config, cmd: UserCmd, json: bool) -> anyhow::Result<()> {
     let store = open(cfg).await?;
     match cmd {
         UserCmd::Add { user, password } => {
-            check_aor("user", &user)?;
-            check_served(&store, &user.domain).await?;
-            if let Some(target) = store.resolve_alias(&user).await.map_err(friendly)? {
-                bail!("user {user}: the name is taken by alias {user} -> {target}");
-            }
-            let password = password.get()?;
-            check_password(&password)?;
-            store
-                .add_subscriber(&subscriber_with_password(&user, &password))
-                .await
-                .map_err(friendly)?;
-            notify(cfg, Command::Reload).await;
+            let added = admin::add_user(&store, &user, ask(&password)).await?;
+            publish(cfg, &added.notices).await;
             done(json, &format!("user {user} added"));
         }
         UserCmd::Del { user } => {
-            store.delete_subscriber(&user).await.map_err(friendly)?;
-            notify(cfg, Command::Reload).await;
+            let deleted = admin::delete_user(&store, &user).await?;
+            publish(cfg, &deleted.notices).await;
             notify(cfg, Command::ClearLocation(Some(user.clone()))).await;
             done(json, &format!("user {user} deleted"));
         }
         UserCmd::Passwd { user, password } => {
-            if store.subscriber(&user).await.map_err(friendly)?.is_none() {
-                bail!("user {user} not found");
-            }
-            let password = password.get()?;
-            check_password(&password)?;
-            store
-                .update_subscriber(&subscriber_with_password(&user, &password))
-                .await
-                .map_err(friendly)?;
-            notify(cfg, Command::Reload).await;
+            let changed = admin::set_password(&store, &user, ask(&password)).await?;
+            publish(cfg, &changed.notices).await;
             done(json, &format!("password of {user} changed"));
         }
         UserCmd::Import { file } => import::run(cfg, &store, &file, json).await?,
         UserCmd::List { domain } => {
-            let d = domain.map(|d| check_domain(&d)).transpose()?;
+            let d = domain.map(|d| admin::check_domain(&d)).transpose()?;
             if let Some(d) = &d {
-                check_served(&store, d).await?;
+                admin::check_served(&store, d).await?;
             }
             let users = store.subscribers(d.as_deref()).await.map_err(friendly)?;
             if json {
@@ -309,32 +255,19 @@ pub async fn alias(cfg: &Config, cmd: AliasCmd, json: bool) -> anyhow::Result<()
     let store = open(cfg).await?;
     match cmd {
         AliasCmd::Add { alias, user } => {
-            check_aor("alias", &alias)?;
-            check_served(&store, &alias.domain)
-                .await
-                .map_err(|e| anyhow!("alias {alias}: {e}"))?;
-            if store.subscriber(&alias).await.map_err(friendly)?.is_some() {
-                bail!("alias {alias}: the name is taken by user {alias}");
-            }
-            store
-                .add_alias(&Alias {
-                    alias: alias.clone(),
-                    target: user.clone(),
-                })
-                .await
-                .map_err(friendly)?;
-            notify(cfg, Command::Reload).await;
+            let added = admin::add_alias(&store, &alias, &user).await?;
+            publish(cfg, &added.notices).await;
             done(json, &format!("alias {alias} -> {user} added"));
         }
         AliasCmd::Del { alias } => {
-            store.delete_alias(&alias).await.map_err(friendly)?;
-            notify(cfg, Command::Reload).await;
+            let deleted = admin::delete_alias(&store, &alias).await?;
+            publish(cfg, &deleted.notices).await;
             done(json, &format!("alias {alias} deleted"));
         }
         AliasCmd::List { domain } => {
-            let d = domain.map(|d| check_domain(&d)).transpose()?;
+            let d = domain.map(|d| admin::check_domain(&d)).transpose()?;
             if let Some(d) = &d {
-                check_served(&store, d).await?;
+                admin::check_served(&store, d).await?;
             }
             let list = store.aliases(d.as_deref()).await.map_err(friendly)?;
             if json {

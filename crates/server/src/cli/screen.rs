@@ -1,16 +1,12 @@
 //! `switchboard screen ...`: incoming and outgoing call screening (RFC 5359 §2.13, §2.14;
 //! docs/services.md).
 
-use anyhow::bail;
+use admin::direction_name;
 use clap::{Args, Subcommand};
-use model::{
-    encode_patterns, screen_setting, AddressOfRecord, ScreenDirection, ScreenPattern, Store,
-    UserSettings,
-};
+use model::{AddressOfRecord, ScreenDirection, Store, UserSettings};
 
-use super::{done, friendly, notify, open, parse_aor, print_json, print_table};
+use super::{done, friendly, open, parse_aor, print_json, print_table, publish};
 use crate::config::Config;
-use crate::control::Command;
 
 /// Which calls a rule applies to.
 #[derive(Args, Debug)]
@@ -31,13 +27,6 @@ impl Direction {
         } else {
             ScreenDirection::Incoming
         }
-    }
-}
-
-fn direction_name(d: ScreenDirection) -> &'static str {
-    match d {
-        ScreenDirection::Incoming => "incoming",
-        ScreenDirection::Outgoing => "outgoing",
     }
 }
 
@@ -73,16 +62,6 @@ pub enum ScreenCmd {
     },
 }
 
-async fn patterns(
-    store: &storage::SqlStore,
-    user: &AddressOfRecord,
-    d: ScreenDirection,
-) -> anyhow::Result<Vec<ScreenPattern>> {
-    let rows = store.settings(user).await.map_err(friendly)?;
-    let s = UserSettings::from_rows(rows.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-    Ok(s.patterns(d))
-}
-
 /// `screen ...`
 pub async fn run(cfg: &Config, cmd: ScreenCmd, json: bool) -> anyhow::Result<()> {
     let store = open(cfg).await?;
@@ -93,19 +72,15 @@ pub async fn run(cfg: &Config, cmd: ScreenCmd, json: bool) -> anyhow::Result<()>
             pattern,
         } => {
             let d = direction.get();
-            let p = ScreenPattern::parse(&pattern).map_err(friendly)?;
-            let mut list = patterns(&store, &user, d).await?;
-            if !list.contains(&p) {
-                list.push(p.clone());
-            }
-            store
-                .set_setting(&user, screen_setting(d), &encode_patterns(&list))
-                .await
-                .map_err(friendly)?;
-            notify(cfg, Command::Reload).await;
+            let added = admin::add_screen_rule(&store, &user, d, &pattern).await?;
+            publish(cfg, &added.notices).await;
             done(
                 json,
-                &format!("{} calls of {user} matching {p} blocked", direction_name(d)),
+                &format!(
+                    "{} calls of {user} matching {} blocked",
+                    direction_name(d),
+                    added.result
+                ),
             );
         }
         ScreenCmd::Del {
@@ -113,30 +88,10 @@ pub async fn run(cfg: &Config, cmd: ScreenCmd, json: bool) -> anyhow::Result<()>
             direction,
             pattern,
         } => {
-            let d = direction.get();
-            let p = ScreenPattern::parse(&pattern).map_err(friendly)?;
-            let mut list = patterns(&store, &user, d).await?;
-            let before = list.len();
-            list.retain(|x| *x != p);
-            if list.len() == before {
-                bail!(
-                    "pattern: {p} is not in the {} rules of {user}",
-                    direction_name(d)
-                );
-            }
-            if list.is_empty() {
-                store
-                    .delete_setting(&user, screen_setting(d))
-                    .await
-                    .map_err(friendly)?;
-            } else {
-                store
-                    .set_setting(&user, screen_setting(d), &encode_patterns(&list))
-                    .await
-                    .map_err(friendly)?;
-            }
-            notify(cfg, Command::Reload).await;
-            done(json, &format!("rule {p} of {user} removed"));
+            let deleted =
+                admin::delete_screen_rule(&store, &user, direction.get(), &pattern).await?;
+            publish(cfg, &deleted.notices).await;
+            done(json, &format!("rule {} of {user} removed", deleted.result));
         }
         ScreenCmd::List { user } => {
             let all = UserSettings::group(store.all_settings().await.map_err(friendly)?);

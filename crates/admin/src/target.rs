@@ -4,43 +4,51 @@
 //! or a number of the user's own domain), so it must exist; `bob@elsewhere.net` is refused
 //! with a hint to write `sip:bob@elsewhere.net` when an external target is meant.
 
-use anyhow::bail;
 use model::{check_target, target_aor, AddressOfRecord, Store};
-use storage::SqlStore;
 
-use super::{friendly, named};
+use crate::AdminError;
 
-/// Checks `target` (syntax and existence) for a setting of `owner`.
-pub async fn check(
-    store: &SqlStore,
+/// Checks `target` (syntax and existence) for a setting of `owner`; `field` names it in
+/// errors.
+pub async fn check_target_exists(
+    store: &dyn Store,
     field: &'static str,
     owner: &AddressOfRecord,
     target: &str,
-) -> anyhow::Result<()> {
-    check_target(field, target).map_err(named)?;
+) -> Result<(), AdminError> {
+    check_target(field, target)?;
     let Some(aor) = target_aor(target, &owner.domain) else {
         // sip:host with no user: external by construction (checked above).
         return Ok(());
     };
     if aor == *owner {
-        bail!("{field} {target:?}: is the user itself");
+        return Err(AdminError::invalid(
+            field,
+            format!("{field} {target:?}: is the user itself"),
+        ));
     }
-    let served = store.domains().await.map_err(friendly)?;
+    let served = store.domains().await?;
     let local = served.iter().any(|d| d.eq_ignore_ascii_case(&aor.domain));
     if local {
-        let exists = store.subscriber(&aor).await.map_err(friendly)?.is_some()
-            || store.resolve_alias(&aor).await.map_err(friendly)?.is_some();
+        let exists =
+            store.subscriber(&aor).await?.is_some() || store.resolve_alias(&aor).await?.is_some();
         if !exists {
-            bail!("{field} {target:?}: no user or alias {aor} here");
+            return Err(AdminError::not_found(
+                field,
+                format!("{field} {target:?}: no user or alias {aor} here"),
+            ));
         }
         return Ok(());
     }
     if !target.starts_with("sip:") {
-        bail!(
-            "{field} {target:?}: domain {} is not served here; for an external target \
-             write the SIP URI, sip:{aor}",
-            aor.domain
-        );
+        return Err(AdminError::invalid(
+            field,
+            format!(
+                "{field} {target:?}: domain {} is not served here; for an external target \
+                 write the SIP URI, sip:{aor}",
+                aor.domain
+            ),
+        ));
     }
     Ok(())
 }

@@ -1,0 +1,51 @@
+//! Administration use cases: add and delete domains, users (with both digest HA1s) and
+//! aliases, change passwords, set and clear a user's call-service settings (forwarding,
+//! find-me, screening).
+//!
+//! Every use case validates its input, checks the store's rules (a user and an alias never
+//! share a name, targets exist or are external SIP URIs), writes through
+//! [`model::Store`], and returns a typed result with the [`ChangeNotice`]s a running server
+//! needs to update its in-memory directory incrementally. Errors are [`AdminError`]s that
+//! name the field at fault; their text is what the CLI prints.
+//!
+//! This crate owns the rules of provisioning. It does not own SQL or any database driver
+//! (the `storage` crate), argument parsing or printing (the CLI in `server`), the control
+//! socket that carries notices (`server`), or the directory they update (`proxy`). Reading
+//! lists (`domain list`, ...) is a plain store query and stays with the front ends.
+#![warn(missing_docs)]
+
+mod aliases;
+mod domains;
+mod error;
+mod notice;
+mod settings;
+mod target;
+mod users;
+
+pub use aliases::{add_alias, delete_alias};
+pub use domains::{add_domain, check_domain, check_served, delete_domain};
+pub use error::AdminError;
+pub use notice::{Change, ChangeNotice};
+pub use settings::{
+    add_screen_rule, clear_findme, clear_forwarding, delete_screen_rule, direction_name,
+    set_findme, set_forwarding, ForwardKind, DEFAULT_NO_ANSWER_SECS, MAX_FINDME_ENTRIES,
+};
+pub use target::check_target_exists;
+pub use users::{
+    add_user, check_aor, check_password, delete_user, set_password, subscriber_with_password,
+};
+
+/// What a use case did: its result and the notices a running server must apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done<T = ()> {
+    /// The use case's own answer (e.g. the normalised domain name).
+    pub result: T,
+    /// What changed, entity by entity, in the order the changes were made.
+    pub notices: Vec<ChangeNotice>,
+}
+
+impl<T> Done<T> {
+    fn new(result: T, notices: Vec<ChangeNotice>) -> Self {
+        Self { result, notices }
+    }
+}

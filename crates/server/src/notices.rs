@@ -1,0 +1,159 @@
+//! Applying change notices (and full reloads) to the running server's directory.
+//!
+//! Runs in the control connection's task, never in the core task: each notice re-reads
+//! just its entity from the store, then updates [`StaticDirectory`] under a short write
+//! lock, so calls keep flowing while the store answers. Notices and reloads are applied
+//! one at a time (a read-then-write pair must not interleave with another), so the
+//! directory ends as the store was at the last read.
+//!
+//! This module owns "store entity -> directory entry". It does not own what a use case
+//! changes (the `admin` crate), the socket (`control`), or the periodic re-read of
+//! shared-database mode (`run`).
+
+use admin::ChangeNotice;
+use model::{Store, StoreError, UserSettings};
+use proxy::StaticDirectory;
+use tokio::sync::Mutex;
+
+use crate::run::reload_directory;
+
+/// Applies notices and reloads to one directory, one at a time.
+pub struct Applier {
+    store: std::sync::Arc<dyn Store>,
+    directory: std::sync::Arc<StaticDirectory>,
+    one_at_a_time: Mutex<()>,
+}
+
+impl Applier {
+    /// An applier reading `store` into `directory`.
+    pub fn new(
+        store: std::sync::Arc<dyn Store>,
+        directory: std::sync::Arc<StaticDirectory>,
+    ) -> Self {
+        Self {
+            store,
+            directory,
+            one_at_a_time: Mutex::new(()),
+        }
+    }
+
+    /// Re-reads the entity `notice` names and updates the directory.
+    pub async fn apply(&self, notice: &ChangeNotice) -> Result<(), StoreError> {
+        let _one = self.one_at_a_time.lock().await;
+        apply(self.store.as_ref(), &self.directory, notice).await
+    }
+
+    /// Re-reads everything (the fallback for bulk changes such as `user import`).
+    pub async fn reload(&self) -> anyhow::Result<()> {
+        let _one = self.one_at_a_time.lock().await;
+        reload_directory(self.store.as_ref(), &self.directory).await
+    }
+}
+
+/// Brings the directory's entry for the entity `notice` names in line with the store. The
+/// kind of change is not trusted: the store's current state decides.
+pub async fn apply(
+    store: &dyn Store,
+    dir: &StaticDirectory,
+    notice: &ChangeNotice,
+) -> Result<(), StoreError> {
+    match notice {
+        ChangeNotice::Domain(d, _) => {
+            let served = store.domains().await?;
+            if served.iter().any(|x| x.eq_ignore_ascii_case(d)) {
+                dir.upsert_domain(d);
+            } else {
+                dir.remove_domain(d);
+            }
+        }
+        ChangeNotice::User(aor, _) => match store.subscriber(aor).await? {
+            Some(s) => dir.upsert_user(s),
+            None => dir.remove_user(aor),
+        },
+        ChangeNotice::Alias(alias, _) => match store.resolve_alias(alias).await? {
+            Some(target) => dir.upsert_alias(alias.clone(), target),
+            None => dir.remove_alias(alias),
+        },
+        ChangeNotice::Settings(aor, _) => {
+            let rows = store.settings(aor).await?;
+            let s = UserSettings::from_rows(rows.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+            dir.set_settings(aor.clone(), s);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{AddressOfRecord, MemoryStore};
+    use proxy::Directory as _;
+
+    /// The directory built from notices equals the one a full reload builds, through adds,
+    /// changes and cascading deletes.
+    #[tokio::test]
+    async fn notices_keep_the_directory_equal_to_a_full_reload() {
+        let store = MemoryStore::new();
+        let dir = StaticDirectory::new();
+        let alice = AddressOfRecord::new("alice", "example.com");
+        let bob = AddressOfRecord::new("bob", "example.com");
+        let did = AddressOfRecord::new("15551234", "example.com");
+        let mut notices = Vec::new();
+        let pw = |p: &'static str| move || Ok(p.to_string());
+        notices.extend(
+            admin::add_domain(&store, "example.com")
+                .await
+                .unwrap()
+                .notices,
+        );
+        notices.extend(
+            admin::add_user(&store, &alice, pw("a"))
+                .await
+                .unwrap()
+                .notices,
+        );
+        notices.extend(
+            admin::add_user(&store, &bob, pw("b"))
+                .await
+                .unwrap()
+                .notices,
+        );
+        notices.extend(admin::add_alias(&store, &did, &bob).await.unwrap().notices);
+        notices.extend(
+            admin::set_forwarding(&store, &alice, admin::ForwardKind::Busy, "15551234", None)
+                .await
+                .unwrap()
+                .notices,
+        );
+        notices.extend(
+            admin::set_password(&store, &alice, pw("a2"))
+                .await
+                .unwrap()
+                .notices,
+        );
+        for n in &notices {
+            apply(&store, &dir, n).await.unwrap();
+        }
+        let full = StaticDirectory::new();
+        reload_directory(&store, &full).await.unwrap();
+        assert_eq!(dir.counts(), full.counts());
+        assert_eq!(dir.credentials(&alice), full.credentials(&alice));
+        assert_eq!(dir.resolve_alias(&did), Some(bob.clone()));
+        assert!(dir.forwarding(&alice).is_some());
+
+        // Deleting bob takes his DID and alice's forwarding to it.
+        for n in admin::delete_user(&store, &bob).await.unwrap().notices {
+            apply(&store, &dir, &n).await.unwrap();
+        }
+        assert_eq!(dir.resolve_alias(&did), None);
+        assert!(dir.forwarding(&alice).is_none());
+        for n in admin::delete_domain(&store, "example.com")
+            .await
+            .unwrap()
+            .notices
+        {
+            apply(&store, &dir, &n).await.unwrap();
+        }
+        assert_eq!(dir.counts(), (0, 0, 0));
+    }
+}
