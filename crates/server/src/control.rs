@@ -44,6 +44,10 @@ pub enum Command {
     Bans,
     /// Lift every ban naming an address or a user@domain; answered `ok N`.
     Unban(String),
+    /// Write the log line `log mark token=TOKEN`. Log lines go through a queue to their own
+    /// writer thread (`logs.rs`); once this line is in the log, so is every line before it.
+    /// Tests use it before reading the log.
+    LogMark(String),
 }
 
 impl Command {
@@ -60,6 +64,7 @@ impl Command {
             "flush" => Some(Command::Flush),
             "bans" => Some(Command::Bans),
             "unban" => parts.next().map(|t| Command::Unban(t.to_string())),
+            "log-mark" => parts.next().map(|t| Command::LogMark(t.to_string())),
             "clear-location" => match parts.next() {
                 None | Some("*") => Some(Command::ClearLocation(None)),
                 Some(a) => AddressOfRecord::parse(a).map(|a| Command::ClearLocation(Some(a))),
@@ -77,6 +82,7 @@ impl Command {
             Command::Flush => "flush".into(),
             Command::Bans => "bans".into(),
             Command::Unban(t) => format!("unban {t}"),
+            Command::LogMark(t) => format!("log-mark {t}"),
             Command::ClearLocation(None) => "clear-location *".into(),
             Command::ClearLocation(Some(a)) => format!("clear-location {a}"),
         }
@@ -110,6 +116,10 @@ pub async fn serve(
                             Ok(()) => "ok".into(),
                             Err(e) => format!("error: {e}"),
                         },
+                        Some(Command::LogMark(token)) => {
+                            tracing::info!(target: "switchboard::control", %token, "log mark");
+                            "ok".into()
+                        }
                         Some(Command::Reload) => match applier.reload().await {
                             Ok(()) => "ok".into(),
                             Err(e) => format!("error: {e}"),
@@ -144,7 +154,7 @@ pub fn execute(
     match cmd {
         // The connection task applies these, and the core loop hands Flush to the
         // write-behind task; neither is reached here.
-        Command::Reload | Command::Changed(_) | Command::Flush => "ok".into(),
+        Command::Reload | Command::Changed(_) | Command::Flush | Command::LogMark(_) => "ok".into(),
         Command::Bans => {
             let bans: Vec<serde_json::Value> = proxy
                 .bans(now)

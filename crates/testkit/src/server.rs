@@ -285,9 +285,43 @@ impl Server {
             .is_some_and(|c| c.try_wait().unwrap().is_none())
     }
 
-    /// The server's log so far (for failure messages).
+    /// The server's log so far. Log lines reach the file through the server's log writer
+    /// thread, a moment after what they tell of: a running server is first asked to write a
+    /// mark (`log-mark` on its control socket), and the file is read once the mark is in it,
+    /// so every line logged before this call is there.
     pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        let read = || std::fs::read_to_string(&self.log).unwrap_or_default();
+        if self.child.is_none() {
+            return read();
+        }
+        static MARKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let token = format!(
+            "m{}-{}",
+            std::process::id(),
+            MARKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let ctl = self.dir.path().join("data").join("switchboard.ctl");
+        let asked = (|| -> std::io::Result<()> {
+            use std::io::{BufRead, Write};
+            let mut s = std::os::unix::net::UnixStream::connect(&ctl)?;
+            s.set_read_timeout(Some(Duration::from_secs(5)))?;
+            s.write_all(format!("log-mark {token}\n").as_bytes())?;
+            let mut answer = String::new();
+            std::io::BufReader::new(s).read_line(&mut answer)?;
+            Ok(())
+        })();
+        if asked.is_err() {
+            return read(); // stopped or not answering: the file is what there is
+        }
+        let needle = format!("log mark token={token}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = read();
+            if text.contains(&needle) || Instant::now() >= deadline {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// A private working directory for a SIPp run (traces land there).
