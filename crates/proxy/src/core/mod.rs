@@ -22,10 +22,12 @@ use crate::directory::Directory;
 use crate::fork::Fork;
 use crate::metrics::Metrics;
 
+mod domains;
 mod forking;
 mod guard;
 mod pipeline;
 mod registration;
+mod screening;
 mod services;
 mod stateless;
 mod transport_error;

@@ -174,7 +174,7 @@ impl Proxy {
             let domain = if local {
                 host
             } else {
-                self.default_domain(&req)
+                self.default_domain(Some(&req))
             };
             let aor = AddressOfRecord::new(ruri.user.unwrap_or(""), &domain);
             self.route_to_callee(now, wall, id, req, source, routes, aor, authenticated);
@@ -200,7 +200,9 @@ impl Proxy {
         source: &Destination,
         routes: &mut crate::route::RoutePlan,
     ) -> Option<Caller> {
-        let from_domain = req.from().and_then(|f| self.local_domain_of(&f.uri, req));
+        let from_domain = req
+            .from()
+            .and_then(|f| self.local_domain_of(&f.uri, Some(req)));
         let Some(realm) = from_domain else {
             return Some(Caller::Foreign);
         };
@@ -238,29 +240,6 @@ impl Proxy {
                 self.start_fork(now, id, req, source, routes, vec![vec![t]]);
             }
             Err(e) => self.reply_hop_error(now, id, &req, &source, e),
-        }
-    }
-
-    /// The local domain a URI belongs to: its host when that is a local domain, the
-    /// default domain when the host is this server's address, else None.
-    pub(super) fn local_domain_of(
-        &self,
-        uri: &sip_message::Uri<'_>,
-        req: &SipMessage,
-    ) -> Option<String> {
-        let host = uri.host_unbracketed().to_ascii_lowercase();
-        if self.directory.is_local_domain(&host) {
-            Some(host)
-        } else if uri.is_sip()
-            && crate::route::host_port_is_me(
-                uri.host,
-                uri.port.or(Some(self.cfg.advertised_port)),
-                &self.cfg,
-            )
-        {
-            Some(self.default_domain(req))
-        } else {
-            None
         }
     }
 
@@ -311,7 +290,7 @@ impl Proxy {
                         );
                         return Err((403, Some("Identity Mismatch"), String::new()));
                     };
-                    let domain = self.local_domain_of(&na.uri, req).unwrap_or_default();
+                    let domain = self.local_domain_of(&na.uri, Some(req)).unwrap_or_default();
                     let aor = AddressOfRecord::new(na.uri.user.unwrap_or(""), &domain);
                     let same = aor == user
                         || (self.auth.allow_alias_identity()
@@ -336,14 +315,6 @@ impl Proxy {
                 Err((403, Some(reason), String::new()))
             }
         }
-    }
-
-    pub(super) fn default_domain(&self, req: &SipMessage) -> String {
-        req.to()
-            .map(|t| t.uri.host_unbracketed().to_ascii_lowercase())
-            .filter(|d| self.directory.is_local_domain(d))
-            .or_else(|| self.directory.only_domain())
-            .unwrap_or_else(|| self.interfaces.default_host().to_string())
     }
 
     pub(super) fn reply_hop_error(

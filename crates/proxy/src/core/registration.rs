@@ -48,7 +48,7 @@ impl Proxy {
             );
             return;
         }
-        let Some(domain) = self.local_domain_of(&to.uri, req) else {
+        let Some(domain) = self.local_domain_of(&to.uri, Some(req)) else {
             self.reply(
                 now,
                 id,

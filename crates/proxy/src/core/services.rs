@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use model::{AddressOfRecord, ScreenDirection};
+use model::AddressOfRecord;
 use sip_message::{Editor, Method, SipMessage, Uri};
 use sip_transaction::TransactionId;
 
@@ -18,9 +18,8 @@ use super::Proxy;
 use crate::config::ProxyMode;
 use crate::destination::Destination;
 use crate::fork::{BranchState, Target};
-use crate::route::{uri_is_me, HopError, RoutePlan};
+use crate::route::{HopError, RoutePlan};
 use crate::services::forwarding::{contact_groups, hop, remote_target, Hop};
-use crate::services::screening::{blocking, screened_method, Party};
 use crate::services::{entry_index, entry_uri, findme, history_entries, CallState, Cause, Step};
 
 /// A failure that ends the call: status and reason.
@@ -43,135 +42,6 @@ struct Leg {
 }
 
 impl Proxy {
-    /// Incoming screening (§2.13) of a request to `callee`: answers 403 and returns true
-    /// when one of the callee's rules blocks the caller.
-    pub(super) fn screened_incoming(
-        &mut self,
-        now: Duration,
-        id: TransactionId,
-        req: &SipMessage,
-        source: &Destination,
-        callee: &AddressOfRecord,
-    ) -> bool {
-        if !screened_method(req.method()) || req.to_tag().is_some() {
-            return false;
-        }
-        let rules = self.directory.screening(callee);
-        if rules.is_empty() {
-            return false;
-        }
-        let blocked = self
-            .caller_parties(req)
-            .iter()
-            .any(|p| blocking(&rules, ScreenDirection::Incoming, p).is_some());
-        if blocked {
-            tracing::debug!(%callee, "incoming call screened");
-            self.reply_screened(now, id, req, source);
-        }
-        blocked
-    }
-
-    /// Outgoing screening (§2.14) of an authenticated local caller: answers 403 and
-    /// returns true when one of the caller's rules blocks the Request-URI.
-    pub(super) fn screened_outgoing(
-        &mut self,
-        now: Duration,
-        id: TransactionId,
-        req: &SipMessage,
-        source: &Destination,
-        ruri: &str,
-    ) -> bool {
-        if !screened_method(req.method()) || req.to_tag().is_some() {
-            return false;
-        }
-        let Some(caller) = self.caller_aor(req) else {
-            return false;
-        };
-        let rules = self.directory.screening(&caller);
-        if rules.is_empty() {
-            return false;
-        }
-        let Ok(uri) = Uri::parse(ruri) else {
-            return false;
-        };
-        let mut parties = vec![Party::of_uri(&uri)];
-        if let (Some(user), Some(domain)) = (uri.user, self.local_domain(&uri)) {
-            let aor = AddressOfRecord::new(user, &domain);
-            if let Some(real) = self.directory.resolve_alias(&aor) {
-                parties.push(Party {
-                    user: Some(real.user.clone()),
-                    host: real.domain.clone(),
-                    anonymous: false,
-                });
-            }
-        }
-        let blocked = parties
-            .iter()
-            .any(|p| blocking(&rules, ScreenDirection::Outgoing, p).is_some());
-        if blocked {
-            tracing::debug!(%caller, "outgoing call screened");
-            self.reply_screened(now, id, req, source);
-        }
-        blocked
-    }
-
-    fn reply_screened(
-        &mut self,
-        now: Duration,
-        id: TransactionId,
-        req: &SipMessage,
-        source: &Destination,
-    ) {
-        let extra = match &self.cfg.services.screening_announcement {
-            Some(uri) => format!("Error-Info: <{uri}>\r\n"),
-            None => String::new(),
-        };
-        self.reply(now, id, req, source, 403, Some("Forbidden"), &extra);
-    }
-
-    /// The caller as screening sees it: the From URI (for a local caller, the identity the
-    /// authentication stage verified) and, for a local alias, the user it reaches.
-    fn caller_parties(&self, req: &SipMessage) -> Vec<Party> {
-        let Some(party) = Party::caller(req) else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        if let Some(aor) = self.caller_aor(req) {
-            out.push(Party {
-                user: Some(aor.user.clone()),
-                host: aor.domain.clone(),
-                anonymous: party.anonymous,
-            });
-        }
-        out.push(party);
-        out
-    }
-
-    /// The local user a request's From names (alias resolved), when its domain is ours.
-    fn caller_aor(&self, req: &SipMessage) -> Option<AddressOfRecord> {
-        let from = req.from()?;
-        let domain = self.local_domain(&from.uri)?;
-        let aor = AddressOfRecord::new(from.uri.user?, &domain);
-        Some(self.directory.resolve_alias(&aor).unwrap_or(aor))
-    }
-
-    /// The local domain of a URI: its host when served here; when it names this server,
-    /// the only domain (or the advertised host).
-    fn local_domain(&self, uri: &Uri<'_>) -> Option<String> {
-        let host = uri.host_unbracketed().to_ascii_lowercase();
-        if self.directory.is_local_domain(&host) {
-            Some(host)
-        } else if uri_is_me(uri, &self.cfg) {
-            Some(
-                self.directory
-                    .only_domain()
-                    .unwrap_or_else(|| self.interfaces.default_host().to_string()),
-            )
-        } else {
-            None
-        }
-    }
-
     /// True when an INVITE to `aor` goes through the services (forwarding or find-me).
     /// An INVITE with Replaces or Join (RFC 3891, 3911) names a dialog on a particular
     /// phone: it is never forwarded.
@@ -276,7 +146,7 @@ impl Proxy {
     fn seed_from_history(&self, req: &SipMessage, st: &mut CallState) {
         for e in history_entries(req) {
             if let Some(Ok(uri)) = entry_uri(&e).map(Uri::parse) {
-                if let (Some(user), Some(domain)) = (uri.user, self.local_domain(&uri)) {
+                if let (Some(user), Some(domain)) = (uri.user, self.local_domain_of(&uri, None)) {
                     let aor = AddressOfRecord::new(user, &domain);
                     let aor = self.directory.resolve_alias(&aor).unwrap_or(aor);
                     if !st.visited.contains(&aor) {
@@ -398,7 +268,7 @@ impl Proxy {
         if st.hops >= self.cfg.services.max_chain {
             return Err((483, "Too Many Forwarding Hops"));
         }
-        let local = |u: &Uri<'_>| self.local_domain(u);
+        let local = |u: &Uri<'_>| self.local_domain_of(u, None);
         let h = hop(target, &from.domain, &local).ok_or((500, "Bad Forwarding Target"))?;
         let uri = match &h {
             Hop::Local(a) => format!("sip:{a}"),
@@ -411,7 +281,7 @@ impl Proxy {
 
     /// A find-me entry's targets: a local user's phones (all in parallel) or a URI.
     fn findme_targets(&self, t: &str, owner: &AddressOfRecord, wall: u64) -> Vec<Target> {
-        let local = |u: &Uri<'_>| self.local_domain(u);
+        let local = |u: &Uri<'_>| self.local_domain_of(u, None);
         match hop(t, &owner.domain, &local) {
             Some(Hop::Local(a)) => {
                 let a = self.directory.resolve_alias(&a).unwrap_or(a);
