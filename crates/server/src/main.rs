@@ -13,6 +13,7 @@ mod logs;
 mod metrics_http;
 mod notices;
 mod run;
+mod write_behind;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
