@@ -80,26 +80,19 @@ pub fn call_setup(call_id: &str, from: &str, to: &str, source: &str) {
 
 /// `call answered|failed call_id=... status=...`: the final answer sent to the caller.
 pub fn call_result(call_id: &str, from: &str, to: &str, status: u16) {
-    let answered = (200..300).contains(&status);
-    if answered {
-        tracing::info!(
-            target: TARGET,
-            call_id = %NoSpaces(call_id),
-            from = %NoSpaces(from),
-            to = %NoSpaces(to),
-            status,
-            "call answered"
-        );
+    let what = if (200..300).contains(&status) {
+        "call answered"
     } else {
-        tracing::info!(
-            target: TARGET,
-            call_id = %NoSpaces(call_id),
-            from = %NoSpaces(from),
-            to = %NoSpaces(to),
-            status,
-            "call failed"
-        );
-    }
+        "call failed"
+    };
+    tracing::info!(
+        target: TARGET,
+        call_id = %NoSpaces(call_id),
+        from = %NoSpaces(from),
+        to = %NoSpaces(to),
+        status,
+        "{what}"
+    );
 }
 
 /// Who ended a call.
