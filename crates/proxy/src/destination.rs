@@ -56,10 +56,17 @@ pub struct Destination {
     pub conn: Option<u64>,
 }
 
+impl std::fmt::Display for Destination {
+    /// `udp:192.0.2.1:5060` — how a binding records where a phone is.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.transport.lower(), self.addr)
+    }
+}
+
 impl Destination {
     /// `udp:192.0.2.1:5060` — how a binding records where a phone is.
     pub fn to_source_string(&self) -> String {
-        format!("{}:{}", self.transport.lower(), self.addr)
+        self.to_string()
     }
 
     /// Parses [`Destination::to_source_string`] output.

@@ -2,7 +2,8 @@
 //! ban and unban, in a stable format that people read and fail2ban matches.
 //!
 //! Every line has the target `switchboard`, a fixed message (the event) and `key=value`
-//! fields whose values never contain spaces, so the text format reads
+//! fields whose values never contain spaces (text from a phone goes through [`NoSpaces`];
+//! a `source` is an address the server formats itself), so the text format reads
 //!
 //! ```text
 //! 2026-12-03T15:41:36.123456Z  INFO switchboard: registration action=new aor=alice@example.com contact=sip:alice@192.0.2.7:5060 source=udp:192.0.2.7:5060 expires=3600
@@ -51,7 +52,7 @@ pub fn registration(
     action: RegistrationAction,
     aor: &dyn fmt::Display,
     contact: &str,
-    source: &str,
+    source: &dyn fmt::Display,
     expires: u64,
 ) {
     tracing::info!(
@@ -59,7 +60,7 @@ pub fn registration(
         action = %action.as_str(),
         aor = %aor,
         contact = %NoSpaces(contact),
-        source = %NoSpaces(source),
+        source = %source,
         expires,
         "registration"
     );
@@ -67,13 +68,13 @@ pub fn registration(
 
 /// `call setup call_id=... from=... to=... source=...`: a new INVITE was accepted for
 /// routing (after authentication).
-pub fn call_setup(call_id: &str, from: &str, to: &str, source: &str) {
+pub fn call_setup(call_id: &str, from: &str, to: &str, source: &dyn fmt::Display) {
     tracing::info!(
         target: TARGET,
         call_id = %NoSpaces(call_id),
         from = %NoSpaces(from),
         to = %NoSpaces(to),
-        source = %NoSpaces(source),
+        source = %source,
         "call setup"
     );
 }

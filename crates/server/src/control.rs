@@ -184,7 +184,7 @@ pub fn execute(
                 proxy::oplog::RegistrationAction::Removed,
                 &who,
                 "*",
-                "admin",
+                &"admin",
                 0,
             );
             format!("ok {n}")

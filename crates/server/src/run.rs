@@ -323,7 +323,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                     proxy::oplog::RegistrationAction::Expired,
                     &aor,
                     &contact,
-                    "-",
+                    &"-",
                     0,
                 );
             }

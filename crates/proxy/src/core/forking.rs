@@ -45,7 +45,7 @@ impl Proxy {
                 req.call_id(),
                 req.from().map_or("", |f| f.uri.raw),
                 req.request_uri_str(),
-                &source.to_source_string(),
+                &source,
             );
         }
         groups.reverse();

@@ -70,12 +70,11 @@ impl Proxy {
             self.reply(now, id, req, source, 404, Some("Not Found"), "");
             return;
         }
-        let outcome = self
-            .registrar
-            .handle(req, &aor, &source.to_source_string(), wall);
+        let from = source.to_source_string();
+        let outcome = self.registrar.handle(req, &aor, &from, wall);
         if outcome.status == 200 {
             self.stats.registrations += 1;
-            log_registration_changes(&outcome.changes, &source.to_source_string(), wall);
+            log_registration_changes(&outcome.changes, &from, wall);
         }
         if outcome.status == 503 {
             self.stats.overloaded += 1;
@@ -104,18 +103,18 @@ fn log_registration_changes(changes: &[registrar::Change], source: &str, wall: u
                 A::New,
                 &b.aor,
                 &b.contact,
-                source,
+                &source,
                 b.expires_at.saturating_sub(wall),
             ),
             Change::Save(b) => registration(
                 A::Refreshed,
                 &b.aor,
                 &b.contact,
-                source,
+                &source,
                 b.expires_at.saturating_sub(wall),
             ),
-            Change::Delete(aor, contact) => registration(A::Removed, aor, contact, source, 0),
-            Change::DeleteAll(aor) => registration(A::Removed, aor, "*", source, 0),
+            Change::Delete(aor, contact) => registration(A::Removed, aor, contact, &source, 0),
+            Change::DeleteAll(aor) => registration(A::Removed, aor, "*", &source, 0),
         }
     }
 }
