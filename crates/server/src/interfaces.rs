@@ -7,11 +7,16 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 /// Every address the listeners answer on: a listener on a wildcard address answers on
 /// every interface address of its family.
 pub fn local_addresses(bound: &[SocketAddr]) -> Vec<IpAddr> {
-    let interfaces: Vec<IpAddr> = match if_addrs::get_if_addrs() {
-        Ok(list) => list.into_iter().map(|i| i.ip()).collect(),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot list the interface addresses");
-            Vec::new()
+    // Only a wildcard listener needs the interface list.
+    let interfaces: Vec<IpAddr> = if !bound.iter().any(|a| a.ip().is_unspecified()) {
+        Vec::new()
+    } else {
+        match if_addrs::get_if_addrs() {
+            Ok(list) => list.into_iter().map(|i| i.ip()).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list the interface addresses");
+                Vec::new()
+            }
         }
     };
     let mut out: Vec<IpAddr> = Vec::new();
@@ -23,7 +28,7 @@ pub fn local_addresses(bound: &[SocketAddr]) -> Vec<IpAddr> {
                     .iter()
                     .filter(|i| i.is_ipv6() == ip.is_ipv6())
                     // Link-local IPv6 needs a scope in every URI: no phone can use it.
-                    .filter(|i| !is_v6_link_local(i)),
+                    .filter(|i| !matches!(i, IpAddr::V6(v6) if v6.is_unicast_link_local())),
             );
         } else {
             out.push(ip);
@@ -32,10 +37,6 @@ pub fn local_addresses(bound: &[SocketAddr]) -> Vec<IpAddr> {
     let mut seen = std::collections::HashSet::new();
     out.retain(|ip| seen.insert(*ip));
     out
-}
-
-fn is_v6_link_local(ip: &IpAddr) -> bool {
-    matches!(ip, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80)
 }
 
 /// The local address the kernel uses to reach `peer`: the local end of a UDP socket
