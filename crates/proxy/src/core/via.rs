@@ -105,17 +105,27 @@ mod tests {
     use crate::destination::Transport;
     use bytes::Bytes;
 
-    #[test]
-    fn rport_and_received() {
-        let req = SipMessage::parse(Bytes::from_static(
-            b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5062;rport;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n",
-        ))
-        .unwrap();
-        let src = Destination {
+    /// An OPTIONS whose top Via is `SIP/2.0/UDP 10.0.0.1:5062{params};branch=z9hG4bK1`.
+    fn options(params: &str) -> SipMessage {
+        SipMessage::parse(Bytes::from(format!(
+            "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5062{params};branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n"
+        )))
+        .unwrap()
+    }
+
+    /// Where the test requests come from: UDP, another address and port than their Via.
+    fn udp_source() -> Destination {
+        Destination {
             transport: Transport::Udp,
             addr: "192.0.2.7:40000".parse().unwrap(),
             conn: None,
-        };
+        }
+    }
+
+    #[test]
+    fn rport_and_received() {
+        let req = options(";rport");
+        let src = udp_source();
         assert_eq!(
             fixed_top_via(&req, &src, false).unwrap(),
             "SIP/2.0/UDP 10.0.0.1:5062;rport=40000;branch=z9hG4bK1;received=192.0.2.7"
@@ -125,15 +135,8 @@ mod tests {
 
     #[test]
     fn force_rport_answers_the_source_port() {
-        let req = SipMessage::parse(Bytes::from_static(
-            b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n",
-        ))
-        .unwrap();
-        let src = Destination {
-            transport: Transport::Udp,
-            addr: "192.0.2.7:40000".parse().unwrap(),
-            conn: None,
-        };
+        let req = options("");
+        let src = udp_source();
         // Forced: as if the client had sent `;rport`.
         assert_eq!(
             fixed_top_via(&req, &src, true).unwrap(),
