@@ -79,7 +79,14 @@ fn dependency_rules_hold() {
     let forbidden: &[(&[&str], &[&str])] = &[
         // Pure protocol: no runtime, no sockets, no database, no other layer.
         (
-            &["sip-message", "sip-transaction", "sip-auth", "sdp", "rtp"],
+            &[
+                "sip-message",
+                "sip-transaction",
+                "sip-dialog",
+                "sip-auth",
+                "sdp",
+                "rtp",
+            ],
             &[
                 "tokio",
                 "sqlx",

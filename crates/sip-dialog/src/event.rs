@@ -1,0 +1,89 @@
+//! What the user agent tells its caller.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+
+use crate::ids::{CallHandle, RequestHandle};
+
+/// Why a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EndReason {
+    /// The peer sent BYE.
+    RemoteBye,
+    /// The peer CANCELled the INVITE before we answered (it got 487).
+    Cancelled,
+    /// We hung up and the BYE was answered (or timed out: the dialog is over either way).
+    LocalBye,
+    /// We refused the INVITE with a final response of 300 or more.
+    Rejected,
+    /// Our 2xx was never ACKed within 64*T1 (we sent BYE, RFC 3261 §13.3.1.4).
+    AckTimeout,
+}
+
+/// The kind of request that brought a new offer inside a dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OfferKind {
+    /// A re-INVITE (answered by [`crate::UserAgent::answer_offer`], then ACKed).
+    ReInvite,
+    /// An UPDATE (RFC 3311).
+    Update,
+}
+
+/// An event for the caller, from [`crate::UserAgent::poll_event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UaEvent {
+    /// A new INVITE. `100 Trying` is already sent; answer with `ringing`, `accept` or
+    /// `reject`.
+    Incoming {
+        /// The call.
+        call: CallHandle,
+        /// The Request-URI as received.
+        request_uri: String,
+        /// The From header value.
+        from: String,
+        /// The caller's address of record (the From URI).
+        from_uri: String,
+        /// The SDP offer, if the INVITE had one.
+        offer: Option<Bytes>,
+        /// Where the INVITE came from.
+        source: SocketAddr,
+    },
+    /// The ACK for our 2xx arrived: the dialog is confirmed.
+    Confirmed {
+        /// The call.
+        call: CallHandle,
+    },
+    /// A re-INVITE or UPDATE with an SDP offer: answer with `answer_offer`.
+    Offer {
+        /// The call.
+        call: CallHandle,
+        /// Re-INVITE or UPDATE.
+        kind: OfferKind,
+        /// The offer.
+        sdp: Bytes,
+    },
+    /// A digit sent by SIP INFO (`application/dtmf-relay` or `application/dtmf`).
+    Dtmf {
+        /// The call.
+        call: CallHandle,
+        /// `0`-`9`, `*`, `#`, `A`-`D`.
+        digit: char,
+        /// The duration in milliseconds (0 when not given).
+        duration_ms: u32,
+    },
+    /// The call is over; the handle is no longer valid.
+    Ended {
+        /// The call.
+        call: CallHandle,
+        /// Why.
+        reason: EndReason,
+    },
+    /// The final answer to a request sent outside a dialog (408 when it timed out).
+    Response {
+        /// The request.
+        request: RequestHandle,
+        /// The status code.
+        status: u16,
+    },
+}
