@@ -122,6 +122,18 @@ fn dependency_rules_hold() {
         (&["admin"], &["sqlx", "storage", "transport", "proxy"]),
         // World edges do not reach up.
         (&["storage", "transport"], &["proxy", "registrar", "server"]),
+        // The media engine is a world edge too: no SIP logic, no database.
+        (
+            &["media"],
+            &[
+                "proxy",
+                "registrar",
+                "server",
+                "storage",
+                "sqlx",
+                "transport",
+            ],
+        ),
     ];
     let mut violations = Vec::new();
     for (crates, banned) in forbidden {

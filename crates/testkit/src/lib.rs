@@ -3,7 +3,7 @@
 //! Owns: launching a real `switchboard` on free ports with a config built from
 //! [`server::Options`] ([`server`]), its command line ([`cli`]), SIPp phones ([`sipp`]) and the flows built of them
 //! ([`open`], [`digest`], [`location`]), baresip softphones ([`softphone`]), a second host
-//! in a network namespace ([`netns`]), raw UDP ([`udp`]), bounded waits ([`wait`]),
+//! in a network namespace ([`netns`]), raw UDP ([`udp`]), an RTP phone and audio checks (tone power by Goertzel, a prompt found in received audio) ([`rtp_peer`], [`audio`]), bounded waits ([`wait`]),
 //! throw-away databases ([`database`], feature `databases`) and the proxy on a virtual clock
 //! ([`proxy_net`], feature `proxy-net`).
 //!
@@ -16,6 +16,7 @@
 #![allow(clippy::unwrap_used)]
 #![warn(missing_docs)]
 
+pub mod audio;
 pub mod cli;
 #[cfg(feature = "databases")]
 pub mod database;
@@ -26,6 +27,7 @@ pub mod open;
 pub mod ports;
 #[cfg(feature = "proxy-net")]
 pub mod proxy_net;
+pub mod rtp_peer;
 pub mod server;
 pub mod sipp;
 pub mod sipp_trace;

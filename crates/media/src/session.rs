@@ -1,0 +1,371 @@
+//! One RTP session: the handle a service holds ([`MediaSession`]) and the state the clock
+//! thread works on every 20 ms (receive what arrived, check for dead media, send the next
+//! frame). The thread is in `clock.rs`; this file is what happens to one session per tick.
+
+use std::collections::VecDeque;
+use std::io::ErrorKind;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rtp::{g711, DtmfDigit, RtpHeader, RtpPacket, TelephoneEventReceiver};
+use sdp::Codec;
+use tokio::sync::mpsc;
+
+use crate::clip::Clip;
+use crate::engine::EngineInner;
+use crate::event::MediaEvent;
+use crate::recording::{Recording, RecordingLimits, RecordingState};
+
+/// Samples per 20 ms frame at 8 kHz.
+pub(crate) const FRAME: usize = 160;
+/// Packets read per session per tick at most (a flood cannot stall the clock).
+const MAX_READS_PER_TICK: usize = 32;
+
+/// What was negotiated for the stream (from `sdp::NegotiatedStream`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamParams {
+    /// Where to send until the peer's packets show where they come from.
+    pub remote: Option<SocketAddr>,
+    /// The codec.
+    pub codec: Codec,
+    /// Its payload type.
+    pub payload_type: u8,
+    /// The RFC 4733 payload type, when agreed.
+    pub telephone_event: Option<u8>,
+    /// We send audio (false while the peer holds us).
+    pub send: bool,
+    /// The peer sends audio (false when it said sendonly-to-us is off: inactive or
+    /// recvonly); dead-media detection runs only then.
+    pub receive: bool,
+}
+
+impl StreamParams {
+    /// The parameters of a negotiated stream.
+    pub fn from_negotiated(s: &sdp::NegotiatedStream) -> StreamParams {
+        StreamParams {
+            remote: s.remote,
+            codec: s.codec,
+            payload_type: s.payload_type,
+            telephone_event: s.telephone_event,
+            send: s.direction.sends() && !s.held,
+            receive: s.direction.receives(),
+        }
+    }
+}
+
+pub(crate) struct SessionState {
+    params: Option<StreamParams>,
+    remote: Option<SocketAddr>,
+    ssrc: u32,
+    seq: u16,
+    timestamp: u32,
+    marker: bool,
+    queue: VecDeque<(u64, Clip, usize)>,
+    next_clip: u64,
+    last_clip: Option<u64>,
+    recording: Option<Recording>,
+    recording_done: bool,
+    last_seq: Option<u16>,
+    dtmf: TelephoneEventReceiver,
+    last_rx: Instant,
+    timed_out: bool,
+    events: mpsc::Sender<MediaEvent>,
+    pub(crate) packets_sent: u64,
+    pub(crate) packets_received: u64,
+    pub(crate) events_dropped: u64,
+    buf: Vec<u8>,
+    payload: Vec<u8>,
+    pcm: Vec<i16>,
+}
+
+/// What the clock thread and the handle share.
+pub(crate) struct SessionShared {
+    pub(crate) socket: UdpSocket,
+    pub(crate) port: u16,
+    pub(crate) state: Mutex<SessionState>,
+}
+
+impl SessionShared {
+    pub(crate) fn new(
+        socket: UdpSocket,
+        port: u16,
+        ssrc: u32,
+        events: mpsc::Sender<MediaEvent>,
+        now: Instant,
+    ) -> SessionShared {
+        SessionShared {
+            socket,
+            port,
+            state: Mutex::new(SessionState {
+                params: None,
+                remote: None,
+                ssrc,
+                seq: (ssrc >> 16) as u16,
+                timestamp: ssrc.rotate_left(7),
+                marker: true,
+                queue: VecDeque::new(),
+                next_clip: 0,
+                last_clip: None,
+                recording: None,
+                recording_done: false,
+                last_seq: None,
+                dtmf: TelephoneEventReceiver::new(),
+                last_rx: now,
+                timed_out: false,
+                events,
+                packets_sent: 0,
+                packets_received: 0,
+                events_dropped: 0,
+                buf: vec![0; 2048],
+                payload: Vec::with_capacity(FRAME),
+                pcm: Vec::with_capacity(FRAME),
+            }),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> Option<MutexGuard<'_, SessionState>> {
+        self.state.lock().ok()
+    }
+
+    /// One tick of the clock: receive, check for dead media, send one frame.
+    pub(crate) fn tick(&self, now: Instant, timeout: Duration) {
+        let Some(mut st) = self.lock() else {
+            return;
+        };
+        let st = &mut *st;
+        self.receive(st, now);
+        let expecting = st.params.is_some_and(|p| p.receive);
+        if expecting && !st.timed_out && now.saturating_duration_since(st.last_rx) >= timeout {
+            st.timed_out = true;
+            st.emit(MediaEvent::Timeout);
+        }
+        self.send(st);
+    }
+
+    fn receive(&self, st: &mut SessionState, now: Instant) {
+        for _ in 0..MAX_READS_PER_TICK {
+            let (n, src) = match self.socket.recv_from(&mut st.buf) {
+                Ok(r) => r,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                // ICMP port unreachable from an earlier send, and the like: keep going.
+                Err(_) => continue,
+            };
+            let Some(params) = st.params else {
+                continue;
+            };
+            let buf = std::mem::take(&mut st.buf);
+            if let Ok(p) = RtpPacket::parse(&buf[..n]) {
+                // Symmetric RTP (RFC 4961): answer to where the peer's packets come from.
+                st.remote = Some(src);
+                st.last_rx = now;
+                st.timed_out = false;
+                st.packets_received += 1;
+                if Some(p.payload_type()) == params.telephone_event {
+                    if let Some(d) = st.dtmf.receive(p.timestamp(), p.payload()) {
+                        st.emit(MediaEvent::Dtmf(DtmfDigit::as_char(d)));
+                    }
+                } else if p.payload_type() == params.payload_type {
+                    st.record(&p, params.codec);
+                }
+            }
+            st.buf = buf;
+        }
+    }
+
+    fn send(&self, st: &mut SessionState) {
+        let Some(params) = st.params else {
+            return;
+        };
+        let Some(remote) = st.remote else {
+            return;
+        };
+        st.fill_frame();
+        let ts = st.timestamp;
+        st.timestamp = st.timestamp.wrapping_add(FRAME as u32);
+        if !params.send {
+            return;
+        }
+        st.payload.clear();
+        match params.codec {
+            Codec::Pcmu => g711::ulaw_encode_frame(&st.pcm, &mut st.payload),
+            Codec::Pcma => g711::alaw_encode_frame(&st.pcm, &mut st.payload),
+        }
+        let header = RtpHeader {
+            marker: std::mem::take(&mut st.marker),
+            payload_type: params.payload_type,
+            sequence_number: st.seq,
+            timestamp: ts,
+            ssrc: st.ssrc,
+            ..RtpHeader::default()
+        };
+        st.seq = st.seq.wrapping_add(1);
+        st.buf.clear();
+        if header.write(&st.payload, 0, &mut st.buf).is_ok()
+            && self.socket.send_to(&st.buf, remote).is_ok()
+        {
+            st.packets_sent += 1;
+        }
+        st.buf.resize(2048, 0);
+    }
+}
+
+impl SessionState {
+    fn emit(&mut self, e: MediaEvent) {
+        if self.events.try_send(e).is_err() {
+            self.events_dropped += 1;
+        }
+    }
+
+    /// The next 160 samples from the play queue, silence when it is empty.
+    fn fill_frame(&mut self) {
+        self.pcm.clear();
+        while self.pcm.len() < FRAME {
+            let Some((id, clip, offset)) = self.queue.front_mut() else {
+                break;
+            };
+            let take = (FRAME - self.pcm.len()).min(clip.len() - *offset);
+            self.pcm.extend_from_slice(&clip.0[*offset..*offset + take]);
+            *offset += take;
+            if *offset >= clip.len() {
+                let id = *id;
+                self.queue.pop_front();
+                if self.queue.is_empty() {
+                    self.emit(MediaEvent::PlayDone(id));
+                }
+            }
+        }
+        self.pcm.resize(FRAME, 0);
+    }
+
+    fn record(&mut self, p: &RtpPacket<'_>, codec: Codec) {
+        let seq = p.sequence_number();
+        let gap = match self.last_seq {
+            Some(last) => {
+                let d = seq.wrapping_sub(last);
+                if d == 0 || d > 0x8000 {
+                    return; // duplicate or late: already past it
+                }
+                usize::from(d - 1)
+            }
+            None => 0,
+        };
+        self.last_seq = Some(seq);
+        if self.recording_done {
+            return;
+        }
+        let Some(rec) = self.recording.as_mut() else {
+            return;
+        };
+        let mut pcm = std::mem::take(&mut self.pcm);
+        pcm.clear();
+        // Lost packets (up to a second) become silence so the message keeps its timing.
+        pcm.resize(gap.min(50) * FRAME, 0);
+        let mut decoded = Vec::with_capacity(p.payload().len());
+        match codec {
+            Codec::Pcmu => g711::ulaw_decode_frame(p.payload(), &mut decoded),
+            Codec::Pcma => g711::alaw_decode_frame(p.payload(), &mut decoded),
+        }
+        pcm.extend_from_slice(&decoded);
+        let state = rec.push(&pcm);
+        self.pcm = pcm;
+        match state {
+            RecordingState::Recording => {}
+            RecordingState::Full => {
+                self.recording_done = true;
+                self.emit(MediaEvent::RecordingFull);
+            }
+            RecordingState::Silent => {
+                self.recording_done = true;
+                self.emit(MediaEvent::Silence);
+            }
+        }
+    }
+}
+
+/// A service's handle on one RTP session. Dropping it closes the session and gives its
+/// port back.
+pub struct MediaSession {
+    pub(crate) shared: Arc<SessionShared>,
+    pub(crate) engine: Arc<EngineInner>,
+    pub(crate) local: SocketAddr,
+}
+
+impl MediaSession {
+    /// The local RTP address (the port to write in our SDP).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Starts (or updates, after a re-INVITE) the stream. The dead-media clock starts now.
+    pub fn start(&self, params: StreamParams) {
+        if let Some(mut st) = self.shared.lock() {
+            if st.remote.is_none() || st.params.is_some_and(|p| p.remote != params.remote) {
+                st.remote = params.remote.or(st.remote);
+            }
+            st.params = Some(params);
+            st.last_rx = Instant::now();
+            st.timed_out = false;
+        }
+    }
+
+    /// Queues a clip after those already queued; returns its id (in
+    /// [`MediaEvent::PlayDone`] when the queue runs empty after it).
+    pub fn play(&self, clip: Clip) -> u64 {
+        let Some(mut st) = self.shared.lock() else {
+            return 0;
+        };
+        st.next_clip += 1;
+        let id = st.next_clip;
+        st.last_clip = Some(id);
+        if clip.is_empty() {
+            st.emit(MediaEvent::PlayDone(id));
+        } else {
+            st.queue.push_back((id, clip, 0));
+        }
+        id
+    }
+
+    /// Stops playing and empties the queue (a key pressed during a prompt).
+    pub fn stop_playback(&self) {
+        if let Some(mut st) = self.shared.lock() {
+            st.queue.clear();
+        }
+    }
+
+    /// True while something is queued.
+    pub fn is_playing(&self) -> bool {
+        self.shared.lock().is_some_and(|s| !s.queue.is_empty())
+    }
+
+    /// Starts recording received audio (a recording in progress is replaced).
+    pub fn record(&self, limits: RecordingLimits) {
+        if let Some(mut st) = self.shared.lock() {
+            st.recording = Some(Recording::new(limits));
+            st.recording_done = false;
+        }
+    }
+
+    /// Stops recording and returns what was recorded.
+    pub fn take_recording(&self) -> Option<Recording> {
+        self.shared.lock().and_then(|mut s| s.recording.take())
+    }
+
+    /// Packets sent and received so far.
+    pub fn packet_counts(&self) -> (u64, u64) {
+        self.shared
+            .lock()
+            .map_or((0, 0), |s| (s.packets_sent, s.packets_received))
+    }
+
+    /// Where we send now (the latched source of the peer's packets, else the SDP's).
+    pub fn remote(&self) -> Option<SocketAddr> {
+        self.shared.lock().and_then(|s| s.remote)
+    }
+}
+
+impl Drop for MediaSession {
+    fn drop(&mut self) {
+        self.engine.close(&self.shared);
+    }
+}

@@ -1,0 +1,140 @@
+//! The engine against an RTP phone in the test process (testkit's `RtpPeer`): what the
+//! phone hears is the clip played, decoded; what it sends is recorded; its RFC 4733
+//! digits become events; its silence ends a recording; its disappearance times out.
+#![allow(clippy::unwrap_used)]
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use media::{Clip, MediaConfig, MediaEngine, MediaEvent, RecordingLimits, StreamParams};
+use sdp::Codec;
+use testkit::audio;
+use testkit::rtp_peer::RtpPeer;
+use tokio::sync::mpsc;
+
+fn engine(timeout: Duration) -> MediaEngine {
+    // A range of our own per process; ports other programs hold are skipped.
+    let base = 30000 + (std::process::id() % 500) as u16 * 40;
+    MediaEngine::start(MediaConfig {
+        bind_address: IpAddr::from([127, 0, 0, 1]),
+        first_port: base,
+        last_port: base + 39,
+        rtp_timeout: timeout,
+        ..MediaConfig::default()
+    })
+    .unwrap()
+}
+
+fn params(peer: &RtpPeer) -> StreamParams {
+    StreamParams {
+        remote: Some(peer.addr()),
+        codec: Codec::Pcmu,
+        payload_type: 0,
+        telephone_event: Some(101),
+        send: true,
+        receive: true,
+    }
+}
+
+async fn next(rx: &mut mpsc::Receiver<MediaEvent>) -> MediaEvent {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("no media event within 10 s")
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plays_a_clip_the_phone_hears_and_records_what_it_sends() {
+    let eng = engine(Duration::from_secs(60));
+    let (tx, mut rx) = mpsc::channel(16);
+    let s = eng.open(tx).unwrap();
+    let mut peer = RtpPeer::bind();
+    s.start(params(&peer));
+    let sig = audio::signature(1000);
+    let id = s.play(Clip::new(sig.clone()));
+    assert_eq!(next(&mut rx).await, MediaEvent::PlayDone(id));
+    assert!(peer.wait_samples(8000 + 800, Duration::from_secs(5)));
+    let heard = peer.heard();
+    let c = audio::clip_correlation(&heard.samples, &sig, 8000);
+    assert!(c > 0.95, "correlation {c}");
+    assert!(heard.sources.iter().all(|a| *a == s.local_addr()));
+
+    s.record(RecordingLimits::default());
+    let to = s.local_addr();
+    let tone = audio::tone(1000.0, 1000, 8000.0);
+    tokio::task::spawn_blocking(move || {
+        peer.send_audio(to, &tone);
+        peer.send_digit(to, '#', 101);
+        peer
+    })
+    .await
+    .unwrap();
+    assert_eq!(next(&mut rx).await, MediaEvent::Dtmf('#'));
+    let rec = s.take_recording().unwrap().into_samples();
+    let secs = audio::tone_seconds(&rec, 1000.0);
+    assert!((0.9..=1.05).contains(&secs), "{secs} s of 1 kHz");
+    let (sent, received) = s.packet_counts();
+    assert!(sent >= 50 && received >= 50, "{sent} {received}");
+    drop(s);
+    assert_eq!(eng.stats().sessions, 0);
+    eng.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn symmetric_rtp_silence_and_dead_media() {
+    let eng = engine(Duration::from_millis(300));
+    let (tx, mut rx) = mpsc::channel(16);
+    let s = eng.open(tx).unwrap();
+    let mut peer = RtpPeer::bind();
+    // The SDP named another port; the phone's packets come from `peer`: we answer there.
+    let mut p = params(&peer);
+    p.remote = Some("127.0.0.1:9".parse().unwrap());
+    s.start(p);
+    s.record(RecordingLimits {
+        max: Duration::from_secs(30),
+        silence: Some(Duration::from_millis(200)),
+        silence_level: 300,
+    });
+    let to = s.local_addr();
+    let mut samples = audio::tone(1000.0, 200, 8000.0);
+    samples.extend(vec![0i16; 8 * 400]);
+    let peer = tokio::task::spawn_blocking(move || {
+        peer.send_audio(to, &samples);
+        peer
+    })
+    .await
+    .unwrap();
+    assert_eq!(next(&mut rx).await, MediaEvent::Silence);
+    assert_eq!(s.remote(), Some(peer.addr()));
+    assert!(
+        peer.wait_samples(160, Duration::from_secs(5)),
+        "latched peer hears us"
+    );
+    // The phone stops sending: the dead-media timer fires once.
+    assert_eq!(next(&mut rx).await, MediaEvent::Timeout);
+    let rec = s.take_recording().unwrap().into_samples();
+    assert!(audio::tone_seconds(&rec, 1000.0) >= 0.15);
+}
+
+#[tokio::test]
+async fn the_port_range_bounds_sessions() {
+    let eng = engine(Duration::from_secs(60));
+    let cap = eng.config().capacity();
+    assert_eq!(cap, 20);
+    let mut open = Vec::new();
+    loop {
+        let (tx, _rx) = mpsc::channel(1);
+        match eng.open(tx) {
+            Ok(s) => open.push(s),
+            Err(e) => {
+                assert_eq!(e.sip_status(), 503);
+                break;
+            }
+        }
+    }
+    assert!(!open.is_empty() && open.len() <= cap);
+    assert_eq!(eng.stats().refused, 1);
+    open.pop();
+    let (tx, _rx) = mpsc::channel(1);
+    assert!(eng.open(tx).is_ok());
+}
