@@ -122,6 +122,19 @@ fn dependency_rules_hold() {
         (&["admin"], &["sqlx", "storage", "transport", "proxy"]),
         // World edges do not reach up.
         (&["storage", "transport"], &["proxy", "registrar", "server"]),
+        // Media services talk SIP to the proxy like phones: they see mailbox data through
+        // their own trait, never the database, the proxy or the server.
+        (
+            &["services"],
+            &[
+                "proxy",
+                "registrar",
+                "server",
+                "storage",
+                "sqlx",
+                "transport",
+            ],
+        ),
         // The media engine is a world edge too: no SIP logic, no database.
         (
             &["media"],

@@ -3,7 +3,7 @@
 //! Owns: launching a real `switchboard` on free ports with a config built from
 //! [`server::Options`] ([`server`]), its command line ([`cli`]), SIPp phones ([`sipp`]) and the flows built of them
 //! ([`open`], [`digest`], [`location`]), baresip softphones ([`softphone`]), a second host
-//! in a network namespace ([`netns`]), raw UDP ([`udp`]), an RTP phone and audio checks (tone power by Goertzel, a prompt found in received audio) ([`rtp_peer`], [`audio`]), bounded waits ([`wait`]),
+//! in a network namespace ([`netns`]), raw UDP ([`udp`]), a hand-written SIP phone ([`sip_phone`]), an RTP phone and audio checks (tone power by Goertzel, a prompt found in received audio) ([`rtp_peer`], [`audio`]), bounded waits ([`wait`]),
 //! throw-away databases ([`database`], feature `databases`) and the proxy on a virtual clock
 //! ([`proxy_net`], feature `proxy-net`).
 //!
@@ -29,6 +29,7 @@ pub mod ports;
 pub mod proxy_net;
 pub mod rtp_peer;
 pub mod server;
+pub mod sip_phone;
 pub mod sipp;
 pub mod sipp_trace;
 pub mod softphone;

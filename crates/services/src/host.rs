@@ -1,0 +1,375 @@
+//! [`ServiceHost`]: the SIP side of media services. One task owns a UDP socket and a
+//! `sip-dialog` user agent; for each INVITE it checks the source and the Request-URI,
+//! opens an RTP session, answers the SDP offer, and spawns the service's task with a
+//! [`Call`]. Re-INVITE and UPDATE offers (hold, resume, a new address) are answered here
+//! and applied to the call's RTP session; digits by INFO and hang-ups are forwarded to the
+//! call.
+//!
+//! Transport: a UDP socket, loopback by default (decision
+//! `docs/decisions/0008-service-host-loopback-media.md`).
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use media::{MediaEngine, MediaSession, StreamParams};
+use sdp::{negotiate, LocalCapabilities, SessionDescription};
+use sip_dialog::{CallHandle, UaConfig, UaEvent, UserAgent};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::call::{Call, HostCommand, SipInput};
+use crate::config::HostConfig;
+use crate::mailbox::Mailboxes;
+use crate::prompts::Prompts;
+use crate::request_uri::ServiceRequest;
+use crate::voicemail::{self, MailboxChanged, PinThrottle};
+
+/// The host's counters (for metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HostStats {
+    /// Calls in progress.
+    pub calls: u64,
+    /// Calls answered since start.
+    pub answered: u64,
+    /// INVITEs refused (bad URI, untrusted source, no codec in common, no port).
+    pub refused: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    calls: AtomicU64,
+    answered: AtomicU64,
+    refused: AtomicU64,
+}
+
+/// What every service task shares.
+pub(crate) struct ServiceContext {
+    pub config: HostConfig,
+    pub mailboxes: Arc<dyn Mailboxes>,
+    pub prompts: Arc<Prompts>,
+    pub changes: mpsc::Sender<MailboxChanged>,
+    pub throttle: PinThrottle,
+}
+
+struct CallEntry {
+    sip: mpsc::Sender<SipInput>,
+    media: Arc<MediaSession>,
+    caps: LocalCapabilities,
+}
+
+/// The running host.
+pub struct ServiceHost {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+    counters: Arc<Counters>,
+}
+
+impl ServiceHost {
+    /// Binds the host's socket and starts it. Mailbox changes (a message added, saved or
+    /// deleted) are sent on `changes` (for message-waiting notification; a full channel
+    /// drops them, the next change carries the state).
+    pub async fn start(
+        config: HostConfig,
+        engine: MediaEngine,
+        mailboxes: Arc<dyn Mailboxes>,
+        prompts: Arc<Prompts>,
+        changes: mpsc::Sender<MailboxChanged>,
+    ) -> io::Result<ServiceHost> {
+        let socket = UdpSocket::bind(config.listen).await?;
+        let addr = socket.local_addr()?;
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(7);
+        let ua = UserAgent::new(
+            UaConfig {
+                contact: format!("sip:voicemail@{addr}"),
+                via_sent_by: addr.to_string(),
+                user_agent: "switchboard-services".into(),
+                max_calls: config.max_calls,
+                ..UaConfig::default()
+            },
+            seed,
+        );
+        let media_ip = engine
+            .config()
+            .advertised_address
+            .or(config.media_address)
+            .unwrap_or_else(|| {
+                let b = engine.config().bind_address;
+                if b.is_unspecified() {
+                    addr.ip()
+                } else {
+                    b
+                }
+            });
+        let counters = Arc::new(Counters::default());
+        let throttle = PinThrottle::new(
+            config.voicemail.pin_attempts,
+            config.voicemail.pin_lockout,
+            10_000,
+        );
+        let ctx = Arc::new(ServiceContext {
+            config,
+            mailboxes,
+            prompts,
+            changes,
+            throttle,
+        });
+        let (cmd_tx, cmd_rx) = mpsc::channel(4096);
+        let host = HostLoop {
+            ua,
+            socket,
+            start: Instant::now(),
+            calls: HashMap::new(),
+            cmd_tx,
+            engine,
+            media_ip,
+            ctx,
+            counters: counters.clone(),
+            session_ids: seed,
+        };
+        let task = tokio::spawn(host.run(cmd_rx));
+        tracing::info!(%addr, "service host listening (voicemail)");
+        Ok(ServiceHost {
+            addr,
+            task,
+            counters,
+        })
+    }
+
+    /// The host's SIP address (the proxy's `services` destination).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> HostStats {
+        HostStats {
+            calls: self.counters.calls.load(Ordering::Relaxed),
+            answered: self.counters.answered.load(Ordering::Relaxed),
+            refused: self.counters.refused.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stops the host (calls in progress are dropped without BYE).
+    pub fn shutdown(&self) {
+        self.task.abort();
+    }
+}
+
+struct HostLoop {
+    ua: UserAgent,
+    socket: UdpSocket,
+    start: Instant,
+    calls: HashMap<CallHandle, CallEntry>,
+    cmd_tx: mpsc::Sender<HostCommand>,
+    engine: MediaEngine,
+    media_ip: IpAddr,
+    ctx: Arc<ServiceContext>,
+    counters: Arc<Counters>,
+    session_ids: u64,
+}
+
+impl HostLoop {
+    async fn run(mut self, mut cmd_rx: mpsc::Receiver<HostCommand>) {
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            let wake = self
+                .ua
+                .poll_timeout()
+                .map(|d| self.start + d)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+            tokio::select! {
+                r = self.socket.recv_from(&mut buf) => match r {
+                    Ok((n, src)) => {
+                        let now = self.start.elapsed();
+                        self.ua.handle_datagram(now, Bytes::copy_from_slice(&buf[..n]), src);
+                    }
+                    Err(e) => tracing::debug!(error = %e, "service host receive"),
+                },
+                c = cmd_rx.recv() => match c {
+                    Some(HostCommand::Hangup(call)) => self.ua.hangup(call, self.start.elapsed()),
+                    None => return,
+                },
+                _ = tokio::time::sleep_until(wake.into()) => {
+                    self.ua.handle_timeout(self.start.elapsed());
+                }
+            }
+            while let Some(e) = self.ua.poll_event() {
+                self.on_event(e);
+            }
+            while let Some((dest, bytes)) = self.ua.poll_transmit() {
+                if let Err(e) = self.socket.try_send_to(&bytes, dest) {
+                    tracing::debug!(%dest, error = %e, "service host send");
+                }
+            }
+        }
+    }
+
+    fn refuse(
+        &mut self,
+        call: CallHandle,
+        status: u16,
+        extra: &str,
+        why: &str,
+        source: SocketAddr,
+    ) {
+        tracing::warn!(call = call.get(), %source, status, reason = why, "service call refused");
+        self.counters.refused.fetch_add(1, Ordering::Relaxed);
+        self.ua.reject(call, self.start.elapsed(), status, extra);
+    }
+
+    fn trusted(&self, source: SocketAddr) -> bool {
+        if self.ctx.config.trusted.is_empty() {
+            source.ip().is_loopback()
+        } else {
+            self.ctx.config.trusted.contains(&source.ip())
+        }
+    }
+
+    fn on_event(&mut self, e: UaEvent) {
+        let now = self.start.elapsed();
+        match e {
+            UaEvent::Incoming {
+                call,
+                request_uri,
+                from_uri,
+                offer,
+                source,
+                ..
+            } => self.on_incoming(call, &request_uri, from_uri, offer, source),
+            UaEvent::Offer { call, sdp, .. } => {
+                let answer = self.reoffer(call, &sdp);
+                self.ua
+                    .answer_offer(call, now, answer.as_deref().map_err(|s| *s));
+            }
+            UaEvent::Dtmf { call, digit, .. } => {
+                if let Some(c) = self.calls.get(&call) {
+                    let _ = c.sip.try_send(SipInput::Dtmf(digit));
+                }
+            }
+            UaEvent::Ended { call, reason } => {
+                if let Some(c) = self.calls.remove(&call) {
+                    tracing::debug!(call = call.get(), ?reason, "service call ended");
+                    let _ = c.sip.try_send(SipInput::Ended);
+                    self.counters.calls.fetch_sub(1, Ordering::Relaxed);
+                }
+            }
+            UaEvent::Confirmed { .. } | UaEvent::Response { .. } => {}
+        }
+    }
+
+    fn on_incoming(
+        &mut self,
+        call: CallHandle,
+        request_uri: &str,
+        caller: String,
+        offer: Option<Bytes>,
+        source: SocketAddr,
+    ) {
+        if !self.trusted(source) {
+            // The Request-URI's parameters choose the mailbox: only the proxy may set them.
+            self.refuse(call, 403, "", "source is not the proxy", source);
+            return;
+        }
+        let request = match ServiceRequest::parse(request_uri) {
+            Ok(r) => r,
+            Err(e) => {
+                let why = e.to_string();
+                self.refuse(call, e.status(), "", &why, source);
+                return;
+            }
+        };
+        let Some(offer) = offer else {
+            self.refuse(
+                call,
+                488,
+                "Warning: 399 switchboard \"an SDP offer in the INVITE is required\"\r\n",
+                "INVITE without SDP offer",
+                source,
+            );
+            return;
+        };
+        let offer = match SessionDescription::parse_bytes(&offer) {
+            Ok(o) => o,
+            Err(e) => {
+                let why = format!("bad SDP: {e}");
+                self.refuse(call, 400, "", &why, source);
+                return;
+            }
+        };
+        let (media_tx, media_rx) = mpsc::channel(64);
+        let session = match self.engine.open(media_tx) {
+            Ok(s) => s,
+            Err(e) => {
+                let why = e.to_string();
+                self.refuse(call, e.sip_status(), "Retry-After: 5\r\n", &why, source);
+                return;
+            }
+        };
+        self.session_ids = self.session_ids.wrapping_add(1) & 0x7fff_ffff;
+        let caps =
+            LocalCapabilities::new(self.media_ip, session.local_addr().port(), self.session_ids);
+        let n = match negotiate(&offer, &caps) {
+            Ok(n) => n,
+            Err(e) => {
+                let extra = e
+                    .warning()
+                    .map(|(code, text)| format!("Warning: {code} switchboard \"{text}\"\r\n"))
+                    .unwrap_or_default();
+                let why = e.to_string();
+                self.refuse(call, e.status(), &extra, &why, source);
+                return;
+            }
+        };
+        session.start(StreamParams::from_negotiated(&n.stream));
+        let media = Arc::new(session);
+        let (sip_tx, sip_rx) = mpsc::channel(32);
+        self.calls.insert(
+            call,
+            CallEntry {
+                sip: sip_tx,
+                media: media.clone(),
+                caps,
+            },
+        );
+        self.ua
+            .accept(call, self.start.elapsed(), &n.answer.to_bytes());
+        self.counters.answered.fetch_add(1, Ordering::Relaxed);
+        self.counters.calls.fetch_add(1, Ordering::Relaxed);
+        let call = Call::new(
+            call,
+            media,
+            media_rx,
+            sip_rx,
+            self.cmd_tx.clone(),
+            caller,
+            source,
+        );
+        let ctx = self.ctx.clone();
+        tokio::spawn(async move {
+            match request {
+                ServiceRequest::Voicemail { mode, domain } => {
+                    voicemail::run(call, mode, domain, ctx).await
+                }
+            }
+        });
+    }
+
+    /// Answers a re-INVITE or UPDATE offer and applies it to the RTP session.
+    fn reoffer(&mut self, call: CallHandle, sdp: &[u8]) -> Result<Vec<u8>, u16> {
+        let entry = self.calls.get_mut(&call).ok_or(481u16)?;
+        let offer = SessionDescription::parse_bytes(sdp).map_err(|_| 400u16)?;
+        entry.caps.session_version += 1;
+        let n = negotiate(&offer, &entry.caps).map_err(|e| e.status())?;
+        entry.media.start(StreamParams::from_negotiated(&n.stream));
+        Ok(n.answer.to_bytes())
+    }
+}

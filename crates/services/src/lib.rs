@@ -1,0 +1,42 @@
+//! Media services as SIP endpoints: the **service host** and its first service, voicemail.
+//!
+//! The host ([`ServiceHost`]) is a SIP user agent on its own UDP socket (loopback by
+//! default) that the proxy reaches like any phone: it runs a `sip-dialog` [`UserAgent`]
+//! for every call, opens an RTP session in the `media` engine for each, answers the SDP
+//! offer (488 when no codec is common), and hands the call to the service the
+//! Request-URI names ([`ServiceRequest`]). A service is plain async code over a [`Call`]:
+//! play, wait for digits, record, hang up.
+//!
+//! Voicemail ([`voicemail`]): deposit (greeting, beep, record until hang-up, `#`,
+//! silence or the length limit, store the WAV and the message row) and retrieval (PIN by
+//! DTMF with throttling, new then saved messages with caller and date announced, delete,
+//! save, skip, back, record a greeting). Mailbox data is reached through the
+//! [`Mailboxes`] trait (an in-memory implementation here for tests; the server adapts
+//! the database's store to it). Mailbox changes are announced on a channel
+//! ([`MailboxChanged`]) for message-waiting notification.
+//!
+//! Not here: routing calls to the host (the proxy), the mailbox tables (storage), the
+//! notifier (MWI), the prompts' generation.
+//!
+//! [`UserAgent`]: sip_dialog::UserAgent
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod call;
+mod config;
+mod host;
+mod mailbox;
+mod prompts;
+mod request_uri;
+pub mod voicemail;
+
+pub use call::{Call, CallEvent, Played};
+pub use config::{HostConfig, VoicemailConfig};
+pub use host::{HostStats, ServiceHost};
+pub use mailbox::{
+    MailboxError, MailboxId, MailboxSettings, Mailboxes, MemoryMailboxes, Message, MessageStatus,
+    NewMessage,
+};
+pub use prompts::Prompts;
+pub use request_uri::{RequestUriError, ServiceRequest, VoicemailMode};
+pub use voicemail::MailboxChanged;

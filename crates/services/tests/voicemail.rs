@@ -1,0 +1,337 @@
+//! Voicemail deposit and retrieval end to end, with real media: a phone in the test
+//! process (hand-written SIP over UDP, `testkit::sip_phone`, and an RTP peer,
+//! `testkit::rtp_peer`) calls the service host directly with the Request-URIs the proxy
+//! will produce (until the proxy's voicemail routing is merged, the lead adds the test
+//! through the proxy then). Every check is on decoded audio: the greeting the phone hears
+//! is the prompt (correlation), the stored WAV holds the 1 kHz tone sent (Goertzel), and
+//! retrieval plays the same tone back.
+#![allow(clippy::unwrap_used)]
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use media::{MediaConfig, MediaEngine};
+use services::{
+    HostConfig, MailboxChanged, MailboxId, Mailboxes, MemoryMailboxes, MessageStatus, Prompts,
+    ServiceHost, VoicemailConfig,
+};
+use testkit::audio;
+use testkit::rtp_peer::RtpPeer;
+use testkit::sip_phone::SipPhone;
+use tokio::runtime::Runtime;
+use tokio::sync::mpsc;
+
+const GREETING_MS: u32 = 1500;
+
+struct Fixture {
+    rt: Runtime,
+    host: ServiceHost,
+    mailboxes: Arc<MemoryMailboxes>,
+    changes: mpsc::Receiver<MailboxChanged>,
+    greeting: Vec<i16>,
+    dir: tempfile::TempDir,
+    _engine: MediaEngine,
+}
+
+fn alice() -> MailboxId {
+    MailboxId::new("alice", "example.com")
+}
+
+/// Prompts: the default greeting is a chirp (found again by correlation), every other
+/// prompt a short tone of its own.
+fn write_prompts(dir: &std::path::Path) -> Vec<i16> {
+    std::fs::create_dir_all(dir).unwrap();
+    let greeting = audio::signature(GREETING_MS);
+    audio::write_wav(&dir.join("greeting-default.wav"), &greeting);
+    for (i, name) in [
+        "enter-pin",
+        "wrong-pin",
+        "no-messages",
+        "new-messages",
+        "message-menu",
+        "goodbye",
+        "mailbox-number",
+        "record-greeting",
+        "deleted",
+        "saved",
+        "mailbox-full",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let t = audio::tone(300.0 + 40.0 * i as f64, 200, 6000.0);
+        audio::write_wav(&dir.join(format!("{name}.wav")), &t);
+    }
+    for d in 0..10 {
+        let t = audio::tone(1500.0 + 50.0 * f64::from(d), 60, 6000.0);
+        audio::write_wav(&dir.join(format!("{d}.wav")), &t);
+    }
+    greeting
+}
+
+fn fixture(rtp_timeout: Duration, max_messages: usize) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let greeting = write_prompts(&dir.path().join("prompts"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let base = 40000 + (std::process::id() % 400) as u16 * 50;
+    let engine = MediaEngine::start(MediaConfig {
+        bind_address: IpAddr::from([127, 0, 0, 1]),
+        first_port: base,
+        last_port: base + 49,
+        rtp_timeout,
+        ..MediaConfig::default()
+    })
+    .unwrap();
+    let mailboxes = Arc::new(MemoryMailboxes::new());
+    mailboxes.create(&alice(), "1234", max_messages);
+    let (tx, changes) = mpsc::channel(16);
+    let config = HostConfig {
+        voicemail: VoicemailConfig {
+            storage_dir: dir.path().join("voicemail"),
+            silence: Duration::from_secs(5),
+            digit_timeout: Duration::from_secs(5),
+            ..VoicemailConfig::default()
+        },
+        ..HostConfig::default()
+    };
+    let prompts = Arc::new(Prompts::new(dir.path().join("prompts")));
+    let host = rt
+        .block_on(ServiceHost::start(
+            config,
+            engine.clone(),
+            mailboxes.clone(),
+            prompts,
+            tx,
+        ))
+        .unwrap();
+    Fixture {
+        rt,
+        host,
+        mailboxes,
+        changes,
+        greeting,
+        dir,
+        _engine: engine,
+    }
+}
+
+impl Fixture {
+    fn addr(&self) -> SocketAddr {
+        self.host.local_addr()
+    }
+
+    fn changed(&mut self) -> MailboxChanged {
+        let changes = &mut self.changes;
+        self.rt
+            .block_on(async { tokio::time::timeout(Duration::from_secs(10), changes.recv()).await })
+            .expect("no mailbox change within 10 s")
+            .unwrap()
+    }
+
+    fn messages(&self) -> Vec<services::Message> {
+        self.rt.block_on(self.mailboxes.messages(&alice())).unwrap()
+    }
+}
+
+/// Waits until the phone has heard `ms` of audio after the first sound.
+fn heard_after_first_sound(peer: &RtpPeer, ms: u32) {
+    testkit::wait::wait_until(
+        "the phone to hear the prompt",
+        Duration::from_secs(15),
+        || {
+            let h = peer.heard();
+            let first = h.samples.iter().position(|s| s.unsigned_abs() > 200);
+            first.is_some_and(|f| h.samples.len() >= f + (ms * 8) as usize)
+        },
+    );
+}
+
+/// Calls the deposit URI, checks the greeting, sends `tone_ms` of 1 kHz, hangs up.
+fn deposit(f: &Fixture, tone_ms: u32) {
+    let mut peer = RtpPeer::bind();
+    let mut phone = SipPhone::new(f.addr(), "2000");
+    let ok = phone.invite(
+        "sip:voicemail@example.com;mode=deposit;mailbox=alice",
+        &SipPhone::pcmu_offer(peer.addr()),
+    );
+    assert_eq!(ok.status(), 200, "{}", ok.text);
+    let rtp = ok.sdp_rtp_addr().unwrap();
+    // The greeting, then the 400 ms beep, then recording starts.
+    heard_after_first_sound(&peer, GREETING_MS + 400 + 100);
+    let heard = peer.heard().samples;
+    let c = audio::clip_correlation(&heard, &f.greeting, 8 * GREETING_MS as usize);
+    assert!(
+        c > 0.95,
+        "the greeting heard is not the prompt: correlation {c}"
+    );
+    peer.send_audio(rtp, &audio::tone(1000.0, tone_ms, 8000.0));
+    assert_eq!(phone.bye(), 200);
+}
+
+#[test]
+fn deposit_then_retrieve_with_rfc4733_pin_and_delete() {
+    let mut f = fixture(Duration::from_secs(60), 10);
+    deposit(&f, 3000);
+    assert_eq!(f.changed().mailbox, alice());
+    let msgs = f.messages();
+    assert_eq!(msgs.len(), 1);
+    let m = &msgs[0];
+    assert_eq!(m.status, MessageStatus::New);
+    assert_eq!(m.caller, "sip:2000@example.com");
+    assert!(m
+        .path
+        .starts_with(f.dir.path().join("voicemail/example.com/alice")));
+    let stored = audio::read_wav(&m.path);
+    let secs = audio::tone_seconds(&stored, 1000.0);
+    assert!(
+        (2.8..=3.1).contains(&secs),
+        "{secs} s of 1 kHz in the message"
+    );
+    assert!((3..=4).contains(&m.duration_secs), "{}", m.duration_secs);
+
+    // Retrieval from the owner's phone, PIN by RFC 4733.
+    let mut peer = RtpPeer::bind();
+    let mut phone = SipPhone::new(f.addr(), "alice");
+    let ok = phone.invite(
+        "sip:voicemail@example.com;mode=retrieve;mailbox=alice",
+        &SipPhone::pcmu_offer(peer.addr()),
+    );
+    assert_eq!(ok.status(), 200);
+    let rtp = ok.sdp_rtp_addr().unwrap();
+    heard_after_first_sound(&peer, 150); // "enter your PIN" started
+    for d in ['1', '2', '3', '4', '#'] {
+        peer.send_digit(rtp, d, 101);
+    }
+    // The message plays after the announcements: wait for 2.5 s of 1 kHz.
+    testkit::wait::wait_until(
+        "the message's 1 kHz tone played back",
+        Duration::from_secs(20),
+        || audio::tone_seconds(&peer.heard().samples, 1000.0) >= 2.5,
+    );
+    peer.send_digit(rtp, '7', 101);
+    assert_eq!(f.changed().mailbox, alice());
+    assert!(f.messages().is_empty(), "message deleted");
+    assert!(!m.path.exists(), "its file removed");
+    // After the last message: goodbye and the service hangs up.
+    assert!(phone
+        .expect_request("BYE", Duration::from_secs(10))
+        .is_some());
+}
+
+#[test]
+fn wrong_pins_are_throttled() {
+    let f = fixture(Duration::from_secs(60), 10);
+    for attempt in 0..2 {
+        let mut peer = RtpPeer::bind();
+        let mut phone = SipPhone::new(f.addr(), "mallory");
+        let ok = phone.invite(
+            "sip:voicemail@example.com;mode=retrieve;mailbox=alice",
+            &SipPhone::pcmu_offer(peer.addr()),
+        );
+        assert_eq!(ok.status(), 200);
+        let rtp = ok.sdp_rtp_addr().unwrap();
+        if attempt == 0 {
+            // Three wrong PINs lock the mailbox; the service hangs up.
+            for _ in 0..3 {
+                for d in ['9', '9', '9', '9', '#'] {
+                    peer.send_digit(rtp, d, 101);
+                }
+            }
+        } else {
+            // Locked: the right PIN does not open the mailbox; the PIN is not even asked.
+            for d in ['1', '2', '3', '4', '#'] {
+                peer.send_digit(rtp, d, 101);
+            }
+        }
+        assert!(
+            phone
+                .expect_request("BYE", Duration::from_secs(20))
+                .is_some(),
+            "attempt {attempt}: no BYE"
+        );
+        // Prompts are tones: enter-pin 300 Hz, wrong-pin 340 Hz, no-messages 380 Hz.
+        let heard = peer.heard().samples;
+        let secs = |hz| audio::tone_seconds(&heard, hz);
+        assert!(secs(340.0) >= 0.1, "attempt {attempt}: wrong-pin not heard");
+        assert_eq!(
+            secs(380.0),
+            0.0,
+            "attempt {attempt}: the mailbox was opened"
+        );
+        if attempt == 1 {
+            assert_eq!(secs(300.0), 0.0, "a locked mailbox asks for no PIN");
+        }
+    }
+}
+
+#[test]
+fn no_common_codec_is_488() {
+    let f = fixture(Duration::from_secs(60), 10);
+    let peer = RtpPeer::bind();
+    let mut phone = SipPhone::new(f.addr(), "2000");
+    let offer = SipPhone::offer(peer.addr(), "9", "a=rtpmap:9 G722/8000\r\n");
+    let r = phone.invite(
+        "sip:voicemail@example.com;mode=deposit;mailbox=alice",
+        &offer,
+    );
+    assert_eq!(r.status(), 488, "{}", r.text);
+    assert!(r.header("Warning").unwrap().starts_with("305"));
+    assert_eq!(f.host.stats().refused, 1);
+}
+
+#[test]
+fn a_caller_that_sends_no_rtp_is_hung_up() {
+    let f = fixture(Duration::from_secs(1), 10);
+    let peer = RtpPeer::bind();
+    let mut phone = SipPhone::new(f.addr(), "2000");
+    let ok = phone.invite(
+        "sip:voicemail@example.com;mode=deposit;mailbox=alice",
+        &SipPhone::pcmu_offer(peer.addr()),
+    );
+    assert_eq!(ok.status(), 200);
+    // No RTP from us: the host gives up after rtp_timeout and sends BYE.
+    assert!(phone
+        .expect_request("BYE", Duration::from_secs(10))
+        .is_some());
+    assert!(f.messages().is_empty());
+}
+
+#[test]
+fn a_full_mailbox_takes_no_message() {
+    let mut f = fixture(Duration::from_secs(60), 1);
+    deposit(&f, 1000);
+    f.changed();
+    assert_eq!(f.messages().len(), 1);
+    // Second caller: "mailbox full", goodbye, BYE; nothing recorded.
+    let peer = RtpPeer::bind();
+    let mut phone = SipPhone::new(f.addr(), "3000");
+    let ok = phone.invite(
+        "sip:voicemail@example.com;mode=deposit;mailbox=alice",
+        &SipPhone::pcmu_offer(peer.addr()),
+    );
+    assert_eq!(ok.status(), 200);
+    assert!(phone
+        .expect_request("BYE", Duration::from_secs(10))
+        .is_some());
+    assert_eq!(f.messages().len(), 1);
+}
+
+#[test]
+fn untrusted_uris_are_refused() {
+    let f = fixture(Duration::from_secs(60), 10);
+    let peer = RtpPeer::bind();
+    let mut phone = SipPhone::new(f.addr(), "2000");
+    let r = phone.invite(
+        "sip:voicemail@example.com",
+        &SipPhone::pcmu_offer(peer.addr()),
+    );
+    assert_eq!(r.status(), 400);
+    let mut phone = SipPhone::new(f.addr(), "2000");
+    let r = phone.invite("sip:park@example.com", &SipPhone::pcmu_offer(peer.addr()));
+    assert_eq!(r.status(), 404);
+}

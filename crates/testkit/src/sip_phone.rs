@@ -1,0 +1,221 @@
+//! A SIP phone in the test process, written by hand over UDP on 127.0.0.1: INVITE with an
+//! SDP offer, ACK, BYE, answering the far end's BYE, INFO. It plays the signalling of a
+//! call whose media is a [`crate::rtp_peer::RtpPeer`], against a service host or the
+//! server.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+/// A SIP message received, as text.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The whole message.
+    pub text: String,
+}
+
+impl Received {
+    /// The status code of a response (0 for a request).
+    pub fn status(&self) -> u16 {
+        self.text
+            .strip_prefix("SIP/2.0 ")
+            .and_then(|r| r.get(..3))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The method of a request ("" for a response).
+    pub fn method(&self) -> &str {
+        if self.text.starts_with("SIP/2.0") {
+            return "";
+        }
+        self.text.split(' ').next().unwrap_or("")
+    }
+
+    /// The first value of a header (by full name, case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let head = self.text.split("\r\n\r\n").next().unwrap_or("");
+        head.lines().skip(1).find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    /// The body.
+    pub fn body(&self) -> &str {
+        self.text.split_once("\r\n\r\n").map_or("", |(_, b)| b)
+    }
+
+    /// The RTP address of an SDP body (`c=` and the first `m=`).
+    pub fn sdp_rtp_addr(&self) -> Option<SocketAddr> {
+        let body = self.body();
+        let ip = body
+            .lines()
+            .find_map(|l| l.strip_prefix("c=IN IP4 "))?
+            .trim();
+        let port = body
+            .lines()
+            .find_map(|l| l.strip_prefix("m=audio "))?
+            .split(' ')
+            .next()?;
+        format!("{ip}:{port}").parse().ok()
+    }
+}
+
+/// One call's signalling from the caller's side.
+pub struct SipPhone {
+    sock: UdpSocket,
+    /// Where requests go.
+    pub server: SocketAddr,
+    call_id: String,
+    cseq: u32,
+    /// The request URI of the INVITE.
+    pub uri: String,
+    /// The To header of the dialog (with the far end's tag once answered).
+    pub to: String,
+    /// Our From header (with our tag).
+    pub from: String,
+}
+
+impl SipPhone {
+    /// A phone on a free 127.0.0.1 port calling through `server`.
+    pub fn new(server: SocketAddr, from_user: &str) -> SipPhone {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let port = sock.local_addr().unwrap().port();
+        SipPhone {
+            sock,
+            server,
+            call_id: format!("phone-{port}-{}", std::process::id()),
+            cseq: 0,
+            uri: String::new(),
+            to: String::new(),
+            from: format!("<sip:{from_user}@example.com>;tag=ph{port}"),
+        }
+    }
+
+    /// Our SIP address.
+    pub fn addr(&self) -> SocketAddr {
+        self.sock.local_addr().unwrap()
+    }
+
+    /// An SDP offer for an RTP port on 127.0.0.1, with these `m=` formats and extra lines.
+    pub fn offer(rtp: SocketAddr, formats: &str, extra: &str) -> String {
+        format!(
+            "v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+             m=audio {} RTP/AVP {formats}\r\n{extra}",
+            rtp.port()
+        )
+    }
+
+    /// A PCMU + telephone-event/101 offer.
+    pub fn pcmu_offer(rtp: SocketAddr) -> String {
+        Self::offer(
+            rtp,
+            "0 101",
+            "a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\n",
+        )
+    }
+
+    fn send_request(&mut self, method: &str, cseq: u32, body: &str, content_type: &str) {
+        let me = self.addr();
+        let ct = if body.is_empty() {
+            String::new()
+        } else {
+            format!("Content-Type: {content_type}\r\n")
+        };
+        let msg = format!(
+            "{method} {} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK{method}{cseq}{}\r\n\
+             Max-Forwards: 70\r\nFrom: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\n\
+             Contact: <sip:phone@{me}>\r\n{ct}Content-Length: {}\r\n\r\n{body}",
+            self.uri,
+            self.call_id.len(),
+            self.from,
+            self.to,
+            self.call_id,
+            body.len()
+        );
+        self.sock.send_to(msg.as_bytes(), self.server).unwrap();
+    }
+
+    /// The next message within `limit`.
+    pub fn recv(&self, limit: Duration) -> Option<Received> {
+        let deadline = Instant::now() + limit;
+        let mut buf = vec![0u8; 65_536];
+        while Instant::now() < deadline {
+            if let Ok((n, _)) = self.sock.recv_from(&mut buf) {
+                return Some(Received {
+                    text: String::from_utf8_lossy(&buf[..n]).into_owned(),
+                });
+            }
+        }
+        None
+    }
+
+    /// Sends an INVITE to `uri` with `sdp` and returns the final response (provisional
+    /// ones skipped); on a 2xx the ACK is sent and the dialog's To kept.
+    pub fn invite(&mut self, uri: &str, sdp: &str) -> Received {
+        self.uri = uri.to_string();
+        self.to = format!("<{}>", uri.split(';').next().unwrap_or(uri));
+        self.cseq += 1;
+        let cseq = self.cseq;
+        self.send_request("INVITE", cseq, sdp, "application/sdp");
+        loop {
+            let r = self
+                .recv(Duration::from_secs(10))
+                .expect("no final response to INVITE within 10 s");
+            let status = r.status();
+            if status >= 200 {
+                if let Some(to) = r.header("To") {
+                    self.to = to.to_string();
+                }
+                if status < 300 {
+                    self.send_request("ACK", cseq, "", "");
+                }
+                return r;
+            }
+        }
+    }
+
+    /// Sends a request in the dialog (e.g. INFO) and returns its final response.
+    pub fn request(&mut self, method: &str, body: &str, content_type: &str) -> Received {
+        self.cseq += 1;
+        let cseq = self.cseq;
+        self.send_request(method, cseq, body, content_type);
+        loop {
+            let r = self
+                .recv(Duration::from_secs(10))
+                .unwrap_or_else(|| panic!("no response to {method} within 10 s"));
+            if r.status() >= 200 && r.header("CSeq").is_some_and(|c| c.ends_with(method)) {
+                return r;
+            }
+        }
+    }
+
+    /// Hangs up; returns the BYE's status.
+    pub fn bye(&mut self) -> u16 {
+        self.request("BYE", "", "").status()
+    }
+
+    /// Waits for a request `method` from the far end (e.g. its BYE) and answers it 200.
+    pub fn expect_request(&self, method: &str, limit: Duration) -> Option<Received> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            let Some(r) = self.recv(deadline.saturating_duration_since(Instant::now())) else {
+                break;
+            };
+            if r.method() == method {
+                let mut answer = String::from("SIP/2.0 200 OK\r\n");
+                for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
+                    if let Some(v) = r.header(name) {
+                        answer.push_str(&format!("{name}: {v}\r\n"));
+                    }
+                }
+                answer.push_str("Content-Length: 0\r\n\r\n");
+                self.sock.send_to(answer.as_bytes(), self.server).unwrap();
+                return Some(r);
+            }
+        }
+        None
+    }
+}
