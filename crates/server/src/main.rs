@@ -10,6 +10,7 @@ mod control;
 mod discovery;
 mod interfaces;
 mod logs;
+mod media_host;
 mod metrics_http;
 mod notices;
 mod run;

@@ -228,6 +228,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         &local_addrs,
         cfg.sip.advertised_host.as_deref(),
     );
+    // Media services (voicemail): the proxy reaches the host like a phone. The proxy's
+    // `services` destination is set from `services_addr()` once its routing is merged.
+    let media_host = crate::media_host::MediaHost::start(&cfg).await?;
+    let _services_addr = media_host.as_ref().map(|m| m.services_addr());
     let mut listen_ports: Vec<u16> = bound_addrs.iter().map(|a| a.port()).collect();
     listen_ports.sort_unstable();
     listen_ports.dedup();
@@ -454,6 +458,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         t.abort();
     }
     let _ = std::fs::remove_file(&control_path);
+    if let Some(m) = media_host {
+        m.stop();
+    }
     transports.shutdown().await;
     drop(changes_tx);
     // The writer drains what the core produced before it exits.

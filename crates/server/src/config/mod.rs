@@ -14,6 +14,7 @@ use serde::Deserialize;
 mod auth;
 mod database;
 mod flood;
+mod media;
 mod metrics;
 mod registrar;
 mod security;
@@ -21,10 +22,12 @@ mod server;
 mod services;
 mod sip;
 mod transaction;
+mod voicemail;
 
 pub use auth::AuthSection;
 pub use database::DatabaseSection;
 pub use flood::FloodSection;
+pub use media::MediaSection;
 pub use metrics::MetricsSection;
 pub use registrar::RegistrarSection;
 pub use security::SecuritySection;
@@ -32,6 +35,7 @@ pub use server::ServerSection;
 pub use services::ServicesSection;
 pub use sip::{Listen, SipSection};
 pub use transaction::TransactionSection;
+pub use voicemail::VoicemailSection;
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -60,6 +64,10 @@ pub struct Config {
     pub flood: FloodSection,
     /// `[security]`
     pub security: SecuritySection,
+    /// `[media]`
+    pub media: MediaSection,
+    /// `[voicemail]`
+    pub voicemail: VoicemailSection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -81,6 +89,8 @@ impl Config {
         self.auth.validate()?;
         self.services.validate()?;
         self.transaction.validate()?;
+        self.media.validate()?;
+        self.voicemail.validate()?;
         self.validate_protections()?;
         Ok(())
     }
@@ -153,6 +163,40 @@ mod tests {
         }
         let unknown: Result<Config, _> = toml::from_str("[sip]\nlistn = []");
         assert!(unknown.unwrap_err().to_string().contains("listn"));
+    }
+
+    #[test]
+    fn media_and_voicemail() {
+        let c: Config = toml::from_str("").unwrap();
+        assert_eq!(c.media.ports().unwrap(), (20000, 20999));
+        assert_eq!(
+            c.media.to_engine().unwrap().rtp_timeout,
+            Duration::from_secs(60)
+        );
+        assert_eq!(c.voicemail.max_message_secs, 180);
+        for (bad, says) in [
+            (
+                "[media]\nrtp_ports = \"20000\"",
+                "media.rtp_ports: expected",
+            ),
+            (
+                "[media]\nrtp_ports = \"20010-20000\"",
+                "media.rtp_ports: 20010-20000",
+            ),
+            (
+                "[media]\nrtp_ports = \"x-20000\"",
+                "media.rtp_ports: \"x\" is not a port",
+            ),
+            ("[media]\nrtp_timeout_secs = 0", "media.rtp_timeout_secs"),
+            (
+                "[voicemail]\nmax_message_secs = 0",
+                "voicemail.max_message_secs",
+            ),
+        ] {
+            let c: Config = toml::from_str(bad).unwrap();
+            let e = format!("{:#}", c.validate().unwrap_err());
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -1,0 +1,82 @@
+//! Starting and stopping the media engine and the service host (voicemail) for
+//! `switchboard run`, from `[media]` and `[voicemail]`.
+//!
+//! Mailbox data: until the database's voicemail store is adapted to
+//! `services::Mailboxes` (the `voicemail` part owns it; the lead wires it at merge), the
+//! host runs on an empty in-memory mailbox set, so every deposit finds no mailbox and
+//! is told goodbye. Mailbox changes are logged here; the message-waiting notifier
+//! takes them over at merge.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use media::MediaEngine;
+use services::{HostConfig, MailboxChanged, MemoryMailboxes, Prompts, ServiceHost};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+
+/// The running engine and host.
+pub struct MediaHost {
+    engine: MediaEngine,
+    host: ServiceHost,
+    changes: JoinHandle<()>,
+}
+
+impl MediaHost {
+    /// Starts both, when `[media] enabled`.
+    pub async fn start(cfg: &Config) -> anyhow::Result<Option<MediaHost>> {
+        if !cfg.media.enabled {
+            return Ok(None);
+        }
+        let engine =
+            MediaEngine::start(cfg.media.to_engine()?).context("starting the media engine")?;
+        let prompts_dir = cfg.voicemail.prompts(&cfg.server.data_dir);
+        if !prompts_dir.is_dir() {
+            tracing::warn!(dir = %prompts_dir.display(), "voicemail prompt directory missing: prompts play as silence");
+        }
+        let (tx, mut rx) = mpsc::channel::<MailboxChanged>(1024);
+        let host = ServiceHost::start(
+            HostConfig {
+                listen: cfg.media.service_listen,
+                voicemail: cfg.voicemail.to_service(&cfg.server.data_dir),
+                ..HostConfig::default()
+            },
+            engine.clone(),
+            Arc::new(MemoryMailboxes::new()),
+            Arc::new(Prompts::new(prompts_dir)),
+            tx,
+        )
+        .await
+        .with_context(|| format!("binding the service host on {}", cfg.media.service_listen))?;
+        let (first, last) = cfg.media.ports()?;
+        tracing::info!(
+            services = %host.local_addr(),
+            rtp_ports = %format!("{first}-{last}"),
+            "media engine and service host ready"
+        );
+        let changes = tokio::spawn(async move {
+            while let Some(c) = rx.recv().await {
+                tracing::debug!(mailbox = %c.mailbox, "mailbox changed");
+            }
+        });
+        Ok(Some(MediaHost {
+            engine,
+            host,
+            changes,
+        }))
+    }
+
+    /// The service host's SIP address (`ProxyConfig.services` once the proxy routes to it).
+    pub fn services_addr(&self) -> std::net::SocketAddr {
+        self.host.local_addr()
+    }
+
+    /// Stops the host and the engine's clock.
+    pub fn stop(self) {
+        self.host.shutdown();
+        self.changes.abort();
+        self.engine.shutdown();
+    }
+}
