@@ -57,7 +57,8 @@ fn run(streams: usize, secs: u64, base_port: u16) {
     let phones: Vec<UdpSocket> = (0..streams.div_ceil(STREAMS_PER_PHONE))
         .map(|_| {
             let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-            s.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+            s.set_read_timeout(Some(Duration::from_millis(100)))
+                .unwrap();
             s
         })
         .collect();
@@ -164,10 +165,7 @@ fn run(streams: usize, secs: u64, base_port: u16) {
     let mut errors: Vec<f64> = intervals.iter().map(|i| (i - 20.0).abs()).collect();
     errors.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let expected = streams as f64 * wall * 50.0;
-    let recorded: usize = sessions
-        .iter()
-        .map(|s| s.packet_counts().1 as usize)
-        .sum();
+    let recorded: usize = sessions.iter().map(|s| s.packet_counts().1 as usize).sum();
     let stats = engine.stats();
     println!(
         "{streams:>4} streams: clock thread CPU {:5.1}% of a core ({:5.1} µs per stream per second); \

@@ -124,6 +124,19 @@ impl Baresip {
         }
     }
 
+    /// Calls without registering (a service endpoint takes no REGISTER) and uses only the
+    /// loopback interface, so its SDP offers 127.0.0.1.
+    pub fn unregistered_on_loopback(self) -> Self {
+        let accounts = self.dir.join("accounts");
+        let a = std::fs::read_to_string(&accounts).unwrap();
+        std::fs::write(&accounts, a.replace("regint=300", "regint=0")).unwrap();
+        let config = self.dir.join("config");
+        let mut c = std::fs::read_to_string(&config).unwrap();
+        c.push_str("net_interface 127.0.0.1\n");
+        std::fs::write(&config, c).unwrap();
+        self
+    }
+
     /// Runs inside the network namespace `ns`.
     pub fn in_netns(mut self, ns: &str) -> Self {
         self.netns = Some(ns.into());
