@@ -7,15 +7,86 @@
 //! is told goodbye. Mailbox changes are logged here; the message-waiting notifier
 //! takes them over at merge.
 
-use std::sync::Arc;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use media::MediaEngine;
-use services::{HostConfig, MailboxChanged, MemoryMailboxes, Prompts, ServiceHost};
+use services::{
+    HostConfig, HostStatsHandle, MailboxChanged, MemoryMailboxes, Prompts, ServiceHost,
+};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+
+/// Where `/metrics` reads the engine's and the host's counters (set while they run).
+static METRICS: Mutex<Option<(MediaEngine, HostStatsHandle)>> = Mutex::new(None);
+
+/// Appends the media engine's and the service host's metrics (nothing when not running).
+pub fn render_metrics(out: &mut String) {
+    let Some((engine, host)) = METRICS.lock().ok().and_then(|m| m.clone()) else {
+        return;
+    };
+    let e = engine.stats();
+    let h = host.get();
+    let lines: [(&str, &str, &str, u64); 8] = [
+        (
+            "switchboard_media_sessions",
+            "gauge",
+            "RTP sessions open (bounded by [media] rtp_ports).",
+            e.sessions as u64,
+        ),
+        (
+            "switchboard_media_sessions_refused_total",
+            "counter",
+            "Calls refused for want of an RTP port.",
+            e.refused,
+        ),
+        (
+            "switchboard_media_clock_ticks_total",
+            "counter",
+            "20 ms ticks of the media clock.",
+            e.ticks,
+        ),
+        (
+            "switchboard_media_clock_late_ticks_total",
+            "counter",
+            "Ticks that started more than 2 ms late.",
+            e.late_ticks,
+        ),
+        (
+            "switchboard_media_clock_max_lateness_microseconds",
+            "gauge",
+            "The latest a tick started after its due time.",
+            e.max_lateness_us,
+        ),
+        (
+            "switchboard_service_calls",
+            "gauge",
+            "Calls in progress on the service host.",
+            h.calls,
+        ),
+        (
+            "switchboard_service_calls_answered_total",
+            "counter",
+            "Calls the service host answered.",
+            h.answered,
+        ),
+        (
+            "switchboard_service_calls_refused_total",
+            "counter",
+            "INVITEs the service host refused.",
+            h.refused,
+        ),
+    ];
+    for (name, kind, help, v) in lines {
+        let _ = write!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
+        );
+    }
+}
 
 /// The running engine and host.
 pub struct MediaHost {
@@ -56,6 +127,9 @@ impl MediaHost {
             rtp_ports = %format!("{first}-{last}"),
             "media engine and service host ready"
         );
+        if let Ok(mut m) = METRICS.lock() {
+            *m = Some((engine.clone(), host.stats_handle()));
+        }
         let changes = tokio::spawn(async move {
             while let Some(c) = rx.recv().await {
                 tracing::debug!(mailbox = %c.mailbox, "mailbox changed");
@@ -75,6 +149,9 @@ impl MediaHost {
 
     /// Stops the host and the engine's clock.
     pub fn stop(self) {
+        if let Ok(mut m) = METRICS.lock() {
+            *m = None;
+        }
         self.host.shutdown();
         self.changes.abort();
         self.engine.shutdown();

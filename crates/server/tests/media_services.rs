@@ -21,10 +21,11 @@ fn the_binary_serves_voicemail_calls_with_media() {
     let goodbye = audio::signature(800);
     audio::write_wav(&prompts.path().join("goodbye.wav"), &goodbye);
     let services_port = testkit::ports::free_port();
+    let metrics_port = testkit::ports::free_port();
     let rtp = 22000 + (std::process::id() % 300) as u16 * 20;
     let opts = Options {
         extra: format!(
-            "[media]\nservice_listen = \"127.0.0.1:{services_port}\"\nbind_address = \"127.0.0.1\"\n\
+            "[metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n\n[media]\nservice_listen = \"127.0.0.1:{services_port}\"\nbind_address = \"127.0.0.1\"\n\
              rtp_ports = \"{rtp}-{}\"\n\n[voicemail]\nprompts_dir = {:?}\n",
             rtp + 19,
             prompts.path().display().to_string()
@@ -69,4 +70,18 @@ fn the_binary_serves_voicemail_calls_with_media() {
     let log = server.log_text();
     assert!(log.contains("voicemail deposit: no such mailbox"), "{log}");
     assert!(log.contains("service call refused"), "{log}");
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", metrics_port)).unwrap();
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut m = String::new();
+    conn.read_to_string(&mut m).unwrap();
+    assert!(
+        m.contains("switchboard_service_calls_refused_total 2"),
+        "{m}"
+    );
+    assert!(
+        m.contains("switchboard_service_calls_answered_total 1"),
+        "{m}"
+    );
 }

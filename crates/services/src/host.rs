@@ -41,6 +41,22 @@ pub struct HostStats {
     pub refused: u64,
 }
 
+/// A handle on the host's counters that outlives borrowing the host (for a metrics
+/// endpoint).
+#[derive(Clone)]
+pub struct HostStatsHandle(Arc<Counters>);
+
+impl HostStatsHandle {
+    /// The counters now.
+    pub fn get(&self) -> HostStats {
+        HostStats {
+            calls: self.0.calls.load(Ordering::Relaxed),
+            answered: self.0.answered.load(Ordering::Relaxed),
+            refused: self.0.refused.load(Ordering::Relaxed),
+        }
+    }
+}
+
 #[derive(Default)]
 struct Counters {
     calls: AtomicU64,
@@ -151,11 +167,12 @@ impl ServiceHost {
 
     /// The counters.
     pub fn stats(&self) -> HostStats {
-        HostStats {
-            calls: self.counters.calls.load(Ordering::Relaxed),
-            answered: self.counters.answered.load(Ordering::Relaxed),
-            refused: self.counters.refused.load(Ordering::Relaxed),
-        }
+        self.stats_handle().get()
+    }
+
+    /// A handle on the counters.
+    pub fn stats_handle(&self) -> HostStatsHandle {
+        HostStatsHandle(self.counters.clone())
     }
 
     /// Stops the host (calls in progress are dropped without BYE).

@@ -32,7 +32,7 @@ pub mod voicemail;
 
 pub use call::{Call, CallEvent, Played};
 pub use config::{HostConfig, VoicemailConfig};
-pub use host::{HostStats, ServiceHost};
+pub use host::{HostStats, HostStatsHandle, ServiceHost};
 pub use mailbox::{
     MailboxError, MailboxId, MailboxSettings, Mailboxes, MemoryMailboxes, Message, MessageStatus,
     NewMessage,
