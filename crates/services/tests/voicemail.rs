@@ -335,3 +335,38 @@ fn untrusted_uris_are_refused() {
     let r = phone.invite("sip:park@example.com", &SipPhone::pcmu_offer(peer.addr()));
     assert_eq!(r.status(), 404);
 }
+
+#[test]
+fn hold_by_reinvite_stops_our_audio_and_resume_restarts_it() {
+    let f = fixture(Duration::from_secs(60), 10);
+    let mut peer = RtpPeer::bind();
+    let mut phone = SipPhone::new(f.addr(), "2000");
+    let ok = phone.invite(
+        "sip:voicemail@example.com;mode=deposit;mailbox=alice",
+        &SipPhone::pcmu_offer(peer.addr()),
+    );
+    assert_eq!(ok.status(), 200);
+    let rtp = ok.sdp_rtp_addr().unwrap();
+    assert!(peer.wait_samples(1600, Duration::from_secs(5)));
+    // Hold (RFC 3264 section 8.4): we offer sendonly, the host answers recvonly and stops sending.
+    let hold = format!("{}a=sendonly\r\n", SipPhone::pcmu_offer(peer.addr()));
+    let r = phone.request("INVITE", &hold, "application/sdp");
+    assert_eq!(r.status(), 200, "{}", r.text);
+    assert!(r.body().contains("a=recvonly"), "{}", r.text);
+    // The held phone keeps sending (music on hold, here a tone): the host must not time out.
+    let before = peer.heard().samples.len();
+    peer.send_audio(rtp, &audio::tone(1000.0, 500, 8000.0));
+    let held = peer.heard().samples.len() - before;
+    assert!(held <= 2 * 160, "{held} samples sent to a phone on hold");
+    // Resume.
+    let resume = format!("{}a=sendrecv\r\n", SipPhone::pcmu_offer(peer.addr()));
+    let r = phone.request("INVITE", &resume, "application/sdp");
+    assert_eq!(r.status(), 200);
+    assert!(r.body().contains("a=sendrecv"), "{}", r.text);
+    let before = peer.heard().samples.len();
+    assert!(
+        peer.wait_samples(before + 1600, Duration::from_secs(5)),
+        "no audio after resume"
+    );
+    assert_eq!(phone.bye(), 200);
+}

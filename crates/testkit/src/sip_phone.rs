@@ -177,7 +177,8 @@ impl SipPhone {
         }
     }
 
-    /// Sends a request in the dialog (e.g. INFO) and returns its final response.
+    /// Sends a request in the dialog (e.g. INFO, a re-INVITE) and returns its final
+    /// response; a 2xx to a re-INVITE is ACKed.
     pub fn request(&mut self, method: &str, body: &str, content_type: &str) -> Received {
         self.cseq += 1;
         let cseq = self.cseq;
@@ -187,6 +188,9 @@ impl SipPhone {
                 .recv(Duration::from_secs(10))
                 .unwrap_or_else(|| panic!("no response to {method} within 10 s"));
             if r.status() >= 200 && r.header("CSeq").is_some_and(|c| c.ends_with(method)) {
+                if method == "INVITE" && r.status() < 300 {
+                    self.send_request("ACK", cseq, "", "");
+                }
                 return r;
             }
         }
