@@ -370,3 +370,38 @@ fn hold_by_reinvite_stops_our_audio_and_resume_restarts_it() {
     );
     assert_eq!(phone.bye(), 200);
 }
+
+#[test]
+fn sipp_leaves_a_message_by_pcap_play() {
+    let mut f = fixture(Duration::from_secs(60), 10);
+    let dir = f.dir.path().to_path_buf();
+    let port = testkit::ports::free_port();
+    let sipp = testkit::sipp::Sipp::in_dir(
+        &dir,
+        "deposit",
+        "uac-invite-voicemail-pcap-expect-200.xml",
+        port,
+    )
+    .remote(&f.addr().to_string())
+    .key(
+        "service_uri",
+        "sip:voicemail@example.com;mode=deposit;mailbox=alice",
+    )
+    .key("greeting_ms", GREETING_MS + 600)
+    .arg("-mp")
+    .arg(&testkit::ports::free_port().to_string());
+    audio::write_rtp_pcap(
+        &sipp.workdir.join("tone.pcap"),
+        &audio::tone(1000.0, 3000, 8000.0),
+    );
+    sipp.run().assert_ok("SIPp deposit");
+    assert_eq!(f.changed().mailbox, alice());
+    let msgs = f.messages();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0].caller, "sip:3000@example.com");
+    let secs = audio::tone_seconds(&audio::read_wav(&msgs[0].path), 1000.0);
+    assert!(
+        (2.8..=3.1).contains(&secs),
+        "{secs} s of 1 kHz in the message SIPp played"
+    );
+}

@@ -142,6 +142,73 @@ pub fn read_wav(path: &std::path::Path) -> Vec<i16> {
     panic!("{}: no data chunk", path.display());
 }
 
+/// Writes a pcap file (Ethernet, IPv4, UDP 127.0.0.1:6000 to :6002) of PCMU RTP packets of
+/// `samples`, 20 ms apart, for SIPp's `play_pcap_audio` (which re-addresses them to the
+/// call's media).
+pub fn write_rtp_pcap(path: &std::path::Path, samples: &[i16]) {
+    let mut b = Vec::new();
+    b.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&4u16.to_le_bytes());
+    b.extend_from_slice(&0i32.to_le_bytes());
+    b.extend_from_slice(&0u32.to_le_bytes());
+    b.extend_from_slice(&65535u32.to_le_bytes());
+    b.extend_from_slice(&1u32.to_le_bytes()); // Ethernet
+    for (i, frame) in samples.chunks(160).enumerate() {
+        let mut payload = Vec::with_capacity(160);
+        rtp::g711::ulaw_encode_frame(frame, &mut payload);
+        let mut rtp_packet = Vec::with_capacity(172);
+        rtp::RtpHeader {
+            marker: i == 0,
+            payload_type: 0,
+            sequence_number: i as u16,
+            timestamp: (i * 160) as u32,
+            ssrc: 0x5151_5151,
+            ..rtp::RtpHeader::default()
+        }
+        .write(&payload, 0, &mut rtp_packet)
+        .unwrap();
+        let udp_len = 8 + rtp_packet.len();
+        let ip_len = 20 + udp_len;
+        let mut pkt = Vec::with_capacity(14 + ip_len);
+        pkt.extend_from_slice(&[0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0x08, 0x00]);
+        let mut ip = vec![
+            0x45,
+            0,
+            (ip_len >> 8) as u8,
+            ip_len as u8,
+            0,
+            0,
+            0x40,
+            0,
+            64,
+            17,
+            0,
+            0,
+        ];
+        ip.extend_from_slice(&[127, 0, 0, 1, 127, 0, 0, 1]);
+        let sum = ip
+            .chunks(2)
+            .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+            .sum::<u32>();
+        let sum = !(((sum & 0xffff) + (sum >> 16)) as u16);
+        ip[10..12].copy_from_slice(&sum.to_be_bytes());
+        pkt.extend_from_slice(&ip);
+        pkt.extend_from_slice(&6000u16.to_be_bytes());
+        pkt.extend_from_slice(&6002u16.to_be_bytes());
+        pkt.extend_from_slice(&(udp_len as u16).to_be_bytes());
+        pkt.extend_from_slice(&0u16.to_be_bytes());
+        pkt.extend_from_slice(&rtp_packet);
+        let usecs = i as u64 * 20_000;
+        b.extend_from_slice(&((usecs / 1_000_000) as u32).to_le_bytes());
+        b.extend_from_slice(&((usecs % 1_000_000) as u32).to_le_bytes());
+        b.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
+        b.extend_from_slice(&pkt);
+    }
+    std::fs::write(path, b).unwrap();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

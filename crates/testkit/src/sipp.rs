@@ -89,6 +89,26 @@ impl Sipp {
         }
     }
 
+    /// SIPp playing `scenario_file` from 127.0.0.1:`port`, its traces in `dir/name`, for
+    /// tests without a [`Server`] (e.g. against the service host directly).
+    pub fn in_dir(dir: &Path, name: &str, scenario_file: &str, port: u16) -> Sipp {
+        let workdir = dir.join(format!("sipp-{name}"));
+        std::fs::create_dir_all(&workdir).unwrap();
+        Sipp {
+            name: name.into(),
+            scenario: scenario(scenario_file),
+            port,
+            remote: None,
+            args: Vec::new(),
+            calls: 1,
+            limit: Some(1),
+            timeout_secs: 20,
+            workdir,
+            local_ip: "127.0.0.1".into(),
+            netns: None,
+        }
+    }
+
     /// SIPp playing `scenario_file` from 127.0.0.1:`port` against `server`, with the
     /// scenarios' domains set to example.com (`[domain]`, `[from_domain]`, `[to_domain]`).
     pub fn against(server: &Server, name: &str, scenario_file: &str, port: u16) -> Sipp {
