@@ -117,7 +117,7 @@ impl UserAgent {
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
-        if req.cseq().seq <= c.dialog.remote_cseq && req.method() != Method::Invite {
+        if req.cseq().seq <= c.dialog.remote_cseq {
             self.respond(now, id, &req, 500);
             return;
         }
