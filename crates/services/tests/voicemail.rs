@@ -405,3 +405,66 @@ fn sipp_leaves_a_message_by_pcap_play() {
         "{secs} s of 1 kHz in the message SIPp played"
     );
 }
+
+#[test]
+fn pin_by_sip_info_then_a_new_greeting_that_callers_hear() {
+    let f = fixture(Duration::from_secs(60), 10);
+    let mut peer = RtpPeer::bind();
+    let mut phone = SipPhone::new(f.addr(), "alice");
+    let ok = phone.invite(
+        "sip:voicemail@example.com;mode=retrieve;mailbox=alice",
+        &SipPhone::pcmu_offer(peer.addr()),
+    );
+    assert_eq!(ok.status(), 200);
+    let rtp = ok.sdp_rtp_addr().unwrap();
+    heard_after_first_sound(&peer, 150);
+    // The PIN by SIP INFO (application/dtmf-relay) this time.
+    for d in ['1', '2', '3', '4', '#'] {
+        let body = format!("Signal={d}\r\nDuration=160\r\n");
+        assert_eq!(
+            phone
+                .request("INFO", &body, "application/dtmf-relay")
+                .status(),
+            200
+        );
+    }
+    // No messages (380 Hz prompt); 0 records a greeting: prompt, beep (800 Hz), speak, #.
+    testkit::wait::wait_until("the no-messages prompt", Duration::from_secs(10), || {
+        audio::tone_seconds(&peer.heard().samples, 380.0) >= 0.1
+    });
+    peer.send_digit(rtp, '0', 101);
+    testkit::wait::wait_until("the beep", Duration::from_secs(10), || {
+        audio::tone_seconds(&peer.heard().samples, 800.0) >= 0.3
+    });
+    peer.send_audio(rtp, &audio::tone(1000.0, 2000, 8000.0));
+    peer.send_digit(rtp, '#', 101);
+    assert!(phone
+        .expect_request("BYE", Duration::from_secs(20))
+        .is_some());
+    let greeting =
+        f.rt.block_on(f.mailboxes.settings(&alice()))
+            .unwrap()
+            .unwrap()
+            .greeting
+            .expect("greeting recorded");
+    let secs = audio::tone_seconds(&audio::read_wav(&greeting), 1000.0);
+    assert!(
+        (1.8..=2.1).contains(&secs),
+        "{secs} s of 1 kHz in the greeting"
+    );
+
+    // The next caller hears the new greeting, not the default prompt.
+    let peer = RtpPeer::bind();
+    let mut caller = SipPhone::new(f.addr(), "2000");
+    let ok = caller.invite(
+        "sip:voicemail@example.com;mode=deposit;mailbox=alice",
+        &SipPhone::pcmu_offer(peer.addr()),
+    );
+    assert_eq!(ok.status(), 200);
+    testkit::wait::wait_until("the new greeting", Duration::from_secs(10), || {
+        audio::tone_seconds(&peer.heard().samples, 1000.0) >= 1.5
+    });
+    let c = audio::clip_correlation(&peer.heard().samples, &f.greeting, 8000);
+    assert!(c < 0.5, "the default greeting was played: {c}");
+    assert_eq!(caller.bye(), 200);
+}
