@@ -20,6 +20,20 @@ use tokio::task::JoinHandle;
 
 use crate::config::Config;
 
+/// The sources the host serves: the proxy's own addresses and loopback.
+fn trusted(sip_addrs: &[std::net::SocketAddr]) -> Vec<std::net::IpAddr> {
+    let mut t: Vec<std::net::IpAddr> = vec![
+        std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::Ipv6Addr::LOCALHOST.into(),
+    ];
+    for a in sip_addrs {
+        if !a.ip().is_unspecified() && !t.contains(&a.ip()) {
+            t.push(a.ip());
+        }
+    }
+    t
+}
+
 /// Where `/metrics` reads the engine's and the host's counters (set while they run).
 static METRICS: Mutex<Option<(MediaEngine, HostStatsHandle)>> = Mutex::new(None);
 
@@ -96,8 +110,13 @@ pub struct MediaHost {
 }
 
 impl MediaHost {
-    /// Starts both, when `[media] enabled`.
-    pub async fn start(cfg: &Config) -> anyhow::Result<Option<MediaHost>> {
+    /// Starts both, when `[media] enabled`. `sip_addrs` are the proxy's bound SIP
+    /// sockets: INVITEs to the host are trusted from their addresses and from loopback
+    /// (a proxy on a wildcard address reaches the loopback host from 127.0.0.1).
+    pub async fn start(
+        cfg: &Config,
+        sip_addrs: &[std::net::SocketAddr],
+    ) -> anyhow::Result<Option<MediaHost>> {
         if !cfg.media.enabled {
             return Ok(None);
         }
@@ -111,6 +130,7 @@ impl MediaHost {
         let host = ServiceHost::start(
             HostConfig {
                 listen: cfg.media.service_listen,
+                trusted: trusted(sip_addrs),
                 voicemail: cfg.voicemail.to_service(&cfg.server.data_dir),
                 ..HostConfig::default()
             },

@@ -230,7 +230,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     );
     // Media services (voicemail): the proxy reaches the host like a phone. The proxy's
     // `services` destination is set from `services_addr()` once its routing is merged.
-    let media_host = crate::media_host::MediaHost::start(&cfg).await?;
+    let media_host = crate::media_host::MediaHost::start(&cfg, &bound_addrs).await?;
     let _services_addr = media_host.as_ref().map(|m| m.services_addr());
     let mut listen_ports: Vec<u16> = bound_addrs.iter().map(|a| a.port()).collect();
     listen_ports.sort_unstable();
