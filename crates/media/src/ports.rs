@@ -91,9 +91,13 @@ mod tests {
 
     #[test]
     fn bounded_and_reused() {
-        let probe = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let base = probe.local_addr().unwrap().port() & !1;
-        drop(probe);
+        // Two free even ports next to each other (other tests run beside this one).
+        let free = |p: u16| UdpSocket::bind(("127.0.0.1", p)).is_ok();
+        let start = 50_000 + (std::process::id() % 1000) as u16 * 8;
+        let base = (0..500u16)
+            .map(|k| start.wrapping_add(k * 4) & !1)
+            .find(|&b| b > 1024 && free(b) && free(b + 2))
+            .unwrap();
         let pool = PortPool::new(IpAddr::from([127, 0, 0, 1]), base, base + 3);
         let a = pool.bind().unwrap();
         let b = pool.bind().unwrap();
