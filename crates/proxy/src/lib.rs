@@ -8,6 +8,7 @@
 //! the server refreshes), bindings from the registrar's location table, and binding
 //! changes leave through [`Proxy::drain_changes`] for the server to persist.
 
+mod answer;
 mod auth;
 mod bans;
 mod bounded;
@@ -30,7 +31,7 @@ mod throttle;
 pub use auth::AuthConfig;
 pub use bans::{BanEntry, Target as BanTarget};
 pub use config::{BanAction, ProxyConfig, ProxyMode};
-pub use core::{LocationQuery, Proxy, ProxyStats};
+pub use core::{PendingQuery, Proxy, ProxyStats, Query, QueryAnswer};
 pub use destination::{Destination, Transport};
 pub use directory::{Directory, StaticDirectory};
 pub use flood::{Cidr, FloodConfig};

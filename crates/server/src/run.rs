@@ -40,8 +40,8 @@ pub enum CoreInput {
     Message(Received, Instant),
     /// A request from the control socket, answered on the channel.
     Control(control::Command, oneshot::Sender<String>),
-    /// The store answered a location lookup (shared-database mode).
-    Location(u64, Vec<model::Binding>),
+    /// A query of the proxy ran (shared-database mode: a location lookup).
+    QueryAnswer(u64, proxy::QueryAnswer),
     /// The transport could not deliver a message it had accepted (TCP connect or write
     /// failed, an ICMP unreachable for a UDP datagram): a forwarded request's branch ends
     /// as a 503 at once.
@@ -385,8 +385,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                         // Every message before it has been answered (each is answered
                         // before the next input is read): the connection may close.
                         CoreInput::CloseAfter(close) => drop(close),
-                        CoreInput::Location(token, bindings) => {
-                            proxy.handle_location(now, wall, token, bindings);
+                        CoreInput::QueryAnswer(token, answer) => {
+                            proxy.handle_query(now, wall, token, answer);
+                            transmit(&mut proxy, &transports, now);
                         }
                         CoreInput::Control(control::Command::Flush, reply) => {
                             let changes = proxy.drain_changes();
@@ -421,18 +422,28 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             }
         }
         transmit(&mut proxy, &transports, start.elapsed());
-        while let Some(q) = proxy.poll_location_query() {
+        // Queries of parked requests run off the core task; their answers come back
+        // through the core queue.
+        while let Some(q) = proxy.poll_query() {
             let store = store.clone();
             let core = core_tx.clone();
             tokio::spawn(async move {
-                let found = match store.bindings(Some(&q.aor), wall_clock()).await {
-                    Ok(b) => b,
-                    Err(e) => {
-                        tracing::warn!(error = %e, aor = %q.aor, "location lookup failed");
-                        Vec::new()
+                let answer = match &q.query {
+                    proxy::Query::Location(aor) => {
+                        match store.bindings(Some(aor), wall_clock()).await {
+                            Ok(b) => proxy::QueryAnswer::Bindings(b),
+                            Err(e) => {
+                                tracing::warn!(error = %e, %aor, "location lookup failed");
+                                proxy::QueryAnswer::Failed
+                            }
+                        }
+                    }
+                    other => {
+                        tracing::error!(query = ?other, "no runner for this query");
+                        proxy::QueryAnswer::Failed
                     }
                 };
-                let _ = core.send(CoreInput::Location(q.token, found)).await;
+                let _ = core.send(CoreInput::QueryAnswer(q.token, answer)).await;
             });
         }
         let changes = proxy.drain_changes();

@@ -8,6 +8,7 @@ use sip_message::{build_cancel, Editor, HeaderName, Method, ResponseBuilder, Sip
 use sip_transaction::{ResponseOutcome, TransactionId};
 
 use super::{fixed_top_via, is_initial_invite, log_call_result, reliability, strip_top_via, Proxy};
+use crate::answer::Answer;
 use crate::branch::{loop_hash, make_branch};
 use crate::destination::{Destination, Transport};
 use crate::fork::{Branch, BranchState, Fork, Target};
@@ -31,14 +32,12 @@ impl Proxy {
                 id,
                 &req,
                 &source,
-                503,
-                Some("Too Many Calls"),
-                "Retry-After: 5\r\n",
+                Answer::retry_after(503, "Too Many Calls", 5),
             );
             return;
         }
         if is_invite {
-            self.reply(now, id, &req, &source, 100, None, "");
+            self.reply(now, id, &req, &source, Answer::status(100));
         }
         if is_initial_invite(&req) {
             crate::oplog::call_setup(
@@ -434,22 +433,15 @@ impl Proxy {
     }
 
     pub(super) fn cancel_fork(&mut self, now: Duration, invite_tx: TransactionId) {
-        if let Some(token) = self
-            .parked
-            .iter()
-            .find(|(_, p)| p.id == invite_tx)
-            .map(|(t, _)| *t)
-        {
-            if let Some(p) = self.parked.remove(&token) {
-                self.reply_on(
-                    now,
-                    invite_tx,
-                    &p.req,
-                    fixed_top_via(&p.req, &p.source, self.cfg.force_rport).as_deref(),
-                    487,
-                    None,
-                );
-            }
+        if let Some(p) = self.unpark_request(invite_tx) {
+            self.reply_on(
+                now,
+                invite_tx,
+                &p.req,
+                fixed_top_via(&p.req, &p.source, self.cfg.force_rport).as_deref(),
+                487,
+                None,
+            );
             return;
         }
         let Some(fork) = self.forks.get_mut(&invite_tx) else {

@@ -1,6 +1,7 @@
 //! [`Proxy`]: its state, its public face (messages and time in, bytes out), and the
-//! transaction-layer plumbing. The stage pipeline is in `pipeline.rs`, the fork manager in
-//! `forking.rs`, stateless forwarding in `stateless.rs`.
+//! transaction-layer plumbing. The order of the stages is in `request_route.rs` (the
+//! contract of a stage in `stage.rs`), parked requests and their queries in `query.rs`,
+//! the fork manager in `forking.rs`, stateless forwarding in `stateless.rs`.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
@@ -8,13 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use model::AddressOfRecord;
 use registrar::{Change, Registrar};
 use sip_message::{error_response, Editor, ResponseBuilder, SipMessage};
 use sip_transaction::{
     Config as TxConfig, Event, Reliability, RequestOutcome, TransactionId, TransactionLayer,
 };
 
+use crate::answer::Answer;
 use crate::auth::Authenticator;
 use crate::config::ProxyConfig;
 use crate::destination::Destination;
@@ -25,33 +26,21 @@ use crate::metrics::Metrics;
 mod domains;
 mod forking;
 mod guard;
+mod location;
 mod pipeline;
+mod query;
 mod registration;
+mod request_route;
 mod screening;
 mod services;
+mod stage;
 mod stateless;
 mod transport_error;
 mod via;
 
+pub use query::{PendingQuery, Query, QueryAnswer};
 use via::fixed_top_via;
 use via::response_destination;
-
-/// A location lookup the server runs against the shared store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocationQuery {
-    /// Hand this back with the result.
-    pub token: u64,
-    /// Whose bindings.
-    pub aor: AddressOfRecord,
-}
-
-/// A request waiting for a location lookup.
-pub(super) struct Parked {
-    id: TransactionId,
-    req: SipMessage,
-    source: Destination,
-    routes: crate::route::RoutePlan,
-}
 
 /// Counters for metrics and `switchboard status`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -84,8 +73,9 @@ pub struct Proxy {
     auth: Authenticator,
     metrics: Metrics,
     draining: bool,
-    parked: HashMap<u64, Parked>,
-    queries: VecDeque<LocationQuery>,
+    /// Requests and retargets waiting for a query's answer (bounded by `max_forks`).
+    parked: HashMap<u64, query::Parked>,
+    queries: VecDeque<PendingQuery>,
     next_query: u64,
     forks: HashMap<TransactionId, Fork>,
     /// Forks that have not sent their final answer: the only ones with a live no-answer
@@ -406,7 +396,7 @@ impl Proxy {
                 request,
             } => {
                 let status = if invite_tx.is_some() { 200 } else { 481 };
-                self.reply(now, cancel_tx, &request, &source, status, None, "");
+                self.reply(now, cancel_tx, &request, &source, Answer::status(status));
                 if let Some(inv) = invite_tx {
                     self.cancel_fork(now, inv);
                 }
@@ -429,17 +419,15 @@ impl Proxy {
     }
 
     /// Answers on a server transaction.
-    #[allow(clippy::too_many_arguments)]
     fn reply(
         &mut self,
         now: Duration,
         id: TransactionId,
         req: &SipMessage,
         source: &Destination,
-        status: u16,
-        reason: Option<&str>,
-        extra: &str,
+        answer: Answer,
     ) {
+        let status = answer.status;
         let tag = if status > 100 {
             Some(self.new_tag())
         } else {
@@ -448,7 +436,7 @@ impl Proxy {
         log_call_result(req, status);
         let via = fixed_top_via(req, source, self.cfg.force_rport);
         let mut b = ResponseBuilder::new(req, status);
-        if let Some(r) = reason {
+        if let Some(r) = answer.reason {
             b = b.reason(r);
         }
         if let Some(t) = &tag {
@@ -457,15 +445,11 @@ impl Proxy {
         if let Some(v) = &via {
             b = b.top_via(v);
         }
-        let mut bytes = b
-            .header("Server", format_args!("{}", self.cfg.server_name))
-            .to_vec();
-        if !extra.is_empty() {
-            // Splice extra header lines before Content-Length (always the last line).
-            if let Some(pos) = find_subslice(&bytes, b"Content-Length: ") {
-                bytes.splice(pos..pos, extra.bytes());
-            }
+        b = b.header("Server", format_args!("{}", self.cfg.server_name));
+        for (name, value) in &answer.headers {
+            b = b.header(name, format_args!("{value}"));
         }
+        let bytes = b.to_vec();
         // Challenges are sent statelessly (like Kamailio's `sl`): a retransmitted request
         // just gets a fresh challenge, and no transaction waits 32 s (Timer J/H) for it.
         let sent = if matches!(status, 401 | 407) {
@@ -511,8 +495,4 @@ pub(super) fn strip_top_via(resp: &SipMessage) -> Option<Bytes> {
         return None;
     }
     Some(Bytes::from(ed.to_vec()))
-}
-
-pub(super) fn find_subslice(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).rposition(|w| w == needle)
 }

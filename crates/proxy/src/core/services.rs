@@ -6,24 +6,72 @@
 //! leg's branches are retired (CANCEL when ringing; their answers are absorbed), the caller
 //! gets `181 Call Is Being Forwarded`, the request gains History-Info and loses one
 //! Max-Forwards, and the new leg's first group starts.
+//!
+//! In shared-database mode every user's phones are a query away: resolving a leg stops
+//! with `Need(Query)` at the first user whose bindings it lacks, the request (or the
+//! retarget) is parked (`query.rs`), and resolving starts again with the answer. It is
+//! pure over the directory and the answers so far, so starting again is safe.
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use model::AddressOfRecord;
+use model::{AddressOfRecord, Binding};
 use sip_message::{Editor, Method, SipMessage, Uri};
 use sip_transaction::TransactionId;
 
+use super::query::{locate, Missing, Parked, Query, MAX_QUERIES_PER_REQUEST};
+use super::stage::{Flow, RequestCtx, ServiceLeg, Stage, Targets};
 use super::Proxy;
+use crate::answer::Answer;
 use crate::config::ProxyMode;
-use crate::destination::Destination;
 use crate::fork::{BranchState, Target};
-use crate::route::{HopError, RoutePlan};
 use crate::services::forwarding::{contact_groups, hop, remote_target, Hop};
 use crate::services::{entry_index, entry_uri, findme, history_entries, CallState, Cause, Step};
 
 /// A failure that ends the call: status and reason.
 type Fail = (u16, &'static str);
+
+/// Answers to location queries so far: whose bindings (None: the lookup failed).
+type Found = [(AddressOfRecord, Option<Vec<Binding>>)];
+
+/// Why resolving a leg stopped.
+enum Stop {
+    /// The call ends with this answer.
+    Fail(Answer),
+    /// A user's bindings are needed first.
+    Need(Query),
+}
+
+impl From<Fail> for Stop {
+    fn from(f: Fail) -> Stop {
+        Stop::Fail(f.into())
+    }
+}
+
+impl From<Missing> for Stop {
+    fn from(m: Missing) -> Stop {
+        match m {
+            Missing::Need(q) => Stop::Need(q),
+            Missing::Failed(a) => Stop::Fail(a),
+        }
+    }
+}
+
+/// Forwarding and find-me of the callee (RFC 5359 §2.7-§2.9, §2.12).
+pub(super) struct CallServices;
+
+impl Stage for CallServices {
+    fn name(&self) -> &'static str {
+        "call-services"
+    }
+
+    fn on_request(&self, p: &mut Proxy, cx: &mut RequestCtx) -> Flow {
+        match &cx.callee {
+            Some(aor) if cx.callee_exists && p.has_call_services(&cx.req, aor) => p.serve_call(cx),
+            _ => Flow::Continue,
+        }
+    }
+}
 
 /// What a target resolved to.
 struct Leg {
@@ -46,11 +94,8 @@ impl Proxy {
     /// An INVITE with Replaces or Join (RFC 3891, 3911) names a dialog on a particular
     /// phone: it is never forwarded.
     ///
-    /// A redirect server answers with contacts, it does not retarget. With a shared
-    /// database (`shared_location`) the callee's phones may be registered on another node
-    /// and are looked up asynchronously: only unconditional forwarding (which needs no
-    /// lookup of the callee) applies there.
-    pub(super) fn has_call_services(&self, req: &SipMessage, aor: &AddressOfRecord) -> bool {
+    /// A redirect server answers with contacts, it does not retarget.
+    fn has_call_services(&self, req: &SipMessage, aor: &AddressOfRecord) -> bool {
         if req.method() != Method::Invite
             || req.to_tag().is_some()
             || self.cfg.mode == ProxyMode::Redirect
@@ -59,65 +104,45 @@ impl Proxy {
         {
             return false;
         }
-        let fwd = self.directory.forwarding(aor);
-        if self.cfg.shared_location {
-            return fwd.is_some_and(|f| f.always.is_some());
-        }
-        fwd.is_some() || self.directory.findme(aor).is_some()
+        self.directory.forwarding(aor).is_some() || self.directory.findme(aor).is_some()
     }
 
     /// Routes an INVITE to a callee with services: resolves forwarding chains and
-    /// find-me, then starts the fork.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn serve_call(
-        &mut self,
-        now: Duration,
-        wall: u64,
-        id: TransactionId,
-        req: SipMessage,
-        source: Destination,
-        routes: RoutePlan,
-        aor: AddressOfRecord,
-    ) {
+    /// find-me into the fork's targets.
+    fn serve_call(&self, cx: &mut RequestCtx) -> Flow {
+        let Some(aor) = cx.callee.clone() else {
+            return Flow::Continue;
+        };
         let mut st = CallState {
             target_uri: format!("sip:{aor}"),
-            wall0: wall,
-            now0: now,
+            wall0: cx.wall,
+            now0: cx.now,
             ..CallState::default()
         };
-        self.seed_from_history(&req, &mut st);
-        let leg = match self.resolve(&mut st, Hop::Local(aor), Vec::new(), 0, wall) {
+        self.seed_from_history(&cx.req, &mut st);
+        let leg = match self.resolve(&mut st, Hop::Local(aor), Vec::new(), 0, cx.wall, &cx.found) {
             Ok(leg) => leg,
-            Err((status, reason)) => {
-                self.reply(now, id, &req, &source, status, Some(reason), "");
-                return;
-            }
+            Err(Stop::Fail(answer)) => return answer.into(),
+            Err(Stop::Need(query)) => return Flow::Need(query),
         };
-        let req = if leg.retargets > 0 {
-            match with_history(&req, &leg.history, leg.retargets) {
-                Ok(r) => r,
-                Err((status, reason)) => {
-                    self.reply(now, id, &req, &source, status, Some(reason), "");
-                    return;
-                }
+        if leg.retargets > 0 {
+            match with_history(&cx.req, &leg.history, leg.retargets) {
+                Ok(r) => cx.req = r,
+                Err(fail) => return Answer::from(fail).into(),
             }
-        } else {
-            req
-        };
+        }
         let (first, groups) = self.take_leg(&mut st, leg.groups, leg.steps);
         st.callee = leg.callee;
-        self.calls.insert(id, st);
         let mut all = vec![first];
         all.extend(groups);
-        self.start_fork(now, id, req, source, routes, all);
-        if let Some(fork) = self.forks.get_mut(&id) {
-            if !fork.final_sent {
-                fork.deadline = Some(now + leg.ring);
-            }
-        }
-        if leg.retargets > 0 {
-            self.send_181(now, id);
-        }
+        Flow::Forward(Targets {
+            groups: all,
+            service: Some(ServiceLeg {
+                state: st,
+                ring: leg.ring,
+                forwarded: leg.retargets > 0,
+            }),
+        })
     }
 
     /// Splits a leg into its first group and the rest: find-me steps go to the call
@@ -176,14 +201,12 @@ impl Proxy {
         mut history: Vec<String>,
         mut retargets: u8,
         wall: u64,
-    ) -> Result<Leg, Fail> {
+        found: &Found,
+    ) -> Result<Leg, Stop> {
         loop {
             let aor = match next {
                 Hop::Remote(uri) => {
-                    let t = remote_target(&uri).map_err(|e| match e {
-                        HopError::Unsupported => (416, "Unsupported URI Scheme or Transport"),
-                        HopError::Unresolvable => (503, "DNS Resolution Not Supported"),
-                    })?;
+                    let t = remote_target(&uri).map_err(|e| Stop::Fail(e.answer()))?;
                     return Ok(Leg {
                         callee: None,
                         groups: vec![vec![t]],
@@ -196,10 +219,10 @@ impl Proxy {
                 Hop::Local(aor) => self.directory.resolve_alias(&aor).unwrap_or(aor),
             };
             if !self.directory.is_subscriber(&aor) {
-                return Err((404, "Not Found"));
+                return Err((404, "Not Found").into());
             }
             if st.visited.contains(&aor) {
-                return Err((482, "Loop Detected"));
+                return Err((482, "Loop Detected").into());
             }
             st.visited.push(aor.clone());
             let fwd = self.directory.forwarding(&aor).unwrap_or_default();
@@ -208,14 +231,13 @@ impl Proxy {
                 retargets += 1;
                 continue;
             }
-            let groups = contact_groups(self.registrar.location().lookup(&aor, wall));
+            let groups = contact_groups(locate(self, &aor, wall, found)?);
             let steps = match self.directory.findme(&aor) {
                 Some(fm) => {
-                    let list = fm
-                        .targets
-                        .iter()
-                        .map(|(t, secs)| (self.findme_targets(t, &aor, wall), *secs))
-                        .collect();
+                    let mut list = Vec::with_capacity(fm.targets.len());
+                    for (t, secs) in &fm.targets {
+                        list.push((self.findme_targets(t, &aor, wall, found)?, *secs));
+                    }
                     findme::steps(groups, self.cfg.services.findme_contact_ring, list)
                 }
                 None if groups.is_empty() => Vec::new(),
@@ -242,7 +264,7 @@ impl Proxy {
                     retargets += 1;
                     continue;
                 }
-                return Err((480, "Temporarily Unavailable"));
+                return Err((480, "Temporarily Unavailable").into());
             }
             let ring = steps[0].ring;
             return Ok(Leg {
@@ -264,9 +286,9 @@ impl Proxy {
         target: &str,
         from: &AddressOfRecord,
         cause: Cause,
-    ) -> Result<Hop, Fail> {
+    ) -> Result<Hop, Stop> {
         if st.hops >= self.cfg.services.max_chain {
-            return Err((483, "Too Many Forwarding Hops"));
+            return Err((483, "Too Many Forwarding Hops").into());
         }
         let local = |u: &Uri<'_>| self.local_domain_of(u, None);
         let h = hop(target, &from.domain, &local).ok_or((500, "Bad Forwarding Target"))?;
@@ -280,23 +302,29 @@ impl Proxy {
     }
 
     /// A find-me entry's targets: a local user's phones (all in parallel) or a URI.
-    fn findme_targets(&self, t: &str, owner: &AddressOfRecord, wall: u64) -> Vec<Target> {
+    fn findme_targets(
+        &self,
+        t: &str,
+        owner: &AddressOfRecord,
+        wall: u64,
+        found: &Found,
+    ) -> Result<Vec<Target>, Stop> {
         let local = |u: &Uri<'_>| self.local_domain_of(u, None);
-        match hop(t, &owner.domain, &local) {
+        Ok(match hop(t, &owner.domain, &local) {
             Some(Hop::Local(a)) => {
                 let a = self.directory.resolve_alias(&a).unwrap_or(a);
-                contact_groups(self.registrar.location().lookup(&a, wall))
+                contact_groups(locate(self, &a, wall, found)?)
                     .into_iter()
                     .flatten()
                     .collect()
             }
             Some(Hop::Remote(u)) => remote_target(&u).into_iter().collect(),
             None => Vec::new(),
-        }
+        })
     }
 
     /// Tells the caller the call is being forwarded.
-    fn send_181(&mut self, now: Duration, fork_id: TransactionId) {
+    pub(super) fn send_181(&mut self, now: Duration, fork_id: TransactionId) {
         let Some(fork) = self.forks.get(&fork_id) else {
             return;
         };
@@ -355,6 +383,9 @@ impl Proxy {
         let Some(st) = self.calls.get(&fork_id) else {
             return false;
         };
+        if st.waiting {
+            return true;
+        }
         match self.forks.get(&fork_id) {
             Some(f) if !f.final_sent && !f.cancelled => {}
             _ => return false,
@@ -383,6 +414,10 @@ impl Proxy {
         let Some(st) = self.calls.get(&fork_id) else {
             return false;
         };
+        if st.waiting {
+            // A retarget waits for a lookup: it decides.
+            return true;
+        }
         if !st.steps.is_empty() {
             return self.next_step(now, fork_id);
         }
@@ -435,7 +470,31 @@ impl Proxy {
     /// Retargets the call to `target`: retire the current leg, 181 to the caller, then the
     /// new leg (or the failure that ends the call).
     fn retarget(&mut self, now: Duration, fork_id: TransactionId, target: &str, cause: Cause) {
-        let Some(mut st) = self.calls.remove(&fork_id) else {
+        self.resume_retarget(now, fork_id, target, cause, Vec::new());
+    }
+
+    /// [`Proxy::retarget`] with the location answers gathered so far (`found`); parks the
+    /// retarget when the new leg needs another user's bindings.
+    pub(super) fn resume_retarget(
+        &mut self,
+        now: Duration,
+        fork_id: TransactionId,
+        target: &str,
+        cause: Cause,
+        found: Vec<(AddressOfRecord, Option<Vec<Binding>>)>,
+    ) {
+        let Some(st) = self.calls.get_mut(&fork_id) else {
+            return;
+        };
+        st.waiting = false;
+        match self.forks.get(&fork_id) {
+            // Answered or cancelled while the lookup ran.
+            Some(f) if !f.final_sent && !f.cancelled => {}
+            _ => return,
+        }
+        // Resolving edits the state (users visited, hops): on a trial copy, kept only
+        // when the leg is decided (a lookup restarts from the original).
+        let Some(mut st) = self.calls.get(&fork_id).cloned() else {
             return;
         };
         let from = st
@@ -444,15 +503,42 @@ impl Proxy {
             .unwrap_or_else(|| AddressOfRecord::new("", ""));
         let wall = st.wall0 + now.saturating_sub(st.now0).as_secs();
         let mut history = Vec::new();
-        let leg = self
+        let mut leg = self
             .next_hop(&mut st, &mut history, target, &from, cause)
-            .and_then(|h| self.resolve(&mut st, h, history, 1, wall));
-        let edited = leg.as_ref().map_err(|e| *e).and_then(|leg| {
+            .and_then(|h| self.resolve(&mut st, h, history, 1, wall, &found));
+        if let Err(Stop::Need(query)) = leg {
+            if found.len() < MAX_QUERIES_PER_REQUEST && self.can_park() {
+                if let Some(st) = self.calls.get_mut(&fork_id) {
+                    st.waiting = true;
+                }
+                if let Some(fork) = self.forks.get_mut(&fork_id) {
+                    // The no-answer timer has done its job: the lookup decides now.
+                    fork.deadline = None;
+                }
+                self.park(
+                    Parked::Retarget {
+                        fork_id,
+                        target: target.to_string(),
+                        cause,
+                        found,
+                        query: query.clone(),
+                    },
+                    query,
+                );
+                return;
+            }
+            leg = Err(Stop::Fail(Answer::retry_after(503, "Too Many Calls", 5)));
+        }
+        let leg = leg.map_err(|e| match e {
+            Stop::Fail(a) => a,
+            Stop::Need(_) => Answer::new(500, "Server Internal Error"),
+        });
+        let edited = leg.as_ref().map_err(Clone::clone).and_then(|leg| {
             let fork = self
                 .forks
                 .get(&fork_id)
-                .ok_or((500, "Server Internal Error"))?;
-            with_history(&fork.request, &leg.history, leg.retargets)
+                .ok_or(Answer::new(500, "Server Internal Error"))?;
+            with_history(&fork.request, &leg.history, leg.retargets).map_err(Answer::from)
         });
         self.calls.insert(fork_id, st);
         self.retire_leg(now, fork_id);
@@ -479,10 +565,17 @@ impl Proxy {
                 self.send_181(now, fork_id);
                 self.start_group(now, fork_id, first);
             }
-            (Err((status, reason)), _) | (_, Err((status, reason))) => {
+            (Err(answer), _) | (_, Err(answer)) => {
                 fork.final_sent = true;
                 let (req, via) = (fork.request.clone(), fork.fixed_top_via.clone());
-                self.reply_on(now, fork_id, &req, via.as_deref(), status, Some(reason));
+                self.reply_on(
+                    now,
+                    fork_id,
+                    &req,
+                    via.as_deref(),
+                    answer.status,
+                    answer.reason,
+                );
             }
         }
     }

@@ -52,7 +52,7 @@ pub(crate) struct Step {
 }
 
 /// Service state of one INVITE fork whose callee has services.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct CallState {
     /// The local user rung now (None: an outside target).
     pub callee: Option<AddressOfRecord>,
@@ -72,6 +72,9 @@ pub(crate) struct CallState {
     pub wall0: u64,
     /// Proxy time when the call arrived.
     pub now0: Duration,
+    /// A retarget waits for a location query (shared-database mode): final answers and
+    /// the no-answer timer leave the decision to it.
+    pub waiting: bool,
 }
 
 /// Why a call is retargeted, as the RFC 4458 cause value.

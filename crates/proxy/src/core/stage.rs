@@ -1,0 +1,161 @@
+//! The contract of a stage: what a stage sees of a request ([`RequestCtx`]) and what it
+//! may decide ([`Flow`]). The stages themselves are unit structs next to the logic they
+//! run (`pipeline.rs`, `registration.rs`, `screening.rs`, `services.rs`); their order is
+//! written once, in `request_route.rs`.
+//!
+//! Not here: the response side. A fork's final answers go through the fork manager
+//! (`forking.rs`), which asks the call services (`services.rs`) whether to retarget.
+
+use std::time::Duration;
+
+use model::{AddressOfRecord, Binding};
+use sip_message::SipMessage;
+use sip_transaction::TransactionId;
+
+use super::query::Query;
+use super::Proxy;
+use crate::answer::Answer;
+use crate::destination::Destination;
+use crate::fork::Target;
+use crate::route::RoutePlan;
+use crate::services::CallState;
+
+/// What a stage decided about a request.
+pub(crate) enum Flow {
+    /// Not mine to decide: the next stage runs.
+    Continue,
+    /// Answer the request with this (and run no further stage).
+    Reply(Answer),
+    /// Proxy the request to these targets (and run no further stage).
+    Forward(Targets),
+    /// Park the request until the server answers this query; the same stage then runs
+    /// again, with the answer in [`RequestCtx::found`].
+    Need(Query),
+}
+
+impl From<Answer> for Flow {
+    fn from(a: Answer) -> Flow {
+        Flow::Reply(a)
+    }
+}
+
+/// Where a request goes: serial groups of parallel targets, and the call-service state
+/// the fork keeps when the callee has forwarding or find-me.
+pub(crate) struct Targets {
+    /// Serial groups (by q), each rung in parallel.
+    pub groups: Vec<Vec<Target>>,
+    /// Call services of this call, when the callee has some.
+    pub service: Option<ServiceLeg>,
+}
+
+impl Targets {
+    /// One target, no service.
+    pub fn one(t: Target) -> Targets {
+        Targets {
+            groups: vec![vec![t]],
+            service: None,
+        }
+    }
+}
+
+/// The call-service part of [`Targets`].
+pub(crate) struct ServiceLeg {
+    /// The state the fork manager consults on final answers and on the no-answer timer.
+    pub state: CallState,
+    /// How long the first leg rings.
+    pub ring: Duration,
+    /// The call was retargeted already (the caller gets `181 Call Is Being Forwarded`).
+    pub forwarded: bool,
+}
+
+/// Who sent an out-of-dialog request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Caller {
+    /// A user of a local domain, authenticated (or authentication is off).
+    Local,
+    /// Anyone else: only local targets are reachable.
+    Foreign,
+}
+
+/// A request on its way through the stages: the request and its server transaction, and
+/// what the stages so far have learnt about it.
+pub(crate) struct RequestCtx {
+    /// Proxy time of this run (a resumed request gets the time of its resumption).
+    pub now: Duration,
+    /// Unix time in seconds (binding expiry).
+    pub wall: u64,
+    /// Its server transaction.
+    pub id: TransactionId,
+    /// The request.
+    pub req: SipMessage,
+    /// Who sent it.
+    pub source: Destination,
+    /// Route pre-processing (RFC 3261 §16.4): Route entries to remove, a recovered
+    /// Request-URI.
+    pub routes: RoutePlan,
+    /// The Request-URI after route pre-processing (set by the `RequestUri` stage).
+    pub ruri: String,
+    /// The Request-URI names this server.
+    pub is_me: bool,
+    /// The Request-URI's host is a domain served here.
+    pub local: bool,
+    /// The Request-URI's host, lower case.
+    pub host: String,
+    /// Who the caller is (set by the `Identity` stage; in-dialog requests stay foreign).
+    pub caller: Caller,
+    /// The local user called (set by `LocalRouting`), aliases resolved.
+    pub callee: Option<AddressOfRecord>,
+    /// The callee is a subscriber (not only a name that reaches nobody).
+    pub callee_exists: bool,
+    /// Answers to the queries this request was parked for: whose bindings (None: the
+    /// lookup failed).
+    pub found: Vec<(AddressOfRecord, Option<Vec<Binding>>)>,
+}
+
+impl RequestCtx {
+    pub(super) fn new(
+        now: Duration,
+        wall: u64,
+        id: TransactionId,
+        req: SipMessage,
+        source: Destination,
+    ) -> RequestCtx {
+        RequestCtx {
+            now,
+            wall,
+            id,
+            req,
+            source,
+            routes: RoutePlan::default(),
+            ruri: String::new(),
+            is_me: false,
+            local: false,
+            host: String::new(),
+            caller: Caller::Foreign,
+            callee: None,
+            callee_exists: false,
+            found: Vec::new(),
+        }
+    }
+
+    /// The caller authenticated as a local user.
+    pub fn authenticated(&self) -> bool {
+        self.caller == Caller::Local
+    }
+
+    /// The request is for this server's users (a local domain or the server itself).
+    pub fn for_us(&self) -> bool {
+        self.local || self.is_me
+    }
+}
+
+/// One step of the request route. A stage reads the request and the proxy's state and
+/// decides; it never sends anything itself (the engine in `request_route.rs` does, from
+/// the [`Flow`]).
+pub(crate) trait Stage: Sync {
+    /// A short name for logs and docs.
+    fn name(&self) -> &'static str;
+
+    /// Decides about a new request (not ACK, not CANCEL).
+    fn on_request(&self, proxy: &mut Proxy, cx: &mut RequestCtx) -> Flow;
+}
