@@ -12,11 +12,8 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use testkit::database::TempDatabase;
-use testkit::location::contacts;
-use testkit::open;
+use testkit::forwarding;
 use testkit::server::{Options, Server};
-use testkit::sipp::headers;
-use testkit::wait::{wait_until, HANG_GUARD};
 
 /// The server binary under test (only the server crate's tests know its path).
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
@@ -35,41 +32,6 @@ fn nodes(db: &TempDatabase) -> (Server, Server) {
     let a = Server::start(BIN, opts("node-a", true));
     let b = Server::start(BIN, opts("node-b", false));
     (a, b)
-}
-
-/// A phone of `user` registered on node `a` playing `scenario`, once node `b` sees its
-/// binding in the shared store.
-fn phone(a: &Server, b: &Server, user: &str, scenario: &str) -> testkit::sipp::Background {
-    let before = contacts(b, user).len();
-    let (_, sipp) = open::phone(a, user, scenario);
-    wait_until(
-        &format!("{user}'s binding in the store"),
-        HANG_GUARD,
-        || contacts(b, user).len() > before,
-    );
-    sipp.spawn()
-}
-
-/// Alice calling `callee` through node `b`.
-fn alice(b: &Server, scenario: &str, callee: &str) -> testkit::sipp::SippResult {
-    open::caller(b, "alice", scenario, callee).run()
-}
-
-/// The History-Info entries of the INVITE a forwarding target received.
-fn history(invite: &str) -> Vec<String> {
-    headers(invite, "History-Info")
-        .iter()
-        .flat_map(|v| v.split(", "))
-        .map(str::to_string)
-        .collect()
-}
-
-/// The caller's ladder: `head` up to the 200, then ACK, BYE and its 200.
-fn ladder(head: &[&str]) -> Vec<String> {
-    head.iter()
-        .chain(["> ACK", "> BYE", "< 200"].iter())
-        .map(|s| s.to_string())
-        .collect()
 }
 
 /// RFC 5359 §2.8 Call Forwarding Busy across nodes: bob's phone (on A) answers 486; node
@@ -96,37 +58,7 @@ fn call_forwarding_busy_across_nodes() {
         return;
     };
     let (a, b) = nodes(&db);
-    b.cli(&[
-        "forward",
-        "set",
-        "bob@example.com",
-        "busy",
-        "carol@example.com",
-    ]);
-    let bob = phone(&a, &b, "bob", "uas-answer-486.xml");
-    let carol = phone(&a, &b, "carol", "uas-answer-200.xml");
-    let call = alice(&b, "uac-invite-forwarded-expect-200.xml", "bob");
-    call.assert_ok("caller");
-    let bob = bob.wait();
-    bob.assert_ok("busy callee");
-    let carol = carol.wait();
-    carol.assert_ok("forwarding target");
-    assert_eq!(
-        call.ladder(),
-        ladder(&["> INVITE", "< 100", "< 181", "< 180", "< 200"])
-    );
-    assert!(
-        call.find(false, "SIP/2.0 486").is_empty(),
-        "the 486 was relayed"
-    );
-    assert_eq!(bob.ladder(), ["< INVITE", "> 486", "< ACK"]);
-    let invite = &carol.find(false, "INVITE")[0];
-    let h = history(invite);
-    assert_eq!(h[0], "<sip:bob@example.com>;index=1", "{invite}");
-    assert_eq!(
-        h[1], "<sip:carol@example.com;cause=486>;index=1.1;mp=1",
-        "{invite}"
-    );
+    forwarding::busy(&a, &b);
 }
 
 /// RFC 5359 §2.9 Call Forwarding No Answer across nodes: bob rings 2 s, then node B
@@ -137,37 +69,7 @@ fn call_forwarding_no_answer_across_nodes() {
         return;
     };
     let (a, b) = nodes(&db);
-    b.cli(&[
-        "forward",
-        "set",
-        "bob@example.com",
-        "no-answer",
-        "carol@example.com",
-        "--after",
-        "2",
-    ]);
-    let bob = phone(&a, &b, "bob", "uas-ring-cancel-487.xml");
-    let carol = phone(&a, &b, "carol", "uas-answer-200.xml");
-    let call = alice(&b, "uac-invite-forwarded-expect-200.xml", "bob");
-    call.assert_ok("caller");
-    let bob = bob.wait();
-    bob.assert_ok("unanswered callee");
-    let carol = carol.wait();
-    carol.assert_ok("forwarding target");
-    assert_eq!(
-        call.ladder(),
-        ladder(&["> INVITE", "< 100", "< 180", "< 181", "< 180", "< 200"])
-    );
-    assert!(
-        call.find(false, "SIP/2.0 487").is_empty(),
-        "a 487 was relayed"
-    );
-    assert_eq!(
-        bob.ladder(),
-        ["< INVITE", "> 180", "< CANCEL", "> 200", "> 487", "< ACK"]
-    );
-    let h = history(&carol.find(false, "INVITE")[0]);
-    assert_eq!(h[1], "<sip:carol@example.com;cause=408>;index=1.1;mp=1");
+    forwarding::no_answer(&a, &b);
 }
 
 /// Call Forwarding Unavailable across nodes: the store has no phone of bob; node B
@@ -178,25 +80,7 @@ fn call_forwarding_unavailable_across_nodes() {
         return;
     };
     let (a, b) = nodes(&db);
-    b.cli(&[
-        "forward",
-        "set",
-        "bob@example.com",
-        "unavailable",
-        "carol@example.com",
-    ]);
-    let carol = phone(&a, &b, "carol", "uas-answer-200.xml");
-    assert!(contacts(&b, "bob").is_empty(), "bob has a phone");
-    let call = alice(&b, "uac-invite-forwarded-expect-200.xml", "bob");
-    call.assert_ok("caller");
-    let carol = carol.wait();
-    carol.assert_ok("forwarding target");
-    assert_eq!(
-        call.ladder(),
-        ladder(&["> INVITE", "< 100", "< 181", "< 180", "< 200"])
-    );
-    let h = history(&carol.find(false, "INVITE")[0]);
-    assert_eq!(h[1], "<sip:carol@example.com;cause=404>;index=1.1;mp=1");
+    forwarding::unavailable(&a, &b);
 }
 
 /// RFC 5359 §2.12 Find-Me across nodes: node B looks up bob and every user of his
@@ -207,15 +91,5 @@ fn find_me_across_nodes() {
         return;
     };
     let (a, b) = nodes(&db);
-    b.cli(&["findme", "set", "bob@example.com", "carol@example.com:10"]);
-    let bob = phone(&a, &b, "bob", "uas-ring-cancel-487.xml");
-    let carol = phone(&a, &b, "carol", "uas-answer-200.xml");
-    let call = alice(&b, "uac-invite-findme-expect-200.xml", "bob");
-    call.assert_ok("caller");
-    bob.wait().assert_ok("first target (times out)");
-    carol.wait().assert_ok("second target");
-    assert_eq!(
-        call.ladder(),
-        ladder(&["> INVITE", "< 100", "< 180", "< 180", "< 200"])
-    );
+    forwarding::find_me(&a, &b);
 }
