@@ -326,45 +326,47 @@ impl Proxy {
             .or(fork.best_synthetic)
             .unwrap_or(408);
         // The caller did not cancel, but the proxy gave up: 408, not the 487 our CANCELs drew.
-        if fork.timed_out && !fork.cancelled && (best_status == 487 || best_status == 408) {
-            let req = fork.request.clone();
-            let via = fork.fixed_top_via.clone();
-            self.reply_on(now, server_tx, &req, via.as_deref(), 408, Some("No Answer"));
-            return;
-        }
-        match fork.best.take() {
-            Some(r) if r.status() != 503 => {
-                log_call_result(&fork.request, r.status());
-                if let Some(bytes) = strip_top_via(&r) {
-                    let _ = self.layer.respond(now, server_tx, bytes, r.status());
+        let own = if fork.timed_out && !fork.cancelled && (best_status == 487 || best_status == 408)
+        {
+            Some(Answer::new(408, "No Answer"))
+        } else {
+            match fork.best.take() {
+                Some(r) if r.status() != 503 => {
+                    log_call_result(&fork.request, r.status());
+                    if let Some(bytes) = strip_top_via(&r) {
+                        let _ = self.layer.respond(now, server_tx, bytes, r.status());
+                    }
+                    None
                 }
-            }
-            Some(_) => {
                 // RFC 3261 §16.7 step 6: a 503 is not forwarded; 500 instead.
-                let req = fork.request.clone();
-                let via = fork.fixed_top_via.clone();
-                self.reply_on(
-                    now,
-                    server_tx,
-                    &req,
-                    via.as_deref(),
-                    500,
-                    Some("Next Hop Unavailable"),
-                );
-            }
-            None => {
-                let req = fork.request.clone();
-                let via = fork.fixed_top_via.clone();
-                let status = if best_status == 503 { 500 } else { best_status };
-                let reason = match best_status {
-                    408 => Some("Request Timeout"),
+                Some(_) => Some(Answer::new(500, "Next Hop Unavailable")),
+                None => Some(match best_status {
+                    408 => Answer::new(408, "Request Timeout"),
                     // Every branch failed to send (RFC 3261 §16.9) or could not start.
-                    503 => Some("Next Hop Unavailable"),
-                    _ => None,
-                };
-                self.reply_on(now, server_tx, &req, via.as_deref(), status, reason);
+                    503 => Answer::new(500, "Next Hop Unavailable"),
+                    status => Answer::status(status),
+                }),
             }
+        };
+        if let Some(answer) = own {
+            self.answer_fork(now, fork_id, answer);
         }
+    }
+
+    /// Answers the caller of fork `fork_id` with a response of our own.
+    pub(super) fn answer_fork(&mut self, now: Duration, fork_id: TransactionId, answer: Answer) {
+        let Some(fork) = self.forks.get(&fork_id) else {
+            return;
+        };
+        let (req, via) = (fork.request.clone(), fork.fixed_top_via.clone());
+        self.reply_on(
+            now,
+            fork_id,
+            &req,
+            via.as_deref(),
+            answer.status,
+            answer.reason,
+        );
     }
 
     pub(super) fn reply_on(
@@ -467,9 +469,7 @@ impl Proxy {
             if fork.request.method() == Method::Invite {
                 self.metrics.call_setup(setup);
             }
-            let req = fork.request.clone();
-            let via = fork.fixed_top_via.clone();
-            self.reply_on(now, invite_tx, &req, via.as_deref(), 487, None);
+            self.answer_fork(now, invite_tx, Answer::status(487));
         }
     }
 

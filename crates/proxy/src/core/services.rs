@@ -331,15 +331,7 @@ impl Proxy {
         if fork.final_sent || fork.cancelled {
             return;
         }
-        let (req, via) = (fork.request.clone(), fork.fixed_top_via.clone());
-        self.reply_on(
-            now,
-            fork_id,
-            &req,
-            via.as_deref(),
-            181,
-            Some("Call Is Being Forwarded"),
-        );
+        self.answer_fork(now, fork_id, Answer::new(181, "Call Is Being Forwarded"));
     }
 
     /// True when branch `b` belongs to an earlier leg (its provisional answers stay here).
@@ -567,15 +559,7 @@ impl Proxy {
             }
             (Err(answer), _) | (_, Err(answer)) => {
                 fork.final_sent = true;
-                let (req, via) = (fork.request.clone(), fork.fixed_top_via.clone());
-                self.reply_on(
-                    now,
-                    fork_id,
-                    &req,
-                    via.as_deref(),
-                    answer.status,
-                    answer.reason,
-                );
+                self.answer_fork(now, fork_id, answer);
             }
         }
     }
