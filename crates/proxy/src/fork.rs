@@ -61,6 +61,8 @@ pub(crate) struct Fork {
     pub cancelled: bool,
     /// The no-answer timer fired.
     pub timed_out: bool,
+    /// A response-side stage waits for a query's answer: it decides what comes next.
+    pub waiting: bool,
     /// When the request arrived.
     pub started: Duration,
     /// When the no-answer timer fires (INVITE only).

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use sip_message::{build_cancel, Editor, HeaderName, Method, ResponseBuilder, SipMessage};
 use sip_transaction::{ResponseOutcome, TransactionId};
 
+use super::stage::LegEnd;
 use super::{fixed_top_via, is_initial_invite, log_call_result, reliability, strip_top_via, Proxy};
 use crate::answer::Answer;
 use crate::branch::{loop_hash, make_branch};
@@ -64,6 +65,7 @@ impl Proxy {
             final_sent: false,
             cancelled: false,
             timed_out: false,
+            waiting: false,
             started: now,
             deadline: if is_invite {
                 Some(now + self.cfg.no_answer_timeout)
@@ -294,7 +296,8 @@ impl Proxy {
         let Some(fork) = self.forks.get_mut(&fork_id) else {
             return;
         };
-        if fork.final_sent || !fork.group_done() {
+        // A response-side stage waiting for a query decides, unless the caller cancelled.
+        if fork.final_sent || (fork.waiting && !fork.cancelled) || !fork.group_done() {
             return;
         }
         let stop = fork.cancelled
@@ -306,8 +309,15 @@ impl Proxy {
                 return;
             }
         }
-        // Call services: the next find-me step, or busy / unavailable forwarding.
-        if !stop && self.services_exhausted(now, fork_id) {
+        // The response side (call services: the next find-me step, or busy / unavailable
+        // forwarding).
+        let best = fork
+            .best
+            .as_ref()
+            .map(|r| r.status())
+            .or(fork.best_synthetic)
+            .unwrap_or(408);
+        if !stop && self.run_final_route(now, fork_id, LegEnd::Failed(best)) {
             return;
         }
         let Some(fork) = self.forks.get_mut(&fork_id) else {
@@ -474,8 +484,9 @@ impl Proxy {
     }
 
     pub(super) fn no_answer(&mut self, now: Duration, fork_id: TransactionId) {
-        // Call services: the next find-me step, or no-answer forwarding.
-        if self.services_timeout(now, fork_id) {
+        // The response side (call services: the next find-me step, or no-answer
+        // forwarding).
+        if self.run_final_route(now, fork_id, LegEnd::NoAnswer) {
             return;
         }
         let Some(fork) = self.forks.get_mut(&fork_id) else {

@@ -24,6 +24,7 @@ use crate::fork::Fork;
 use crate::metrics::Metrics;
 
 mod domains;
+mod final_route;
 mod forking;
 mod guard;
 mod location;

@@ -1,5 +1,5 @@
-//! The one asynchronous-query mechanism. A stage (or the call services, when a call is
-//! retargeted) that needs something only the server can fetch (today: a callee's
+//! The one asynchronous-query mechanism. A stage (request side, or response side when a
+//! call is retargeted) that needs something only the server can fetch (today: a callee's
 //! bindings from the shared database; tomorrow DNS) returns `Need(Query)`. The proxy parks
 //! the request or the retarget in one bounded table, hands the query out through
 //! [`Proxy::poll_query`], and resumes where it stopped when the server brings the answer
@@ -14,10 +14,9 @@ use std::time::Duration;
 use model::{AddressOfRecord, Binding};
 use sip_transaction::TransactionId;
 
-use super::stage::RequestCtx;
+use super::stage::{FinalCtx, RequestCtx};
 use super::Proxy;
 use crate::answer::Answer;
-use crate::services::Cause;
 
 /// Most queries one request may wait for (a forwarding chain and a find-me list each
 /// look up a few users); past it the call ends with 500.
@@ -58,12 +57,10 @@ pub(super) enum Parked {
         stage: usize,
         query: Query,
     },
-    /// A call being retargeted (busy, no answer, unavailable) to `target`.
-    Retarget {
-        fork_id: TransactionId,
-        target: String,
-        cause: Cause,
-        found: Vec<(AddressOfRecord, Option<Vec<Binding>>)>,
+    /// A call whose leg ended, to resume at stage `stage` of the response side.
+    Final {
+        cx: Box<FinalCtx>,
+        stage: usize,
         query: Query,
     },
 }
@@ -71,7 +68,7 @@ pub(super) enum Parked {
 impl Parked {
     fn query(&self) -> &Query {
         match self {
-            Parked::Request { query, .. } | Parked::Retarget { query, .. } => query,
+            Parked::Request { query, .. } | Parked::Final { query, .. } => query,
         }
     }
 }
@@ -155,15 +152,14 @@ impl Proxy {
                     self.run_request_route(*cx, stage);
                 }
             }
-            Parked::Retarget {
-                fork_id,
-                target,
-                cause,
-                mut found,
+            Parked::Final {
+                mut cx,
+                stage,
                 query: Query::Location(aor),
             } => {
-                found.push((aor, bindings));
-                self.resume_retarget(now, fork_id, &target, cause, found);
+                cx.now = now;
+                cx.found.push((aor, bindings));
+                self.resume_final(*cx, stage);
             }
         }
         self.pump(now);

@@ -17,14 +17,15 @@ use std::time::Duration;
 use bytes::Bytes;
 use model::{AddressOfRecord, Binding};
 use sip_message::{Editor, Method, SipMessage, Uri};
-use sip_transaction::TransactionId;
 
-use super::query::{locate, Missing, Parked, Query, MAX_QUERIES_PER_REQUEST};
-use super::stage::{Flow, RequestCtx, ServiceLeg, Stage, Targets};
+use super::query::{locate, Missing, Query};
+use super::stage::{
+    FinalCtx, FinalFlow, Flow, LegEnd, RequestCtx, Retarget, ServiceLeg, Stage, Targets,
+};
 use super::Proxy;
 use crate::answer::Answer;
 use crate::config::ProxyMode;
-use crate::fork::{BranchState, Target};
+use crate::fork::Target;
 use crate::services::forwarding::{contact_groups, hop, remote_target, Hop};
 use crate::services::{entry_index, entry_uri, findme, history_entries, CallState, Cause, Step};
 
@@ -70,6 +71,10 @@ impl Stage for CallServices {
             Some(aor) if cx.callee_exists && p.has_call_services(&cx.req, aor) => p.serve_call(cx),
             _ => Flow::Continue,
         }
+    }
+
+    fn on_final(&self, p: &mut Proxy, cx: &mut FinalCtx) -> FinalFlow {
+        p.services_on_final(cx)
     }
 }
 
@@ -323,245 +328,79 @@ impl Proxy {
         })
     }
 
-    /// Tells the caller the call is being forwarded.
-    pub(super) fn send_181(&mut self, now: Duration, fork_id: TransactionId) {
-        let Some(fork) = self.forks.get(&fork_id) else {
-            return;
+    /// The services' answer when a leg ended: find-me's next step, or forwarding on
+    /// busy / no answer / unavailable (resolved like the first leg, lookups included).
+    fn services_on_final(&mut self, cx: &FinalCtx) -> FinalFlow {
+        let Some(st) = self.calls.get_mut(&cx.fork_id) else {
+            return FinalFlow::Continue;
         };
-        if fork.final_sent || fork.cancelled {
-            return;
+        if let Some(step) = st.steps.pop_front() {
+            return FinalFlow::Retarget(Box::new(Retarget {
+                groups: vec![step.targets],
+                ring: step.ring,
+                forwarded: None,
+            }));
         }
-        self.answer_fork(now, fork_id, Answer::new(181, "Call Is Being Forwarded"));
-    }
-
-    /// True when branch `b` belongs to an earlier leg (its provisional answers stay here).
-    pub(super) fn retired_branch(&self, fork_id: TransactionId, b: usize) -> bool {
-        self.calls.get(&fork_id).is_some_and(|st| b < st.base)
-    }
-
-    /// Ends the current leg: ringing branches are cancelled, silent ones will be when they
-    /// answer; all count as done and their answers are absorbed.
-    fn retire_leg(&mut self, now: Duration, fork_id: TransactionId) {
-        let Some(fork) = self.forks.get_mut(&fork_id) else {
-            return;
-        };
-        let mut to_cancel = Vec::new();
-        for (i, b) in fork.branches.iter_mut().enumerate() {
-            match b.state {
-                BranchState::Proceeding => {
-                    to_cancel.push(i);
-                    b.state = BranchState::Done(487);
-                }
-                BranchState::Trying => {
-                    b.cancel_pending = true;
-                    b.state = BranchState::Done(408);
-                }
-                BranchState::Done(_) => {}
-            }
-        }
-        fork.pending_groups.clear();
-        let n = fork.branches.len();
-        for i in to_cancel {
-            self.send_cancel(now, fork_id, i);
-        }
-        if let Some(st) = self.calls.get_mut(&fork_id) {
-            st.base = n;
-        }
-    }
-
-    /// The fork's no-answer timer fired: next find-me step, or no-answer forwarding.
-    /// False when the services have nothing to do (the plain timeout applies).
-    pub(super) fn services_timeout(&mut self, now: Duration, fork_id: TransactionId) -> bool {
-        let Some(st) = self.calls.get(&fork_id) else {
-            return false;
-        };
-        if st.waiting {
-            return true;
-        }
-        match self.forks.get(&fork_id) {
-            Some(f) if !f.final_sent && !f.cancelled => {}
-            _ => return false,
-        }
-        if !st.steps.is_empty() {
-            self.retire_leg(now, fork_id);
-            return self.next_step(now, fork_id);
-        }
-        let target = st
-            .callee
-            .as_ref()
-            .and_then(|c| self.directory.forwarding(c))
-            .and_then(|f| f.no_answer);
-        match target {
-            Some((t, _)) => {
-                self.retarget(now, fork_id, &t, Cause::NoAnswer);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Every branch of the current group answered (no serial group left): the next
-    /// find-me step, or busy / unavailable forwarding. False when the call ends here.
-    pub(super) fn services_exhausted(&mut self, now: Duration, fork_id: TransactionId) -> bool {
-        let Some(st) = self.calls.get(&fork_id) else {
-            return false;
-        };
-        if st.waiting {
-            // A retarget waits for a lookup: it decides.
-            return true;
-        }
-        if !st.steps.is_empty() {
-            return self.next_step(now, fork_id);
-        }
-        let Some(fork) = self.forks.get(&fork_id) else {
-            return false;
-        };
-        let status = fork
-            .best
-            .as_ref()
-            .map(|r| r.status())
-            .or(fork.best_synthetic)
-            .unwrap_or(408);
         let Some(fwd) = st
             .callee
             .as_ref()
             .and_then(|c| self.directory.forwarding(c))
         else {
-            return false;
+            return FinalFlow::Continue;
         };
-        let (target, cause) = match status {
-            486 | 600 => (fwd.busy, Cause::Busy),
-            480 | 408 => (fwd.unavailable, Cause::Unavailable),
-            _ => (None, Cause::Busy),
+        let (target, cause) = match cx.end {
+            LegEnd::NoAnswer => (fwd.no_answer.map(|(t, _)| t), Cause::NoAnswer),
+            LegEnd::Failed(486 | 600) => (fwd.busy, Cause::Busy),
+            LegEnd::Failed(480 | 408) => (fwd.unavailable, Cause::Unavailable),
+            LegEnd::Failed(_) => (None, Cause::Busy),
         };
         match target {
-            Some(t) => {
-                self.retarget(now, fork_id, &t, cause);
-                true
-            }
-            None => false,
+            Some(t) => self.retarget(cx, &t, cause),
+            None => FinalFlow::Continue,
         }
     }
 
-    /// Starts the next find-me step. False when none is left.
-    fn next_step(&mut self, now: Duration, fork_id: TransactionId) -> bool {
-        let Some(step) = self
-            .calls
-            .get_mut(&fork_id)
-            .and_then(|st| st.steps.pop_front())
-        else {
-            return false;
-        };
-        if let Some(fork) = self.forks.get_mut(&fork_id) {
-            fork.deadline = Some(now + step.ring);
-        }
-        self.start_group(now, fork_id, step.targets);
-        true
-    }
-
-    /// Retargets the call to `target`: retire the current leg, 181 to the caller, then the
-    /// new leg (or the failure that ends the call).
-    fn retarget(&mut self, now: Duration, fork_id: TransactionId, target: &str, cause: Cause) {
-        self.resume_retarget(now, fork_id, target, cause, Vec::new());
-    }
-
-    /// [`Proxy::retarget`] with the location answers gathered so far (`found`); parks the
-    /// retarget when the new leg needs another user's bindings.
-    pub(super) fn resume_retarget(
-        &mut self,
-        now: Duration,
-        fork_id: TransactionId,
-        target: &str,
-        cause: Cause,
-        found: Vec<(AddressOfRecord, Option<Vec<Binding>>)>,
-    ) {
-        let Some(st) = self.calls.get_mut(&fork_id) else {
-            return;
-        };
-        st.waiting = false;
-        match self.forks.get(&fork_id) {
-            // Answered or cancelled while the lookup ran.
-            Some(f) if !f.final_sent && !f.cancelled => {}
-            _ => return,
-        }
-        // Resolving edits the state (users visited, hops): on a trial copy, kept only
-        // when the leg is decided (a lookup restarts from the original).
-        let Some(mut st) = self.calls.get(&fork_id).cloned() else {
-            return;
+    /// The call's next leg, at `target`: its targets and the request as it goes there.
+    fn retarget(&mut self, cx: &FinalCtx, target: &str, cause: Cause) -> FinalFlow {
+        // Resolving edits the state (users visited, hops): on a copy, kept unless the
+        // resolution has to wait for a lookup (it then starts again from the original).
+        let Some(mut st) = self.calls.get(&cx.fork_id).cloned() else {
+            return FinalFlow::Continue;
         };
         let from = st
             .callee
             .clone()
             .unwrap_or_else(|| AddressOfRecord::new("", ""));
-        let wall = st.wall0 + now.saturating_sub(st.now0).as_secs();
+        let wall = st.wall0 + cx.now.saturating_sub(st.now0).as_secs();
         let mut history = Vec::new();
-        let mut leg = self
+        let leg = self
             .next_hop(&mut st, &mut history, target, &from, cause)
-            .and_then(|h| self.resolve(&mut st, h, history, 1, wall, &found));
-        if let Err(Stop::Need(query)) = leg {
-            if found.len() < MAX_QUERIES_PER_REQUEST && self.can_park() {
-                if let Some(st) = self.calls.get_mut(&fork_id) {
-                    st.waiting = true;
-                }
-                if let Some(fork) = self.forks.get_mut(&fork_id) {
-                    // The no-answer timer has done its job: the lookup decides now.
-                    fork.deadline = None;
-                }
-                self.park(
-                    Parked::Retarget {
-                        fork_id,
-                        target: target.to_string(),
-                        cause,
-                        found,
-                        query: query.clone(),
-                    },
-                    query,
-                );
-                return;
+            .and_then(|h| self.resolve(&mut st, h, history, 1, wall, &cx.found));
+        let leg = match leg {
+            Ok(leg) => leg,
+            Err(Stop::Need(query)) => return FinalFlow::Need(query),
+            Err(Stop::Fail(answer)) => {
+                self.calls.insert(cx.fork_id, st);
+                return FinalFlow::Reply(answer);
             }
-            leg = Err(Stop::Fail(Answer::retry_after(503, "Too Many Calls", 5)));
-        }
-        let leg = leg.map_err(|e| match e {
-            Stop::Fail(a) => a,
-            Stop::Need(_) => Answer::new(500, "Server Internal Error"),
-        });
-        let edited = leg.as_ref().map_err(Clone::clone).and_then(|leg| {
-            let fork = self
-                .forks
-                .get(&fork_id)
-                .ok_or(Answer::new(500, "Server Internal Error"))?;
-            with_history(&fork.request, &leg.history, leg.retargets).map_err(Answer::from)
-        });
-        self.calls.insert(fork_id, st);
-        self.retire_leg(now, fork_id);
-        let Some(fork) = self.forks.get_mut(&fork_id) else {
-            return;
         };
-        fork.best = None;
-        fork.best_synthetic = None;
-        match (leg, edited) {
-            (Ok(leg), Ok(req)) => {
-                fork.request = req;
-                fork.deadline = Some(now + leg.ring);
-                let Some(mut st) = self.calls.remove(&fork_id) else {
-                    return;
-                };
-                let (first, groups) = self.take_leg(&mut st, leg.groups, leg.steps);
-                st.callee = leg.callee;
-                self.calls.insert(fork_id, st);
-                if let Some(fork) = self.forks.get_mut(&fork_id) {
-                    let mut rest = groups;
-                    rest.reverse();
-                    fork.pending_groups = rest;
-                }
-                self.send_181(now, fork_id);
-                self.start_group(now, fork_id, first);
-            }
-            (Err(answer), _) | (_, Err(answer)) => {
-                fork.final_sent = true;
-                self.answer_fork(now, fork_id, answer);
-            }
-        }
+        let Some(fork) = self.forks.get(&cx.fork_id) else {
+            return FinalFlow::Continue;
+        };
+        let req = match with_history(&fork.request, &leg.history, leg.retargets) {
+            Ok(req) => req,
+            Err(fail) => return FinalFlow::Reply(fail.into()),
+        };
+        let (first, groups) = self.take_leg(&mut st, leg.groups, leg.steps);
+        st.callee = leg.callee;
+        self.calls.insert(cx.fork_id, st);
+        let mut all = vec![first];
+        all.extend(groups);
+        FinalFlow::Retarget(Box::new(Retarget {
+            groups: all,
+            ring: leg.ring,
+            forwarded: Some(req),
+        }))
     }
 }
 

@@ -3,8 +3,9 @@
 //! run (`pipeline.rs`, `registration.rs`, `screening.rs`, `services.rs`); their order is
 //! written once, in `request_route.rs`.
 //!
-//! Not here: the response side. A fork's final answers go through the fork manager
-//! (`forking.rs`), which asks the call services (`services.rs`) whether to retarget.
+//! The response side: when a fork's current leg ends (every branch failed, or the ring
+//! time ran out) the fork manager asks the stages of `final_route.rs` through
+//! [`Stage::on_final`] ([`FinalCtx`] in, [`FinalFlow`] out) before answering the caller.
 
 use std::time::Duration;
 
@@ -149,7 +150,52 @@ impl RequestCtx {
     }
 }
 
-/// One step of the request route. A stage reads the request and the proxy's state and
+/// How a fork's current leg ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LegEnd {
+    /// Every branch answered with a failure and no serial group is left: the best status.
+    Failed(u16),
+    /// The leg's ring time ran out (the no-answer timer).
+    NoAnswer,
+}
+
+/// A fork whose leg ended, on its way through the response-side stages.
+pub(crate) struct FinalCtx {
+    /// Proxy time.
+    pub now: Duration,
+    /// The fork (its server transaction).
+    pub fork_id: TransactionId,
+    /// How the leg ended.
+    pub end: LegEnd,
+    /// Answers to the queries this decision was parked for (as [`RequestCtx::found`]).
+    pub found: Vec<(AddressOfRecord, Option<Vec<Binding>>)>,
+}
+
+/// What a response-side stage decided when a leg ended.
+pub(crate) enum FinalFlow {
+    /// Not mine: the next stage, then the fork manager's best answer (or 408).
+    Continue,
+    /// Ring someone else: the current leg's branches are retired, this leg starts.
+    Retarget(Box<Retarget>),
+    /// End the call with this answer.
+    Reply(Answer),
+    /// Park until the server answers this query; the same stage then runs again.
+    Need(Query),
+}
+
+/// A new leg of a call.
+pub(crate) struct Retarget {
+    /// Serial groups of parallel targets; the first starts now.
+    pub groups: Vec<Vec<Target>>,
+    /// How long the leg rings.
+    pub ring: Duration,
+    /// A new target (forwarding): the request as it goes there (History-Info, lower
+    /// Max-Forwards); the caller gets `181 Call Is Being Forwarded` and the earlier leg's
+    /// answers no longer count. None: the next step of the same call (find-me).
+    pub forwarded: Option<SipMessage>,
+}
+
+/// One step of the request route (and, for a few, of the response side). A stage reads the request and the proxy's state and
 /// decides; it never sends anything itself (the engine in `request_route.rs` does, from
 /// the [`Flow`]).
 pub(crate) trait Stage: Sync {
@@ -158,4 +204,9 @@ pub(crate) trait Stage: Sync {
 
     /// Decides about a new request (not ACK, not CANCEL).
     fn on_request(&self, proxy: &mut Proxy, cx: &mut RequestCtx) -> Flow;
+
+    /// Decides when a fork's leg ended (response side; most stages have nothing to say).
+    fn on_final(&self, _proxy: &mut Proxy, _cx: &mut FinalCtx) -> FinalFlow {
+        FinalFlow::Continue
+    }
 }

@@ -72,9 +72,6 @@ pub(crate) struct CallState {
     pub wall0: u64,
     /// Proxy time when the call arrived.
     pub now0: Duration,
-    /// A retarget waits for a location query (shared-database mode): final answers and
-    /// the no-answer timer leave the decision to it.
-    pub waiting: bool,
 }
 
 /// Why a call is retargeted, as the RFC 4458 cause value.
