@@ -18,6 +18,7 @@ mod core;
 mod destination;
 mod dialogs;
 mod directory;
+mod error;
 mod flood;
 mod fork;
 mod interfaces;

@@ -16,6 +16,7 @@ use super::services::CallServices;
 use super::stage::{FinalCtx, FinalFlow, LegEnd, Retarget, Stage};
 use super::Proxy;
 use crate::answer::Answer;
+use crate::error::CallError;
 use crate::fork::BranchState;
 
 /// The stages asked when a leg ends. Gateway failover (issue 14) goes here too.
@@ -61,8 +62,12 @@ impl Proxy {
                     return true;
                 }
                 FinalFlow::Need(query) => {
-                    if cx.found.len() >= MAX_QUERIES_PER_REQUEST || !self.can_park() {
-                        self.end_with(now, fork_id, Answer::retry_after(503, "Too Many Calls", 5));
+                    if cx.found.len() >= MAX_QUERIES_PER_REQUEST {
+                        self.end_with(now, fork_id, CallError::TooManyLookups.answer());
+                        return true;
+                    }
+                    if !self.can_park() {
+                        self.end_with(now, fork_id, CallError::Overloaded.answer());
                         return true;
                     }
                     if let Some(fork) = self.forks.get_mut(&fork_id) {

@@ -12,6 +12,7 @@ use super::{fixed_top_via, is_initial_invite, log_call_result, reliability, stri
 use crate::answer::Answer;
 use crate::branch::{loop_hash, make_branch};
 use crate::destination::{Destination, Transport};
+use crate::error::CallError;
 use crate::fork::{Branch, BranchState, Fork, Target};
 
 impl Proxy {
@@ -28,13 +29,7 @@ impl Proxy {
         if is_invite && self.forks.len() >= self.cfg.max_forks {
             self.stats.overloaded += 1;
             self.metrics.overloaded += 1;
-            self.reply(
-                now,
-                id,
-                &req,
-                &source,
-                Answer::retry_after(503, "Too Many Calls", 5),
-            );
+            self.reply(now, id, &req, &source, CallError::Overloaded.answer());
             return;
         }
         if is_invite {

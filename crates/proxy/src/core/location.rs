@@ -10,6 +10,7 @@ use super::stage::{Flow, RequestCtx, Stage, Targets};
 use super::Proxy;
 use crate::answer::Answer;
 use crate::config::ProxyMode;
+use crate::error::CallError;
 use crate::services::forwarding::contact_groups;
 
 /// Alias or DID -> subscriber. An authenticated caller gets 404 for a name nobody has; a
@@ -34,7 +35,7 @@ impl Stage for LocalRouting {
         let aor = p.directory.resolve_alias(&aor).unwrap_or(aor);
         cx.callee_exists = p.directory.is_subscriber(&aor);
         if !cx.callee_exists && cx.authenticated() {
-            return Answer::new(404, "Not Found").into();
+            return CallError::NotFound.answer().into();
         }
         cx.callee = Some(aor);
         Flow::Continue
@@ -56,7 +57,7 @@ impl Stage for Location {
         match locate(p, aor, cx.wall, &cx.found) {
             Ok(bindings) => p.bindings_flow(cx.req.method(), bindings),
             Err(Missing::Need(q)) => Flow::Need(q),
-            Err(Missing::Failed(a)) => a.into(),
+            Err(Missing::Failed(e)) => e.answer_logged().into(),
         }
     }
 }
@@ -66,7 +67,7 @@ impl Proxy {
     /// in a 302 (redirect mode), else a fork over them.
     fn bindings_flow(&self, method: Method, bindings: Vec<Binding>) -> Flow {
         if bindings.is_empty() {
-            return Answer::new(480, "Temporarily Unavailable").into();
+            return CallError::Unavailable.answer().into();
         }
         if self.cfg.mode == ProxyMode::Redirect && method == Method::Invite {
             let contacts = bindings.iter().map(|b| {
@@ -79,7 +80,7 @@ impl Proxy {
         }
         let groups = contact_groups(bindings);
         if groups.is_empty() {
-            return Answer::new(480, "Temporarily Unavailable").into();
+            return CallError::Unavailable.answer().into();
         }
         Flow::Forward(Targets {
             groups,

@@ -16,7 +16,7 @@ use sip_transaction::TransactionId;
 
 use super::stage::{FinalCtx, RequestCtx};
 use super::Proxy;
-use crate::answer::Answer;
+use crate::error::CallError;
 
 /// Most queries one request may wait for (a forwarding chain and a find-me list each
 /// look up a few users); past it the call ends with 500.
@@ -77,8 +77,8 @@ impl Parked {
 pub(super) enum Missing {
     /// Ask the server.
     Need(Query),
-    /// Asked, and it failed: answer this.
-    Failed(Answer),
+    /// Asked, and it failed.
+    Failed(CallError),
 }
 
 /// The bindings of `aor`: this node's location table, or (shared-database mode) the
@@ -94,7 +94,7 @@ pub(super) fn locate(
     }
     match found.iter().find(|(a, _)| a == aor) {
         Some((_, Some(b))) => Ok(b.clone()),
-        Some((_, None)) => Err(Missing::Failed(Answer::new(500, "Location Lookup Failed"))),
+        Some((_, None)) => Err(Missing::Failed(CallError::LookupFailed)),
         None => Err(Missing::Need(Query::Location(aor.clone()))),
     }
 }

@@ -27,6 +27,7 @@ use super::stage::{Flow, RequestCtx, Stage, Targets};
 use super::Proxy;
 use crate::answer::Answer;
 use crate::destination::Destination;
+use crate::error::CallError;
 
 /// Every new request (not ACK, not CANCEL) walks these stages in this order.
 pub(super) const REQUEST_ROUTE: &[&dyn Stage] = &[
@@ -142,11 +143,11 @@ impl Proxy {
     /// Parks the request for `query`; stage `stage` runs again with the answer.
     fn wait_for(&mut self, cx: RequestCtx, stage: usize, query: Query) {
         if cx.found.len() >= MAX_QUERIES_PER_REQUEST {
-            self.answer(&cx, Answer::new(500, "Too Many Lookups"));
+            self.answer(&cx, CallError::TooManyLookups.answer());
             return;
         }
         if !self.can_park() {
-            self.answer(&cx, Answer::retry_after(503, "Too Many Calls", 5));
+            self.answer(&cx, CallError::Overloaded.answer());
             return;
         }
         self.park(

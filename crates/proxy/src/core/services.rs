@@ -23,29 +23,26 @@ use super::stage::{
     FinalCtx, FinalFlow, Flow, LegEnd, RequestCtx, Retarget, ServiceLeg, Stage, Targets,
 };
 use super::Proxy;
-use crate::answer::Answer;
 use crate::config::ProxyMode;
+use crate::error::CallError;
 use crate::fork::Target;
 use crate::services::forwarding::{contact_groups, hop, remote_target, Hop};
 use crate::services::{entry_index, entry_uri, findme, history_entries, CallState, Cause, Step};
-
-/// A failure that ends the call: status and reason.
-type Fail = (u16, &'static str);
 
 /// Answers to location queries so far: whose bindings (None: the lookup failed).
 type Found = [(AddressOfRecord, Option<Vec<Binding>>)];
 
 /// Why resolving a leg stopped.
 enum Stop {
-    /// The call ends with this answer.
-    Fail(Answer),
+    /// The call ends.
+    Fail(CallError),
     /// A user's bindings are needed first.
     Need(Query),
 }
 
-impl From<Fail> for Stop {
-    fn from(f: Fail) -> Stop {
-        Stop::Fail(f.into())
+impl From<CallError> for Stop {
+    fn from(e: CallError) -> Stop {
+        Stop::Fail(e)
     }
 }
 
@@ -53,7 +50,7 @@ impl From<Missing> for Stop {
     fn from(m: Missing) -> Stop {
         match m {
             Missing::Need(q) => Stop::Need(q),
-            Missing::Failed(a) => Stop::Fail(a),
+            Missing::Failed(e) => Stop::Fail(e),
         }
     }
 }
@@ -127,13 +124,13 @@ impl Proxy {
         self.seed_from_history(&cx.req, &mut st);
         let leg = match self.resolve(&mut st, Hop::Local(aor), Vec::new(), 0, cx.wall, &cx.found) {
             Ok(leg) => leg,
-            Err(Stop::Fail(answer)) => return answer.into(),
+            Err(Stop::Fail(e)) => return e.answer_logged().into(),
             Err(Stop::Need(query)) => return Flow::Need(query),
         };
         if leg.retargets > 0 {
             match with_history(&cx.req, &leg.history, leg.retargets) {
                 Ok(r) => cx.req = r,
-                Err(fail) => return Answer::from(fail).into(),
+                Err(e) => return e.answer().into(),
             }
         }
         let (first, groups) = self.take_leg(&mut st, leg.groups, leg.steps);
@@ -211,7 +208,7 @@ impl Proxy {
         loop {
             let aor = match next {
                 Hop::Remote(uri) => {
-                    let t = remote_target(&uri).map_err(|e| Stop::Fail(e.answer()))?;
+                    let t = remote_target(&uri).map_err(CallError::from)?;
                     return Ok(Leg {
                         callee: None,
                         groups: vec![vec![t]],
@@ -224,10 +221,10 @@ impl Proxy {
                 Hop::Local(aor) => self.directory.resolve_alias(&aor).unwrap_or(aor),
             };
             if !self.directory.is_subscriber(&aor) {
-                return Err((404, "Not Found").into());
+                return Err(CallError::NotFound.into());
             }
             if st.visited.contains(&aor) {
-                return Err((482, "Loop Detected").into());
+                return Err(CallError::ForwardingLoop.into());
             }
             st.visited.push(aor.clone());
             let fwd = self.directory.forwarding(&aor).unwrap_or_default();
@@ -269,7 +266,7 @@ impl Proxy {
                     retargets += 1;
                     continue;
                 }
-                return Err((480, "Temporarily Unavailable").into());
+                return Err(CallError::Unavailable.into());
             }
             let ring = steps[0].ring;
             return Ok(Leg {
@@ -293,10 +290,10 @@ impl Proxy {
         cause: Cause,
     ) -> Result<Hop, Stop> {
         if st.hops >= self.cfg.services.max_chain {
-            return Err((483, "Too Many Forwarding Hops").into());
+            return Err(CallError::TooManyForwardingHops.into());
         }
         let local = |u: &Uri<'_>| self.local_domain_of(u, None);
-        let h = hop(target, &from.domain, &local).ok_or((500, "Bad Forwarding Target"))?;
+        let h = hop(target, &from.domain, &local).ok_or(CallError::BadForwardingTarget)?;
         let uri = match &h {
             Hop::Local(a) => format!("sip:{a}"),
             Hop::Remote(u) => u.clone(),
@@ -379,9 +376,9 @@ impl Proxy {
         let leg = match leg {
             Ok(leg) => leg,
             Err(Stop::Need(query)) => return FinalFlow::Need(query),
-            Err(Stop::Fail(answer)) => {
+            Err(Stop::Fail(e)) => {
                 self.calls.insert(cx.fork_id, st);
-                return FinalFlow::Reply(answer);
+                return FinalFlow::Reply(e.answer_logged());
             }
         };
         let Some(fork) = self.forks.get(&cx.fork_id) else {
@@ -389,7 +386,7 @@ impl Proxy {
         };
         let req = match with_history(&fork.request, &leg.history, leg.retargets) {
             Ok(req) => req,
-            Err(fail) => return FinalFlow::Reply(fail.into()),
+            Err(e) => return FinalFlow::Reply(e.answer_logged()),
         };
         let (first, groups) = self.take_leg(&mut st, leg.groups, leg.steps);
         st.callee = leg.callee;
@@ -406,15 +403,19 @@ impl Proxy {
 
 /// The request with History-Info lines appended and Max-Forwards lowered by `retargets`
 /// (483 when that exhausts it).
-fn with_history(req: &SipMessage, history: &[String], retargets: u8) -> Result<SipMessage, Fail> {
+fn with_history(
+    req: &SipMessage,
+    history: &[String],
+    retargets: u8,
+) -> Result<SipMessage, CallError> {
     let mf = req.max_forwards().unwrap_or(70);
     if mf <= retargets {
-        return Err((483, "Too Many Hops"));
+        return Err(CallError::TooManyHops);
     }
     let mut ed = Editor::new(req);
     for h in history {
         ed.append_header("History-Info", format_args!("{h}"));
     }
     ed.set_max_forwards(mf - retargets);
-    SipMessage::parse(Bytes::from(ed.to_vec())).map_err(|_| (500, "Server Internal Error"))
+    SipMessage::parse(Bytes::from(ed.to_vec())).map_err(|_| CallError::Internal)
 }
