@@ -12,15 +12,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use model::{AddressOfRecord, Store};
-use proxy::{Destination, Proxy, ProxyConfig, ProxyMode, StaticDirectory, Transport};
+use proxy::{Proxy, ProxyConfig, ProxyMode, StaticDirectory};
 use registrar::{Location, Registrar, RegistrarConfig};
 use storage::SqlStore;
 use tokio::sync::mpsc::error::SendError;
 use tokio::sync::{mpsc, oneshot};
-use transport::{
-    CloseAfter, ConnectionId, Handler, Peer, Received, SendFailure, TransportConfig, TransportKind,
-    Transports,
-};
+use transport::{CloseAfter, Handler, Peer, Received, SendFailure, TransportConfig, Transports};
 
 use crate::config::Config;
 use crate::control;
@@ -105,28 +102,6 @@ fn starts_new_work(data: &[u8]) -> bool {
     ]
     .iter()
     .any(|m| data.starts_with(m))
-}
-
-fn to_destination(p: &Peer) -> Destination {
-    Destination {
-        transport: match p.kind {
-            TransportKind::Udp => Transport::Udp,
-            TransportKind::Tcp => Transport::Tcp,
-        },
-        addr: p.addr,
-        conn: p.conn.map(|c| c.0),
-    }
-}
-
-fn to_peer(d: &Destination) -> Peer {
-    Peer {
-        kind: match d.transport {
-            Transport::Udp => TransportKind::Udp,
-            Transport::Tcp => TransportKind::Tcp,
-        },
-        addr: d.addr,
-        conn: d.conn.map(ConnectionId),
-    }
 }
 
 /// Reloads domains, users, aliases and call-service settings from the store into the proxy's directory.
@@ -371,7 +346,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                             drops.queue_delay.fetch_add(1, Ordering::Relaxed);
                         }
                         CoreInput::Message(m, _) => {
-                            let src = to_destination(&m.peer);
+                            let src = m.peer;
                             proxy.handle_message(now, wall, m.data, src);
                             // Answer each message before reading the next: a batch's answers
                             // sent at once arrive as a burst that overflows a phone's (or
@@ -379,7 +354,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                             transmit(&mut proxy, &transports, now);
                         }
                         CoreInput::SendFailed(f) => {
-                            proxy.handle_transport_error(now, to_destination(&f.peer), f.data);
+                            proxy.handle_transport_error(now, f.peer, f.data);
                             transmit(&mut proxy, &transports, now);
                         }
                         // Every message before it has been answered (each is answered
@@ -479,7 +454,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
 /// §17.1.4); failures found later come back as [`CoreInput::SendFailed`].
 fn transmit(proxy: &mut Proxy, transports: &Transports, now: Duration) {
     while let Some((dest, bytes)) = proxy.poll_transmit() {
-        if let Err(e) = transports.send(&to_peer(&dest), bytes.clone()) {
+        if let Err(e) = transports.send(&dest, bytes.clone()) {
             tracing::debug!(dest = %dest.addr, error = %e, "send failed");
             proxy.handle_transport_error(now, dest, bytes);
         }

@@ -34,7 +34,7 @@ pub fn tcp_on(addr: &str, conn: u64) -> Destination {
     Destination {
         transport: Transport::Tcp,
         addr: addr.parse().unwrap(),
-        conn: Some(conn),
+        conn: Some(sip_message::ConnectionId(conn)),
     }
 }
 
