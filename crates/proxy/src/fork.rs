@@ -103,6 +103,14 @@ pub(crate) fn rank(status: u16) -> u32 {
 }
 
 impl Fork {
+    /// The final answer goes upstream now: marks it sent and returns the set-up time of
+    /// an INVITE (for the metric), None for other methods.
+    pub fn answered(&mut self, now: Duration) -> Option<Duration> {
+        self.final_sent = true;
+        (self.request.method() == sip_message::Method::Invite)
+            .then(|| now.saturating_sub(self.started))
+    }
+
     /// True while no branch of the current group awaits a final response.
     pub fn group_done(&self) -> bool {
         self.branches

@@ -10,7 +10,7 @@ use std::time::Duration;
 use model::{AddressOfRecord, Binding, UserSettings};
 use proxy::{AuthConfig, Destination, ProxyConfig, Query, QueryAnswer};
 use sip_message::SipMessage;
-use testkit::proxy_net::{self, answer, invite, udp, PROXY};
+use testkit::proxy_net::{self, answer, invite, requests, statuses, udp, PROXY};
 
 const ALICE: &str = "198.51.100.1:5060";
 const BOB: &str = "203.0.113.5:5062";
@@ -67,21 +67,6 @@ fn found(net: &mut proxy_net::Net, token: u64, user: &str, addr: &str) {
     };
     net.proxy
         .handle_query(net.now, net.wall, token, QueryAnswer::Bindings(vec![b]));
-}
-
-fn statuses(out: &[(Destination, SipMessage)]) -> Vec<u16> {
-    out.iter()
-        .filter(|(_, m)| !m.is_request())
-        .map(|(_, m)| m.status())
-        .collect()
-}
-
-/// The requests sent, as (method, where).
-fn requests(out: &[(Destination, SipMessage)]) -> Vec<(String, String)> {
-    out.iter()
-        .filter(|(_, m)| m.is_request())
-        .map(|(d, m)| (m.method_str().to_string(), d.addr.to_string()))
-        .collect()
 }
 
 fn request_to(out: &[(Destination, SipMessage)], addr: &str) -> SipMessage {

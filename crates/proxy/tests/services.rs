@@ -9,7 +9,7 @@ use std::time::Duration;
 use model::{AddressOfRecord, UserSettings};
 use proxy::{AuthConfig, Destination, ProxyConfig, ServicesConfig};
 use sip_message::SipMessage;
-use testkit::proxy_net::{self, answer, udp, PROXY};
+use testkit::proxy_net::{self, answer, requests, statuses, udp, PROXY};
 
 const ALICE: &str = "198.51.100.1:5060";
 const BOB: &str = "203.0.113.5:5062";
@@ -113,20 +113,6 @@ Contact: <sip:alice@{ALICE}>
         );
         self.out()
     }
-}
-
-fn statuses(out: &[(Destination, SipMessage)]) -> Vec<u16> {
-    out.iter()
-        .filter(|(_, m)| !m.is_request())
-        .map(|(_, m)| m.status())
-        .collect()
-}
-
-fn requests(out: &[(Destination, SipMessage)]) -> Vec<(String, String)> {
-    out.iter()
-        .filter(|(_, m)| m.is_request())
-        .map(|(d, m)| (m.method_str().to_string(), d.addr.to_string()))
-        .collect()
 }
 
 fn history(m: &SipMessage) -> Vec<String> {

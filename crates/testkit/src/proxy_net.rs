@@ -196,3 +196,19 @@ pub fn answer(req: &SipMessage, status: u16) -> String {
     s.push_str("Content-Length: 0\r\n\r\n");
     s.replace("\r\n", "\n")
 }
+
+/// The statuses of the responses in `out`, in order.
+pub fn statuses(out: &[(Destination, SipMessage)]) -> Vec<u16> {
+    out.iter()
+        .filter(|(_, m)| !m.is_request())
+        .map(|(_, m)| m.status())
+        .collect()
+}
+
+/// The requests in `out`, as (method, destination address), in order.
+pub fn requests(out: &[(Destination, SipMessage)]) -> Vec<(String, String)> {
+    out.iter()
+        .filter(|(_, m)| m.is_request())
+        .map(|(d, m)| (m.method_str().to_string(), d.addr.to_string()))
+        .collect()
+}

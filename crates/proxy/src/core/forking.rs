@@ -261,9 +261,7 @@ impl Proxy {
                     if !fork.final_sent {
                         log_call_result(&fork.request, status);
                     }
-                    fork.final_sent = true;
-                    let setup = now.saturating_sub(fork.started);
-                    if fork.request.method() == Method::Invite {
+                    if let Some(setup) = fork.answered(now) {
                         self.metrics.call_setup(setup);
                     }
                     if fork.request.method() == Method::Invite {
@@ -318,9 +316,7 @@ impl Proxy {
         let Some(fork) = self.forks.get_mut(&fork_id) else {
             return;
         };
-        fork.final_sent = true;
-        let setup = now.saturating_sub(fork.started);
-        if fork.request.method() == Method::Invite {
+        if let Some(setup) = fork.answered(now) {
             self.metrics.call_setup(setup);
         }
         let server_tx = fork.server_tx;
@@ -469,9 +465,7 @@ impl Proxy {
             let Some(fork) = self.forks.get_mut(&invite_tx) else {
                 return;
             };
-            fork.final_sent = true;
-            let setup = now.saturating_sub(fork.started);
-            if fork.request.method() == Method::Invite {
+            if let Some(setup) = fork.answered(now) {
                 self.metrics.call_setup(setup);
             }
             self.answer_fork(now, invite_tx, Answer::status(487));
