@@ -7,10 +7,10 @@
 
 use std::time::Duration;
 
-use model::{AddressOfRecord, Binding, UserSettings};
-use proxy::{AuthConfig, Destination, ProxyConfig, Query, QueryAnswer};
+use model::{AddressOfRecord, Binding};
+use proxy::{Destination, ProxyConfig, Query, QueryAnswer};
 use sip_message::SipMessage;
-use testkit::proxy_net::{self, answer, invite, requests, statuses, udp, PROXY};
+use testkit::proxy_net::{self, answer, invite, requests, statuses, udp};
 
 const ALICE: &str = "198.51.100.1:5060";
 const BOB: &str = "203.0.113.5:5062";
@@ -20,23 +20,11 @@ const CAROL: &str = "203.0.113.6:5062";
 /// settings of bob's.
 fn net(settings: &[(&str, &str)]) -> proxy_net::Net {
     let dir = proxy_net::directory(&["alice", "bob", "carol"]);
-    dir.replace_settings(UserSettings::group(settings.iter().map(|(n, v)| {
-        (
-            AddressOfRecord::new("bob", "example.com"),
-            n.to_string(),
-            v.to_string(),
-        )
-    })));
+    let rows: Vec<_> = settings.iter().map(|(n, v)| ("bob", *n, *v)).collect();
+    proxy_net::set_settings(&dir, &rows);
     let cfg = ProxyConfig {
-        advertised_host: Some(PROXY.into()),
-        advertised_port: 5060,
-        no_answer_timeout: Duration::from_secs(60),
         shared_location: true,
-        auth: AuthConfig {
-            enabled: false,
-            ..AuthConfig::default()
-        },
-        ..ProxyConfig::default()
+        ..proxy_net::config(Duration::from_secs(60), false)
     };
     proxy_net::Net::with_directory(cfg, dir)
 }

@@ -38,6 +38,33 @@ pub fn tcp_on(addr: &str, conn: u64) -> Destination {
     }
 }
 
+/// The proxy's configuration in these tests: advertised as [`PROXY`]:5060, `no_answer` as
+/// the no-answer timeout, authentication on or off; the rest default.
+pub fn config(no_answer: Duration, auth: bool) -> ProxyConfig {
+    ProxyConfig {
+        advertised_host: Some(PROXY.into()),
+        advertised_port: 5060,
+        no_answer_timeout: no_answer,
+        auth: AuthConfig {
+            enabled: auth,
+            ..AuthConfig::default()
+        },
+        ..ProxyConfig::default()
+    }
+}
+
+/// Replaces the call-service settings of `dir` with `rows` (user of example.com, setting
+/// name, value).
+pub fn set_settings(dir: &StaticDirectory, rows: &[(&str, &str, &str)]) {
+    dir.replace_settings(model::UserSettings::group(rows.iter().map(|(u, n, v)| {
+        (
+            AddressOfRecord::new(u, "example.com"),
+            n.to_string(),
+            v.to_string(),
+        )
+    })));
+}
+
 /// A directory serving example.com with `users` (no passwords).
 pub fn directory(users: &[&str]) -> StaticDirectory {
     let dir = StaticDirectory::new();
@@ -72,16 +99,7 @@ impl Net {
 
     /// [`Net::new`] with authentication on or off.
     pub fn with_auth(no_answer: Duration, auth: bool) -> Net {
-        Net::with_config(ProxyConfig {
-            advertised_host: Some(PROXY.into()),
-            advertised_port: 5060,
-            no_answer_timeout: no_answer,
-            auth: AuthConfig {
-                enabled: auth,
-                ..AuthConfig::default()
-            },
-            ..ProxyConfig::default()
-        })
+        Net::with_config(config(no_answer, auth))
     }
 
     /// A proxy on `cfg` serving example.com with users alice and bob.
