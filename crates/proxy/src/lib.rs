@@ -5,8 +5,14 @@
 //! through `handle_*`, bytes to send come out of [`Proxy::poll_transmit`] with a
 //! [`Destination`] the server maps to a socket. It never touches the network, the clock or
 //! the database: users, aliases and domains come from a [`Directory`] (an in-memory cache
-//! the server refreshes), bindings from the registrar's location table, and binding
-//! changes leave through [`Proxy::drain_changes`] for the server to persist.
+//! the server refreshes), bindings from the registrar's location table (or, with a shared
+//! database, from [`Query`]s the server runs: [`Proxy::poll_query`] out,
+//! [`Proxy::handle_query`] back), and binding changes leave through
+//! [`Proxy::drain_changes`] for the server to persist.
+//!
+//! Inside, a request walks a list of typed stages written once (`core/request_route.rs`),
+//! and a call whose leg ended walks the response-side list (`core/final_route.rs`); see
+//! docs/architecture.md.
 
 mod answer;
 mod auth;
