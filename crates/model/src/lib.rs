@@ -31,5 +31,5 @@ pub use subscriber::{Alias, Subscriber};
 pub use voicemail::{
     check_message, check_path, check_pin, hash_pin, sort_messages, verify_pin, Mailbox,
     MessageCounts, MessageStatus, NewMessage, VoicemailMessage, VoicemailStore, DEFAULT_AFTER_SECS,
-    MAX_AFTER_SECS, MAX_CALLER_LEN, MAX_PATH_LEN, MAX_PIN_DIGITS, MIN_PIN_DIGITS,
+    MAX_AFTER_SECS, MAX_CALLER_LEN, MAX_PATH_LEN, MAX_PIN_DIGITS, MIN_PIN_DIGITS, VOICEMAIL_TARGET,
 };

@@ -16,6 +16,10 @@ use password_hash::rand_core::OsRng;
 use crate::aor::AddressOfRecord;
 use crate::error::StoreError;
 
+/// The forwarding target meaning "the user's own mailbox" (`forward set ... voicemail`),
+/// and the user part of the voicemail service's Request-URIs.
+pub const VOICEMAIL_TARGET: &str = "voicemail";
+
 /// Shortest PIN accepted, in digits.
 pub const MIN_PIN_DIGITS: usize = 4;
 /// Longest PIN accepted, in digits.

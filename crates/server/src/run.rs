@@ -129,8 +129,16 @@ fn to_peer(d: &Destination) -> Peer {
     }
 }
 
-/// Reloads domains, users, aliases and call-service settings from the store into the proxy's directory.
-pub async fn reload_directory(store: &dyn Store, dir: &StaticDirectory) -> anyhow::Result<()> {
+/// The stores the server reads: provisioning and voicemail (one database).
+pub trait ServerStore: Store + model::VoicemailStore {}
+impl<T: Store + model::VoicemailStore> ServerStore for T {}
+
+/// Reloads domains, users, aliases, call-service settings and enabled mailboxes from the
+/// store into the proxy's directory.
+pub async fn reload_directory(
+    store: &dyn ServerStore,
+    dir: &StaticDirectory,
+) -> anyhow::Result<()> {
     let domains = store.domains().await?;
     let users = store.subscribers(None).await?;
     let aliases = store
@@ -140,6 +148,13 @@ pub async fn reload_directory(store: &dyn Store, dir: &StaticDirectory) -> anyho
         .map(|a| (a.alias, a.target));
     dir.replace(domains, users, aliases);
     dir.replace_settings(model::UserSettings::group(store.all_settings().await?));
+    dir.replace_voicemail(
+        store
+            .mailboxes()
+            .await?
+            .iter()
+            .filter_map(|m| Some((m.aor.clone(), crate::notices::voicemail_route(m)?))),
+    );
     Ok(())
 }
 
@@ -250,7 +265,11 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         force_rport: cfg.sip.force_rport,
         auth: cfg.auth.to_proxy(),
         secret: cfg.auth.secret()?,
-        services: cfg.services.to_proxy(),
+        services: proxy::ServicesConfig {
+            voicemail: cfg.voicemail.to_proxy(),
+            // host: the media service host's address, set where it is started (issue 15).
+            ..cfg.services.to_proxy()
+        },
         flood: cfg.flood.to_proxy(),
         ban_action: cfg.security.ban_action(),
         max_bans: cfg.security.max_bans,

@@ -32,6 +32,7 @@ mod services;
 mod stateless;
 mod transport_error;
 mod via;
+mod voicemail;
 
 use via::fixed_top_via;
 use via::response_destination;

@@ -9,6 +9,7 @@ use model::AddressOfRecord;
 use sip_message::{Method, NameAddr, SipMessage};
 use sip_transaction::TransactionId;
 
+use super::voicemail::VoicemailStage;
 use super::{LocationQuery, Parked, Proxy, ALLOW};
 use crate::auth::{Attempt, AuthOutcome};
 use crate::branch::is_loop;
@@ -359,6 +360,18 @@ impl Proxy {
         aor: AddressOfRecord,
         authenticated: bool,
     ) {
+        // voicemail: the service's URIs and access codes (core/voicemail.rs).
+        match self.voicemail_stage(&req, &aor, authenticated) {
+            VoicemailStage::Continue => {}
+            VoicemailStage::Answer(status, reason) => {
+                self.reply(now, id, &req, &source, status, Some(reason), "");
+                return;
+            }
+            VoicemailStage::Route(target) => {
+                self.start_fork(now, id, req, source, routes, vec![vec![target]]);
+                return;
+            }
+        }
         let aor = self.directory.resolve_alias(&aor).unwrap_or(aor);
         let exists = self.directory.is_subscriber(&aor);
         if !exists && authenticated {

@@ -20,6 +20,7 @@ use crate::destination::Destination;
 use crate::fork::{BranchState, Target};
 use crate::route::{HopError, RoutePlan};
 use crate::services::forwarding::{contact_groups, hop, remote_target, Hop};
+use crate::services::voicemail::{is_voicemail_target, VoicemailCall};
 use crate::services::{entry_index, entry_uri, findme, history_entries, CallState, Cause, Step};
 
 /// A failure that ends the call: status and reason.
@@ -59,7 +60,7 @@ impl Proxy {
         {
             return false;
         }
-        let fwd = self.directory.forwarding(aor);
+        let fwd = self.forwarding_with_voicemail(aor); // voicemail: core/voicemail.rs
         if self.cfg.shared_location {
             return fwd.is_some_and(|f| f.always.is_some());
         }
@@ -194,6 +195,17 @@ impl Proxy {
                     });
                 }
                 Hop::Local(aor) => self.directory.resolve_alias(&aor).unwrap_or(aor),
+                // voicemail: the owner's mailbox ends the chain (core/voicemail.rs).
+                Hop::Voicemail(owner) => {
+                    return Ok(Leg {
+                        callee: None,
+                        groups: vec![vec![self.deposit_target(&owner)?]],
+                        steps: Vec::new(),
+                        ring: self.cfg.no_answer_timeout,
+                        history,
+                        retargets,
+                    });
+                }
             };
             if !self.directory.is_subscriber(&aor) {
                 return Err((404, "Not Found"));
@@ -202,7 +214,7 @@ impl Proxy {
                 return Err((482, "Loop Detected"));
             }
             st.visited.push(aor.clone());
-            let fwd = self.directory.forwarding(&aor).unwrap_or_default();
+            let fwd = self.forwarding_with_voicemail(&aor).unwrap_or_default();
             if let Some(t) = &fwd.always {
                 next = self.next_hop(st, &mut history, t, &aor, Cause::Unconditional)?;
                 retargets += 1;
@@ -269,10 +281,15 @@ impl Proxy {
             return Err((483, "Too Many Forwarding Hops"));
         }
         let local = |u: &Uri<'_>| self.local_domain_of(u, None);
-        let h = hop(target, &from.domain, &local).ok_or((500, "Bad Forwarding Target"))?;
+        let h = if is_voicemail_target(target) {
+            Hop::Voicemail(from.clone()) // voicemail
+        } else {
+            hop(target, &from.domain, &local).ok_or((500, "Bad Forwarding Target"))?
+        };
         let uri = match &h {
             Hop::Local(a) => format!("sip:{a}"),
             Hop::Remote(u) => u.clone(),
+            Hop::Voicemail(a) => VoicemailCall::Deposit(a.clone()).request_uri(),
         };
         tracing::debug!(%from, to = %uri, ?cause, "call forwarded");
         history.extend(st.retarget_history(&uri, cause));
@@ -291,6 +308,7 @@ impl Proxy {
                     .collect()
             }
             Some(Hop::Remote(u)) => remote_target(&u).into_iter().collect(),
+            Some(Hop::Voicemail(_)) => Vec::new(),
             None => Vec::new(),
         }
     }
@@ -366,7 +384,7 @@ impl Proxy {
         let target = st
             .callee
             .as_ref()
-            .and_then(|c| self.directory.forwarding(c))
+            .and_then(|c| self.forwarding_with_voicemail(c))
             .and_then(|f| f.no_answer);
         match target {
             Some((t, _)) => {
@@ -398,7 +416,7 @@ impl Proxy {
         let Some(fwd) = st
             .callee
             .as_ref()
-            .and_then(|c| self.directory.forwarding(c))
+            .and_then(|c| self.forwarding_with_voicemail(c))
         else {
             return false;
         };

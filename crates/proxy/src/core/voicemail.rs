@@ -1,0 +1,117 @@
+//! Voicemail wired into the pipeline and the fork manager (the pure parts are
+//! `services/voicemail.rs`). Touch points elsewhere, each marked `voicemail`:
+//! - `pipeline.rs`, `route_to_callee`: [`Proxy::voicemail_stage`] first (requests from
+//!   outside to the service's URIs are refused; `*98` / `*99` go to retrieval);
+//! - `services.rs`: forwarding is read through [`Proxy::forwarding_with_voicemail`], and a
+//!   `voicemail` hop becomes [`Proxy::deposit_target`] (busy, no answer, unavailable).
+//!
+//! Nothing here reads the store: mailboxes come from the directory, which the server keeps
+//! in line with the store through change notices.
+
+use model::{AddressOfRecord, Forwarding};
+use sip_message::{Method, SipMessage, Uri};
+
+use super::Proxy;
+use crate::fork::Target;
+use crate::services::voicemail::{is_service_uri, with_voicemail, VoicemailCall};
+
+/// What the voicemail stage decided.
+pub(super) enum VoicemailStage {
+    /// Not a voicemail request: the pipeline goes on.
+    Continue,
+    /// Answer with this status and reason.
+    Answer(u16, &'static str),
+    /// Send to the service host.
+    Route(Target),
+}
+
+impl Proxy {
+    /// The voicemail stage for a request to a local Request-URI (`aor` as dialled, before
+    /// aliases): refuses the service's own URIs from outside, and turns the access codes
+    /// into retrieval calls for authenticated local callers.
+    pub(super) fn voicemail_stage(
+        &self,
+        req: &SipMessage,
+        aor: &AddressOfRecord,
+        authenticated: bool,
+    ) -> VoicemailStage {
+        // Only the proxy produces these URIs (towards the service host), never a caller.
+        if Uri::parse(req.request_uri_str()).is_ok_and(|u| is_service_uri(&u)) {
+            return VoicemailStage::Answer(403, "Voicemail Service Is Internal");
+        }
+        if req.method() != Method::Invite || req.to_tag().is_some() || !authenticated {
+            return VoicemailStage::Continue;
+        }
+        let codes = &self.cfg.services.voicemail;
+        let call = if aor.user == codes.retrieve_code {
+            let Some(caller) = self.calling_user(req) else {
+                return VoicemailStage::Continue;
+            };
+            match self.directory.voicemail(&caller) {
+                Some(m) => VoicemailCall::RetrieveOwn {
+                    mailbox: caller,
+                    home: m.no_pin_at_home,
+                },
+                None => return VoicemailStage::Answer(404, "No Mailbox"),
+            }
+        } else if aor.user == codes.any_phone_code {
+            VoicemailCall::RetrieveAny(aor.domain.clone())
+        } else {
+            return VoicemailStage::Continue;
+        };
+        match self.service_target(&call) {
+            Ok(t) => {
+                tracing::debug!(uri = %call.request_uri(), "voicemail retrieval");
+                VoicemailStage::Route(t)
+            }
+            Err((status, reason)) => VoicemailStage::Answer(status, reason),
+        }
+    }
+
+    /// The user's forwarding, completed with voicemail for busy, no answer and unavailable
+    /// when their mailbox is enabled and they set no rule of that kind.
+    pub(super) fn forwarding_with_voicemail(&self, aor: &AddressOfRecord) -> Option<Forwarding> {
+        with_voicemail(
+            self.directory.forwarding(aor),
+            self.directory.voicemail(aor),
+        )
+    }
+
+    /// The fork target that deposits a message in `owner`'s mailbox (480 when the mailbox
+    /// is off or no service host is configured).
+    pub(super) fn deposit_target(
+        &self,
+        owner: &AddressOfRecord,
+    ) -> Result<Target, (u16, &'static str)> {
+        if self.directory.voicemail(owner).is_none() {
+            return Err((480, "No Mailbox"));
+        }
+        let call = VoicemailCall::Deposit(owner.clone());
+        tracing::debug!(uri = %call.request_uri(), "call to voicemail");
+        self.service_target(&call)
+    }
+
+    fn service_target(&self, call: &VoicemailCall) -> Result<Target, (u16, &'static str)> {
+        let dest = self
+            .cfg
+            .services
+            .host
+            .ok_or((480, "Voicemail Not Available"))?;
+        Ok(Target {
+            request_uri: Some(call.request_uri()),
+            dest,
+            routes: Vec::new(),
+            q: 1000,
+        })
+    }
+
+    /// The local user a request's From names (aliases resolved); the caller's identity
+    /// once authenticated. (Like `screening.rs`'s `caller_aor`, kept apart while the core
+    /// is restructured.)
+    fn calling_user(&self, req: &SipMessage) -> Option<AddressOfRecord> {
+        let from = req.from()?;
+        let domain = self.local_domain_of(&from.uri, Some(req))?;
+        let aor = AddressOfRecord::new(from.uri.user?, &domain);
+        Some(self.directory.resolve_alias(&aor).unwrap_or(aor))
+    }
+}
