@@ -43,6 +43,14 @@ impl Applier {
         apply(self.store.as_ref(), &self.directory, notice).await
     }
 
+    /// A mailbox's message counts, read from the store (off the core task).
+    pub async fn message_counts(
+        &self,
+        aor: &model::AddressOfRecord,
+    ) -> Result<model::MessageCounts, StoreError> {
+        self.store.message_counts(aor).await
+    }
+
     /// Re-reads everything (the fallback for bulk changes such as `user import`).
     pub async fn reload(&self) -> anyhow::Result<()> {
         let _one = self.one_at_a_time.lock().await;

@@ -300,6 +300,11 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         directory.clone(),
     );
     proxy.set_route_probe(Box::new(crate::interfaces::route_probe));
+    // Message-waiting: each mailbox's counts, so a phone subscribing learns them at once.
+    for m in model::VoicemailStore::mailboxes(store.as_ref()).await? {
+        let counts = model::VoicemailStore::message_counts(store.as_ref(), &m.aor).await?;
+        proxy.mailbox_changed(Duration::ZERO, wall, &m.aor, counts);
+    }
 
     // Binding writer: persists changes behind the core, in order, batched.
     let (changes_tx, changes_rx) = mpsc::unbounded_channel::<WriterInput>();

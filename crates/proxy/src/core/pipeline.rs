@@ -371,6 +371,10 @@ impl Proxy {
                 self.start_fork(now, id, req, source, routes, vec![vec![target]]);
                 return;
             }
+            VoicemailStage::Subscribe => {
+                self.mwi_subscribe(now, id, &req, &source, &aor, authenticated);
+                return;
+            }
         }
         let aor = self.directory.resolve_alias(&aor).unwrap_or(aor);
         let exists = self.directory.is_subscriber(&aor);

@@ -1,7 +1,8 @@
 //! Voicemail wired into the pipeline and the fork manager (the pure parts are
 //! `services/voicemail.rs`). Touch points elsewhere, each marked `voicemail`:
 //! - `pipeline.rs`, `route_to_callee`: [`Proxy::voicemail_stage`] first (requests from
-//!   outside to the service's URIs are refused; `*98` / `*99` go to retrieval);
+//!   outside to the service's URIs are refused; `*98` / `*99` go to retrieval;
+//!   `message-summary` SUBSCRIBEs go to the notifier, `mwi.rs`);
 //! - `services.rs`: forwarding is read through [`Proxy::forwarding_with_voicemail`], and a
 //!   `voicemail` hop becomes [`Proxy::deposit_target`] (busy, no answer, unavailable).
 //!
@@ -23,6 +24,8 @@ pub(super) enum VoicemailStage {
     Answer(u16, &'static str),
     /// Send to the service host.
     Route(Target),
+    /// A message-waiting SUBSCRIBE: the proxy is the notifier (`mwi.rs`).
+    Subscribe,
 }
 
 impl Proxy {
@@ -38,6 +41,13 @@ impl Proxy {
         // Only the proxy produces these URIs (towards the service host), never a caller.
         if Uri::parse(req.request_uri_str()).is_ok_and(|u| is_service_uri(&u)) {
             return VoicemailStage::Answer(403, "Voicemail Service Is Internal");
+        }
+        if req.method() == Method::Subscribe
+            && req
+                .header_by_name("Event")
+                .is_some_and(crate::services::mwi::is_message_summary)
+        {
+            return VoicemailStage::Subscribe;
         }
         if req.method() != Method::Invite || req.to_tag().is_some() || !authenticated {
             return VoicemailStage::Continue;

@@ -13,6 +13,7 @@
 
 pub(crate) mod findme;
 pub(crate) mod forwarding;
+pub(crate) mod mwi;
 pub(crate) mod screening;
 pub(crate) mod voicemail;
 

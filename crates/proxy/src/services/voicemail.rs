@@ -29,6 +29,10 @@ pub struct VoicemailConfig {
     /// Dialled from any local phone: the service asks mailbox and PIN (`any_phone_code`,
     /// default `*99`).
     pub any_phone_code: String,
+    /// Also NOTIFY registered phones that did not subscribe to message-summary.
+    pub unsolicited_mwi: bool,
+    /// Most message-waiting subscriptions held; more are answered 503.
+    pub max_subscriptions: usize,
 }
 
 impl Default for VoicemailConfig {
@@ -36,6 +40,8 @@ impl Default for VoicemailConfig {
         VoicemailConfig {
             retrieve_code: "*98".into(),
             any_phone_code: "*99".into(),
+            unsolicited_mwi: false,
+            max_subscriptions: 10_000,
         }
     }
 }

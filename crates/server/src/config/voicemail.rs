@@ -50,6 +50,8 @@ impl VoicemailSection {
         proxy::VoicemailConfig {
             retrieve_code: self.retrieve_code.clone(),
             any_phone_code: self.any_phone_code.clone(),
+            unsolicited_mwi: self.unsolicited_mwi,
+            max_subscriptions: self.max_subscriptions,
         }
     }
 
