@@ -240,6 +240,10 @@ pub fn execute(
                 out.push_str(&format!("switchboard_transport_messages_total{{transport=\"{tr}\",direction=\"{dir}\"}} {v}\n"));
             }
             out.push_str(&format!(
+                "# HELP switchboard_voicemail_mailboxes Users with voicemail enabled.\n# TYPE switchboard_voicemail_mailboxes gauge\nswitchboard_voicemail_mailboxes {}\n",
+                directory.voicemail_count()
+            ));
+            out.push_str(&format!(
                 "# HELP switchboard_tcp_connections Open TCP connections.\n# TYPE switchboard_tcp_connections gauge\nswitchboard_tcp_connections {}\n",
                 transports.connection_count()
             ));
@@ -277,6 +281,8 @@ pub fn execute(
                 "tcp_connections": transports.connection_count(),
                 "udp_rx": t.udp_rx, "udp_tx": t.udp_tx, "tcp_rx": t.tcp_rx, "tcp_tx": t.tcp_tx,
                 "domains": domains, "users": users, "aliases": aliases,
+                "mailboxes": directory.voicemail_count(),
+                "mwi_subscriptions": proxy.mwi_subscriptions(),
             })
             .to_string()
         }

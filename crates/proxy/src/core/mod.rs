@@ -263,6 +263,18 @@ impl Proxy {
             "Bindings in the location table.",
             self.registrar.location().len(),
         );
+        gauge(
+            out,
+            "switchboard_mwi_subscriptions",
+            "Message-waiting (message-summary) subscriptions held.",
+            self.mwi.len(),
+        );
+        gauge(
+            out,
+            "switchboard_originated_requests_in_flight",
+            "Requests the proxy originated (NOTIFY, ...) awaiting their answer.",
+            self.originated.len(),
+        );
     }
 
     /// When [`Proxy::handle_timeout`] is due next.
