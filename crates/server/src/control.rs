@@ -130,19 +130,7 @@ pub async fn serve(
                             // core for message-waiting NOTIFYs (read here, off the core).
                             Ok(()) => match &notice {
                                 ChangeNotice::Mailbox(aor, _) => {
-                                    match applier.message_counts(aor).await {
-                                        Ok(counts) => {
-                                            let cmd = Command::MailboxCounts(aor.clone(), counts);
-                                            let (tx, rx) = oneshot::channel();
-                                            if core.send(CoreInput::Control(cmd, tx)).await.is_err()
-                                            {
-                                                break;
-                                            }
-                                            rx.await
-                                                .unwrap_or_else(|_| "error: server stopping".into())
-                                        }
-                                        Err(e) => format!("error: {e}"),
-                                    }
+                                    mailbox_counts_to_core(&applier, &core, aor).await
                                 }
                                 _ => "ok".into(),
                             },
@@ -172,6 +160,26 @@ pub async fn serve(
             });
         }
     }))
+}
+
+/// A mailbox's messages changed (a CLI notice, or the voicemail service after a deposit,
+/// save or delete): reads its counts from the store here, off the core, and hands them to
+/// the core, whose proxy NOTIFYs message-waiting subscribers. Answers `ok` or the error.
+pub async fn mailbox_counts_to_core(
+    applier: &Applier,
+    core: &mpsc::Sender<CoreInput>,
+    aor: &AddressOfRecord,
+) -> String {
+    let counts = match applier.message_counts(aor).await {
+        Ok(c) => c,
+        Err(e) => return format!("error: {e}"),
+    };
+    let (tx, rx) = oneshot::channel();
+    let cmd = Command::MailboxCounts(aor.clone(), counts);
+    if core.send(CoreInput::Control(cmd, tx)).await.is_err() {
+        return "error: server stopping".into();
+    }
+    rx.await.unwrap_or_else(|_| "error: server stopping".into())
 }
 
 /// Runs a command inside the core task (without awaiting anything).
