@@ -165,6 +165,12 @@ fn mailbox_greeting_and_messages_through_the_cli() {
     assert!(!file.exists());
     assert!(rt.block_on(store.messages(&alice)).unwrap().is_empty());
 
+    // A forwarding rule may name the mailbox.
+    let out = a.ok(&["forward", "set", "alice@example.com", "busy", "voicemail"]);
+    assert!(out.contains("forwarded (busy) to voicemail"), "{out}");
+    let listed = a.ok(&["forward", "list"]);
+    assert!(listed.contains("voicemail"), "{listed}");
+
     a.ok(&["voicemail", "disable", "alice@example.com"]);
     let m = rt.block_on(store.mailbox(&alice)).unwrap().unwrap();
     assert!(!m.enabled && m.verify_pin("4711"));
