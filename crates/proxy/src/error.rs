@@ -48,6 +48,10 @@ pub(crate) enum CallError {
     Overloaded,
     /// A message this server built did not parse back (500; a bug).
     Internal,
+    /// Voicemail asked for a user whose mailbox is off (480 No Mailbox).
+    NoMailbox,
+    /// Voicemail asked for while no service host runs (480).
+    VoicemailUnavailable,
 }
 
 impl CallError {
@@ -65,6 +69,8 @@ impl CallError {
             CallError::TooManyLookups => Answer::new(500, "Too Many Lookups"),
             CallError::Overloaded => Answer::retry_after(503, "Too Many Calls", 5),
             CallError::Internal => Answer::new(500, "Server Internal Error"),
+            CallError::NoMailbox => Answer::new(480, "No Mailbox"),
+            CallError::VoicemailUnavailable => Answer::new(480, "Voicemail Not Available"),
         }
     }
 
@@ -87,10 +93,13 @@ impl CallError {
                 Fault::Caller
             }
             CallError::Unavailable | CallError::Hop(_) => Fault::Callee,
-            CallError::TooManyForwardingHops | CallError::BadForwardingTarget => Fault::Settings,
+            CallError::TooManyForwardingHops
+            | CallError::BadForwardingTarget
+            | CallError::NoMailbox => Fault::Settings,
             CallError::LookupFailed
             | CallError::TooManyLookups
             | CallError::Overloaded
+            | CallError::VoicemailUnavailable
             | CallError::Internal => Fault::Server,
         }
     }

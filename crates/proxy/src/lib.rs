@@ -44,4 +44,5 @@ pub use directory::{Directory, StaticDirectory};
 pub use flood::{Cidr, FloodConfig};
 pub use interfaces::RouteProbe;
 pub use metrics::Metrics;
+pub use services::voicemail::{VoicemailConfig, VoicemailRoute};
 pub use services::ServicesConfig;

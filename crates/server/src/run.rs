@@ -104,8 +104,16 @@ fn starts_new_work(data: &[u8]) -> bool {
     .any(|m| data.starts_with(m))
 }
 
-/// Reloads domains, users, aliases and call-service settings from the store into the proxy's directory.
-pub async fn reload_directory(store: &dyn Store, dir: &StaticDirectory) -> anyhow::Result<()> {
+/// The stores the server reads: provisioning and voicemail (one database).
+pub trait ServerStore: Store + model::VoicemailStore {}
+impl<T: Store + model::VoicemailStore> ServerStore for T {}
+
+/// Reloads domains, users, aliases, call-service settings and enabled mailboxes from the
+/// store into the proxy's directory.
+pub async fn reload_directory(
+    store: &dyn ServerStore,
+    dir: &StaticDirectory,
+) -> anyhow::Result<()> {
     let domains = store.domains().await?;
     let users = store.subscribers(None).await?;
     let aliases = store
@@ -115,6 +123,13 @@ pub async fn reload_directory(store: &dyn Store, dir: &StaticDirectory) -> anyho
         .map(|a| (a.alias, a.target));
     dir.replace(domains, users, aliases);
     dir.replace_settings(model::UserSettings::group(store.all_settings().await?));
+    dir.replace_voicemail(
+        store
+            .mailboxes()
+            .await?
+            .iter()
+            .filter_map(|m| Some((m.aor.clone(), crate::notices::voicemail_route(m)?))),
+    );
     Ok(())
 }
 
@@ -225,7 +240,11 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         force_rport: cfg.sip.force_rport,
         auth: cfg.auth.to_proxy(),
         secret: cfg.auth.secret()?,
-        services: cfg.services.to_proxy(),
+        services: proxy::ServicesConfig {
+            voicemail: cfg.voicemail.to_proxy(),
+            // host: the media service host's address, set where it is started (issue 15).
+            ..cfg.services.to_proxy()
+        },
         flood: cfg.flood.to_proxy(),
         ban_action: cfg.security.ban_action(),
         max_bans: cfg.security.max_bans,
@@ -256,6 +275,11 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         directory.clone(),
     );
     proxy.set_route_probe(Box::new(crate::interfaces::route_probe));
+    // Message-waiting: each mailbox's counts, so a phone subscribing learns them at once.
+    for m in model::VoicemailStore::mailboxes(store.as_ref()).await? {
+        let counts = model::VoicemailStore::message_counts(store.as_ref(), &m.aor).await?;
+        proxy.mailbox_changed(Duration::ZERO, wall, &m.aor, counts);
+    }
 
     // Binding writer: persists changes behind the core, in order, batched.
     let (changes_tx, changes_rx) = mpsc::unbounded_channel::<WriterInput>();

@@ -147,6 +147,8 @@ impl Proxy {
             ResponseOutcome::Matched { id, response } => {
                 if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
                     self.branch_response(now, fork_id, b, response);
+                } else if self.originated_final(now, id, response.status()) {
+                    // A request the proxy originated (originate.rs).
                 } else if response.method() == Method::Invite
                     && (200..300).contains(&response.status())
                 {

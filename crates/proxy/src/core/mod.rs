@@ -28,6 +28,8 @@ mod final_route;
 mod forking;
 mod guard;
 mod location;
+mod mwi;
+mod originate;
 mod pipeline;
 mod query;
 mod registration;
@@ -38,6 +40,7 @@ mod stage;
 mod stateless;
 mod transport_error;
 mod via;
+mod voicemail;
 
 pub use query::{PendingQuery, Query, QueryAnswer};
 use via::fixed_top_via;
@@ -103,6 +106,10 @@ pub struct Proxy {
     banned_answered: u64,
     /// `now` of the message being handled (failure windows and bans in the auth stage).
     clock: Duration,
+    /// Requests the proxy originated, awaiting their answers (`originate.rs`).
+    originated: originate::Originated,
+    /// Message-waiting subscriptions and mailbox counts (`mwi.rs`).
+    mwi: crate::services::mwi::Subscriptions,
 }
 
 pub(super) fn reliability(d: &Destination) -> Reliability {
@@ -132,6 +139,8 @@ impl Proxy {
             banned_dropped: 0,
             banned_answered: 0,
             clock: Duration::ZERO,
+            originated: originate::Originated::new(),
+            mwi: crate::services::mwi::Subscriptions::new(cfg.services.voicemail.max_subscriptions),
             auth,
             metrics: Metrics::default(),
             draining: false,
@@ -245,6 +254,18 @@ impl Proxy {
             "Bindings in the location table.",
             self.registrar.location().len(),
         );
+        gauge(
+            out,
+            "switchboard_mwi_subscriptions",
+            "Message-waiting (message-summary) subscriptions held.",
+            self.mwi.len(),
+        );
+        gauge(
+            out,
+            "switchboard_originated_requests_in_flight",
+            "Requests the proxy originated (NOTIFY, ...) awaiting their answer.",
+            self.originated.len(),
+        );
     }
 
     /// When [`Proxy::handle_timeout`] is due next.
@@ -357,16 +378,21 @@ impl Proxy {
                 Event::Timeout { id } => {
                     if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
                         self.branch_final(now, fork_id, b, 408, None);
+                    } else {
+                        self.originated_final(now, id, 408); // originate.rs
                     }
                 }
                 // RFC 3261 §16.9: a transport error is a 503 for that branch.
                 Event::TransportError { id } => {
                     if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
                         self.branch_final(now, fork_id, b, 503, None);
+                    } else {
+                        self.originated_final(now, id, 503); // originate.rs
                     }
                 }
                 Event::Terminated { id } => {
                     self.client_to_fork.remove(&id);
+                    self.originated.remove(&id); // originate.rs
                     if let Some(f) = self.forks.get(&id) {
                         // The server transaction ended: forget the fork once it has answered.
                         if f.final_sent || f.group_done() {

@@ -24,6 +24,7 @@ use super::registration::Registrar;
 use super::screening::{IncomingScreening, OutgoingScreening};
 use super::services::CallServices;
 use super::stage::{Flow, RequestCtx, Stage, Targets};
+use super::voicemail::Voicemail;
 use super::Proxy;
 use crate::answer::Answer;
 use crate::destination::Destination;
@@ -55,6 +56,9 @@ pub(super) const REQUEST_ROUTE: &[&dyn Stage] = &[
     // Not ours: a local caller's outgoing call or an in-dialog request goes to its
     // Request-URI's host; anyone else is refused (no relay).
     &NotLocal,
+    // Voicemail: its internal URIs refused from outside, `*98` / `*99` retrieval, and
+    // message-waiting SUBSCRIBEs answered by the server (RFC 3842).
+    &Voicemail,
     // Alias or DID -> user (404 for an authenticated caller).
     &LocalRouting,
     // RFC 5359 §2.13: the callee's incoming rules (403 + Error-Info).
@@ -97,6 +101,7 @@ impl Proxy {
                     self.wait_for(cx, i, query);
                     return;
                 }
+                Flow::Answered => return,
             }
         }
         // The last stage always decides; reaching here is a bug, not a caller's fault.

@@ -27,6 +27,7 @@ use crate::config::ProxyMode;
 use crate::error::CallError;
 use crate::fork::Target;
 use crate::services::forwarding::{contact_groups, hop, remote_target, Hop};
+use crate::services::voicemail::{is_voicemail_target, VoicemailCall};
 use crate::services::{entry_index, entry_uri, findme, history_entries, CallState, Cause, Step};
 
 /// Answers to location queries so far: whose bindings (None: the lookup failed).
@@ -106,7 +107,8 @@ impl Proxy {
         {
             return false;
         }
-        self.directory.forwarding(aor).is_some() || self.directory.findme(aor).is_some()
+        // voicemail: a mailbox adds busy / no-answer / unavailable rules (core/voicemail.rs).
+        self.forwarding_with_voicemail(aor).is_some() || self.directory.findme(aor).is_some()
     }
 
     /// Routes an INVITE to a callee with services: resolves forwarding chains and
@@ -219,6 +221,17 @@ impl Proxy {
                     });
                 }
                 Hop::Local(aor) => self.directory.resolve_alias(&aor).unwrap_or(aor),
+                // voicemail: the owner's mailbox ends the chain (core/voicemail.rs).
+                Hop::Voicemail(owner) => {
+                    return Ok(Leg {
+                        callee: None,
+                        groups: vec![vec![self.deposit_target(&owner)?]],
+                        steps: Vec::new(),
+                        ring: self.cfg.no_answer_timeout,
+                        history,
+                        retargets,
+                    });
+                }
             };
             if !self.directory.is_subscriber(&aor) {
                 return Err(CallError::NotFound.into());
@@ -227,7 +240,7 @@ impl Proxy {
                 return Err(CallError::ForwardingLoop.into());
             }
             st.visited.push(aor.clone());
-            let fwd = self.directory.forwarding(&aor).unwrap_or_default();
+            let fwd = self.forwarding_with_voicemail(&aor).unwrap_or_default();
             if let Some(t) = &fwd.always {
                 next = self.next_hop(st, &mut history, t, &aor, Cause::Unconditional)?;
                 retargets += 1;
@@ -293,10 +306,15 @@ impl Proxy {
             return Err(CallError::TooManyForwardingHops.into());
         }
         let local = |u: &Uri<'_>| self.local_domain_of(u, None);
-        let h = hop(target, &from.domain, &local).ok_or(CallError::BadForwardingTarget)?;
+        let h = if is_voicemail_target(target) {
+            Hop::Voicemail(from.clone()) // voicemail
+        } else {
+            hop(target, &from.domain, &local).ok_or(CallError::BadForwardingTarget)?
+        };
         let uri = match &h {
             Hop::Local(a) => format!("sip:{a}"),
             Hop::Remote(u) => u.clone(),
+            Hop::Voicemail(a) => VoicemailCall::Deposit(a.clone()).request_uri(),
         };
         tracing::debug!(%from, to = %uri, ?cause, "call forwarded");
         history.extend(st.retarget_history(&uri, cause));
@@ -321,6 +339,7 @@ impl Proxy {
                     .collect()
             }
             Some(Hop::Remote(u)) => remote_target(&u).into_iter().collect(),
+            Some(Hop::Voicemail(_)) => Vec::new(),
             None => Vec::new(),
         })
     }
@@ -338,10 +357,10 @@ impl Proxy {
                 forwarded: None,
             }));
         }
-        let Some(fwd) = st
-            .callee
+        let callee = st.callee.clone();
+        let Some(fwd) = callee
             .as_ref()
-            .and_then(|c| self.directory.forwarding(c))
+            .and_then(|c| self.forwarding_with_voicemail(c))
         else {
             return FinalFlow::Continue;
         };

@@ -32,6 +32,10 @@ pub(crate) enum Flow {
     /// Park the request until the server answers this query; the same stage then runs
     /// again, with the answer in [`RequestCtx::found`].
     Need(Query),
+    /// The stage acted as the endpoint and answered the request itself on its
+    /// transaction (a notifier's 200 with its own tag, before its first NOTIFY): nothing
+    /// more to do.
+    Answered,
 }
 
 impl From<Answer> for Flow {

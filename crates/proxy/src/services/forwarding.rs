@@ -15,6 +15,8 @@ pub(crate) enum Hop {
     Local(AddressOfRecord),
     /// Anywhere else: send the request there (the URI is the new Request-URI).
     Remote(String),
+    /// This user's mailbox on the voicemail service.
+    Voicemail(AddressOfRecord),
 }
 
 /// Resolves a target (SIP URI, `user@domain`, or a number of `callee_domain`). `local`

@@ -1,6 +1,6 @@
 //! Call services of RFC 5359 carried by the proxy: call forwarding (unconditional, busy,
 //! no answer, unavailable: §2.7-§2.9), find-me (§2.12) and incoming/outgoing screening
-//! (§2.13, §2.14).
+//! (§2.13, §2.14), and routing to voicemail (`voicemail.rs`).
 //!
 //! The pure parts live here (targets, History-Info, screening matches, find-me steps); the
 //! glue into the fork manager is `core/services.rs`. Settings come from the
@@ -13,7 +13,9 @@
 
 pub(crate) mod findme;
 pub(crate) mod forwarding;
+pub(crate) mod mwi;
 pub(crate) mod screening;
+pub(crate) mod voicemail;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -32,6 +34,11 @@ pub struct ServicesConfig {
     pub max_chain: u32,
     /// How long each q-group of a find-me user's own phones rings before the next.
     pub findme_contact_ring: Duration,
+    /// Where the media service host (voicemail, ...) is reached, like a phone; None: no
+    /// services (calls that would go to voicemail get 480).
+    pub host: Option<crate::Destination>,
+    /// Voicemail access codes.
+    pub voicemail: voicemail::VoicemailConfig,
 }
 
 impl Default for ServicesConfig {
@@ -40,6 +47,8 @@ impl Default for ServicesConfig {
             screening_announcement: None,
             max_chain: 5,
             findme_contact_ring: Duration::from_secs(20),
+            host: None,
+            voicemail: voicemail::VoicemailConfig::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ mod import;
 mod output;
 mod password;
 mod screen;
+mod voicemail;
 
 use std::io::Write as _;
 
@@ -31,6 +32,7 @@ pub use output::{error, error_json, AlreadyReported};
 use output::{print_json, print_table};
 use password::PasswordArgs;
 pub use screen::{run as screen, ScreenCmd};
+pub use voicemail::{run as voicemail, VoicemailCmd};
 
 /// `switchboard domain ...`
 #[derive(Subcommand, Debug)]

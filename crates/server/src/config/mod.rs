@@ -21,6 +21,7 @@ mod server;
 mod services;
 mod sip;
 mod transaction;
+mod voicemail;
 
 pub use auth::AuthSection;
 pub use database::DatabaseSection;
@@ -32,6 +33,7 @@ pub use server::ServerSection;
 pub use services::ServicesSection;
 pub use sip::{Listen, SipSection};
 pub use transaction::TransactionSection;
+pub use voicemail::VoicemailSection;
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -60,6 +62,8 @@ pub struct Config {
     pub flood: FloodSection,
     /// `[security]`
     pub security: SecuritySection,
+    /// `[voicemail]`
+    pub voicemail: VoicemailSection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -80,6 +84,7 @@ impl Config {
         self.registrar.validate()?;
         self.auth.validate()?;
         self.services.validate()?;
+        self.voicemail.validate()?;
         self.transaction.validate()?;
         self.validate_protections()?;
         Ok(())
