@@ -11,7 +11,7 @@ use super::Proxy;
 use crate::answer::Answer;
 use crate::config::ProxyMode;
 use crate::error::CallError;
-use crate::services::forwarding::contact_groups;
+use crate::fork::contact_groups;
 
 /// Alias or DID -> subscriber. An authenticated caller gets 404 for a name nobody has; a
 /// caller who has not authenticated must not learn which names exist (issue 12): an
