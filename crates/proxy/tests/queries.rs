@@ -39,6 +39,17 @@ fn asked(net: &mut proxy_net::Net) -> (u64, String) {
     }
 }
 
+/// The `switchboard_queries_waiting` gauge.
+fn waiting(net: &mut proxy_net::Net) -> u64 {
+    let mut text = String::new();
+    net.proxy.render_metrics(net.now, &mut text);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("switchboard_queries_waiting "))
+        .unwrap();
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
 /// Answers query `token` with one binding of `user` at `addr`.
 fn found(net: &mut proxy_net::Net, token: u64, user: &str, addr: &str) {
     let b = Binding {
@@ -74,7 +85,9 @@ fn busy_forwarding_waits_for_each_lookup() {
     assert!(net.out().is_empty(), "answered before the lookup");
     let (token, aor) = asked(&mut net);
     assert_eq!(aor, "bob@example.com");
+    assert_eq!(waiting(&mut net), 1);
     found(&mut net, token, "bob", BOB);
+    assert_eq!(waiting(&mut net), 0);
     let out = net.out();
     assert_eq!(statuses(&out), [100]);
     assert_eq!(requests(&out), [("INVITE".to_string(), BOB.to_string())]);

@@ -3,7 +3,7 @@
 //! into the fork's targets or into 480 / 302.
 
 use model::{AddressOfRecord, Binding};
-use sip_message::{Method, Uri};
+use sip_message::Method;
 
 use super::query::{locate, Missing};
 use super::stage::{Flow, RequestCtx, Stage, Targets};
@@ -11,7 +11,7 @@ use super::Proxy;
 use crate::answer::Answer;
 use crate::config::ProxyMode;
 use crate::error::CallError;
-use crate::services::forwarding::contact_groups;
+use crate::fork::contact_groups;
 
 /// Alias or DID -> subscriber. An authenticated caller gets 404 for a name nobody has; a
 /// caller who has not authenticated must not learn which names exist (issue 12): an
@@ -30,8 +30,7 @@ impl Stage for LocalRouting {
         } else {
             p.default_domain(Some(&cx.req))
         };
-        let user = Uri::parse(&cx.ruri).ok().and_then(|u| u.user).unwrap_or("");
-        let aor = AddressOfRecord::new(user, &domain);
+        let aor = AddressOfRecord::new(cx.ruri_user().unwrap_or(""), &domain);
         let aor = p.directory.resolve_alias(&aor).unwrap_or(aor);
         cx.callee_exists = p.directory.is_subscriber(&aor);
         if !cx.callee_exists && cx.authenticated() {

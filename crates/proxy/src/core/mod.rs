@@ -250,6 +250,12 @@ impl Proxy {
         );
         gauge(
             out,
+            "switchboard_queries_waiting",
+            "Requests and calls waiting for a store lookup (shared-database mode).",
+            self.parked.len(),
+        );
+        gauge(
+            out,
             "switchboard_registered_contacts",
             "Bindings in the location table.",
             self.registrar.location().len(),

@@ -151,9 +151,18 @@ impl Stage for RequestUri {
         let Ok(ruri) = sip_message::Uri::parse(&cx.ruri) else {
             return Answer::new(400, "Bad Request-URI").into();
         };
+        // `user` is a slice of `cx.ruri` (the parser copies nothing): keep where it is,
+        // checked, so later stages need not parse again.
+        let base = cx.ruri.as_ptr() as usize;
+        let user_range = ruri.user.and_then(|u| {
+            let start = (u.as_ptr() as usize).checked_sub(base)?;
+            let range = start..start + u.len();
+            (cx.ruri.get(range.clone()) == Some(u)).then_some(range)
+        });
         cx.is_me = uri_is_me(&ruri, &p.cfg);
         cx.host = ruri.host_unbracketed().to_ascii_lowercase();
         cx.local = p.directory.is_local_domain(&cx.host);
+        cx.ruri_user = user_range;
         Flow::Continue
     }
 }
@@ -168,8 +177,7 @@ impl Stage for ToServer {
     }
 
     fn on_request(&self, _: &mut Proxy, cx: &mut RequestCtx) -> Flow {
-        let no_user = sip_message::Uri::parse(&cx.ruri).is_ok_and(|u| u.user.is_none());
-        if !(no_user && cx.for_us()) {
+        if !(cx.ruri_user.is_none() && cx.for_us()) {
             return Flow::Continue;
         }
         if cx.req.method() == Method::Options {

@@ -25,8 +25,9 @@ use super::stage::{
 use super::Proxy;
 use crate::config::ProxyMode;
 use crate::error::CallError;
+use crate::fork::contact_groups;
 use crate::fork::Target;
-use crate::services::forwarding::{contact_groups, hop, remote_target, Hop};
+use crate::services::forwarding::{hop, remote_target, Hop};
 use crate::services::voicemail::{is_voicemail_target, VoicemailCall};
 use crate::services::{entry_index, entry_uri, findme, history_entries, CallState, Cause, Step};
 

@@ -100,6 +100,9 @@ pub(crate) struct RequestCtx {
     pub routes: RoutePlan,
     /// The Request-URI after route pre-processing (set by the `RequestUri` stage).
     pub ruri: String,
+    /// Where the user part of [`RequestCtx::ruri`] is (None: no user part), so later
+    /// stages need not parse it again.
+    pub ruri_user: Option<std::ops::Range<usize>>,
     /// The Request-URI names this server.
     pub is_me: bool,
     /// The Request-URI's host is a domain served here.
@@ -133,6 +136,7 @@ impl RequestCtx {
             source,
             routes: RoutePlan::default(),
             ruri: String::new(),
+            ruri_user: None,
             is_me: false,
             local: false,
             host: String::new(),
@@ -146,6 +150,11 @@ impl RequestCtx {
     /// The caller authenticated as a local user.
     pub fn authenticated(&self) -> bool {
         self.caller == Caller::Local
+    }
+
+    /// The user part of the Request-URI.
+    pub fn ruri_user(&self) -> Option<&str> {
+        self.ruri_user.clone().and_then(|r| self.ruri.get(r))
     }
 
     /// The request is for this server's users (a local domain or the server itself).
