@@ -61,8 +61,6 @@ pub(crate) struct Fork {
     pub cancelled: bool,
     /// The no-answer timer fired.
     pub timed_out: bool,
-    /// When the request arrived.
-    pub started: Duration,
     /// When the no-answer timer fires (INVITE only).
     pub deadline: Option<Duration>,
     /// Route fields to strip and Request-URI to restore, from route pre-processing.

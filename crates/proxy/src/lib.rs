@@ -6,7 +6,8 @@
 //! [`Destination`] the server maps to a socket. It never touches the network, the clock or
 //! the database: users, aliases and domains come from a [`Directory`] (an in-memory cache
 //! the server refreshes), bindings from the registrar's location table, and binding
-//! changes leave through [`Proxy::drain_changes`] for the server to persist.
+//! changes leave through [`Proxy::drain_changes`] for the server to persist, and what
+//! happens to each call through [`Proxy::poll_call_event`] ([`events`]).
 
 mod auth;
 mod bans;
@@ -17,6 +18,7 @@ mod core;
 mod destination;
 mod dialogs;
 mod directory;
+pub mod events;
 mod flood;
 mod fork;
 mod interfaces;

@@ -439,6 +439,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         if !changes.is_empty() {
             let _ = changes_tx.send(WriterInput::Changes(changes));
         }
+        // Call events: consumed by the proxy's own log lines and metrics so far.
+        while proxy.poll_call_event().is_some() {}
         if let Some(since) = shutting_down {
             // Done when no request awaits a final answer; lingering transactions (timers
             // D, I, J, K, L, M absorbing retransmissions) are not worth waiting for.

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use sip_message::{build_cancel, Editor, HeaderName, Method, ResponseBuilder, SipMessage};
 use sip_transaction::{ResponseOutcome, TransactionId};
 
-use super::{fixed_top_via, is_initial_invite, log_call_result, reliability, strip_top_via, Proxy};
+use super::{fixed_top_via, reliability, strip_top_via, Proxy};
 use crate::branch::{loop_hash, make_branch};
 use crate::destination::{Destination, Transport};
 use crate::fork::{Branch, BranchState, Fork, Target};
@@ -40,14 +40,10 @@ impl Proxy {
         if is_invite {
             self.reply(now, id, &req, &source, 100, None, "");
         }
-        if is_initial_invite(&req) {
-            crate::oplog::call_setup(
-                req.call_id(),
-                req.from().map_or("", |f| f.uri.raw),
-                req.request_uri_str(),
-                &source,
-            );
-        }
+        // A call not started by the pipeline (a pre-loaded route) starts here.
+        let identity = self.identity.as_ref();
+        self.events
+            .started(now, id.get(), &req, identity, &source, true);
         groups.reverse();
         let first = groups.pop().unwrap_or_default();
         let inbound_host = self.interfaces.host_for(&self.cfg, source.addr.ip());
@@ -65,7 +61,6 @@ impl Proxy {
             final_sent: false,
             cancelled: false,
             timed_out: false,
-            started: now,
             deadline: if is_invite {
                 Some(now + self.cfg.no_answer_timeout)
             } else {
@@ -194,6 +189,8 @@ impl Proxy {
             let retired = self.retired_branch(fork_id, b);
             let fork = &self.forks[&fork_id];
             if !fork.final_sent && !fork.cancelled && !retired {
+                self.events.ringing(now, fork_id.get());
+                let fork = &self.forks[&fork_id];
                 if let Some(bytes) = strip_top_via(&resp) {
                     let _ = self.layer.respond(now, fork.server_tx, bytes, status);
                 }
@@ -263,17 +260,23 @@ impl Proxy {
                 if let Some(bytes) = strip_top_via(r) {
                     let server_tx = fork.server_tx;
                     if !fork.final_sent {
-                        log_call_result(&fork.request, status);
+                        self.events.result(
+                            now,
+                            fork_id.get(),
+                            &fork.request,
+                            status,
+                            None,
+                            None,
+                            None,
+                            &mut self.metrics,
+                        );
                     }
                     fork.final_sent = true;
-                    let setup = now.saturating_sub(fork.started);
-                    if fork.request.method() == Method::Invite {
-                        self.metrics.call_setup(setup);
-                    }
                     if fork.request.method() == Method::Invite {
                         self.stats.calls_answered += 1;
                         if let (Some(from), Some(to)) = (r.from_tag(), r.to_tag()) {
-                            self.dialogs.established(now, r.call_id(), from, to);
+                            let call = fork_id.get();
+                            self.dialogs.established(now, r.call_id(), from, to, call);
                         }
                     }
                     let _ = self.layer.respond(now, server_tx, bytes, status);
@@ -315,10 +318,6 @@ impl Proxy {
             return;
         };
         fork.final_sent = true;
-        let setup = now.saturating_sub(fork.started);
-        if fork.request.method() == Method::Invite {
-            self.metrics.call_setup(setup);
-        }
         let server_tx = fork.server_tx;
         let best_status = fork
             .best
@@ -335,7 +334,17 @@ impl Proxy {
         }
         match fork.best.take() {
             Some(r) if r.status() != 503 => {
-                log_call_result(&fork.request, r.status());
+                let reason = r.reason();
+                self.events.result(
+                    now,
+                    fork_id.get(),
+                    &fork.request,
+                    r.status(),
+                    Some(reason),
+                    None,
+                    None,
+                    &mut self.metrics,
+                );
                 if let Some(bytes) = strip_top_via(&r) {
                     let _ = self.layer.respond(now, server_tx, bytes, r.status());
                 }
@@ -377,7 +386,16 @@ impl Proxy {
         status: u16,
         reason: Option<&str>,
     ) {
-        log_call_result(req, status);
+        self.events.result(
+            now,
+            id.get(),
+            req,
+            status,
+            reason,
+            None,
+            None,
+            &mut self.metrics,
+        );
         let tag = self.new_tag();
         let mut b = ResponseBuilder::new(req, status).to_tag(&tag);
         if let Some(r) = reason {
@@ -441,6 +459,9 @@ impl Proxy {
             .map(|(t, _)| *t)
         {
             if let Some(p) = self.parked.remove(&token) {
+                let call = invite_tx.get();
+                self.events
+                    .started(now, call, &p.req, None, &p.source, true);
                 self.reply_on(
                     now,
                     invite_tx,
@@ -471,10 +492,6 @@ impl Proxy {
                 return;
             };
             fork.final_sent = true;
-            let setup = now.saturating_sub(fork.started);
-            if fork.request.method() == Method::Invite {
-                self.metrics.call_setup(setup);
-            }
             let req = fork.request.clone();
             let via = fork.fixed_top_via.clone();
             self.reply_on(now, invite_tx, &req, via.as_deref(), 487, None);

@@ -39,16 +39,19 @@ impl Proxy {
     ) {
         if req.method() == Method::Bye {
             if let (Some(from), Some(to)) = (req.from_tag(), req.to_tag()) {
-                if let crate::dialogs::Ended::Bye { lasted, by_caller } =
-                    self.dialogs.bye(now, req.call_id(), from, to)
+                if let crate::dialogs::Ended::Bye {
+                    lasted,
+                    by_caller,
+                    call,
+                } = self.dialogs.bye(now, req.call_id(), from, to)
                 {
-                    self.metrics.call_duration(lasted);
-                    let hangup = if by_caller {
+                    let by = if by_caller {
                         crate::oplog::Hangup::Caller
                     } else {
                         crate::oplog::Hangup::Callee
                     };
-                    crate::oplog::call_ended(req.call_id(), lasted.as_secs_f64(), hangup);
+                    let (events, metrics) = (&mut self.events, &mut self.metrics);
+                    events.ended(now, call, req.call_id(), lasted, by, metrics);
                 }
             }
         }
@@ -162,6 +165,10 @@ impl Proxy {
         } else {
             false
         };
+        // The call starts here: its caller is known and it is being routed.
+        let identity = self.identity.as_ref();
+        self.events
+            .started(now, id.get(), &req, identity, &source, true);
         if authenticated && self.screened_outgoing(now, id, &req, &source, &ruri_text) {
             return;
         }
@@ -304,6 +311,7 @@ impl Proxy {
                         return Err((403, Some("Identity Mismatch"), String::new()));
                     }
                 }
+                self.identity = Some(user);
                 Ok(Some(index))
             }
             AuthOutcome::Challenge { status, headers } => {

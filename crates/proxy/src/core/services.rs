@@ -86,7 +86,9 @@ impl Proxy {
             ..CallState::default()
         };
         self.seed_from_history(&req, &mut st);
-        let leg = match self.resolve(&mut st, Hop::Local(aor), Vec::new(), 0, wall) {
+        let resolved = self.resolve(&mut st, Hop::Local(aor), Vec::new(), 0, wall);
+        self.report_retargets(now, id, &mut st);
+        let leg = match resolved {
             Ok(leg) => leg,
             Err((status, reason)) => {
                 self.reply(now, id, &req, &source, status, Some(reason), "");
@@ -295,6 +297,14 @@ impl Proxy {
         }
     }
 
+    /// Reports the retargets `st` made as call events.
+    fn report_retargets(&mut self, now: Duration, id: TransactionId, st: &mut CallState) {
+        for (cause, target) in st.unreported.drain(..) {
+            self.events
+                .retargeted(now, id.get(), cause.event_cause(), &target);
+        }
+    }
+
     /// Tells the caller the call is being forwarded.
     fn send_181(&mut self, now: Duration, fork_id: TransactionId) {
         let Some(fork) = self.forks.get(&fork_id) else {
@@ -428,6 +438,14 @@ impl Proxy {
         if let Some(fork) = self.forks.get_mut(&fork_id) {
             fork.deadline = Some(now + step.ring);
         }
+        if let Some(t) = step.targets.first() {
+            let target = t
+                .request_uri
+                .clone()
+                .unwrap_or_else(|| format!("sip:{}", t.dest.addr));
+            let cause = crate::events::RetargetCause::FindMe;
+            self.events.retargeted(now, fork_id.get(), cause, &target);
+        }
         self.start_group(now, fork_id, step.targets);
         true
     }
@@ -447,6 +465,7 @@ impl Proxy {
         let leg = self
             .next_hop(&mut st, &mut history, target, &from, cause)
             .and_then(|h| self.resolve(&mut st, h, history, 1, wall));
+        self.report_retargets(now, fork_id, &mut st);
         let edited = leg.as_ref().map_err(|e| *e).and_then(|leg| {
             let fork = self
                 .forks
