@@ -1,12 +1,13 @@
 //! Switchboard's domain types and the store traits SIP logic talks to.
 //!
-//! This crate owns the vocabulary (address-of-record, binding, subscriber, alias) and the
-//! [`Store`] trait that the `storage` crate implements on SQLite, MariaDB and PostgreSQL.
-//! It does not own any SQL, any socket or any SIP parsing. [`MemoryStore`] is a complete
-//! in-memory implementation for unit tests.
+//! This crate owns the vocabulary (address-of-record, binding, subscriber, alias, call
+//! record) and the [`Store`] and [`CdrStore`] traits that the `storage` crate implements
+//! on SQLite, MariaDB and PostgreSQL. It does not own any SQL, any socket or any SIP
+//! parsing. [`MemoryStore`] is a complete in-memory implementation for unit tests.
 
 mod aor;
 mod binding;
+mod cdr;
 mod error;
 mod memory;
 mod settings;
@@ -16,6 +17,7 @@ pub mod validate;
 
 pub use aor::AddressOfRecord;
 pub use binding::Binding;
+pub use cdr::{CallRecord, CdrFilter, CdrStore};
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use settings::{

@@ -7,10 +7,10 @@
 //! URL scheme. Semantics match [`model::MemoryStore`]; on top of the trait it offers batch
 //! writes in one transaction for the registrar's write-behind.
 //!
-//! One module per aggregate (`domains`, `subscribers`, `aliases`, `bindings`, `settings`)
-//! writes its SQL once; `dialect` holds every difference between the three databases, `db`
-//! how a query runs, `connect` and `schema` opening a database and migrating it. This file
-//! only wires the [`Store`] trait to them.
+//! One module per aggregate (`domains`, `subscribers`, `aliases`, `bindings`, `settings`,
+//! `records`) writes its SQL once; `dialect` holds every difference between the three
+//! databases, `db` how a query runs, `connect` and `schema` opening a database and
+//! migrating it. This file only wires the [`Store`] and [`CdrStore`] traits to them.
 
 #[macro_use]
 mod db;
@@ -19,12 +19,15 @@ mod bindings;
 mod connect;
 mod dialect;
 mod domains;
+mod records;
 mod schema;
 mod settings;
 mod subscribers;
 
 use async_trait::async_trait;
-use model::{AddressOfRecord, Alias, Binding, Store, StoreError, Subscriber};
+use model::{
+    AddressOfRecord, Alias, Binding, CallRecord, CdrFilter, CdrStore, Store, StoreError, Subscriber,
+};
 
 pub use bindings::MAX_CONTACT_LEN;
 pub use connect::describe_url;
@@ -134,5 +137,20 @@ impl Store for SqlStore {
 
     async fn all_settings(&self) -> Result<Vec<(AddressOfRecord, String, String)>, StoreError> {
         settings::all(self).await
+    }
+}
+
+#[async_trait]
+impl CdrStore for SqlStore {
+    async fn save_records(&self, records: &[CallRecord]) -> Result<(), StoreError> {
+        records::save(self, records).await
+    }
+
+    async fn records(&self, filter: &CdrFilter) -> Result<Vec<CallRecord>, StoreError> {
+        records::list(self, filter).await
+    }
+
+    async fn delete_records_before(&self, before_ms: u64) -> Result<u64, StoreError> {
+        records::delete_before(self, before_ms).await
     }
 }
