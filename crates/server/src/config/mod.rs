@@ -12,6 +12,7 @@ use anyhow::Context;
 use serde::Deserialize;
 
 mod auth;
+mod cdr;
 mod database;
 mod flood;
 mod metrics;
@@ -23,6 +24,7 @@ mod sip;
 mod transaction;
 
 pub use auth::AuthSection;
+pub use cdr::CdrSection;
 pub use database::DatabaseSection;
 pub use flood::FloodSection;
 pub use metrics::MetricsSection;
@@ -60,6 +62,8 @@ pub struct Config {
     pub flood: FloodSection,
     /// `[security]`
     pub security: SecuritySection,
+    /// `[cdr]`
+    pub cdr: CdrSection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -81,6 +85,7 @@ impl Config {
         self.auth.validate()?;
         self.services.validate()?;
         self.transaction.validate()?;
+        self.cdr.validate()?;
         self.validate_protections()?;
         Ok(())
     }
