@@ -114,3 +114,88 @@ fn an_unanswered_call_fails_when_the_no_answer_timer_fires() {
     );
     assert_eq!(last.at, 6 * S);
 }
+
+/// RFC 5359 §2.9 then §2.8: bob does not answer within 3 s (forwarded to carol), carol is
+/// busy (forwarded to voicemail), voicemail answers. One call, two retargets with their
+/// causes, in order.
+#[test]
+fn forwarding_retargets_carry_their_cause_and_target() {
+    use model::{AddressOfRecord, UserSettings};
+    use proxy::events::RetargetCause;
+    use proxy::ProxyConfig;
+
+    let dir = testkit::proxy_net::directory(&["alice", "bob", "carol"]);
+    dir.replace_settings(UserSettings::group(
+        [
+            ("bob", "forward.no-answer", "3 carol@example.com"),
+            ("carol", "forward.busy", "sip:vm@192.0.2.99:5080"),
+        ]
+        .map(|(u, n, v)| {
+            (
+                AddressOfRecord::new(u, "example.com"),
+                n.to_string(),
+                v.to_string(),
+            )
+        }),
+    ));
+    let cfg = ProxyConfig {
+        advertised_host: Some(testkit::proxy_net::PROXY.into()),
+        advertised_port: 5060,
+        no_answer_timeout: 60 * S,
+        auth: proxy::AuthConfig {
+            enabled: false,
+            ..proxy::AuthConfig::default()
+        },
+        ..ProxyConfig::default()
+    };
+    let mut net = Net::with_directory(cfg, dir);
+    let (bob, carol) = (udp("203.0.113.5:5062"), udp("203.0.113.6:5062"));
+    net.register("bob", "203.0.113.5:5062", bob);
+    net.register("carol", "203.0.113.6:5062", carol);
+    net.send(udp("198.51.100.1:5060"), &invite("z9hG4bKf1"));
+    let to_bob = net
+        .out()
+        .into_iter()
+        .find(|(_, m)| m.is_request())
+        .unwrap()
+        .1;
+    net.send(bob, &answer(&to_bob, 180));
+    net.advance(3 * S);
+    let to_carol = net
+        .out()
+        .into_iter()
+        .find(|(d, m)| m.is_request() && m.method_str() == "INVITE" && *d == carol)
+        .unwrap()
+        .1;
+    net.send(bob, &answer(&to_bob, 487));
+    net.send(carol, &answer(&to_carol, 486));
+    let to_vm = net
+        .out()
+        .into_iter()
+        .find(|(_, m)| m.is_request() && m.method_str() == "INVITE")
+        .unwrap()
+        .1;
+    net.send(udp("192.0.2.99:5080"), &answer(&to_vm, 200));
+    let ev = events(&mut net);
+    let retargets: Vec<_> = ev
+        .iter()
+        .filter_map(|e| match &e.kind {
+            CallEventKind::Retargeted { cause, target } => Some((e.at, *cause, target.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        retargets,
+        [
+            (3 * S, RetargetCause::NoAnswer, "sip:carol@example.com"),
+            (3 * S, RetargetCause::Busy, "sip:vm@192.0.2.99:5080"),
+        ]
+    );
+    assert!(matches!(ev[0].kind, CallEventKind::Started(_)));
+    assert_eq!(ev[1].kind, CallEventKind::Ringing);
+    assert_eq!(
+        ev.last().unwrap().kind,
+        CallEventKind::Answered { status: 200 }
+    );
+    assert!(ev.iter().all(|e| e.call == ev[0].call));
+}

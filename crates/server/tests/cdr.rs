@@ -235,3 +235,39 @@ fn an_authenticated_caller_is_recorded() {
     assert_eq!(r[0]["caller"], "alice@example.com", "{}", r[0]);
     assert_eq!(r[0]["status"], 200, "{}", r[0]);
 }
+
+/// A call up when the server crashes leaves its open row: answered, never ended.
+///
+/// ```text
+/// Alice          Switchboard          Bob
+///   | INVITE       | INVITE             |
+///   |------------->|------------------->|
+///   | 180, 200     | 180, 200           |     row written: answered, open
+///   |<-------------|<-------------------|
+///   | ACK          |------------------->|
+///   |        (SIGKILL)                  |     the row stays: ended empty
+/// ```
+#[test]
+fn a_crash_mid_call_leaves_an_open_row() {
+    let mut server = Server::start(BIN, Options::default());
+    let _bob = open::phone(&server, "bob", "uas-answer-200.xml").1.spawn();
+    alice(&server, "uac-invite-answered-stays-up.xml");
+    let mut up = Vec::new();
+    wait_until("the open row", HANG_GUARD, || {
+        up = records(&server, &[]);
+        up.len() == 1 && !up[0]["answered"].is_null()
+    });
+    server.kill();
+    let after = records(&server, &[]);
+    assert_eq!(after.len(), 1);
+    let r = &after[0];
+    assert_eq!(r["status"], 200, "{r}");
+    assert!(r["answered_ms"].as_u64().is_some(), "{r}");
+    assert!(r["ended"].is_null() && r["duration_ms"].is_null(), "{r}");
+    assert!(r["hangup"].is_null(), "{r}");
+    let table = server.cli(&["cdr", "list"]);
+    assert!(
+        table.lines().nth(1).is_some_and(|l| l.contains(" up ")),
+        "{table}"
+    );
+}
