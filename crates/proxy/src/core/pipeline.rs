@@ -165,10 +165,13 @@ impl Proxy {
         } else {
             false
         };
-        // The call starts here: its caller is known and it is being routed.
-        let identity = self.identity.as_ref();
-        self.events
-            .started(now, id.get(), &req, identity, &source, true);
+        // The call starts here: its caller is known and it is being routed (a stranger's
+        // call to elsewhere is refused below, and starts with its refusal).
+        if authenticated || local || is_me {
+            let identity = self.identity.as_ref();
+            self.events
+                .started(now, id.get(), &req, identity, &source, true);
+        }
         if authenticated && self.screened_outgoing(now, id, &req, &source, &ruri_text) {
             return;
         }
