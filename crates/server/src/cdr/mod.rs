@@ -24,8 +24,14 @@ pub use fold::Fold;
 /// How often old records are looked for.
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
-/// Records saved in one transaction at most.
+/// Records saved in one transaction at most (more when earlier batches failed).
 const MAX_BATCH: usize = 2000;
+
+/// Tries of a batch the database refuses.
+const MAX_ATTEMPTS: u32 = 3;
+
+/// Records held for another try at most.
+const MAX_HELD: usize = 50_000;
 
 static QUEUED: AtomicU64 = AtomicU64::new(0);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
@@ -99,6 +105,7 @@ async fn writer(
     let mut records: Vec<CallRecord> = Vec::new();
     let mut retention = tokio::time::interval(RETENTION_EVERY);
     let mut open = true;
+    let mut failures = 0;
     while open {
         tokio::select! {
             n = rx.recv_many(&mut events, 1024) => {
@@ -130,9 +137,11 @@ async fn writer(
                 _ = tokio::time::sleep_until(until) => break,
             }
         }
-        save(store.as_ref(), &mut records).await;
+        save(store.as_ref(), &mut records, &mut failures).await;
     }
-    save(store.as_ref(), &mut records).await;
+    while !records.is_empty() {
+        save(store.as_ref(), &mut records, &mut failures).await;
+    }
     if fold.evicted > 0 || fold.orphans > 0 {
         tracing::warn!(
             evicted = fold.evicted,
@@ -142,7 +151,10 @@ async fn writer(
     }
 }
 
-async fn save(store: &dyn CdrStore, records: &mut Vec<CallRecord>) {
+/// Saves `records`. A batch the database refuses is kept and tried again with the next
+/// one (a database restarting loses nothing), [`MAX_ATTEMPTS`] times at most and while it
+/// holds fewer than [`MAX_HELD`] records; then it is given up, counted and logged.
+async fn save(store: &dyn CdrStore, records: &mut Vec<CallRecord>, failures: &mut u32) {
     if records.is_empty() {
         return;
     }
@@ -150,10 +162,17 @@ async fn save(store: &dyn CdrStore, records: &mut Vec<CallRecord>) {
     match store.save_records(records).await {
         Ok(()) => {
             WRITTEN.fetch_add(n, Ordering::Relaxed);
+            *failures = 0;
         }
         Err(e) => {
+            *failures += 1;
+            if *failures < MAX_ATTEMPTS && records.len() < MAX_HELD {
+                tracing::warn!(error = %e, count = n, "writing call records; trying again");
+                return;
+            }
+            *failures = 0;
             FAILED.fetch_add(n, Ordering::Relaxed);
-            tracing::error!(error = %e, count = n, "writing call records");
+            tracing::error!(error = %e, count = n, "writing call records: given up");
         }
     }
     records.clear();
@@ -202,4 +221,91 @@ pub fn render_metrics(out: &mut String) {
         load(&FAILED),
         load(&EXPIRED),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use model::{CdrFilter, StoreError};
+    use proxy::events::{CallEventKind, CallRef, CallStart};
+
+    use super::*;
+
+    /// A store that refuses its first `refuse` writes.
+    struct Flaky {
+        refuse: Mutex<u32>,
+        saved: Mutex<Vec<CallRecord>>,
+    }
+
+    #[async_trait]
+    impl CdrStore for Flaky {
+        async fn save_records(&self, records: &[CallRecord]) -> Result<(), StoreError> {
+            let mut refuse = self.refuse.lock().unwrap();
+            if *refuse > 0 {
+                *refuse -= 1;
+                return Err(StoreError::Backend("down".into()));
+            }
+            self.saved.lock().unwrap().extend_from_slice(records);
+            Ok(())
+        }
+        async fn records(&self, _: &CdrFilter) -> Result<Vec<CallRecord>, StoreError> {
+            Ok(self.saved.lock().unwrap().clone())
+        }
+        async fn delete_records_before(&self, _: u64) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+    }
+
+    fn failed_call(call: u64) -> [CallEvent; 2] {
+        let start = CallStart {
+            call_id: format!("c{call}"),
+            identity: None,
+            from: "sip:alice@example.com".into(),
+            dialled: "sip:bob@example.com".into(),
+            source: "udp:192.0.2.7:5060".into(),
+            routed: true,
+        };
+        [
+            CallEvent {
+                call: CallRef(call),
+                at: Duration::ZERO,
+                kind: CallEventKind::Started(Box::new(start)),
+            },
+            CallEvent {
+                call: CallRef(call),
+                at: Duration::from_millis(5),
+                kind: CallEventKind::Failed {
+                    status: 480,
+                    reason: String::new(),
+                },
+            },
+        ]
+    }
+
+    #[tokio::test]
+    async fn a_database_that_refuses_twice_loses_nothing() {
+        let store = Arc::new(Flaky {
+            refuse: Mutex::new(2),
+            saved: Mutex::new(Vec::new()),
+        });
+        let cfg = CdrSection {
+            write_ms: 0,
+            keep_days: 0,
+            ..CdrSection::default()
+        };
+        let (feed, task) = start(store.clone(), &cfg, 1_700_000_000_000);
+        for call in 1..=3 {
+            for ev in failed_call(call) {
+                feed.send(ev);
+            }
+        }
+        drop(feed);
+        task.await.unwrap();
+        let saved = store.saved.lock().unwrap();
+        let mut ids: Vec<&str> = saved.iter().map(|r| r.call_id.as_str()).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, ["c1", "c2", "c3"]);
+    }
 }
