@@ -429,6 +429,8 @@ impl Proxy {
         token: u64,
         bindings: Vec<model::Binding>,
     ) {
+        // The parked call started (with its caller's identity) when it was parked.
+        self.identity = None;
         if let Some(p) = self.parked.remove(&token) {
             let live: Vec<model::Binding> = bindings
                 .into_iter()
