@@ -1,6 +1,7 @@
 //! Administration use cases: add and delete domains, users (with both digest HA1s) and
 //! aliases, change passwords, set and clear a user's call-service settings (forwarding,
-//! find-me, screening), set up voicemail (mailboxes, greetings converted to 8 kHz WAV).
+//! find-me, screening), set up voicemail (mailboxes, greetings converted to 8 kHz WAV),
+//! and read call records ([`cdr`]: filters typed by people, CSV).
 //!
 //! Every use case validates its input, checks the store's rules (a user and an alias never
 //! share a name, targets exist or are external SIP URIs), writes through
@@ -15,6 +16,7 @@
 #![warn(missing_docs)]
 
 mod aliases;
+pub mod cdr;
 mod domains;
 mod error;
 mod greeting;

@@ -1,12 +1,14 @@
 //! Switchboard's domain types and the store traits SIP logic talks to.
 //!
-//! This crate owns the vocabulary (address-of-record, binding, subscriber, alias) and the
-//! [`Store`] and [`VoicemailStore`] traits that the `storage` crate implements on SQLite, MariaDB and PostgreSQL.
-//! It does not own any SQL, any socket or any SIP parsing. [`MemoryStore`] is a complete
-//! in-memory implementation for unit tests.
+//! This crate owns the vocabulary (address-of-record, binding, subscriber, alias, call
+//! record, mailbox) and the [`Store`], [`CdrStore`] and [`VoicemailStore`] traits that the
+//! `storage` crate implements on SQLite, MariaDB and PostgreSQL. It does not own any SQL,
+//! any socket or any SIP parsing. [`MemoryStore`] is a complete in-memory implementation
+//! for unit tests.
 
 mod aor;
 mod binding;
+mod cdr;
 mod error;
 mod memory;
 mod memory_voicemail;
@@ -18,6 +20,7 @@ mod voicemail;
 
 pub use aor::AddressOfRecord;
 pub use binding::Binding;
+pub use cdr::{CallRecord, CdrFilter, CdrStore};
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use settings::{

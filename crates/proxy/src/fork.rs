@@ -66,8 +66,6 @@ pub(crate) struct Fork {
     pub timed_out: bool,
     /// A response-side stage waits for a query's answer: it decides what comes next.
     pub waiting: bool,
-    /// When the request arrived.
-    pub started: Duration,
     /// When the no-answer timer fires (INVITE only).
     pub deadline: Option<Duration>,
     /// Route fields to strip and Request-URI to restore, from route pre-processing.
@@ -106,14 +104,6 @@ pub(crate) fn rank(status: u16) -> u32 {
 }
 
 impl Fork {
-    /// The final answer goes upstream now: marks it sent and returns the set-up time of
-    /// an INVITE (for the metric), None for other methods.
-    pub fn answered(&mut self, now: Duration) -> Option<Duration> {
-        self.final_sent = true;
-        (self.request.method() == sip_message::Method::Invite)
-            .then(|| now.saturating_sub(self.started))
-    }
-
     /// True while no branch of the current group awaits a final response.
     pub fn group_done(&self) -> bool {
         self.branches

@@ -13,6 +13,8 @@
 //! Inside, a request walks a list of typed stages written once (`core/request_route.rs`),
 //! and a call whose leg ended walks the response-side list (`core/final_route.rs`); see
 //! docs/architecture.md.
+//!
+//! What happens to each call leaves through [`Proxy::poll_call_event`] ([`events`]).
 
 mod answer;
 mod auth;
@@ -25,6 +27,7 @@ mod destination;
 mod dialogs;
 mod directory;
 mod error;
+pub mod events;
 mod flood;
 mod fork;
 mod interfaces;

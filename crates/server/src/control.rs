@@ -267,6 +267,7 @@ pub fn execute(
                 "# HELP switchboard_log_lines_dropped_total Log lines dropped because the log writer fell behind.\n# TYPE switchboard_log_lines_dropped_total counter\nswitchboard_log_lines_dropped_total {}\n",
                 crate::logs::dropped()
             ));
+            crate::cdr::render_metrics(&mut out);
             out
         }
         Command::Status => {

@@ -4,6 +4,7 @@
 //! users, aliases, registrations) and tell a running server about the change through its
 //! control socket, so the next SIP request sees it. See `switchboard --help`.
 
+mod cdr;
 mod cli;
 mod config;
 mod control;
@@ -81,6 +82,9 @@ enum Command {
     /// Show or lift bans (flood, failed authentications) of the running server.
     #[command(subcommand)]
     Ban(cli::BanCmd),
+    /// Call records (CDRs): list them or export them as CSV.
+    #[command(subcommand)]
+    Cdr(cli::CdrCmd),
     /// Write the man pages (switchboard.1 and one per subcommand) into DIR; used when
     /// packaging (scripts/package.sh), so the pages say what `--help` says.
     #[command(hide = true)]
@@ -190,6 +194,7 @@ fn main() -> ExitCode {
             Command::Voicemail(c) => cli::voicemail(&cfg, c, args.json).await,
             Command::Status => cli::status(&cfg, args.json).await,
             Command::Ban(c) => cli::ban(&cfg, c, args.json).await,
+            Command::Cdr(c) => cli::cdr(&cfg, c, args.json).await,
             Command::Man { .. } => Ok(()), // handled before the configuration is read
         }
     });

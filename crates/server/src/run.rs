@@ -3,8 +3,9 @@
 //!
 //! Threads of control: transport tasks receive and frame bytes and hand them to the core
 //! through a bounded queue; one core task owns the [`Proxy`] (a sans-IO state machine) and
-//! its timers; a writer task persists binding changes behind the core, in batches; a purge
-//! task expires bindings; the control socket serves the CLI.
+//! its timers; a writer task persists binding changes behind the core, in batches; another
+//! builds and writes call records from the proxy's call events (`cdr`); a purge task
+//! expires bindings; the control socket serves the CLI.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -341,6 +342,13 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     });
 
     let start = Instant::now();
+    // Call records: the proxy's clock starts now.
+    let (cdr_feed, cdr_writer) = if cfg.cdr.enabled {
+        let (feed, task) = crate::cdr::start(store.clone(), &cfg.cdr, crate::cdr::unix_ms());
+        (feed, Some(task))
+    } else {
+        (crate::cdr::Feed::off(), None)
+    };
     let mut shutting_down: Option<Instant> = None;
     let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -449,6 +457,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         if !changes.is_empty() {
             let _ = changes_tx.send(WriterInput::Changes(changes));
         }
+        while let Some(ev) = proxy.poll_call_event() {
+            cdr_feed.send(ev);
+        }
         if let Some(since) = shutting_down {
             // Done when no request awaits a final answer; lingering transactions (timers
             // D, I, J, K, L, M absorbing retransmissions) are not worth waiting for.
@@ -466,8 +477,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(&control_path);
     transports.shutdown().await;
     drop(changes_tx);
-    // The writer drains what the core produced before it exits.
+    // The writers drain what the core produced before they exit.
     let _ = writer.await;
+    drop(cdr_feed);
+    if let Some(t) = cdr_writer {
+        let _ = t.await;
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -9,13 +9,18 @@
 use std::borrow::Cow;
 
 /// Schema migrations, in order: (version, SQLite, MySQL, PostgreSQL).
-/// Version 2 is reserved for a migration being written on another branch.
 const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     (
         1,
         include_str!("../migrations/sqlite/0001_initial.sql"),
         include_str!("../migrations/mysql/0001_initial.sql"),
         include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        include_str!("../migrations/sqlite/0002_cdr.sql"),
+        include_str!("../migrations/mysql/0002_cdr.sql"),
+        include_str!("../migrations/postgres/0002_cdr.sql"),
     ),
     (
         3,

@@ -8,10 +8,10 @@
 //! writes in one transaction for the registrar's write-behind.
 //!
 //! One module per aggregate (`domains`, `subscribers`, `aliases`, `bindings`, `settings`,
-//! `voicemail`)
-//! writes its SQL once; `dialect` holds every difference between the three databases, `db`
-//! how a query runs, `connect` and `schema` opening a database and migrating it. This file
-//! only wires the [`Store`] and [`VoicemailStore`] traits to them.
+//! `voicemail`, `records`) writes its SQL once; `dialect` holds every difference between
+//! the three databases, `db` how a query runs, `connect` and `schema` opening a database
+//! and migrating it. This file only wires the [`Store`], [`VoicemailStore`] and
+//! [`CdrStore`] traits to them.
 
 #[macro_use]
 mod db;
@@ -20,6 +20,7 @@ mod bindings;
 mod connect;
 mod dialect;
 mod domains;
+mod records;
 mod schema;
 mod settings;
 mod subscribers;
@@ -27,8 +28,8 @@ mod voicemail;
 
 use async_trait::async_trait;
 use model::{
-    AddressOfRecord, Alias, Binding, Mailbox, MessageCounts, MessageStatus, NewMessage, Store,
-    StoreError, Subscriber, VoicemailMessage, VoicemailStore,
+    AddressOfRecord, Alias, Binding, CallRecord, CdrFilter, CdrStore, Mailbox, MessageCounts,
+    MessageStatus, NewMessage, Store, StoreError, Subscriber, VoicemailMessage, VoicemailStore,
 };
 
 pub use bindings::MAX_CONTACT_LEN;
@@ -200,5 +201,20 @@ impl VoicemailStore for SqlStore {
 
     async fn message_counts(&self, aor: &AddressOfRecord) -> Result<MessageCounts, StoreError> {
         voicemail::message_counts(self, aor).await
+    }
+}
+
+#[async_trait]
+impl CdrStore for SqlStore {
+    async fn save_records(&self, records: &[CallRecord]) -> Result<(), StoreError> {
+        records::save(self, records).await
+    }
+
+    async fn records(&self, filter: &CdrFilter) -> Result<Vec<CallRecord>, StoreError> {
+        records::list(self, filter).await
+    }
+
+    async fn delete_records_before(&self, before_ms: u64) -> Result<u64, StoreError> {
+        records::delete_before(self, before_ms).await
     }
 }

@@ -8,7 +8,7 @@ use sip_message::{build_cancel, Editor, HeaderName, Method, ResponseBuilder, Sip
 use sip_transaction::{ResponseOutcome, TransactionId};
 
 use super::stage::LegEnd;
-use super::{fixed_top_via, is_initial_invite, log_call_result, reliability, strip_top_via, Proxy};
+use super::{fixed_top_via, reliability, strip_top_via, Proxy};
 use crate::answer::Answer;
 use crate::branch::{loop_hash, make_branch};
 use crate::destination::{Destination, Transport};
@@ -35,14 +35,10 @@ impl Proxy {
         if is_invite {
             self.reply(now, id, &req, &source, Answer::status(100));
         }
-        if is_initial_invite(&req) {
-            crate::oplog::call_setup(
-                req.call_id(),
-                req.from().map_or("", |f| f.uri.raw),
-                req.request_uri_str(),
-                &source,
-            );
-        }
+        // A call not started by the pipeline (a pre-loaded route) starts here.
+        let identity = self.identity.as_ref();
+        self.events
+            .started(now, id.get(), &req, identity, &source, true);
         groups.reverse();
         let first = groups.pop().unwrap_or_default();
         let inbound_host = self.interfaces.host_for(&self.cfg, source.addr.ip());
@@ -61,7 +57,6 @@ impl Proxy {
             cancelled: false,
             timed_out: false,
             waiting: false,
-            started: now,
             deadline: if is_invite {
                 Some(now + self.cfg.no_answer_timeout)
             } else {
@@ -192,6 +187,8 @@ impl Proxy {
             let retired = self.retired_branch(fork_id, b);
             let fork = &self.forks[&fork_id];
             if !fork.final_sent && !fork.cancelled && !retired {
+                self.events.ringing(now, fork_id.get());
+                let fork = &self.forks[&fork_id];
                 if let Some(bytes) = strip_top_via(&resp) {
                     let _ = self.layer.respond(now, fork.server_tx, bytes, status);
                 }
@@ -261,15 +258,23 @@ impl Proxy {
                 if let Some(bytes) = strip_top_via(r) {
                     let server_tx = fork.server_tx;
                     if !fork.final_sent {
-                        log_call_result(&fork.request, status);
+                        self.events.result(
+                            now,
+                            fork_id.get(),
+                            &fork.request,
+                            status,
+                            None,
+                            None,
+                            None,
+                            &mut self.metrics,
+                        );
                     }
-                    if let Some(setup) = fork.answered(now) {
-                        self.metrics.call_setup(setup);
-                    }
+                    fork.final_sent = true;
                     if fork.request.method() == Method::Invite {
                         self.stats.calls_answered += 1;
                         if let (Some(from), Some(to)) = (r.from_tag(), r.to_tag()) {
-                            self.dialogs.established(now, r.call_id(), from, to);
+                            let call = fork_id.get();
+                            self.dialogs.established(now, r.call_id(), from, to, call);
                         }
                     }
                     let _ = self.layer.respond(now, server_tx, bytes, status);
@@ -318,9 +323,7 @@ impl Proxy {
         let Some(fork) = self.forks.get_mut(&fork_id) else {
             return;
         };
-        if let Some(setup) = fork.answered(now) {
-            self.metrics.call_setup(setup);
-        }
+        fork.final_sent = true;
         let server_tx = fork.server_tx;
         let best_status = fork
             .best
@@ -335,7 +338,17 @@ impl Proxy {
         } else {
             match fork.best.take() {
                 Some(r) if r.status() != 503 => {
-                    log_call_result(&fork.request, r.status());
+                    let reason = r.reason();
+                    self.events.result(
+                        now,
+                        fork_id.get(),
+                        &fork.request,
+                        r.status(),
+                        Some(reason),
+                        None,
+                        None,
+                        &mut self.metrics,
+                    );
                     if let Some(bytes) = strip_top_via(&r) {
                         let _ = self.layer.respond(now, server_tx, bytes, r.status());
                     }
@@ -381,7 +394,16 @@ impl Proxy {
         status: u16,
         reason: Option<&str>,
     ) {
-        log_call_result(req, status);
+        self.events.result(
+            now,
+            id.get(),
+            req,
+            status,
+            reason,
+            None,
+            None,
+            &mut self.metrics,
+        );
         let tag = self.new_tag();
         let mut b = ResponseBuilder::new(req, status).to_tag(&tag);
         if let Some(r) = reason {
@@ -439,6 +461,9 @@ impl Proxy {
 
     pub(super) fn cancel_fork(&mut self, now: Duration, invite_tx: TransactionId) {
         if let Some(p) = self.unpark_request(invite_tx) {
+            // The parked call started (with its caller's identity) when it was parked.
+            self.events
+                .started(now, invite_tx.get(), &p.req, None, &p.source, true);
             self.reply_on(
                 now,
                 invite_tx,
@@ -467,9 +492,7 @@ impl Proxy {
             let Some(fork) = self.forks.get_mut(&invite_tx) else {
                 return;
             };
-            if let Some(setup) = fork.answered(now) {
-                self.metrics.call_setup(setup);
-            }
+            fork.final_sent = true;
             self.answer_fork(now, invite_tx, Answer::status(487));
         }
     }

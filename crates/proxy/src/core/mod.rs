@@ -110,6 +110,10 @@ pub struct Proxy {
     originated: originate::Originated,
     /// Message-waiting subscriptions and mailbox counts (`mwi.rs`).
     mwi: crate::services::mwi::Subscriptions,
+    /// The user the request being handled authenticated as (for its call's events).
+    identity: Option<model::AddressOfRecord>,
+    /// Calls in set-up and the call events for the server.
+    events: crate::events::CallEvents,
 }
 
 pub(super) fn reliability(d: &Destination) -> Reliability {
@@ -141,6 +145,8 @@ impl Proxy {
             clock: Duration::ZERO,
             originated: originate::Originated::new(),
             mwi: crate::services::mwi::Subscriptions::new(cfg.services.voicemail.max_subscriptions),
+            identity: None,
+            events: crate::events::CallEvents::default(),
             auth,
             metrics: Metrics::default(),
             draining: false,
@@ -206,6 +212,13 @@ impl Proxy {
         std::mem::take(&mut self.changes)
     }
 
+    /// The next call event ([`crate::events`]): the server drains them after each input,
+    /// as it does [`Proxy::poll_transmit`]. Events it leaves are dropped (and counted)
+    /// past [`crate::events::MAX_QUEUED_EVENTS`].
+    pub fn poll_call_event(&mut self) -> Option<crate::events::CallEvent> {
+        self.events.poll()
+    }
+
     /// The next message to send.
     pub fn poll_transmit(&mut self) -> Option<(Destination, Bytes)> {
         let t = self.out.pop_front()?;
@@ -256,6 +269,17 @@ impl Proxy {
         );
         gauge(
             out,
+            "switchboard_call_events_queued",
+            "Call events waiting for the server (call records).",
+            self.events.queued(),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP switchboard_call_events_total Call events emitted, and dropped because the queue was full.\n# TYPE switchboard_call_events_total counter\nswitchboard_call_events_total{{outcome=\"emitted\"}} {}\nswitchboard_call_events_total{{outcome=\"dropped\"}} {}",
+            self.events.emitted, self.events.dropped
+        );
+        gauge(
+            out,
             "switchboard_registered_contacts",
             "Bindings in the location table.",
             self.registrar.location().len(),
@@ -299,6 +323,7 @@ impl Proxy {
     /// Fires timers due at `now`.
     pub fn handle_timeout(&mut self, now: Duration) {
         self.bans.expire(now);
+        self.dialogs.expire(now);
         self.layer.handle_timeout(now);
         self.prune_pending();
         let forks = &self.forks;
@@ -321,6 +346,7 @@ impl Proxy {
     /// One message from the network. `wall` is Unix time in seconds (binding expiry).
     pub fn handle_message(&mut self, now: Duration, wall: u64, data: Bytes, source: Destination) {
         self.clock = now;
+        self.identity = None;
         if !self.admit(now, &data, &source) {
             return;
         }
@@ -376,6 +402,10 @@ impl Proxy {
 
     /// Moves transaction-layer output and events along.
     fn pump(&mut self, now: Duration) {
+        for (call, call_id, lasted, by) in self.dialogs.take_gone() {
+            self.events
+                .ended(now, call, &call_id, lasted, by, &mut self.metrics);
+        }
         while let Some(t) = self.layer.poll_transmit() {
             self.out.push_back((t.dest, t.bytes));
         }
@@ -466,7 +496,16 @@ impl Proxy {
         } else {
             None
         };
-        log_call_result(req, status);
+        self.events.result(
+            now,
+            id.get(),
+            req,
+            status,
+            answer.reason,
+            Some(source),
+            self.identity.as_ref(),
+            &mut self.metrics,
+        );
         let via = fixed_top_via(req, source, self.cfg.force_rport);
         let mut b = ResponseBuilder::new(req, status);
         if let Some(r) = answer.reason {
@@ -502,22 +541,6 @@ impl Proxy {
             tracing::debug!(%id, ?e, status, "response refused by the transaction layer");
         }
     }
-}
-
-/// True for the INVITE that starts a call (not a re-INVITE inside one).
-pub(super) fn is_initial_invite(req: &SipMessage) -> bool {
-    req.method() == sip_message::Method::Invite && req.to_tag().is_none()
-}
-
-/// Logs the final answer to a caller's INVITE. Challenges are steps of the call set-up, not
-/// its result: they are not logged (a wrong password logs `auth failure`).
-pub(super) fn log_call_result(req: &SipMessage, status: u16) {
-    if status < 200 || matches!(status, 401 | 407) || !is_initial_invite(req) {
-        return;
-    }
-    let from = req.from().map_or("", |f| f.uri.raw);
-    let to = req.to().map_or("", |t| t.uri.raw);
-    crate::oplog::call_result(req.call_id(), from, to, status);
 }
 
 /// The response minus its top Via (ours), printed.

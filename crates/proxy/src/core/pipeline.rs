@@ -28,16 +28,19 @@ impl Stage for ByeAccounting {
         let req = &cx.req;
         if req.method() == Method::Bye {
             if let (Some(from), Some(to)) = (req.from_tag(), req.to_tag()) {
-                if let crate::dialogs::Ended::Bye { lasted, by_caller } =
-                    p.dialogs.bye(cx.now, req.call_id(), from, to)
+                if let crate::dialogs::Ended::Bye {
+                    lasted,
+                    by_caller,
+                    call,
+                } = p.dialogs.bye(cx.now, req.call_id(), from, to)
                 {
-                    p.metrics.call_duration(lasted);
-                    let hangup = if by_caller {
+                    let by = if by_caller {
                         crate::oplog::Hangup::Caller
                     } else {
                         crate::oplog::Hangup::Callee
                     };
-                    crate::oplog::call_ended(req.call_id(), lasted.as_secs_f64(), hangup);
+                    let (events, metrics) = (&mut p.events, &mut p.metrics);
+                    events.ended(cx.now, call, req.call_id(), lasted, by, metrics);
                 }
             }
         }
@@ -208,6 +211,13 @@ impl Stage for Identity {
         match p.caller_identity(cx) {
             Ok(caller) => {
                 cx.caller = caller;
+                // The call starts here: its caller is known and it is being routed (a
+                // stranger's call to elsewhere is refused next, and starts with its refusal).
+                if cx.authenticated() || cx.for_us() {
+                    let call = cx.id.get();
+                    p.events
+                        .started(cx.now, call, &cx.req, p.identity.as_ref(), &cx.source, true);
+                }
                 Flow::Continue
             }
             Err(answer) => answer.into(),
@@ -334,6 +344,7 @@ impl Proxy {
                         return Err(Answer::new(403, "Identity Mismatch"));
                     }
                 }
+                self.identity = Some(user);
                 Ok(Some(index))
             }
             AuthOutcome::Challenge { status, headers } => {

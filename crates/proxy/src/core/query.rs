@@ -126,6 +126,8 @@ impl Proxy {
 
     /// The server answered the query `token`: the parked request or retarget resumes.
     pub fn handle_query(&mut self, now: Duration, wall: u64, token: u64, answer: QueryAnswer) {
+        // The parked call started (with its caller's identity) when it was parked.
+        self.identity = None;
         let Some(parked) = self.parked.remove(&token) else {
             return;
         };

@@ -17,6 +17,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use model::{AddressOfRecord, Binding};
 use sip_message::{Editor, Method, SipMessage, Uri};
+use sip_transaction::TransactionId;
 
 use super::query::{locate, Missing, Query};
 use super::stage::{
@@ -114,7 +115,7 @@ impl Proxy {
 
     /// Routes an INVITE to a callee with services: resolves forwarding chains and
     /// find-me into the fork's targets.
-    fn serve_call(&self, cx: &mut RequestCtx) -> Flow {
+    fn serve_call(&mut self, cx: &mut RequestCtx) -> Flow {
         let Some(aor) = cx.callee.clone() else {
             return Flow::Continue;
         };
@@ -125,7 +126,12 @@ impl Proxy {
             ..CallState::default()
         };
         self.seed_from_history(&cx.req, &mut st);
-        let leg = match self.resolve(&mut st, Hop::Local(aor), Vec::new(), 0, cx.wall, &cx.found) {
+        let resolved = self.resolve(&mut st, Hop::Local(aor), Vec::new(), 0, cx.wall, &cx.found);
+        // A leg that waits for a lookup is resolved again from the start: reported then.
+        if !matches!(resolved, Err(Stop::Need(_))) {
+            self.report_retargets(cx.now, cx.id, &mut st);
+        }
+        let leg = match resolved {
             Ok(leg) => leg,
             Err(Stop::Fail(e)) => return e.answer_logged().into(),
             Err(Stop::Need(query)) => return Flow::Need(query),
@@ -142,11 +148,11 @@ impl Proxy {
         all.extend(groups);
         Flow::Forward(Targets {
             groups: all,
-            service: Some(ServiceLeg {
+            service: Some(Box::new(ServiceLeg {
                 state: st,
                 ring: leg.ring,
                 forwarded: leg.retargets > 0,
-            }),
+            })),
         })
     }
 
@@ -345,6 +351,14 @@ impl Proxy {
         })
     }
 
+    /// Reports the retargets `st` made as call events.
+    fn report_retargets(&mut self, now: Duration, id: TransactionId, st: &mut CallState) {
+        for (cause, target) in st.unreported.drain(..) {
+            self.events
+                .retargeted(now, id.get(), cause.event_cause(), &target);
+        }
+    }
+
     /// The services' answer when a leg ended: find-me's next step, or forwarding on
     /// busy / no answer / unavailable (resolved like the first leg, lookups included).
     fn services_on_final(&mut self, cx: &FinalCtx) -> FinalFlow {
@@ -352,6 +366,15 @@ impl Proxy {
             return FinalFlow::Continue;
         };
         if let Some(step) = st.steps.pop_front() {
+            if let Some(t) = step.targets.first() {
+                let target = t
+                    .request_uri
+                    .clone()
+                    .unwrap_or_else(|| format!("sip:{}", t.dest.addr));
+                let cause = crate::events::RetargetCause::FindMe;
+                self.events
+                    .retargeted(cx.now, cx.fork_id.get(), cause, &target);
+            }
             return FinalFlow::Retarget(Box::new(Retarget {
                 groups: vec![step.targets],
                 ring: step.ring,
@@ -393,6 +416,9 @@ impl Proxy {
         let leg = self
             .next_hop(&mut st, &mut history, target, &from, cause)
             .and_then(|h| self.resolve(&mut st, h, history, 1, wall, &cx.found));
+        if !matches!(leg, Err(Stop::Need(_))) {
+            self.report_retargets(cx.now, cx.fork_id, &mut st);
+        }
         let leg = match leg {
             Ok(leg) => leg,
             Err(Stop::Need(query)) => return FinalFlow::Need(query),

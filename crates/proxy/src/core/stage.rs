@@ -50,7 +50,7 @@ pub(crate) struct Targets {
     /// Serial groups (by q), each rung in parallel.
     pub groups: Vec<Vec<Target>>,
     /// Call services of this call, when the callee has some.
-    pub service: Option<ServiceLeg>,
+    pub service: Option<Box<ServiceLeg>>,
 }
 
 impl Targets {

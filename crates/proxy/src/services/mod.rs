@@ -81,6 +81,8 @@ pub(crate) struct CallState {
     pub wall0: u64,
     /// Proxy time when the call arrived.
     pub now0: Duration,
+    /// Retargets made and not yet reported as call events (cause and new target).
+    pub unreported: Vec<(Cause, String)>,
 }
 
 /// Why a call is retargeted, as the RFC 4458 cause value.
@@ -97,6 +99,17 @@ pub(crate) enum Cause {
 }
 
 impl Cause {
+    /// The call event's name for it.
+    pub fn event_cause(self) -> crate::events::RetargetCause {
+        use crate::events::RetargetCause as R;
+        match self {
+            Cause::Unconditional => R::Always,
+            Cause::Busy => R::Busy,
+            Cause::NoAnswer => R::NoAnswer,
+            Cause::Unavailable => R::Unavailable,
+        }
+    }
+
     /// The RFC 4458 `cause` value.
     pub fn code(self) -> u16 {
         match self {
@@ -127,6 +140,7 @@ impl CallState {
         ));
         self.hi_index = Some(index);
         self.target_uri = uri.to_string();
+        self.unreported.push((cause, uri.to_string()));
         self.hops += 1;
         out
     }

@@ -3,6 +3,7 @@
 //! each changed entity). Errors name the field at fault and exit non-zero.
 
 mod ban;
+mod cdr;
 mod database;
 mod findme;
 mod forward;
@@ -24,6 +25,7 @@ use crate::control::{self, Command};
 use crate::run::wall_clock;
 pub use admin::subscriber_with_password;
 pub use ban::{run as ban, BanCmd};
+pub use cdr::{run as cdr, CdrCmd};
 pub use database::init;
 use database::open;
 pub use findme::{run as findme, FindmeCmd};

@@ -12,6 +12,7 @@ use anyhow::Context;
 use serde::Deserialize;
 
 mod auth;
+mod cdr;
 mod database;
 mod flood;
 mod metrics;
@@ -24,6 +25,7 @@ mod transaction;
 mod voicemail;
 
 pub use auth::AuthSection;
+pub use cdr::CdrSection;
 pub use database::DatabaseSection;
 pub use flood::FloodSection;
 pub use metrics::MetricsSection;
@@ -64,6 +66,8 @@ pub struct Config {
     pub security: SecuritySection,
     /// `[voicemail]`
     pub voicemail: VoicemailSection,
+    /// `[cdr]`
+    pub cdr: CdrSection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -86,6 +90,7 @@ impl Config {
         self.services.validate()?;
         self.voicemail.validate()?;
         self.transaction.validate()?;
+        self.cdr.validate()?;
         self.validate_protections()?;
         Ok(())
     }
