@@ -39,6 +39,7 @@ command -v fail2ban-regex >/dev/null 2>&1 || need_apt+=(fail2ban)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 command -v man >/dev/null 2>&1 || need_apt+=(man-db)
 command -v strace >/dev/null 2>&1 || need_apt+=(strace)
+command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
 if [ ${#need_apt[@]} -gt 0 ]; then
     log "installing ${need_apt[*]}"
     SUDO=""

@@ -51,6 +51,16 @@ rm -rf "$out_dir/man"
 gzip -9n "$out_dir"/man/*.1
 [ -s "$out_dir/man/switchboard.1.gz" ] || { log "no switchboard.1 generated"; exit 1; }
 
+# The voicemail prompts, spoken from their texts (prompts/en/*.txt) by espeak-ng into
+# 8 kHz WAV files; installed in /usr/share/switchboard/prompts/en with their texts.
+log "voice prompts (espeak-ng)"
+command -v espeak-ng >/dev/null 2>&1 || {
+    log "espeak-ng makes the voicemail prompts: apt install espeak-ng"
+    exit 1
+}
+rm -rf "$out_dir/prompts"
+"$out_dir/switchboard" voicemail prompts --from prompts/en --to "$out_dir/prompts/en" >&2
+
 log "cargo deb"
 # --strip: the release profile keeps line tables for profiling (bench/); the package
 # does not need them.

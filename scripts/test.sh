@@ -14,6 +14,7 @@ need_apt=()
 command -v sipp >/dev/null 2>&1 || need_apt+=(sip-tester)
 command -v baresip >/dev/null 2>&1 || need_apt+=(baresip-core)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
 if [ ${#need_apt[@]} -gt 0 ]; then
     log "installing ${need_apt[*]}"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo

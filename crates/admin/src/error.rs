@@ -70,13 +70,14 @@ impl AdminError {
         }
     }
 
-    /// The HTTP status a web front end answers with: 400, 404, 409, or 503 when the
+    /// The HTTP status a web front end answers with: 400, 404, 409, 507 (a full mailbox), or 503 when the
     /// database failed.
     pub fn http_status(&self) -> u16 {
         match self {
             Self::Invalid { .. } | Self::Store(StoreError::Invalid { .. }) => 400,
             Self::NotFound { .. } | Self::Store(StoreError::NotFound { .. }) => 404,
             Self::Conflict { .. } | Self::Store(StoreError::Duplicate { .. }) => 409,
+            Self::Store(StoreError::Full { .. }) => 507,
             Self::Store(StoreError::Backend(_)) => 503,
         }
     }

@@ -1,6 +1,7 @@
 //! Administration use cases: add and delete domains, users (with both digest HA1s) and
 //! aliases, change passwords, set and clear a user's call-service settings (forwarding,
-//! find-me, screening).
+//! find-me, screening), set up voicemail (mailboxes, greetings converted to 8 kHz WAV),
+//! and read call records ([`cdr`]: filters typed by people, CSV).
 //!
 //! Every use case validates its input, checks the store's rules (a user and an alias never
 //! share a name, targets exist or are external SIP URIs), writes through
@@ -15,16 +16,20 @@
 #![warn(missing_docs)]
 
 mod aliases;
+pub mod cdr;
 mod domains;
 mod error;
+mod greeting;
 mod notice;
 mod settings;
 mod target;
 mod users;
+mod voicemail;
 
 pub use aliases::{add_alias, delete_alias};
 pub use domains::{add_domain, check_domain, check_served, delete_domain};
 pub use error::AdminError;
+pub use greeting::{convert_greeting, MAX_AUDIO_SECS, PROMPT_RATE};
 pub use notice::{Change, ChangeNotice};
 pub use settings::{
     add_screen_rule, clear_findme, clear_forwarding, delete_screen_rule, direction_name,
@@ -33,6 +38,10 @@ pub use settings::{
 pub use target::check_target_exists;
 pub use users::{
     add_user, check_aor, check_password, delete_user, set_password, subscriber_with_password,
+};
+pub use voicemail::{
+    delete_voicemail_message, disable_voicemail, enable_voicemail, set_voicemail_greeting,
+    VoicemailOptions,
 };
 
 /// What a use case did: its result and the notices a running server must apply.

@@ -48,6 +48,9 @@ pub enum ChangeNotice {
     Alias(AddressOfRecord, Change),
     /// A user's call-service settings (forwarding, find-me, screening), as a whole.
     Settings(AddressOfRecord, Change),
+    /// A user's voicemail: the mailbox's settings or its messages (re-read both: routing
+    /// to voicemail and message-waiting counts).
+    Mailbox(AddressOfRecord, Change),
 }
 
 impl ChangeNotice {
@@ -58,6 +61,7 @@ impl ChangeNotice {
             ChangeNotice::User(a, c) => ("user", c, a.to_string()),
             ChangeNotice::Alias(a, c) => ("alias", c, a.to_string()),
             ChangeNotice::Settings(a, c) => ("settings", c, a.to_string()),
+            ChangeNotice::Mailbox(a, c) => ("mailbox", c, a.to_string()),
         };
         format!("{kind} {} {name}", change.word())
     }
@@ -76,6 +80,7 @@ impl ChangeNotice {
             "user" => ChangeNotice::User(aor()?, change),
             "alias" => ChangeNotice::Alias(aor()?, change),
             "settings" => ChangeNotice::Settings(aor()?, change),
+            "mailbox" => ChangeNotice::Mailbox(aor()?, change),
             _ => return None,
         })
     }
@@ -92,7 +97,8 @@ mod tests {
             ChangeNotice::Domain("example.com".into(), Change::Added),
             ChangeNotice::User(a.clone(), Change::Changed),
             ChangeNotice::Alias(a.clone(), Change::Removed),
-            ChangeNotice::Settings(a, Change::Changed),
+            ChangeNotice::Settings(a.clone(), Change::Changed),
+            ChangeNotice::Mailbox(a, Change::Added),
         ] {
             assert_eq!(ChangeNotice::parse(&n.to_line()), Some(n));
         }

@@ -26,4 +26,10 @@ pub enum StoreError {
         /// Why it is invalid.
         why: String,
     },
+    /// A bounded collection is at its limit (a mailbox holding `max_messages`).
+    #[error("{what} is full")]
+    Full {
+        /// What is full (e.g. "mailbox alice@example.com").
+        what: String,
+    },
 }

@@ -1,21 +1,26 @@
 //! Switchboard's domain types and the store traits SIP logic talks to.
 //!
-//! This crate owns the vocabulary (address-of-record, binding, subscriber, alias) and the
-//! [`Store`] trait that the `storage` crate implements on SQLite, MariaDB and PostgreSQL.
-//! It does not own any SQL, any socket or any SIP parsing. [`MemoryStore`] is a complete
-//! in-memory implementation for unit tests.
+//! This crate owns the vocabulary (address-of-record, binding, subscriber, alias, call
+//! record, mailbox) and the [`Store`], [`CdrStore`] and [`VoicemailStore`] traits that the
+//! `storage` crate implements on SQLite, MariaDB and PostgreSQL. It does not own any SQL,
+//! any socket or any SIP parsing. [`MemoryStore`] is a complete in-memory implementation
+//! for unit tests.
 
 mod aor;
 mod binding;
+mod cdr;
 mod error;
 mod memory;
+mod memory_voicemail;
 mod settings;
 mod store;
 mod subscriber;
 pub mod validate;
+mod voicemail;
 
 pub use aor::AddressOfRecord;
 pub use binding::Binding;
+pub use cdr::{CallRecord, CdrFilter, CdrStore};
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use settings::{
@@ -26,3 +31,8 @@ pub use settings::{
 };
 pub use store::Store;
 pub use subscriber::{Alias, Subscriber};
+pub use voicemail::{
+    check_message, check_path, check_pin, hash_pin, sort_messages, verify_pin, Mailbox,
+    MessageCounts, MessageStatus, NewMessage, VoicemailMessage, VoicemailStore, DEFAULT_AFTER_SECS,
+    MAX_AFTER_SECS, MAX_CALLER_LEN, MAX_PATH_LEN, MAX_PIN_DIGITS, MIN_PIN_DIGITS, VOICEMAIL_TARGET,
+};

@@ -8,23 +8,26 @@ use parking_lot::Mutex;
 use crate::aor::AddressOfRecord;
 use crate::binding::Binding;
 use crate::error::StoreError;
+use crate::memory_voicemail::VoicemailTables;
 use crate::settings::prune_settings;
 use crate::store::Store;
 use crate::subscriber::{Alias, Subscriber};
 
 #[derive(Default)]
-struct Inner {
+pub(crate) struct Inner {
     domains: Vec<String>,
-    subscribers: BTreeMap<AddressOfRecord, Subscriber>,
+    pub(crate) subscribers: BTreeMap<AddressOfRecord, Subscriber>,
     aliases: BTreeMap<AddressOfRecord, AddressOfRecord>,
     bindings: BTreeMap<(AddressOfRecord, String), Binding>,
     settings: BTreeMap<(AddressOfRecord, String), String>,
+    /// Voicemail (`memory_voicemail.rs`).
+    pub(crate) voicemail: VoicemailTables,
 }
 
 /// A store that lives in memory only; same semantics as the SQL store.
 #[derive(Default)]
 pub struct MemoryStore {
-    inner: Mutex<Inner>,
+    pub(crate) inner: Mutex<Inner>,
 }
 
 impl MemoryStore {
@@ -84,6 +87,7 @@ impl Store for MemoryStore {
         g.aliases.retain(|k, v| k.domain != d && v.domain != d);
         g.bindings.retain(|k, _| k.0.domain != d);
         g.settings.retain(|k, _| k.0.domain != d);
+        g.voicemail.retain(|a| a.domain != d);
         g.prune(|a| a.domain == d);
         Ok(())
     }
@@ -143,6 +147,7 @@ impl Store for MemoryStore {
         g.aliases.retain(|_, v| v != aor);
         g.bindings.retain(|k, _| &k.0 != aor);
         g.settings.retain(|k, _| &k.0 != aor);
+        g.voicemail.retain(|a| a != aor);
         g.prune(|a| names.contains(a));
         Ok(())
     }

@@ -186,6 +186,9 @@ pub fn check_target(field: &'static str, t: &str) -> Result<(), StoreError> {
             "must be a SIP URI, user@domain or a number, without spaces",
         ));
     }
+    if t == crate::VOICEMAIL_TARGET {
+        return Ok(());
+    }
     if t.starts_with("sip:") {
         return validate::parse_sip_uri(field, t).map(drop);
     }
@@ -208,6 +211,10 @@ pub fn check_target(field: &'static str, t: &str) -> Result<(), StoreError> {
 /// it is). `None` for a `sip:host` URI without a user. Whether the domain is served here
 /// decides whether the target is local (then the user or alias must exist) or external.
 pub fn target_aor(target: &str, owner_domain: &str) -> Option<AddressOfRecord> {
+    if target == crate::VOICEMAIL_TARGET {
+        // The owner's own mailbox, not a user.
+        return None;
+    }
     if let Some(rest) = target.strip_prefix("sip:") {
         let rest = rest.split([';', '?']).next().unwrap_or_default();
         let (user, hostport) = rest.rsplit_once('@')?;

@@ -9,7 +9,6 @@
 //! replayed. An unknown user is verified against a dummy hash, so it gets the same answer,
 //! by the same code path, as a wrong password: no user enumeration.
 
-use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -87,8 +86,8 @@ pub(crate) enum AuthOutcome {
     Challenge {
         /// 401 or 407.
         status: u16,
-        /// The header lines to add.
-        headers: String,
+        /// The header fields to add (one challenge per algorithm).
+        headers: Vec<(&'static str, String)>,
     },
     /// Refuse with 403 and this reason.
     Forbidden(&'static str),
@@ -169,13 +168,15 @@ impl Authenticator {
         };
         let realm = realm.replace(['"', '\\'], "");
         let stale = if stale { ", stale=true" } else { "" };
-        let mut headers = String::new();
+        let mut headers = Vec::with_capacity(self.cfg.algorithms.len());
         for alg in &self.cfg.algorithms {
-            let _ = write!(
-                headers,
-                "{name}: Digest realm=\"{realm}\", nonce=\"{nonce}\", qop=\"auth\", algorithm={}{stale}\r\n",
-                alg.as_str()
-            );
+            headers.push((
+                name,
+                format!(
+                    "Digest realm=\"{realm}\", nonce=\"{nonce}\", qop=\"auth\", algorithm={}{stale}",
+                    alg.as_str()
+                ),
+            ));
         }
         AuthOutcome::Challenge { status, headers }
     }

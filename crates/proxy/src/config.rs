@@ -52,7 +52,7 @@ pub struct ProxyConfig {
     /// The Server / User-Agent value.
     pub server_name: String,
     /// Several nodes share one database: look registrations up in the store on every
-    /// call (through [`crate::Proxy::poll_location_query`]) instead of this node's memory.
+    /// call (through [`crate::Proxy::poll_query`]) instead of this node's memory.
     pub shared_location: bool,
     /// Requests larger than this many bytes go over TCP instead of UDP (RFC 3261 §18.1.1:
     /// 1300 when the path MTU is unknown); 0 disables the switch.

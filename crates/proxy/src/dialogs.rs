@@ -3,17 +3,18 @@
 //! the call-duration histogram; routing never depends on it (the proxy record-routes and
 //! keeps no dialog state it needs).
 //!
-//! A dialog is remembered by a keyed 64-bit hash of its Call-ID and its two tags (in
-//! either order, so a BYE from either side finds it): 16 bytes per dialog in a bounded
-//! table. A dialog whose BYE the proxy never sees (a phone lost power) is forgotten after
-//! [`MAX_AGE`], and the oldest is forgotten when the table is full.
+//! A dialog is found by a keyed 64-bit hash of its Call-ID and its two tags (in either
+//! order, so a BYE from either side finds it), in a bounded table; it keeps its Call-ID
+//! and call attempt for the call's `Ended` event ([`crate::events`]). A dialog whose BYE
+//! the proxy never sees (a phone lost power) is forgotten after [`MAX_AGE`] (the call
+//! ended by timeout), and the oldest is forgotten when the table is full (by the server).
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::time::Duration;
 
-/// Most dialogs remembered (16 bytes each in the table, 16 more in the expiry queue).
+/// Most dialogs remembered.
 pub(crate) const MAX_DIALOGS: usize = 1 << 20;
 
 /// A dialog older than this is taken to have ended unseen (Kamailio's dialog module
@@ -30,17 +31,36 @@ pub(crate) enum Ended {
         lasted: Duration,
         /// The caller sent the BYE.
         by_caller: bool,
+        /// The call attempt it was ([`crate::events::CallRef`]).
+        call: u64,
     },
     /// Not found (never established through us, or already forgotten).
     Unknown,
+}
+
+/// A dialog that left the table without a BYE: its call attempt, Call-ID, how long it had
+/// lasted, and why (its age: timeout; the table full: server).
+pub(crate) type Gone = (u64, Box<str>, Duration, crate::oplog::Hangup);
+
+/// One established dialog.
+#[derive(Debug)]
+struct Live {
+    /// When the 2xx went upstream.
+    at: Duration,
+    /// A hash of the caller's tag (who hung up).
+    caller: u32,
+    /// The call attempt ([`crate::events::CallRef`]) and its Call-ID, for its end event.
+    call: u64,
+    call_id: Box<str>,
 }
 
 /// The table of established dialogs.
 #[derive(Debug)]
 pub(crate) struct Dialogs {
     hasher: RandomState,
-    /// key -> when the dialog was established, and a hash of the caller's tag (who hung up).
-    live: HashMap<u64, (Duration, u32)>,
+    live: HashMap<u64, Live>,
+    /// Dialogs forgotten unseen since the last [`Dialogs::take_gone`].
+    gone: Vec<Gone>,
     /// Establishment order, for expiry; may hold keys already ended (skipped lazily).
     order: VecDeque<(u64, Duration)>,
     max: usize,
@@ -55,6 +75,7 @@ impl Dialogs {
         Dialogs {
             hasher: RandomState::new(),
             live: HashMap::new(),
+            gone: Vec::new(),
             order: VecDeque::new(),
             max: max.max(1),
             expired: 0,
@@ -82,6 +103,7 @@ impl Dialogs {
         call_id: &str,
         from_tag: &str,
         to_tag: &str,
+        call: u64,
     ) {
         self.expire(now);
         let k = self.key(call_id, from_tag, to_tag);
@@ -91,15 +113,26 @@ impl Dialogs {
         while self.live.len() >= self.max {
             match self.order.pop_front() {
                 Some((old, _)) => {
-                    if self.live.remove(&old).is_some() {
+                    if let Some(d) = self.live.remove(&old) {
                         self.expired += 1;
+                        let lasted = now.saturating_sub(d.at);
+                        self.gone
+                            .push((d.call, d.call_id, lasted, crate::oplog::Hangup::Server));
                     }
                 }
                 None => break,
             }
         }
         let caller = self.tag_hash(from_tag);
-        self.live.insert(k, (now, caller));
+        self.live.insert(
+            k,
+            Live {
+                at: now,
+                caller,
+                call,
+                call_id: call_id.into(),
+            },
+        );
         self.order.push_back((k, now));
         self.started += 1;
     }
@@ -114,25 +147,36 @@ impl Dialogs {
     ) -> Ended {
         let k = self.key(call_id, from_tag, to_tag);
         match self.live.remove(&k) {
-            Some((at, caller)) => Ended::Bye {
-                lasted: now.saturating_sub(at),
-                by_caller: self.tag_hash(from_tag) == caller,
+            Some(d) => Ended::Bye {
+                lasted: now.saturating_sub(d.at),
+                by_caller: self.tag_hash(from_tag) == d.caller,
+                call: d.call,
             },
             None => Ended::Unknown,
         }
     }
 
     /// Forgets dialogs older than [`MAX_AGE`].
-    fn expire(&mut self, now: Duration) {
+    pub(crate) fn expire(&mut self, now: Duration) {
         while let Some(&(k, at)) = self.order.front() {
             if now.saturating_sub(at) < MAX_AGE && self.order.len() <= 2 * self.max {
                 break;
             }
             self.order.pop_front();
-            if self.live.get(&k).map(|v| v.0) == Some(at) && self.live.remove(&k).is_some() {
-                self.expired += 1;
+            if self.live.get(&k).map(|v| v.at) == Some(at) {
+                if let Some(d) = self.live.remove(&k) {
+                    self.expired += 1;
+                    let lasted = now.saturating_sub(d.at);
+                    self.gone
+                        .push((d.call, d.call_id, lasted, crate::oplog::Hangup::Timeout));
+                }
             }
         }
+    }
+
+    /// Dialogs forgotten without a BYE since the last call.
+    pub(crate) fn take_gone(&mut self) -> Vec<Gone> {
+        std::mem::take(&mut self.gone)
     }
 
     /// Dialogs up now.
@@ -151,15 +195,16 @@ mod tests {
     #[test]
     fn bye_from_either_side_ends_the_dialog_once() {
         let mut d = Dialogs::new(10);
-        d.established(S, "c1", "alice", "bob");
-        d.established(S, "c1", "alice", "bob"); // 2xx retransmission
+        d.established(S, "c1", "alice", "bob", 1);
+        d.established(S, "c1", "alice", "bob", 1); // 2xx retransmission
         assert_eq!(d.len(S), 1);
         assert_eq!(d.started, 1);
         assert_eq!(
             d.bye(5 * S, "c1", "bob", "alice"),
             Ended::Bye {
                 lasted: 4 * S,
-                by_caller: false
+                by_caller: false,
+                call: 1
             }
         );
         assert_eq!(d.bye(5 * S, "c1", "alice", "bob"), Ended::Unknown);
@@ -169,7 +214,7 @@ mod tests {
     #[test]
     fn other_call_or_tags_do_not_match() {
         let mut d = Dialogs::new(10);
-        d.established(S, "c1", "a", "b");
+        d.established(S, "c1", "a", "b", 1);
         assert_eq!(d.bye(S, "c2", "a", "b"), Ended::Unknown);
         assert_eq!(d.bye(S, "c1", "a", "x"), Ended::Unknown);
         assert_eq!(d.len(S), 1);
@@ -178,20 +223,23 @@ mod tests {
     #[test]
     fn bounded_and_aged() {
         let mut d = Dialogs::new(2);
-        d.established(S, "c1", "a", "b");
-        d.established(S, "c2", "a", "b");
-        d.established(S, "c3", "a", "b");
+        d.established(S, "c1", "a", "b", 1);
+        d.established(S, "c2", "a", "b", 1);
+        d.established(S, "c3", "a", "b", 1);
         assert_eq!(d.len(S), 2);
         assert_eq!(d.expired, 1);
         assert_eq!(d.bye(S, "c1", "a", "b"), Ended::Unknown);
         assert_eq!(d.len(MAX_AGE + 2 * S), 0);
         assert_eq!(d.expired, 3);
+        let why: Vec<_> = d.take_gone().into_iter().map(|g| g.3).collect();
+        use crate::oplog::Hangup;
+        assert_eq!(why, [Hangup::Server, Hangup::Timeout, Hangup::Timeout]);
     }
 
     #[test]
     fn ended_then_reestablished_key_is_not_expired_by_its_old_entry() {
         let mut d = Dialogs::new(10);
-        d.established(S, "c1", "a", "b");
+        d.established(S, "c1", "a", "b", 1);
         assert!(matches!(
             d.bye(2 * S, "c1", "a", "b"),
             Ended::Bye {
@@ -199,7 +247,7 @@ mod tests {
                 ..
             }
         ));
-        d.established(MAX_AGE, "c1", "a", "b");
+        d.established(MAX_AGE, "c1", "a", "b", 1);
         // the first entry's age is up, but the live dialog started later
         assert_eq!(d.len(MAX_AGE + 2 * S), 1);
         assert_eq!(d.expired, 0);

@@ -9,6 +9,8 @@ use std::collections::{HashMap, HashSet};
 use model::{AddressOfRecord, FindMe, Forwarding, ScreenRule, Subscriber, UserSettings};
 use parking_lot::RwLock;
 
+use crate::services::voicemail::VoicemailRoute;
+
 /// The proxy's view of provisioning. Lookups are synchronous and cheap: the server keeps
 /// an in-memory copy of the store and refreshes it when the store changes.
 pub trait Directory: Send + Sync {
@@ -35,6 +37,10 @@ pub trait Directory: Send + Sync {
     fn findme(&self, _aor: &AddressOfRecord) -> Option<FindMe> {
         None
     }
+    /// The user's mailbox, when voicemail is enabled for them.
+    fn voicemail(&self, _aor: &AddressOfRecord) -> Option<VoicemailRoute> {
+        None
+    }
 }
 
 #[derive(Default)]
@@ -49,6 +55,8 @@ struct Tables {
 pub struct StaticDirectory {
     tables: RwLock<Tables>,
     settings: RwLock<HashMap<AddressOfRecord, UserSettings>>,
+    /// Enabled mailboxes.
+    voicemail: RwLock<HashMap<AddressOfRecord, VoicemailRoute>>,
 }
 
 impl StaticDirectory {
@@ -87,6 +95,28 @@ impl StaticDirectory {
         *self.settings.write() = map;
     }
 
+    /// Replaces every enabled mailbox.
+    pub fn replace_voicemail(
+        &self,
+        mailboxes: impl IntoIterator<Item = (AddressOfRecord, VoicemailRoute)>,
+    ) {
+        *self.voicemail.write() = mailboxes.into_iter().collect();
+    }
+
+    /// Sets one user's mailbox (None: voicemail off).
+    pub fn set_voicemail(&self, aor: AddressOfRecord, mailbox: Option<VoicemailRoute>) {
+        let mut map = self.voicemail.write();
+        match mailbox {
+            Some(m) => map.insert(aor, m),
+            None => map.remove(&aor),
+        };
+    }
+
+    /// How many users have voicemail enabled.
+    pub fn voicemail_count(&self) -> usize {
+        self.voicemail.read().len()
+    }
+
     /// Serves `domain` (lowercased).
     pub fn upsert_domain(&self, domain: &str) {
         self.tables
@@ -107,6 +137,7 @@ impl StaticDirectory {
                 .retain(|a, target| a.domain != d && target.domain != d);
         }
         self.settings.write().retain(|a, _| a.domain != d);
+        self.voicemail.write().retain(|a, _| a.domain != d);
     }
 
     /// Adds a subscriber or replaces its hashes.
@@ -125,6 +156,7 @@ impl StaticDirectory {
             t.aliases.retain(|_, target| target != aor);
         }
         self.settings.write().remove(aor);
+        self.voicemail.write().remove(aor);
     }
 
     /// Adds an alias or points it at another user.
@@ -203,6 +235,10 @@ impl Directory for StaticDirectory {
 
     fn findme(&self, aor: &AddressOfRecord) -> Option<FindMe> {
         self.settings.read().get(aor).and_then(|s| s.findme.clone())
+    }
+
+    fn voicemail(&self, aor: &AddressOfRecord) -> Option<VoicemailRoute> {
+        self.voicemail.read().get(aor).copied()
     }
 }
 

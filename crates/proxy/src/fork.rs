@@ -1,12 +1,15 @@
 //! The fork manager's state: one [`Fork`] per proxied request, one [`Branch`] per target,
-//! and best-response selection (RFC 3261 §16.7).
+//! best-response selection (RFC 3261 §16.7), and a user's bindings turned into a fork's
+//! targets ([`contact_groups`]).
 
 use std::time::Duration;
 
-use sip_message::SipMessage;
+use model::Binding;
+use sip_message::{NameAddr, SipMessage, Uri};
 use sip_transaction::TransactionId;
 
 use crate::destination::Destination;
+use crate::route::uri_destination;
 
 /// One place the request is sent.
 #[derive(Debug, Clone)]
@@ -61,8 +64,8 @@ pub(crate) struct Fork {
     pub cancelled: bool,
     /// The no-answer timer fired.
     pub timed_out: bool,
-    /// When the request arrived.
-    pub started: Duration,
+    /// A response-side stage waits for a query's answer: it decides what comes next.
+    pub waiting: bool,
     /// When the no-answer timer fires (INVITE only).
     pub deadline: Option<Duration>,
     /// Route fields to strip and Request-URI to restore, from route pre-processing.
@@ -127,6 +130,48 @@ impl Fork {
             }
         }
     }
+}
+
+/// A user's contacts as a fork's serial groups by q (best first), parallel within a
+/// group: the plan of the location stage, of forwarding to a local user and of find-me.
+pub(crate) fn contact_groups(mut bindings: Vec<Binding>) -> Vec<Vec<Target>> {
+    bindings.sort_by(|a, b| b.q.cmp(&a.q).then(b.expires_at.cmp(&a.expires_at)));
+    let mut groups: Vec<Vec<Target>> = Vec::new();
+    for b in bindings {
+        let contact_dest = Uri::parse(&b.contact).ok().map(|u| uri_destination(&u));
+        // A phone behind NAT is reached where its REGISTER came from.
+        let dest = match (Destination::from_source_string(&b.source), contact_dest) {
+            (Some(src), _) => src,
+            (None, Some(Ok(d))) => d,
+            _ => continue,
+        };
+        let dest = match b
+            .path
+            .first()
+            .and_then(|p| NameAddr::parse(p).ok())
+            .map(|na| uri_destination(&na.uri))
+        {
+            Some(Ok(d)) => d,
+            _ => dest,
+        };
+        let t = Target {
+            request_uri: Some(
+                b.contact
+                    .split('?')
+                    .next()
+                    .unwrap_or(&b.contact)
+                    .to_string(),
+            ),
+            dest,
+            routes: b.path.clone(),
+            q: b.q,
+        };
+        match groups.last_mut() {
+            Some(g) if g[0].q == t.q => g.push(t),
+            _ => groups.push(vec![t]),
+        }
+    }
+    groups
 }
 
 #[cfg(test)]

@@ -5,9 +5,18 @@
 //! through `handle_*`, bytes to send come out of [`Proxy::poll_transmit`] with a
 //! [`Destination`] the server maps to a socket. It never touches the network, the clock or
 //! the database: users, aliases and domains come from a [`Directory`] (an in-memory cache
-//! the server refreshes), bindings from the registrar's location table, and binding
-//! changes leave through [`Proxy::drain_changes`] for the server to persist.
+//! the server refreshes), bindings from the registrar's location table (or, with a shared
+//! database, from [`Query`]s the server runs: [`Proxy::poll_query`] out,
+//! [`Proxy::handle_query`] back), and binding changes leave through
+//! [`Proxy::drain_changes`] for the server to persist.
+//!
+//! Inside, a request walks a list of typed stages written once (`core/request_route.rs`),
+//! and a call whose leg ended walks the response-side list (`core/final_route.rs`); see
+//! docs/architecture.md.
+//!
+//! What happens to each call leaves through [`Proxy::poll_call_event`] ([`events`]).
 
+mod answer;
 mod auth;
 mod bans;
 mod bounded;
@@ -17,6 +26,8 @@ mod core;
 mod destination;
 mod dialogs;
 mod directory;
+mod error;
+pub mod events;
 mod flood;
 mod fork;
 mod interfaces;
@@ -30,10 +41,11 @@ mod throttle;
 pub use auth::AuthConfig;
 pub use bans::{BanEntry, Target as BanTarget};
 pub use config::{BanAction, ProxyConfig, ProxyMode};
-pub use core::{LocationQuery, Proxy, ProxyStats};
+pub use core::{PendingQuery, Proxy, ProxyStats, Query, QueryAnswer};
 pub use destination::{Destination, Transport};
 pub use directory::{Directory, StaticDirectory};
 pub use flood::{Cidr, FloodConfig};
 pub use interfaces::RouteProbe;
 pub use metrics::Metrics;
+pub use services::voicemail::{VoicemailConfig, VoicemailRoute};
 pub use services::ServicesConfig;

@@ -105,20 +105,35 @@ pub enum Hangup {
     Callee,
     /// Nobody was heard from: the dialog's lifetime ran out.
     Timeout,
+    /// The server gave the call up (its table of calls was full).
+    Server,
 }
 
 impl Hangup {
+    /// The value named `name` ([`Hangup::as_str`]).
+    pub fn parse(name: &str) -> Option<Hangup> {
+        [
+            Hangup::Caller,
+            Hangup::Callee,
+            Hangup::Timeout,
+            Hangup::Server,
+        ]
+        .into_iter()
+        .find(|h| h.as_str() == name)
+    }
+
     /// The `hangup=` value.
     pub fn as_str(self) -> &'static str {
         match self {
             Hangup::Caller => "caller",
             Hangup::Callee => "callee",
             Hangup::Timeout => "timeout",
+            Hangup::Server => "server",
         }
     }
 }
 
-/// `call ended call_id=... duration=SECONDS hangup=caller|callee|timeout`
+/// `call ended call_id=... duration=SECONDS hangup=caller|callee|timeout|server`
 pub fn call_ended(call_id: &str, duration_secs: f64, hangup: Hangup) {
     tracing::info!(
         target: TARGET,

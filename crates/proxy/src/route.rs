@@ -75,6 +75,21 @@ pub(crate) enum HopError {
     Unresolvable,
 }
 
+impl HopError {
+    /// The answer to the caller. Neither is worth a failover to another target: both are
+    /// about the URI itself (the caller's, or the forwarding target's).
+    pub(crate) fn answer(self) -> crate::answer::Answer {
+        match self {
+            HopError::Unsupported => {
+                crate::answer::Answer::new(416, "Unsupported URI Scheme or Transport")
+            }
+            HopError::Unresolvable => {
+                crate::answer::Answer::new(503, "DNS Resolution Not Supported")
+            }
+        }
+    }
+}
+
 /// The next hop for a SIP URI: maddr or host, port (default 5060), transport parameter.
 /// Host names other than `localhost` need DNS (RFC 3263), which this server does not do
 /// yet: they give `Unresolvable`.

@@ -2,8 +2,8 @@
 
 use sip_message::{HeaderName, Method, Scheme, SipMessage};
 
-/// A refusal: status, reason phrase and an optional extra header line (CRLF-terminated).
-pub(crate) type Refusal = (u16, &'static str, Option<String>);
+/// A refusal: status, reason phrase and an optional extra header field (name, value).
+pub(crate) type Refusal = (u16, &'static str, Option<(&'static str, String)>);
 
 /// RFC 3261 §16.3 request validation: Request-URI scheme (416), Max-Forwards (483) and
 /// Proxy-Require (420). Loop detection needs the proxy's identity and runs next.
@@ -25,7 +25,7 @@ pub(crate) fn check(req: &SipMessage) -> Result<(), Refusal> {
         return Err((
             420,
             "Bad Extension",
-            Some(format!("Unsupported: {}\r\n", unsupported.join(", "))),
+            Some(("Unsupported", unsupported.join(", "))),
         ));
     }
     Ok(())
@@ -46,7 +46,7 @@ pub(crate) fn check_require_for_registrar(req: &SipMessage) -> Result<(), Refusa
         Err((
             420,
             "Bad Extension",
-            Some(format!("Unsupported: {}\r\n", unsupported.join(", "))),
+            Some(("Unsupported", unsupported.join(", "))),
         ))
     }
 }

@@ -6,10 +6,9 @@
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
-use model::{AddressOfRecord, UserSettings};
-use proxy::{AuthConfig, Destination, ProxyConfig, ServicesConfig};
+use proxy::{Destination, ProxyConfig, ServicesConfig};
 use sip_message::SipMessage;
-use testkit::proxy_net::{self, answer, udp, PROXY};
+use testkit::proxy_net::{self, answer, requests, statuses, udp};
 
 const ALICE: &str = "198.51.100.1:5060";
 const BOB: &str = "203.0.113.5:5062";
@@ -39,27 +38,14 @@ impl Net {
     /// Users alice..erin of example.com with `settings` rows (user, name, value).
     fn new(settings: &[(&str, &str, &str)], max_chain: u32) -> Net {
         let dir = proxy_net::directory(&["alice", "bob", "carol", "dave", "erin"]);
-        dir.replace_settings(UserSettings::group(settings.iter().map(|(u, n, v)| {
-            (
-                AddressOfRecord::new(u, "example.com"),
-                n.to_string(),
-                v.to_string(),
-            )
-        })));
+        proxy_net::set_settings(&dir, settings);
         let cfg = ProxyConfig {
-            advertised_host: Some(PROXY.into()),
-            advertised_port: 5060,
-            no_answer_timeout: Duration::from_secs(60),
-            auth: AuthConfig {
-                enabled: false,
-                ..AuthConfig::default()
-            },
             services: ServicesConfig {
                 screening_announcement: Some("sip:announcement@192.0.2.10".into()),
                 max_chain,
                 ..ServicesConfig::default()
             },
-            ..ProxyConfig::default()
+            ..proxy_net::config(Duration::from_secs(60), false)
         };
         Net {
             net: proxy_net::Net::with_directory(cfg, dir),
@@ -113,20 +99,6 @@ Contact: <sip:alice@{ALICE}>
         );
         self.out()
     }
-}
-
-fn statuses(out: &[(Destination, SipMessage)]) -> Vec<u16> {
-    out.iter()
-        .filter(|(_, m)| !m.is_request())
-        .map(|(_, m)| m.status())
-        .collect()
-}
-
-fn requests(out: &[(Destination, SipMessage)]) -> Vec<(String, String)> {
-    out.iter()
-        .filter(|(_, m)| m.is_request())
-        .map(|(d, m)| (m.method_str().to_string(), d.addr.to_string()))
-        .collect()
 }
 
 fn history(m: &SipMessage) -> Vec<String> {

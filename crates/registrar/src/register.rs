@@ -16,8 +16,9 @@ pub struct RegisterOutcome {
     pub status: u16,
     /// Reason phrase, when not the default one.
     pub reason: Option<&'static str>,
-    /// Extra header lines for the answer (each ends with CRLF): Contact, Min-Expires, ...
-    pub headers: String,
+    /// Extra header fields for the answer, in order (name, value; no CRLF): Contact,
+    /// Path, Min-Expires, Retry-After.
+    pub headers: Vec<(&'static str, String)>,
     /// Changes to write to the store.
     pub changes: Vec<Change>,
 }
@@ -27,9 +28,18 @@ impl RegisterOutcome {
         RegisterOutcome {
             status,
             reason: Some(reason),
-            headers: String::new(),
+            headers: Vec::new(),
             changes: Vec::new(),
         }
+    }
+
+    /// The extra header fields as the lines they print to (each ending with CRLF).
+    pub fn header_lines(&self) -> String {
+        let mut out = String::new();
+        for (name, value) in &self.headers {
+            let _ = write!(out, "{name}: {value}\r\n");
+        }
+        out
     }
 }
 
@@ -146,7 +156,7 @@ impl Registrar {
             return RegisterOutcome {
                 status: 200,
                 reason: None,
-                headers: String::new(),
+                headers: Vec::new(),
                 changes: vec![Change::DeleteAll(aor.clone())],
             };
         }
@@ -156,7 +166,8 @@ impl Registrar {
             .any(|w| w.expires != 0 && w.expires < self.config.min_expires)
         {
             let mut o = RegisterOutcome::fail(423, "Interval Too Brief");
-            let _ = write!(o.headers, "Min-Expires: {}\r\n", self.config.min_expires);
+            o.headers
+                .push(("Min-Expires", self.config.min_expires.to_string()));
             return o;
         }
 
@@ -226,25 +237,20 @@ impl Registrar {
             Ok(Err((status, reason))) => return RegisterOutcome::fail(status, reason),
             Err(_) => {
                 let mut o = RegisterOutcome::fail(503, "Location table full");
-                o.headers.push_str("Retry-After: 60\r\n");
+                o.headers.push(("Retry-After", "60".to_string()));
                 return o;
             }
         };
-        let mut headers = String::new();
+        let mut headers = Vec::new();
         for b in self.location.lookup(aor, now) {
-            let _ = write!(
-                headers,
-                "Contact: <{}>;expires={}",
-                b.contact,
-                b.remaining(now)
-            );
+            let mut contact = format!("<{}>;expires={}", b.contact, b.remaining(now));
             if b.q != 1000 {
-                let _ = write!(headers, ";q={}.{:03}", b.q / 1000, b.q % 1000);
+                let _ = write!(contact, ";q={}.{:03}", b.q / 1000, b.q % 1000);
             }
-            headers.push_str("\r\n");
+            headers.push(("Contact", contact));
         }
         for p in &path {
-            let _ = write!(headers, "Path: {p}\r\n");
+            headers.push(("Path", p.clone()));
         }
         RegisterOutcome {
             status: 200,
@@ -293,7 +299,7 @@ mod tests {
         );
         assert_eq!(o.status, 200);
         assert_eq!(
-            o.headers,
+            o.header_lines(),
             "Contact: <sip:alice@192.0.2.1:5060>;expires=600\r\n"
         );
         assert_eq!(o.changes.len(), 1);
@@ -307,12 +313,12 @@ mod tests {
         assert_eq!(o.status, 200);
         assert_eq!(r.location().lookup(&aor, 1000).len(), 2);
         assert!(o
-            .headers
+            .header_lines()
             .contains("Contact: <sip:alice@192.0.2.2>;expires=120;q=0.500\r\n"));
         // Query.
         let o = r.handle(&reg("", "", "c3", 1), &aor, "udp:192.0.2.3:5060", 1001);
         assert_eq!(o.status, 200);
-        assert_eq!(o.headers.matches("Contact:").count(), 2);
+        assert_eq!(o.header_lines().matches("Contact:").count(), 2);
         assert!(o.changes.is_empty());
         // Out of order CSeq on the same Call-ID.
         let o = r.handle(
@@ -352,7 +358,10 @@ mod tests {
             "x",
             1,
         );
-        assert_eq!((o.status, o.headers.as_str()), (423, "Min-Expires: 60\r\n"));
+        assert_eq!(
+            (o.status, o.header_lines().as_str()),
+            (423, "Min-Expires: 60\r\n")
+        );
         // Capped at max_expires.
         let o = r.handle(
             &reg("<sip:alice@192.0.2.1>", "Expires: 99999\r\n", "c1", 2),
@@ -360,7 +369,7 @@ mod tests {
             "x",
             1,
         );
-        assert!(o.headers.contains("expires=3600"));
+        assert!(o.header_lines().contains("expires=3600"));
         for i in 2..=10 {
             let c = format!("<sip:alice@192.0.2.{i}>");
             assert_eq!(
@@ -389,7 +398,7 @@ mod tests {
         );
         let o = r.handle(&reg("<sip:b@192.0.2.1>", "", "2", 1), &b, "x", 1);
         assert_eq!(o.status, 503);
-        assert!(o.headers.contains("Retry-After"));
+        assert!(o.header_lines().contains("Retry-After"));
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub enum Command {
     /// writer thread (`logs.rs`); once this line is in the log, so is every line before it.
     /// Tests use it before reading the log.
     LogMark(String),
+    /// A mailbox's message counts (read from the store after a `mailbox` notice): the
+    /// proxy NOTIFYs message-waiting subscribers when they changed.
+    MailboxCounts(AddressOfRecord, model::MessageCounts),
 }
 
 impl Command {
@@ -65,6 +68,15 @@ impl Command {
             "bans" => Some(Command::Bans),
             "unban" => parts.next().map(|t| Command::Unban(t.to_string())),
             "log-mark" => parts.next().map(|t| Command::LogMark(t.to_string())),
+            "mailbox-counts" => {
+                let aor = AddressOfRecord::parse(parts.next()?)?;
+                let new = parts.next()?.parse().ok()?;
+                let old = parts.next()?.parse().ok()?;
+                Some(Command::MailboxCounts(
+                    aor,
+                    model::MessageCounts { new, old },
+                ))
+            }
             "clear-location" => match parts.next() {
                 None | Some("*") => Some(Command::ClearLocation(None)),
                 Some(a) => AddressOfRecord::parse(a).map(|a| Command::ClearLocation(Some(a))),
@@ -85,6 +97,7 @@ impl Command {
             Command::LogMark(t) => format!("log-mark {t}"),
             Command::ClearLocation(None) => "clear-location *".into(),
             Command::ClearLocation(Some(a)) => format!("clear-location {a}"),
+            Command::MailboxCounts(a, c) => format!("mailbox-counts {a} {} {}", c.new, c.old),
         }
     }
 }
@@ -113,7 +126,14 @@ pub async fn serve(
                 while let Ok(Some(line)) = lines.next_line().await {
                     let answer = match Command::parse(&line) {
                         Some(Command::Changed(notice)) => match applier.apply(&notice).await {
-                            Ok(()) => "ok".into(),
+                            // A mailbox's messages may have changed: its counts go to the
+                            // core for message-waiting NOTIFYs (read here, off the core).
+                            Ok(()) => match &notice {
+                                ChangeNotice::Mailbox(aor, _) => {
+                                    mailbox_counts_to_core(&applier, &core, aor).await
+                                }
+                                _ => "ok".into(),
+                            },
                             Err(e) => format!("error: {e}"),
                         },
                         Some(Command::LogMark(token)) => {
@@ -140,6 +160,26 @@ pub async fn serve(
             });
         }
     }))
+}
+
+/// A mailbox's messages changed (a CLI notice, or the voicemail service after a deposit,
+/// save or delete): reads its counts from the store here, off the core, and hands them to
+/// the core, whose proxy NOTIFYs message-waiting subscribers. Answers `ok` or the error.
+pub async fn mailbox_counts_to_core(
+    applier: &Applier,
+    core: &mpsc::Sender<CoreInput>,
+    aor: &AddressOfRecord,
+) -> String {
+    let counts = match applier.message_counts(aor).await {
+        Ok(c) => c,
+        Err(e) => return format!("error: {e}"),
+    };
+    let (tx, rx) = oneshot::channel();
+    let cmd = Command::MailboxCounts(aor.clone(), counts);
+    if core.send(CoreInput::Control(cmd, tx)).await.is_err() {
+        return "error: server stopping".into();
+    }
+    rx.await.unwrap_or_else(|_| "error: server stopping".into())
 }
 
 /// Runs a command inside the core task (without awaiting anything).
@@ -175,6 +215,10 @@ pub fn execute(
             Some(t) => format!("ok {}", proxy.unban(&t)),
             None => format!("error: {target:?} is neither an IP address nor user@domain"),
         },
+        Command::MailboxCounts(aor, counts) => {
+            proxy.mailbox_changed(now, crate::run::wall_clock(), &aor, counts);
+            "ok".into()
+        }
         Command::ClearLocation(aor) => {
             let n = proxy.registrar().location().clear(aor.as_ref());
             let who = aor
@@ -204,6 +248,10 @@ pub fn execute(
                 out.push_str(&format!("switchboard_transport_messages_total{{transport=\"{tr}\",direction=\"{dir}\"}} {v}\n"));
             }
             out.push_str(&format!(
+                "# HELP switchboard_voicemail_mailboxes Users with voicemail enabled.\n# TYPE switchboard_voicemail_mailboxes gauge\nswitchboard_voicemail_mailboxes {}\n",
+                directory.voicemail_count()
+            ));
+            out.push_str(&format!(
                 "# HELP switchboard_tcp_connections Open TCP connections.\n# TYPE switchboard_tcp_connections gauge\nswitchboard_tcp_connections {}\n",
                 transports.connection_count()
             ));
@@ -220,6 +268,7 @@ pub fn execute(
                 crate::logs::dropped()
             ));
             crate::media_host::render_metrics(&mut out);
+            crate::cdr::render_metrics(&mut out);
             out
         }
         Command::Status => {
@@ -242,6 +291,8 @@ pub fn execute(
                 "tcp_connections": transports.connection_count(),
                 "udp_rx": t.udp_rx, "udp_tx": t.udp_tx, "tcp_rx": t.tcp_rx, "tcp_tx": t.tcp_tx,
                 "domains": domains, "users": users, "aliases": aliases,
+                "mailboxes": directory.voicemail_count(),
+                "mwi_subscriptions": proxy.mwi_subscriptions(),
             })
             .to_string()
         }
@@ -284,6 +335,10 @@ mod tests {
             Command::Unban("alice@example.com".into()),
             Command::ClearLocation(None),
             Command::ClearLocation(AddressOfRecord::parse("alice@example.com")),
+            Command::MailboxCounts(
+                AddressOfRecord::new("alice", "example.com"),
+                model::MessageCounts { new: 1, old: 2 },
+            ),
         ] {
             assert_eq!(Command::parse(&c.to_line()), Some(c));
         }

@@ -4,15 +4,18 @@
 //! users, aliases, registrations) and tell a running server about the change through its
 //! control socket, so the next SIP request sees it. See `switchboard --help`.
 
+mod cdr;
 mod cli;
 mod config;
 mod control;
 mod discovery;
 mod interfaces;
 mod logs;
+mod mailboxes;
 mod media_host;
 mod metrics_http;
 mod notices;
+mod prompts;
 mod run;
 mod write_behind;
 
@@ -73,11 +76,17 @@ enum Command {
     /// Find-me: ring a list of targets in turn.
     #[command(subcommand)]
     Findme(cli::FindmeCmd),
+    /// Voicemail: mailboxes, messages, greetings, prompts.
+    #[command(subcommand)]
+    Voicemail(cli::VoicemailCmd),
     /// Headline figures of the running server.
     Status,
     /// Show or lift bans (flood, failed authentications) of the running server.
     #[command(subcommand)]
     Ban(cli::BanCmd),
+    /// Call records (CDRs): list them or export them as CSV.
+    #[command(subcommand)]
+    Cdr(cli::CdrCmd),
     /// Write the man pages (switchboard.1 and one per subcommand) into DIR; used when
     /// packaging (scripts/package.sh), so the pages say what `--help` says.
     #[command(hide = true)]
@@ -184,8 +193,10 @@ fn main() -> ExitCode {
             Command::Forward(c) => cli::forward(&cfg, c, args.json).await,
             Command::Screen(c) => cli::screen(&cfg, c, args.json).await,
             Command::Findme(c) => cli::findme(&cfg, c, args.json).await,
+            Command::Voicemail(c) => cli::voicemail(&cfg, c, args.json).await,
             Command::Status => cli::status(&cfg, args.json).await,
             Command::Ban(c) => cli::ban(&cfg, c, args.json).await,
+            Command::Cdr(c) => cli::cdr(&cfg, c, args.json).await,
             Command::Man { .. } => Ok(()), // handled before the configuration is read
         }
     });

@@ -1,22 +1,17 @@
 //! Starting and stopping the media engine and the service host (voicemail) for
 //! `switchboard run`, from `[media]` and `[voicemail]`.
 //!
-//! Mailbox data: until the database's voicemail store is adapted to
-//! `services::Mailboxes` (the `voicemail` part owns it; the lead wires it at merge), the
-//! host runs on an empty in-memory mailbox set, so every deposit finds no mailbox and
-//! is told goodbye. Mailbox changes are logged here; the message-waiting notifier
-//! takes them over at merge.
+//! Mailbox data comes from the database through `mailboxes::StoreMailboxes`; each change
+//! the service makes to a mailbox (a message left, saved or deleted) is handed back by
+//! [`MediaHost::take_changes`], and `run.rs` turns it into message-waiting NOTIFYs.
 
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use media::MediaEngine;
-use services::{
-    HostConfig, HostStatsHandle, MailboxChanged, MemoryMailboxes, Prompts, ServiceHost,
-};
+use services::{HostConfig, HostStatsHandle, MailboxChanged, Prompts, ServiceHost};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use crate::config::Config;
 
@@ -106,7 +101,7 @@ pub fn render_metrics(out: &mut String) {
 pub struct MediaHost {
     engine: MediaEngine,
     host: ServiceHost,
-    changes: JoinHandle<()>,
+    changes: Option<mpsc::Receiver<MailboxChanged>>,
 }
 
 impl MediaHost {
@@ -116,17 +111,18 @@ impl MediaHost {
     pub async fn start(
         cfg: &Config,
         sip_addrs: &[std::net::SocketAddr],
+        store: Arc<dyn model::VoicemailStore>,
     ) -> anyhow::Result<Option<MediaHost>> {
         if !cfg.media.enabled {
             return Ok(None);
         }
         let engine =
             MediaEngine::start(cfg.media.to_engine()?).context("starting the media engine")?;
-        let prompts_dir = cfg.voicemail.prompts(&cfg.server.data_dir);
+        let prompts_dir = cfg.voicemail.prompts_dir(&cfg.server.data_dir);
         if !prompts_dir.is_dir() {
             tracing::warn!(dir = %prompts_dir.display(), "voicemail prompt directory missing: prompts play as silence");
         }
-        let (tx, mut rx) = mpsc::channel::<MailboxChanged>(1024);
+        let (tx, rx) = mpsc::channel::<MailboxChanged>(1024);
         let host = ServiceHost::start(
             HostConfig {
                 listen: cfg.media.service_listen,
@@ -135,7 +131,10 @@ impl MediaHost {
                 ..HostConfig::default()
             },
             engine.clone(),
-            Arc::new(MemoryMailboxes::new()),
+            Arc::new(crate::mailboxes::StoreMailboxes::new(
+                store,
+                cfg.voicemail.max_messages,
+            )),
             Arc::new(Prompts::new(prompts_dir)),
             tx,
         )
@@ -150,19 +149,19 @@ impl MediaHost {
         if let Ok(mut m) = METRICS.lock() {
             *m = Some((engine.clone(), host.stats_handle()));
         }
-        let changes = tokio::spawn(async move {
-            while let Some(c) = rx.recv().await {
-                tracing::debug!(mailbox = %c.mailbox, "mailbox changed");
-            }
-        });
         Ok(Some(MediaHost {
             engine,
             host,
-            changes,
+            changes: Some(rx),
         }))
     }
 
-    /// The service host's SIP address (`ProxyConfig.services` once the proxy routes to it).
+    /// The mailboxes the service changed (once: the caller drains them).
+    pub fn take_changes(&mut self) -> Option<mpsc::Receiver<MailboxChanged>> {
+        self.changes.take()
+    }
+
+    /// The service host's SIP address (the proxy's `services.host`).
     pub fn services_addr(&self) -> std::net::SocketAddr {
         self.host.local_addr()
     }
@@ -173,7 +172,6 @@ impl MediaHost {
             *m = None;
         }
         self.host.shutdown();
-        self.changes.abort();
         self.engine.shutdown();
     }
 }

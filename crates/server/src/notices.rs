@@ -11,15 +11,15 @@
 //! shared-database mode (`run`).
 
 use admin::ChangeNotice;
-use model::{Store, StoreError, UserSettings};
+use model::{Mailbox, StoreError, UserSettings};
 use proxy::StaticDirectory;
 use tokio::sync::Mutex;
 
-use crate::run::reload_directory;
+use crate::run::{reload_directory, ServerStore};
 
 /// Applies notices and reloads to one directory, one at a time.
 pub struct Applier {
-    store: std::sync::Arc<dyn Store>,
+    store: std::sync::Arc<dyn ServerStore>,
     directory: std::sync::Arc<StaticDirectory>,
     one_at_a_time: Mutex<()>,
 }
@@ -27,7 +27,7 @@ pub struct Applier {
 impl Applier {
     /// An applier reading `store` into `directory`.
     pub fn new(
-        store: std::sync::Arc<dyn Store>,
+        store: std::sync::Arc<dyn ServerStore>,
         directory: std::sync::Arc<StaticDirectory>,
     ) -> Self {
         Self {
@@ -43,6 +43,14 @@ impl Applier {
         apply(self.store.as_ref(), &self.directory, notice).await
     }
 
+    /// A mailbox's message counts, read from the store (off the core task).
+    pub async fn message_counts(
+        &self,
+        aor: &model::AddressOfRecord,
+    ) -> Result<model::MessageCounts, StoreError> {
+        self.store.message_counts(aor).await
+    }
+
     /// Re-reads everything (the fallback for bulk changes such as `user import`).
     pub async fn reload(&self) -> anyhow::Result<()> {
         let _one = self.one_at_a_time.lock().await;
@@ -53,7 +61,7 @@ impl Applier {
 /// Brings the directory's entry for the entity `notice` names in line with the store. The
 /// kind of change is not trusted: the store's current state decides.
 pub async fn apply(
-    store: &dyn Store,
+    store: &dyn ServerStore,
     dir: &StaticDirectory,
     notice: &ChangeNotice,
 ) -> Result<(), StoreError> {
@@ -79,8 +87,20 @@ pub async fn apply(
             let s = UserSettings::from_rows(rows.iter().map(|(n, v)| (n.as_str(), v.as_str())));
             dir.set_settings(aor.clone(), s);
         }
+        ChangeNotice::Mailbox(aor, _) => {
+            let route = store.mailbox(aor).await?.as_ref().and_then(voicemail_route);
+            dir.set_voicemail(aor.clone(), route);
+        }
     }
     Ok(())
+}
+
+/// What the proxy needs of a mailbox to route to it; None when voicemail is off.
+pub fn voicemail_route(m: &Mailbox) -> Option<proxy::VoicemailRoute> {
+    m.enabled.then_some(proxy::VoicemailRoute {
+        after_secs: m.after_secs,
+        no_pin_at_home: m.no_pin_at_home,
+    })
 }
 
 #[cfg(test)]

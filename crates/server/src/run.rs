@@ -3,8 +3,9 @@
 //!
 //! Threads of control: transport tasks receive and frame bytes and hand them to the core
 //! through a bounded queue; one core task owns the [`Proxy`] (a sans-IO state machine) and
-//! its timers; a writer task persists binding changes behind the core, in batches; a purge
-//! task expires bindings; the control socket serves the CLI.
+//! its timers; a writer task persists binding changes behind the core, in batches; another
+//! builds and writes call records from the proxy's call events (`cdr`); a purge task
+//! expires bindings; the control socket serves the CLI.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -12,15 +13,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use model::{AddressOfRecord, Store};
-use proxy::{Destination, Proxy, ProxyConfig, ProxyMode, StaticDirectory, Transport};
+use proxy::{Proxy, ProxyConfig, ProxyMode, StaticDirectory};
 use registrar::{Location, Registrar, RegistrarConfig};
 use storage::SqlStore;
 use tokio::sync::mpsc::error::SendError;
 use tokio::sync::{mpsc, oneshot};
-use transport::{
-    CloseAfter, ConnectionId, Handler, Peer, Received, SendFailure, TransportConfig, TransportKind,
-    Transports,
-};
+use transport::{CloseAfter, Handler, Peer, Received, SendFailure, TransportConfig, Transports};
 
 use crate::config::Config;
 use crate::control;
@@ -40,8 +38,8 @@ pub enum CoreInput {
     Message(Received, Instant),
     /// A request from the control socket, answered on the channel.
     Control(control::Command, oneshot::Sender<String>),
-    /// The store answered a location lookup (shared-database mode).
-    Location(u64, Vec<model::Binding>),
+    /// A query of the proxy ran (shared-database mode: a location lookup).
+    QueryAnswer(u64, proxy::QueryAnswer),
     /// The transport could not deliver a message it had accepted (TCP connect or write
     /// failed, an ICMP unreachable for a UDP datagram): a forwarded request's branch ends
     /// as a 503 at once.
@@ -107,30 +105,16 @@ fn starts_new_work(data: &[u8]) -> bool {
     .any(|m| data.starts_with(m))
 }
 
-fn to_destination(p: &Peer) -> Destination {
-    Destination {
-        transport: match p.kind {
-            TransportKind::Udp => Transport::Udp,
-            TransportKind::Tcp => Transport::Tcp,
-        },
-        addr: p.addr,
-        conn: p.conn.map(|c| c.0),
-    }
-}
+/// The stores the server reads: provisioning and voicemail (one database).
+pub trait ServerStore: Store + model::VoicemailStore {}
+impl<T: Store + model::VoicemailStore> ServerStore for T {}
 
-fn to_peer(d: &Destination) -> Peer {
-    Peer {
-        kind: match d.transport {
-            Transport::Udp => TransportKind::Udp,
-            Transport::Tcp => TransportKind::Tcp,
-        },
-        addr: d.addr,
-        conn: d.conn.map(ConnectionId),
-    }
-}
-
-/// Reloads domains, users, aliases and call-service settings from the store into the proxy's directory.
-pub async fn reload_directory(store: &dyn Store, dir: &StaticDirectory) -> anyhow::Result<()> {
+/// Reloads domains, users, aliases, call-service settings and enabled mailboxes from the
+/// store into the proxy's directory.
+pub async fn reload_directory(
+    store: &dyn ServerStore,
+    dir: &StaticDirectory,
+) -> anyhow::Result<()> {
     let domains = store.domains().await?;
     let users = store.subscribers(None).await?;
     let aliases = store
@@ -140,6 +124,13 @@ pub async fn reload_directory(store: &dyn Store, dir: &StaticDirectory) -> anyho
         .map(|a| (a.alias, a.target));
     dir.replace(domains, users, aliases);
     dir.replace_settings(model::UserSettings::group(store.all_settings().await?));
+    dir.replace_voicemail(
+        store
+            .mailboxes()
+            .await?
+            .iter()
+            .filter_map(|m| Some((m.aor.clone(), crate::notices::voicemail_route(m)?))),
+    );
     Ok(())
 }
 
@@ -228,10 +219,14 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         &local_addrs,
         cfg.sip.advertised_host.as_deref(),
     );
-    // Media services (voicemail): the proxy reaches the host like a phone. The proxy's
-    // `services` destination is set from `services_addr()` once its routing is merged.
-    let media_host = crate::media_host::MediaHost::start(&cfg, &bound_addrs).await?;
-    let _services_addr = media_host.as_ref().map(|m| m.services_addr());
+    // Media services (voicemail): the proxy reaches the host like a phone.
+    let mut media_host =
+        crate::media_host::MediaHost::start(&cfg, &bound_addrs, store.clone()).await?;
+    let services_host = media_host.as_ref().map(|m| proxy::Destination {
+        transport: proxy::Transport::Udp,
+        addr: m.services_addr(),
+        conn: None,
+    });
     let mut listen_ports: Vec<u16> = bound_addrs.iter().map(|a| a.port()).collect();
     listen_ports.sort_unstable();
     listen_ports.dedup();
@@ -254,7 +249,11 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         force_rport: cfg.sip.force_rport,
         auth: cfg.auth.to_proxy(),
         secret: cfg.auth.secret()?,
-        services: cfg.services.to_proxy(),
+        services: proxy::ServicesConfig {
+            voicemail: cfg.voicemail.to_proxy(),
+            host: services_host,
+            ..cfg.services.to_proxy()
+        },
         flood: cfg.flood.to_proxy(),
         ban_action: cfg.security.ban_action(),
         max_bans: cfg.security.max_bans,
@@ -285,6 +284,11 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         directory.clone(),
     );
     proxy.set_route_probe(Box::new(crate::interfaces::route_probe));
+    // Message-waiting: each mailbox's counts, so a phone subscribing learns them at once.
+    for m in model::VoicemailStore::mailboxes(store.as_ref()).await? {
+        let counts = model::VoicemailStore::message_counts(store.as_ref(), &m.aor).await?;
+        proxy.mailbox_changed(Duration::ZERO, wall, &m.aor, counts);
+    }
 
     // Binding writer: persists changes behind the core, in order, batched.
     let (changes_tx, changes_rx) = mpsc::unbounded_channel::<WriterInput>();
@@ -302,6 +306,17 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     ));
     let control_task =
         control::serve(control_path.clone(), core_tx.clone(), applier.clone()).await?;
+    // A message left, saved or deleted by the voicemail service: message-waiting NOTIFYs.
+    if let Some(mut changes) = media_host.as_mut().and_then(|m| m.take_changes()) {
+        let (applier, core) = (applier.clone(), core_tx.clone());
+        tokio::spawn(async move {
+            while let Some(c) = changes.recv().await {
+                let aor = model::AddressOfRecord::new(&c.mailbox.user, &c.mailbox.domain);
+                let outcome = control::mailbox_counts_to_core(&applier, &core, &aor).await;
+                tracing::debug!(mailbox = %aor, %outcome, "mailbox changed");
+            }
+        });
+    }
     let metrics_task = match cfg.metrics.listen {
         Some(addr) => {
             let (local, task) = crate::metrics_http::serve(addr, core_tx.clone())
@@ -346,6 +361,13 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     });
 
     let start = Instant::now();
+    // Call records: the proxy's clock starts now.
+    let (cdr_feed, cdr_writer) = if cfg.cdr.enabled {
+        let (feed, task) = crate::cdr::start(store.clone(), &cfg.cdr, crate::cdr::unix_ms());
+        (feed, Some(task))
+    } else {
+        (crate::cdr::Feed::off(), None)
+    };
     let mut shutting_down: Option<Instant> = None;
     let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -375,7 +397,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                             drops.queue_delay.fetch_add(1, Ordering::Relaxed);
                         }
                         CoreInput::Message(m, _) => {
-                            let src = to_destination(&m.peer);
+                            let src = m.peer;
                             proxy.handle_message(now, wall, m.data, src);
                             // Answer each message before reading the next: a batch's answers
                             // sent at once arrive as a burst that overflows a phone's (or
@@ -383,14 +405,15 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                             transmit(&mut proxy, &transports, now);
                         }
                         CoreInput::SendFailed(f) => {
-                            proxy.handle_transport_error(now, to_destination(&f.peer), f.data);
+                            proxy.handle_transport_error(now, f.peer, f.data);
                             transmit(&mut proxy, &transports, now);
                         }
                         // Every message before it has been answered (each is answered
                         // before the next input is read): the connection may close.
                         CoreInput::CloseAfter(close) => drop(close),
-                        CoreInput::Location(token, bindings) => {
-                            proxy.handle_location(now, wall, token, bindings);
+                        CoreInput::QueryAnswer(token, answer) => {
+                            proxy.handle_query(now, wall, token, answer);
+                            transmit(&mut proxy, &transports, now);
                         }
                         CoreInput::Control(control::Command::Flush, reply) => {
                             let changes = proxy.drain_changes();
@@ -425,23 +448,36 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             }
         }
         transmit(&mut proxy, &transports, start.elapsed());
-        while let Some(q) = proxy.poll_location_query() {
+        // Queries of parked requests run off the core task; their answers come back
+        // through the core queue.
+        while let Some(q) = proxy.poll_query() {
             let store = store.clone();
             let core = core_tx.clone();
             tokio::spawn(async move {
-                let found = match store.bindings(Some(&q.aor), wall_clock()).await {
-                    Ok(b) => b,
-                    Err(e) => {
-                        tracing::warn!(error = %e, aor = %q.aor, "location lookup failed");
-                        Vec::new()
+                let answer = match &q.query {
+                    proxy::Query::Location(aor) => {
+                        match store.bindings(Some(aor), wall_clock()).await {
+                            Ok(b) => proxy::QueryAnswer::Bindings(b),
+                            Err(e) => {
+                                tracing::warn!(error = %e, %aor, "location lookup failed");
+                                proxy::QueryAnswer::Failed
+                            }
+                        }
+                    }
+                    other => {
+                        tracing::error!(query = ?other, "no runner for this query");
+                        proxy::QueryAnswer::Failed
                     }
                 };
-                let _ = core.send(CoreInput::Location(q.token, found)).await;
+                let _ = core.send(CoreInput::QueryAnswer(q.token, answer)).await;
             });
         }
         let changes = proxy.drain_changes();
         if !changes.is_empty() {
             let _ = changes_tx.send(WriterInput::Changes(changes));
+        }
+        while let Some(ev) = proxy.poll_call_event() {
+            cdr_feed.send(ev);
         }
         if let Some(since) = shutting_down {
             // Done when no request awaits a final answer; lingering transactions (timers
@@ -463,8 +499,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     }
     transports.shutdown().await;
     drop(changes_tx);
-    // The writer drains what the core produced before it exits.
+    // The writers drain what the core produced before they exit.
     let _ = writer.await;
+    drop(cdr_feed);
+    if let Some(t) = cdr_writer {
+        let _ = t.await;
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -475,7 +515,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
 /// §17.1.4); failures found later come back as [`CoreInput::SendFailed`].
 fn transmit(proxy: &mut Proxy, transports: &Transports, now: Duration) {
     while let Some((dest, bytes)) = proxy.poll_transmit() {
-        if let Err(e) = transports.send(&to_peer(&dest), bytes.clone()) {
+        if let Err(e) = transports.send(&dest, bytes.clone()) {
             tracing::debug!(dest = %dest.addr, error = %e, "send failed");
             proxy.handle_transport_error(now, dest, bytes);
         }

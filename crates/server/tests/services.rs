@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+use testkit::forwarding::{self, alice, history, ladder};
 use testkit::open;
 use testkit::ports::free_port;
 use testkit::server::{Options, Server};
@@ -27,28 +28,6 @@ fn server() -> Server {
 /// A phone of `user` answering with `scenario`, registered from its port first.
 fn phone(server: &Server, user: &str, scenario: &str) -> testkit::sipp::Background {
     open::phone(server, user, scenario).1.spawn()
-}
-
-/// Alice calling `callee` with `scenario`.
-fn alice(server: &Server, scenario: &str, callee: &str) -> testkit::sipp::SippResult {
-    open::caller(server, "alice", scenario, callee).run()
-}
-
-/// The History-Info entries of the INVITE a forwarding target received.
-fn history(invite: &str) -> Vec<String> {
-    headers(invite, "History-Info")
-        .iter()
-        .flat_map(|v| v.split(", "))
-        .map(str::to_string)
-        .collect()
-}
-
-/// The caller's ladder: `head` up to the 200, then ACK, BYE and its 200.
-fn ladder(head: &[&str]) -> Vec<String> {
-    head.iter()
-        .chain(["> ACK", "> BYE", "< 200"].iter())
-        .map(|s| s.to_string())
-        .collect()
 }
 
 /// RFC 5359 §2.7 Call Forwarding Unconditional, to an outside (IP-literal) target.
@@ -119,37 +98,7 @@ fn rfc5359_2_7_unconditional_forwarding() {
 #[test]
 fn rfc5359_2_8_call_forwarding_busy() {
     let server = server();
-    server.cli(&[
-        "forward",
-        "set",
-        "bob@example.com",
-        "busy",
-        "carol@example.com",
-    ]);
-    let bob = phone(&server, "bob", "uas-answer-486.xml");
-    let carol = phone(&server, "carol", "uas-answer-200.xml");
-    let a = alice(&server, "uac-invite-forwarded-expect-200.xml", "bob");
-    a.assert_ok("caller");
-    let bob = bob.wait();
-    bob.assert_ok("busy callee");
-    let carol = carol.wait();
-    carol.assert_ok("forwarding target");
-    assert_eq!(
-        a.ladder(),
-        ladder(&["> INVITE", "< 100", "< 181", "< 180", "< 200"])
-    );
-    assert!(
-        a.find(false, "SIP/2.0 486").is_empty(),
-        "the 486 was relayed"
-    );
-    assert_eq!(bob.ladder(), ["< INVITE", "> 486", "< ACK"]);
-    let invite = &carol.find(false, "INVITE")[0];
-    let h = history(invite);
-    assert_eq!(h[0], "<sip:bob@example.com>;index=1", "{invite}");
-    assert_eq!(
-        h[1], "<sip:carol@example.com;cause=486>;index=1.1;mp=1",
-        "{invite}"
-    );
+    forwarding::busy(&server, &server);
 }
 
 /// RFC 5359 §2.9 Call Forwarding No Answer: Bob rings for 2 s, then Carol.
@@ -174,34 +123,7 @@ fn rfc5359_2_8_call_forwarding_busy() {
 #[test]
 fn rfc5359_2_9_call_forwarding_no_answer() {
     let server = server();
-    server.cli(&[
-        "forward",
-        "set",
-        "bob@example.com",
-        "no-answer",
-        "carol@example.com",
-        "--after",
-        "2",
-    ]);
-    let bob = phone(&server, "bob", "uas-ring-cancel-487.xml");
-    let carol = phone(&server, "carol", "uas-answer-200.xml");
-    let a = alice(&server, "uac-invite-forwarded-expect-200.xml", "bob");
-    a.assert_ok("caller");
-    let bob = bob.wait();
-    bob.assert_ok("unanswered callee");
-    let carol = carol.wait();
-    carol.assert_ok("forwarding target");
-    assert_eq!(
-        a.ladder(),
-        ladder(&["> INVITE", "< 100", "< 180", "< 181", "< 180", "< 200"])
-    );
-    assert!(a.find(false, "SIP/2.0 487").is_empty(), "a 487 was relayed");
-    assert_eq!(
-        bob.ladder(),
-        ["< INVITE", "> 180", "< CANCEL", "> 200", "> 487", "< ACK"]
-    );
-    let h = history(&carol.find(false, "INVITE")[0]);
-    assert_eq!(h[1], "<sip:carol@example.com;cause=408>;index=1.1;mp=1");
+    forwarding::no_answer(&server, &server);
 }
 
 /// Call Forwarding Unavailable (the §2.7 ladder when Bob has no registered phone).
@@ -218,24 +140,7 @@ fn rfc5359_2_9_call_forwarding_no_answer() {
 #[test]
 fn call_forwarding_unavailable() {
     let server = server();
-    server.cli(&[
-        "forward",
-        "set",
-        "bob@example.com",
-        "unavailable",
-        "carol@example.com",
-    ]);
-    let carol = phone(&server, "carol", "uas-answer-200.xml");
-    let a = alice(&server, "uac-invite-forwarded-expect-200.xml", "bob");
-    a.assert_ok("caller");
-    let carol = carol.wait();
-    carol.assert_ok("forwarding target");
-    assert_eq!(
-        a.ladder(),
-        ladder(&["> INVITE", "< 100", "< 181", "< 180", "< 200"])
-    );
-    let h = history(&carol.find(false, "INVITE")[0]);
-    assert_eq!(h[1], "<sip:carol@example.com;cause=404>;index=1.1;mp=1");
+    forwarding::unavailable(&server, &server);
 }
 
 /// RFC 5359 §2.12 Find-Me: Bob's own phone rings 2 s (the contact ring time), then the
@@ -256,17 +161,7 @@ fn call_forwarding_unavailable() {
 #[test]
 fn rfc5359_2_12_find_me() {
     let server = server();
-    server.cli(&["findme", "set", "bob@example.com", "carol@example.com:10"]);
-    let bob = phone(&server, "bob", "uas-ring-cancel-487.xml");
-    let carol = phone(&server, "carol", "uas-answer-200.xml");
-    let a = alice(&server, "uac-invite-findme-expect-200.xml", "bob");
-    a.assert_ok("caller");
-    bob.wait().assert_ok("first target (times out)");
-    carol.wait().assert_ok("second target");
-    assert_eq!(
-        a.ladder(),
-        ladder(&["> INVITE", "< 100", "< 180", "< 180", "< 200"])
-    );
+    forwarding::find_me(&server, &server);
 }
 
 /// RFC 5359 §2.13 Incoming Call Screening: Bob blocks Alice; the proxy answers 403 with

@@ -34,6 +34,10 @@ pub(crate) enum Arg<'a> {
     Str(Cow<'a, str>),
     Int(i64),
     Small(i32),
+    /// A text column that may be NULL.
+    OptStr(Option<Cow<'a, str>>),
+    /// An integer column that may be NULL.
+    OptInt(Option<i64>),
 }
 
 /// Runs `$body` with `$p` bound to the concrete pool, whatever the backend.
@@ -56,6 +60,8 @@ macro_rules! bound {
                 $crate::db::Arg::Str(s) => q.bind(s.as_ref()),
                 $crate::db::Arg::Int(i) => q.bind(*i),
                 $crate::db::Arg::Small(i) => q.bind(*i),
+                $crate::db::Arg::OptStr(s) => q.bind(s.as_deref()),
+                $crate::db::Arg::OptInt(i) => q.bind(*i),
             };
         }
         q

@@ -9,12 +9,26 @@
 use std::borrow::Cow;
 
 /// Schema migrations, in order: (version, SQLite, MySQL, PostgreSQL).
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    include_str!("../migrations/sqlite/0001_initial.sql"),
-    include_str!("../migrations/mysql/0001_initial.sql"),
-    include_str!("../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+        include_str!("../migrations/mysql/0001_initial.sql"),
+        include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        include_str!("../migrations/sqlite/0002_cdr.sql"),
+        include_str!("../migrations/mysql/0002_cdr.sql"),
+        include_str!("../migrations/postgres/0002_cdr.sql"),
+    ),
+    (
+        3,
+        include_str!("../migrations/sqlite/0003_voicemail.sql"),
+        include_str!("../migrations/mysql/0003_voicemail.sql"),
+        include_str!("../migrations/postgres/0003_voicemail.sql"),
+    ),
+];
 
 /// Which database a [`SqlStore`](crate::SqlStore) talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

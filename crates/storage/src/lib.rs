@@ -7,10 +7,11 @@
 //! URL scheme. Semantics match [`model::MemoryStore`]; on top of the trait it offers batch
 //! writes in one transaction for the registrar's write-behind.
 //!
-//! One module per aggregate (`domains`, `subscribers`, `aliases`, `bindings`, `settings`)
-//! writes its SQL once; `dialect` holds every difference between the three databases, `db`
-//! how a query runs, `connect` and `schema` opening a database and migrating it. This file
-//! only wires the [`Store`] trait to them.
+//! One module per aggregate (`domains`, `subscribers`, `aliases`, `bindings`, `settings`,
+//! `voicemail`, `records`) writes its SQL once; `dialect` holds every difference between
+//! the three databases, `db` how a query runs, `connect` and `schema` opening a database
+//! and migrating it. This file only wires the [`Store`], [`VoicemailStore`] and
+//! [`CdrStore`] traits to them.
 
 #[macro_use]
 mod db;
@@ -19,12 +20,17 @@ mod bindings;
 mod connect;
 mod dialect;
 mod domains;
+mod records;
 mod schema;
 mod settings;
 mod subscribers;
+mod voicemail;
 
 use async_trait::async_trait;
-use model::{AddressOfRecord, Alias, Binding, Store, StoreError, Subscriber};
+use model::{
+    AddressOfRecord, Alias, Binding, CallRecord, CdrFilter, CdrStore, Mailbox, MessageCounts,
+    MessageStatus, NewMessage, Store, StoreError, Subscriber, VoicemailMessage, VoicemailStore,
+};
 
 pub use bindings::MAX_CONTACT_LEN;
 pub use connect::describe_url;
@@ -134,5 +140,81 @@ impl Store for SqlStore {
 
     async fn all_settings(&self) -> Result<Vec<(AddressOfRecord, String, String)>, StoreError> {
         settings::all(self).await
+    }
+}
+
+#[async_trait]
+impl VoicemailStore for SqlStore {
+    async fn mailbox(&self, aor: &AddressOfRecord) -> Result<Option<Mailbox>, StoreError> {
+        voicemail::mailbox(self, aor).await
+    }
+
+    async fn mailboxes(&self) -> Result<Vec<Mailbox>, StoreError> {
+        voicemail::mailboxes(self).await
+    }
+
+    async fn save_mailbox(&self, mailbox: &Mailbox) -> Result<(), StoreError> {
+        voicemail::save_mailbox(self, mailbox).await
+    }
+
+    async fn delete_mailbox(&self, aor: &AddressOfRecord) -> Result<bool, StoreError> {
+        voicemail::delete_mailbox(self, aor).await
+    }
+
+    async fn set_greeting(
+        &self,
+        aor: &AddressOfRecord,
+        file: Option<&str>,
+    ) -> Result<(), StoreError> {
+        voicemail::set_greeting(self, aor, file).await
+    }
+
+    async fn add_message(
+        &self,
+        aor: &AddressOfRecord,
+        message: &NewMessage,
+        max_messages: u32,
+    ) -> Result<i64, StoreError> {
+        voicemail::add_message(self, aor, message, max_messages).await
+    }
+
+    async fn messages(&self, aor: &AddressOfRecord) -> Result<Vec<VoicemailMessage>, StoreError> {
+        voicemail::messages(self, aor).await
+    }
+
+    async fn set_message_status(
+        &self,
+        aor: &AddressOfRecord,
+        id: i64,
+        status: MessageStatus,
+    ) -> Result<bool, StoreError> {
+        voicemail::set_message_status(self, aor, id, status).await
+    }
+
+    async fn delete_message(
+        &self,
+        aor: &AddressOfRecord,
+        id: i64,
+    ) -> Result<Option<VoicemailMessage>, StoreError> {
+        voicemail::delete_message(self, aor, id).await
+    }
+
+    async fn message_counts(&self, aor: &AddressOfRecord) -> Result<MessageCounts, StoreError> {
+        voicemail::message_counts(self, aor).await
+    }
+}
+
+#[async_trait]
+impl CdrStore for SqlStore {
+    async fn save_records(&self, records: &[CallRecord]) -> Result<(), StoreError> {
+        records::save(self, records).await
+    }
+
+    async fn records(&self, filter: &CdrFilter) -> Result<Vec<CallRecord>, StoreError> {
+        records::list(self, filter).await
+    }
+
+    async fn delete_records_before(&self, before_ms: u64) -> Result<u64, StoreError> {
+        records::delete_before(self, before_ms).await
     }
 }

@@ -2,8 +2,10 @@
 //!
 //! Owns: launching a real `switchboard` on free ports with a config built from
 //! [`server::Options`] ([`server`]), its command line ([`cli`]), SIPp phones ([`sipp`]) and the flows built of them
-//! ([`open`], [`digest`], [`location`]), baresip softphones ([`softphone`]), a second host
-//! in a network namespace ([`netns`]), raw UDP ([`udp`]), a hand-written SIP phone ([`sip_phone`]), an RTP phone and audio checks (tone power by Goertzel, a prompt found in received audio) ([`rtp_peer`], [`audio`]), bounded waits ([`wait`]),
+//! ([`open`], [`digest`], [`location`], [`forwarding`]), baresip softphones ([`softphone`]),
+//! a second host in a network namespace ([`netns`]), raw UDP ([`udp`]), a hand-written SIP
+//! phone ([`sip_phone`]), an RTP phone and audio checks (tone power by Goertzel, a prompt
+//! found in received audio) ([`rtp_peer`], [`audio`]), bounded waits ([`wait`]),
 //! throw-away databases ([`database`], feature `databases`) and the proxy on a virtual clock
 //! ([`proxy_net`], feature `proxy-net`).
 //!
@@ -21,6 +23,7 @@ pub mod cli;
 #[cfg(feature = "databases")]
 pub mod database;
 pub mod digest;
+pub mod forwarding;
 pub mod location;
 pub mod netns;
 pub mod open;

@@ -34,8 +34,35 @@ pub fn tcp_on(addr: &str, conn: u64) -> Destination {
     Destination {
         transport: Transport::Tcp,
         addr: addr.parse().unwrap(),
-        conn: Some(conn),
+        conn: Some(sip_message::ConnectionId(conn)),
     }
+}
+
+/// The proxy's configuration in these tests: advertised as [`PROXY`]:5060, `no_answer` as
+/// the no-answer timeout, authentication on or off; the rest default.
+pub fn config(no_answer: Duration, auth: bool) -> ProxyConfig {
+    ProxyConfig {
+        advertised_host: Some(PROXY.into()),
+        advertised_port: 5060,
+        no_answer_timeout: no_answer,
+        auth: AuthConfig {
+            enabled: auth,
+            ..AuthConfig::default()
+        },
+        ..ProxyConfig::default()
+    }
+}
+
+/// Replaces the call-service settings of `dir` with `rows` (user of example.com, setting
+/// name, value).
+pub fn set_settings(dir: &StaticDirectory, rows: &[(&str, &str, &str)]) {
+    dir.replace_settings(model::UserSettings::group(rows.iter().map(|(u, n, v)| {
+        (
+            AddressOfRecord::new(u, "example.com"),
+            n.to_string(),
+            v.to_string(),
+        )
+    })));
 }
 
 /// A directory serving example.com with `users` (no passwords).
@@ -72,16 +99,7 @@ impl Net {
 
     /// [`Net::new`] with authentication on or off.
     pub fn with_auth(no_answer: Duration, auth: bool) -> Net {
-        Net::with_config(ProxyConfig {
-            advertised_host: Some(PROXY.into()),
-            advertised_port: 5060,
-            no_answer_timeout: no_answer,
-            auth: AuthConfig {
-                enabled: auth,
-                ..AuthConfig::default()
-            },
-            ..ProxyConfig::default()
-        })
+        Net::with_config(config(no_answer, auth))
     }
 
     /// A proxy on `cfg` serving example.com with users alice and bob.
@@ -195,4 +213,20 @@ pub fn answer(req: &SipMessage, status: u16) -> String {
     }
     s.push_str("Content-Length: 0\r\n\r\n");
     s.replace("\r\n", "\n")
+}
+
+/// The statuses of the responses in `out`, in order.
+pub fn statuses(out: &[(Destination, SipMessage)]) -> Vec<u16> {
+    out.iter()
+        .filter(|(_, m)| !m.is_request())
+        .map(|(_, m)| m.status())
+        .collect()
+}
+
+/// The requests in `out`, as (method, destination address), in order.
+pub fn requests(out: &[(Destination, SipMessage)]) -> Vec<(String, String)> {
+    out.iter()
+        .filter(|(_, m)| m.is_request())
+        .map(|(d, m)| (m.method_str().to_string(), d.addr.to_string()))
+        .collect()
 }

@@ -272,6 +272,14 @@ impl Server {
         assert!(st.success(), "switchboard exited with {st} after SIGTERM");
     }
 
+    /// SIGKILL: the server dies as in a crash, writing nothing more.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
     /// Stops the server and starts it again on the same data directory and ports.
     pub fn restart(&mut self) {
         self.stop();

@@ -92,7 +92,7 @@ pub(crate) async fn run(
     let mut writer_done = false;
 
     let peer = Peer {
-        kind: TransportKind::Tcp,
+        transport: TransportKind::Tcp,
         addr: remote,
         conn: Some(id),
     };
@@ -233,7 +233,7 @@ async fn write_loop(
             shared.stats.send_errors.add(lost.len() as u64);
             tracing::warn!(%remote, error = %e, lost = lost.len(), "tcp: write failed");
             let peer = Peer {
-                kind: TransportKind::Tcp,
+                transport: TransportKind::Tcp,
                 addr: remote,
                 conn: Some(id),
             };

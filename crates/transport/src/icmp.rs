@@ -127,7 +127,7 @@ pub(crate) fn drain(socket: &UdpSocket, shared: &Shared) {
                 shared.stats.send_errors.inc();
                 tracing::debug!(dest = %u.dest, error = ?u.error, "udp: ICMP error for a datagram sent");
                 let peer = Peer {
-                    kind: TransportKind::Udp,
+                    transport: TransportKind::Udp,
                     addr: u.dest,
                     conn: None,
                 };

@@ -1,78 +1,11 @@
-//! Who a message came from or goes to, and what was received.
+//! What was received, and from whom. The peer type itself ([`Peer`], [`TransportKind`],
+//! [`ConnectionId`]) is `sip_message`'s, shared with the proxy and the transaction layer.
 
-use std::fmt;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
 
-/// A SIP transport protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TransportKind {
-    /// SIP over UDP (unreliable, datagram per message).
-    Udp,
-    /// SIP over TCP (reliable, framed by Content-Length).
-    Tcp,
-}
-
-impl TransportKind {
-    /// The transport token as written in a Via header ("UDP", "TCP").
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            TransportKind::Udp => "UDP",
-            TransportKind::Tcp => "TCP",
-        }
-    }
-
-    /// Whether the transport is reliable (RFC 3261 §17: no retransmissions over it).
-    pub fn is_reliable(&self) -> bool {
-        match self {
-            TransportKind::Udp => false,
-            TransportKind::Tcp => true,
-        }
-    }
-
-    /// Parses a Via transport token, case-insensitively.
-    pub fn from_via(s: &str) -> Option<Self> {
-        if s.eq_ignore_ascii_case("UDP") {
-            Some(TransportKind::Udp)
-        } else if s.eq_ignore_ascii_case("TCP") {
-            Some(TransportKind::Tcp)
-        } else {
-            None
-        }
-    }
-}
-
-impl fmt::Display for TransportKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Identifies one TCP connection for the lifetime of a [`crate::Transports`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ConnectionId(pub u64);
-
-/// The far end of a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Peer {
-    /// The transport.
-    pub kind: TransportKind,
-    /// The remote address (source of a received message, destination of a sent one).
-    pub addr: SocketAddr,
-    /// The connection a message arrived on, or should preferably leave on (TCP only).
-    pub conn: Option<ConnectionId>,
-}
-
-impl fmt::Display for Peer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.kind, self.addr)?;
-        if let Some(ConnectionId(id)) = self.conn {
-            write!(f, "#{id}")?;
-        }
-        Ok(())
-    }
-}
+pub use sip_message::{ConnectionId, Peer, Transport as TransportKind};
 
 /// One complete message as received.
 #[derive(Debug, Clone)]

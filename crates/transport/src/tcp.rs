@@ -101,7 +101,7 @@ pub(crate) fn spawn_connect(
                 shared2.stats.send_errors.add(lost.len() as u64);
                 tracing::warn!(%remote, error = %e, lost = lost.len(), "tcp: connect failed");
                 let peer = Peer {
-                    kind: TransportKind::Tcp,
+                    transport: TransportKind::Tcp,
                     addr: remote,
                     conn: None,
                 };

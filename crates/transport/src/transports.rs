@@ -165,9 +165,9 @@ impl Transports {
     fn send_inner(&self, peer: &Peer, data: Bytes) -> Result<(), SendError> {
         let shared = &self.shared;
         if shared.closing.load(Ordering::Relaxed) {
-            return Err(SendError::NoTransport(peer.kind));
+            return Err(SendError::NoTransport(peer.transport));
         }
-        match peer.kind {
+        match peer.transport {
             TransportKind::Udp => udp::send(shared, peer.addr, data),
             TransportKind::Tcp => {
                 if shared.tcp.is_empty() {

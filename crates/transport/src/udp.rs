@@ -78,7 +78,7 @@ pub(crate) async fn receive_loop(socket: Arc<UdpSocket>, local: SocketAddr, shar
                 shared.handler.on_message(Received {
                     data: Bytes::copy_from_slice(data),
                     peer: Peer {
-                        kind: TransportKind::Udp,
+                        transport: TransportKind::Udp,
                         addr: from,
                         conn: None,
                     },
@@ -125,7 +125,7 @@ pub(crate) fn send(shared: &Arc<Shared>, addr: SocketAddr, data: Bytes) -> Resul
                         shared2.stats.send_errors.inc();
                         tracing::warn!(%addr, error = %e, "udp: send failed");
                         let peer = Peer {
-                            kind: TransportKind::Udp,
+                            transport: TransportKind::Udp,
                             addr,
                             conn: None,
                         };

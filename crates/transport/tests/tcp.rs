@@ -45,7 +45,7 @@ async fn assert_closed(s: &mut TcpStream) {
 
 fn tcp_peer(addr: SocketAddr, conn: Option<ConnectionId>) -> Peer {
     Peer {
-        kind: TransportKind::Tcp,
+        transport: TransportKind::Tcp,
         addr,
         conn,
     }
@@ -65,7 +65,7 @@ async fn frames_coalesced_and_split_messages() {
         let (r1, r2) = (recv(&mut rx).await, recv(&mut rx).await);
         assert_eq!(r1.data, m1);
         assert_eq!(r2.data, m2);
-        assert_eq!(r1.peer.kind, TransportKind::Tcp);
+        assert_eq!(r1.peer.transport, TransportKind::Tcp);
         assert_eq!(r1.peer.addr, c.local_addr().unwrap());
         assert_eq!(r1.local, server);
         assert!(r1.peer.conn.is_some());
@@ -379,7 +379,7 @@ async fn failed_connect_is_reported_to_the_handler() {
         };
         assert_eq!(f.data, expected);
         assert_eq!(f.peer.addr, closed);
-        assert_eq!(f.peer.kind, TransportKind::Tcp);
+        assert_eq!(f.peer.transport, TransportKind::Tcp);
         assert_eq!(f.error, std::io::ErrorKind::ConnectionRefused);
     }
     assert_eq!(t.stats().send_errors, 2);

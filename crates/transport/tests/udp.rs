@@ -30,7 +30,7 @@ async fn round_trip_and_keepalives_dropped() {
         c.send_to(&req, server).unwrap();
         let got = recv(&mut rx).await;
         assert_eq!(got.data, req);
-        assert_eq!(got.peer.kind, TransportKind::Udp);
+        assert_eq!(got.peer.transport, TransportKind::Udp);
         assert_eq!(got.peer.addr, c.local_addr().unwrap());
         assert_eq!(got.peer.conn, None);
         assert_eq!(got.local, server);
@@ -84,7 +84,7 @@ async fn no_socket_of_that_family() {
     cfg.tcp.clear();
     let (t, _rx) = start(cfg).await;
     let peer = Peer {
-        kind: TransportKind::Udp,
+        transport: TransportKind::Udp,
         addr: "[2001:db8::1]:5060".parse().unwrap(),
         conn: None,
     };
@@ -93,7 +93,7 @@ async fn no_socket_of_that_family() {
         Err(transport::SendError::NoTransport(TransportKind::Udp))
     ));
     let tcp = Peer {
-        kind: TransportKind::Tcp,
+        transport: TransportKind::Tcp,
         addr: "127.0.0.1:5060".parse().unwrap(),
         conn: None,
     };
@@ -145,7 +145,7 @@ async fn icmp_port_unreachable_is_reported_to_the_handler() {
         let closed = client(ip).local_addr().unwrap(); // dropped: nothing listens there
         let lost = Bytes::from(request("unreachable", "x"));
         let peer = Peer {
-            kind: TransportKind::Udp,
+            transport: TransportKind::Udp,
             addr: closed,
             conn: None,
         };

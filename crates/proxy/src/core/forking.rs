@@ -7,9 +7,12 @@ use bytes::Bytes;
 use sip_message::{build_cancel, Editor, HeaderName, Method, ResponseBuilder, SipMessage};
 use sip_transaction::{ResponseOutcome, TransactionId};
 
-use super::{fixed_top_via, is_initial_invite, log_call_result, reliability, strip_top_via, Proxy};
+use super::stage::LegEnd;
+use super::{fixed_top_via, reliability, strip_top_via, Proxy};
+use crate::answer::Answer;
 use crate::branch::{loop_hash, make_branch};
 use crate::destination::{Destination, Transport};
+use crate::error::CallError;
 use crate::fork::{Branch, BranchState, Fork, Target};
 
 impl Proxy {
@@ -26,28 +29,16 @@ impl Proxy {
         if is_invite && self.forks.len() >= self.cfg.max_forks {
             self.stats.overloaded += 1;
             self.metrics.overloaded += 1;
-            self.reply(
-                now,
-                id,
-                &req,
-                &source,
-                503,
-                Some("Too Many Calls"),
-                "Retry-After: 5\r\n",
-            );
+            self.reply(now, id, &req, &source, CallError::Overloaded.answer());
             return;
         }
         if is_invite {
-            self.reply(now, id, &req, &source, 100, None, "");
+            self.reply(now, id, &req, &source, Answer::status(100));
         }
-        if is_initial_invite(&req) {
-            crate::oplog::call_setup(
-                req.call_id(),
-                req.from().map_or("", |f| f.uri.raw),
-                req.request_uri_str(),
-                &source,
-            );
-        }
+        // A call not started by the pipeline (a pre-loaded route) starts here.
+        let identity = self.identity.as_ref();
+        self.events
+            .started(now, id.get(), &req, identity, &source, true);
         groups.reverse();
         let first = groups.pop().unwrap_or_default();
         let inbound_host = self.interfaces.host_for(&self.cfg, source.addr.ip());
@@ -65,7 +56,7 @@ impl Proxy {
             final_sent: false,
             cancelled: false,
             timed_out: false,
-            started: now,
+            waiting: false,
             deadline: if is_invite {
                 Some(now + self.cfg.no_answer_timeout)
             } else {
@@ -151,6 +142,8 @@ impl Proxy {
             ResponseOutcome::Matched { id, response } => {
                 if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
                     self.branch_response(now, fork_id, b, response);
+                } else if self.originated_final(now, id, response.status()) {
+                    // A request the proxy originated (originate.rs).
                 } else if response.method() == Method::Invite
                     && (200..300).contains(&response.status())
                 {
@@ -194,6 +187,8 @@ impl Proxy {
             let retired = self.retired_branch(fork_id, b);
             let fork = &self.forks[&fork_id];
             if !fork.final_sent && !fork.cancelled && !retired {
+                self.events.ringing(now, fork_id.get());
+                let fork = &self.forks[&fork_id];
                 if let Some(bytes) = strip_top_via(&resp) {
                     let _ = self.layer.respond(now, fork.server_tx, bytes, status);
                 }
@@ -263,17 +258,23 @@ impl Proxy {
                 if let Some(bytes) = strip_top_via(r) {
                     let server_tx = fork.server_tx;
                     if !fork.final_sent {
-                        log_call_result(&fork.request, status);
+                        self.events.result(
+                            now,
+                            fork_id.get(),
+                            &fork.request,
+                            status,
+                            None,
+                            None,
+                            None,
+                            &mut self.metrics,
+                        );
                     }
                     fork.final_sent = true;
-                    let setup = now.saturating_sub(fork.started);
-                    if fork.request.method() == Method::Invite {
-                        self.metrics.call_setup(setup);
-                    }
                     if fork.request.method() == Method::Invite {
                         self.stats.calls_answered += 1;
                         if let (Some(from), Some(to)) = (r.from_tag(), r.to_tag()) {
-                            self.dialogs.established(now, r.call_id(), from, to);
+                            let call = fork_id.get();
+                            self.dialogs.established(now, r.call_id(), from, to, call);
                         }
                     }
                     let _ = self.layer.respond(now, server_tx, bytes, status);
@@ -295,7 +296,8 @@ impl Proxy {
         let Some(fork) = self.forks.get_mut(&fork_id) else {
             return;
         };
-        if fork.final_sent || !fork.group_done() {
+        // A response-side stage waiting for a query decides, unless the caller cancelled.
+        if fork.final_sent || (fork.waiting && !fork.cancelled) || !fork.group_done() {
             return;
         }
         let stop = fork.cancelled
@@ -307,18 +309,21 @@ impl Proxy {
                 return;
             }
         }
-        // Call services: the next find-me step, or busy / unavailable forwarding.
-        if !stop && self.services_exhausted(now, fork_id) {
+        // The response side (call services: the next find-me step, or busy / unavailable
+        // forwarding).
+        let best = fork
+            .best
+            .as_ref()
+            .map(|r| r.status())
+            .or(fork.best_synthetic)
+            .unwrap_or(408);
+        if !stop && self.run_final_route(now, fork_id, LegEnd::Failed(best)) {
             return;
         }
         let Some(fork) = self.forks.get_mut(&fork_id) else {
             return;
         };
         fork.final_sent = true;
-        let setup = now.saturating_sub(fork.started);
-        if fork.request.method() == Method::Invite {
-            self.metrics.call_setup(setup);
-        }
         let server_tx = fork.server_tx;
         let best_status = fork
             .best
@@ -327,45 +332,57 @@ impl Proxy {
             .or(fork.best_synthetic)
             .unwrap_or(408);
         // The caller did not cancel, but the proxy gave up: 408, not the 487 our CANCELs drew.
-        if fork.timed_out && !fork.cancelled && (best_status == 487 || best_status == 408) {
-            let req = fork.request.clone();
-            let via = fork.fixed_top_via.clone();
-            self.reply_on(now, server_tx, &req, via.as_deref(), 408, Some("No Answer"));
-            return;
-        }
-        match fork.best.take() {
-            Some(r) if r.status() != 503 => {
-                log_call_result(&fork.request, r.status());
-                if let Some(bytes) = strip_top_via(&r) {
-                    let _ = self.layer.respond(now, server_tx, bytes, r.status());
+        let own = if fork.timed_out && !fork.cancelled && (best_status == 487 || best_status == 408)
+        {
+            Some(Answer::new(408, "No Answer"))
+        } else {
+            match fork.best.take() {
+                Some(r) if r.status() != 503 => {
+                    let reason = r.reason();
+                    self.events.result(
+                        now,
+                        fork_id.get(),
+                        &fork.request,
+                        r.status(),
+                        Some(reason),
+                        None,
+                        None,
+                        &mut self.metrics,
+                    );
+                    if let Some(bytes) = strip_top_via(&r) {
+                        let _ = self.layer.respond(now, server_tx, bytes, r.status());
+                    }
+                    None
                 }
-            }
-            Some(_) => {
                 // RFC 3261 §16.7 step 6: a 503 is not forwarded; 500 instead.
-                let req = fork.request.clone();
-                let via = fork.fixed_top_via.clone();
-                self.reply_on(
-                    now,
-                    server_tx,
-                    &req,
-                    via.as_deref(),
-                    500,
-                    Some("Next Hop Unavailable"),
-                );
-            }
-            None => {
-                let req = fork.request.clone();
-                let via = fork.fixed_top_via.clone();
-                let status = if best_status == 503 { 500 } else { best_status };
-                let reason = match best_status {
-                    408 => Some("Request Timeout"),
+                Some(_) => Some(Answer::new(500, "Next Hop Unavailable")),
+                None => Some(match best_status {
+                    408 => Answer::new(408, "Request Timeout"),
                     // Every branch failed to send (RFC 3261 §16.9) or could not start.
-                    503 => Some("Next Hop Unavailable"),
-                    _ => None,
-                };
-                self.reply_on(now, server_tx, &req, via.as_deref(), status, reason);
+                    503 => Answer::new(500, "Next Hop Unavailable"),
+                    status => Answer::status(status),
+                }),
             }
+        };
+        if let Some(answer) = own {
+            self.answer_fork(now, fork_id, answer);
         }
+    }
+
+    /// Answers the caller of fork `fork_id` with a response of our own.
+    pub(super) fn answer_fork(&mut self, now: Duration, fork_id: TransactionId, answer: Answer) {
+        let Some(fork) = self.forks.get(&fork_id) else {
+            return;
+        };
+        let (req, via) = (fork.request.clone(), fork.fixed_top_via.clone());
+        self.reply_on(
+            now,
+            fork_id,
+            &req,
+            via.as_deref(),
+            answer.status,
+            answer.reason,
+        );
     }
 
     pub(super) fn reply_on(
@@ -377,7 +394,16 @@ impl Proxy {
         status: u16,
         reason: Option<&str>,
     ) {
-        log_call_result(req, status);
+        self.events.result(
+            now,
+            id.get(),
+            req,
+            status,
+            reason,
+            None,
+            None,
+            &mut self.metrics,
+        );
         let tag = self.new_tag();
         let mut b = ResponseBuilder::new(req, status).to_tag(&tag);
         if let Some(r) = reason {
@@ -434,22 +460,18 @@ impl Proxy {
     }
 
     pub(super) fn cancel_fork(&mut self, now: Duration, invite_tx: TransactionId) {
-        if let Some(token) = self
-            .parked
-            .iter()
-            .find(|(_, p)| p.id == invite_tx)
-            .map(|(t, _)| *t)
-        {
-            if let Some(p) = self.parked.remove(&token) {
-                self.reply_on(
-                    now,
-                    invite_tx,
-                    &p.req,
-                    fixed_top_via(&p.req, &p.source, self.cfg.force_rport).as_deref(),
-                    487,
-                    None,
-                );
-            }
+        if let Some(p) = self.unpark_request(invite_tx) {
+            // The parked call started (with its caller's identity) when it was parked.
+            self.events
+                .started(now, invite_tx.get(), &p.req, None, &p.source, true);
+            self.reply_on(
+                now,
+                invite_tx,
+                &p.req,
+                fixed_top_via(&p.req, &p.source, self.cfg.force_rport).as_deref(),
+                487,
+                None,
+            );
             return;
         }
         let Some(fork) = self.forks.get_mut(&invite_tx) else {
@@ -471,19 +493,14 @@ impl Proxy {
                 return;
             };
             fork.final_sent = true;
-            let setup = now.saturating_sub(fork.started);
-            if fork.request.method() == Method::Invite {
-                self.metrics.call_setup(setup);
-            }
-            let req = fork.request.clone();
-            let via = fork.fixed_top_via.clone();
-            self.reply_on(now, invite_tx, &req, via.as_deref(), 487, None);
+            self.answer_fork(now, invite_tx, Answer::status(487));
         }
     }
 
     pub(super) fn no_answer(&mut self, now: Duration, fork_id: TransactionId) {
-        // Call services: the next find-me step, or no-answer forwarding.
-        if self.services_timeout(now, fork_id) {
+        // The response side (call services: the next find-me step, or no-answer
+        // forwarding).
+        if self.run_final_route(now, fork_id, LegEnd::NoAnswer) {
             return;
         }
         let Some(fork) = self.forks.get_mut(&fork_id) else {

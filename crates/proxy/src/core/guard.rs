@@ -57,7 +57,7 @@ impl Proxy {
             if let Some(mut resp) = error_response(data, status, why, Some(&tag)) {
                 if extra {
                     // Retry-After before the blank line that ends the head.
-                    if let Some(end) = super::find_subslice(&resp, b"\r\n\r\n") {
+                    if let Some(end) = find_subslice(&resp, b"\r\n\r\n") {
                         let line = format!("\r\nRetry-After: {}", self.flood.ban_secs());
                         resp.splice(end..end, line.bytes());
                     }
@@ -133,4 +133,9 @@ impl Proxy {
             self.flood.tracked()
         );
     }
+}
+
+/// The last position of `needle` in `hay`.
+fn find_subslice(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
 }

@@ -1,6 +1,7 @@
 //! [`Proxy`]: its state, its public face (messages and time in, bytes out), and the
-//! transaction-layer plumbing. The stage pipeline is in `pipeline.rs`, the fork manager in
-//! `forking.rs`, stateless forwarding in `stateless.rs`.
+//! transaction-layer plumbing. The order of the stages is in `request_route.rs` (the
+//! contract of a stage in `stage.rs`), parked requests and their queries in `query.rs`,
+//! the fork manager in `forking.rs`, stateless forwarding in `stateless.rs`.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
@@ -8,13 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use model::AddressOfRecord;
 use registrar::{Change, Registrar};
 use sip_message::{error_response, Editor, ResponseBuilder, SipMessage};
 use sip_transaction::{
     Config as TxConfig, Event, Reliability, RequestOutcome, TransactionId, TransactionLayer,
 };
 
+use crate::answer::Answer;
 use crate::auth::Authenticator;
 use crate::config::ProxyConfig;
 use crate::destination::Destination;
@@ -23,35 +24,27 @@ use crate::fork::Fork;
 use crate::metrics::Metrics;
 
 mod domains;
+mod final_route;
 mod forking;
 mod guard;
+mod location;
+mod mwi;
+mod originate;
 mod pipeline;
+mod query;
 mod registration;
+mod request_route;
 mod screening;
 mod services;
+mod stage;
 mod stateless;
 mod transport_error;
 mod via;
+mod voicemail;
 
+pub use query::{PendingQuery, Query, QueryAnswer};
 use via::fixed_top_via;
 use via::response_destination;
-
-/// A location lookup the server runs against the shared store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocationQuery {
-    /// Hand this back with the result.
-    pub token: u64,
-    /// Whose bindings.
-    pub aor: AddressOfRecord,
-}
-
-/// A request waiting for a location lookup.
-pub(super) struct Parked {
-    id: TransactionId,
-    req: SipMessage,
-    source: Destination,
-    routes: crate::route::RoutePlan,
-}
 
 /// Counters for metrics and `switchboard status`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -84,8 +77,9 @@ pub struct Proxy {
     auth: Authenticator,
     metrics: Metrics,
     draining: bool,
-    parked: HashMap<u64, Parked>,
-    queries: VecDeque<LocationQuery>,
+    /// Requests and retargets waiting for a query's answer (bounded by `max_forks`).
+    parked: HashMap<u64, query::Parked>,
+    queries: VecDeque<PendingQuery>,
     next_query: u64,
     forks: HashMap<TransactionId, Fork>,
     /// Forks that have not sent their final answer: the only ones with a live no-answer
@@ -112,6 +106,14 @@ pub struct Proxy {
     banned_answered: u64,
     /// `now` of the message being handled (failure windows and bans in the auth stage).
     clock: Duration,
+    /// Requests the proxy originated, awaiting their answers (`originate.rs`).
+    originated: originate::Originated,
+    /// Message-waiting subscriptions and mailbox counts (`mwi.rs`).
+    mwi: crate::services::mwi::Subscriptions,
+    /// The user the request being handled authenticated as (for its call's events).
+    identity: Option<model::AddressOfRecord>,
+    /// Calls in set-up and the call events for the server.
+    events: crate::events::CallEvents,
 }
 
 pub(super) fn reliability(d: &Destination) -> Reliability {
@@ -141,6 +143,10 @@ impl Proxy {
             banned_dropped: 0,
             banned_answered: 0,
             clock: Duration::ZERO,
+            originated: originate::Originated::new(),
+            mwi: crate::services::mwi::Subscriptions::new(cfg.services.voicemail.max_subscriptions),
+            identity: None,
+            events: crate::events::CallEvents::default(),
             auth,
             metrics: Metrics::default(),
             draining: false,
@@ -206,6 +212,13 @@ impl Proxy {
         std::mem::take(&mut self.changes)
     }
 
+    /// The next call event ([`crate::events`]): the server drains them after each input,
+    /// as it does [`Proxy::poll_transmit`]. Events it leaves are dropped (and counted)
+    /// past [`crate::events::MAX_QUEUED_EVENTS`].
+    pub fn poll_call_event(&mut self) -> Option<crate::events::CallEvent> {
+        self.events.poll()
+    }
+
     /// The next message to send.
     pub fn poll_transmit(&mut self) -> Option<(Destination, Bytes)> {
         let t = self.out.pop_front()?;
@@ -250,9 +263,38 @@ impl Proxy {
         );
         gauge(
             out,
+            "switchboard_queries_waiting",
+            "Requests and calls waiting for a store lookup (shared-database mode).",
+            self.parked.len(),
+        );
+        gauge(
+            out,
+            "switchboard_call_events_queued",
+            "Call events waiting for the server (call records).",
+            self.events.queued(),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP switchboard_call_events_total Call events emitted, and dropped because the queue was full.\n# TYPE switchboard_call_events_total counter\nswitchboard_call_events_total{{outcome=\"emitted\"}} {}\nswitchboard_call_events_total{{outcome=\"dropped\"}} {}",
+            self.events.emitted, self.events.dropped
+        );
+        gauge(
+            out,
             "switchboard_registered_contacts",
             "Bindings in the location table.",
             self.registrar.location().len(),
+        );
+        gauge(
+            out,
+            "switchboard_mwi_subscriptions",
+            "Message-waiting (message-summary) subscriptions held.",
+            self.mwi.len(),
+        );
+        gauge(
+            out,
+            "switchboard_originated_requests_in_flight",
+            "Requests the proxy originated (NOTIFY, ...) awaiting their answer.",
+            self.originated.len(),
         );
     }
 
@@ -281,6 +323,7 @@ impl Proxy {
     /// Fires timers due at `now`.
     pub fn handle_timeout(&mut self, now: Duration) {
         self.bans.expire(now);
+        self.dialogs.expire(now);
         self.layer.handle_timeout(now);
         self.prune_pending();
         let forks = &self.forks;
@@ -303,6 +346,7 @@ impl Proxy {
     /// One message from the network. `wall` is Unix time in seconds (binding expiry).
     pub fn handle_message(&mut self, now: Duration, wall: u64, data: Bytes, source: Destination) {
         self.clock = now;
+        self.identity = None;
         if !self.admit(now, &data, &source) {
             return;
         }
@@ -358,6 +402,10 @@ impl Proxy {
 
     /// Moves transaction-layer output and events along.
     fn pump(&mut self, now: Duration) {
+        for (call, call_id, lasted, by) in self.dialogs.take_gone() {
+            self.events
+                .ended(now, call, &call_id, lasted, by, &mut self.metrics);
+        }
         while let Some(t) = self.layer.poll_transmit() {
             self.out.push_back((t.dest, t.bytes));
         }
@@ -366,16 +414,21 @@ impl Proxy {
                 Event::Timeout { id } => {
                     if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
                         self.branch_final(now, fork_id, b, 408, None);
+                    } else {
+                        self.originated_final(now, id, 408); // originate.rs
                     }
                 }
                 // RFC 3261 §16.9: a transport error is a 503 for that branch.
                 Event::TransportError { id } => {
                     if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
                         self.branch_final(now, fork_id, b, 503, None);
+                    } else {
+                        self.originated_final(now, id, 503); // originate.rs
                     }
                 }
                 Event::Terminated { id } => {
                     self.client_to_fork.remove(&id);
+                    self.originated.remove(&id); // originate.rs
                     if let Some(f) = self.forks.get(&id) {
                         // The server transaction ended: forget the fork once it has answered.
                         if f.final_sent || f.group_done() {
@@ -406,7 +459,7 @@ impl Proxy {
                 request,
             } => {
                 let status = if invite_tx.is_some() { 200 } else { 481 };
-                self.reply(now, cancel_tx, &request, &source, status, None, "");
+                self.reply(now, cancel_tx, &request, &source, Answer::status(status));
                 if let Some(inv) = invite_tx {
                     self.cancel_fork(now, inv);
                 }
@@ -429,26 +482,33 @@ impl Proxy {
     }
 
     /// Answers on a server transaction.
-    #[allow(clippy::too_many_arguments)]
     fn reply(
         &mut self,
         now: Duration,
         id: TransactionId,
         req: &SipMessage,
         source: &Destination,
-        status: u16,
-        reason: Option<&str>,
-        extra: &str,
+        answer: Answer,
     ) {
+        let status = answer.status;
         let tag = if status > 100 {
             Some(self.new_tag())
         } else {
             None
         };
-        log_call_result(req, status);
+        self.events.result(
+            now,
+            id.get(),
+            req,
+            status,
+            answer.reason,
+            Some(source),
+            self.identity.as_ref(),
+            &mut self.metrics,
+        );
         let via = fixed_top_via(req, source, self.cfg.force_rport);
         let mut b = ResponseBuilder::new(req, status);
-        if let Some(r) = reason {
+        if let Some(r) = answer.reason {
             b = b.reason(r);
         }
         if let Some(t) = &tag {
@@ -457,15 +517,11 @@ impl Proxy {
         if let Some(v) = &via {
             b = b.top_via(v);
         }
-        let mut bytes = b
-            .header("Server", format_args!("{}", self.cfg.server_name))
-            .to_vec();
-        if !extra.is_empty() {
-            // Splice extra header lines before Content-Length (always the last line).
-            if let Some(pos) = find_subslice(&bytes, b"Content-Length: ") {
-                bytes.splice(pos..pos, extra.bytes());
-            }
+        b = b.header("Server", format_args!("{}", self.cfg.server_name));
+        for (name, value) in &answer.headers {
+            b = b.header(name, format_args!("{value}"));
         }
+        let bytes = b.to_vec();
         // Challenges are sent statelessly (like Kamailio's `sl`): a retransmitted request
         // just gets a fresh challenge, and no transaction waits 32 s (Timer J/H) for it.
         let sent = if matches!(status, 401 | 407) {
@@ -487,22 +543,6 @@ impl Proxy {
     }
 }
 
-/// True for the INVITE that starts a call (not a re-INVITE inside one).
-pub(super) fn is_initial_invite(req: &SipMessage) -> bool {
-    req.method() == sip_message::Method::Invite && req.to_tag().is_none()
-}
-
-/// Logs the final answer to a caller's INVITE. Challenges are steps of the call set-up, not
-/// its result: they are not logged (a wrong password logs `auth failure`).
-pub(super) fn log_call_result(req: &SipMessage, status: u16) {
-    if status < 200 || matches!(status, 401 | 407) || !is_initial_invite(req) {
-        return;
-    }
-    let from = req.from().map_or("", |f| f.uri.raw);
-    let to = req.to().map_or("", |t| t.uri.raw);
-    crate::oplog::call_result(req.call_id(), from, to, status);
-}
-
 /// The response minus its top Via (ours), printed.
 pub(super) fn strip_top_via(resp: &SipMessage) -> Option<Bytes> {
     let mut ed = Editor::new(resp);
@@ -511,8 +551,4 @@ pub(super) fn strip_top_via(resp: &SipMessage) -> Option<Bytes> {
         return None;
     }
     Some(Bytes::from(ed.to_vec()))
-}
-
-pub(super) fn find_subslice(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).rposition(|w| w == needle)
 }

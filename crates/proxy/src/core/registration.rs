@@ -1,74 +1,53 @@
 //! The registrar stage: a REGISTER to a local domain is authenticated (401), applied to
 //! the location table by the `registrar` crate, answered with the bindings, and logged.
 
-use std::time::Duration;
-
 use model::AddressOfRecord;
-use sip_message::SipMessage;
-use sip_transaction::TransactionId;
+use sip_message::{Method, SipMessage};
 
+use super::stage::{Flow, RequestCtx, Stage};
 use super::Proxy;
+use crate::answer::Answer;
 use crate::destination::Destination;
 use crate::sanity;
 
+/// A REGISTER to a local domain (or to this server) ends here, answered.
+pub(super) struct Registrar;
+
+impl Stage for Registrar {
+    fn name(&self) -> &'static str {
+        "registrar"
+    }
+
+    fn on_request(&self, p: &mut Proxy, cx: &mut RequestCtx) -> Flow {
+        if cx.req.method() != Method::Register || !cx.for_us() {
+            return Flow::Continue;
+        }
+        Flow::Reply(p.register(cx.wall, &cx.req, &cx.source))
+    }
+}
+
 impl Proxy {
-    pub(super) fn register(
-        &mut self,
-        now: Duration,
-        wall: u64,
-        id: TransactionId,
-        req: &SipMessage,
-        source: &Destination,
-    ) {
-        if let Err((status, reason, extra)) = sanity::check_require_for_registrar(req) {
-            self.reply(
-                now,
-                id,
-                req,
-                source,
-                status,
-                Some(reason),
-                extra.as_deref().unwrap_or(""),
-            );
-            return;
+    fn register(&mut self, wall: u64, req: &SipMessage, source: &Destination) -> Answer {
+        if let Err(refusal) = sanity::check_require_for_registrar(req) {
+            let (status, reason, header) = refusal;
+            return Answer::new(status, reason).with_all(header);
         }
         let Some(to) = req.to() else {
-            self.reply(now, id, req, source, 400, Some("Bad To header"), "");
-            return;
+            return Answer::new(400, "Bad To header");
         };
         if !to.uri.is_sip() || to.uri.user.is_none() {
-            self.reply(
-                now,
-                id,
-                req,
-                source,
-                400,
-                Some("To must be a SIP URI with a user part"),
-                "",
-            );
-            return;
+            return Answer::new(400, "To must be a SIP URI with a user part");
         }
         let Some(domain) = self.local_domain_of(&to.uri, Some(req)) else {
-            self.reply(
-                now,
-                id,
-                req,
-                source,
-                404,
-                Some("Domain Not Served Here"),
-                "",
-            );
-            return;
+            return Answer::new(404, "Domain Not Served Here");
         };
-        if let Err((status, reason, headers)) = self.authenticate(req, &domain, 401, source, wall) {
-            self.reply(now, id, req, source, status, reason, &headers);
-            return;
+        if let Err(answer) = self.authenticate(req, &domain, 401, source, wall) {
+            return answer;
         }
         let aor = AddressOfRecord::new(to.uri.user.unwrap_or(""), &domain);
         let aor = self.directory.resolve_alias(&aor).unwrap_or(aor);
         if !self.directory.is_subscriber(&aor) {
-            self.reply(now, id, req, source, 404, Some("Not Found"), "");
-            return;
+            return Answer::new(404, "Not Found");
         }
         let from = source.to_source_string();
         let outcome = self.registrar.handle(req, &aor, &from, wall);
@@ -81,15 +60,11 @@ impl Proxy {
             self.metrics.overloaded += 1;
         }
         self.changes.extend(outcome.changes);
-        self.reply(
-            now,
-            id,
-            req,
-            source,
-            outcome.status,
-            outcome.reason,
-            &outcome.headers,
-        );
+        Answer {
+            status: outcome.status,
+            reason: outcome.reason,
+            headers: outcome.headers,
+        }
     }
 }
 

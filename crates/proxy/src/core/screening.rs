@@ -2,27 +2,52 @@
 //! outgoing rules of a local caller, answered `403` with Error-Info pointing at the
 //! announcement. The rules themselves are in `crate::services::screening`.
 
-use std::time::Duration;
-
 use model::{AddressOfRecord, ScreenDirection};
 use sip_message::{SipMessage, Uri};
-use sip_transaction::TransactionId;
 
+use super::stage::{Flow, RequestCtx, Stage};
 use super::Proxy;
-use crate::destination::Destination;
+use crate::answer::Answer;
 use crate::services::screening::{blocking, screened_method, Party};
 
+/// §2.14: an authenticated local caller's outgoing rules.
+pub(super) struct OutgoingScreening;
+
+impl Stage for OutgoingScreening {
+    fn name(&self) -> &'static str {
+        "outgoing-screening"
+    }
+
+    fn on_request(&self, p: &mut Proxy, cx: &mut RequestCtx) -> Flow {
+        if cx.authenticated() && p.screened_outgoing(&cx.req, &cx.ruri) {
+            return p.screened_answer().into();
+        }
+        Flow::Continue
+    }
+}
+
+/// §2.13: the callee's incoming rules (only for a callee who exists).
+pub(super) struct IncomingScreening;
+
+impl Stage for IncomingScreening {
+    fn name(&self) -> &'static str {
+        "incoming-screening"
+    }
+
+    fn on_request(&self, p: &mut Proxy, cx: &mut RequestCtx) -> Flow {
+        match &cx.callee {
+            Some(callee) if cx.callee_exists && p.screened_incoming(&cx.req, callee) => {
+                p.screened_answer().into()
+            }
+            _ => Flow::Continue,
+        }
+    }
+}
+
 impl Proxy {
-    /// Incoming screening (§2.13) of a request to `callee`: answers 403 and returns true
-    /// when one of the callee's rules blocks the caller.
-    pub(super) fn screened_incoming(
-        &mut self,
-        now: Duration,
-        id: TransactionId,
-        req: &SipMessage,
-        source: &Destination,
-        callee: &AddressOfRecord,
-    ) -> bool {
+    /// Incoming screening (§2.13) of a request to `callee`: true when one of the callee's
+    /// rules blocks the caller.
+    fn screened_incoming(&self, req: &SipMessage, callee: &AddressOfRecord) -> bool {
         if !screened_method(req.method()) || req.to_tag().is_some() {
             return false;
         }
@@ -36,21 +61,13 @@ impl Proxy {
             .any(|p| blocking(&rules, ScreenDirection::Incoming, p).is_some());
         if blocked {
             tracing::debug!(%callee, "incoming call screened");
-            self.reply_screened(now, id, req, source);
         }
         blocked
     }
 
-    /// Outgoing screening (§2.14) of an authenticated local caller: answers 403 and
-    /// returns true when one of the caller's rules blocks the Request-URI.
-    pub(super) fn screened_outgoing(
-        &mut self,
-        now: Duration,
-        id: TransactionId,
-        req: &SipMessage,
-        source: &Destination,
-        ruri: &str,
-    ) -> bool {
+    /// Outgoing screening (§2.14) of an authenticated local caller: true when one of the
+    /// caller's rules blocks the Request-URI.
+    fn screened_outgoing(&self, req: &SipMessage, ruri: &str) -> bool {
         if !screened_method(req.method()) || req.to_tag().is_some() {
             return false;
         }
@@ -80,23 +97,17 @@ impl Proxy {
             .any(|p| blocking(&rules, ScreenDirection::Outgoing, p).is_some());
         if blocked {
             tracing::debug!(%caller, "outgoing call screened");
-            self.reply_screened(now, id, req, source);
         }
         blocked
     }
 
-    fn reply_screened(
-        &mut self,
-        now: Duration,
-        id: TransactionId,
-        req: &SipMessage,
-        source: &Destination,
-    ) {
-        let extra = match &self.cfg.services.screening_announcement {
-            Some(uri) => format!("Error-Info: <{uri}>\r\n"),
-            None => String::new(),
-        };
-        self.reply(now, id, req, source, 403, Some("Forbidden"), &extra);
+    /// 403, with the announcement in Error-Info when one is configured.
+    fn screened_answer(&self) -> Answer {
+        let a = Answer::new(403, "Forbidden");
+        match &self.cfg.services.screening_announcement {
+            Some(uri) => a.with("Error-Info", format_args!("<{uri}>")),
+            None => a,
+        }
     }
 
     /// The caller as screening sees it: the From URI (for a local caller, the identity the

@@ -6,24 +6,77 @@
 //! leg's branches are retired (CANCEL when ringing; their answers are absorbed), the caller
 //! gets `181 Call Is Being Forwarded`, the request gains History-Info and loses one
 //! Max-Forwards, and the new leg's first group starts.
+//!
+//! In shared-database mode every user's phones are a query away: resolving a leg stops
+//! with `Need(Query)` at the first user whose bindings it lacks, the request (or the
+//! retarget) is parked (`query.rs`), and resolving starts again with the answer. It is
+//! pure over the directory and the answers so far, so starting again is safe.
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use model::AddressOfRecord;
+use model::{AddressOfRecord, Binding};
 use sip_message::{Editor, Method, SipMessage, Uri};
 use sip_transaction::TransactionId;
 
+use super::query::{locate, Missing, Query};
+use super::stage::{
+    FinalCtx, FinalFlow, Flow, LegEnd, RequestCtx, Retarget, ServiceLeg, Stage, Targets,
+};
 use super::Proxy;
 use crate::config::ProxyMode;
-use crate::destination::Destination;
-use crate::fork::{BranchState, Target};
-use crate::route::{HopError, RoutePlan};
-use crate::services::forwarding::{contact_groups, hop, remote_target, Hop};
+use crate::error::CallError;
+use crate::fork::contact_groups;
+use crate::fork::Target;
+use crate::services::forwarding::{hop, remote_target, Hop};
+use crate::services::voicemail::{is_voicemail_target, VoicemailCall};
 use crate::services::{entry_index, entry_uri, findme, history_entries, CallState, Cause, Step};
 
-/// A failure that ends the call: status and reason.
-type Fail = (u16, &'static str);
+/// Answers to location queries so far: whose bindings (None: the lookup failed).
+type Found = [(AddressOfRecord, Option<Vec<Binding>>)];
+
+/// Why resolving a leg stopped.
+enum Stop {
+    /// The call ends.
+    Fail(CallError),
+    /// A user's bindings are needed first.
+    Need(Query),
+}
+
+impl From<CallError> for Stop {
+    fn from(e: CallError) -> Stop {
+        Stop::Fail(e)
+    }
+}
+
+impl From<Missing> for Stop {
+    fn from(m: Missing) -> Stop {
+        match m {
+            Missing::Need(q) => Stop::Need(q),
+            Missing::Failed(e) => Stop::Fail(e),
+        }
+    }
+}
+
+/// Forwarding and find-me of the callee (RFC 5359 §2.7-§2.9, §2.12).
+pub(super) struct CallServices;
+
+impl Stage for CallServices {
+    fn name(&self) -> &'static str {
+        "call-services"
+    }
+
+    fn on_request(&self, p: &mut Proxy, cx: &mut RequestCtx) -> Flow {
+        match &cx.callee {
+            Some(aor) if cx.callee_exists && p.has_call_services(&cx.req, aor) => p.serve_call(cx),
+            _ => Flow::Continue,
+        }
+    }
+
+    fn on_final(&self, p: &mut Proxy, cx: &mut FinalCtx) -> FinalFlow {
+        p.services_on_final(cx)
+    }
+}
 
 /// What a target resolved to.
 struct Leg {
@@ -46,11 +99,8 @@ impl Proxy {
     /// An INVITE with Replaces or Join (RFC 3891, 3911) names a dialog on a particular
     /// phone: it is never forwarded.
     ///
-    /// A redirect server answers with contacts, it does not retarget. With a shared
-    /// database (`shared_location`) the callee's phones may be registered on another node
-    /// and are looked up asynchronously: only unconditional forwarding (which needs no
-    /// lookup of the callee) applies there.
-    pub(super) fn has_call_services(&self, req: &SipMessage, aor: &AddressOfRecord) -> bool {
+    /// A redirect server answers with contacts, it does not retarget.
+    fn has_call_services(&self, req: &SipMessage, aor: &AddressOfRecord) -> bool {
         if req.method() != Method::Invite
             || req.to_tag().is_some()
             || self.cfg.mode == ProxyMode::Redirect
@@ -59,65 +109,51 @@ impl Proxy {
         {
             return false;
         }
-        let fwd = self.directory.forwarding(aor);
-        if self.cfg.shared_location {
-            return fwd.is_some_and(|f| f.always.is_some());
-        }
-        fwd.is_some() || self.directory.findme(aor).is_some()
+        // voicemail: a mailbox adds busy / no-answer / unavailable rules (core/voicemail.rs).
+        self.forwarding_with_voicemail(aor).is_some() || self.directory.findme(aor).is_some()
     }
 
     /// Routes an INVITE to a callee with services: resolves forwarding chains and
-    /// find-me, then starts the fork.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn serve_call(
-        &mut self,
-        now: Duration,
-        wall: u64,
-        id: TransactionId,
-        req: SipMessage,
-        source: Destination,
-        routes: RoutePlan,
-        aor: AddressOfRecord,
-    ) {
+    /// find-me into the fork's targets.
+    fn serve_call(&mut self, cx: &mut RequestCtx) -> Flow {
+        let Some(aor) = cx.callee.clone() else {
+            return Flow::Continue;
+        };
         let mut st = CallState {
             target_uri: format!("sip:{aor}"),
-            wall0: wall,
-            now0: now,
+            wall0: cx.wall,
+            now0: cx.now,
             ..CallState::default()
         };
-        self.seed_from_history(&req, &mut st);
-        let leg = match self.resolve(&mut st, Hop::Local(aor), Vec::new(), 0, wall) {
+        self.seed_from_history(&cx.req, &mut st);
+        let resolved = self.resolve(&mut st, Hop::Local(aor), Vec::new(), 0, cx.wall, &cx.found);
+        // A leg that waits for a lookup is resolved again from the start: reported then.
+        if !matches!(resolved, Err(Stop::Need(_))) {
+            self.report_retargets(cx.now, cx.id, &mut st);
+        }
+        let leg = match resolved {
             Ok(leg) => leg,
-            Err((status, reason)) => {
-                self.reply(now, id, &req, &source, status, Some(reason), "");
-                return;
-            }
+            Err(Stop::Fail(e)) => return e.answer_logged().into(),
+            Err(Stop::Need(query)) => return Flow::Need(query),
         };
-        let req = if leg.retargets > 0 {
-            match with_history(&req, &leg.history, leg.retargets) {
-                Ok(r) => r,
-                Err((status, reason)) => {
-                    self.reply(now, id, &req, &source, status, Some(reason), "");
-                    return;
-                }
+        if leg.retargets > 0 {
+            match with_history(&cx.req, &leg.history, leg.retargets) {
+                Ok(r) => cx.req = r,
+                Err(e) => return e.answer().into(),
             }
-        } else {
-            req
-        };
+        }
         let (first, groups) = self.take_leg(&mut st, leg.groups, leg.steps);
         st.callee = leg.callee;
-        self.calls.insert(id, st);
         let mut all = vec![first];
         all.extend(groups);
-        self.start_fork(now, id, req, source, routes, all);
-        if let Some(fork) = self.forks.get_mut(&id) {
-            if !fork.final_sent {
-                fork.deadline = Some(now + leg.ring);
-            }
-        }
-        if leg.retargets > 0 {
-            self.send_181(now, id);
-        }
+        Flow::Forward(Targets {
+            groups: all,
+            service: Some(Box::new(ServiceLeg {
+                state: st,
+                ring: leg.ring,
+                forwarded: leg.retargets > 0,
+            })),
+        })
     }
 
     /// Splits a leg into its first group and the rest: find-me steps go to the call
@@ -176,14 +212,12 @@ impl Proxy {
         mut history: Vec<String>,
         mut retargets: u8,
         wall: u64,
-    ) -> Result<Leg, Fail> {
+        found: &Found,
+    ) -> Result<Leg, Stop> {
         loop {
             let aor = match next {
                 Hop::Remote(uri) => {
-                    let t = remote_target(&uri).map_err(|e| match e {
-                        HopError::Unsupported => (416, "Unsupported URI Scheme or Transport"),
-                        HopError::Unresolvable => (503, "DNS Resolution Not Supported"),
-                    })?;
+                    let t = remote_target(&uri).map_err(CallError::from)?;
                     return Ok(Leg {
                         callee: None,
                         groups: vec![vec![t]],
@@ -194,28 +228,38 @@ impl Proxy {
                     });
                 }
                 Hop::Local(aor) => self.directory.resolve_alias(&aor).unwrap_or(aor),
+                // voicemail: the owner's mailbox ends the chain (core/voicemail.rs).
+                Hop::Voicemail(owner) => {
+                    return Ok(Leg {
+                        callee: None,
+                        groups: vec![vec![self.deposit_target(&owner)?]],
+                        steps: Vec::new(),
+                        ring: self.cfg.no_answer_timeout,
+                        history,
+                        retargets,
+                    });
+                }
             };
             if !self.directory.is_subscriber(&aor) {
-                return Err((404, "Not Found"));
+                return Err(CallError::NotFound.into());
             }
             if st.visited.contains(&aor) {
-                return Err((482, "Loop Detected"));
+                return Err(CallError::ForwardingLoop.into());
             }
             st.visited.push(aor.clone());
-            let fwd = self.directory.forwarding(&aor).unwrap_or_default();
+            let fwd = self.forwarding_with_voicemail(&aor).unwrap_or_default();
             if let Some(t) = &fwd.always {
                 next = self.next_hop(st, &mut history, t, &aor, Cause::Unconditional)?;
                 retargets += 1;
                 continue;
             }
-            let groups = contact_groups(self.registrar.location().lookup(&aor, wall));
+            let groups = contact_groups(locate(self, &aor, wall, found)?);
             let steps = match self.directory.findme(&aor) {
                 Some(fm) => {
-                    let list = fm
-                        .targets
-                        .iter()
-                        .map(|(t, secs)| (self.findme_targets(t, &aor, wall), *secs))
-                        .collect();
+                    let mut list = Vec::with_capacity(fm.targets.len());
+                    for (t, secs) in &fm.targets {
+                        list.push((self.findme_targets(t, &aor, wall, found)?, *secs));
+                    }
                     findme::steps(groups, self.cfg.services.findme_contact_ring, list)
                 }
                 None if groups.is_empty() => Vec::new(),
@@ -242,7 +286,7 @@ impl Proxy {
                     retargets += 1;
                     continue;
                 }
-                return Err((480, "Temporarily Unavailable"));
+                return Err(CallError::Unavailable.into());
             }
             let ring = steps[0].ring;
             return Ok(Leg {
@@ -264,15 +308,20 @@ impl Proxy {
         target: &str,
         from: &AddressOfRecord,
         cause: Cause,
-    ) -> Result<Hop, Fail> {
+    ) -> Result<Hop, Stop> {
         if st.hops >= self.cfg.services.max_chain {
-            return Err((483, "Too Many Forwarding Hops"));
+            return Err(CallError::TooManyForwardingHops.into());
         }
         let local = |u: &Uri<'_>| self.local_domain_of(u, None);
-        let h = hop(target, &from.domain, &local).ok_or((500, "Bad Forwarding Target"))?;
+        let h = if is_voicemail_target(target) {
+            Hop::Voicemail(from.clone()) // voicemail
+        } else {
+            hop(target, &from.domain, &local).ok_or(CallError::BadForwardingTarget)?
+        };
         let uri = match &h {
             Hop::Local(a) => format!("sip:{a}"),
             Hop::Remote(u) => u.clone(),
+            Hop::Voicemail(a) => VoicemailCall::Deposit(a.clone()).request_uri(),
         };
         tracing::debug!(%from, to = %uri, ?cause, "call forwarded");
         history.extend(st.retarget_history(&uri, cause));
@@ -280,225 +329,139 @@ impl Proxy {
     }
 
     /// A find-me entry's targets: a local user's phones (all in parallel) or a URI.
-    fn findme_targets(&self, t: &str, owner: &AddressOfRecord, wall: u64) -> Vec<Target> {
+    fn findme_targets(
+        &self,
+        t: &str,
+        owner: &AddressOfRecord,
+        wall: u64,
+        found: &Found,
+    ) -> Result<Vec<Target>, Stop> {
         let local = |u: &Uri<'_>| self.local_domain_of(u, None);
-        match hop(t, &owner.domain, &local) {
+        Ok(match hop(t, &owner.domain, &local) {
             Some(Hop::Local(a)) => {
                 let a = self.directory.resolve_alias(&a).unwrap_or(a);
-                contact_groups(self.registrar.location().lookup(&a, wall))
+                contact_groups(locate(self, &a, wall, found)?)
                     .into_iter()
                     .flatten()
                     .collect()
             }
             Some(Hop::Remote(u)) => remote_target(&u).into_iter().collect(),
+            Some(Hop::Voicemail(_)) => Vec::new(),
             None => Vec::new(),
+        })
+    }
+
+    /// Reports the retargets `st` made as call events.
+    fn report_retargets(&mut self, now: Duration, id: TransactionId, st: &mut CallState) {
+        for (cause, target) in st.unreported.drain(..) {
+            self.events
+                .retargeted(now, id.get(), cause.event_cause(), &target);
         }
     }
 
-    /// Tells the caller the call is being forwarded.
-    fn send_181(&mut self, now: Duration, fork_id: TransactionId) {
-        let Some(fork) = self.forks.get(&fork_id) else {
-            return;
+    /// The services' answer when a leg ended: find-me's next step, or forwarding on
+    /// busy / no answer / unavailable (resolved like the first leg, lookups included).
+    fn services_on_final(&mut self, cx: &FinalCtx) -> FinalFlow {
+        let Some(st) = self.calls.get_mut(&cx.fork_id) else {
+            return FinalFlow::Continue;
         };
-        if fork.final_sent || fork.cancelled {
-            return;
-        }
-        let (req, via) = (fork.request.clone(), fork.fixed_top_via.clone());
-        self.reply_on(
-            now,
-            fork_id,
-            &req,
-            via.as_deref(),
-            181,
-            Some("Call Is Being Forwarded"),
-        );
-    }
-
-    /// True when branch `b` belongs to an earlier leg (its provisional answers stay here).
-    pub(super) fn retired_branch(&self, fork_id: TransactionId, b: usize) -> bool {
-        self.calls.get(&fork_id).is_some_and(|st| b < st.base)
-    }
-
-    /// Ends the current leg: ringing branches are cancelled, silent ones will be when they
-    /// answer; all count as done and their answers are absorbed.
-    fn retire_leg(&mut self, now: Duration, fork_id: TransactionId) {
-        let Some(fork) = self.forks.get_mut(&fork_id) else {
-            return;
-        };
-        let mut to_cancel = Vec::new();
-        for (i, b) in fork.branches.iter_mut().enumerate() {
-            match b.state {
-                BranchState::Proceeding => {
-                    to_cancel.push(i);
-                    b.state = BranchState::Done(487);
-                }
-                BranchState::Trying => {
-                    b.cancel_pending = true;
-                    b.state = BranchState::Done(408);
-                }
-                BranchState::Done(_) => {}
+        if let Some(step) = st.steps.pop_front() {
+            if let Some(t) = step.targets.first() {
+                let target = t
+                    .request_uri
+                    .clone()
+                    .unwrap_or_else(|| format!("sip:{}", t.dest.addr));
+                let cause = crate::events::RetargetCause::FindMe;
+                self.events
+                    .retargeted(cx.now, cx.fork_id.get(), cause, &target);
             }
+            return FinalFlow::Retarget(Box::new(Retarget {
+                groups: vec![step.targets],
+                ring: step.ring,
+                forwarded: None,
+            }));
         }
-        fork.pending_groups.clear();
-        let n = fork.branches.len();
-        for i in to_cancel {
-            self.send_cancel(now, fork_id, i);
-        }
-        if let Some(st) = self.calls.get_mut(&fork_id) {
-            st.base = n;
-        }
-    }
-
-    /// The fork's no-answer timer fired: next find-me step, or no-answer forwarding.
-    /// False when the services have nothing to do (the plain timeout applies).
-    pub(super) fn services_timeout(&mut self, now: Duration, fork_id: TransactionId) -> bool {
-        let Some(st) = self.calls.get(&fork_id) else {
-            return false;
-        };
-        match self.forks.get(&fork_id) {
-            Some(f) if !f.final_sent && !f.cancelled => {}
-            _ => return false,
-        }
-        if !st.steps.is_empty() {
-            self.retire_leg(now, fork_id);
-            return self.next_step(now, fork_id);
-        }
-        let target = st
-            .callee
+        let callee = st.callee.clone();
+        let Some(fwd) = callee
             .as_ref()
-            .and_then(|c| self.directory.forwarding(c))
-            .and_then(|f| f.no_answer);
-        match target {
-            Some((t, _)) => {
-                self.retarget(now, fork_id, &t, Cause::NoAnswer);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Every branch of the current group answered (no serial group left): the next
-    /// find-me step, or busy / unavailable forwarding. False when the call ends here.
-    pub(super) fn services_exhausted(&mut self, now: Duration, fork_id: TransactionId) -> bool {
-        let Some(st) = self.calls.get(&fork_id) else {
-            return false;
-        };
-        if !st.steps.is_empty() {
-            return self.next_step(now, fork_id);
-        }
-        let Some(fork) = self.forks.get(&fork_id) else {
-            return false;
-        };
-        let status = fork
-            .best
-            .as_ref()
-            .map(|r| r.status())
-            .or(fork.best_synthetic)
-            .unwrap_or(408);
-        let Some(fwd) = st
-            .callee
-            .as_ref()
-            .and_then(|c| self.directory.forwarding(c))
+            .and_then(|c| self.forwarding_with_voicemail(c))
         else {
-            return false;
+            return FinalFlow::Continue;
         };
-        let (target, cause) = match status {
-            486 | 600 => (fwd.busy, Cause::Busy),
-            480 | 408 => (fwd.unavailable, Cause::Unavailable),
-            _ => (None, Cause::Busy),
+        let (target, cause) = match cx.end {
+            LegEnd::NoAnswer => (fwd.no_answer.map(|(t, _)| t), Cause::NoAnswer),
+            LegEnd::Failed(486 | 600) => (fwd.busy, Cause::Busy),
+            LegEnd::Failed(480 | 408) => (fwd.unavailable, Cause::Unavailable),
+            LegEnd::Failed(_) => (None, Cause::Busy),
         };
         match target {
-            Some(t) => {
-                self.retarget(now, fork_id, &t, cause);
-                true
-            }
-            None => false,
+            Some(t) => self.retarget(cx, &t, cause),
+            None => FinalFlow::Continue,
         }
     }
 
-    /// Starts the next find-me step. False when none is left.
-    fn next_step(&mut self, now: Duration, fork_id: TransactionId) -> bool {
-        let Some(step) = self
-            .calls
-            .get_mut(&fork_id)
-            .and_then(|st| st.steps.pop_front())
-        else {
-            return false;
-        };
-        if let Some(fork) = self.forks.get_mut(&fork_id) {
-            fork.deadline = Some(now + step.ring);
-        }
-        self.start_group(now, fork_id, step.targets);
-        true
-    }
-
-    /// Retargets the call to `target`: retire the current leg, 181 to the caller, then the
-    /// new leg (or the failure that ends the call).
-    fn retarget(&mut self, now: Duration, fork_id: TransactionId, target: &str, cause: Cause) {
-        let Some(mut st) = self.calls.remove(&fork_id) else {
-            return;
+    /// The call's next leg, at `target`: its targets and the request as it goes there.
+    fn retarget(&mut self, cx: &FinalCtx, target: &str, cause: Cause) -> FinalFlow {
+        // Resolving edits the state (users visited, hops): on a copy, kept unless the
+        // resolution has to wait for a lookup (it then starts again from the original).
+        let Some(mut st) = self.calls.get(&cx.fork_id).cloned() else {
+            return FinalFlow::Continue;
         };
         let from = st
             .callee
             .clone()
             .unwrap_or_else(|| AddressOfRecord::new("", ""));
-        let wall = st.wall0 + now.saturating_sub(st.now0).as_secs();
+        let wall = st.wall0 + cx.now.saturating_sub(st.now0).as_secs();
         let mut history = Vec::new();
         let leg = self
             .next_hop(&mut st, &mut history, target, &from, cause)
-            .and_then(|h| self.resolve(&mut st, h, history, 1, wall));
-        let edited = leg.as_ref().map_err(|e| *e).and_then(|leg| {
-            let fork = self
-                .forks
-                .get(&fork_id)
-                .ok_or((500, "Server Internal Error"))?;
-            with_history(&fork.request, &leg.history, leg.retargets)
-        });
-        self.calls.insert(fork_id, st);
-        self.retire_leg(now, fork_id);
-        let Some(fork) = self.forks.get_mut(&fork_id) else {
-            return;
-        };
-        fork.best = None;
-        fork.best_synthetic = None;
-        match (leg, edited) {
-            (Ok(leg), Ok(req)) => {
-                fork.request = req;
-                fork.deadline = Some(now + leg.ring);
-                let Some(mut st) = self.calls.remove(&fork_id) else {
-                    return;
-                };
-                let (first, groups) = self.take_leg(&mut st, leg.groups, leg.steps);
-                st.callee = leg.callee;
-                self.calls.insert(fork_id, st);
-                if let Some(fork) = self.forks.get_mut(&fork_id) {
-                    let mut rest = groups;
-                    rest.reverse();
-                    fork.pending_groups = rest;
-                }
-                self.send_181(now, fork_id);
-                self.start_group(now, fork_id, first);
-            }
-            (Err((status, reason)), _) | (_, Err((status, reason))) => {
-                fork.final_sent = true;
-                let (req, via) = (fork.request.clone(), fork.fixed_top_via.clone());
-                self.reply_on(now, fork_id, &req, via.as_deref(), status, Some(reason));
-            }
+            .and_then(|h| self.resolve(&mut st, h, history, 1, wall, &cx.found));
+        if !matches!(leg, Err(Stop::Need(_))) {
+            self.report_retargets(cx.now, cx.fork_id, &mut st);
         }
+        let leg = match leg {
+            Ok(leg) => leg,
+            Err(Stop::Need(query)) => return FinalFlow::Need(query),
+            Err(Stop::Fail(e)) => {
+                self.calls.insert(cx.fork_id, st);
+                return FinalFlow::Reply(e.answer_logged());
+            }
+        };
+        let Some(fork) = self.forks.get(&cx.fork_id) else {
+            return FinalFlow::Continue;
+        };
+        let req = match with_history(&fork.request, &leg.history, leg.retargets) {
+            Ok(req) => req,
+            Err(e) => return FinalFlow::Reply(e.answer_logged()),
+        };
+        let (first, groups) = self.take_leg(&mut st, leg.groups, leg.steps);
+        st.callee = leg.callee;
+        self.calls.insert(cx.fork_id, st);
+        let mut all = vec![first];
+        all.extend(groups);
+        FinalFlow::Retarget(Box::new(Retarget {
+            groups: all,
+            ring: leg.ring,
+            forwarded: Some(req),
+        }))
     }
 }
 
 /// The request with History-Info lines appended and Max-Forwards lowered by `retargets`
 /// (483 when that exhausts it).
-fn with_history(req: &SipMessage, history: &[String], retargets: u8) -> Result<SipMessage, Fail> {
+fn with_history(
+    req: &SipMessage,
+    history: &[String],
+    retargets: u8,
+) -> Result<SipMessage, CallError> {
     let mf = req.max_forwards().unwrap_or(70);
     if mf <= retargets {
-        return Err((483, "Too Many Hops"));
+        return Err(CallError::TooManyHops);
     }
     let mut ed = Editor::new(req);
     for h in history {
         ed.append_header("History-Info", format_args!("{h}"));
     }
     ed.set_max_forwards(mf - retargets);
-    SipMessage::parse(Bytes::from(ed.to_vec())).map_err(|_| (500, "Server Internal Error"))
+    SipMessage::parse(Bytes::from(ed.to_vec())).map_err(|_| CallError::Internal)
 }

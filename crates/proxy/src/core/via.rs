@@ -160,11 +160,11 @@ mod tests {
         assert!(!fixed_top_via(&req, &tcp, true).unwrap().contains("rport"));
         // RFC 3261 §18.2.2: on the connection; if it closed, a new one to the sent-by port.
         let tcp = Destination {
-            conn: Some(9),
+            conn: Some(sip_message::ConnectionId(9)),
             ..tcp
         };
         let d = response_destination(&req, &tcp, true);
-        assert_eq!(d.conn, Some(9));
+        assert_eq!(d.conn, Some(sip_message::ConnectionId(9)));
         assert_eq!(d.addr, "192.0.2.7:5062".parse().unwrap());
     }
 }

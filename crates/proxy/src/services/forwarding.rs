@@ -1,10 +1,9 @@
 //! Call forwarding (RFC 5359 §2.7-§2.9): where a forwarding target leads, and the fork
 //! targets of a user's registered contacts.
 
-use model::{AddressOfRecord, Binding};
-use sip_message::{NameAddr, Uri};
+use model::AddressOfRecord;
+use sip_message::Uri;
 
-use crate::destination::Destination;
 use crate::fork::Target;
 use crate::route::{uri_destination, HopError};
 
@@ -15,6 +14,8 @@ pub(crate) enum Hop {
     Local(AddressOfRecord),
     /// Anywhere else: send the request there (the URI is the new Request-URI).
     Remote(String),
+    /// This user's mailbox on the voicemail service.
+    Voicemail(AddressOfRecord),
 }
 
 /// Resolves a target (SIP URI, `user@domain`, or a number of `callee_domain`). `local`
@@ -52,48 +53,6 @@ pub(crate) fn remote_target(uri: &str) -> Result<Target, HopError> {
         routes: Vec::new(),
         q: 1000,
     })
-}
-
-/// A user's contacts as serial groups by q (best first), parallel within a group: the
-/// same plan as the plain location stage.
-pub(crate) fn contact_groups(mut bindings: Vec<Binding>) -> Vec<Vec<Target>> {
-    bindings.sort_by(|a, b| b.q.cmp(&a.q).then(b.expires_at.cmp(&a.expires_at)));
-    let mut groups: Vec<Vec<Target>> = Vec::new();
-    for b in bindings {
-        let contact_dest = Uri::parse(&b.contact).ok().map(|u| uri_destination(&u));
-        // A phone behind NAT is reached where its REGISTER came from.
-        let dest = match (Destination::from_source_string(&b.source), contact_dest) {
-            (Some(src), _) => src,
-            (None, Some(Ok(d))) => d,
-            _ => continue,
-        };
-        let dest = match b
-            .path
-            .first()
-            .and_then(|p| NameAddr::parse(p).ok())
-            .map(|na| uri_destination(&na.uri))
-        {
-            Some(Ok(d)) => d,
-            _ => dest,
-        };
-        let t = Target {
-            request_uri: Some(
-                b.contact
-                    .split('?')
-                    .next()
-                    .unwrap_or(&b.contact)
-                    .to_string(),
-            ),
-            dest,
-            routes: b.path.clone(),
-            q: b.q,
-        };
-        match groups.last_mut() {
-            Some(g) if g[0].q == t.q => g.push(t),
-            _ => groups.push(vec![t]),
-        }
-    }
-    groups
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Call services of RFC 5359 carried by the proxy: call forwarding (unconditional, busy,
 //! no answer, unavailable: §2.7-§2.9), find-me (§2.12) and incoming/outgoing screening
-//! (§2.13, §2.14).
+//! (§2.13, §2.14), and routing to voicemail (`voicemail.rs`).
 //!
 //! The pure parts live here (targets, History-Info, screening matches, find-me steps); the
 //! glue into the fork manager is `core/services.rs`. Settings come from the
@@ -13,7 +13,9 @@
 
 pub(crate) mod findme;
 pub(crate) mod forwarding;
+pub(crate) mod mwi;
 pub(crate) mod screening;
+pub(crate) mod voicemail;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -32,6 +34,11 @@ pub struct ServicesConfig {
     pub max_chain: u32,
     /// How long each q-group of a find-me user's own phones rings before the next.
     pub findme_contact_ring: Duration,
+    /// Where the media service host (voicemail, ...) is reached, like a phone; None: no
+    /// services (calls that would go to voicemail get 480).
+    pub host: Option<crate::Destination>,
+    /// Voicemail access codes.
+    pub voicemail: voicemail::VoicemailConfig,
 }
 
 impl Default for ServicesConfig {
@@ -40,6 +47,8 @@ impl Default for ServicesConfig {
             screening_announcement: None,
             max_chain: 5,
             findme_contact_ring: Duration::from_secs(20),
+            host: None,
+            voicemail: voicemail::VoicemailConfig::default(),
         }
     }
 }
@@ -52,7 +61,7 @@ pub(crate) struct Step {
 }
 
 /// Service state of one INVITE fork whose callee has services.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct CallState {
     /// The local user rung now (None: an outside target).
     pub callee: Option<AddressOfRecord>,
@@ -72,6 +81,8 @@ pub(crate) struct CallState {
     pub wall0: u64,
     /// Proxy time when the call arrived.
     pub now0: Duration,
+    /// Retargets made and not yet reported as call events (cause and new target).
+    pub unreported: Vec<(Cause, String)>,
 }
 
 /// Why a call is retargeted, as the RFC 4458 cause value.
@@ -88,6 +99,17 @@ pub(crate) enum Cause {
 }
 
 impl Cause {
+    /// The call event's name for it.
+    pub fn event_cause(self) -> crate::events::RetargetCause {
+        use crate::events::RetargetCause as R;
+        match self {
+            Cause::Unconditional => R::Always,
+            Cause::Busy => R::Busy,
+            Cause::NoAnswer => R::NoAnswer,
+            Cause::Unavailable => R::Unavailable,
+        }
+    }
+
     /// The RFC 4458 `cause` value.
     pub fn code(self) -> u16 {
         match self {
@@ -118,6 +140,7 @@ impl CallState {
         ));
         self.hi_index = Some(index);
         self.target_uri = uri.to_string();
+        self.unreported.push((cause, uri.to_string()));
         self.hops += 1;
         out
     }

@@ -3,6 +3,7 @@
 //! each changed entity). Errors name the field at fault and exit non-zero.
 
 mod ban;
+mod cdr;
 mod database;
 mod findme;
 mod forward;
@@ -10,6 +11,7 @@ mod import;
 mod output;
 mod password;
 mod screen;
+mod voicemail;
 
 use std::io::Write as _;
 
@@ -23,6 +25,7 @@ use crate::control::{self, Command};
 use crate::run::wall_clock;
 pub use admin::subscriber_with_password;
 pub use ban::{run as ban, BanCmd};
+pub use cdr::{run as cdr, CdrCmd};
 pub use database::init;
 use database::open;
 pub use findme::{run as findme, FindmeCmd};
@@ -31,6 +34,7 @@ pub use output::{error, error_json, AlreadyReported};
 use output::{print_json, print_table};
 use password::PasswordArgs;
 pub use screen::{run as screen, ScreenCmd};
+pub use voicemail::{run as voicemail, VoicemailCmd};
 
 /// `switchboard domain ...`
 #[derive(Subcommand, Debug)]

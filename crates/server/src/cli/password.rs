@@ -57,9 +57,11 @@ fn prompt(question: &str) -> anyhow::Result<String> {
         .write(true)
         .open("/dev/tty")
         .context("password: opening the terminal")?;
+    // Echo off before the prompt shows: someone (or a script) answering the prompt at
+    // once must not see the password echoed.
+    let restore = echo_off(&tty);
     let _ = (&tty).write_all(question.as_bytes());
     let _ = (&tty).flush();
-    let restore = echo_off(&tty);
     let mut line = String::new();
     let r = std::io::BufReader::new(&tty).read_line(&mut line);
     restore_echo(&tty, restore);

@@ -12,6 +12,7 @@ use anyhow::Context;
 use serde::Deserialize;
 
 mod auth;
+mod cdr;
 mod database;
 mod flood;
 mod media;
@@ -25,6 +26,7 @@ mod transaction;
 mod voicemail;
 
 pub use auth::AuthSection;
+pub use cdr::CdrSection;
 pub use database::DatabaseSection;
 pub use flood::FloodSection;
 pub use media::MediaSection;
@@ -68,6 +70,8 @@ pub struct Config {
     pub media: MediaSection,
     /// `[voicemail]`
     pub voicemail: VoicemailSection,
+    /// `[cdr]`
+    pub cdr: CdrSection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -88,9 +92,11 @@ impl Config {
         self.registrar.validate()?;
         self.auth.validate()?;
         self.services.validate()?;
+        self.voicemail.validate()?;
         self.transaction.validate()?;
         self.media.validate()?;
         self.voicemail.validate()?;
+        self.cdr.validate()?;
         self.validate_protections()?;
         Ok(())
     }

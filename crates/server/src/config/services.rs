@@ -37,6 +37,7 @@ impl ServicesSection {
             screening_announcement: self.screening_announcement.clone(),
             max_chain: self.max_forward_chain,
             findme_contact_ring: Duration::from_secs(self.findme_contact_ring_secs),
+            ..proxy::ServicesConfig::default()
         }
     }
 

@@ -1,0 +1,182 @@
+//! The one asynchronous-query mechanism. A stage (request side, or response side when a
+//! call is retargeted) that needs something only the server can fetch (today: a callee's
+//! bindings from the shared database; tomorrow DNS) returns `Need(Query)`. The proxy parks
+//! the request or the retarget in one bounded table, hands the query out through
+//! [`Proxy::poll_query`], and resumes where it stopped when the server brings the answer
+//! back through [`Proxy::handle_query`]: the stage that asked runs again, the answer now
+//! in its context.
+//!
+//! Not here: running the query (the server does, off the core task) or deciding what to
+//! ask (the stages).
+
+use std::time::Duration;
+
+use model::{AddressOfRecord, Binding};
+use sip_transaction::TransactionId;
+
+use super::stage::{FinalCtx, RequestCtx};
+use super::Proxy;
+use crate::error::CallError;
+
+/// Most queries one request may wait for (a forwarding chain and a find-me list each
+/// look up a few users); past it the call ends with 500.
+pub(super) const MAX_QUERIES_PER_REQUEST: usize = 16;
+
+/// Something the proxy needs the server to look up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Query {
+    /// The live bindings of this user (shared-database mode: any node may hold them).
+    Location(AddressOfRecord),
+}
+
+/// A query handed to the server: run it, then pass `token` and the answer to
+/// [`Proxy::handle_query`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingQuery {
+    /// Hand this back with the answer.
+    pub token: u64,
+    /// What to look up.
+    pub query: Query,
+}
+
+/// The server's answer to a [`Query`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueryAnswer {
+    /// The bindings found (expired ones are dropped by the proxy).
+    Bindings(Vec<Binding>),
+    /// The lookup failed (store unreachable): the call ends with 500.
+    Failed,
+}
+
+/// What waits for a query's answer.
+pub(super) enum Parked {
+    /// A new request, to resume at stage `stage` of the request route.
+    Request {
+        cx: Box<RequestCtx>,
+        stage: usize,
+        query: Query,
+    },
+    /// A call whose leg ended, to resume at stage `stage` of the response side.
+    Final {
+        cx: Box<FinalCtx>,
+        stage: usize,
+        query: Query,
+    },
+}
+
+impl Parked {
+    fn query(&self) -> &Query {
+        match self {
+            Parked::Request { query, .. } | Parked::Final { query, .. } => query,
+        }
+    }
+}
+
+/// Why a lookup could not give bindings now.
+pub(super) enum Missing {
+    /// Ask the server.
+    Need(Query),
+    /// Asked, and it failed.
+    Failed(CallError),
+}
+
+/// The bindings of `aor`: this node's location table, or (shared-database mode) the
+/// answer of an earlier query in `found`.
+pub(super) fn locate(
+    proxy: &Proxy,
+    aor: &AddressOfRecord,
+    wall: u64,
+    found: &[(AddressOfRecord, Option<Vec<Binding>>)],
+) -> Result<Vec<Binding>, Missing> {
+    if !proxy.cfg.shared_location {
+        return Ok(proxy.registrar.location().lookup(aor, wall));
+    }
+    match found.iter().find(|(a, _)| a == aor) {
+        Some((_, Some(b))) => Ok(b.clone()),
+        Some((_, None)) => Err(Missing::Failed(CallError::LookupFailed)),
+        None => Err(Missing::Need(Query::Location(aor.clone()))),
+    }
+}
+
+impl Proxy {
+    /// True when one more request or retarget may wait for a query (the table is
+    /// bounded by `max_forks`); false counts an overload (the caller answers 503).
+    pub(super) fn can_park(&mut self) -> bool {
+        if self.parked.len() >= self.cfg.max_forks {
+            self.stats.overloaded += 1;
+            self.metrics.overloaded += 1;
+            return false;
+        }
+        true
+    }
+
+    /// Parks `parked` until the server answers `query` (after [`Proxy::can_park`]).
+    pub(super) fn park(&mut self, parked: Parked, query: Query) {
+        let token = self.next_query;
+        self.next_query += 1;
+        self.parked.insert(token, parked);
+        self.queries.push_back(PendingQuery { token, query });
+    }
+
+    /// The next query the server must run (shared-database mode: location lookups).
+    pub fn poll_query(&mut self) -> Option<PendingQuery> {
+        self.queries.pop_front()
+    }
+
+    /// The server answered the query `token`: the parked request or retarget resumes.
+    pub fn handle_query(&mut self, now: Duration, wall: u64, token: u64, answer: QueryAnswer) {
+        // The parked call started (with its caller's identity) when it was parked.
+        self.identity = None;
+        let Some(parked) = self.parked.remove(&token) else {
+            return;
+        };
+        let bindings = match answer {
+            QueryAnswer::Bindings(b) => {
+                Some(b.into_iter().filter(|b| b.expires_at > wall).collect())
+            }
+            QueryAnswer::Failed => {
+                tracing::warn!(query = ?parked.query(), "query failed");
+                None
+            }
+        };
+        match parked {
+            Parked::Request {
+                mut cx,
+                stage,
+                query: Query::Location(aor),
+            } => {
+                // The caller may have given up (CANCEL answered it) meanwhile.
+                if self.layer.state(cx.id).is_some() {
+                    cx.now = now;
+                    cx.wall = wall;
+                    cx.found.push((aor, bindings));
+                    self.run_request_route(*cx, stage);
+                }
+            }
+            Parked::Final {
+                mut cx,
+                stage,
+                query: Query::Location(aor),
+            } => {
+                cx.now = now;
+                cx.found.push((aor, bindings));
+                self.resume_final(*cx, stage);
+            }
+        }
+        self.pump(now);
+    }
+
+    /// A CANCEL for a request still parked: forget it. Its transaction is returned for
+    /// the 487.
+    pub(super) fn unpark_request(&mut self, invite_tx: TransactionId) -> Option<Box<RequestCtx>> {
+        let token = self.parked.iter().find_map(|(t, p)| match p {
+            Parked::Request { cx, .. } if cx.id == invite_tx => Some(*t),
+            _ => None,
+        })?;
+        match self.parked.remove(&token) {
+            Some(Parked::Request { cx, .. }) => Some(cx),
+            _ => None,
+        }
+    }
+}

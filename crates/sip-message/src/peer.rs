@@ -1,0 +1,124 @@
+//! Where a message comes from or goes to: a transport, an address and, on a stream
+//! transport, the connection. One type for the whole server: the `transport` crate reads
+//! and writes with it, the proxy routes with it (as `proxy::Destination`), the transaction
+//! layer keys its transactions' destinations on it.
+//!
+//! Not here: sockets or connections themselves (the `transport` crate).
+
+use std::fmt;
+use std::net::SocketAddr;
+
+/// A SIP transport protocol, as named in Via.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// SIP over UDP (unreliable, a datagram per message).
+    Udp,
+    /// SIP over TCP (reliable, framed by Content-Length).
+    Tcp,
+}
+
+impl Transport {
+    /// The Via token ("UDP", "TCP").
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+        }
+    }
+
+    /// Lower case, for `transport=` URI parameters and binding sources.
+    pub fn lower(&self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+        }
+    }
+
+    /// Parses a Via token or a URI `transport` value, case-insensitively.
+    pub fn parse(s: &str) -> Option<Transport> {
+        if s.eq_ignore_ascii_case("udp") {
+            Some(Transport::Udp)
+        } else if s.eq_ignore_ascii_case("tcp") {
+            Some(Transport::Tcp)
+        } else {
+            None
+        }
+    }
+
+    /// [`Transport::parse`] under the name the transport layer uses.
+    pub fn from_via(s: &str) -> Option<Transport> {
+        Transport::parse(s)
+    }
+
+    /// Reliable transports need no retransmissions (RFC 3261 §17).
+    pub fn is_reliable(&self) -> bool {
+        matches!(self, Transport::Tcp)
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Identifies one stream connection for the lifetime of the server's transports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConnectionId(pub u64);
+
+/// The far end of a message: where it came from, or where it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Peer {
+    /// The transport.
+    pub transport: Transport,
+    /// The remote address.
+    pub addr: SocketAddr,
+    /// The connection a message arrived on, or should preferably leave on (streams).
+    pub conn: Option<ConnectionId>,
+}
+
+impl fmt::Display for Peer {
+    /// `udp:192.0.2.1:5060`: how a binding records where a phone is, and how logs name
+    /// a peer.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.transport.lower(), self.addr)
+    }
+}
+
+impl Peer {
+    /// `udp:192.0.2.1:5060` (see the `Display` impl).
+    pub fn to_source_string(&self) -> String {
+        self.to_string()
+    }
+
+    /// Parses [`Peer::to_source_string`] output.
+    pub fn from_source_string(s: &str) -> Option<Peer> {
+        let (t, addr) = s.split_once(':')?;
+        Some(Peer {
+            transport: Transport::parse(t)?,
+            addr: addr.parse().ok()?,
+            conn: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_strings_round_trip() {
+        let p = Peer {
+            transport: Transport::Tcp,
+            addr: "192.0.2.1:5070".parse().unwrap(),
+            conn: Some(ConnectionId(4)),
+        };
+        assert_eq!(p.to_source_string(), "tcp:192.0.2.1:5070");
+        let back = Peer::from_source_string("tcp:192.0.2.1:5070").unwrap();
+        assert_eq!(
+            (back.transport, back.addr, back.conn),
+            (p.transport, p.addr, None)
+        );
+        assert_eq!(Peer::from_source_string("sctp:192.0.2.1:5070"), None);
+    }
+}
