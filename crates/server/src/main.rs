@@ -9,6 +9,7 @@ mod config;
 mod control;
 mod discovery;
 mod interfaces;
+mod log_lines;
 mod logs;
 mod metrics_http;
 mod notices;
