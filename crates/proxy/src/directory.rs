@@ -9,6 +9,8 @@ use std::collections::{HashMap, HashSet};
 use model::{AddressOfRecord, FindMe, Forwarding, ScreenRule, Subscriber, UserSettings};
 use parking_lot::RwLock;
 
+use crate::ha1::Ha1Pair;
+
 /// The proxy's view of provisioning. Lookups are synchronous and cheap: the server keeps
 /// an in-memory copy of the store and refreshes it when the store changes.
 pub trait Directory: Send + Sync {
@@ -40,7 +42,7 @@ pub trait Directory: Send + Sync {
 #[derive(Default)]
 struct Tables {
     domains: HashSet<String>,
-    users: HashMap<AddressOfRecord, (String, String)>,
+    users: HashMap<AddressOfRecord, Ha1Pair>,
     aliases: HashMap<AddressOfRecord, AddressOfRecord>,
 }
 
@@ -71,7 +73,7 @@ impl StaticDirectory {
                 .collect(),
             users: users
                 .into_iter()
-                .map(|s| (s.aor, (s.ha1_md5, s.ha1_sha256)))
+                .map(|s| (s.aor, Ha1Pair::new(s.ha1_md5, s.ha1_sha256)))
                 .collect(),
             aliases: aliases.into_iter().collect(),
         };
@@ -114,7 +116,7 @@ impl StaticDirectory {
         self.tables
             .write()
             .users
-            .insert(s.aor, (s.ha1_md5, s.ha1_sha256));
+            .insert(s.aor, Ha1Pair::new(s.ha1_md5, s.ha1_sha256));
     }
 
     /// Removes a subscriber with the aliases reaching it and its settings.
@@ -182,7 +184,7 @@ impl Directory for StaticDirectory {
     }
 
     fn credentials(&self, aor: &AddressOfRecord) -> Option<(String, String)> {
-        self.tables.read().users.get(aor).cloned()
+        self.tables.read().users.get(aor).map(Ha1Pair::to_hex)
     }
 
     fn forwarding(&self, aor: &AddressOfRecord) -> Option<Forwarding> {

@@ -19,6 +19,7 @@ mod dialogs;
 mod directory;
 mod flood;
 mod fork;
+mod ha1;
 mod interfaces;
 mod metrics;
 pub mod oplog;
