@@ -20,6 +20,7 @@ WORK=${BENCH_WORK:?set BENCH_WORK to run.sh work dir}
 PORT=${BENCH_PORT:-25060}; UAC_PORT=${BENCH_UAC_PORT:-25070}; UAS_PORT=${BENCH_UAS_PORT:-25080}
 CG_REGS=${CG_REGS:-200}; CG_REG_RATE=${CG_REG_RATE:-20}
 CG_CALLS=${CG_CALLS:-100}; CG_CALL_RATE=${CG_CALL_RATE:-10}
+KAM_ALLOC=${KAM_ALLOC:-fm}   # Kamailio's allocator, as in run.sh
 SERVERS=${SERVERS:-"switchboard kamailio"}
 DOMAIN=example.com
 CG="$WORK/callgrind"
@@ -51,7 +52,7 @@ one_run() { # server kind -> prints "ir ok failed"
         sqlite3 "$WORK/kam/kamailio.sqlite" "DELETE FROM location;"
         valgrind --tool=callgrind --callgrind-out-file="$CG/$S.%p" \
             kamailio -f "$HERE/kamailio/kamailio.cfg" -DD -E -l "udp:127.0.0.1:$PORT" \
-            -m 256 -M 64 -A "DBURL=\"sqlite://$WORK/kam/kamailio.sqlite\"" \
+            -x "$KAM_ALLOC" -X "$KAM_ALLOC" -m 256 -M 64 -A "DBURL=\"sqlite://$WORK/kam/kamailio.sqlite\"" \
             -A "CTLSOCK=\"unix:$WORK/kam/kamailio_ctl\"" >"$CG/$S-$kind.log" 2>&1 &
         MAIN=$!
         ;;

@@ -3,7 +3,8 @@
 #
 # Installs what is missing (Debian, as root), builds switchboard in release, then for each
 # phase runs every server in turn on the same ports:
-#   memory       register MEM_USERS distinct users (expires 3600) at MEM_RATE, RSS/PSS delta
+#   memory       register MEM_USERS distinct users (expires 3600) at MEM_RATE, RSS/PSS per
+#                contact right after the load (Timer J state included) and before it
 #   register     REGISTER -> 401 -> REGISTER+auth -> 200 at REG_RATE for REG_SECS
 #   call         INVITE -> 407 -> ACK, INVITE+auth -> 180/200 -> ACK, BYE -> 200 at CALL_RATE
 #   search-reg   register at each rate of SEARCH_REG_STEPS for SEARCH_SECS until unclean
@@ -11,8 +12,14 @@
 #   call-churn   (Switchboard only) the call phase while the CLI makes a provisioning
 #                change every CHURN_MS (add a user, forward the callee's busy calls to it,
 #                clear that, delete the user): calls must not notice
-# and prints key=value lines. Every SIPp run is bounded by -m (count) and -timeout (time).
+# and prints key=value lines. The phases run ROUNDS times, the servers alternating within
+# each. Every SIPp run is bounded by -m (count) and -timeout (time).
 # All traffic goes to 127.0.0.1.
+#
+# Servers: switchboard (built from SWITCHBOARD_SRC), kamailio (allocator KAM_ALLOC, fm by
+# default: Kamailio's faster one; qm is Debian's default), baseline (another Switchboard
+# binary, BASELINE_BIN, e.g. an older commit's, on the same config and data: before/after
+# in one run).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,17 +31,20 @@ UAS_PORT=${BENCH_UAS_PORT:-25080}  # SIPp callee
 DOMAIN=example.com
 SERVERS=${SERVERS:-"switchboard kamailio"}
 PHASES=${PHASES:-"memory register call search-reg search-call"}
+ROUNDS=${ROUNDS:-2}                # every phase on every server, this many times, alternating
+BASELINE_BIN=${BASELINE_BIN:-}     # the binary of server "baseline"
+KAM_ALLOC=${KAM_ALLOC:-fm}         # Kamailio's shm and pkg allocator (-x/-X): fm, qm or tlsf
 LOAD_USERS=${LOAD_USERS:-2000}     # users cycled through by the register/call phases
-REG_RATE=${REG_RATE:-200}
+REG_RATE=${REG_RATE:-1000}        # issue 13's reference points: 1,000 registrations/s,
 REG_SECS=${REG_SECS:-20}
-CALL_RATE=${CALL_RATE:-100}
+CALL_RATE=${CALL_RATE:-500}        # 500 calls/s
 CALL_SECS=${CALL_SECS:-20}
 CALL_HOLD_MS=${CALL_HOLD_MS:-500}  # pause between ACK and BYE
 MEM_USERS=${MEM_USERS:-50000}
-MEM_RATE=${MEM_RATE:-2500}
-# memory is read 3 s after the last registration and again MEM_SETTLE_SECS later, once the
-# transactions of the load are gone (Timer J = 64*T1 = 32 s): a registrar refreshing 50k
-# contacts hourly holds a few hundred of them, not 50k
+MEM_RATE=${MEM_RATE:-2000}
+# memory is read 3 s after the last registration (what an operator sees at a peak: the
+# REGISTER transactions still held for Timer J = 64*T1 = 32 s; this is the per-contact
+# figure) and, for Switchboard, again MEM_SETTLE_SECS later, once they are gone
 MEM_SETTLE_SECS=${MEM_SETTLE_SECS:-30}
 SEARCH_REG_STEPS=${SEARCH_REG_STEPS:-"800 1600 3200 6400"}
 SEARCH_CALL_STEPS=${SEARCH_CALL_STEPS:-"400 800 1600 3200"}
@@ -89,7 +99,13 @@ install_missing() {
 }
 
 SB_BIN=""
+BL_BIN=""
 build() {
+    if [[ " $SERVERS " == *" baseline "* ]]; then
+        [ -x "$BASELINE_BIN" ] || { echo "server baseline needs BASELINE_BIN (a switchboard binary)" >&2; exit 1; }
+        cp "$BASELINE_BIN" "$WORK/baseline"
+        BL_BIN="$WORK/baseline"
+    fi
     [[ " $SERVERS " == *" switchboard "* ]] || return 0
     local target=${CARGO_TARGET_DIR:-$SWITCHBOARD_SRC/target}
     if [ "$SKIP_BUILD" != 1 ]; then
@@ -106,6 +122,10 @@ build() {
 CLK_TCK=$(getconf CLK_TCK)
 SERVER=""        # name of the running server
 SERVER_MAIN=""   # its main pid
+CUR_BIN=""       # the Switchboard binary running (switchboard or baseline)
+
+# true for the servers that are a Switchboard binary
+is_sb() { [ "$1" = switchboard ] || [ "$1" = baseline ]; }
 
 server_pids() {
     [ -n "$SERVER_MAIN" ] || return 0
@@ -143,8 +163,12 @@ kam_shm_used() {
 }
 
 # ---------------------------------------------------------------- servers
+SB_SET_UP=0
+setup_baseline() { setup_switchboard; }   # the same config and database
 setup_switchboard() {
-    local d="$WORK/sb"
+    local d="$WORK/sb" bin=${SB_BIN:-$BL_BIN}
+    [ "$SB_SET_UP" = 1 ] && return 0
+    SB_SET_UP=1
     mkdir -p "$d/data"
     cat > "$d/switchboard.toml" <<EOF
 [server]
@@ -174,8 +198,8 @@ enabled = false
 [registrar]
 max_expires = 3600
 EOF
-    "$SB_BIN" -c "$d/switchboard.toml" init >"$d/provision.log" 2>&1
-    "$SB_BIN" -c "$d/switchboard.toml" domain add "$DOMAIN" >>"$d/provision.log" 2>&1
+    "$bin" -c "$d/switchboard.toml" init >"$d/provision.log" 2>&1
+    "$bin" -c "$d/switchboard.toml" domain add "$DOMAIN" >>"$d/provision.log" 2>&1
     python3 "$HERE/lib/provision.py" sb "$MEM_USERS" "$DOMAIN" "$d/data/switchboard.db"
 }
 
@@ -205,6 +229,21 @@ ports_free() {
     done
 }
 
+# another process that bound the port meanwhile (SO_REUSEPORT: e.g. a test's server on the
+# same port) took part of the load: the run is void
+port_alone() {
+    local other
+    other=$(ss -Hulnp "sport = :$PORT" 2>/dev/null | grep -v "pid=$SERVER_MAIN," || true)
+    if [ "$SERVER" = kamailio ]; then
+        other=$(echo "$other" | grep -v '"kamailio"' || true)
+    fi
+    if [ -n "$other" ]; then
+        echo "another process shares udp $PORT, this run is void:" >&2
+        echo "$other" >&2
+        exit 1
+    fi
+}
+
 wait_port() {
     local i
     for i in $(seq 1 100); do
@@ -222,14 +261,16 @@ start_server() {
     # memory phase leaves 50k persisted contacts, which Kamailio's usrloc would preload
     # into every worker's private memory (db_sqlite has no fetch_rows) and fail at -M 64
     case $SERVER in
-    switchboard) sqlite3 "$WORK/sb/data/switchboard.db" "DELETE FROM bindings;" ;;
+    switchboard | baseline) sqlite3 "$WORK/sb/data/switchboard.db" "DELETE FROM bindings;" ;;
     kamailio) sqlite3 "$WORK/kam/kamailio.sqlite" "DELETE FROM location;" ;;
     esac
     case $SERVER in
-    switchboard)
-        "$SB_BIN" -c "$WORK/sb/switchboard.toml" run >>"$WORK/sb/server.log" 2>&1 &
+    switchboard | baseline)
+        CUR_BIN=$SB_BIN
+        [ "$SERVER" = baseline ] && CUR_BIN=$BL_BIN
+        "$CUR_BIN" -c "$WORK/sb/switchboard.toml" run >>"$WORK/sb/$SERVER.log" 2>&1 &
         SERVER_MAIN=$!
-        wait_port switchboard
+        wait_port "$SERVER"
         ;;
     kamailio)
         rm -f "$WORK/kam/kamailio.pid"
@@ -237,6 +278,7 @@ start_server() {
         logged=0
         if [ -f "$WORK/kam/server.log" ]; then logged=$(wc -l < "$WORK/kam/server.log"); fi
         kamailio -f "$HERE/kamailio/kamailio.cfg" -P "$WORK/kam/kamailio.pid" -E \
+            -x "$KAM_ALLOC" -X "$KAM_ALLOC" \
             -l "udp:127.0.0.1:$PORT" -m "$KAM_SHM_MB" -M "$KAM_PKG_MB" \
             -A "DBURL=\"sqlite://$WORK/kam/kamailio.sqlite\"" \
             -A "CTLSOCK=\"unix:$WORK/kam/kamailio_ctl\"" >>"$WORK/kam/server.log" 2>&1
@@ -256,8 +298,8 @@ start_server() {
 
 stop_server() {
     [ -n "$SERVER_MAIN" ] || return 0
-    if [ "$SERVER" = switchboard ]; then
-        "$SB_BIN" -c "$WORK/sb/switchboard.toml" --json status > "$WORK/sb/status-$PHASE.json" 2>&1 || true
+    if is_sb "$SERVER"; then
+        "$CUR_BIN" -c "$WORK/sb/switchboard.toml" --json status > "$WORK/sb/status-$SERVER-$PHASE-$ROUND.json" 2>&1 || true
     fi
     kill -TERM "$SERVER_MAIN" 2>/dev/null || true
     local i
@@ -278,7 +320,7 @@ cleanup() {
 trap cleanup EXIT
 
 status_json() {   # Switchboard's counters, for the record
-    "$SB_BIN" -c "$WORK/sb/switchboard.toml" --json status > "$WORK/$1.status.json" 2>&1 || true
+    "$CUR_BIN" -c "$WORK/sb/switchboard.toml" --json status > "$WORK/$1.status.json" 2>&1 || true
 }
 
 # the kernel's count of UDP datagrams dropped because a receive buffer was full
@@ -354,7 +396,8 @@ measure() {   # op rate secs tag
     fi
     sleep 1   # let write-behind / timers finish the work of the window
     c1=$(cpu_ticks); t1=$(date +%s.%N); UDP_DROPS=$(( $(udp_rcvbuf_errors) - d0 ))
-    [ "$SERVER" = switchboard ] && status_json "$tag"
+    port_alone
+    is_sb "$SERVER" && status_json "$tag"
     if [ "$op" = call ]; then
         stop_uas
         uas_retrans=$(stat_col "$WORK/$tag-uas.stat" 'Retransmissions(C)')
@@ -365,52 +408,46 @@ measure() {   # op rate secs tag
 }
 
 # ---------------------------------------------------------------- phases
-declare -A CPU MAXR RSSB PSSB
-
 phase_memory() {
-    local s=$1 before after shm0=0 shm1=0 rb pb ra pa
+    local s=$1 shm0=0 shm1=0 rb pb ra pa
     python3 "$HERE/lib/provision.py" users "$MEM_USERS" "$DOMAIN" "$WORK/mem-users.csv"
     read -r rb pb < <(mem_kb)
     [ "$s" = kamailio ] && shm0=$(kam_shm_used)
     local d0
     d0=$(udp_rcvbuf_errors)
-    run_uac uac-register-auth.xml "$WORK/mem-users.csv" "$MEM_RATE" "$MEM_USERS" "$s-memory"
+    run_uac uac-register-auth.xml "$WORK/mem-users.csv" "$MEM_RATE" "$MEM_USERS" "$s-memory-$ROUND"
     UDP_DROPS=$(( $(udp_rcvbuf_errors) - d0 ))
     sleep 3   # write-behind / usrloc timer
     local r3 p3 shm3=0 extra=""
     read -r r3 p3 < <(mem_kb)
     [ "$s" = kamailio ] && shm3=$(kam_shm_used)
-    [ "$s" = switchboard ] && status_json "$s-memory-3s"
-    # server transactions of the load (Timer J = 32 s) expire; Kamailio answers REGISTER
-    # statelessly (sl) and holds none (its 3 s and settled readings were the same to the
-    # kilobyte when it waited too), so it does not wait
-    [ "$s" = switchboard ] && sleep "$MEM_SETTLE_SECS"
+    is_sb "$s" && status_json "$s-memory-3s-$ROUND"
+    # then the server transactions of the load (Timer J = 32 s) expire; Kamailio answers
+    # REGISTER statelessly (sl) and holds none (its 3 s and settled readings were the same
+    # to the kilobyte when it waited too), so it does not wait
+    is_sb "$s" && sleep "$MEM_SETTLE_SECS"
     read -r ra pa < <(mem_kb)
-    [ "$s" = switchboard ] && status_json "$s-memory-settled"
+    is_sb "$s" && status_json "$s-memory-settled-$ROUND"
     per() { python3 -c "print('%.0f' % (($2-$1)*$3/max($OK,1)))"; }
     if [ "$s" = kamailio ]; then
         shm1=$(kam_shm_used)
-        extra="shm_mb=$KAM_SHM_MB pkg_mb=$KAM_PKG_MB shm_used_before=$shm0 shm_used_3s=$shm3 shm_used_settled=$shm1 shm_bytes_per_contact=$(per "$shm0" "$shm1" 1) processes=$(server_pids | wc -l)"
+        extra="alloc=$KAM_ALLOC shm_mb=$KAM_SHM_MB pkg_mb=$KAM_PKG_MB shm_used_before=$shm0 shm_used_3s=$shm3 shm_used_settled=$shm1 shm_bytes_per_contact=$(per "$shm0" "$shm3" 1) processes=$(server_pids | wc -l)"
     fi
-    RSSB[$s]=$(per "$rb" "$ra" 1024)
-    PSSB[$s]=$(per "$pb" "$pa" 1024)
-    out "server=$s op=memory contacts=$MEM_USERS rate=$MEM_RATE ok=$OK failed=$FAILED retrans=$RETRANS udp_drops=$UDP_DROPS rss_kb_before=$rb rss_kb_3s=$r3 rss_kb_settled=$ra pss_kb_before=$pb pss_kb_3s=$p3 pss_kb_settled=$pa rss_bytes_per_contact_3s=$(per "$rb" "$r3" 1024) rss_bytes_per_contact=${RSSB[$s]} pss_bytes_per_contact=${PSSB[$s]} $extra"
+    # pss_bytes_per_contact: right after the load (3 s), Timer J state included
+    out "server=$s round=$ROUND op=memory contacts=$MEM_USERS rate=$MEM_RATE ok=$OK failed=$FAILED retrans=$RETRANS udp_drops=$UDP_DROPS rss_kb_before=$rb rss_kb_3s=$r3 rss_kb_settled=$ra pss_kb_before=$pb pss_kb_3s=$p3 pss_kb_settled=$pa rss_bytes_per_contact=$(per "$rb" "$r3" 1024) pss_bytes_per_contact=$(per "$pb" "$p3" 1024) rss_bytes_per_contact_settled=$(per "$rb" "$ra" 1024) pss_bytes_per_contact_settled=$(per "$pb" "$pa" 1024) $extra"
 }
 
 phase_fixed() {   # server op rate secs
     local s=$1 op=$2 rate=$3 secs=$4
-    measure "$op" "$rate" "$secs" "$s-$op-fixed"
-    CPU[$s-$op]=$CPU_US_PER_OP
-    FIXED[$s-$op]="server=$s op=$op rate=$rate secs=$secs ok=$OK failed=$FAILED retrans=$RETRANS udp_drops=$UDP_DROPS cpu_us_per_op=$CPU_US_PER_OP"
-    log "${FIXED[$s-$op]}"
+    measure "$op" "$rate" "$secs" "$s-$op-fixed-$ROUND"
+    out "fixed server=$s round=$ROUND op=$op rate=$rate secs=$secs ok=$OK failed=$FAILED retrans=$RETRANS udp_drops=$UDP_DROPS cpu_us_per_op=$CPU_US_PER_OP"
 }
-declare -A FIXED
 
 phase_search() {  # server op steps
     local s=$1 op=$2 steps=$3 rate best=0
     for rate in $steps; do
-        measure "$op" "$rate" "$SEARCH_SECS" "$s-$op-search-$rate"
-        out "step server=$s op=$op rate=$rate secs=$SEARCH_SECS ok=$OK failed=$FAILED retrans=$RETRANS udp_drops=$UDP_DROPS cpu_us_per_op=$CPU_US_PER_OP wall_s=$(printf %.1f "$WALL")"
+        measure "$op" "$rate" "$SEARCH_SECS" "$s-$op-search-$rate-$ROUND"
+        out "step server=$s round=$ROUND op=$op rate=$rate secs=$SEARCH_SECS ok=$OK failed=$FAILED retrans=$RETRANS udp_drops=$UDP_DROPS cpu_us_per_op=$CPU_US_PER_OP wall_s=$(printf %.1f "$WALL")"
         if [ "$FAILED" = 0 ] && [ "$RETRANS" = 0 ] && [ "$OK" = $((rate * SEARCH_SECS)) ]; then
             best=$rate
         else
@@ -418,7 +455,7 @@ phase_search() {  # server op steps
         fi
         sleep 1
     done
-    MAXR[$s-$op]=$best
+    out "search server=$s round=$ROUND op=$op max_clean_rate=$best"
 }
 
 # a provisioning change through the CLI every CHURN_MS until killed; writes
@@ -433,7 +470,7 @@ churn_loop() {
         2) set -- forward clear "callee@$DOMAIN" ;;
         3) set -- user del "churn@$DOMAIN" ;;
         esac
-        "$SB_BIN" -c "$conf" "$@" >/dev/null 2>>"$WORK/churn.err" || fails=$((fails + 1))
+        "$CUR_BIN" -c "$conf" "$@" >/dev/null 2>>"$WORK/churn.err" || fails=$((fails + 1))
         i=$((i + 1))
         echo "$i $fails" > "$WORK/churn.count.new"
         mv "$WORK/churn.count.new" "$WORK/churn.count"   # whole, even when killed
@@ -443,18 +480,18 @@ churn_loop() {
 
 phase_churn() {   # server
     local s=$1 changes fails churn_pid
-    if [ "$s" != switchboard ]; then
+    if ! is_sb "$s"; then
         log "call-churn: Switchboard only, skipped on $s"
         return 0
     fi
     echo "0 0" > "$WORK/churn.count"
     churn_loop &
     churn_pid=$!
-    measure call "$CALL_RATE" "$CALL_SECS" "$s-call-churn"
+    measure call "$CALL_RATE" "$CALL_SECS" "$s-call-churn-$ROUND"
     kill "$churn_pid" 2>/dev/null || true
     wait "$churn_pid" 2>/dev/null || true
     read -r changes fails < "$WORK/churn.count" || true
-    out "server=$s op=call-churn rate=$CALL_RATE secs=$CALL_SECS ok=$OK failed=$FAILED retrans=$RETRANS udp_drops=$UDP_DROPS cpu_us_per_op=$CPU_US_PER_OP changes=$changes change_failures=$fails churn_ms=$CHURN_MS"
+    out "server=$s round=$ROUND op=call-churn rate=$CALL_RATE secs=$CALL_SECS ok=$OK failed=$FAILED retrans=$RETRANS udp_drops=$UDP_DROPS cpu_us_per_op=$CPU_US_PER_OP changes=$changes change_failures=$fails churn_ms=$CHURN_MS"
 }
 
 # ---------------------------------------------------------------- main
@@ -465,38 +502,24 @@ python3 "$HERE/lib/provision.py" users "$LOAD_USERS" "$DOMAIN" "$WORK/users.csv"
 for s in $SERVERS; do "setup_$s"; done
 UAS_PID=""
 
-for PHASE in $PHASES; do
-    for s in $SERVERS; do
-        log "phase $PHASE on $s"
-        start_server "$s"
-        case $PHASE in
-        memory) phase_memory "$s" ;;
-        register) phase_fixed "$s" register "$REG_RATE" "$REG_SECS" ;;
-        call) register_callee; phase_fixed "$s" call "$CALL_RATE" "$CALL_SECS" ;;
-        search-reg) phase_search "$s" register "$SEARCH_REG_STEPS" ;;
-        search-call) register_callee; phase_search "$s" call "$SEARCH_CALL_STEPS" ;;
-        call-churn) register_callee; phase_churn "$s" ;;
-        esac
-        stop_server
+for ROUND in $(seq 1 "$ROUNDS"); do
+    for PHASE in $PHASES; do
+        for s in $SERVERS; do
+            log "round $ROUND phase $PHASE on $s"
+            start_server "$s"
+            case $PHASE in
+            memory) phase_memory "$s" ;;
+            register) phase_fixed "$s" register "$REG_RATE" "$REG_SECS" ;;
+            call) register_callee; phase_fixed "$s" call "$CALL_RATE" "$CALL_SECS" ;;
+            search-reg) phase_search "$s" register "$SEARCH_REG_STEPS" ;;
+            search-call) register_callee; phase_search "$s" call "$SEARCH_CALL_STEPS" ;;
+            call-churn) register_callee; phase_churn "$s" ;;
+            esac
+            stop_server
+        done
     done
 done
 
-for op in register call; do
-    for s in $SERVERS; do
-        [ -n "${FIXED[$s-$op]:-}" ] && out "${FIXED[$s-$op]} max_clean_rate=${MAXR[$s-$op]:-na}"
-    done
-done
-ratio() { python3 -c "a,b='$1','$2'
-try: print('%.2f' % (float(a)/float(b)))
-except Exception: print('na')"; }
-if [[ " $SERVERS " == *" switchboard "* && " $SERVERS " == *" kamailio "* ]]; then
-    for op in register call; do
-        [ -n "${CPU[switchboard-$op]:-}" ] && [ -n "${CPU[kamailio-$op]:-}" ] &&
-            out "ratio op=$op cpu_switchboard/kamailio=$(ratio "${CPU[switchboard-$op]}" "${CPU[kamailio-$op]}")"
-        [ -n "${MAXR[switchboard-$op]:-}" ] && [ -n "${MAXR[kamailio-$op]:-}" ] &&
-            out "ratio op=$op max_clean_rate_switchboard/kamailio=$(ratio "${MAXR[switchboard-$op]}" "${MAXR[kamailio-$op]}")"
-    done
-    [ -n "${RSSB[switchboard]:-}" ] && [ -n "${RSSB[kamailio]:-}" ] &&
-        out "ratio op=memory rss_per_contact_switchboard/kamailio=$(ratio "${RSSB[switchboard]}" "${RSSB[kamailio]}") pss_per_contact_switchboard/kamailio=$(ratio "${PSSB[switchboard]}" "${PSSB[kamailio]}")"
-fi
-out "run_seconds=$(( $(date +%s) - T0 )) work_dir=$WORK clk_tck=$CLK_TCK nproc=$(nproc) commit=$(cat "$SWITCHBOARD_SRC/.bench-commit" 2>/dev/null || git -C "$SWITCHBOARD_SRC" rev-parse HEAD 2>/dev/null || echo unknown)"
+# means over the rounds, per operation and rate, and each server's ratio to kamailio
+python3 "$HERE/lib/summary.py" "$RESULTS" | tee -a "$RESULTS"
+out "run_seconds=$(( $(date +%s) - T0 )) work_dir=$WORK clk_tck=$CLK_TCK nproc=$(nproc) rounds=$ROUNDS kam_alloc=$KAM_ALLOC commit=$(cat "$SWITCHBOARD_SRC/.bench-commit" 2>/dev/null || git -C "$SWITCHBOARD_SRC" rev-parse HEAD 2>/dev/null || echo unknown)"

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use model::{AddressOfRecord, FindMe, Forwarding, ScreenRule, Subscriber, UserSettings};
 use parking_lot::RwLock;
 
+use crate::ha1::Ha1Pair;
 use crate::services::voicemail::VoicemailRoute;
 
 /// The proxy's view of provisioning. Lookups are synchronous and cheap: the server keeps
@@ -46,7 +47,7 @@ pub trait Directory: Send + Sync {
 #[derive(Default)]
 struct Tables {
     domains: HashSet<String>,
-    users: HashMap<AddressOfRecord, (String, String)>,
+    users: HashMap<AddressOfRecord, Ha1Pair>,
     aliases: HashMap<AddressOfRecord, AddressOfRecord>,
 }
 
@@ -79,7 +80,7 @@ impl StaticDirectory {
                 .collect(),
             users: users
                 .into_iter()
-                .map(|s| (s.aor, (s.ha1_md5, s.ha1_sha256)))
+                .map(|s| (s.aor, Ha1Pair::new(s.ha1_md5, s.ha1_sha256)))
                 .collect(),
             aliases: aliases.into_iter().collect(),
         };
@@ -145,7 +146,7 @@ impl StaticDirectory {
         self.tables
             .write()
             .users
-            .insert(s.aor, (s.ha1_md5, s.ha1_sha256));
+            .insert(s.aor, Ha1Pair::new(s.ha1_md5, s.ha1_sha256));
     }
 
     /// Removes a subscriber with the aliases reaching it and its settings.
@@ -214,7 +215,7 @@ impl Directory for StaticDirectory {
     }
 
     fn credentials(&self, aor: &AddressOfRecord) -> Option<(String, String)> {
-        self.tables.read().users.get(aor).cloned()
+        self.tables.read().users.get(aor).map(Ha1Pair::to_hex)
     }
 
     fn forwarding(&self, aor: &AddressOfRecord) -> Option<Forwarding> {

@@ -30,6 +30,7 @@ mod error;
 pub mod events;
 mod flood;
 mod fork;
+mod ha1;
 mod interfaces;
 mod metrics;
 pub mod oplog;

@@ -15,12 +15,76 @@
 //! `docs/logging.md`; changing a message or a field name breaks operators' filters, so
 //! add fields rather than rename them. Nothing here decides anything: callers log what
 //! they did.
+//!
+//! The server installs a [`LineWriter`] ([`set_line_writer`]) that prints these lines
+//! straight into its log buffer in the same format: `tracing-subscriber`'s formatter cost
+//! tens of microseconds per line, several lines per call. Without one (tests, other
+//! programs), when debug spans are on (they prefix lines with their context) or when the
+//! writer declines (colours on a terminal), the lines go through `tracing` as before.
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::OnceLock;
+
+use tracing::level_filters::LevelFilter;
+use tracing::Level;
 
 /// The log target of every operator line.
 pub const TARGET: &str = "switchboard";
+
+/// A field value of an operator line.
+#[derive(Clone, Copy)]
+pub enum Value<'a> {
+    /// Text, printed as displayed (a string in JSON).
+    Text(&'a dyn fmt::Display),
+    /// A number (a number in JSON).
+    Number(u64),
+}
+
+/// One operator line, as handed to the [`LineWriter`].
+pub struct Line<'a> {
+    /// INFO or WARN.
+    pub level: Level,
+    /// The event: `registration`, `call setup`, ...
+    pub message: &'a str,
+    /// The `key=value` fields, in order.
+    pub fields: &'a [(&'static str, Value<'a>)],
+}
+
+/// Prints an operator line in the server's log format; returns false to leave the line to
+/// `tracing` instead.
+pub type LineWriter = Box<dyn Fn(&Line<'_>) -> bool + Send + Sync>;
+
+static WRITER: OnceLock<LineWriter> = OnceLock::new();
+
+/// Installs the writer of operator lines, once per process (false if one was installed).
+pub fn set_line_writer(writer: LineWriter) -> bool {
+    WRITER.set(writer).is_ok()
+}
+
+/// Writes the line through the installed writer when the filter lets it through; false when
+/// `tracing` must format it (no writer, debug spans on, or the writer declined).
+fn emit(level: Level, message: &str, fields: &[(&'static str, Value<'_>)]) -> bool {
+    let Some(writer) = WRITER.get() else {
+        return false;
+    };
+    if LevelFilter::current() >= LevelFilter::DEBUG {
+        return false;
+    }
+    let enabled = if level == Level::WARN {
+        tracing::enabled!(target: TARGET, Level::WARN)
+    } else {
+        tracing::enabled!(target: TARGET, Level::INFO)
+    };
+    if !enabled {
+        return true;
+    }
+    writer(&Line {
+        level,
+        message,
+        fields,
+    })
+}
 
 /// What happened to a binding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,11 +119,22 @@ pub fn registration(
     source: &dyn fmt::Display,
     expires: u64,
 ) {
+    let contact = NoSpaces(contact);
+    let fields = [
+        ("action", Value::Text(&action.as_str())),
+        ("aor", Value::Text(aor)),
+        ("contact", Value::Text(&contact)),
+        ("source", Value::Text(source)),
+        ("expires", Value::Number(expires)),
+    ];
+    if emit(Level::INFO, "registration", &fields) {
+        return;
+    }
     tracing::info!(
         target: TARGET,
         action = %action.as_str(),
         aor = %aor,
-        contact = %NoSpaces(contact),
+        contact = %contact,
         source = %source,
         expires,
         "registration"
@@ -69,6 +144,16 @@ pub fn registration(
 /// `call setup call_id=... from=... to=... source=...`: a new INVITE was accepted for
 /// routing (after authentication).
 pub fn call_setup(call_id: &str, from: &str, to: &str, source: &dyn fmt::Display) {
+    let (c, f, t) = (NoSpaces(call_id), NoSpaces(from), NoSpaces(to));
+    let fields = [
+        ("call_id", Value::Text(&c)),
+        ("from", Value::Text(&f)),
+        ("to", Value::Text(&t)),
+        ("source", Value::Text(source)),
+    ];
+    if emit(Level::INFO, "call setup", &fields) {
+        return;
+    }
     tracing::info!(
         target: TARGET,
         call_id = %NoSpaces(call_id),
@@ -86,6 +171,16 @@ pub fn call_result(call_id: &str, from: &str, to: &str, status: u16) {
     } else {
         "call failed"
     };
+    let (c, f, t) = (NoSpaces(call_id), NoSpaces(from), NoSpaces(to));
+    let fields = [
+        ("call_id", Value::Text(&c)),
+        ("from", Value::Text(&f)),
+        ("to", Value::Text(&t)),
+        ("status", Value::Number(u64::from(status))),
+    ];
+    if emit(Level::INFO, what, &fields) {
+        return;
+    }
     tracing::info!(
         target: TARGET,
         call_id = %NoSpaces(call_id),
@@ -135,6 +230,16 @@ impl Hangup {
 
 /// `call ended call_id=... duration=SECONDS hangup=caller|callee|timeout|server`
 pub fn call_ended(call_id: &str, duration_secs: f64, hangup: Hangup) {
+    let c = NoSpaces(call_id);
+    let duration = OneDecimal(duration_secs);
+    let fields = [
+        ("call_id", Value::Text(&c)),
+        ("duration", Value::Text(&duration)),
+        ("hangup", Value::Text(&hangup.as_str())),
+    ];
+    if emit(Level::INFO, "call ended", &fields) {
+        return;
+    }
     tracing::info!(
         target: TARGET,
         call_id = %NoSpaces(call_id),
@@ -177,6 +282,15 @@ impl AuthFailure {
 
 /// `auth failure user=... source=IP reason=...`. fail2ban's filter matches this line.
 pub fn auth_failure(user: &str, source: IpAddr, reason: AuthFailure) {
+    let u = NoSpaces(user);
+    let fields = [
+        ("user", Value::Text(&u)),
+        ("source", Value::Text(&source)),
+        ("reason", Value::Text(&reason.as_str())),
+    ];
+    if emit(Level::WARN, "auth failure", &fields) {
+        return;
+    }
     tracing::warn!(
         target: TARGET,
         user = %NoSpaces(user),
@@ -196,6 +310,22 @@ pub fn ban(
     secs: u64,
     reason: &str,
 ) {
+    let (k, src, u, r) = (
+        NoSpaces(kind),
+        Dash(source),
+        NoSpaces(user.unwrap_or("-")),
+        NoSpaces(reason),
+    );
+    let fields = [
+        ("kind", Value::Text(&k)),
+        ("source", Value::Text(&src)),
+        ("user", Value::Text(&u)),
+        ("secs", Value::Number(secs)),
+        ("reason", Value::Text(&r)),
+    ];
+    if emit(Level::WARN, "ban", &fields) {
+        return;
+    }
     tracing::warn!(
         target: TARGET,
         kind = %NoSpaces(kind),
@@ -209,6 +339,21 @@ pub fn ban(
 
 /// `unban kind=... source=... user=... reason=expired|admin`
 pub fn unban(kind: &str, source: Option<&dyn fmt::Display>, user: Option<&str>, reason: &str) {
+    let (k, src, u, r) = (
+        NoSpaces(kind),
+        Dash(source),
+        NoSpaces(user.unwrap_or("-")),
+        NoSpaces(reason),
+    );
+    let fields = [
+        ("kind", Value::Text(&k)),
+        ("source", Value::Text(&src)),
+        ("user", Value::Text(&u)),
+        ("reason", Value::Text(&r)),
+    ];
+    if emit(Level::INFO, "unban", &fields) {
+        return;
+    }
     tracing::info!(
         target: TARGET,
         kind = %NoSpaces(kind),
@@ -239,6 +384,15 @@ impl fmt::Display for NoSpaces<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Seconds with one decimal: `6.0`.
+struct OneDecimal(f64);
+
+impl fmt::Display for OneDecimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.1}", self.0)
     }
 }
 

@@ -9,6 +9,7 @@
 mod config;
 mod location;
 mod register;
+mod stored;
 
 pub use config::RegistrarConfig;
 pub use location::{Change, Location, LocationFull};

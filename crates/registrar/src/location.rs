@@ -1,11 +1,18 @@
 //! The location service: address-of-record -> bindings, in memory, sharded and bounded.
+//! Bindings are held in their compact form (`stored.rs`) and handed out as
+//! [`model::Binding`]s.
 
-use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use model::{AddressOfRecord, Binding};
 use parking_lot::RwLock;
+
+use crate::stored::{AorKey, AorRef, Stored};
+
+/// One shard: each address-of-record's bindings, in a slice of their exact count.
+type Shard = hashbrown::HashMap<AorKey, Box<[Stored]>, RandomState>;
 
 const SHARDS: usize = 16;
 
@@ -29,7 +36,7 @@ pub struct LocationFull;
 
 /// The in-memory location table.
 pub struct Location {
-    shards: Vec<RwLock<HashMap<AddressOfRecord, Vec<Binding>>>>,
+    shards: Vec<RwLock<Shard>>,
     hasher: std::collections::hash_map::RandomState,
     total: AtomicUsize,
     max_total: usize,
@@ -39,26 +46,28 @@ impl Location {
     /// An empty table holding at most `max_total` bindings.
     pub fn new(max_total: usize) -> Self {
         Location {
-            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| RwLock::new(Shard::with_hasher(RandomState::new())))
+                .collect(),
             hasher: Default::default(),
             total: AtomicUsize::new(0),
             max_total,
         }
     }
 
-    fn shard(&self, aor: &AddressOfRecord) -> &RwLock<HashMap<AddressOfRecord, Vec<Binding>>> {
+    fn shard(&self, aor: &AddressOfRecord) -> &RwLock<Shard> {
         &self.shards[(self.hasher.hash_one(aor) as usize) % SHARDS]
     }
 
     /// Live bindings of an AOR at `now`, best q first (then most recently refreshed).
     pub fn lookup(&self, aor: &AddressOfRecord, now: u64) -> Vec<Binding> {
         let g = self.shard(aor).read();
-        let mut v: Vec<Binding> = g
-            .get(aor)
-            .map(|bs| bs.iter().filter(|b| b.expires_at > now).cloned().collect())
-            .unwrap_or_default();
-        v.sort_by(|a, b| b.q.cmp(&a.q).then(b.expires_at.cmp(&a.expires_at)));
-        v
+        let Some(list) = g.get(&AorRef(aor)) else {
+            return Vec::new();
+        };
+        let mut live: Vec<&Stored> = list.iter().filter(|b| b.expires_at() > now).collect();
+        live.sort_by(|a, b| b.q().cmp(&a.q()).then(b.expires_at().cmp(&a.expires_at())));
+        live.into_iter().map(|b| b.to_binding(aor)).collect()
     }
 
     /// Runs `f` on a copy of the AOR's binding list under the shard's write lock and keeps
@@ -69,12 +78,11 @@ impl Location {
         f: impl FnOnce(&mut Vec<Binding>) -> Result<R, E>,
     ) -> Result<Result<R, E>, LocationFull> {
         let mut g = self.shard(aor).write();
-        // Room for exactly one more: a Vec grown by push starts at four slots, and four
-        // Bindings per address-of-record tripled the table's size with one phone each.
-        let mut scratch = match g.get(aor) {
+        // Room for exactly one more (a Vec grown by push starts at four slots).
+        let mut scratch = match g.get(&AorRef(aor)) {
             Some(list) => {
                 let mut v = Vec::with_capacity(list.len() + 1);
-                v.extend_from_slice(list);
+                v.extend(list.iter().map(|b| b.to_binding(aor)));
                 v
             }
             None => Vec::with_capacity(1),
@@ -90,10 +98,15 @@ impl Location {
             return Err(LocationFull);
         }
         if scratch.is_empty() {
-            g.remove(aor);
+            g.remove(&AorRef(aor));
         } else {
-            scratch.shrink_to_fit();
-            g.insert(aor.clone(), scratch);
+            let list: Box<[Stored]> = scratch.iter().map(Stored::new).collect();
+            match g.get_mut(&AorRef(aor)) {
+                Some(old) => *old = list,
+                None => {
+                    g.insert(AorKey::new(aor), list);
+                }
+            }
         }
         if after >= before {
             self.total.fetch_add(after - before, Ordering::Relaxed);
@@ -126,13 +139,18 @@ impl Location {
         for shard in &self.shards {
             let mut g = shard.write();
             g.retain(|aor, list| {
-                list.retain(|b| {
-                    let keep = b.expires_at > now;
+                if list.iter().all(|b| b.expires_at() > now) {
+                    return true;
+                }
+                let mut v = std::mem::take(list).into_vec();
+                v.retain(|b| {
+                    let keep = b.expires_at() > now;
                     if !keep {
-                        gone.push((aor.clone(), b.contact.clone()));
+                        gone.push((aor.to_aor(), b.contact().to_owned()));
                     }
                     keep
                 });
+                *list = v.into_boxed_slice();
                 !list.is_empty()
             });
         }
@@ -148,14 +166,14 @@ impl Location {
         let mut n = 0;
         match aor {
             Some(a) => {
-                if let Some(list) = self.shard(a).write().remove(a) {
+                if let Some(list) = self.shard(a).write().remove(&AorRef(a)) {
                     n = list.len();
                 }
             }
             None => {
                 for shard in &self.shards {
                     let mut g = shard.write();
-                    n += g.values().map(Vec::len).sum::<usize>();
+                    n += g.values().map(|l| l.len()).sum::<usize>();
                     g.clear();
                 }
             }
@@ -179,8 +197,13 @@ impl Location {
     pub fn all(&self, now: u64) -> Vec<Binding> {
         let mut v = Vec::new();
         for shard in &self.shards {
-            for list in shard.read().values() {
-                v.extend(list.iter().filter(|b| b.expires_at > now).cloned());
+            for (key, list) in shard.read().iter() {
+                let aor = key.to_aor();
+                v.extend(
+                    list.iter()
+                        .filter(|b| b.expires_at() > now)
+                        .map(|b| b.to_binding(&aor)),
+                );
             }
         }
         v.sort_by(|a, b| a.aor.cmp(&b.aor).then(a.contact.cmp(&b.contact)));

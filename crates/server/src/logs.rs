@@ -9,14 +9,24 @@
 //! handling a REGISTER. When the buffer holds [`MAX_BUFFERED`] bytes because the writer
 //! fell behind, new lines are dropped and counted (`switchboard_log_lines_dropped_total`)
 //! rather than making calls wait.
+//!
+//! The operator lines (`proxy::oplog`: registrations, calls, bans) skip `tracing`'s
+//! formatter: `log_lines.rs` prints them straight into the same buffer in the same layout,
+//! which costs a few microseconds instead of tens (three lines per call).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::config::Config;
+use crate::log_lines::{format_line, Layout};
+
+thread_local! {
+    /// Where an operator line is formatted before it is appended to the buffer.
+    static SCRATCH: std::cell::RefCell<String> = std::cell::RefCell::new(String::with_capacity(512));
+}
 
 /// How often the writer thread writes what was logged.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(50);
@@ -39,17 +49,22 @@ impl Pending {
     fn take(&self) -> Vec<u8> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
-}
 
-impl Write for Pending {
-    /// One call per log line (the formatter writes each event at once).
-    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+    /// Appends one whole line, or counts it dropped when the buffer is full.
+    fn push(&self, line: &[u8]) {
         let mut buf = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if buf.len() + line.len() > MAX_BUFFERED {
             DROPPED.fetch_add(1, Ordering::Relaxed);
         } else {
             buf.extend_from_slice(line);
         }
+    }
+}
+
+impl Write for Pending {
+    /// One call per log line (the formatter writes each event at once).
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        self.push(line);
         Ok(line.len())
     }
 
@@ -119,10 +134,25 @@ pub fn init(cfg: &Config) -> LogGuard {
         .with_env_filter(filter)
         .with_ansi(ansi)
         .with_writer(pending.clone());
-    if cfg.server.log_format == "json" {
+    let layout = if cfg.server.log_format == "json" {
         b.json().init();
+        Layout::Json
     } else {
         b.init();
+        Layout::Text
+    };
+    // Colours (a terminal) are left to tracing-subscriber.
+    if !ansi {
+        let pending = pending.clone();
+        proxy::oplog::set_line_writer(Box::new(move |line| {
+            SCRATCH.with(|s| {
+                let mut s = s.borrow_mut();
+                s.clear();
+                format_line(layout, SystemTime::now(), line, &mut s);
+                pending.push(s.as_bytes());
+            });
+            true
+        }));
     }
     LogGuard {
         pending,

@@ -10,6 +10,7 @@ mod config;
 mod control;
 mod discovery;
 mod interfaces;
+mod log_lines;
 mod logs;
 mod mailboxes;
 mod media_host;

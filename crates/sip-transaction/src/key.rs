@@ -9,6 +9,18 @@
 //! none, so an ACK is looked up first with its own To tag and then with none
 //! ([`ServerKey::ack_candidates`]). The ACK's To tag is not compared with the tag of the
 //! response sent: the layer does not parse the responses it sends.
+//!
+//! An RFC 3261 server key is kept as a 128-bit hash of `METHOD sent-by branch` (two
+//! SipHash-1-3 runs under per-process random keys), not as text: a busy registrar holds
+//! tens of thousands of server transactions for Timer J, and the text (~45 bytes plus
+//! its allocation) was stored for each. Two live transactions with the same 128-bit hash
+//! (odds about n²/2¹²⁹, 10⁻²⁷ for a million) would be taken for one; the keys are secret,
+//! so nobody can aim for that.
+
+use std::cell::RefCell;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::OnceLock;
 
 use sip_message::via::MAGIC_COOKIE;
 use sip_message::SipMessage;
@@ -50,10 +62,9 @@ impl ClientKey {
 /// The key of a server transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum ServerKey {
-    /// RFC 3261: the branch has the magic cookie. `key` is `METHOD sent-by branch` in one
-    /// allocation (none of the three holds a space): a busy registrar keeps tens of
-    /// thousands of these alive for Timer J, each key stored twice.
-    Branch { key: Box<str> },
+    /// RFC 3261: the branch has the magic cookie. `hash` is the 128-bit keyed hash of
+    /// `METHOD sent-by branch` (none of the three holds a space; see the module docs).
+    Branch { hash: [u64; 2] },
     /// RFC 2543 fallback (boxed: rare, and five times the size of `Branch`).
     Legacy(Box<LegacyKey>),
 }
@@ -70,6 +81,18 @@ pub(crate) struct LegacyKey {
     top_via: Box<str>,
 }
 
+thread_local! {
+    /// Where a key's text is put together before it is hashed.
+    static SCRATCH: RefCell<String> = RefCell::new(String::with_capacity(128));
+}
+
+/// The 128-bit keyed hash of an RFC 3261 server key's text.
+fn hash128(text: &str) -> [u64; 2] {
+    static KEYS: OnceLock<[RandomState; 2]> = OnceLock::new();
+    let [a, b] = KEYS.get_or_init(|| [RandomState::new(), RandomState::new()]);
+    [a.hash_one(text), b.hash_one(text)]
+}
+
 /// True when `branch` is an RFC 3261 branch.
 pub(crate) fn is_rfc3261_branch(branch: Option<&str>) -> bool {
     branch.is_some_and(|b| b.starts_with(MAGIC_COOKIE))
@@ -80,8 +103,9 @@ impl ServerKey {
     fn with_method(msg: &SipMessage, method: &str) -> ServerKey {
         let via = msg.top_via();
         match msg.branch() {
-            Some(branch) if is_rfc3261_branch(Some(branch)) => {
-                let mut key = String::with_capacity(method.len() + branch.len() + 40);
+            Some(branch) if is_rfc3261_branch(Some(branch)) => SCRATCH.with(|key| {
+                let mut key = key.borrow_mut();
+                key.clear();
                 key.push_str(method);
                 key.push(' ');
                 if let Some(v) = via {
@@ -89,8 +113,10 @@ impl ServerKey {
                 }
                 key.push(' ');
                 key.push_str(branch);
-                ServerKey::Branch { key: key.into() }
-            }
+                ServerKey::Branch {
+                    hash: hash128(&key),
+                }
+            }),
             _ => ServerKey::Legacy(Box::new(LegacyKey {
                 request_uri: msg.request_uri_str().into(),
                 to_tag: msg.to_tag().map(Into::into),

@@ -76,28 +76,69 @@ pub(crate) enum Slot {
     Trying = 3,
 }
 
-/// The deadlines one transaction has armed.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct TxTimers([Option<Duration>; 4]);
+/// The deadlines one transaction has armed, in nanoseconds since the caller's epoch
+/// ([`UNARMED`] for none): 32 bytes where four `Option<Duration>` took 64, in every entry
+/// of a table that holds tens of thousands (Timer J).
+#[derive(Debug, Clone)]
+pub(crate) struct TxTimers([u64; 4]);
 
-impl TxTimers {
-    pub(crate) fn get(&self, slot: Slot) -> Option<Duration> {
-        self.0[slot as usize]
-    }
+/// A slot with no deadline.
+const UNARMED: u64 = u64::MAX;
 
-    pub(crate) fn disarm(&mut self, slot: Slot) {
-        self.0[slot as usize] = None;
-    }
+/// The latest deadline a slot can hold (about 584 years after the epoch).
+const LATEST: Duration = Duration::from_nanos(UNARMED - 1);
 
-    pub(crate) fn disarm_all(&mut self) {
-        self.0 = [None; 4];
+impl Default for TxTimers {
+    fn default() -> Self {
+        TxTimers([UNARMED; 4])
     }
 }
 
-/// All armed timers of the layer, earliest first.
+impl TxTimers {
+    pub(crate) fn get(&self, slot: Slot) -> Option<Duration> {
+        match self.0[slot as usize] {
+            UNARMED => None,
+            n => Some(Duration::from_nanos(n)),
+        }
+    }
+
+    fn set(&mut self, slot: Slot, at: Duration) {
+        // `at` is at most LATEST (see `TimerQueue::arm`): its nanoseconds fit.
+        self.0[slot as usize] = u64::try_from(at.as_nanos()).unwrap_or(UNARMED - 1);
+    }
+
+    pub(crate) fn disarm(&mut self, slot: Slot) {
+        self.0[slot as usize] = UNARMED;
+    }
+
+    pub(crate) fn disarm_all(&mut self) {
+        self.0 = [UNARMED; 4];
+    }
+}
+
+/// All armed timers of the layer, earliest first. An entry is 16 bytes: the deadline in
+/// nanoseconds, and the transaction id shifted left by two with the slot below it (ids
+/// count up from 1 and never reach 2⁶²).
 #[derive(Debug, Default)]
 pub(crate) struct TimerQueue {
-    heap: BinaryHeap<Reverse<(Duration, TransactionId, Slot)>>,
+    heap: BinaryHeap<Reverse<(u64, u64)>>,
+}
+
+fn slot_of(bits: u64) -> Slot {
+    match bits & 3 {
+        0 => Slot::Retransmit,
+        1 => Slot::Timeout,
+        2 => Slot::Linger,
+        _ => Slot::Trying,
+    }
+}
+
+fn unpack((at, tagged): (u64, u64)) -> (Duration, TransactionId, Slot) {
+    (
+        Duration::from_nanos(at),
+        TransactionId(tagged >> 2),
+        slot_of(tagged),
+    )
 }
 
 impl TimerQueue {
@@ -109,17 +150,19 @@ impl TimerQueue {
         slot: Slot,
         at: Duration,
     ) {
-        timers.0[slot as usize] = Some(at);
-        self.heap.push(Reverse((at, id, slot)));
+        let at = at.min(LATEST);
+        timers.set(slot, at);
+        let nanos = u64::try_from(at.as_nanos()).unwrap_or(UNARMED - 1);
+        self.heap.push(Reverse((nanos, (id.0 << 2) | slot as u64)));
     }
 
     /// The earliest entry, stale or not.
     pub(crate) fn peek(&self) -> Option<(Duration, TransactionId, Slot)> {
-        self.heap.peek().map(|Reverse(e)| *e)
+        self.heap.peek().map(|Reverse(e)| unpack(*e))
     }
 
     pub(crate) fn pop(&mut self) -> Option<(Duration, TransactionId, Slot)> {
-        self.heap.pop().map(|Reverse(e)| e)
+        self.heap.pop().map(|Reverse(e)| unpack(e))
     }
 }
 

@@ -67,13 +67,13 @@ impl<D: Clone> TransactionLayer<D> {
         let id = self.allocate_id();
         let mut fx = fx!(self, id, now);
         let tx = if request.method() == Method::Invite {
-            Tx::InviteClient(ClientInvite::start(
+            Tx::InviteClient(Box::new(ClientInvite::start(
                 request,
                 bytes,
                 dest,
                 reliability,
                 &mut fx,
-            ))
+            )))
         } else {
             Tx::NonInviteClient(ClientNonInvite::start(
                 request,

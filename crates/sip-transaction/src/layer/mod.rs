@@ -42,6 +42,7 @@ macro_rules! fx {
 mod client_side;
 mod config;
 mod error;
+mod id_hash;
 mod outcome;
 mod server_side;
 mod table;
@@ -52,6 +53,7 @@ pub use config::Config;
 pub use error::Error;
 pub use outcome::{RequestOutcome, ResponseOutcome};
 
+use id_hash::IdHash;
 use table::Entry;
 
 /// The RFC 3261 §17 transaction layer: a bounded table of client and server transactions.
@@ -91,7 +93,7 @@ pub struct TransactionLayer<D> {
     next_id: u64,
     /// Boxed: an entry is ~480 bytes and a hash table holds up to twice its length in
     /// slots, so inline entries cost ~1 KB per transaction at a bad moment of growth.
-    txs: HashMap<TransactionId, Box<Entry<D>>>,
+    txs: HashMap<TransactionId, Box<Entry<D>>, IdHash>,
     server_keys: HashMap<ServerKey, TransactionId>,
     client_keys: HashMap<ClientKey, TransactionId>,
     queue: TimerQueue,
@@ -105,7 +107,7 @@ impl<D: Clone> TransactionLayer<D> {
         TransactionLayer {
             config,
             next_id: 0,
-            txs: HashMap::new(),
+            txs: HashMap::with_hasher(IdHash),
             server_keys: HashMap::new(),
             client_keys: HashMap::new(),
             queue: TimerQueue::default(),
