@@ -9,6 +9,8 @@ mod aor;
 mod binding;
 mod error;
 mod memory;
+mod memory_portal;
+mod portal;
 mod settings;
 mod store;
 mod subscriber;
@@ -18,6 +20,7 @@ pub use aor::AddressOfRecord;
 pub use binding::Binding;
 pub use error::StoreError;
 pub use memory::MemoryStore;
+pub use portal::{AuditEntry, PortalAccount, PortalRole, PortalStore, UserQuery};
 pub use settings::{
     check_target, encode_no_answer, encode_patterns, parse_findme_arg, parse_findme_entry,
     prune_settings, screen_setting, target_aor, FindMe, Forwarding, ScreenDirection, ScreenPattern,

@@ -13,18 +13,20 @@ use crate::store::Store;
 use crate::subscriber::{Alias, Subscriber};
 
 #[derive(Default)]
-struct Inner {
+pub(crate) struct Inner {
     domains: Vec<String>,
-    subscribers: BTreeMap<AddressOfRecord, Subscriber>,
+    pub(crate) subscribers: BTreeMap<AddressOfRecord, Subscriber>,
     aliases: BTreeMap<AddressOfRecord, AddressOfRecord>,
     bindings: BTreeMap<(AddressOfRecord, String), Binding>,
     settings: BTreeMap<(AddressOfRecord, String), String>,
+    /// The portal's tables (`memory_portal.rs`).
+    pub(crate) portal: crate::memory_portal::PortalTables,
 }
 
 /// A store that lives in memory only; same semantics as the SQL store.
 #[derive(Default)]
 pub struct MemoryStore {
-    inner: Mutex<Inner>,
+    pub(crate) inner: Mutex<Inner>,
 }
 
 impl MemoryStore {
@@ -84,6 +86,7 @@ impl Store for MemoryStore {
         g.aliases.retain(|k, v| k.domain != d && v.domain != d);
         g.bindings.retain(|k, _| k.0.domain != d);
         g.settings.retain(|k, _| k.0.domain != d);
+        g.portal.forget_domain(&d);
         g.prune(|a| a.domain == d);
         Ok(())
     }

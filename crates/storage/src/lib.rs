@@ -7,7 +7,8 @@
 //! URL scheme. Semantics match [`model::MemoryStore`]; on top of the trait it offers batch
 //! writes in one transaction for the registrar's write-behind.
 //!
-//! One module per aggregate (`domains`, `subscribers`, `aliases`, `bindings`, `settings`)
+//! One module per aggregate (`domains`, `subscribers`, `aliases`, `bindings`, `settings`,
+//! `portal`)
 //! writes its SQL once; `dialect` holds every difference between the three databases, `db`
 //! how a query runs, `connect` and `schema` opening a database and migrating it. This file
 //! only wires the [`Store`] trait to them.
@@ -19,12 +20,16 @@ mod bindings;
 mod connect;
 mod dialect;
 mod domains;
+mod portal;
 mod schema;
 mod settings;
 mod subscribers;
 
 use async_trait::async_trait;
-use model::{AddressOfRecord, Alias, Binding, Store, StoreError, Subscriber};
+use model::{
+    AddressOfRecord, Alias, AuditEntry, Binding, PortalAccount, PortalStore, Store, StoreError,
+    Subscriber, UserQuery,
+};
 
 pub use bindings::MAX_CONTACT_LEN;
 pub use connect::describe_url;
@@ -134,5 +139,36 @@ impl Store for SqlStore {
 
     async fn all_settings(&self) -> Result<Vec<(AddressOfRecord, String, String)>, StoreError> {
         settings::all(self).await
+    }
+}
+
+#[async_trait]
+impl PortalStore for SqlStore {
+    async fn portal_account(&self, name: &str) -> Result<Option<PortalAccount>, StoreError> {
+        portal::account(self, name).await
+    }
+
+    async fn add_portal_account(&self, account: &PortalAccount) -> Result<(), StoreError> {
+        portal::add_account(self, account).await
+    }
+
+    async fn set_portal_password(&self, name: &str, hash: &str) -> Result<(), StoreError> {
+        portal::set_password(self, name, hash).await
+    }
+
+    async fn portal_account_count(&self) -> Result<u64, StoreError> {
+        portal::count(self).await
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry, keep: u64) -> Result<(), StoreError> {
+        portal::append_audit(self, entry, keep).await
+    }
+
+    async fn audit(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        portal::audit(self, before, limit).await
+    }
+
+    async fn user_page(&self, query: &UserQuery) -> Result<Vec<AddressOfRecord>, StoreError> {
+        portal::user_page(self, query).await
     }
 }
