@@ -12,6 +12,7 @@ mod interfaces;
 mod logs;
 mod metrics_http;
 mod notices;
+mod portal_view;
 mod run;
 mod write_behind;
 
@@ -72,6 +73,9 @@ enum Command {
     /// Find-me: ring a list of targets in turn.
     #[command(subcommand)]
     Findme(cli::FindmeCmd),
+    /// Web portal accounts (admins and domain admins).
+    #[command(subcommand)]
+    Admin(cli::AdminCmd),
     /// Headline figures of the running server.
     Status,
     /// Show or lift bans (flood, failed authentications) of the running server.
@@ -183,6 +187,7 @@ fn main() -> ExitCode {
             Command::Forward(c) => cli::forward(&cfg, c, args.json).await,
             Command::Screen(c) => cli::screen(&cfg, c, args.json).await,
             Command::Findme(c) => cli::findme(&cfg, c, args.json).await,
+            Command::Admin(c) => cli::portal_admin(&cfg, c, args.json).await,
             Command::Status => cli::status(&cfg, args.json).await,
             Command::Ban(c) => cli::ban(&cfg, c, args.json).await,
             Command::Man { .. } => Ok(()), // handled before the configuration is read

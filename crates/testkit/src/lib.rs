@@ -4,7 +4,8 @@
 //! [`server::Options`] ([`server`]), its command line ([`cli`]), SIPp phones ([`sipp`]) and the flows built of them
 //! ([`open`], [`digest`], [`location`]), baresip softphones ([`softphone`]), a second host
 //! in a network namespace ([`netns`]), raw UDP ([`udp`]), bounded waits ([`wait`]),
-//! throw-away databases ([`database`], feature `databases`) and the proxy on a virtual clock
+//! the portal over plain HTTP ([`http`]) and in headless Chromium ([`browser`], feature
+//! `browser`), throw-away databases ([`database`], feature `databases`) and the proxy on a virtual clock
 //! ([`proxy_net`], feature `proxy-net`).
 //!
 //! Does not own: the tests themselves, the SIPp scenarios (`tests/sipp/` at the repository
@@ -16,10 +17,13 @@
 #![allow(clippy::unwrap_used)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "browser")]
+pub mod browser;
 pub mod cli;
 #[cfg(feature = "databases")]
 pub mod database;
 pub mod digest;
+pub mod http;
 pub mod location;
 pub mod netns;
 pub mod open;

@@ -15,6 +15,7 @@ mod auth;
 mod database;
 mod flood;
 mod metrics;
+mod portal;
 mod registrar;
 mod security;
 mod server;
@@ -26,6 +27,7 @@ pub use auth::AuthSection;
 pub use database::DatabaseSection;
 pub use flood::FloodSection;
 pub use metrics::MetricsSection;
+pub use portal::PortalSection;
 pub use registrar::RegistrarSection;
 pub use security::SecuritySection;
 pub use server::ServerSection;
@@ -60,6 +62,8 @@ pub struct Config {
     pub flood: FloodSection,
     /// `[security]`
     pub security: SecuritySection,
+    /// `[portal]`
+    pub portal: PortalSection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -82,6 +86,7 @@ impl Config {
         self.services.validate()?;
         self.transaction.validate()?;
         self.validate_protections()?;
+        self.portal.validate()?;
         Ok(())
     }
 
