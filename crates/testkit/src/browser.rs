@@ -95,12 +95,29 @@ impl Browser {
         });
     }
 
-    /// Clicks the element with CSS selector `css` and waits for the next page to load.
+    /// Clicks the element with CSS selector `css` (a submit button or a link) and waits
+    /// until the next page has loaded: a mark left on the old page's window is gone and
+    /// the new document is complete.
     pub fn click(&self, css: &str) {
+        self.eval("window.__sbOldPage = true; return true;");
         self.rt.block_on(async {
             let e = self.c().find(Locator::Css(css)).await.unwrap();
             e.click().await.unwrap();
         });
+        let deadline = Instant::now() + HANG_GUARD;
+        loop {
+            let loaded = self.eval(
+                "return window.__sbOldPage === undefined && document.readyState === 'complete';",
+            );
+            if loaded == serde_json::Value::Bool(true) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no page loaded after clicking {css}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The page's HTML as the browser holds it now.

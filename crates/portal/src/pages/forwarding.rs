@@ -65,7 +65,12 @@ pub async fn save(ctx: &Ctx, user: &AddressOfRecord, form: &Fields) -> Fields {
                 .await
                 .map(|d| d.notices)
         } else {
-            admin::set_forwarding(store, user, kind, target, delay)
+            let after = if kind == ForwardKind::NoAnswer {
+                delay
+            } else {
+                None
+            };
+            admin::set_forwarding(store, user, kind, target, after)
                 .await
                 .map(|d| d.notices)
         };
