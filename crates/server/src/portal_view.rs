@@ -86,6 +86,12 @@ impl portal::RunningServer for PortalView {
     }
 
     async fn unregister(&self, aor: &AddressOfRecord, contact: &str) -> bool {
+        // As `location del` does: first the write-behind writes what it holds (the
+        // binding's own save among it), then memory and the store lose the contact, so a
+        // save still queued cannot bring it back.
+        if self.ask(Command::Flush).await.is_none() {
+            return false;
+        }
         let removed = self.location.try_update(aor, |list| {
             let before = list.len();
             list.retain(|b| b.contact != contact);

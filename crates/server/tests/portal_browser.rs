@@ -81,6 +81,9 @@ fn an_admin_provisions_and_the_user_forwards_their_calls() {
     // Dave's phone registers (SIPp) and shows on the online page and the dashboard.
     let dave_port = free_port();
     register(&server, "dave", dave_port, 60);
+    b.open("/dashboard");
+    assert_eq!(b.text("#registered"), "1");
+    b.screenshot(&shots.join("dashboard.png"));
     b.open("/online");
     let online = b.text("#online-list");
     assert!(online.contains("dave@example.com"), "{online}");
@@ -89,9 +92,13 @@ fn an_admin_provisions_and_the_user_forwards_their_calls() {
         "{online}"
     );
     b.screenshot(&shots.join("online.png"));
-    b.open("/dashboard");
-    assert_eq!(b.text("#registered"), "1");
-    b.screenshot(&shots.join("dashboard.png"));
+
+    // The admin unregisters the phone: gone from the page and from the server.
+    b.click("#online-list button");
+    assert!(!b.text("#online-list").contains("dave@example.com"));
+    assert!(!server
+        .cli(&["location", "list"])
+        .contains("dave@example.com"));
 
     // Dave, in his own session, forwards every call to Carol.
     b.forget_cookies();
