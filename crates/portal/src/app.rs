@@ -212,6 +212,7 @@ pub fn router(app: Arc<App>) -> Router {
             "/users/{user}/forwarding",
             post(pages::users::set_forwarding),
         )
+        .route("/users/{user}/lists", post(pages::users::set_lists))
         .route(
             "/users/{user}/delete",
             get(pages::users::confirm_delete).post(pages::users::delete),
@@ -229,6 +230,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/audit", get(pages::audit::list))
         .route("/me", get(pages::me::page))
         .route("/me/forwarding", post(pages::me::set_forwarding))
+        .route("/me/lists", post(pages::me::set_lists))
         .route("/me/password", post(pages::me::change_password))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::security::headers))

@@ -170,6 +170,20 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("imported", "Imported", "已导入"),
     ("line", "Line", "行"),
     ("error", "Error", "错误"),
+    ("lists", "Find-me and screening", "顺序振铃和呼叫筛选"),
+    ("findme", "Find-me: try these in turn", "顺序振铃：依次呼叫"),
+    (
+        "findme_help",
+        "One per line: number, user@domain or sip: URI, then ,seconds to ring (e.g. 2000,15).",
+        "每行一个：号码、用户@域名或 sip: 地址，再加 ,振铃秒数（例如 2000,15）。",
+    ),
+    (
+        "screen_help",
+        "One per line: user@domain, @domain, a number prefix followed by *, or anonymous.",
+        "每行一个：用户@域名、@域名、号码前缀加 *，或 anonymous。",
+    ),
+    ("screen_in", "Block calls from", "拒绝来自以下的呼叫"),
+    ("screen_out", "Block my calls to", "禁止我呼叫以下号码"),
 ];
 
 #[cfg(test)]

@@ -28,6 +28,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("me.html", include_str!("../templates/me.html")),
     ("devices.html", include_str!("../templates/devices.html")),
     (
+        "lists_form.html",
+        include_str!("../templates/lists_form.html"),
+    ),
+    (
         "forwarding_form.html",
         include_str!("../templates/forwarding_form.html"),
     ),

@@ -197,3 +197,52 @@ fn the_browser_language_chooses_the_pages_language() {
     let r = c.get("/login");
     assert!(r.body.contains("<html lang=\"en\">") && r.body.contains("Log in"));
 }
+
+#[test]
+fn a_user_sets_find_me_and_screening_and_errors_name_the_line() {
+    let (server, addr) = portal_server("");
+    let mut alice = Client::new(addr);
+    assert_eq!(
+        alice.login("alice@example.com", &password("alice")).status,
+        303
+    );
+    let token = alice.token("/me");
+    let r = alice.post(
+        "/me/lists",
+        &[
+            ("csrf", &token),
+            ("findme", "bob@example.com,15\ncarol@example.com,20"),
+            ("screen_in", "@spam.example\n+1900*"),
+            ("screen_out", "anonymous"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Saved."));
+    let findme = server.cli(&["findme", "list"]);
+    assert!(
+        findme.contains("bob@example.com") && findme.contains("carol@example.com"),
+        "{findme}"
+    );
+    let screen = server.cli(&["screen", "list"]);
+    for p in ["@spam.example", "+1900*", "anonymous"] {
+        assert!(screen.contains(p), "{p}: {screen}");
+    }
+    // One pattern removed, one bad target: the error sits by its field, the rest saved.
+    let r = alice.post(
+        "/me/lists",
+        &[
+            ("csrf", &token),
+            ("findme", "nobody@example.com,15"),
+            ("screen_in", "@spam.example"),
+            ("screen_out", "anonymous"),
+        ],
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("id=\"findme-error\""), "{}", r.body);
+    assert!(
+        r.body.contains("nobody@example.com"),
+        "the typed value is kept"
+    );
+    assert!(!server.cli(&["screen", "list"]).contains("+1900"));
+    assert!(server.cli(&["findme", "list"]).contains("bob@example.com"));
+}

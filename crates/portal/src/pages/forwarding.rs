@@ -83,3 +83,22 @@ pub async fn save(ctx: &Ctx, user: &AddressOfRecord, form: &Fields) -> Fields {
     }
     errors
 }
+
+/// What the forwarding and list forms show: the stored values, overlaid with a submitted
+/// form's (so a form with errors shows what was typed).
+pub async fn form_values(
+    ctx: &Ctx,
+    user: &AddressOfRecord,
+    submitted: Option<&Fields>,
+) -> Result<Fields, model::StoreError> {
+    let mut values = current(ctx, user).await?;
+    values.extend(crate::pages::lists::current(ctx, user).await?);
+    if let Some(f) = submitted {
+        values.extend(
+            f.iter()
+                .filter(|(k, _)| *k != "csrf")
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+    }
+    Ok(values)
+}

@@ -28,7 +28,7 @@ async fn render(
     status: StatusCode,
     notice: Option<&str>,
 ) -> Response {
-    let current = match forwarding::current(ctx, aor).await {
+    let values = match forwarding::form_values(ctx, aor, fwd).await {
         Ok(c) => c,
         Err(e) => return store_failed(ctx, &e),
     };
@@ -40,7 +40,8 @@ async fn render(
         "me.html",
         minijinja::context! {
             user => aor.to_string(), errors,
-            fwd => fwd.unwrap_or(&current), fwd_action => "/me/forwarding",
+            fwd => &values, fwd_action => "/me/forwarding",
+            lists => &values, lists_action => "/me/lists",
             bindings => rows(&ctx.app.server.bindings(Some(aor))),
             show_user => false, can_unregister => false,
         },
@@ -66,6 +67,24 @@ pub async fn set_forwarding(ctx: Ctx, Form(f): Form<Fields>) -> Response {
     }
     let errors = forwarding::save(&ctx, &aor, &f).await;
     ctx.audit("forward.set", &aor.to_string()).await;
+    if errors.is_empty() {
+        render(&ctx, &aor, &errors, None, StatusCode::OK, Some("saved")).await
+    } else {
+        render(&ctx, &aor, &errors, Some(&f), FORM_ERRORS, None).await
+    }
+}
+
+/// POST `/me/lists`: find-me and screening.
+pub async fn set_lists(ctx: Ctx, Form(f): Form<Fields>) -> Response {
+    let aor = match me(&ctx) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if let Err(r) = ctx.check_csrf(&f) {
+        return r;
+    }
+    let errors = crate::pages::lists::save(&ctx, &aor, &f).await;
+    ctx.audit("lists.set", &aor.to_string()).await;
     if errors.is_empty() {
         render(&ctx, &aor, &errors, None, StatusCode::OK, Some("saved")).await
     } else {

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod dashboard;
 pub mod domains;
 pub mod forwarding;
+pub mod lists;
 pub mod login;
 pub mod me;
 pub mod online;

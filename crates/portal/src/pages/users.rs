@@ -209,7 +209,7 @@ async fn render_user(
     status: StatusCode,
 ) -> Response {
     let store = ctx.app.store.as_ref();
-    let current = match forwarding::current(ctx, aor).await {
+    let values = match forwarding::form_values(ctx, aor, fwd).await {
         Ok(c) => c,
         Err(e) => return store_failed(ctx, &e),
     };
@@ -232,8 +232,9 @@ async fn render_user(
         "user.html",
         minijinja::context! {
             user => aor.to_string(), errors, aliases, bindings,
-            fwd => fwd.unwrap_or(&current),
+            fwd => &values, lists => &values,
             fwd_action => format!("/users/{}/forwarding", urlencode(&aor.to_string())),
+            lists_action => format!("/users/{}/lists", urlencode(&aor.to_string())),
             show_user => false, can_unregister => true,
         },
     )
@@ -281,6 +282,24 @@ pub async fn set_forwarding(ctx: Ctx, Path(user): Path<String>, Form(f): Form<Fi
     }
     let errors = forwarding::save(&ctx, &aor, &f).await;
     ctx.audit("forward.set", &aor.to_string()).await;
+    if errors.is_empty() {
+        see_other(&format!("/users/{}", urlencode(&aor.to_string())))
+    } else {
+        render_user(&ctx, &aor, &errors, Some(&f), FORM_ERRORS).await
+    }
+}
+
+/// POST `/users/{user}/lists`: the user's find-me and screening lists, set by staff.
+pub async fn set_lists(ctx: Ctx, Path(user): Path<String>, Form(f): Form<Fields>) -> Response {
+    let aor = match reachable(&ctx, &user).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if let Err(r) = ctx.check_csrf(&f) {
+        return r;
+    }
+    let errors = crate::pages::lists::save(&ctx, &aor, &f).await;
+    ctx.audit("lists.set", &aor.to_string()).await;
     if errors.is_empty() {
         see_other(&format!("/users/{}", urlencode(&aor.to_string())))
     } else {
