@@ -120,6 +120,27 @@ async fn exercise(s: &SqlStore) {
         names(al),
         ["al@example.com", "alice@example.com", "alx@example.com"]
     );
+    // Pages within one domain, and across several.
+    let one = s
+        .user_page(&UserQuery {
+            domains: Some(vec!["example.com".into()]),
+            after: Some(model::AddressOfRecord::new("alice", "example.com")),
+            limit: 2,
+            prefix: String::new(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(names(one), ["alx@example.com", "bob@example.com"]);
+    let both = s
+        .user_page(&UserQuery {
+            domains: Some(vec!["example.com".into(), "b.test".into()]),
+            after: Some(model::AddressOfRecord::new("zed", "b.test")),
+            limit: 1,
+            prefix: String::new(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(names(both), ["al@example.com"]);
     let none = s
         .user_page(&UserQuery {
             domains: Some(Vec::new()),
