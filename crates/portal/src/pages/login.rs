@@ -61,11 +61,12 @@ pub async fn submit(ctx: Ctx, headers: HeaderMap, Form(f): Form<Fields>) -> Resp
         return login_page(&ctx, StatusCode::FORBIDDEN, "", ctx.lang.text("bad_form"));
     }
     let name = f.get("name").map_or("", |s| s.trim());
+    let logged = log_value(name);
     let password = f.get("password").map_or("", String::as_str);
     let ip = ctx.addr.ip();
     let now = Instant::now();
     if let Some(wait) = ctx.app.throttle.blocked(ip, name, now) {
-        tracing::warn!(target: "switchboard::portal", source = %ip, account = name, "portal login refused: throttled");
+        tracing::warn!(target: "switchboard::portal", source = %ip, account = %logged, "portal login refused: throttled");
         let mut r = login_page(
             &ctx,
             StatusCode::TOO_MANY_REQUESTS,
@@ -86,7 +87,7 @@ pub async fn submit(ctx: Ctx, headers: HeaderMap, Form(f): Form<Fields>) -> Resp
     };
     let Some(who) = who else {
         ctx.app.throttle.failed(ip, name, now);
-        tracing::warn!(target: "switchboard::portal", source = %ip, account = name, "portal login failed: wrong name or password");
+        tracing::warn!(target: "switchboard::portal", source = %ip, account = %logged, "portal login failed: wrong name or password");
         return login_page(
             &ctx,
             StatusCode::UNAUTHORIZED,
@@ -108,6 +109,24 @@ pub async fn submit(ctx: Ctx, headers: HeaderMap, Form(f): Form<Fields>) -> Resp
         }
     }
     resp
+}
+
+/// A typed name as a log field: no spaces or control characters (each becomes `_`), at
+/// most 64 characters, `-` when empty, so a line stays one `key=value` per field.
+fn log_value(s: &str) -> String {
+    if s.is_empty() {
+        return "-".into();
+    }
+    s.chars()
+        .take(64)
+        .map(|c| {
+            if c.is_whitespace() || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// The principal `name` and `password` prove, if any: a portal account, or a SIP user
