@@ -9,6 +9,9 @@
 //! needs to update its in-memory directory incrementally. Errors are [`AdminError`]s that
 //! name the field at fault; their text is what the CLI prints.
 //!
+//! Portal logins live here too: Argon2id-hashed portal accounts (admins, domain admins)
+//! and the check of a SIP user's password against their HA1.
+//!
 //! This crate owns the rules of provisioning. It does not own SQL or any database driver
 //! (the `storage` crate), argument parsing or printing (the CLI in `server`), the control
 //! socket that carries notices (`server`), or the directory they update (`proxy`). Reading
@@ -21,8 +24,10 @@ mod domains;
 mod error;
 mod greeting;
 mod notice;
+mod portal_accounts;
 mod settings;
 mod target;
+mod user_list;
 mod users;
 mod voicemail;
 
@@ -31,11 +36,16 @@ pub use domains::{add_domain, check_domain, check_served, delete_domain};
 pub use error::AdminError;
 pub use greeting::{convert_greeting, MAX_AUDIO_SECS, PROMPT_RATE};
 pub use notice::{Change, ChangeNotice};
+pub use portal_accounts::{
+    add_portal_account, check_account_name, check_portal_login, check_sip_login, generate_password,
+    hash_portal_password,
+};
 pub use settings::{
     add_screen_rule, clear_findme, clear_forwarding, delete_screen_rule, direction_name,
     set_findme, set_forwarding, ForwardKind, DEFAULT_NO_ANSWER_SECS, MAX_FINDME_ENTRIES,
 };
 pub use target::check_target_exists;
+pub use user_list::{list_users, MAX_PAGE};
 pub use users::{
     add_user, check_aor, check_password, delete_user, set_password, subscriber_with_password,
 };

@@ -11,7 +11,9 @@ mod binding;
 mod cdr;
 mod error;
 mod memory;
+mod memory_portal;
 mod memory_voicemail;
+mod portal;
 mod settings;
 mod store;
 mod subscriber;
@@ -23,6 +25,7 @@ pub use binding::Binding;
 pub use cdr::{CallRecord, CdrFilter, CdrStore};
 pub use error::StoreError;
 pub use memory::MemoryStore;
+pub use portal::{AuditEntry, PortalAccount, PortalRole, PortalStore, UserQuery};
 pub use settings::{
     check_target, encode_no_answer, encode_patterns, parse_findme_arg, parse_findme_entry,
     prune_settings, screen_setting, target_aor, FindMe, Forwarding, ScreenDirection, ScreenPattern,

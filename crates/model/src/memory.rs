@@ -22,6 +22,8 @@ pub(crate) struct Inner {
     settings: BTreeMap<(AddressOfRecord, String), String>,
     /// Voicemail (`memory_voicemail.rs`).
     pub(crate) voicemail: VoicemailTables,
+    /// The portal's tables (`memory_portal.rs`).
+    pub(crate) portal: crate::memory_portal::PortalTables,
 }
 
 /// A store that lives in memory only; same semantics as the SQL store.
@@ -88,6 +90,7 @@ impl Store for MemoryStore {
         g.bindings.retain(|k, _| k.0.domain != d);
         g.settings.retain(|k, _| k.0.domain != d);
         g.voicemail.retain(|a| a.domain != d);
+        g.portal.forget_domain(&d);
         g.prune(|a| a.domain == d);
         Ok(())
     }

@@ -16,6 +16,7 @@ mod mailboxes;
 mod media_host;
 mod metrics_http;
 mod notices;
+mod portal_view;
 mod prompts;
 mod run;
 mod write_behind;
@@ -80,6 +81,9 @@ enum Command {
     /// Voicemail: mailboxes, messages, greetings, prompts.
     #[command(subcommand)]
     Voicemail(cli::VoicemailCmd),
+    /// Web portal accounts (admins and domain admins).
+    #[command(subcommand)]
+    Admin(cli::AdminCmd),
     /// Headline figures of the running server.
     Status,
     /// Show or lift bans (flood, failed authentications) of the running server.
@@ -195,6 +199,7 @@ fn main() -> ExitCode {
             Command::Screen(c) => cli::screen(&cfg, c, args.json).await,
             Command::Findme(c) => cli::findme(&cfg, c, args.json).await,
             Command::Voicemail(c) => cli::voicemail(&cfg, c, args.json).await,
+            Command::Admin(c) => cli::portal_admin(&cfg, c, args.json).await,
             Command::Status => cli::status(&cfg, args.json).await,
             Command::Ban(c) => cli::ban(&cfg, c, args.json).await,
             Command::Cdr(c) => cli::cdr(&cfg, c, args.json).await,

@@ -5,7 +5,8 @@
 //! through a bounded queue; one core task owns the [`Proxy`] (a sans-IO state machine) and
 //! its timers; a writer task persists binding changes behind the core, in batches; another
 //! builds and writes call records from the proxy's call events (`cdr`); a purge task
-//! expires bindings; the control socket serves the CLI.
+//! expires bindings; the control socket serves the CLI; the web portal (`[portal]`)
+//! serves browsers.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -155,6 +156,23 @@ async fn seed_demo(store: &SqlStore) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The demo's first portal admin, `admin` with a random password printed once, when no
+/// portal account exists yet.
+async fn seed_portal_admin(store: &SqlStore) -> anyhow::Result<()> {
+    use model::PortalStore as _;
+    if store.portal_account_count().await? > 0 {
+        return Ok(());
+    }
+    let password = admin::generate_password();
+    let pw = password.clone();
+    admin::add_portal_account(store, "admin", model::PortalRole::Admin, move || Ok(pw)).await?;
+    tracing::warn!(
+        "no portal account: created the portal admin `admin` with the one-time password \
+         {password} (shown only now; add your own with `switchboard admin add NAME`)"
+    );
+    Ok(())
+}
+
 /// Runs the server until SIGINT/SIGTERM.
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&cfg.server.data_dir)
@@ -168,6 +186,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     tracing::info!(backend = store.backend_name(), "database ready");
     if cfg.server.demo {
         seed_demo(&store).await?;
+        seed_portal_admin(&store).await?;
     }
 
     let directory = Arc::new(StaticDirectory::new());
@@ -323,6 +342,26 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("binding the metrics endpoint {addr}"))?;
             tracing::info!(addr = %local, "metrics endpoint at /metrics");
+            Some(task)
+        }
+        None => None,
+    };
+
+    let portal_task = match cfg.portal.addr()? {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the portal portal.listen = {addr}"))?;
+            let local = listener.local_addr()?;
+            let view = Arc::new(crate::portal_view::PortalView {
+                core: core_tx.clone(),
+                location: location.clone(),
+                store: store.clone(),
+                applier: applier.clone(),
+            });
+            let task = portal::serve(listener, store.clone(), view, cfg.portal.to_portal())
+                .map_err(|e| anyhow::anyhow!("starting the portal: {e}"))?;
+            tracing::info!(addr = %local, "portal at http://{local}/");
             Some(task)
         }
         None => None,
@@ -491,6 +530,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     housekeeping.abort();
     control_task.abort();
     if let Some(t) = metrics_task {
+        t.abort();
+    }
+    if let Some(t) = portal_task {
         t.abort();
     }
     let _ = std::fs::remove_file(&control_path);

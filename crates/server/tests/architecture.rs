@@ -120,6 +120,19 @@ fn dependency_rules_hold() {
         // Administration use cases: over model's store traits only, never a database
         // driver, the network, or SIP logic.
         (&["admin"], &["sqlx", "storage", "transport", "proxy"]),
+        // The web portal: a front end over admin and model (live data through the
+        // server's narrow trait), never SQL, the network layer or SIP logic.
+        (
+            &["portal"],
+            &[
+                "sqlx",
+                "storage",
+                "transport",
+                "proxy",
+                "registrar",
+                "server",
+            ],
+        ),
         // World edges do not reach up.
         (&["storage", "transport"], &["proxy", "registrar", "server"]),
         // Media services talk SIP to the proxy like phones: they see mailbox data through

@@ -28,6 +28,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/mysql/0003_voicemail.sql"),
         include_str!("../migrations/postgres/0003_voicemail.sql"),
     ),
+    (
+        4,
+        include_str!("../migrations/sqlite/0004_portal.sql"),
+        include_str!("../migrations/mysql/0004_portal.sql"),
+        include_str!("../migrations/postgres/0004_portal.sql"),
+    ),
 ];
 
 /// Which database a [`SqlStore`](crate::SqlStore) talks to.

@@ -45,6 +45,7 @@ pub(crate) async fn delete(s: &SqlStore, domain: &str) -> Result<(), StoreError>
         "DELETE FROM aliases WHERE alias_domain = ? OR domain = ?",
         "DELETE FROM user_settings WHERE domain = ?",
         "DELETE FROM subscribers WHERE domain = ?",
+        "DELETE FROM portal_account_domains WHERE domain = ?",
     ];
     // The first statement is the existence guard; the rest do what the foreign keys
     // would, plus aliases in this domain that point elsewhere and orphan bindings.

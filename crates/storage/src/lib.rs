@@ -8,10 +8,10 @@
 //! writes in one transaction for the registrar's write-behind.
 //!
 //! One module per aggregate (`domains`, `subscribers`, `aliases`, `bindings`, `settings`,
-//! `voicemail`, `records`) writes its SQL once; `dialect` holds every difference between
-//! the three databases, `db` how a query runs, `connect` and `schema` opening a database
-//! and migrating it. This file only wires the [`Store`], [`VoicemailStore`] and
-//! [`CdrStore`] traits to them.
+//! `voicemail`, `records`, `portal`) writes its SQL once; `dialect` holds every difference
+//! between the three databases, `db` how a query runs, `connect` and `schema` opening a
+//! database and migrating it. This file only wires the [`Store`], [`VoicemailStore`],
+//! [`CdrStore`] and [`PortalStore`] traits to them.
 
 #[macro_use]
 mod db;
@@ -20,6 +20,7 @@ mod bindings;
 mod connect;
 mod dialect;
 mod domains;
+mod portal;
 mod records;
 mod schema;
 mod settings;
@@ -28,8 +29,9 @@ mod voicemail;
 
 use async_trait::async_trait;
 use model::{
-    AddressOfRecord, Alias, Binding, CallRecord, CdrFilter, CdrStore, Mailbox, MessageCounts,
-    MessageStatus, NewMessage, Store, StoreError, Subscriber, VoicemailMessage, VoicemailStore,
+    AddressOfRecord, Alias, AuditEntry, Binding, CallRecord, CdrFilter, CdrStore, Mailbox,
+    MessageCounts, MessageStatus, NewMessage, PortalAccount, PortalStore, Store, StoreError,
+    Subscriber, UserQuery, VoicemailMessage, VoicemailStore,
 };
 
 pub use bindings::MAX_CONTACT_LEN;
@@ -216,5 +218,36 @@ impl CdrStore for SqlStore {
 
     async fn delete_records_before(&self, before_ms: u64) -> Result<u64, StoreError> {
         records::delete_before(self, before_ms).await
+    }
+}
+
+#[async_trait]
+impl PortalStore for SqlStore {
+    async fn portal_account(&self, name: &str) -> Result<Option<PortalAccount>, StoreError> {
+        portal::account(self, name).await
+    }
+
+    async fn add_portal_account(&self, account: &PortalAccount) -> Result<(), StoreError> {
+        portal::add_account(self, account).await
+    }
+
+    async fn set_portal_password(&self, name: &str, hash: &str) -> Result<(), StoreError> {
+        portal::set_password(self, name, hash).await
+    }
+
+    async fn portal_account_count(&self) -> Result<u64, StoreError> {
+        portal::count(self).await
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry, keep: u64) -> Result<(), StoreError> {
+        portal::append_audit(self, entry, keep).await
+    }
+
+    async fn audit(&self, before: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        portal::audit(self, before, limit).await
+    }
+
+    async fn user_page(&self, query: &UserQuery) -> Result<Vec<AddressOfRecord>, StoreError> {
+        portal::user_page(self, query).await
     }
 }

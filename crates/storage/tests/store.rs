@@ -33,7 +33,7 @@ fn binding(aor: &AddressOfRecord, contact: &str, expires_at: u64) -> Binding {
 async fn exercise(s: &SqlStore) {
     let name = s.backend_name();
     eprintln!("testing {name}");
-    assert_eq!(s.schema_version().await.unwrap(), 3);
+    assert_eq!(s.schema_version().await.unwrap(), 4);
 
     // Domains.
     s.add_domain("Example.COM").await.unwrap();
@@ -382,7 +382,7 @@ async fn sqlite_data_survives_a_restart() {
         s.close().await;
     }
     let s = SqlStore::connect(&url, 2).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 3);
+    assert_eq!(s.schema_version().await.unwrap(), 4);
     assert_eq!(s.domains().await.unwrap(), ["example.com"]);
     assert_eq!(s.subscriber(&alice.aor).await.unwrap(), Some(alice.clone()));
     assert_eq!(s.bindings(None, 0).await.unwrap(), [b]);
@@ -411,7 +411,7 @@ async fn sqlite_connect_existing_creates_nothing() {
     assert!(!dir.0.exists());
     SqlStore::connect(&url, 1).await.unwrap().close().await;
     let s = SqlStore::connect_existing(&url, 1).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 3);
+    assert_eq!(s.schema_version().await.unwrap(), 4);
     s.close().await;
 }
 

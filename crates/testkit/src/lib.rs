@@ -5,7 +5,8 @@
 //! ([`open`], [`digest`], [`location`], [`forwarding`]), baresip softphones ([`softphone`]),
 //! a second host in a network namespace ([`netns`]), raw UDP ([`udp`]), a hand-written SIP
 //! phone ([`sip_phone`]), an RTP phone and audio checks (tone power by Goertzel, a prompt
-//! found in received audio) ([`rtp_peer`], [`audio`]), bounded waits ([`wait`]),
+//! found in received audio) ([`rtp_peer`], [`audio`]), bounded waits ([`wait`]), the portal
+//! over plain HTTP ([`http`]) and in headless Chromium ([`browser`], feature `browser`),
 //! throw-away databases ([`database`], feature `databases`) and the proxy on a virtual clock
 //! ([`proxy_net`], feature `proxy-net`).
 //!
@@ -19,11 +20,14 @@
 #![warn(missing_docs)]
 
 pub mod audio;
+#[cfg(feature = "browser")]
+pub mod browser;
 pub mod cli;
 #[cfg(feature = "databases")]
 pub mod database;
 pub mod digest;
 pub mod forwarding;
+pub mod http;
 pub mod location;
 pub mod netns;
 pub mod open;

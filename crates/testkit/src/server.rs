@@ -128,6 +128,10 @@ impl Options {
             )),
             None => t.push_str("[auth]\nenabled = false\n"),
         }
+        if !self.extra.contains("[portal]") {
+            // Off unless a test asks: every server would otherwise bind 127.0.0.1:8080.
+            t.push_str("[portal]\nlisten = \"\"\n\n");
+        }
         t.push_str(&self.extra);
         t.push('\n');
         t

@@ -10,6 +10,7 @@ mod forward;
 mod import;
 mod output;
 mod password;
+mod portal_admin;
 mod screen;
 mod voicemail;
 
@@ -33,6 +34,7 @@ pub use forward::{run as forward, ForwardCmd};
 pub use output::{error, error_json, AlreadyReported};
 use output::{print_json, print_table};
 use password::PasswordArgs;
+pub use portal_admin::{run as portal_admin, AdminCmd};
 pub use screen::{run as screen, ScreenCmd};
 pub use voicemail::{run as voicemail, VoicemailCmd};
 

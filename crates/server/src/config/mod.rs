@@ -17,6 +17,7 @@ mod database;
 mod flood;
 mod media;
 mod metrics;
+mod portal;
 mod registrar;
 mod security;
 mod server;
@@ -31,6 +32,7 @@ pub use database::DatabaseSection;
 pub use flood::FloodSection;
 pub use media::MediaSection;
 pub use metrics::MetricsSection;
+pub use portal::PortalSection;
 pub use registrar::RegistrarSection;
 pub use security::SecuritySection;
 pub use server::ServerSection;
@@ -72,6 +74,8 @@ pub struct Config {
     pub voicemail: VoicemailSection,
     /// `[cdr]`
     pub cdr: CdrSection,
+    /// `[portal]`
+    pub portal: PortalSection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -98,6 +102,7 @@ impl Config {
         self.voicemail.validate()?;
         self.cdr.validate()?;
         self.validate_protections()?;
+        self.portal.validate()?;
         Ok(())
     }
 

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The portal with many users: a server with N users (default 100,000) in SQLite, the admin
+# logged in, then the user list (random pages and prefix searches) and the dashboard asked
+# for R times each, one after another; prints p50/p99/max in milliseconds of each.
+#
+#   bench/portal.sh [BINARY] [USERS] [REQUESTS]
+#
+# BINARY defaults to target/release/switchboard (build it first; a debug build works too
+# and gives figures for that build). Needs curl. Everything on 127.0.0.1.
+set -euo pipefail
+BIN=${1:-target/release/switchboard}
+USERS=${2:-100000}
+REQUESTS=${3:-500}
+dir=$(mktemp -d /tmp/switchboard-portal-bench.XXXXXX)
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
+sip_port=$(( 20000 + RANDOM % 10000 ))
+http_port=$(( sip_port + 1 ))
+cat > "$dir/sb.toml" <<CONF
+[server]
+data_dir = "$dir/data"
+demo = false
+[sip]
+listen = ["udp:127.0.0.1:$sip_port"]
+[portal]
+listen = "127.0.0.1:$http_port"
+CONF
+sb() { "$BIN" -c "$dir/sb.toml" "$@"; }
+sb init >/dev/null
+sb domain add bench.test >/dev/null
+awk -v n="$USERS" 'BEGIN { for (i = 0; i < n; i++) printf "u%06d,bench.test,pw%d\n", i, i }' > "$dir/users.csv"
+sb user import "$dir/users.csv" >/dev/null
+sb admin add root --password root-pw >/dev/null
+SWITCHBOARD_LOG=warn sb run > "$dir/server.log" 2>&1 &
+pid=$!
+base="http://127.0.0.1:$http_port"
+for _ in $(seq 100); do curl -sf "$base/login" >/dev/null && break; sleep 0.1; done
+jar="$dir/jar"
+token=$(curl -s -c "$jar" "$base/login" | grep -o 'name="csrf" value="[0-9a-f]*"' | head -1 | cut -d'"' -f4)
+curl -s -b "$jar" -c "$jar" -o /dev/null --data "csrf=$token&name=root&password=root-pw" "$base/login"
+
+# Prints "p50 p99 max" (ms) of the times (seconds, one per line) on stdin.
+stats() { sort -n | awk '{ t[NR] = $1 * 1000 } END {
+    p50 = t[int(NR * 0.50) > 0 ? int(NR * 0.50) : 1]; p99 = t[int(NR * 0.99) > 0 ? int(NR * 0.99) : 1]
+    printf "p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d requests)\n", p50, p99, t[NR], NR }'; }
+
+timed() { curl -s -b "$jar" -o /dev/null -w '%{http_code} %{time_total}\n' "$base$1"; }
+check() { awk '$1 != 200 { bad++ } { print $2 } END { if (bad) { print "non-200 answers: " bad > "/dev/stderr"; exit 1 } }'; }
+
+echo "users: $USERS; $REQUESTS requests each, one at a time; $BIN"
+printf 'user list, a random page:    '
+for _ in $(seq "$REQUESTS"); do timed "/users?after=u$(printf '%06d' $(( RANDOM * 32768 % USERS + RANDOM % 32768 % USERS )))%40bench.test"; done | check | stats
+printf 'user list, a prefix search:  '
+for _ in $(seq "$REQUESTS"); do timed "/users?q=u0$(( RANDOM % 10 ))$(( RANDOM % 10 ))"; done | check | stats
+printf 'dashboard:                   '
+for _ in $(seq "$REQUESTS"); do timed "/dashboard"; done | check | stats
+printf 'dashboard figures (JSON):    '
+for _ in $(seq "$REQUESTS"); do timed "/api/live"; done | check | stats

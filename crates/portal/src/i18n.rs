@@ -1,0 +1,216 @@
+//! English and Simplified Chinese: the language a page is in (the `lang` cookie set by the
+//! switch, else the browser's Accept-Language), and every text a page shows, by key.
+
+/// A language the portal speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// English (the default).
+    En,
+    /// Simplified Chinese.
+    Zh,
+}
+
+impl Lang {
+    /// The code used in the cookie, the switch's URL and `<html lang>`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh-CN",
+        }
+    }
+
+    /// The language a code names (`en`, `zh`, `zh-CN`, ...), if we speak it.
+    pub fn parse(code: &str) -> Option<Lang> {
+        let primary = code.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Lang::En),
+            "zh" => Some(Lang::Zh),
+            _ => None,
+        }
+    }
+
+    /// The best language for an Accept-Language header (highest q we speak; English when
+    /// none).
+    pub fn from_accept_language(header: &str) -> Lang {
+        let mut best: Option<(f32, Lang)> = None;
+        for part in header.split(',') {
+            let mut it = part.split(';');
+            let tag = it.next().unwrap_or("");
+            let q = it
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if let Some(l) = Lang::parse(tag) {
+                if best.is_none_or(|(bq, _)| q > bq) {
+                    best = Some((q, l));
+                }
+            }
+        }
+        best.map_or(Lang::En, |(_, l)| l)
+    }
+
+    /// The text for `key` in this language (the key itself when it has no entry, so a
+    /// missing translation shows, and a test can find it).
+    pub fn text(self, key: &str) -> &'static str {
+        TEXTS
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, en, zh)| match self {
+                Lang::En => *en,
+                Lang::Zh => *zh,
+            })
+            .unwrap_or("??")
+    }
+}
+
+/// (key, English, Simplified Chinese).
+const TEXTS: &[(&str, &str, &str)] = &[
+    ("app", "Switchboard", "Switchboard"),
+    ("skip", "Skip to content", "跳到正文"),
+    ("login", "Log in", "登录"),
+    ("logout", "Log out", "退出"),
+    ("login_name", "Name or user@domain", "名称或 用户@域名"),
+    ("password", "Password", "密码"),
+    (
+        "login_failed",
+        "Wrong name or password.",
+        "名称或密码错误。",
+    ),
+    (
+        "login_throttled",
+        "Too many failed logins. Try again later.",
+        "登录失败次数过多，请稍后再试。",
+    ),
+    ("dashboard", "Dashboard", "仪表板"),
+    ("domains", "Domains", "域名"),
+    ("users", "Users", "用户"),
+    ("aliases", "Aliases and DIDs", "别名和直拨号码"),
+    ("online", "Who is online", "在线设备"),
+    ("audit", "Audit log", "审计日志"),
+    ("me", "My account", "我的账户"),
+    ("registered", "Registered phones", "已注册话机"),
+    ("calls_up", "Calls up", "通话中"),
+    ("calls_in_setup", "Calls in setup", "呼叫建立中"),
+    ("calls_per_minute", "Calls per minute", "每分钟呼叫数"),
+    ("failures", "Failures by cause", "按原因统计的失败"),
+    ("none", "None", "无"),
+    ("status", "Status", "状态码"),
+    ("count", "Count", "次数"),
+    ("domain", "Domain", "域名"),
+    ("user", "User", "用户"),
+    ("add", "Add", "添加"),
+    ("delete", "Delete", "删除"),
+    ("edit", "Edit", "编辑"),
+    ("save", "Save", "保存"),
+    ("search", "Search", "搜索"),
+    ("next_page", "Next page", "下一页"),
+    ("first_page", "First page", "第一页"),
+    ("add_domain", "Add a domain", "添加域名"),
+    ("add_user", "Add a user", "添加用户"),
+    ("add_alias", "Add an alias", "添加别名"),
+    ("alias", "Alias or DID", "别名或直拨号码"),
+    ("target", "Target", "目标"),
+    ("new_password", "New password", "新密码"),
+    ("reset_password", "Reset the password", "重置密码"),
+    ("change_password", "Change my password", "修改我的密码"),
+    ("current_password", "Current password", "当前密码"),
+    ("password_changed", "Password changed.", "密码已修改。"),
+    ("saved", "Saved.", "已保存。"),
+    ("confirm_delete", "Really delete", "确定删除"),
+    ("cancel", "Cancel", "取消"),
+    ("yes_delete", "Yes, delete", "是，删除"),
+    ("forwarding", "Call forwarding", "呼叫转移"),
+    ("fwd_always", "Always", "无条件"),
+    ("fwd_busy", "When busy", "遇忙"),
+    ("fwd_no_answer", "When not answered", "无应答"),
+    ("fwd_unavailable", "When unavailable", "不可用"),
+    ("after_secs", "after (seconds)", "等待（秒）"),
+    (
+        "fwd_help",
+        "A number, user@domain or sip: URI. Empty: off.",
+        "号码、用户@域名或 sip: 地址。留空表示关闭。",
+    ),
+    ("devices", "My devices", "我的设备"),
+    ("contact", "Contact", "联系地址"),
+    ("user_agent", "User agent", "用户代理"),
+    ("address", "Address", "地址"),
+    ("expires", "Expires in (s)", "剩余（秒）"),
+    ("unregister", "Unregister", "注销"),
+    (
+        "no_devices",
+        "No phone is registered.",
+        "没有已注册的话机。",
+    ),
+    ("when", "When", "时间"),
+    ("who", "Who", "操作者"),
+    ("from", "From", "来源"),
+    ("action", "Action", "操作"),
+    ("object", "Object", "对象"),
+    ("older", "Older", "更早"),
+    ("services", "Services", "业务"),
+    ("not_found", "Not found.", "未找到。"),
+    ("forbidden", "You may not do that.", "您无权执行此操作。"),
+    (
+        "bad_form",
+        "The form expired: reload the page and try again.",
+        "表单已过期，请刷新页面后重试。",
+    ),
+    ("language", "Language", "语言"),
+    (
+        "live_note",
+        "Refreshes every 5 seconds.",
+        "每 5 秒刷新一次。",
+    ),
+    (
+        "import_csv",
+        "Import users (CSV: user@domain,password per line)",
+        "导入用户（CSV：每行 用户@域名,密码）",
+    ),
+    ("import", "Import", "导入"),
+    ("imported", "Imported", "已导入"),
+    ("line", "Line", "行"),
+    ("error", "Error", "错误"),
+    ("lists", "Find-me and screening", "顺序振铃和呼叫筛选"),
+    ("findme", "Find-me: try these in turn", "顺序振铃：依次呼叫"),
+    (
+        "findme_help",
+        "One per line: number, user@domain or sip: URI, then ,seconds to ring (e.g. 2000,15).",
+        "每行一个：号码、用户@域名或 sip: 地址，再加 ,振铃秒数（例如 2000,15）。",
+    ),
+    (
+        "screen_help",
+        "One per line: user@domain, @domain, a number prefix followed by *, or anonymous.",
+        "每行一个：用户@域名、@域名、号码前缀加 *，或 anonymous。",
+    ),
+    ("screen_in", "Block calls from", "拒绝来自以下的呼叫"),
+    ("screen_out", "Block my calls to", "禁止我呼叫以下号码"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_browser_language_chooses() {
+        assert_eq!(
+            Lang::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"),
+            Lang::Zh
+        );
+        assert_eq!(
+            Lang::from_accept_language("en-US,en;q=0.9,zh;q=0.5"),
+            Lang::En
+        );
+        assert_eq!(Lang::from_accept_language("fr-FR,zh;q=0.3"), Lang::Zh);
+        assert_eq!(Lang::from_accept_language("fr"), Lang::En);
+        assert_eq!(Lang::from_accept_language(""), Lang::En);
+    }
+
+    #[test]
+    fn every_text_has_both_languages() {
+        for (k, en, zh) in TEXTS {
+            assert!(!en.is_empty() && !zh.is_empty(), "{k}");
+        }
+        assert_eq!(Lang::Zh.text("users"), "用户");
+        assert_eq!(Lang::En.text("no-such-key"), "??");
+    }
+}

@@ -1,0 +1,32 @@
+// Switchboard portal: the one script. Every page works without it; it only refreshes the
+// dashboard's figures in place (served as a file: the CSP allows no inline script).
+"use strict";
+(function () {
+  var live = document.getElementById("live");
+  if (!live || !window.fetch) { return; }
+  var url = live.getAttribute("data-live");
+  function cell(text) { var td = document.createElement("td"); td.textContent = text; return td; }
+  function refresh() {
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (d) {
+        if (!d) { return; }
+        ["registered", "calls_up", "calls_in_setup", "calls_per_minute"].forEach(function (k) {
+          var el = document.getElementById(k);
+          if (el && d[k] !== undefined) { el.textContent = String(d[k]); }
+        });
+        var body = document.querySelector("#failures tbody");
+        if (body && d.failures) {
+          var rows = d.failures.map(function (f) {
+            var tr = document.createElement("tr");
+            tr.appendChild(cell(f[0])); tr.appendChild(cell(f[1]));
+            return tr;
+          });
+          if (rows.length) { body.replaceChildren.apply(body, rows); }
+        }
+        live.setAttribute("data-updated", String(Date.now()));
+      })
+      .catch(function () { /* the next tick tries again */ });
+  }
+  setInterval(refresh, 5000);
+})();

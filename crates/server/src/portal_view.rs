@@ -1,0 +1,140 @@
+//! The running server as the web portal sees it ([`portal::RunningServer`]): figures from
+//! the core's status and metrics, registrations from the location table, unregistering
+//! one contact, and change notices applied like the CLI's. The portal gets this narrow
+//! view, never the proxy.
+
+use std::sync::Arc;
+
+use admin::ChangeNotice;
+use async_trait::async_trait;
+use model::{AddressOfRecord, Binding, Store};
+use registrar::Location;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::control::Command;
+use crate::notices::Applier;
+use crate::run::{wall_clock, CoreInput};
+
+/// The server side of the portal's window.
+pub struct PortalView {
+    /// The core's queue (status and metrics are asked there).
+    pub core: mpsc::Sender<CoreInput>,
+    /// The in-memory registrations.
+    pub location: Arc<Location>,
+    /// The store (a removed registration is deleted there too).
+    pub store: Arc<dyn Store>,
+    /// Applies change notices to the directory, as for the CLI.
+    pub applier: Arc<Applier>,
+}
+
+impl PortalView {
+    async fn ask(&self, cmd: Command) -> Option<String> {
+        let (tx, rx) = oneshot::channel();
+        self.core.send(CoreInput::Control(cmd, tx)).await.ok()?;
+        rx.await.ok()
+    }
+}
+
+/// The figures from the core's status (JSON) and metrics (Prometheus text).
+pub fn figures_from(status: &str, metrics: &str) -> portal::Figures {
+    let s: serde_json::Value = serde_json::from_str(status).unwrap_or_default();
+    let n = |k: &str| s.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+    let mut invites_total = 0;
+    let mut failures = Vec::new();
+    for line in metrics.lines() {
+        let Some((name, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let value: u64 = value.parse().unwrap_or(0);
+        if name == "switchboard_sip_requests_received_total{method=\"INVITE\"}" {
+            invites_total = value;
+        } else if let Some(code) = name
+            .strip_prefix("switchboard_sip_responses_sent_total{code=\"")
+            .and_then(|c| c.strip_suffix("\"}"))
+            .and_then(|c| c.parse::<u16>().ok())
+        {
+            // Challenges are how digest works, not failures.
+            if code >= 400 && code != 401 && code != 407 && value > 0 {
+                failures.push((code, value));
+            }
+        }
+    }
+    failures.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    portal::Figures {
+        registered: n("registered_contacts"),
+        calls_in_setup: n("calls_in_setup"),
+        calls_up: n("dialogs_active"),
+        invites_total,
+        failures,
+    }
+}
+
+#[async_trait]
+impl portal::RunningServer for PortalView {
+    async fn figures(&self) -> Option<portal::Figures> {
+        let status = self.ask(Command::Status).await?;
+        let metrics = self.ask(Command::Metrics).await?;
+        Some(figures_from(&status, &metrics))
+    }
+
+    fn bindings(&self, aor: Option<&AddressOfRecord>) -> Vec<Binding> {
+        let now = wall_clock();
+        match aor {
+            Some(a) => self.location.lookup(a, now),
+            None => self.location.all(now),
+        }
+    }
+
+    async fn unregister(&self, aor: &AddressOfRecord, contact: &str) -> bool {
+        // As `location del` does: first the write-behind writes what it holds (the
+        // binding's own save among it), then memory and the store lose the contact, so a
+        // save still queued cannot bring it back.
+        if self.ask(Command::Flush).await.is_none() {
+            return false;
+        }
+        let removed = self.location.try_update(aor, |list| {
+            let before = list.len();
+            list.retain(|b| b.contact != contact);
+            Ok::<bool, ()>(list.len() < before)
+        });
+        if !matches!(removed, Ok(Ok(true))) {
+            return false;
+        }
+        proxy::oplog::registration(
+            proxy::oplog::RegistrationAction::Removed,
+            &aor.to_string(),
+            contact,
+            &"portal",
+            0,
+        );
+        if let Err(e) = self.store.delete_binding(aor, contact).await {
+            tracing::warn!(error = %e, %aor, "portal: deleting a registration from the store");
+        }
+        true
+    }
+
+    async fn apply(&self, notices: &[ChangeNotice]) {
+        for n in notices {
+            if let Err(e) = self.applier.apply(n).await {
+                tracing::warn!(error = %e, notice = %n.to_line(), "portal: applying a change");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn figures_come_from_status_and_metrics() {
+        let status = r#"{"registered_contacts":3,"calls_in_setup":1,"dialogs_active":2}"#;
+        let metrics = "switchboard_sip_requests_received_total{method=\"INVITE\"} 40\n\
+                       switchboard_sip_responses_sent_total{code=\"407\"} 9\n\
+                       switchboard_sip_responses_sent_total{code=\"486\"} 2\n\
+                       switchboard_sip_responses_sent_total{code=\"480\"} 5\n\
+                       switchboard_sip_responses_sent_total{code=\"200\"} 30\n";
+        let f = super::figures_from(status, metrics);
+        assert_eq!((f.registered, f.calls_in_setup, f.calls_up), (3, 1, 2));
+        assert_eq!(f.invites_total, 40);
+        assert_eq!(f.failures, vec![(480, 5), (486, 2)]);
+    }
+}

@@ -1,0 +1,159 @@
+//! The web portal in a real headless Chromium (Debian's chromium through chromedriver),
+//! against the real binary and real SIPp phones: an admin logs in, adds a domain, a user
+//! and a DID; the user's phone registers and shows on the online page; the user logs in
+//! with their SIP password, sets forwarding, and a call to their DID follows it. The test
+//! writes the screenshots in docs/portal/, so the documentation shows the pages as they
+//! are.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use testkit::browser::Browser;
+use testkit::open::{caller, phone, register};
+use testkit::ports::free_port;
+use testkit::server::{Options, Server};
+use testkit::sipp::headers;
+
+/// The server binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+fn shots() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/portal")
+}
+
+fn server_with_portal() -> (Server, String) {
+    let port = free_port();
+    let server = Server::start(
+        BIN,
+        Options {
+            extra: format!("[portal]\nlisten = \"127.0.0.1:{port}\"\n"),
+            ..Options::default()
+        },
+    );
+    server.cli(&["admin", "add", "root", "--password", "root-pw"]);
+    (server, format!("http://127.0.0.1:{port}"))
+}
+
+fn log_in(b: &Browser, name: &str, password: &str) {
+    b.open("/login");
+    b.fill("#name", name);
+    b.fill("#password", password);
+    b.click("#login-submit");
+}
+
+#[test]
+fn an_admin_provisions_and_the_user_forwards_their_calls() {
+    let (server, base) = server_with_portal();
+    let b = Browser::start(&base, 1280, 900);
+    let shots = shots();
+
+    // The admin logs in and lands on the dashboard.
+    b.open("/login");
+    b.screenshot(&shots.join("login.png"));
+    log_in(&b, "root", "root-pw");
+    assert_eq!(b.path(), "/dashboard");
+
+    // A domain, a user, a DID.
+    b.open("/domains");
+    b.fill("#domain", "branch.example");
+    b.click("#add-domain");
+    b.wait_for_text("branch.example");
+    b.screenshot(&shots.join("domains.png"));
+    assert!(server.cli(&["domain", "list"]).contains("branch.example"));
+
+    b.open("/users");
+    b.fill("#user", "dave@example.com");
+    b.fill("#password", "dave-pw");
+    b.click("#add-user");
+    assert_eq!(b.path(), "/users/dave@example.com");
+    assert!(server.cli(&["user", "list"]).contains("dave@example.com"));
+
+    b.open("/aliases");
+    b.fill("#alias", "5551234@example.com");
+    b.fill("#target", "dave@example.com");
+    b.click("#add-alias");
+    b.wait_for_text("5551234@example.com");
+    b.screenshot(&shots.join("aliases.png"));
+    b.open("/users");
+    b.screenshot(&shots.join("users.png"));
+
+    // Dave's phone registers (SIPp) and shows on the online page and the dashboard.
+    let dave_port = free_port();
+    register(&server, "dave", dave_port, 60);
+    b.open("/dashboard");
+    assert_eq!(b.text("#registered"), "1");
+    b.screenshot(&shots.join("dashboard.png"));
+    b.open("/online");
+    let online = b.text("#online-list");
+    assert!(online.contains("dave@example.com"), "{online}");
+    assert!(
+        online.contains(&format!("127.0.0.1:{dave_port}")),
+        "{online}"
+    );
+    b.screenshot(&shots.join("online.png"));
+
+    // The admin unregisters the phone: gone from the page and from the server.
+    b.click("#online-list button");
+    assert!(!b.text("#online-list").contains("dave@example.com"));
+    assert!(!server
+        .cli(&["location", "list"])
+        .contains("dave@example.com"));
+
+    // Dave, in his own session, forwards every call to Carol.
+    b.forget_cookies();
+    log_in(&b, "dave@example.com", "dave-pw");
+    assert_eq!(b.path(), "/me");
+    b.fill("#fwd-always", "carol@example.com");
+    b.click("#save-forwarding");
+    b.wait_for_text("Saved.");
+    b.screenshot(&shots.join("me.png"));
+
+    // Alice calls Dave's DID: the call reaches Carol, with Dave in History-Info.
+    let (_, carol) = phone(&server, "carol", "uas-answer-200.xml");
+    let carol = carol.spawn();
+    let a = caller(
+        &server,
+        "alice",
+        "uac-invite-forwarded-expect-200.xml",
+        "5551234",
+    )
+    .run();
+    a.assert_ok("caller");
+    let carol = carol.wait();
+    carol.assert_ok("forwarding target");
+    let invite = &carol.find(false, "INVITE")[0];
+    let history = headers(invite, "History-Info").join(", ");
+    assert!(history.contains("dave@example.com"), "{invite}");
+
+    // The same page in Simplified Chinese, chosen with the switch.
+    b.open("/lang/zh");
+    b.open("/me");
+    assert!(b.source().contains("呼叫转移"));
+    b.screenshot(&shots.join("me-zh.png"));
+}
+
+#[test]
+fn the_pages_fit_a_phone_sized_screen() {
+    let (_server, base) = server_with_portal();
+    let b = Browser::start(&base, 390, 844);
+    log_in(&b, "root", "root-pw");
+    for page in [
+        "/dashboard",
+        "/users",
+        "/users/alice@example.com",
+        "/aliases",
+        "/online",
+    ] {
+        b.open(page);
+        // Nothing wider than the screen: the page does not scroll sideways.
+        let fits = b.eval("return document.documentElement.scrollWidth <= window.innerWidth;");
+        assert_eq!(
+            fits,
+            serde_json::Value::Bool(true),
+            "{page} is wider than a phone"
+        );
+    }
+    b.open("/users");
+    b.screenshot(&shots().join("users-phone.png"));
+}

@@ -1,0 +1,248 @@
+//! The portal's admin and self-care forms over plain HTTP against the real binary: the
+//! user list's search and paging, CSV import with its per-line report, password resets
+//! (the new password is the SIP password: HA1 updated), deletes behind a confirmation,
+//! and a user's own password change. (Security: portal_security.rs; the browser flows:
+//! portal_browser.rs.)
+
+#![allow(clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+
+use testkit::http::Client;
+use testkit::ports::free_port;
+use testkit::server::{password, Options, Server};
+
+/// The server binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+fn portal_server(extra: &str) -> (Server, SocketAddr) {
+    let port = free_port();
+    let server = Server::start(
+        BIN,
+        Options {
+            extra: format!("[portal]\nlisten = \"127.0.0.1:{port}\"\n{extra}"),
+            ..Options::default()
+        },
+    );
+    server.cli(&["admin", "add", "root", "--password", "root-pw"]);
+    (server, SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+fn root(addr: SocketAddr) -> Client {
+    let mut c = Client::new(addr);
+    assert_eq!(c.login("root", "root-pw").status, 303);
+    c
+}
+
+#[test]
+fn csv_import_reports_each_bad_line_and_adds_the_good_ones() {
+    let (server, addr) = portal_server("");
+    let mut c = root(addr);
+    let token = c.token("/users");
+    let csv = "# a comment\n\
+               dan@example.com,dan-pw\n\
+               no-at-sign,pw\n\
+               erin@nowhere.test,pw\n\
+               alice@example.com,again\n\
+               frank@example.com\n\
+               gina@example.com,gina-pw\n";
+    let r = c.post("/users/import", &[("csrf", &token), ("csv", csv)]);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("Imported: 2"), "{}", r.body);
+    for (line, why) in [
+        (3, "write it as user@domain"),
+        (4, "nowhere.test is not served here"),
+        (5, "already exists"),
+        (6, "expected user@domain,password"),
+    ] {
+        assert!(
+            r.body.contains(&format!("<td>{line}</td><td>")) && r.body.contains(why),
+            "line {line}: {why}\n{}",
+            r.body
+        );
+    }
+    let users = server.cli(&["user", "list"]);
+    assert!(users.contains("dan@example.com") && users.contains("gina@example.com"));
+    assert!(!users.contains("frank"));
+    // The imported users log in with their password.
+    assert_eq!(
+        Client::new(addr)
+            .login("gina@example.com", "gina-pw")
+            .status,
+        303
+    );
+}
+
+#[test]
+fn the_user_list_searches_and_pages() {
+    let (server, addr) = portal_server("page_size = 2\n");
+    for u in ["amy", "andy", "ann", "zoe"] {
+        server.cli(&[
+            "user",
+            "add",
+            &format!("{u}@example.com"),
+            "--password",
+            "pw",
+        ]);
+    }
+    let mut c = root(addr);
+    // example.com: alice amy andy ann bob carol zoe, two a page.
+    let p1 = c.get("/users?q=a&domain=example.com");
+    assert!(p1.body.contains("alice@example.com") && p1.body.contains("amy@example.com"));
+    assert!(!p1.body.contains("andy@example.com"));
+    let next = "/users?q=a&domain=example.com&after=amy%40example.com";
+    assert!(p1.body.contains("after=amy%40example.com"), "{}", p1.body);
+    let p2 = c.get(next);
+    assert!(p2.body.contains("andy@example.com") && p2.body.contains("ann@example.com"));
+    assert!(!p2.body.contains(">alice@example.com<") && !p2.body.contains("zoe@"));
+    let p3 = c.get("/users?q=a&domain=example.com&after=ann%40example.com");
+    assert!(
+        p3.body.contains("<td colspan=\"2\">None</td>"),
+        "{}",
+        p3.body
+    );
+}
+
+#[test]
+fn a_password_reset_is_the_new_sip_password() {
+    let (server, addr) = portal_server("");
+    let mut c = root(addr);
+    let token = c.token("/users/bob@example.com");
+    let r = c.post(
+        "/users/bob@example.com/password",
+        &[("csrf", &token), ("password", "")],
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("password: must not be empty"), "{}", r.body);
+    let r = c.post(
+        "/users/bob@example.com/password",
+        &[("csrf", &token), ("password", "bob-new")],
+    );
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        Client::new(addr)
+            .login("bob@example.com", &password("bob"))
+            .status,
+        401
+    );
+    assert_eq!(
+        Client::new(addr).login("bob@example.com", "bob-new").status,
+        303
+    );
+    // The user changes it again themselves; the current one is asked first.
+    let mut bob = Client::new(addr);
+    bob.login("bob@example.com", "bob-new");
+    let token = bob.token("/me");
+    let r = bob.post(
+        "/me/password",
+        &[("csrf", &token), ("current", "wrong"), ("password", "x")],
+    );
+    assert_eq!(r.status, 400);
+    let r = bob.post(
+        "/me/password",
+        &[
+            ("csrf", &token),
+            ("current", "bob-new"),
+            ("password", "bob-third"),
+        ],
+    );
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("Password changed."));
+    assert_eq!(
+        Client::new(addr)
+            .login("bob@example.com", "bob-third")
+            .status,
+        303
+    );
+    assert!(server.log_text().contains("portal action"));
+}
+
+#[test]
+fn deleting_asks_first_then_deletes() {
+    let (server, addr) = portal_server("");
+    server.cli(&["alias", "add", "700@example.com", "carol@example.com"]);
+    let mut c = root(addr);
+    let confirm = c.get("/users/carol@example.com/delete");
+    assert_eq!(confirm.status, 200);
+    assert!(
+        confirm.body.contains("Really delete carol@example.com?"),
+        "{}",
+        confirm.body
+    );
+    assert!(server.cli(&["user", "list"]).contains("carol@example.com"));
+    let token = confirm.csrf().unwrap();
+    assert_eq!(
+        c.post("/users/carol@example.com/delete", &[("csrf", &token)])
+            .status,
+        303
+    );
+    assert!(!server.cli(&["user", "list"]).contains("carol@example.com"));
+    // Her alias went with her, and a second delete finds nothing.
+    assert!(!server.cli(&["alias", "list"]).contains("700@example.com"));
+    assert_eq!(
+        c.post("/users/carol@example.com/delete", &[("csrf", &token)])
+            .status,
+        404
+    );
+}
+
+#[test]
+fn the_browser_language_chooses_the_pages_language() {
+    let (_server, addr) = portal_server("");
+    let mut c = Client::new(addr);
+    c.accept_language = Some("zh-CN,zh;q=0.9,en;q=0.5".into());
+    let r = c.get("/login");
+    assert!(r.body.contains("<html lang=\"zh-CN\">") && r.body.contains("登录"));
+    c.get("/lang/en");
+    let r = c.get("/login");
+    assert!(r.body.contains("<html lang=\"en\">") && r.body.contains("Log in"));
+}
+
+#[test]
+fn a_user_sets_find_me_and_screening_and_errors_name_the_line() {
+    let (server, addr) = portal_server("");
+    let mut alice = Client::new(addr);
+    assert_eq!(
+        alice.login("alice@example.com", &password("alice")).status,
+        303
+    );
+    let token = alice.token("/me");
+    let r = alice.post(
+        "/me/lists",
+        &[
+            ("csrf", &token),
+            ("findme", "bob@example.com,15\ncarol@example.com,20"),
+            ("screen_in", "@spam.example\n+1900*"),
+            ("screen_out", "anonymous"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Saved."));
+    let findme = server.cli(&["findme", "list"]);
+    assert!(
+        findme.contains("bob@example.com") && findme.contains("carol@example.com"),
+        "{findme}"
+    );
+    let screen = server.cli(&["screen", "list"]);
+    for p in ["@spam.example", "+1900*", "anonymous"] {
+        assert!(screen.contains(p), "{p}: {screen}");
+    }
+    // One pattern removed, one bad target: the error sits by its field, the rest saved.
+    let r = alice.post(
+        "/me/lists",
+        &[
+            ("csrf", &token),
+            ("findme", "nobody@example.com,15"),
+            ("screen_in", "@spam.example"),
+            ("screen_out", "anonymous"),
+        ],
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("id=\"findme-error\""), "{}", r.body);
+    assert!(
+        r.body.contains("nobody@example.com"),
+        "the typed value is kept"
+    );
+    assert!(!server.cli(&["screen", "list"]).contains("+1900"));
+    assert!(server.cli(&["findme", "list"]).contains("bob@example.com"));
+}

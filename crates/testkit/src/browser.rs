@@ -1,0 +1,186 @@
+//! A real headless Chromium (Debian's `chromium`), driven through `chromedriver` over
+//! WebDriver with the fantoccini client, for the portal's browser tests. Blocking methods
+//! (the tests are plain `#[test]`s that also run SIPp), each with a bounded wait.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::ports::free_port;
+use crate::wait::HANG_GUARD;
+
+/// A browser session.
+pub struct Browser {
+    rt: tokio::runtime::Runtime,
+    client: Option<Client>,
+    driver: Child,
+    /// The portal's base URL (`http://127.0.0.1:PORT`).
+    pub base: String,
+}
+
+impl Browser {
+    /// Starts chromedriver on a free port and a headless Chromium on a phone-or-desktop
+    /// window of `width` x `height`, for the portal at `base`.
+    pub fn start(base: &str, width: u32, height: u32) -> Browser {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver not installed? (apt-get install chromium chromium-driver)");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu",
+                    "--disable-dev-shm-usage", "--no-first-run",
+                    format!("--window-size={width},{height}"),
+                    "--lang=en-US",
+                ],
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + HANG_GUARD;
+        let client = rt.block_on(async {
+            loop {
+                match ClientBuilder::native()
+                    .capabilities(caps.clone())
+                    .connect(&url)
+                    .await
+                {
+                    Ok(c) => break c,
+                    Err(e) => {
+                        assert!(
+                            Instant::now() < deadline,
+                            "chromedriver never answered: {e}"
+                        );
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        });
+        Browser {
+            rt,
+            client: Some(client),
+            driver,
+            base: base.trim_end_matches('/').to_string(),
+        }
+    }
+
+    fn c(&self) -> &Client {
+        self.client.as_ref().unwrap()
+    }
+
+    /// Opens `path` of the portal.
+    pub fn open(&self, path: &str) {
+        let url = format!("{}{path}", self.base);
+        self.rt.block_on(self.c().goto(&url)).unwrap();
+    }
+
+    /// Types `text` into the field with CSS selector `css` (after clearing it).
+    pub fn fill(&self, css: &str, text: &str) {
+        self.rt.block_on(async {
+            let e = self.c().find(Locator::Css(css)).await.unwrap();
+            e.clear().await.unwrap();
+            e.send_keys(text).await.unwrap();
+        });
+    }
+
+    /// Clicks the element with CSS selector `css` (a submit button or a link) and waits
+    /// until the next page has loaded: a mark left on the old page's window is gone and
+    /// the new document is complete.
+    pub fn click(&self, css: &str) {
+        self.eval("window.__sbOldPage = true; return true;");
+        self.rt.block_on(async {
+            let e = self.c().find(Locator::Css(css)).await.unwrap();
+            e.click().await.unwrap();
+        });
+        let deadline = Instant::now() + HANG_GUARD;
+        loop {
+            let loaded = self.eval(
+                "return window.__sbOldPage === undefined && document.readyState === 'complete';",
+            );
+            if loaded == serde_json::Value::Bool(true) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no page loaded after clicking {css}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The page's HTML as the browser holds it now.
+    pub fn source(&self) -> String {
+        self.rt.block_on(self.c().source()).unwrap()
+    }
+
+    /// The path of the page shown.
+    pub fn path(&self) -> String {
+        let url = self.rt.block_on(self.c().current_url()).unwrap();
+        url.path().to_string()
+    }
+
+    /// The text of the element with CSS selector `css`.
+    pub fn text(&self, css: &str) -> String {
+        self.rt.block_on(async {
+            let e = self.c().find(Locator::Css(css)).await.unwrap();
+            e.text().await.unwrap()
+        })
+    }
+
+    /// Waits until the page's source contains `what` (re-opening nothing: for pages the
+    /// script updates), up to the hang guard.
+    pub fn wait_for_text(&self, what: &str) {
+        let deadline = Instant::now() + HANG_GUARD;
+        while !self.source().contains(what) {
+            assert!(
+                Instant::now() < deadline,
+                "{what:?} never appeared:\n{}",
+                self.source()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Evaluates `script` (a function body: `return ...;`) in the page.
+    pub fn eval(&self, script: &str) -> serde_json::Value {
+        self.rt
+            .block_on(self.c().execute(script, Vec::new()))
+            .unwrap()
+    }
+
+    /// Deletes every cookie (a new visitor).
+    pub fn forget_cookies(&self) {
+        self.rt.block_on(self.c().delete_all_cookies()).unwrap();
+    }
+
+    /// Writes a PNG screenshot of the page to `file`.
+    pub fn screenshot(&self, file: &Path) {
+        let png = self.rt.block_on(self.c().screenshot()).unwrap();
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(file, png).unwrap();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(c) = self.client.take() {
+            let _ = self.rt.block_on(c.close());
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
