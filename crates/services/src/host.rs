@@ -6,7 +6,7 @@
 //! call.
 //!
 //! Transport: a UDP socket, loopback by default (decision
-//! `docs/decisions/0008-service-host-loopback-media.md`).
+//! `docs/decisions/0011-media-engine-and-service-host.md`).
 
 use std::collections::HashMap;
 use std::io;
