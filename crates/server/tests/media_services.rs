@@ -1,10 +1,9 @@
 //! The binary runs the media engine and the service host (`[media]`): a phone in the test
 //! process (testkit's SIP phone and RTP peer) calls the host's address directly with the
-//! Request-URIs the proxy will produce (the test through the proxy comes with the
-//! proxy's voicemail routing, at merge). The server has no mailboxes until the
-//! database's voicemail store is wired to the host, so this checks the refusals (488 with
-//! a Warning, 400), and that a deposit to an unknown mailbox is answered with real media
-//! (the phone decodes the goodbye prompt) and a BYE, with its log line.
+//! Request-URIs the proxy produces (the calls through the proxy are in
+//! `voicemail_e2e.rs`). This checks the refusals (488 with a Warning, 400), and that a
+//! deposit to an unknown mailbox is answered with real media (the phone decodes the
+//! goodbye prompt) and a BYE, with its log line.
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;

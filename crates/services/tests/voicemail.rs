@@ -1,10 +1,10 @@
 //! Voicemail deposit and retrieval end to end, with real media: a phone in the test
 //! process (hand-written SIP over UDP, `testkit::sip_phone`, and an RTP peer,
 //! `testkit::rtp_peer`) calls the service host directly with the Request-URIs the proxy
-//! will produce (until the proxy's voicemail routing is merged, the lead adds the test
-//! through the proxy then). Every check is on decoded audio: the greeting the phone hears
-//! is the prompt (correlation), the stored WAV holds the 1 kHz tone sent (Goertzel), and
-//! retrieval plays the same tone back.
+//! produces (the same flow through the proxy, on the real binary, is
+//! `crates/server/tests/voicemail_e2e.rs`). Every check is on decoded audio: the greeting
+//! the phone hears is the prompt (correlation), the stored WAV holds the 1 kHz tone sent
+//! (Goertzel), and retrieval plays the same tone back.
 #![allow(clippy::unwrap_used)]
 
 use std::net::{IpAddr, SocketAddr};

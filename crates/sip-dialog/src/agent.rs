@@ -328,6 +328,11 @@ impl UserAgent {
                     "Allow",
                     format_args!("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"),
                 );
+            // RFC 3261 §12.1.1: the INVITE's Record-Route, copied into the response that
+            // creates the dialog, so the caller's route set keeps the proxies in the path.
+            for r in &c.dialog.route_set {
+                b = b.header("Record-Route", format_args!("{r}"));
+            }
         }
         if !sdp.is_empty() {
             b = b

@@ -350,3 +350,28 @@ fn reject_and_out_of_dialog_notify() {
         }]
     );
 }
+
+#[test]
+fn the_answer_copies_the_record_route_of_the_invite() {
+    let mut ua = UserAgent::new(UaConfig::default(), 42);
+    let with_rr = String::from_utf8(invite(1, None, "z9hG4bK1", SDP).to_vec())
+        .unwrap()
+        .replacen(
+            "Max-Forwards: 70\r\n",
+            "Max-Forwards: 70\r\nRecord-Route: <sip:192.0.2.9;lr>\r\nRecord-Route: <sip:192.0.2.8;lr>\r\n",
+            1,
+        );
+    ua.handle_datagram(ms(0), Bytes::from(with_rr), phone());
+    let _ = sent(&mut ua);
+    let Some(UaEvent::Incoming { call, .. }) = events(&mut ua).into_iter().next() else {
+        panic!("no incoming call")
+    };
+    ua.accept(call, ms(1), b"v=0\r\n");
+    let ok = sent(&mut ua).remove(0);
+    assert_eq!(ok.status(), 200);
+    let rr: Vec<&str> = ok
+        .header_values(sip_message::HeaderName::RecordRoute)
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(rr, ["<sip:192.0.2.9;lr>", "<sip:192.0.2.8;lr>"]);
+}

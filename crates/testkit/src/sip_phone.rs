@@ -1,7 +1,9 @@
 //! A SIP phone in the test process, written by hand over UDP on 127.0.0.1: INVITE with an
 //! SDP offer, ACK, BYE, answering the far end's BYE, INFO. It plays the signalling of a
 //! call whose media is a [`crate::rtp_peer::RtpPeer`], against a service host or the
-//! server.
+//! server. Once answered, requests in the dialog go to the far end's Contact with the
+//! Route set from the 2xx's Record-Route (RFC 3261 §12.1.2), so a call through the proxy
+//! keeps to the proxy's route.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -14,6 +16,18 @@ pub struct Received {
 }
 
 impl Received {
+    /// Every value of a header (by full name, case-insensitive), one per header line.
+    pub fn headers(&self, name: &str) -> Vec<&str> {
+        let head = self.text.split("\r\n\r\n").next().unwrap_or("");
+        head.lines()
+            .skip(1)
+            .filter_map(|l| {
+                let (n, v) = l.split_once(':')?;
+                n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+            })
+            .collect()
+    }
+
     /// The status code of a response (0 for a request).
     pub fn status(&self) -> u16 {
         self.text
@@ -74,6 +88,10 @@ pub struct SipPhone {
     pub to: String,
     /// Our From header (with our tag).
     pub from: String,
+    /// The dialog's remote target (the 2xx's Contact URI), once answered.
+    target: Option<String>,
+    /// The dialog's Route set (the 2xx's Record-Route, reversed), once answered.
+    route: Vec<String>,
 }
 
 impl SipPhone {
@@ -91,6 +109,8 @@ impl SipPhone {
             uri: String::new(),
             to: String::new(),
             from: format!("<sip:{from_user}@example.com>;tag=ph{port}"),
+            target: None,
+            route: Vec::new(),
         }
     }
 
@@ -124,11 +144,16 @@ impl SipPhone {
         } else {
             format!("Content-Type: {content_type}\r\n")
         };
+        let route: String = self
+            .route
+            .iter()
+            .map(|r| format!("Route: {r}\r\n"))
+            .collect();
         let msg = format!(
             "{method} {} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK{method}{cseq}{}\r\n\
-             Max-Forwards: 70\r\nFrom: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\n\
+             Max-Forwards: 70\r\n{route}From: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\n\
              Contact: <sip:phone@{me}>\r\n{ct}Content-Length: {}\r\n\r\n{body}",
-            self.uri,
+            self.target.as_deref().unwrap_or(&self.uri),
             self.call_id.len(),
             self.from,
             self.to,
@@ -157,6 +182,8 @@ impl SipPhone {
     pub fn invite(&mut self, uri: &str, sdp: &str) -> Received {
         self.uri = uri.to_string();
         self.to = format!("<{}>", uri.split(';').next().unwrap_or(uri));
+        self.target = None;
+        self.route.clear();
         self.cseq += 1;
         let cseq = self.cseq;
         self.send_request("INVITE", cseq, sdp, "application/sdp");
@@ -170,6 +197,18 @@ impl SipPhone {
                     self.to = to.to_string();
                 }
                 if status < 300 {
+                    self.target = r.header("Contact").map(|c| match c.split_once('<') {
+                        Some((_, rest)) => rest.split('>').next().unwrap_or(rest).to_string(),
+                        None => c.split(';').next().unwrap_or(c).to_string(),
+                    });
+                    let mut route: Vec<String> = r
+                        .headers("Record-Route")
+                        .iter()
+                        .flat_map(|v| v.split(','))
+                        .map(|v| v.trim().to_string())
+                        .collect();
+                    route.reverse();
+                    self.route = route;
                     self.send_request("ACK", cseq, "", "");
                 }
                 return r;
