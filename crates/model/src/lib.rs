@@ -9,6 +9,8 @@ mod aor;
 mod binding;
 mod error;
 mod memory;
+mod memory_pstn;
+mod pstn;
 mod settings;
 mod store;
 mod subscriber;
@@ -18,6 +20,10 @@ pub use aor::AddressOfRecord;
 pub use binding::Binding;
 pub use error::StoreError;
 pub use memory::MemoryStore;
+pub use pstn::{
+    is_number, CallClass, Gateway, GatewayTransport, PstnStore, Route, DEFAULT_PROBE_SECS,
+    MAX_GATEWAY_NAME_LEN, MAX_PREFIX_LEN, MAX_ROUTE_GATEWAYS,
+};
 pub use settings::{
     check_target, encode_no_answer, encode_patterns, parse_findme_arg, parse_findme_entry,
     prune_settings, screen_setting, target_aor, FindMe, Forwarding, ScreenDirection, ScreenPattern,

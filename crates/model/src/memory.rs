@@ -25,6 +25,15 @@ struct Inner {
 #[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    /// Gateways and routes (`memory_pstn.rs`).
+    pub(crate) pstn: Mutex<PstnTables>,
+}
+
+/// The gateways and routes of a [`MemoryStore`].
+#[derive(Default)]
+pub(crate) struct PstnTables {
+    pub gateways: Vec<crate::pstn::Gateway>,
+    pub routes: Vec<crate::pstn::Route>,
 }
 
 impl MemoryStore {

@@ -9,12 +9,20 @@
 use std::borrow::Cow;
 
 /// Schema migrations, in order: (version, SQLite, MySQL, PostgreSQL).
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    include_str!("../migrations/sqlite/0001_initial.sql"),
-    include_str!("../migrations/mysql/0001_initial.sql"),
-    include_str!("../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+        include_str!("../migrations/mysql/0001_initial.sql"),
+        include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        5,
+        include_str!("../migrations/sqlite/0005_pstn.sql"),
+        include_str!("../migrations/mysql/0005_pstn.sql"),
+        include_str!("../migrations/postgres/0005_pstn.sql"),
+    ),
+];
 
 /// Which database a [`SqlStore`](crate::SqlStore) talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

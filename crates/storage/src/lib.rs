@@ -7,7 +7,8 @@
 //! URL scheme. Semantics match [`model::MemoryStore`]; on top of the trait it offers batch
 //! writes in one transaction for the registrar's write-behind.
 //!
-//! One module per aggregate (`domains`, `subscribers`, `aliases`, `bindings`, `settings`)
+//! One module per aggregate (`domains`, `subscribers`, `aliases`, `bindings`, `settings`,
+//! `pstn`)
 //! writes its SQL once; `dialect` holds every difference between the three databases, `db`
 //! how a query runs, `connect` and `schema` opening a database and migrating it. This file
 //! only wires the [`Store`] trait to them.
@@ -19,12 +20,15 @@ mod bindings;
 mod connect;
 mod dialect;
 mod domains;
+mod pstn;
 mod schema;
 mod settings;
 mod subscribers;
 
 use async_trait::async_trait;
-use model::{AddressOfRecord, Alias, Binding, Store, StoreError, Subscriber};
+use model::{
+    AddressOfRecord, Alias, Binding, Gateway, PstnStore, Route, Store, StoreError, Subscriber,
+};
 
 pub use bindings::MAX_CONTACT_LEN;
 pub use connect::describe_url;
@@ -134,5 +138,32 @@ impl Store for SqlStore {
 
     async fn all_settings(&self) -> Result<Vec<(AddressOfRecord, String, String)>, StoreError> {
         settings::all(self).await
+    }
+}
+
+#[async_trait]
+impl PstnStore for SqlStore {
+    async fn gateways(&self) -> Result<Vec<Gateway>, StoreError> {
+        pstn::gateways(self).await
+    }
+
+    async fn add_gateway(&self, g: &Gateway) -> Result<(), StoreError> {
+        pstn::add_gateway(self, g).await
+    }
+
+    async fn delete_gateway(&self, name: &str) -> Result<(), StoreError> {
+        pstn::delete_gateway(self, name).await
+    }
+
+    async fn routes(&self) -> Result<Vec<Route>, StoreError> {
+        pstn::routes(self).await
+    }
+
+    async fn add_route(&self, r: &Route) -> Result<(), StoreError> {
+        pstn::add_route(self, r).await
+    }
+
+    async fn delete_route(&self, prefix: &str, domain: Option<&str>) -> Result<(), StoreError> {
+        pstn::delete_route(self, prefix, domain).await
     }
 }
