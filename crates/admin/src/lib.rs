@@ -1,6 +1,6 @@
 //! Administration use cases: add and delete domains, users (with both digest HA1s) and
 //! aliases, change passwords, set and clear a user's call-service settings (forwarding,
-//! find-me, screening).
+//! find-me, screening), and PSTN gateways and routes.
 //!
 //! Every use case validates its input, checks the store's rules (a user and an alias never
 //! share a name, targets exist or are external SIP URIs), writes through
@@ -18,6 +18,7 @@ mod aliases;
 mod domains;
 mod error;
 mod notice;
+mod pstn;
 mod settings;
 mod target;
 mod users;
@@ -26,6 +27,7 @@ pub use aliases::{add_alias, delete_alias};
 pub use domains::{add_domain, check_domain, check_served, delete_domain};
 pub use error::AdminError;
 pub use notice::{Change, ChangeNotice};
+pub use pstn::{add_gateway, add_route, delete_gateway, delete_route, GatewayInput};
 pub use settings::{
     add_screen_rule, clear_findme, clear_forwarding, delete_screen_rule, direction_name,
     set_findme, set_forwarding, ForwardKind, DEFAULT_NO_ANSWER_SECS, MAX_FINDME_ENTRIES,

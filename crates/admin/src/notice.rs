@@ -48,6 +48,10 @@ pub enum ChangeNotice {
     Alias(AddressOfRecord, Change),
     /// A user's call-service settings (forwarding, find-me, screening), as a whole.
     Settings(AddressOfRecord, Change),
+    /// A PSTN gateway, by name (the receiver rebuilds its gateway and route tables).
+    Gateway(String, Change),
+    /// A PSTN route, by prefix (the receiver rebuilds its gateway and route tables).
+    Route(String, Change),
 }
 
 impl ChangeNotice {
@@ -58,6 +62,8 @@ impl ChangeNotice {
             ChangeNotice::User(a, c) => ("user", c, a.to_string()),
             ChangeNotice::Alias(a, c) => ("alias", c, a.to_string()),
             ChangeNotice::Settings(a, c) => ("settings", c, a.to_string()),
+            ChangeNotice::Gateway(g, c) => ("gateway", c, g.clone()),
+            ChangeNotice::Route(p, c) => ("route", c, p.clone()),
         };
         format!("{kind} {} {name}", change.word())
     }
@@ -76,6 +82,8 @@ impl ChangeNotice {
             "user" => ChangeNotice::User(aor()?, change),
             "alias" => ChangeNotice::Alias(aor()?, change),
             "settings" => ChangeNotice::Settings(aor()?, change),
+            "gateway" => ChangeNotice::Gateway(name.to_owned(), change),
+            "route" => ChangeNotice::Route(name.to_owned(), change),
             _ => return None,
         })
     }
@@ -93,6 +101,8 @@ mod tests {
             ChangeNotice::User(a.clone(), Change::Changed),
             ChangeNotice::Alias(a.clone(), Change::Removed),
             ChangeNotice::Settings(a, Change::Changed),
+            ChangeNotice::Gateway("carrier-a".into(), Change::Added),
+            ChangeNotice::Route("+4930".into(), Change::Removed),
         ] {
             assert_eq!(ChangeNotice::parse(&n.to_line()), Some(n));
         }

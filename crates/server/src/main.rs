@@ -72,6 +72,12 @@ enum Command {
     /// Find-me: ring a list of targets in turn.
     #[command(subcommand)]
     Findme(cli::FindmeCmd),
+    /// PSTN gateways (SIP trunks) calls to numbers leave through.
+    #[command(subcommand)]
+    Gateway(cli::GatewayCmd),
+    /// Routes (least-cost routing): which gateways a number prefix goes to.
+    #[command(subcommand)]
+    Route(cli::RouteCmd),
     /// Headline figures of the running server.
     Status,
     /// Show or lift bans (flood, failed authentications) of the running server.
@@ -183,6 +189,8 @@ fn main() -> ExitCode {
             Command::Forward(c) => cli::forward(&cfg, c, args.json).await,
             Command::Screen(c) => cli::screen(&cfg, c, args.json).await,
             Command::Findme(c) => cli::findme(&cfg, c, args.json).await,
+            Command::Gateway(c) => cli::gateway(&cfg, c, args.json).await,
+            Command::Route(c) => cli::route(&cfg, c, args.json).await,
             Command::Status => cli::status(&cfg, args.json).await,
             Command::Ban(c) => cli::ban(&cfg, c, args.json).await,
             Command::Man { .. } => Ok(()), // handled before the configuration is read

@@ -24,8 +24,10 @@ use crate::fork::Fork;
 use crate::metrics::Metrics;
 
 mod domains;
+mod failover;
 mod final_route;
 mod forking;
+mod gateways;
 mod guard;
 mod location;
 mod pipeline;
@@ -103,6 +105,8 @@ pub struct Proxy {
     banned_answered: u64,
     /// `now` of the message being handled (failure windows and bans in the auth stage).
     clock: Duration,
+    /// PSTN gateways, routes, gateway calls in progress and gateway counters.
+    pstn: crate::pstn::Pstn,
 }
 
 pub(super) fn reliability(d: &Destination) -> Reliability {
@@ -132,6 +136,7 @@ impl Proxy {
             banned_dropped: 0,
             banned_answered: 0,
             clock: Duration::ZERO,
+            pstn: crate::pstn::Pstn::default(),
             auth,
             metrics: Metrics::default(),
             draining: false,
@@ -218,6 +223,7 @@ impl Proxy {
         m.dialogs_expired = self.dialogs.expired;
         m.render(out);
         self.render_ban_metrics(now, out);
+        self.pstn.render(out);
         let gauge = |out: &mut String, name: &str, help: &str, v: usize| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         };

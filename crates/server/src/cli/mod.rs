@@ -9,6 +9,7 @@ mod forward;
 mod import;
 mod output;
 mod password;
+mod pstn;
 mod screen;
 
 use std::io::Write as _;
@@ -30,6 +31,7 @@ pub use forward::{run as forward, ForwardCmd};
 pub use output::{error, error_json, AlreadyReported};
 use output::{print_json, print_table};
 use password::PasswordArgs;
+pub use pstn::{gateway, route, GatewayCmd, RouteCmd};
 pub use screen::{run as screen, ScreenCmd};
 
 /// `switchboard domain ...`

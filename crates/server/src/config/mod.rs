@@ -15,6 +15,7 @@ mod auth;
 mod database;
 mod flood;
 mod metrics;
+mod pstn;
 mod registrar;
 mod security;
 mod server;
@@ -26,6 +27,7 @@ pub use auth::AuthSection;
 pub use database::DatabaseSection;
 pub use flood::FloodSection;
 pub use metrics::MetricsSection;
+pub use pstn::PstnSection;
 pub use registrar::RegistrarSection;
 pub use security::SecuritySection;
 pub use server::ServerSection;
@@ -60,6 +62,8 @@ pub struct Config {
     pub flood: FloodSection,
     /// `[security]`
     pub security: SecuritySection,
+    /// `[pstn]`
+    pub pstn: PstnSection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -80,6 +84,7 @@ impl Config {
         self.registrar.validate()?;
         self.auth.validate()?;
         self.services.validate()?;
+        self.pstn.validate()?;
         self.transaction.validate()?;
         self.validate_protections()?;
         Ok(())

@@ -1,0 +1,153 @@
+//! PSTN gateways and routes: add (input checked, the field at fault named) and delete,
+//! each with the change notice a running server needs to rebuild its route table.
+
+use std::net::SocketAddr;
+
+use model::{CallClass, Gateway, GatewayTransport, PstnStore, Route};
+
+use crate::{AdminError, Change, ChangeNotice, Done};
+
+/// A gateway as the CLI gives it: text still to check.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayInput<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// `IP:PORT`.
+    pub address: &'a str,
+    /// `udp` or `tcp`; None: udp.
+    pub transport: Option<&'a str>,
+    /// Leading digits to strip.
+    pub strip: u32,
+    /// Digits to put in front.
+    pub prefix: &'a str,
+    /// Seconds between probes; None: [`model::DEFAULT_PROBE_SECS`].
+    pub probe_secs: Option<u32>,
+}
+
+/// Adds a gateway.
+pub async fn add_gateway(
+    store: &dyn PstnStore,
+    input: &GatewayInput<'_>,
+) -> Result<Done<Gateway>, AdminError> {
+    let addr: SocketAddr = input.address.parse().map_err(|_| {
+        AdminError::invalid(
+            "address",
+            format!(
+                "{:?} is not IP:PORT (an IP address and a port, e.g. 192.0.2.10:5060)",
+                input.address
+            ),
+        )
+    })?;
+    if addr.port() == 0 {
+        return Err(AdminError::invalid("address", "port 0 is not a port"));
+    }
+    let transport = match input.transport {
+        None => GatewayTransport::Udp,
+        Some(t) => GatewayTransport::parse(t)
+            .ok_or_else(|| AdminError::invalid("transport", format!("{t:?}: udp or tcp")))?,
+    };
+    let gateway = Gateway {
+        name: input.name.to_owned(),
+        addr,
+        transport,
+        strip: input.strip,
+        prefix: input.prefix.to_owned(),
+        probe_secs: input.probe_secs.unwrap_or(model::DEFAULT_PROBE_SECS),
+    };
+    gateway.check()?;
+    store.add_gateway(&gateway).await?;
+    let notice = ChangeNotice::Gateway(gateway.name.clone(), Change::Added);
+    Ok(Done::new(gateway, vec![notice]))
+}
+
+/// Deletes a gateway no route uses.
+pub async fn delete_gateway(store: &dyn PstnStore, name: &str) -> Result<Done, AdminError> {
+    store.delete_gateway(name).await?;
+    Ok(Done::new(
+        (),
+        vec![ChangeNotice::Gateway(name.to_owned(), Change::Removed)],
+    ))
+}
+
+/// Adds a route: numbers starting with `prefix` go to `gateways` (comma-separated, tried in
+/// order) for callers of `class` and above (None: national), from `domain` (None: every
+/// domain).
+pub async fn add_route(
+    store: &dyn PstnStore,
+    prefix: &str,
+    gateways: &str,
+    class: Option<&str>,
+    domain: Option<&str>,
+) -> Result<Done<Route>, AdminError> {
+    let class = match class {
+        None => CallClass::National,
+        Some(c) => CallClass::parse(c).ok_or_else(|| {
+            AdminError::invalid(
+                "class",
+                format!("{c:?}: local, national, international or premium"),
+            )
+        })?,
+    };
+    let route = Route {
+        prefix: prefix.to_owned(),
+        domain: domain.map(str::to_ascii_lowercase),
+        gateways: gateways.split(',').map(|g| g.trim().to_owned()).collect(),
+        class,
+    };
+    route.check()?;
+    store.add_route(&route).await?;
+    let notice = ChangeNotice::Route(route.prefix.clone(), Change::Added);
+    Ok(Done::new(route, vec![notice]))
+}
+
+/// Deletes the route of `prefix` (for `domain`; None: the every-domain route).
+pub async fn delete_route(
+    store: &dyn PstnStore,
+    prefix: &str,
+    domain: Option<&str>,
+) -> Result<Done, AdminError> {
+    let domain = domain.map(str::to_ascii_lowercase);
+    store.delete_route(prefix, domain.as_deref()).await?;
+    Ok(Done::new(
+        (),
+        vec![ChangeNotice::Route(prefix.to_owned(), Change::Removed)],
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::MemoryStore;
+
+    #[tokio::test]
+    async fn bad_input_names_the_field() {
+        let s = MemoryStore::new();
+        let mut g = GatewayInput {
+            name: "a",
+            address: "carrier.example:5060",
+            ..GatewayInput::default()
+        };
+        let e = add_gateway(&s, &g).await.unwrap_err();
+        assert_eq!(e.field(), Some("address"));
+        g.address = "192.0.2.1:5060";
+        g.transport = Some("sctp");
+        assert_eq!(
+            add_gateway(&s, &g).await.unwrap_err().field(),
+            Some("transport")
+        );
+        g.transport = Some("TCP");
+        let done = add_gateway(&s, &g).await.unwrap();
+        assert_eq!(done.result.probe_secs, model::DEFAULT_PROBE_SECS);
+        let e = add_route(&s, "49", "a", Some("gold"), None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.field(), Some("class"));
+        let done = add_route(&s, "49", "a", None, Some("Example.com"))
+            .await
+            .unwrap();
+        assert_eq!(done.result.domain.as_deref(), Some("example.com"));
+        assert!(add_route(&s, "4x", "a", None, None).await.is_err());
+        delete_route(&s, "49", Some("example.com")).await.unwrap();
+        delete_gateway(&s, "a").await.unwrap();
+    }
+}

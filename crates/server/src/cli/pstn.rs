@@ -1,0 +1,205 @@
+//! `switchboard gateway ...` and `switchboard route ...`: PSTN gateways and the routes
+//! (least-cost routing) to them (docs/pstn.md).
+
+use clap::Subcommand;
+use model::PstnStore;
+
+use super::{done, friendly, open, print_json, print_table, publish};
+use crate::config::Config;
+
+/// `switchboard gateway ...`
+#[derive(Subcommand, Debug)]
+pub enum GatewayCmd {
+    /// Add a gateway calls to numbers can leave through.
+    Add {
+        /// Its name (letters, digits, '-', '_', '.').
+        name: String,
+        /// IP:PORT of the gateway.
+        address: String,
+        /// udp (default) or tcp.
+        #[arg(long)]
+        transport: Option<String>,
+        /// Leading digits removed from the number before it is sent.
+        #[arg(long, default_value_t = 0)]
+        strip: u32,
+        /// Digits put in front of the number (after --strip).
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// Seconds between OPTIONS probes (default 30; 0: never probed).
+        #[arg(long)]
+        probe: Option<u32>,
+    },
+    /// Delete a gateway (no route may use it).
+    Del {
+        /// Its name.
+        name: String,
+    },
+    /// List gateways.
+    List,
+}
+
+/// `switchboard route ...`
+#[derive(Subcommand, Debug)]
+pub enum RouteCmd {
+    /// Route numbers starting with PREFIX to gateways, tried in order.
+    Add {
+        /// Leading digits (an optional + first); the longest matching prefix wins.
+        prefix: String,
+        /// Gateway names, comma-separated, in the order they are tried.
+        gateways: String,
+        /// The class a caller needs: local, national (default), international, premium.
+        #[arg(long)]
+        class: Option<String>,
+        /// Only for users of this domain (default: every domain).
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Delete a route.
+    Del {
+        /// Its prefix.
+        prefix: String,
+        /// The domain it was added for (default: the every-domain route).
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// List routes.
+    List,
+}
+
+/// `gateway ...`
+pub async fn gateway(cfg: &Config, cmd: GatewayCmd, json: bool) -> anyhow::Result<()> {
+    let store = open(cfg).await?;
+    match cmd {
+        GatewayCmd::Add {
+            name,
+            address,
+            transport,
+            strip,
+            prefix,
+            probe,
+        } => {
+            let input = admin::GatewayInput {
+                name: &name,
+                address: &address,
+                transport: transport.as_deref(),
+                strip,
+                prefix: &prefix,
+                probe_secs: probe,
+            };
+            let added = admin::add_gateway(&store, &input).await?;
+            publish(cfg, &added.notices).await;
+            done(
+                json,
+                &format!("gateway {name} added ({})", added.result.addr),
+            );
+        }
+        GatewayCmd::Del { name } => {
+            let gone = admin::delete_gateway(&store, &name).await?;
+            publish(cfg, &gone.notices).await;
+            done(json, &format!("gateway {name} deleted"));
+        }
+        GatewayCmd::List => {
+            let all = store.gateways().await.map_err(friendly)?;
+            if json {
+                print_json(&serde_json::json!(all
+                    .iter()
+                    .map(|g| serde_json::json!({
+                        "name": g.name,
+                        "address": g.addr.to_string(),
+                        "transport": g.transport.as_str(),
+                        "strip": g.strip,
+                        "prefix": g.prefix,
+                        "probe": g.probe_secs,
+                    }))
+                    .collect::<Vec<_>>()));
+            } else {
+                print_table(
+                    &["NAME", "ADDRESS", "TRANSPORT", "STRIP", "PREFIX", "PROBE"],
+                    all.into_iter()
+                        .map(|g| {
+                            vec![
+                                g.name,
+                                g.addr.to_string(),
+                                g.transport.as_str().into(),
+                                g.strip.to_string(),
+                                g.prefix,
+                                if g.probe_secs == 0 {
+                                    "never".into()
+                                } else {
+                                    format!("{}s", g.probe_secs)
+                                },
+                            ]
+                        })
+                        .collect(),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `route ...`
+pub async fn route(cfg: &Config, cmd: RouteCmd, json: bool) -> anyhow::Result<()> {
+    let store = open(cfg).await?;
+    match cmd {
+        RouteCmd::Add {
+            prefix,
+            gateways,
+            class,
+            domain,
+        } => {
+            let added = admin::add_route(
+                &store,
+                &prefix,
+                &gateways,
+                class.as_deref(),
+                domain.as_deref(),
+            )
+            .await?;
+            publish(cfg, &added.notices).await;
+            done(
+                json,
+                &format!(
+                    "route {prefix} -> {} ({})",
+                    added.result.gateways.join(", "),
+                    added.result.class
+                ),
+            );
+        }
+        RouteCmd::Del { prefix, domain } => {
+            let gone = admin::delete_route(&store, &prefix, domain.as_deref()).await?;
+            publish(cfg, &gone.notices).await;
+            done(json, &format!("route {prefix} deleted"));
+        }
+        RouteCmd::List => {
+            let all = store.routes().await.map_err(friendly)?;
+            let domain = |d: &Option<String>| d.clone().unwrap_or_else(|| "*".into());
+            if json {
+                print_json(&serde_json::json!(all
+                    .iter()
+                    .map(|r| serde_json::json!({
+                        "prefix": r.prefix,
+                        "domain": r.domain,
+                        "gateways": r.gateways,
+                        "class": r.class.as_str(),
+                    }))
+                    .collect::<Vec<_>>()));
+            } else {
+                print_table(
+                    &["PREFIX", "DOMAIN", "GATEWAYS", "CLASS"],
+                    all.iter()
+                        .map(|r| {
+                            vec![
+                                r.prefix.clone(),
+                                domain(&r.domain),
+                                r.gateways.join(","),
+                                r.class.as_str().into(),
+                            ]
+                        })
+                        .collect(),
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! PSTN gateways end to end (issue 14): the real binary routes calls to numbers to SIPp
+//! UASes playing two gateways, A and B, on one route `0 -> A,B` (A strips the leading 0
+//! and puts +49 in front), and a third that never answers on `09 -> silent,B`. One server
+//! start; each case spawns the gateways it needs.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+use std::net::UdpSocket;
+
+use testkit::open::caller;
+use testkit::ports::free_port;
+use testkit::server::{Options, Server};
+use testkit::sipp::{rungs, Sipp};
+
+/// The server binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+struct Trunk {
+    server: Server,
+    a: u16,
+    b: u16,
+    /// A gateway that never answers (route `09 -> silent,B`).
+    silent: UdpSocket,
+}
+
+fn trunk() -> Trunk {
+    let server = Server::start(
+        BIN,
+        Options {
+            extra: "[pstn]\ngateway_timeout_ms = 500\n".into(),
+            ..Options::default()
+        },
+    );
+    let (a, b) = (free_port(), free_port());
+    server.cli(&[
+        "gateway",
+        "add",
+        "carrier-a",
+        &format!("127.0.0.1:{a}"),
+        "--strip",
+        "1",
+        "--prefix",
+        "+49",
+        "--probe",
+        "0",
+    ]);
+    server.cli(&[
+        "gateway",
+        "add",
+        "carrier-b",
+        &format!("127.0.0.1:{b}"),
+        "--probe",
+        "0",
+    ]);
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let s = silent.local_addr().unwrap();
+    server.cli(&["gateway", "add", "silent", &s.to_string(), "--probe", "0"]);
+    server.cli(&["route", "add", "0", "carrier-a,carrier-b"]);
+    server.cli(&["route", "add", "09", "silent,carrier-b"]);
+    Trunk {
+        server,
+        a,
+        b,
+        silent,
+    }
+}
+
+fn gateway(t: &Trunk, name: &str, scenario: &str, port: u16) -> testkit::sipp::Background {
+    Sipp::new(&t.server, name, scenario, port)
+        .service("gw")
+        .spawn()
+}
+
+/// The caller's ladder of one clean answered call.
+fn clean_call() -> Vec<String> {
+    rungs(&[
+        "> INVITE", "< 100", "< 180", "< 200", "> ACK", "> BYE", "< 200",
+    ])
+}
+
+#[test]
+fn gateway_routes_and_failover() {
+    let t = trunk();
+    let listed = t.server.cli(&["route", "list"]);
+    assert!(listed.contains("carrier-a,carrier-b"), "{listed}");
+
+    // 1. A routed call reaches gateway A, the number translated (strip 1, prefix +49).
+    let a = gateway(&t, "a-200", "uas-answer-200.xml", t.a);
+    let call = caller(
+        &t.server,
+        "call-1",
+        "uac-invite-expect-200.xml",
+        "0301234567",
+    )
+    .run();
+    call.assert_ok("call to gateway A");
+    let a = a.wait();
+    a.assert_ok("gateway A answers");
+    let invite = &a.find(false, "INVITE")[0];
+    assert!(
+        invite.starts_with(&format!(
+            "INVITE sip:+49301234567@127.0.0.1:{} SIP/2.0",
+            t.a
+        )),
+        "{invite}"
+    );
+    assert_eq!(call.ladder(), clean_call());
+
+    // 2. A answers 503: the call fails over to B, which answers; the caller sees one call
+    // (no 503, one 100).
+    let a = gateway(&t, "a-503", "uas-answer-503.xml", t.a);
+    let b = gateway(&t, "b-200", "uas-answer-200.xml", t.b);
+    let call = caller(
+        &t.server,
+        "call-2",
+        "uac-invite-expect-200.xml",
+        "0301234567",
+    )
+    .run();
+    call.assert_ok("failover after 503");
+    a.wait().assert_ok("gateway A answers 503");
+    let b = b.wait();
+    b.assert_ok("gateway B answers");
+    assert_eq!(call.ladder(), clean_call());
+    // B gets the number as dialled (no strip or prefix on B).
+    assert!(b.find(false, "INVITE")[0].starts_with("INVITE sip:0301234567@"));
+
+    // 3. The first gateway does not answer at all: after the gateway timeout, B.
+    let b = gateway(&t, "b-200-after-timeout", "uas-answer-200.xml", t.b);
+    let call = caller(
+        &t.server,
+        "call-3",
+        "uac-invite-expect-200.xml",
+        "0901234567",
+    )
+    .run();
+    call.assert_ok("failover after a silent gateway");
+    b.wait().assert_ok("gateway B answers after A's timeout");
+    assert_eq!(call.ladder(), clean_call());
+    let mut buf = [0u8; 4096];
+    let n = t.silent.recv(&mut buf).unwrap();
+    assert!(buf[..n].starts_with(b"INVITE sip:0901234567@"));
+
+    // 4. A busy: 486 goes back to the caller, B is never tried.
+    let quiet_b = UdpSocket::bind(("127.0.0.1", t.b)).unwrap();
+    quiet_b.set_nonblocking(true).unwrap();
+    let a = gateway(&t, "a-486", "uas-answer-486.xml", t.a);
+    let call = caller(
+        &t.server,
+        "call-4",
+        "uac-invite-expect-486.xml",
+        "0301234567",
+    )
+    .run();
+    call.assert_ok("486 from A back to the caller");
+    a.wait().assert_ok("gateway A answers 486");
+    assert!(
+        quiet_b.recv(&mut buf).is_err(),
+        "gateway B was tried after a 486"
+    );
+    drop(quiet_b);
+
+    // 5. Every gateway fails: 503 with Retry-After from the proxy.
+    let a = gateway(&t, "a-503-again", "uas-answer-503.xml", t.a);
+    let b = gateway(&t, "b-503", "uas-answer-503.xml", t.b);
+    let call = caller(
+        &t.server,
+        "call-5",
+        "uac-invite-expect-503.xml",
+        "0301234567",
+    )
+    .run();
+    call.assert_ok("503 with Retry-After when every gateway failed");
+    a.wait().assert_ok("A 503");
+    b.wait().assert_ok("B 503");
+
+    // 6. A stranger (not a local user) calling a routed number: refused, nothing sent.
+    let quiet_a = UdpSocket::bind(("127.0.0.1", t.a)).unwrap();
+    quiet_a.set_nonblocking(true).unwrap();
+    let call = caller(
+        &t.server,
+        "call-6",
+        "uac-invite-relay-expect-403.xml",
+        "0301234567",
+    )
+    .key("caller", "mallory")
+    .key("from_domain", "evil.example")
+    .key("to_domain", "example.com")
+    .run();
+    call.assert_ok("untrusted caller to a gateway route refused");
+    assert!(
+        quiet_a.recv(&mut buf).is_err(),
+        "a stranger's call reached A"
+    );
+}
