@@ -6,11 +6,14 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::net::UdpSocket;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use testkit::open::caller;
 use testkit::ports::free_port;
 use testkit::server::{Options, Server};
 use testkit::sipp::{rungs, Sipp};
+use testkit::wait::{wait_until, HANG_GUARD};
 
 /// The server binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
@@ -192,4 +195,103 @@ fn gateway_routes_and_failover() {
         quiet_a.recv(&mut buf).is_err(),
         "a stranger's call reached A"
     );
+}
+
+/// A gateway played by a thread: while `answering`, it answers OPTIONS with 200 and
+/// INVITE with 486 (counting INVITEs); otherwise it is silent. Every INVITE is counted.
+struct Responder {
+    port: u16,
+    answering: Arc<AtomicBool>,
+    invites: Arc<AtomicUsize>,
+}
+
+fn responder() -> Responder {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = sock.local_addr().unwrap().port();
+    let answering = Arc::new(AtomicBool::new(false));
+    let invites = Arc::new(AtomicUsize::new(0));
+    let (on, count) = (answering.clone(), invites.clone());
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+            let status = if msg.starts_with("INVITE ") {
+                count.fetch_add(1, Ordering::SeqCst);
+                "486 Busy Here"
+            } else if msg.starts_with("OPTIONS ") {
+                "200 OK"
+            } else {
+                continue;
+            };
+            if !on.load(Ordering::SeqCst) {
+                continue;
+            }
+            let mut resp = format!("SIP/2.0 {status}\r\n");
+            for line in msg.lines() {
+                let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+                match name.as_str() {
+                    "via" | "from" | "call-id" | "cseq" => resp.push_str(&format!("{line}\r\n")),
+                    "to" => resp.push_str(&format!("{line};tag=gw1\r\n")),
+                    _ => {}
+                }
+            }
+            resp.push_str("Content-Length: 0\r\n\r\n");
+            let _ = sock.send_to(resp.as_bytes(), from);
+        }
+    });
+    Responder {
+        port,
+        answering,
+        invites,
+    }
+}
+
+/// A gateway whose probes go unanswered is marked down after 3 of them and skipped; it is
+/// up again at its first answer and takes calls again.
+#[test]
+fn probes_mark_gateways_down_and_up() {
+    let t = trunk();
+    let gw = responder();
+    t.server.cli(&[
+        "gateway",
+        "add",
+        "probed",
+        &format!("127.0.0.1:{}", gw.port),
+        "--probe",
+        "1",
+    ]);
+    t.server.cli(&["route", "add", "07", "probed,carrier-b"]);
+    wait_until("the silent gateway to be marked down", HANG_GUARD, || {
+        t.server
+            .log_text()
+            .contains("gateway down: probes unanswered gateway=\"probed\"")
+    });
+
+    // Down: skipped, the call goes straight to B (busy).
+    let b = gateway(&t, "b-486", "uas-answer-486.xml", t.b);
+    let call = caller(
+        &t.server,
+        "call-down",
+        "uac-invite-expect-486.xml",
+        "0712345",
+    )
+    .run();
+    call.assert_ok("call past a gateway that is down");
+    b.wait().assert_ok("B took the call");
+    assert_eq!(
+        gw.invites.load(Ordering::SeqCst),
+        0,
+        "a down gateway got an INVITE"
+    );
+
+    // It answers OPTIONS again: up, and it takes the next call (and answers 486).
+    gw.answering.store(true, Ordering::SeqCst);
+    wait_until("the gateway to come back up", HANG_GUARD, || {
+        t.server
+            .log_text()
+            .contains("gateway up: it answered a probe gateway=\"probed\"")
+    });
+    let call = caller(&t.server, "call-up", "uac-invite-expect-486.xml", "0712345").run();
+    call.assert_ok("call to a gateway that is up again");
+    assert_eq!(gw.invites.load(Ordering::SeqCst), 1);
 }

@@ -30,7 +30,9 @@ mod forking;
 mod gateways;
 mod guard;
 mod location;
+mod originate;
 mod pipeline;
+mod probe;
 mod query;
 mod registration;
 mod request_route;
@@ -41,6 +43,7 @@ mod stateless;
 mod transport_error;
 mod via;
 
+pub(crate) use probe::Prober;
 pub use query::{PendingQuery, Query, QueryAnswer};
 use via::fixed_top_via;
 use via::response_destination;
@@ -262,6 +265,11 @@ impl Proxy {
             .iter()
             .filter_map(|id| forks.get(id).and_then(|f| f.deadline))
             .min();
+        // Gateway probes (`probe.rs`), while any gateway is configured.
+        let fork_deadline = match (fork_deadline, self.pstn.probes_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         match (self.layer.poll_timeout(), fork_deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -293,6 +301,9 @@ impl Proxy {
             .collect();
         for id in due {
             self.no_answer(now, id);
+        }
+        if self.pstn.probes_due().is_some_and(|d| d <= now) {
+            self.run_probes(now);
         }
         self.pump(now);
     }
@@ -360,6 +371,7 @@ impl Proxy {
         }
         while let Some(ev) = self.layer.poll_event() {
             match ev {
+                Event::Timeout { id } | Event::TransportError { id } if self.probe_lost(id) => {}
                 Event::Timeout { id } => {
                     if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
                         self.branch_final(now, fork_id, b, 408, None);

@@ -40,6 +40,8 @@ pub(crate) struct Pstn {
     pub legs: HashMap<TransactionId, GatewayLeg>,
     /// Counters per gateway name (bounded by the gateways configured).
     pub counters: HashMap<String, GatewayCounters>,
+    /// OPTIONS probes (`core/probe.rs`).
+    pub probes: crate::core::Prober,
 }
 
 /// `[pstn] gateway_timeout_ms` when not configured.
@@ -52,11 +54,17 @@ impl Default for Pstn {
             timeout: DEFAULT_GATEWAY_TIMEOUT,
             legs: HashMap::new(),
             counters: HashMap::new(),
+            probes: crate::core::Prober::default(),
         }
     }
 }
 
 impl Pstn {
+    /// When the probes are next due; None while no gateway is configured.
+    pub fn probes_due(&self) -> Option<std::time::Duration> {
+        self.table.has_any_gateway().then(|| self.probes.next_due())
+    }
+
     /// Counts an event of gateway `name` (ignored for a gateway no longer configured, so
     /// the map stays bounded by the gateway table).
     pub fn count(&mut self, name: &str, f: impl FnOnce(&mut GatewayCounters)) {

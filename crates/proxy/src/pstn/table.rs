@@ -118,6 +118,11 @@ impl PstnTable {
             .collect()
     }
 
+    /// Whether any gateway is configured.
+    pub fn has_any_gateway(&self) -> bool {
+        !self.gateways.read().is_empty()
+    }
+
     /// Every gateway's name.
     pub fn gateway_names(&self) -> Vec<String> {
         self.gateways.read().keys().cloned().collect()
