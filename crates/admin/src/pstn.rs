@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use model::{CallClass, Gateway, GatewayTransport, PstnStore, Route};
+use model::{AddressOfRecord, CallClass, Gateway, GatewayTransport, PstnStore, Route, Store};
 
 use crate::{AdminError, Change, ChangeNotice, Done};
 
@@ -98,6 +98,33 @@ pub async fn add_route(
     store.add_route(&route).await?;
     let notice = ChangeNotice::Route(route.prefix.clone(), Change::Added);
     Ok(Done::new(route, vec![notice]))
+}
+
+/// Sets `user`'s permission class (`local`, `national`, `international`, `premium`).
+pub async fn set_class(
+    store: &dyn Store,
+    user: &AddressOfRecord,
+    class: &str,
+) -> Result<Done<CallClass>, AdminError> {
+    let class = CallClass::parse(class).ok_or_else(|| {
+        AdminError::invalid(
+            "class",
+            format!("{class:?}: local, national, international or premium"),
+        )
+    })?;
+    if store.subscriber(user).await?.is_none() {
+        return Err(AdminError::not_found(
+            "user",
+            format!("user {user} not found"),
+        ));
+    }
+    store
+        .set_setting(user, model::CLASS, class.as_str())
+        .await?;
+    Ok(Done::new(
+        class,
+        vec![ChangeNotice::Settings(user.clone(), Change::Changed)],
+    ))
 }
 
 /// Deletes the route of `prefix` (for `domain`; None: the every-domain route).

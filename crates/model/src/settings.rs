@@ -170,7 +170,13 @@ pub struct UserSettings {
     pub screening: Vec<ScreenRule>,
     /// The find-me list, when set.
     pub findme: Option<FindMe>,
+    /// The user's permission class (issue 14), when set: which gateway routes the user
+    /// may call (None: [`CallClass::National`]).
+    pub class: Option<crate::pstn::CallClass>,
 }
+
+/// The setting name of a user's permission class (`local`, `national`, ...).
+pub const CLASS: &str = "class";
 
 /// Checks a forwarding or find-me target's syntax: an external SIP URI
 /// (`sip:user@host[:port]`, host checked as in [`crate::validate::check_host`]),
@@ -406,6 +412,7 @@ impl UserSettings {
                         s.findme = Some(FindMe { targets });
                     }
                 }
+                CLASS => s.class = crate::pstn::CallClass::parse(value.trim()),
                 _ => {}
             }
         }

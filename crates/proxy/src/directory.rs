@@ -35,6 +35,10 @@ pub trait Directory: Send + Sync {
     fn findme(&self, _aor: &AddressOfRecord) -> Option<FindMe> {
         None
     }
+    /// The user's permission class, when set (gateway routes; `core/gateways.rs`).
+    fn class(&self, _aor: &AddressOfRecord) -> Option<model::CallClass> {
+        None
+    }
 }
 
 #[derive(Default)]
@@ -203,6 +207,10 @@ impl Directory for StaticDirectory {
 
     fn findme(&self, aor: &AddressOfRecord) -> Option<FindMe> {
         self.settings.read().get(aor).and_then(|s| s.findme.clone())
+    }
+
+    fn class(&self, aor: &AddressOfRecord) -> Option<model::CallClass> {
+        self.settings.read().get(aor).and_then(|s| s.class)
     }
 }
 

@@ -195,6 +195,43 @@ fn gateway_routes_and_failover() {
         quiet_a.recv(&mut buf).is_err(),
         "a stranger's call reached A"
     );
+
+    // 7. Permission classes: an international route refuses a national caller (alice's
+    // default) with 403 naming the class, and nothing reaches a gateway ...
+    t.server.cli(&[
+        "route",
+        "add",
+        "00",
+        "carrier-a",
+        "--class",
+        "international",
+    ]);
+    let call = caller(
+        &t.server,
+        "call-7",
+        "uac-invite-class-expect-403.xml",
+        "0044123",
+    )
+    .key("caller", "alice")
+    .key("from_domain", "example.com")
+    .key("to_domain", "example.com")
+    .run();
+    call.assert_ok("national caller refused on an international route");
+    assert!(quiet_a.recv(&mut buf).is_err(), "a refused call reached A");
+    drop(quiet_a);
+    // ... until alice's class allows it.
+    t.server.cli(&[
+        "user",
+        "set",
+        "alice@example.com",
+        "--class",
+        "international",
+    ]);
+    let a = gateway(&t, "a-486-intl", "uas-answer-486.xml", t.a);
+    let call = caller(&t.server, "call-8", "uac-invite-expect-486.xml", "0044123").run();
+    call.assert_ok("international caller reaches the international route");
+    let a = a.wait();
+    assert!(a.find(false, "INVITE")[0].starts_with("INVITE sip:+49044123@"));
 }
 
 /// A gateway played by a thread: while `answering`, it answers OPTIONS with 200 and

@@ -7,7 +7,7 @@
 //! the caller gets 503 with Retry-After. Not here: failover (`failover.rs`), the route
 //! table (`crate::pstn`).
 
-use model::{is_number, AddressOfRecord};
+use model::{is_number, AddressOfRecord, CallClass};
 use sip_message::{Method, Uri};
 
 use super::stage::{Flow, RequestCtx, Stage, Targets};
@@ -76,6 +76,28 @@ impl Stage for GatewayRouting {
             );
             return Answer::new(403, "Relaying Denied").into();
         }
+        // The caller's class allows the route (nothing is sent otherwise).
+        let class = cx
+            .req
+            .from()
+            .map(|f| {
+                AddressOfRecord::new(
+                    f.uri.user.unwrap_or(""),
+                    &f.uri.host_unbracketed().to_ascii_lowercase(),
+                )
+            })
+            .and_then(|a| p.directory.class(&a))
+            .unwrap_or(CallClass::National);
+        if class < route.class {
+            tracing::warn!(
+                call_id = cx.req.call_id(),
+                number,
+                caller_class = %class,
+                route_class = %route.class,
+                "call refused: the caller's class does not allow the route"
+            );
+            return Answer::new(403, class_refusal(route.class)).into();
+        }
         if p.pstn.legs.len() >= p.cfg.max_forks {
             return CallError::Overloaded.answer().into();
         }
@@ -132,5 +154,15 @@ impl Stage for GatewayRouting {
             groups,
             service: None,
         })
+    }
+}
+
+/// The reason phrase of a call refused for its class (it names the class needed).
+fn class_refusal(needed: CallClass) -> &'static str {
+    match needed {
+        CallClass::Local => "Forbidden (class local required)",
+        CallClass::National => "Forbidden (class national required)",
+        CallClass::International => "Forbidden (class international required)",
+        CallClass::Premium => "Forbidden (class premium required)",
     }
 }

@@ -68,6 +68,15 @@ pub enum UserCmd {
         #[arg(value_parser = parse_aor)]
         user: AddressOfRecord,
     },
+    /// Set a user's permission class: which gateway routes the user may call.
+    Set {
+        /// USER@DOMAIN
+        #[arg(value_parser = parse_aor)]
+        user: AddressOfRecord,
+        /// local, national (every user's default), international or premium.
+        #[arg(long)]
+        class: String,
+    },
     /// Change a user's password.
     Passwd {
         /// USER@DOMAIN
@@ -223,6 +232,11 @@ pub async fn user(cfg: &Config, cmd: UserCmd, json: bool) -> anyhow::Result<()> 
             publish(cfg, &deleted.notices).await;
             notify(cfg, Command::ClearLocation(Some(user.clone()))).await;
             done(json, &format!("user {user} deleted"));
+        }
+        UserCmd::Set { user, class } => {
+            let set = admin::set_class(&store, &user, &class).await?;
+            publish(cfg, &set.notices).await;
+            done(json, &format!("class of {user}: {}", set.result));
         }
         UserCmd::Passwd { user, password } => {
             let changed = admin::set_password(&store, &user, ask(&password)).await?;
