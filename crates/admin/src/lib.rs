@@ -27,7 +27,10 @@ pub use aliases::{add_alias, delete_alias};
 pub use domains::{add_domain, check_domain, check_served, delete_domain};
 pub use error::AdminError;
 pub use notice::{Change, ChangeNotice};
-pub use pstn::{add_gateway, add_route, delete_gateway, delete_route, set_class, GatewayInput};
+pub use pstn::{
+    add_gateway, add_route, add_trusted, delete_gateway, delete_route, delete_trusted, set_class,
+    GatewayInput,
+};
 pub use settings::{
     add_screen_rule, clear_findme, clear_forwarding, delete_screen_rule, direction_name,
     set_findme, set_forwarding, ForwardKind, DEFAULT_NO_ANSWER_SECS, MAX_FINDME_ENTRIES,

@@ -52,6 +52,8 @@ pub enum ChangeNotice {
     Gateway(String, Change),
     /// A PSTN route, by prefix (the receiver rebuilds its gateway and route tables).
     Route(String, Change),
+    /// A trusted peer, by CIDR (the receiver rebuilds its gateway and route tables).
+    Trusted(String, Change),
 }
 
 impl ChangeNotice {
@@ -64,6 +66,7 @@ impl ChangeNotice {
             ChangeNotice::Settings(a, c) => ("settings", c, a.to_string()),
             ChangeNotice::Gateway(g, c) => ("gateway", c, g.clone()),
             ChangeNotice::Route(p, c) => ("route", c, p.clone()),
+            ChangeNotice::Trusted(p, c) => ("trusted", c, p.clone()),
         };
         format!("{kind} {} {name}", change.word())
     }
@@ -84,6 +87,7 @@ impl ChangeNotice {
             "settings" => ChangeNotice::Settings(aor()?, change),
             "gateway" => ChangeNotice::Gateway(name.to_owned(), change),
             "route" => ChangeNotice::Route(name.to_owned(), change),
+            "trusted" => ChangeNotice::Trusted(name.to_owned(), change),
             _ => return None,
         })
     }

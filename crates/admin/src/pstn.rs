@@ -141,6 +141,34 @@ pub async fn delete_route(
     ))
 }
 
+/// Trusts `cidr` (`ADDRESS[/PREFIX]`): its requests are not challenged; `gateway` names
+/// the gateway it is, when it is one.
+pub async fn add_trusted(
+    store: &dyn PstnStore,
+    cidr: &str,
+    gateway: Option<&str>,
+) -> Result<Done<String>, AdminError> {
+    let cidr = model::check_cidr(cidr)?;
+    store
+        .add_trusted(&model::TrustedPeer {
+            cidr: cidr.clone(),
+            gateway: gateway.map(str::to_owned),
+        })
+        .await?;
+    let notice = ChangeNotice::Trusted(cidr.clone(), Change::Added);
+    Ok(Done::new(cidr, vec![notice]))
+}
+
+/// Stops trusting `cidr`.
+pub async fn delete_trusted(store: &dyn PstnStore, cidr: &str) -> Result<Done, AdminError> {
+    let cidr = model::check_cidr(cidr)?;
+    store.delete_trusted(&cidr).await?;
+    Ok(Done::new(
+        (),
+        vec![ChangeNotice::Trusted(cidr, Change::Removed)],
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +203,18 @@ mod tests {
         assert_eq!(done.result.domain.as_deref(), Some("example.com"));
         assert!(add_route(&s, "4x", "a", None, None).await.is_err());
         delete_route(&s, "49", Some("example.com")).await.unwrap();
+        assert_eq!(
+            add_trusted(&s, "10.1.2.3/33", None)
+                .await
+                .unwrap_err()
+                .field(),
+            Some("cidr")
+        );
+        assert_eq!(
+            add_trusted(&s, "10.1.2.3", Some("a")).await.unwrap().result,
+            "10.1.2.3/32"
+        );
+        delete_trusted(&s, "10.1.2.3").await.unwrap();
         delete_gateway(&s, "a").await.unwrap();
     }
 }

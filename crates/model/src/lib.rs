@@ -21,8 +21,8 @@ pub use binding::Binding;
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use pstn::{
-    is_number, CallClass, Gateway, GatewayTransport, PstnStore, Route, DEFAULT_PROBE_SECS,
-    MAX_GATEWAY_NAME_LEN, MAX_PREFIX_LEN, MAX_ROUTE_GATEWAYS,
+    check_cidr, is_number, CallClass, Gateway, GatewayTransport, PstnStore, Route, TrustedPeer,
+    DEFAULT_PROBE_SECS, MAX_GATEWAY_NAME_LEN, MAX_PREFIX_LEN, MAX_ROUTE_GATEWAYS,
 };
 pub use settings::{
     check_target, encode_no_answer, encode_patterns, parse_findme_arg, parse_findme_entry,

@@ -34,6 +34,7 @@ pub struct MemoryStore {
 pub(crate) struct PstnTables {
     pub gateways: Vec<crate::pstn::Gateway>,
     pub routes: Vec<crate::pstn::Route>,
+    pub trusted: Vec<crate::pstn::TrustedPeer>,
 }
 
 impl MemoryStore {

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use crate::error::StoreError;
 use crate::memory::MemoryStore;
-use crate::pstn::{Gateway, PstnStore, Route};
+use crate::pstn::{Gateway, PstnStore, Route, TrustedPeer};
 
 #[async_trait]
 impl PstnStore for MemoryStore {
@@ -76,6 +76,42 @@ impl PstnStore for MemoryStore {
             });
         }
         t.routes.push(route.clone());
+        Ok(())
+    }
+
+    async fn trusted(&self) -> Result<Vec<TrustedPeer>, StoreError> {
+        let mut t = self.pstn.lock().trusted.clone();
+        t.sort_by(|a, b| a.cidr.cmp(&b.cidr));
+        Ok(t)
+    }
+
+    async fn add_trusted(&self, peer: &TrustedPeer) -> Result<(), StoreError> {
+        let mut t = self.pstn.lock();
+        if let Some(g) = &peer.gateway {
+            if !t.gateways.iter().any(|x| &x.name == g) {
+                return Err(StoreError::NotFound {
+                    what: format!("gateway {g}"),
+                });
+            }
+        }
+        if t.trusted.iter().any(|p| p.cidr == peer.cidr) {
+            return Err(StoreError::Duplicate {
+                what: format!("trusted peer {}", peer.cidr),
+            });
+        }
+        t.trusted.push(peer.clone());
+        Ok(())
+    }
+
+    async fn delete_trusted(&self, cidr: &str) -> Result<(), StoreError> {
+        let mut t = self.pstn.lock();
+        let before = t.trusted.len();
+        t.trusted.retain(|p| p.cidr != cidr);
+        if t.trusted.len() == before {
+            return Err(StoreError::NotFound {
+                what: format!("trusted peer {cidr}"),
+            });
+        }
         Ok(())
     }
 

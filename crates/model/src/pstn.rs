@@ -168,6 +168,38 @@ impl Route {
     }
 }
 
+/// A trusted peer (a gateway or a PBX): requests from its addresses are not challenged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedPeer {
+    /// `ADDRESS/PREFIX` (or one address), normalised by [`check_cidr`].
+    pub cidr: String,
+    /// The gateway it is, when it is one.
+    pub gateway: Option<String>,
+}
+
+/// Checks `ADDRESS[/PREFIX]` and returns it as `ADDRESS/PREFIX`.
+pub fn check_cidr(s: &str) -> Result<String, StoreError> {
+    let (a, p) = match s.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (s, None),
+    };
+    let addr: std::net::IpAddr = a
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .map_err(|_| invalid("cidr", format!("{s:?} is not ADDRESS/PREFIX")))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix = match p {
+        None => max,
+        Some(p) => p
+            .parse::<u8>()
+            .ok()
+            .filter(|p| *p <= max)
+            .ok_or_else(|| invalid("cidr", format!("{s:?}: the prefix must be 0 to {max}")))?,
+    };
+    Ok(format!("{addr}/{prefix}"))
+}
+
 /// True when `s` looks like a telephone number: an optional `+`, then digits, `*` or `#`.
 pub fn is_number(s: &str) -> bool {
     let digits = s.strip_prefix('+').unwrap_or(s);
@@ -228,6 +260,13 @@ pub trait PstnStore: Send + Sync + 'static {
     async fn add_route(&self, route: &Route) -> Result<(), StoreError>;
     /// Deletes the route of `prefix` for `domain` (None: the every-domain route).
     async fn delete_route(&self, prefix: &str, domain: Option<&str>) -> Result<(), StoreError>;
+    /// Every trusted peer.
+    async fn trusted(&self) -> Result<Vec<TrustedPeer>, StoreError>;
+    /// Adds a trusted peer ([`StoreError::Duplicate`] for the same CIDR,
+    /// [`StoreError::NotFound`] for a gateway that does not exist).
+    async fn add_trusted(&self, peer: &TrustedPeer) -> Result<(), StoreError>;
+    /// Deletes the trusted peer of `cidr` (as [`check_cidr`] writes it).
+    async fn delete_trusted(&self, cidr: &str) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]

@@ -78,6 +78,9 @@ enum Command {
     /// Routes (least-cost routing): which gateways a number prefix goes to.
     #[command(subcommand)]
     Route(cli::RouteCmd),
+    /// Trusted peers (gateways, PBXs): not challenged.
+    #[command(subcommand)]
+    Trusted(cli::TrustedCmd),
     /// Headline figures of the running server.
     Status,
     /// Show or lift bans (flood, failed authentications) of the running server.
@@ -191,6 +194,7 @@ fn main() -> ExitCode {
             Command::Findme(c) => cli::findme(&cfg, c, args.json).await,
             Command::Gateway(c) => cli::gateway(&cfg, c, args.json).await,
             Command::Route(c) => cli::route(&cfg, c, args.json).await,
+            Command::Trusted(c) => cli::trusted(&cfg, c, args.json).await,
             Command::Status => cli::status(&cfg, args.json).await,
             Command::Ban(c) => cli::ban(&cfg, c, args.json).await,
             Command::Man { .. } => Ok(()), // handled before the configuration is read

@@ -53,8 +53,10 @@ impl Applier {
     /// Re-reads the entity `notice` names and updates the directory.
     pub async fn apply(&self, notice: &ChangeNotice) -> Result<(), StoreError> {
         let _one = self.one_at_a_time.lock().await;
-        if let (ChangeNotice::Gateway(..) | ChangeNotice::Route(..), Some((store, table))) =
-            (notice, &self.pstn)
+        if let (
+            ChangeNotice::Gateway(..) | ChangeNotice::Route(..) | ChangeNotice::Trusted(..),
+            Some((store, table)),
+        ) = (notice, &self.pstn)
         {
             // Small tables, rebuilt whole (the route map of 100,000 prefixes in ~50 ms).
             return reload_pstn(store.as_ref(), table).await;
@@ -76,7 +78,9 @@ impl Applier {
 pub async fn reload_pstn(store: &dyn PstnStore, table: &PstnTable) -> Result<(), StoreError> {
     let gateways = store.gateways().await?;
     let routes = store.routes().await?;
+    let trusted = store.trusted().await?;
     table.replace(gateways, routes);
+    table.replace_trusted(&trusted);
     Ok(())
 }
 
@@ -110,7 +114,7 @@ pub async fn apply(
             dir.set_settings(aor.clone(), s);
         }
         // The PSTN tables are the applier's (`Applier::with_pstn`).
-        ChangeNotice::Gateway(..) | ChangeNotice::Route(..) => {}
+        ChangeNotice::Gateway(..) | ChangeNotice::Route(..) | ChangeNotice::Trusted(..) => {}
     }
     Ok(())
 }

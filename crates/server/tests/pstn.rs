@@ -332,3 +332,53 @@ fn probes_mark_gateways_down_and_up() {
     call.assert_ok("call to a gateway that is up again");
     assert_eq!(gw.invites.load(Ordering::SeqCst), 1);
 }
+
+/// Trusted peers (authentication on): a gateway's INVITE to a DID, From a name in our
+/// domain and without credentials, is not challenged because the gateway's address is
+/// trusted, and rings the DID's user with the user's services (here: forwarding always to
+/// an external phone).
+#[test]
+fn trusted_gateway_reaches_a_did_with_its_services() {
+    let server = Server::start(BIN, Options::digest());
+    server.cli(&["alias", "add", "+4930555@example.com", "bob@example.com"]);
+    let phone = free_port();
+    server.cli(&[
+        "forward",
+        "set",
+        "bob@example.com",
+        "always",
+        &format!("sip:desk@127.0.0.1:{phone}"),
+    ]);
+    server.cli(&["gateway", "add", "carrier", "127.0.0.1:9", "--probe", "0"]);
+    // Not trusted yet: the claim to be a user of example.com is challenged.
+    let untrusted = caller(
+        &server,
+        "not-yet-trusted",
+        "uac-invite-forwarded-expect-200.xml",
+        "+4930555",
+    )
+    .run();
+    assert!(
+        !untrusted.find(false, "SIP/2.0 407").is_empty(),
+        "no challenge before trust"
+    );
+    let listed = server.cli(&["trusted", "add", "127.0.0.1", "--gateway", "carrier"]);
+    assert!(listed.contains("127.0.0.1/32"), "{listed}");
+    assert!(server.cli(&["trusted", "list"]).contains("carrier"));
+    let desk = Sipp::new(&server, "desk", "uas-answer-200.xml", phone)
+        .service("desk")
+        .spawn();
+    let call = caller(
+        &server,
+        "from-gateway",
+        "uac-invite-forwarded-expect-200.xml",
+        "+4930555",
+    )
+    .run();
+    call.assert_ok("trusted gateway to a DID, forwarded");
+    desk.wait().assert_ok("forwarding target answers");
+    assert!(
+        call.find(false, "SIP/2.0 407").is_empty(),
+        "a trusted peer was challenged"
+    );
+}

@@ -28,6 +28,7 @@ mod subscribers;
 use async_trait::async_trait;
 use model::{
     AddressOfRecord, Alias, Binding, Gateway, PstnStore, Route, Store, StoreError, Subscriber,
+    TrustedPeer,
 };
 
 pub use bindings::MAX_CONTACT_LEN;
@@ -165,5 +166,17 @@ impl PstnStore for SqlStore {
 
     async fn delete_route(&self, prefix: &str, domain: Option<&str>) -> Result<(), StoreError> {
         pstn::delete_route(self, prefix, domain).await
+    }
+
+    async fn trusted(&self) -> Result<Vec<TrustedPeer>, StoreError> {
+        pstn::trusted(self).await
+    }
+
+    async fn add_trusted(&self, p: &TrustedPeer) -> Result<(), StoreError> {
+        pstn::add_trusted(self, p).await
+    }
+
+    async fn delete_trusted(&self, cidr: &str) -> Result<(), StoreError> {
+        pstn::delete_trusted(self, cidr).await
     }
 }

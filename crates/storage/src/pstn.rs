@@ -1,10 +1,11 @@
 //! The `gateways` and `pstn_routes` tables (migration 0005): PSTN gateways and the
 //! routes that lead to them. A route's domain is stored as `''` when it serves every
 //! domain; its gateways as their names, comma-separated, in the order they are tried.
-//! A gateway a route uses cannot be deleted.
+//! A gateway a route uses cannot be deleted. `trusted_peers`: addresses whose requests
+//! are not challenged (gateway `''`: none).
 
 use futures_util::TryStreamExt;
-use model::{CallClass, Gateway, GatewayTransport, Route, StoreError};
+use model::{CallClass, Gateway, GatewayTransport, Route, StoreError, TrustedPeer};
 use sqlx::Row;
 
 use crate::db::{backend_err, str_arg, text, violation, Arg, Violation};
@@ -166,6 +167,59 @@ pub(crate) async fn delete_route(
     if n == 0 {
         return Err(StoreError::NotFound {
             what: format!("route {prefix}"),
+        });
+    }
+    Ok(())
+}
+
+pub(crate) async fn trusted(s: &SqlStore) -> Result<Vec<TrustedPeer>, StoreError> {
+    let rows = s
+        .fetch_strings(
+            "SELECT cidr, gateway FROM trusted_peers ORDER BY cidr",
+            &[],
+            2,
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| TrustedPeer {
+            cidr: r[0].clone(),
+            gateway: (!r[1].is_empty()).then(|| r[1].clone()),
+        })
+        .collect())
+}
+
+pub(crate) async fn add_trusted(s: &SqlStore, p: &TrustedPeer) -> Result<(), StoreError> {
+    if let Some(g) = &p.gateway {
+        if !gateways(s).await?.iter().any(|k| &k.name == g) {
+            return Err(StoreError::NotFound {
+                what: format!("gateway {g}"),
+            });
+        }
+    }
+    let gw = p.gateway.as_deref().unwrap_or("");
+    let r = s
+        .execute(
+            "INSERT INTO trusted_peers (cidr, gateway) VALUES (?, ?)",
+            &[str_arg(&p.cidr), str_arg(gw)],
+        )
+        .await;
+    match r {
+        Err(e) if violation(&e) == Some(Violation::Unique) => Err(StoreError::Duplicate {
+            what: format!("trusted peer {}", p.cidr),
+        }),
+        r => r.map(drop).map_err(backend_err),
+    }
+}
+
+pub(crate) async fn delete_trusted(s: &SqlStore, cidr: &str) -> Result<(), StoreError> {
+    let n = s
+        .execute("DELETE FROM trusted_peers WHERE cidr = ?", &[str_arg(cidr)])
+        .await
+        .map_err(backend_err)?;
+    if n == 0 {
+        return Err(StoreError::NotFound {
+            what: format!("trusted peer {cidr}"),
         });
     }
     Ok(())

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use common::{run_then, scratch_database, sub, unique, Scratch};
 use model::{
     AddressOfRecord, Alias, Binding, CallClass, Gateway, GatewayTransport, PstnStore, Route, Store,
-    StoreError,
+    StoreError, TrustedPeer,
 };
 use sqlx::Connection;
 use storage::{Backend, SqlStore};
@@ -517,6 +517,18 @@ async fn exercise_pstn(s: &SqlStore) {
         Err(StoreError::NotFound { .. })
     ));
     s.delete_route("+4930", Some("example.com")).await.unwrap();
+    let peer = TrustedPeer {
+        cidr: "192.0.2.0/24".into(),
+        gateway: Some("carrier-a".into()),
+    };
+    s.add_trusted(&peer).await.unwrap();
+    assert!(matches!(
+        s.add_trusted(&peer).await,
+        Err(StoreError::Duplicate { .. })
+    ));
+    assert_eq!(s.trusted().await.unwrap(), vec![peer]);
+    s.delete_trusted("192.0.2.0/24").await.unwrap();
+    assert!(s.trusted().await.unwrap().is_empty());
     s.delete_gateway("carrier-a").await.unwrap();
     s.delete_gateway("carrier-b").await.unwrap();
     assert!(s.gateways().await.unwrap().is_empty());

@@ -40,6 +40,8 @@ struct GatewayState {
 pub struct PstnTable {
     gateways: RwLock<HashMap<String, GatewayState>>,
     routes: RwLock<Routes>,
+    /// Trusted peers' address ranges.
+    trusted: RwLock<Vec<crate::flood::Cidr>>,
 }
 
 impl PstnTable {
@@ -97,6 +99,27 @@ impl PstnTable {
             len -= 1;
         }
         None
+    }
+
+    /// Replaces the trusted peers (a stored range that does not parse is skipped and
+    /// logged).
+    pub fn replace_trusted(&self, peers: &[model::TrustedPeer]) {
+        let ranges = peers
+            .iter()
+            .filter_map(|p| match p.cidr.parse() {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::warn!(cidr = p.cidr, error = e, "trusted peer skipped");
+                    None
+                }
+            })
+            .collect();
+        *self.trusted.write() = ranges;
+    }
+
+    /// Whether requests from `ip` come from a trusted peer.
+    pub fn is_trusted(&self, ip: std::net::IpAddr) -> bool {
+        self.trusted.read().iter().any(|c| c.contains(ip))
     }
 
     /// The gateway called `name`, if configured.

@@ -66,6 +66,61 @@ pub enum RouteCmd {
     List,
 }
 
+/// `switchboard trusted ...`
+#[derive(Subcommand, Debug)]
+pub enum TrustedCmd {
+    /// Trust ADDRESS[/PREFIX]: its requests are not challenged and count as a local
+    /// user's (a gateway's inbound calls, a PBX).
+    Add {
+        /// ADDRESS or ADDRESS/PREFIX.
+        cidr: String,
+        /// The gateway it is.
+        #[arg(long)]
+        gateway: Option<String>,
+    },
+    /// Stop trusting ADDRESS[/PREFIX].
+    Del {
+        /// As given to `trusted add`.
+        cidr: String,
+    },
+    /// List trusted peers.
+    List,
+}
+
+/// `trusted ...`
+pub async fn trusted(cfg: &Config, cmd: TrustedCmd, json: bool) -> anyhow::Result<()> {
+    let store = open(cfg).await?;
+    match cmd {
+        TrustedCmd::Add { cidr, gateway } => {
+            let added = admin::add_trusted(&store, &cidr, gateway.as_deref()).await?;
+            publish(cfg, &added.notices).await;
+            done(json, &format!("{} trusted", added.result));
+        }
+        TrustedCmd::Del { cidr } => {
+            let gone = admin::delete_trusted(&store, &cidr).await?;
+            publish(cfg, &gone.notices).await;
+            done(json, &format!("{cidr} no longer trusted"));
+        }
+        TrustedCmd::List => {
+            let all = store.trusted().await.map_err(friendly)?;
+            if json {
+                print_json(&serde_json::json!(all
+                    .iter()
+                    .map(|p| serde_json::json!({ "cidr": p.cidr, "gateway": p.gateway }))
+                    .collect::<Vec<_>>()));
+            } else {
+                print_table(
+                    &["CIDR", "GATEWAY"],
+                    all.into_iter()
+                        .map(|p| vec![p.cidr, p.gateway.unwrap_or_default()])
+                        .collect(),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `gateway ...`
 pub async fn gateway(cfg: &Config, cmd: GatewayCmd, json: bool) -> anyhow::Result<()> {
     let store = open(cfg).await?;

@@ -16,3 +16,9 @@ CREATE TABLE pstn_routes (
     class VARCHAR(16) NOT NULL,
     PRIMARY KEY (domain, prefix)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+-- Trusted peers: requests from these addresses are not challenged. gateway '' : none.
+CREATE TABLE trusted_peers (
+    cidr VARCHAR(64) NOT NULL PRIMARY KEY,
+    gateway VARCHAR(64) NOT NULL
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;

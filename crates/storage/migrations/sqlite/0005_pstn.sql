@@ -16,3 +16,9 @@ CREATE TABLE pstn_routes (
     class TEXT NOT NULL,
     PRIMARY KEY (domain, prefix)
 );
+
+-- Trusted peers: requests from these addresses are not challenged. gateway '' : none.
+CREATE TABLE trusted_peers (
+    cidr TEXT NOT NULL PRIMARY KEY,
+    gateway TEXT NOT NULL
+);
