@@ -127,6 +127,27 @@ pub async fn set_class(
     ))
 }
 
+/// Makes the DID `alias` the caller ID of the user it reaches: calls of that user to a
+/// gateway carry it in From and P-Asserted-Identity.
+pub async fn set_caller_id(
+    store: &dyn Store,
+    alias: &AddressOfRecord,
+) -> Result<Done<AddressOfRecord>, AdminError> {
+    let Some(user) = store.resolve_alias(alias).await? else {
+        return Err(AdminError::not_found(
+            "alias",
+            format!("alias {alias} not found"),
+        ));
+    };
+    store
+        .set_setting(&user, model::CALLER_ID, &alias.user)
+        .await?;
+    Ok(Done::new(
+        user.clone(),
+        vec![ChangeNotice::Settings(user, Change::Changed)],
+    ))
+}
+
 /// Deletes the route of `prefix` (for `domain`; None: the every-domain route).
 pub async fn delete_route(
     store: &dyn PstnStore,

@@ -173,7 +173,12 @@ pub struct UserSettings {
     /// The user's permission class (issue 14), when set: which gateway routes the user
     /// may call (None: [`CallClass::National`]).
     pub class: Option<crate::pstn::CallClass>,
+    /// The DID (an alias's user part) shown as the user's number on calls to gateways.
+    pub caller_id: Option<String>,
 }
+
+/// The setting name of a user's caller ID (a DID of the user's domain).
+pub const CALLER_ID: &str = "caller_id";
 
 /// The setting name of a user's permission class (`local`, `national`, ...).
 pub const CLASS: &str = "class";
@@ -413,6 +418,7 @@ impl UserSettings {
                     }
                 }
                 CLASS => s.class = crate::pstn::CallClass::parse(value.trim()),
+                CALLER_ID => s.caller_id = Some(value.trim().to_owned()).filter(|v| !v.is_empty()),
                 _ => {}
             }
         }

@@ -39,6 +39,10 @@ pub trait Directory: Send + Sync {
     fn class(&self, _aor: &AddressOfRecord) -> Option<model::CallClass> {
         None
     }
+    /// The DID shown as the user's number on calls to gateways, when set.
+    fn caller_id(&self, _aor: &AddressOfRecord) -> Option<String> {
+        None
+    }
 }
 
 #[derive(Default)]
@@ -211,6 +215,13 @@ impl Directory for StaticDirectory {
 
     fn class(&self, aor: &AddressOfRecord) -> Option<model::CallClass> {
         self.settings.read().get(aor).and_then(|s| s.class)
+    }
+
+    fn caller_id(&self, aor: &AddressOfRecord) -> Option<String> {
+        self.settings
+            .read()
+            .get(aor)
+            .and_then(|s| s.caller_id.clone())
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use testkit::open::caller;
 use testkit::ports::free_port;
 use testkit::server::{Options, Server};
-use testkit::sipp::{rungs, Sipp};
+use testkit::sipp::{header, headers, rungs, Sipp};
 use testkit::wait::{wait_until, HANG_GUARD};
 
 /// The server binary under test.
@@ -232,6 +232,58 @@ fn gateway_routes_and_failover() {
     call.assert_ok("international caller reaches the international route");
     let a = a.wait();
     assert!(a.find(false, "INVITE")[0].starts_with("INVITE sip:+49044123@"));
+
+    // 9. Caller ID: alice's DID goes in From and P-Asserted-Identity ...
+    t.server.cli(&[
+        "alias",
+        "add",
+        "+4930999@example.com",
+        "alice@example.com",
+        "--caller-id",
+    ]);
+    let a = gateway(&t, "a-486-cid", "uas-answer-486.xml", t.a);
+    caller(
+        &t.server,
+        "call-9",
+        "uac-invite-expect-486.xml",
+        "0301234567",
+    )
+    .run()
+    .assert_ok("call with caller ID");
+    let invite = a.wait().find(false, "INVITE").remove(0);
+    assert_eq!(
+        header(&invite, "From").map(|f| f.split(";tag=").next().unwrap()),
+        Some("<sip:+4930999@example.com>"),
+        "{invite}"
+    );
+    assert_eq!(
+        header(&invite, "P-Asserted-Identity"),
+        Some("<sip:+4930999@example.com>")
+    );
+    // ... and with `Privacy: id` From is anonymous, the phone's forged PAI is gone and the
+    // gateway still gets the asserted identity.
+    let a = gateway(&t, "a-486-privacy", "uas-answer-486.xml", t.a);
+    caller(
+        &t.server,
+        "call-10",
+        "uac-invite-privacy-expect-486.xml",
+        "0301234567",
+    )
+    .run()
+    .assert_ok("call with privacy");
+    let invite = a.wait().find(false, "INVITE").remove(0);
+    assert!(
+        header(&invite, "From")
+            .unwrap()
+            .contains("sip:anonymous@anonymous.invalid"),
+        "{invite}"
+    );
+    assert_eq!(
+        headers(&invite, "P-Asserted-Identity"),
+        vec!["<sip:+4930999@example.com>"],
+        "{invite}"
+    );
+    assert_eq!(header(&invite, "Privacy"), Some("id"));
 }
 
 /// A gateway played by a thread: while `answering`, it answers OPTIONS with 200 and

@@ -10,6 +10,7 @@
 use model::{is_number, AddressOfRecord, CallClass};
 use sip_message::{Method, Uri};
 
+use super::caller_id::caller_id_request;
 use super::stage::{Flow, RequestCtx, Stage, Targets};
 use super::Proxy;
 use crate::answer::Answer;
@@ -77,16 +78,15 @@ impl Stage for GatewayRouting {
             return Answer::new(403, "Relaying Denied").into();
         }
         // The caller's class allows the route (nothing is sent otherwise).
-        let class = cx
-            .req
-            .from()
-            .map(|f| {
-                AddressOfRecord::new(
-                    f.uri.user.unwrap_or(""),
-                    &f.uri.host_unbracketed().to_ascii_lowercase(),
-                )
-            })
-            .and_then(|a| p.directory.class(&a))
+        let caller = cx.req.from().map(|f| {
+            AddressOfRecord::new(
+                f.uri.user.unwrap_or(""),
+                &f.uri.host_unbracketed().to_ascii_lowercase(),
+            )
+        });
+        let class = caller
+            .as_ref()
+            .and_then(|a| p.directory.class(a))
             .unwrap_or(CallClass::National);
         if class < route.class {
             tracing::warn!(
@@ -97,6 +97,15 @@ impl Stage for GatewayRouting {
                 "call refused: the caller's class does not allow the route"
             );
             return Answer::new(403, class_refusal(route.class)).into();
+        }
+        // Caller ID: the caller's DID in From and P-Asserted-Identity (`caller_id.rs`).
+        let trusted = p.pstn.table.is_trusted(cx.source.addr.ip());
+        let did = caller.as_ref().and_then(|a| p.directory.caller_id(a));
+        let did_domain = caller
+            .as_ref()
+            .map_or(domain.as_str(), |a| a.domain.as_str());
+        if let Some(req) = caller_id_request(&cx.req, did.as_deref(), did_domain, trusted) {
+            cx.req = req;
         }
         if p.pstn.legs.len() >= p.cfg.max_forks {
             return CallError::Overloaded.answer().into();

@@ -23,6 +23,7 @@ use crate::directory::Directory;
 use crate::fork::Fork;
 use crate::metrics::Metrics;
 
+mod caller_id;
 mod domains;
 mod failover;
 mod final_route;

@@ -110,6 +110,10 @@ pub enum AliasCmd {
         /// USER@DOMAIN it reaches
         #[arg(value_parser = parse_aor)]
         user: AddressOfRecord,
+        /// The alias (a DID) is the user's number on calls to gateways (From and
+        /// P-Asserted-Identity).
+        #[arg(long)]
+        caller_id: bool,
     },
     /// Delete an alias.
     Del {
@@ -270,9 +274,17 @@ pub async fn user(cfg: &Config, cmd: UserCmd, json: bool) -> anyhow::Result<()> 
 pub async fn alias(cfg: &Config, cmd: AliasCmd, json: bool) -> anyhow::Result<()> {
     let store = open(cfg).await?;
     match cmd {
-        AliasCmd::Add { alias, user } => {
+        AliasCmd::Add {
+            alias,
+            user,
+            caller_id,
+        } => {
             let added = admin::add_alias(&store, &alias, &user).await?;
             publish(cfg, &added.notices).await;
+            if caller_id {
+                let set = admin::set_caller_id(&store, &alias).await?;
+                publish(cfg, &set.notices).await;
+            }
             done(json, &format!("alias {alias} -> {user} added"));
         }
         AliasCmd::Del { alias } => {
