@@ -28,8 +28,8 @@ pub use domains::{add_domain, check_domain, check_served, delete_domain};
 pub use error::AdminError;
 pub use notice::{Change, ChangeNotice};
 pub use pstn::{
-    add_gateway, add_route, add_trusted, delete_gateway, delete_route, delete_trusted,
-    set_caller_id, set_class, GatewayInput,
+    add_dial_rule, add_gateway, add_route, add_trusted, delete_dial_rule, delete_gateway,
+    delete_route, delete_trusted, set_caller_id, set_class, GatewayInput,
 };
 pub use settings::{
     add_screen_rule, clear_findme, clear_forwarding, delete_screen_rule, direction_name,

@@ -54,6 +54,8 @@ pub enum ChangeNotice {
     Route(String, Change),
     /// A trusted peer, by CIDR (the receiver rebuilds its gateway and route tables).
     Trusted(String, Change),
+    /// A domain's dial plan (the receiver rebuilds its gateway and route tables).
+    DialPlan(String, Change),
 }
 
 impl ChangeNotice {
@@ -67,6 +69,7 @@ impl ChangeNotice {
             ChangeNotice::Gateway(g, c) => ("gateway", c, g.clone()),
             ChangeNotice::Route(p, c) => ("route", c, p.clone()),
             ChangeNotice::Trusted(p, c) => ("trusted", c, p.clone()),
+            ChangeNotice::DialPlan(d, c) => ("dialplan", c, d.clone()),
         };
         format!("{kind} {} {name}", change.word())
     }
@@ -88,6 +91,7 @@ impl ChangeNotice {
             "gateway" => ChangeNotice::Gateway(name.to_owned(), change),
             "route" => ChangeNotice::Route(name.to_owned(), change),
             "trusted" => ChangeNotice::Trusted(name.to_owned(), change),
+            "dialplan" => ChangeNotice::DialPlan(name.to_ascii_lowercase(), change),
             _ => return None,
         })
     }

@@ -190,6 +190,45 @@ pub async fn delete_trusted(store: &dyn PstnStore, cidr: &str) -> Result<Done, A
     ))
 }
 
+/// Adds a dial-plan rule to a served domain: numbers its users dial that match `pattern`
+/// become `replacement` before routing. A bad expression is refused, naming the error.
+pub async fn add_dial_rule<S: Store + PstnStore>(
+    store: &S,
+    domain: &str,
+    pattern: &str,
+    replacement: &str,
+    priority: i32,
+) -> Result<Done, AdminError> {
+    let domain = crate::check_domain(domain)?;
+    crate::check_served(store, &domain).await?;
+    let rule = model::DialRule {
+        domain: domain.clone(),
+        priority,
+        pattern: pattern.to_owned(),
+        replacement: replacement.to_owned(),
+    };
+    rule.check()?;
+    PstnStore::add_dial_rule(store, &rule).await?;
+    Ok(Done::new(
+        (),
+        vec![ChangeNotice::DialPlan(domain, Change::Changed)],
+    ))
+}
+
+/// Deletes the dial-plan rule of `pattern` in `domain`.
+pub async fn delete_dial_rule(
+    store: &dyn PstnStore,
+    domain: &str,
+    pattern: &str,
+) -> Result<Done, AdminError> {
+    let domain = domain.to_ascii_lowercase();
+    store.delete_dial_rule(&domain, pattern).await?;
+    Ok(Done::new(
+        (),
+        vec![ChangeNotice::DialPlan(domain, Change::Changed)],
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@
 
 mod aor;
 mod binding;
+mod dialplan;
 mod error;
 mod memory;
 mod memory_pstn;
@@ -18,6 +19,7 @@ pub mod validate;
 
 pub use aor::AddressOfRecord;
 pub use binding::Binding;
+pub use dialplan::{DialPlan, DialRule, DialStep, MAX_DIALPLAN_TEXT};
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use pstn::{

@@ -35,6 +35,7 @@ pub(crate) struct PstnTables {
     pub gateways: Vec<crate::pstn::Gateway>,
     pub routes: Vec<crate::pstn::Route>,
     pub trusted: Vec<crate::pstn::TrustedPeer>,
+    pub dial_rules: Vec<crate::DialRule>,
 }
 
 impl MemoryStore {

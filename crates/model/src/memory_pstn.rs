@@ -79,6 +79,40 @@ impl PstnStore for MemoryStore {
         Ok(())
     }
 
+    async fn dial_rules(&self) -> Result<Vec<crate::DialRule>, StoreError> {
+        let mut r = self.pstn.lock().dial_rules.clone();
+        r.sort_by(|a, b| (&a.domain, a.priority).cmp(&(&b.domain, b.priority)));
+        Ok(r)
+    }
+
+    async fn add_dial_rule(&self, rule: &crate::DialRule) -> Result<(), StoreError> {
+        rule.check()?;
+        let mut t = self.pstn.lock();
+        if t.dial_rules
+            .iter()
+            .any(|r| r.domain == rule.domain && r.pattern == rule.pattern)
+        {
+            return Err(StoreError::Duplicate {
+                what: format!("dial-plan rule {}", rule.pattern),
+            });
+        }
+        t.dial_rules.push(rule.clone());
+        Ok(())
+    }
+
+    async fn delete_dial_rule(&self, domain: &str, pattern: &str) -> Result<(), StoreError> {
+        let mut t = self.pstn.lock();
+        let before = t.dial_rules.len();
+        t.dial_rules
+            .retain(|r| !(r.domain == domain && r.pattern == pattern));
+        if t.dial_rules.len() == before {
+            return Err(StoreError::NotFound {
+                what: format!("dial-plan rule {pattern}"),
+            });
+        }
+        Ok(())
+    }
+
     async fn trusted(&self) -> Result<Vec<TrustedPeer>, StoreError> {
         let mut t = self.pstn.lock().trusted.clone();
         t.sort_by(|a, b| a.cidr.cmp(&b.cidr));

@@ -267,6 +267,12 @@ pub trait PstnStore: Send + Sync + 'static {
     async fn add_trusted(&self, peer: &TrustedPeer) -> Result<(), StoreError>;
     /// Deletes the trusted peer of `cidr` (as [`check_cidr`] writes it).
     async fn delete_trusted(&self, cidr: &str) -> Result<(), StoreError>;
+    /// Every dial-plan rule, by domain then priority.
+    async fn dial_rules(&self) -> Result<Vec<crate::DialRule>, StoreError>;
+    /// Adds a rule ([`StoreError::Duplicate`] for the same domain and expression).
+    async fn add_dial_rule(&self, rule: &crate::DialRule) -> Result<(), StoreError>;
+    /// Deletes the rule of `pattern` in `domain`.
+    async fn delete_dial_rule(&self, domain: &str, pattern: &str) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]

@@ -81,6 +81,9 @@ enum Command {
     /// Trusted peers (gateways, PBXs): not challenged.
     #[command(subcommand)]
     Trusted(cli::TrustedCmd),
+    /// Dial plans: rewrite dialled numbers before routing.
+    #[command(subcommand)]
+    Dialplan(cli::DialplanCmd),
     /// Headline figures of the running server.
     Status,
     /// Show or lift bans (flood, failed authentications) of the running server.
@@ -195,6 +198,7 @@ fn main() -> ExitCode {
             Command::Gateway(c) => cli::gateway(&cfg, c, args.json).await,
             Command::Route(c) => cli::route(&cfg, c, args.json).await,
             Command::Trusted(c) => cli::trusted(&cfg, c, args.json).await,
+            Command::Dialplan(c) => cli::dialplan(&cfg, c, args.json).await,
             Command::Status => cli::status(&cfg, args.json).await,
             Command::Ban(c) => cli::ban(&cfg, c, args.json).await,
             Command::Man { .. } => Ok(()), // handled before the configuration is read

@@ -54,7 +54,10 @@ impl Applier {
     pub async fn apply(&self, notice: &ChangeNotice) -> Result<(), StoreError> {
         let _one = self.one_at_a_time.lock().await;
         if let (
-            ChangeNotice::Gateway(..) | ChangeNotice::Route(..) | ChangeNotice::Trusted(..),
+            ChangeNotice::Gateway(..)
+            | ChangeNotice::Route(..)
+            | ChangeNotice::Trusted(..)
+            | ChangeNotice::DialPlan(..),
             Some((store, table)),
         ) = (notice, &self.pstn)
         {
@@ -81,6 +84,7 @@ pub async fn reload_pstn(store: &dyn PstnStore, table: &PstnTable) -> Result<(),
     let trusted = store.trusted().await?;
     table.replace(gateways, routes);
     table.replace_trusted(&trusted);
+    table.replace_dial_rules(store.dial_rules().await?);
     Ok(())
 }
 
@@ -114,7 +118,10 @@ pub async fn apply(
             dir.set_settings(aor.clone(), s);
         }
         // The PSTN tables are the applier's (`Applier::with_pstn`).
-        ChangeNotice::Gateway(..) | ChangeNotice::Route(..) | ChangeNotice::Trusted(..) => {}
+        ChangeNotice::Gateway(..)
+        | ChangeNotice::Route(..)
+        | ChangeNotice::Trusted(..)
+        | ChangeNotice::DialPlan(..) => {}
     }
     Ok(())
 }

@@ -284,6 +284,42 @@ fn gateway_routes_and_failover() {
         "{invite}"
     );
     assert_eq!(header(&invite, "Privacy"), Some("id"));
+
+    // 11. Dial plans: a bad expression is refused naming the error; `8...` becomes `0...`
+    // before routing (then carrier-a's strip and prefix apply).
+    let bad = t
+        .server
+        .cli_raw(&["dialplan", "add", "example.com", "^0([1-9", "+49$1"]);
+    assert!(!bad.status.success());
+    let why = String::from_utf8_lossy(&bad.stderr);
+    assert!(why.contains("not a regular expression"), "{why}");
+    t.server.cli(&[
+        "dialplan",
+        "add",
+        "example.com",
+        "^8([0-9]+)$",
+        "0$1",
+        "--priority",
+        "10",
+    ]);
+    t.server
+        .cli(&["dialplan", "add", "example.com", "^7([0-9]+)$", "00$1"]);
+    let tried = t
+        .server
+        .cli(&["dialplan", "test", "example.com", "8301234567"]);
+    assert!(tried.contains("^8([0-9]+)$  ->  0301234567"), "{tried}");
+    assert!(tried.ends_with("8301234567 => 0301234567\n"), "{tried}");
+    let a = gateway(&t, "a-486-dialplan", "uas-answer-486.xml", t.a);
+    caller(
+        &t.server,
+        "call-11",
+        "uac-invite-expect-486.xml",
+        "8301234567",
+    )
+    .run()
+    .assert_ok("call through the dial plan");
+    let invite = a.wait().find(false, "INVITE").remove(0);
+    assert!(invite.starts_with("INVITE sip:+49301234567@"), "{invite}");
 }
 
 /// A gateway played by a thread: while `answering`, it answers OPTIONS with 200 and

@@ -168,6 +168,18 @@ impl PstnStore for SqlStore {
         pstn::delete_route(self, prefix, domain).await
     }
 
+    async fn dial_rules(&self) -> Result<Vec<model::DialRule>, StoreError> {
+        pstn::dial_rules(self).await
+    }
+
+    async fn add_dial_rule(&self, r: &model::DialRule) -> Result<(), StoreError> {
+        pstn::add_dial_rule(self, r).await
+    }
+
+    async fn delete_dial_rule(&self, domain: &str, pattern: &str) -> Result<(), StoreError> {
+        pstn::delete_dial_rule(self, domain, pattern).await
+    }
+
     async fn trusted(&self) -> Result<Vec<TrustedPeer>, StoreError> {
         pstn::trusted(self).await
     }

@@ -224,3 +224,73 @@ pub(crate) async fn delete_trusted(s: &SqlStore, cidr: &str) -> Result<(), Store
     }
     Ok(())
 }
+
+pub(crate) async fn dial_rules(s: &SqlStore) -> Result<Vec<model::DialRule>, StoreError> {
+    let rows: Vec<(Vec<String>, i64)> = with_pool!(&s.pool, p => {
+        sqlx::query(
+            "SELECT domain, pattern, replacement, priority FROM dial_rules \
+             ORDER BY domain, priority, pattern",
+        )
+        .fetch(p)
+        .and_then(|r| {
+            let row = (0..3)
+                .map(|i| text(&r, i))
+                .collect::<Result<Vec<String>, _>>()
+                .and_then(|t| Ok((t, r.try_get::<i64, _>(3)?)));
+            std::future::ready(row)
+        })
+        .try_collect()
+        .await
+    })
+    .map_err(backend_err)?;
+    Ok(rows
+        .into_iter()
+        .map(|(t, priority)| model::DialRule {
+            domain: t[0].clone(),
+            pattern: t[1].clone(),
+            replacement: t[2].clone(),
+            priority: i32::try_from(priority).unwrap_or(i32::MAX),
+        })
+        .collect())
+}
+
+pub(crate) async fn add_dial_rule(s: &SqlStore, r: &model::DialRule) -> Result<(), StoreError> {
+    r.check()?;
+    let res = s
+        .execute(
+            "INSERT INTO dial_rules (domain, pattern, priority, replacement) VALUES (?, ?, ?, ?)",
+            &[
+                str_arg(&r.domain),
+                str_arg(&r.pattern),
+                Arg::Int(i64::from(r.priority)),
+                str_arg(&r.replacement),
+            ],
+        )
+        .await;
+    match res {
+        Err(e) if violation(&e) == Some(Violation::Unique) => Err(StoreError::Duplicate {
+            what: format!("dial-plan rule {}", r.pattern),
+        }),
+        res => res.map(drop).map_err(backend_err),
+    }
+}
+
+pub(crate) async fn delete_dial_rule(
+    s: &SqlStore,
+    domain: &str,
+    pattern: &str,
+) -> Result<(), StoreError> {
+    let n = s
+        .execute(
+            "DELETE FROM dial_rules WHERE domain = ? AND pattern = ?",
+            &[str_arg(domain), str_arg(pattern)],
+        )
+        .await
+        .map_err(backend_err)?;
+    if n == 0 {
+        return Err(StoreError::NotFound {
+            what: format!("dial-plan rule {pattern}"),
+        });
+    }
+    Ok(())
+}

@@ -528,6 +528,21 @@ async fn exercise_pstn(s: &SqlStore) {
     ));
     assert_eq!(s.trusted().await.unwrap(), vec![peer]);
     s.delete_trusted("192.0.2.0/24").await.unwrap();
+    let rule = model::DialRule {
+        domain: "example.com".into(),
+        priority: 10,
+        pattern: "^0([1-9][0-9]+)$".into(),
+        replacement: "+49$1".into(),
+    };
+    s.add_dial_rule(&rule).await.unwrap();
+    assert!(matches!(
+        s.add_dial_rule(&rule).await,
+        Err(StoreError::Duplicate { .. })
+    ));
+    assert_eq!(s.dial_rules().await.unwrap(), vec![rule]);
+    s.delete_dial_rule("example.com", "^0([1-9][0-9]+)$")
+        .await
+        .unwrap();
     assert!(s.trusted().await.unwrap().is_empty());
     s.delete_gateway("carrier-a").await.unwrap();
     s.delete_gateway("carrier-b").await.unwrap();

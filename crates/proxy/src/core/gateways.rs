@@ -65,6 +65,19 @@ impl Stage for GatewayRouting {
         if p.directory.is_subscriber(&aor) || p.directory.resolve_alias(&aor).is_some() {
             return Flow::Continue;
         }
+        // The domain's dial plan rewrites the number before routing.
+        let dialled = number;
+        let number = p.pstn.table.translate(&domain, &dialled);
+        if number != dialled {
+            tracing::debug!(dialled, number, "dial plan");
+            let aor = AddressOfRecord::new(&number, &domain);
+            if !is_number(&number)
+                || p.directory.is_subscriber(&aor)
+                || p.directory.resolve_alias(&aor).is_some()
+            {
+                return Flow::Continue;
+            }
+        }
         let Some(route) = p.pstn.table.lookup(&domain, &number) else {
             return Flow::Continue;
         };

@@ -42,6 +42,8 @@ pub struct PstnTable {
     routes: RwLock<Routes>,
     /// Trusted peers' address ranges.
     trusted: RwLock<Vec<crate::flood::Cidr>>,
+    /// Dial plans by domain.
+    dial_plans: RwLock<HashMap<String, model::DialPlan>>,
 }
 
 impl PstnTable {
@@ -115,6 +117,26 @@ impl PstnTable {
             })
             .collect();
         *self.trusted.write() = ranges;
+    }
+
+    /// Replaces every domain's dial plan.
+    pub fn replace_dial_rules(&self, rules: Vec<model::DialRule>) {
+        let mut by_domain: HashMap<String, Vec<model::DialRule>> = HashMap::new();
+        for r in rules {
+            by_domain.entry(r.domain.clone()).or_default().push(r);
+        }
+        *self.dial_plans.write() = by_domain
+            .into_iter()
+            .map(|(d, rs)| (d, model::DialPlan::new(rs)))
+            .collect();
+    }
+
+    /// `number` after `domain`'s dial plan (as dialled when the domain has none).
+    pub fn translate(&self, domain: &str, number: &str) -> String {
+        match self.dial_plans.read().get(domain) {
+            Some(plan) => plan.translate(number).0,
+            None => number.to_owned(),
+        }
     }
 
     /// Whether requests from `ip` come from a trusted peer.

@@ -31,7 +31,7 @@ pub use forward::{run as forward, ForwardCmd};
 pub use output::{error, error_json, AlreadyReported};
 use output::{print_json, print_table};
 use password::PasswordArgs;
-pub use pstn::{gateway, route, trusted, GatewayCmd, RouteCmd, TrustedCmd};
+pub use pstn::{dialplan, gateway, route, trusted, DialplanCmd, GatewayCmd, RouteCmd, TrustedCmd};
 pub use screen::{run as screen, ScreenCmd};
 
 /// `switchboard domain ...`

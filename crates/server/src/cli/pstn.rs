@@ -66,6 +66,117 @@ pub enum RouteCmd {
     List,
 }
 
+/// `switchboard dialplan ...`
+#[derive(Subcommand, Debug)]
+pub enum DialplanCmd {
+    /// Rewrite numbers DOMAIN's users dial that match MATCH into REPLACEMENT before routing.
+    Add {
+        /// A served domain.
+        domain: String,
+        /// A regular expression, e.g. '^0([1-9][0-9]+)$'.
+        #[arg(value_name = "MATCH")]
+        pattern: String,
+        /// The replacement, e.g. '+49$1'.
+        replacement: String,
+        /// Lower first (default 100); the first matching rule applies.
+        #[arg(long, default_value_t = 100, allow_negative_numbers = true)]
+        priority: i32,
+    },
+    /// Delete a rule.
+    Del {
+        /// Its domain.
+        domain: String,
+        /// Its expression, as added.
+        #[arg(value_name = "MATCH")]
+        pattern: String,
+    },
+    /// List rules.
+    List,
+    /// Show each rule tried on NUMBER and the result.
+    Test {
+        /// The domain.
+        domain: String,
+        /// A number as a user would dial it.
+        number: String,
+    },
+}
+
+/// `dialplan ...`
+pub async fn dialplan(cfg: &Config, cmd: DialplanCmd, json: bool) -> anyhow::Result<()> {
+    let store = open(cfg).await?;
+    match cmd {
+        DialplanCmd::Add {
+            domain,
+            pattern,
+            replacement,
+            priority,
+        } => {
+            let added =
+                admin::add_dial_rule(&store, &domain, &pattern, &replacement, priority).await?;
+            publish(cfg, &added.notices).await;
+            done(
+                json,
+                &format!("{domain}: {pattern} -> {replacement} (priority {priority})"),
+            );
+        }
+        DialplanCmd::Del { domain, pattern } => {
+            let gone = admin::delete_dial_rule(&store, &domain, &pattern).await?;
+            publish(cfg, &gone.notices).await;
+            done(json, &format!("{domain}: {pattern} deleted"));
+        }
+        DialplanCmd::List => {
+            let all = store.dial_rules().await.map_err(friendly)?;
+            if json {
+                print_json(&serde_json::json!(all
+                    .iter()
+                    .map(|r| serde_json::json!({
+                        "domain": r.domain, "priority": r.priority,
+                        "match": r.pattern, "replacement": r.replacement,
+                    }))
+                    .collect::<Vec<_>>()));
+            } else {
+                print_table(
+                    &["DOMAIN", "PRIORITY", "MATCH", "REPLACEMENT"],
+                    all.into_iter()
+                        .map(|r| vec![r.domain, r.priority.to_string(), r.pattern, r.replacement])
+                        .collect(),
+                );
+            }
+        }
+        DialplanCmd::Test { domain, number } => {
+            let domain = domain.to_ascii_lowercase();
+            let rules: Vec<_> = store
+                .dial_rules()
+                .await
+                .map_err(friendly)?
+                .into_iter()
+                .filter(|r| r.domain == domain)
+                .collect();
+            let (out, steps) = model::DialPlan::new(rules).translate(&number);
+            if json {
+                print_json(&serde_json::json!({
+                    "number": number,
+                    "result": out,
+                    "tried": steps.iter().map(|s| serde_json::json!({
+                        "match": s.pattern, "replacement": s.replacement, "result": s.result,
+                    })).collect::<Vec<_>>(),
+                }));
+            } else {
+                let mut lines = String::new();
+                for s in &steps {
+                    match &s.result {
+                        Some(r) => lines.push_str(&format!("{}  ->  {r}\n", s.pattern)),
+                        None => lines.push_str(&format!("{}  (no match)\n", s.pattern)),
+                    }
+                }
+                lines.push_str(&format!("{number} => {out}"));
+                done(false, &lines);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `switchboard trusted ...`
 #[derive(Subcommand, Debug)]
 pub enum TrustedCmd {

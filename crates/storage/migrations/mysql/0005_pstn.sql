@@ -22,3 +22,12 @@ CREATE TABLE trusted_peers (
     cidr VARCHAR(64) NOT NULL PRIMARY KEY,
     gateway VARCHAR(64) NOT NULL
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+-- Dial plans: per-domain number rewriting before routing, by priority (lowest first).
+CREATE TABLE dial_rules (
+    domain VARCHAR(255) NOT NULL,
+    pattern VARCHAR(200) NOT NULL,
+    priority BIGINT NOT NULL,
+    replacement VARCHAR(200) NOT NULL,
+    PRIMARY KEY (domain, pattern)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;

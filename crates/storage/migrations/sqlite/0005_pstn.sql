@@ -22,3 +22,12 @@ CREATE TABLE trusted_peers (
     cidr TEXT NOT NULL PRIMARY KEY,
     gateway TEXT NOT NULL
 );
+
+-- Dial plans: per-domain number rewriting before routing, by priority (lowest first).
+CREATE TABLE dial_rules (
+    domain TEXT NOT NULL,
+    pattern TEXT NOT NULL,
+    priority BIGINT NOT NULL,
+    replacement TEXT NOT NULL,
+    PRIMARY KEY (domain, pattern)
+);
