@@ -20,6 +20,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 struct Trunk {
     server: Server,
+    /// The Prometheus endpoint's port.
+    metrics: u16,
     a: u16,
     b: u16,
     /// A gateway that never answers (route `09 -> silent,B`).
@@ -27,10 +29,13 @@ struct Trunk {
 }
 
 fn trunk() -> Trunk {
+    let metrics = free_port();
     let server = Server::start(
         BIN,
         Options {
-            extra: "[pstn]\ngateway_timeout_ms = 500\n".into(),
+            extra: format!(
+                "[pstn]\ngateway_timeout_ms = 500\n[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n"
+            ),
             ..Options::default()
         },
     );
@@ -62,6 +67,7 @@ fn trunk() -> Trunk {
     server.cli(&["route", "add", "09", "silent,carrier-b"]);
     Trunk {
         server,
+        metrics,
         a,
         b,
         silent,
@@ -320,6 +326,62 @@ fn gateway_routes_and_failover() {
     .assert_ok("call through the dial plan");
     let invite = a.wait().find(false, "INVITE").remove(0);
     assert!(invite.starts_with("INVITE sip:+49301234567@"), "{invite}");
+
+    // Metrics per gateway: attempts, answers, failures by cause, up.
+    let page = scrape(t.metrics);
+    let value = |line: &str| -> u64 {
+        page.lines()
+            .find_map(|l| l.strip_prefix(line)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {line} in:\n{page}"))
+    };
+    let a = "gateway=\"carrier-a\"";
+    let b = "gateway=\"carrier-b\"";
+    assert_eq!(
+        value(&format!("switchboard_gateway_attempts_total{{{a}}}")),
+        8
+    );
+    assert_eq!(
+        value(&format!("switchboard_gateway_answers_total{{{a}}}")),
+        1
+    );
+    assert_eq!(
+        value(&format!(
+            "switchboard_gateway_failures_total{{{a},cause=\"server_error\"}}"
+        )),
+        2
+    );
+    assert_eq!(
+        value(&format!(
+            "switchboard_gateway_failures_total{{{a},cause=\"refused\"}}"
+        )),
+        5
+    );
+    assert_eq!(
+        value(&format!("switchboard_gateway_attempts_total{{{b}}}")),
+        3
+    );
+    assert_eq!(
+        value(&format!("switchboard_gateway_answers_total{{{b}}}")),
+        2
+    );
+    assert_eq!(
+        value("switchboard_gateway_failures_total{gateway=\"silent\",cause=\"timeout\"}"),
+        1
+    );
+    assert_eq!(value(&format!("switchboard_gateway_up{{{a}}}")), 1);
+}
+
+/// The Prometheus page of the endpoint on `port`.
+fn scrape(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.set_read_timeout(Some(HANG_GUARD)).unwrap();
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut page = String::new();
+    conn.read_to_string(&mut page).unwrap();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    page
 }
 
 /// A gateway played by a thread: while `answering`, it answers OPTIONS with 200 and
