@@ -1,7 +1,7 @@
 //! Administration use cases: add and delete domains, users (with both digest HA1s) and
 //! aliases, change passwords, set and clear a user's call-service settings (forwarding,
 //! find-me, screening), set up voicemail (mailboxes, greetings converted to 8 kHz WAV),
-//! and read call records ([`cdr`]: filters typed by people, CSV).
+//! PSTN gateways and routes, and read call records ([`cdr`]: filters typed by people, CSV).
 //!
 //! Every use case validates its input, checks the store's rules (a user and an alias never
 //! share a name, targets exist or are external SIP URIs), writes through
@@ -25,6 +25,7 @@ mod error;
 mod greeting;
 mod notice;
 mod portal_accounts;
+mod pstn;
 mod settings;
 mod target;
 mod user_list;
@@ -39,6 +40,10 @@ pub use notice::{Change, ChangeNotice};
 pub use portal_accounts::{
     add_portal_account, check_account_name, check_portal_login, check_sip_login, generate_password,
     hash_portal_password,
+};
+pub use pstn::{
+    add_dial_rule, add_gateway, add_route, add_trusted, delete_dial_rule, delete_gateway,
+    delete_route, delete_trusted, set_caller_id, set_class, GatewayInput,
 };
 pub use settings::{
     add_screen_rule, clear_findme, clear_forwarding, delete_screen_rule, direction_name,

@@ -51,6 +51,14 @@ pub enum ChangeNotice {
     /// A user's voicemail: the mailbox's settings or its messages (re-read both: routing
     /// to voicemail and message-waiting counts).
     Mailbox(AddressOfRecord, Change),
+    /// A PSTN gateway, by name (the receiver rebuilds its gateway and route tables).
+    Gateway(String, Change),
+    /// A PSTN route, by prefix (the receiver rebuilds its gateway and route tables).
+    Route(String, Change),
+    /// A trusted peer, by CIDR (the receiver rebuilds its gateway and route tables).
+    Trusted(String, Change),
+    /// A domain's dial plan (the receiver rebuilds its gateway and route tables).
+    DialPlan(String, Change),
 }
 
 impl ChangeNotice {
@@ -62,6 +70,10 @@ impl ChangeNotice {
             ChangeNotice::Alias(a, c) => ("alias", c, a.to_string()),
             ChangeNotice::Settings(a, c) => ("settings", c, a.to_string()),
             ChangeNotice::Mailbox(a, c) => ("mailbox", c, a.to_string()),
+            ChangeNotice::Gateway(g, c) => ("gateway", c, g.clone()),
+            ChangeNotice::Route(p, c) => ("route", c, p.clone()),
+            ChangeNotice::Trusted(p, c) => ("trusted", c, p.clone()),
+            ChangeNotice::DialPlan(d, c) => ("dialplan", c, d.clone()),
         };
         format!("{kind} {} {name}", change.word())
     }
@@ -81,6 +93,10 @@ impl ChangeNotice {
             "alias" => ChangeNotice::Alias(aor()?, change),
             "settings" => ChangeNotice::Settings(aor()?, change),
             "mailbox" => ChangeNotice::Mailbox(aor()?, change),
+            "gateway" => ChangeNotice::Gateway(name.to_owned(), change),
+            "route" => ChangeNotice::Route(name.to_owned(), change),
+            "trusted" => ChangeNotice::Trusted(name.to_owned(), change),
+            "dialplan" => ChangeNotice::DialPlan(name.to_ascii_lowercase(), change),
             _ => return None,
         })
     }
@@ -99,6 +115,8 @@ mod tests {
             ChangeNotice::Alias(a.clone(), Change::Removed),
             ChangeNotice::Settings(a.clone(), Change::Changed),
             ChangeNotice::Mailbox(a, Change::Added),
+            ChangeNotice::Gateway("carrier-a".into(), Change::Added),
+            ChangeNotice::Route("+4930".into(), Change::Removed),
         ] {
             assert_eq!(ChangeNotice::parse(&n.to_line()), Some(n));
         }

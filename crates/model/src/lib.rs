@@ -9,11 +9,14 @@
 mod aor;
 mod binding;
 mod cdr;
+mod dialplan;
 mod error;
 mod memory;
 mod memory_portal;
+mod memory_pstn;
 mod memory_voicemail;
 mod portal;
+mod pstn;
 mod settings;
 mod store;
 mod subscriber;
@@ -23,14 +26,20 @@ mod voicemail;
 pub use aor::AddressOfRecord;
 pub use binding::Binding;
 pub use cdr::{CallRecord, CdrFilter, CdrStore};
+pub use dialplan::{DialPlan, DialRule, DialStep, MAX_DIALPLAN_TEXT};
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use portal::{AuditEntry, PortalAccount, PortalRole, PortalStore, UserQuery};
+pub use pstn::{
+    check_cidr, is_number, CallClass, Gateway, GatewayTransport, PstnStore, Route, TrustedPeer,
+    DEFAULT_PROBE_SECS, MAX_GATEWAY_NAME_LEN, MAX_PREFIX_LEN, MAX_ROUTE_GATEWAYS,
+};
 pub use settings::{
     check_target, encode_no_answer, encode_patterns, parse_findme_arg, parse_findme_entry,
     prune_settings, screen_setting, target_aor, FindMe, Forwarding, ScreenDirection, ScreenPattern,
-    ScreenRule, UserSettings, DEFAULT_FINDME_RING_SECS, FINDME, FORWARD_ALWAYS, FORWARD_BUSY,
-    FORWARD_NO_ANSWER, FORWARD_UNAVAILABLE, MAX_RING_SECS, SCREEN_INCOMING, SCREEN_OUTGOING,
+    ScreenRule, UserSettings, CALLER_ID, CLASS, DEFAULT_FINDME_RING_SECS, FINDME, FORWARD_ALWAYS,
+    FORWARD_BUSY, FORWARD_NO_ANSWER, FORWARD_UNAVAILABLE, MAX_RING_SECS, SCREEN_INCOMING,
+    SCREEN_OUTGOING,
 };
 pub use store::Store;
 pub use subscriber::{Alias, Subscriber};

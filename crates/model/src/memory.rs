@@ -30,6 +30,17 @@ pub(crate) struct Inner {
 #[derive(Default)]
 pub struct MemoryStore {
     pub(crate) inner: Mutex<Inner>,
+    /// Gateways and routes (`memory_pstn.rs`).
+    pub(crate) pstn: Mutex<PstnTables>,
+}
+
+/// The gateways and routes of a [`MemoryStore`].
+#[derive(Default)]
+pub(crate) struct PstnTables {
+    pub gateways: Vec<crate::pstn::Gateway>,
+    pub routes: Vec<crate::pstn::Route>,
+    pub trusted: Vec<crate::pstn::TrustedPeer>,
+    pub dial_rules: Vec<crate::DialRule>,
 }
 
 impl MemoryStore {

@@ -170,7 +170,18 @@ pub struct UserSettings {
     pub screening: Vec<ScreenRule>,
     /// The find-me list, when set.
     pub findme: Option<FindMe>,
+    /// The user's permission class (issue 14), when set: which gateway routes the user
+    /// may call (None: [`CallClass::National`]).
+    pub class: Option<crate::pstn::CallClass>,
+    /// The DID (an alias's user part) shown as the user's number on calls to gateways.
+    pub caller_id: Option<String>,
 }
+
+/// The setting name of a user's caller ID (a DID of the user's domain).
+pub const CALLER_ID: &str = "caller_id";
+
+/// The setting name of a user's permission class (`local`, `national`, ...).
+pub const CLASS: &str = "class";
 
 /// Checks a forwarding or find-me target's syntax: an external SIP URI
 /// (`sip:user@host[:port]`, host checked as in [`crate::validate::check_host`]),
@@ -413,6 +424,8 @@ impl UserSettings {
                         s.findme = Some(FindMe { targets });
                     }
                 }
+                CLASS => s.class = crate::pstn::CallClass::parse(value.trim()),
+                CALLER_ID => s.caller_id = Some(value.trim().to_owned()).filter(|v| !v.is_empty()),
                 _ => {}
             }
         }

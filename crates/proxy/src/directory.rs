@@ -38,6 +38,14 @@ pub trait Directory: Send + Sync {
     fn findme(&self, _aor: &AddressOfRecord) -> Option<FindMe> {
         None
     }
+    /// The user's permission class, when set (gateway routes; `core/gateways.rs`).
+    fn class(&self, _aor: &AddressOfRecord) -> Option<model::CallClass> {
+        None
+    }
+    /// The DID shown as the user's number on calls to gateways, when set.
+    fn caller_id(&self, _aor: &AddressOfRecord) -> Option<String> {
+        None
+    }
     /// The user's mailbox, when voicemail is enabled for them.
     fn voicemail(&self, _aor: &AddressOfRecord) -> Option<VoicemailRoute> {
         None
@@ -236,6 +244,17 @@ impl Directory for StaticDirectory {
 
     fn findme(&self, aor: &AddressOfRecord) -> Option<FindMe> {
         self.settings.read().get(aor).and_then(|s| s.findme.clone())
+    }
+
+    fn class(&self, aor: &AddressOfRecord) -> Option<model::CallClass> {
+        self.settings.read().get(aor).and_then(|s| s.class)
+    }
+
+    fn caller_id(&self, aor: &AddressOfRecord) -> Option<String> {
+        self.settings
+            .read()
+            .get(aor)
+            .and_then(|s| s.caller_id.clone())
     }
 
     fn voicemail(&self, aor: &AddressOfRecord) -> Option<VoicemailRoute> {

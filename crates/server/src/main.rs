@@ -84,6 +84,18 @@ enum Command {
     /// Web portal accounts (admins and domain admins).
     #[command(subcommand)]
     Admin(cli::AdminCmd),
+    /// PSTN gateways (SIP trunks) calls to numbers leave through.
+    #[command(subcommand)]
+    Gateway(cli::GatewayCmd),
+    /// Routes (least-cost routing): which gateways a number prefix goes to.
+    #[command(subcommand)]
+    Route(cli::RouteCmd),
+    /// Trusted peers (gateways, PBXs): not challenged.
+    #[command(subcommand)]
+    Trusted(cli::TrustedCmd),
+    /// Dial plans: rewrite dialled numbers before routing.
+    #[command(subcommand)]
+    Dialplan(cli::DialplanCmd),
     /// Headline figures of the running server.
     Status,
     /// Show or lift bans (flood, failed authentications) of the running server.
@@ -200,6 +212,10 @@ fn main() -> ExitCode {
             Command::Findme(c) => cli::findme(&cfg, c, args.json).await,
             Command::Voicemail(c) => cli::voicemail(&cfg, c, args.json).await,
             Command::Admin(c) => cli::portal_admin(&cfg, c, args.json).await,
+            Command::Gateway(c) => cli::gateway(&cfg, c, args.json).await,
+            Command::Route(c) => cli::route(&cfg, c, args.json).await,
+            Command::Trusted(c) => cli::trusted(&cfg, c, args.json).await,
+            Command::Dialplan(c) => cli::dialplan(&cfg, c, args.json).await,
             Command::Status => cli::status(&cfg, args.json).await,
             Command::Ban(c) => cli::ban(&cfg, c, args.json).await,
             Command::Cdr(c) => cli::cdr(&cfg, c, args.json).await,

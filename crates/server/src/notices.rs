@@ -11,8 +11,8 @@
 //! shared-database mode (`run`).
 
 use admin::ChangeNotice;
-use model::{Mailbox, StoreError, UserSettings};
-use proxy::StaticDirectory;
+use model::{Mailbox, PstnStore, StoreError, UserSettings};
+use proxy::{PstnTable, StaticDirectory};
 use tokio::sync::Mutex;
 
 use crate::run::{reload_directory, ServerStore};
@@ -21,6 +21,8 @@ use crate::run::{reload_directory, ServerStore};
 pub struct Applier {
     store: std::sync::Arc<dyn ServerStore>,
     directory: std::sync::Arc<StaticDirectory>,
+    /// Gateways and routes, when the server routes to the PSTN.
+    pstn: Option<(std::sync::Arc<dyn PstnStore>, std::sync::Arc<PstnTable>)>,
     one_at_a_time: Mutex<()>,
 }
 
@@ -33,13 +35,35 @@ impl Applier {
         Self {
             store,
             directory,
+            pstn: None,
             one_at_a_time: Mutex::new(()),
         }
+    }
+
+    /// Also keeps `table` (gateways and routes) in line with `store`.
+    pub fn with_pstn(
+        mut self,
+        store: std::sync::Arc<dyn PstnStore>,
+        table: std::sync::Arc<PstnTable>,
+    ) -> Self {
+        self.pstn = Some((store, table));
+        self
     }
 
     /// Re-reads the entity `notice` names and updates the directory.
     pub async fn apply(&self, notice: &ChangeNotice) -> Result<(), StoreError> {
         let _one = self.one_at_a_time.lock().await;
+        if let (
+            ChangeNotice::Gateway(..)
+            | ChangeNotice::Route(..)
+            | ChangeNotice::Trusted(..)
+            | ChangeNotice::DialPlan(..),
+            Some((store, table)),
+        ) = (notice, &self.pstn)
+        {
+            // Small tables, rebuilt whole (the route map of 100,000 prefixes in ~50 ms).
+            return reload_pstn(store.as_ref(), table).await;
+        }
         apply(self.store.as_ref(), &self.directory, notice).await
     }
 
@@ -54,8 +78,22 @@ impl Applier {
     /// Re-reads everything (the fallback for bulk changes such as `user import`).
     pub async fn reload(&self) -> anyhow::Result<()> {
         let _one = self.one_at_a_time.lock().await;
+        if let Some((store, table)) = &self.pstn {
+            reload_pstn(store.as_ref(), table).await?;
+        }
         reload_directory(self.store.as_ref(), &self.directory).await
     }
+}
+
+/// Re-reads every gateway and route into `table`.
+pub async fn reload_pstn(store: &dyn PstnStore, table: &PstnTable) -> Result<(), StoreError> {
+    let gateways = store.gateways().await?;
+    let routes = store.routes().await?;
+    let trusted = store.trusted().await?;
+    table.replace(gateways, routes);
+    table.replace_trusted(&trusted);
+    table.replace_dial_rules(store.dial_rules().await?);
+    Ok(())
 }
 
 /// Brings the directory's entry for the entity `notice` names in line with the store. The
@@ -91,6 +129,11 @@ pub async fn apply(
             let route = store.mailbox(aor).await?.as_ref().and_then(voicemail_route);
             dir.set_voicemail(aor.clone(), route);
         }
+        // The PSTN tables are the applier's (`Applier::with_pstn`).
+        ChangeNotice::Gateway(..)
+        | ChangeNotice::Route(..)
+        | ChangeNotice::Trusted(..)
+        | ChangeNotice::DialPlan(..) => {}
     }
     Ok(())
 }

@@ -303,6 +303,13 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         directory.clone(),
     );
     proxy.set_route_probe(Box::new(crate::interfaces::route_probe));
+    let pstn = Arc::new(proxy::PstnTable::new());
+    crate::notices::reload_pstn(store.as_ref(), &pstn).await?;
+    tracing::info!(
+        gateways = pstn.gateway_names().len(),
+        "PSTN gateways loaded"
+    );
+    proxy.set_pstn(pstn.clone(), cfg.pstn.gateway_timeout());
     // Message-waiting: each mailbox's counts, so a phone subscribing learns them at once.
     for m in model::VoicemailStore::mailboxes(store.as_ref()).await? {
         let counts = model::VoicemailStore::message_counts(store.as_ref(), &m.aor).await?;
@@ -319,10 +326,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
 
     // Control socket for the CLI.
     let control_path = cfg.control_path();
-    let applier = Arc::new(crate::notices::Applier::new(
-        store.clone(),
-        directory.clone(),
-    ));
+    let applier = Arc::new(
+        crate::notices::Applier::new(store.clone(), directory.clone())
+            .with_pstn(store.clone(), pstn.clone()),
+    );
     let control_task =
         control::serve(control_path.clone(), core_tx.clone(), applier.clone()).await?;
     // A message left, saved or deleted by the voicemail service: message-waiting NOTIFYs.

@@ -34,6 +34,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/mysql/0004_portal.sql"),
         include_str!("../migrations/postgres/0004_portal.sql"),
     ),
+    (
+        5,
+        include_str!("../migrations/sqlite/0005_pstn.sql"),
+        include_str!("../migrations/mysql/0005_pstn.sql"),
+        include_str!("../migrations/postgres/0005_pstn.sql"),
+    ),
 ];
 
 /// Which database a [`SqlStore`](crate::SqlStore) talks to.

@@ -8,10 +8,10 @@
 //! writes in one transaction for the registrar's write-behind.
 //!
 //! One module per aggregate (`domains`, `subscribers`, `aliases`, `bindings`, `settings`,
-//! `voicemail`, `records`, `portal`) writes its SQL once; `dialect` holds every difference
-//! between the three databases, `db` how a query runs, `connect` and `schema` opening a
-//! database and migrating it. This file only wires the [`Store`], [`VoicemailStore`],
-//! [`CdrStore`] and [`PortalStore`] traits to them.
+//! `voicemail`, `records`, `portal`, `pstn`) writes its SQL once; `dialect` holds every
+//! difference between the three databases, `db` how a query runs, `connect` and `schema`
+//! opening a database and migrating it. This file only wires the [`Store`],
+//! [`VoicemailStore`], [`CdrStore`], [`PortalStore`] and [`PstnStore`] traits to them.
 
 #[macro_use]
 mod db;
@@ -21,6 +21,7 @@ mod connect;
 mod dialect;
 mod domains;
 mod portal;
+mod pstn;
 mod records;
 mod schema;
 mod settings;
@@ -29,9 +30,9 @@ mod voicemail;
 
 use async_trait::async_trait;
 use model::{
-    AddressOfRecord, Alias, AuditEntry, Binding, CallRecord, CdrFilter, CdrStore, Mailbox,
-    MessageCounts, MessageStatus, NewMessage, PortalAccount, PortalStore, Store, StoreError,
-    Subscriber, UserQuery, VoicemailMessage, VoicemailStore,
+    AddressOfRecord, Alias, AuditEntry, Binding, CallRecord, CdrFilter, CdrStore, Gateway, Mailbox,
+    MessageCounts, MessageStatus, NewMessage, PortalAccount, PortalStore, PstnStore, Route, Store,
+    StoreError, Subscriber, TrustedPeer, UserQuery, VoicemailMessage, VoicemailStore,
 };
 
 pub use bindings::MAX_CONTACT_LEN;
@@ -249,5 +250,56 @@ impl PortalStore for SqlStore {
 
     async fn user_page(&self, query: &UserQuery) -> Result<Vec<AddressOfRecord>, StoreError> {
         portal::user_page(self, query).await
+    }
+}
+
+#[async_trait]
+impl PstnStore for SqlStore {
+    async fn gateways(&self) -> Result<Vec<Gateway>, StoreError> {
+        pstn::gateways(self).await
+    }
+
+    async fn add_gateway(&self, g: &Gateway) -> Result<(), StoreError> {
+        pstn::add_gateway(self, g).await
+    }
+
+    async fn delete_gateway(&self, name: &str) -> Result<(), StoreError> {
+        pstn::delete_gateway(self, name).await
+    }
+
+    async fn routes(&self) -> Result<Vec<Route>, StoreError> {
+        pstn::routes(self).await
+    }
+
+    async fn add_route(&self, r: &Route) -> Result<(), StoreError> {
+        pstn::add_route(self, r).await
+    }
+
+    async fn delete_route(&self, prefix: &str, domain: Option<&str>) -> Result<(), StoreError> {
+        pstn::delete_route(self, prefix, domain).await
+    }
+
+    async fn dial_rules(&self) -> Result<Vec<model::DialRule>, StoreError> {
+        pstn::dial_rules(self).await
+    }
+
+    async fn add_dial_rule(&self, r: &model::DialRule) -> Result<(), StoreError> {
+        pstn::add_dial_rule(self, r).await
+    }
+
+    async fn delete_dial_rule(&self, domain: &str, pattern: &str) -> Result<(), StoreError> {
+        pstn::delete_dial_rule(self, domain, pattern).await
+    }
+
+    async fn trusted(&self) -> Result<Vec<TrustedPeer>, StoreError> {
+        pstn::trusted(self).await
+    }
+
+    async fn add_trusted(&self, p: &TrustedPeer) -> Result<(), StoreError> {
+        pstn::add_trusted(self, p).await
+    }
+
+    async fn delete_trusted(&self, cidr: &str) -> Result<(), StoreError> {
+        pstn::delete_trusted(self, cidr).await
     }
 }

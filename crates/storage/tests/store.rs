@@ -7,7 +7,10 @@ mod common;
 use std::path::PathBuf;
 
 use common::{run_then, scratch_database, sub, unique, Scratch};
-use model::{AddressOfRecord, Alias, Binding, Store, StoreError};
+use model::{
+    AddressOfRecord, Alias, Binding, CallClass, Gateway, GatewayTransport, PstnStore, Route, Store,
+    StoreError, TrustedPeer,
+};
 use sqlx::Connection;
 use storage::{Backend, SqlStore};
 
@@ -33,7 +36,8 @@ fn binding(aor: &AddressOfRecord, contact: &str, expires_at: u64) -> Binding {
 async fn exercise(s: &SqlStore) {
     let name = s.backend_name();
     eprintln!("testing {name}");
-    assert_eq!(s.schema_version().await.unwrap(), 4);
+    assert_eq!(s.schema_version().await.unwrap(), 5);
+    exercise_pstn(s).await;
 
     // Domains.
     s.add_domain("Example.COM").await.unwrap();
@@ -382,7 +386,7 @@ async fn sqlite_data_survives_a_restart() {
         s.close().await;
     }
     let s = SqlStore::connect(&url, 2).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 4);
+    assert_eq!(s.schema_version().await.unwrap(), 5);
     assert_eq!(s.domains().await.unwrap(), ["example.com"]);
     assert_eq!(s.subscriber(&alice.aor).await.unwrap(), Some(alice.clone()));
     assert_eq!(s.bindings(None, 0).await.unwrap(), [b]);
@@ -411,7 +415,7 @@ async fn sqlite_connect_existing_creates_nothing() {
     assert!(!dir.0.exists());
     SqlStore::connect(&url, 1).await.unwrap().close().await;
     let s = SqlStore::connect_existing(&url, 1).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 4);
+    assert_eq!(s.schema_version().await.unwrap(), 5);
     s.close().await;
 }
 
@@ -462,4 +466,85 @@ async fn postgres() {
     };
     let url = db.url.clone();
     on_server(&url, "postgres", db).await;
+}
+
+/// Gateways and routes (migration 0005): round trip, uniqueness, a route needs its
+/// gateways, a used gateway stays.
+async fn exercise_pstn(s: &SqlStore) {
+    let gw = |name: &str| Gateway {
+        name: name.into(),
+        addr: "192.0.2.7:5080".parse().unwrap(),
+        transport: GatewayTransport::Tcp,
+        strip: 1,
+        prefix: "+49".into(),
+        probe_secs: 0,
+    };
+    s.add_gateway(&gw("carrier-b")).await.unwrap();
+    s.add_gateway(&gw("carrier-a")).await.unwrap();
+    assert!(matches!(
+        s.add_gateway(&gw("carrier-a")).await,
+        Err(StoreError::Duplicate { .. })
+    ));
+    let listed = s.gateways().await.unwrap();
+    assert_eq!(listed, vec![gw("carrier-a"), gw("carrier-b")]);
+    let route = Route {
+        prefix: "+4930".into(),
+        domain: Some("example.com".into()),
+        gateways: vec!["carrier-a".into(), "carrier-b".into()],
+        class: CallClass::International,
+    };
+    s.add_route(&route).await.unwrap();
+    assert!(matches!(
+        s.add_route(&route).await,
+        Err(StoreError::Duplicate { .. })
+    ));
+    let orphan = Route {
+        domain: None,
+        gateways: vec!["nobody".into()],
+        ..route.clone()
+    };
+    assert!(matches!(
+        s.add_route(&orphan).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(s.routes().await.unwrap(), vec![route]);
+    assert!(matches!(
+        s.delete_gateway("carrier-a").await,
+        Err(StoreError::Invalid { .. })
+    ));
+    assert!(matches!(
+        s.delete_route("+4930", None).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    s.delete_route("+4930", Some("example.com")).await.unwrap();
+    let peer = TrustedPeer {
+        cidr: "192.0.2.0/24".into(),
+        gateway: Some("carrier-a".into()),
+    };
+    s.add_trusted(&peer).await.unwrap();
+    assert!(matches!(
+        s.add_trusted(&peer).await,
+        Err(StoreError::Duplicate { .. })
+    ));
+    assert_eq!(s.trusted().await.unwrap(), vec![peer]);
+    s.delete_trusted("192.0.2.0/24").await.unwrap();
+    let rule = model::DialRule {
+        domain: "example.com".into(),
+        priority: 10,
+        pattern: "^0([1-9][0-9]+)$".into(),
+        replacement: "+49$1".into(),
+    };
+    s.add_dial_rule(&rule).await.unwrap();
+    assert!(matches!(
+        s.add_dial_rule(&rule).await,
+        Err(StoreError::Duplicate { .. })
+    ));
+    assert_eq!(s.dial_rules().await.unwrap(), vec![rule]);
+    s.delete_dial_rule("example.com", "^0([1-9][0-9]+)$")
+        .await
+        .unwrap();
+    assert!(s.trusted().await.unwrap().is_empty());
+    s.delete_gateway("carrier-a").await.unwrap();
+    s.delete_gateway("carrier-b").await.unwrap();
+    assert!(s.gateways().await.unwrap().is_empty());
 }

@@ -29,6 +29,7 @@ impl Proxy {
         if is_invite && self.forks.len() >= self.cfg.max_forks {
             self.stats.overloaded += 1;
             self.metrics.overloaded += 1;
+            self.pstn.legs.remove(&id);
             self.reply(now, id, &req, &source, CallError::Overloaded.answer());
             return;
         }
@@ -67,6 +68,7 @@ impl Proxy {
         };
         self.forks.insert(id, fork);
         self.pending.insert(id);
+        self.gateway_fork_started(now, id);
         self.start_group(now, id, first);
     }
 
@@ -105,6 +107,7 @@ impl Proxy {
         let bytes = Bytes::from(bytes);
         let parsed = SipMessage::parse(bytes);
         let idx = fork.branches.len();
+        let mut sent = false;
         let mut branch_rec = Branch {
             tx: None,
             request: None,
@@ -118,6 +121,7 @@ impl Proxy {
                 .send_request(now, msg.clone(), t.dest, reliability(&t.dest))
             {
                 Ok(tx) => {
+                    sent = true;
                     branch_rec.tx = Some(tx);
                     branch_rec.request = Some(msg);
                     self.client_to_fork.insert(tx, (fork_id, idx));
@@ -135,10 +139,12 @@ impl Proxy {
             }
         }
         fork.branches.push(branch_rec);
+        self.gateway_branch_sent(fork_id, idx, sent);
     }
 
     pub(super) fn on_response(&mut self, now: Duration, msg: SipMessage) {
         match self.layer.handle_response(now, msg) {
+            ResponseOutcome::Matched { id, .. } if self.probe_answered(id) => {}
             ResponseOutcome::Matched { id, response } => {
                 if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
                     self.branch_response(now, fork_id, b, response);
@@ -180,11 +186,15 @@ impl Proxy {
             if branch.state == BranchState::Trying {
                 branch.state = BranchState::Proceeding;
             }
+            let abandoned = matches!(branch.state, BranchState::Done(_));
             if branch.cancel_pending {
                 branch.cancel_pending = false;
                 self.send_cancel(now, fork_id, b);
             }
-            let retired = self.retired_branch(fork_id, b);
+            let retired = self.retired_branch(fork_id, b) || abandoned;
+            if !retired {
+                self.gateway_provisional(now, fork_id);
+            }
             let fork = &self.forks[&fork_id];
             if !fork.final_sent && !fork.cancelled && !retired {
                 self.events.ringing(now, fork_id.get());
@@ -235,6 +245,7 @@ impl Proxy {
         self.forks.remove(&fork_id);
         self.calls.remove(&fork_id);
         self.pending.remove(&fork_id);
+        self.pstn.legs.remove(&fork_id);
     }
 
     fn branch_ended(
@@ -245,6 +256,7 @@ impl Proxy {
         status: u16,
         resp: Option<SipMessage>,
     ) {
+        self.gateway_final(now, fork_id, b, status);
         let Some(fork) = self.forks.get_mut(&fork_id) else {
             return;
         };
@@ -320,6 +332,7 @@ impl Proxy {
         if !stop && self.run_final_route(now, fork_id, LegEnd::Failed(best)) {
             return;
         }
+        let gateways_failed = self.gateways_failed_answer(fork_id);
         let Some(fork) = self.forks.get_mut(&fork_id) else {
             return;
         };
@@ -332,8 +345,9 @@ impl Proxy {
             .or(fork.best_synthetic)
             .unwrap_or(408);
         // The caller did not cancel, but the proxy gave up: 408, not the 487 our CANCELs drew.
-        let own = if fork.timed_out && !fork.cancelled && (best_status == 487 || best_status == 408)
-        {
+        let own = if gateways_failed.is_some() {
+            gateways_failed
+        } else if fork.timed_out && !fork.cancelled && (best_status == 487 || best_status == 408) {
             Some(Answer::new(408, "No Answer"))
         } else {
             match fork.best.take() {
@@ -375,14 +389,7 @@ impl Proxy {
             return;
         };
         let (req, via) = (fork.request.clone(), fork.fixed_top_via.clone());
-        self.reply_on(
-            now,
-            fork_id,
-            &req,
-            via.as_deref(),
-            answer.status,
-            answer.reason,
-        );
+        self.reply_on(now, fork_id, &req, via.as_deref(), &answer);
     }
 
     pub(super) fn reply_on(
@@ -391,23 +398,26 @@ impl Proxy {
         id: TransactionId,
         req: &SipMessage,
         via: Option<&str>,
-        status: u16,
-        reason: Option<&str>,
+        answer: &Answer,
     ) {
+        let status = answer.status;
         self.events.result(
             now,
             id.get(),
             req,
             status,
-            reason,
+            answer.reason,
             None,
             None,
             &mut self.metrics,
         );
         let tag = self.new_tag();
         let mut b = ResponseBuilder::new(req, status).to_tag(&tag);
-        if let Some(r) = reason {
+        if let Some(r) = answer.reason {
             b = b.reason(r);
+        }
+        for (name, value) in &answer.headers {
+            b = b.header(name, format_args!("{value}"));
         }
         if let Some(v) = via {
             b = b.top_via(v);
@@ -469,8 +479,7 @@ impl Proxy {
                 invite_tx,
                 &p.req,
                 fixed_top_via(&p.req, &p.source, self.cfg.force_rport).as_deref(),
-                487,
-                None,
+                &Answer::status(487),
             );
             return;
         }
@@ -498,6 +507,10 @@ impl Proxy {
     }
 
     pub(super) fn no_answer(&mut self, now: Duration, fork_id: TransactionId) {
+        // A gateway that has not rung: the next gateway (`failover.rs`).
+        if self.gateway_timed_out(now, fork_id) {
+            return;
+        }
         // The response side (call services: the next find-me step, or no-answer
         // forwarding).
         if self.run_final_route(now, fork_id, LegEnd::NoAnswer) {

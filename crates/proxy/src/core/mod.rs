@@ -23,14 +23,18 @@ use crate::directory::Directory;
 use crate::fork::Fork;
 use crate::metrics::Metrics;
 
+mod caller_id;
 mod domains;
+mod failover;
 mod final_route;
 mod forking;
+mod gateways;
 mod guard;
 mod location;
 mod mwi;
 mod originate;
 mod pipeline;
+mod probe;
 mod query;
 mod registration;
 mod request_route;
@@ -42,6 +46,7 @@ mod transport_error;
 mod via;
 mod voicemail;
 
+pub(crate) use probe::Prober;
 pub use query::{PendingQuery, Query, QueryAnswer};
 use via::fixed_top_via;
 use via::response_destination;
@@ -114,6 +119,8 @@ pub struct Proxy {
     identity: Option<model::AddressOfRecord>,
     /// Calls in set-up and the call events for the server.
     events: crate::events::CallEvents,
+    /// PSTN gateways, routes, gateway calls in progress and gateway counters.
+    pstn: crate::pstn::Pstn,
 }
 
 pub(super) fn reliability(d: &Destination) -> Reliability {
@@ -147,6 +154,7 @@ impl Proxy {
             mwi: crate::services::mwi::Subscriptions::new(cfg.services.voicemail.max_subscriptions),
             identity: None,
             events: crate::events::CallEvents::default(),
+            pstn: crate::pstn::Pstn::default(),
             auth,
             metrics: Metrics::default(),
             draining: false,
@@ -240,6 +248,7 @@ impl Proxy {
         m.dialogs_expired = self.dialogs.expired;
         m.render(out);
         self.render_ban_metrics(now, out);
+        self.pstn.render(out);
         let gauge = |out: &mut String, name: &str, help: &str, v: usize| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         };
@@ -307,6 +316,11 @@ impl Proxy {
             .iter()
             .filter_map(|id| forks.get(id).and_then(|f| f.deadline))
             .min();
+        // Gateway probes (`probe.rs`), while any gateway is configured.
+        let fork_deadline = match (fork_deadline, self.pstn.probes_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         match (self.layer.poll_timeout(), fork_deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -339,6 +353,9 @@ impl Proxy {
             .collect();
         for id in due {
             self.no_answer(now, id);
+        }
+        if self.pstn.probes_due().is_some_and(|d| d <= now) {
+            self.run_probes(now);
         }
         self.pump(now);
     }
@@ -411,6 +428,7 @@ impl Proxy {
         }
         while let Some(ev) = self.layer.poll_event() {
             match ev {
+                Event::Timeout { id } | Event::TransportError { id } if self.probe_lost(id) => {}
                 Event::Timeout { id } => {
                     if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
                         self.branch_final(now, fork_id, b, 408, None);

@@ -9,6 +9,9 @@
 //! failure) comes back to [`Proxy::originated_final`], which hands it to whoever asked,
 //! by the request's [`Origin`]. The table of requests in flight is bounded.
 //! It owns no dialog state: the caller (e.g. `mwi.rs`) keeps tags and CSeq.
+//!
+//! The OPTIONS that probe gateways are printed here too ([`Proxy::originate_options`]);
+//! `probe.rs` follows their transactions itself.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -147,5 +150,51 @@ impl Proxy {
             None => {}
         }
         true
+    }
+}
+
+/// Gateway probes (`probe.rs`): an OPTIONS whose transaction `probe.rs` itself follows
+/// (it predates [`Origin`]; moving it onto [`Proxy::originate`] is a follow-up).
+impl Proxy {
+    /// Sends `OPTIONS uri` to `dest` out of dialog; its transaction, or None when it could
+    /// not be started.
+    pub(super) fn originate_options(
+        &mut self,
+        now: Duration,
+        dest: Destination,
+        uri: &str,
+    ) -> Option<TransactionId> {
+        let host = self.interfaces.host_for(&self.cfg, dest.addr.ip());
+        let port = self.cfg.advertised_port;
+        let n = self.next_branch;
+        self.next_branch += 1;
+        let tag = self.new_tag();
+        let text = format!(
+            "OPTIONS {uri} SIP/2.0\r\n\
+             Via: SIP/2.0/{transport} {host}:{port};branch=z9hG4bKsbo{n:x}{tag}\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:switchboard@{host}>;tag={tag}\r\n\
+             To: <{uri}>\r\n\
+             Call-ID: probe-{n:x}-{tag}@{host}\r\n\
+             CSeq: 1 OPTIONS\r\n\
+             User-Agent: {agent}\r\n\
+             Content-Length: 0\r\n\r\n",
+            transport = dest.transport.as_str(),
+            agent = self.cfg.server_name,
+        );
+        let msg = match SipMessage::parse(Bytes::from(text)) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(%e, "originated OPTIONS does not parse");
+                return None;
+            }
+        };
+        match self.layer.send_request(now, msg, dest, reliability(&dest)) {
+            Ok(tx) => Some(tx),
+            Err(e) => {
+                tracing::debug!(?e, %dest, "OPTIONS not sent");
+                None
+            }
+        }
     }
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use sip_message::SipMessage;
 use sip_transaction::TransactionId;
 
+use super::gateways::GatewayRouting;
 use super::location::{LocalRouting, Location};
 use super::pipeline::{
     ByeAccounting, Draining, Identity, LoopDetection, LooseRoute, NotLocal, RequestUri, Sanity,
@@ -59,6 +60,9 @@ pub(super) const REQUEST_ROUTE: &[&dyn Stage] = &[
     // Voicemail: its internal URIs refused from outside, `*98` / `*99` retrieval, and
     // message-waiting SUBSCRIBEs answered by the server (RFC 3842).
     &Voicemail,
+    // A local user's call to a number no user or DID owns: the route's PSTN gateways,
+    // with failover (403 for anyone else: no open relay).
+    &GatewayRouting,
     // Alias or DID -> user (404 for an authenticated caller).
     &LocalRouting,
     // RFC 5359 §2.13: the callee's incoming rules (403 + Error-Info).

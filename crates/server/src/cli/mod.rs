@@ -11,6 +11,7 @@ mod import;
 mod output;
 mod password;
 mod portal_admin;
+mod pstn;
 mod screen;
 mod voicemail;
 
@@ -35,6 +36,7 @@ pub use output::{error, error_json, AlreadyReported};
 use output::{print_json, print_table};
 use password::PasswordArgs;
 pub use portal_admin::{run as portal_admin, AdminCmd};
+pub use pstn::{dialplan, gateway, route, trusted, DialplanCmd, GatewayCmd, RouteCmd, TrustedCmd};
 pub use screen::{run as screen, ScreenCmd};
 pub use voicemail::{run as voicemail, VoicemailCmd};
 
@@ -72,6 +74,15 @@ pub enum UserCmd {
         #[arg(value_parser = parse_aor)]
         user: AddressOfRecord,
     },
+    /// Set a user's permission class: which gateway routes the user may call.
+    Set {
+        /// USER@DOMAIN
+        #[arg(value_parser = parse_aor)]
+        user: AddressOfRecord,
+        /// local, national (every user's default), international or premium.
+        #[arg(long)]
+        class: String,
+    },
     /// Change a user's password.
     Passwd {
         /// USER@DOMAIN
@@ -105,6 +116,10 @@ pub enum AliasCmd {
         /// USER@DOMAIN it reaches
         #[arg(value_parser = parse_aor)]
         user: AddressOfRecord,
+        /// The alias (a DID) is the user's number on calls to gateways (From and
+        /// P-Asserted-Identity).
+        #[arg(long)]
+        caller_id: bool,
     },
     /// Delete an alias.
     Del {
@@ -228,6 +243,11 @@ pub async fn user(cfg: &Config, cmd: UserCmd, json: bool) -> anyhow::Result<()> 
             notify(cfg, Command::ClearLocation(Some(user.clone()))).await;
             done(json, &format!("user {user} deleted"));
         }
+        UserCmd::Set { user, class } => {
+            let set = admin::set_class(&store, &user, &class).await?;
+            publish(cfg, &set.notices).await;
+            done(json, &format!("class of {user}: {}", set.result));
+        }
         UserCmd::Passwd { user, password } => {
             let changed = admin::set_password(&store, &user, ask(&password)).await?;
             publish(cfg, &changed.notices).await;
@@ -260,9 +280,17 @@ pub async fn user(cfg: &Config, cmd: UserCmd, json: bool) -> anyhow::Result<()> 
 pub async fn alias(cfg: &Config, cmd: AliasCmd, json: bool) -> anyhow::Result<()> {
     let store = open(cfg).await?;
     match cmd {
-        AliasCmd::Add { alias, user } => {
+        AliasCmd::Add {
+            alias,
+            user,
+            caller_id,
+        } => {
             let added = admin::add_alias(&store, &alias, &user).await?;
             publish(cfg, &added.notices).await;
+            if caller_id {
+                let set = admin::set_caller_id(&store, &alias).await?;
+                publish(cfg, &set.notices).await;
+            }
             done(json, &format!("alias {alias} -> {user} added"));
         }
         AliasCmd::Del { alias } => {

@@ -18,6 +18,7 @@ mod flood;
 mod media;
 mod metrics;
 mod portal;
+mod pstn;
 mod registrar;
 mod security;
 mod server;
@@ -33,6 +34,7 @@ pub use flood::FloodSection;
 pub use media::MediaSection;
 pub use metrics::MetricsSection;
 pub use portal::PortalSection;
+pub use pstn::PstnSection;
 pub use registrar::RegistrarSection;
 pub use security::SecuritySection;
 pub use server::ServerSection;
@@ -76,6 +78,8 @@ pub struct Config {
     pub cdr: CdrSection,
     /// `[portal]`
     pub portal: PortalSection,
+    /// `[pstn]`
+    pub pstn: PstnSection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -97,6 +101,7 @@ impl Config {
         self.auth.validate()?;
         self.services.validate()?;
         self.voicemail.validate()?;
+        self.pstn.validate()?;
         self.transaction.validate()?;
         self.media.validate()?;
         self.voicemail.validate()?;
