@@ -1,6 +1,6 @@
 //! The one clock of the engine: a thread that wakes every 20 ms (on absolute deadlines, so
-//! errors do not accumulate) and ticks every session: receive, dead-media check, send one
-//! frame. One thread for all sessions costs one wake-up per 20 ms whatever the number of
+//! errors do not accumulate) and ticks every session: first each sends one frame, then
+//! each reads what arrived and checks for dead media. One thread for all sessions costs one wake-up per 20 ms whatever the number of
 //! streams, and keeps pacing independent of the SIP core's load (the server runs its
 //! core on a single-threaded runtime).
 
@@ -50,8 +50,13 @@ fn run(engine: Weak<EngineInner>) {
             batch.extend(s.iter().cloned());
         }
         let timeout = e.config.rtp_timeout;
+        // Every session sends first, then every session reads: the sends of a tick leave
+        // at the same offsets each time, whatever arrived.
         for s in &batch {
-            s.tick(started, timeout);
+            s.tick_send();
+        }
+        for s in &batch {
+            s.tick_receive(started, timeout);
         }
         batch.clear();
         e.max_tick_work_us

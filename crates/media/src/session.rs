@@ -128,8 +128,18 @@ impl SessionShared {
         self.state.lock().ok()
     }
 
-    /// One tick of the clock: receive, check for dead media, send one frame.
-    pub(crate) fn tick(&self, now: Instant, timeout: Duration) {
+    /// The first half of a tick: send this tick's frame. The clock runs it for every
+    /// session before any receives, so the moment a session sends does not depend on how
+    /// many packets the sessions before it had to read.
+    pub(crate) fn tick_send(&self) {
+        let Some(mut st) = self.lock() else {
+            return;
+        };
+        self.send(&mut st);
+    }
+
+    /// The second half of a tick: read what arrived, and check for dead media.
+    pub(crate) fn tick_receive(&self, now: Instant, timeout: Duration) {
         let Some(mut st) = self.lock() else {
             return;
         };
@@ -140,7 +150,6 @@ impl SessionShared {
             st.timed_out = true;
             st.emit(MediaEvent::Timeout);
         }
-        self.send(st);
     }
 
     fn receive(&self, st: &mut SessionState, now: Instant) {
