@@ -90,10 +90,7 @@ fn a_user_of_one_domain_calls_a_user_of_another() {
     bob.wait().assert_ok("bob's UAS");
     assert_eq!(
         dave.ladder(),
-        [
-            "> INVITE", "< 407", "> ACK", "> INVITE", "< 100", "< 180", "< 200", "> ACK", "> BYE",
-            "< 200"
-        ],
+        testkit::digest::AUTHENTICATED_CALL_LADDER,
         "{}",
         dave.messages
     );

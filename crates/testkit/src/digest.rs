@@ -8,6 +8,12 @@ use crate::server::{password, Server};
 use crate::sipp::{Background, SippResult};
 use crate::wait::{wait_until, HANG_GUARD};
 
+/// The ladder of the caller's side of the RFC 3665 §3.1 call with proxy authentication:
+/// INVITE → 407 → ACK → INVITE with Proxy-Authorization → 100 → 180 → 200 → ACK → BYE → 200.
+pub const AUTHENTICATED_CALL_LADDER: [&str; 10] = [
+    "> INVITE", "< 407", "> ACK", "> INVITE", "< 100", "< 180", "< 200", "> ACK", "> BYE", "< 200",
+];
+
 /// RFC 3665 §2.1 with digest authentication: `user` registers from 127.0.0.1:`port` with
 /// its password (REGISTER → 401 → REGISTER with Authorization → 200).
 pub fn register(node: &Server, user: &str, port: u16) -> SippResult {
@@ -60,10 +66,7 @@ pub fn call_bob_as(caller_node: &Server, caller: &str, bob: Background) -> SippR
     bob.wait().assert_ok("bob's UAS");
     assert_eq!(
         alice.ladder(),
-        [
-            "> INVITE", "< 407", "> ACK", "> INVITE", "< 100", "< 180", "< 200", "> ACK", "> BYE",
-            "< 200"
-        ],
+        AUTHENTICATED_CALL_LADDER,
         "{}",
         alice.messages
     );
