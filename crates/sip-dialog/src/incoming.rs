@@ -242,17 +242,7 @@ impl UserAgent {
         self.respond(now, id, req, 200);
         // A BYE before our final answer (an early dialog) also ends the INVITE (§15.1.2).
         self.terminate_unanswered_invite(now, call);
-        let Some(c) = self.calls.get(&call) else {
-            return;
-        };
-        let reported = c.reported;
-        self.remove_call(call);
-        if !reported {
-            self.events.push_back(UaEvent::Ended {
-                call,
-                reason: EndReason::RemoteBye,
-            });
-        }
+        self.end_call(call, EndReason::RemoteBye);
     }
 
     fn on_offer(&mut self, now: Duration, id: TransactionId, call: CallHandle, req: SipMessage) {
