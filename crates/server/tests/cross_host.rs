@@ -46,7 +46,7 @@ fn a_phone_on_another_host_registers_calls_and_hangs_up_with_the_defaults() {
     reg.assert_ok("REGISTER from the other host");
     assert_eq!(
         reg.ladder(),
-        ["> REGISTER", "< 401", "> REGISTER", "< 200"],
+        testkit::digest::AUTHENTICATED_REGISTER_LADDER,
         "{}",
         reg.messages
     );
