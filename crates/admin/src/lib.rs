@@ -30,6 +30,7 @@ mod settings;
 mod target;
 mod user_list;
 mod users;
+pub mod utc;
 mod voicemail;
 
 pub use aliases::{add_alias, delete_alias};

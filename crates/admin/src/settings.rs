@@ -204,13 +204,7 @@ pub async fn add_screen_rule(
     d: ScreenDirection,
     pattern: &str,
 ) -> Result<Done<ScreenPattern>, AdminError> {
-    let p = ScreenPattern::parse(pattern)?;
-    let mut list = patterns(store, user, d).await?;
-    if !list.contains(&p) {
-        list.push(p.clone());
-    }
-    store_patterns(store, user, d, &list).await?;
-    Ok(Done::new(p, changed(user)))
+    edit_screen_rule(store, user, d, pattern, RuleEdit::Add).await
 }
 
 /// Removes a screening rule; the result is the pattern as parsed.
@@ -220,18 +214,46 @@ pub async fn delete_screen_rule(
     d: ScreenDirection,
     pattern: &str,
 ) -> Result<Done<ScreenPattern>, AdminError> {
+    edit_screen_rule(store, user, d, pattern, RuleEdit::Delete).await
+}
+
+/// What [`edit_screen_rule`] does with the pattern.
+#[derive(Debug, Clone, Copy)]
+enum RuleEdit {
+    Add,
+    Delete,
+}
+
+/// Parses `pattern`, adds it to or removes it from `user`'s rules in direction `d` and
+/// stores the list; deleting a pattern that is not there is a not-found error.
+async fn edit_screen_rule(
+    store: &dyn Store,
+    user: &AddressOfRecord,
+    d: ScreenDirection,
+    pattern: &str,
+    edit: RuleEdit,
+) -> Result<Done<ScreenPattern>, AdminError> {
     let p = ScreenPattern::parse(pattern)?;
     let mut list = patterns(store, user, d).await?;
-    let before = list.len();
-    list.retain(|x| *x != p);
-    if list.len() == before {
-        return Err(AdminError::not_found(
-            "pattern",
-            format!(
-                "pattern: {p} is not in the {} rules of {user}",
-                direction_name(d)
-            ),
-        ));
+    match edit {
+        RuleEdit::Add => {
+            if !list.contains(&p) {
+                list.push(p.clone());
+            }
+        }
+        RuleEdit::Delete => {
+            let before = list.len();
+            list.retain(|x| *x != p);
+            if list.len() == before {
+                return Err(AdminError::not_found(
+                    "pattern",
+                    format!(
+                        "pattern: {p} is not in the {} rules of {user}",
+                        direction_name(d)
+                    ),
+                ));
+            }
+        }
     }
     store_patterns(store, user, d, &list).await?;
     Ok(Done::new(p, changed(user)))

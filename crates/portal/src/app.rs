@@ -117,6 +117,12 @@ impl Ctx {
         }
     }
 
+    /// What a form post acts on (`target`: the user or alias the page is about, or the
+    /// error page when it is not theirs to change), once the form's CSRF token is checked.
+    pub fn posted_to<T>(&self, target: Result<T, Response>, form: &Fields) -> Result<T, Response> {
+        target.and_then(|t| self.check_csrf(form).map(|()| t))
+    }
+
     /// A form's CSRF token is the session's; otherwise 403.
     pub fn check_csrf(&self, form: &Fields) -> Result<(), Response> {
         let expected = self.session.as_ref().map_or("", |(_, s)| s.csrf.as_str());

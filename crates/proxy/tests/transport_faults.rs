@@ -3,62 +3,40 @@
 //! and UDP requests without `rport` are answered at their source port (`force_rport`).
 #![allow(clippy::unwrap_used)]
 
-use std::ops::{Deref, DerefMut};
-
 use bytes::Bytes;
 use proxy::{AuthConfig, Destination, ProxyConfig, Transport};
-use sip_message::SipMessage;
-use testkit::proxy_net::{self, udp};
+use testkit::proxy_net::{self, udp, Net};
 
 /// A TCP peer at `addr` on connection 3.
 fn tcp(addr: &str) -> Destination {
     proxy_net::tcp_on(addr, 3)
 }
 
-/// The shared in-process network, with what went out as bytes ([`Net::out`]) or parsed.
-struct Net {
-    net: proxy_net::Net,
+/// The shared in-process network with `force_rport` as given.
+fn net(force_rport: bool) -> Net {
+    let cfg = ProxyConfig {
+        advertised_host: Some("192.0.2.10".into()),
+        force_rport,
+        auth: AuthConfig {
+            enabled: false,
+            ..AuthConfig::default()
+        },
+        ..ProxyConfig::default()
+    };
+    Net::with_config(cfg)
 }
 
-impl Deref for Net {
-    type Target = proxy_net::Net;
-    fn deref(&self) -> &proxy_net::Net {
-        &self.net
-    }
-}
-
-impl DerefMut for Net {
-    fn deref_mut(&mut self) -> &mut proxy_net::Net {
-        &mut self.net
-    }
-}
-
-impl Net {
-    fn new(force_rport: bool) -> Net {
-        let cfg = ProxyConfig {
-            advertised_host: Some("192.0.2.10".into()),
-            force_rport,
-            auth: AuthConfig {
-                enabled: false,
-                ..AuthConfig::default()
-            },
-            ..ProxyConfig::default()
-        };
-        Net {
-            net: proxy_net::Net::with_config(cfg),
-        }
-    }
-
-    fn out(&mut self) -> Vec<(Destination, Bytes)> {
-        self.net.out_raw()
-    }
-
-    fn out_parsed(&mut self) -> Vec<(Destination, SipMessage)> {
-        self.net.out()
-    }
-
+/// What the phones of these tests do on the network.
+trait Phones {
     /// Registers bob's `contact` (a full Contact value) from `from`: the proxy reaches a
     /// phone where its REGISTER came from.
+    fn register_bob(&mut self, n: u32, contact: &str, from: Destination);
+    /// Alice's INVITE to bob arrives from 198.51.100.1:5060; returns the INVITE the proxy
+    /// sends on (where to, and its bytes).
+    fn alice_invites_bob(&mut self) -> (Destination, Bytes);
+}
+
+impl Phones for Net {
     fn register_bob(&mut self, n: u32, contact: &str, from: Destination) {
         let via = format!("SIP/2.0/{} {}", from.transport.as_str(), from.addr);
         self.send(
@@ -77,44 +55,34 @@ Content-Length: 0
 "
             ),
         );
-        let out = self.out_parsed();
+        let out = self.out();
         assert_eq!(out[0].1.status(), 200, "{}", out[0].1.head());
+    }
+
+    fn alice_invites_bob(&mut self) -> (Destination, Bytes) {
+        self.send(udp("198.51.100.1:5060"), &proxy_net::invite("z9hG4bKcall"));
+        self.out_raw()
+            .into_iter()
+            .find(|(_, b)| b.starts_with(b"INVITE"))
+            .unwrap()
     }
 }
 
-const INVITE: &str = "INVITE sip:bob@example.com SIP/2.0
-Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKcall;rport
-Max-Forwards: 70
-From: <sip:alice@example.com>;tag=a1
-To: <sip:bob@example.com>
-Call-ID: call-1
-CSeq: 1 INVITE
-Contact: <sip:alice@198.51.100.1:5060>
-Content-Length: 0
-
-";
-
 #[test]
 fn rfc3261_16_9_tcp_branch_that_cannot_connect_is_answered_at_once() {
-    let mut net = Net::new(true);
+    let mut net = net(true);
     net.register_bob(
         1,
         "<sip:bob@203.0.113.5:5070;transport=tcp>",
         tcp("203.0.113.5:5070"),
     );
-    net.send(udp("198.51.100.1:5060"), INVITE);
-    let out = net.out();
-    // 100 Trying to alice; the INVITE leaves over TCP.
-    let (dest, bytes) = out
-        .iter()
-        .find(|(_, b)| b.starts_with(b"INVITE"))
-        .cloned()
-        .unwrap();
+    // Alice calls: 100 Trying to her, and the INVITE leaves over TCP.
+    let (dest, bytes) = net.alice_invites_bob();
     assert_eq!(dest.transport, Transport::Tcp);
     // The server reports the connect failure with the bytes it could not send, at the
     // same virtual instant: alice hears at once, not after Timer B (32 s).
     net.transport_error(dest, bytes.clone());
-    let out = net.out_parsed();
+    let out = net.out();
     assert_eq!(out.len(), 1, "{out:?}");
     let (to, answer) = &out[0];
     assert_eq!(to.addr.to_string(), "198.51.100.1:5060");
@@ -123,13 +91,13 @@ fn rfc3261_16_9_tcp_branch_that_cannot_connect_is_answered_at_once() {
     assert_eq!(answer.reason(), "Next Hop Unavailable");
     // A second report of the same bytes (another queued copy) changes nothing.
     net.transport_error(dest, bytes);
-    assert!(net.out().is_empty());
+    assert!(net.out_raw().is_empty());
     assert_eq!(net.proxy.forks(), 0);
 }
 
 #[test]
 fn rfc3261_16_9_failed_serial_branch_moves_on_to_the_next_group_at_once() {
-    let mut net = Net::new(true);
+    let mut net = net(true);
     net.register_bob(
         1,
         "<sip:bob@203.0.113.5:5070;transport=tcp>;q=1.0",
@@ -140,16 +108,10 @@ fn rfc3261_16_9_failed_serial_branch_moves_on_to_the_next_group_at_once() {
         "<sip:bob@203.0.113.6:5062>;q=0.5",
         udp("203.0.113.6:5062"),
     );
-    net.send(udp("198.51.100.1:5060"), INVITE);
-    let out = net.out();
-    let (dest, bytes) = out
-        .iter()
-        .find(|(_, b)| b.starts_with(b"INVITE"))
-        .cloned()
-        .unwrap();
+    let (dest, bytes) = net.alice_invites_bob();
     assert_eq!(dest.addr.to_string(), "203.0.113.5:5070");
     net.transport_error(dest, bytes);
-    let out = net.out_parsed();
+    let out = net.out();
     // No answer to alice yet: the next (UDP) contact rings instead.
     assert_eq!(out.len(), 1, "{out:?}");
     assert!(out[0].1.is_request());
@@ -159,11 +121,11 @@ fn rfc3261_16_9_failed_serial_branch_moves_on_to_the_next_group_at_once() {
 
 #[test]
 fn an_undeliverable_response_is_only_logged() {
-    let mut net = Net::new(true);
+    let mut net = net(true);
     let resp = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKx\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>;tag=2\r\nCall-ID: r\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
     net.transport_error(udp("198.51.100.1:5060"), Bytes::from(resp));
     net.transport_error(udp("198.51.100.1:5060"), Bytes::from_static(b"garbage"));
-    assert!(net.out().is_empty());
+    assert!(net.out_raw().is_empty());
     assert_eq!(net.proxy.transactions(), 0);
 }
 
@@ -182,9 +144,9 @@ Content-Length: 0
 
 #[test]
 fn force_rport_answers_at_the_source_port() {
-    let mut net = Net::new(true);
+    let mut net = net(true);
     net.send(udp("198.51.100.1:40000"), OPTIONS);
-    let out = net.out_parsed();
+    let out = net.out();
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].0.addr.to_string(), "198.51.100.1:40000");
     assert_eq!(out[0].1.status(), 200);
@@ -195,9 +157,9 @@ fn force_rport_answers_at_the_source_port() {
 
 #[test]
 fn without_force_rport_the_answer_goes_to_the_via_port() {
-    let mut net = Net::new(false);
+    let mut net = net(false);
     net.send(udp("198.51.100.1:40000"), OPTIONS);
-    let out = net.out_parsed();
+    let out = net.out();
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].0.addr.to_string(), "198.51.100.1:5062");
     let via = out[0].1.top_via().unwrap();

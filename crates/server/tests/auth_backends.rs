@@ -57,32 +57,16 @@ fn sqlite() {
 
 #[test]
 fn mariadb() {
-    let Some(db) = TempDatabase::create(false) else {
-        return;
-    };
-    let node = Server::start(
-        BIN,
-        Options {
-            db_url: Some(db.url.clone()),
-            ..Options::digest()
-        },
-    );
-    register_and_call(&node);
+    if let Some(db) = TempDatabase::create(false) {
+        register_and_call(&Server::start(BIN, Options::digest().on_database(&db)));
+    }
 }
 
 #[test]
 fn postgres() {
-    let Some(db) = TempDatabase::create(true) else {
-        return;
-    };
-    let node = Server::start(
-        BIN,
-        Options {
-            db_url: Some(db.url.clone()),
-            ..Options::digest()
-        },
-    );
-    register_and_call(&node);
+    if let Some(db) = TempDatabase::create(true) {
+        register_and_call(&Server::start(BIN, Options::digest().on_database(&db)));
+    }
 }
 
 /// Two nodes on one PostgreSQL database with `shared_location = true` (and one nonce
@@ -97,20 +81,18 @@ fn two_nodes_share_locations_on_postgres() {
     let a = Server::start(
         BIN,
         Options {
-            db_url: Some(db.url.clone()),
             shared_location: true,
             node_name: "node-a".into(),
-            ..Options::digest()
+            ..Options::digest().on_database(&db)
         },
     );
     let b = Server::start(
         BIN,
         Options {
-            db_url: Some(db.url.clone()),
             shared_location: true,
             node_name: "node-b".into(),
             provision: false,
-            ..Options::digest()
+            ..Options::digest().on_database(&db)
         },
     );
     authenticated_call(&a, &b);

@@ -40,9 +40,8 @@ fn each_domain_is_its_own_realm() {
         .key("expires", 300)
         .run();
     r.assert_ok("REGISTER of dave@example.org");
-    assert_eq!(r.ladder(), ["> REGISTER", "< 401", "> REGISTER", "< 200"]);
-    let challenge = &r.find(false, "SIP/2.0 401")[0];
-    for w in headers(challenge, "WWW-Authenticate") {
+    let (challenge, www) = testkit::digest::register_challenge(&r);
+    for w in &www {
         assert_eq!(digest_param(w, "realm"), Some(OTHER), "{challenge}");
     }
     wait_for_contacts_of(
@@ -90,10 +89,7 @@ fn a_user_of_one_domain_calls_a_user_of_another() {
     bob.wait().assert_ok("bob's UAS");
     assert_eq!(
         dave.ladder(),
-        [
-            "> INVITE", "< 407", "> ACK", "> INVITE", "< 100", "< 180", "< 200", "> ACK", "> BYE",
-            "< 200"
-        ],
+        testkit::digest::AUTHENTICATED_CALL_LADDER,
         "{}",
         dave.messages
     );

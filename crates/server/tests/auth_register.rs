@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use sip_auth::{Algorithm, Qop};
-use testkit::digest::register;
+use testkit::digest::{register, register_challenge};
 use testkit::location::{contacts, wait_for_contacts};
 use testkit::ports::free_port;
 use testkit::server::{password, Options, Server, BOTH_ALGORITHMS, DOMAIN};
@@ -35,25 +35,18 @@ fn rfc3665_2_1_registration_with_digest_authentication() {
     );
     let port = free_port();
     let r = register(&node, "bob", port);
-    assert_eq!(
-        r.ladder(),
-        ["> REGISTER", "< 401", "> REGISTER", "< 200"],
-        "{}",
-        r.messages
-    );
-    let challenge = &r.find(false, "SIP/2.0 401")[0];
-    let www = headers(challenge, "WWW-Authenticate");
+    let (challenge, www) = register_challenge(&r);
     assert_eq!(www.len(), 2, "{challenge}");
-    assert_eq!(digest_param(www[0], "algorithm"), Some("MD5"));
-    assert_eq!(digest_param(www[1], "algorithm"), Some("SHA-256"));
+    assert_eq!(digest_param(&www[0], "algorithm"), Some("MD5"));
+    assert_eq!(digest_param(&www[1], "algorithm"), Some("SHA-256"));
     for w in &www {
         assert_eq!(digest_param(w, "realm"), Some(DOMAIN));
         assert_eq!(digest_param(w, "qop"), Some("auth"));
         assert_eq!(digest_param(w, "stale"), None);
     }
     assert_eq!(
-        digest_param(www[0], "nonce"),
-        digest_param(www[1], "nonce"),
+        digest_param(&www[0], "nonce"),
+        digest_param(&www[1], "nonce"),
         "one nonce for both algorithms"
     );
     let creds = header(&r.find(true, "REGISTER")[1], "Authorization")
@@ -70,16 +63,9 @@ fn rfc3665_2_1_registration_with_digest_authentication() {
 fn the_default_challenge_is_one_md5_header() {
     let node = Server::start(BIN, Options::digest());
     let r = register(&node, "bob", free_port());
-    assert_eq!(
-        r.ladder(),
-        ["> REGISTER", "< 401", "> REGISTER", "< 200"],
-        "{}",
-        r.messages
-    );
-    let challenge = &r.find(false, "SIP/2.0 401")[0];
-    let www = headers(challenge, "WWW-Authenticate");
+    let (challenge, www) = register_challenge(&r);
     assert_eq!(www.len(), 1, "{challenge}");
-    assert_eq!(digest_param(www[0], "algorithm"), Some("MD5"));
+    assert_eq!(digest_param(&www[0], "algorithm"), Some("MD5"));
 }
 
 /// RFC 3665 §2.5 Unsuccessful SIP Registration (wrong password → 401 again), then the

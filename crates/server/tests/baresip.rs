@@ -43,13 +43,7 @@ fn baresip_registers_and_calls_with_the_default_authentication() {
     let Some(host) = OtherHost::create() else {
         return;
     };
-    let node = Server::start(
-        BIN,
-        Options {
-            listen_host: "0.0.0.0".into(),
-            ..Options::digest()
-        },
-    );
+    let node = Server::start(BIN, Options::digest().on_all_addresses());
     let proxy = format!("sip:{HOST_IP}:{}", node.port);
     let dir = node.dir.path();
     write_tone(&dir.join("a440.wav"), 440.0, 20);

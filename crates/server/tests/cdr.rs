@@ -153,7 +153,7 @@ fn four_calls(server: &Server) {
     assert!(said.contains("4 call records"), "{said}");
     let mut csv = csv::Reader::from_path(&file).unwrap();
     let header: Vec<String> = csv.headers().unwrap().iter().map(str::to_string).collect();
-    assert_eq!(header, admin_columns());
+    assert_eq!(header, admin::cdr::CSV_COLUMNS);
     let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 4);
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
@@ -173,30 +173,6 @@ fn four_calls(server: &Server) {
     assert!(one.contains("1 call records"), "{one}");
 }
 
-fn admin_columns() -> Vec<String> {
-    [
-        "id",
-        "call_id",
-        "caller",
-        "caller_from",
-        "dialled",
-        "translated",
-        "target",
-        "source",
-        "gateway",
-        "started",
-        "answered",
-        "ended",
-        "duration_secs",
-        "status",
-        "reason",
-        "hangup",
-        "chain",
-    ]
-    .map(str::to_string)
-    .to_vec()
-}
-
 #[test]
 fn sqlite_records_answered_busy_cancelled_forwarded() {
     four_calls(&Server::start(BIN, Options::default()));
@@ -204,26 +180,16 @@ fn sqlite_records_answered_busy_cancelled_forwarded() {
 
 #[test]
 fn mariadb_records_answered_busy_cancelled_forwarded() {
-    let Some(db) = TempDatabase::create(false) else {
-        return;
-    };
-    let opts = Options {
-        db_url: Some(db.url.clone()),
-        ..Options::default()
-    };
-    four_calls(&Server::start(BIN, opts));
+    if let Some(db) = TempDatabase::create(false) {
+        four_calls(&Server::start(BIN, Options::default().on_database(&db)));
+    }
 }
 
 #[test]
 fn postgres_records_answered_busy_cancelled_forwarded() {
-    let Some(db) = TempDatabase::create(true) else {
-        return;
-    };
-    let opts = Options {
-        db_url: Some(db.url.clone()),
-        ..Options::default()
-    };
-    four_calls(&Server::start(BIN, opts));
+    if let Some(db) = TempDatabase::create(true) {
+        four_calls(&Server::start(BIN, Options::default().on_database(&db)));
+    }
 }
 
 /// With authentication, the record names the user the caller proved to be.

@@ -28,13 +28,7 @@ fn a_phone_on_another_host_registers_calls_and_hangs_up_with_the_defaults() {
     let Some(host) = OtherHost::create() else {
         return;
     };
-    let node = Server::start(
-        BIN,
-        Options {
-            listen_host: "0.0.0.0".into(),
-            ..Options::digest()
-        },
-    );
+    let node = Server::start(BIN, Options::digest().on_all_addresses());
     let server = format!("{HOST_IP}:{}", node.port);
 
     let reg = node
@@ -52,7 +46,7 @@ fn a_phone_on_another_host_registers_calls_and_hangs_up_with_the_defaults() {
     reg.assert_ok("REGISTER from the other host");
     assert_eq!(
         reg.ladder(),
-        ["> REGISTER", "< 401", "> REGISTER", "< 200"],
+        testkit::digest::AUTHENTICATED_REGISTER_LADDER,
         "{}",
         reg.messages
     );
@@ -75,10 +69,7 @@ fn a_phone_on_another_host_registers_calls_and_hangs_up_with_the_defaults() {
     bob.wait().assert_ok("bob's UAS");
     assert_eq!(
         alice.ladder(),
-        [
-            "> INVITE", "< 407", "> ACK", "> INVITE", "< 100", "< 180", "< 200", "> ACK", "> BYE",
-            "< 200"
-        ],
+        testkit::digest::AUTHENTICATED_CALL_LADDER,
         "{}",
         alice.messages
     );

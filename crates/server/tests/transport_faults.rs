@@ -143,30 +143,14 @@ fn register_bob_over_tcp_then_close(server: &Server) -> SocketAddr {
 /// for it.
 #[test]
 fn invite_to_an_unreachable_tcp_contact_is_answered_at_once() {
-    let server = Server::start(
-        BIN,
-        Options {
-            transaction: "t1_ms = 60000\nt2_ms = 60000\n".into(),
-            ..Options::default()
-        },
-    );
+    let server = server_with_minute_timers();
     let gone = register_bob_over_tcp_then_close(&server);
-    let started = Instant::now();
-    let alice = Sipp::new(
+    alice_gets_500_at_once(
         &server,
         "alice",
-        "uac-invite-unreachable-expect-500.xml",
-        free_port(),
-    )
-    .remote(&server.addr())
-    .service("bob")
-    .timeout(10)
-    .run();
-    eprintln!(
-        "INVITE to unreachable tcp:{gone} answered in {:?}",
-        started.elapsed()
+        &format!("unreachable tcp:{gone}"),
+        "500 at once for an unreachable TCP contact",
     );
-    alice.assert_ok("500 at once for an unreachable TCP contact");
     let log = server.log_text();
     assert!(log.contains("tcp: connect failed"), "{log}");
 }
@@ -177,13 +161,7 @@ fn invite_to_an_unreachable_tcp_contact_is_answered_at_once() {
 #[cfg(target_os = "linux")]
 #[test]
 fn invite_to_a_closed_udp_port_is_answered_at_once() {
-    let server = Server::start(
-        BIN,
-        Options {
-            transaction: "t1_ms = 60000\nt2_ms = 60000\n".into(),
-            ..Options::default()
-        },
-    );
+    let server = server_with_minute_timers();
     let phone = RawUdp::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
     let local = phone.sock.local_addr().unwrap();
     let reg = format!(
@@ -202,10 +180,33 @@ fn invite_to_a_closed_udp_port_is_answered_at_once() {
     let answer = phone.recv(HANG_GUARD).expect("the REGISTER's answer");
     assert_eq!(status_of(&answer), Some(200), "{answer}");
     drop(phone); // nothing listens at `local` any more
-    let started = Instant::now();
-    let alice = Sipp::new(
+    alice_gets_500_at_once(
         &server,
         "alice-udp",
+        &format!("closed udp:{local}"),
+        "500 at once for a closed UDP port",
+    );
+}
+
+/// A server whose T1 and T2 are one minute: Timer B would answer an INVITE after 64
+/// minutes.
+fn server_with_minute_timers() -> Server {
+    Server::start(
+        BIN,
+        Options {
+            transaction: "t1_ms = 60000\nt2_ms = 60000\n".into(),
+            ..Options::default()
+        },
+    )
+}
+
+/// Alice (SIPp run `name`) calls bob, whose contact is `contact`, and must get a 500 within
+/// SIPp's 10-second timeout (`what` names the check); how long it took goes to stderr.
+fn alice_gets_500_at_once(server: &Server, name: &str, contact: &str, what: &str) {
+    let started = Instant::now();
+    let alice = Sipp::new(
+        server,
+        name,
         "uac-invite-unreachable-expect-500.xml",
         free_port(),
     )
@@ -213,11 +214,8 @@ fn invite_to_a_closed_udp_port_is_answered_at_once() {
     .service("bob")
     .timeout(10)
     .run();
-    eprintln!(
-        "INVITE to closed udp:{local} answered in {:?}",
-        started.elapsed()
-    );
-    alice.assert_ok("500 at once for a closed UDP port");
+    eprintln!("INVITE to {contact} answered in {:?}", started.elapsed());
+    alice.assert_ok(what);
 }
 
 /// An OPTIONS to the server whose Via names `via` but which is sent from `from`, without

@@ -37,6 +37,6 @@ pub use mailbox::{
     MailboxError, MailboxId, MailboxSettings, Mailboxes, MemoryMailboxes, Message, MessageStatus,
     NewMessage,
 };
-pub use prompts::Prompts;
+pub use prompts::{Prompts, VOICEMAIL_PROMPTS};
 pub use request_uri::{RequestUriError, ServiceRequest, VoicemailMode};
 pub use voicemail::MailboxChanged;

@@ -9,6 +9,22 @@ use std::sync::Mutex;
 
 use media::{wav, Clip};
 
+/// The voicemail service's prompts besides `greeting-default` and the digits `0` to `9`:
+/// with those, the files a prompt directory holds.
+pub const VOICEMAIL_PROMPTS: [&str; 11] = [
+    "enter-pin",
+    "wrong-pin",
+    "no-messages",
+    "new-messages",
+    "message-menu",
+    "goodbye",
+    "mailbox-number",
+    "record-greeting",
+    "deleted",
+    "saved",
+    "mailbox-full",
+];
+
 /// The prompt directory and its loaded clips.
 #[derive(Debug)]
 pub struct Prompts {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use media::{MediaConfig, MediaEngine};
 use services::{
     HostConfig, MailboxChanged, MailboxId, Mailboxes, MemoryMailboxes, MessageStatus, Prompts,
-    ServiceHost, VoicemailConfig,
+    ServiceHost, VoicemailConfig, VOICEMAIL_PROMPTS,
 };
 use testkit::audio;
 use testkit::rtp_peer::RtpPeer;
@@ -44,22 +44,7 @@ fn write_prompts(dir: &std::path::Path) -> Vec<i16> {
     std::fs::create_dir_all(dir).unwrap();
     let greeting = audio::signature(GREETING_MS);
     audio::write_wav(&dir.join("greeting-default.wav"), &greeting);
-    for (i, name) in [
-        "enter-pin",
-        "wrong-pin",
-        "no-messages",
-        "new-messages",
-        "message-menu",
-        "goodbye",
-        "mailbox-number",
-        "record-greeting",
-        "deleted",
-        "saved",
-        "mailbox-full",
-    ]
-    .iter()
-    .enumerate()
-    {
+    for (i, name) in VOICEMAIL_PROMPTS.iter().enumerate() {
         let t = audio::tone(300.0 + 40.0 * i as f64, 200, 6000.0);
         audio::write_wav(&dir.join(format!("{name}.wav")), &t);
     }
@@ -138,6 +123,43 @@ impl Fixture {
     }
 }
 
+/// The Request-URI the proxy sends a caller to alice's voicemail with.
+const DEPOSIT: &str = "sip:voicemail@example.com;mode=deposit;mailbox=alice";
+/// The Request-URI the proxy sends alice to her own mailbox with.
+const RETRIEVE: &str = "sip:voicemail@example.com;mode=retrieve;mailbox=alice";
+
+/// A call the service host answered: the phone, its RTP peer and where the host wants RTP.
+struct Answered {
+    phone: SipPhone,
+    peer: RtpPeer,
+    rtp: SocketAddr,
+}
+
+/// Calls `uri` from `user`'s phone with a PCMU offer and expects a 200 OK with SDP.
+fn answered_call(f: &Fixture, user: &str, uri: &str) -> Answered {
+    let peer = RtpPeer::bind();
+    let mut phone = SipPhone::new(f.addr(), user);
+    let ok = phone.invite(uri, &SipPhone::pcmu_offer(peer.addr()));
+    assert_eq!(ok.status(), 200, "{}", ok.text);
+    let rtp = ok.sdp_rtp_addr().unwrap();
+    Answered { phone, peer, rtp }
+}
+
+/// Sends `digits` by RFC 4733 (payload type 101).
+fn send_digits(peer: &mut RtpPeer, rtp: SocketAddr, digits: &str) {
+    for d in digits.chars() {
+        peer.send_digit(rtp, d, 101);
+    }
+}
+
+/// Asserts the host hangs up (sends BYE) within `limit`.
+fn expect_hang_up(phone: &SipPhone, limit: Duration, what: &str) {
+    assert!(
+        phone.expect_request("BYE", limit).is_some(),
+        "{what}: no BYE"
+    );
+}
+
 /// Waits until the phone has heard `ms` of audio after the first sound.
 fn heard_after_first_sound(peer: &RtpPeer, ms: u32) {
     testkit::wait::wait_until(
@@ -153,14 +175,11 @@ fn heard_after_first_sound(peer: &RtpPeer, ms: u32) {
 
 /// Calls the deposit URI, checks the greeting, sends `tone_ms` of 1 kHz, hangs up.
 fn deposit(f: &Fixture, tone_ms: u32) {
-    let mut peer = RtpPeer::bind();
-    let mut phone = SipPhone::new(f.addr(), "2000");
-    let ok = phone.invite(
-        "sip:voicemail@example.com;mode=deposit;mailbox=alice",
-        &SipPhone::pcmu_offer(peer.addr()),
-    );
-    assert_eq!(ok.status(), 200, "{}", ok.text);
-    let rtp = ok.sdp_rtp_addr().unwrap();
+    let Answered {
+        mut phone,
+        mut peer,
+        rtp,
+    } = answered_call(f, "2000", DEPOSIT);
     // The greeting, then the 400 ms beep, then recording starts.
     heard_after_first_sound(&peer, GREETING_MS + 400 + 100);
     let heard = peer.heard().samples;
@@ -195,18 +214,13 @@ fn deposit_then_retrieve_with_rfc4733_pin_and_delete() {
     assert!((3..=4).contains(&m.duration_secs), "{}", m.duration_secs);
 
     // Retrieval from the owner's phone, PIN by RFC 4733.
-    let mut peer = RtpPeer::bind();
-    let mut phone = SipPhone::new(f.addr(), "alice");
-    let ok = phone.invite(
-        "sip:voicemail@example.com;mode=retrieve;mailbox=alice",
-        &SipPhone::pcmu_offer(peer.addr()),
-    );
-    assert_eq!(ok.status(), 200);
-    let rtp = ok.sdp_rtp_addr().unwrap();
+    let Answered {
+        phone,
+        mut peer,
+        rtp,
+    } = answered_call(&f, "alice", RETRIEVE);
     heard_after_first_sound(&peer, 150); // "enter your PIN" started
-    for d in ['1', '2', '3', '4', '#'] {
-        peer.send_digit(rtp, d, 101);
-    }
+    send_digits(&mut peer, rtp, "1234#");
     // The message plays after the announcements: wait for 2.5 s of 1 kHz.
     testkit::wait::wait_until(
         "the message's 1 kHz tone played back",
@@ -218,41 +232,29 @@ fn deposit_then_retrieve_with_rfc4733_pin_and_delete() {
     assert!(f.messages().is_empty(), "message deleted");
     assert!(!m.path.exists(), "its file removed");
     // After the last message: goodbye and the service hangs up.
-    assert!(phone
-        .expect_request("BYE", Duration::from_secs(10))
-        .is_some());
+    expect_hang_up(&phone, Duration::from_secs(10), "after the last message");
 }
 
 #[test]
 fn wrong_pins_are_throttled() {
     let f = fixture(Duration::from_secs(60), 10);
     for attempt in 0..2 {
-        let mut peer = RtpPeer::bind();
-        let mut phone = SipPhone::new(f.addr(), "mallory");
-        let ok = phone.invite(
-            "sip:voicemail@example.com;mode=retrieve;mailbox=alice",
-            &SipPhone::pcmu_offer(peer.addr()),
-        );
-        assert_eq!(ok.status(), 200);
-        let rtp = ok.sdp_rtp_addr().unwrap();
+        let Answered {
+            phone,
+            mut peer,
+            rtp,
+        } = answered_call(&f, "mallory", RETRIEVE);
         if attempt == 0 {
             // Three wrong PINs lock the mailbox; the service hangs up.
-            for _ in 0..3 {
-                for d in ['9', '9', '9', '9', '#'] {
-                    peer.send_digit(rtp, d, 101);
-                }
-            }
+            send_digits(&mut peer, rtp, "9999#9999#9999#");
         } else {
             // Locked: the right PIN does not open the mailbox; the PIN is not even asked.
-            for d in ['1', '2', '3', '4', '#'] {
-                peer.send_digit(rtp, d, 101);
-            }
+            send_digits(&mut peer, rtp, "1234#");
         }
-        assert!(
-            phone
-                .expect_request("BYE", Duration::from_secs(20))
-                .is_some(),
-            "attempt {attempt}: no BYE"
+        expect_hang_up(
+            &phone,
+            Duration::from_secs(20),
+            &format!("attempt {attempt}"),
         );
         // Prompts are tones: enter-pin 300 Hz, wrong-pin 340 Hz, no-messages 380 Hz.
         let heard = peer.heard().samples;
@@ -275,10 +277,7 @@ fn no_common_codec_is_488() {
     let peer = RtpPeer::bind();
     let mut phone = SipPhone::new(f.addr(), "2000");
     let offer = SipPhone::offer(peer.addr(), "9", "a=rtpmap:9 G722/8000\r\n");
-    let r = phone.invite(
-        "sip:voicemail@example.com;mode=deposit;mailbox=alice",
-        &offer,
-    );
+    let r = phone.invite(DEPOSIT, &offer);
     assert_eq!(r.status(), 488, "{}", r.text);
     assert!(r.header("Warning").unwrap().starts_with("305"));
     assert_eq!(f.host.stats().refused, 1);
@@ -287,17 +286,9 @@ fn no_common_codec_is_488() {
 #[test]
 fn a_caller_that_sends_no_rtp_is_hung_up() {
     let f = fixture(Duration::from_secs(1), 10);
-    let peer = RtpPeer::bind();
-    let mut phone = SipPhone::new(f.addr(), "2000");
-    let ok = phone.invite(
-        "sip:voicemail@example.com;mode=deposit;mailbox=alice",
-        &SipPhone::pcmu_offer(peer.addr()),
-    );
-    assert_eq!(ok.status(), 200);
+    let call = answered_call(&f, "2000", DEPOSIT);
     // No RTP from us: the host gives up after rtp_timeout and sends BYE.
-    assert!(phone
-        .expect_request("BYE", Duration::from_secs(10))
-        .is_some());
+    expect_hang_up(&call.phone, Duration::from_secs(10), "no RTP");
     assert!(f.messages().is_empty());
 }
 
@@ -308,16 +299,8 @@ fn a_full_mailbox_takes_no_message() {
     f.changed();
     assert_eq!(f.messages().len(), 1);
     // Second caller: "mailbox full", goodbye, BYE; nothing recorded.
-    let peer = RtpPeer::bind();
-    let mut phone = SipPhone::new(f.addr(), "3000");
-    let ok = phone.invite(
-        "sip:voicemail@example.com;mode=deposit;mailbox=alice",
-        &SipPhone::pcmu_offer(peer.addr()),
-    );
-    assert_eq!(ok.status(), 200);
-    assert!(phone
-        .expect_request("BYE", Duration::from_secs(10))
-        .is_some());
+    let call = answered_call(&f, "3000", DEPOSIT);
+    expect_hang_up(&call.phone, Duration::from_secs(10), "mailbox full");
     assert_eq!(f.messages().len(), 1);
 }
 
@@ -339,14 +322,11 @@ fn untrusted_uris_are_refused() {
 #[test]
 fn hold_by_reinvite_stops_our_audio_and_resume_restarts_it() {
     let f = fixture(Duration::from_secs(60), 10);
-    let mut peer = RtpPeer::bind();
-    let mut phone = SipPhone::new(f.addr(), "2000");
-    let ok = phone.invite(
-        "sip:voicemail@example.com;mode=deposit;mailbox=alice",
-        &SipPhone::pcmu_offer(peer.addr()),
-    );
-    assert_eq!(ok.status(), 200);
-    let rtp = ok.sdp_rtp_addr().unwrap();
+    let Answered {
+        mut phone,
+        mut peer,
+        rtp,
+    } = answered_call(&f, "2000", DEPOSIT);
     assert!(peer.wait_samples(1600, Duration::from_secs(5)));
     // Hold (RFC 3264 section 8.4): we offer sendonly, the host answers recvonly and stops sending.
     let hold = format!("{}a=sendonly\r\n", SipPhone::pcmu_offer(peer.addr()));
@@ -383,10 +363,7 @@ fn sipp_leaves_a_message_by_pcap_play() {
         port,
     )
     .remote(&f.addr().to_string())
-    .key(
-        "service_uri",
-        "sip:voicemail@example.com;mode=deposit;mailbox=alice",
-    )
+    .key("service_uri", DEPOSIT)
     .key("greeting_ms", GREETING_MS + 600)
     .arg("-mp")
     .arg(&testkit::ports::free_port().to_string());
@@ -409,14 +386,11 @@ fn sipp_leaves_a_message_by_pcap_play() {
 #[test]
 fn pin_by_sip_info_then_a_new_greeting_that_callers_hear() {
     let f = fixture(Duration::from_secs(60), 10);
-    let mut peer = RtpPeer::bind();
-    let mut phone = SipPhone::new(f.addr(), "alice");
-    let ok = phone.invite(
-        "sip:voicemail@example.com;mode=retrieve;mailbox=alice",
-        &SipPhone::pcmu_offer(peer.addr()),
-    );
-    assert_eq!(ok.status(), 200);
-    let rtp = ok.sdp_rtp_addr().unwrap();
+    let Answered {
+        mut phone,
+        mut peer,
+        rtp,
+    } = answered_call(&f, "alice", RETRIEVE);
     heard_after_first_sound(&peer, 150);
     // The PIN by SIP INFO (application/dtmf-relay) this time.
     for d in ['1', '2', '3', '4', '#'] {
@@ -438,9 +412,11 @@ fn pin_by_sip_info_then_a_new_greeting_that_callers_hear() {
     });
     peer.send_audio(rtp, &audio::tone(1000.0, 2000, 8000.0));
     peer.send_digit(rtp, '#', 101);
-    assert!(phone
-        .expect_request("BYE", Duration::from_secs(20))
-        .is_some());
+    expect_hang_up(
+        &phone,
+        Duration::from_secs(20),
+        "after the greeting is recorded",
+    );
     let greeting =
         f.rt.block_on(f.mailboxes.settings(&alice()))
             .unwrap()
@@ -454,13 +430,11 @@ fn pin_by_sip_info_then_a_new_greeting_that_callers_hear() {
     );
 
     // The next caller hears the new greeting, not the default prompt.
-    let peer = RtpPeer::bind();
-    let mut caller = SipPhone::new(f.addr(), "2000");
-    let ok = caller.invite(
-        "sip:voicemail@example.com;mode=deposit;mailbox=alice",
-        &SipPhone::pcmu_offer(peer.addr()),
-    );
-    assert_eq!(ok.status(), 200);
+    let Answered {
+        phone: mut caller,
+        peer,
+        ..
+    } = answered_call(&f, "2000", DEPOSIT);
     testkit::wait::wait_until("the new greeting", Duration::from_secs(10), || {
         audio::tone_seconds(&peer.heard().samples, 1000.0) >= 1.5
     });

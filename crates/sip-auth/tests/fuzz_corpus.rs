@@ -2,14 +2,8 @@
 //! nothing may panic, and every value that parses must print and re-parse
 //! to an equal value (the same property the `auth_header` fuzz target checks).
 
-use std::fs;
-use std::path::PathBuf;
-
+use fuzz_corpus::{corpus, XorShift};
 use sip_auth::{Challenge, Credentials};
-
-fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/auth_header")
-}
 
 fn check(data: &[u8]) -> (bool, bool) {
     let challenge = Challenge::parse_bytes(data).ok();
@@ -31,12 +25,7 @@ fn check(data: &[u8]) -> (bool, bool) {
 fn corpus_parses_without_panics_and_round_trips() {
     let mut files = 0;
     let mut parsed = 0;
-    for entry in fs::read_dir(corpus_dir()).expect("corpus directory exists") {
-        let path = entry.expect("readable directory entry").path();
-        if !path.is_file() {
-            continue;
-        }
-        let data = fs::read(&path).expect("readable corpus file");
+    for (_, data) in corpus("auth_header") {
         let (challenge, credentials) = check(&data);
         files += 1;
         parsed += usize::from(challenge || credentials);
@@ -56,16 +45,9 @@ fn corpus_parses_without_panics_and_round_trips() {
 #[test]
 fn mutated_corpus_round_trips() {
     const INTERESTING: &[u8] = b"\"\\,= \t\r\n\0\x7f\xc3\xa9aA0-*";
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    for entry in fs::read_dir(corpus_dir()).expect("corpus directory exists") {
-        let path = entry.expect("readable directory entry").path();
-        let seed = fs::read(&path).expect("readable corpus file");
+    let mut rnd = XorShift::new(0x9e37_79b9_7f4a_7c15);
+    let mut next = move || rnd.next_u64();
+    for (_, seed) in corpus("auth_header") {
         for _ in 0..300 {
             let mut data = seed.clone();
             for _ in 0..(1 + next() % 4) {

@@ -359,6 +359,18 @@ impl UserAgent {
         }
     }
 
+    /// Forgets a call and reports it ended by `reason`, unless its end was reported already.
+    pub(crate) fn end_call(&mut self, call: CallHandle, reason: EndReason) {
+        let Some(c) = self.calls.get(&call) else {
+            return;
+        };
+        let reported = c.reported;
+        self.remove_call(call);
+        if !reported {
+            self.events.push_back(UaEvent::Ended { call, reason });
+        }
+    }
+
     /// Transaction events: timeouts of our requests, terminated transactions.
     pub(crate) fn drain_layer_events(&mut self, _now: Duration) {
         while let Some(e) = self.layer.poll_event() {
@@ -381,19 +393,7 @@ impl UserAgent {
     /// A client transaction of ours got its final answer (or timed out with `status` 408).
     pub(crate) fn client_finished(&mut self, id: TransactionId, status: u16) {
         match self.client.remove(&id) {
-            Some(Purpose::Bye(call)) => {
-                let Some(c) = self.calls.get(&call) else {
-                    return;
-                };
-                let reported = c.reported;
-                self.remove_call(call);
-                if !reported {
-                    self.events.push_back(UaEvent::Ended {
-                        call,
-                        reason: EndReason::LocalBye,
-                    });
-                }
-            }
+            Some(Purpose::Bye(call)) => self.end_call(call, EndReason::LocalBye),
             Some(Purpose::OutOfDialog(request)) => {
                 self.events.push_back(UaEvent::Response { request, status });
             }

@@ -192,20 +192,29 @@ impl UserAgent {
             return;
         };
         self.respond(now, cancel_tx, req, 200);
-        let Some(c) = self.calls.get(&call) else {
-            return;
-        };
-        if let (Phase::Offered, Some(tx)) = (c.phase, c.invite_tx) {
-            let b = ResponseBuilder::new(&c.invite, 487)
-                .to_tag(&c.dialog.local_tag)
-                .to_vec();
-            let _ = self.layer.respond(now, tx, Bytes::from(b), 487);
+        if self.terminate_unanswered_invite(now, call) {
             self.remove_call(call);
             self.events.push_back(UaEvent::Ended {
                 call,
                 reason: EndReason::Cancelled,
             });
         }
+    }
+
+    /// Answers a call's INVITE that has no final response yet with 487 Request Terminated
+    /// (RFC 3261 section 9.2 and 15.1.2); true when it had none (the call was only offered).
+    fn terminate_unanswered_invite(&mut self, now: Duration, call: CallHandle) -> bool {
+        let Some(c) = self.calls.get(&call) else {
+            return false;
+        };
+        let (Phase::Offered, Some(tx)) = (c.phase, c.invite_tx) else {
+            return false;
+        };
+        let b = ResponseBuilder::new(&c.invite, 487)
+            .to_tag(&c.dialog.local_tag)
+            .to_vec();
+        let _ = self.layer.respond(now, tx, Bytes::from(b), 487);
+        true
     }
 
     fn on_ack(&mut self, ack: &SipMessage) {
@@ -231,24 +240,9 @@ impl UserAgent {
 
     fn on_bye(&mut self, now: Duration, id: TransactionId, call: CallHandle, req: &SipMessage) {
         self.respond(now, id, req, 200);
-        let Some(c) = self.calls.get(&call) else {
-            return;
-        };
         // A BYE before our final answer (an early dialog) also ends the INVITE (§15.1.2).
-        if let (Phase::Offered, Some(tx)) = (c.phase, c.invite_tx) {
-            let b = ResponseBuilder::new(&c.invite, 487)
-                .to_tag(&c.dialog.local_tag)
-                .to_vec();
-            let _ = self.layer.respond(now, tx, Bytes::from(b), 487);
-        }
-        let reported = c.reported;
-        self.remove_call(call);
-        if !reported {
-            self.events.push_back(UaEvent::Ended {
-                call,
-                reason: EndReason::RemoteBye,
-            });
-        }
+        self.terminate_unanswered_invite(now, call);
+        self.end_call(call, EndReason::RemoteBye);
     }
 
     fn on_offer(&mut self, now: Duration, id: TransactionId, call: CallHandle, req: SipMessage) {

@@ -8,6 +8,28 @@ use crate::server::{password, Server};
 use crate::sipp::{Background, SippResult};
 use crate::wait::{wait_until, HANG_GUARD};
 
+/// The ladder of a registration with digest authentication (RFC 3665 §2.1):
+/// REGISTER → 401 → REGISTER with Authorization → 200.
+pub const AUTHENTICATED_REGISTER_LADDER: [&str; 4] = ["> REGISTER", "< 401", "> REGISTER", "< 200"];
+
+/// The 401 of a registration run (as SIPp received it) and its WWW-Authenticate values,
+/// after checking the run's ladder is [`AUTHENTICATED_REGISTER_LADDER`].
+pub fn register_challenge(r: &SippResult) -> (String, Vec<String>) {
+    assert_eq!(r.ladder(), AUTHENTICATED_REGISTER_LADDER, "{}", r.messages);
+    let challenge = r.find(false, "SIP/2.0 401").swap_remove(0);
+    let www = crate::sipp_trace::headers(&challenge, "WWW-Authenticate")
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    (challenge, www)
+}
+
+/// The ladder of the caller's side of the RFC 3665 §3.1 call with proxy authentication:
+/// INVITE → 407 → ACK → INVITE with Proxy-Authorization → 100 → 180 → 200 → ACK → BYE → 200.
+pub const AUTHENTICATED_CALL_LADDER: [&str; 10] = [
+    "> INVITE", "< 407", "> ACK", "> INVITE", "< 100", "< 180", "< 200", "> ACK", "> BYE", "< 200",
+];
+
 /// RFC 3665 §2.1 with digest authentication: `user` registers from 127.0.0.1:`port` with
 /// its password (REGISTER → 401 → REGISTER with Authorization → 200).
 pub fn register(node: &Server, user: &str, port: u16) -> SippResult {
@@ -60,10 +82,7 @@ pub fn call_bob_as(caller_node: &Server, caller: &str, bob: Background) -> SippR
     bob.wait().assert_ok("bob's UAS");
     assert_eq!(
         alice.ladder(),
-        [
-            "> INVITE", "< 407", "> ACK", "> INVITE", "< 100", "< 180", "< 200", "> ACK", "> BYE",
-            "< 200"
-        ],
+        AUTHENTICATED_CALL_LADDER,
         "{}",
         alice.messages
     );

@@ -89,6 +89,25 @@ impl Default for Options {
 }
 
 impl Options {
+    /// These options with `[database] url` set to `db` (instead of SQLite in the data
+    /// directory).
+    #[cfg(feature = "databases")]
+    pub fn on_database(self, db: &crate::database::TempDatabase) -> Options {
+        Options {
+            db_url: Some(db.url.clone()),
+            ..self
+        }
+    }
+
+    /// These options with the SIP listeners on every address (`0.0.0.0`), so a phone in
+    /// a [`crate::netns::OtherHost`] reaches the server at [`crate::netns::HOST_IP`].
+    pub fn on_all_addresses(self) -> Options {
+        Options {
+            listen_host: "0.0.0.0".into(),
+            ..self
+        }
+    }
+
     /// Authentication on (no extra `[auth]` lines), room for many bindings, info logs.
     pub fn digest() -> Options {
         Options {

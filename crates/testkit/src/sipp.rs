@@ -74,19 +74,7 @@ impl Sipp {
     /// SIPp playing `scenario_file` from 127.0.0.1:`port`, one call, no remote host yet
     /// (a UAS, or see [`Sipp::remote`]).
     pub fn new(server: &Server, name: &str, scenario_file: &str, port: u16) -> Sipp {
-        Sipp {
-            name: name.into(),
-            scenario: scenario(scenario_file),
-            port,
-            remote: None,
-            args: Vec::new(),
-            calls: 1,
-            limit: Some(1),
-            timeout_secs: 20,
-            workdir: server.workdir(name),
-            local_ip: "127.0.0.1".into(),
-            netns: None,
-        }
+        Sipp::with_workdir(name, scenario_file, port, server.workdir(name))
     }
 
     /// SIPp playing `scenario_file` from 127.0.0.1:`port`, its traces in `dir/name`, for
@@ -94,6 +82,11 @@ impl Sipp {
     pub fn in_dir(dir: &Path, name: &str, scenario_file: &str, port: u16) -> Sipp {
         let workdir = dir.join(format!("sipp-{name}"));
         std::fs::create_dir_all(&workdir).unwrap();
+        Sipp::with_workdir(name, scenario_file, port, workdir)
+    }
+
+    /// One call of `scenario_file` from 127.0.0.1:`port`, traces in `workdir`.
+    fn with_workdir(name: &str, scenario_file: &str, port: u16, workdir: PathBuf) -> Sipp {
         Sipp {
             name: name.into(),
             scenario: scenario(scenario_file),

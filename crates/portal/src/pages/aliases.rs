@@ -8,7 +8,7 @@ use axum::Form;
 use model::AddressOfRecord;
 
 use crate::app::{see_other, Ctx, Fields};
-use crate::pages::domains::{store_failed, urlencode};
+use crate::pages::domains::{confirm_delete_page, deleted, store_failed};
 use crate::pages::{in_reach, scope, FORM_ERRORS};
 
 async fn render(ctx: &Ctx, form: &Fields, errors: &Fields, status: StatusCode) -> Response {
@@ -96,34 +96,22 @@ pub async fn confirm_delete(ctx: Ctx, Path(alias): Path<String>) -> Response {
         Ok(a) => a,
         Err(r) => return r,
     };
-    ctx.app.templates.page(
-        &ctx.frame(),
-        "confirm.html",
-        minijinja::context! {
-            what => a.to_string(),
-            action => format!("/aliases/{}/delete", urlencode(&a.to_string())),
-            back => "/aliases",
-            fields => Vec::<(String, String)>::new(),
-        },
-    )
+    confirm_delete_page(&ctx, "aliases", &a.to_string(), "/aliases")
 }
 
 /// POST `/aliases/{alias}/delete`.
 pub async fn delete(ctx: Ctx, Path(alias): Path<String>, Form(f): Form<Fields>) -> Response {
-    let a = match reachable(&ctx, &alias) {
+    let a = match ctx.posted_to(reachable(&ctx, &alias), &f) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = ctx.check_csrf(&f) {
-        return r;
-    }
-    match admin::delete_alias(ctx.app.store.as_ref(), &a).await {
-        Ok(done) => {
-            ctx.app.server.apply(&done.notices).await;
-            ctx.audit("alias.delete", &a.to_string()).await;
-            see_other("/aliases")
-        }
-        Err(e) if e.http_status() == 404 => ctx.not_found(),
-        Err(e) => store_failed(&ctx, &e),
-    }
+    let outcome = admin::delete_alias(ctx.app.store.as_ref(), &a).await;
+    deleted(
+        &ctx,
+        outcome,
+        "alias.delete",
+        |()| a.to_string(),
+        "/aliases",
+    )
+    .await
 }

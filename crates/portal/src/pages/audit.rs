@@ -38,25 +38,9 @@ pub async fn list(ctx: Ctx, Query(q): Query<Fields>) -> Response {
     )
 }
 
-/// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC` (civil-from-days, Howard Hinnant's).
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
 pub fn utc(t: u64) -> String {
-    let days = (t / 86_400) as i64;
-    let secs = t % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    format!("{} UTC", admin::utc::date_time(t))
 }
 
 #[cfg(test)]

@@ -35,6 +35,42 @@ pub fn store_failed(ctx: &Ctx, e: &dyn std::fmt::Display) -> Response {
     ctx.message(axum::http::StatusCode::SERVICE_UNAVAILABLE, "error", "none")
 }
 
+/// The answer to a delete form: on success the change goes to the running server, the
+/// audit log gets `action` on `object(result)` and the browser goes `back`; a target that
+/// is gone is 404, a store failure 503.
+pub async fn deleted<T>(
+    ctx: &Ctx,
+    outcome: Result<admin::Done<T>, admin::AdminError>,
+    action: &str,
+    object: impl FnOnce(&T) -> String,
+    back: &str,
+) -> Response {
+    match outcome {
+        Ok(done) => {
+            ctx.app.server.apply(&done.notices).await;
+            ctx.audit(action, &object(&done.result)).await;
+            see_other(back)
+        }
+        Err(e) if e.http_status() == 404 => ctx.not_found(),
+        Err(e) => store_failed(ctx, &e),
+    }
+}
+
+/// The page asking "delete `what`?": its form posts to `/<section>/<what>/delete`, and
+/// going back leads to `back`.
+pub fn confirm_delete_page(ctx: &Ctx, section: &str, what: &str, back: &str) -> Response {
+    ctx.app.templates.page(
+        &ctx.frame(),
+        "confirm.html",
+        minijinja::context! {
+            what,
+            action => format!("/{section}/{}/delete", urlencode(what)),
+            back,
+            fields => Vec::<(String, String)>::new(),
+        },
+    )
+}
+
 /// GET `/domains`.
 pub async fn list(ctx: Ctx) -> Response {
     if let Err(r) = ctx.staff() {
@@ -73,16 +109,7 @@ pub async fn confirm_delete(ctx: Ctx, Path(domain): Path<String>) -> Response {
     if let Err(r) = ctx.admin() {
         return r;
     }
-    ctx.app.templates.page(
-        &ctx.frame(),
-        "confirm.html",
-        minijinja::context! {
-            what => domain,
-            action => format!("/domains/{}/delete", urlencode(&domain)),
-            back => "/domains",
-            fields => Vec::<(String, String)>::new(),
-        },
-    )
+    confirm_delete_page(&ctx, "domains", &domain, "/domains")
 }
 
 /// POST `/domains/{domain}/delete` (admin only).
@@ -90,15 +117,8 @@ pub async fn delete(ctx: Ctx, Path(domain): Path<String>, Form(f): Form<Fields>)
     if let Err(r) = ctx.admin().and_then(|_| ctx.check_csrf(&f)) {
         return r;
     }
-    match admin::delete_domain(ctx.app.store.as_ref(), &domain).await {
-        Ok(done) => {
-            ctx.app.server.apply(&done.notices).await;
-            ctx.audit("domain.delete", &done.result).await;
-            see_other("/domains")
-        }
-        Err(e) if e.http_status() == 404 => ctx.not_found(),
-        Err(e) => store_failed(&ctx, &e),
-    }
+    let outcome = admin::delete_domain(ctx.app.store.as_ref(), &domain).await;
+    deleted(&ctx, outcome, "domain.delete", String::clone, "/domains").await
 }
 
 /// Percent-encodes a path segment.

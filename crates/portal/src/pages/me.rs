@@ -58,13 +58,10 @@ pub async fn page(ctx: Ctx) -> Response {
 
 /// POST `/me/forwarding`.
 pub async fn set_forwarding(ctx: Ctx, Form(f): Form<Fields>) -> Response {
-    let aor = match me(&ctx) {
+    let aor = match ctx.posted_to(me(&ctx), &f) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = ctx.check_csrf(&f) {
-        return r;
-    }
     let errors = forwarding::save(&ctx, &aor, &f).await;
     ctx.audit("forward.set", &aor.to_string()).await;
     if errors.is_empty() {
@@ -76,13 +73,10 @@ pub async fn set_forwarding(ctx: Ctx, Form(f): Form<Fields>) -> Response {
 
 /// POST `/me/lists`: find-me and screening.
 pub async fn set_lists(ctx: Ctx, Form(f): Form<Fields>) -> Response {
-    let aor = match me(&ctx) {
+    let aor = match ctx.posted_to(me(&ctx), &f) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = ctx.check_csrf(&f) {
-        return r;
-    }
     let errors = crate::pages::lists::save(&ctx, &aor, &f).await;
     ctx.audit("lists.set", &aor.to_string()).await;
     if errors.is_empty() {
@@ -94,13 +88,10 @@ pub async fn set_lists(ctx: Ctx, Form(f): Form<Fields>) -> Response {
 
 /// POST `/me/password`: needs the current password; updates both HA1s.
 pub async fn change_password(ctx: Ctx, Form(f): Form<Fields>) -> Response {
-    let aor = match me(&ctx) {
+    let aor = match ctx.posted_to(me(&ctx), &f) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = ctx.check_csrf(&f) {
-        return r;
-    }
     let store = ctx.app.store.as_ref();
     let current = f.get("current").map_or("", String::as_str);
     match admin::check_sip_login(store, &aor, current).await {

@@ -10,7 +10,7 @@ use axum::Form;
 use model::AddressOfRecord;
 
 use crate::app::{see_other, Ctx, Fields};
-use crate::pages::domains::{store_failed, urlencode};
+use crate::pages::domains::{confirm_delete_page, deleted, store_failed, urlencode};
 use crate::pages::online::rows;
 use crate::pages::{forwarding, in_reach, scope, FORM_ERRORS};
 
@@ -250,13 +250,10 @@ pub async fn show(ctx: Ctx, Path(user): Path<String>) -> Response {
 
 /// POST `/users/{user}/password`: sets a new password (both HA1s).
 pub async fn reset_password(ctx: Ctx, Path(user): Path<String>, Form(f): Form<Fields>) -> Response {
-    let aor = match reachable(&ctx, &user).await {
+    let aor = match ctx.posted_to(reachable(&ctx, &user).await, &f) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = ctx.check_csrf(&f) {
-        return r;
-    }
     let password = f.get("password").cloned().unwrap_or_default();
     match admin::set_password(ctx.app.store.as_ref(), &aor, || Ok(password)).await {
         Ok(done) => {
@@ -273,13 +270,10 @@ pub async fn reset_password(ctx: Ctx, Path(user): Path<String>, Form(f): Form<Fi
 
 /// POST `/users/{user}/forwarding`: the user's forwarding, set by staff.
 pub async fn set_forwarding(ctx: Ctx, Path(user): Path<String>, Form(f): Form<Fields>) -> Response {
-    let aor = match reachable(&ctx, &user).await {
+    let aor = match ctx.posted_to(reachable(&ctx, &user).await, &f) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = ctx.check_csrf(&f) {
-        return r;
-    }
     let errors = forwarding::save(&ctx, &aor, &f).await;
     ctx.audit("forward.set", &aor.to_string()).await;
     if errors.is_empty() {
@@ -291,13 +285,10 @@ pub async fn set_forwarding(ctx: Ctx, Path(user): Path<String>, Form(f): Form<Fi
 
 /// POST `/users/{user}/lists`: the user's find-me and screening lists, set by staff.
 pub async fn set_lists(ctx: Ctx, Path(user): Path<String>, Form(f): Form<Fields>) -> Response {
-    let aor = match reachable(&ctx, &user).await {
+    let aor = match ctx.posted_to(reachable(&ctx, &user).await, &f) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = ctx.check_csrf(&f) {
-        return r;
-    }
     let errors = crate::pages::lists::save(&ctx, &aor, &f).await;
     ctx.audit("lists.set", &aor.to_string()).await;
     if errors.is_empty() {
@@ -313,34 +304,17 @@ pub async fn confirm_delete(ctx: Ctx, Path(user): Path<String>) -> Response {
         Ok(a) => a,
         Err(r) => return r,
     };
-    ctx.app.templates.page(
-        &ctx.frame(),
-        "confirm.html",
-        minijinja::context! {
-            what => aor.to_string(),
-            action => format!("/users/{}/delete", urlencode(&aor.to_string())),
-            back => format!("/users/{}", urlencode(&aor.to_string())),
-            fields => Vec::<(String, String)>::new(),
-        },
-    )
+    let what = aor.to_string();
+    let back = format!("/users/{}", urlencode(&what));
+    confirm_delete_page(&ctx, "users", &what, &back)
 }
 
 /// POST `/users/{user}/delete`.
 pub async fn delete(ctx: Ctx, Path(user): Path<String>, Form(f): Form<Fields>) -> Response {
-    let aor = match reachable(&ctx, &user).await {
+    let aor = match ctx.posted_to(reachable(&ctx, &user).await, &f) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = ctx.check_csrf(&f) {
-        return r;
-    }
-    match admin::delete_user(ctx.app.store.as_ref(), &aor).await {
-        Ok(done) => {
-            ctx.app.server.apply(&done.notices).await;
-            ctx.audit("user.delete", &aor.to_string()).await;
-            see_other("/users")
-        }
-        Err(e) if e.http_status() == 404 => ctx.not_found(),
-        Err(e) => store_failed(&ctx, &e),
-    }
+    let outcome = admin::delete_user(ctx.app.store.as_ref(), &aor).await;
+    deleted(&ctx, outcome, "user.delete", |()| aor.to_string(), "/users").await
 }

@@ -36,9 +36,7 @@ impl Goodbye {
             let len = u8::try_from(reason.len()).map_err(|_| RtcpError::TooLong)?;
             out.push(len);
             out.extend_from_slice(reason);
-            while !(out.len() - start).is_multiple_of(4) {
-                out.push(0);
-            }
+            super::pad_to_word(out, start);
         }
         Ok(count)
     }

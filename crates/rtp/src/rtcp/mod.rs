@@ -135,6 +135,14 @@ pub fn write_compound(packets: &[RtcpPacket], out: &mut Vec<u8>) -> Result<(), R
     Ok(())
 }
 
+/// Pads `out` with null octets until what was written since `start` ends on a 32-bit
+/// boundary (RFC 3550 section 6.5 and 6.6: SDES chunks and the BYE reason end that way).
+pub(crate) fn pad_to_word(out: &mut Vec<u8>, start: usize) {
+    while !(out.len() - start).is_multiple_of(4) {
+        out.push(0);
+    }
+}
+
 /// A count field: at most 31.
 pub(crate) fn count_of(n: usize) -> Result<u8, RtcpError> {
     u8::try_from(n)

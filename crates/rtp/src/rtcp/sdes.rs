@@ -90,9 +90,7 @@ impl SourceDescription {
             }
             // At least one null octet, then to the boundary.
             out.push(0);
-            while !(out.len() - start).is_multiple_of(4) {
-                out.push(0);
-            }
+            super::pad_to_word(out, start);
         }
         Ok(count)
     }

@@ -232,7 +232,7 @@ async fn list(store: &storage::SqlStore, user: &AddressOfRecord, json: bool) -> 
                 vec![
                     m.id.to_string(),
                     m.status.to_string(),
-                    utc(m.received_at),
+                    admin::utc::date_time(m.received_at),
                     m.duration_secs.to_string(),
                     m.caller.clone(),
                 ]
@@ -240,37 +240,4 @@ async fn list(store: &storage::SqlStore, user: &AddressOfRecord, json: bool) -> 
             .collect(),
     );
     Ok(())
-}
-
-/// `YYYY-MM-DD HH:MM:SS` of a Unix time, UTC (Howard Hinnant's civil-from-days).
-fn utc(t: u64) -> String {
-    let days = (t / 86_400) as i64;
-    let secs = t % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::utc;
-
-    #[test]
-    fn unix_times_print_as_utc_dates() {
-        assert_eq!(utc(0), "1970-01-01 00:00:00");
-        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00");
-        assert_eq!(utc(1_796_299_199), "2026-12-03 11:59:59");
-    }
 }

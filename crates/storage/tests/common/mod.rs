@@ -5,22 +5,13 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::future::Future;
-use std::io::Write;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use model::{AddressOfRecord, Subscriber};
 use sqlx::{Connection, MySqlConnection, PgConnection};
 use storage::{Backend, SqlStore};
-
-/// A name no other test run uses: `prefix_<pid>_<nanos>`.
-pub fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}_{}_{nanos}", std::process::id())
-}
+pub use testkit::database::unique;
+use testkit::database::{server_url, with_database};
 
 /// A subscriber whose hashes name it.
 pub fn sub(user: &str, domain: &str) -> Subscriber {
@@ -38,30 +29,6 @@ fn url_var(backend: Backend) -> &'static str {
         Backend::Postgres => "SWITCHBOARD_TEST_POSTGRES_URL",
         Backend::Sqlite => unreachable!("SQLite needs no server"),
     }
-}
-
-/// The URL in `var`; None (after saying so) when unset, unless the DBs are required.
-fn server_url(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("SWITCHBOARD_REQUIRE_DBS").as_deref() == Ok("1") => {
-            panic!("{var} is not set, and SWITCHBOARD_REQUIRE_DBS=1 requires it (eval \"$(scripts/dbs.sh)\")")
-        }
-        _ => {
-            // Straight to stderr: libtest would capture `eprintln!` and hide the line.
-            let _ = writeln!(
-                std::io::stderr(),
-                "not run: set {var} to test this backend (eval \"$(scripts/dbs.sh)\")"
-            );
-            None
-        }
-    }
-}
-
-/// `url` with its database name replaced by `db`.
-fn with_database(url: &str, db: &str) -> String {
-    let (head, _) = url.rsplit_once('/').unwrap();
-    format!("{head}/{db}")
 }
 
 enum Admin {
