@@ -31,32 +31,7 @@ const GREETING_MS: u32 = 1500;
 /// Prompts: the default greeting is a chirp (found again by correlation), every other
 /// prompt a short tone of its own, the digits short high tones.
 fn write_prompts(dir: &std::path::Path) -> Vec<i16> {
-    let greeting = audio::signature(GREETING_MS);
-    audio::write_wav(&dir.join("greeting-default.wav"), &greeting);
-    for (i, name) in [
-        "enter-pin",
-        "wrong-pin",
-        "no-messages",
-        "new-messages",
-        "message-menu",
-        "goodbye",
-        "mailbox-number",
-        "record-greeting",
-        "deleted",
-        "saved",
-        "mailbox-full",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let t = audio::tone(300.0 + 40.0 * i as f64, 200, 6000.0);
-        audio::write_wav(&dir.join(format!("{name}.wav")), &t);
-    }
-    for d in 0..10 {
-        let t = audio::tone(1500.0 + 50.0 * f64::from(d), 60, 6000.0);
-        audio::write_wav(&dir.join(format!("{d}.wav")), &t);
-    }
-    greeting
+    audio::write_test_prompts(dir, &services::VOICEMAIL_PROMPTS, GREETING_MS)
 }
 
 /// Bob's phone subscribed to his own mailbox (`Event: message-summary`), by hand over UDP:

@@ -39,20 +39,9 @@ fn alice() -> MailboxId {
 }
 
 /// Prompts: the default greeting is a chirp (found again by correlation), every other
-/// prompt a short tone of its own.
+/// prompt a short tone of its own, the digits short high tones.
 fn write_prompts(dir: &std::path::Path) -> Vec<i16> {
-    std::fs::create_dir_all(dir).unwrap();
-    let greeting = audio::signature(GREETING_MS);
-    audio::write_wav(&dir.join("greeting-default.wav"), &greeting);
-    for (i, name) in VOICEMAIL_PROMPTS.iter().enumerate() {
-        let t = audio::tone(300.0 + 40.0 * i as f64, 200, 6000.0);
-        audio::write_wav(&dir.join(format!("{name}.wav")), &t);
-    }
-    for d in 0..10 {
-        let t = audio::tone(1500.0 + 50.0 * f64::from(d), 60, 6000.0);
-        audio::write_wav(&dir.join(format!("{d}.wav")), &t);
-    }
-    greeting
+    audio::write_test_prompts(dir, &VOICEMAIL_PROMPTS, GREETING_MS)
 }
 
 fn fixture(rtp_timeout: Duration, max_messages: usize) -> Fixture {

@@ -120,6 +120,24 @@ pub fn write_wav(path: &std::path::Path, samples: &[i16]) {
     std::fs::write(path, b).unwrap();
 }
 
+/// A prompt directory for tests: the default greeting is a chirp of `greeting_ms` (found
+/// again by correlation; returned), each of `names` a short tone of its own, and the digits
+/// `0` to `9` short high tones.
+pub fn write_test_prompts(dir: &std::path::Path, names: &[&str], greeting_ms: u32) -> Vec<i16> {
+    std::fs::create_dir_all(dir).unwrap();
+    let greeting = signature(greeting_ms);
+    write_wav(&dir.join("greeting-default.wav"), &greeting);
+    for (i, name) in names.iter().enumerate() {
+        let t = tone(300.0 + 40.0 * i as f64, 200, 6000.0);
+        write_wav(&dir.join(format!("{name}.wav")), &t);
+    }
+    for d in 0..10 {
+        let t = tone(1500.0 + 50.0 * f64::from(d), 60, 6000.0);
+        write_wav(&dir.join(format!("{d}.wav")), &t);
+    }
+    greeting
+}
+
 /// Reads the samples of an 8 kHz mono 16-bit PCM WAV (as the server writes them).
 pub fn read_wav(path: &std::path::Path) -> Vec<i16> {
     let b = std::fs::read(path).unwrap();
