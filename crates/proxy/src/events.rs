@@ -119,6 +119,16 @@ pub enum CallEventKind {
         /// The new target (a local user `sip:bob@example.com` or an outside URI).
         target: String,
     },
+    /// The call was sent to a PSTN gateway (once per gateway tried, in order: the last one
+    /// is the gateway the call left through).
+    Gateway {
+        /// The gateway's name.
+        name: String,
+        /// The number dialled, after the domain's dial plan (`+4930123456`).
+        translated: String,
+        /// The Request-URI sent to the gateway (after its strip and prefix).
+        target: String,
+    },
     /// The caller got a final answer of 300 or more: the call ends here.
     Failed {
         /// The status sent.
@@ -277,6 +287,26 @@ impl CallEvents {
         }
     }
 
+    /// The call was sent to gateway `name` as `target`, `translated` being the number
+    /// after the dial plan.
+    pub(crate) fn gateway(
+        &mut self,
+        now: Duration,
+        call: u64,
+        name: &str,
+        translated: &str,
+        target: &str,
+    ) {
+        if self.open.contains_key(&call) {
+            let kind = CallEventKind::Gateway {
+                name: name.to_string(),
+                translated: translated.to_string(),
+                target: target.to_string(),
+            };
+            self.push(call, now, kind);
+        }
+    }
+
     /// A final answer to `req` went to the caller. Only a call attempt's first final
     /// answer counts; challenges (401/407) are steps of the set-up, not its end. A call
     /// answered before it was started (refused before routing) starts here, from `source`
@@ -421,6 +451,25 @@ mod tests {
         }
         assert_eq!(ev.queued(), MAX_QUEUED_EVENTS);
         assert_eq!(ev.dropped, 5);
+    }
+
+    #[test]
+    fn gateway_attempts_of_a_call_in_setup_are_reported() {
+        let mut ev = CallEvents::default();
+        let req = invite(false);
+        ev.gateway(S, 3, "gw-a", "+4930123", "sip:30123@127.0.0.1:5070");
+        ev.started(S, 3, &req, None, &"-", true);
+        ev.gateway(S, 3, "gw-a", "+4930123", "sip:30123@127.0.0.1:5070");
+        let k = kinds(&mut ev);
+        assert_eq!(k.len(), 2, "{k:?}");
+        assert_eq!(
+            k[1],
+            CallEventKind::Gateway {
+                name: "gw-a".into(),
+                translated: "+4930123".into(),
+                target: "sip:30123@127.0.0.1:5070".into(),
+            }
+        );
     }
 
     #[test]

@@ -80,6 +80,20 @@ fn gateway(t: &Trunk, name: &str, scenario: &str, port: u16) -> testkit::sipp::B
         .spawn()
 }
 
+/// The ended call record whose gateway is carrier-b (waits for the batching writer).
+fn failed_over_record(server: &Server) -> serde_json::Value {
+    let mut row = None;
+    wait_until("the call record through carrier-b", HANG_GUARD, || {
+        let out = server.cli(&["--json", "cdr", "list"]);
+        let rows: Vec<serde_json::Value> = serde_json::from_str(out.trim()).unwrap();
+        row = rows
+            .into_iter()
+            .find(|r| r["gateway"] == "carrier-b" && !r["ended"].is_null());
+        row.is_some()
+    });
+    row.unwrap()
+}
+
 /// The caller's ladder of one clean answered call.
 fn clean_call() -> Vec<String> {
     rungs(&[
@@ -133,6 +147,20 @@ fn gateway_routes_and_failover() {
     assert_eq!(call.ladder(), clean_call());
     // B gets the number as dialled (no strip or prefix on B).
     assert!(b.find(false, "INVITE")[0].starts_with("INVITE sip:0301234567@"));
+    // Its call record names B (the last gateway tried), the number after the dial plan (no
+    // rule here: as dialled) and B's Request-URI as the target.
+    let row = failed_over_record(&t.server);
+    assert_eq!(row["status"], 200, "{row}");
+    assert_eq!(row["translated"], "0301234567", "{row}");
+    assert_eq!(
+        row["target"],
+        format!("sip:0301234567@127.0.0.1:{}", t.b),
+        "{row}"
+    );
+    assert!(row["dialled"]
+        .as_str()
+        .unwrap()
+        .starts_with("sip:0301234567@"));
 
     // 3. The first gateway does not answer at all: after the gateway timeout, B.
     let b = gateway(&t, "b-200-after-timeout", "uas-answer-200.xml", t.b);

@@ -41,11 +41,23 @@ impl Proxy {
         }
     }
 
-    /// Branch `b` of a fork was sent (or failed to be): one attempt of its gateway.
-    pub(super) fn gateway_branch_sent(&mut self, fork_id: TransactionId, b: usize, sent: bool) {
+    /// Branch `b` of a fork was sent (or failed to be): one attempt of its gateway, counted
+    /// and reported as a call event (the call record's gateway and translated number).
+    pub(super) fn gateway_branch_sent(
+        &mut self,
+        now: Duration,
+        fork_id: TransactionId,
+        b: usize,
+        sent: bool,
+    ) {
         let Some(name) = self.gateway_of(fork_id, b) else {
             return;
         };
+        if let Some(leg) = self.pstn.legs.get(&fork_id) {
+            let uri = leg.uris.get(b).map_or("", String::as_str);
+            self.events
+                .gateway(now, fork_id.get(), &name, &leg.number, uri);
+        }
         self.pstn.count(&name, |c| {
             c.attempts += 1;
             if !sent {

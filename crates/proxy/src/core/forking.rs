@@ -139,7 +139,7 @@ impl Proxy {
             }
         }
         fork.branches.push(branch_rec);
-        self.gateway_branch_sent(fork_id, idx, sent);
+        self.gateway_branch_sent(now, fork_id, idx, sent);
     }
 
     pub(super) fn on_response(&mut self, now: Duration, msg: SipMessage) {

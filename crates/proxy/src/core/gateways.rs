@@ -124,6 +124,7 @@ impl Stage for GatewayRouting {
             return CallError::Overloaded.answer().into();
         }
         let mut names = Vec::with_capacity(route.gateways.len());
+        let mut uris = Vec::with_capacity(route.gateways.len());
         let mut groups = Vec::with_capacity(route.gateways.len());
         for name in &route.gateways {
             let Some(gw) = p.pstn.table.gateway(name) else {
@@ -142,8 +143,9 @@ impl Stage for GatewayRouting {
             } else {
                 ""
             };
+            let uri = format!("sip:{}@{}{param}", gw.translate(&number), gw.addr);
             let target = Target {
-                request_uri: Some(format!("sip:{}@{}{param}", gw.translate(&number), gw.addr)),
+                request_uri: Some(uri.clone()),
                 dest: Destination {
                     transport,
                     addr: gw.addr,
@@ -153,6 +155,7 @@ impl Stage for GatewayRouting {
                 q: 1000,
             };
             names.push(name.clone());
+            uris.push(uri);
             groups.push(vec![target]);
         }
         if groups.is_empty() {
@@ -169,6 +172,8 @@ impl Stage for GatewayRouting {
             cx.id,
             GatewayLeg {
                 names,
+                uris,
+                number,
                 ringing: false,
             },
         );

@@ -25,6 +25,10 @@ use sip_transaction::TransactionId;
 pub(crate) struct GatewayLeg {
     /// Gateway names, in the order they are tried.
     pub names: Vec<String>,
+    /// The Request-URI sent to each gateway (the same order as `names`).
+    pub uris: Vec<String>,
+    /// The number dialled, after the domain's dial plan.
+    pub number: String,
     /// The current gateway sent a provisional answer (18x): the call rings, the gateway
     /// timeout no longer applies.
     pub ringing: bool,

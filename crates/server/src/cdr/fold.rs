@@ -81,6 +81,15 @@ impl Fold {
                 rec.chain.push((cause.as_str().to_string(), target.clone()));
                 rec.target = target.clone();
             }
+            CallEventKind::Gateway {
+                name,
+                translated,
+                target,
+            } => {
+                rec.gateway = Some(name.clone());
+                rec.translated = translated.clone();
+                rec.target = target.clone();
+            }
             CallEventKind::Answered { status } => {
                 rec.status = *status;
                 rec.answered_ms = Some(at);
@@ -236,6 +245,45 @@ mod tests {
             (r.answered_ms, r.duration_ms, r.hangup.clone()),
             (None, None, None)
         );
+    }
+
+    #[test]
+    fn a_failed_over_gateway_call_names_the_last_gateway_and_the_translated_number() {
+        let mut f = Fold::new("r", T0, 10);
+        let gw = |name: &str, uri: &str| CallEventKind::Gateway {
+            name: name.into(),
+            translated: "+4930123456".into(),
+            target: uri.into(),
+        };
+        let out = run(
+            &mut f,
+            &[
+                started(4, S),
+                ev(4, S, gw("gw-a", "sip:030123456@127.0.0.1:5070")),
+                ev(4, 2 * S, gw("gw-b", "sip:4930123456@127.0.0.1:5080")),
+                ev(4, 3 * S, CallEventKind::Answered { status: 200 }),
+            ],
+        );
+        assert_eq!(out.len(), 1);
+        let r = &out[0];
+        assert_eq!(r.gateway.as_deref(), Some("gw-b"));
+        assert_eq!(r.translated, "+4930123456");
+        assert_eq!(r.target, "sip:4930123456@127.0.0.1:5080");
+        assert_eq!(r.dialled, "sip:bob@example.com");
+        assert_eq!(r.status, 200);
+        assert!(r.chain.is_empty());
+    }
+
+    #[test]
+    fn a_call_that_never_reached_a_gateway_has_none() {
+        let mut f = Fold::new("r", T0, 10);
+        let failed = CallEventKind::Failed {
+            status: 503,
+            reason: "All Gateways Down".into(),
+        };
+        let out = run(&mut f, &[started(5, S), ev(5, S, failed)]);
+        assert_eq!(out[0].gateway, None);
+        assert_eq!(out[0].translated, "sip:bob@example.com");
     }
 
     #[test]
