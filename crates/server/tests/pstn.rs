@@ -354,6 +354,21 @@ fn gateway_routes_and_failover() {
     .assert_ok("call through the dial plan");
     let invite = a.wait().find(false, "INVITE").remove(0);
     assert!(invite.starts_with("INVITE sip:+49301234567@"), "{invite}");
+    // Its call record has the number after the dial plan (before carrier-a's own rewrite).
+    let mut row = None;
+    wait_until("the call record of the dial-plan call", HANG_GUARD, || {
+        let out = t.server.cli(&["--json", "cdr", "list", "--status", "486"]);
+        let rows: Vec<serde_json::Value> = serde_json::from_str(out.trim()).unwrap();
+        row = rows.into_iter().find(|r| {
+            r["dialled"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("sip:8301234567@"))
+        });
+        row.is_some()
+    });
+    let row = row.unwrap();
+    assert_eq!(row["translated"], "0301234567", "{row}");
+    assert_eq!(row["gateway"], "carrier-a", "{row}");
 
     // Metrics per gateway: attempts, answers, failures by cause, up.
     let page = scrape(t.metrics);
