@@ -75,6 +75,11 @@ fn trunk() -> Trunk {
 }
 
 fn gateway(t: &Trunk, name: &str, scenario: &str, port: u16) -> testkit::sipp::Background {
+    // Each call starts a gateway anew on the same port: wait until nothing holds it (the
+    // previous gateway's socket, or another socket handed that port in between).
+    wait_until("the gateway's port to be free", HANG_GUARD, || {
+        UdpSocket::bind(("127.0.0.1", port)).is_ok()
+    });
     Sipp::new(&t.server, name, scenario, port)
         .service("gw")
         .spawn()
