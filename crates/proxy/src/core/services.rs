@@ -362,10 +362,11 @@ impl Proxy {
     /// The services' answer when a leg ended: find-me's next step, or forwarding on
     /// busy / no answer / unavailable (resolved like the first leg, lookups included).
     fn services_on_final(&mut self, cx: &FinalCtx) -> FinalFlow {
-        let Some(st) = self.calls.get_mut(&cx.fork_id) else {
-            return FinalFlow::Continue;
-        };
-        if let Some(step) = st.steps.pop_front() {
+        let step = self
+            .calls
+            .get_mut(&cx.fork_id)
+            .and_then(|st| st.steps.pop_front());
+        if let Some(step) = step {
             if let Some(t) = step.targets.first() {
                 let target = t
                     .request_uri
@@ -381,9 +382,11 @@ impl Proxy {
                 forwarded: None,
             }));
         }
-        let callee = st.callee.clone();
-        let Some(fwd) = callee
-            .as_ref()
+        // No call state, or a callee without forwarding: the leg's end is the call's.
+        let Some(fwd) = self
+            .calls
+            .get(&cx.fork_id)
+            .and_then(|st| st.callee.as_ref())
             .and_then(|c| self.forwarding_with_voicemail(c))
         else {
             return FinalFlow::Continue;

@@ -17,7 +17,7 @@ use super::Proxy;
 use crate::answer::Answer;
 use crate::error::CallError;
 use crate::fork::Target;
-use crate::services::voicemail::{is_service_uri, with_voicemail, VoicemailCall};
+use crate::services::voicemail::{is_service_uri, with_voicemail, VoicemailCall, SERVICE_USER};
 
 /// What the voicemail stage decided.
 pub(super) enum VoicemailStage {
@@ -43,18 +43,12 @@ impl Stage for Voicemail {
         if !cx.for_us() {
             return Flow::Continue;
         }
-        let domain = if cx.local {
-            cx.host.clone()
-        } else {
-            p.default_domain(Some(&cx.req))
-        };
-        let user = Uri::parse(&cx.ruri).ok().and_then(|u| u.user).unwrap_or("");
-        let aor = AddressOfRecord::new(user, &domain);
-        match p.voicemail_stage(&cx.req, &aor, cx.authenticated()) {
+        match p.voicemail_stage(cx) {
             VoicemailStage::Continue => Flow::Continue,
             VoicemailStage::Answer(a) => Flow::Reply(a),
             VoicemailStage::Route(t) => Flow::Forward(Targets::one(t)),
             VoicemailStage::Subscribe => {
+                let aor = AddressOfRecord::new(cx.ruri_user().unwrap_or(""), &p.dialled_domain(cx));
                 p.mwi_subscribe(cx.now, cx.id, &cx.req, &cx.source, &aor, cx.authenticated());
                 Flow::Answered
             }
@@ -63,17 +57,16 @@ impl Stage for Voicemail {
 }
 
 impl Proxy {
-    /// The voicemail stage for a request to a local Request-URI (`aor` as dialled, before
-    /// aliases): refuses the service's own URIs from outside, and turns the access codes
-    /// into retrieval calls for authenticated local callers.
-    pub(super) fn voicemail_stage(
-        &self,
-        req: &SipMessage,
-        aor: &AddressOfRecord,
-        authenticated: bool,
-    ) -> VoicemailStage {
+    /// The voicemail stage for a request to a local Request-URI (its user as dialled,
+    /// before aliases): refuses the service's own URIs from outside, and turns the access
+    /// codes into retrieval calls for authenticated local callers. Reads only the user
+    /// part the request-uri stage located; the Request-URI is parsed again only when it
+    /// names the service user.
+    pub(super) fn voicemail_stage(&self, cx: &RequestCtx) -> VoicemailStage {
+        let user = cx.ruri_user().unwrap_or("");
+        let req = &cx.req;
         // Only the proxy produces these URIs (towards the service host), never a caller.
-        if Uri::parse(req.request_uri_str()).is_ok_and(|u| is_service_uri(&u)) {
+        if user == SERVICE_USER && Uri::parse(&cx.ruri).is_ok_and(|u| is_service_uri(&u)) {
             return VoicemailStage::Answer(Answer::new(403, "Voicemail Service Is Internal"));
         }
         if req.method() == Method::Subscribe
@@ -83,11 +76,11 @@ impl Proxy {
         {
             return VoicemailStage::Subscribe;
         }
-        if req.method() != Method::Invite || req.to_tag().is_some() || !authenticated {
+        if req.method() != Method::Invite || req.to_tag().is_some() || !cx.authenticated() {
             return VoicemailStage::Continue;
         }
         let codes = &self.cfg.services.voicemail;
-        let call = if aor.user == codes.retrieve_code {
+        let call = if user == codes.retrieve_code {
             let Some(caller) = self.calling_user(req) else {
                 return VoicemailStage::Continue;
             };
@@ -98,8 +91,8 @@ impl Proxy {
                 },
                 None => return VoicemailStage::Answer(Answer::new(404, "No Mailbox")),
             }
-        } else if aor.user == codes.any_phone_code {
-            VoicemailCall::RetrieveAny(aor.domain.clone())
+        } else if user == codes.any_phone_code {
+            VoicemailCall::RetrieveAny(self.dialled_domain(cx))
         } else {
             return VoicemailStage::Continue;
         };
@@ -109,6 +102,16 @@ impl Proxy {
                 VoicemailStage::Route(t)
             }
             Err(e) => VoicemailStage::Answer(e.answer()),
+        }
+    }
+
+    /// The domain a request to a local Request-URI is for (its host, or the default
+    /// domain for a request to the server itself), as local routing reads it.
+    fn dialled_domain(&self, cx: &RequestCtx) -> String {
+        if cx.local {
+            cx.host.clone()
+        } else {
+            self.default_domain(Some(&cx.req))
         }
     }
 
