@@ -5,7 +5,9 @@
 //! list` shows the room; a fourth phone joins by an RFC 3911 `Join` naming bob's dialog
 //! with the bridge, sent to bob's address (RFC 5359 §2.11), and is heard; a fifth gets 486
 //! (`max_participants = 4`); a `Join` naming no bridge call goes to the phone it is
-//! addressed to (carol's desk phone); carol hangs up and the others stop hearing her; a room with a PIN lets
+//! addressed to (carol's desk phone); carol hangs up and the others stop hearing her; alice
+//! REFERs carol's desk phone to the room and carol dials in (RFC 5359 §2.10, the referred
+//! party dialling in; NOTIFY sipfrag back through the proxy); a room with a PIN lets
 //! in only who keys it.
 #![allow(clippy::unwrap_used)]
 
@@ -238,6 +240,47 @@ fn three_phones_hear_each_other_and_a_fourth_joins() {
         &[1500.0, 500.0],
     );
     assert_hears(&bob, "bob", marks[1], &[500.0, 2000.0], &[1500.0, 1000.0]);
+
+    // 4. RFC 5359 §2.10, the referred party dials in: alice (on another line) calls
+    // carol's desk phone, REFERs it to the room; the desk phone accepts (202), carol dials
+    // the Refer-To URI, is heard in the room, and the desk phone NOTIFYs the outcome
+    // (sipfrag 200). Every request goes through the proxy.
+    let mut line2 = SipPhone::new(proxy, "alice");
+    let peer2 = RtpPeer::bind();
+    let ringing = std::thread::spawn(move || {
+        let ok = line2.invite(
+            &format!("sip:carol@{DOMAIN}"),
+            &SipPhone::pcmu_offer(peer2.addr()),
+        );
+        (line2, ok.status())
+    });
+    let invite = answer_invite(&desk, proxy, port);
+    let (mut line2, status) = ringing.join().unwrap();
+    assert_eq!(status, 200);
+    let refer_headers = format!("Refer-To: <{room}>\r\nReferred-By: <sip:alice@{DOMAIN}>\r\n");
+    let referring = std::thread::spawn(move || {
+        let r = line2.request_with("REFER", "", "", &refer_headers);
+        (line2, r)
+    });
+    let refer = answer_request(&desk, proxy, "REFER", 202);
+    let (line2, accepted) = referring.join().unwrap();
+    assert_eq!(accepted.status(), 202, "{}", accepted.text);
+    let refer_to = refer
+        .lines()
+        .find_map(|l| l.strip_prefix("Refer-To: "))
+        .unwrap()
+        .trim_matches(|c| c == '<' || c == '>')
+        .to_string();
+    assert_eq!(refer_to, room);
+    let mut carol = dial(proxy, "carol", &refer_to, "");
+    notify_sipfrag(&desk, proxy, port, &invite, "SIP/2.0 200 OK");
+    let notify = line2.expect_request("NOTIFY", HANG_GUARD).unwrap();
+    assert!(notify.body().starts_with("SIP/2.0 200"), "{}", notify.text);
+    let marks = talk(&mut [(&mut alice, 500.0), (&mut carol, 2500.0)], 1500);
+    assert_hears(&alice, "alice", marks[0], &[2500.0], &[500.0]);
+    assert_hears(&carol, "carol", marks[1], &[500.0], &[2500.0]);
+    assert_eq!(carol.sip.bye(), 200);
+
     let log = server.log_text();
     assert!(log.contains("conference participant joined"), "{log}");
     assert!(log.contains("conference participant left"), "{log}");
@@ -248,7 +291,7 @@ fn three_phones_hear_each_other_and_a_fourth_joins() {
         rooms(&server).as_array().unwrap().is_empty()
     });
 
-    // 4. A room with a PIN: the wrong PIN is refused (log line), the right one lets in.
+    // 5. A room with a PIN: the wrong PIN is refused (log line), the right one lets in.
     let secret = format!("sip:conf-secret@{DOMAIN}");
     let mut hana = dial(proxy, "alice", &secret, "");
     let hana_rtp = hana.rtp.as_mut().unwrap();
@@ -300,4 +343,112 @@ fn wait_for_invite(desk: &RawUdp, proxy: SocketAddr) -> String {
     busy.push_str("Content-Length: 0\r\n\r\n");
     desk.send(proxy, busy.as_bytes());
     invite
+}
+
+/// Copies the headers a response repeats from a request (To with `to_tag` when given).
+fn response_to(request: &str, status: &str, to_tag: Option<&str>) -> String {
+    let mut r = format!("SIP/2.0 {status}\r\n");
+    let head = request.split("\r\n\r\n").next().unwrap_or("");
+    for line in head.lines().skip(1) {
+        let name = line.split(':').next().unwrap_or("").trim();
+        if ["Via", "From", "Call-ID", "CSeq", "Record-Route"]
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name))
+        {
+            r.push_str(line);
+            r.push_str("\r\n");
+        }
+        if name.eq_ignore_ascii_case("To") {
+            match to_tag {
+                Some(t) if !line.contains(";tag=") => r.push_str(&format!("{line};tag={t}\r\n")),
+                _ => r.push_str(&format!("{line}\r\n")),
+            }
+        }
+    }
+    r
+}
+
+fn header<'a>(msg: &'a str, name: &str) -> &'a str {
+    msg.split("\r\n\r\n")
+        .next()
+        .unwrap_or("")
+        .lines()
+        .find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+        .unwrap_or_else(|| panic!("no {name} in {msg}"))
+}
+
+/// Carol's desk phone answers the next INVITE 200 with an SDP answer; returns the INVITE.
+fn answer_invite(desk: &RawUdp, proxy: SocketAddr, port: u16) -> String {
+    let invite = next_request(desk, "INVITE");
+    let sdp = SipPhone::pcmu_offer(SocketAddr::from(([127, 0, 0, 1], port + 2)));
+    let mut ok = response_to(&invite, "200 OK", Some("desk"));
+    ok.push_str(&format!(
+        "Contact: <sip:carol@127.0.0.1:{port}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    ));
+    desk.send(proxy, ok.as_bytes());
+    invite
+}
+
+/// Answers the next `method` request at the desk phone with `status`; returns it.
+fn answer_request(desk: &RawUdp, proxy: SocketAddr, method: &str, status: u16) -> String {
+    let req = next_request(desk, method);
+    let mut r = response_to(&req, &format!("{status} Accepted"), None);
+    r.push_str("Content-Length: 0\r\n\r\n");
+    desk.send(proxy, r.as_bytes());
+    req
+}
+
+/// The desk phone's NOTIFY (RFC 3515) in the dialog the INVITE made, through the proxy.
+fn notify_sipfrag(desk: &RawUdp, proxy: SocketAddr, port: u16, invite: &str, frag: &str) {
+    let contact = header(invite, "Contact");
+    let target = contact
+        .split('<')
+        .nth(1)
+        .and_then(|c| c.split('>').next())
+        .unwrap_or(contact);
+    let routes: String = invite
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or("")
+        .lines()
+        .filter_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim()
+                .eq_ignore_ascii_case("Record-Route")
+                .then(|| format!("Route: {}\r\n", v.trim()))
+        })
+        .collect();
+    let body = format!("{frag}\r\n");
+    let msg = format!(
+        "NOTIFY {target} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-desk-notify\r\n\
+         Max-Forwards: 70\r\n{routes}From: {};tag=desk\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 1 NOTIFY\r\n\
+         Contact: <sip:carol@127.0.0.1:{port}>\r\nEvent: refer\r\n\
+         Subscription-State: terminated;reason=noresource\r\nContent-Type: message/sipfrag\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        header(invite, "To"),
+        header(invite, "From"),
+        header(invite, "Call-ID"),
+        body.len()
+    );
+    desk.send(proxy, msg.as_bytes());
+}
+
+/// The next request `method` at the desk phone (others, e.g. the ACK, skipped).
+fn next_request(desk: &RawUdp, method: &str) -> String {
+    let mut got = None;
+    wait_until(
+        &format!("a {method} at carol's desk phone"),
+        HANG_GUARD,
+        || {
+            got = desk
+                .recv(Duration::from_millis(200))
+                .filter(|m| m.starts_with(&format!("{method} ")));
+            got.is_some()
+        },
+    );
+    got.unwrap()
 }

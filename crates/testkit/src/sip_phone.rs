@@ -92,8 +92,8 @@ pub struct SipPhone {
     target: Option<String>,
     /// The dialog's Route set (the 2xx's Record-Route, reversed), once answered.
     route: Vec<String>,
-    /// Extra header lines of the next INVITE (e.g. `Join: ...\r\n`).
-    invite_headers: String,
+    /// Extra header lines of the next request but ACK (e.g. `Join: ...\r\n`).
+    extra_headers: String,
 }
 
 impl SipPhone {
@@ -113,7 +113,7 @@ impl SipPhone {
             from: format!("<sip:{from_user}@example.com>;tag=ph{port}"),
             target: None,
             route: Vec::new(),
-            invite_headers: String::new(),
+            extra_headers: String::new(),
         }
     }
 
@@ -152,8 +152,8 @@ impl SipPhone {
             .iter()
             .map(|r| format!("Route: {r}\r\n"))
             .collect();
-        let extra = if method == "INVITE" {
-            self.invite_headers.as_str()
+        let extra = if method != "ACK" {
+            self.extra_headers.as_str()
         } else {
             ""
         };
@@ -227,9 +227,24 @@ impl SipPhone {
     /// [`SipPhone::invite`] with extra header lines (each ending in CRLF), such as an
     /// RFC 3911 `Join`.
     pub fn invite_with(&mut self, uri: &str, sdp: &str, headers: &str) -> Received {
-        self.invite_headers = headers.to_string();
+        self.extra_headers = headers.to_string();
         let r = self.invite(uri, sdp);
-        self.invite_headers.clear();
+        self.extra_headers.clear();
+        r
+    }
+
+    /// [`SipPhone::request`] with extra header lines (each ending in CRLF), such as the
+    /// `Refer-To` of a REFER.
+    pub fn request_with(
+        &mut self,
+        method: &str,
+        body: &str,
+        content_type: &str,
+        headers: &str,
+    ) -> Received {
+        self.extra_headers = headers.to_string();
+        let r = self.request(method, body, content_type);
+        self.extra_headers.clear();
         r
     }
 
