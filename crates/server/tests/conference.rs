@@ -7,7 +7,8 @@
 //! (`max_participants = 4`); a `Join` naming no bridge call goes to the phone it is
 //! addressed to (carol's desk phone); carol hangs up and the others stop hearing her; alice
 //! REFERs carol's desk phone to the room and carol dials in (RFC 5359 §2.10, the referred
-//! party dialling in; NOTIFY sipfrag back through the proxy); a room with a PIN lets
+//! party dialling in; NOTIFY sipfrag back through the proxy); SIPp dials the room and the
+//! tone it plays from a pcap is heard; a room with a PIN lets
 //! in only who keys it.
 #![allow(clippy::unwrap_used)]
 
@@ -281,6 +282,36 @@ fn three_phones_hear_each_other_and_a_fourth_joins() {
     assert_hears(&carol, "carol", marks[1], &[500.0], &[2500.0]);
     assert_eq!(carol.sip.bye(), 200);
 
+    // 5. A real SIP peer: SIPp dials the room through the proxy and plays 3 s of 3 kHz
+    // (PCMU RTP from a pcap); alice and bob hear it.
+    let sipp = testkit::sipp::Sipp::new(
+        &server,
+        "conference-pcap",
+        "uac-invite-voicemail-pcap-expect-200.xml",
+        testkit::ports::free_port(),
+    )
+    .remote(&server.addr())
+    .key("service_uri", &room)
+    .arg("-mp")
+    .arg(&testkit::ports::free_port().to_string());
+    audio::write_rtp_pcap(
+        &sipp.workdir.join("tone.pcap"),
+        &audio::tone(3000.0, 3000, 8000.0),
+    );
+    let marks: Vec<usize> = [&alice, &bob]
+        .iter()
+        .map(|p| p.rtp.as_ref().unwrap().heard().samples.len())
+        .collect();
+    sipp.run().assert_ok("SIPp in the conference");
+    for (p, (name, mark)) in [&alice, &bob]
+        .iter()
+        .zip([("alice", marks[0]), ("bob", marks[1])])
+    {
+        let heard = p.rtp.as_ref().unwrap().heard().samples;
+        let secs = audio::tone_seconds(&heard[mark..], 3000.0);
+        assert!(secs >= 2.5, "{name} heard {secs} s of SIPp's 3 kHz");
+    }
+
     let log = server.log_text();
     assert!(log.contains("conference participant joined"), "{log}");
     assert!(log.contains("conference participant left"), "{log}");
@@ -291,7 +322,7 @@ fn three_phones_hear_each_other_and_a_fourth_joins() {
         rooms(&server).as_array().unwrap().is_empty()
     });
 
-    // 5. A room with a PIN: the wrong PIN is refused (log line), the right one lets in.
+    // 6. A room with a PIN: the wrong PIN is refused (log line), the right one lets in.
     let secret = format!("sip:conf-secret@{DOMAIN}");
     let mut hana = dial(proxy, "alice", &secret, "");
     let hana_rtp = hana.rtp.as_mut().unwrap();
