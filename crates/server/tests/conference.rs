@@ -1,6 +1,6 @@
 //! The conference bridge end to end on the real binary, through the proxy, with the media
 //! decoded: three phones (testkit's SIP phone and RTP peer) dial `conf-tones`, `800`
-//! reaches its own room, each sends its own tone (500, 1000, 1500 Hz) and hears the other
+//! reaches its own room (an alias `850` stays alice's), each sends its own tone (500, 1000, 1500 Hz) and hears the other
 //! two and never its own (Goertzel on the RTP it receives); `switchboard conference
 //! list` shows the room; a fourth phone joins by an RFC 3911 `Join` naming bob's dialog
 //! with the bridge, sent to bob's address (RFC 5359 §2.11), and is heard; a fifth gets 486
@@ -172,6 +172,25 @@ fn three_phones_hear_each_other_and_a_fourth_joins() {
     assert_eq!(tones[2]["in_room"], true, "{list}");
     assert_eq!(numbered.sip.bye(), 200);
     drop(numbered);
+    // A number of the range that is an alias stays the alias's (alice: no phone, 480).
+    server.cli(&[
+        "alias",
+        "add",
+        &format!("850@{DOMAIN}"),
+        &format!("alice@{DOMAIN}"),
+    ]);
+    let peer = RtpPeer::bind();
+    let mut to_alias = SipPhone::new(proxy, "bob");
+    let r = to_alias.invite(
+        &format!("sip:850@{DOMAIN}"),
+        &SipPhone::pcmu_offer(peer.addr()),
+    );
+    assert_eq!(
+        r.status(),
+        480,
+        "850 is alice's alias, not a room: {}",
+        r.text
+    );
 
     // 2. RFC 5359 §2.11: dave sends an INVITE to bob with Join naming bob's dialog with
     // the bridge; the proxy sends it to the bridge, and dave is in the room.

@@ -5,14 +5,16 @@
 //! the room by the dialog). Any other `Join` is routed like any call, to the phone it is
 //! addressed to, which does the mixing itself (RFC 5359 §2.11).
 //!
+//! A number of the range that is also a user or an alias of the domain stays theirs.
 //! Rooms are open to any caller the request route lets this far (a room's PIN is the
-//! bridge's to ask). Without a service host, a room answers 480.
+//! bridge's to ask). Without a service host (`[media] enabled = false`) the stage does
+//! nothing: room names and numbers are routed as ordinary users.
 
+use model::AddressOfRecord;
 use sip_message::Method;
 
 use super::stage::{Flow, RequestCtx, Stage, Targets};
 use super::Proxy;
-use crate::answer::Answer;
 use crate::fork::Target;
 use crate::services::conference::{join_call_id, ConferenceRouting};
 
@@ -33,21 +35,28 @@ impl Stage for Conference {
             .header_by_name("Join")
             .and_then(join_call_id)
             .is_some_and(|id| p.bridge_calls.contains(id));
+        // Without a service host there is no bridge: names and numbers are ordinary users.
+        let Some(dest) = p.cfg.services.host else {
+            return Flow::Continue;
+        };
+        let domain = p.dialled_domain(cx);
         let room = if joins_bridge {
             None
         } else {
-            match cx
-                .ruri_user()
-                .and_then(|u| p.cfg.services.conference.room(u))
+            let user = cx.ruri_user().unwrap_or("");
+            let Some(room) = p.cfg.services.conference.room(user) else {
+                return Flow::Continue;
+            };
+            // A user or alias with a room's number keeps it (extensions 800-899 of a
+            // company stay theirs); names with the prefix are always rooms.
+            let aor = AddressOfRecord::new(user, &domain);
+            if user == room
+                && (p.directory.is_subscriber(&aor) || p.directory.resolve_alias(&aor).is_some())
             {
-                Some(r) => Some(r),
-                None => return Flow::Continue,
+                return Flow::Continue;
             }
+            Some(room)
         };
-        let Some(dest) = p.cfg.services.host else {
-            return Flow::Reply(Answer::new(480, "Conference Not Available"));
-        };
-        let domain = p.dialled_domain(cx);
         let uri = ConferenceRouting::request_uri(&domain, room.as_deref());
         tracing::debug!(%uri, join = joins_bridge, "call to the conference bridge");
         let max = p.cfg.services.conference.max_bridge_calls;
