@@ -241,3 +241,58 @@ impl ConferenceRooms {
         self.len() == 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use media::MediaConfig;
+    use std::net::IpAddr;
+
+    fn dialog(n: u64) -> DialogId {
+        DialogId {
+            call_id: format!("call-{n}"),
+            local_tag: format!("bridge-{n}"),
+            remote_tag: format!("phone-{n}"),
+        }
+    }
+
+    #[test]
+    fn seats_are_bounded_found_by_dialog_and_given_back() {
+        let base = 46000 + (std::process::id() % 400) as u16 * 10;
+        let engine = MediaEngine::start(MediaConfig {
+            bind_address: IpAddr::from([127, 0, 0, 1]),
+            first_port: base,
+            last_port: base + 9,
+            ..MediaConfig::default()
+        })
+        .unwrap();
+        let rooms = ConferenceRooms::new(engine.clone(), 2, 1);
+        rooms.reserve("a@x", 1, "sip:1@x", dialog(1)).unwrap();
+        rooms.reserve("a@x", 2, "sip:2@x", dialog(2)).unwrap();
+        let full = rooms.reserve("a@x", 3, "sip:3@x", dialog(3)).unwrap_err();
+        assert_eq!(full.status(), 486);
+        let too_many = rooms.reserve("b@x", 4, "sip:4@x", dialog(4)).unwrap_err();
+        assert_eq!(too_many.status(), 503);
+        assert_eq!(
+            rooms.room_of_dialog("call-2", "bridge-2", "phone-2"),
+            Some("a@x".into())
+        );
+        assert_eq!(rooms.room_of_dialog("call-2", "phone-2", "bridge-2"), None);
+
+        let (tx, _rx) = tokio::sync::mpsc::channel(4);
+        let media = engine.open(tx).unwrap();
+        assert_eq!(rooms.enter("a@x", 1, &media), 1);
+        let list = rooms.list();
+        assert_eq!(list.len(), 1);
+        assert!(list[0].participants[0].in_room);
+        assert!(
+            !list[0].participants[1].in_room,
+            "seat 2 is at the PIN prompt"
+        );
+        assert_eq!(rooms.leave("a@x", 1, &media), 0);
+        assert_eq!(rooms.len(), 1, "seat 2 still holds the room");
+        rooms.leave("a@x", 2, &media);
+        assert!(rooms.is_empty(), "the last seat closes the room");
+        engine.shutdown();
+    }
+}
