@@ -84,7 +84,7 @@ fn share(p: &Phone, mark: usize, hz: f64) -> f64 {
     let end = heard.len().saturating_sub(1600);
     let window = &heard[(mark + 1600).min(end)..end];
     assert!(window.len() >= 4000, "only {} samples heard", window.len());
-    audio::tone_share(window, hz)
+    audio::block_tone_share(window, hz)
 }
 
 fn assert_hears(p: &Phone, name: &str, mark: usize, hears: &[f64], not: &[f64]) {
