@@ -1,6 +1,6 @@
 //! The one clock of the engine: a thread that wakes every 20 ms (on absolute deadlines, so
 //! errors do not accumulate) and ticks every session: first each sends one frame, then
-//! each reads what arrived and checks for dead media. One thread for all sessions costs one wake-up per 20 ms whatever the number of
+//! each reads what arrived and checks for dead media, then every conference room mixes. One thread for all sessions costs one wake-up per 20 ms whatever the number of
 //! streams, and keeps pacing independent of the SIP core's load (the server runs its
 //! core on a single-threaded runtime).
 
@@ -26,6 +26,7 @@ fn run(engine: Weak<EngineInner>) {
     };
     let mut due = Instant::now() + ptime;
     let mut batch = Vec::new();
+    let mut rooms = Vec::new();
     loop {
         let now = Instant::now();
         if due > now {
@@ -59,6 +60,14 @@ fn run(engine: Weak<EngineInner>) {
             s.tick_receive(started, timeout);
         }
         batch.clear();
+        // Conference rooms mix what was just read; members send it on the next tick.
+        if let Ok(r) = e.rooms.lock() {
+            rooms.extend(r.iter().cloned());
+        }
+        for r in &rooms {
+            r.mix();
+        }
+        rooms.clear();
         e.max_tick_work_us
             .fetch_max(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         drop(e);

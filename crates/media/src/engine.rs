@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use crate::config::MediaConfig;
 use crate::error::MediaError;
 use crate::event::MediaEvent;
+use crate::mixer::{Mixer, RoomShared};
 use crate::ports::PortPool;
 use crate::session::{MediaSession, SessionShared};
 
@@ -39,6 +40,7 @@ pub(crate) struct EngineInner {
     pub(crate) config: MediaConfig,
     pub(crate) pool: PortPool,
     pub(crate) sessions: Mutex<Vec<Arc<SessionShared>>>,
+    pub(crate) rooms: Mutex<Vec<Arc<RoomShared>>>,
     pub(crate) stop: AtomicBool,
     pub(crate) ticks: AtomicU64,
     pub(crate) late_ticks: AtomicU64,
@@ -53,6 +55,11 @@ impl EngineInner {
     pub(crate) fn close(&self, shared: &Arc<SessionShared>) {
         if let Ok(mut s) = self.sessions.lock() {
             s.retain(|x| !Arc::ptr_eq(x, shared));
+        }
+        if let Ok(rooms) = self.rooms.lock() {
+            for r in rooms.iter() {
+                r.forget(shared);
+            }
         }
         self.pool.release(shared.port);
     }
@@ -77,6 +84,7 @@ impl MediaEngine {
             pool: PortPool::new(config.bind_address, config.first_port, config.last_port),
             config,
             sessions: Mutex::new(Vec::new()),
+            rooms: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
             ticks: AtomicU64::new(0),
             late_ticks: AtomicU64::new(0),
@@ -141,6 +149,11 @@ impl MediaEngine {
             engine: self.inner.clone(),
             local,
         })
+    }
+
+    /// A new conference room's mixer (on the clock until dropped).
+    pub fn mixer(&self) -> Mixer {
+        Mixer::new(self.inner.clone())
     }
 
     /// The counters.

@@ -9,8 +9,11 @@
 //! 16-bit PCM out). A service holds a [`MediaSession`] and hears from it through a
 //! channel of [`MediaEvent`]s.
 //!
+//! Conference rooms are mixed on the same clock ([`Mixer`]: each member hears the others'
+//! sum, saturated, never itself).
+//!
 //! It does not do SIP or SDP negotiation (the service does, with the `sip-dialog` and
-//! `sdp` crates), nor mixing or transcoding beyond G.711.
+//! `sdp` crates), nor transcoding beyond G.711.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -20,6 +23,7 @@ mod config;
 mod engine;
 mod error;
 mod event;
+mod mixer;
 mod ports;
 mod recording;
 mod session;
@@ -30,6 +34,7 @@ pub use config::MediaConfig;
 pub use engine::{EngineStats, MediaEngine};
 pub use error::MediaError;
 pub use event::MediaEvent;
+pub use mixer::Mixer;
 pub use ports::PortPool;
 pub use recording::{Recording, RecordingLimits};
 pub use session::{MediaSession, StreamParams};

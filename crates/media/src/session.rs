@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use crate::clip::Clip;
 use crate::engine::EngineInner;
 use crate::event::MediaEvent;
+use crate::mixer::{saturate, MixInput};
 use crate::recording::{Recording, RecordingLimits, RecordingState};
 
 /// Samples per 20 ms frame at 8 kHz.
@@ -77,6 +78,11 @@ pub(crate) struct SessionState {
     buf: Vec<u8>,
     payload: Vec<u8>,
     pcm: Vec<i16>,
+    decoded: Vec<i16>,
+    /// In a conference: the received audio waiting for the mixer.
+    pub(crate) mix_input: Option<MixInput>,
+    /// In a conference: what the mixer gave this member for the next send.
+    pub(crate) mix_output: Option<[i16; FRAME]>,
 }
 
 /// What the clock thread and the handle share.
@@ -120,6 +126,9 @@ impl SessionShared {
                 buf: vec![0; 2048],
                 payload: Vec::with_capacity(FRAME),
                 pcm: Vec::with_capacity(FRAME),
+                decoded: Vec::with_capacity(FRAME),
+                mix_input: None,
+                mix_output: None,
             }),
         }
     }
@@ -175,7 +184,7 @@ impl SessionShared {
                         st.emit(MediaEvent::Dtmf(DtmfDigit::as_char(d)));
                     }
                 } else if p.payload_type() == params.payload_type {
-                    st.record(&p, params.codec);
+                    st.on_audio(&p, params.codec);
                 }
             }
             st.buf = buf;
@@ -245,9 +254,29 @@ impl SessionState {
             }
         }
         self.pcm.resize(FRAME, 0);
+        // In a conference, the room's audio goes under whatever is queued.
+        if let Some(mix) = self.mix_output.take() {
+            for (o, &m) in self.pcm.iter_mut().zip(mix.iter()) {
+                *o = saturate(i32::from(*o) + i32::from(m));
+            }
+        }
     }
 
-    fn record(&mut self, p: &RtpPacket<'_>, codec: Codec) {
+    /// Queues a clip; returns its id.
+    pub(crate) fn enqueue(&mut self, clip: Clip) -> u64 {
+        self.next_clip += 1;
+        let id = self.next_clip;
+        self.last_clip = Some(id);
+        if clip.is_empty() {
+            self.emit(MediaEvent::PlayDone(id));
+        } else {
+            self.queue.push_back((id, clip, 0));
+        }
+        id
+    }
+
+    /// An audio packet: decoded once, for the conference mixer and the recording.
+    fn on_audio(&mut self, p: &RtpPacket<'_>, codec: Codec) {
         let seq = p.sequence_number();
         let gap = match self.last_seq {
             Some(last) => {
@@ -260,9 +289,26 @@ impl SessionState {
             None => 0,
         };
         self.last_seq = Some(seq);
-        if self.recording_done {
+        let recording = !self.recording_done && self.recording.is_some();
+        if !recording && self.mix_input.is_none() {
             return;
         }
+        let mut decoded = std::mem::take(&mut self.decoded);
+        decoded.clear();
+        match codec {
+            Codec::Pcmu => g711::ulaw_decode_frame(p.payload(), &mut decoded),
+            Codec::Pcma => g711::alaw_decode_frame(p.payload(), &mut decoded),
+        }
+        if let Some(mix) = self.mix_input.as_mut() {
+            mix.push(&decoded);
+        }
+        if recording {
+            self.record(&decoded, gap);
+        }
+        self.decoded = decoded;
+    }
+
+    fn record(&mut self, decoded: &[i16], gap: usize) {
         let Some(rec) = self.recording.as_mut() else {
             return;
         };
@@ -270,12 +316,7 @@ impl SessionState {
         pcm.clear();
         // Lost packets (up to a second) become silence so the message keeps its timing.
         pcm.resize(gap.min(50) * FRAME, 0);
-        let mut decoded = Vec::with_capacity(p.payload().len());
-        match codec {
-            Codec::Pcmu => g711::ulaw_decode_frame(p.payload(), &mut decoded),
-            Codec::Pcma => g711::alaw_decode_frame(p.payload(), &mut decoded),
-        }
-        pcm.extend_from_slice(&decoded);
+        pcm.extend_from_slice(decoded);
         let state = rec.push(&pcm);
         self.pcm = pcm;
         match state {
@@ -324,15 +365,7 @@ impl MediaSession {
         let Some(mut st) = self.shared.lock() else {
             return 0;
         };
-        st.next_clip += 1;
-        let id = st.next_clip;
-        st.last_clip = Some(id);
-        if clip.is_empty() {
-            st.emit(MediaEvent::PlayDone(id));
-        } else {
-            st.queue.push_back((id, clip, 0));
-        }
-        id
+        st.enqueue(clip)
     }
 
     /// Stops playing and empties the queue (a key pressed during a prompt).

@@ -50,5 +50,6 @@ pub use flood::{Cidr, FloodConfig};
 pub use interfaces::RouteProbe;
 pub use metrics::Metrics;
 pub use pstn::{PstnTable, RouteMatch, DEFAULT_GATEWAY_TIMEOUT};
+pub use services::conference::{parse_numbers as parse_conference_numbers, ConferenceRouting};
 pub use services::voicemail::{VoicemailConfig, VoicemailRoute};
 pub use services::ServicesConfig;

@@ -51,6 +51,9 @@ pub enum Command {
     /// A mailbox's message counts (read from the store after a `mailbox` notice): the
     /// proxy NOTIFYs message-waiting subscribers when they changed.
     MailboxCounts(AddressOfRecord, model::MessageCounts),
+    /// The conference bridge's rooms and participants, as a JSON array (answered in the
+    /// connection's task: the rooms are the service host's, not the core's).
+    Conferences,
 }
 
 impl Command {
@@ -66,6 +69,7 @@ impl Command {
             "metrics" => Some(Command::Metrics),
             "flush" => Some(Command::Flush),
             "bans" => Some(Command::Bans),
+            "conferences" => Some(Command::Conferences),
             "unban" => parts.next().map(|t| Command::Unban(t.to_string())),
             "log-mark" => parts.next().map(|t| Command::LogMark(t.to_string())),
             "mailbox-counts" => {
@@ -93,6 +97,7 @@ impl Command {
             Command::Metrics => "metrics".into(),
             Command::Flush => "flush".into(),
             Command::Bans => "bans".into(),
+            Command::Conferences => "conferences".into(),
             Command::Unban(t) => format!("unban {t}"),
             Command::LogMark(t) => format!("log-mark {t}"),
             Command::ClearLocation(None) => "clear-location *".into(),
@@ -140,6 +145,7 @@ pub async fn serve(
                             tracing::info!(target: "switchboard::control", %token, "log mark");
                             "ok".into()
                         }
+                        Some(Command::Conferences) => crate::cli::conference_rooms_json(),
                         Some(Command::Reload) => match applier.reload().await {
                             Ok(()) => "ok".into(),
                             Err(e) => format!("error: {e}"),
@@ -194,7 +200,11 @@ pub fn execute(
     match cmd {
         // The connection task applies these, and the core loop hands Flush to the
         // write-behind task; neither is reached here.
-        Command::Reload | Command::Changed(_) | Command::Flush | Command::LogMark(_) => "ok".into(),
+        Command::Reload
+        | Command::Changed(_)
+        | Command::Flush
+        | Command::LogMark(_)
+        | Command::Conferences => "ok".into(),
         Command::Bans => {
             let bans: Vec<serde_json::Value> = proxy
                 .bans(now)

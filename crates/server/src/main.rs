@@ -104,6 +104,9 @@ enum Command {
     /// Call records (CDRs): list them or export them as CSV.
     #[command(subcommand)]
     Cdr(cli::CdrCmd),
+    /// The conference bridge's rooms and participants (from the running server).
+    #[command(subcommand)]
+    Conference(cli::ConferenceCmd),
     /// Write the man pages (switchboard.1 and one per subcommand) into DIR; used when
     /// packaging (scripts/package.sh), so the pages say what `--help` says.
     #[command(hide = true)]
@@ -219,6 +222,7 @@ fn main() -> ExitCode {
             Command::Status => cli::status(&cfg, args.json).await,
             Command::Ban(c) => cli::ban(&cfg, c, args.json).await,
             Command::Cdr(c) => cli::cdr(&cfg, c, args.json).await,
+            Command::Conference(c) => cli::conference(&cfg, c, args.json).await,
             Command::Man { .. } => Ok(()), // handled before the configuration is read
         }
     });

@@ -32,6 +32,14 @@ fn trusted(sip_addrs: &[std::net::SocketAddr]) -> Vec<std::net::IpAddr> {
 /// Where `/metrics` reads the engine's and the host's counters (set while they run).
 static METRICS: Mutex<Option<(MediaEngine, HostStatsHandle)>> = Mutex::new(None);
 
+/// The conference rooms, while the host runs (`switchboard conference list`, metrics).
+static CONFERENCE: Mutex<Option<services::conference::ConferenceRooms>> = Mutex::new(None);
+
+/// The conference bridge's rooms, when the service host runs.
+pub fn conference_rooms() -> Option<services::conference::ConferenceRooms> {
+    CONFERENCE.lock().ok().and_then(|c| c.clone())
+}
+
 /// Appends the media engine's and the service host's metrics (nothing when not running).
 pub fn render_metrics(out: &mut String) {
     let Some((engine, host)) = METRICS.lock().ok().and_then(|m| m.clone()) else {
@@ -39,7 +47,9 @@ pub fn render_metrics(out: &mut String) {
     };
     let e = engine.stats();
     let h = host.get();
-    let lines: [(&str, &str, &str, u64); 8] = [
+    let rooms = conference_rooms().map(|c| c.list()).unwrap_or_default();
+    let participants: usize = rooms.iter().map(|r| r.participants.len()).sum();
+    let lines: [(&str, &str, &str, u64); 10] = [
         (
             "switchboard_media_sessions",
             "gauge",
@@ -88,6 +98,18 @@ pub fn render_metrics(out: &mut String) {
             "INVITEs the service host refused.",
             h.refused,
         ),
+        (
+            "switchboard_conference_rooms",
+            "gauge",
+            "Conference rooms open (bounded by [conference] max_rooms).",
+            rooms.len() as u64,
+        ),
+        (
+            "switchboard_conference_participants",
+            "gauge",
+            "Participants in conference rooms (PIN prompts included).",
+            participants as u64,
+        ),
     ];
     for (name, kind, help, v) in lines {
         let _ = write!(
@@ -128,6 +150,7 @@ impl MediaHost {
                 listen: cfg.media.service_listen,
                 trusted: trusted(sip_addrs),
                 voicemail: cfg.voicemail.to_service(&cfg.server.data_dir),
+                conference: cfg.conference.to_service(),
                 ..HostConfig::default()
             },
             engine.clone(),
@@ -148,6 +171,9 @@ impl MediaHost {
         );
         if let Ok(mut m) = METRICS.lock() {
             *m = Some((engine.clone(), host.stats_handle()));
+        }
+        if let Ok(mut c) = CONFERENCE.lock() {
+            *c = Some(host.conference_rooms());
         }
         Ok(Some(MediaHost {
             engine,
@@ -170,6 +196,9 @@ impl MediaHost {
     pub fn stop(self) {
         if let Ok(mut m) = METRICS.lock() {
             *m = None;
+        }
+        if let Ok(mut c) = CONFERENCE.lock() {
+            *c = None;
         }
         self.host.shutdown();
         self.engine.shutdown();

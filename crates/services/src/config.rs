@@ -1,5 +1,7 @@
-//! The host's and voicemail's settings (`[media]` and `[voicemail]` in the server's file).
+//! The host's, voicemail's and the conference bridge's settings (`[media]`,
+//! `[voicemail]` and `[conference]` in the server's file).
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -53,6 +55,29 @@ pub struct HostConfig {
     pub media_address: Option<IpAddr>,
     /// Voicemail.
     pub voicemail: VoicemailConfig,
+    /// The conference bridge.
+    pub conference: ConferenceConfig,
+}
+
+/// The conference bridge's settings (`[conference]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConferenceConfig {
+    /// Participants a room holds (`max_participants`, default 10); one more gets 486.
+    pub max_participants: usize,
+    /// Rooms open at once (`max_rooms`, default 100); one more gets 503.
+    pub max_rooms: usize,
+    /// PINs by room name (`[conference.pins]`): a room listed asks its PIN first.
+    pub pins: HashMap<String, String>,
+}
+
+impl Default for ConferenceConfig {
+    fn default() -> Self {
+        ConferenceConfig {
+            max_participants: 10,
+            max_rooms: 100,
+            pins: HashMap::new(),
+        }
+    }
 }
 
 impl Default for HostConfig {
@@ -63,6 +88,7 @@ impl Default for HostConfig {
             max_calls: 500,
             media_address: None,
             voicemail: VoicemailConfig::default(),
+            conference: ConferenceConfig::default(),
         }
     }
 }

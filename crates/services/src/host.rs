@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::call::{Call, HostCommand, SipInput};
+use crate::conference::{self, ConferenceRooms, DialogId, JoinTarget};
 use crate::config::HostConfig;
 use crate::mailbox::Mailboxes;
 use crate::prompts::Prompts;
@@ -71,6 +72,7 @@ pub(crate) struct ServiceContext {
     pub prompts: Arc<Prompts>,
     pub changes: mpsc::Sender<MailboxChanged>,
     pub throttle: PinThrottle,
+    pub conference: ConferenceRooms,
 }
 
 struct CallEntry {
@@ -84,6 +86,7 @@ pub struct ServiceHost {
     addr: SocketAddr,
     task: JoinHandle<()>,
     counters: Arc<Counters>,
+    conference: ConferenceRooms,
 }
 
 impl ServiceHost {
@@ -131,12 +134,18 @@ impl ServiceHost {
             config.voicemail.pin_lockout,
             10_000,
         );
+        let conference = ConferenceRooms::new(
+            engine.clone(),
+            config.conference.max_participants,
+            config.conference.max_rooms,
+        );
         let ctx = Arc::new(ServiceContext {
             config,
             mailboxes,
             prompts,
             changes,
             throttle,
+            conference: conference.clone(),
         });
         let (cmd_tx, cmd_rx) = mpsc::channel(4096);
         let host = HostLoop {
@@ -152,11 +161,12 @@ impl ServiceHost {
             session_ids: seed,
         };
         let task = tokio::spawn(host.run(cmd_rx));
-        tracing::info!(%addr, "service host listening (voicemail)");
+        tracing::info!(%addr, "service host listening (voicemail, conference)");
         Ok(ServiceHost {
             addr,
             task,
             counters,
+            conference,
         })
     }
 
@@ -168,6 +178,11 @@ impl ServiceHost {
     /// The counters.
     pub fn stats(&self) -> HostStats {
         self.stats_handle().get()
+    }
+
+    /// The conference rooms open (for `switchboard conference list` and metrics).
+    pub fn conference_rooms(&self) -> ConferenceRooms {
+        self.conference.clone()
     }
 
     /// A handle on the counters.
@@ -346,6 +361,19 @@ impl HostLoop {
                 return;
             }
         };
+        // The conference bridge holds a seat before answering: a full room gets 486.
+        let room = match &request {
+            ServiceRequest::Conference { domain, room } => {
+                match self.seat(call, domain, room.as_deref(), &caller) {
+                    Ok(r) => Some(r),
+                    Err((status, extra, why)) => {
+                        self.refuse(call, status, &extra, &why, source);
+                        return;
+                    }
+                }
+            }
+            ServiceRequest::Voicemail { .. } => None,
+        };
         session.start(StreamParams::from_negotiated(&n.stream));
         let media = Arc::new(session);
         let (sip_tx, sip_rx) = mpsc::channel(32);
@@ -372,12 +400,77 @@ impl HostLoop {
         );
         let ctx = self.ctx.clone();
         tokio::spawn(async move {
-            match request {
-                ServiceRequest::Voicemail { mode, domain } => {
+            match (request, room) {
+                (ServiceRequest::Voicemail { mode, domain }, _) => {
                     voicemail::run(call, mode, domain, ctx).await
                 }
+                (ServiceRequest::Conference { .. }, Some((room, pin))) => {
+                    conference::run(call, room, pin, ctx).await
+                }
+                (ServiceRequest::Conference { .. }, None) => {}
             }
         });
+    }
+
+    /// Reserves a conference seat for `call`: in the room its `Join` header names (481
+    /// when no participant has that dialog) or else the Request-URI's. Returns the room's
+    /// key and its PIN; an error is the status, extra header lines and log reason.
+    #[allow(clippy::type_complexity)]
+    fn seat(
+        &mut self,
+        call: CallHandle,
+        domain: &str,
+        room: Option<&str>,
+        caller: &str,
+    ) -> Result<(String, Option<String>), (u16, String, String)> {
+        let rooms = &self.ctx.conference;
+        let join = self
+            .ua
+            .invite(call)
+            .and_then(|i| i.header_by_name("Join"))
+            .map(str::to_string);
+        let key = match (join, room) {
+            (Some(j), _) => {
+                let target = JoinTarget::parse(&j)
+                    .ok_or_else(|| (400, String::new(), format!("bad Join header {j:?}")))?;
+                rooms
+                    .room_of_dialog(&target.call_id, &target.to_tag, &target.from_tag)
+                    .ok_or_else(|| {
+                        (
+                            481,
+                            String::new(),
+                            "Join names no conference participant".to_string(),
+                        )
+                    })?
+            }
+            (None, Some(r)) => format!("{r}@{domain}"),
+            (None, None) => {
+                return Err((
+                    400,
+                    String::new(),
+                    "conference URI without room=".to_string(),
+                ))
+            }
+        };
+        let dialog = self
+            .ua
+            .dialog(call)
+            .map(|d| DialogId {
+                call_id: d.call_id.clone(),
+                local_tag: d.local_tag.clone(),
+                remote_tag: d.remote_tag.clone(),
+            })
+            .ok_or_else(|| (500, String::new(), "no dialog".to_string()))?;
+        rooms
+            .reserve(&key, call.get(), caller, dialog)
+            .map_err(|e| {
+                let extra = format!("Warning: 399 switchboard \"{e}\"\r\n");
+                (e.status(), extra, e.to_string())
+            })?;
+        let name = key.split('@').next().unwrap_or(&key);
+        let pins = &self.ctx.config.conference.pins;
+        let pin = pins.get(&key).or_else(|| pins.get(name)).cloned();
+        Ok((key, pin))
     }
 
     /// Answers a re-INVITE or UPDATE offer and applies it to the RTP session.

@@ -1,4 +1,5 @@
-//! Media services as SIP endpoints: the **service host** and its first service, voicemail.
+//! Media services as SIP endpoints: the **service host**, voicemail and the conference
+//! bridge.
 //!
 //! The host ([`ServiceHost`]) is a SIP user agent on its own UDP socket (loopback by
 //! default) that the proxy reaches like any phone: it runs a `sip-dialog` [`UserAgent`]
@@ -15,6 +16,9 @@
 //! the database's store to it). Mailbox changes are announced on a channel
 //! ([`MailboxChanged`]) for message-waiting notification.
 //!
+//! The conference bridge ([`conference`]): rooms with an optional PIN and a bound on
+//! participants, mixed by the media engine, entered by name, number or RFC 3911 `Join`.
+//!
 //! Not here: routing calls to the host (the proxy), the mailbox tables (storage), the
 //! notifier (MWI), the prompts' generation.
 //!
@@ -23,6 +27,7 @@
 #![warn(missing_docs)]
 
 mod call;
+pub mod conference;
 mod config;
 mod host;
 mod mailbox;
@@ -31,12 +36,12 @@ mod request_uri;
 pub mod voicemail;
 
 pub use call::{Call, CallEvent, Played};
-pub use config::{HostConfig, VoicemailConfig};
+pub use config::{ConferenceConfig, HostConfig, VoicemailConfig};
 pub use host::{HostStats, HostStatsHandle, ServiceHost};
 pub use mailbox::{
     MailboxError, MailboxId, MailboxSettings, Mailboxes, MemoryMailboxes, Message, MessageStatus,
     NewMessage,
 };
 pub use prompts::{Prompts, VOICEMAIL_PROMPTS};
-pub use request_uri::{RequestUriError, ServiceRequest, VoicemailMode};
+pub use request_uri::{valid_room, RequestUriError, ServiceRequest, VoicemailMode};
 pub use voicemail::MailboxChanged;

@@ -1,7 +1,9 @@
 //! What a call to the host asks for, read from its Request-URI (the contract with the
 //! proxy): `sip:voicemail@DOMAIN;mode=deposit;mailbox=USER`,
 //! `sip:voicemail@DOMAIN;mode=retrieve;mailbox=USER[;home]` and
-//! `sip:voicemail@DOMAIN;mode=retrieve`.
+//! `sip:voicemail@DOMAIN;mode=retrieve`; and the conference bridge's
+//! `sip:conference@DOMAIN;room=ROOM` (or without `room` when a `Join` header names the
+//! room's dialog).
 
 use sip_message::Uri;
 use thiserror::Error;
@@ -36,6 +38,13 @@ pub enum ServiceRequest {
         /// Deposit or retrieval.
         mode: VoicemailMode,
     },
+    /// The conference bridge.
+    Conference {
+        /// The domain (the Request-URI's host).
+        domain: String,
+        /// The room (`None`: the INVITE's `Join` header names it).
+        room: Option<String>,
+    },
 }
 
 /// Why a Request-URI names no service; each knows its SIP answer.
@@ -53,6 +62,10 @@ pub enum RequestUriError {
     /// `mode=deposit` without `mailbox=`.
     #[error("mode=deposit needs mailbox=USER")]
     MissingMailbox,
+    /// A room name with characters other than letters, digits, `.`, `_`, `-`, or longer
+    /// than 64.
+    #[error("room names are 1 to 64 letters, digits, '.', '_' or '-'")]
+    BadRoom,
 }
 
 impl RequestUriError {
@@ -62,7 +75,8 @@ impl RequestUriError {
             RequestUriError::UnknownService(_) => 404,
             RequestUriError::Malformed
             | RequestUriError::BadMode
-            | RequestUriError::MissingMailbox => 400,
+            | RequestUriError::MissingMailbox
+            | RequestUriError::BadRoom => 400,
         }
     }
 }
@@ -75,10 +89,18 @@ impl ServiceRequest {
         if !uri.is_sip() {
             return Err(RequestUriError::Malformed);
         }
+        let domain = uri.host_unbracketed().to_ascii_lowercase();
+        if user.eq_ignore_ascii_case(crate::conference::SERVICE_USER) {
+            let room = match uri.param("room").flatten() {
+                Some(r) if valid_room(r) => Some(r.to_ascii_lowercase()),
+                Some(_) => return Err(RequestUriError::BadRoom),
+                None => None,
+            };
+            return Ok(ServiceRequest::Conference { domain, room });
+        }
         if !user.eq_ignore_ascii_case("voicemail") {
             return Err(RequestUriError::UnknownService(user.to_string()));
         }
-        let domain = uri.host_unbracketed().to_ascii_lowercase();
         let mailbox = uri
             .param("mailbox")
             .flatten()
@@ -96,6 +118,14 @@ impl ServiceRequest {
         };
         Ok(ServiceRequest::Voicemail { domain, mode })
     }
+}
+
+/// A room name the bridge accepts: 1 to 64 of `[A-Za-z0-9._-]`.
+pub fn valid_room(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 #[cfg(test)]
@@ -152,6 +182,17 @@ mod tests {
         assert_eq!(
             ServiceRequest::parse("sip:voicemail@example.com").unwrap_err(),
             RequestUriError::BadMode
+        );
+        assert_eq!(
+            ServiceRequest::parse("sip:conference@Example.com;room=Sales"),
+            Ok(ServiceRequest::Conference {
+                domain: "example.com".into(),
+                room: Some("sales".into())
+            })
+        );
+        assert_eq!(
+            ServiceRequest::parse("sip:conference@example.com;room=a%2fb").unwrap_err(),
+            RequestUriError::BadRoom
         );
     }
 }

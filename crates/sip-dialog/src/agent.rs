@@ -114,6 +114,11 @@ impl UserAgent {
         self.calls.get(&call).map(|c| &c.dialog)
     }
 
+    /// The INVITE that made a call (to read headers such as RFC 3911 `Join`).
+    pub fn invite(&self, call: CallHandle) -> Option<&SipMessage> {
+        self.calls.get(&call).map(|c| &c.invite)
+    }
+
     pub(crate) fn allocate(&mut self) -> u64 {
         self.next_handle += 1;
         self.next_handle

@@ -25,6 +25,22 @@ pub fn tone_share(frame: &[i16], freq: f64) -> f64 {
     goertzel_power(frame, freq) / (energy * frame.len() as f64 / 2.0)
 }
 
+/// The share (0 to 1) of the energy of `samples` at `freq` Hz, measured in 50 ms blocks and
+/// summed: unlike [`tone_share`] over the whole signal, a phase jump (a lost or repeated
+/// frame, a jitter buffer refilling) costs only the block it falls in.
+pub fn block_tone_share(samples: &[i16], freq: f64) -> f64 {
+    let (mut power, mut energy) = (0.0, 0.0);
+    for block in samples.chunks_exact(400) {
+        let e: f64 = block.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+        power += goertzel_power(block, freq);
+        energy += e * block.len() as f64 / 2.0;
+    }
+    if energy < 1.0 {
+        return 0.0;
+    }
+    power / energy
+}
+
 /// Seconds of `samples` (8 kHz) whose 20 ms frames are mostly `freq` Hz and not silent.
 pub fn tone_seconds(samples: &[i16], freq: f64) -> f64 {
     let frames = samples

@@ -92,6 +92,8 @@ pub struct SipPhone {
     target: Option<String>,
     /// The dialog's Route set (the 2xx's Record-Route, reversed), once answered.
     route: Vec<String>,
+    /// Extra header lines of the next request but ACK (e.g. `Join: ...\r\n`).
+    extra_headers: String,
 }
 
 impl SipPhone {
@@ -111,6 +113,7 @@ impl SipPhone {
             from: format!("<sip:{from_user}@example.com>;tag=ph{port}"),
             target: None,
             route: Vec::new(),
+            extra_headers: String::new(),
         }
     }
 
@@ -149,10 +152,15 @@ impl SipPhone {
             .iter()
             .map(|r| format!("Route: {r}\r\n"))
             .collect();
+        let extra = if method != "ACK" {
+            self.extra_headers.as_str()
+        } else {
+            ""
+        };
         let msg = format!(
             "{method} {} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK{method}{cseq}{}\r\n\
              Max-Forwards: 70\r\n{route}From: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\n\
-             Contact: <sip:phone@{me}>\r\n{ct}Content-Length: {}\r\n\r\n{body}",
+             Contact: <sip:phone@{me}>\r\n{extra}{ct}Content-Length: {}\r\n\r\n{body}",
             self.target.as_deref().unwrap_or(&self.uri),
             self.call_id.len(),
             self.from,
@@ -214,6 +222,30 @@ impl SipPhone {
                 return r;
             }
         }
+    }
+
+    /// [`SipPhone::invite`] with extra header lines (each ending in CRLF), such as an
+    /// RFC 3911 `Join`.
+    pub fn invite_with(&mut self, uri: &str, sdp: &str, headers: &str) -> Received {
+        self.extra_headers = headers.to_string();
+        let r = self.invite(uri, sdp);
+        self.extra_headers.clear();
+        r
+    }
+
+    /// [`SipPhone::request`] with extra header lines (each ending in CRLF), such as the
+    /// `Refer-To` of a REFER.
+    pub fn request_with(
+        &mut self,
+        method: &str,
+        body: &str,
+        content_type: &str,
+        headers: &str,
+    ) -> Received {
+        self.extra_headers = headers.to_string();
+        let r = self.request(method, body, content_type);
+        self.extra_headers.clear();
+        r
     }
 
     /// Sends a request in the dialog (e.g. INFO, a re-INVITE) and returns its final

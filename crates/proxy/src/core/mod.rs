@@ -24,6 +24,7 @@ use crate::fork::Fork;
 use crate::metrics::Metrics;
 
 mod caller_id;
+mod conference;
 mod domains;
 mod failover;
 mod final_route;
@@ -121,6 +122,8 @@ pub struct Proxy {
     events: crate::events::CallEvents,
     /// PSTN gateways, routes, gateway calls in progress and gateway counters.
     pstn: crate::pstn::Pstn,
+    /// Calls sent to the conference bridge, for RFC 3911 `Join` (`conference.rs`).
+    bridge_calls: crate::services::conference::BridgeCalls,
 }
 
 pub(super) fn reliability(d: &Destination) -> Reliability {
@@ -155,6 +158,7 @@ impl Proxy {
             identity: None,
             events: crate::events::CallEvents::default(),
             pstn: crate::pstn::Pstn::default(),
+            bridge_calls: Default::default(),
             auth,
             metrics: Metrics::default(),
             draining: false,
@@ -304,6 +308,12 @@ impl Proxy {
             "switchboard_originated_requests_in_flight",
             "Requests the proxy originated (NOTIFY, ...) awaiting their answer.",
             self.originated.len(),
+        );
+        gauge(
+            out,
+            "switchboard_conference_calls_remembered",
+            "Calls sent to the conference bridge remembered for Join.",
+            self.bridge_calls.len(),
         );
     }
 

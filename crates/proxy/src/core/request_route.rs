@@ -14,6 +14,7 @@ use std::time::Duration;
 use sip_message::SipMessage;
 use sip_transaction::TransactionId;
 
+use super::conference::Conference;
 use super::gateways::GatewayRouting;
 use super::location::{LocalRouting, Location};
 use super::pipeline::{
@@ -60,6 +61,9 @@ pub(super) const REQUEST_ROUTE: &[&dyn Stage] = &[
     // Voicemail: its internal URIs refused from outside, `*98` / `*99` retrieval, and
     // message-waiting SUBSCRIBEs answered by the server (RFC 3842).
     &Voicemail,
+    // Conference rooms by name (`conf-ROOM`) or number, and `Join`s to the bridge's
+    // calls: the bridge on the service host (RFC 5359 §2.10, §2.11).
+    &Conference,
     // A local user's call to a number no user or DID owns: the route's PSTN gateways,
     // with failover (403 for anyone else: no open relay).
     &GatewayRouting,

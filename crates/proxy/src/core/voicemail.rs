@@ -107,7 +107,7 @@ impl Proxy {
 
     /// The domain a request to a local Request-URI is for (its host, or the default
     /// domain for a request to the server itself), as local routing reads it.
-    fn dialled_domain(&self, cx: &RequestCtx) -> String {
+    pub(super) fn dialled_domain(&self, cx: &RequestCtx) -> String {
         if cx.local {
             cx.host.clone()
         } else {

@@ -11,6 +11,7 @@
 //! twice ends the call with 482, more than [`ServicesConfig::max_chain`] retargets with
 //! 483, and each retarget decrements Max-Forwards.
 
+pub(crate) mod conference;
 pub(crate) mod findme;
 pub(crate) mod forwarding;
 pub(crate) mod mwi;
@@ -39,6 +40,8 @@ pub struct ServicesConfig {
     pub host: Option<crate::Destination>,
     /// Voicemail access codes.
     pub voicemail: voicemail::VoicemailConfig,
+    /// Conference room names and numbers.
+    pub conference: conference::ConferenceRouting,
 }
 
 impl Default for ServicesConfig {
@@ -49,6 +52,7 @@ impl Default for ServicesConfig {
             findme_contact_ring: Duration::from_secs(20),
             host: None,
             voicemail: voicemail::VoicemailConfig::default(),
+            conference: conference::ConferenceRouting::default(),
         }
     }
 }

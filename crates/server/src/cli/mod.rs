@@ -4,6 +4,7 @@
 
 mod ban;
 mod cdr;
+mod conference;
 mod database;
 mod findme;
 mod forward;
@@ -28,6 +29,7 @@ use crate::run::wall_clock;
 pub use admin::subscriber_with_password;
 pub use ban::{run as ban, BanCmd};
 pub use cdr::{run as cdr, CdrCmd};
+pub use conference::{rooms_json as conference_rooms_json, run as conference, ConferenceCmd};
 pub use database::init;
 use database::open;
 pub use findme::{run as findme, FindmeCmd};

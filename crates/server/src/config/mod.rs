@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 mod auth;
 mod cdr;
+mod conference;
 mod database;
 mod flood;
 mod media;
@@ -29,6 +30,7 @@ mod voicemail;
 
 pub use auth::AuthSection;
 pub use cdr::CdrSection;
+pub use conference::ConferenceSection;
 pub use database::DatabaseSection;
 pub use flood::FloodSection;
 pub use media::MediaSection;
@@ -80,6 +82,8 @@ pub struct Config {
     pub portal: PortalSection,
     /// `[pstn]`
     pub pstn: PstnSection,
+    /// `[conference]`
+    pub conference: ConferenceSection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -106,6 +110,7 @@ impl Config {
         self.media.validate()?;
         self.voicemail.validate()?;
         self.cdr.validate()?;
+        self.conference.validate()?;
         self.validate_protections()?;
         self.portal.validate()?;
         Ok(())
