@@ -61,7 +61,9 @@ pub(crate) struct SessionState {
     seq: u16,
     timestamp: u32,
     marker: bool,
-    queue: VecDeque<(u64, Clip, usize)>,
+    /// Clips to play: id, clip, offset, and whether it loops (music on hold: until
+    /// `stop_playback`).
+    queue: VecDeque<(u64, Clip, usize, bool)>,
     next_clip: u64,
     last_clip: Option<u64>,
     recording: Option<Recording>,
@@ -230,13 +232,16 @@ impl SessionState {
     fn fill_frame(&mut self) {
         self.pcm.clear();
         while self.pcm.len() < FRAME {
-            let Some((id, clip, offset)) = self.queue.front_mut() else {
+            let Some((id, clip, offset, looping)) = self.queue.front_mut() else {
                 break;
             };
             let take = (FRAME - self.pcm.len()).min(clip.len() - *offset);
             self.pcm.extend_from_slice(&clip.0[*offset..*offset + take]);
             *offset += take;
-            if *offset >= clip.len() {
+            if *offset >= clip.len() && *looping {
+                // Seamless: the next frame continues from the clip's start.
+                *offset = 0;
+            } else if *offset >= clip.len() {
                 let id = *id;
                 self.queue.pop_front();
                 if self.queue.is_empty() {
@@ -330,7 +335,23 @@ impl MediaSession {
         if clip.is_empty() {
             st.emit(MediaEvent::PlayDone(id));
         } else {
-            st.queue.push_back((id, clip, 0));
+            st.queue.push_back((id, clip, 0, false));
+        }
+        id
+    }
+
+    /// Plays a clip over and over, seamlessly, after those already queued, until
+    /// [`MediaSession::stop_playback`] (music on hold). The clip's samples are shared, not
+    /// copied: many sessions looping one clip cost one decode. An empty clip is not
+    /// queued. Returns its id (never in a `PlayDone`).
+    pub fn play_looped(&self, clip: Clip) -> u64 {
+        let Some(mut st) = self.shared.lock() else {
+            return 0;
+        };
+        st.next_clip += 1;
+        let id = st.next_clip;
+        if !clip.is_empty() {
+            st.queue.push_back((id, clip, 0, true));
         }
         id
     }

@@ -138,3 +138,29 @@ async fn the_port_range_bounds_sessions() {
     let (tx, _rx) = mpsc::channel(1);
     assert!(eng.open(tx).is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_looped_clip_plays_again_without_a_gap_until_stopped() {
+    let eng = engine(Duration::from_secs(60));
+    let (tx, _rx) = mpsc::channel(16);
+    let s = eng.open(tx).unwrap();
+    let peer = RtpPeer::bind();
+    s.start(params(&peer));
+    // 330 ms: not a whole number of 20 ms frames, so a wrap falls inside a frame.
+    let sig = audio::signature(330);
+    s.play_looped(Clip::new(sig.clone()));
+    assert!(peer.wait_samples(8 * 330 * 3 + 800, Duration::from_secs(10)));
+    let heard = peer.heard().samples;
+    let start = heard.iter().position(|x| x.unsigned_abs() > 200).unwrap();
+    // The first loop starts at the first sound; each later loop follows it at once.
+    for lap in 0..3 {
+        let at = start + lap * sig.len();
+        let c = audio::clip_correlation(&heard[at..], &sig, sig.len());
+        assert!(c > 0.95, "lap {lap}: correlation {c}");
+    }
+    assert!(s.is_playing());
+    s.stop_playback();
+    assert!(!s.is_playing());
+    drop(s);
+    eng.shutdown();
+}

@@ -50,5 +50,6 @@ pub use flood::{Cidr, FloodConfig};
 pub use interfaces::RouteProbe;
 pub use metrics::Metrics;
 pub use pstn::{PstnTable, RouteMatch, DEFAULT_GATEWAY_TIMEOUT};
+pub use services::media::{MediaService, MediaServicesConfig, UserMatch};
 pub use services::voicemail::{VoicemailConfig, VoicemailRoute};
 pub use services::ServicesConfig;

@@ -1,5 +1,6 @@
-//! Starting and stopping the media engine and the service host (voicemail) for
-//! `switchboard run`, from `[media]` and `[voicemail]`.
+//! Starting and stopping the media engine and the service host (voicemail, music on
+//! hold, announcements) for `switchboard run`, from `[media]`, `[voicemail]`, `[moh]` and
+//! `[announcements]`.
 //!
 //! Mailbox data comes from the database through `mailboxes::StoreMailboxes`; each change
 //! the service makes to a mailbox (a message left, saved or deleted) is handed back by
@@ -128,6 +129,8 @@ impl MediaHost {
                 listen: cfg.media.service_listen,
                 trusted: trusted(sip_addrs),
                 voicemail: cfg.voicemail.to_service(&cfg.server.data_dir),
+                moh_files: cfg.moh.files.clone(),
+                announcements_dir: cfg.announcements.dir.clone(),
                 ..HostConfig::default()
             },
             engine.clone(),

@@ -53,6 +53,12 @@ pub struct HostConfig {
     pub media_address: Option<IpAddr>,
     /// Voicemail.
     pub voicemail: VoicemailConfig,
+    /// Music on hold: the playlist's WAV files, played in order and looped (`[moh]
+    /// files`); empty: the shipped default melody.
+    pub moh_files: Vec<PathBuf>,
+    /// Where `announce-NAME` finds `NAME.wav` (`[announcements] dir`); None: the prompts
+    /// directory.
+    pub announcements_dir: Option<PathBuf>,
 }
 
 impl Default for HostConfig {
@@ -63,6 +69,8 @@ impl Default for HostConfig {
             max_calls: 500,
             media_address: None,
             voicemail: VoicemailConfig::default(),
+            moh_files: Vec::new(),
+            announcements_dir: None,
         }
     }
 }

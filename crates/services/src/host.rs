@@ -23,9 +23,11 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::announce;
 use crate::call::{Call, HostCommand, SipInput};
 use crate::config::HostConfig;
 use crate::mailbox::Mailboxes;
+use crate::moh::{self, Playlist};
 use crate::prompts::Prompts;
 use crate::request_uri::ServiceRequest;
 use crate::voicemail::{self, MailboxChanged, PinThrottle};
@@ -71,6 +73,8 @@ pub(crate) struct ServiceContext {
     pub prompts: Arc<Prompts>,
     pub changes: mpsc::Sender<MailboxChanged>,
     pub throttle: PinThrottle,
+    pub playlist: Arc<Playlist>,
+    pub announcements: Arc<Prompts>,
 }
 
 struct CallEntry {
@@ -87,7 +91,8 @@ pub struct ServiceHost {
 }
 
 impl ServiceHost {
-    /// Binds the host's socket and starts it. Mailbox changes (a message added, saved or
+    /// Binds the host's socket and starts it; the music-on-hold playlist is decoded here
+    /// (an unreadable file is an `InvalidData` error naming it). Mailbox changes (a message added, saved or
     /// deleted) are sent on `changes` (for message-waiting notification; a full channel
     /// drops them, the next change carries the state).
     pub async fn start(
@@ -97,6 +102,14 @@ impl ServiceHost {
         prompts: Arc<Prompts>,
         changes: mpsc::Sender<MailboxChanged>,
     ) -> io::Result<ServiceHost> {
+        let playlist = Playlist::load(&config.moh_files)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let announcements = Arc::new(Prompts::new(
+            config
+                .announcements_dir
+                .clone()
+                .unwrap_or_else(|| prompts.dir().to_path_buf()),
+        ));
         let socket = UdpSocket::bind(config.listen).await?;
         let addr = socket.local_addr()?;
         let seed = SystemTime::now()
@@ -137,6 +150,8 @@ impl ServiceHost {
             prompts,
             changes,
             throttle,
+            playlist: Arc::new(playlist),
+            announcements,
         });
         let (cmd_tx, cmd_rx) = mpsc::channel(4096);
         let host = HostLoop {
@@ -152,7 +167,7 @@ impl ServiceHost {
             session_ids: seed,
         };
         let task = tokio::spawn(host.run(cmd_rx));
-        tracing::info!(%addr, "service host listening (voicemail)");
+        tracing::info!(%addr, "service host listening (voicemail, music on hold, announcements)");
         Ok(ServiceHost {
             addr,
             task,
@@ -304,6 +319,13 @@ impl HostLoop {
                 return;
             }
         };
+        if let ServiceRequest::Announcement { name } = &request {
+            if !self.ctx.announcements.has(name) {
+                let why = format!("no announcement {name}.wav");
+                self.refuse(call, 404, "", &why, source);
+                return;
+            }
+        }
         let Some(offer) = offer else {
             self.refuse(
                 call,
@@ -375,6 +397,10 @@ impl HostLoop {
             match request {
                 ServiceRequest::Voicemail { mode, domain } => {
                     voicemail::run(call, mode, domain, ctx).await
+                }
+                ServiceRequest::MusicOnHold => moh::run(call, ctx.playlist.clone()).await,
+                ServiceRequest::Announcement { name } => {
+                    announce::run(call, name, &ctx.announcements).await
                 }
             }
         });

@@ -15,6 +15,9 @@
 //! the database's store to it). Mailbox changes are announced on a channel
 //! ([`MailboxChanged`]) for message-waiting notification.
 //!
+//! Music on hold ([`moh`]): a playlist decoded once and looped for every listener.
+//! Announcements (`announce.rs`): `NAME.wav` played once, then BYE.
+//!
 //! Not here: routing calls to the host (the proxy), the mailbox tables (storage), the
 //! notifier (MWI), the prompts' generation.
 //!
@@ -22,10 +25,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod announce;
 mod call;
 mod config;
 mod host;
 mod mailbox;
+pub mod moh;
 mod prompts;
 mod request_uri;
 pub mod voicemail;
@@ -38,5 +43,7 @@ pub use mailbox::{
     NewMessage,
 };
 pub use prompts::{Prompts, VOICEMAIL_PROMPTS};
-pub use request_uri::{RequestUriError, ServiceRequest, VoicemailMode};
+pub use request_uri::{
+    is_announcement_name, RequestUriError, ServiceRequest, VoicemailMode, ANNOUNCE_PREFIX, MOH_USER,
+};
 pub use voicemail::MailboxChanged;

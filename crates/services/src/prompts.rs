@@ -46,6 +46,12 @@ impl Prompts {
         &self.dir
     }
 
+    /// True when `name.wav` exists (loaded or not).
+    pub fn has(&self, name: &str) -> bool {
+        self.cache.lock().is_ok_and(|c| c.contains_key(name))
+            || self.dir.join(format!("{name}.wav")).is_file()
+    }
+
     /// The prompt `name` (e.g. `greeting-default`, `7`).
     pub fn get(&self, name: &str) -> Clip {
         if let Some(c) = self.cache.lock().ok().and_then(|c| c.get(name).cloned()) {

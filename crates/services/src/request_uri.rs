@@ -1,7 +1,8 @@
 //! What a call to the host asks for, read from its Request-URI (the contract with the
 //! proxy): `sip:voicemail@DOMAIN;mode=deposit;mailbox=USER`,
 //! `sip:voicemail@DOMAIN;mode=retrieve;mailbox=USER[;home]` and
-//! `sip:voicemail@DOMAIN;mode=retrieve`.
+//! `sip:voicemail@DOMAIN;mode=retrieve`; music on hold `sip:moh@DOMAIN` and announcements
+//! `sip:announce-NAME@DOMAIN` (the proxy maps the names users dial to these).
 
 use sip_message::Uri;
 use thiserror::Error;
@@ -36,6 +37,28 @@ pub enum ServiceRequest {
         /// Deposit or retrieval.
         mode: VoicemailMode,
     },
+    /// Music on hold: the playlist, looped, until the caller hangs up.
+    MusicOnHold,
+    /// An announcement: `NAME.wav` played once, then BYE.
+    Announcement {
+        /// The announcement's name (`[a-z0-9_-]`, at most 64 characters).
+        name: String,
+    },
+}
+
+/// The host's user part for music on hold.
+pub const MOH_USER: &str = "moh";
+/// The prefix of announcement user parts (`announce-NAME`).
+pub const ANNOUNCE_PREFIX: &str = "announce-";
+
+/// True for a usable announcement name: 1 to 64 of `a-z`, `0-9`, `_`, `-` (it names a
+/// file: no dots, no slashes).
+pub fn is_announcement_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 /// Why a Request-URI names no service; each knows its SIP answer.
@@ -53,6 +76,9 @@ pub enum RequestUriError {
     /// `mode=deposit` without `mailbox=`.
     #[error("mode=deposit needs mailbox=USER")]
     MissingMailbox,
+    /// `announce-NAME` with a NAME that cannot name a file.
+    #[error("announcement name {0:?} must be 1 to 64 of a-z, 0-9, _ and -")]
+    BadAnnouncementName(String),
 }
 
 impl RequestUriError {
@@ -62,7 +88,8 @@ impl RequestUriError {
             RequestUriError::UnknownService(_) => 404,
             RequestUriError::Malformed
             | RequestUriError::BadMode
-            | RequestUriError::MissingMailbox => 400,
+            | RequestUriError::MissingMailbox
+            | RequestUriError::BadAnnouncementName(_) => 400,
         }
     }
 }
@@ -74,6 +101,17 @@ impl ServiceRequest {
         let user = uri.user.ok_or(RequestUriError::Malformed)?;
         if !uri.is_sip() {
             return Err(RequestUriError::Malformed);
+        }
+        if user.eq_ignore_ascii_case(MOH_USER) {
+            return Ok(ServiceRequest::MusicOnHold);
+        }
+        if let Some(name) = user.strip_prefix(ANNOUNCE_PREFIX) {
+            if !is_announcement_name(name) {
+                return Err(RequestUriError::BadAnnouncementName(name.to_string()));
+            }
+            return Ok(ServiceRequest::Announcement {
+                name: name.to_string(),
+            });
         }
         if !user.eq_ignore_ascii_case("voicemail") {
             return Err(RequestUriError::UnknownService(user.to_string()));
@@ -101,6 +139,30 @@ impl ServiceRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn media_service_uris() {
+        assert_eq!(
+            ServiceRequest::parse("sip:moh@example.com"),
+            Ok(ServiceRequest::MusicOnHold)
+        );
+        assert_eq!(
+            ServiceRequest::parse("sip:announce-screened@example.com"),
+            Ok(ServiceRequest::Announcement {
+                name: "screened".into()
+            })
+        );
+        for bad in [
+            "sip:announce-@example.com",
+            "sip:announce-..%2f@example.com",
+        ] {
+            assert_eq!(
+                ServiceRequest::parse(bad).unwrap_err().status(),
+                400,
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn contract_uris() {

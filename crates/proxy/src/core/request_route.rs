@@ -16,6 +16,7 @@ use sip_transaction::TransactionId;
 
 use super::gateways::GatewayRouting;
 use super::location::{LocalRouting, Location};
+use super::media_services::MediaServices;
 use super::pipeline::{
     ByeAccounting, Draining, Identity, LoopDetection, LooseRoute, NotLocal, RequestUri, Sanity,
     ToServer,
@@ -60,6 +61,9 @@ pub(super) const REQUEST_ROUTE: &[&dyn Stage] = &[
     // Voicemail: its internal URIs refused from outside, `*98` / `*99` retrieval, and
     // message-waiting SUBSCRIBEs answered by the server (RFC 3842).
     &Voicemail,
+    // Media services by name or number (music on hold, announcements): to the service
+    // host, for any caller.
+    &MediaServices,
     // A local user's call to a number no user or DID owns: the route's PSTN gateways,
     // with failover (403 for anyone else: no open relay).
     &GatewayRouting,

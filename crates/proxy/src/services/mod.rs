@@ -13,6 +13,7 @@
 
 pub(crate) mod findme;
 pub(crate) mod forwarding;
+pub(crate) mod media;
 pub(crate) mod mwi;
 pub(crate) mod screening;
 pub(crate) mod voicemail;
@@ -39,6 +40,8 @@ pub struct ServicesConfig {
     pub host: Option<crate::Destination>,
     /// Voicemail access codes.
     pub voicemail: voicemail::VoicemailConfig,
+    /// Media services reached by name or number (music on hold, announcements).
+    pub media: media::MediaServicesConfig,
 }
 
 impl Default for ServicesConfig {
@@ -49,6 +52,7 @@ impl Default for ServicesConfig {
             findme_contact_ring: Duration::from_secs(20),
             host: None,
             voicemail: voicemail::VoicemailConfig::default(),
+            media: media::MediaServicesConfig::default(),
         }
     }
 }

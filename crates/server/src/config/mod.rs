@@ -16,6 +16,7 @@ mod cdr;
 mod database;
 mod flood;
 mod media;
+mod media_services;
 mod metrics;
 mod portal;
 mod pstn;
@@ -32,6 +33,7 @@ pub use cdr::CdrSection;
 pub use database::DatabaseSection;
 pub use flood::FloodSection;
 pub use media::MediaSection;
+pub use media_services::{AnnouncementsSection, MohSection};
 pub use metrics::MetricsSection;
 pub use portal::PortalSection;
 pub use pstn::PstnSection;
@@ -80,6 +82,10 @@ pub struct Config {
     pub portal: PortalSection,
     /// `[pstn]`
     pub pstn: PstnSection,
+    /// `[moh]`
+    pub moh: MohSection,
+    /// `[announcements]`
+    pub announcements: AnnouncementsSection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -104,6 +110,7 @@ impl Config {
         self.pstn.validate()?;
         self.transaction.validate()?;
         self.media.validate()?;
+        self.moh.validate()?;
         self.voicemail.validate()?;
         self.cdr.validate()?;
         self.validate_protections()?;

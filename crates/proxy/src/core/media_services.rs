@@ -1,0 +1,66 @@
+//! The media-services stage: INVITEs to a user part of a local domain that names a
+//! service of the service host (music on hold, announcements; the table is
+//! `services/media.rs`) go to the host with the Request-URI it expects. Any caller may
+//! reach them, outsiders included (a screened caller follows `Error-Info` to an
+//! announcement); what they cost is bounded by the host (`max_calls`, RTP ports: 503).
+//! A service name takes precedence over a user or alias of the same name.
+//!
+//! Not here: voicemail (`voicemail.rs`), which has its own access rules.
+
+use sip_message::Method;
+
+use super::stage::{Flow, RequestCtx, Stage, Targets};
+use super::Proxy;
+use crate::answer::Answer;
+use crate::fork::Target;
+
+/// The media-services stage of the request route.
+pub(super) struct MediaServices;
+
+impl Stage for MediaServices {
+    fn name(&self) -> &'static str {
+        "media-services"
+    }
+
+    fn on_request(&self, p: &mut Proxy, cx: &mut RequestCtx) -> Flow {
+        if !cx.for_us() || cx.req.to_tag().is_some() {
+            return Flow::Continue;
+        }
+        let Some(user) = cx.ruri_user() else {
+            return Flow::Continue;
+        };
+        let media = &p.cfg.services.media;
+        let Some(service) = media.service_for(user) else {
+            return Flow::Continue;
+        };
+        if cx.req.method() != Method::Invite {
+            // OPTIONS, SUBSCRIBE, MESSAGE to a service: nobody is registered there.
+            return Answer::new(405, "Method Not Allowed")
+                .with("Allow", "INVITE, ACK, CANCEL, BYE")
+                .into();
+        }
+        let domain = if cx.local {
+            cx.host.clone()
+        } else {
+            p.default_domain(Some(&cx.req))
+        };
+        let Some(uri) = media.host_request_uri(service, user, &domain) else {
+            tracing::info!(user, "call to a media service refused: bad name");
+            return Answer::new(404, "No Such Service").into();
+        };
+        let Some(dest) = p.cfg.services.host else {
+            tracing::info!(
+                user,
+                "call to a media service refused: no service host ([media] enabled = false)"
+            );
+            return Answer::new(480, "Media Services Not Available").into();
+        };
+        tracing::debug!(%uri, ?service, "call to a media service");
+        Flow::Forward(Targets::one(Target {
+            request_uri: Some(uri),
+            dest,
+            routes: Vec::new(),
+            q: 1000,
+        }))
+    }
+}

@@ -1,0 +1,161 @@
+//! Media services reached by name or number, the pure part: which user parts of a local
+//! domain name a service of the service host ([`MediaService`]), as a table of
+//! (user-part matcher → service) built from the settings, and the Request-URI the host
+//! receives for each. A new service (a conference bridge, a park server) is a variant of
+//! [`MediaService`] and one row of [`MediaServicesConfig::table`].
+//!
+//! The glue into the request route is `core/media_services.rs`.
+
+/// A service of the service host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaService {
+    /// Music on hold: the host's `sip:moh@DOMAIN`.
+    MusicOnHold,
+    /// An announcement: the host's `sip:announce-NAME@DOMAIN` (the user part as dialled).
+    Announcement,
+}
+
+/// How a row of the table matches a Request-URI's user part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserMatch {
+    /// This user part exactly (ASCII case-insensitive).
+    Exact(String),
+    /// User parts that start with this and have at least one character more.
+    Prefix(String),
+    /// Decimal numbers from `first` to `last`, both included (e.g. park orbits).
+    Numbers {
+        /// The first number.
+        first: u32,
+        /// The last number.
+        last: u32,
+    },
+}
+
+impl UserMatch {
+    /// Does `user` match?
+    pub fn matches(&self, user: &str) -> bool {
+        match self {
+            UserMatch::Exact(name) => user.eq_ignore_ascii_case(name),
+            UserMatch::Prefix(p) => {
+                user.len() > p.len()
+                    && user
+                        .get(..p.len())
+                        .is_some_and(|head| head.eq_ignore_ascii_case(p))
+            }
+            UserMatch::Numbers { first, last } => {
+                !user.is_empty()
+                    && user.len() <= 9
+                    && user.bytes().all(|b| b.is_ascii_digit())
+                    && user
+                        .parse::<u32>()
+                        .is_ok_and(|n| (*first..=*last).contains(&n))
+            }
+        }
+    }
+}
+
+/// Media-service settings of the proxy (`[moh]`, `[announcements]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaServicesConfig {
+    /// The user part that reaches music on hold (`[moh] name`, default `moh`).
+    pub moh_name: String,
+    /// The prefix of announcement user parts (`announce-`; `announce-NAME` plays
+    /// `NAME.wav`).
+    pub announce_prefix: String,
+}
+
+impl Default for MediaServicesConfig {
+    fn default() -> Self {
+        MediaServicesConfig {
+            moh_name: "moh".into(),
+            announce_prefix: "announce-".into(),
+        }
+    }
+}
+
+impl MediaServicesConfig {
+    /// The routing table, first match wins.
+    pub fn table(&self) -> Vec<(UserMatch, MediaService)> {
+        vec![
+            (
+                UserMatch::Exact(self.moh_name.clone()),
+                MediaService::MusicOnHold,
+            ),
+            (
+                UserMatch::Prefix(self.announce_prefix.clone()),
+                MediaService::Announcement,
+            ),
+        ]
+    }
+
+    /// The service a user part names, if any.
+    pub fn service_for(&self, user: &str) -> Option<MediaService> {
+        self.table()
+            .into_iter()
+            .find(|(m, _)| m.matches(user))
+            .map(|(_, s)| s)
+    }
+
+    /// The Request-URI the service host receives for a call to `user@domain` that
+    /// `service` serves; None when the user part cannot name one (an announcement
+    /// name the host would refuse).
+    pub fn host_request_uri(
+        &self,
+        service: MediaService,
+        user: &str,
+        domain: &str,
+    ) -> Option<String> {
+        match service {
+            MediaService::MusicOnHold => Some(format!("sip:moh@{domain}")),
+            MediaService::Announcement => {
+                let name = user.get(self.announce_prefix.len()..)?.to_ascii_lowercase();
+                let ok = name.len() <= 64
+                    && name.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-".contains(&b)
+                    });
+                ok.then(|| format!("sip:announce-{name}@{domain}"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_routes_names_and_numbers() {
+        let c = MediaServicesConfig {
+            moh_name: "hold-music".into(),
+            ..MediaServicesConfig::default()
+        };
+        assert_eq!(c.service_for("Hold-Music"), Some(MediaService::MusicOnHold));
+        assert_eq!(c.service_for("moh"), None);
+        assert_eq!(
+            c.service_for("announce-screened"),
+            Some(MediaService::Announcement)
+        );
+        assert_eq!(c.service_for("announce-"), None);
+        assert_eq!(c.service_for("alice"), None);
+        assert_eq!(
+            c.host_request_uri(MediaService::MusicOnHold, "hold-music", "example.com")
+                .as_deref(),
+            Some("sip:moh@example.com")
+        );
+        assert_eq!(
+            c.host_request_uri(MediaService::Announcement, "announce-Closed", "example.com")
+                .as_deref(),
+            Some("sip:announce-closed@example.com")
+        );
+        assert_eq!(
+            c.host_request_uri(MediaService::Announcement, "announce-a.b", "example.com"),
+            None
+        );
+        let orbits = UserMatch::Numbers {
+            first: 701,
+            last: 720,
+        };
+        assert!(orbits.matches("701") && orbits.matches("720"));
+        assert!(!orbits.matches("721") && !orbits.matches("70a") && !orbits.matches(""));
+    }
+}

@@ -1,0 +1,215 @@
+//! Music on hold and announcements through the proxy, end to end on the real binary with
+//! real media (testkit's SIP phone and RTP peer decode what the service host sends):
+//!
+//! - a phone calls the music-on-hold name (`[moh] name`, here `hold`) and hears the
+//!   playlist (`[moh] files`, two files) in order, then again from the top (looped), while
+//!   a second listener hears the same;
+//! - RFC 5359 §2.3: Bob holds Alice with music: his phone invites the music server with
+//!   Alice's media description (`a=recvonly`: she only listens), and the RTP Alice's
+//!   address receives decodes to the playlist; she sends nothing and is never timed out;
+//! - a call screened by bob gets `403` with `Error-Info: <sip:announce-screened@...>`;
+//!   calling that URI plays `screened.wav` and the service hangs up; an announcement that
+//!   does not exist is `404`.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use testkit::audio;
+use testkit::rtp_peer::RtpPeer;
+use testkit::server::{Options, Server, DOMAIN};
+use testkit::sip_phone::SipPhone;
+use testkit::wait::{wait_until, HANG_GUARD};
+
+/// The server binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+/// A server with media services on, a playlist of `files`, prompts in `prompts`, dead
+/// media after `rtp_timeout` seconds; `slot` gives each test its own RTP ports.
+fn server(
+    prompts: &std::path::Path,
+    files: &[std::path::PathBuf],
+    rtp_timeout: u32,
+    slot: u16,
+) -> Server {
+    let services_port = testkit::ports::free_port();
+    let rtp = 26000 + (std::process::id() % 100) as u16 * 60 + slot * 20;
+    let files: Vec<String> = files
+        .iter()
+        .map(|f| format!("{:?}", f.display().to_string()))
+        .collect();
+    let opts = Options {
+        extra: format!(
+            "[media]\nenabled = true\nservice_listen = \"127.0.0.1:{services_port}\"\n\
+             bind_address = \"127.0.0.1\"\nrtp_ports = \"{rtp}-{}\"\nrtp_timeout_secs = {rtp_timeout}\n\n\
+             [voicemail]\nprompts_dir = {:?}\n\n[moh]\nname = \"hold\"\nfiles = [{}]\n",
+            rtp + 19,
+            prompts.display().to_string(),
+            files.join(", ")
+        ),
+        ..Options::default()
+    };
+    Server::start(BIN, opts)
+}
+
+/// Waits until `peer` has heard `ms` of audio after its first sound.
+fn heard_after_first_sound(peer: &RtpPeer, ms: usize) -> Vec<i16> {
+    let mut out = Vec::new();
+    wait_until("the phone to hear the audio", HANG_GUARD, || {
+        let h = peer.heard();
+        let first = h.samples.iter().position(|s| s.unsigned_abs() > 200);
+        let ready = first.is_some_and(|f| h.samples.len() >= f + ms * 8);
+        if ready {
+            out = h.samples[first.unwrap_or(0)..].to_vec();
+        }
+        ready
+    });
+    out
+}
+
+/// The playlist: a chirp and a 1 kHz tone, each in its own file.
+fn playlist(dir: &std::path::Path) -> (Vec<std::path::PathBuf>, Vec<i16>) {
+    let chirp = audio::signature(700);
+    let tone = audio::tone(1000.0, 300, 6000.0);
+    let (a, b) = (dir.join("one.wav"), dir.join("two.wav"));
+    audio::write_wav(&a, &chirp);
+    audio::write_wav(&b, &tone);
+    (vec![a, b], [chirp, tone].concat())
+}
+
+/// Checks that `heard` (from its first sound) is `music` at least twice in a row.
+fn assert_looped(heard: &[i16], music: &[i16], who: &str) {
+    for lap in 0..2 {
+        let c = audio::clip_correlation(&heard[lap * music.len()..], music, music.len());
+        assert!(c > 0.95, "{who}, lap {lap}: correlation {c}");
+    }
+}
+
+#[test]
+fn music_on_hold_loops_the_playlist_for_every_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let (files, music) = playlist(dir.path());
+    let server = server(dir.path(), &files, 60, 0);
+    let proxy = server.socket_addr();
+    let music_ms = music.len() / 8;
+
+    let (one, two) = (RtpPeer::bind(), RtpPeer::bind());
+    let mut alice = SipPhone::new(proxy, "alice");
+    let ok = alice.invite(
+        &format!("sip:hold@{DOMAIN}"),
+        &SipPhone::pcmu_offer(one.addr()),
+    );
+    assert_eq!(ok.status(), 200, "{}", ok.text);
+    assert!(!ok.headers("Record-Route").is_empty(), "{}", ok.text);
+    let mut carol = SipPhone::new(proxy, "carol");
+    let ok = carol.invite(
+        &format!("sip:hold@{DOMAIN}"),
+        &SipPhone::pcmu_offer(two.addr()),
+    );
+    assert_eq!(ok.status(), 200, "{}", ok.text);
+
+    assert_looped(
+        &heard_after_first_sound(&one, 2 * music_ms + 100),
+        &music,
+        "alice",
+    );
+    assert_looped(
+        &heard_after_first_sound(&two, 2 * music_ms + 100),
+        &music,
+        "carol",
+    );
+    assert_eq!(alice.bye(), 200);
+    assert_eq!(carol.bye(), 200);
+    // The default name is not served when renamed: `moh` is nobody here.
+    let mut bob = SipPhone::new(proxy, "bob");
+    let r = bob.invite(
+        &format!("sip:moh@{DOMAIN}"),
+        &SipPhone::pcmu_offer(one.addr()),
+    );
+    assert_eq!(r.status(), 404, "{}", r.text);
+}
+
+/// RFC 5359 §2.3, the music server's side.
+///
+/// ```text
+/// Alice (held)        Bob (holds)         Switchboard        Music server (host)
+///   |                    | INVITE sip:hold   |                      |
+///   |                    | SDP: Alice's addr |                      |
+///   |                    | a=recvonly        |                      |
+///   |                    |------------------>|--------------------->|
+///   |                    |   200 sendonly    |      200 (RR)        |
+///   |                    |<------------------|<---------------------|
+///   |                    | ACK               |                      |
+///   |                    |------------------>|--------------------->|
+///   |           RTP: the playlist, looped    |                      |
+///   |<-------------------------------------------------------------|
+///   |                    | BYE (resume)      |                      |
+///   |                    |------------------>|--------------------->|
+/// ```
+///
+/// Bob's re-INVITE of Alice (to point her at the music server) is end to end and crosses
+/// the proxy untouched (`rfc5359_calls.rs`); here the music server's leg is checked with
+/// the media Alice receives.
+#[test]
+fn rfc5359_2_3_the_held_party_hears_the_playlist() {
+    let dir = tempfile::tempdir().unwrap();
+    let (files, music) = playlist(dir.path());
+    let server = server(dir.path(), &files, 2, 1);
+    let alice_media = RtpPeer::bind();
+    let mut bob = SipPhone::new(server.socket_addr(), "bob");
+    let offer = SipPhone::offer(
+        alice_media.addr(),
+        "0",
+        "a=rtpmap:0 PCMU/8000\r\na=recvonly\r\n",
+    );
+    let ok = bob.invite(&format!("sip:hold@{DOMAIN}"), &offer);
+    assert_eq!(ok.status(), 200, "{}", ok.text);
+    assert!(ok.body().contains("a=sendonly"), "{}", ok.body());
+    // Past rtp_timeout_secs (2 s) with no RTP from Alice: a recvonly party is not timed out.
+    let heard = heard_after_first_sound(&alice_media, 2 * music.len() / 8 + 2500);
+    assert_looped(&heard, &music, "alice");
+    assert_eq!(bob.bye(), 200);
+}
+
+#[test]
+fn a_screened_call_points_to_an_announcement_that_plays() {
+    let dir = tempfile::tempdir().unwrap();
+    let screened = audio::signature(900);
+    audio::write_wav(&dir.path().join("screened.wav"), &screened);
+    let server = server(dir.path(), &[], 60, 2);
+    let proxy = server.socket_addr();
+    server.cli(&[
+        "screen",
+        "add",
+        &format!("bob@{DOMAIN}"),
+        "--incoming",
+        &format!("alice@{DOMAIN}"),
+    ]);
+
+    let peer = RtpPeer::bind();
+    let mut alice = SipPhone::new(proxy, "alice");
+    let r = alice.invite(
+        &format!("sip:bob@{DOMAIN}"),
+        &SipPhone::pcmu_offer(peer.addr()),
+    );
+    assert_eq!(r.status(), 403, "{}", r.text);
+    let info = r.header("Error-Info").unwrap().to_string();
+    assert_eq!(info, format!("<sip:announce-screened@{DOMAIN}>"));
+
+    // Her phone calls the announcement (a new phone: the first still gets 403 resends).
+    let uri = info.trim_matches(['<', '>']);
+    let mut alice = SipPhone::new(proxy, "alice");
+    let ok = alice.invite(uri, &SipPhone::pcmu_offer(peer.addr()));
+    assert_eq!(ok.status(), 200, "{}", ok.text);
+    let bye = alice.expect_request("BYE", Duration::from_secs(10));
+    assert!(bye.is_some(), "the announcement service did not hang up");
+    let heard = heard_after_first_sound(&peer, 800);
+    let c = audio::clip_correlation(&heard, &screened, screened.len());
+    assert!(c > 0.95, "the announcement: correlation {c}");
+
+    let mut carol = SipPhone::new(proxy, "carol");
+    let r = carol.invite(
+        &format!("sip:announce-nothing@{DOMAIN}"),
+        &SipPhone::pcmu_offer(peer.addr()),
+    );
+    assert_eq!(r.status(), 404, "{}", r.text);
+}
