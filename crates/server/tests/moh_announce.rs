@@ -9,7 +9,10 @@
 //!   address receives decodes to the playlist; she sends nothing and is never timed out;
 //! - a call screened by bob gets `403` with `Error-Info: <sip:announce-screened@...>`;
 //!   calling that URI plays `screened.wav` and the service hangs up; an announcement that
-//!   does not exist is `404`.
+//!   does not exist is `404`;
+//! - with `[announcements] early_media = [404, 480]`, a call to a user with no phone
+//!   registered hears `480.wav` as early media before its `480`, and a call to nobody
+//!   hears `404.wav` before its `404`.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -30,6 +33,7 @@ fn server(
     files: &[std::path::PathBuf],
     rtp_timeout: u32,
     slot: u16,
+    more: &str,
 ) -> Server {
     let services_port = testkit::ports::free_port();
     let rtp = 26000 + (std::process::id() % 100) as u16 * 60 + slot * 20;
@@ -45,7 +49,7 @@ fn server(
             rtp + 19,
             prompts.display().to_string(),
             files.join(", ")
-        ),
+        ) + more,
         ..Options::default()
     };
     Server::start(BIN, opts)
@@ -88,7 +92,7 @@ fn assert_looped(heard: &[i16], music: &[i16], who: &str) {
 fn music_on_hold_loops_the_playlist_for_every_listener() {
     let dir = tempfile::tempdir().unwrap();
     let (files, music) = playlist(dir.path());
-    let server = server(dir.path(), &files, 60, 0);
+    let server = server(dir.path(), &files, 60, 0, "");
     let proxy = server.socket_addr();
     let music_ms = music.len() / 8;
 
@@ -153,7 +157,7 @@ fn music_on_hold_loops_the_playlist_for_every_listener() {
 fn rfc5359_2_3_the_held_party_hears_the_playlist() {
     let dir = tempfile::tempdir().unwrap();
     let (files, music) = playlist(dir.path());
-    let server = server(dir.path(), &files, 2, 1);
+    let server = server(dir.path(), &files, 2, 1, "");
     let alice_media = RtpPeer::bind();
     let mut bob = SipPhone::new(server.socket_addr(), "bob");
     let offer = SipPhone::offer(
@@ -175,7 +179,7 @@ fn a_screened_call_points_to_an_announcement_that_plays() {
     let dir = tempfile::tempdir().unwrap();
     let screened = audio::signature(900);
     audio::write_wav(&dir.path().join("screened.wav"), &screened);
-    let server = server(dir.path(), &[], 60, 2);
+    let server = server(dir.path(), &[], 60, 2, "");
     let proxy = server.socket_addr();
     server.cli(&[
         "screen",
@@ -212,4 +216,52 @@ fn a_screened_call_points_to_an_announcement_that_plays() {
         &SipPhone::pcmu_offer(peer.addr()),
     );
     assert_eq!(r.status(), 404, "{}", r.text);
+}
+
+#[test]
+fn failures_the_operator_chose_are_preceded_by_early_media() {
+    let dir = tempfile::tempdir().unwrap();
+    let (unavailable, missing) = (audio::signature(800), audio::tone(700.0, 600, 6000.0));
+    audio::write_wav(&dir.path().join("480.wav"), &unavailable);
+    audio::write_wav(&dir.path().join("404.wav"), &missing);
+    let server = server(
+        dir.path(),
+        &[],
+        60,
+        3,
+        "\n[announcements]\nearly_media = [404, 480]\n",
+    );
+    let proxy = server.socket_addr();
+
+    // Bob has no phone registered: 183 with the host's SDP, 480.wav, then 480.
+    let peer = RtpPeer::bind();
+    let mut alice = SipPhone::new(proxy, "alice");
+    let r = alice.invite(
+        &format!("sip:bob@{DOMAIN}"),
+        &SipPhone::pcmu_offer(peer.addr()),
+    );
+    assert_eq!(r.status(), 480, "{}", r.text);
+    let heard = heard_after_first_sound(&peer, 700);
+    let c = audio::clip_correlation(&heard, &unavailable, unavailable.len());
+    assert!(c > 0.95, "480 announcement: correlation {c}");
+
+    // Nobody by that name: 404.wav (600 ms of 700 Hz), then 404.
+    let peer = RtpPeer::bind();
+    let mut carol = SipPhone::new(proxy, "carol");
+    let r = carol.invite(
+        &format!("sip:nobody@{DOMAIN}"),
+        &SipPhone::pcmu_offer(peer.addr()),
+    );
+    assert_eq!(r.status(), 404, "{}", r.text);
+    let heard = peer.heard().samples;
+    let secs = audio::tone_seconds(&heard, 700.0);
+    assert!(
+        (0.5..=0.7).contains(&secs),
+        "{secs} s of the 404 announcement"
+    );
+
+    // Without an SDP offer there is nothing to play: the failure at once.
+    let mut dave = SipPhone::new(proxy, "alice");
+    let r = dave.invite(&format!("sip:bob@{DOMAIN}"), "");
+    assert_eq!(r.status(), 480, "{}", r.text);
 }

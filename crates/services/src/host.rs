@@ -228,6 +228,9 @@ impl HostLoop {
                 },
                 c = cmd_rx.recv() => match c {
                     Some(HostCommand::Hangup(call)) => self.ua.hangup(call, self.start.elapsed()),
+                    Some(HostCommand::Fail(call, status)) => {
+                        self.ua.reject(call, self.start.elapsed(), status, "")
+                    }
                     None => return,
                 },
                 _ = tokio::time::sleep_until(wake.into()) => {
@@ -319,10 +322,10 @@ impl HostLoop {
                 return;
             }
         };
-        if let ServiceRequest::Announcement { name } = &request {
+        if let ServiceRequest::Announcement { name, early } = &request {
             if !self.ctx.announcements.has(name) {
                 let why = format!("no announcement {name}.wav");
-                self.refuse(call, 404, "", &why, source);
+                self.refuse(call, early.unwrap_or(404), "", &why, source);
                 return;
             }
         }
@@ -379,8 +382,15 @@ impl HostLoop {
                 caps,
             },
         );
-        self.ua
-            .accept(call, self.start.elapsed(), &n.answer.to_bytes());
+        match &request {
+            ServiceRequest::Announcement { early: Some(_), .. } => {
+                self.ua
+                    .provisional(call, self.start.elapsed(), 183, &n.answer.to_bytes())
+            }
+            _ => self
+                .ua
+                .accept(call, self.start.elapsed(), &n.answer.to_bytes()),
+        }
         self.counters.answered.fetch_add(1, Ordering::Relaxed);
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
         let call = Call::new(
@@ -399,8 +409,8 @@ impl HostLoop {
                     voicemail::run(call, mode, domain, ctx).await
                 }
                 ServiceRequest::MusicOnHold => moh::run(call, ctx.playlist.clone()).await,
-                ServiceRequest::Announcement { name } => {
-                    announce::run(call, name, &ctx.announcements).await
+                ServiceRequest::Announcement { name, early } => {
+                    announce::run(call, name, early, &ctx.announcements).await
                 }
             }
         });

@@ -39,10 +39,13 @@ pub enum ServiceRequest {
     },
     /// Music on hold: the playlist, looped, until the caller hangs up.
     MusicOnHold,
-    /// An announcement: `NAME.wav` played once, then BYE.
+    /// An announcement: `NAME.wav` played once, then BYE; with `;early=STATUS` (set by
+    /// the proxy) as early media: `183` with our SDP, the clip, then the final `STATUS`.
     Announcement {
         /// The announcement's name (`[a-z0-9_-]`, at most 64 characters).
         name: String,
+        /// Early media before this failure status (400-699).
+        early: Option<u16>,
     },
 }
 
@@ -79,6 +82,9 @@ pub enum RequestUriError {
     /// `announce-NAME` with a NAME that cannot name a file.
     #[error("announcement name {0:?} must be 1 to 64 of a-z, 0-9, _ and -")]
     BadAnnouncementName(String),
+    /// `early=` that is not a failure status.
+    #[error("early={0:?} must be a status from 400 to 699")]
+    BadEarlyStatus(String),
 }
 
 impl RequestUriError {
@@ -89,7 +95,8 @@ impl RequestUriError {
             RequestUriError::Malformed
             | RequestUriError::BadMode
             | RequestUriError::MissingMailbox
-            | RequestUriError::BadAnnouncementName(_) => 400,
+            | RequestUriError::BadAnnouncementName(_)
+            | RequestUriError::BadEarlyStatus(_) => 400,
         }
     }
 }
@@ -109,8 +116,19 @@ impl ServiceRequest {
             if !is_announcement_name(name) {
                 return Err(RequestUriError::BadAnnouncementName(name.to_string()));
             }
+            let early = match uri.param("early") {
+                None => None,
+                Some(v) => {
+                    let v = v.unwrap_or("");
+                    match v.parse::<u16>() {
+                        Ok(s) if (400..=699).contains(&s) => Some(s),
+                        _ => return Err(RequestUriError::BadEarlyStatus(v.to_string())),
+                    }
+                }
+            };
             return Ok(ServiceRequest::Announcement {
                 name: name.to_string(),
+                early,
             });
         }
         if !user.eq_ignore_ascii_case("voicemail") {
@@ -149,9 +167,25 @@ mod tests {
         assert_eq!(
             ServiceRequest::parse("sip:announce-screened@example.com"),
             Ok(ServiceRequest::Announcement {
-                name: "screened".into()
+                name: "screened".into(),
+                early: None
             })
         );
+        assert_eq!(
+            ServiceRequest::parse("sip:announce-480@example.com;early=480"),
+            Ok(ServiceRequest::Announcement {
+                name: "480".into(),
+                early: Some(480)
+            })
+        );
+        for bad in ["early=200", "early", "early=x"] {
+            let uri = format!("sip:announce-480@example.com;{bad}");
+            assert_eq!(
+                ServiceRequest::parse(&uri).unwrap_err().status(),
+                400,
+                "{bad}"
+            );
+        }
         for bad in [
             "sip:announce-@example.com",
             "sip:announce-..%2f@example.com",

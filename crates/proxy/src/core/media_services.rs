@@ -5,9 +5,14 @@
 //! announcement); what they cost is bounded by the host (`max_calls`, RTP ports: 503).
 //! A service name takes precedence over a user or alias of the same name.
 //!
+//! Early media before a failure ([`Proxy::early_media_target`]): when a stage of the
+//! request route answers an INVITE with a status of `[announcements] early_media`, the
+//! call goes to the host's `announce-STATUS` instead, which sends `183` with the
+//! announcement and then that status (`request_route.rs` asks before answering).
+//!
 //! Not here: voicemail (`voicemail.rs`), which has its own access rules.
 
-use sip_message::Method;
+use sip_message::{Method, SipMessage};
 
 use super::stage::{Flow, RequestCtx, Stage, Targets};
 use super::Proxy;
@@ -63,4 +68,45 @@ impl Stage for MediaServices {
             q: 1000,
         }))
     }
+}
+
+impl Proxy {
+    /// Where an INVITE the request route is about to answer with `status` goes instead
+    /// for early media: the host's `announce-STATUS;early=STATUS`, when the operator chose
+    /// that status, the host runs, and the INVITE is for a local domain, outside a dialog,
+    /// with an SDP offer (early media answers it).
+    pub(super) fn early_media_target(&self, cx: &RequestCtx, status: u16) -> Option<Target> {
+        let media = &self.cfg.services.media;
+        if media.early_media.is_empty()
+            || !cx.for_us()
+            || cx.req.method() != Method::Invite
+            || cx.req.to_tag().is_some()
+            || !has_sdp(&cx.req)
+        {
+            return None;
+        }
+        let dest = self.cfg.services.host?;
+        // The callee's domain once local routing found one (it takes the host over).
+        let domain = match &cx.callee {
+            Some(callee) => callee.domain.clone(),
+            None if cx.local && !cx.host.is_empty() => cx.host.clone(),
+            None => self.default_domain(Some(&cx.req)),
+        };
+        let uri = media.early_media_uri(status, &domain)?;
+        tracing::debug!(status, %uri, "failure preceded by an early-media announcement");
+        Some(Target {
+            request_uri: Some(uri),
+            dest,
+            routes: Vec::new(),
+            q: 1000,
+        })
+    }
+}
+
+/// The request carries an SDP body.
+fn has_sdp(req: &SipMessage) -> bool {
+    !req.body().is_empty()
+        && req
+            .header_by_name("Content-Type")
+            .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("application/sdp"))
 }

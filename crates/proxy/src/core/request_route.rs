@@ -97,6 +97,11 @@ impl Proxy {
             match stage.on_request(self, &mut cx) {
                 Flow::Continue => {}
                 Flow::Reply(answer) => {
+                    // `[announcements] early_media`: the failure after an announcement.
+                    if let Some(t) = self.early_media_target(&cx, answer.status) {
+                        self.forward(cx, Targets::one(t));
+                        return;
+                    }
                     tracing::trace!(stage = stage.name(), status = answer.status, "answered");
                     self.answer(&cx, answer);
                     return;

@@ -62,6 +62,10 @@ pub struct MediaServicesConfig {
     /// The prefix of announcement user parts (`announce-`; `announce-NAME` plays
     /// `NAME.wav`).
     pub announce_prefix: String,
+    /// Failures the proxy itself answers to a call (`404` no such user, `480` no phone
+    /// registered, ...) that are preceded by early media: the call goes to the host's
+    /// `announce-STATUS` with `;early=STATUS` (`[announcements] early_media`).
+    pub early_media: Vec<u16>,
 }
 
 impl Default for MediaServicesConfig {
@@ -69,6 +73,7 @@ impl Default for MediaServicesConfig {
         MediaServicesConfig {
             moh_name: "moh".into(),
             announce_prefix: "announce-".into(),
+            early_media: Vec::new(),
         }
     }
 }
@@ -119,6 +124,16 @@ impl MediaServicesConfig {
     }
 }
 
+impl MediaServicesConfig {
+    /// The host's Request-URI for early media before `status` in `domain`, when the
+    /// operator chose it for that status.
+    pub fn early_media_uri(&self, status: u16, domain: &str) -> Option<String> {
+        self.early_media
+            .contains(&status)
+            .then(|| format!("sip:announce-{status}@{domain};early={status}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +172,14 @@ mod tests {
         };
         assert!(orbits.matches("701") && orbits.matches("720"));
         assert!(!orbits.matches("721") && !orbits.matches("70a") && !orbits.matches(""));
+        let early = MediaServicesConfig {
+            early_media: vec![404, 480],
+            ..MediaServicesConfig::default()
+        };
+        assert_eq!(
+            early.early_media_uri(480, "example.com").as_deref(),
+            Some("sip:announce-480@example.com;early=480")
+        );
+        assert_eq!(early.early_media_uri(486, "example.com"), None);
     }
 }

@@ -33,13 +33,29 @@ pub struct AnnouncementsSection {
     /// Where `NAME.wav` is found. Default: the voicemail prompts directory (where
     /// `screened.wav`, the screening announcement, is generated).
     pub dir: Option<PathBuf>,
+    /// Failures the proxy answers itself (404 no such user, 480 no phone registered,
+    /// ...) that are preceded by early media: `183` with `STATUS.wav`, then the failure.
+    pub early_media: Vec<u16>,
+}
+
+impl AnnouncementsSection {
+    /// Checks the early-media statuses.
+    pub(super) fn validate(&self) -> anyhow::Result<()> {
+        for s in &self.early_media {
+            if !(400..=699).contains(s) || *s == 401 || *s == 407 {
+                bail!("announcements.early_media: {s} must be a failure status from 400 to 699, not 401 or 407");
+            }
+        }
+        Ok(())
+    }
 }
 
 impl MohSection {
-    /// The proxy's view.
-    pub fn to_proxy(&self) -> proxy::MediaServicesConfig {
+    /// The proxy's view of `[moh]` and `[announcements]`.
+    pub fn to_proxy(&self, announcements: &AnnouncementsSection) -> proxy::MediaServicesConfig {
         proxy::MediaServicesConfig {
             moh_name: self.name.clone(),
+            early_media: announcements.early_media.clone(),
             ..proxy::MediaServicesConfig::default()
         }
     }

@@ -111,6 +111,7 @@ impl Config {
         self.transaction.validate()?;
         self.media.validate()?;
         self.moh.validate()?;
+        self.announcements.validate()?;
         self.voicemail.validate()?;
         self.cdr.validate()?;
         self.validate_protections()?;
