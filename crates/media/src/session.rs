@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use rtp::{g711, DtmfDigit, RtpHeader, RtpPacket, TelephoneEventReceiver};
@@ -21,6 +21,9 @@ use crate::recording::{Recording, RecordingLimits, RecordingState};
 pub(crate) const FRAME: usize = 160;
 /// Packets read per session per tick at most (a flood cannot stall the clock).
 const MAX_READS_PER_TICK: usize = 32;
+/// Audio relayed from a bridged session waiting to be sent, at most (1 s; the oldest is
+/// dropped beyond: a peer sending faster than 20 ms cannot grow it).
+const MAX_RELAY: usize = 8000;
 
 /// What was negotiated for the stream (from `sdp::NegotiatedStream`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +71,11 @@ pub(crate) struct SessionState {
     last_clip: Option<u64>,
     recording: Option<Recording>,
     recording_done: bool,
+    /// The session this one is bridged to: what we receive is sent there (a parked call
+    /// retrieved: two calls of the host joined).
+    bridge: Option<Weak<SessionShared>>,
+    /// Audio received by the bridged session, sent before the play queue.
+    relay: VecDeque<i16>,
     last_seq: Option<u16>,
     dtmf: TelephoneEventReceiver,
     last_rx: Instant,
@@ -111,6 +119,8 @@ impl SessionShared {
                 last_clip: None,
                 recording: None,
                 recording_done: false,
+                bridge: None,
+                relay: VecDeque::new(),
                 last_seq: None,
                 dtmf: TelephoneEventReceiver::new(),
                 last_rx: now,
@@ -178,6 +188,7 @@ impl SessionShared {
                     }
                 } else if p.payload_type() == params.payload_type {
                     st.record(&p, params.codec);
+                    st.relay_to_bridge(&p, params.codec);
                 }
             }
             st.buf = buf;
@@ -228,9 +239,36 @@ impl SessionState {
         }
     }
 
-    /// The next 160 samples from the play queue, silence when it is empty.
+    /// Sends what we received to the bridged session (its relay buffer). Only the clock
+    /// thread locks two sessions at once (this one, then the other), so this cannot
+    /// deadlock.
+    fn relay_to_bridge(&mut self, p: &RtpPacket<'_>, codec: Codec) {
+        let Some(other) = self.bridge.as_ref().and_then(Weak::upgrade) else {
+            return;
+        };
+        let mut decoded = Vec::with_capacity(p.payload().len());
+        match codec {
+            Codec::Pcmu => g711::ulaw_decode_frame(p.payload(), &mut decoded),
+            Codec::Pcma => g711::alaw_decode_frame(p.payload(), &mut decoded),
+        }
+        let lock = other.lock();
+        if let Some(mut o) = lock {
+            o.relay.extend(decoded);
+            let over = o.relay.len().saturating_sub(MAX_RELAY);
+            o.relay.drain(..over);
+        }
+    }
+
+    /// The next 160 samples: relayed audio of a bridged session first, else the play
+    /// queue, silence when both are empty.
     fn fill_frame(&mut self) {
         self.pcm.clear();
+        if !self.relay.is_empty() {
+            let n = self.relay.len().min(FRAME);
+            self.pcm.extend(self.relay.drain(..n));
+            self.pcm.resize(FRAME, 0);
+            return;
+        }
         while self.pcm.len() < FRAME {
             let Some((id, clip, offset, looping)) = self.queue.front_mut() else {
                 break;
@@ -354,6 +392,17 @@ impl MediaSession {
             st.queue.push_back((id, clip, 0, true));
         }
         id
+    }
+
+    /// Joins two sessions: from now on what each receives is sent to the other, before
+    /// anything queued to play (a parked call retrieved by another phone). Dropping
+    /// either session ends the relay.
+    pub fn bridge(&self, other: &MediaSession) {
+        for (me, them) in [(self, other), (other, self)] {
+            if let Some(mut st) = me.shared.lock() {
+                st.bridge = Some(Arc::downgrade(&them.shared));
+            }
+        }
     }
 
     /// Stops playing and empties the queue (a key pressed during a prompt).
