@@ -131,6 +131,8 @@ impl MediaHost {
                 voicemail: cfg.voicemail.to_service(&cfg.server.data_dir),
                 moh_files: cfg.moh.files.clone(),
                 announcements_dir: cfg.announcements.dir.clone(),
+                park_orbits: cfg.park.orbits()?,
+                park_timeout: std::time::Duration::from_secs(cfg.park.timeout_secs),
                 ..HostConfig::default()
             },
             engine.clone(),

@@ -270,7 +270,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         secret: cfg.auth.secret()?,
         services: proxy::ServicesConfig {
             voicemail: cfg.voicemail.to_proxy(),
-            media: cfg.moh.to_proxy(&cfg.announcements),
+            media: cfg.moh.to_proxy(&cfg.announcements, &cfg.park),
             host: services_host,
             ..cfg.services.to_proxy()
         },

@@ -12,7 +12,10 @@
 //!   does not exist is `404`;
 //! - with `[announcements] early_media = [404, 480]`, a call to a user with no phone
 //!   registered hears `480.wav` as early media before its `480`, and a call to nobody
-//!   hears `404.wav` before its `404`.
+//!   hears `404.wav` before its `404`;
+//! - call park by number: alice dials `*85`, hears "parked at" and the orbit's digits,
+//!   then the hold music; carol dials `701` and the two hear each other (tones both ways);
+//!   carol hangs up and alice's call is ended; the orbit is then empty (`404`).
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -264,4 +267,94 @@ fn failures_the_operator_chose_are_preceded_by_early_media() {
     let mut dave = SipPhone::new(proxy, "alice");
     let r = dave.invite(&format!("sip:bob@{DOMAIN}"), "");
     assert_eq!(r.status(), 480, "{}", r.text);
+}
+
+#[test]
+fn park_by_number_and_retrieve_by_orbit() {
+    let dir = tempfile::tempdir().unwrap();
+    let parked_at = audio::signature(500);
+    audio::write_wav(&dir.path().join("parked-at.wav"), &parked_at);
+    for d in 0..10u32 {
+        let tone = audio::tone(f64::from(1000 + 100 * d), 200, 6000.0);
+        audio::write_wav(&dir.path().join(format!("{d}.wav")), &tone);
+    }
+    let music = audio::signature(1000);
+    let hold = dir.path().join("hold.wav");
+    audio::write_wav(&hold, &music);
+    let server = server(dir.path(), &[hold], 60, 4, "");
+    let proxy = server.socket_addr();
+
+    // 1. Alice parks: the announcement, the orbit 7 0 1, then the music.
+    let pa = RtpPeer::bind();
+    let mut alice = SipPhone::new(proxy, "alice");
+    let ok = alice.invite(
+        &format!("sip:*85@{DOMAIN}"),
+        &SipPhone::pcmu_offer(pa.addr()),
+    );
+    assert_eq!(ok.status(), 200, "{}", ok.text);
+    let alice_media = ok.sdp_rtp_addr().unwrap();
+    // 500 ms announcement + 3 x 200 ms digits + 300 ms pause, then a lap of music.
+    let heard = heard_after_first_sound(&pa, 1400 + 1000 + 100);
+    let c = audio::clip_correlation(&heard, &parked_at, parked_at.len());
+    assert!(c > 0.95, "parked-at: correlation {c}");
+    let digits = &heard[4000..8800];
+    for (i, freq) in [1700.0, 1000.0, 1100.0].into_iter().enumerate() {
+        let part = &digits[i * 1600..(i + 1) * 1600];
+        let secs = audio::tone_seconds(part, freq);
+        assert!(secs >= 0.14, "digit {i} ({freq} Hz): {secs} s");
+    }
+    let c = audio::clip_correlation(&heard[8 * 1400..], &music, music.len());
+    assert!(c > 0.95, "hold music while parked: correlation {c}");
+
+    // 2. Carol retrieves by dialling the orbit: they hear each other.
+    let pc = RtpPeer::bind();
+    let mut carol = SipPhone::new(proxy, "carol");
+    let ok = carol.invite(
+        &format!("sip:701@{DOMAIN}"),
+        &SipPhone::pcmu_offer(pc.addr()),
+    );
+    assert_eq!(ok.status(), 200, "{}", ok.text);
+    let carol_media = ok.sdp_rtp_addr().unwrap();
+    let before = (pa.heard().samples.len(), pc.heard().samples.len());
+    let (mut pa, mut pc) = (pa, pc);
+    let ta = std::thread::spawn(move || {
+        pa.send_audio(alice_media, &audio::tone(1500.0, 1000, 8000.0));
+        pa
+    });
+    let tc = std::thread::spawn(move || {
+        pc.send_audio(carol_media, &audio::tone(500.0, 1000, 8000.0));
+        pc
+    });
+    let (pa, pc) = (ta.join().unwrap(), tc.join().unwrap());
+    assert!(pa.wait_samples(before.0 + 9600, Duration::from_secs(5)));
+    assert!(pc.wait_samples(before.1 + 9600, Duration::from_secs(5)));
+    let alice_hears = audio::tone_seconds(&pa.heard().samples[before.0..], 500.0);
+    let carol_hears = audio::tone_seconds(&pc.heard().samples[before.1..], 1500.0);
+    assert!(
+        alice_hears > 0.8,
+        "alice heard {alice_hears} s of carol's 500 Hz"
+    );
+    assert!(
+        carol_hears > 0.8,
+        "carol heard {carol_hears} s of alice's 1500 Hz"
+    );
+    assert_eq!(
+        audio::tone_seconds(&pc.heard().samples[before.1..], 500.0),
+        0.0
+    );
+
+    // 3. Carol hangs up: alice's call ends too; the orbit is free.
+    assert_eq!(carol.bye(), 200);
+    assert!(
+        alice
+            .expect_request("BYE", Duration::from_secs(10))
+            .is_some(),
+        "alice's parked call was not ended"
+    );
+    let mut dave = SipPhone::new(proxy, "bob");
+    let r = dave.invite(
+        &format!("sip:701@{DOMAIN}"),
+        &SipPhone::pcmu_offer(pc.addr()),
+    );
+    assert_eq!(r.status(), 404, "{}", r.text);
 }

@@ -59,6 +59,10 @@ pub struct HostConfig {
     /// Where `announce-NAME` finds `NAME.wav` (`[announcements] dir`); None: the prompts
     /// directory.
     pub announcements_dir: Option<PathBuf>,
+    /// Call park's orbits, first and last (`[park] orbits`, default 701-720).
+    pub park_orbits: (u32, u32),
+    /// How long a call stays parked (`[park] timeout_secs`, default 300).
+    pub park_timeout: Duration,
 }
 
 impl Default for HostConfig {
@@ -71,6 +75,8 @@ impl Default for HostConfig {
             voicemail: VoicemailConfig::default(),
             moh_files: Vec::new(),
             announcements_dir: None,
+            park_orbits: (701, 720),
+            park_timeout: Duration::from_secs(300),
         }
     }
 }

@@ -28,6 +28,7 @@ use crate::call::{Call, HostCommand, SipInput};
 use crate::config::HostConfig;
 use crate::mailbox::Mailboxes;
 use crate::moh::{self, Playlist};
+use crate::park::{self, ParkLot};
 use crate::prompts::Prompts;
 use crate::request_uri::ServiceRequest;
 use crate::voicemail::{self, MailboxChanged, PinThrottle};
@@ -75,6 +76,7 @@ pub(crate) struct ServiceContext {
     pub throttle: PinThrottle,
     pub playlist: Arc<Playlist>,
     pub announcements: Arc<Prompts>,
+    pub park: Arc<ParkLot>,
 }
 
 struct CallEntry {
@@ -145,13 +147,14 @@ impl ServiceHost {
             10_000,
         );
         let ctx = Arc::new(ServiceContext {
-            config,
             mailboxes,
             prompts,
             changes,
             throttle,
+            park: Arc::new(ParkLot::new(config.park_orbits.0, config.park_orbits.1)),
             playlist: Arc::new(playlist),
             announcements,
+            config,
         });
         let (cmd_tx, cmd_rx) = mpsc::channel(4096);
         let host = HostLoop {
@@ -322,6 +325,17 @@ impl HostLoop {
                 return;
             }
         };
+        if let ServiceRequest::Park {
+            domain,
+            orbit: Some(orbit),
+        } = &request
+        {
+            if !self.ctx.park.is_parked(domain, *orbit) {
+                let why = format!("no call parked in orbit {orbit}");
+                self.refuse(call, 404, "", &why, source);
+                return;
+            }
+        }
         if let ServiceRequest::Announcement { name, early } = &request {
             if !self.ctx.announcements.has(name) {
                 let why = format!("no announcement {name}.wav");
@@ -371,6 +385,21 @@ impl HostLoop {
                 return;
             }
         };
+        // Parking: an orbit is taken now, once nothing else can refuse the call.
+        let mut parked_in = None;
+        if let ServiceRequest::Park {
+            domain,
+            orbit: None,
+        } = &request
+        {
+            match self.ctx.park.reserve(domain) {
+                Some(o) => parked_in = Some(o),
+                None => {
+                    self.refuse(call, 486, "", "every park orbit is in use", source);
+                    return;
+                }
+            }
+        }
         session.start(StreamParams::from_negotiated(&n.stream));
         let media = Arc::new(session);
         let (sip_tx, sip_rx) = mpsc::channel(32);
@@ -409,6 +438,26 @@ impl HostLoop {
                     voicemail::run(call, mode, domain, ctx).await
                 }
                 ServiceRequest::MusicOnHold => moh::run(call, ctx.playlist.clone()).await,
+                ServiceRequest::Park {
+                    domain,
+                    orbit: Some(orbit),
+                } => park::retrieve(call, ctx.park.clone(), domain, orbit).await,
+                ServiceRequest::Park {
+                    domain,
+                    orbit: None,
+                } => {
+                    let orbit = parked_in.unwrap_or_default();
+                    park::park(
+                        call,
+                        ctx.park.clone(),
+                        domain,
+                        orbit,
+                        ctx.playlist.clone(),
+                        ctx.prompts.clone(),
+                        ctx.config.park_timeout,
+                    )
+                    .await
+                }
                 ServiceRequest::Announcement { name, early } => {
                     announce::run(call, name, early, &ctx.announcements).await
                 }

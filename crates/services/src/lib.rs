@@ -16,7 +16,8 @@
 //! ([`MailboxChanged`]) for message-waiting notification.
 //!
 //! Music on hold ([`moh`]): a playlist decoded once and looped for every listener.
-//! Announcements (`announce.rs`): `NAME.wav` played once, then BYE.
+//! Announcements (`announce.rs`): `NAME.wav` played once, then BYE. Call park by number
+//! (`park/`): orbits, hold music while parked, retrieval by bridging the two calls.
 //!
 //! Not here: routing calls to the host (the proxy), the mailbox tables (storage), the
 //! notifier (MWI), the prompts' generation.
@@ -31,6 +32,7 @@ mod config;
 mod host;
 mod mailbox;
 pub mod moh;
+mod park;
 mod prompts;
 mod request_uri;
 pub mod voicemail;

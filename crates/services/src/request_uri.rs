@@ -39,6 +39,14 @@ pub enum ServiceRequest {
     },
     /// Music on hold: the playlist, looped, until the caller hangs up.
     MusicOnHold,
+    /// Call park: `sip:park@DOMAIN` parks the call in a free orbit,
+    /// `sip:park@DOMAIN;orbit=N` retrieves the call parked in orbit N.
+    Park {
+        /// The domain (orbits are per domain).
+        domain: String,
+        /// The orbit to retrieve; None: park.
+        orbit: Option<u32>,
+    },
     /// An announcement: `NAME.wav` played once, then BYE; with `;early=STATUS` (set by
     /// the proxy) as early media: `183` with our SDP, the clip, then the final `STATUS`.
     Announcement {
@@ -49,6 +57,8 @@ pub enum ServiceRequest {
     },
 }
 
+/// The host's user part for call park.
+pub const PARK_USER: &str = "park";
 /// The host's user part for music on hold.
 pub const MOH_USER: &str = "moh";
 /// The prefix of announcement user parts (`announce-NAME`).
@@ -82,6 +92,9 @@ pub enum RequestUriError {
     /// `announce-NAME` with a NAME that cannot name a file.
     #[error("announcement name {0:?} must be 1 to 64 of a-z, 0-9, _ and -")]
     BadAnnouncementName(String),
+    /// `orbit=` that is not a number.
+    #[error("orbit={0:?} must be a number")]
+    BadOrbit(String),
     /// `early=` that is not a failure status.
     #[error("early={0:?} must be a status from 400 to 699")]
     BadEarlyStatus(String),
@@ -96,7 +109,8 @@ impl RequestUriError {
             | RequestUriError::BadMode
             | RequestUriError::MissingMailbox
             | RequestUriError::BadAnnouncementName(_)
-            | RequestUriError::BadEarlyStatus(_) => 400,
+            | RequestUriError::BadEarlyStatus(_)
+            | RequestUriError::BadOrbit(_) => 400,
         }
     }
 }
@@ -108,6 +122,22 @@ impl ServiceRequest {
         let user = uri.user.ok_or(RequestUriError::Malformed)?;
         if !uri.is_sip() {
             return Err(RequestUriError::Malformed);
+        }
+        if user.eq_ignore_ascii_case(PARK_USER) {
+            let orbit = match uri.param("orbit") {
+                None => None,
+                Some(v) => {
+                    let v = v.unwrap_or("");
+                    Some(
+                        v.parse::<u32>()
+                            .map_err(|_| RequestUriError::BadOrbit(v.to_string()))?,
+                    )
+                }
+            };
+            return Ok(ServiceRequest::Park {
+                domain: uri.host_unbracketed().to_ascii_lowercase(),
+                orbit,
+            });
         }
         if user.eq_ignore_ascii_case(MOH_USER) {
             return Ok(ServiceRequest::MusicOnHold);
@@ -178,6 +208,19 @@ mod tests {
                 early: Some(480)
             })
         );
+        assert_eq!(
+            ServiceRequest::parse("sip:park@Example.com;orbit=701"),
+            Ok(ServiceRequest::Park {
+                domain: "example.com".into(),
+                orbit: Some(701)
+            })
+        );
+        assert_eq!(
+            ServiceRequest::parse("sip:park@example.com;orbit=x")
+                .unwrap_err()
+                .status(),
+            400
+        );
         for bad in ["early=200", "early", "early=x"] {
             let uri = format!("sip:announce-480@example.com;{bad}");
             assert_eq!(
@@ -240,7 +283,7 @@ mod tests {
             400
         );
         assert_eq!(
-            ServiceRequest::parse("sip:park@example.com")
+            ServiceRequest::parse("sip:nothing@example.com")
                 .unwrap_err()
                 .status(),
             404

@@ -1,7 +1,8 @@
 //! The media-services stage: INVITEs to a user part of a local domain that names a
 //! service of the service host (music on hold, announcements; the table is
-//! `services/media.rs`) go to the host with the Request-URI it expects. Any caller may
-//! reach them, outsiders included (a screened caller follows `Error-Info` to an
+//! `services/media.rs`) go to the host with the Request-URI it expects. Park (`*85`,
+//! `park`, the orbit numbers) is for authenticated local callers (403 otherwise); any
+//! caller may reach the others, outsiders included (a screened caller follows `Error-Info` to an
 //! announcement); what they cost is bounded by the host (`max_calls`, RTP ports: 503).
 //! A service name takes precedence over a user or alias of the same name.
 //!
@@ -43,6 +44,10 @@ impl Stage for MediaServices {
             return Answer::new(405, "Method Not Allowed")
                 .with("Allow", "INVITE, ACK, CANCEL, BYE")
                 .into();
+        }
+        if service.local_only() && !cx.authenticated() {
+            tracing::info!(user, "call to park refused: not a local caller");
+            return Answer::new(403, "Park Is For Local Users").into();
         }
         let domain = if cx.local {
             cx.host.clone()

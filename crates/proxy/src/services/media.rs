@@ -13,6 +13,18 @@ pub enum MediaService {
     MusicOnHold,
     /// An announcement: the host's `sip:announce-NAME@DOMAIN` (the user part as dialled).
     Announcement,
+    /// Call park: the host's `sip:park@DOMAIN` (local callers only).
+    Park,
+    /// Retrieval of a parked call by its orbit: `sip:park@DOMAIN;orbit=N` (local callers
+    /// only).
+    ParkRetrieve,
+}
+
+impl MediaService {
+    /// Only authenticated local callers may use it.
+    pub fn local_only(self) -> bool {
+        matches!(self, MediaService::Park | MediaService::ParkRetrieve)
+    }
 }
 
 /// How a row of the table matches a Request-URI's user part.
@@ -66,6 +78,13 @@ pub struct MediaServicesConfig {
     /// registered, ...) that are preceded by early media: the call goes to the host's
     /// `announce-STATUS` with `;early=STATUS` (`[announcements] early_media`).
     pub early_media: Vec<u16>,
+    /// The user part of the park service (`[park] name`, default `park`).
+    pub park_name: String,
+    /// The feature code that parks (`[park] code`, default `*85`).
+    pub park_code: String,
+    /// The orbits, first and last (`[park] orbits`, default 701-720): dialling one
+    /// retrieves the call parked there.
+    pub park_orbits: (u32, u32),
 }
 
 impl Default for MediaServicesConfig {
@@ -74,6 +93,9 @@ impl Default for MediaServicesConfig {
             moh_name: "moh".into(),
             announce_prefix: "announce-".into(),
             early_media: Vec::new(),
+            park_name: "park".into(),
+            park_code: "*85".into(),
+            park_orbits: (701, 720),
         }
     }
 }
@@ -89,6 +111,15 @@ impl MediaServicesConfig {
             (
                 UserMatch::Prefix(self.announce_prefix.clone()),
                 MediaService::Announcement,
+            ),
+            (UserMatch::Exact(self.park_name.clone()), MediaService::Park),
+            (UserMatch::Exact(self.park_code.clone()), MediaService::Park),
+            (
+                UserMatch::Numbers {
+                    first: self.park_orbits.0,
+                    last: self.park_orbits.1,
+                },
+                MediaService::ParkRetrieve,
             ),
         ]
     }
@@ -112,6 +143,11 @@ impl MediaServicesConfig {
     ) -> Option<String> {
         match service {
             MediaService::MusicOnHold => Some(format!("sip:moh@{domain}")),
+            MediaService::Park => Some(format!("sip:park@{domain}")),
+            MediaService::ParkRetrieve => {
+                let orbit: u32 = user.parse().ok()?;
+                Some(format!("sip:park@{domain};orbit={orbit}"))
+            }
             MediaService::Announcement => {
                 let name = user.get(self.announce_prefix.len()..)?.to_ascii_lowercase();
                 let ok = name.len() <= 64
@@ -172,6 +208,15 @@ mod tests {
         };
         assert!(orbits.matches("701") && orbits.matches("720"));
         assert!(!orbits.matches("721") && !orbits.matches("70a") && !orbits.matches(""));
+        let d = MediaServicesConfig::default();
+        assert_eq!(d.service_for("*85"), Some(MediaService::Park));
+        assert_eq!(d.service_for("710"), Some(MediaService::ParkRetrieve));
+        assert_eq!(
+            d.host_request_uri(MediaService::ParkRetrieve, "0710", "example.com")
+                .as_deref(),
+            Some("sip:park@example.com;orbit=710")
+        );
+        assert!(MediaService::Park.local_only() && !MediaService::MusicOnHold.local_only());
         let early = MediaServicesConfig {
             early_media: vec![404, 480],
             ..MediaServicesConfig::default()

@@ -1,5 +1,5 @@
-//! `[moh]` and `[announcements]`: music on hold and announcements, two services of the
-//! service host (docs/services.md); their keys, defaults, checks, and the proxy's and the
+//! `[moh]`, `[announcements]` and `[park]`: music on hold, announcements and call park,
+//! services of the service host (docs/services.md); their keys, defaults, checks, and the proxy's and the
 //! host's views. They run only with `[media] enabled`.
 
 use std::path::PathBuf;
@@ -38,6 +38,66 @@ pub struct AnnouncementsSection {
     pub early_media: Vec<u16>,
 }
 
+/// `[park]`: call park by number.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ParkSection {
+    /// The user part of the park service (`sip:park@DOMAIN`).
+    pub name: String,
+    /// The feature code that parks (a call or a blind transfer to it).
+    pub code: String,
+    /// The orbits, `"FIRST-LAST"`: dialling one retrieves the call parked there.
+    pub orbits: String,
+    /// How long a call stays parked before it is hung up.
+    pub timeout_secs: u64,
+}
+
+impl Default for ParkSection {
+    fn default() -> Self {
+        let d = proxy::MediaServicesConfig::default();
+        ParkSection {
+            name: d.park_name,
+            code: d.park_code,
+            orbits: format!("{}-{}", d.park_orbits.0, d.park_orbits.1),
+            timeout_secs: 300,
+        }
+    }
+}
+
+impl ParkSection {
+    /// The orbit range.
+    pub fn orbits(&self) -> anyhow::Result<(u32, u32)> {
+        let parsed = self.orbits.split_once('-').and_then(|(a, b)| {
+            Some((a.trim().parse::<u32>().ok()?, b.trim().parse::<u32>().ok()?))
+        });
+        match parsed {
+            Some((a, b)) if a <= b && b - a < 1000 && b < 1_000_000_000 => Ok((a, b)),
+            _ => bail!(
+                "park.orbits: {:?} must be \"FIRST-LAST\" (at most 1000 orbits), e.g. \"701-720\"",
+                self.orbits
+            ),
+        }
+    }
+
+    /// Checks the name, the code, the orbits and the timeout.
+    pub(super) fn validate(&self) -> anyhow::Result<()> {
+        self.orbits()?;
+        for (key, v) in [("name", &self.name), ("code", &self.code)] {
+            let ok = !v.is_empty()
+                && v.len() <= 32
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.*#+".contains(&b));
+            if !ok {
+                bail!("park.{key}: {v:?} must be 1 to 32 of A-Z, a-z, 0-9, - _ . * # +");
+            }
+        }
+        if self.timeout_secs == 0 || self.timeout_secs > 86_400 {
+            bail!("park.timeout_secs: must be 1 to 86400");
+        }
+        Ok(())
+    }
+}
+
 impl AnnouncementsSection {
     /// Checks the early-media statuses.
     pub(super) fn validate(&self) -> anyhow::Result<()> {
@@ -51,11 +111,19 @@ impl AnnouncementsSection {
 }
 
 impl MohSection {
-    /// The proxy's view of `[moh]` and `[announcements]`.
-    pub fn to_proxy(&self, announcements: &AnnouncementsSection) -> proxy::MediaServicesConfig {
+    /// The proxy's view of `[moh]`, `[announcements]` and `[park]` (checked already).
+    pub fn to_proxy(
+        &self,
+        announcements: &AnnouncementsSection,
+        park: &ParkSection,
+    ) -> proxy::MediaServicesConfig {
+        let d = proxy::MediaServicesConfig::default();
         proxy::MediaServicesConfig {
             moh_name: self.name.clone(),
             early_media: announcements.early_media.clone(),
+            park_name: park.name.clone(),
+            park_code: park.code.clone(),
+            park_orbits: park.orbits().unwrap_or(d.park_orbits),
             ..proxy::MediaServicesConfig::default()
         }
     }

@@ -33,7 +33,7 @@ pub use cdr::CdrSection;
 pub use database::DatabaseSection;
 pub use flood::FloodSection;
 pub use media::MediaSection;
-pub use media_services::{AnnouncementsSection, MohSection};
+pub use media_services::{AnnouncementsSection, MohSection, ParkSection};
 pub use metrics::MetricsSection;
 pub use portal::PortalSection;
 pub use pstn::PstnSection;
@@ -86,6 +86,8 @@ pub struct Config {
     pub moh: MohSection,
     /// `[announcements]`
     pub announcements: AnnouncementsSection,
+    /// `[park]`
+    pub park: ParkSection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -112,6 +114,7 @@ impl Config {
         self.media.validate()?;
         self.moh.validate()?;
         self.announcements.validate()?;
+        self.park.validate()?;
         self.voicemail.validate()?;
         self.cdr.validate()?;
         self.validate_protections()?;
