@@ -15,7 +15,8 @@
 //!   hears `404.wav` before its `404`;
 //! - call park by number: alice dials `*85`, hears "parked at" and the orbit's digits,
 //!   then the hold music; carol dials `701` and the two hear each other (tones both ways);
-//!   carol hangs up and alice's call is ended; the orbit is then empty (`404`).
+//!   carol hangs up and alice's call is ended; the orbit is then empty (`404`); a call
+//!   parked past `[park] timeout_secs` is hung up and its orbit freed.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -355,6 +356,37 @@ fn park_by_number_and_retrieve_by_orbit() {
     let r = dave.invite(
         &format!("sip:701@{DOMAIN}"),
         &SipPhone::pcmu_offer(pc.addr()),
+    );
+    assert_eq!(r.status(), 404, "{}", r.text);
+}
+
+#[test]
+fn a_call_parked_past_the_timeout_is_hung_up_and_its_orbit_freed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path(), &[], 60, 5, "\n[park]\ntimeout_secs = 1\n");
+    let proxy = server.socket_addr();
+    let pa = RtpPeer::bind();
+    let mut alice = SipPhone::new(proxy, "alice");
+    let ok = alice.invite(
+        &format!("sip:park@{DOMAIN}"),
+        &SipPhone::pcmu_offer(pa.addr()),
+    );
+    assert_eq!(ok.status(), 200, "{}", ok.text);
+    assert!(
+        alice
+            .expect_request("BYE", Duration::from_secs(10))
+            .is_some(),
+        "the parked call was not hung up after the timeout"
+    );
+    wait_until("the timeout's log line", HANG_GUARD, || {
+        server
+            .log_text()
+            .contains("not retrieved within [park] timeout_secs")
+    });
+    let mut carol = SipPhone::new(proxy, "carol");
+    let r = carol.invite(
+        &format!("sip:701@{DOMAIN}"),
+        &SipPhone::pcmu_offer(pa.addr()),
     );
     assert_eq!(r.status(), 404, "{}", r.text);
 }
