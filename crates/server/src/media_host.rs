@@ -40,7 +40,7 @@ pub fn render_metrics(out: &mut String) {
     };
     let e = engine.stats();
     let h = host.get();
-    let lines: [(&str, &str, &str, u64); 8] = [
+    let lines: [(&str, &str, &str, u64); 9] = [
         (
             "switchboard_media_sessions",
             "gauge",
@@ -88,6 +88,12 @@ pub fn render_metrics(out: &mut String) {
             "counter",
             "INVITEs the service host refused.",
             h.refused,
+        ),
+        (
+            "switchboard_park_orbits_in_use",
+            "gauge",
+            "Call park orbits holding a call, all domains (bounded by [park] orbits per domain).",
+            h.parked,
         ),
     ];
     for (name, kind, help, v) in lines {

@@ -282,7 +282,14 @@ fn park_by_number_and_retrieve_by_orbit() {
     let music = audio::signature(1000);
     let hold = dir.path().join("hold.wav");
     audio::write_wav(&hold, &music);
-    let server = server(dir.path(), &[hold], 60, 4, "");
+    let metrics_port = testkit::ports::free_port();
+    let server = server(
+        dir.path(),
+        &[hold],
+        60,
+        4,
+        &format!("\n[metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n"),
+    );
     let proxy = server.socket_addr();
 
     // 1. Alice parks: the announcement, the orbit 7 0 1, then the music.
@@ -306,6 +313,7 @@ fn park_by_number_and_retrieve_by_orbit() {
     }
     let c = audio::clip_correlation(&heard[8 * 1400..], &music, music.len());
     assert!(c > 0.95, "hold music while parked: correlation {c}");
+    assert!(metrics(metrics_port).contains("\nswitchboard_park_orbits_in_use 1\n"));
 
     // 2. Carol retrieves by dialling the orbit: they hear each other.
     let pc = RtpPeer::bind();
@@ -358,6 +366,18 @@ fn park_by_number_and_retrieve_by_orbit() {
         &SipPhone::pcmu_offer(pc.addr()),
     );
     assert_eq!(r.status(), 404, "{}", r.text);
+    assert!(metrics(metrics_port).contains("\nswitchboard_park_orbits_in_use 0\n"));
+}
+
+/// The server's `/metrics` page.
+fn metrics(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut page = String::new();
+    conn.read_to_string(&mut page).unwrap();
+    page
 }
 
 #[test]

@@ -42,12 +42,14 @@ pub struct HostStats {
     pub answered: u64,
     /// INVITEs refused (bad URI, untrusted source, no codec in common, no port).
     pub refused: u64,
+    /// Park orbits in use, all domains (bounded by `[park] orbits` per domain).
+    pub parked: u64,
 }
 
 /// A handle on the host's counters that outlives borrowing the host (for a metrics
 /// endpoint).
 #[derive(Clone)]
-pub struct HostStatsHandle(Arc<Counters>);
+pub struct HostStatsHandle(Arc<Counters>, Arc<ParkLot>);
 
 impl HostStatsHandle {
     /// The counters now.
@@ -56,6 +58,7 @@ impl HostStatsHandle {
             calls: self.0.calls.load(Ordering::Relaxed),
             answered: self.0.answered.load(Ordering::Relaxed),
             refused: self.0.refused.load(Ordering::Relaxed),
+            parked: self.1.in_use() as u64,
         }
     }
 }
@@ -90,6 +93,7 @@ pub struct ServiceHost {
     addr: SocketAddr,
     task: JoinHandle<()>,
     counters: Arc<Counters>,
+    park: Arc<ParkLot>,
 }
 
 impl ServiceHost {
@@ -146,12 +150,13 @@ impl ServiceHost {
             config.voicemail.pin_lockout,
             10_000,
         );
+        let park = Arc::new(ParkLot::new(config.park_orbits.0, config.park_orbits.1));
         let ctx = Arc::new(ServiceContext {
             mailboxes,
             prompts,
             changes,
             throttle,
-            park: Arc::new(ParkLot::new(config.park_orbits.0, config.park_orbits.1)),
+            park: park.clone(),
             playlist: Arc::new(playlist),
             announcements,
             config,
@@ -175,6 +180,7 @@ impl ServiceHost {
             addr,
             task,
             counters,
+            park,
         })
     }
 
@@ -190,7 +196,7 @@ impl ServiceHost {
 
     /// A handle on the counters.
     pub fn stats_handle(&self) -> HostStatsHandle {
-        HostStatsHandle(self.counters.clone())
+        HostStatsHandle(self.counters.clone(), self.park.clone())
     }
 
     /// Stops the host (calls in progress are dropped without BYE).

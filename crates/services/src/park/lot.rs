@@ -76,6 +76,11 @@ impl ParkLot {
         }
     }
 
+    /// Orbits in use (reserved or parked), all domains.
+    pub fn in_use(&self) -> usize {
+        self.slots.lock().map_or(0, |s| s.len())
+    }
+
     /// Frees an orbit (the parked call hung up or timed out).
     pub fn release(&self, domain: &str, orbit: u32) {
         if let Ok(mut slots) = self.slots.lock() {
@@ -107,6 +112,7 @@ mod tests {
         assert!(!lot.is_parked("a.example", 701));
         assert_eq!(lot.reserve("a.example"), Some(701));
         lot.release("a.example", 702);
+        assert_eq!(lot.in_use(), 2);
         assert_eq!(lot.reserve("a.example"), Some(702));
     }
 }
