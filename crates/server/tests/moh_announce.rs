@@ -10,9 +10,10 @@
 //! - a call screened by bob gets `403` with `Error-Info: <sip:announce-screened@...>`;
 //!   calling that URI plays `screened.wav` and the service hangs up; an announcement that
 //!   does not exist is `404`;
-//! - with `[announcements] early_media = [404, 480]`, a call to a user with no phone
-//!   registered hears `480.wav` as early media before its `480`, and a call to nobody
-//!   hears `404.wav` before its `404`;
+//! - with `[announcements] early_media = [404, 480, 486]`, a call to a user with no phone
+//!   registered hears `480.wav` as early media before its `480`, a call to nobody hears
+//!   `404.wav` before its `404`, and a call whose phone (SIPp) answers 486 hears `486.wav`
+//!   before the `486`;
 //! - call park by number: alice dials `*85`, hears "parked at" and the orbit's digits,
 //!   then the hold music; carol dials `701` and the two hear each other (tones both ways);
 //!   carol hangs up and alice's call is ended; the orbit is then empty (`404`); a call
@@ -228,12 +229,14 @@ fn failures_the_operator_chose_are_preceded_by_early_media() {
     let (unavailable, missing) = (audio::signature(800), audio::tone(700.0, 600, 6000.0));
     audio::write_wav(&dir.path().join("480.wav"), &unavailable);
     audio::write_wav(&dir.path().join("404.wav"), &missing);
+    let busy = audio::signature(600);
+    audio::write_wav(&dir.path().join("486.wav"), &busy);
     let server = server(
         dir.path(),
         &[],
         60,
         3,
-        "\n[announcements]\nearly_media = [404, 480]\n",
+        "\n[announcements]\nearly_media = [404, 480, 486]\n",
     );
     let proxy = server.socket_addr();
 
@@ -268,6 +271,22 @@ fn failures_the_operator_chose_are_preceded_by_early_media() {
     let mut dave = SipPhone::new(proxy, "alice");
     let r = dave.invite(&format!("sip:bob@{DOMAIN}"), "");
     assert_eq!(r.status(), 480, "{}", r.text);
+
+    // Bob's phone (SIPp) answers 486: the proxy sends the call on to the host for the
+    // announcement, then alice gets the 486.
+    let (_, bob) = testkit::open::phone(&server, "bob", "uas-answer-486.xml");
+    let bob = bob.spawn();
+    let peer = RtpPeer::bind();
+    let mut alice = SipPhone::new(proxy, "alice");
+    let r = alice.invite(
+        &format!("sip:bob@{DOMAIN}"),
+        &SipPhone::pcmu_offer(peer.addr()),
+    );
+    assert_eq!(r.status(), 486, "{}", r.text);
+    bob.wait().assert_ok("busy phone");
+    let heard = heard_after_first_sound(&peer, 500);
+    let c = audio::clip_correlation(&heard, &busy, busy.len());
+    assert!(c > 0.95, "486 announcement: correlation {c}");
 }
 
 #[test]

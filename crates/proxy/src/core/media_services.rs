@@ -9,13 +9,15 @@
 //! Early media before a failure ([`Proxy::early_media_target`]): when a stage of the
 //! request route answers an INVITE with a status of `[announcements] early_media`, the
 //! call goes to the host's `announce-STATUS` instead, which sends `183` with the
-//! announcement and then that status (`request_route.rs` asks before answering).
+//! announcement and then that status (`request_route.rs` asks before answering). On the
+//! response side, [`EarlyMediaFailure`] does the same when the phones' answers end a
+//! leg with such a status (their `486`): a new leg to the host (once per call).
 //!
 //! Not here: voicemail (`voicemail.rs`), which has its own access rules.
 
 use sip_message::{Method, SipMessage};
 
-use super::stage::{Flow, RequestCtx, Stage, Targets};
+use super::stage::{FinalCtx, FinalFlow, Flow, LegEnd, RequestCtx, Retarget, Stage, Targets};
 use super::Proxy;
 use crate::answer::Answer;
 use crate::fork::Target;
@@ -114,4 +116,66 @@ fn has_sdp(req: &SipMessage) -> bool {
         && req
             .header_by_name("Content-Type")
             .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("application/sdp"))
+}
+
+/// The response-side stage: a leg that failed with an `[announcements] early_media`
+/// status (the phones' own `486`, ...) is followed by a leg to the host's
+/// `announce-STATUS;early=STATUS`, whose `183` and final status go to the caller.
+pub(super) struct EarlyMediaFailure;
+
+/// How long the announcement leg may take before the fork gives up on it.
+const EARLY_MEDIA_LEG: std::time::Duration = std::time::Duration::from_secs(120);
+
+impl Stage for EarlyMediaFailure {
+    fn name(&self) -> &'static str {
+        "early-media-failure"
+    }
+
+    fn on_request(&self, _: &mut Proxy, _: &mut RequestCtx) -> Flow {
+        Flow::Continue
+    }
+
+    fn on_final(&self, p: &mut Proxy, cx: &mut FinalCtx) -> FinalFlow {
+        let LegEnd::Failed(status) = cx.end else {
+            return FinalFlow::Continue;
+        };
+        let media = &p.cfg.services.media;
+        let Some(dest) = p.cfg.services.host else {
+            return FinalFlow::Continue;
+        };
+        if !media.early_media.contains(&status) {
+            return FinalFlow::Continue;
+        }
+        let Some(fork) = p.forks.get(&cx.fork_id) else {
+            return FinalFlow::Continue;
+        };
+        let req = &fork.request;
+        if req.method() != Method::Invite || req.to_tag().is_some() || !has_sdp(req) {
+            return FinalFlow::Continue;
+        }
+        // Once per call: the announcement's own failure ends it.
+        let announced = fork.branches.iter().any(|b| {
+            b.request
+                .as_ref()
+                .is_some_and(|r| r.request_uri_str().contains(";early="))
+        });
+        if announced {
+            return FinalFlow::Continue;
+        }
+        let domain = p.default_domain(Some(req));
+        let Some(uri) = media.early_media_uri(status, &domain) else {
+            return FinalFlow::Continue;
+        };
+        tracing::debug!(status, %uri, "the phones' failure preceded by an early-media announcement");
+        FinalFlow::Retarget(Box::new(Retarget {
+            groups: vec![vec![Target {
+                request_uri: Some(uri),
+                dest,
+                routes: Vec::new(),
+                q: 1000,
+            }]],
+            ring: EARLY_MEDIA_LEG,
+            forwarded: None,
+        }))
+    }
 }

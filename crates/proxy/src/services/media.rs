@@ -74,8 +74,8 @@ pub struct MediaServicesConfig {
     /// The prefix of announcement user parts (`announce-`; `announce-NAME` plays
     /// `NAME.wav`).
     pub announce_prefix: String,
-    /// Failures the proxy itself answers to a call (`404` no such user, `480` no phone
-    /// registered, ...) that are preceded by early media: the call goes to the host's
+    /// Failures preceded by early media, the proxy's own (`404` no such user, `480` no
+    /// phone registered) and the phones' (`486`): the call goes to the host's
     /// `announce-STATUS` with `;early=STATUS` (`[announcements] early_media`).
     pub early_media: Vec<u16>,
     /// The user part of the park service (`[park] name`, default `park`).

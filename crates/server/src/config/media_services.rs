@@ -33,8 +33,8 @@ pub struct AnnouncementsSection {
     /// Where `NAME.wav` is found. Default: the voicemail prompts directory (where
     /// `screened.wav`, the screening announcement, is generated).
     pub dir: Option<PathBuf>,
-    /// Failures the proxy answers itself (404 no such user, 480 no phone registered,
-    /// ...) that are preceded by early media: `183` with `STATUS.wav`, then the failure.
+    /// Failures (the proxy's own 404 / 480, the phones' 486, ...) preceded by early
+    /// media: `183` with `STATUS.wav`, then the failure.
     pub early_media: Vec<u16>,
 }
 
