@@ -44,7 +44,7 @@ pub use mailbox::{
     MailboxError, MailboxId, MailboxSettings, Mailboxes, MemoryMailboxes, Message, MessageStatus,
     NewMessage,
 };
-pub use prompts::{Prompts, VOICEMAIL_PROMPTS};
+pub use prompts::{Prompts, MEDIA_SERVICE_PROMPTS, VOICEMAIL_PROMPTS};
 pub use request_uri::{
     is_announcement_name, RequestUriError, ServiceRequest, VoicemailMode, ANNOUNCE_PREFIX, MOH_USER,
 };

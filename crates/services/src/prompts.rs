@@ -25,6 +25,10 @@ pub const VOICEMAIL_PROMPTS: [&str; 11] = [
     "mailbox-full",
 ];
 
+/// The prompts the other services ship (`prompts/en/*.txt`): the screening announcement,
+/// call park's "parked at", and the early-media announcements before 404, 480 and 486.
+pub const MEDIA_SERVICE_PROMPTS: [&str; 5] = ["screened", "parked-at", "404", "480", "486"];
+
 /// The prompt directory and its loaded clips.
 #[derive(Debug)]
 pub struct Prompts {
