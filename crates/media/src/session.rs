@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use rtp::{g711, DtmfDigit, RtpHeader, RtpPacket, TelephoneEventReceiver};
@@ -22,6 +22,9 @@ use crate::recording::{Recording, RecordingLimits, RecordingState};
 pub(crate) const FRAME: usize = 160;
 /// Packets read per session per tick at most (a flood cannot stall the clock).
 const MAX_READS_PER_TICK: usize = 32;
+/// Audio relayed from a bridged session waiting to be sent, at most (1 s; the oldest is
+/// dropped beyond: a peer sending faster than 20 ms cannot grow it).
+const MAX_RELAY: usize = 8000;
 
 /// What was negotiated for the stream (from `sdp::NegotiatedStream`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,11 +65,18 @@ pub(crate) struct SessionState {
     seq: u16,
     timestamp: u32,
     marker: bool,
-    queue: VecDeque<(u64, Clip, usize)>,
+    /// Clips to play: id, clip, offset, and whether it loops (music on hold: until
+    /// `stop_playback`).
+    queue: VecDeque<(u64, Clip, usize, bool)>,
     next_clip: u64,
     last_clip: Option<u64>,
     recording: Option<Recording>,
     recording_done: bool,
+    /// The session this one is bridged to: what we receive is sent there (a parked call
+    /// retrieved: two calls of the host joined).
+    bridge: Option<Weak<SessionShared>>,
+    /// Audio received by the bridged session, sent before the play queue.
+    relay: VecDeque<i16>,
     last_seq: Option<u16>,
     dtmf: TelephoneEventReceiver,
     last_rx: Instant,
@@ -115,6 +125,8 @@ impl SessionShared {
                 last_clip: None,
                 recording: None,
                 recording_done: false,
+                bridge: None,
+                relay: VecDeque::new(),
                 last_seq: None,
                 dtmf: TelephoneEventReceiver::new(),
                 last_rx: now,
@@ -185,6 +197,7 @@ impl SessionShared {
                     }
                 } else if p.payload_type() == params.payload_type {
                     st.on_audio(&p, params.codec);
+                    st.relay_to_bridge(&p, params.codec);
                 }
             }
             st.buf = buf;
@@ -235,17 +248,47 @@ impl SessionState {
         }
     }
 
-    /// The next 160 samples from the play queue, silence when it is empty.
+    /// Sends what we received to the bridged session (its relay buffer). Only the clock
+    /// thread locks two sessions at once (this one, then the other), so this cannot
+    /// deadlock.
+    fn relay_to_bridge(&mut self, p: &RtpPacket<'_>, codec: Codec) {
+        let Some(other) = self.bridge.as_ref().and_then(Weak::upgrade) else {
+            return;
+        };
+        let mut decoded = Vec::with_capacity(p.payload().len());
+        match codec {
+            Codec::Pcmu => g711::ulaw_decode_frame(p.payload(), &mut decoded),
+            Codec::Pcma => g711::alaw_decode_frame(p.payload(), &mut decoded),
+        }
+        let lock = other.lock();
+        if let Some(mut o) = lock {
+            o.relay.extend(decoded);
+            let over = o.relay.len().saturating_sub(MAX_RELAY);
+            o.relay.drain(..over);
+        }
+    }
+
+    /// The next 160 samples: relayed audio of a bridged session first, else the play
+    /// queue, silence when both are empty.
     fn fill_frame(&mut self) {
         self.pcm.clear();
+        if !self.relay.is_empty() {
+            let n = self.relay.len().min(FRAME);
+            self.pcm.extend(self.relay.drain(..n));
+            self.pcm.resize(FRAME, 0);
+            return;
+        }
         while self.pcm.len() < FRAME {
-            let Some((id, clip, offset)) = self.queue.front_mut() else {
+            let Some((id, clip, offset, looping)) = self.queue.front_mut() else {
                 break;
             };
             let take = (FRAME - self.pcm.len()).min(clip.len() - *offset);
             self.pcm.extend_from_slice(&clip.0[*offset..*offset + take]);
             *offset += take;
-            if *offset >= clip.len() {
+            if *offset >= clip.len() && *looping {
+                // Seamless: the next frame continues from the clip's start.
+                *offset = 0;
+            } else if *offset >= clip.len() {
                 let id = *id;
                 self.queue.pop_front();
                 if self.queue.is_empty() {
@@ -270,7 +313,7 @@ impl SessionState {
         if clip.is_empty() {
             self.emit(MediaEvent::PlayDone(id));
         } else {
-            self.queue.push_back((id, clip, 0));
+            self.queue.push_back((id, clip, 0, false));
         }
         id
     }
@@ -366,6 +409,33 @@ impl MediaSession {
             return 0;
         };
         st.enqueue(clip)
+    }
+
+    /// Plays a clip over and over, seamlessly, after those already queued, until
+    /// [`MediaSession::stop_playback`] (music on hold). The clip's samples are shared, not
+    /// copied: many sessions looping one clip cost one decode. An empty clip is not
+    /// queued. Returns its id (never in a `PlayDone`).
+    pub fn play_looped(&self, clip: Clip) -> u64 {
+        let Some(mut st) = self.shared.lock() else {
+            return 0;
+        };
+        st.next_clip += 1;
+        let id = st.next_clip;
+        if !clip.is_empty() {
+            st.queue.push_back((id, clip, 0, true));
+        }
+        id
+    }
+
+    /// Joins two sessions: from now on what each receives is sent to the other, before
+    /// anything queued to play (a parked call retrieved by another phone). Dropping
+    /// either session ends the relay.
+    pub fn bridge(&self, other: &MediaSession) {
+        for (me, them) in [(self, other), (other, self)] {
+            if let Some(mut st) = me.shared.lock() {
+                st.bridge = Some(Arc::downgrade(&them.shared));
+            }
+        }
     }
 
     /// Stops playing and empties the queue (a key pressed during a prompt).

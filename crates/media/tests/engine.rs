@@ -138,3 +138,65 @@ async fn the_port_range_bounds_sessions() {
     let (tx, _rx) = mpsc::channel(1);
     assert!(eng.open(tx).is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_looped_clip_plays_again_without_a_gap_until_stopped() {
+    let eng = engine(Duration::from_secs(60));
+    let (tx, _rx) = mpsc::channel(16);
+    let s = eng.open(tx).unwrap();
+    let peer = RtpPeer::bind();
+    s.start(params(&peer));
+    // 330 ms: not a whole number of 20 ms frames, so a wrap falls inside a frame.
+    let sig = audio::signature(330);
+    s.play_looped(Clip::new(sig.clone()));
+    assert!(peer.wait_samples(8 * 330 * 3 + 800, Duration::from_secs(10)));
+    let heard = peer.heard().samples;
+    let start = heard.iter().position(|x| x.unsigned_abs() > 200).unwrap();
+    // The first loop starts at the first sound; each later loop follows it at once.
+    for lap in 0..3 {
+        let at = start + lap * sig.len();
+        let c = audio::clip_correlation(&heard[at..], &sig, sig.len());
+        assert!(c > 0.95, "lap {lap}: correlation {c}");
+    }
+    assert!(s.is_playing());
+    s.stop_playback();
+    assert!(!s.is_playing());
+    drop(s);
+    eng.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_bridged_sessions_hear_each_other() {
+    let eng = engine(Duration::from_secs(60));
+    let (tx1, _rx1) = mpsc::channel(16);
+    let (tx2, _rx2) = mpsc::channel(16);
+    let (a, b) = (eng.open(tx1).unwrap(), eng.open(tx2).unwrap());
+    let (mut pa, mut pb) = (RtpPeer::bind(), RtpPeer::bind());
+    a.start(params(&pa));
+    b.start(params(&pb));
+    a.bridge(&b);
+    let (to_a, to_b) = (a.local_addr(), b.local_addr());
+    let (ha, hb) = tokio::join!(
+        tokio::task::spawn_blocking(move || {
+            pa.send_audio(to_a, &audio::tone(500.0, 1000, 8000.0));
+            pa
+        }),
+        tokio::task::spawn_blocking(move || {
+            pb.send_audio(to_b, &audio::tone(1500.0, 1000, 8000.0));
+            pb
+        })
+    );
+    let (pa, pb) = (ha.unwrap(), hb.unwrap());
+    // Each hears the other's tone, never its own.
+    assert!(pb.wait_samples(8000, Duration::from_secs(5)));
+    assert!(pa.wait_samples(8000, Duration::from_secs(5)));
+    let (heard_a, heard_b) = (pa.heard().samples, pb.heard().samples);
+    let b_hears = audio::tone_seconds(&heard_b, 500.0);
+    let a_hears = audio::tone_seconds(&heard_a, 1500.0);
+    assert!(b_hears > 0.8 && a_hears > 0.8, "{a_hears} {b_hears}");
+    assert_eq!(audio::tone_seconds(&heard_a, 500.0), 0.0);
+    assert_eq!(audio::tone_seconds(&heard_b, 1500.0), 0.0);
+    drop(b);
+    drop(a);
+    eng.shutdown();
+}

@@ -1,5 +1,6 @@
-//! Starting and stopping the media engine and the service host (voicemail) for
-//! `switchboard run`, from `[media]` and `[voicemail]`.
+//! Starting and stopping the media engine and the service host (voicemail, music on
+//! hold, announcements) for `switchboard run`, from `[media]`, `[voicemail]`, `[moh]` and
+//! `[announcements]`.
 //!
 //! Mailbox data comes from the database through `mailboxes::StoreMailboxes`; each change
 //! the service makes to a mailbox (a message left, saved or deleted) is handed back by
@@ -49,7 +50,7 @@ pub fn render_metrics(out: &mut String) {
     let h = host.get();
     let rooms = conference_rooms().map(|c| c.list()).unwrap_or_default();
     let participants: usize = rooms.iter().map(|r| r.participants.len()).sum();
-    let lines: [(&str, &str, &str, u64); 10] = [
+    let lines: [(&str, &str, &str, u64); 11] = [
         (
             "switchboard_media_sessions",
             "gauge",
@@ -110,6 +111,12 @@ pub fn render_metrics(out: &mut String) {
             "Participants in conference rooms (PIN prompts included).",
             participants as u64,
         ),
+        (
+            "switchboard_park_orbits_in_use",
+            "gauge",
+            "Call park orbits holding a call, all domains (bounded by [park] orbits per domain).",
+            h.parked,
+        ),
     ];
     for (name, kind, help, v) in lines {
         let _ = write!(
@@ -151,6 +158,10 @@ impl MediaHost {
                 trusted: trusted(sip_addrs),
                 voicemail: cfg.voicemail.to_service(&cfg.server.data_dir),
                 conference: cfg.conference.to_service(),
+                moh_files: cfg.moh.files.clone(),
+                announcements_dir: cfg.announcements.dir.clone(),
+                park_orbits: cfg.park.orbits()?,
+                park_timeout: std::time::Duration::from_secs(cfg.park.timeout_secs),
                 ..HostConfig::default()
             },
             engine.clone(),

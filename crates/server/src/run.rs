@@ -271,6 +271,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         services: proxy::ServicesConfig {
             voicemail: cfg.voicemail.to_proxy(),
             conference: cfg.conference.to_proxy(),
+            media: cfg.moh.to_proxy(&cfg.announcements, &cfg.park),
             host: services_host,
             ..cfg.services.to_proxy()
         },

@@ -213,6 +213,7 @@ fn prompts_are_spoken_into_8khz_wav_files() {
     for name in ["greeting-default", "0", "9"]
         .into_iter()
         .chain(services::VOICEMAIL_PROMPTS)
+        .chain(services::MEDIA_SERVICE_PROMPTS)
     {
         let p = to.join(format!("{name}.wav"));
         assert_eq!(format_of(&p), (8000, 1, 16), "{name}");

@@ -26,6 +26,8 @@ pub(crate) enum SipInput {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum HostCommand {
     Hangup(CallHandle),
+    /// Refuse a call still in early media with this final status.
+    Fail(CallHandle, u16),
 }
 
 /// Something that happened on a call.
@@ -248,6 +250,20 @@ impl Call {
         if !self.sip_over {
             self.sip_over = true;
             let _ = self.commands.try_send(HostCommand::Hangup(self.handle));
+        }
+    }
+}
+
+impl Call {
+    /// Ends a call not answered (early media) with a final failure `status` (400-699).
+    /// Further reads return `Hangup`.
+    pub fn fail(&mut self, status: u16) {
+        self.ended = true;
+        if !self.sip_over {
+            self.sip_over = true;
+            let _ = self
+                .commands
+                .try_send(HostCommand::Fail(self.handle, status));
         }
     }
 }

@@ -57,6 +57,16 @@ pub struct HostConfig {
     pub voicemail: VoicemailConfig,
     /// The conference bridge.
     pub conference: ConferenceConfig,
+    /// Music on hold: the playlist's WAV files, played in order and looped (`[moh]
+    /// files`); empty: the shipped default melody.
+    pub moh_files: Vec<PathBuf>,
+    /// Where `announce-NAME` finds `NAME.wav` (`[announcements] dir`); None: the prompts
+    /// directory.
+    pub announcements_dir: Option<PathBuf>,
+    /// Call park's orbits, first and last (`[park] orbits`, default 701-720).
+    pub park_orbits: (u32, u32),
+    /// How long a call stays parked (`[park] timeout_secs`, default 300).
+    pub park_timeout: Duration,
 }
 
 /// The conference bridge's settings (`[conference]`).
@@ -89,6 +99,10 @@ impl Default for HostConfig {
             media_address: None,
             voicemail: VoicemailConfig::default(),
             conference: ConferenceConfig::default(),
+            moh_files: Vec::new(),
+            announcements_dir: None,
+            park_orbits: (701, 720),
+            park_timeout: Duration::from_secs(300),
         }
     }
 }

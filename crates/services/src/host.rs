@@ -23,10 +23,13 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::announce;
 use crate::call::{Call, HostCommand, SipInput};
 use crate::conference::{self, ConferenceRooms, DialogId, JoinTarget};
 use crate::config::HostConfig;
 use crate::mailbox::Mailboxes;
+use crate::moh::{self, Playlist};
+use crate::park::{self, ParkLot};
 use crate::prompts::Prompts;
 use crate::request_uri::ServiceRequest;
 use crate::voicemail::{self, MailboxChanged, PinThrottle};
@@ -40,12 +43,14 @@ pub struct HostStats {
     pub answered: u64,
     /// INVITEs refused (bad URI, untrusted source, no codec in common, no port).
     pub refused: u64,
+    /// Park orbits in use, all domains (bounded by `[park] orbits` per domain).
+    pub parked: u64,
 }
 
 /// A handle on the host's counters that outlives borrowing the host (for a metrics
 /// endpoint).
 #[derive(Clone)]
-pub struct HostStatsHandle(Arc<Counters>);
+pub struct HostStatsHandle(Arc<Counters>, Arc<ParkLot>);
 
 impl HostStatsHandle {
     /// The counters now.
@@ -54,6 +59,7 @@ impl HostStatsHandle {
             calls: self.0.calls.load(Ordering::Relaxed),
             answered: self.0.answered.load(Ordering::Relaxed),
             refused: self.0.refused.load(Ordering::Relaxed),
+            parked: self.1.in_use() as u64,
         }
     }
 }
@@ -73,6 +79,9 @@ pub(crate) struct ServiceContext {
     pub changes: mpsc::Sender<MailboxChanged>,
     pub throttle: PinThrottle,
     pub conference: ConferenceRooms,
+    pub playlist: Arc<Playlist>,
+    pub announcements: Arc<Prompts>,
+    pub park: Arc<ParkLot>,
 }
 
 struct CallEntry {
@@ -87,10 +96,12 @@ pub struct ServiceHost {
     task: JoinHandle<()>,
     counters: Arc<Counters>,
     conference: ConferenceRooms,
+    park: Arc<ParkLot>,
 }
 
 impl ServiceHost {
-    /// Binds the host's socket and starts it. Mailbox changes (a message added, saved or
+    /// Binds the host's socket and starts it; the music-on-hold playlist is decoded here
+    /// (an unreadable file is an `InvalidData` error naming it). Mailbox changes (a message added, saved or
     /// deleted) are sent on `changes` (for message-waiting notification; a full channel
     /// drops them, the next change carries the state).
     pub async fn start(
@@ -100,6 +111,14 @@ impl ServiceHost {
         prompts: Arc<Prompts>,
         changes: mpsc::Sender<MailboxChanged>,
     ) -> io::Result<ServiceHost> {
+        let playlist = Playlist::load(&config.moh_files)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let announcements = Arc::new(Prompts::new(
+            config
+                .announcements_dir
+                .clone()
+                .unwrap_or_else(|| prompts.dir().to_path_buf()),
+        ));
         let socket = UdpSocket::bind(config.listen).await?;
         let addr = socket.local_addr()?;
         let seed = SystemTime::now()
@@ -139,13 +158,17 @@ impl ServiceHost {
             config.conference.max_participants,
             config.conference.max_rooms,
         );
+        let park = Arc::new(ParkLot::new(config.park_orbits.0, config.park_orbits.1));
         let ctx = Arc::new(ServiceContext {
-            config,
             mailboxes,
             prompts,
             changes,
             throttle,
             conference: conference.clone(),
+            park: park.clone(),
+            playlist: Arc::new(playlist),
+            announcements,
+            config,
         });
         let (cmd_tx, cmd_rx) = mpsc::channel(4096);
         let host = HostLoop {
@@ -161,12 +184,13 @@ impl ServiceHost {
             session_ids: seed,
         };
         let task = tokio::spawn(host.run(cmd_rx));
-        tracing::info!(%addr, "service host listening (voicemail, conference)");
+        tracing::info!(%addr, "service host listening (voicemail, conference, music on hold, announcements, park)");
         Ok(ServiceHost {
             addr,
             task,
             counters,
             conference,
+            park,
         })
     }
 
@@ -187,7 +211,7 @@ impl ServiceHost {
 
     /// A handle on the counters.
     pub fn stats_handle(&self) -> HostStatsHandle {
-        HostStatsHandle(self.counters.clone())
+        HostStatsHandle(self.counters.clone(), self.park.clone())
     }
 
     /// Stops the host (calls in progress are dropped without BYE).
@@ -228,6 +252,9 @@ impl HostLoop {
                 },
                 c = cmd_rx.recv() => match c {
                     Some(HostCommand::Hangup(call)) => self.ua.hangup(call, self.start.elapsed()),
+                    Some(HostCommand::Fail(call, status)) => {
+                        self.ua.reject(call, self.start.elapsed(), status, "")
+                    }
                     None => return,
                 },
                 _ = tokio::time::sleep_until(wake.into()) => {
@@ -319,6 +346,24 @@ impl HostLoop {
                 return;
             }
         };
+        if let ServiceRequest::Park {
+            domain,
+            orbit: Some(orbit),
+        } = &request
+        {
+            if !self.ctx.park.is_parked(domain, *orbit) {
+                let why = format!("no call parked in orbit {orbit}");
+                self.refuse(call, 404, "", &why, source);
+                return;
+            }
+        }
+        if let ServiceRequest::Announcement { name, early } = &request {
+            if !self.ctx.announcements.has(name) {
+                let why = format!("no announcement {name}.wav");
+                self.refuse(call, early.unwrap_or(404), "", &why, source);
+                return;
+            }
+        }
         let Some(offer) = offer else {
             self.refuse(
                 call,
@@ -372,8 +417,23 @@ impl HostLoop {
                     }
                 }
             }
-            ServiceRequest::Voicemail { .. } => None,
+            _ => None,
         };
+        // Parking: an orbit is taken now, once nothing else can refuse the call.
+        let mut parked_in = None;
+        if let ServiceRequest::Park {
+            domain,
+            orbit: None,
+        } = &request
+        {
+            match self.ctx.park.reserve(domain) {
+                Some(o) => parked_in = Some(o),
+                None => {
+                    self.refuse(call, 486, "", "every park orbit is in use", source);
+                    return;
+                }
+            }
+        }
         session.start(StreamParams::from_negotiated(&n.stream));
         let media = Arc::new(session);
         let (sip_tx, sip_rx) = mpsc::channel(32);
@@ -385,8 +445,15 @@ impl HostLoop {
                 caps,
             },
         );
-        self.ua
-            .accept(call, self.start.elapsed(), &n.answer.to_bytes());
+        match &request {
+            ServiceRequest::Announcement { early: Some(_), .. } => {
+                self.ua
+                    .provisional(call, self.start.elapsed(), 183, &n.answer.to_bytes())
+            }
+            _ => self
+                .ua
+                .accept(call, self.start.elapsed(), &n.answer.to_bytes()),
+        }
         self.counters.answered.fetch_add(1, Ordering::Relaxed);
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
         let call = Call::new(
@@ -408,6 +475,36 @@ impl HostLoop {
                     conference::run(call, room, pin, ctx).await
                 }
                 (ServiceRequest::Conference { .. }, None) => {}
+                (ServiceRequest::MusicOnHold, _) => moh::run(call, ctx.playlist.clone()).await,
+                (
+                    ServiceRequest::Park {
+                        domain,
+                        orbit: Some(orbit),
+                    },
+                    _,
+                ) => park::retrieve(call, ctx.park.clone(), domain, orbit).await,
+                (
+                    ServiceRequest::Park {
+                        domain,
+                        orbit: None,
+                    },
+                    _,
+                ) => {
+                    let orbit = parked_in.unwrap_or_default();
+                    park::park(
+                        call,
+                        ctx.park.clone(),
+                        domain,
+                        orbit,
+                        ctx.playlist.clone(),
+                        ctx.prompts.clone(),
+                        ctx.config.park_timeout,
+                    )
+                    .await
+                }
+                (ServiceRequest::Announcement { name, early }, _) => {
+                    announce::run(call, name, early, &ctx.announcements).await
+                }
             }
         });
     }

@@ -18,6 +18,9 @@
 //!
 //! The conference bridge ([`conference`]): rooms with an optional PIN and a bound on
 //! participants, mixed by the media engine, entered by name, number or RFC 3911 `Join`.
+//! Music on hold ([`moh`]): a playlist decoded once and looped for every listener.
+//! Announcements (`announce.rs`): `NAME.wav` played once, then BYE. Call park by number
+//! (`park/`): orbits, hold music while parked, retrieval by bridging the two calls.
 //!
 //! Not here: routing calls to the host (the proxy), the mailbox tables (storage), the
 //! notifier (MWI), the prompts' generation.
@@ -26,11 +29,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod announce;
 mod call;
 pub mod conference;
 mod config;
 mod host;
 mod mailbox;
+pub mod moh;
+mod park;
 mod prompts;
 mod request_uri;
 pub mod voicemail;
@@ -42,6 +48,9 @@ pub use mailbox::{
     MailboxError, MailboxId, MailboxSettings, Mailboxes, MemoryMailboxes, Message, MessageStatus,
     NewMessage,
 };
-pub use prompts::{Prompts, VOICEMAIL_PROMPTS};
-pub use request_uri::{valid_room, RequestUriError, ServiceRequest, VoicemailMode};
+pub use prompts::{Prompts, MEDIA_SERVICE_PROMPTS, VOICEMAIL_PROMPTS};
+pub use request_uri::{
+    is_announcement_name, valid_room, RequestUriError, ServiceRequest, VoicemailMode,
+    ANNOUNCE_PREFIX, MOH_USER,
+};
 pub use voicemail::MailboxChanged;

@@ -25,6 +25,10 @@ pub const VOICEMAIL_PROMPTS: [&str; 11] = [
     "mailbox-full",
 ];
 
+/// The prompts the other services ship (`prompts/en/*.txt`): the screening announcement,
+/// call park's "parked at", and the early-media announcements before 404, 480 and 486.
+pub const MEDIA_SERVICE_PROMPTS: [&str; 5] = ["screened", "parked-at", "404", "480", "486"];
+
 /// The prompt directory and its loaded clips.
 #[derive(Debug)]
 pub struct Prompts {
@@ -44,6 +48,12 @@ impl Prompts {
     /// The directory.
     pub fn dir(&self) -> &std::path::Path {
         &self.dir
+    }
+
+    /// True when `name.wav` exists (loaded or not).
+    pub fn has(&self, name: &str) -> bool {
+        self.cache.lock().is_ok_and(|c| c.contains_key(name))
+            || self.dir.join(format!("{name}.wav")).is_file()
     }
 
     /// The prompt `name` (e.g. `greeting-default`, `7`).

@@ -304,7 +304,10 @@ fn untrusted_uris_are_refused() {
     );
     assert_eq!(r.status(), 400);
     let mut phone = SipPhone::new(f.addr(), "2000");
-    let r = phone.invite("sip:park@example.com", &SipPhone::pcmu_offer(peer.addr()));
+    let r = phone.invite(
+        "sip:nothing@example.com",
+        &SipPhone::pcmu_offer(peer.addr()),
+    );
     assert_eq!(r.status(), 404);
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use sip_transaction::TransactionId;
 
+use super::media_services::EarlyMediaFailure;
 use super::query::{Parked, MAX_QUERIES_PER_REQUEST};
 use super::services::CallServices;
 use super::stage::{FinalCtx, FinalFlow, LegEnd, Retarget, Stage};
@@ -23,6 +24,8 @@ use crate::fork::BranchState;
 pub(super) const FINAL_ROUTE: &[&dyn Stage] = &[
     // Find-me's next step; forwarding on busy, no answer, unavailable.
     &CallServices,
+    // `[announcements] early_media`: 183 and the announcement before the phones' failure.
+    &EarlyMediaFailure,
 ];
 
 impl Proxy {

@@ -32,6 +32,7 @@ mod forking;
 mod gateways;
 mod guard;
 mod location;
+mod media_services;
 mod mwi;
 mod originate;
 mod pipeline;

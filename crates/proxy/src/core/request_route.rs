@@ -17,6 +17,7 @@ use sip_transaction::TransactionId;
 use super::conference::Conference;
 use super::gateways::GatewayRouting;
 use super::location::{LocalRouting, Location};
+use super::media_services::MediaServices;
 use super::pipeline::{
     ByeAccounting, Draining, Identity, LoopDetection, LooseRoute, NotLocal, RequestUri, Sanity,
     ToServer,
@@ -64,6 +65,9 @@ pub(super) const REQUEST_ROUTE: &[&dyn Stage] = &[
     // Conference rooms by name (`conf-ROOM`) or number, and `Join`s to the bridge's
     // calls: the bridge on the service host (RFC 5359 §2.10, §2.11).
     &Conference,
+    // Media services by name or number (music on hold, announcements): to the service
+    // host, for any caller.
+    &MediaServices,
     // A local user's call to a number no user or DID owns: the route's PSTN gateways,
     // with failover (403 for anyone else: no open relay).
     &GatewayRouting,
@@ -97,6 +101,11 @@ impl Proxy {
             match stage.on_request(self, &mut cx) {
                 Flow::Continue => {}
                 Flow::Reply(answer) => {
+                    // `[announcements] early_media`: the failure after an announcement.
+                    if let Some(t) = self.early_media_target(&cx, answer.status) {
+                        self.forward(cx, Targets::one(t));
+                        return;
+                    }
                     tracing::trace!(stage = stage.name(), status = answer.status, "answered");
                     self.answer(&cx, answer);
                     return;

@@ -20,7 +20,8 @@ impl Stage for OutgoingScreening {
 
     fn on_request(&self, p: &mut Proxy, cx: &mut RequestCtx) -> Flow {
         if cx.authenticated() && p.screened_outgoing(&cx.req, &cx.ruri) {
-            return p.screened_answer().into();
+            let domain = p.default_domain(Some(&cx.req));
+            return p.screened_answer(&domain).into();
         }
         Flow::Continue
     }
@@ -37,7 +38,7 @@ impl Stage for IncomingScreening {
     fn on_request(&self, p: &mut Proxy, cx: &mut RequestCtx) -> Flow {
         match &cx.callee {
             Some(callee) if cx.callee_exists && p.screened_incoming(&cx.req, callee) => {
-                p.screened_answer().into()
+                p.screened_answer(&callee.domain).into()
             }
             _ => Flow::Continue,
         }
@@ -101,12 +102,20 @@ impl Proxy {
         blocked
     }
 
-    /// 403, with the announcement in Error-Info when one is configured.
-    fn screened_answer(&self) -> Answer {
+    /// 403, with the announcement in Error-Info: the configured URI, else, when the
+    /// service host runs, its own `sip:announce-screened@DOMAIN` ("the person you are
+    /// calling does not accept your calls"), in the callee's (incoming) or the caller's
+    /// (outgoing) domain.
+    fn screened_answer(&self, domain: &str) -> Answer {
         let a = Answer::new(403, "Forbidden");
-        match &self.cfg.services.screening_announcement {
-            Some(uri) => a.with("Error-Info", format_args!("<{uri}>")),
-            None => a,
+        let services = &self.cfg.services;
+        match (&services.screening_announcement, services.host) {
+            (Some(uri), _) => a.with("Error-Info", format_args!("<{uri}>")),
+            (None, Some(_)) => a.with(
+                "Error-Info",
+                format_args!("<sip:{}screened@{domain}>", services.media.announce_prefix),
+            ),
+            (None, None) => a,
         }
     }
 

@@ -14,6 +14,7 @@
 pub(crate) mod conference;
 pub(crate) mod findme;
 pub(crate) mod forwarding;
+pub(crate) mod media;
 pub(crate) mod mwi;
 pub(crate) mod screening;
 pub(crate) mod voicemail;
@@ -42,6 +43,8 @@ pub struct ServicesConfig {
     pub voicemail: voicemail::VoicemailConfig,
     /// Conference room names and numbers.
     pub conference: conference::ConferenceRouting,
+    /// Media services reached by name or number (music on hold, announcements).
+    pub media: media::MediaServicesConfig,
 }
 
 impl Default for ServicesConfig {
@@ -53,6 +56,7 @@ impl Default for ServicesConfig {
             host: None,
             voicemail: voicemail::VoicemailConfig::default(),
             conference: conference::ConferenceRouting::default(),
+            media: media::MediaServicesConfig::default(),
         }
     }
 }

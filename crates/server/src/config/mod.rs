@@ -17,6 +17,7 @@ mod conference;
 mod database;
 mod flood;
 mod media;
+mod media_services;
 mod metrics;
 mod portal;
 mod pstn;
@@ -34,6 +35,7 @@ pub use conference::ConferenceSection;
 pub use database::DatabaseSection;
 pub use flood::FloodSection;
 pub use media::MediaSection;
+pub use media_services::{AnnouncementsSection, MohSection, ParkSection};
 pub use metrics::MetricsSection;
 pub use portal::PortalSection;
 pub use pstn::PstnSection;
@@ -84,6 +86,12 @@ pub struct Config {
     pub pstn: PstnSection,
     /// `[conference]`
     pub conference: ConferenceSection,
+    /// `[moh]`
+    pub moh: MohSection,
+    /// `[announcements]`
+    pub announcements: AnnouncementsSection,
+    /// `[park]`
+    pub park: ParkSection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -108,6 +116,9 @@ impl Config {
         self.pstn.validate()?;
         self.transaction.validate()?;
         self.media.validate()?;
+        self.moh.validate()?;
+        self.announcements.validate()?;
+        self.park.validate()?;
         self.voicemail.validate()?;
         self.cdr.validate()?;
         self.conference.validate()?;
