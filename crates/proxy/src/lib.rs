@@ -49,6 +49,6 @@ pub use directory::{Directory, StaticDirectory};
 pub use flood::{Cidr, FloodConfig};
 pub use interfaces::RouteProbe;
 pub use metrics::Metrics;
-pub use pstn::{PstnTable, RouteMatch, DEFAULT_GATEWAY_TIMEOUT};
+pub use pstn::{GatewayHealth, PstnTable, RouteMatch, DEFAULT_GATEWAY_TIMEOUT};
 pub use services::voicemail::{VoicemailConfig, VoicemailRoute};
 pub use services::ServicesConfig;

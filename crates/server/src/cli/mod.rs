@@ -7,6 +7,7 @@ mod cdr;
 mod database;
 mod findme;
 mod forward;
+mod gateway_list;
 mod import;
 mod output;
 mod password;
