@@ -203,6 +203,10 @@ enabled = false
 
 [registrar]
 max_expires = 3600
+
+[portal]
+# off: the load is SIP, and a shared machine may hold the default port 8080
+listen = ""
 EOF
     "$bin" -c "$d/switchboard.toml" init >"$d/provision.log" 2>&1
     "$bin" -c "$d/switchboard.toml" domain add "$DOMAIN" >>"$d/provision.log" 2>&1
