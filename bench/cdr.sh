@@ -16,17 +16,20 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export BENCH_WORK=${BENCH_WORK:-$(mktemp -d /tmp/switchboard-cdr.XXXXXX)}
 export SERVERS=switchboard PHASES=call
-export CALL_RATE=${CALL_RATE:-500} CALL_SECS=${CALL_SECS:-20}
+export CALL_RATE=${CALL_RATE:-500} CALL_SECS=${CALL_SECS:-20} ROUNDS=${ROUNDS:-1}
 export LOAD_USERS=${LOAD_USERS:-2000} MEM_USERS=${MEM_USERS:-2000}
 
 "$HERE/run.sh" >&2
-line=$(grep "^server=switchboard op=call " "$BENCH_WORK/results.txt" | head -n 1)
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
-ok=$(field ok)
-failed=$(field failed)
+# one line per round (`fixed server=switchboard round=N op=call ...`); the rows of every
+# round are in the one database
+lines=$(grep "^fixed server=switchboard round=[0-9]* op=call " "$BENCH_WORK/results.txt")
+total() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$lines" | awk '{s += $1} END {print s + 0}'; }
+ok=$(total ok)
+failed=$(total failed)
+cpu=$(sed -n "s/.* cpu_us_per_op=\([^ ]*\).*/\1/p" <<<"$lines" | awk '{s += $1; n++} END {printf "%.1f", n ? s / n : 0}')
 db="$BENCH_WORK/sb/data/switchboard.db"
 read -r rows answered complete open < <(sqlite3 -separator ' ' "$db" \
     "SELECT count(*), sum(answered_ms IS NOT NULL), sum(answered_ms IS NOT NULL AND ended_ms IS NOT NULL), sum(answered_ms IS NOT NULL AND ended_ms IS NULL) FROM call_records")
-echo "op=cdr rate=$CALL_RATE secs=$CALL_SECS sipp_ok=$ok sipp_failed=$failed rows=$rows answered_rows=$answered complete_answered_rows=$complete open_rows=$open cpu_us_per_call=$(field cpu_us_per_op) work_dir=$BENCH_WORK"
+echo "op=cdr rate=$CALL_RATE secs=$CALL_SECS sipp_ok=$ok sipp_failed=$failed rows=$rows answered_rows=$answered complete_answered_rows=$complete open_rows=$open cpu_us_per_call=$cpu rounds=$(wc -l <<<"$lines") work_dir=$BENCH_WORK"
 # Every successful call was answered and hung up: each has a complete row.
 [ "$complete" -ge "$ok" ] && [ "$rows" -ge "$ok" ]

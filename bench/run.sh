@@ -9,6 +9,10 @@
 #   call         INVITE -> 407 -> ACK, INVITE+auth -> 180/200 -> ACK, BYE -> 200 at CALL_RATE
 #   search-reg   register at each rate of SEARCH_REG_STEPS for SEARCH_SECS until unclean
 #   search-call  calls at each rate of SEARCH_CALL_STEPS for SEARCH_SECS until unclean
+#   gateway-call (Switchboard only) the call phase to a number: the caller's DID goes in
+#                From and P-Asserted-Identity and the call leaves through gateway bench-gw
+#                (route 49), played by the same SIPp UAS as the callee; side by side with
+#                `call` (PHASES="call gateway-call")
 #   call-churn   (Switchboard only) the call phase while the CLI makes a provisioning
 #                change every CHURN_MS (add a user, forward the callee's busy calls to it,
 #                clear that, delete the user): calls must not notice
@@ -40,6 +44,8 @@ REG_SECS=${REG_SECS:-20}
 CALL_RATE=${CALL_RATE:-500}        # 500 calls/s
 CALL_SECS=${CALL_SECS:-20}
 CALL_HOLD_MS=${CALL_HOLD_MS:-500}  # pause between ACK and BYE
+GW_NUMBER=${GW_NUMBER:-4930123456} # gateway-call: the number dialled (route 49 -> bench-gw)
+GW_PROBE=${GW_PROBE:-0}            # gateway-call: bench-gw's OPTIONS probe interval (s)
 MEM_USERS=${MEM_USERS:-50000}
 MEM_RATE=${MEM_RATE:-2000}
 # memory is read 3 s after the last registration (what an operator sees at a peak: the
@@ -197,10 +203,20 @@ enabled = false
 
 [registrar]
 max_expires = 3600
+
+[portal]
+# off: the load is SIP, and a shared machine may hold the default port 8080
+listen = ""
 EOF
     "$bin" -c "$d/switchboard.toml" init >"$d/provision.log" 2>&1
     "$bin" -c "$d/switchboard.toml" domain add "$DOMAIN" >>"$d/provision.log" 2>&1
     python3 "$HERE/lib/provision.py" sb "$MEM_USERS" "$DOMAIN" "$d/data/switchboard.db"
+    # the gateway-call phase: a gateway (the callee UAS's port), a route to it, and a DID
+    # per load user as its caller ID (there in every phase, so `call` and `gateway-call`
+    # run on the same configuration)
+    "$bin" -c "$d/switchboard.toml" gateway add bench-gw "127.0.0.1:$UAS_PORT" --probe "$GW_PROBE" >>"$d/provision.log" 2>&1
+    "$bin" -c "$d/switchboard.toml" route add 49 bench-gw >>"$d/provision.log" 2>&1
+    python3 "$HERE/lib/provision.py" dids "$LOAD_USERS" "$DOMAIN" "$d/data/switchboard.db"
 }
 
 setup_kamailio() {
@@ -343,7 +359,7 @@ run_uac() {
     limit=$((count / rate + 30))
     rm -f "$st"
     timeout $((limit + 10)) sipp "127.0.0.1:$PORT" -sf "$HERE/sipp/$scen" -inf "$csv" \
-        -key domain "$DOMAIN" -key expires 3600 -key callee callee \
+        -key domain "$DOMAIN" -key expires 3600 -key callee "${CALLEE:-callee}" \
         -i 127.0.0.1 -p "$UAC_PORT" -r "$rate" -m "$count" -timeout "${limit}s" \
         -recv_timeout 5000 -buff_size "$SIPP_BUFF" -nostdin -nd -trace_stat -stf "$st" -fd 1 \
         -trace_err -error_file "$WORK/$tag.err" -trace_screen -screen_file "$WORK/$tag.screen" \
@@ -385,12 +401,14 @@ stop_uas() {
 measure() {   # op rate secs tag
     local op=$1 rate=$2 secs=$3 tag=$4 count c0 c1 t0 t1 d0 uas_retrans=0
     count=$((rate * secs))
-    if [ "$op" = call ]; then
+    if [ "$op" = call ] || [ "$op" = gateway-call ]; then
         start_uas "$count" "$tag" $((secs + 40))
     fi
     d0=$(udp_rcvbuf_errors); c0=$(cpu_ticks); t0=$(date +%s.%N)
     if [ "$op" = call ]; then
         run_uac uac-call-auth.xml "$WORK/users.csv" "$rate" "$count" "$tag" -d "$CALL_HOLD_MS"
+    elif [ "$op" = gateway-call ]; then
+        CALLEE=$GW_NUMBER run_uac uac-call-auth.xml "$WORK/users.csv" "$rate" "$count" "$tag" -d "$CALL_HOLD_MS"
     else
         run_uac uac-register-auth.xml "$WORK/users.csv" "$rate" "$count" "$tag"
     fi
@@ -398,7 +416,7 @@ measure() {   # op rate secs tag
     c1=$(cpu_ticks); t1=$(date +%s.%N); UDP_DROPS=$(( $(udp_rcvbuf_errors) - d0 ))
     port_alone
     is_sb "$SERVER" && status_json "$tag"
-    if [ "$op" = call ]; then
+    if [ "$op" = call ] || [ "$op" = gateway-call ]; then
         stop_uas
         uas_retrans=$(stat_col "$WORK/$tag-uas.stat" 'Retransmissions(C)')
         RETRANS=$((RETRANS + uas_retrans))
@@ -514,6 +532,12 @@ for ROUND in $(seq 1 "$ROUNDS"); do
             search-reg) phase_search "$s" register "$SEARCH_REG_STEPS" ;;
             search-call) register_callee; phase_search "$s" call "$SEARCH_CALL_STEPS" ;;
             call-churn) register_callee; phase_churn "$s" ;;
+            gateway-call)
+                if is_sb "$s"; then
+                    phase_fixed "$s" gateway-call "$CALL_RATE" "$CALL_SECS"
+                else
+                    log "gateway-call: Switchboard only, skipped on $s"
+                fi ;;
             esac
             stop_server
         done

@@ -6,6 +6,8 @@ usage: provision.py users  N DOMAIN OUT.csv        -> SIPp injection file (SEQUE
        provision.py callee 0 DOMAIN OUT.csv        -> the same for "callee" alone
        provision.py kam    N DOMAIN KAMAILIO.sqlite -> subscriber rows (ha1 = md5(u:realm:pw))
        provision.py sb     N DOMAIN SWITCHBOARD.db  -> subscribers rows (ha1_md5, ha1_sha256)
+       provision.py dids   N DOMAIN SWITCHBOARD.db  -> a DID per user (alias +1555NNNNNN, the
+                                                  user's caller ID on calls to gateways)
 
 Users are u000000..u(N-1) with password "pw-<user>", plus "callee" (password "pw-callee").
 The realm is the domain, as both servers use it.
@@ -56,6 +58,20 @@ def main():
                 (u, domain, ha1("md5", u, domain, pw), ha1("sha256", u, domain, pw), now)
                 for u, pw in users(n)
             ),
+        )
+        db.commit()
+    elif what == "dids":
+        db = sqlite3.connect(out)
+        rows = [(u, "+1555%06d" % i) for i, (u, _) in enumerate(users(n))]
+        db.executemany(
+            "INSERT OR REPLACE INTO aliases (alias_user, alias_domain, username, domain) "
+            "VALUES (?, ?, ?, ?)",
+            ((did, domain, u, domain) for u, did in rows),
+        )
+        db.executemany(
+            "INSERT OR REPLACE INTO user_settings (username, domain, name, value) "
+            "VALUES (?, ?, 'caller_id', ?)",
+            ((u, domain, did) for u, did in rows),
         )
         db.commit()
     else:

@@ -49,7 +49,7 @@ pub use directory::{Directory, StaticDirectory};
 pub use flood::{Cidr, FloodConfig};
 pub use interfaces::RouteProbe;
 pub use metrics::Metrics;
-pub use pstn::{PstnTable, RouteMatch, DEFAULT_GATEWAY_TIMEOUT};
+pub use pstn::{GatewayHealth, PstnTable, RouteMatch, DEFAULT_GATEWAY_TIMEOUT};
 pub use services::conference::{parse_numbers as parse_conference_numbers, ConferenceRouting};
 pub use services::media::{MediaService, MediaServicesConfig, UserMatch};
 pub use services::voicemail::{VoicemailConfig, VoicemailRoute};

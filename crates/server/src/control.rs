@@ -1,6 +1,7 @@
 //! The control socket: how the CLI tells a running server that the store changed, and asks
-//! it for its figures. A Unix stream socket in the data directory, one line per request,
-//! one line per answer.
+//! it for its figures. A Unix stream socket in the data directory, one line per request.
+//! An answer is one line, or, when it has several (`gateways`, `metrics`), a frame: the
+//! line `frame N` and then exactly N bytes ([`send`] reads both).
 //!
 //! Change notices (`changed user added alice@example.com`) and `reload` are applied in the
 //! connection's task ([`crate::notices`]): the store is read there, never in the core task,
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use admin::ChangeNotice;
 use model::AddressOfRecord;
 use proxy::{BanTarget, Proxy, StaticDirectory};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -35,6 +36,9 @@ pub enum Command {
     ClearLocation(Option<AddressOfRecord>),
     /// Headline figures as JSON.
     Status,
+    /// Every gateway's health (up/down, probes, last answer, counters): a JSON array,
+    /// one gateway a line (a framed answer).
+    Gateways,
     /// Prometheus text (multi-line; used by the metrics endpoint, not the socket).
     Metrics,
     /// Write the binding changes gathered by the write-behind task now; answered once they
@@ -66,6 +70,7 @@ impl Command {
                 ChangeNotice::parse(&rest.join(" ")).map(Command::Changed)
             }
             "status" => Some(Command::Status),
+            "gateways" => Some(Command::Gateways),
             "metrics" => Some(Command::Metrics),
             "flush" => Some(Command::Flush),
             "bans" => Some(Command::Bans),
@@ -94,6 +99,7 @@ impl Command {
             Command::Reload => "reload".into(),
             Command::Changed(n) => format!("changed {}", n.to_line()),
             Command::Status => "status".into(),
+            Command::Gateways => "gateways".into(),
             Command::Metrics => "metrics".into(),
             Command::Flush => "flush".into(),
             Command::Bans => "bans".into(),
@@ -159,13 +165,25 @@ pub async fn serve(
                         }
                         None => format!("error: unknown command {line:?}"),
                     };
-                    if w.write_all(format!("{answer}\n").as_bytes()).await.is_err() {
+                    if w.write_all(&frame(&answer)).await.is_err() {
                         break;
                     }
                 }
             });
         }
     }))
+}
+
+/// An answer as it goes on the socket: one line, or `frame N` and N bytes when it has
+/// line breaks of its own.
+fn frame(answer: &str) -> Vec<u8> {
+    if answer.contains('\n') {
+        let mut out = format!("frame {}\n", answer.len()).into_bytes();
+        out.extend_from_slice(answer.as_bytes());
+        out
+    } else {
+        format!("{answer}\n").into_bytes()
+    }
 }
 
 /// A mailbox's messages changed (a CLI notice, or the voicemail service after a deposit,
@@ -281,6 +299,7 @@ pub fn execute(
             crate::cdr::render_metrics(&mut out);
             out
         }
+        Command::Gateways => gateways_json(proxy, now),
         Command::Status => {
             let s = proxy.stats();
             let t = transports.stats();
@@ -309,6 +328,40 @@ pub fn execute(
     }
 }
 
+/// Every gateway's health as a JSON array, one gateway a line. `last_answer` is the Unix
+/// time of the last probe answered.
+fn gateways_json(proxy: &Proxy, now: std::time::Duration) -> String {
+    let wall = crate::run::wall_clock();
+    let lines: Vec<String> = proxy
+        .gateway_health(now)
+        .into_iter()
+        .map(|h| {
+            let failures: serde_json::Map<String, serde_json::Value> = h
+                .failures
+                .iter()
+                .map(|&(cause, n)| (cause.to_string(), n.into()))
+                .collect();
+            serde_json::json!({
+                "name": h.name,
+                "up": h.up,
+                "probed": h.probed,
+                "failed_probes": h.failed_probes,
+                "last_answer_status": h.last_answer_status,
+                "last_answer": h.last_answer_ago.map(|ago| wall.saturating_sub(ago.as_secs())),
+                "attempts": h.attempts,
+                "answers": h.answers,
+                "failures": failures,
+            })
+            .to_string()
+        })
+        .collect();
+    format!("[\n{}\n]", lines.join(",\n"))
+}
+
+/// The largest framed answer [`send`] accepts (a metrics text with many gateways is far
+/// below it).
+const MAX_FRAME: usize = 16 << 20;
+
 /// Sends a command to a running server. `Ok(None)` when no server is running.
 pub async fn send(path: &Path, cmd: &Command) -> anyhow::Result<Option<String>> {
     let stream = match UnixStream::connect(path).await {
@@ -318,8 +371,23 @@ pub async fn send(path: &Path, cmd: &Command) -> anyhow::Result<Option<String>> 
     let (r, mut w) = stream.into_split();
     w.write_all(format!("{}\n", cmd.to_line()).as_bytes())
         .await?;
-    let mut lines = BufReader::new(r).lines();
-    Ok(lines.next_line().await?)
+    let mut r = BufReader::new(r);
+    let mut line = String::new();
+    if r.read_line(&mut line).await? == 0 {
+        return Ok(None);
+    }
+    let line = line.trim_end_matches(['\r', '\n']);
+    let Some(len) = line.strip_prefix("frame ") else {
+        return Ok(Some(line.to_string()));
+    };
+    let len: usize = len
+        .parse()
+        .ok()
+        .filter(|&n| n <= MAX_FRAME)
+        .ok_or_else(|| anyhow::anyhow!("the server sent a bad frame header: {line:?}"))?;
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).await?;
+    Ok(Some(String::from_utf8(body)?))
 }
 
 #[cfg(test)]
@@ -339,6 +407,7 @@ mod tests {
                 admin::Change::Added,
             )),
             Command::Status,
+            Command::Gateways,
             Command::Flush,
             Command::Bans,
             Command::Unban("192.0.2.7".into()),
@@ -353,6 +422,34 @@ mod tests {
             assert_eq!(Command::parse(&c.to_line()), Some(c));
         }
         assert_eq!(Command::parse("bogus"), None);
+        assert_eq!(Command::parse("gateways"), Some(Command::Gateways));
         assert_eq!(Command::parse("changed user added"), None);
+    }
+
+    /// A one-line answer and a framed multi-line answer both reach the caller whole, and
+    /// the connection stays usable for the next request.
+    #[tokio::test]
+    async fn answers_are_lines_or_frames() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctl");
+        let listener = UnixListener::bind(&path).unwrap();
+        let server = tokio::spawn(async move {
+            for answer in ["ok", "[\n{\"a\":1},\n{\"b\":2}\n]"] {
+                let (stream, _) = listener.accept().await.unwrap();
+                let (r, mut w) = stream.into_split();
+                let mut lines = BufReader::new(r).lines();
+                lines.next_line().await.unwrap();
+                w.write_all(&frame(answer)).await.unwrap();
+            }
+        });
+        assert_eq!(
+            send(&path, &Command::Status).await.unwrap().as_deref(),
+            Some("ok")
+        );
+        let multi = send(&path, &Command::Gateways).await.unwrap().unwrap();
+        assert_eq!(multi, "[\n{\"a\":1},\n{\"b\":2}\n]");
+        server.await.unwrap();
+        assert_eq!(frame("ok"), b"ok\n");
+        assert!(frame("a\nb").starts_with(b"frame 3\na\nb"));
     }
 }

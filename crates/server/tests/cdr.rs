@@ -9,6 +9,7 @@
 //! 2 busy       alice -> bob 486                         status 486
 //! 3 cancelled  alice -> bob 180, alice CANCELs          status 487, hangup caller
 //! 4 forwarded  alice -> bob 486 -> (busy) carol 200     status 200, target carol, chain busy
+//! 5 failed over alice -> 0301234567: gateway A 503, B 200 status 200, gateway B, target B
 //! ```
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
@@ -16,7 +17,9 @@
 use serde_json::Value;
 use testkit::database::TempDatabase;
 use testkit::open;
+use testkit::ports::free_port;
 use testkit::server::{Options, Server};
+use testkit::sipp::Sipp;
 use testkit::wait::{wait_until, HANG_GUARD};
 
 /// The server binary under test (only the server crate's tests know its path).
@@ -55,7 +58,7 @@ fn alice(server: &Server, scenario: &str) {
         .assert_ok("alice");
 }
 
-fn four_calls(server: &Server) {
+fn five_calls(server: &Server) {
     // 1: answered, alice hangs up.
     let b = bob(server, "uas-answer-200.xml");
     alice(server, "uac-invite-expect-200.xml");
@@ -171,24 +174,68 @@ fn four_calls(server: &Server) {
     assert_eq!((secs * 1000.0).round() as u64, ms);
     let one = server.cli(&["cdr", "export", "--csv", path, "--status", "487"]);
     assert!(one.contains("1 call records"), "{one}");
+
+    failed_over(server);
+}
+
+/// 5: alice calls a number routed to gateways A then B; A answers 503, the call fails over
+/// to B, which answers. One record: B's, with the number as routed and B's Request-URI.
+fn failed_over(server: &Server) {
+    let (pa, pb) = (free_port(), free_port());
+    for (name, port) in [("gw-a", pa), ("gw-b", pb)] {
+        let addr = format!("127.0.0.1:{port}");
+        server.cli(&["gateway", "add", name, &addr, "--probe", "0"]);
+    }
+    server.cli(&["route", "add", "0", "gw-a,gw-b"]);
+    let a = Sipp::new(server, "gw-a", "uas-answer-503.xml", pa)
+        .service("gw")
+        .spawn();
+    let b = Sipp::new(server, "gw-b", "uas-answer-200.xml", pb)
+        .service("gw")
+        .spawn();
+    open::caller(
+        server,
+        "alice-gw",
+        "uac-invite-expect-200.xml",
+        "0301234567",
+    )
+    .run()
+    .assert_ok("alice's call, failed over");
+    a.wait().assert_ok("gateway A answering 503");
+    b.wait().assert_ok("gateway B answering");
+    let all = wait_records(server, 5);
+    let r = &all[4];
+    assert_eq!(r["status"], 200, "{r}");
+    assert_eq!(r["gateway"], "gw-b", "{r}");
+    assert_eq!(r["translated"], "0301234567", "{r}");
+    assert_eq!(r["target"], format!("sip:0301234567@127.0.0.1:{pb}"), "{r}");
+    assert!(
+        r["dialled"]
+            .as_str()
+            .unwrap()
+            .starts_with("sip:0301234567@"),
+        "{r}"
+    );
+    assert_eq!(r["hangup"], "caller", "{r}");
+    assert!(r["answered_ms"].as_u64().is_some(), "{r}");
 }
 
 #[test]
-fn sqlite_records_answered_busy_cancelled_forwarded() {
-    four_calls(&Server::start(BIN, Options::default()));
+fn sqlite_records_answered_busy_cancelled_forwarded_failed_over() {
+    five_calls(&Server::start(BIN, Options::default()));
 }
 
 #[test]
-fn mariadb_records_answered_busy_cancelled_forwarded() {
+fn mariadb_records_answered_busy_cancelled_forwarded_failed_over() {
     if let Some(db) = TempDatabase::create(false) {
-        four_calls(&Server::start(BIN, Options::default().on_database(&db)));
+        five_calls(&Server::start(BIN, Options::default().on_database(&db)));
     }
 }
 
 #[test]
-fn postgres_records_answered_busy_cancelled_forwarded() {
+fn postgres_records_answered_busy_cancelled_forwarded_failed_over() {
     if let Some(db) = TempDatabase::create(true) {
-        four_calls(&Server::start(BIN, Options::default().on_database(&db)));
+        five_calls(&Server::start(BIN, Options::default().on_database(&db)));
     }
 }
 

@@ -502,6 +502,18 @@ fn probes_mark_gateways_down_and_up() {
             .contains("gateway down: probes unanswered gateway=\"probed\"")
     });
 
+    // `gateway list` shows it down, with its unanswered probes; the gateway that is not
+    // probed is up.
+    let h = health(&t.server, "probed");
+    assert_eq!(h["up"], false, "{h}");
+    assert_eq!(h["probed"], true, "{h}");
+    assert!(h["failed_probes"].as_u64().unwrap() >= 3, "{h}");
+    assert!(h["last_answer"].is_null(), "{h}");
+    assert_eq!(health(&t.server, "carrier-b")["up"], true);
+    let text = t.server.cli(&["gateway", "list"]);
+    let row = text.lines().find(|l| l.starts_with("probed ")).unwrap();
+    assert!(row.contains(" down ") && row.contains("none yet"), "{text}");
+
     // Down: skipped, the call goes straight to B (busy).
     let b = gateway(&t, "b-486", "uas-answer-486.xml", t.b);
     let call = caller(
@@ -529,6 +541,53 @@ fn probes_mark_gateways_down_and_up() {
     let call = caller(&t.server, "call-up", "uac-invite-expect-486.xml", "0712345").run();
     call.assert_ok("call to a gateway that is up again");
     assert_eq!(gw.invites.load(Ordering::SeqCst), 1);
+
+    // Up again in `gateway list`: the last probe answered 200, no failure in a row; the
+    // call it refused is counted.
+    let h = health(&t.server, "probed");
+    assert_eq!(h["up"], true, "{h}");
+    assert_eq!(h["last_answer_status"], 200, "{h}");
+    assert!(h["last_answer"].as_u64().unwrap() > 0, "{h}");
+    assert_eq!(h["attempts"], 1, "{h}");
+    assert_eq!(h["failures"]["refused"], 1, "{h}");
+
+    // With no server running, the stored gateways are listed and the list says that
+    // their health is unknown.
+    let mut t = t;
+    t.server.stop();
+    let out = t.server.cli_raw(&["gateway", "list"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("probed ") && l.contains(" unknown")),
+        "{text}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no server is running"));
+    let out = t.server.cli_raw(&["--json", "gateway", "list"]);
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let probed = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "probed")
+        .unwrap();
+    assert!(probed["health"].is_null(), "{probed}");
+    assert_eq!(probed["probe"], 1);
+}
+
+/// Gateway `name` in `switchboard --json gateway list` of the running server: its health.
+fn health(server: &Server, name: &str) -> serde_json::Value {
+    let all: serde_json::Value =
+        serde_json::from_str(&server.cli(&["--json", "gateway", "list"])).unwrap();
+    let gw = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == name)
+        .unwrap_or_else(|| panic!("no gateway {name} in {all}"))
+        .clone();
+    gw["health"].clone()
 }
 
 /// Trusted peers (authentication on): a gateway's INVITE to a DID, From a name in our

@@ -144,7 +144,8 @@ impl Proxy {
 
     pub(super) fn on_response(&mut self, now: Duration, msg: SipMessage) {
         match self.layer.handle_response(now, msg) {
-            ResponseOutcome::Matched { id, .. } if self.probe_answered(id) => {}
+            ResponseOutcome::Matched { id, ref response }
+                if self.probe_answered(now, id, response.status()) => {}
             ResponseOutcome::Matched { id, response } => {
                 if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
                     self.branch_response(now, fork_id, b, response);

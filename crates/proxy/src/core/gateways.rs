@@ -33,6 +33,11 @@ impl Proxy {
         self.pstn.table = table;
         self.pstn.timeout = timeout;
     }
+
+    /// Every configured gateway's health at `now` (`switchboard gateway list`).
+    pub fn gateway_health(&self, now: std::time::Duration) -> Vec<crate::pstn::GatewayHealth> {
+        self.pstn.health(now)
+    }
 }
 
 /// Calls to numbers -> the route's gateways.

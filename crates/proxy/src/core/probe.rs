@@ -30,6 +30,8 @@ pub(crate) struct ProbeState {
     failures: u32,
     /// The probe in flight and when it is given up.
     in_flight: Option<(TransactionId, Duration)>,
+    /// The status of the last probe answered, and when.
+    last_answer: Option<(u16, Duration)>,
 }
 
 /// The probe schedule of every probed gateway (bounded by the gateway table).
@@ -50,6 +52,12 @@ impl Prober {
             .flat_map(|s| [Some(s.due), s.in_flight.map(|(_, d)| d)])
             .flatten()
             .fold(self.next_run, Duration::min)
+    }
+
+    /// What the probes of gateway `name` found: (failed probes in a row, the last answer's
+    /// status and when); None for a gateway not probed.
+    pub fn state(&self, name: &str) -> Option<(u32, Option<(u16, Duration)>)> {
+        self.states.get(name).map(|s| (s.failures, s.last_answer))
     }
 }
 
@@ -106,10 +114,13 @@ impl Proxy {
 
     /// A response to a client transaction: true when it answered a probe (the gateway is
     /// up, whatever the status).
-    pub(super) fn probe_answered(&mut self, id: TransactionId) -> bool {
+    pub(super) fn probe_answered(&mut self, now: Duration, id: TransactionId, status: u16) -> bool {
         let Some(name) = self.pstn.probes.by_tx.remove(&id) else {
             return false;
         };
+        if let Some(s) = self.pstn.probes.states.get_mut(&name) {
+            s.last_answer = Some((status, now));
+        }
         self.probe_result(&name, true);
         true
     }

@@ -19,14 +19,14 @@ pub(crate) enum Cause {
 }
 
 impl Cause {
-    const ALL: [Cause; 4] = [
+    pub(super) const ALL: [Cause; 4] = [
         Cause::Timeout,
         Cause::ServerError,
         Cause::Refused,
         Cause::Transport,
     ];
 
-    fn label(self) -> &'static str {
+    pub(super) fn label(self) -> &'static str {
         match self {
             Cause::Timeout => "timeout",
             Cause::ServerError => "server_error",
@@ -35,7 +35,7 @@ impl Cause {
         }
     }
 
-    fn index(self) -> usize {
+    pub(super) fn index(self) -> usize {
         self as usize
     }
 }

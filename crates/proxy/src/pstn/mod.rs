@@ -7,8 +7,10 @@
 //! to gateways is `core/gateways.rs`; failover between them is `core/failover.rs`.
 
 mod counters;
+mod health;
 mod table;
 
+pub use health::GatewayHealth;
 pub use table::{PstnTable, RouteMatch};
 
 pub(crate) use counters::{Cause, GatewayCounters};

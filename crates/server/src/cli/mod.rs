@@ -8,6 +8,7 @@ mod conference;
 mod database;
 mod findme;
 mod forward;
+mod gateway_list;
 mod import;
 mod output;
 mod password;

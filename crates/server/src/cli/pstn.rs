@@ -34,7 +34,8 @@ pub enum GatewayCmd {
         /// Its name.
         name: String,
     },
-    /// List gateways.
+    /// List gateways, with their health when a server runs (up/down, failed probes,
+    /// the last probe answered, calls).
     List,
 }
 
@@ -266,39 +267,7 @@ pub async fn gateway(cfg: &Config, cmd: GatewayCmd, json: bool) -> anyhow::Resul
         }
         GatewayCmd::List => {
             let all = store.gateways().await.map_err(friendly)?;
-            if json {
-                print_json(&serde_json::json!(all
-                    .iter()
-                    .map(|g| serde_json::json!({
-                        "name": g.name,
-                        "address": g.addr.to_string(),
-                        "transport": g.transport.as_str(),
-                        "strip": g.strip,
-                        "prefix": g.prefix,
-                        "probe": g.probe_secs,
-                    }))
-                    .collect::<Vec<_>>()));
-            } else {
-                print_table(
-                    &["NAME", "ADDRESS", "TRANSPORT", "STRIP", "PREFIX", "PROBE"],
-                    all.into_iter()
-                        .map(|g| {
-                            vec![
-                                g.name,
-                                g.addr.to_string(),
-                                g.transport.as_str().into(),
-                                g.strip.to_string(),
-                                g.prefix,
-                                if g.probe_secs == 0 {
-                                    "never".into()
-                                } else {
-                                    format!("{}s", g.probe_secs)
-                                },
-                            ]
-                        })
-                        .collect(),
-                );
-            }
+            super::gateway_list::run(cfg, all, json).await?;
         }
     }
     Ok(())
