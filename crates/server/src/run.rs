@@ -270,6 +270,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         secret: cfg.auth.secret()?,
         services: proxy::ServicesConfig {
             voicemail: cfg.voicemail.to_proxy(),
+            presence: cfg.presence.to_proxy(),
             host: services_host,
             ..cfg.services.to_proxy()
         },

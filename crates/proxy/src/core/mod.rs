@@ -24,6 +24,7 @@ use crate::fork::Fork;
 use crate::metrics::Metrics;
 
 mod caller_id;
+mod dialog_event;
 mod domains;
 mod failover;
 mod final_route;
@@ -121,6 +122,10 @@ pub struct Proxy {
     events: crate::events::CallEvents,
     /// PSTN gateways, routes, gateway calls in progress and gateway counters.
     pstn: crate::pstn::Pstn,
+    /// Dialog-event subscriptions (`dialog_event.rs`).
+    watchers: crate::presence::watchers::Watchers,
+    /// Calls followed for their dialog state (`dialog_event.rs`).
+    followed: crate::presence::calls::FollowedCalls,
 }
 
 pub(super) fn reliability(d: &Destination) -> Reliability {
@@ -155,6 +160,11 @@ impl Proxy {
             identity: None,
             events: crate::events::CallEvents::default(),
             pstn: crate::pstn::Pstn::default(),
+            watchers: crate::presence::watchers::Watchers::new(
+                cfg.services.presence.max_subscriptions,
+                cfg.services.presence.max_per_user,
+            ),
+            followed: crate::presence::calls::FollowedCalls::new(cfg.services.presence.max_calls),
             auth,
             metrics: Metrics::default(),
             draining: false,
@@ -299,6 +309,7 @@ impl Proxy {
             "Message-waiting (message-summary) subscriptions held.",
             self.mwi.len(),
         );
+        self.render_presence_metrics(out); // dialog_event.rs
         gauge(
             out,
             "switchboard_originated_requests_in_flight",
@@ -422,6 +433,9 @@ impl Proxy {
         for (call, call_id, lasted, by) in self.dialogs.take_gone() {
             self.events
                 .ended(now, call, &call_id, lasted, by, &mut self.metrics);
+        }
+        for (call, end) in self.events.take_finished() {
+            self.dialog_finished(now, call, end); // dialog_event.rs
         }
         while let Some(t) = self.layer.poll_transmit() {
             self.out.push_back((t.dest, t.bytes));

@@ -14,6 +14,7 @@ use std::time::Duration;
 use sip_message::SipMessage;
 use sip_transaction::TransactionId;
 
+use super::dialog_event::DialogEvents;
 use super::gateways::GatewayRouting;
 use super::location::{LocalRouting, Location};
 use super::pipeline::{
@@ -60,6 +61,9 @@ pub(super) const REQUEST_ROUTE: &[&dyn Stage] = &[
     // Voicemail: its internal URIs refused from outside, `*98` / `*99` retrieval, and
     // message-waiting SUBSCRIBEs answered by the server (RFC 3842).
     &Voicemail,
+    // Presence: `Event: dialog` SUBSCRIBEs answered by the server (RFC 4235), other
+    // packages 489.
+    &DialogEvents,
     // A local user's call to a number no user or DID owns: the route's PSTN gateways,
     // with failover (403 for anyone else: no open relay).
     &GatewayRouting,
@@ -120,6 +124,7 @@ impl Proxy {
 
     /// Starts the fork for `targets` (with its call-service state, when any).
     fn forward(&mut self, cx: RequestCtx, targets: Targets) {
+        self.follow_call(&cx); // dialog_event.rs
         let RequestCtx {
             now,
             id,

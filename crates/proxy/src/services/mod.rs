@@ -39,6 +39,8 @@ pub struct ServicesConfig {
     pub host: Option<crate::Destination>,
     /// Voicemail access codes.
     pub voicemail: voicemail::VoicemailConfig,
+    /// The dialog event package (`crate::presence`).
+    pub presence: crate::presence::PresenceConfig,
 }
 
 impl Default for ServicesConfig {
@@ -49,6 +51,7 @@ impl Default for ServicesConfig {
             findme_contact_ring: Duration::from_secs(20),
             host: None,
             voicemail: voicemail::VoicemailConfig::default(),
+            presence: crate::presence::PresenceConfig::default(),
         }
     }
 }

@@ -18,6 +18,7 @@ mod flood;
 mod media;
 mod metrics;
 mod portal;
+mod presence;
 mod pstn;
 mod registrar;
 mod security;
@@ -34,6 +35,7 @@ pub use flood::FloodSection;
 pub use media::MediaSection;
 pub use metrics::MetricsSection;
 pub use portal::PortalSection;
+pub use presence::PresenceSection;
 pub use pstn::PstnSection;
 pub use registrar::RegistrarSection;
 pub use security::SecuritySection;
@@ -80,6 +82,8 @@ pub struct Config {
     pub portal: PortalSection,
     /// `[pstn]`
     pub pstn: PstnSection,
+    /// `[presence]`
+    pub presence: PresenceSection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -106,6 +110,7 @@ impl Config {
         self.media.validate()?;
         self.voicemail.validate()?;
         self.cdr.validate()?;
+        self.presence.validate()?;
         self.validate_protections()?;
         self.portal.validate()?;
         Ok(())
