@@ -338,3 +338,92 @@ Content-Length: 0
     assert_eq!(r.header_by_name("Retry-After"), Some("60"));
     let _ = PROXY;
 }
+
+/// Alice calls bob, bob's phone rings (180); returns the INVITE bob got.
+fn bob_rings(net: &mut proxy_net::Net) -> SipMessage {
+    net.register("bob", BOB, udp(BOB));
+    net.send(udp(ALICE), &invite("z9hG4bKpick1"));
+    let out = net.out();
+    let to_bob = out
+        .iter()
+        .find(|(_, m)| m.is_request() && m.method_str() == "INVITE")
+        .unwrap()
+        .1
+        .clone();
+    net.send(udp(BOB), &answer(&to_bob, 180));
+    net.out();
+    to_bob
+}
+
+/// Carol's INVITE to `ruri` (with `replaces`, if any).
+fn carol_invites(
+    net: &mut proxy_net::Net,
+    n: u32,
+    ruri: &str,
+    replaces: Option<&str>,
+) -> Vec<(Destination, SipMessage)> {
+    let replaces = replaces.map_or_else(String::new, |r| format!("Replaces: {r}\n"));
+    net.send(
+        udp(CAROL),
+        &format!(
+            "INVITE {ruri} SIP/2.0
+Via: SIP/2.0/UDP {CAROL};branch=z9hG4bKpickc{n};rport
+Max-Forwards: 70
+From: <sip:carol@example.com>;tag=c1
+To: <{ruri}>
+Call-ID: pick-{n}
+CSeq: 1 INVITE
+Contact: <sip:carol@{CAROL}>
+{replaces}Content-Length: 0
+
+"
+        ),
+    );
+    net.out()
+}
+
+/// The picking INVITE went to alice (her Contact, where her INVITE came from) with
+/// Replaces for her early dialog; once alice answers it, bob's ringing branch is CANCELled.
+fn picked_up(net: &mut proxy_net::Net, out: &[(Destination, SipMessage)]) {
+    let (dest, to_alice) = out
+        .iter()
+        .find(|(_, m)| m.is_request() && m.method_str() == "INVITE")
+        .unwrap();
+    assert_eq!(*dest, udp(ALICE));
+    assert_eq!(to_alice.request_uri_str(), format!("sip:alice@{ALICE}"));
+    assert_eq!(
+        to_alice.header_by_name("Replaces"),
+        Some("call-1;to-tag=b180;from-tag=a1;early-only")
+    );
+    net.send(udp(ALICE), &answer(to_alice, 200));
+    let out = net.out();
+    let cancel = out
+        .iter()
+        .find(|(_, m)| m.is_request() && m.method_str() == "CANCEL")
+        .unwrap_or_else(|| panic!("no CANCEL to bob: {out:?}"));
+    assert_eq!(cancel.0, udp(BOB));
+}
+
+#[test]
+fn an_invite_with_replaces_for_a_ringing_call_goes_to_its_caller() {
+    let mut net = net(10, 5);
+    bob_rings(&mut net);
+    let out = carol_invites(
+        &mut net,
+        1,
+        "sip:bob@example.com",
+        Some("call-1;to-tag=b180;from-tag=a1;early-only"),
+    );
+    picked_up(&mut net, &out);
+}
+
+#[test]
+fn star_8_and_an_extension_picks_up_the_call_ringing_there() {
+    let mut net = net(10, 5);
+    // Nothing rings: 480.
+    let out = carol_invites(&mut net, 1, "sip:*8bob@example.com", None);
+    assert_eq!(response(&out).status(), 480);
+    bob_rings(&mut net);
+    let out = carol_invites(&mut net, 2, "sip:*8bob@example.com", None);
+    picked_up(&mut net, &out);
+}

@@ -188,12 +188,19 @@ impl Proxy {
         if caller.is_none() && callee.is_none() {
             return;
         }
+        let caller_contact = req
+            .header(HeaderName::Contact)
+            .and_then(|v| NameAddr::parse(v).ok())
+            .map_or_else(|| from.uri.raw.into(), |na| na.uri.raw.into());
         let call = FollowedCall {
             call_id: req.call_id().into(),
             caller_tag: from_tag.into(),
             callee_tag: None,
             caller,
             caller_uri: from.uri.raw.into(),
+            caller_contact,
+            caller_source: cx.source,
+            replaced: false,
             callee,
             callee_uri: to.uri.raw.into(),
             state: DialogState::Trying,
@@ -225,6 +232,7 @@ impl Proxy {
 
     /// A 2xx of a followed call went upstream (`forking.rs`): confirmed.
     pub(super) fn dialog_confirmed(&mut self, now: Duration, call: u64, to_tag: &str) {
+        self.picked_up(now, call); // pickup.rs
         let Some(c) = self.followed.get_mut(call) else {
             return;
         };
@@ -238,11 +246,13 @@ impl Proxy {
 
     /// A call ended (its `Failed` or `Ended` event): terminated, and no longer followed.
     pub(super) fn dialog_finished(&mut self, now: Duration, call: u64, end: Finished) {
+        self.followed.end_pickup(call);
         let Some(c) = self.followed.get_mut(call) else {
             return;
         };
         // Relative to the caller; the callee's view swaps the byes.
         let by = match end {
+            Finished::Failed(_) if c.replaced => TerminatedBy::Replaced,
             Finished::Failed(487) => TerminatedBy::Cancelled,
             Finished::Failed(_) => TerminatedBy::Rejected,
             Finished::Ended(Hangup::Caller) => TerminatedBy::LocalBye,

@@ -34,6 +34,7 @@ mod guard;
 mod location;
 mod mwi;
 mod originate;
+mod pickup;
 mod pipeline;
 mod probe;
 mod query;

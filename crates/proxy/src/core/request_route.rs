@@ -17,6 +17,7 @@ use sip_transaction::TransactionId;
 use super::dialog_event::DialogEvents;
 use super::gateways::GatewayRouting;
 use super::location::{LocalRouting, Location};
+use super::pickup::Pickup;
 use super::pipeline::{
     ByeAccounting, Draining, Identity, LoopDetection, LooseRoute, NotLocal, RequestUri, Sanity,
     ToServer,
@@ -64,6 +65,9 @@ pub(super) const REQUEST_ROUTE: &[&dyn Stage] = &[
     // Presence: `Event: dialog` SUBSCRIBEs answered by the server (RFC 4235), other
     // packages 489.
     &DialogEvents,
+    // RFC 5359 §2.16 call pickup: an INVITE with Replaces for a ringing call, or `*8<ext>`,
+    // goes to that call's caller; its ringing branches are CANCELled once answered.
+    &Pickup,
     // A local user's call to a number no user or DID owns: the route's PSTN gateways,
     // with failover (403 for anyone else: no open relay).
     &GatewayRouting,

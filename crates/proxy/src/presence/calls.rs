@@ -29,6 +29,12 @@ pub(crate) struct FollowedCall {
     pub caller: Option<AddressOfRecord>,
     /// The caller's From URI.
     pub caller_uri: Box<str>,
+    /// The caller's Contact URI (where a pickup sends the replacing INVITE).
+    pub caller_contact: Box<str>,
+    /// Where the caller's INVITE came from.
+    pub caller_source: crate::destination::Destination,
+    /// Picked up by another phone (its end is `replaced`, not `cancelled`).
+    pub replaced: bool,
     /// The local user called, when one is.
     pub callee: Option<AddressOfRecord>,
     /// The To URI as dialled.
@@ -90,6 +96,8 @@ impl FollowedCall {
 #[derive(Debug, Default)]
 pub(crate) struct FollowedCalls {
     by_call: HashMap<u64, FollowedCall>,
+    /// Pickups under way: the picking call -> the call it picks up.
+    picks: HashMap<u64, u64>,
     max: usize,
     /// Calls not followed because the table was full.
     pub untracked: u64,
@@ -148,6 +156,40 @@ impl FollowedCalls {
         v
     }
 
+    /// The call with this Call-ID and caller's tag.
+    pub fn find(&self, call_id: &str, caller_tag: &str) -> Option<(u64, &FollowedCall)> {
+        self.by_call
+            .iter()
+            .find(|(_, c)| &*c.call_id == call_id && &*c.caller_tag == caller_tag)
+            .map(|(id, c)| (*id, c))
+    }
+
+    /// The oldest call ringing one of `users` (trying or early).
+    pub fn ringing_for(&self, users: &[AddressOfRecord]) -> Option<(u64, &FollowedCall)> {
+        self.by_call
+            .iter()
+            .filter(|(_, c)| {
+                matches!(c.state, DialogState::Trying | DialogState::Early)
+                    && c.callee.as_ref().is_some_and(|u| users.contains(u))
+            })
+            .min_by_key(|(id, c)| (c.since, **id))
+            .map(|(id, c)| (*id, c))
+    }
+
+    /// The call `picker` picks up `picked` once answered (false: no room).
+    pub fn start_pickup(&mut self, picker: u64, picked: u64) -> bool {
+        if self.picks.len() >= self.max {
+            return false;
+        }
+        self.picks.insert(picker, picked);
+        true
+    }
+
+    /// The call `picker` was picking up (and forgets the pickup).
+    pub fn end_pickup(&mut self, picker: u64) -> Option<u64> {
+        self.picks.remove(&picker)
+    }
+
     /// Calls followed.
     pub fn len(&self) -> usize {
         self.by_call.len()
@@ -166,6 +208,13 @@ mod tests {
             callee_tag: None,
             caller: caller.map(aor),
             caller_uri: "sip:alice@example.com".into(),
+            caller_contact: "sip:alice@192.0.2.1".into(),
+            caller_source: crate::destination::Destination {
+                transport: crate::destination::Transport::Udp,
+                addr: "192.0.2.1:5060".parse().unwrap(),
+                conn: None,
+            },
+            replaced: false,
             callee: callee.map(aor),
             callee_uri: "sip:bob@example.com".into(),
             state: DialogState::Trying,
@@ -189,6 +238,9 @@ mod tests {
         let v = b[0].2.view(b[0].0, b[0].1);
         assert_eq!((v.local_tag, v.remote_tag), (Some("tt"), Some("ft")));
         assert_eq!(v.remote_identity, "sip:alice@example.com");
+        assert_eq!(t.ringing_for(&[bob]).map(|(id, _)| id), Some(1));
+        assert_eq!(t.find("c", "ft").map(|(id, _)| id), Some(1));
+        assert!(t.find("c", "other").is_none());
     }
 
     #[test]

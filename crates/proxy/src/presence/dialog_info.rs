@@ -33,6 +33,8 @@ pub(crate) enum TerminatedBy {
     Cancelled,
     /// The callee refused (or nobody answered).
     Rejected,
+    /// Another phone picked the call up (RFC 3891 Replaces).
+    Replaced,
     /// This side hung up.
     LocalBye,
     /// The other side hung up.
@@ -46,6 +48,7 @@ impl TerminatedBy {
         match self {
             TerminatedBy::Cancelled => "cancelled",
             TerminatedBy::Rejected => "rejected",
+            TerminatedBy::Replaced => "replaced",
             TerminatedBy::LocalBye => "local-bye",
             TerminatedBy::RemoteBye => "remote-bye",
             TerminatedBy::Timeout => "timeout",

@@ -28,6 +28,9 @@ pub struct PresenceConfig {
     /// Watchers of other local domains may watch (default: only the watched user's own
     /// domain).
     pub any_domain: bool,
+    /// Dialled with an extension (`*8101`): picks up the oldest call ringing that user
+    /// (directed pickup, `core/pickup.rs`).
+    pub pickup_code: String,
 }
 
 impl Default for PresenceConfig {
@@ -38,6 +41,7 @@ impl Default for PresenceConfig {
             max_per_user: 200,
             max_calls: 100_000,
             any_domain: false,
+            pickup_code: "*8".into(),
         }
     }
 }

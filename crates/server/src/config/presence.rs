@@ -20,6 +20,8 @@ pub struct PresenceSection {
     pub max_calls: usize,
     /// Users of other local domains may watch (default: the watched user's domain only).
     pub any_domain: bool,
+    /// Dialled with an extension (`*8101`): directed call pickup.
+    pub pickup_code: String,
 }
 
 impl Default for PresenceSection {
@@ -31,6 +33,7 @@ impl Default for PresenceSection {
             max_subscriptions_per_user: d.max_per_user,
             max_calls: d.max_calls,
             any_domain: d.any_domain,
+            pickup_code: d.pickup_code,
         }
     }
 }
@@ -44,6 +47,7 @@ impl PresenceSection {
             max_per_user: self.max_subscriptions_per_user,
             max_calls: self.max_calls,
             any_domain: self.any_domain,
+            pickup_code: self.pickup_code.clone(),
         }
     }
 
@@ -56,6 +60,15 @@ impl PresenceSection {
             || self.max_subscriptions_per_user > self.max_subscriptions
         {
             bail!("presence.max_subscriptions_per_user: must be 1 to presence.max_subscriptions");
+        }
+        let code = &self.pickup_code;
+        let ok = !code.is_empty()
+            && code.len() <= 8
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'*' || b == b'#');
+        if !ok {
+            bail!("presence.pickup_code: {code:?} must be 1 to 8 of 0-9, * and #");
         }
         if self.max_calls == 0 {
             bail!("presence.max_calls: must be at least 1");
