@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use model::AddressOfRecord;
 use proxy::{Destination, PresenceConfig, ProxyConfig, ServicesConfig};
 use sip_message::SipMessage;
 use testkit::proxy_net::{self, answer, invite, udp, PROXY};
@@ -425,5 +426,26 @@ fn star_8_and_an_extension_picks_up_the_call_ringing_there() {
     assert_eq!(response(&out).status(), 480);
     bob_rings(&mut net);
     let out = carol_invites(&mut net, 2, "sip:*8bob@example.com", None);
+    picked_up(&mut net, &out);
+}
+
+#[test]
+fn star_8_picks_up_a_call_ringing_in_the_callers_pickup_group() {
+    let mut net = net(10, 5);
+    let out = carol_invites(&mut net, 1, "sip:*8@example.com", None);
+    assert_eq!(response(&out).status(), 404);
+    let group = |u: &str| {
+        (
+            AddressOfRecord::new(u, "example.com"),
+            "pickup_group".to_string(),
+            "desk".to_string(),
+        )
+    };
+    let dir = proxy_net::directory(&["alice", "bob", "carol"]);
+    dir.replace_settings(model::UserSettings::group([group("bob"), group("carol")]));
+    let mut net =
+        proxy_net::Net::with_directory(proxy_net::config(Duration::from_secs(60), false), dir);
+    bob_rings(&mut net);
+    let out = carol_invites(&mut net, 2, "sip:*8@example.com", None);
     picked_up(&mut net, &out);
 }

@@ -206,3 +206,46 @@ fn star_8_ext_picks_up_the_call_ringing_that_user() {
     let none = caller(&server, "alice-none", "uac-invite-expect-480.xml", "*8bob").run();
     none.assert_ok("*8bob with nothing ringing");
 }
+
+/// Group pickup: `switchboard pickup-group add desk bob carol`; carol dials `*8` while bob's
+/// phone rings and picks the call up (the §2.16 ladder above). Deleting the group ends it.
+#[test]
+fn star_8_picks_up_a_call_ringing_in_the_group() {
+    let server = Server::start(BIN, Options::default());
+    let added = server.cli(&[
+        "pickup-group",
+        "add",
+        "desk",
+        "bob@example.com",
+        "carol@example.com",
+    ]);
+    assert!(added.contains("2 user(s) in pickup group desk"), "{added}");
+    let list = server.cli(&["pickup-group", "list"]);
+    assert!(
+        list.contains("desk") && list.contains("bob@example.com carol@example.com"),
+        "{list}"
+    );
+    let bad = server.cli_raw(&["pickup-group", "add", "desk", "nobody@example.com"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("nobody@example.com"));
+
+    let (bob, alice, alice2) = bob_rings(&server);
+    wait_trace(&server, "alice", "SIP/2.0 180");
+    let c = caller(
+        &server,
+        "carol-pickup",
+        "uac-invite-pickup-expect-200.xml",
+        "*8",
+    )
+    .key("from", "carol")
+    .run();
+    c.assert_ok("carol dialling *8");
+    assert_picked_up(&server, bob, alice, alice2);
+
+    let deleted = server.cli(&["pickup-group", "del", "desk"]);
+    assert!(
+        deleted.contains("pickup group desk deleted (2 members)"),
+        "{deleted}"
+    );
+    assert!(!server.cli(&["pickup-group", "list"]).contains("desk"));
+}

@@ -11,9 +11,9 @@
 //! - an INVITE with `Replaces: <call-id>;to-tag=..;from-tag=..;early-only` naming a ringing
 //!   call the proxy follows (what a phone builds from a BLF NOTIFY);
 //! - `*8<ext>` (directed pickup, `[presence] pickup_code` + an extension): the oldest ringing
-//!   call to that user of the picker's domain; the proxy adds the `Replaces` header.
-//!
-//! Not here: pickup groups and `*8` alone (any ringing call of the picker's group).
+//!   call to that user of the picker's domain; `*8` alone: the oldest call ringing another
+//!   member of the picker's pickup group (`switchboard pickup-group`, a user setting read
+//!   through the directory). The proxy adds the `Replaces` header.
 
 use bytes::Bytes;
 use model::AddressOfRecord;
@@ -61,12 +61,25 @@ impl Stage for Pickup {
         let Some(ext) = cx.ruri_user().and_then(|u| u.strip_prefix(code.as_str())) else {
             return Flow::Continue;
         };
-        if ext.is_empty() || code.is_empty() {
+        if code.is_empty() {
             return Flow::Continue;
         }
-        let dialled = AddressOfRecord::new(ext, &p.dialled_domain(cx));
-        let target = p.directory.resolve_alias(&dialled).unwrap_or(dialled);
-        let Some((picked, c)) = p.followed.ringing_for(std::slice::from_ref(&target)) else {
+        let candidates = if ext.is_empty() {
+            // `*8`: a call ringing another member of the caller's group.
+            let picker = p.calling_user(&cx.req).filter(|_| cx.authenticated());
+            let Some(picker) = picker else {
+                return Answer::new(403, "Pickup Not Allowed").into();
+            };
+            let peers = p.directory.pickup_group_peers(&picker);
+            if peers.is_empty() {
+                return Answer::new(404, "Not In A Pickup Group").into();
+            }
+            peers
+        } else {
+            let dialled = AddressOfRecord::new(ext, &p.dialled_domain(cx));
+            vec![p.directory.resolve_alias(&dialled).unwrap_or(dialled)]
+        };
+        let Some((picked, c)) = p.followed.ringing_for(&candidates) else {
             return Answer::new(480, "No Ringing Call").into();
         };
         let replaces = format!(
