@@ -24,6 +24,7 @@ mod domains;
 mod error;
 mod greeting;
 mod notice;
+mod pickup;
 mod portal_accounts;
 mod pstn;
 mod settings;
@@ -38,6 +39,10 @@ pub use domains::{add_domain, check_domain, check_served, delete_domain};
 pub use error::AdminError;
 pub use greeting::{convert_greeting, MAX_AUDIO_SECS, PROMPT_RATE};
 pub use notice::{Change, ChangeNotice};
+pub use pickup::{
+    add_to_pickup_group, check_pickup_group, delete_pickup_group, pickup_groups,
+    MAX_PICKUP_GROUP_LEN,
+};
 pub use portal_accounts::{
     add_portal_account, check_account_name, check_portal_login, check_sip_login, generate_password,
     hash_portal_password,

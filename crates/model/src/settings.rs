@@ -175,10 +175,15 @@ pub struct UserSettings {
     pub class: Option<crate::pstn::CallClass>,
     /// The DID (an alias's user part) shown as the user's number on calls to gateways.
     pub caller_id: Option<String>,
+    /// The user's call-pickup group (`*8` picks up a call ringing another member).
+    pub pickup_group: Option<String>,
 }
 
 /// The setting name of a user's caller ID (a DID of the user's domain).
 pub const CALLER_ID: &str = "caller_id";
+
+/// The setting name of a user's call-pickup group (issue 17).
+pub const PICKUP_GROUP: &str = "pickup_group";
 
 /// The setting name of a user's permission class (`local`, `national`, ...).
 pub const CLASS: &str = "class";
@@ -426,6 +431,9 @@ impl UserSettings {
                 }
                 CLASS => s.class = crate::pstn::CallClass::parse(value.trim()),
                 CALLER_ID => s.caller_id = Some(value.trim().to_owned()).filter(|v| !v.is_empty()),
+                PICKUP_GROUP => {
+                    s.pickup_group = Some(value.trim().to_owned()).filter(|v| !v.is_empty())
+                }
                 _ => {}
             }
         }

@@ -34,6 +34,10 @@ pub trait Directory: Send + Sync {
     fn screening(&self, _aor: &AddressOfRecord) -> Vec<ScreenRule> {
         Vec::new()
     }
+    /// The other members of the user's call-pickup group (none: no group).
+    fn pickup_group_peers(&self, _aor: &AddressOfRecord) -> Vec<AddressOfRecord> {
+        Vec::new()
+    }
     /// The user's find-me list, when set.
     fn findme(&self, _aor: &AddressOfRecord) -> Option<FindMe> {
         None
@@ -224,6 +228,19 @@ impl Directory for StaticDirectory {
 
     fn credentials(&self, aor: &AddressOfRecord) -> Option<(String, String)> {
         self.tables.read().users.get(aor).map(Ha1Pair::to_hex)
+    }
+
+    fn pickup_group_peers(&self, aor: &AddressOfRecord) -> Vec<AddressOfRecord> {
+        let map = self.settings.read();
+        let Some(group) = map.get(aor).and_then(|s| s.pickup_group.as_deref()) else {
+            return Vec::new();
+        };
+        map.iter()
+            .filter(|(u, s)| {
+                *u != aor && u.domain == aor.domain && s.pickup_group.as_deref() == Some(group)
+            })
+            .map(|(u, _)| u.clone())
+            .collect()
     }
 
     fn forwarding(&self, aor: &AddressOfRecord) -> Option<Forwarding> {

@@ -81,6 +81,15 @@ impl RetargetCause {
     }
 }
 
+/// How a call ended, for the proxy's own followers (dialog state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Finished {
+    /// Its final answer was a failure with this status.
+    Failed(u16),
+    /// The answered call ended.
+    Ended(Hangup),
+}
+
 /// What is known of a call when it starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallStart {
@@ -171,6 +180,8 @@ struct Open {
 pub(crate) struct CallEvents {
     open: HashMap<u64, Open>,
     queue: VecDeque<CallEvent>,
+    /// Calls that ended since the proxy last looked (`take_finished`).
+    finished: Vec<(u64, Finished)>,
     /// Events dropped because the server did not drain the queue.
     pub dropped: u64,
     /// Events emitted.
@@ -185,6 +196,18 @@ pub(crate) fn is_initial_invite(req: &SipMessage) -> bool {
 impl CallEvents {
     fn push(&mut self, call: u64, at: Duration, kind: CallEventKind) {
         self.emitted += 1;
+        // The end of a call, for the dialog state (`core/dialog_event.rs`), drained by the
+        // proxy itself after every input.
+        let end = match &kind {
+            CallEventKind::Failed { status, .. } => Some(Finished::Failed(*status)),
+            CallEventKind::Ended { by } => Some(Finished::Ended(*by)),
+            _ => None,
+        };
+        if let Some(end) = end {
+            if self.finished.len() < MAX_QUEUED_EVENTS {
+                self.finished.push((call, end));
+            }
+        }
         if self.queue.len() >= MAX_QUEUED_EVENTS {
             self.dropped += 1;
             return;
@@ -194,6 +217,11 @@ impl CallEvents {
             at,
             kind,
         });
+    }
+
+    /// Calls that ended since the last call, and how.
+    pub(crate) fn take_finished(&mut self) -> Vec<(u64, Finished)> {
+        std::mem::take(&mut self.finished)
     }
 
     /// The next event for the server.

@@ -78,6 +78,9 @@ enum Command {
     /// Find-me: ring a list of targets in turn.
     #[command(subcommand)]
     Findme(cli::FindmeCmd),
+    /// Call-pickup groups: `*8` picks up a call ringing another member.
+    #[command(subcommand)]
+    PickupGroup(cli::PickupGroupCmd),
     /// Voicemail: mailboxes, messages, greetings, prompts.
     #[command(subcommand)]
     Voicemail(cli::VoicemailCmd),
@@ -212,6 +215,7 @@ fn main() -> ExitCode {
             Command::Location(c) => cli::location(&cfg, c, args.json).await,
             Command::Forward(c) => cli::forward(&cfg, c, args.json).await,
             Command::Screen(c) => cli::screen(&cfg, c, args.json).await,
+            Command::PickupGroup(c) => cli::pickup_group(&cfg, c, args.json).await,
             Command::Findme(c) => cli::findme(&cfg, c, args.json).await,
             Command::Voicemail(c) => cli::voicemail(&cfg, c, args.json).await,
             Command::Admin(c) => cli::portal_admin(&cfg, c, args.json).await,

@@ -272,6 +272,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             voicemail: cfg.voicemail.to_proxy(),
             conference: cfg.conference.to_proxy(),
             media: cfg.moh.to_proxy(&cfg.announcements, &cfg.park),
+            presence: cfg.presence.to_proxy(),
             host: services_host,
             ..cfg.services.to_proxy()
         },

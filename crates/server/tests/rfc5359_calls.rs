@@ -15,7 +15,7 @@
 
 use testkit::open::{assert_via_proxy, caller, phone};
 use testkit::server::Server;
-use testkit::sipp::{header, headers, rungs, Sipp};
+use testkit::sipp::{header, headers, rungs, twin, twin_ladder as ladder, wait_trace, Sipp};
 
 /// The server binary under test (only the server crate's tests know its path).
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
@@ -94,84 +94,105 @@ fn rfc5359_2_1_call_hold() {
     }
 }
 
-/// RFC 5359 §2.17 Automatic Redial.
+/// RFC 5359 §2.17 Automatic Redial, with the server as the notifier of Bob's dialog state
+/// (RFC 4235; phones need not be notifiers).
 ///
 /// ```text
-/// Alice              Switchboard              Bob (busy)
-///   | SUBSCRIBE bob (Event: dialog)           |
-///   |------------------->|--------------------->|   record-routed
-///   | 200 OK             | 200 OK (RR echoed)   |
-///   |<-------------------|<---------------------|
-///   | NOTIFY (confirmed) | NOTIFY (Route)       |
-///   |<-------------------|<---------------------|
-///   | 200 OK             | 200 OK               |
-///   |------------------->|--------------------->|
-///   |        ... Bob hangs up his other call ...|
-///   | NOTIFY (terminated)| NOTIFY (Route)       |
-///   |<-------------------|<---------------------|
-///   | 200 OK             | 200 OK               |
-///   |------------------->|--------------------->|
+/// Alice              Switchboard              Bob (busy with Carol)
+///   |                    |  Carol's call: INVITE, 180, 200, ACK  |
+///   |                    |<=====================>|
+///   | SUBSCRIBE bob (Event: dialog)              |
+///   |------------------->|                       |
+///   | 200 OK (its tag)   |                       |
+///   |<-------------------|                       |
+///   | NOTIFY full v0: Bob's call confirmed       |
+///   |<-------------------|                       |
+///   | 200 OK             |                       |
+///   |------------------->|                       |
+///   | (twin: Bob, hang up)                      ->|
+///   |                    | BYE / 200 (to Carol)  |
+///   |                    |<======================|
+///   | NOTIFY partial v1: terminated              |
+///   |<-------------------|                       |
+///   | 200 OK             |                       |
+///   |------------------->|                       |
+///   | SUBSCRIBE Expires: 0                       |
+///   |------------------->|                       |
+///   | 200 / NOTIFY (Subscription-State: terminated) / 200
+///   |<------------------>|                       |
 ///   | INVITE bob (redial), 180, 200, ACK, BYE / 200
-///   |<=======================================>|
+///   |<==========================================>|
 /// ```
 ///
-/// The NOTIFYs reach Alice with the proxy's Via on top: Bob sent them to the proxy's
-/// Record-Route (the subscription's route set), not to Alice's Contact directly. Bob's
-/// busy call itself is not played; the redial INVITE is a second Alice phone process
-/// (another Call-ID) started once the subscription has ended, answered by a second Bob
-/// process on the same registered port.
+/// Nothing of the subscription reaches Bob's phone: the server answers it and NOTIFYs from
+/// the call it carries. Alice learns the busy call's Call-ID from the first NOTIFY and tells
+/// Bob's process (3PCC twin) to hang up, so the second NOTIFY follows a real BYE. The
+/// first INVITE answered 486 of the RFC's ladder is not played (Bob's phone is one SIPp
+/// process, busy with Carol's call); the redial is a second Alice process once the
+/// subscription has ended, answered by a second Bob process on the same registered port.
 #[test]
 fn rfc5359_2_17_automatic_redial() {
     let server = Server::start(BIN, testkit::server::Options::default());
-    let (bob_port, bob) = phone(&server, "bob", "uas-subscribe-200-notify.xml");
-    let bob = bob.spawn();
+    let twin_bob = twin();
+    let (bob_port, bob) = phone(&server, "bob", "uas-answer-200-hangup-bye.xml");
+    let bob = bob.arg("-3pcc").arg(&twin_bob).spawn();
+    let carol = caller(
+        &server,
+        "carol",
+        "uac-invite-answered-expect-bye.xml",
+        "bob",
+    )
+    .key("caller", "carol")
+    .run_background();
+    wait_trace(&server, &format!("bob-{bob_port}"), "ACK sip:");
     let a = caller(
         &server,
         "alice",
         "uac-subscribe-dialog-expect-notify.xml",
         "bob",
     )
+    .arg("-3pcc")
+    .arg(&twin_bob)
     .run();
     a.assert_ok("subscriber");
     let b = bob.wait();
-    b.assert_ok("notifier");
+    b.assert_ok("busy callee");
+    carol.wait().assert_ok("busy callee's caller");
     assert_eq!(
-        a.ladder(),
+        ladder(&a),
         rungs(&[
             "> SUBSCRIBE",
             "< 200",
             "< NOTIFY",
             "> 200",
+            "> twin",
+            "< NOTIFY",
+            "> 200",
+            "> SUBSCRIBE",
+            "< 200",
             "< NOTIFY",
             "> 200"
         ])
     );
     assert_eq!(
-        b.ladder(),
-        rungs(&[
-            "< SUBSCRIBE",
-            "> 200",
-            "> NOTIFY",
-            "< 200",
-            "> NOTIFY",
-            "< 200"
-        ])
+        ladder(&b),
+        rungs(&["< INVITE", "> 180", "> 200", "< ACK", "< twin", "> BYE", "< 200"])
     );
-    let subscribe = &b.find(false, "SUBSCRIBE")[0];
-    assert_via_proxy(&server, subscribe);
-    assert!(
-        header(subscribe, "Record-Route").is_some_and(|rr| rr.contains(&me(&server))),
-        "SUBSCRIBE not record-routed:\n{subscribe}"
-    );
-    for notify in a.find(false, "NOTIFY") {
-        assert_via_proxy(&server, &notify);
-        assert_eq!(header(&notify, "Event"), Some("dialog"), "{notify}");
-    }
-    for notify in b.find(true, "NOTIFY") {
+    let ok = &a.find(false, "SIP/2.0 200")[0];
+    assert!(headers(ok, "Record-Route").is_empty(), "{ok}");
+    let busy_call = header(&b.find(false, "INVITE")[0], "Call-ID")
+        .unwrap()
+        .to_string();
+    let notifies = a.find(false, "NOTIFY");
+    for notify in &notifies {
+        assert_eq!(header(notify, "Event"), Some("dialog"), "{notify}");
         assert!(
-            header(&notify, "Route").is_some_and(|r| r.contains(&me(&server))),
-            "NOTIFY not sent along the route set:\n{notify}"
+            header(notify, "Via").is_some_and(|v| v.contains(&me(&server))),
+            "NOTIFY not from the server:\n{notify}"
         );
+    }
+    for n in &notifies[..2] {
+        assert!(n.contains(&format!("call-id=\"{busy_call}\"")), "{n}");
     }
 
     // Bob is free: Alice redials.

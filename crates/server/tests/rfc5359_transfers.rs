@@ -1,6 +1,7 @@
 //! RFC 5359 server-side service flows that the proxy carries without any service of its
-//! own, those that move a call to another phone: unattended and attended transfer, call
-//! pickup (hold, redial, click-to-dial: rfc5359_calls.rs). The real binary sits between
+//! own, those that move a call to another phone: unattended and attended transfer (hold,
+//! redial, click-to-dial: rfc5359_calls.rs; call pickup, done by the proxy from the dialog
+//! state it serves: presence_pickup.rs). The real binary sits between
 //! SIPp phones; each test names its RFC section, draws its ladder, and asserts the message
 //! order at each phone (the SIPp `<recv>` order plus the trace) and the headers that
 //! matter.
@@ -16,9 +17,7 @@
 
 use testkit::open::{assert_via_proxy, caller, move_binding, phone};
 use testkit::server::Server;
-use testkit::sipp::{
-    header, headers, rungs, tag, trace_so_far, twin, twin_ladder as ladder, wait_trace, Sipp,
-};
+use testkit::sipp::{header, headers, rungs, twin, twin_ladder as ladder, wait_trace, Sipp};
 
 /// The server binary under test (only the server crate's tests know its path).
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
@@ -113,116 +112,6 @@ fn rfc5359_2_4_unattended_transfer() {
     );
     assert!(
         invite.starts_with("INVITE sip:carol@127.0.0.1:"),
-        "{invite}"
-    );
-}
-
-/// RFC 5359 §2.16 Call Pickup (INVITE with Replaces;early-only to the ringing phone).
-///
-/// ```text
-/// Alice               Switchboard               Bob (ringing)          Carol
-///   | INVITE bob         | INVITE (RR)             |                      |
-///   |------------------->|------------------------>|                      |
-///   | 100 / 180          | 180                     |                      |
-///   |<-------------------|<------------------------|                      |
-///   |                    | INVITE bob  Replaces: callid;to-tag;from-tag;early-only
-///   |                    |<-----------------------------------------------|
-///   |                    | INVITE (Replaces intact)|                      |
-///   |                    |------------------------>|                      |
-///   |                    | 180 / 200               |         180 / 200    |
-///   |                    |------------------------>|--------------------->|
-///   |                    | ACK                     |                 ACK  |
-///   |                    |<------------------------|<---------------------|
-///   | 487                | 487 (early dialog ended)|                      |
-///   |<-------------------|<------------------------|                      |
-///   | ACK                | ACK (hop by hop)        |                      |
-///   |------------------->|------------------------>|                      |
-///   |                    | BYE / 200 along the route set                  |
-/// ```
-///
-/// Carol's INVITE, addressed to bob@example.com and carrying Replaces, reaches Bob's
-/// registered contact with the header intact. Bob's phone is two SIPp processes (one per
-/// dialog), joined by a 3PCC twin socket: the one that accepts the replacing INVITE tells
-/// the ringing one to end the early dialog (487). The second process listens on another
-/// port, so Bob's binding is moved there (one REGISTER) before Carol sends; the ringing
-/// process keeps its transaction. The dialog-event subscription by which Carol learns the
-/// dialog id is not played: the test reads it from Bob's trace (Call-ID, tags of the 180).
-#[test]
-fn rfc5359_2_16_call_pickup() {
-    let server = Server::start(BIN, testkit::server::Options::default());
-    let twin_bob = twin();
-    let (ring_port, ringing) = phone(&server, "bob", "uas-ring-replaced-487.xml");
-    let ringing = ringing.arg("-3pcc").arg(&twin_bob).spawn();
-    let a = caller(
-        &server,
-        "alice",
-        "uac-invite-replaced-expect-487.xml",
-        "bob",
-    )
-    .run_background();
-    let ring_name = format!("bob-{ring_port}");
-    wait_trace(&server, &ring_name, "SIP/2.0 180 Ringing");
-    let ringing_180 = trace_so_far(&server, &ring_name).find(true, "SIP/2.0 180")[0].clone();
-    let replaces = format!(
-        "{};to-tag={};from-tag={};early-only",
-        header(&ringing_180, "Call-ID").unwrap(),
-        tag(header(&ringing_180, "To").unwrap()),
-        tag(header(&ringing_180, "From").unwrap()),
-    );
-
-    let pickup_port = move_binding(&server, "bob", ring_port);
-    let pickup = Sipp::new(
-        &server,
-        "bob-pickup",
-        "uas-answer-200-replaces.xml",
-        pickup_port,
-    )
-    .service("bob")
-    .arg("-3pcc")
-    .arg(&twin_bob)
-    .spawn();
-    let c = caller(
-        &server,
-        "carol",
-        "uac-invite-replaces-expect-200.xml",
-        "bob",
-    )
-    .key("from", "carol")
-    .key("replaces", &replaces)
-    .run();
-    c.assert_ok("picking-up phone");
-    let p = pickup.wait();
-    p.assert_ok("bob, replacing dialog");
-    let r = ringing.wait();
-    r.assert_ok("bob, replaced early dialog");
-    let a = a.wait();
-    a.assert_ok("caller");
-
-    assert_eq!(
-        a.ladder(),
-        rungs(&["> INVITE", "< 100", "< 180", "< 487", "> ACK"])
-    );
-    assert_eq!(
-        ladder(&r),
-        rungs(&["< INVITE", "> 180", "< twin", "> 487", "< ACK"])
-    );
-    assert_eq!(
-        c.ladder(),
-        rungs(&["> INVITE", "< 100", "< 180", "< 200", "> ACK", "> BYE", "< 200"])
-    );
-    assert_eq!(
-        ladder(&p),
-        rungs(&["< INVITE", "> 180", "> 200", "< ACK", "> twin", "< BYE", "> 200"])
-    );
-    let invite = &p.find(false, "INVITE")[0];
-    assert_via_proxy(&server, invite);
-    assert!(
-        invite.starts_with(&format!("INVITE sip:bob@127.0.0.1:{pickup_port}")),
-        "{invite}"
-    );
-    assert_eq!(
-        header(invite, "Replaces"),
-        Some(replaces.as_str()),
         "{invite}"
     );
 }

@@ -199,6 +199,7 @@ impl Proxy {
             let fork = &self.forks[&fork_id];
             if !fork.final_sent && !fork.cancelled && !retired {
                 self.events.ringing(now, fork_id.get());
+                self.dialog_early(now, fork_id.get(), &resp); // dialog_event.rs
                 let fork = &self.forks[&fork_id];
                 if let Some(bytes) = strip_top_via(&resp) {
                     let _ = self.layer.respond(now, fork.server_tx, bytes, status);
@@ -288,6 +289,7 @@ impl Proxy {
                         if let (Some(from), Some(to)) = (r.from_tag(), r.to_tag()) {
                             let call = fork_id.get();
                             self.dialogs.established(now, r.call_id(), from, to, call);
+                            self.dialog_confirmed(now, call, to); // dialog_event.rs
                         }
                     }
                     let _ = self.layer.respond(now, server_tx, bytes, status);

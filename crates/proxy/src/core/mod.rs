@@ -25,6 +25,7 @@ use crate::metrics::Metrics;
 
 mod caller_id;
 mod conference;
+mod dialog_event;
 mod domains;
 mod failover;
 mod final_route;
@@ -35,6 +36,7 @@ mod location;
 mod media_services;
 mod mwi;
 mod originate;
+mod pickup;
 mod pipeline;
 mod probe;
 mod query;
@@ -125,6 +127,10 @@ pub struct Proxy {
     pstn: crate::pstn::Pstn,
     /// Calls sent to the conference bridge, for RFC 3911 `Join` (`conference.rs`).
     bridge_calls: crate::services::conference::BridgeCalls,
+    /// Dialog-event subscriptions (`dialog_event.rs`).
+    watchers: crate::presence::watchers::Watchers,
+    /// Calls followed for their dialog state (`dialog_event.rs`).
+    followed: crate::presence::calls::FollowedCalls,
 }
 
 pub(super) fn reliability(d: &Destination) -> Reliability {
@@ -160,6 +166,11 @@ impl Proxy {
             events: crate::events::CallEvents::default(),
             pstn: crate::pstn::Pstn::default(),
             bridge_calls: Default::default(),
+            watchers: crate::presence::watchers::Watchers::new(
+                cfg.services.presence.max_subscriptions,
+                cfg.services.presence.max_per_user,
+            ),
+            followed: crate::presence::calls::FollowedCalls::new(cfg.services.presence.max_calls),
             auth,
             metrics: Metrics::default(),
             draining: false,
@@ -304,6 +315,7 @@ impl Proxy {
             "Message-waiting (message-summary) subscriptions held.",
             self.mwi.len(),
         );
+        self.render_presence_metrics(out); // dialog_event.rs
         gauge(
             out,
             "switchboard_originated_requests_in_flight",
@@ -433,6 +445,9 @@ impl Proxy {
         for (call, call_id, lasted, by) in self.dialogs.take_gone() {
             self.events
                 .ended(now, call, &call_id, lasted, by, &mut self.metrics);
+        }
+        for (call, end) in self.events.take_finished() {
+            self.dialog_finished(now, call, end); // dialog_event.rs
         }
         while let Some(t) = self.layer.poll_transmit() {
             self.out.push_back((t.dest, t.bytes));

@@ -166,7 +166,7 @@ impl Proxy {
     }
 
     /// 200 to a SUBSCRIBE, with our tag (new dialogs), Expires and our Contact.
-    fn answer_subscribe(
+    pub(super) fn answer_subscribe(
         &mut self,
         now: Duration,
         id: TransactionId,
@@ -195,7 +195,7 @@ impl Proxy {
     }
 
     /// `<sip:mwi@HOST:PORT>` as the peer at `dest` reaches us.
-    fn our_contact(&mut self, dest: &Destination) -> String {
+    pub(super) fn our_contact(&mut self, dest: &Destination) -> String {
         let host = self.interfaces.host_for(&self.cfg, dest.addr.ip());
         let transport = match dest.transport {
             Transport::Udp => "",

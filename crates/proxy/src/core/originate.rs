@@ -37,6 +37,8 @@ const BRANCH_PREFIX: &str = "z9hG4bKso";
 pub(super) enum Origin {
     /// A message-waiting NOTIFY in this subscription; None: unsolicited.
     MwiNotify(Option<DialogKey>),
+    /// A dialog-event NOTIFY in this subscription (`dialog_event.rs`).
+    DialogNotify(DialogKey),
 }
 
 /// A request to originate. Header values are complete (tags included).
@@ -147,6 +149,7 @@ impl Proxy {
         }
         match self.originated.remove(&id) {
             Some(Origin::MwiNotify(key)) => self.mwi_notify_answered(now, key, status),
+            Some(Origin::DialogNotify(key)) => self.dialog_notify_answered(&key, status),
             None => {}
         }
         true

@@ -15,9 +15,11 @@ use sip_message::SipMessage;
 use sip_transaction::TransactionId;
 
 use super::conference::Conference;
+use super::dialog_event::DialogEvents;
 use super::gateways::GatewayRouting;
 use super::location::{LocalRouting, Location};
 use super::media_services::MediaServices;
+use super::pickup::Pickup;
 use super::pipeline::{
     ByeAccounting, Draining, Identity, LoopDetection, LooseRoute, NotLocal, RequestUri, Sanity,
     ToServer,
@@ -68,6 +70,12 @@ pub(super) const REQUEST_ROUTE: &[&dyn Stage] = &[
     // Media services by name or number (music on hold, announcements): to the service
     // host, for any caller.
     &MediaServices,
+    // Presence: `Event: dialog` SUBSCRIBEs answered by the server (RFC 4235), other
+    // packages 489.
+    &DialogEvents,
+    // RFC 5359 §2.16 call pickup: an INVITE with Replaces for a ringing call, or `*8<ext>`,
+    // goes to that call's caller; its ringing branches are CANCELled once answered.
+    &Pickup,
     // A local user's call to a number no user or DID owns: the route's PSTN gateways,
     // with failover (403 for anyone else: no open relay).
     &GatewayRouting,
@@ -133,6 +141,7 @@ impl Proxy {
 
     /// Starts the fork for `targets` (with its call-service state, when any).
     fn forward(&mut self, cx: RequestCtx, targets: Targets) {
+        self.follow_call(&cx); // dialog_event.rs
         let RequestCtx {
             now,
             id,

@@ -152,7 +152,7 @@ impl Proxy {
     /// The local user a request's From names (aliases resolved); the caller's identity
     /// once authenticated. (Like `screening.rs`'s `caller_aor`, kept apart while the core
     /// is restructured.)
-    fn calling_user(&self, req: &SipMessage) -> Option<AddressOfRecord> {
+    pub(super) fn calling_user(&self, req: &SipMessage) -> Option<AddressOfRecord> {
         let from = req.from()?;
         let domain = self.local_domain_of(&from.uri, Some(req))?;
         let aor = AddressOfRecord::new(from.uri.user?, &domain);

@@ -45,6 +45,8 @@ pub struct ServicesConfig {
     pub conference: conference::ConferenceRouting,
     /// Media services reached by name or number (music on hold, announcements).
     pub media: media::MediaServicesConfig,
+    /// The dialog event package (`crate::presence`).
+    pub presence: crate::presence::PresenceConfig,
 }
 
 impl Default for ServicesConfig {
@@ -57,6 +59,7 @@ impl Default for ServicesConfig {
             voicemail: voicemail::VoicemailConfig::default(),
             conference: conference::ConferenceRouting::default(),
             media: media::MediaServicesConfig::default(),
+            presence: crate::presence::PresenceConfig::default(),
         }
     }
 }

@@ -20,6 +20,7 @@ mod media;
 mod media_services;
 mod metrics;
 mod portal;
+mod presence;
 mod pstn;
 mod registrar;
 mod security;
@@ -38,6 +39,7 @@ pub use media::MediaSection;
 pub use media_services::{AnnouncementsSection, MohSection, ParkSection};
 pub use metrics::MetricsSection;
 pub use portal::PortalSection;
+pub use presence::PresenceSection;
 pub use pstn::PstnSection;
 pub use registrar::RegistrarSection;
 pub use security::SecuritySection;
@@ -92,6 +94,8 @@ pub struct Config {
     pub announcements: AnnouncementsSection,
     /// `[park]`
     pub park: ParkSection,
+    /// `[presence]`
+    pub presence: PresenceSection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -122,6 +126,7 @@ impl Config {
         self.voicemail.validate()?;
         self.cdr.validate()?;
         self.conference.validate()?;
+        self.presence.validate()?;
         self.validate_protections()?;
         self.portal.validate()?;
         Ok(())
