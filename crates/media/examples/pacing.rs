@@ -5,15 +5,26 @@
 //! 20 ms and time the arrival of every packet the engine sends.
 //!
 //! Prints, per stream count: the clock thread's CPU (per stream), and the inter-arrival
-//! interval of the engine's packets (p50/p99/max) with the pacing error |interval - 20 ms|.
+//! interval of the engine's packets (p50/p99/max) with the pacing error |interval - 20 ms|,
+//! twice: by the kernel's receive timestamps (`SO_TIMESTAMPNS`: when the packet reached
+//! the phone's socket, which on loopback is when the engine sent it) and by the time the
+//! phone's reader thread got it (which adds the reader's own scheduling delays on a
+//! machine whose two cores the bench's threads share with the engine).
 //! `bench/media-pacing.sh` runs it in release mode; figures in bench/README.md.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::collections::HashMap;
+use std::io::IoSliceMut;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use nix::sys::socket::{
+    recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrStorage,
+};
+use nix::sys::time::TimeSpec;
 
 use media::{Clip, MediaConfig, MediaEngine, RecordingLimits, StreamParams};
 use rtp::{RtpHeader, RtpPacket};
@@ -89,21 +100,44 @@ fn run(streams: usize, secs: u64, base_port: u16) {
         rxs.push(rx);
     }
     let stop = Arc::new(AtomicBool::new(false));
-    // Receivers: arrival times per SSRC.
-    let arrivals: Arc<Mutex<HashMap<u32, Vec<Instant>>>> = Arc::default();
+    // Receivers: arrival times per SSRC (the reader's, and the kernel's in seconds).
+    type Arrivals = HashMap<u32, Vec<(Instant, f64)>>;
+    let arrivals: Arc<Mutex<Arrivals>> = Arc::default();
     let mut threads = Vec::new();
     for p in &phones {
         let sock = p.try_clone().unwrap();
         let (stop, arrivals) = (stop.clone(), arrivals.clone());
         threads.push(std::thread::spawn(move || {
             let mut buf = [0u8; 2048];
-            let mut local: HashMap<u32, Vec<Instant>> = HashMap::new();
+            let mut cmsg = nix::cmsg_space!(TimeSpec);
+            setsockopt(&sock, sockopt::ReceiveTimestampns, &true).unwrap();
+            let mut local: Arrivals = HashMap::new();
             while !stop.load(Ordering::Relaxed) {
-                if let Ok((n, _)) = sock.recv_from(&mut buf) {
-                    let at = Instant::now();
-                    if let Ok(p) = RtpPacket::parse(&buf[..n]) {
-                        local.entry(p.ssrc()).or_default().push(at);
-                    }
+                let mut iov = [IoSliceMut::new(&mut buf)];
+                let Ok(msg) = recvmsg::<SockaddrStorage>(
+                    sock.as_raw_fd(),
+                    &mut iov,
+                    Some(&mut cmsg),
+                    MsgFlags::empty(),
+                ) else {
+                    continue;
+                };
+                let at = Instant::now();
+                let n = msg.bytes;
+                let kernel = msg
+                    .cmsgs()
+                    .ok()
+                    .and_then(|mut c| {
+                        c.find_map(|c| match c {
+                            ControlMessageOwned::ScmTimestampns(ts) => {
+                                Some(std::time::Duration::from(ts).as_secs_f64())
+                            }
+                            _ => None,
+                        })
+                    })
+                    .unwrap_or(f64::NAN);
+                if let Ok(p) = RtpPacket::parse(&buf[..n]) {
+                    local.entry(p.ssrc()).or_default().push((at, kernel));
                 }
             }
             arrivals.lock().unwrap().extend(local);
@@ -153,26 +187,41 @@ fn run(streams: usize, secs: u64, base_port: u16) {
     }
     let arrivals = arrivals.lock().unwrap();
     let mut intervals: Vec<f64> = Vec::new();
+    let mut kernel_intervals: Vec<f64> = Vec::new();
     let mut packets = 0usize;
     for times in arrivals.values() {
-        let times: Vec<&Instant> = times.iter().filter(|t| **t >= t0).collect();
+        let times: Vec<&(Instant, f64)> = times.iter().filter(|t| t.0 >= t0).collect();
         packets += times.len();
         for w in times.windows(2) {
-            intervals.push(w[1].duration_since(*w[0]).as_secs_f64() * 1000.0);
+            intervals.push(w[1].0.duration_since(w[0].0).as_secs_f64() * 1000.0);
+            kernel_intervals.push((w[1].1 - w[0].1) * 1000.0);
         }
     }
-    intervals.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let mut errors: Vec<f64> = intervals.iter().map(|i| (i - 20.0).abs()).collect();
-    errors.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    kernel_intervals.retain(|i| i.is_finite());
+    let sorted_errors = |intervals: &mut Vec<f64>| {
+        intervals.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let mut e: Vec<f64> = intervals.iter().map(|i| (i - 20.0).abs()).collect();
+        e.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        e
+    };
+    let errors = sorted_errors(&mut intervals);
+    let kernel_errors = sorted_errors(&mut kernel_intervals);
     let expected = streams as f64 * wall * 50.0;
     let recorded: usize = sessions.iter().map(|s| s.packet_counts().1 as usize).sum();
     let stats = engine.stats();
     println!(
         "{streams:>4} streams: clock thread CPU {:5.1}% of a core ({:5.1} µs per stream per second); \
-         interval ms p50 {:.2} p99 {:.2} max {:.2}; pacing error ms p50 {:.2} p99 {:.2} max {:.2}; \
+         kernel timestamps: interval ms p50 {:.2} p99 {:.2} max {:.2}, pacing error ms p50 {:.2} p99 {:.2} max {:.2}; \
+         reader thread: interval ms p50 {:.2} p99 {:.2} max {:.2}, pacing error ms p50 {:.2} p99 {:.2} max {:.2}; \
          received {:.1}% of expected; engine received {recorded} packets; late ticks {} of {}, max tick work {} µs",
         100.0 * cpu / wall,
         1e6 * cpu / wall / streams as f64,
+        percentile(&kernel_intervals, 0.5),
+        percentile(&kernel_intervals, 0.99),
+        kernel_intervals.last().copied().unwrap_or(0.0),
+        percentile(&kernel_errors, 0.5),
+        percentile(&kernel_errors, 0.99),
+        kernel_errors.last().copied().unwrap_or(0.0),
         percentile(&intervals, 0.5),
         percentile(&intervals, 0.99),
         intervals.last().copied().unwrap_or(0.0),

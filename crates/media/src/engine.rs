@@ -107,7 +107,7 @@ impl MediaEngine {
         if self.inner.stop.load(Ordering::Relaxed) {
             return Err(MediaError::Stopped);
         }
-        let socket = match self.inner.pool.bind() {
+        let (socket, rtcp) = match self.inner.pool.bind_pair() {
             Ok(s) => s,
             Err(e) => {
                 self.inner.refused.fetch_add(1, Ordering::Relaxed);
@@ -125,6 +125,7 @@ impl MediaEngine {
         let ssrc = (n ^ (n >> 29)).wrapping_mul(0xBF58_476D_1CE4_E5B9) as u32;
         let shared = Arc::new(SessionShared::new(
             socket,
+            rtcp,
             local.port(),
             ssrc,
             events,

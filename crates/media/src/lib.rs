@@ -9,6 +9,11 @@
 //! 16-bit PCM out). A service holds a [`MediaSession`] and hears from it through a
 //! channel of [`MediaEvent`]s.
 //!
+//! Each session also runs RTCP on the odd port above its RTP port (sender and receiver
+//! reports at the RFC 3550 intervals, the peer's reports read, a BYE and a statistics log
+//! line at close), and reorders received audio in a bounded jitter buffer before it is
+//! recorded.
+//!
 //! It does not do SIP or SDP negotiation (the service does, with the `sip-dialog` and
 //! `sdp` crates), nor mixing or transcoding beyond G.711.
 #![forbid(unsafe_code)]
@@ -22,6 +27,7 @@ mod error;
 mod event;
 mod ports;
 mod recording;
+mod rtcp;
 mod session;
 pub mod wav;
 
