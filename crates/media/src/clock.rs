@@ -1,5 +1,6 @@
-//! The one clock of the engine: a thread that wakes every 20 ms and ticks every session:
-//! first each sends one frame, then each reads what arrived and checks for dead media.
+//! The one clock of the engine: a thread that ticks every session every 20 ms, in four
+//! phases 5 ms apart ([`SLOTS`]): at each, first each session of that phase sends one
+//! frame, then each reads what arrived and checks for dead media.
 //! One thread for all sessions costs one wake-up per 20 ms whatever the number of
 //! streams, and keeps pacing independent of the SIP core's load (the server runs its core
 //! on a single-threaded runtime).
@@ -19,6 +20,13 @@ use crate::engine::EngineInner;
 
 /// Late by more than this counts as a late tick.
 const LATE: Duration = Duration::from_millis(2);
+/// Sessions are spread over this many phases of the 20 ms period (a session's slot is
+/// fixed when it opens): the clock wakes every 5 ms and ticks a quarter of the sessions,
+/// so the packets of 500 streams leave in bursts of ~125, not one of 500. A burst larger
+/// than the kernel's softirq budget (`netdev_budget`, 300) is finished later by
+/// `ksoftirqd`, at ordinary priority, which delays the tail of the burst by milliseconds
+/// on a busy machine; smaller bursts also queue less at the NIC and the next hop.
+pub(crate) const SLOTS: usize = 4;
 /// The last stretch before a deadline is spun rather than slept.
 const SPIN: Duration = Duration::from_micros(200);
 
@@ -63,10 +71,39 @@ pub(crate) fn spawn(engine: Weak<EngineInner>) -> std::io::Result<JoinHandle<()>
         .spawn(move || run(engine))
 }
 
-/// Raises the calling thread's scheduling priority to `nice` (-20..19; lower is more
-/// CPU). Without the right (`CAP_SYS_NICE`, or an `RLIMIT_NICE` that allows it) the
-/// thread keeps its priority and a warning says so.
-fn raise_priority(nice: i32) {
+/// Raises the calling thread's scheduling priority: `SCHED_FIFO` at `realtime` (1-99)
+/// when that is set and allowed (`CAP_SYS_NICE` or `RLIMIT_RTPRIO`), else the nice value
+/// `nice` (-20..19; lower is more CPU; allowed with `CAP_SYS_NICE` or `RLIMIT_NICE`).
+/// Without the right the thread keeps its priority and a warning says so.
+fn raise_priority(realtime: u8, nice: i32) {
+    use thread_priority::{
+        set_thread_priority_and_policy, thread_native_id, RealtimeThreadSchedulePolicy,
+        ThreadPriority, ThreadPriorityValue, ThreadSchedulePolicy,
+    };
+    if realtime > 0 {
+        let fifo = ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo);
+        let set = ThreadPriorityValue::try_from(realtime.min(99))
+            .map_err(|e| e.to_string())
+            .and_then(|v| {
+                set_thread_priority_and_policy(
+                    thread_native_id(),
+                    ThreadPriority::Crossplatform(v),
+                    fifo,
+                )
+                .map_err(|e| format!("{e:?}"))
+            });
+        match set {
+            Ok(()) => {
+                tracing::info!(priority = realtime, "media clock thread runs SCHED_FIFO");
+                return;
+            }
+            Err(e) => tracing::warn!(
+                priority = realtime,
+                error = %e,
+                "media clock thread not made real-time (needs CAP_SYS_NICE or LimitRTPRIO); trying clock_nice"
+            ),
+        }
+    }
     if nice >= 0 {
         return;
     }
@@ -83,14 +120,19 @@ fn raise_priority(nice: i32) {
 }
 
 fn run(engine: Weak<EngineInner>) {
-    let Some((ptime, nice)) = engine
-        .upgrade()
-        .map(|e| (e.config.ptime, e.config.clock_nice))
-    else {
+    let Some((ptime, realtime, nice)) = engine.upgrade().map(|e| {
+        (
+            e.config.ptime,
+            e.config.clock_realtime_priority,
+            e.config.clock_nice,
+        )
+    }) else {
         return;
     };
-    raise_priority(nice);
-    let mut due = Instant::now() + ptime;
+    raise_priority(realtime, nice);
+    let period = ptime / SLOTS as u32;
+    let mut slot = 0;
+    let mut due = Instant::now() + period;
     let mut batch = Vec::new();
     loop {
         wait_until(due);
@@ -110,7 +152,7 @@ fn run(engine: Weak<EngineInner>) {
             .fetch_max(lateness.as_micros() as u64, Ordering::Relaxed);
         batch.clear();
         if let Ok(s) = e.sessions.lock() {
-            batch.extend(s.iter().cloned());
+            batch.extend(s.iter().filter(|x| x.slot == slot).cloned());
         }
         let timeout = e.config.rtp_timeout;
         // Every session sends first, then every session reads: the sends of a tick leave
@@ -125,11 +167,12 @@ fn run(engine: Weak<EngineInner>) {
         e.max_tick_work_us
             .fetch_max(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         drop(e);
-        due += ptime;
+        due += period;
+        slot = (slot + 1) % SLOTS;
         // After a long stall (the machine was suspended, a debugger), start afresh
         // rather than send a burst of catch-up frames.
         if Instant::now().saturating_duration_since(due) > ptime * 5 {
-            due = Instant::now() + ptime;
+            due = Instant::now() + period;
         }
     }
 }

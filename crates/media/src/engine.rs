@@ -21,7 +21,7 @@ use crate::session::{MediaSession, SessionShared};
 pub struct EngineStats {
     /// Sessions open.
     pub sessions: usize,
-    /// Clock ticks so far.
+    /// Clock ticks so far (four per 20 ms: one per phase).
     pub ticks: u64,
     /// Ticks that started more than 2 ms after their due time.
     pub late_ticks: u64,
@@ -127,6 +127,8 @@ impl MediaEngine {
             socket,
             rtcp,
             local.port(),
+            // Round robin over the clock's phases.
+            self.inner.opened.load(Ordering::Relaxed) as usize % crate::clock::SLOTS,
             ssrc,
             events,
             Instant::now(),

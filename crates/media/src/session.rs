@@ -100,6 +100,8 @@ pub(crate) struct SessionState {
 pub(crate) struct SessionShared {
     pub(crate) socket: UdpSocket,
     pub(crate) port: u16,
+    /// The clock phase this session is ticked in (0..`clock::SLOTS`).
+    pub(crate) slot: usize,
     pub(crate) state: Mutex<SessionState>,
 }
 
@@ -108,6 +110,7 @@ impl SessionShared {
         socket: UdpSocket,
         rtcp: UdpSocket,
         port: u16,
+        slot: usize,
         ssrc: u32,
         events: mpsc::Sender<MediaEvent>,
         now: Instant,
@@ -115,6 +118,7 @@ impl SessionShared {
         SessionShared {
             socket,
             port,
+            slot,
             state: Mutex::new(SessionState {
                 params: None,
                 remote: None,

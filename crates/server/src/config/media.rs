@@ -27,6 +27,8 @@ pub struct MediaSection {
     pub service_listen: SocketAddr,
     /// The media clock thread's nice value (-20 to 19; 0 leaves it alone).
     pub clock_nice: i32,
+    /// The media clock thread's `SCHED_FIFO` priority (1 to 99; 0: off).
+    pub clock_realtime_priority: u8,
 }
 
 impl Default for MediaSection {
@@ -39,6 +41,7 @@ impl Default for MediaSection {
             rtp_timeout_secs: 60,
             service_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             clock_nice: -10,
+            clock_realtime_priority: 0,
         }
     }
 }
@@ -76,6 +79,7 @@ impl MediaSection {
             last_port,
             rtp_timeout: Duration::from_secs(self.rtp_timeout_secs),
             clock_nice: self.clock_nice,
+            clock_realtime_priority: self.clock_realtime_priority,
             ..media::MediaConfig::default()
         })
     }
@@ -87,6 +91,12 @@ impl MediaSection {
             bail!(
                 "media.clock_nice: {} is not a nice value (-20 to 19)",
                 self.clock_nice
+            );
+        }
+        if self.clock_realtime_priority > 99 {
+            bail!(
+                "media.clock_realtime_priority: {} is not a SCHED_FIFO priority (1 to 99, 0: off)",
+                self.clock_realtime_priority
             );
         }
         if self.rtp_timeout_secs == 0 {
