@@ -21,7 +21,8 @@
 //! greeting (what it decoded correlates with the prompt), that the stored WAV holds about
 //! 3 s of 1 kHz (Goertzel), that the row is in the database (`voicemail list`), and that
 //! bob's subscribed phone got `Voice-Message: 1/0`; the in-process variants then retrieve
-//! and delete the message by `*98` and see `Messages-Waiting: no`.
+//! and delete the message by `*98` and see `Messages-Waiting: no`. A last test has the
+//! refusals through the proxy: no common codec (`488`) and wrong PINs locking the mailbox.
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
@@ -424,5 +425,77 @@ fn baresip_calls_busy_bob_through_the_proxy_and_leaves_its_tone() {
         secs >= 3.0,
         "{secs} s of 1 kHz in the message; baresip said:\n{}",
         alice.output()
+    );
+}
+
+/// Refusals through the proxy: a caller offering no common codec reaches busy bob's
+/// mailbox and gets the service's `488` (with its `Warning: 305`) relayed by the proxy; then
+/// three wrong PINs at `*98` lock bob's mailbox (the service hangs up, and the right PIN
+/// is refused while it is locked), each a log line.
+#[test]
+fn sqlite_refusals_through_the_proxy_no_common_codec_and_wrong_pins() {
+    let prompts = tempfile::tempdir().unwrap();
+    write_prompts(prompts.path());
+    let server = start_server(prompts.path(), None);
+    let proxy = server.socket_addr();
+
+    // 488: G.722 only.
+    let phone = bobs_phone(&server, Away::Busy);
+    let peer = RtpPeer::bind();
+    let mut alice = SipPhone::new(proxy, "alice");
+    let offer = SipPhone::offer(peer.addr(), "9", "a=rtpmap:9 G722/8000\r\n");
+    let r = alice.invite(&format!("sip:bob@{DOMAIN}"), &offer);
+    assert_eq!(r.status(), 488, "{}", r.text);
+    assert!(
+        r.header("Warning").is_some_and(|w| w.starts_with("305")),
+        "{}",
+        r.text
+    );
+    if let Some(phone) = phone {
+        phone.wait().assert_ok("bob's phone answers 486");
+    }
+
+    // Wrong PINs: three lock the mailbox.
+    for attempt in 0..2 {
+        let mut peer = RtpPeer::bind();
+        let mut bob = SipPhone::new(proxy, "bob");
+        let ok = bob.invite(
+            &format!("sip:*98@{DOMAIN}"),
+            &SipPhone::pcmu_offer(peer.addr()),
+        );
+        assert_eq!(ok.status(), 200, "{}", ok.text);
+        let media = ok.sdp_rtp_addr().unwrap();
+        heard_after_first_sound(&peer, 150);
+        let digits = if attempt == 0 {
+            "9999#9999#9999#"
+        } else {
+            "1234#"
+        };
+        for d in digits.chars() {
+            peer.send_digit(media, d, 101);
+        }
+        assert!(
+            bob.expect_request("BYE", HANG_GUARD).is_some(),
+            "attempt {attempt}: the service did not hang up"
+        );
+    }
+    let log = server.log_text();
+    assert!(
+        log.contains("service call refused") && log.contains("status=488"),
+        "the 488 is the voicemail service's:\n{log}"
+    );
+    assert_eq!(
+        log.matches("voicemail: wrong PIN").count(),
+        3,
+        "three wrong PINs logged:\n{log}"
+    );
+    assert!(log.contains("locked=true"), "{log}");
+    assert!(
+        log.contains("voicemail PIN refused: mailbox locked after wrong PINs"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("voicemail retrieval: mailbox opened"),
+        "a wrong or locked-out PIN opened the mailbox:\n{log}"
     );
 }
