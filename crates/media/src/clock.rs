@@ -31,13 +31,17 @@ pub(crate) const SLOTS: usize = 4;
 const SPIN: Duration = Duration::from_micros(200);
 
 /// Waits until the monotonic clock reads `due`: an absolute sleep to `SPIN` before it,
-/// then a spin.
-fn wait_until(due: Instant) {
+/// then a spin (`spin`: only when some session is open; an idle engine only sleeps).
+fn wait_until(due: Instant, spin: bool) {
     let now = Instant::now();
     if due <= now {
         return;
     }
     let remaining = due - now;
+    if !spin {
+        sleep_absolute(remaining);
+        return;
+    }
     if remaining > SPIN {
         sleep_absolute(remaining - SPIN);
     }
@@ -134,8 +138,9 @@ fn run(engine: Weak<EngineInner>) {
     let mut slot = 0;
     let mut due = Instant::now() + period;
     let mut batch = Vec::new();
+    let mut open_sessions = 0;
     loop {
-        wait_until(due);
+        wait_until(due, open_sessions > 0);
         let Some(e) = engine.upgrade() else {
             return;
         };
@@ -152,6 +157,7 @@ fn run(engine: Weak<EngineInner>) {
             .fetch_max(lateness.as_micros() as u64, Ordering::Relaxed);
         batch.clear();
         if let Ok(s) = e.sessions.lock() {
+            open_sessions = s.len();
             batch.extend(s.iter().filter(|x| x.slot == slot).cloned());
         }
         let timeout = e.config.rtp_timeout;
