@@ -2,7 +2,8 @@
 # Media engine bench: concurrent deposit-like streams (play + record) at 50, 200 and 500
 # streams; prints the clock thread's CPU per stream and the pacing of the RTP it sends
 # (inter-arrival p50/p99/max, pacing error). Figures: bench/README.md ("Media engine").
-# Usage: bench/media-pacing.sh [STREAMS...]   (BENCH_SECS=10 per run by default)
+# Usage: bench/media-pacing.sh [STREAMS...]   (BENCH_SECS=10 per run by default;
+# CLOCK_RT=10 runs the clock SCHED_FIFO 10, CLOCK_NICE=N sets its nice value, default -10)
 set -eu
 cd "$(dirname "$0")/.."
 cargo run --release -q -p media --example pacing -- "$@"

@@ -5,15 +5,28 @@
 //! 20 ms and time the arrival of every packet the engine sends.
 //!
 //! Prints, per stream count: the clock thread's CPU (per stream), and the inter-arrival
-//! interval of the engine's packets (p50/p99/max) with the pacing error |interval - 20 ms|.
+//! interval of the engine's packets (p50/p99/max) with the pacing error |interval - 20 ms|,
+//! twice: by the kernel's receive timestamps (`SO_TIMESTAMPNS`: when the packet reached
+//! the phone's socket, which on loopback is when the engine sent it) and by the time the
+//! phone's reader thread got it (which adds the reader's own scheduling delays on a
+//! machine whose two cores the bench's threads share with the engine).
 //! `bench/media-pacing.sh` runs it in release mode; figures in bench/README.md.
+//! `CLOCK_NICE` sets `[media] clock_nice` (default -10; 0 leaves the clock's priority),
+//! `CLOCK_RT` `[media] clock_realtime_priority` (default 0: off).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::collections::HashMap;
+use std::io::IoSliceMut;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use nix::sys::socket::{
+    recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrStorage,
+};
+use nix::sys::time::TimeSpec;
 
 use media::{Clip, MediaConfig, MediaEngine, RecordingLimits, StreamParams};
 use rtp::{RtpHeader, RtpPacket};
@@ -51,6 +64,16 @@ fn run(streams: usize, secs: u64, base_port: u16) {
         bind_address: IpAddr::from([127, 0, 0, 1]),
         first_port: base_port,
         last_port: base_port + 2 * streams as u16 + 200,
+        // CLOCK_NICE=0 measures the clock at the process's priority.
+        clock_nice: std::env::var("CLOCK_NICE")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(MediaConfig::default().clock_nice),
+        // CLOCK_RT=10: the clock thread at SCHED_FIFO 10.
+        clock_realtime_priority: std::env::var("CLOCK_RT")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0),
         ..MediaConfig::default()
     })
     .unwrap();
@@ -79,31 +102,67 @@ fn run(streams: usize, secs: u64, base_port: u16) {
             receive: true,
         });
         s.play(tone.clone());
-        s.record(RecordingLimits {
-            max: Duration::from_secs(secs + 10),
-            silence: None,
-            ..RecordingLimits::default()
-        });
+        // NO_RECORD=1: play only (to tell the cost of recording apart).
+        if std::env::var_os("NO_RECORD").is_none() {
+            s.record(RecordingLimits {
+                max: Duration::from_secs(secs + 10),
+                silence: None,
+                ..RecordingLimits::default()
+            });
+        }
         targets.push((i / STREAMS_PER_PHONE, s.local_addr()));
         sessions.push(s);
         rxs.push(rx);
     }
     let stop = Arc::new(AtomicBool::new(false));
-    // Receivers: arrival times per SSRC.
-    let arrivals: Arc<Mutex<HashMap<u32, Vec<Instant>>>> = Arc::default();
+    // Receivers: arrival times per SSRC (sequence number, the reader's time, and the
+    // kernel's in seconds).
+    type Arrivals = HashMap<u32, Vec<(u16, Instant, f64)>>;
+    let arrivals: Arc<Mutex<Arrivals>> = Arc::default();
     let mut threads = Vec::new();
     for p in &phones {
         let sock = p.try_clone().unwrap();
         let (stop, arrivals) = (stop.clone(), arrivals.clone());
         threads.push(std::thread::spawn(move || {
             let mut buf = [0u8; 2048];
-            let mut local: HashMap<u32, Vec<Instant>> = HashMap::new();
+            let mut cmsg = nix::cmsg_space!(TimeSpec);
+            setsockopt(&sock, sockopt::ReceiveTimestampns, &true).unwrap();
+            // A phone thread that waits for a CPU must not lose packets to a full
+            // socket buffer (as root the limit is raised; else rmem_max caps it).
+            let big = 8 << 20;
+            if setsockopt(&sock, sockopt::RcvBufForce, &big).is_err() {
+                let _ = setsockopt(&sock, sockopt::RcvBuf, &big);
+            }
+            let mut local: Arrivals = HashMap::new();
             while !stop.load(Ordering::Relaxed) {
-                if let Ok((n, _)) = sock.recv_from(&mut buf) {
-                    let at = Instant::now();
-                    if let Ok(p) = RtpPacket::parse(&buf[..n]) {
-                        local.entry(p.ssrc()).or_default().push(at);
-                    }
+                let mut iov = [IoSliceMut::new(&mut buf)];
+                let Ok(msg) = recvmsg::<SockaddrStorage>(
+                    sock.as_raw_fd(),
+                    &mut iov,
+                    Some(&mut cmsg),
+                    MsgFlags::empty(),
+                ) else {
+                    continue;
+                };
+                let at = Instant::now();
+                let n = msg.bytes;
+                let kernel = msg
+                    .cmsgs()
+                    .ok()
+                    .and_then(|mut c| {
+                        c.find_map(|c| match c {
+                            ControlMessageOwned::ScmTimestampns(ts) => {
+                                Some(std::time::Duration::from(ts).as_secs_f64())
+                            }
+                            _ => None,
+                        })
+                    })
+                    .unwrap_or(f64::NAN);
+                if let Ok(p) = RtpPacket::parse(&buf[..n]) {
+                    local
+                        .entry(p.ssrc())
+                        .or_insert_with(|| Vec::with_capacity(64 * 1024))
+                        .push((p.sequence_number(), at, kernel));
                 }
             }
             arrivals.lock().unwrap().extend(local);
@@ -153,26 +212,48 @@ fn run(streams: usize, secs: u64, base_port: u16) {
     }
     let arrivals = arrivals.lock().unwrap();
     let mut intervals: Vec<f64> = Vec::new();
+    let mut kernel_intervals: Vec<f64> = Vec::new();
     let mut packets = 0usize;
+    let mut gaps = 0usize;
     for times in arrivals.values() {
-        let times: Vec<&Instant> = times.iter().filter(|t| **t >= t0).collect();
+        let times: Vec<&(u16, Instant, f64)> = times.iter().filter(|t| t.1 >= t0).collect();
         packets += times.len();
         for w in times.windows(2) {
-            intervals.push(w[1].duration_since(*w[0]).as_secs_f64() * 1000.0);
+            // Only packets sent one after the other: a packet lost on the way (a phone
+            // thread that could not keep up) is counted apart, not as a pacing error.
+            if w[1].0 != w[0].0.wrapping_add(1) {
+                gaps += 1;
+                continue;
+            }
+            intervals.push(w[1].1.duration_since(w[0].1).as_secs_f64() * 1000.0);
+            kernel_intervals.push((w[1].2 - w[0].2) * 1000.0);
         }
     }
-    intervals.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let mut errors: Vec<f64> = intervals.iter().map(|i| (i - 20.0).abs()).collect();
-    errors.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    kernel_intervals.retain(|i| i.is_finite());
+    let sorted_errors = |intervals: &mut Vec<f64>| {
+        intervals.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let mut e: Vec<f64> = intervals.iter().map(|i| (i - 20.0).abs()).collect();
+        e.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        e
+    };
+    let errors = sorted_errors(&mut intervals);
+    let kernel_errors = sorted_errors(&mut kernel_intervals);
     let expected = streams as f64 * wall * 50.0;
     let recorded: usize = sessions.iter().map(|s| s.packet_counts().1 as usize).sum();
     let stats = engine.stats();
     println!(
         "{streams:>4} streams: clock thread CPU {:5.1}% of a core ({:5.1} µs per stream per second); \
-         interval ms p50 {:.2} p99 {:.2} max {:.2}; pacing error ms p50 {:.2} p99 {:.2} max {:.2}; \
-         received {:.1}% of expected; engine received {recorded} packets; late ticks {} of {}, max tick work {} µs",
+         kernel timestamps: interval ms p50 {:.2} p99 {:.2} max {:.2}, pacing error ms p50 {:.2} p99 {:.2} max {:.2}; \
+         reader thread: interval ms p50 {:.2} p99 {:.2} max {:.2}, pacing error ms p50 {:.2} p99 {:.2} max {:.2}; \
+         received {:.1}% of expected ({gaps} sequence gaps); engine received {recorded} packets; late ticks {} of {}, max tick work {} µs",
         100.0 * cpu / wall,
         1e6 * cpu / wall / streams as f64,
+        percentile(&kernel_intervals, 0.5),
+        percentile(&kernel_intervals, 0.99),
+        kernel_intervals.last().copied().unwrap_or(0.0),
+        percentile(&kernel_errors, 0.5),
+        percentile(&kernel_errors, 0.99),
+        kernel_errors.last().copied().unwrap_or(0.0),
         percentile(&intervals, 0.5),
         percentile(&intervals, 0.99),
         intervals.last().copied().unwrap_or(0.0),

@@ -19,6 +19,16 @@ pub struct MediaConfig {
     pub rtp_timeout: Duration,
     /// Packet time: the clock's period (20 ms).
     pub ptime: Duration,
+    /// The clock thread's nice value (`clock_nice`, default -10; 0 leaves it alone): on a
+    /// busy machine a higher priority is what keeps 20 ms pacing on time. Needs
+    /// `CAP_SYS_NICE`; without it the thread runs at the process's priority (logged).
+    pub clock_nice: i32,
+    /// `SCHED_FIFO` priority of the clock thread (`clock_realtime_priority`, 1-99; default
+    /// 0: off, `clock_nice` applies). Real-time scheduling keeps the clock on time on a
+    /// machine whose cores are all busy; needs `CAP_SYS_NICE` or `RLIMIT_RTPRIO`, else
+    /// `clock_nice` applies (logged). The kernel's RT throttling (95 % of a core by
+    /// default) bounds what a stuck clock could take.
+    pub clock_realtime_priority: u8,
 }
 
 impl Default for MediaConfig {
@@ -30,6 +40,8 @@ impl Default for MediaConfig {
             last_port: 20999,
             rtp_timeout: Duration::from_secs(60),
             ptime: Duration::from_millis(20),
+            clock_nice: -10,
+            clock_realtime_priority: 0,
         }
     }
 }

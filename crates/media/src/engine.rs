@@ -22,7 +22,7 @@ use crate::session::{MediaSession, SessionShared};
 pub struct EngineStats {
     /// Sessions open.
     pub sessions: usize,
-    /// Clock ticks so far.
+    /// Clock ticks so far (four per 20 ms: one per phase).
     pub ticks: u64,
     /// Ticks that started more than 2 ms after their due time.
     pub late_ticks: u64,
@@ -115,7 +115,7 @@ impl MediaEngine {
         if self.inner.stop.load(Ordering::Relaxed) {
             return Err(MediaError::Stopped);
         }
-        let socket = match self.inner.pool.bind() {
+        let (socket, rtcp) = match self.inner.pool.bind_pair() {
             Ok(s) => s,
             Err(e) => {
                 self.inner.refused.fetch_add(1, Ordering::Relaxed);
@@ -133,7 +133,10 @@ impl MediaEngine {
         let ssrc = (n ^ (n >> 29)).wrapping_mul(0xBF58_476D_1CE4_E5B9) as u32;
         let shared = Arc::new(SessionShared::new(
             socket,
+            rtcp,
             local.port(),
+            // Round robin over the clock's phases.
+            self.inner.opened.load(Ordering::Relaxed) as usize % crate::clock::SLOTS,
             ssrc,
             events,
             Instant::now(),

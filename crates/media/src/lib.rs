@@ -11,6 +11,10 @@
 //!
 //! Conference rooms are mixed on the same clock ([`Mixer`]: each member hears the others'
 //! sum, saturated, never itself).
+//! Each session also runs RTCP on the odd port above its RTP port (sender and receiver
+//! reports at the RFC 3550 intervals, the peer's reports read, a BYE and a statistics log
+//! line at close), and reorders received audio in a bounded jitter buffer before it is
+//! recorded.
 //!
 //! It does not do SIP or SDP negotiation (the service does, with the `sip-dialog` and
 //! `sdp` crates), nor transcoding beyond G.711.
@@ -26,6 +30,7 @@ mod event;
 mod mixer;
 mod ports;
 mod recording;
+mod rtcp;
 mod session;
 pub mod wav;
 

@@ -77,6 +77,52 @@ impl PortPool {
         Err(none)
     }
 
+    /// Binds the next free pair: the RTP socket on an even port and the RTCP socket on
+    /// the odd port above it (RFC 3550 section 11), both non-blocking. A pair whose odd
+    /// port another program holds is skipped like a held even port.
+    pub fn bind_pair(&self) -> Result<(UdpSocket, UdpSocket), MediaError> {
+        let count = if self.first > self.last {
+            0
+        } else {
+            usize::from((self.last - self.first) / 2) + 1
+        };
+        // Even ports whose odd neighbour is held stay marked in use while the others
+        // are tried (so the round robin does not hand them out again), then go back.
+        let mut skipped = Vec::new();
+        let mut found = None;
+        for _ in 0..count {
+            let Ok(rtp) = self.bind() else {
+                break;
+            };
+            let Ok(addr) = rtp.local_addr() else {
+                continue;
+            };
+            let port = addr.port();
+            match port
+                .checked_add(1)
+                .and_then(|p| UdpSocket::bind(SocketAddr::new(self.address, p)).ok())
+            {
+                Some(rtcp) => {
+                    found = Some((rtp, rtcp));
+                    break;
+                }
+                None => skipped.push(port),
+            }
+        }
+        for port in skipped {
+            self.release(port);
+        }
+        let (rtp, rtcp) = found.ok_or(MediaError::NoPort {
+            first: self.first,
+            last: self.last,
+        })?;
+        rtcp.set_nonblocking(true).map_err(|e| MediaError::Io {
+            what: "setting an RTCP socket non-blocking".into(),
+            source: e,
+        })?;
+        Ok((rtp, rtcp))
+    }
+
     /// Gives a port back.
     pub fn release(&self, port: u16) {
         if let Ok(mut st) = self.state.lock() {

@@ -1,6 +1,7 @@
 //! One RTP session: the handle a service holds ([`MediaSession`]) and the state the clock
-//! thread works on every 20 ms (receive what arrived, check for dead media, send the next
-//! frame). The thread is in `clock.rs`; this file is what happens to one session per tick.
+//! thread works on every 20 ms (send the next frame; receive what arrived into the jitter
+//! buffer, record the frame it plays out, check for dead media; RTCP). The thread is in
+//! `clock.rs`, RTCP in `rtcp.rs`; this file is what happens to one session per tick.
 
 use std::collections::VecDeque;
 use std::io::ErrorKind;
@@ -8,7 +9,10 @@ use std::net::{SocketAddr, UdpSocket};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use rtp::{g711, DtmfDigit, RtpHeader, RtpPacket, TelephoneEventReceiver};
+use rtp::{
+    g711, DtmfDigit, Frame, JitterBuffer, JitterBufferConfig, RtpHeader, RtpPacket,
+    TelephoneEventReceiver,
+};
 use sdp::Codec;
 use tokio::sync::mpsc;
 
@@ -17,6 +21,7 @@ use crate::engine::EngineInner;
 use crate::event::MediaEvent;
 use crate::mixer::{saturate, MixInput};
 use crate::recording::{Recording, RecordingLimits, RecordingState};
+use crate::rtcp::{RtcpChannel, RtcpSummary};
 
 /// Samples per 20 ms frame at 8 kHz.
 pub(crate) const FRAME: usize = 160;
@@ -25,6 +30,12 @@ const MAX_READS_PER_TICK: usize = 32;
 /// Audio relayed from a bridged session waiting to be sent, at most (1 s; the oldest is
 /// dropped beyond: a peer sending faster than 20 ms cannot grow it).
 const MAX_RELAY: usize = 8000;
+/// Frames the jitter buffer may hold beyond its playout delay before the clock plays out
+/// two per tick to catch up (after a stall of the clock, or a peer whose clock runs fast).
+const JITTER_SURPLUS: usize = 5;
+/// Lost frames (up to a second) become silence in a recording, so a message keeps its
+/// timing; losses at the end of a recording (the caller hung up) are left out.
+const MAX_CONCEALED: usize = 50;
 
 /// What was negotiated for the stream (from `sdp::NegotiatedStream`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +89,11 @@ pub(crate) struct SessionState {
     /// Audio received by the bridged session, sent before the play queue.
     relay: VecDeque<i16>,
     last_seq: Option<u16>,
+    /// Received audio, reordered by sequence number and played out one frame per tick.
+    jitter: JitterBuffer,
+    /// Lost frames since the last one played out, not yet written as silence.
+    concealed: usize,
+    rtcp: RtcpChannel,
     dtmf: TelephoneEventReceiver,
     last_rx: Instant,
     timed_out: bool,
@@ -86,6 +102,7 @@ pub(crate) struct SessionState {
     pub(crate) packets_received: u64,
     pub(crate) events_dropped: u64,
     buf: Vec<u8>,
+    out: Vec<u8>,
     payload: Vec<u8>,
     pcm: Vec<i16>,
     decoded: Vec<i16>,
@@ -99,13 +116,17 @@ pub(crate) struct SessionState {
 pub(crate) struct SessionShared {
     pub(crate) socket: UdpSocket,
     pub(crate) port: u16,
+    /// The clock phase this session is ticked in (0..`clock::SLOTS`).
+    pub(crate) slot: usize,
     pub(crate) state: Mutex<SessionState>,
 }
 
 impl SessionShared {
     pub(crate) fn new(
         socket: UdpSocket,
+        rtcp: UdpSocket,
         port: u16,
+        slot: usize,
         ssrc: u32,
         events: mpsc::Sender<MediaEvent>,
         now: Instant,
@@ -113,6 +134,7 @@ impl SessionShared {
         SessionShared {
             socket,
             port,
+            slot,
             state: Mutex::new(SessionState {
                 params: None,
                 remote: None,
@@ -128,6 +150,9 @@ impl SessionShared {
                 bridge: None,
                 relay: VecDeque::new(),
                 last_seq: None,
+                jitter: JitterBuffer::new(JitterBufferConfig::default()),
+                concealed: 0,
+                rtcp: RtcpChannel::new(rtcp, ssrc),
                 dtmf: TelephoneEventReceiver::new(),
                 last_rx: now,
                 timed_out: false,
@@ -136,6 +161,7 @@ impl SessionShared {
                 packets_received: 0,
                 events_dropped: 0,
                 buf: vec![0; 2048],
+                out: Vec::with_capacity(256),
                 payload: Vec::with_capacity(FRAME),
                 pcm: Vec::with_capacity(FRAME),
                 decoded: Vec::with_capacity(FRAME),
@@ -159,13 +185,19 @@ impl SessionShared {
         self.send(&mut st);
     }
 
-    /// The second half of a tick: read what arrived, and check for dead media.
+    /// The second half of a tick: read what arrived, record the frame the jitter buffer
+    /// plays out, RTCP, and check for dead media.
     pub(crate) fn tick_receive(&self, now: Instant, timeout: Duration) {
         let Some(mut st) = self.lock() else {
             return;
         };
         let st = &mut *st;
         self.receive(st, now);
+        if let Some(params) = st.params {
+            st.play_out(now, params.codec);
+        }
+        let (remote, timestamp) = (st.remote, st.timestamp);
+        st.rtcp.tick(now, remote, timestamp);
         let expecting = st.params.is_some_and(|p| p.receive);
         if expecting && !st.timed_out && now.saturating_duration_since(st.last_rx) >= timeout {
             st.timed_out = true;
@@ -191,12 +223,14 @@ impl SessionShared {
                 st.last_rx = now;
                 st.timed_out = false;
                 st.packets_received += 1;
+                st.rtcp.rtp_received(&p, now);
                 if Some(p.payload_type()) == params.telephone_event {
                     if let Some(d) = st.dtmf.receive(p.timestamp(), p.payload()) {
                         st.emit(MediaEvent::Dtmf(DtmfDigit::as_char(d)));
                     }
                 } else if p.payload_type() == params.payload_type {
-                    st.on_audio(&p, params.codec);
+                    st.jitter.push(&p, now);
+                    st.mix_in(&p, params.codec);
                     st.relay_to_bridge(&p, params.codec);
                 }
             }
@@ -231,13 +265,22 @@ impl SessionShared {
             ..RtpHeader::default()
         };
         st.seq = st.seq.wrapping_add(1);
-        st.buf.clear();
-        if header.write(&st.payload, 0, &mut st.buf).is_ok()
-            && self.socket.send_to(&st.buf, remote).is_ok()
+        st.out.clear();
+        if header.write(&st.payload, 0, &mut st.out).is_ok()
+            && self.socket.send_to(&st.out, remote).is_ok()
         {
             st.packets_sent += 1;
+            let n = st.payload.len();
+            st.rtcp.rtp_sent(n);
         }
-        st.buf.resize(2048, 0);
+    }
+
+    /// The session closes: RTCP's last report and BYE, and the statistics.
+    pub(crate) fn close(&self) -> Option<(u64, u64, RtcpSummary)> {
+        let mut st = self.lock()?;
+        let ts = st.timestamp;
+        let summary = st.rtcp.close(Instant::now(), ts);
+        Some((st.packets_sent, st.packets_received, summary))
     }
 }
 
@@ -318,24 +361,20 @@ impl SessionState {
         id
     }
 
-    /// An audio packet: decoded once, for the conference mixer and the recording.
-    fn on_audio(&mut self, p: &RtpPacket<'_>, codec: Codec) {
-        let seq = p.sequence_number();
-        let gap = match self.last_seq {
-            Some(last) => {
-                let d = seq.wrapping_sub(last);
-                if d == 0 || d > 0x8000 {
-                    return; // duplicate or late: already past it
-                }
-                usize::from(d - 1)
-            }
-            None => 0,
-        };
-        self.last_seq = Some(seq);
-        let recording = !self.recording_done && self.recording.is_some();
-        if !recording && self.mix_input.is_none() {
+    /// An audio packet for the conference mixer, decoded once on arrival (the mixer keeps
+    /// its own small FIFO; the recording goes through the jitter buffer instead).
+    fn mix_in(&mut self, p: &RtpPacket<'_>, codec: Codec) {
+        if self.mix_input.is_none() {
             return;
         }
+        let seq = p.sequence_number();
+        if let Some(last) = self.last_seq {
+            let d = seq.wrapping_sub(last);
+            if d == 0 || d > 0x8000 {
+                return; // duplicate or late: already past it
+            }
+        }
+        self.last_seq = Some(seq);
         let mut decoded = std::mem::take(&mut self.decoded);
         decoded.clear();
         match codec {
@@ -345,23 +384,53 @@ impl SessionState {
         if let Some(mix) = self.mix_input.as_mut() {
             mix.push(&decoded);
         }
-        if recording {
-            self.record(&decoded, gap);
-        }
         self.decoded = decoded;
     }
 
-    fn record(&mut self, decoded: &[i16], gap: usize) {
+    /// Plays out the jitter buffer's frame for this tick (two while it holds a surplus)
+    /// into the recording.
+    fn play_out(&mut self, now: Instant, codec: Codec) {
+        let target = JitterBufferConfig::default().playout_delay.as_millis() as usize / 20;
+        let frames = if self.jitter.len() > target + JITTER_SURPLUS {
+            2
+        } else {
+            1
+        };
+        for _ in 0..frames {
+            match self.jitter.poll(now) {
+                Some(Frame::Audio { payload, .. }) => self.record_frame(&payload, codec),
+                Some(Frame::Lost { .. }) => self.concealed += 1,
+                None => {}
+            }
+        }
+    }
+
+    /// Plays out what the jitter buffer still holds (a recording is being taken: the
+    /// caller hung up or pressed a key), up to the first gap.
+    fn drain(&mut self, codec: Codec) {
+        let later = Instant::now() + Duration::from_secs(1);
+        while let Some(Frame::Audio { payload, .. }) = self.jitter.poll(later) {
+            self.record_frame(&payload, codec);
+        }
+    }
+
+    fn record_frame(&mut self, payload: &[u8], codec: Codec) {
+        let concealed = std::mem::take(&mut self.concealed);
+        if self.recording_done {
+            return;
+        }
         let Some(rec) = self.recording.as_mut() else {
             return;
         };
-        let mut pcm = std::mem::take(&mut self.pcm);
+        let mut pcm = std::mem::take(&mut self.decoded);
         pcm.clear();
-        // Lost packets (up to a second) become silence so the message keeps its timing.
-        pcm.resize(gap.min(50) * FRAME, 0);
-        pcm.extend_from_slice(decoded);
+        pcm.resize(concealed.min(MAX_CONCEALED) * FRAME, 0);
+        match codec {
+            Codec::Pcmu => g711::ulaw_decode_frame(payload, &mut pcm),
+            Codec::Pcma => g711::alaw_decode_frame(payload, &mut pcm),
+        }
         let state = rec.push(&pcm);
-        self.pcm = pcm;
+        self.decoded = pcm;
         match state {
             RecordingState::Recording => {}
             RecordingState::Full => {
@@ -455,12 +524,19 @@ impl MediaSession {
         if let Some(mut st) = self.shared.lock() {
             st.recording = Some(Recording::new(limits));
             st.recording_done = false;
+            st.concealed = 0;
         }
     }
 
-    /// Stops recording and returns what was recorded.
+    /// Stops recording and returns what was recorded (with what the jitter buffer still
+    /// held).
     pub fn take_recording(&self) -> Option<Recording> {
-        self.shared.lock().and_then(|mut s| s.recording.take())
+        let mut st = self.shared.lock()?;
+        if let Some(p) = st.params {
+            st.drain(p.codec);
+        }
+        st.concealed = 0;
+        st.recording.take()
     }
 
     /// Packets sent and received so far.
@@ -478,6 +554,22 @@ impl MediaSession {
 
 impl Drop for MediaSession {
     fn drop(&mut self) {
+        if let Some((sent, received, rtcp)) = self.shared.close() {
+            tracing::info!(
+                port = self.local.port(),
+                rtp_sent = sent,
+                rtp_received = received,
+                lost = rtcp.lost,
+                expected = rtcp.expected,
+                jitter_ms = f64::from(rtcp.jitter) / 8.0,
+                rtcp_sent = rtcp.reports_sent,
+                rtcp_received = rtcp.reports_received,
+                rtcp_malformed = rtcp.malformed,
+                peer_lost = rtcp.peer_view.map(|v| v.0),
+                peer_jitter_ms = rtcp.peer_view.map(|v| f64::from(v.1) / 8.0),
+                "media session closed"
+            );
+        }
         self.engine.close(&self.shared);
     }
 }

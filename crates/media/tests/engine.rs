@@ -200,3 +200,151 @@ async fn two_bridged_sessions_hear_each_other() {
     drop(a);
     eng.shutdown();
 }
+
+/// A phone's RTP and RTCP sockets on an even port and the odd one above it.
+fn socket_pair() -> (std::net::UdpSocket, std::net::UdpSocket) {
+    for _ in 0..200 {
+        let rtp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = rtp.local_addr().unwrap().port();
+        if !port.is_multiple_of(2) {
+            continue;
+        }
+        if let Ok(rtcp) = std::net::UdpSocket::bind(("127.0.0.1", port + 1)) {
+            return (rtp, rtcp);
+        }
+    }
+    panic!("no free even/odd port pair on 127.0.0.1");
+}
+
+fn rtp_packet(seq: u16, level: i16) -> Vec<u8> {
+    let mut payload = Vec::new();
+    rtp::g711::ulaw_encode_frame(&[level; 160], &mut payload);
+    let mut out = Vec::new();
+    rtp::RtpHeader {
+        payload_type: 0,
+        sequence_number: seq,
+        timestamp: u32::from(seq) * 160,
+        ssrc: 0xABCD,
+        ..rtp::RtpHeader::default()
+    }
+    .write(&payload, 0, &mut out)
+    .unwrap();
+    out
+}
+
+/// The jitter buffer puts reordered packets back in order before they are recorded, and
+/// the session runs RTCP on the odd port: a sender report (with a block on the phone's
+/// stream) and SDES reach the phone's RTP port + 1, the phone's receiver report is read,
+/// and closing the session sends a BYE.
+///
+/// ```text
+/// phone                                  engine
+///  |--- RTP seq 1 2 4 3 5 6 8 7 9 10 ---->|  recorded as 1 2 3 4 5 6 7 8 9 10
+///  |<-- RTCP SR + SDES (port + 1) --------|  after half the 5 s minimum interval
+///  |--- RTCP RR (on the engine's SSRC) -->|
+///  |<-- RTCP RR/SR + SDES + BYE ----------|  session closed
+/// ```
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reordered_audio_is_recorded_in_order_and_rtcp_reports_flow() {
+    use rtp::rtcp::{parse_compound, write_compound, ReceiverReport, ReportBlock, RtcpPacket};
+    let eng = engine(Duration::from_secs(60));
+    let (tx, _rx) = mpsc::channel(16);
+    let s = eng.open(tx).unwrap();
+    let (phone, phone_rtcp) = socket_pair();
+    s.start(StreamParams {
+        remote: Some(phone.local_addr().unwrap()),
+        codec: Codec::Pcmu,
+        payload_type: 0,
+        telephone_event: Some(101),
+        send: true,
+        receive: true,
+    });
+    s.record(RecordingLimits {
+        silence: None,
+        ..RecordingLimits::default()
+    });
+    let to = s.local_addr();
+    let order = [1u16, 2, 4, 3, 5, 6, 8, 7, 9, 10];
+    let phone = tokio::task::spawn_blocking(move || {
+        let start = std::time::Instant::now();
+        for (i, seq) in order.iter().enumerate() {
+            let due = start + Duration::from_millis(20 * i as u64);
+            std::thread::sleep(due.saturating_duration_since(std::time::Instant::now()));
+            phone
+                .send_to(&rtp_packet(*seq, 800 * *seq as i16), to)
+                .unwrap();
+        }
+        phone
+    })
+    .await
+    .unwrap();
+
+    // RTCP: the first report comes after half the minimum interval (2.5 s).
+    phone_rtcp
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = [0u8; 1500];
+    let (n, engine_rtcp) = phone_rtcp.recv_from(&mut buf).expect("no RTCP report");
+    assert_eq!(engine_rtcp.port(), to.port() + 1);
+    let packets = parse_compound(&buf[..n]).unwrap();
+    let RtcpPacket::SenderReport(sr) = &packets[0] else {
+        panic!("the engine sends, so its report is an SR: {packets:?}");
+    };
+    assert!(sr.packet_count >= 100, "{sr:?}");
+    assert_eq!(sr.reports.len(), 1, "{sr:?}");
+    assert_eq!(sr.reports[0].ssrc, 0xABCD);
+    assert_eq!(sr.reports[0].cumulative_lost, 0, "reordering is no loss");
+    assert_eq!(sr.reports[0].extended_highest_sequence & 0xFFFF, 10);
+    assert!(
+        matches!(&packets[1], RtcpPacket::SourceDescription(d) if d.chunks[0].ssrc == sr.ssrc),
+        "{packets:?}"
+    );
+
+    // The recording: ten frames, their levels rising as the sequence numbers do.
+    let rec = s.take_recording().unwrap().into_samples();
+    let levels: Vec<i32> = rec
+        .chunks(160)
+        .map(|f| f.iter().map(|x| i32::from(*x)).sum::<i32>() / 160)
+        .filter(|l| *l > 100)
+        .collect();
+    assert_eq!(levels.len(), 10, "{levels:?}");
+    assert!(levels.windows(2).all(|w| w[0] < w[1]), "{levels:?}");
+
+    // The phone's receiver report, then the session closes: last report and BYE.
+    let mut out = Vec::new();
+    write_compound(
+        &[RtcpPacket::ReceiverReport(ReceiverReport {
+            ssrc: 0xABCD,
+            reports: vec![ReportBlock {
+                ssrc: sr.ssrc,
+                fraction_lost: 0,
+                cumulative_lost: 0,
+                extended_highest_sequence: 100,
+                jitter: 8,
+                last_sender_report: 0,
+                delay_since_last_sender_report: 0,
+            }],
+            extension: Vec::new(),
+        })],
+        &mut out,
+    )
+    .unwrap();
+    phone_rtcp.send_to(&out, engine_rtcp).unwrap();
+    drop(s);
+    let bye = loop {
+        let (n, _) = phone_rtcp.recv_from(&mut buf).expect("no RTCP BYE");
+        let packets = parse_compound(&buf[..n]).unwrap();
+        if packets.iter().any(|p| matches!(p, RtcpPacket::Goodbye(_))) {
+            break packets;
+        }
+    };
+    assert!(
+        matches!(
+            &bye[0],
+            RtcpPacket::SenderReport(_) | RtcpPacket::ReceiverReport(_)
+        ),
+        "{bye:?}"
+    );
+    drop(phone);
+    eng.shutdown();
+}

@@ -25,6 +25,10 @@ pub struct MediaSection {
     pub rtp_timeout_secs: u64,
     /// The service host's SIP address (the proxy sends calls for services there).
     pub service_listen: SocketAddr,
+    /// The media clock thread's nice value (-20 to 19; 0 leaves it alone).
+    pub clock_nice: i32,
+    /// The media clock thread's `SCHED_FIFO` priority (1 to 99; 0: off).
+    pub clock_realtime_priority: u8,
 }
 
 impl Default for MediaSection {
@@ -36,6 +40,8 @@ impl Default for MediaSection {
             advertised_address: None,
             rtp_timeout_secs: 60,
             service_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            clock_nice: -10,
+            clock_realtime_priority: 0,
         }
     }
 }
@@ -72,6 +78,8 @@ impl MediaSection {
             first_port,
             last_port,
             rtp_timeout: Duration::from_secs(self.rtp_timeout_secs),
+            clock_nice: self.clock_nice,
+            clock_realtime_priority: self.clock_realtime_priority,
             ..media::MediaConfig::default()
         })
     }
@@ -79,6 +87,18 @@ impl MediaSection {
     /// Checks the port range and the timeout.
     pub(super) fn validate(&self) -> anyhow::Result<()> {
         self.ports()?;
+        if !(-20..=19).contains(&self.clock_nice) {
+            bail!(
+                "media.clock_nice: {} is not a nice value (-20 to 19)",
+                self.clock_nice
+            );
+        }
+        if self.clock_realtime_priority > 99 {
+            bail!(
+                "media.clock_realtime_priority: {} is not a SCHED_FIFO priority (1 to 99, 0: off)",
+                self.clock_realtime_priority
+            );
+        }
         if self.rtp_timeout_secs == 0 {
             bail!("media.rtp_timeout_secs: must be at least 1");
         }

@@ -225,6 +225,11 @@ mod tests {
                 "media.rtp_ports: \"x\" is not a port",
             ),
             ("[media]\nrtp_timeout_secs = 0", "media.rtp_timeout_secs"),
+            ("[media]\nclock_nice = -21", "media.clock_nice"),
+            (
+                "[media]\nclock_realtime_priority = 100",
+                "media.clock_realtime_priority",
+            ),
             (
                 "[voicemail]\nmax_message_secs = 0",
                 "voicemail.max_message_secs",
