@@ -19,6 +19,7 @@ mod notices;
 mod portal_view;
 mod prompts;
 mod run;
+mod tls_files;
 mod write_behind;
 
 use std::path::PathBuf;

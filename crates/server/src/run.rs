@@ -204,9 +204,19 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let (core_tx, mut core_rx) = mpsc::channel::<CoreInput>(cfg.server.core_queue);
     let drops = Arc::new(Drops::default());
     let max_queue_delay = Duration::from_millis(cfg.server.max_queue_delay_ms);
+    let tls_context = crate::tls_files::load(&cfg, &listens)?;
+    let of_kind = |kind: transport::TransportKind| -> Vec<std::net::SocketAddr> {
+        listens
+            .iter()
+            .filter(|l| l.kind == kind)
+            .map(|l| l.addr)
+            .collect()
+    };
     let tcfg = TransportConfig {
-        udp: listens.iter().filter(|l| !l.tcp).map(|l| l.addr).collect(),
-        tcp: listens.iter().filter(|l| l.tcp).map(|l| l.addr).collect(),
+        udp: of_kind(transport::TransportKind::Udp),
+        tcp: of_kind(transport::TransportKind::Tcp),
+        tls: of_kind(transport::TransportKind::Tls),
+        tls_context: tls_context.clone(),
         udp_workers: cfg.udp_sockets(),
         max_connections: cfg.sip.max_connections,
         tcp_idle_timeout: Duration::from_secs(cfg.sip.tcp_idle_timeout_secs),
@@ -226,7 +236,26 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     for (kind, addr) in &bound {
         tracing::info!(transport = %kind, %addr, "listening");
     }
-    let first = bound.first().map(|(_, a)| *a).context("no socket bound")?;
+    let first = bound
+        .iter()
+        .find(|(k, _)| *k != transport::TransportKind::Tls)
+        .or(bound.first())
+        .map(|(_, a)| *a)
+        .context("no socket bound")?;
+    // TLS listens on a port of its own (5061): Via and Record-Route towards TLS peers say so.
+    let transport_ports: Vec<(proxy::Transport, u16)> = bound
+        .iter()
+        .find(|(k, _)| *k == transport::TransportKind::Tls)
+        .map(|(k, a)| (*k, a.port()))
+        .into_iter()
+        .collect();
+    let tls_reloader = match &tls_context {
+        Some(ctx) => Some(crate::tls_files::spawn_reloader(
+            ctx.clone(),
+            Duration::from_secs(cfg.tls.watch_secs),
+        )?),
+        None => None,
+    };
     let bound_addrs: Vec<std::net::SocketAddr> = bound.iter().map(|(_, a)| *a).collect();
     let local_addrs = crate::interfaces::local_addresses(&bound_addrs);
     tracing::info!(
@@ -254,6 +283,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         local_addrs,
         listen_ports,
         advertised_port: cfg.sip.advertised_port.unwrap_or(first.port()),
+        transport_ports,
         aliases: cfg.sip.aliases.clone(),
         mode: if cfg.sip.mode == "redirect" {
             ProxyMode::Redirect
@@ -536,6 +566,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     tracing::info!(calls_in_setup = proxy.forks(), "stopping");
     housekeeping.abort();
     control_task.abort();
+    if let Some(t) = tls_reloader {
+        t.abort();
+    }
     if let Some(t) = metrics_task {
         t.abort();
     }

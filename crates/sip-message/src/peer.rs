@@ -15,14 +15,17 @@ pub enum Transport {
     Udp,
     /// SIP over TCP (reliable, framed by Content-Length).
     Tcp,
+    /// SIP over TLS over TCP (RFC 3261 §26; framed as TCP).
+    Tls,
 }
 
 impl Transport {
-    /// The Via token ("UDP", "TCP").
+    /// The Via token ("UDP", "TCP", "TLS").
     pub fn as_str(&self) -> &'static str {
         match self {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
         }
     }
 
@@ -31,6 +34,7 @@ impl Transport {
         match self {
             Transport::Udp => "udp",
             Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
         }
     }
 
@@ -40,6 +44,8 @@ impl Transport {
             Some(Transport::Udp)
         } else if s.eq_ignore_ascii_case("tcp") {
             Some(Transport::Tcp)
+        } else if s.eq_ignore_ascii_case("tls") {
+            Some(Transport::Tls)
         } else {
             None
         }
@@ -52,7 +58,20 @@ impl Transport {
 
     /// Reliable transports need no retransmissions (RFC 3261 §17).
     pub fn is_reliable(&self) -> bool {
-        matches!(self, Transport::Tcp)
+        matches!(self, Transport::Tcp | Transport::Tls)
+    }
+
+    /// Stream transports carry messages on connections (framed by Content-Length).
+    pub fn is_stream(&self) -> bool {
+        matches!(self, Transport::Tcp | Transport::Tls)
+    }
+
+    /// The port a URI without one means (RFC 3263 §4.2: 5061 for TLS, else 5060).
+    pub fn default_port(&self) -> u16 {
+        match self {
+            Transport::Tls => 5061,
+            Transport::Udp | Transport::Tcp => 5060,
+        }
     }
 }
 

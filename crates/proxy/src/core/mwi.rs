@@ -200,8 +200,10 @@ impl Proxy {
         let transport = match dest.transport {
             Transport::Udp => "",
             Transport::Tcp => ";transport=tcp",
+            Transport::Tls => ";transport=tls",
         };
-        format!("<sip:mwi@{host}:{}{transport}>", self.cfg.advertised_port)
+        let port = self.cfg.port_for(dest.transport);
+        format!("<sip:mwi@{host}:{port}{transport}>")
     }
 
     /// NOTIFYs a subscription of the mailbox's counts; `terminated` ends it.

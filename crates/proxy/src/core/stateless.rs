@@ -58,7 +58,7 @@ impl Proxy {
                 "SIP/2.0/{} {}:{};branch={}",
                 dest.transport.as_str(),
                 host,
-                self.cfg.advertised_port,
+                self.cfg.port_for(dest.transport),
                 branch
             ),
         );

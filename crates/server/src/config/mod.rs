@@ -24,6 +24,7 @@ mod security;
 mod server;
 mod services;
 mod sip;
+mod tls;
 mod transaction;
 mod voicemail;
 
@@ -40,6 +41,7 @@ pub use security::SecuritySection;
 pub use server::ServerSection;
 pub use services::ServicesSection;
 pub use sip::{Listen, SipSection};
+pub use tls::TlsSection;
 pub use transaction::TransactionSection;
 pub use voicemail::VoicemailSection;
 
@@ -80,6 +82,8 @@ pub struct Config {
     pub portal: PortalSection,
     /// `[pstn]`
     pub pstn: PstnSection,
+    /// `[tls]`
+    pub tls: TlsSection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -96,6 +100,7 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listens()?;
         self.sip.validate()?;
+        self.tls.validate()?;
         self.server.validate()?;
         self.registrar.validate()?;
         self.auth.validate()?;

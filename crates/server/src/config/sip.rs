@@ -11,7 +11,7 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SipSection {
-    /// Listening sockets as `udp:IP:PORT` or `tcp:IP:PORT`.
+    /// Listening sockets as `udp:IP:PORT`, `tcp:IP:PORT` or `tls:IP:PORT`.
     pub listen: Vec<String>,
     /// Host put in Via and Record-Route; default: the first listen address, or 127.0.0.1
     /// when that is a wildcard.
@@ -69,8 +69,8 @@ impl Default for SipSection {
 /// One listening socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Listen {
-    /// true for TCP.
-    pub tcp: bool,
+    /// UDP, TCP or TLS.
+    pub kind: transport::TransportKind,
     /// Address.
     pub addr: SocketAddr,
 }
@@ -105,15 +105,13 @@ impl SipSection {
                 let (t, a) = l
                     .split_once(':')
                     .with_context(|| format!("sip.listen: {l:?} is not transport:ip:port"))?;
-                let tcp = match t.to_ascii_lowercase().as_str() {
-                    "udp" => false,
-                    "tcp" => true,
-                    other => bail!("sip.listen: unknown transport {other:?} in {l:?} (udp or tcp)"),
-                };
+                let kind = transport::TransportKind::parse(t).with_context(|| {
+                    format!("sip.listen: unknown transport {t:?} in {l:?} (udp, tcp or tls)")
+                })?;
                 let addr: SocketAddr = a
                     .parse()
                     .with_context(|| format!("sip.listen: bad address in {l:?}"))?;
-                Ok(Listen { tcp, addr })
+                Ok(Listen { kind, addr })
             })
             .collect()
     }
