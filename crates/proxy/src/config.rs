@@ -75,6 +75,9 @@ pub struct ProxyConfig {
     pub ban_action: BanAction,
     /// Most bans in force at once; when full, the oldest ban is forgotten.
     pub max_bans: usize,
+    /// Request-URIs whose host is a name are resolved (RFC 3263) through
+    /// [`crate::Proxy::poll_query`]; false: they get 503 (no resolver).
+    pub dns: bool,
 }
 
 impl Default for ProxyConfig {
@@ -100,6 +103,7 @@ impl Default for ProxyConfig {
             flood: FloodConfig::default(),
             ban_action: BanAction::Drop,
             max_bans: 65536,
+            dns: false,
         }
     }
 }

@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod control;
 mod discovery;
+mod dns;
 mod interfaces;
 mod log_lines;
 mod logs;

@@ -278,6 +278,18 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let mut listen_ports: Vec<u16> = bound_addrs.iter().map(|a| a.port()).collect();
     listen_ports.sort_unstable();
     listen_ports.dedup();
+    // RFC 3263: Request-URIs with a host name are resolved off the core task.
+    let resolver = if cfg.dns.enabled {
+        match crate::dns::SipResolver::new(&cfg.dns) {
+            Ok(r) => Some(Arc::new(r)),
+            Err(e) => {
+                tracing::warn!(error = %e, "dns: no resolver; Request-URIs with host names get 503");
+                None
+            }
+        }
+    } else {
+        None
+    };
     let pcfg = ProxyConfig {
         advertised_host: cfg.sip.advertised_host.clone(),
         local_addrs,
@@ -306,6 +318,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         flood: cfg.flood.to_proxy(),
         ban_action: cfg.security.ban_action(),
         max_bans: cfg.security.max_bans,
+        dns: resolver.is_some(),
         ..ProxyConfig::default()
     };
     let txcfg = sip_transaction::Config {
@@ -529,6 +542,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         while let Some(q) = proxy.poll_query() {
             let store = store.clone();
             let core = core_tx.clone();
+            let resolver = resolver.clone();
             tokio::spawn(async move {
                 let answer = match &q.query {
                     proxy::Query::Location(aor) => {
@@ -540,6 +554,19 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                             }
                         }
                     }
+                    proxy::Query::Resolve(uri) => match &resolver {
+                        Some(r) => match r.locate(uri).await {
+                            Ok(targets) => {
+                                tracing::debug!(%uri, targets = ?targets, "dns: located");
+                                proxy::QueryAnswer::Targets(targets)
+                            }
+                            Err(e) => {
+                                tracing::warn!(%uri, error = %e, "dns: cannot locate");
+                                proxy::QueryAnswer::Failed
+                            }
+                        },
+                        None => proxy::QueryAnswer::Failed,
+                    },
                     other => {
                         tracing::error!(query = ?other, "no runner for this query");
                         proxy::QueryAnswer::Failed

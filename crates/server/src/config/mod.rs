@@ -14,6 +14,7 @@ use serde::Deserialize;
 mod auth;
 mod cdr;
 mod database;
+mod dns;
 mod flood;
 mod media;
 mod metrics;
@@ -31,6 +32,7 @@ mod voicemail;
 pub use auth::AuthSection;
 pub use cdr::CdrSection;
 pub use database::DatabaseSection;
+pub use dns::DnsSection;
 pub use flood::FloodSection;
 pub use media::MediaSection;
 pub use metrics::MetricsSection;
@@ -84,6 +86,8 @@ pub struct Config {
     pub pstn: PstnSection,
     /// `[tls]`
     pub tls: TlsSection,
+    /// `[dns]`
+    pub dns: DnsSection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -101,6 +105,7 @@ impl Config {
         self.listens()?;
         self.sip.validate()?;
         self.tls.validate()?;
+        self.dns.validate()?;
         self.server.validate()?;
         self.registrar.validate()?;
         self.auth.validate()?;
