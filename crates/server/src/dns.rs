@@ -65,6 +65,9 @@ fn srv_prefix(t: Transport) -> &'static str {
         Transport::Udp => "_sip._udp",
         Transport::Tcp => "_sip._tcp",
         Transport::Tls => "_sips._tcp",
+        // RFC 7118 defines no SRV name; a ws URI is never forwarded by DNS.
+        Transport::Ws => "_sip._ws",
+        Transport::Wss => "_sips._ws",
     }
 }
 

@@ -217,6 +217,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         tcp: of_kind(transport::TransportKind::Tcp),
         tls: of_kind(transport::TransportKind::Tls),
         tls_context: tls_context.clone(),
+        ws: of_kind(transport::TransportKind::Ws),
+        wss: of_kind(transport::TransportKind::Wss),
+        ws_origins: cfg.sip.ws_origins.clone(),
         udp_workers: cfg.udp_sockets(),
         max_connections: cfg.sip.max_connections,
         tcp_idle_timeout: Duration::from_secs(cfg.sip.tcp_idle_timeout_secs),
@@ -242,13 +245,17 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         .or(bound.first())
         .map(|(_, a)| *a)
         .context("no socket bound")?;
-    // TLS listens on a port of its own (5061): Via and Record-Route towards TLS peers say so.
-    let transport_ports: Vec<(proxy::Transport, u16)> = bound
-        .iter()
-        .find(|(k, _)| *k == transport::TransportKind::Tls)
-        .map(|(k, a)| (*k, a.port()))
-        .into_iter()
-        .collect();
+    // TLS and WebSocket listen on ports of their own (5061, 80/443 or 8088/8089): Via and
+    // Record-Route towards such peers say so.
+    let transport_ports: Vec<(proxy::Transport, u16)> = [
+        transport::TransportKind::Tls,
+        transport::TransportKind::Ws,
+        transport::TransportKind::Wss,
+    ]
+    .iter()
+    .filter_map(|k| bound.iter().find(|(b, _)| b == k))
+    .map(|(k, a)| (*k, a.port()))
+    .collect();
     let tls_reloader = match &tls_context {
         Some(ctx) => Some(crate::tls_files::spawn_reloader(
             ctx.clone(),

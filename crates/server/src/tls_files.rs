@@ -17,7 +17,9 @@ use crate::config::{Config, Listen};
 /// The TLS context, when a `tls:` listener or a certificate is configured. In demo mode a
 /// missing default certificate is generated first.
 pub fn load(cfg: &Config, listens: &[Listen]) -> anyhow::Result<Option<Arc<TlsContext>>> {
-    let wanted = listens.iter().any(|l| l.kind == TransportKind::Tls);
+    let wanted = listens
+        .iter()
+        .any(|l| matches!(l.kind, TransportKind::Tls | TransportKind::Wss));
     if !wanted && cfg.tls.certificate.is_none() {
         return Ok(None);
     }

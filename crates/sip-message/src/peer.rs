@@ -17,6 +17,10 @@ pub enum Transport {
     Tcp,
     /// SIP over TLS over TCP (RFC 3261 §26; framed as TCP).
     Tls,
+    /// SIP over WebSocket (RFC 7118; a message per WebSocket message).
+    Ws,
+    /// SIP over secure WebSocket (RFC 7118, WebSocket over TLS).
+    Wss,
 }
 
 impl Transport {
@@ -26,6 +30,8 @@ impl Transport {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
             Transport::Tls => "TLS",
+            Transport::Ws => "WS",
+            Transport::Wss => "WSS",
         }
     }
 
@@ -35,6 +41,8 @@ impl Transport {
             Transport::Udp => "udp",
             Transport::Tcp => "tcp",
             Transport::Tls => "tls",
+            Transport::Ws => "ws",
+            Transport::Wss => "wss",
         }
     }
 
@@ -46,6 +54,10 @@ impl Transport {
             Some(Transport::Tcp)
         } else if s.eq_ignore_ascii_case("tls") {
             Some(Transport::Tls)
+        } else if s.eq_ignore_ascii_case("ws") {
+            Some(Transport::Ws)
+        } else if s.eq_ignore_ascii_case("wss") {
+            Some(Transport::Wss)
         } else {
             None
         }
@@ -58,7 +70,7 @@ impl Transport {
 
     /// Reliable transports need no retransmissions (RFC 3261 §17).
     pub fn is_reliable(&self) -> bool {
-        matches!(self, Transport::Tcp | Transport::Tls)
+        !matches!(self, Transport::Udp)
     }
 
     /// Stream transports carry messages on connections (framed by Content-Length).
@@ -66,11 +78,18 @@ impl Transport {
         matches!(self, Transport::Tcp | Transport::Tls)
     }
 
+    /// WebSocket transports: connections only the client opens (RFC 7118 §5).
+    pub fn is_websocket(&self) -> bool {
+        matches!(self, Transport::Ws | Transport::Wss)
+    }
+
     /// The port a URI without one means (RFC 3263 §4.2: 5061 for TLS, else 5060).
     pub fn default_port(&self) -> u16 {
         match self {
             Transport::Tls => 5061,
             Transport::Udp | Transport::Tcp => 5060,
+            Transport::Ws => 80,
+            Transport::Wss => 443,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! SIP transports for Switchboard: UDP, TCP and TLS, over IPv4 and IPv6, on tokio.
+//! SIP transports for Switchboard: UDP, TCP, TLS and WebSocket (WS, WSS), over IPv4 and
+//! IPv6, on tokio.
 //!
 //! This crate owns the bytes in and out: sockets (SO_REUSEPORT UDP workers, TCP
 //! and TLS listeners, the TLS certificate and handshakes), the stream connection table (RFC 3261 §18 connection reuse, idle timeout,
@@ -23,6 +24,7 @@ mod tcp;
 mod tls;
 mod transports;
 mod udp;
+mod ws;
 
 pub use config::TransportConfig;
 pub use error::SendError;

@@ -101,6 +101,24 @@ impl ConnTable {
         }
     }
 
+    /// Queues on a live connection to `remote` (the newest); `Err(data)` when there is
+    /// none (WebSocket: only the client connects).
+    pub fn send_existing(&self, remote: ConnKey, data: Bytes) -> Result<Routed, Bytes> {
+        let t = self.inner.lock();
+        let mut data = data;
+        for id in t.by_addr.get(&remote).into_iter().flatten().rev() {
+            let Some(entry) = t.by_id.get(id) else {
+                continue;
+            };
+            match entry.tx.try_send(data) {
+                Ok(()) => return Ok(Routed::Queued),
+                Err(TrySendError::Full(_)) => return Ok(Routed::Full),
+                Err(TrySendError::Closed(d)) => data = d,
+            }
+        }
+        Err(data)
+    }
+
     /// Queues on a connection to `remote` (the newest live one), or makes a new entry
     /// with the message queued if there is room.
     pub fn send_or_reserve(

@@ -35,6 +35,7 @@ pub(crate) struct Shared {
     pub udp: Vec<UdpEndpoint>,
     pub tcp: Vec<SocketAddr>,
     pub tls_listens: Vec<SocketAddr>,
+    pub ws_listens: Vec<(TransportKind, SocketAddr)>,
     pub tls: Option<Arc<crate::tls::TlsContext>>,
     pub rt: Handle,
     pub shutdown: watch::Sender<bool>,
@@ -93,7 +94,7 @@ impl Transports {
             .iter()
             .map(|l| l.local_addr())
             .collect::<io::Result<Vec<_>>>()?;
-        if !config.tls.is_empty() && config.tls_context.is_none() {
+        if !(config.tls.is_empty() && config.wss.is_empty()) && config.tls_context.is_none() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "TLS listeners need a certificate and key",
@@ -108,6 +109,17 @@ impl Transports {
             .iter()
             .map(|l| l.local_addr())
             .collect::<io::Result<Vec<_>>>()?;
+        let ws_listeners = config
+            .ws
+            .iter()
+            .map(|a| (TransportKind::Ws, a))
+            .chain(config.wss.iter().map(|a| (TransportKind::Wss, a)))
+            .map(|(k, a)| tcp::listen(*a).map(|l| (k, l)))
+            .collect::<io::Result<Vec<_>>>()?;
+        let ws_listens = ws_listeners
+            .iter()
+            .map(|(k, l)| l.local_addr().map(|a| (*k, a)))
+            .collect::<io::Result<Vec<_>>>()?;
         let (shutdown, _) = watch::channel(false);
         let tls = config.tls_context.clone();
         let shared = Arc::new(Shared {
@@ -118,6 +130,7 @@ impl Transports {
             udp,
             tcp,
             tls_listens,
+            ws_listens,
             tls,
             rt: Handle::current(),
             shutdown,
@@ -135,6 +148,10 @@ impl Transports {
         }
         for listener in listeners {
             let accept = tcp::accept_loop(listener, shared.clone(), TransportKind::Tcp);
+            tasks.push(shared.rt.spawn(accept));
+        }
+        for (kind, listener) in ws_listeners {
+            let accept = crate::ws::accept_loop(listener, shared.clone(), kind);
             tasks.push(shared.rt.spawn(accept));
         }
         for listener in tls_listeners {
@@ -162,7 +179,8 @@ impl Transports {
             .tls_listens
             .iter()
             .map(|a| (TransportKind::Tls, *a));
-        udp.chain(tcp).chain(tls).collect()
+        let ws = self.shared.ws_listens.iter().copied();
+        udp.chain(tcp).chain(tls).chain(ws).collect()
     }
 
     /// The bound address of every UDP worker socket (`udp_workers` per UDP address).
@@ -199,6 +217,21 @@ impl Transports {
         }
         match peer.transport {
             TransportKind::Udp => udp::send(shared, peer.addr, data),
+            kind @ (TransportKind::Ws | TransportKind::Wss) => {
+                let key = (kind, peer.addr);
+                let data = match peer.conn {
+                    Some(id) => match shared.conns.send_on(id, data) {
+                        Ok(routed) => return self.routed(key, routed),
+                        Err(data) => data,
+                    },
+                    None => data,
+                };
+                match shared.conns.send_existing(key, data) {
+                    Ok(routed) => self.routed(key, routed),
+                    // Only the browser connects: no connection, no way to it.
+                    Err(_) => Err(SendError::NoTransport(kind)),
+                }
+            }
             kind @ (TransportKind::Tcp | TransportKind::Tls) => {
                 let configured = match kind {
                     TransportKind::Tls => shared.tls.is_some(),

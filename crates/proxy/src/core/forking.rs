@@ -600,6 +600,8 @@ fn build_branch(
                 Transport::Udp => "",
                 Transport::Tcp => ";transport=tcp",
                 Transport::Tls => ";transport=tls",
+                Transport::Ws => ";transport=ws",
+                Transport::Wss => ";transport=wss",
             };
             let value = format_args!(
                 "<sip:{}:{}{};lr>",

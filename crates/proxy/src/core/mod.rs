@@ -27,6 +27,7 @@ mod caller_id;
 mod domains;
 mod failover;
 mod final_route;
+mod flows;
 mod forking;
 mod gateways;
 mod guard;

@@ -201,6 +201,8 @@ impl Proxy {
             Transport::Udp => "",
             Transport::Tcp => ";transport=tcp",
             Transport::Tls => ";transport=tls",
+            Transport::Ws => ";transport=ws",
+            Transport::Wss => ";transport=wss",
         };
         let port = self.cfg.port_for(dest.transport);
         format!("<sip:mwi@{host}:{port}{transport}>")

@@ -250,6 +250,21 @@ impl Stage for NotLocal {
         let Ok(uri) = sip_message::Uri::parse(&cx.ruri) else {
             return Answer::new(400, "Bad Request-URI").into();
         };
+        if super::flows::is_made_up_host(&uri) {
+            // A WebSocket phone: reachable only over the connection it registered from.
+            return match p.flow_of_contact(&cx.req, &cx.ruri, cx.wall) {
+                Some(dest) => Flow::Forward(Targets::one(Target {
+                    request_uri: None,
+                    dest,
+                    routes: vec![],
+                    q: 1000,
+                })),
+                None => {
+                    tracing::info!(uri = %cx.ruri, "no connection to this WebSocket contact");
+                    Answer::new(480, "Temporarily Unavailable").into()
+                }
+            };
+        }
         match uri_destination(&uri) {
             Ok(dest) => Flow::Forward(Targets::one(Target {
                 request_uri: None,
