@@ -24,7 +24,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use testkit::location::contacts;
-use testkit::open::caller;
+use testkit::open::{caller, phone};
 use testkit::ports::free_port;
 use testkit::server::{Options, Server, DOMAIN};
 use testkit::wait::HANG_GUARD;
@@ -180,6 +180,76 @@ async fn a_websocket_phone_registers_and_is_called_over_its_connection() {
     let log = node.log_text();
     assert!(log.contains("source=ws:127.0.0.1:"), "{log}");
     assert!(log.contains("call answered"), "{log}");
+}
+
+/// The WebSocket phone calls bob, a SIPp phone registered over UDP: INVITE, 180/200,
+/// ACK and BYE cross from the WebSocket to UDP and back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_phone_calls_a_sipp_phone() {
+    let (node, port) = server();
+    let (_, bob) = phone(&node, "bob", "uas-answer-200.xml");
+    let bob = bob.spawn();
+    let mut alice = connect(port, ORIGIN).await.unwrap();
+    let via = "Via: SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bKws-inv-1\r\n";
+    let dialog = "From: <sip:alice@example.com>;tag=ws-c1\r\n\
+                  Call-ID: ws-call-1\r\n";
+    let sdp = "v=0\r\no=alice 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n\
+               t=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+    send(
+        &mut alice,
+        format!(
+            "INVITE sip:bob@example.com SIP/2.0\r\n{via}Max-Forwards: 70\r\n{dialog}\
+             To: <sip:bob@example.com>\r\nCSeq: 1 INVITE\r\n\
+             Contact: <sip:k2l7@df7jal23ls0d.invalid;transport=ws>\r\n\
+             Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+            sdp.len()
+        ),
+    )
+    .await;
+    let ok = loop {
+        let m = next(&mut alice).await;
+        let status = &m[8..11];
+        assert!(["100", "180", "200"].contains(&status), "{m}");
+        if status == "200" {
+            break m;
+        }
+    };
+    // In the dialog: the route set from the 200's Record-Route, the target its Contact.
+    let mut route: Vec<&str> = lines(&ok, "Record-Route")
+        .iter()
+        .map(|l| l.trim_start_matches("Record-Route:").trim())
+        .collect();
+    route.reverse();
+    let target = lines(&ok, "Contact")[0]
+        .trim_start_matches("Contact:")
+        .trim()
+        .trim_start_matches('<')
+        .split('>')
+        .next()
+        .unwrap()
+        .to_string();
+    let to = lines(&ok, "To")[0];
+    let in_dialog = |method: &str, cseq: u32, branch: &str| {
+        format!(
+            "{method} {target} SIP/2.0\r\n\
+             Via: SIP/2.0/WS df7jal23ls0d.invalid;branch={branch}\r\n\
+             Max-Forwards: 70\r\nRoute: {}\r\n{dialog}{to}\r\nCSeq: {cseq} {method}\r\n\
+             Content-Length: 0\r\n\r\n",
+            route.join(", ")
+        )
+    };
+    send(&mut alice, in_dialog("ACK", 1, "z9hG4bKws-ack-1")).await;
+    send(&mut alice, in_dialog("BYE", 2, "z9hG4bKws-bye-1")).await;
+    let bye_ok = next(&mut alice).await;
+    assert!(bye_ok.starts_with("SIP/2.0 200"), "{bye_ok}");
+    assert!(bye_ok.contains("CSeq: 2 BYE"), "{bye_ok}");
+    let bob = tokio::task::spawn_blocking(move || bob.wait())
+        .await
+        .unwrap();
+    bob.assert_ok("bob answers the WebSocket phone's call");
+    let invite = &bob.find(false, "INVITE")[0];
+    assert!(invite.contains("Via: SIP/2.0/UDP"), "{invite}");
+    assert!(node.log_text().contains("hangup=caller"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
