@@ -19,6 +19,10 @@ command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need_apt+=(fonts-wqy-microhei)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
+# The TLS tests' certificates and TLS peers (s_server, s_client).
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# The DNS (RFC 3263) test's name server.
+command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || need_apt+=(dnsmasq-base)
 if [ ${#need_apt[@]} -gt 0 ]; then
     log "installing ${need_apt[*]}"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo

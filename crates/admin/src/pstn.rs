@@ -44,7 +44,7 @@ pub async fn add_gateway(
     let transport = match input.transport {
         None => GatewayTransport::Udp,
         Some(t) => GatewayTransport::parse(t)
-            .ok_or_else(|| AdminError::invalid("transport", format!("{t:?}: udp or tcp")))?,
+            .ok_or_else(|| AdminError::invalid("transport", format!("{t:?}: udp, tcp or tls")))?,
     };
     let gateway = Gateway {
         name: input.name.to_owned(),

@@ -29,22 +29,26 @@ pub enum GatewayTransport {
     Udp,
     /// TCP.
     Tcp,
+    /// TLS over TCP; the gateway's certificate is checked as `[tls]` says.
+    Tls,
 }
 
 impl GatewayTransport {
-    /// `udp` or `tcp`.
+    /// `udp`, `tcp` or `tls`.
     pub fn as_str(self) -> &'static str {
         match self {
             GatewayTransport::Udp => "udp",
             GatewayTransport::Tcp => "tcp",
+            GatewayTransport::Tls => "tls",
         }
     }
 
-    /// Parses `udp` or `tcp` (any case).
+    /// Parses `udp`, `tcp` or `tls` (any case).
     pub fn parse(s: &str) -> Option<Self> {
         match s.to_ascii_lowercase().as_str() {
             "udp" => Some(GatewayTransport::Udp),
             "tcp" => Some(GatewayTransport::Tcp),
+            "tls" => Some(GatewayTransport::Tls),
             _ => None,
         }
     }

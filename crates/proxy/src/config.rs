@@ -39,6 +39,9 @@ pub struct ProxyConfig {
     pub listen_ports: Vec<u16>,
     /// Port put in Via and Record-Route.
     pub advertised_port: u16,
+    /// Ports put in Via and Record-Route for transports listening elsewhere than
+    /// `advertised_port` (TLS on 5061): see [`ProxyConfig::port_for`].
+    pub transport_ports: Vec<(crate::destination::Transport, u16)>,
     /// Other host names and addresses that mean "this server" in a Route or Request-URI.
     pub aliases: Vec<String>,
     /// Proxy or redirect.
@@ -72,6 +75,9 @@ pub struct ProxyConfig {
     pub ban_action: BanAction,
     /// Most bans in force at once; when full, the oldest ban is forgotten.
     pub max_bans: usize,
+    /// Request-URIs whose host is a name are resolved (RFC 3263) through
+    /// [`crate::Proxy::poll_query`]; false: they get 503 (no resolver).
+    pub dns: bool,
 }
 
 impl Default for ProxyConfig {
@@ -81,6 +87,7 @@ impl Default for ProxyConfig {
             local_addrs: vec![std::net::IpAddr::from([127, 0, 0, 1])],
             listen_ports: vec![5060],
             advertised_port: 5060,
+            transport_ports: Vec::new(),
             aliases: Vec::new(),
             mode: ProxyMode::Proxy,
             record_route: true,
@@ -96,6 +103,18 @@ impl Default for ProxyConfig {
             flood: FloodConfig::default(),
             ban_action: BanAction::Drop,
             max_bans: 65536,
+            dns: false,
         }
+    }
+}
+
+impl ProxyConfig {
+    /// The port a peer reaches this server on over `transport`: its own listener's port
+    /// when one is configured for it, else `advertised_port` (UDP and TCP share it).
+    pub fn port_for(&self, transport: crate::destination::Transport) -> u16 {
+        self.transport_ports
+            .iter()
+            .find(|(t, _)| *t == transport)
+            .map_or(self.advertised_port, |(_, p)| *p)
     }
 }

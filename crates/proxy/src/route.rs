@@ -90,17 +90,25 @@ impl HopError {
     }
 }
 
-/// The next hop for a SIP URI: maddr or host, port (default 5060), transport parameter.
+/// The next hop for a SIP URI: maddr or host, port (default 5060, 5061 over TLS),
+/// transport parameter. A `sips:` URI goes only over TLS (RFC 5630 §3.1.3): with no
+/// transport parameter or `transport=tls` it is TLS, with another it is unsupported.
 /// Host names other than `localhost` need DNS (RFC 3263), which this server does not do
 /// yet: they give `Unresolvable`.
 pub(crate) fn uri_destination(uri: &Uri<'_>) -> Result<Destination, HopError> {
-    if uri.scheme != Scheme::Sip {
-        return Err(HopError::Unsupported);
-    }
+    let secure = match uri.scheme {
+        Scheme::Sip => false,
+        Scheme::Sips => true,
+        _ => return Err(HopError::Unsupported),
+    };
     let transport = match uri.transport_param() {
         Some(t) => Transport::parse(t).ok_or(HopError::Unsupported)?,
+        None if secure => Transport::Tls,
         None => Transport::Udp,
     };
+    if secure && transport != Transport::Tls {
+        return Err(HopError::Unsupported);
+    }
     let host = uri
         .param("maddr")
         .flatten()
@@ -115,7 +123,43 @@ pub(crate) fn uri_destination(uri: &Uri<'_>) -> Result<Destination, HopError> {
     };
     Ok(Destination {
         transport,
-        addr: SocketAddr::new(ip, uri.port.unwrap_or(5060)),
+        addr: SocketAddr::new(ip, uri.port.unwrap_or(transport.default_port())),
         conn: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hop(uri: &str) -> Result<Destination, HopError> {
+        uri_destination(&Uri::parse(uri).unwrap())
+    }
+
+    #[test]
+    fn sips_routes_only_over_tls() {
+        let d = hop("sips:bob@192.0.2.1").unwrap();
+        assert_eq!((d.transport, d.addr.port()), (Transport::Tls, 5061));
+        let d = hop("sips:bob@192.0.2.1:5071;transport=tls").unwrap();
+        assert_eq!((d.transport, d.addr.port()), (Transport::Tls, 5071));
+        assert_eq!(
+            hop("sips:bob@192.0.2.1;transport=udp"),
+            Err(HopError::Unsupported)
+        );
+        assert_eq!(
+            hop("sips:bob@192.0.2.1;transport=tcp"),
+            Err(HopError::Unsupported)
+        );
+    }
+
+    #[test]
+    fn transport_parameter_and_default_ports() {
+        let d = hop("sip:bob@192.0.2.1;transport=tls").unwrap();
+        assert_eq!((d.transport, d.addr.port()), (Transport::Tls, 5061));
+        let d = hop("sip:bob@192.0.2.1;transport=tcp").unwrap();
+        assert_eq!((d.transport, d.addr.port()), (Transport::Tcp, 5060));
+        let d = hop("sip:bob@192.0.2.1").unwrap();
+        assert_eq!((d.transport, d.addr.port()), (Transport::Udp, 5060));
+        assert_eq!(hop("tel:+4930123"), Err(HopError::Unsupported));
+    }
 }

@@ -276,6 +276,10 @@ pub fn execute(
                 out.push_str(&format!("switchboard_transport_messages_total{{transport=\"{tr}\",direction=\"{dir}\"}} {v}\n"));
             }
             out.push_str(&format!(
+                "# HELP switchboard_tls_handshake_failures_total TLS handshakes that failed (a certificate refused, a peer not speaking TLS, a timeout).\n# TYPE switchboard_tls_handshake_failures_total counter\nswitchboard_tls_handshake_failures_total {}\n",
+                t.tls_handshake_failures
+            ));
+            out.push_str(&format!(
                 "# HELP switchboard_voicemail_mailboxes Users with voicemail enabled.\n# TYPE switchboard_voicemail_mailboxes gauge\nswitchboard_voicemail_mailboxes {}\n",
                 directory.voicemail_count()
             ));
@@ -319,6 +323,7 @@ pub fn execute(
                 "dropped_queue_delay": drops.queue_delay.load(Ordering::Relaxed),
                 "tcp_connections": transports.connection_count(),
                 "udp_rx": t.udp_rx, "udp_tx": t.udp_tx, "tcp_rx": t.tcp_rx, "tcp_tx": t.tcp_tx,
+                "tls_handshake_failures": t.tls_handshake_failures,
                 "domains": domains, "users": users, "aliases": aliases,
                 "mailboxes": directory.voicemail_count(),
                 "mwi_subscriptions": proxy.mwi_subscriptions(),

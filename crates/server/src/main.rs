@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod control;
 mod discovery;
+mod dns;
 mod interfaces;
 mod log_lines;
 mod logs;
@@ -19,6 +20,7 @@ mod notices;
 mod portal_view;
 mod prompts;
 mod run;
+mod tls_files;
 mod write_behind;
 
 use std::path::PathBuf;

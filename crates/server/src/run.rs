@@ -204,9 +204,22 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let (core_tx, mut core_rx) = mpsc::channel::<CoreInput>(cfg.server.core_queue);
     let drops = Arc::new(Drops::default());
     let max_queue_delay = Duration::from_millis(cfg.server.max_queue_delay_ms);
+    let tls_context = crate::tls_files::load(&cfg, &listens)?;
+    let of_kind = |kind: transport::TransportKind| -> Vec<std::net::SocketAddr> {
+        listens
+            .iter()
+            .filter(|l| l.kind == kind)
+            .map(|l| l.addr)
+            .collect()
+    };
     let tcfg = TransportConfig {
-        udp: listens.iter().filter(|l| !l.tcp).map(|l| l.addr).collect(),
-        tcp: listens.iter().filter(|l| l.tcp).map(|l| l.addr).collect(),
+        udp: of_kind(transport::TransportKind::Udp),
+        tcp: of_kind(transport::TransportKind::Tcp),
+        tls: of_kind(transport::TransportKind::Tls),
+        tls_context: tls_context.clone(),
+        ws: of_kind(transport::TransportKind::Ws),
+        wss: of_kind(transport::TransportKind::Wss),
+        ws_origins: cfg.sip.ws_origins.clone(),
         udp_workers: cfg.udp_sockets(),
         max_connections: cfg.sip.max_connections,
         tcp_idle_timeout: Duration::from_secs(cfg.sip.tcp_idle_timeout_secs),
@@ -226,7 +239,30 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     for (kind, addr) in &bound {
         tracing::info!(transport = %kind, %addr, "listening");
     }
-    let first = bound.first().map(|(_, a)| *a).context("no socket bound")?;
+    let first = bound
+        .iter()
+        .find(|(k, _)| *k != transport::TransportKind::Tls)
+        .or(bound.first())
+        .map(|(_, a)| *a)
+        .context("no socket bound")?;
+    // TLS and WebSocket listen on ports of their own (5061, 80/443 or 8088/8089): Via and
+    // Record-Route towards such peers say so.
+    let transport_ports: Vec<(proxy::Transport, u16)> = [
+        transport::TransportKind::Tls,
+        transport::TransportKind::Ws,
+        transport::TransportKind::Wss,
+    ]
+    .iter()
+    .filter_map(|k| bound.iter().find(|(b, _)| b == k))
+    .map(|(k, a)| (*k, a.port()))
+    .collect();
+    let tls_reloader = match &tls_context {
+        Some(ctx) => Some(crate::tls_files::spawn_reloader(
+            ctx.clone(),
+            Duration::from_secs(cfg.tls.watch_secs),
+        )?),
+        None => None,
+    };
     let bound_addrs: Vec<std::net::SocketAddr> = bound.iter().map(|(_, a)| *a).collect();
     let local_addrs = crate::interfaces::local_addresses(&bound_addrs);
     tracing::info!(
@@ -249,11 +285,24 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let mut listen_ports: Vec<u16> = bound_addrs.iter().map(|a| a.port()).collect();
     listen_ports.sort_unstable();
     listen_ports.dedup();
+    // RFC 3263: Request-URIs with a host name are resolved off the core task.
+    let resolver = if cfg.dns.enabled {
+        match crate::dns::SipResolver::new(&cfg.dns) {
+            Ok(r) => Some(Arc::new(r)),
+            Err(e) => {
+                tracing::warn!(error = %e, "dns: no resolver; Request-URIs with host names get 503");
+                None
+            }
+        }
+    } else {
+        None
+    };
     let pcfg = ProxyConfig {
         advertised_host: cfg.sip.advertised_host.clone(),
         local_addrs,
         listen_ports,
         advertised_port: cfg.sip.advertised_port.unwrap_or(first.port()),
+        transport_ports,
         aliases: cfg.sip.aliases.clone(),
         mode: if cfg.sip.mode == "redirect" {
             ProxyMode::Redirect
@@ -279,6 +328,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         flood: cfg.flood.to_proxy(),
         ban_action: cfg.security.ban_action(),
         max_bans: cfg.security.max_bans,
+        dns: resolver.is_some(),
         ..ProxyConfig::default()
     };
     let txcfg = sip_transaction::Config {
@@ -502,6 +552,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         while let Some(q) = proxy.poll_query() {
             let store = store.clone();
             let core = core_tx.clone();
+            let resolver = resolver.clone();
             tokio::spawn(async move {
                 let answer = match &q.query {
                     proxy::Query::Location(aor) => {
@@ -513,6 +564,19 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                             }
                         }
                     }
+                    proxy::Query::Resolve(uri) => match &resolver {
+                        Some(r) => match r.locate(uri).await {
+                            Ok(targets) => {
+                                tracing::debug!(%uri, targets = ?targets, "dns: located");
+                                proxy::QueryAnswer::Targets(targets)
+                            }
+                            Err(e) => {
+                                tracing::warn!(%uri, error = %e, "dns: cannot locate");
+                                proxy::QueryAnswer::Failed
+                            }
+                        },
+                        None => proxy::QueryAnswer::Failed,
+                    },
                     other => {
                         tracing::error!(query = ?other, "no runner for this query");
                         proxy::QueryAnswer::Failed
@@ -539,6 +603,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     tracing::info!(calls_in_setup = proxy.forks(), "stopping");
     housekeeping.abort();
     control_task.abort();
+    if let Some(t) = tls_reloader {
+        t.abort();
+    }
     if let Some(t) = metrics_task {
         t.abort();
     }

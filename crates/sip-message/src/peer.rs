@@ -15,14 +15,23 @@ pub enum Transport {
     Udp,
     /// SIP over TCP (reliable, framed by Content-Length).
     Tcp,
+    /// SIP over TLS over TCP (RFC 3261 §26; framed as TCP).
+    Tls,
+    /// SIP over WebSocket (RFC 7118; a message per WebSocket message).
+    Ws,
+    /// SIP over secure WebSocket (RFC 7118, WebSocket over TLS).
+    Wss,
 }
 
 impl Transport {
-    /// The Via token ("UDP", "TCP").
+    /// The Via token ("UDP", "TCP", "TLS").
     pub fn as_str(&self) -> &'static str {
         match self {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
+            Transport::Ws => "WS",
+            Transport::Wss => "WSS",
         }
     }
 
@@ -31,6 +40,9 @@ impl Transport {
         match self {
             Transport::Udp => "udp",
             Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+            Transport::Ws => "ws",
+            Transport::Wss => "wss",
         }
     }
 
@@ -40,6 +52,12 @@ impl Transport {
             Some(Transport::Udp)
         } else if s.eq_ignore_ascii_case("tcp") {
             Some(Transport::Tcp)
+        } else if s.eq_ignore_ascii_case("tls") {
+            Some(Transport::Tls)
+        } else if s.eq_ignore_ascii_case("ws") {
+            Some(Transport::Ws)
+        } else if s.eq_ignore_ascii_case("wss") {
+            Some(Transport::Wss)
         } else {
             None
         }
@@ -52,7 +70,27 @@ impl Transport {
 
     /// Reliable transports need no retransmissions (RFC 3261 §17).
     pub fn is_reliable(&self) -> bool {
-        matches!(self, Transport::Tcp)
+        !matches!(self, Transport::Udp)
+    }
+
+    /// Stream transports carry messages on connections (framed by Content-Length).
+    pub fn is_stream(&self) -> bool {
+        matches!(self, Transport::Tcp | Transport::Tls)
+    }
+
+    /// WebSocket transports: connections only the client opens (RFC 7118 §5).
+    pub fn is_websocket(&self) -> bool {
+        matches!(self, Transport::Ws | Transport::Wss)
+    }
+
+    /// The port a URI without one means (RFC 3263 §4.2: 5061 for TLS, else 5060).
+    pub fn default_port(&self) -> u16 {
+        match self {
+            Transport::Tls => 5061,
+            Transport::Udp | Transport::Tcp => 5060,
+            Transport::Ws => 80,
+            Transport::Wss => 443,
+        }
     }
 }
 

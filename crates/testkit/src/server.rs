@@ -44,6 +44,8 @@ pub struct Options {
     pub listen_host: String,
     /// Extra lines of `[sip]`.
     pub sip: String,
+    /// Listeners besides UDP and TCP on the server's port, e.g. `tls:127.0.0.1:5061`.
+    pub extra_listen: Vec<String>,
     /// Extra lines of `[transaction]`.
     pub transaction: String,
     /// Lines of `[registrar]`.
@@ -74,6 +76,7 @@ impl Default for Options {
             shutdown_grace_secs: 5,
             listen_host: "127.0.0.1".into(),
             sip: String::new(),
+            extra_listen: Vec::new(),
             // Retransmission timing does not matter in these tests: short timers.
             transaction: "t1_ms = 100\n".into(),
             registrar: "min_expires = 10\ndefault_expires = 60\nmax_expires = 300\n".into(),
@@ -126,9 +129,14 @@ impl Options {
     /// The config file's text for `data_dir` and `port`.
     pub fn toml(&self, data_dir: &str, port: u16) -> String {
         let host = &self.listen_host;
+        let extra: String = self
+            .extra_listen
+            .iter()
+            .map(|l| format!(", {l:?}"))
+            .collect();
         let mut t = format!(
             "[server]\ndata_dir = {data_dir:?}\ndemo = false\nnode_name = {:?}\nshutdown_grace_secs = {}\n\n\
-             [sip]\nlisten = [\"udp:{host}:{port}\", \"tcp:{host}:{port}\"]\nudp_workers = 1\n{}\n\
+             [sip]\nlisten = [\"udp:{host}:{port}\", \"tcp:{host}:{port}\"{extra}]\nudp_workers = 1\n{}\n\
              [transaction]\n{}\n[registrar]\n{}\n",
             self.node_name, self.shutdown_grace_secs, self.sip, self.transaction, self.registrar,
         );
@@ -293,6 +301,16 @@ impl Server {
         assert!(st.success(), "kill -TERM failed");
         let st = wait_child(&mut child, "switchboard after SIGTERM", HANG_GUARD);
         assert!(st.success(), "switchboard exited with {st} after SIGTERM");
+    }
+
+    /// Sends a signal (`HUP`, `USR1`, ...) to the running server.
+    pub fn signal(&self, name: &str) {
+        let child = self.child.as_ref().expect("the server is not running");
+        let st = Command::new("kill")
+            .args([&format!("-{name}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success(), "kill -{name} failed");
     }
 
     /// SIGKILL: the server dies as in a crash, writing nothing more.

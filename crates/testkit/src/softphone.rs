@@ -130,9 +130,20 @@ impl Baresip {
         let accounts = self.dir.join("accounts");
         let a = std::fs::read_to_string(&accounts).unwrap();
         std::fs::write(&accounts, a.replace("regint=300", "regint=0")).unwrap();
+        self.on_loopback()
+    }
+
+    /// Uses only the loopback interface, so its SDP and Contact say 127.0.0.1.
+    pub fn on_loopback(self) -> Self {
+        self.with_config_line("net_interface 127.0.0.1")
+    }
+
+    /// Adds a line to its `config` file (e.g. `sip_cafile /path/ca.pem`).
+    pub fn with_config_line(self, line: &str) -> Self {
         let config = self.dir.join("config");
         let mut c = std::fs::read_to_string(&config).unwrap();
-        c.push_str("net_interface 127.0.0.1\n");
+        c.push_str(line);
+        c.push('\n');
         std::fs::write(&config, c).unwrap();
         self
     }

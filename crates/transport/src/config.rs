@@ -11,6 +11,18 @@ pub struct TransportConfig {
     pub udp: Vec<SocketAddr>,
     /// TCP addresses to listen on. Port 0 is allowed as for `udp`.
     pub tcp: Vec<SocketAddr>,
+    /// TLS addresses to listen on (port 0 allowed); they need `tls_context`.
+    pub tls: Vec<SocketAddr>,
+    /// The certificate, key and peer checks for TLS, inbound and outbound. None: no TLS
+    /// (a TLS listener is then an error, a TLS send fails with `NoTransport`).
+    pub tls_context: Option<std::sync::Arc<crate::tls::TlsContext>>,
+    /// WebSocket (RFC 7118) addresses to listen on.
+    pub ws: Vec<SocketAddr>,
+    /// Secure WebSocket addresses to listen on; they need `tls_context`.
+    pub wss: Vec<SocketAddr>,
+    /// Origins a WebSocket upgrade may come from (e.g. `https://phone.example.com`);
+    /// empty: any. Others get 403.
+    pub ws_origins: Vec<String>,
     /// Sockets per UDP address, bound with SO_REUSEPORT; 0 means the number of cores.
     pub udp_workers: usize,
     /// Bound on the TCP connection table (inbound and outbound). New inbound connections
@@ -31,6 +43,11 @@ impl Default for TransportConfig {
         TransportConfig {
             udp: vec![any],
             tcp: vec![any],
+            tls: Vec::new(),
+            tls_context: None,
+            ws: Vec::new(),
+            wss: Vec::new(),
+            ws_origins: Vec::new(),
             udp_workers: 0,
             max_connections: 4096,
             tcp_idle_timeout: Duration::from_secs(600),

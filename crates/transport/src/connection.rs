@@ -1,5 +1,5 @@
-//! One live TCP connection: a reader task framing messages, and a writer task draining
-//! the bounded send queue.
+//! One live stream connection (TCP, or TLS over TCP): a reader task framing messages,
+//! and a writer task draining the bounded send queue.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use sip_message::{Frame, FramingError, StreamFramer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -54,20 +53,32 @@ enum Close {
     Shutdown,
 }
 
+/// A connected stream, ready for SIP.
+pub(crate) enum Opened {
+    /// Plain TCP.
+    Tcp(TcpStream),
+    /// TLS over TCP, handshake done.
+    Tls(Box<tokio_rustls::TlsStream<TcpStream>>),
+}
+
 /// Drives a connection whose table entry exists, until it closes; then removes the
 /// entry and lets the writer flush what is queued, briefly.
 pub(crate) async fn run(
     shared: Arc<Shared>,
     id: ConnectionId,
-    stream: TcpStream,
+    stream: Opened,
     remote: SocketAddr,
     tx: mpsc::Sender<Bytes>,
     rx: mpsc::Receiver<Bytes>,
 ) {
-    if let Err(e) = stream.set_nodelay(true) {
+    let tcp = match &stream {
+        Opened::Tcp(s) => s,
+        Opened::Tls(s) => s.get_ref().0,
+    };
+    if let Err(e) = tcp.set_nodelay(true) {
         tracing::debug!(%remote, error = %e, "tcp: cannot set TCP_NODELAY");
     }
-    let local = match stream.local_addr() {
+    let local = match tcp.local_addr() {
         Ok(a) => a,
         Err(e) => {
             tracing::warn!(%remote, error = %e, "tcp: connection lost before start");
@@ -76,26 +87,50 @@ pub(crate) async fn run(
             return;
         }
     };
-    let (mut rd, wr) = stream.into_split();
+    match stream {
+        Opened::Tcp(s) => {
+            let (rd, wr) = s.into_split();
+            let kind = TransportKind::Tcp;
+            drive(shared, id, rd, wr, kind, local, remote, tx, rx).await;
+        }
+        Opened::Tls(s) => {
+            let (rd, wr) = tokio::io::split(*s);
+            let kind = TransportKind::Tls;
+            drive(shared, id, rd, wr, kind, local, remote, tx, rx).await;
+        }
+    }
+}
+
+/// [`run`] on the stream's two halves.
+#[allow(clippy::too_many_arguments)]
+async fn drive<R, W>(
+    shared: Arc<Shared>,
+    id: ConnectionId,
+    mut rd: R,
+    wr: W,
+    kind: TransportKind,
+    local: SocketAddr,
+    remote: SocketAddr,
+    tx: mpsc::Sender<Bytes>,
+    rx: mpsc::Receiver<Bytes>,
+) where
+    R: AsyncRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let activity = Arc::new(Activity {
         start: Instant::now(),
         last_ms: AtomicU64::new(0),
     });
-    let mut writer = shared.rt.spawn(write_loop(
-        shared.clone(),
-        wr,
-        rx,
-        activity.clone(),
-        remote,
-        id,
-    ));
-    let mut writer_done = false;
-
     let peer = Peer {
-        transport: TransportKind::Tcp,
+        transport: kind,
         addr: remote,
         conn: Some(id),
     };
+    let mut writer = shared
+        .rt
+        .spawn(write_loop(shared.clone(), wr, rx, activity.clone(), peer));
+    let mut writer_done = false;
+
     let max = shared.config.max_message_bytes;
     let idle = shared.config.tcp_idle_timeout;
     let mut framer = StreamFramer::new(max, max);
@@ -207,14 +242,14 @@ const WRITE_BATCH: usize = 32;
 /// Writes queued messages until every queue handle is gone (then half-closes) or a
 /// write fails (then counts the lost messages). Messages already waiting together are
 /// written with one syscall.
-async fn write_loop(
+async fn write_loop<W: AsyncWrite + Unpin>(
     shared: Arc<Shared>,
-    mut wr: OwnedWriteHalf,
+    mut wr: W,
     mut rx: mpsc::Receiver<Bytes>,
     activity: Arc<Activity>,
-    remote: SocketAddr,
-    id: ConnectionId,
+    peer: Peer,
 ) {
+    let remote = peer.addr;
     let mut batch = Vec::with_capacity(WRITE_BATCH);
     let mut joined = Vec::new();
     while rx.recv_many(&mut batch, WRITE_BATCH).await > 0 {
@@ -227,16 +262,16 @@ async fn write_loop(
             }
             wr.write_all(&joined).await
         };
+        // TLS holds records back until flushed (a no-op on plain TCP).
+        let result = match result {
+            Ok(()) => wr.flush().await,
+            e => e,
+        };
         if let Err(e) = result {
             let mut lost = std::mem::take(&mut batch);
             lost.extend(drain_messages(rx));
             shared.stats.send_errors.add(lost.len() as u64);
             tracing::warn!(%remote, error = %e, lost = lost.len(), "tcp: write failed");
-            let peer = Peer {
-                transport: TransportKind::Tcp,
-                addr: remote,
-                conn: Some(id),
-            };
             report_lost(&shared, peer, lost, e.kind());
             return;
         }

@@ -1,7 +1,8 @@
-//! SIP transports for Switchboard: UDP and TCP, over IPv4 and IPv6, on tokio.
+//! SIP transports for Switchboard: UDP, TCP, TLS and WebSocket (WS, WSS), over IPv4 and
+//! IPv6, on tokio.
 //!
 //! This crate owns the bytes in and out: sockets (SO_REUSEPORT UDP workers, TCP
-//! listeners), the TCP connection table (RFC 3261 §18 connection reuse, idle timeout,
+//! and TLS listeners, the TLS certificate and handshakes), the stream connection table (RFC 3261 §18 connection reuse, idle timeout,
 //! bounded per-connection send queues) and stream framing (Content-Length framing of
 //! RFC 3261 §18.3 and the CRLF keep-alives of RFC 5626) through
 //! [`sip_message::StreamFramer`]. Each complete message goes to a [`Handler`] with its peer.
@@ -20,12 +21,15 @@ mod peer;
 mod stats;
 mod table;
 mod tcp;
+mod tls;
 mod transports;
 mod udp;
+mod ws;
 
 pub use config::TransportConfig;
 pub use error::SendError;
 pub use handler::{CloseAfter, Handler, SendFailure};
 pub use peer::{ConnectionId, Peer, Received, TransportKind};
 pub use stats::TransportStats;
+pub use tls::{TlsContext, TlsError, TlsSettings};
 pub use transports::Transports;

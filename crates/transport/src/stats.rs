@@ -19,6 +19,9 @@ pub struct TransportStats {
     pub refused_connections: u64,
     /// Messages that failed to go out, at once or later (connect or write failure).
     pub send_errors: u64,
+    /// TLS handshakes that failed, inbound or outbound (a certificate refused, a peer
+    /// that does not speak TLS, a timeout).
+    pub tls_handshake_failures: u64,
 }
 
 /// The live counters.
@@ -31,6 +34,7 @@ pub(crate) struct Stats {
     pub framing_errors: Counter,
     pub refused_connections: Counter,
     pub send_errors: Counter,
+    pub tls_handshake_failures: Counter,
 }
 
 impl Stats {
@@ -43,6 +47,7 @@ impl Stats {
             framing_errors: self.framing_errors.get(),
             refused_connections: self.refused_connections.get(),
             send_errors: self.send_errors.get(),
+            tls_handshake_failures: self.tls_handshake_failures.get(),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The TCP connection table: live connections by id, indexed by remote address for reuse.
+//! The stream connection table: live TCP and TLS connections by id, indexed by transport
+//! and remote address for reuse (a TCP connection never carries a message meant for TLS).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -7,20 +8,23 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
-use crate::peer::ConnectionId;
+use crate::peer::{ConnectionId, TransportKind};
+
+/// What a connection is reused for: its transport and remote address.
+pub(crate) type ConnKey = (TransportKind, SocketAddr);
 
 /// What the table keeps of a connection: its queue and where it goes.
 #[derive(Debug)]
 struct Entry {
     tx: mpsc::Sender<Bytes>,
-    remote: SocketAddr,
+    remote: ConnKey,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     by_id: HashMap<ConnectionId, Entry>,
     /// Connections per remote address, oldest first; the newest is reused.
-    by_addr: HashMap<SocketAddr, Vec<ConnectionId>>,
+    by_addr: HashMap<ConnKey, Vec<ConnectionId>>,
 }
 
 /// The outcome of [`ConnTable::send_or_reserve`].
@@ -56,12 +60,7 @@ impl ConnTable {
     }
 
     /// Adds a connection unless the table is full.
-    pub fn try_insert(
-        &self,
-        id: ConnectionId,
-        remote: SocketAddr,
-        tx: mpsc::Sender<Bytes>,
-    ) -> bool {
+    pub fn try_insert(&self, id: ConnectionId, remote: ConnKey, tx: mpsc::Sender<Bytes>) -> bool {
         let mut t = self.inner.lock();
         if t.by_id.len() >= self.max {
             return false;
@@ -102,11 +101,29 @@ impl ConnTable {
         }
     }
 
+    /// Queues on a live connection to `remote` (the newest); `Err(data)` when there is
+    /// none (WebSocket: only the client connects).
+    pub fn send_existing(&self, remote: ConnKey, data: Bytes) -> Result<Routed, Bytes> {
+        let t = self.inner.lock();
+        let mut data = data;
+        for id in t.by_addr.get(&remote).into_iter().flatten().rev() {
+            let Some(entry) = t.by_id.get(id) else {
+                continue;
+            };
+            match entry.tx.try_send(data) {
+                Ok(()) => return Ok(Routed::Queued),
+                Err(TrySendError::Full(_)) => return Ok(Routed::Full),
+                Err(TrySendError::Closed(d)) => data = d,
+            }
+        }
+        Err(data)
+    }
+
     /// Queues on a connection to `remote` (the newest live one), or makes a new entry
     /// with the message queued if there is room.
     pub fn send_or_reserve(
         &self,
-        remote: SocketAddr,
+        remote: ConnKey,
         data: Bytes,
         new_id: impl FnOnce() -> ConnectionId,
         queue: usize,
@@ -139,7 +156,7 @@ impl ConnTable {
 }
 
 impl Inner {
-    fn insert(&mut self, id: ConnectionId, remote: SocketAddr, tx: mpsc::Sender<Bytes>) {
+    fn insert(&mut self, id: ConnectionId, remote: ConnKey, tx: mpsc::Sender<Bytes>) {
         self.by_id.insert(id, Entry { tx, remote });
         self.by_addr.entry(remote).or_default().push(id);
     }

@@ -1,4 +1,5 @@
-//! SIP over TCP: listeners, accepting within the connection bound, and outbound connects.
+//! SIP over TCP and TLS: listeners, accepting within the connection bound, and outbound
+//! connects (the TLS handshakes themselves are `tls.rs`'s).
 
 use std::io;
 use std::net::SocketAddr;
@@ -10,7 +11,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use crate::connection;
+use crate::connection::{self, Opened};
 use crate::handler::report_lost;
 use crate::peer::{ConnectionId, Peer, TransportKind};
 use crate::transports::Shared;
@@ -36,14 +37,15 @@ pub(crate) fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
 }
 
 /// Accepts forever (the task is aborted on shutdown). Connections beyond the table
-/// bound are accepted then closed at once, and counted.
-pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+/// bound are accepted then closed at once, and counted. `kind` is TCP or TLS (then each
+/// connection starts with the server side of a handshake).
+pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, kind: TransportKind) {
     loop {
         match listener.accept().await {
             Ok((stream, remote)) => {
                 let id = shared.next_conn_id();
                 let (tx, rx) = mpsc::channel(shared.config.send_queue.max(1));
-                if !shared.conns.try_insert(id, remote, tx.clone()) {
+                if !shared.conns.try_insert(id, (kind, remote), tx.clone()) {
                     shared.stats.refused_connections.inc();
                     tracing::warn!(%remote, "tcp: connection table full, refusing connection");
                     drop(stream);
@@ -54,7 +56,18 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 let shared2 = shared.clone();
                 shared.rt.spawn(async move {
                     let _guard = guard;
-                    connection::run(shared2, id, stream, remote, tx, rx).await;
+                    let opened = match kind {
+                        TransportKind::Tls => match open_tls(&shared2, stream, None).await {
+                            Ok(s) => s,
+                            Err(e) => {
+                                shared2.conns.remove(id);
+                                tracing::warn!(%remote, error = %e, "tls: handshake failed");
+                                return;
+                            }
+                        },
+                        _ => Opened::Tcp(stream),
+                    };
+                    connection::run(shared2, id, opened, remote, tx, rx).await;
                 });
             }
             Err(e) => {
@@ -70,6 +83,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 pub(crate) fn spawn_connect(
     shared: &Arc<Shared>,
     id: ConnectionId,
+    kind: TransportKind,
     remote: SocketAddr,
     rx: mpsc::Receiver<Bytes>,
 ) {
@@ -78,17 +92,23 @@ pub(crate) fn spawn_connect(
     shared.rt.spawn(async move {
         let _guard = guard;
         let mut shutdown = shared2.shutdown.subscribe();
-        let connected = tokio::select! {
-            r = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(remote)) => match r {
-                Ok(Ok(stream)) => Ok(stream),
+        let open = async {
+            match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(remote)).await {
+                Ok(Ok(stream)) if kind == TransportKind::Tls => {
+                    open_tls(&shared2, stream, Some(remote)).await
+                }
+                Ok(Ok(stream)) => Ok(Opened::Tcp(stream)),
                 Ok(Err(e)) => Err(e),
                 Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")),
-            },
+            }
+        };
+        let connected = tokio::select! {
+            r = open => r,
             _ = shutdown.wait_for(|s| *s) => Err(io::Error::new(io::ErrorKind::Interrupted, "shutting down")),
         };
         match connected {
             Ok(stream) => {
-                tracing::debug!(%remote, conn = id.0, "tcp: connected");
+                tracing::debug!(%remote, conn = id.0, transport = %kind, "connected");
                 // The reader's own queue handle, for keep-alive answers.
                 let Some(tx) = shared2.conns.sender(id) else {
                     return;
@@ -99,9 +119,9 @@ pub(crate) fn spawn_connect(
                 shared2.conns.remove(id);
                 let lost = drain_messages(rx);
                 shared2.stats.send_errors.add(lost.len() as u64);
-                tracing::warn!(%remote, error = %e, lost = lost.len(), "tcp: connect failed");
+                tracing::warn!(%remote, error = %e, lost = lost.len(), transport = %kind, "connect failed");
                 let peer = Peer {
-                    transport: TransportKind::Tcp,
+                    transport: kind,
                     addr: remote,
                     conn: None,
                 };
@@ -109,6 +129,32 @@ pub(crate) fn spawn_connect(
             }
         }
     });
+}
+
+/// The TLS handshake on a connected stream: the client side towards `remote`, else the
+/// server side. Failures are counted.
+async fn open_tls(
+    shared: &Shared,
+    stream: TcpStream,
+    remote: Option<SocketAddr>,
+) -> io::Result<Opened> {
+    let Some(ctx) = &shared.tls else {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "no TLS configured",
+        ));
+    };
+    let r = match remote {
+        Some(remote) => crate::tls::connect(ctx, stream, remote).await,
+        None => crate::tls::accept(ctx, stream).await,
+    };
+    match r {
+        Ok(s) => Ok(Opened::Tls(Box::new(s))),
+        Err(e) => {
+            shared.stats.tls_handshake_failures.inc();
+            Err(e)
+        }
+    }
 }
 
 /// Closes a queue and returns what was left in it.

@@ -34,6 +34,9 @@ pub(crate) struct Shared {
     pub conns: ConnTable,
     pub udp: Vec<UdpEndpoint>,
     pub tcp: Vec<SocketAddr>,
+    pub tls_listens: Vec<SocketAddr>,
+    pub ws_listens: Vec<(TransportKind, SocketAddr)>,
+    pub tls: Option<Arc<crate::tls::TlsContext>>,
     pub rt: Handle,
     pub shutdown: watch::Sender<bool>,
     pub active: Arc<ActiveTasks>,
@@ -91,7 +94,34 @@ impl Transports {
             .iter()
             .map(|l| l.local_addr())
             .collect::<io::Result<Vec<_>>>()?;
+        if !(config.tls.is_empty() && config.wss.is_empty()) && config.tls_context.is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "TLS listeners need a certificate and key",
+            ));
+        }
+        let tls_listeners = config
+            .tls
+            .iter()
+            .map(|a| tcp::listen(*a))
+            .collect::<io::Result<Vec<_>>>()?;
+        let tls_listens = tls_listeners
+            .iter()
+            .map(|l| l.local_addr())
+            .collect::<io::Result<Vec<_>>>()?;
+        let ws_listeners = config
+            .ws
+            .iter()
+            .map(|a| (TransportKind::Ws, a))
+            .chain(config.wss.iter().map(|a| (TransportKind::Wss, a)))
+            .map(|(k, a)| tcp::listen(*a).map(|l| (k, l)))
+            .collect::<io::Result<Vec<_>>>()?;
+        let ws_listens = ws_listeners
+            .iter()
+            .map(|(k, l)| l.local_addr().map(|a| (*k, a)))
+            .collect::<io::Result<Vec<_>>>()?;
         let (shutdown, _) = watch::channel(false);
+        let tls = config.tls_context.clone();
         let shared = Arc::new(Shared {
             conns: ConnTable::new(config.max_connections),
             config,
@@ -99,6 +129,9 @@ impl Transports {
             stats: Stats::default(),
             udp,
             tcp,
+            tls_listens,
+            ws_listens,
+            tls,
             rt: Handle::current(),
             shutdown,
             active: Arc::new(ActiveTasks::default()),
@@ -114,7 +147,16 @@ impl Transports {
             }
         }
         for listener in listeners {
-            tasks.push(shared.rt.spawn(tcp::accept_loop(listener, shared.clone())));
+            let accept = tcp::accept_loop(listener, shared.clone(), TransportKind::Tcp);
+            tasks.push(shared.rt.spawn(accept));
+        }
+        for (kind, listener) in ws_listeners {
+            let accept = crate::ws::accept_loop(listener, shared.clone(), kind);
+            tasks.push(shared.rt.spawn(accept));
+        }
+        for listener in tls_listeners {
+            let accept = tcp::accept_loop(listener, shared.clone(), TransportKind::Tls);
+            tasks.push(shared.rt.spawn(accept));
         }
         *shared.tasks.lock() = tasks;
         let transports = Transports { shared };
@@ -132,7 +174,13 @@ impl Transports {
             .iter()
             .map(|e| (TransportKind::Udp, e.local));
         let tcp = self.shared.tcp.iter().map(|a| (TransportKind::Tcp, *a));
-        udp.chain(tcp).collect()
+        let tls = self
+            .shared
+            .tls_listens
+            .iter()
+            .map(|a| (TransportKind::Tls, *a));
+        let ws = self.shared.ws_listens.iter().copied();
+        udp.chain(tcp).chain(tls).chain(ws).collect()
     }
 
     /// The bound address of every UDP worker socket (`udp_workers` per UDP address).
@@ -169,38 +217,67 @@ impl Transports {
         }
         match peer.transport {
             TransportKind::Udp => udp::send(shared, peer.addr, data),
-            TransportKind::Tcp => {
-                if shared.tcp.is_empty() {
-                    return Err(SendError::NoTransport(TransportKind::Tcp));
-                }
+            kind @ (TransportKind::Ws | TransportKind::Wss) => {
+                let key = (kind, peer.addr);
                 let data = match peer.conn {
                     Some(id) => match shared.conns.send_on(id, data) {
-                        Ok(routed) => return self.routed(peer.addr, routed),
+                        Ok(routed) => return self.routed(key, routed),
+                        Err(data) => data,
+                    },
+                    None => data,
+                };
+                match shared.conns.send_existing(key, data) {
+                    Ok(routed) => self.routed(key, routed),
+                    // Only the browser connects: no connection, no way to it.
+                    Err(_) => Err(SendError::NoTransport(kind)),
+                }
+            }
+            kind @ (TransportKind::Tcp | TransportKind::Tls) => {
+                let configured = match kind {
+                    TransportKind::Tls => shared.tls.is_some(),
+                    _ => !shared.tcp.is_empty(),
+                };
+                if !configured {
+                    return Err(SendError::NoTransport(kind));
+                }
+                let key = (kind, peer.addr);
+                let data = match peer.conn {
+                    Some(id) => match shared.conns.send_on(id, data) {
+                        Ok(routed) => return self.routed(key, routed),
                         Err(data) => data, // gone: fall back to the address
                     },
                     None => data,
                 };
                 let routed = shared.conns.send_or_reserve(
-                    peer.addr,
+                    key,
                     data,
                     || shared.next_conn_id(),
                     shared.config.send_queue,
                 );
-                self.routed(peer.addr, routed)
+                self.routed(key, routed)
             }
         }
     }
 
-    fn routed(&self, remote: SocketAddr, routed: Routed) -> Result<(), SendError> {
+    fn routed(
+        &self,
+        (kind, remote): (TransportKind, SocketAddr),
+        routed: Routed,
+    ) -> Result<(), SendError> {
         match routed {
             Routed::Queued => Ok(()),
             Routed::Full => Err(SendError::QueueFull),
             Routed::TableFull => Err(SendError::TooManyConnections),
             Routed::New(id, rx) => {
-                tcp::spawn_connect(&self.shared, id, remote, rx);
+                tcp::spawn_connect(&self.shared, id, kind, remote, rx);
                 Ok(())
             }
         }
+    }
+
+    /// The TLS configuration in force, if TLS is configured (to reload it).
+    pub fn tls_context(&self) -> Option<&Arc<crate::tls::TlsContext>> {
+        self.shared.tls.as_ref()
     }
 
     /// Live TCP connections (inbound, outbound, and outbound still connecting).

@@ -571,7 +571,7 @@ fn build_branch(
             "SIP/2.0/{} {}:{};branch={}",
             t.dest.transport.as_str(),
             host,
-            cfg.advertised_port,
+            cfg.port_for(t.dest.transport),
             branch
         ),
     );
@@ -599,14 +599,18 @@ fn build_branch(
             .or_else(|| fields.iter().position(|f| f.name != HeaderName::Via))
             .unwrap_or(fields.len());
         for (side, side_host) in sides {
-            let transport = if *side == Transport::Tcp {
-                ";transport=tcp"
-            } else {
-                ""
+            let transport = match side {
+                Transport::Udp => "",
+                Transport::Tcp => ";transport=tcp",
+                Transport::Tls => ";transport=tls",
+                Transport::Ws => ";transport=ws",
+                Transport::Wss => ";transport=wss",
             };
             let value = format_args!(
                 "<sip:{}:{}{};lr>",
-                side_host, cfg.advertised_port, transport
+                side_host,
+                cfg.port_for(*side),
+                transport
             );
             if at < fields.len() {
                 ed.insert_before(at, "Record-Route", value);

@@ -139,14 +139,10 @@ impl Stage for GatewayRouting {
                 tracing::debug!(gateway = %name, "gateway down: skipped");
                 continue;
             }
-            let transport = match gw.transport {
-                model::GatewayTransport::Udp => Transport::Udp,
-                model::GatewayTransport::Tcp => Transport::Tcp,
-            };
-            let param = if transport == Transport::Tcp {
-                ";transport=tcp"
-            } else {
-                ""
+            let (transport, param) = match gw.transport {
+                model::GatewayTransport::Udp => (Transport::Udp, ""),
+                model::GatewayTransport::Tcp => (Transport::Tcp, ";transport=tcp"),
+                model::GatewayTransport::Tls => (Transport::Tls, ";transport=tls"),
             };
             let uri = format!("sip:{}@{}{param}", gw.translate(&number), gw.addr);
             let target = Target {

@@ -29,6 +29,7 @@ mod dialog_event;
 mod domains;
 mod failover;
 mod final_route;
+mod flows;
 mod forking;
 mod gateways;
 mod guard;

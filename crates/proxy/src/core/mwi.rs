@@ -200,8 +200,12 @@ impl Proxy {
         let transport = match dest.transport {
             Transport::Udp => "",
             Transport::Tcp => ";transport=tcp",
+            Transport::Tls => ";transport=tls",
+            Transport::Ws => ";transport=ws",
+            Transport::Wss => ";transport=wss",
         };
-        format!("<sip:mwi@{host}:{}{transport}>", self.cfg.advertised_port)
+        let port = self.cfg.port_for(dest.transport);
+        format!("<sip:mwi@{host}:{port}{transport}>")
     }
 
     /// NOTIFYs a subscription of the mailbox's counts; `terminated` ends it.

@@ -240,7 +240,7 @@ impl Stage for NotLocal {
         "not-local"
     }
 
-    fn on_request(&self, _: &mut Proxy, cx: &mut RequestCtx) -> Flow {
+    fn on_request(&self, p: &mut Proxy, cx: &mut RequestCtx) -> Flow {
         if cx.for_us() {
             return Flow::Continue;
         }
@@ -250,6 +250,21 @@ impl Stage for NotLocal {
         let Ok(uri) = sip_message::Uri::parse(&cx.ruri) else {
             return Answer::new(400, "Bad Request-URI").into();
         };
+        if super::flows::is_made_up_host(&uri) {
+            // A WebSocket phone: reachable only over the connection it registered from.
+            return match p.flow_of_contact(&cx.req, &cx.ruri, cx.wall) {
+                Some(dest) => Flow::Forward(Targets::one(Target {
+                    request_uri: None,
+                    dest,
+                    routes: vec![],
+                    q: 1000,
+                })),
+                None => {
+                    tracing::info!(uri = %cx.ruri, "no connection to this WebSocket contact");
+                    Answer::new(480, "Temporarily Unavailable").into()
+                }
+            };
+        }
         match uri_destination(&uri) {
             Ok(dest) => Flow::Forward(Targets::one(Target {
                 request_uri: None,
@@ -257,8 +272,42 @@ impl Stage for NotLocal {
                 routes: vec![],
                 q: 1000,
             })),
+            Err(HopError::Unresolvable) if p.cfg.dns => resolved_targets(cx),
             Err(e) => e.into(),
         }
+    }
+}
+
+/// The next hops DNS gave for the Request-URI (RFC 3263), tried one after the other (a
+/// serial group each: a 503, a timeout or a transport error moves on to the next); or
+/// the query to ask when it has not been asked yet.
+fn resolved_targets(cx: &mut RequestCtx) -> Flow {
+    match &cx.resolved {
+        Some((uri, answer)) if *uri == cx.ruri => match answer {
+            Some(targets) if !targets.is_empty() => Flow::Forward(Targets {
+                groups: targets
+                    .iter()
+                    .map(|dest| {
+                        vec![Target {
+                            request_uri: None,
+                            dest: *dest,
+                            routes: vec![],
+                            q: 1000,
+                        }]
+                    })
+                    .collect(),
+                service: None,
+            }),
+            Some(_) => {
+                tracing::info!(uri = %cx.ruri, "dns: the name has no SIP server");
+                Answer::new(404, "Domain Has No SIP Server").into()
+            }
+            None => {
+                tracing::info!(uri = %cx.ruri, "dns: lookup failed");
+                Answer::new(503, "DNS Lookup Failed").into()
+            }
+        },
+        _ => Flow::Need(super::query::Query::Resolve(cx.ruri.clone())),
     }
 }
 

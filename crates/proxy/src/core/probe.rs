@@ -92,6 +92,7 @@ impl Proxy {
                 transport: match gw.transport {
                     model::GatewayTransport::Udp => Transport::Udp,
                     model::GatewayTransport::Tcp => Transport::Tcp,
+                    model::GatewayTransport::Tls => Transport::Tls,
                 },
                 addr: gw.addr,
                 conn: None,

@@ -28,6 +28,9 @@ pub(super) const MAX_QUERIES_PER_REQUEST: usize = 16;
 pub enum Query {
     /// The live bindings of this user (shared-database mode: any node may hold them).
     Location(AddressOfRecord),
+    /// The next hops of a SIP URI whose host is a name (RFC 3263: NAPTR, SRV, A/AAAA),
+    /// answered with [`QueryAnswer::Targets`].
+    Resolve(String),
 }
 
 /// A query handed to the server: run it, then pass `token` and the answer to
@@ -45,6 +48,9 @@ pub struct PendingQuery {
 pub enum QueryAnswer {
     /// The bindings found (expired ones are dropped by the proxy).
     Bindings(Vec<Binding>),
+    /// The next hops of a [`Query::Resolve`], best first (each tried in turn when the
+    /// one before fails: no answer, 503, a transport error). Empty: the name has none.
+    Targets(Vec<crate::destination::Destination>),
     /// The lookup failed (store unreachable): the call ends with 500.
     Failed,
 }
@@ -131,16 +137,39 @@ impl Proxy {
         let Some(parked) = self.parked.remove(&token) else {
             return;
         };
-        let bindings = match answer {
-            QueryAnswer::Bindings(b) => {
-                Some(b.into_iter().filter(|b| b.expires_at > wall).collect())
-            }
+        let (bindings, targets) = match answer {
+            QueryAnswer::Bindings(b) => (
+                Some(b.into_iter().filter(|b| b.expires_at > wall).collect()),
+                None,
+            ),
+            QueryAnswer::Targets(t) => (None, Some(t)),
             QueryAnswer::Failed => {
                 tracing::warn!(query = ?parked.query(), "query failed");
-                None
+                (None, None)
             }
         };
         match parked {
+            Parked::Request {
+                mut cx,
+                stage,
+                query: Query::Resolve(uri),
+            } => {
+                if self.layer.state(cx.id).is_some() {
+                    cx.now = now;
+                    cx.wall = wall;
+                    cx.resolved = Some((uri, targets));
+                    self.run_request_route(*cx, stage);
+                }
+            }
+            Parked::Final {
+                cx,
+                query: Query::Resolve(uri),
+                ..
+            } => {
+                // The response side never asks for DNS; finish the call as a failure.
+                tracing::warn!(%uri, "resolve answer for a retarget: ignored");
+                self.resume_final(*cx, usize::MAX);
+            }
             Parked::Request {
                 mut cx,
                 stage,

@@ -118,6 +118,9 @@ pub(crate) struct RequestCtx {
     /// Answers to the queries this request was parked for: whose bindings (None: the
     /// lookup failed).
     pub found: Vec<(AddressOfRecord, Option<Vec<Binding>>)>,
+    /// The answer to a DNS query (RFC 3263) this request was parked for: the URI asked
+    /// about and its next hops, best first (None: the lookup failed).
+    pub resolved: Option<(String, Option<Vec<Destination>>)>,
 }
 
 impl RequestCtx {
@@ -144,6 +147,7 @@ impl RequestCtx {
             callee: None,
             callee_exists: false,
             found: Vec::new(),
+            resolved: None,
         }
     }
 

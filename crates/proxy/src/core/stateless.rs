@@ -27,7 +27,14 @@ impl Proxy {
                 sip_message::Uri::parse(&uri)
                     .ok()
                     .filter(|u| !uri_is_me(u, &self.cfg))
-                    .and_then(|u| uri_destination(&u).ok())
+                    .and_then(|u| {
+                        if super::flows::is_made_up_host(&u) {
+                            // Bindings are not expired here (no wall clock): the phone's
+                            // connection, if it is still up, is where the ACK goes.
+                            return self.flow_of_contact(req, &uri, 0);
+                        }
+                        uri_destination(&u).ok()
+                    })
             }
         };
         let Some(dest) = dest else {
@@ -58,7 +65,7 @@ impl Proxy {
                 "SIP/2.0/{} {}:{};branch={}",
                 dest.transport.as_str(),
                 host,
-                self.cfg.advertised_port,
+                self.cfg.port_for(dest.transport),
                 branch
             ),
         );

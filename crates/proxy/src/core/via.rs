@@ -85,7 +85,8 @@ pub(super) fn response_destination(
     if source.transport.is_reliable() {
         let mut d = *source;
         if let Some(v) = req.top_via() {
-            d.addr.set_port(v.port.unwrap_or(5060));
+            d.addr
+                .set_port(v.port.unwrap_or(source.transport.default_port()));
         }
         return d;
     }

@@ -15,6 +15,7 @@ mod auth;
 mod cdr;
 mod conference;
 mod database;
+mod dns;
 mod flood;
 mod media;
 mod media_services;
@@ -27,6 +28,7 @@ mod security;
 mod server;
 mod services;
 mod sip;
+mod tls;
 mod transaction;
 mod voicemail;
 
@@ -34,6 +36,7 @@ pub use auth::AuthSection;
 pub use cdr::CdrSection;
 pub use conference::ConferenceSection;
 pub use database::DatabaseSection;
+pub use dns::DnsSection;
 pub use flood::FloodSection;
 pub use media::MediaSection;
 pub use media_services::{AnnouncementsSection, MohSection, ParkSection};
@@ -46,6 +49,7 @@ pub use security::SecuritySection;
 pub use server::ServerSection;
 pub use services::ServicesSection;
 pub use sip::{Listen, SipSection};
+pub use tls::TlsSection;
 pub use transaction::TransactionSection;
 pub use voicemail::VoicemailSection;
 
@@ -96,6 +100,10 @@ pub struct Config {
     pub park: ParkSection,
     /// `[presence]`
     pub presence: PresenceSection,
+    /// `[tls]`
+    pub tls: TlsSection,
+    /// `[dns]`
+    pub dns: DnsSection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -112,6 +120,8 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listens()?;
         self.sip.validate()?;
+        self.tls.validate()?;
+        self.dns.validate()?;
         self.server.validate()?;
         self.registrar.validate()?;
         self.auth.validate()?;

@@ -11,7 +11,8 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SipSection {
-    /// Listening sockets as `udp:IP:PORT` or `tcp:IP:PORT`.
+    /// Listening sockets as `udp:IP:PORT`, `tcp:IP:PORT`, `tls:IP:PORT`, `ws:IP:PORT` or
+    /// `wss:IP:PORT`.
     pub listen: Vec<String>,
     /// Host put in Via and Record-Route; default: the first listen address, or 127.0.0.1
     /// when that is a wildcard.
@@ -43,6 +44,9 @@ pub struct SipSection {
     /// `rport` in its Via as if the client had asked (RFC 3581; Kamailio's `force_rport()`),
     /// for phones behind NAT that do not send `rport`. False: RFC 3261 §18.2.2 (the Via port).
     pub force_rport: bool,
+    /// Origins a WebSocket upgrade may come from (`https://phone.example.com`); empty:
+    /// any origin. Others are refused with 403.
+    pub ws_origins: Vec<String>,
 }
 
 impl Default for SipSection {
@@ -62,6 +66,7 @@ impl Default for SipSection {
             max_message_bytes: 65535,
             udp_max_request_bytes: 1300,
             force_rport: true,
+            ws_origins: Vec::new(),
         }
     }
 }
@@ -69,8 +74,8 @@ impl Default for SipSection {
 /// One listening socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Listen {
-    /// true for TCP.
-    pub tcp: bool,
+    /// UDP, TCP or TLS.
+    pub kind: transport::TransportKind,
     /// Address.
     pub addr: SocketAddr,
 }
@@ -105,15 +110,15 @@ impl SipSection {
                 let (t, a) = l
                     .split_once(':')
                     .with_context(|| format!("sip.listen: {l:?} is not transport:ip:port"))?;
-                let tcp = match t.to_ascii_lowercase().as_str() {
-                    "udp" => false,
-                    "tcp" => true,
-                    other => bail!("sip.listen: unknown transport {other:?} in {l:?} (udp or tcp)"),
-                };
+                let kind = transport::TransportKind::parse(t).with_context(|| {
+                    format!(
+                        "sip.listen: unknown transport {t:?} in {l:?} (udp, tcp, tls, ws or wss)"
+                    )
+                })?;
                 let addr: SocketAddr = a
                     .parse()
                     .with_context(|| format!("sip.listen: bad address in {l:?}"))?;
-                Ok(Listen { tcp, addr })
+                Ok(Listen { kind, addr })
             })
             .collect()
     }

@@ -1,0 +1,340 @@
+//! Issue 19, slice 1: SIP over TLS with real TLS peers. Debian's baresip registers and
+//! calls over a `tls:` listener; the server's outbound TLS to a gateway (OpenSSL's
+//! `s_server` as the peer) verifies the peer's certificate, and refuses one it does not
+//! trust; the certificate is reloaded on SIGHUP and when its files change, without a
+//! restart (OpenSSL's `s_client` shows which certificate a new handshake gets).
+//!
+//! ```text
+//! Alice (baresip)          Switchboard (tls:127.0.0.1:T)      Bob (baresip, auto-answer)
+//!  |                             |<== TLS: REGISTER / 401 / 200 ==|
+//!  |== TLS: REGISTER ... 200 ===>|                                |
+//!  |== TLS: INVITE / 407 / INVITE>|== TLS (bob's connection): INVITE =>|
+//!  |<= 200 ======================|<= 200 ==========================|
+//!  |=== 440 Hz (RTP) ============================================>|
+//! ```
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use testkit::location::contacts;
+use testkit::open::caller;
+use testkit::ports::free_port;
+use testkit::server::{password, Options, Server, DOMAIN};
+use testkit::softphone::{tone_share, write_tone, Baresip};
+use testkit::wait::{wait_child, wait_until, HANG_GUARD};
+
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+/// A self-signed certificate for 127.0.0.1 made by OpenSSL: `DIR/NAME.pem`, `DIR/NAME.key`.
+/// It is also a CA (OpenSSL's default for `req -x509`).
+fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    certificate(dir, name, None)
+}
+
+/// A certificate for 127.0.0.1 signed by the CA `issuer` (certificate, key), not itself
+/// a CA: what a real server presents.
+fn signed_by(dir: &Path, name: &str, issuer: &(PathBuf, PathBuf)) -> (PathBuf, PathBuf) {
+    certificate(dir, name, Some(issuer))
+}
+
+fn certificate(dir: &Path, name: &str, issuer: Option<&(PathBuf, PathBuf)>) -> (PathBuf, PathBuf) {
+    let (cert, key) = (
+        dir.join(format!("{name}.pem")),
+        dir.join(format!("{name}.key")),
+    );
+    let mut cmd = Command::new("openssl");
+    cmd.args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+        .args(["-subj", &format!("/CN={name}")])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"]);
+    if let Some((ca, ca_key)) = issuer {
+        cmd.args(["-addext", "basicConstraints=critical,CA:FALSE"])
+            .arg("-CA")
+            .arg(ca)
+            .arg("-CAkey")
+            .arg(ca_key);
+    }
+    let st = cmd
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl not installed?");
+    assert!(st.success(), "openssl req failed");
+    (cert, key)
+}
+
+/// The base64 body of the first PEM certificate in `text`, whitespace removed.
+fn pem_body(text: &str) -> String {
+    let begin = "-----BEGIN CERTIFICATE-----";
+    let Some(start) = text.find(begin) else {
+        return String::new();
+    };
+    let rest = &text[start + begin.len()..];
+    let end = rest.find("-----END CERTIFICATE-----").unwrap_or(rest.len());
+    rest[..end].split_whitespace().collect()
+}
+
+/// The certificate a new TLS handshake with `port` gets (`openssl s_client`).
+fn presented_certificate(port: u16) -> String {
+    let out = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .expect("openssl not installed?");
+    pem_body(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// A server with a `tls:` listener on its own port, its certificate `cert`/`key`, and
+/// `more` lines of `[tls]`. Returns it and the TLS port.
+fn tls_server(base: Options, cert: &Path, key: &Path, more: &str) -> (Server, u16) {
+    let tls = free_port();
+    let extra = format!(
+        "[tls]\ncertificate = {cert:?}\nprivate_key = {key:?}\n{more}\n{}",
+        base.extra
+    );
+    let node = Server::start(
+        BIN,
+        Options {
+            extra_listen: vec![format!("tls:127.0.0.1:{tls}")],
+            extra,
+            ..base
+        },
+    );
+    (node, tls)
+}
+
+#[test]
+fn baresip_registers_and_calls_over_tls() {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(certs.path(), "switchboard");
+    let (node, tls) = tls_server(Options::digest(), &cert, &key, "");
+    let proxy = format!("sip:127.0.0.1:{tls};transport=tls");
+    let dir = node.dir.path();
+    write_tone(&dir.join("a440.wav"), 440.0, 20);
+    write_tone(&dir.join("b1000.wav"), 1000.0, 20);
+
+    let mut bob = Baresip::new(
+        &dir.join("baresip-bob"),
+        "bob",
+        DOMAIN,
+        &password("bob"),
+        &proxy,
+        &dir.join("b1000.wav"),
+        true,
+    )
+    .on_loopback();
+    bob.start(Duration::from_secs(40), &[]);
+    wait_until("bob's baresip to register over TLS", HANG_GUARD, || {
+        !contacts(&node, "bob").is_empty()
+    });
+    let bound = contacts(&node, "bob");
+    assert!(bound[0].contains("transport=tls"), "{bound:?}");
+
+    let mut alice = Baresip::new(
+        &dir.join("baresip-alice"),
+        "alice",
+        DOMAIN,
+        &password("alice"),
+        &proxy,
+        &dir.join("a440.wav"),
+        false,
+    )
+    .on_loopback();
+    alice.start(
+        Duration::from_secs(5),
+        &[&format!("/dial sip:bob@{DOMAIN}")],
+    );
+    alice.wait(HANG_GUARD);
+    wait_until("the call to end at bob's phone", HANG_GUARD, || {
+        bob.output().contains("terminated")
+    });
+    assert!(
+        alice.output().contains("Call established"),
+        "{}",
+        alice.output()
+    );
+    let log = node.log_text();
+    for line in [
+        "registration action=new aor=bob@example.com",
+        "source=tls:127.0.0.1:",
+        "call answered",
+        "hangup=caller",
+    ] {
+        assert!(log.contains(line), "no `{line}` in the server log:\n{log}");
+    }
+    let status = node.status();
+    assert_eq!(status["dialogs_active"], 0);
+    assert_eq!(status["tls_handshake_failures"], 0, "{status}");
+    // The media went end to end (the signalling was encrypted, the RTP is plain).
+    let heard = bob.heard();
+    assert!(heard.len() > 8000 * 2, "bob heard {} samples", heard.len());
+    let share = tone_share(&heard[4000..], 440.0, 8000.0);
+    assert!(share > 0.5, "bob did not hear alice's 440 Hz ({share:.2})");
+}
+
+/// `openssl s_server` on a free port with `cert`/`key`: a TLS peer that prints what it
+/// receives. Its stdin is kept open (EOF there would end the session).
+struct TlsPeer {
+    port: u16,
+    child: Child,
+}
+
+impl TlsPeer {
+    fn start(cert: &Path, key: &Path) -> TlsPeer {
+        let port = free_port();
+        let child = Command::new("openssl")
+            .args(["s_server", "-quiet", "-naccept", "1"])
+            .args(["-accept", &format!("127.0.0.1:{port}")])
+            .arg("-cert")
+            .arg(cert)
+            .arg("-key")
+            .arg(key)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openssl not installed?");
+        // Not probed by connecting: s_server takes one connection only.
+        wait_until("openssl s_server to listen", HANG_GUARD, || listening(port));
+        TlsPeer { port, child }
+    }
+
+    /// Everything it printed, once it has exited or been stopped.
+    fn received(mut self) -> String {
+        let _ = self.child.kill();
+        wait_child(&mut self.child, "openssl s_server", HANG_GUARD);
+        let mut out = String::new();
+        if let Some(mut s) = self.child.stdout.take() {
+            let _ = s.read_to_string(&mut out);
+        }
+        out
+    }
+}
+
+/// True when a TCP socket listens on 127.0.0.1:`port` (from `/proc/net/tcp`).
+fn listening(port: u16) -> bool {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let local = format!("0100007F:{port:04X}");
+    table.lines().skip(1).any(|l| {
+        let cols: Vec<&str> = l.split_whitespace().collect();
+        cols.get(1) == Some(&local.as_str()) && cols.get(3) == Some(&"0A")
+    })
+}
+
+#[test]
+fn outbound_tls_verifies_the_peer_certificate() {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(certs.path(), "switchboard");
+    // The carrier's certificate is issued by an authority the server trusts; the
+    // impostor's by another one.
+    let authority = self_signed(certs.path(), "authority");
+    let rogue = self_signed(certs.path(), "rogue");
+    let (trusted_cert, trusted_key) = signed_by(certs.path(), "carrier", &authority);
+    let (stranger_cert, stranger_key) = signed_by(certs.path(), "impostor", &rogue);
+    let more = format!("ca_file = {:?}", authority.0);
+    let base = Options {
+        extra: "[pstn]\ngateway_timeout_ms = 500\n".into(),
+        ..Options::default()
+    };
+    let (node, _) = tls_server(base, &cert, &key, &more);
+    let good = TlsPeer::start(&trusted_cert, &trusted_key);
+    let bad = TlsPeer::start(&stranger_cert, &stranger_key);
+    for (name, peer) in [("carrier", &good), ("impostor", &bad)] {
+        node.cli(&[
+            "gateway",
+            "add",
+            name,
+            &format!("127.0.0.1:{}", peer.port),
+            "--transport",
+            "tls",
+            "--probe",
+            "0",
+        ]);
+    }
+    node.cli(&["route", "add", "0", "carrier"]);
+    node.cli(&["route", "add", "9", "impostor"]);
+
+    // A certificate signed by an authority the server does not trust: the handshake is
+    // refused, nothing is sent, the caller gets 503 at once.
+    caller(
+        &node,
+        "to-impostor",
+        "uac-invite-expect-503.xml",
+        "90301234",
+    )
+    .run()
+    .assert_ok("a call through a gateway whose certificate is not trusted");
+    let status = node.status();
+    assert_eq!(status["tls_handshake_failures"], 1, "{status}");
+    let seen = bad.received();
+    assert!(!seen.contains("INVITE"), "the impostor got: {seen}");
+    let log = node.log_text();
+    assert!(
+        log.contains("connect failed") && log.contains("transport=TLS"),
+        "no refused connection in the server log:\n{log}"
+    );
+
+    // The trusted gateway gets the INVITE over TLS (it never answers: 503 after the
+    // gateway timeout).
+    caller(&node, "to-carrier", "uac-invite-expect-503.xml", "0301234")
+        .run()
+        .assert_ok("a call through a gateway that does not answer");
+    let seen = good.received();
+    assert!(seen.contains("INVITE sip:0301234@127.0.0.1:"), "{seen}");
+    assert!(seen.contains(";transport=tls SIP/2.0"), "{seen}");
+    assert!(seen.contains("Via: SIP/2.0/TLS 127.0.0.1:"), "{seen}");
+}
+
+#[test]
+fn the_certificate_reloads_without_a_restart() {
+    let certs = tempfile::tempdir().unwrap();
+    let live = tempfile::tempdir().unwrap();
+    let (cert, key) = (live.path().join("cert.pem"), live.path().join("key.pem"));
+    let install = |name: &str| {
+        let (c, k) = self_signed(certs.path(), name);
+        // The key first: a check between the two writes sees a key that does not match
+        // the old certificate, refuses it and keeps the old pair.
+        std::fs::copy(&k, &key).unwrap();
+        std::fs::copy(&c, &cert).unwrap();
+        pem_body(&std::fs::read_to_string(&c).unwrap())
+    };
+
+    // SIGHUP (file watching off).
+    let first = install("first");
+    let (node, tls) = tls_server(Options::default(), &cert, &key, "watch_secs = 0");
+    assert_eq!(presented_certificate(tls), first);
+    let second = install("second");
+    assert_ne!(first, second);
+    node.signal("HUP");
+    wait_until("the new certificate after SIGHUP", HANG_GUARD, || {
+        presented_certificate(tls) == second
+    });
+    // A broken file is refused and the certificate in force stays.
+    std::fs::write(&cert, "not a certificate").unwrap();
+    node.signal("HUP");
+    wait_until("the refused reload in the log", HANG_GUARD, || {
+        node.log_text().contains("certificate not reloaded")
+    });
+    assert_eq!(presented_certificate(tls), second);
+    drop(node);
+
+    // The files change: the next handshake gets the new certificate, no signal needed.
+    let third = install("third");
+    let (node, tls) = tls_server(Options::default(), &cert, &key, "watch_secs = 1");
+    assert_eq!(presented_certificate(tls), third);
+    let fourth = install("fourth");
+    wait_until(
+        "the changed certificate file to be picked up",
+        HANG_GUARD,
+        || presented_certificate(tls) == fourth,
+    );
+    assert!(node.log_text().contains("tls: certificate reloaded"));
+}

@@ -1,0 +1,293 @@
+//! SIP over TLS (RFC 3261 §26, RFC 5630): the server's certificate and key, reloaded
+//! while the server runs, and the TLS handshakes of inbound and outbound connections.
+//!
+//! This module owns the rustls configuration (ring as the crypto provider): the server
+//! side reads `certificate` and `private_key` PEM files, and [`TlsContext::reload`] swaps
+//! them for the next handshake (connections already up keep theirs); the client side
+//! verifies a peer's certificate against `ca_file` (default: the system's CA bundle) and
+//! the peer's IP address, unless verification is switched off for a lab.
+//!
+//! Not here: framing and the connection table (shared with TCP: `connection.rs`,
+//! `table.rs`), and when to reload (the server watches its signals and the files).
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use parking_lot::{Mutex, RwLock};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
+use tokio::net::TcpStream;
+use tokio_rustls::{TlsAcceptor, TlsConnector, TlsStream};
+
+/// Bound on a TLS handshake, inbound or outbound.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The CA bundle of Debian and its derivatives, used when no `ca_file` is given.
+const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// Where the certificate and key are, and how peers are checked.
+#[derive(Debug, Clone)]
+pub struct TlsSettings {
+    /// PEM file with the server's certificate chain (leaf first).
+    pub certificate: PathBuf,
+    /// PEM file with the certificate's private key (PKCS#8, PKCS#1 or SEC1).
+    pub private_key: PathBuf,
+    /// PEM file of the CAs that outbound connections trust; None: the system bundle.
+    pub ca_file: Option<PathBuf>,
+    /// Verify the certificates of the peers this server connects to (chain and IP
+    /// address). False accepts any certificate: for labs only.
+    pub verify_peers: bool,
+}
+
+/// Why the TLS configuration could not be loaded. The previous one stays in force.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A file could not be read.
+    #[error("tls: reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: io::Error,
+    },
+    /// A PEM file held no certificate, or no private key.
+    #[error("tls: {path}: {what}")]
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// What was missing or malformed.
+        what: String,
+    },
+    /// rustls refused the certificate or key (e.g. the key does not match).
+    #[error("tls: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+/// The TLS configuration in force: cheap to share, reloadable.
+pub struct TlsContext {
+    settings: TlsSettings,
+    provider: Arc<CryptoProvider>,
+    server: RwLock<Arc<ServerConfig>>,
+    client: Arc<ClientConfig>,
+    /// Modification times of the certificate and key when last loaded.
+    stamps: Mutex<(Option<SystemTime>, Option<SystemTime>)>,
+}
+
+impl std::fmt::Debug for TlsContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsContext")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsContext {
+    /// Reads the certificate, key and CAs.
+    pub fn load(settings: TlsSettings) -> Result<Arc<TlsContext>, TlsError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let stamps = file_stamps(&settings);
+        let server = server_config(&provider, &settings)?;
+        let client = client_config(&provider, &settings)?;
+        Ok(Arc::new(TlsContext {
+            settings,
+            provider,
+            server: RwLock::new(Arc::new(server)),
+            client: Arc::new(client),
+            stamps: Mutex::new(stamps),
+        }))
+    }
+
+    /// The settings it was loaded with.
+    pub fn settings(&self) -> &TlsSettings {
+        &self.settings
+    }
+
+    /// Rereads the certificate and key; the next handshake uses them. On error the
+    /// previous ones stay in force.
+    pub fn reload(&self) -> Result<(), TlsError> {
+        let stamps = file_stamps(&self.settings);
+        let server = server_config(&self.provider, &self.settings)?;
+        *self.server.write() = Arc::new(server);
+        *self.stamps.lock() = stamps;
+        Ok(())
+    }
+
+    /// Reloads when the certificate or key file changed since the last load; true if it
+    /// did.
+    pub fn reload_if_changed(&self) -> Result<bool, TlsError> {
+        let now = file_stamps(&self.settings);
+        if *self.stamps.lock() == now {
+            return Ok(false);
+        }
+        self.reload().map(|()| true)
+    }
+
+    fn acceptor(&self) -> TlsAcceptor {
+        TlsAcceptor::from(self.server.read().clone())
+    }
+
+    fn connector(&self) -> TlsConnector {
+        TlsConnector::from(self.client.clone())
+    }
+}
+
+fn file_stamps(s: &TlsSettings) -> (Option<SystemTime>, Option<SystemTime>) {
+    let stamp = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    (stamp(&s.certificate), stamp(&s.private_key))
+}
+
+fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let bytes = std::fs::read(path).map_err(|source| TlsError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let certs = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsError::Pem {
+            path: path.to_path_buf(),
+            what: e.to_string(),
+        })?;
+    if certs.is_empty() {
+        return Err(TlsError::Pem {
+            path: path.to_path_buf(),
+            what: "no CERTIFICATE block".into(),
+        });
+    }
+    Ok(certs)
+}
+
+fn server_config(
+    provider: &Arc<CryptoProvider>,
+    s: &TlsSettings,
+) -> Result<ServerConfig, TlsError> {
+    let certs = read_certs(&s.certificate)?;
+    let bytes = std::fs::read(&s.private_key).map_err(|source| TlsError::Read {
+        path: s.private_key.clone(),
+        source,
+    })?;
+    let key = PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| TlsError::Pem {
+        path: s.private_key.clone(),
+        what: format!("no usable private key ({e})"),
+    })?;
+    Ok(ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)?)
+}
+
+fn client_config(
+    provider: &Arc<CryptoProvider>,
+    s: &TlsSettings,
+) -> Result<ClientConfig, TlsError> {
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    if !s.verify_peers {
+        return Ok(builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider.clone())))
+            .with_no_client_auth());
+    }
+    let mut roots = RootCertStore::empty();
+    let ca = s
+        .ca_file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(SYSTEM_CA_BUNDLE));
+    match read_certs(&ca) {
+        Ok(certs) => {
+            let (added, ignored) = roots.add_parsable_certificates(certs);
+            tracing::debug!(file = %ca.display(), added, ignored, "tls: trusted CAs loaded");
+        }
+        // An explicit CA file must load; the system bundle may be absent.
+        Err(e) if s.ca_file.is_some() => return Err(e),
+        Err(e) => tracing::warn!(error = %e, "tls: no CAs trusted for outbound connections"),
+    }
+    Ok(builder.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// Accepts any server certificate (`verify_peers = false`), still checking that the
+/// handshake is signed by the certificate's key.
+#[derive(Debug)]
+struct AnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The server side of a handshake on an accepted connection, bounded in time.
+pub(crate) async fn accept(
+    ctx: &TlsContext,
+    stream: TcpStream,
+) -> io::Result<TlsStream<TcpStream>> {
+    let handshake = ctx.acceptor().accept(stream);
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+        Ok(r) => r.map(TlsStream::Server),
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "tls handshake timed out",
+        )),
+    }
+}
+
+/// The client side of a handshake to `remote`, whose certificate must name its IP
+/// address (unless `verify_peers` is off), bounded in time.
+pub(crate) async fn connect(
+    ctx: &TlsContext,
+    stream: TcpStream,
+    remote: SocketAddr,
+) -> io::Result<TlsStream<TcpStream>> {
+    let name = ServerName::IpAddress(remote.ip().into());
+    let handshake = ctx.connector().connect(name, stream);
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+        Ok(r) => r.map(TlsStream::Client),
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "tls handshake timed out",
+        )),
+    }
+}
