@@ -22,6 +22,8 @@ mod table;
 mod tcp;
 mod transports;
 mod udp;
+#[cfg(target_os = "linux")]
+mod udp_batch;
 
 pub use config::TransportConfig;
 pub use error::SendError;
