@@ -15,7 +15,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export BENCH_WORK=${BENCH_WORK:-$(mktemp -d /tmp/switchboard-cdr.XXXXXX)}
-export SERVERS=switchboard PHASES=call
+export SERVERS=switchboard PHASES=call SB_CDR=true
 export CALL_RATE=${CALL_RATE:-500} CALL_SECS=${CALL_SECS:-20} ROUNDS=${ROUNDS:-1}
 export LOAD_USERS=${LOAD_USERS:-2000} MEM_USERS=${MEM_USERS:-2000}
 

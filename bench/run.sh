@@ -63,6 +63,9 @@ SEARCH_CALL_STEPS=${SEARCH_CALL_STEPS:-"400 800 1600 3200"}
 SIPP_BUFF=${SIPP_BUFF:-4194304}
 SEARCH_SECS=${SEARCH_SECS:-5}
 CHURN_MS=${CHURN_MS:-100}          # call-churn: pause between two CLI changes
+# Switchboard's call records ([cdr] enabled): off like Kamailio's accounting (acc is not
+# loaded in kamailio.cfg); bench/cdr.sh turns them on
+SB_CDR=${SB_CDR:-false}
 KAM_SHM_MB=${KAM_SHM_MB:-256}
 KAM_PKG_MB=${KAM_PKG_MB:-64}      # per process; 8 MB cannot preload 50k location rows
 SKIP_INSTALL=${SKIP_INSTALL:-0}
@@ -207,6 +210,9 @@ max_expires = 3600
 [portal]
 # off: the load is SIP, and a shared machine may hold the default port 8080
 listen = ""
+
+[cdr]
+enabled = $SB_CDR
 EOF
     "$bin" -c "$d/switchboard.toml" init >"$d/provision.log" 2>&1
     "$bin" -c "$d/switchboard.toml" domain add "$DOMAIN" >>"$d/provision.log" 2>&1
@@ -546,4 +552,4 @@ done
 
 # means over the rounds, per operation and rate, and each server's ratio to kamailio
 python3 "$HERE/lib/summary.py" "$RESULTS" | tee -a "$RESULTS"
-out "run_seconds=$(( $(date +%s) - T0 )) work_dir=$WORK clk_tck=$CLK_TCK nproc=$(nproc) rounds=$ROUNDS kam_alloc=$KAM_ALLOC commit=$(cat "$SWITCHBOARD_SRC/.bench-commit" 2>/dev/null || git -C "$SWITCHBOARD_SRC" rev-parse HEAD 2>/dev/null || echo unknown)"
+out "run_seconds=$(( $(date +%s) - T0 )) work_dir=$WORK clk_tck=$CLK_TCK nproc=$(nproc) rounds=$ROUNDS kam_alloc=$KAM_ALLOC sb_cdr=$SB_CDR commit=$(cat "$SWITCHBOARD_SRC/.bench-commit" 2>/dev/null || git -C "$SWITCHBOARD_SRC" rev-parse HEAD 2>/dev/null || echo unknown)"

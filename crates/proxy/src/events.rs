@@ -4,7 +4,7 @@
 //! The proxy reports each fact once, at the place it happens, through [`CallEvents`]; the
 //! operator log lines (`call setup|answered|failed|ended`, [`crate::oplog`]) and the call
 //! metrics (set-up time, duration) are written here from the same event, and the event then
-//! waits in a bounded queue for the server ([`crate::Proxy::poll_call_event`]), whose call
+//! waits in a bounded queue for the server (as [`crate::Output::CallEvent`]), whose call
 //! records (CDRs) are a fold of the stream. Nothing about a call is computed twice.
 //!
 //! This module owns the event types, the table of calls in set-up (what the log lines need

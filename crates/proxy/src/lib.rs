@@ -2,19 +2,19 @@
 //! fork manager that rings every contact of a callee, and best-response selection.
 //!
 //! [`Proxy`] is sans-IO like the transaction layer it drives: messages and time go in
-//! through `handle_*`, bytes to send come out of [`Proxy::poll_transmit`] with a
-//! [`Destination`] the server maps to a socket. It never touches the network, the clock or
-//! the database: users, aliases and domains come from a [`Directory`] (an in-memory cache
-//! the server refreshes), bindings from the registrar's location table (or, with a shared
-//! database, from [`Query`]s the server runs: [`Proxy::poll_query`] out,
-//! [`Proxy::handle_query`] back), and binding changes leave through
-//! [`Proxy::drain_changes`] for the server to persist.
+//! through `handle_*`, and everything it wants done comes out of one queue,
+//! [`Proxy::poll`], in order: an [`Output`] is bytes to send (with a [`Destination`] the
+//! server maps to a socket), binding changes to persist, a [`Query`] to run (its answer
+//! back through [`Proxy::handle_query`]) or a call event. It never touches the network,
+//! the clock or the database: users, aliases and domains come from a [`Directory`] (an
+//! in-memory cache the server refreshes), bindings from the registrar's location table
+//! (or, with a shared database, from the queries the server runs).
 //!
 //! Inside, a request walks a list of typed stages written once (`core/request_route.rs`),
 //! and a call whose leg ended walks the response-side list (`core/final_route.rs`); see
 //! docs/architecture.md.
 //!
-//! What happens to each call leaves through [`Proxy::poll_call_event`] ([`events`]).
+//! What happens to each call leaves as [`Output::CallEvent`] ([`events`]).
 
 mod answer;
 mod auth;
@@ -44,7 +44,7 @@ mod throttle;
 pub use auth::AuthConfig;
 pub use bans::{BanEntry, Target as BanTarget};
 pub use config::{BanAction, ProxyConfig, ProxyMode};
-pub use core::{PendingQuery, Proxy, ProxyStats, Query, QueryAnswer};
+pub use core::{Output, PendingQuery, Proxy, ProxyStats, Query, QueryAnswer};
 pub use destination::{Destination, Transport};
 pub use directory::{Directory, StaticDirectory};
 pub use flood::{Cidr, FloodConfig};

@@ -17,6 +17,7 @@ mod mailboxes;
 mod media_host;
 mod metrics_http;
 mod notices;
+mod outputs;
 mod portal_view;
 mod prompts;
 mod run;

@@ -470,14 +470,27 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let mut shutting_down: Option<Instant> = None;
     let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    // Made once: `tokio::signal::ctrl_c()` in the loop would register a listener per wake-up.
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut batch: Vec<CoreInput> = Vec::with_capacity(256);
+    let mut sinks =
+        crate::outputs::Sinks::new(&transports, &store, &core_tx, &cdr_feed, resolver.clone());
+    // One timer for the core loop, moved only when the proxy's next deadline moves to
+    // another tick (`timer_tick`).
+    let timer = tokio::time::sleep_until(tokio::time::Instant::from_std(start));
+    tokio::pin!(timer);
     tracing::info!("switchboard ready");
     loop {
         let now = start.elapsed();
-        let deadline = proxy
-            .poll_timeout()
-            .map(|d| start + d)
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        let deadline = tokio::time::Instant::from_std(start)
+            + timer_tick(
+                proxy
+                    .poll_timeout()
+                    .unwrap_or_else(|| now + Duration::from_secs(1)),
+            );
+        if timer.deadline() != deadline {
+            timer.as_mut().reset(deadline);
+        }
         tokio::select! {
             n = core_rx.recv_many(&mut batch, 256) => {
                 if n == 0 { break; }
@@ -501,21 +514,22 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                             // Answer each message before reading the next: a batch's answers
                             // sent at once arrive as a burst that overflows a phone's (or
                             // SIPp's) 208 KB receive buffer.
-                            transmit(&mut proxy, &transports, now);
+                            sinks.drain(&mut proxy, now);
                         }
                         CoreInput::SendFailed(f) => {
                             proxy.handle_transport_error(now, f.peer, f.data);
-                            transmit(&mut proxy, &transports, now);
+                            sinks.drain(&mut proxy, now);
                         }
                         // Every message before it has been answered (each is answered
                         // before the next input is read): the connection may close.
                         CoreInput::CloseAfter(close) => drop(close),
                         CoreInput::QueryAnswer(token, answer) => {
                             proxy.handle_query(now, wall, token, answer);
-                            transmit(&mut proxy, &transports, now);
+                            sinks.drain(&mut proxy, now);
                         }
                         CoreInput::Control(control::Command::Flush, reply) => {
-                            let changes = proxy.drain_changes();
+                            // Every change so far was drained from the proxy after its input.
+                            let changes = std::mem::take(&mut sinks.changes);
                             if !changes.is_empty() {
                                 let _ = changes_tx.send(WriterInput::Changes(changes));
                             }
@@ -532,10 +546,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                     }
                 }
             }
-            _ = tokio::time::sleep_until(deadline.into()) => {
+            _ = &mut timer => {
                 proxy.handle_timeout(start.elapsed().max(now));
             }
-            _ = tokio::signal::ctrl_c(), if shutting_down.is_none() => {
+            _ = sigint.recv(), if shutting_down.is_none() => {
                 tracing::info!("SIGINT: finishing calls in progress");
                 proxy.set_draining(true);
                 shutting_down = Some(Instant::now());
@@ -546,51 +560,11 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                 shutting_down = Some(Instant::now());
             }
         }
-        transmit(&mut proxy, &transports, start.elapsed());
-        // Queries of parked requests run off the core task; their answers come back
-        // through the core queue.
-        while let Some(q) = proxy.poll_query() {
-            let store = store.clone();
-            let core = core_tx.clone();
-            let resolver = resolver.clone();
-            tokio::spawn(async move {
-                let answer = match &q.query {
-                    proxy::Query::Location(aor) => {
-                        match store.bindings(Some(aor), wall_clock()).await {
-                            Ok(b) => proxy::QueryAnswer::Bindings(b),
-                            Err(e) => {
-                                tracing::warn!(error = %e, %aor, "location lookup failed");
-                                proxy::QueryAnswer::Failed
-                            }
-                        }
-                    }
-                    proxy::Query::Resolve(uri) => match &resolver {
-                        Some(r) => match r.locate(uri).await {
-                            Ok(targets) => {
-                                tracing::debug!(%uri, targets = ?targets, "dns: located");
-                                proxy::QueryAnswer::Targets(targets)
-                            }
-                            Err(e) => {
-                                tracing::warn!(%uri, error = %e, "dns: cannot locate");
-                                proxy::QueryAnswer::Failed
-                            }
-                        },
-                        None => proxy::QueryAnswer::Failed,
-                    },
-                    other => {
-                        tracing::error!(query = ?other, "no runner for this query");
-                        proxy::QueryAnswer::Failed
-                    }
-                };
-                let _ = core.send(CoreInput::QueryAnswer(q.token, answer)).await;
-            });
-        }
-        let changes = proxy.drain_changes();
-        if !changes.is_empty() {
-            let _ = changes_tx.send(WriterInput::Changes(changes));
-        }
-        while let Some(ev) = proxy.poll_call_event() {
-            cdr_feed.send(ev);
+        // The one output queue: sends, queries, call records; binding changes go to the
+        // writer once per wake-up.
+        sinks.drain(&mut proxy, start.elapsed());
+        if !sinks.changes.is_empty() {
+            let _ = changes_tx.send(WriterInput::Changes(std::mem::take(&mut sinks.changes)));
         }
         if let Some(since) = shutting_down {
             // Done when no request awaits a final answer; lingering transactions (timers
@@ -600,6 +574,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             }
         }
     }
+    drop(sinks);
     tracing::info!(calls_in_setup = proxy.forks(), "stopping");
     housekeeping.abort();
     control_task.abort();
@@ -629,16 +604,16 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sends what the proxy has queued. A message refused at once (no route, a full queue or
-/// connection table, a socket error) is a transport error for the proxy (RFC 3261
-/// §17.1.4); failures found later come back as [`CoreInput::SendFailed`].
-fn transmit(proxy: &mut Proxy, transports: &Transports, now: Duration) {
-    while let Some((dest, bytes)) = proxy.poll_transmit() {
-        if let Err(e) = transports.send(&dest, bytes.clone()) {
-            tracing::debug!(dest = %dest.addr, error = %e, "send failed");
-            proxy.handle_transport_error(now, dest, bytes);
-        }
-    }
+/// The proxy's timers fire together on [`TIMER_TICK`] boundaries of its clock.
+const TIMER_TICK: Duration = Duration::from_millis(10);
+
+/// `due` rounded up to the next [`TIMER_TICK`]: at a few hundred calls per second, each
+/// call's timers (J, K, L, M, ...) would otherwise wake the server on their own, each
+/// wake-up costing more than the timer's work; SIP timers (T1 = 500 ms) do not mind 10 ms.
+fn timer_tick(due: Duration) -> Duration {
+    let tick = TIMER_TICK.as_nanos();
+    let ticks = due.as_nanos().div_ceil(tick);
+    Duration::from_nanos(u64::try_from(ticks * tick).unwrap_or(u64::MAX))
 }
 
 /// A database URL without its password, for logs.
@@ -657,7 +632,17 @@ pub fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::starts_new_work;
+    use super::{starts_new_work, timer_tick};
+    use std::time::Duration;
+
+    #[test]
+    fn timers_round_up_to_the_next_tick() {
+        let ms = Duration::from_millis;
+        assert_eq!(timer_tick(ms(0)), ms(0));
+        assert_eq!(timer_tick(ms(10)), ms(10));
+        assert_eq!(timer_tick(Duration::from_micros(10_001)), ms(20));
+        assert_eq!(timer_tick(ms(32_003)), ms(32_010));
+    }
 
     #[test]
     fn only_requests_that_start_work_may_be_shed() {

@@ -24,6 +24,8 @@ mod tcp;
 mod tls;
 mod transports;
 mod udp;
+#[cfg(target_os = "linux")]
+mod udp_batch;
 mod ws;
 
 pub use config::TransportConfig;

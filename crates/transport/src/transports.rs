@@ -210,6 +210,37 @@ impl Transports {
         r
     }
 
+    /// Sends several messages in order (and empties `msgs`), as [`Transports::send`]
+    /// would one by one, but UDP datagrams leaving the same socket go out in one system
+    /// call where the platform allows (Linux `sendmmsg`). Each message refused at once is
+    /// handed to `failed` with the error `send` would have returned.
+    pub fn send_batch(
+        &self,
+        msgs: &mut Vec<(Peer, Bytes)>,
+        mut failed: impl FnMut(Peer, Bytes, SendError),
+    ) {
+        let all_udp = msgs.iter().all(|(p, _)| p.transport == TransportKind::Udp);
+        if msgs.len() < 2 || !all_udp || self.shared.closing.load(Ordering::Relaxed) {
+            for (peer, data) in msgs.drain(..) {
+                if let Err(e) = self.send(&peer, data.clone()) {
+                    failed(peer, data, e);
+                }
+            }
+            return;
+        }
+        let mut udp: Vec<(SocketAddr, Bytes)> = msgs.drain(..).map(|(p, d)| (p.addr, d)).collect();
+        let stats = &self.shared.stats;
+        udp::send_many(&self.shared, &mut udp, &mut |addr, data, e| {
+            stats.send_errors.inc();
+            let peer = Peer {
+                transport: TransportKind::Udp,
+                addr,
+                conn: None,
+            };
+            failed(peer, data, e)
+        });
+    }
+
     fn send_inner(&self, peer: &Peer, data: Bytes) -> Result<(), SendError> {
         let shared = &self.shared;
         if shared.closing.load(Ordering::Relaxed) {

@@ -139,6 +139,45 @@ pub(crate) fn send(shared: &Arc<Shared>, addr: SocketAddr, data: Bytes) -> Resul
     }
 }
 
+/// Sends datagrams in order (and empties `msgs`): on Linux, a run of two or more for the
+/// same socket in one system call each; the others, and what a batch call did not take,
+/// one by one through [`send`], which reports each refused message to `failed`.
+pub(crate) fn send_many(
+    shared: &Arc<Shared>,
+    msgs: &mut Vec<(SocketAddr, Bytes)>,
+    failed: &mut dyn FnMut(SocketAddr, Bytes, SendError),
+) {
+    let mut done = 0;
+    #[cfg(target_os = "linux")]
+    while done < msgs.len() {
+        use std::os::fd::AsRawFd;
+        let Some((socket, _)) = pick_socket(&shared.udp, msgs[done].0) else {
+            break;
+        };
+        let run: Vec<(SocketAddr, &[u8])> = msgs[done..]
+            .iter()
+            .map_while(|(addr, data)| match pick_socket(&shared.udp, *addr) {
+                Some((s, to)) if Arc::ptr_eq(s, socket) => Some((to, &data[..])),
+                _ => None,
+            })
+            .collect();
+        if run.len() < 2 {
+            break;
+        }
+        let sent = crate::udp_batch::send(socket.as_raw_fd(), &run).unwrap_or(0);
+        shared.stats.udp_tx.add(sent as u64);
+        done += sent;
+        if sent < run.len() {
+            break;
+        }
+    }
+    for (addr, data) in msgs.drain(..).skip(done) {
+        if let Err(e) = send(shared, addr, data.clone()) {
+            failed(addr, data, e);
+        }
+    }
+}
+
 #[cfg(target_os = "linux")]
 fn deferred_icmp(kind: io::ErrorKind) -> bool {
     crate::icmp::is_deferred_icmp(kind)

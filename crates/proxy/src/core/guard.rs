@@ -63,7 +63,7 @@ impl Proxy {
                     }
                 }
                 self.banned_answered += 1;
-                self.out.push_back((*source, Bytes::from(resp)));
+                self.outbox.transmit(*source, Bytes::from(resp));
                 return false;
             }
         }

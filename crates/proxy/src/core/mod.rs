@@ -3,13 +3,13 @@
 //! contract of a stage in `stage.rs`), parked requests and their queries in `query.rs`,
 //! the fork manager in `forking.rs`, stateless forwarding in `stateless.rs`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use registrar::{Change, Registrar};
+use registrar::Registrar;
 use sip_message::{error_response, Editor, ResponseBuilder, SipMessage};
 use sip_transaction::{
     Config as TxConfig, Event, Reliability, RequestOutcome, TransactionId, TransactionLayer,
@@ -37,6 +37,7 @@ mod location;
 mod media_services;
 mod mwi;
 mod originate;
+mod output;
 mod pickup;
 mod pipeline;
 mod probe;
@@ -51,6 +52,7 @@ mod transport_error;
 mod via;
 mod voicemail;
 
+pub use output::Output;
 pub(crate) use probe::Prober;
 pub use query::{PendingQuery, Query, QueryAnswer};
 use via::fixed_top_via;
@@ -89,7 +91,6 @@ pub struct Proxy {
     draining: bool,
     /// Requests and retargets waiting for a query's answer (bounded by `max_forks`).
     parked: HashMap<u64, query::Parked>,
-    queries: VecDeque<PendingQuery>,
     next_query: u64,
     forks: HashMap<TransactionId, Fork>,
     /// Forks that have not sent their final answer: the only ones with a live no-answer
@@ -102,8 +103,8 @@ pub struct Proxy {
     calls: HashMap<TransactionId, crate::services::CallState>,
     /// Calls up (for the dialog gauge and call durations).
     dialogs: crate::dialogs::Dialogs,
-    out: VecDeque<(Destination, Bytes)>,
-    changes: Vec<Change>,
+    /// Everything for the server to do, in order (`output.rs`).
+    outbox: output::Outbox,
     next_branch: u64,
     next_tag: u64,
     stats: ProxyStats,
@@ -176,7 +177,6 @@ impl Proxy {
             metrics: Metrics::default(),
             draining: false,
             parked: HashMap::new(),
-            queries: VecDeque::new(),
             next_query: 1,
             cfg,
             layer: TransactionLayer::new(tx),
@@ -187,8 +187,7 @@ impl Proxy {
             client_to_fork: HashMap::new(),
             calls: HashMap::new(),
             dialogs: crate::dialogs::Dialogs::new(crate::dialogs::MAX_DIALOGS),
-            out: VecDeque::new(),
-            changes: Vec::new(),
+            outbox: output::Outbox::default(),
             next_branch: 1,
             next_tag: seed ^ 0x5b0a_2d00,
             stats: ProxyStats::default(),
@@ -230,25 +229,6 @@ impl Proxy {
     /// The registrar (and through it the location table).
     pub fn registrar(&self) -> &Registrar {
         &self.registrar
-    }
-
-    /// Binding changes to persist since the last call.
-    pub fn drain_changes(&mut self) -> Vec<Change> {
-        std::mem::take(&mut self.changes)
-    }
-
-    /// The next call event ([`crate::events`]): the server drains them after each input,
-    /// as it does [`Proxy::poll_transmit`]. Events it leaves are dropped (and counted)
-    /// past [`crate::events::MAX_QUEUED_EVENTS`].
-    pub fn poll_call_event(&mut self) -> Option<crate::events::CallEvent> {
-        self.events.poll()
-    }
-
-    /// The next message to send.
-    pub fn poll_transmit(&mut self) -> Option<(Destination, Bytes)> {
-        let t = self.out.pop_front()?;
-        self.metrics.sent(&t.1);
-        Some(t)
     }
 
     /// Calls answered through the proxy and not yet ended by a BYE.
@@ -297,7 +277,7 @@ impl Proxy {
             out,
             "switchboard_call_events_queued",
             "Call events waiting for the server (call records).",
-            self.events.queued(),
+            self.events_waiting(),
         );
         let _ = writeln!(
             out,
@@ -426,7 +406,7 @@ impl Proxy {
                 }
                 let tag = self.new_tag();
                 if let Some(resp) = error_response(&data, e.status(), &e.to_string(), Some(&tag)) {
-                    self.out.push_back((source, Bytes::from(resp)));
+                    self.outbox.transmit(source, Bytes::from(resp));
                 }
             }
         }
@@ -451,7 +431,7 @@ impl Proxy {
             self.dialog_finished(now, call, end); // dialog_event.rs
         }
         while let Some(t) = self.layer.poll_transmit() {
-            self.out.push_back((t.dest, t.bytes));
+            self.outbox.transmit(t.dest, t.bytes);
         }
         while let Some(ev) = self.layer.poll_event() {
             match ev {
@@ -484,9 +464,10 @@ impl Proxy {
                 }
             }
             while let Some(t) = self.layer.poll_transmit() {
-                self.out.push_back((t.dest, t.bytes));
+                self.outbox.transmit(t.dest, t.bytes);
             }
         }
+        self.stage_events();
     }
 
     fn on_request(&mut self, now: Duration, wall: u64, msg: SipMessage, source: Destination) {
@@ -520,7 +501,7 @@ impl Proxy {
                 let resp = ResponseBuilder::new(&request, 503)
                     .header("Retry-After", format_args!("5"))
                     .to_vec();
-                self.out.push_back((dest, Bytes::from(resp)));
+                self.outbox.transmit(dest, Bytes::from(resp));
             }
             RequestOutcome::NotARequest { .. } => {}
         }

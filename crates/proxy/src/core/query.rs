@@ -122,12 +122,7 @@ impl Proxy {
         let token = self.next_query;
         self.next_query += 1;
         self.parked.insert(token, parked);
-        self.queries.push_back(PendingQuery { token, query });
-    }
-
-    /// The next query the server must run (shared-database mode: location lookups).
-    pub fn poll_query(&mut self) -> Option<PendingQuery> {
-        self.queries.pop_front()
+        self.outbox.query(PendingQuery { token, query });
     }
 
     /// The server answered the query `token`: the parked request or retarget resumes.

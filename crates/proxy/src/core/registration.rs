@@ -59,7 +59,7 @@ impl Proxy {
             self.stats.overloaded += 1;
             self.metrics.overloaded += 1;
         }
-        self.changes.extend(outcome.changes);
+        self.outbox.persist(outcome.changes);
         Answer {
             status: outcome.status,
             reason: outcome.reason,

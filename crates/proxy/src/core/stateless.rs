@@ -69,7 +69,7 @@ impl Proxy {
                 branch
             ),
         );
-        self.out.push_back((dest, Bytes::from(ed.to_vec())));
+        self.outbox.transmit(dest, Bytes::from(ed.to_vec()));
     }
 
     /// Sends a response upstream without a transaction: our Via off, to the next Via.
@@ -97,7 +97,7 @@ impl Proxy {
                 addr: std::net::SocketAddr::new(ip, port),
                 conn: None,
             };
-            self.out.push_back((dest, bytes));
+            self.outbox.transmit(dest, bytes);
         }
     }
 }

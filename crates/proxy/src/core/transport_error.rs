@@ -59,7 +59,7 @@ fn identify(data: &[u8]) -> Undelivered<'_> {
 }
 
 impl Proxy {
-    /// The transport failed to deliver `data`, a message from [`Proxy::poll_transmit`] (or
+    /// The transport failed to deliver `data`, a message from [`Proxy::poll`] (or
     /// its start), to `dest`. A forwarded request ends its branch as a 503 at once.
     pub fn handle_transport_error(&mut self, now: Duration, dest: Destination, data: Bytes) {
         match identify(&data) {
