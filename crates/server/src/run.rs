@@ -354,6 +354,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         None => None,
     };
 
+    let dials = Arc::new(crate::dials::Dials::default());
     let portal_task = match cfg.portal.addr()? {
         Some(addr) => {
             let listener = tokio::net::TcpListener::bind(addr)
@@ -365,8 +366,13 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                 location: location.clone(),
                 store: store.clone(),
                 applier: applier.clone(),
+                dials: dials.clone(),
             });
-            let task = portal::serve(listener, store.clone(), view, cfg.portal.to_portal())
+            let portal_cfg = portal::PortalConfig {
+                data_dir: cfg.server.data_dir.clone(),
+                ..cfg.portal.to_portal()
+            };
+            let task = portal::serve(listener, store.clone(), view, portal_cfg)
                 .map_err(|e| anyhow::anyhow!("starting the portal: {e}"))?;
             tracing::info!(addr = %local, "portal at http://{local}/");
             Some(task)
@@ -522,7 +528,11 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         if !changes.is_empty() {
             let _ = changes_tx.send(WriterInput::Changes(changes));
         }
+        while let Some((id, status)) = proxy.poll_refer_answer() {
+            dials.refer_answered(id, status);
+        }
         while let Some(ev) = proxy.poll_call_event() {
+            dials.observe(&ev);
             cdr_feed.send(ev);
         }
         if let Some(since) = shutting_down {

@@ -1,7 +1,8 @@
 //! The web portal in a real headless Chromium (Debian's chromium through chromedriver),
 //! against the real binary and real SIPp phones: an admin logs in, adds a domain, a user
 //! and a DID; the user's phone registers and shows on the online page; the user logs in
-//! with their SIP password, sets forwarding, and a call to their DID follows it. The test
+//! with their SIP password, sets forwarding, and a call to their DID follows it; the call
+//! then shows in the admin's call history. The test
 //! writes the screenshots in docs/portal/, so the documentation shows the pages as they
 //! are.
 
@@ -12,8 +13,9 @@ use std::path::PathBuf;
 use testkit::browser::Browser;
 use testkit::open::{caller, phone, register};
 use testkit::ports::free_port;
-use testkit::server::{Options, Server};
+use testkit::server::{password, Options, Server};
 use testkit::sipp::headers;
+use testkit::wait::{wait_until, HANG_GUARD};
 
 /// The server binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
@@ -131,6 +133,60 @@ fn an_admin_provisions_and_the_user_forwards_their_calls() {
     b.open("/me");
     assert!(b.source().contains("呼叫转移"));
     b.screenshot(&shots.join("me-zh.png"));
+
+    // The admin finds the forwarded call in the call history: answered (200), its DID
+    // dialled, Carol its final target.
+    b.open("/lang/en");
+    b.forget_cookies();
+    log_in(&b, "root", "root-pw");
+    let mut history = String::new();
+    wait_until("the forwarded call in the history", HANG_GUARD, || {
+        b.open("/calls");
+        history = b.text("#call-list");
+        history.contains("sip:carol@example.com")
+    });
+    let row = history
+        .lines()
+        .find(|l| l.contains("sip:5551234@example.com"))
+        .unwrap_or_else(|| panic!("{history}"));
+    assert!(
+        row.contains("sip:carol@example.com") && row.contains("200"),
+        "{row}"
+    );
+    b.screenshot(&shots.join("calls.png"));
+}
+
+#[test]
+fn click_to_dial_refers_the_users_phone_which_places_the_call() {
+    let (server, base) = server_with_portal();
+    let b = Browser::start(&base, 1280, 900);
+    // Alice's phone takes the REFER; Bob's answers the call it places.
+    let (_, alice_phone) = phone(&server, "alice", "uas-refer-norefersub-202.xml");
+    let alice_phone = alice_phone.spawn();
+    let (_, bob) = phone(&server, "bob", "uas-answer-200.xml");
+    let bob = bob.spawn();
+
+    log_in(&b, "alice@example.com", &password("alice"));
+    b.open("/me/dial");
+    b.fill("#dial-number", "bob");
+    b.click("#dial-submit");
+    assert!(b.path().starts_with("/me/dial/"), "{}", b.path());
+    // The phone got the REFER (Refer-Sub: false, Refer-To Bob: the scenario checks them)
+    // and accepted it; the page says so.
+    let refer = alice_phone.wait();
+    refer.assert_ok("alice's phone taking the REFER");
+    let msg = &refer.find(false, "REFER")[0];
+    assert_eq!(headers(msg, "Refer-Sub"), ["false"], "{msg}");
+    assert_eq!(headers(msg, "Refer-To"), ["<sip:bob@example.com>"], "{msg}");
+    b.wait_for_text("Your phone accepted");
+    b.screenshot(&shots().join("dial.png"));
+
+    // The phone places the call to the Refer-To target; Bob answers; the page follows it.
+    caller(&server, "alice", "uac-invite-expect-200.xml", "bob")
+        .run()
+        .assert_ok("alice's call");
+    bob.wait().assert_ok("bob answering");
+    b.wait_for_text("The call ended");
 }
 
 #[test]
@@ -144,6 +200,7 @@ fn the_pages_fit_a_phone_sized_screen() {
         "/users/alice@example.com",
         "/aliases",
         "/online",
+        "/calls",
     ] {
         b.open(page);
         // Nothing wider than the screen: the page does not scroll sideways.

@@ -1,7 +1,8 @@
 //! The portal's admin and self-care forms over plain HTTP against the real binary: the
 //! user list's search and paging, CSV import with its per-line report, password resets
 //! (the new password is the SIP password: HA1 updated), deletes behind a confirmation,
-//! and a user's own password change. (Security: portal_security.rs; the browser flows:
+//! a user's own password change, and the call history (filters, paging, the CSV export,
+//! who sees which calls). (Security: portal_security.rs; the browser flows:
 //! portal_browser.rs.)
 
 #![allow(clippy::unwrap_used)]
@@ -9,8 +10,10 @@
 use std::net::SocketAddr;
 
 use testkit::http::Client;
+use testkit::open;
 use testkit::ports::free_port;
 use testkit::server::{password, Options, Server};
+use testkit::wait::{wait_until, HANG_GUARD};
 
 /// The server binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
@@ -245,4 +248,142 @@ fn a_user_sets_find_me_and_screening_and_errors_name_the_line() {
     );
     assert!(!server.cli(&["screen", "list"]).contains("+1900"));
     assert!(server.cli(&["findme", "list"]).contains("bob@example.com"));
+}
+
+/// The `href` of the link with `rel` in `body`, unescaped.
+fn link(body: &str, rel: &str) -> Option<String> {
+    let at = body.find(&format!("rel=\"{rel}\""))?;
+    let start = body[..at].rfind("href=\"")? + 6;
+    let end = start + body[start..].find('"')?;
+    Some(
+        body[start..end]
+            .replace("&amp;", "&")
+            .replace("&#x2f;", "/"),
+    )
+}
+
+#[test]
+fn the_call_history_filters_pages_and_exports_like_the_cli() {
+    let (server, addr) = portal_server("page_size = 1\n");
+    server.cli(&["domain", "add", "other.test"]);
+    server.cli(&[
+        "admin",
+        "add",
+        "ops",
+        "--domain",
+        "other.test",
+        "--password",
+        "ops-pw",
+    ]);
+    // Alice calls Bob twice: answered, then busy.
+    for (bob, alice) in [
+        ("uas-answer-200.xml", "uac-invite-expect-200.xml"),
+        ("uas-answer-486.xml", "uac-invite-expect-486.xml"),
+    ] {
+        server.cli(&["location", "clear", "bob@example.com"]);
+        let b = open::phone(&server, "bob", bob).1.spawn();
+        open::caller(&server, "alice", alice, "bob")
+            .run()
+            .assert_ok("alice");
+        b.wait().assert_ok("bob");
+    }
+    wait_until("two ended call records", HANG_GUARD, || {
+        let out = server.cli(&["--json", "cdr", "list"]);
+        let all: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        let all = all.as_array().unwrap();
+        all.len() == 2 && all.iter().all(|r| !r["ended"].is_null())
+    });
+
+    // Newest first, one a page: the busy call, then (older) the answered one.
+    let mut c = root(addr);
+    let p1 = c.get("/calls");
+    assert_eq!(p1.status, 200);
+    assert!(p1.body.contains("<td class=\"failed\">486"), "{}", p1.body);
+    assert!(!p1.body.contains("<td class=\"ok\">200"), "{}", p1.body);
+    let older = link(&p1.body, "next").expect("an older page");
+    let p2 = c.get(&older);
+    assert!(p2.body.contains("<td class=\"ok\">200"), "{}", p2.body);
+    assert!(
+        p2.body.contains("<td>caller</td>"),
+        "who hung up: {}",
+        p2.body
+    );
+    assert!(link(&p2.body, "next").is_none(), "{}", p2.body);
+    // Filters: by status, and a bad one answered next to its field.
+    let ok = c.get("/calls?status=200&user=bob%40example.com");
+    assert!(ok.body.contains("<td class=\"ok\">200") && !ok.body.contains("class=\"failed\""));
+    let bad = c.get("/calls?since=soon");
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.body
+            .contains("id=\"since-error\">&quot;soon&quot; is not a time"),
+        "{}",
+        bad.body
+    );
+    // The CSV is the CLI's export, byte for byte.
+    let csv = c.get("/calls.csv");
+    assert_eq!(csv.status, 200);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    let cli = server.cli(&["cdr", "export", "--csv", "-"]);
+    assert_eq!(csv.body, cli);
+    assert_eq!(csv.body.matches("\r\n").count(), 3, "{}", csv.body);
+
+    // A domain admin of another domain sees none of them.
+    let mut ops = Client::new(addr);
+    assert_eq!(ops.login("ops", "ops-pw").status, 303);
+    let theirs = ops.get("/calls");
+    assert!(
+        theirs.body.contains("<td colspan=\"7\">None</td>"),
+        "{}",
+        theirs.body
+    );
+    assert_eq!(ops.get("/calls.csv").body.matches("\r\n").count(), 1);
+
+    // Bob sees his own calls, never anyone else's, whatever the URL asks.
+    let mut bob = Client::new(addr);
+    assert_eq!(bob.login("bob@example.com", &password("bob")).status, 303);
+    assert_eq!(bob.get("/calls").status, 403);
+    let mine = bob.get("/me/calls?user=carol%40example.com&status=486");
+    assert!(
+        mine.body.contains("<td class=\"failed\">486"),
+        "{}",
+        mine.body
+    );
+    assert_eq!(bob.get("/me/calls.csv").body.matches("\r\n").count(), 3);
+    let mut carol = Client::new(addr);
+    assert_eq!(
+        carol.login("carol@example.com", &password("carol")).status,
+        303
+    );
+    assert_eq!(carol.get("/me/calls.csv").body.matches("\r\n").count(), 1);
+}
+
+#[test]
+fn click_to_dial_answers_a_bad_number_or_no_phone_next_to_the_field() {
+    let (_server, addr) = portal_server("");
+    let mut alice = Client::new(addr);
+    assert_eq!(
+        alice.login("alice@example.com", &password("alice")).status,
+        303
+    );
+    let token = alice.token("/me/dial");
+    let r = alice.post("/me/dial", &[("csrf", &token), ("number", "bob>;x")]);
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body
+            .contains("id=\"number-error\">&quot;bob&gt;;x&quot; is not a number"),
+        "{}",
+        r.body
+    );
+    let r = alice.post("/me/dial", &[("csrf", &token), ("number", "bob")]);
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("No phone of yours is registered."),
+        "{}",
+        r.body
+    );
+    assert_eq!(alice.post("/me/dial", &[("number", "bob")]).status, 403);
+    // No attempt is anyone's to look at by number; staff have no phone to dial from.
+    assert_eq!(alice.get("/me/dial/1").status, 404);
+    assert_eq!(root(addr).get("/me/dial").status, 403);
 }

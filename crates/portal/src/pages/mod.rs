@@ -5,7 +5,9 @@
 pub mod aliases;
 pub mod assets;
 pub mod audit;
+pub mod calls;
 pub mod dashboard;
+pub mod dial;
 pub mod domains;
 pub mod forwarding;
 pub mod lists;
@@ -13,6 +15,7 @@ pub mod login;
 pub mod me;
 pub mod online;
 pub mod users;
+pub mod voicemail;
 
 use axum::http::StatusCode;
 use model::AddressOfRecord;

@@ -24,6 +24,7 @@ use crate::fork::Fork;
 use crate::metrics::Metrics;
 
 mod caller_id;
+mod click_to_dial;
 mod domains;
 mod failover;
 mod final_route;
@@ -46,6 +47,7 @@ mod transport_error;
 mod via;
 mod voicemail;
 
+pub use click_to_dial::ReferRefused;
 pub(crate) use probe::Prober;
 pub use query::{PendingQuery, Query, QueryAnswer};
 use via::fixed_top_via;
@@ -113,6 +115,9 @@ pub struct Proxy {
     clock: Duration,
     /// Requests the proxy originated, awaiting their answers (`originate.rs`).
     originated: originate::Originated,
+    /// Final answers to click-to-dial REFERs, by token, for the server
+    /// (`click_to_dial.rs`).
+    refer_answers: VecDeque<(u64, u16)>,
     /// Message-waiting subscriptions and mailbox counts (`mwi.rs`).
     mwi: crate::services::mwi::Subscriptions,
     /// The user the request being handled authenticated as (for its call's events).
@@ -151,6 +156,7 @@ impl Proxy {
             banned_answered: 0,
             clock: Duration::ZERO,
             originated: originate::Originated::new(),
+            refer_answers: VecDeque::new(),
             mwi: crate::services::mwi::Subscriptions::new(cfg.services.voicemail.max_subscriptions),
             identity: None,
             events: crate::events::CallEvents::default(),
