@@ -260,7 +260,10 @@ pub fn router(app: Arc<App>) -> Router {
             post(pages::voicemail::default_greeting),
         )
         .route("/me/voicemail/{id}/audio", get(pages::voicemail::audio))
-        .route("/me/voicemail/{id}/delete", post(pages::voicemail::delete))
+        .route(
+            "/me/voicemail/{id}/delete",
+            get(pages::voicemail::confirm_delete).post(pages::voicemail::delete),
+        )
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::security::headers))
         .with_state(app)

@@ -247,6 +247,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("vm_new_pin", "New PIN (digits)", "新密码（数字）"),
     ("vm_pin_again", "New PIN again", "再次输入新密码"),
     ("pins_differ", "The two PINs differ.", "两次输入的密码不一致。"),
+    ("vm_message_of", "the message from", "来自以下的留言："),
 ];
 
 #[cfg(test)]

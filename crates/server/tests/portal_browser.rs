@@ -10,10 +10,13 @@
 
 use std::path::PathBuf;
 
+use testkit::audio;
 use testkit::browser::Browser;
 use testkit::open::{caller, phone, register};
 use testkit::ports::free_port;
+use testkit::rtp_peer::RtpPeer;
 use testkit::server::{password, Options, Server};
+use testkit::sip_phone::SipPhone;
 use testkit::sipp::headers;
 use testkit::wait::{wait_until, HANG_GUARD};
 
@@ -187,6 +190,94 @@ fn click_to_dial_refers_the_users_phone_which_places_the_call() {
         .assert_ok("alice's call");
     bob.wait().assert_ok("bob answering");
     b.wait_for_text("The call ended");
+}
+
+#[test]
+fn a_deposited_voicemail_message_is_listed_and_its_audio_url_serves_the_wav() {
+    let prompts = tempfile::tempdir().unwrap();
+    audio::write_test_prompts(prompts.path(), &services::VOICEMAIL_PROMPTS, 1500);
+    let port = free_port();
+    let services_port = free_port();
+    let rtp = 30000 + (std::process::id() % 300) as u16 * 20;
+    let server = Server::start(
+        BIN,
+        Options {
+            extra: format!(
+                "[portal]\nlisten = \"127.0.0.1:{port}\"\n\n\
+                 [media]\nenabled = true\nservice_listen = \"127.0.0.1:{services_port}\"\n\
+                 bind_address = \"127.0.0.1\"\nrtp_ports = \"{rtp}-{}\"\n\n\
+                 [voicemail]\nprompts_dir = {:?}\n",
+                rtp + 19,
+                prompts.path().display().to_string()
+            ),
+            ..Options::default()
+        },
+    );
+    server.cli(&["voicemail", "enable", "bob@example.com", "--pin", "1234"]);
+
+    // Alice calls Bob, who has no phone: voicemail answers; she leaves a second of tone.
+    let mut peer = RtpPeer::bind();
+    let mut alice = SipPhone::new(server.socket_addr(), "alice");
+    let ok = alice.invite("sip:bob@example.com", &SipPhone::pcmu_offer(peer.addr()));
+    assert_eq!(ok.status(), 200, "{}", ok.text);
+    let media = ok.sdp_rtp_addr().unwrap();
+    // The greeting (1.5 s), then the beep (400 ms): recording runs.
+    wait_until("the greeting and the beep", HANG_GUARD, || {
+        let h = peer.heard();
+        let first = h.samples.iter().position(|s| s.unsigned_abs() > 200);
+        first.is_some_and(|f| h.samples.len() >= f + 2000 * 8)
+    });
+    peer.send_audio(media, &audio::tone(1000.0, 1000, 8000.0));
+    assert_eq!(alice.bye(), 200);
+    wait_until("the message", HANG_GUARD, || {
+        server
+            .cli(&["voicemail", "list", "bob@example.com"])
+            .contains("sip:alice@example.com")
+    });
+
+    // Bob finds it on his voicemail page, with an audio element whose URL serves the WAV.
+    let b = Browser::start(&format!("http://127.0.0.1:{port}"), 1280, 900);
+    log_in(&b, "bob@example.com", &password("bob"));
+    b.open("/me/voicemail");
+    let list = b.text("#vm-messages");
+    assert!(list.contains("sip:alice@example.com"), "{list}");
+    let head = b.eval(
+        "return fetch(document.querySelector('#vm-messages audio').src)\
+         .then(function (r) { return r.arrayBuffer(); })\
+         .then(function (b) { return Array.from(new Uint8Array(b.slice(0, 44))); });",
+    );
+    let head: Vec<u8> = head
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u8)
+        .collect();
+    assert_eq!(&head[..4], b"RIFF", "{head:?}");
+    assert_eq!(&head[8..12], b"WAVE", "{head:?}");
+    assert_eq!(
+        u32::from_le_bytes([head[24], head[25], head[26], head[27]]),
+        8000,
+        "8 kHz"
+    );
+    b.screenshot(&shots().join("voicemail.png"));
+
+    // Alice's session does not reach Bob's message.
+    let src = b.eval("return document.querySelector('#vm-messages audio').getAttribute('src');");
+    let mut other = testkit::http::Client::new(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    assert_eq!(
+        other.login("alice@example.com", &password("alice")).status,
+        303
+    );
+    assert_eq!(other.get(src.as_str().unwrap()).status, 404);
+
+    // Bob deletes it, after a confirmation: gone from the page and the mailbox.
+    b.click("#vm-messages a.delete");
+    b.wait_for_text("Really delete the message from sip:alice@example.com");
+    b.click("#confirm-delete");
+    b.wait_for_text("<td colspan=\"5\">None</td>");
+    assert!(!server
+        .cli(&["voicemail", "list", "bob@example.com"])
+        .contains("sip:alice@example.com"));
 }
 
 #[test]

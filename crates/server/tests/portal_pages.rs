@@ -387,3 +387,124 @@ fn click_to_dial_answers_a_bad_number_or_no_phone_next_to_the_field() {
     assert_eq!(alice.get("/me/dial/1").status, 404);
     assert_eq!(root(addr).get("/me/dial").status, 403);
 }
+
+/// A WAV file of `secs` seconds of a 440 Hz tone, 16 kHz stereo 16-bit.
+fn stereo_16k_wav(secs: u32) -> Vec<u8> {
+    let frames = 16_000 * secs;
+    let data_len = frames * 4;
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data_len).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    b.extend_from_slice(&2u16.to_le_bytes()); // stereo
+    b.extend_from_slice(&16_000u32.to_le_bytes());
+    b.extend_from_slice(&64_000u32.to_le_bytes());
+    b.extend_from_slice(&4u16.to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data_len.to_le_bytes());
+    for i in 0..frames {
+        let s = ((f64::from(i) * 440.0 * std::f64::consts::TAU / 16_000.0).sin() * 8000.0) as i16;
+        b.extend_from_slice(&s.to_le_bytes());
+        b.extend_from_slice(&s.to_le_bytes());
+    }
+    b
+}
+
+#[test]
+fn a_user_sets_their_voicemail_pin_and_uploads_a_greeting() {
+    let (server, addr) = portal_server("");
+    server.cli(&["voicemail", "enable", "bob@example.com", "--pin", "1234"]);
+    let mut bob = Client::new(addr);
+    assert_eq!(bob.login("bob@example.com", &password("bob")).status, 303);
+    let page = bob.get("/me/voicemail");
+    assert!(page.body.contains("Voicemail is on."), "{}", page.body);
+    assert!(page.body.contains("The default greeting plays."));
+    let token = page.csrf().unwrap();
+
+    // The PIN: typed twice, digits only.
+    let pin = |c: &mut Client, a: &str, b: &str| {
+        c.post(
+            "/me/voicemail/pin",
+            &[("csrf", &token), ("pin", a), ("pin2", b)],
+        )
+    };
+    let r = pin(&mut bob, "4321", "4322");
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("id=\"pin2-error\">The two PINs differ."),
+        "{}",
+        r.body
+    );
+    let r = pin(&mut bob, "43x1", "43x1");
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("id=\"pin-error\">") && r.body.contains("digits"),
+        "{}",
+        r.body
+    );
+    let r = pin(&mut bob, "4321", "4321");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Saved."));
+
+    // A greeting: not a WAV file is refused next to the field; a 16 kHz stereo one is
+    // converted to 8 kHz mono and becomes the mailbox's greeting.
+    let r = bob.post_multipart(
+        "/me/voicemail/greeting",
+        &[("csrf", &token)],
+        ("greeting", "notes.txt", b"hello, not audio"),
+    );
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("id=\"greeting-error\">not a WAV file"),
+        "{}",
+        r.body
+    );
+    let wav = stereo_16k_wav(2);
+    assert_eq!(
+        bob.post_multipart("/me/voicemail/greeting", &[], ("greeting", "g.wav", &wav))
+            .status,
+        403,
+        "no CSRF token"
+    );
+    let r = bob.post_multipart(
+        "/me/voicemail/greeting",
+        &[("csrf", &token)],
+        ("greeting", "g.wav", &wav),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Greeting saved.") && r.body.contains("Your own greeting plays."));
+    let list: serde_json::Value =
+        serde_json::from_str(&server.cli(&["--json", "voicemail", "list", "bob@example.com"]))
+            .unwrap();
+    let file = list["greeting"].as_str().expect("a greeting").to_string();
+    let stored = std::fs::read(&file).unwrap();
+    assert_eq!(&stored[..4], b"RIFF");
+    assert_eq!(u16::from_le_bytes([stored[22], stored[23]]), 1, "mono");
+    assert_eq!(
+        u32::from_le_bytes([stored[24], stored[25], stored[26], stored[27]]),
+        8000
+    );
+    // Back to the default prompt.
+    let r = bob.post("/me/voicemail/greeting/default", &[("csrf", &token)]);
+    assert_eq!(r.status, 303);
+    assert!(bob
+        .get("/me/voicemail")
+        .body
+        .contains("The default greeting plays."));
+
+    // Carol has no mailbox: told so; nobody reaches another mailbox's message by number.
+    let mut carol = Client::new(addr);
+    assert_eq!(
+        carol.login("carol@example.com", &password("carol")).status,
+        303
+    );
+    assert!(carol
+        .get("/me/voicemail")
+        .body
+        .contains("You have no mailbox"));
+    assert_eq!(carol.get("/me/voicemail/1/audio").status, 404);
+    assert_eq!(root(addr).get("/me/voicemail").status, 403);
+}

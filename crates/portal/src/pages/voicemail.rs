@@ -286,6 +286,28 @@ pub async fn audio(ctx: Ctx, Path(id): Path<i64>) -> Response {
     }
 }
 
+/// GET `/me/voicemail/{id}/delete`: asks first.
+pub async fn confirm_delete(ctx: Ctx, Path(id): Path<i64>) -> Response {
+    let aor = match me(&ctx) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let m = match own_message(&ctx, &aor, id).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    ctx.app.templates.page(
+        &ctx.frame(),
+        "confirm.html",
+        minijinja::context! {
+            what => format!("{} {} ({})", ctx.lang.text("vm_message_of"), m.caller, utc(m.received_at)),
+            action => format!("/me/voicemail/{id}/delete"),
+            back => "/me/voicemail",
+            fields => Vec::<(String, String)>::new(),
+        },
+    )
+}
+
 /// POST `/me/voicemail/{id}/delete`: the message and its file go.
 pub async fn delete(ctx: Ctx, Path(id): Path<i64>, Form(f): Form<Fields>) -> Response {
     let aor = match ctx.posted_to(me(&ctx), &f) {
