@@ -247,6 +247,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/me/dial", get(pages::dial::page).post(pages::dial::dial))
         .route("/me/dial/{id}", get(pages::dial::progress))
         .route("/me/dial/{id}/status", get(pages::dial::status))
+        .route("/users/{user}/disable", post(pages::account::disable))
+        .route("/users/{user}/enable", post(pages::account::enable))
         .route("/me/voicemail", get(pages::voicemail::page))
         .route("/me/voicemail/pin", post(pages::voicemail::set_pin))
         .route(

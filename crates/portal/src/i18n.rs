@@ -248,6 +248,14 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("vm_pin_again", "New PIN again", "再次输入新密码"),
     ("pins_differ", "The two PINs differ.", "两次输入的密码不一致。"),
     ("vm_message_of", "the message from", "来自以下的留言："),
+    ("account_disabled", "This account is disabled", "此账户已停用"),
+    ("enable_user", "Enable the account", "启用账户"),
+    ("disable_user", "Disable the account", "停用账户"),
+    (
+        "disable_reason",
+        "Why (optional): its phones are unregistered, its calls and registrations refused",
+        "原因（可选）：其话机将被注销，呼叫和注册将被拒绝",
+    ),
 ];
 
 #[cfg(test)]

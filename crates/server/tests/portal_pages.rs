@@ -508,3 +508,106 @@ fn a_user_sets_their_voicemail_pin_and_uploads_a_greeting() {
     assert_eq!(carol.get("/me/voicemail/1/audio").status, 404);
     assert_eq!(root(addr).get("/me/voicemail").status, 403);
 }
+
+/// Alice registers with digest credentials playing `scenario`.
+fn alice_registers(server: &Server, scenario: &str) -> testkit::sipp::SippResult {
+    server
+        .sipp("alice-register", scenario, free_port())
+        .service("alice")
+        .credentials("alice", &password("alice"))
+        .key("expires", 300)
+        .run()
+}
+
+#[test]
+fn a_disabled_account_is_refused_403_until_enabled_again() {
+    let port = free_port();
+    let server = Server::start(
+        BIN,
+        Options {
+            extra: format!("[portal]\nlisten = \"127.0.0.1:{port}\"\n"),
+            ..Options::digest()
+        },
+    );
+    server.cli(&["admin", "add", "root", "--password", "root-pw"]);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    alice_registers(&server, "uac-register-auth-expect-200.xml").assert_ok("alice registers");
+
+    // The admin disables Alice from her page: her phone is unregistered.
+    let mut c = root(addr);
+    let token = c.token("/users/alice@example.com");
+    let long = "x".repeat(201);
+    let r = c.post(
+        "/users/alice@example.com/disable",
+        &[("csrf", &token), ("reason", &long)],
+    );
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("id=\"reason-error\">reason: one line"),
+        "{}",
+        r.body
+    );
+    let r = c.post(
+        "/users/alice@example.com/disable",
+        &[("csrf", &token), ("reason", "left the company")],
+    );
+    assert_eq!(r.status, 303);
+    let page = c.get("/users/alice@example.com");
+    assert!(
+        page.body
+            .contains("This account is disabled: left the company"),
+        "{}",
+        page.body
+    );
+    assert!(!server
+        .cli(&["location", "list"])
+        .contains("alice@example.com"));
+
+    // Her REGISTER and her call are refused after she proves who she is; each is a log
+    // line; the portal does not let her in either.
+    let r = alice_registers(&server, "uac-register-auth-disabled-expect-403.xml");
+    r.assert_ok("a disabled account's REGISTER");
+    let call = server
+        .sipp(
+            "alice-call",
+            "uac-invite-auth-disabled-expect-403.xml",
+            free_port(),
+        )
+        .service("bob")
+        .key("caller", "alice")
+        .credentials("alice", &password("alice"))
+        .run();
+    call.assert_ok("a disabled account's INVITE");
+    assert_eq!(
+        call.ladder(),
+        ["> INVITE", "< 407", "> ACK", "> INVITE", "< 403", "> ACK"]
+    );
+    wait_until("the refusals' log lines", HANG_GUARD, || {
+        server
+            .log_text()
+            .matches("user=alice@example.com source=127.0.0.1 reason=disabled")
+            .count()
+            >= 2
+    });
+    assert_eq!(
+        Client::new(addr)
+            .login("alice@example.com", &password("alice"))
+            .status,
+        401
+    );
+
+    // Enabled again (the CLI this time): she registers.
+    let out = server.cli(&["user", "enable", "alice@example.com"]);
+    assert!(out.contains("user alice@example.com enabled"), "{out}");
+    alice_registers(&server, "uac-register-auth-expect-200.xml").assert_ok("enabled again");
+    assert!(!c
+        .get("/users/alice@example.com")
+        .body
+        .contains("This account is disabled"));
+    // And the CLI disables too.
+    server.cli(&["user", "disable", "bob@example.com", "--reason", "unpaid"]);
+    assert!(c
+        .get("/users/bob@example.com")
+        .body
+        .contains("This account is disabled: unpaid"));
+}

@@ -2,6 +2,7 @@
 //! who may do what with this object, calls an `admin` use case or a store read, and
 //! renders a template or redirects.
 
+pub mod account;
 pub mod aliases;
 pub mod assets;
 pub mod audit;

@@ -188,7 +188,7 @@ pub async fn import(ctx: Ctx, Form(f): Form<Fields>) -> Response {
 }
 
 /// The user named in the path, when the principal may reach it.
-async fn reachable(ctx: &Ctx, user: &str) -> Result<AddressOfRecord, Response> {
+pub(crate) async fn reachable(ctx: &Ctx, user: &str) -> Result<AddressOfRecord, Response> {
     ctx.staff()?;
     let aor = AddressOfRecord::parse(user).ok_or_else(|| ctx.not_found())?;
     if !in_reach(ctx, &aor) {
@@ -201,7 +201,7 @@ async fn reachable(ctx: &Ctx, user: &str) -> Result<AddressOfRecord, Response> {
     }
 }
 
-async fn render_user(
+pub(crate) async fn render_user(
     ctx: &Ctx,
     aor: &AddressOfRecord,
     errors: &Fields,
@@ -222,6 +222,10 @@ async fn render_user(
         Err(e) => return store_failed(ctx, &e),
     };
     let bindings = rows(&ctx.app.server.bindings(Some(aor)));
+    let disabled = match admin::disabled_reason(store, aor).await {
+        Ok(d) => d,
+        Err(e) => return store_failed(ctx, &e),
+    };
     let mut frame = ctx.frame();
     if status == StatusCode::OK && ctx.path.ends_with("saved") {
         frame.notice = Some(ctx.lang.text("saved").to_string());
@@ -235,7 +239,7 @@ async fn render_user(
             fwd => &values, lists => &values,
             fwd_action => format!("/users/{}/forwarding", urlencode(&aor.to_string())),
             lists_action => format!("/users/{}/lists", urlencode(&aor.to_string())),
-            show_user => false, can_unregister => true,
+            show_user => false, can_unregister => true, disabled,
         },
     )
 }
