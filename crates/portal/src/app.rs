@@ -34,6 +34,8 @@ pub struct App {
     pub(crate) store: Arc<dyn PortalStore>,
     pub(crate) cdr: Arc<dyn model::CdrStore>,
     pub(crate) voicemail: Arc<dyn model::VoicemailStore>,
+    /// CSV imports by file upload (`pages/import.rs`).
+    pub(crate) import_jobs: pages::import::Jobs,
     pub(crate) server: Arc<dyn RunningServer>,
     pub(crate) sessions: Sessions,
     pub(crate) throttle: Throttle,
@@ -247,6 +249,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/me/dial", get(pages::dial::page).post(pages::dial::dial))
         .route("/me/dial/{id}", get(pages::dial::progress))
         .route("/me/dial/{id}/status", get(pages::dial::status))
+        .route(
+            "/users/import/upload",
+            post(pages::import::upload).layer(axum::extract::DefaultBodyLimit::max(
+                pages::import::MAX_UPLOAD_BYTES,
+            )),
+        )
+        .route("/users/import/{id}", get(pages::import::progress))
+        .route("/users/import/{id}/status", get(pages::import::status))
         .route("/users/{user}/disable", post(pages::account::disable))
         .route("/users/{user}/enable", post(pages::account::enable))
         .route("/me/voicemail", get(pages::voicemail::page))

@@ -251,6 +251,12 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("account_disabled", "This account is disabled", "此账户已停用"),
     ("enable_user", "Enable the account", "启用账户"),
     ("disable_user", "Disable the account", "停用账户"),
+    ("import_file", "A CSV file", "CSV 文件"),
+    ("import_progress", "Progress", "进度"),
+    ("no_csv_file", "Choose a CSV file with one user@domain,password per line.", "请选择 CSV 文件，每行一个 用户@域名,密码。"),
+    ("csv_not_utf8", "The file is not UTF-8 text.", "文件不是 UTF-8 文本。"),
+    ("csv_too_long", "The file has more than 100,000 lines: split it.", "文件超过 100,000 行，请拆分。"),
+    ("imports_busy", "Too many imports are running; try again when one has finished.", "正在进行的导入过多，请稍后再试。"),
     (
         "disable_reason",
         "Why (optional): its phones are unregistered, its calls and registrations refused",

@@ -52,6 +52,7 @@ where
     let app = Arc::new(app::App {
         cdr: store.clone(),
         voicemail: store.clone(),
+        import_jobs: pages::import::Jobs::default(),
         store,
         server,
         sessions: session::Sessions::new(cfg.max_sessions, cfg.session_idle),

@@ -45,6 +45,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "voicemail.html",
         include_str!("../templates/voicemail.html"),
     ),
+    (
+        "import_job.html",
+        include_str!("../templates/import_job.html"),
+    ),
 ];
 
 /// The template set.

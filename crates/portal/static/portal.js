@@ -1,6 +1,6 @@
 // Switchboard portal: the one script. Every page works without it; it only refreshes the
-// dashboard's figures and a click-to-dial attempt's progress in place (served as a file:
-// the CSP allows no inline script).
+// dashboard's figures, a click-to-dial attempt's progress and a CSV import's progress bar in
+// place (served as a file: the CSP allows no inline script).
 "use strict";
 (function () {
   var live = document.getElementById("live");
@@ -47,4 +47,22 @@
       })
       .catch(function () { /* the next tick tries again */ });
   }, 1000);
+})();
+(function () {
+  // CSV import: move the progress bar; reload for the report once finished.
+  var bar = document.getElementById("import-progress");
+  if (!bar || !window.fetch || bar.getAttribute("data-finished") === "true") { return; }
+  var url = bar.getAttribute("data-status");
+  var count = document.getElementById("import-count");
+  var timer = setInterval(function () {
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (d) {
+        if (!d) { return; }
+        bar.value = d.done;
+        if (count) { count.textContent = d.done + " / " + d.total; }
+        if (d.finished) { clearInterval(timer); window.location.reload(); }
+      })
+      .catch(function () { /* the next tick tries again */ });
+  }, 500);
 })();

@@ -83,6 +83,32 @@ fn an_admin_provisions_and_the_user_forwards_their_calls() {
     b.open("/users");
     b.screenshot(&shots.join("users.png"));
 
+    // A CSV file uploaded: the progress bar fills, then the per-line report.
+    let csv = tempfile::NamedTempFile::new().unwrap();
+    let mut lines = String::new();
+    for i in 0..300 {
+        lines.push_str(&format!("staff{i:03}@example.com,pw-{i}\n"));
+    }
+    lines.push_str("not a line\n");
+    std::fs::write(csv.path(), lines).unwrap();
+    b.choose_file("#csv-file", csv.path());
+    b.click("#upload-users");
+    assert!(b.path().starts_with("/users/import/"), "{}", b.path());
+    b.wait_for_text("id=\"import-done\"");
+    assert_eq!(
+        b.eval("return document.getElementById('import-progress').value;"),
+        serde_json::json!(301)
+    );
+    let report = b.text("#import-report");
+    assert!(
+        report.contains("301") && report.contains("expected user@domain,password"),
+        "{report}"
+    );
+    b.screenshot(&shots.join("import.png"));
+    assert!(server
+        .cli(&["user", "list"])
+        .contains("staff299@example.com"));
+
     // Dave's phone registers (SIPp) and shows on the online page and the dashboard.
     let dave_port = free_port();
     register(&server, "dave", dave_port, 60);

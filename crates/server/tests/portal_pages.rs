@@ -611,3 +611,63 @@ fn a_disabled_account_is_refused_403_until_enabled_again() {
         .body
         .contains("This account is disabled: unpaid"));
 }
+
+#[test]
+fn a_csv_file_upload_imports_in_the_background_and_reports_each_line() {
+    let (server, addr) = portal_server("");
+    server.cli(&["domain", "add", "other.test"]);
+    server.cli(&[
+        "admin",
+        "add",
+        "ops",
+        "--domain",
+        "other.test",
+        "--password",
+        "ops-pw",
+    ]);
+    let mut c = root(addr);
+    let token = c.token("/users");
+    let mut csv = String::from("# users\n");
+    for i in 0..200 {
+        csv.push_str(&format!("imp{i:03}@example.com,pw-{i}\n"));
+    }
+    csv.push_str("broken line\nalice@example.com,again\n");
+    assert_eq!(
+        c.post_multipart(
+            "/users/import/upload",
+            &[],
+            ("file", "u.csv", csv.as_bytes())
+        )
+        .status,
+        403,
+        "no CSRF token"
+    );
+    let r = c.post_multipart(
+        "/users/import/upload",
+        &[("csrf", &token)],
+        ("file", "u.csv", csv.as_bytes()),
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let job = r.header("location").unwrap().to_string();
+    assert!(job.starts_with("/users/import/"), "{job}");
+    // The progress, as the page's script reads it, until the end.
+    let mut status = serde_json::Value::Null;
+    wait_until("the import to finish", HANG_GUARD, || {
+        status = serde_json::from_str(&c.get(&format!("{job}/status")).body).unwrap();
+        status["finished"] == true
+    });
+    assert_eq!(status["total"], 203, "{status}");
+    assert_eq!(status["done"], 203, "{status}");
+    assert_eq!(status["added"], 200, "{status}");
+    let page = c.get(&job);
+    assert!(page.body.contains("Imported: 200"), "{}", page.body);
+    assert!(page
+        .body
+        .contains("<td>202</td><td>expected user@domain,password</td>"));
+    assert!(page.body.contains("<td>203</td><td>") && page.body.contains("already exists"));
+    assert!(server.cli(&["user", "list"]).contains("imp199@example.com"));
+    // The job is its starter's only.
+    let mut ops = Client::new(addr);
+    ops.login("ops", "ops-pw");
+    assert_eq!(ops.get(&job).status, 404);
+}

@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod dial;
 pub mod domains;
 pub mod forwarding;
+pub mod import;
 pub mod lists;
 pub mod login;
 pub mod me;

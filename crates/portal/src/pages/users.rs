@@ -133,34 +133,14 @@ pub async fn import(ctx: Ctx, Form(f): Form<Fields>) -> Response {
     let csv = f.get("csv").map_or("", String::as_str);
     let mut added = 0u64;
     let mut errors: Vec<(usize, String)> = Vec::new();
+    let Some(who) = ctx.who().cloned() else {
+        return see_other("/login");
+    };
     for (i, line) in csv.lines().enumerate().take(MAX_IMPORT_LINES) {
-        let n = i + 1;
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let Some((name, password)) = line.split_once(',') else {
-            errors.push((n, "expected user@domain,password".into()));
-            continue;
-        };
-        let Some(aor) = AddressOfRecord::parse(name.trim()) else {
-            errors.push((
-                n,
-                format!("user {:?}: write it as user@domain", name.trim()),
-            ));
-            continue;
-        };
-        if !in_reach(&ctx, &aor) {
-            errors.push((n, format!("domain {} is not one of yours", aor.domain)));
-            continue;
-        }
-        let password = password.trim().to_string();
-        match admin::add_user(ctx.app.store.as_ref(), &aor, || Ok(password)).await {
-            Ok(done) => {
-                ctx.app.server.apply(&done.notices).await;
-                added += 1;
-            }
-            Err(e) => errors.push((n, e.to_string())),
+        match crate::pages::import::import_line(&ctx.app, &who, line).await {
+            Ok(true) => added += 1,
+            Ok(false) => {}
+            Err(why) => errors.push((i + 1, why)),
         }
     }
     if csv.lines().count() > MAX_IMPORT_LINES {
