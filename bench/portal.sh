@@ -28,6 +28,17 @@ data_dir = "$dir/data"
 demo = false
 [sip]
 listen = ["udp:127.0.0.1:$sip_port"]
+udp_workers = 2
+[auth]
+# As bench/run.sh: the load comes from one address; neither throttling nor a flood ban
+max_failures_per_source_user = 1000000
+max_failures_per_user = 1000000
+max_users_per_source = 1000000
+max_unknown_per_source = 1000000
+[flood]
+enabled = false
+[registrar]
+max_expires = 3600
 [portal]
 listen = "127.0.0.1:$http_port"
 CONF
@@ -52,7 +63,8 @@ if [ "$CALL_RATE" -gt 0 ]; then
     python3 "$HERE/lib/provision.py" callee 0 bench.test "$dir/callee.csv"
     sipp "127.0.0.1:$sip_port" -sf "$HERE/sipp/uac-register-auth.xml" -inf "$dir/callee.csv" \
         -key domain bench.test -key expires 3600 -i 127.0.0.1 -p "$uas_port" -m 1 \
-        -nostdin -nd -timeout 10s >/dev/null 2>&1
+        -nostdin -nd -timeout 10s -trace_err -error_file "$dir/callee.err" >/dev/null 2>&1 \
+        || { echo "registering the callee failed:"; head -20 "$dir/callee.err"; exit 1; }
     count=$(( CALL_RATE * 3600 ))
     sipp -sf "$HERE/sipp/uas-answer.xml" -i 127.0.0.1 -p "$uas_port" -m "$count" \
         -buff_size 4194304 -nostdin -nd -trace_stat -stf "$dir/uas.stat" -fd 1 >/dev/null 2>&1 &
@@ -60,7 +72,8 @@ if [ "$CALL_RATE" -gt 0 ]; then
     sipp "127.0.0.1:$sip_port" -sf "$HERE/sipp/uac-call-auth.xml" -inf "$dir/callers.csv" \
         -key domain bench.test -key callee callee -i 127.0.0.1 -p "$uac_port" \
         -r "$CALL_RATE" -m "$count" -d "$CALL_HOLD_MS" -recv_timeout 5000 -buff_size 4194304 \
-        -nostdin -nd -trace_stat -stf "$dir/uac.stat" -fd 1 >/dev/null 2>&1 &
+        -nostdin -nd -trace_stat -stf "$dir/uac.stat" -fd 1 -trace_err -error_file "$dir/uac.err" \
+        >/dev/null 2>&1 &
     uac=$!
     sleep 5   # let the load settle before measuring
 fi
@@ -90,4 +103,5 @@ for _ in $(seq "$REQUESTS"); do timed "/calls"; done | check | stats
 if [ -n "$uac" ]; then
     col() { awk -F';' -v c="$2" 'NR==1{for(i=1;i<=NF;i++) if($i==c) k=i} END{print (k? $k : 0)}' "$1"; }
     echo "load: $CALL_RATE calls/s asked; SIPp callers: $(col "$dir/uac.stat" 'SuccessfulCall(C)') calls succeeded, $(col "$dir/uac.stat" 'FailedCall(C)') failed, current rate $(col "$dir/uac.stat" 'CallRate(P)') calls/s"
+    [ -s "$dir/uac.err" ] && { echo "first SIPp errors:"; head -5 "$dir/uac.err"; }
 fi
