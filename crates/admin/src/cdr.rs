@@ -112,7 +112,7 @@ pub fn cdr_filter(
         since_ms,
         until_ms,
         status,
-        limit: None,
+        ..CdrFilter::default()
     })
 }
 

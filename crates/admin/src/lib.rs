@@ -58,7 +58,8 @@ pub use settings::{
 pub use target::check_target_exists;
 pub use user_list::{list_users, MAX_PAGE};
 pub use users::{
-    add_user, check_aor, check_password, delete_user, set_password, subscriber_with_password,
+    add_user, check_aor, check_password, delete_user, disable_user, disabled_reason, enable_user,
+    set_password, subscriber_with_password, MAX_DISABLED_REASON,
 };
 pub use voicemail::{
     delete_voicemail_message, disable_voicemail, enable_voicemail, set_voicemail_greeting,

@@ -124,7 +124,11 @@ pub async fn check_sip_login(
         return Ok(false);
     };
     let ha1 = sip_auth::ha1(Algorithm::Md5, &sub.aor.user, &sub.aor.domain, password);
-    Ok(constant_time_eq(ha1.as_bytes(), sub.ha1_md5.as_bytes()))
+    if !constant_time_eq(ha1.as_bytes(), sub.ha1_md5.as_bytes()) {
+        return Ok(false);
+    }
+    // A disabled account logs in nowhere.
+    Ok(crate::users::disabled_reason(store, user).await?.is_none())
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -121,3 +121,98 @@ pub async fn delete_user(store: &dyn Store, user: &AddressOfRecord) -> Result<Do
     notices.extend(settings_notices(pruned.into_iter().map(|(aor, _, _)| aor)));
     Ok(Done::new((), notices))
 }
+
+/// Longest reason kept for a disabled account.
+pub const MAX_DISABLED_REASON: usize = 200;
+
+/// Disables `user`'s account: their REGISTERs and calls are refused with 403 until
+/// [`enable_user`]; `reason` (shown in the refusal's log line and to admins; empty: "disabled
+/// by an admin") is kept. Registrations are the front end's to remove.
+pub async fn disable_user(
+    store: &dyn Store,
+    user: &AddressOfRecord,
+    reason: &str,
+) -> Result<Done, AdminError> {
+    let reason = reason.trim();
+    if reason.chars().count() > MAX_DISABLED_REASON || reason.contains(['\r', '\n']) {
+        return Err(AdminError::invalid(
+            "reason",
+            format!("reason: one line of at most {MAX_DISABLED_REASON} characters"),
+        ));
+    }
+    if store.subscriber(user).await?.is_none() {
+        return Err(AdminError::not_found(
+            "user",
+            format!("user {user} not found"),
+        ));
+    }
+    let reason = if reason.is_empty() {
+        "disabled by an admin"
+    } else {
+        reason
+    };
+    store.set_setting(user, model::DISABLED, reason).await?;
+    Ok(Done::new(
+        (),
+        vec![ChangeNotice::Settings(user.clone(), Change::Changed)],
+    ))
+}
+
+/// Enables a disabled account again; answers whether it was disabled.
+pub async fn enable_user(
+    store: &dyn Store,
+    user: &AddressOfRecord,
+) -> Result<Done<bool>, AdminError> {
+    if store.subscriber(user).await?.is_none() {
+        return Err(AdminError::not_found(
+            "user",
+            format!("user {user} not found"),
+        ));
+    }
+    let was = store.delete_setting(user, model::DISABLED).await?;
+    Ok(Done::new(
+        was,
+        vec![ChangeNotice::Settings(user.clone(), Change::Changed)],
+    ))
+}
+
+/// Why `user`'s account is disabled, when it is.
+pub async fn disabled_reason(
+    store: &dyn Store,
+    user: &AddressOfRecord,
+) -> Result<Option<String>, AdminError> {
+    Ok(store
+        .settings(user)
+        .await?
+        .into_iter()
+        .find(|(name, _)| name == model::DISABLED)
+        .map(|(_, why)| why))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod disable_tests {
+    use super::*;
+    use model::MemoryStore;
+
+    #[tokio::test]
+    async fn disabling_keeps_a_reason_and_enabling_removes_it() {
+        let s = MemoryStore::new();
+        let alice = AddressOfRecord::new("alice", "example.com");
+        let e = disable_user(&s, &alice, "").await.unwrap_err();
+        assert_eq!(e.http_status(), 404);
+        crate::add_domain(&s, "example.com").await.unwrap();
+        add_user(&s, &alice, || Ok("pw".into())).await.unwrap();
+        let e = disable_user(&s, &alice, "two\nlines").await.unwrap_err();
+        assert_eq!(e.field(), Some("reason"));
+        disable_user(&s, &alice, "").await.unwrap();
+        assert_eq!(
+            disabled_reason(&s, &alice).await.unwrap().as_deref(),
+            Some("disabled by an admin")
+        );
+        assert!(!crate::check_sip_login(&s, &alice, "pw").await.unwrap());
+        assert!(enable_user(&s, &alice).await.unwrap().result);
+        assert!(!enable_user(&s, &alice).await.unwrap().result);
+        assert!(crate::check_sip_login(&s, &alice, "pw").await.unwrap());
+    }
+}

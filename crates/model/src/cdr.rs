@@ -84,6 +84,12 @@ pub struct CdrFilter {
     pub status: Option<u16>,
     /// At most this many, the newest.
     pub limit: Option<u32>,
+    /// Only calls made from (authenticated caller) or to (dialled or final target) these
+    /// domains (lowercase); `None` for all (a domain admin's history).
+    pub domains: Option<Vec<String>>,
+    /// Only records older than this one, in (start, id) order: the oldest row of the
+    /// previous page (keyset paging, newest first).
+    pub before: Option<(u64, String)>,
 }
 
 /// Where call records are kept. Implementation: `storage::SqlStore`.

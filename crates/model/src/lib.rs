@@ -37,9 +37,9 @@ pub use pstn::{
 pub use settings::{
     check_target, encode_no_answer, encode_patterns, parse_findme_arg, parse_findme_entry,
     prune_settings, screen_setting, target_aor, FindMe, Forwarding, ScreenDirection, ScreenPattern,
-    ScreenRule, UserSettings, CALLER_ID, CLASS, DEFAULT_FINDME_RING_SECS, FINDME, FORWARD_ALWAYS,
-    FORWARD_BUSY, FORWARD_NO_ANSWER, FORWARD_UNAVAILABLE, MAX_RING_SECS, PICKUP_GROUP,
-    SCREEN_INCOMING, SCREEN_OUTGOING,
+    ScreenRule, UserSettings, CALLER_ID, CLASS, DEFAULT_FINDME_RING_SECS, DISABLED, FINDME,
+    FORWARD_ALWAYS, FORWARD_BUSY, FORWARD_NO_ANSWER, FORWARD_UNAVAILABLE, MAX_RING_SECS,
+    PICKUP_GROUP, SCREEN_INCOMING, SCREEN_OUTGOING,
 };
 pub use store::Store;
 pub use subscriber::{Alias, Subscriber};

@@ -11,6 +11,7 @@
 //! | `screen.incoming`     | patterns, one per line                  |
 //! | `screen.outgoing`     | patterns, one per line                  |
 //! | `findme`              | `target:SECS`, one per line, in order   |
+//! | `disabled`            | why the account is disabled             |
 //!
 //! A target is a SIP URI, `user@domain` or a number (a user of the callee's domain).
 
@@ -177,7 +178,13 @@ pub struct UserSettings {
     pub caller_id: Option<String>,
     /// The user's call-pickup group (`*8` picks up a call ringing another member).
     pub pickup_group: Option<String>,
+    /// Why an admin disabled the account, when disabled: the user's REGISTERs and calls
+    /// are refused (403) until it is enabled again; nothing else of the user changes.
+    pub disabled: Option<String>,
 }
+
+/// The setting name of a disabled account (the value: why).
+pub const DISABLED: &str = "disabled";
 
 /// The setting name of a user's caller ID (a DID of the user's domain).
 pub const CALLER_ID: &str = "caller_id";
@@ -434,6 +441,7 @@ impl UserSettings {
                 PICKUP_GROUP => {
                     s.pickup_group = Some(value.trim().to_owned()).filter(|v| !v.is_empty())
                 }
+                DISABLED => s.disabled = Some(value.trim().to_owned()),
                 _ => {}
             }
         }

@@ -32,6 +32,10 @@ pub const LANG_COOKIE: &str = "sb_lang";
 /// Everything the handlers share.
 pub struct App {
     pub(crate) store: Arc<dyn PortalStore>,
+    pub(crate) cdr: Arc<dyn model::CdrStore>,
+    pub(crate) voicemail: Arc<dyn model::VoicemailStore>,
+    /// CSV imports by file upload (`pages/import.rs`).
+    pub(crate) import_jobs: pages::import::Jobs,
     pub(crate) server: Arc<dyn RunningServer>,
     pub(crate) sessions: Sessions,
     pub(crate) throttle: Throttle,
@@ -238,6 +242,40 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/me/forwarding", post(pages::me::set_forwarding))
         .route("/me/lists", post(pages::me::set_lists))
         .route("/me/password", post(pages::me::change_password))
+        .route("/calls", get(pages::calls::list))
+        .route("/calls.csv", get(pages::calls::csv))
+        .route("/me/calls", get(pages::calls::mine))
+        .route("/me/calls.csv", get(pages::calls::mine_csv))
+        .route("/me/dial", get(pages::dial::page).post(pages::dial::dial))
+        .route("/me/dial/{id}", get(pages::dial::progress))
+        .route("/me/dial/{id}/status", get(pages::dial::status))
+        .route(
+            "/users/import/upload",
+            post(pages::import::upload).layer(axum::extract::DefaultBodyLimit::max(
+                pages::import::MAX_UPLOAD_BYTES,
+            )),
+        )
+        .route("/users/import/{id}", get(pages::import::progress))
+        .route("/users/import/{id}/status", get(pages::import::status))
+        .route("/users/{user}/disable", post(pages::account::disable))
+        .route("/users/{user}/enable", post(pages::account::enable))
+        .route("/me/voicemail", get(pages::voicemail::page))
+        .route("/me/voicemail/pin", post(pages::voicemail::set_pin))
+        .route(
+            "/me/voicemail/greeting",
+            post(pages::voicemail::upload_greeting).layer(axum::extract::DefaultBodyLimit::max(
+                pages::voicemail::MAX_GREETING_UPLOAD,
+            )),
+        )
+        .route(
+            "/me/voicemail/greeting/default",
+            post(pages::voicemail::default_greeting),
+        )
+        .route("/me/voicemail/{id}/audio", get(pages::voicemail::audio))
+        .route(
+            "/me/voicemail/{id}/delete",
+            get(pages::voicemail::confirm_delete).post(pages::voicemail::delete),
+        )
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::security::headers))
         .with_state(app)

@@ -1,6 +1,7 @@
 //! The portal's settings (`[portal]` in the server's configuration file), with their
 //! defaults and bounds.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How the portal runs.
@@ -18,8 +19,10 @@ pub struct PortalConfig {
     pub login_ban: Duration,
     /// Audit log entries kept (the oldest go).
     pub audit_keep: u64,
-    /// Users per page of the user list.
+    /// Users per page of the user list (and records per page of the call history).
     pub page_size: u32,
+    /// The server's data directory (voicemail files are under `voicemail/USER@DOMAIN/`).
+    pub data_dir: PathBuf,
 }
 
 impl Default for PortalConfig {
@@ -32,6 +35,7 @@ impl Default for PortalConfig {
             login_ban: Duration::from_secs(300),
             audit_keep: 100_000,
             page_size: 50,
+            data_dir: PathBuf::from("data"),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! The web portal: admin pages (dashboard, domains, users, aliases, who is online, audit
-//! log) and user self-care (forwarding, devices, password), served by the switchboard
+//! The web portal: admin pages (dashboard, domains, users, aliases, who is online, call
+//! history, audit log) and user self-care (forwarding, devices, password, my calls,
+//! click-to-dial, voicemail), served by the switchboard
 //! binary itself over HTTP (axum), rendered on the server (minijinja templates compiled
 //! in), working without JavaScript; one small script refreshes the dashboard.
 //!
@@ -33,19 +34,25 @@ use tokio::task::JoinHandle;
 
 pub use config::PortalConfig;
 pub use i18n::Lang;
-pub use live::{Figures, RunningServer};
+pub use live::{DialProgress, DialRefused, DialStep, Figures, RunningServer};
 pub use security::CSP;
 
 /// Serves the portal on `listener` until the task is aborted. Fails only when a template
 /// does not compile (a bug the crate's tests catch).
-pub fn serve(
+pub fn serve<S>(
     listener: TcpListener,
-    store: Arc<dyn model::PortalStore>,
+    store: Arc<S>,
     server: Arc<dyn RunningServer>,
     cfg: PortalConfig,
-) -> Result<JoinHandle<()>, String> {
+) -> Result<JoinHandle<()>, String>
+where
+    S: model::PortalStore + model::CdrStore + model::VoicemailStore,
+{
     let templates = render::Templates::new().map_err(|e| e.to_string())?;
     let app = Arc::new(app::App {
+        cdr: store.clone(),
+        voicemail: store.clone(),
+        import_jobs: pages::import::Jobs::default(),
         store,
         server,
         sessions: session::Sessions::new(cfg.max_sessions, cfg.session_idle),

@@ -1,6 +1,7 @@
 //! The narrow window the portal has on the running server: headline figures, the
-//! registrations held in memory, unregistering one, and applying change notices. The
-//! server implements [`RunningServer`]; the portal never sees proxy internals.
+//! registrations held in memory, unregistering one, applying change notices, and
+//! click-to-dial (a REFER to the user's phone, then the progress of the call it places).
+//! The server implements [`RunningServer`]; the portal never sees proxy internals.
 
 use async_trait::async_trait;
 use model::{AddressOfRecord, Binding};
@@ -32,4 +33,57 @@ pub trait RunningServer: Send + Sync + 'static {
     async fn unregister(&self, aor: &AddressOfRecord, contact: &str) -> bool;
     /// Applies what an admin use case changed, so the next SIP request sees it.
     async fn apply(&self, notices: &[admin::ChangeNotice]);
+    /// Click-to-dial (RFC 5359 §2.18): asks `user`'s registered phone, by an out-of-dialog
+    /// REFER with `Refer-Sub: false`, to call `target` (a `sip:` URI). Answers the attempt's
+    /// number for [`RunningServer::dial_progress`], or why nothing was sent.
+    async fn click_to_dial(&self, user: &AddressOfRecord, target: &str)
+        -> Result<u64, DialRefused>;
+    /// How click-to-dial attempt `id` of `user` is going; None when it is not theirs or
+    /// has been forgotten.
+    fn dial_progress(&self, user: &AddressOfRecord, id: u64) -> Option<DialProgress>;
+}
+
+/// Why a click-to-dial REFER was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialRefused {
+    /// The user has no registered phone.
+    NoPhone,
+    /// The target is not one `sip:` URI.
+    BadTarget,
+    /// The server is busy or stopping.
+    Busy,
+}
+
+/// Where a click-to-dial attempt is, latest first: the REFER's answer, then the call the
+/// phone placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "step", content = "status", rename_all = "kebab-case")]
+pub enum DialStep {
+    /// The REFER is on its way to the phone.
+    Referring,
+    /// The phone refused the REFER (or did not answer: 408) with this status.
+    Refused(u16),
+    /// The phone accepted the REFER (202); its call has not reached the server yet.
+    Accepted(u16),
+    /// The phone's INVITE reached the server.
+    Calling,
+    /// The target is ringing.
+    Ringing,
+    /// The target answered.
+    Answered,
+    /// The call failed with this status.
+    Failed(u16),
+    /// The answered call ended.
+    Ended,
+}
+
+/// A click-to-dial attempt as the portal shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DialProgress {
+    /// The target asked for.
+    pub target: String,
+    /// The contact of the phone the REFER went to.
+    pub phone: String,
+    /// Where it is.
+    pub step: DialStep,
 }

@@ -35,6 +35,20 @@ const TEMPLATES: &[(&str, &str)] = &[
         "forwarding_form.html",
         include_str!("../templates/forwarding_form.html"),
     ),
+    ("calls.html", include_str!("../templates/calls.html")),
+    ("dial.html", include_str!("../templates/dial.html")),
+    (
+        "dial_progress.html",
+        include_str!("../templates/dial_progress.html"),
+    ),
+    (
+        "voicemail.html",
+        include_str!("../templates/voicemail.html"),
+    ),
+    (
+        "import_job.html",
+        include_str!("../templates/import_job.html"),
+    ),
 ];
 
 /// The template set.
@@ -136,13 +150,19 @@ impl Frame {
                     ("/users", "users"),
                     ("/aliases", "aliases"),
                     ("/online", "online"),
+                    ("/calls", "calls"),
                 ];
                 if p.is_admin() {
                     items.push(("/audit", "audit"));
                 }
                 items
             }
-            Some(Principal::User(_)) => vec![("/me", "me")],
+            Some(Principal::User(_)) => vec![
+                ("/me", "me"),
+                ("/me/calls", "my_calls"),
+                ("/me/dial", "dial"),
+                ("/me/voicemail", "voicemail"),
+            ],
             None => Vec::new(),
         };
         Self {
@@ -152,7 +172,8 @@ impl Frame {
                 .map(|(href, key)| NavItem {
                     href,
                     key,
-                    current: path == href || path.starts_with(&format!("{href}/")),
+                    current: path == href
+                        || (href != "/me" && path.starts_with(&format!("{href}/"))),
                 })
                 .collect(),
             csrf: session.map(|s| s.csrf.clone()).unwrap_or_default(),

@@ -9,7 +9,7 @@ use axum::response::Response;
 
 /// The Content-Security-Policy of every page: scripts and styles only from our own files.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-                       connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+                       media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Adds the security headers to every response.
 pub async fn headers(req: Request, next: Next) -> Response {

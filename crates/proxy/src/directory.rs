@@ -50,6 +50,10 @@ pub trait Directory: Send + Sync {
     fn caller_id(&self, _aor: &AddressOfRecord) -> Option<String> {
         None
     }
+    /// Why the user's account is disabled, when an admin disabled it.
+    fn disabled(&self, _aor: &AddressOfRecord) -> Option<String> {
+        None
+    }
     /// The user's mailbox, when voicemail is enabled for them.
     fn voicemail(&self, _aor: &AddressOfRecord) -> Option<VoicemailRoute> {
         None
@@ -265,6 +269,13 @@ impl Directory for StaticDirectory {
 
     fn class(&self, aor: &AddressOfRecord) -> Option<model::CallClass> {
         self.settings.read().get(aor).and_then(|s| s.class)
+    }
+
+    fn disabled(&self, aor: &AddressOfRecord) -> Option<String> {
+        self.settings
+            .read()
+            .get(aor)
+            .and_then(|s| s.disabled.clone())
     }
 
     fn caller_id(&self, aor: &AddressOfRecord) -> Option<String> {

@@ -44,7 +44,7 @@ mod throttle;
 pub use auth::AuthConfig;
 pub use bans::{BanEntry, Target as BanTarget};
 pub use config::{BanAction, ProxyConfig, ProxyMode};
-pub use core::{Output, PendingQuery, Proxy, ProxyStats, Query, QueryAnswer};
+pub use core::{Output, PendingQuery, Proxy, ProxyStats, Query, QueryAnswer, ReferRefused};
 pub use destination::{Destination, Transport};
 pub use directory::{Directory, StaticDirectory};
 pub use flood::{Cidr, FloodConfig};

@@ -264,6 +264,8 @@ pub enum AuthFailure {
     Banned,
     /// Authenticated, but From/To names somebody else.
     IdentityMismatch,
+    /// The account is disabled by an admin.
+    Disabled,
 }
 
 impl AuthFailure {
@@ -276,6 +278,7 @@ impl AuthFailure {
             AuthFailure::Replay => "replay",
             AuthFailure::Banned => "banned",
             AuthFailure::IdentityMismatch => "identity-mismatch",
+            AuthFailure::Disabled => "disabled",
         }
     }
 }

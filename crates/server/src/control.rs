@@ -58,6 +58,17 @@ pub enum Command {
     /// The conference bridge's rooms and participants, as a JSON array (answered in the
     /// connection's task: the rooms are the service host's, not the core's).
     Conferences,
+    /// Click-to-dial from the portal: a REFER to the user's phone asking it to call the
+    /// target (a `sip:` URI), its answer reported under the attempt's number; answered
+    /// `ok CONTACT` (the phone it went to) or `error: WHY`.
+    ClickToDial {
+        /// The user who asked.
+        user: AddressOfRecord,
+        /// The URI the phone is to call.
+        target: String,
+        /// The attempt's number (`dials.rs`).
+        id: u64,
+    },
 }
 
 impl Command {
@@ -86,6 +97,12 @@ impl Command {
                     model::MessageCounts { new, old },
                 ))
             }
+            "click-to-dial" => {
+                let user = AddressOfRecord::parse(parts.next()?)?;
+                let target = parts.next()?.to_string();
+                let id = parts.next()?.parse().ok()?;
+                Some(Command::ClickToDial { user, target, id })
+            }
             "clear-location" => match parts.next() {
                 None | Some("*") => Some(Command::ClearLocation(None)),
                 Some(a) => AddressOfRecord::parse(a).map(|a| Command::ClearLocation(Some(a))),
@@ -109,6 +126,9 @@ impl Command {
             Command::ClearLocation(None) => "clear-location *".into(),
             Command::ClearLocation(Some(a)) => format!("clear-location {a}"),
             Command::MailboxCounts(a, c) => format!("mailbox-counts {a} {} {}", c.new, c.old),
+            Command::ClickToDial { user, target, id } => {
+                format!("click-to-dial {user} {target} {id}")
+            }
         }
     }
 }
@@ -246,6 +266,14 @@ pub fn execute(
         Command::MailboxCounts(aor, counts) => {
             proxy.mailbox_changed(now, crate::run::wall_clock(), &aor, counts);
             "ok".into()
+        }
+        Command::ClickToDial { user, target, id } => {
+            match proxy.click_to_dial(now, crate::run::wall_clock(), &user, &target, id) {
+                Ok(contact) => format!("ok {contact}"),
+                Err(proxy::ReferRefused::NoPhone) => "error: no-phone".into(),
+                Err(proxy::ReferRefused::BadTarget) => "error: bad-target".into(),
+                Err(proxy::ReferRefused::NotSent) => "error: not-sent".into(),
+            }
         }
         Command::ClearLocation(aor) => {
             let n = proxy.registrar().location().clear(aor.as_ref());
@@ -423,6 +451,11 @@ mod tests {
                 AddressOfRecord::new("alice", "example.com"),
                 model::MessageCounts { new: 1, old: 2 },
             ),
+            Command::ClickToDial {
+                user: AddressOfRecord::new("alice", "example.com"),
+                target: "sip:2000@example.com".into(),
+                id: 7,
+            },
         ] {
             assert_eq!(Command::parse(&c.to_line()), Some(c));
         }

@@ -8,6 +8,7 @@ mod cdr;
 mod cli;
 mod config;
 mod control;
+mod dials;
 mod discovery;
 mod dns;
 mod interfaces;

@@ -29,6 +29,8 @@ pub struct Sinks<'a> {
     pub core: &'a mpsc::Sender<CoreInput>,
     /// Call records.
     pub cdr: &'a crate::cdr::Feed,
+    /// Click-to-dial attempts from the portal, following their calls' events.
+    pub dials: &'a crate::dials::Dials,
     /// RFC 3263 lookups of Request-URIs with host names (None: DNS off).
     pub resolver: Option<Arc<crate::dns::SipResolver>>,
     /// Binding changes gathered for the writer (sent once per wake-up of the core loop).
@@ -45,6 +47,7 @@ impl<'a> Sinks<'a> {
         core: &'a mpsc::Sender<CoreInput>,
         cdr: &'a crate::cdr::Feed,
         resolver: Option<Arc<crate::dns::SipResolver>>,
+        dials: &'a crate::dials::Dials,
     ) -> Self {
         Sinks {
             transports,
@@ -52,6 +55,7 @@ impl<'a> Sinks<'a> {
             core,
             cdr,
             resolver,
+            dials,
             changes: Vec::new(),
             batch: Vec::with_capacity(16),
         }
@@ -68,7 +72,10 @@ impl<'a> Sinks<'a> {
                     Output::Transmit(dest, bytes) => self.batch.push((dest, bytes)),
                     Output::Persist(c) => self.changes.extend(c),
                     Output::Query(q) => self.run_query(q),
-                    Output::CallEvent(ev) => self.cdr.send(ev),
+                    Output::CallEvent(ev) => {
+                        self.dials.observe(&ev);
+                        self.cdr.send(ev);
+                    }
                 }
             }
             if self.batch.is_empty() {

@@ -25,6 +25,8 @@ pub struct PortalView {
     pub store: Arc<dyn Store>,
     /// Applies change notices to the directory, as for the CLI.
     pub applier: Arc<Applier>,
+    /// Click-to-dial attempts and their progress (fed by the core loop).
+    pub dials: Arc<crate::dials::Dials>,
 }
 
 impl PortalView {
@@ -111,6 +113,39 @@ impl portal::RunningServer for PortalView {
             tracing::warn!(error = %e, %aor, "portal: deleting a registration from the store");
         }
         true
+    }
+
+    async fn click_to_dial(
+        &self,
+        user: &AddressOfRecord,
+        target: &str,
+    ) -> Result<u64, portal::DialRefused> {
+        if target.is_empty() || target.contains(char::is_whitespace) {
+            return Err(portal::DialRefused::BadTarget);
+        }
+        // The attempt exists before the REFER leaves, so its answer always finds it.
+        let id = self.dials.begin(user, target, "");
+        let cmd = Command::ClickToDial {
+            user: user.clone(),
+            target: target.to_string(),
+            id,
+        };
+        let answer = self.ask(cmd).await;
+        let refused = match answer.as_deref() {
+            Some(a) if a.starts_with("ok ") => {
+                self.dials.set_phone(id, &a[3..]);
+                return Ok(id);
+            }
+            Some("error: no-phone") => portal::DialRefused::NoPhone,
+            Some("error: bad-target") => portal::DialRefused::BadTarget,
+            _ => portal::DialRefused::Busy,
+        };
+        self.dials.forget(id);
+        Err(refused)
+    }
+
+    fn dial_progress(&self, user: &AddressOfRecord, id: u64) -> Option<portal::DialProgress> {
+        self.dials.progress(user, id)
     }
 
     async fn apply(&self, notices: &[ChangeNotice]) {

@@ -407,6 +407,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         None => None,
     };
 
+    let dials = Arc::new(crate::dials::Dials::default());
     let portal_task = match cfg.portal.addr()? {
         Some(addr) => {
             let listener = tokio::net::TcpListener::bind(addr)
@@ -418,8 +419,13 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                 location: location.clone(),
                 store: store.clone(),
                 applier: applier.clone(),
+                dials: dials.clone(),
             });
-            let task = portal::serve(listener, store.clone(), view, cfg.portal.to_portal())
+            let portal_cfg = portal::PortalConfig {
+                data_dir: cfg.server.data_dir.clone(),
+                ..cfg.portal.to_portal()
+            };
+            let task = portal::serve(listener, store.clone(), view, portal_cfg)
                 .map_err(|e| anyhow::anyhow!("starting the portal: {e}"))?;
             tracing::info!(addr = %local, "portal at http://{local}/");
             Some(task)
@@ -473,8 +479,14 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     // Made once: `tokio::signal::ctrl_c()` in the loop would register a listener per wake-up.
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut batch: Vec<CoreInput> = Vec::with_capacity(256);
-    let mut sinks =
-        crate::outputs::Sinks::new(&transports, &store, &core_tx, &cdr_feed, resolver.clone());
+    let mut sinks = crate::outputs::Sinks::new(
+        &transports,
+        &store,
+        &core_tx,
+        &cdr_feed,
+        resolver.clone(),
+        &dials,
+    );
     // One timer for the core loop, moved only when the proxy's next deadline moves to
     // another tick (`timer_tick`).
     let timer = tokio::time::sleep_until(tokio::time::Instant::from_std(start));
@@ -565,6 +577,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         sinks.drain(&mut proxy, start.elapsed());
         if !sinks.changes.is_empty() {
             let _ = changes_tx.send(WriterInput::Changes(std::mem::take(&mut sinks.changes)));
+        }
+        while let Some((id, status)) = proxy.poll_refer_answer() {
+            dials.refer_answered(id, status);
         }
         if let Some(since) = shutting_down {
             // Done when no request awaits a final answer; lingering transactions (timers

@@ -1,7 +1,8 @@
 //! The web portal in a real headless Chromium (Debian's chromium through chromedriver),
 //! against the real binary and real SIPp phones: an admin logs in, adds a domain, a user
 //! and a DID; the user's phone registers and shows on the online page; the user logs in
-//! with their SIP password, sets forwarding, and a call to their DID follows it. The test
+//! with their SIP password, sets forwarding, and a call to their DID follows it; the call
+//! then shows in the admin's call history. The test
 //! writes the screenshots in docs/portal/, so the documentation shows the pages as they
 //! are.
 
@@ -9,11 +10,15 @@
 
 use std::path::PathBuf;
 
+use testkit::audio;
 use testkit::browser::Browser;
 use testkit::open::{caller, phone, register};
 use testkit::ports::free_port;
-use testkit::server::{Options, Server};
+use testkit::rtp_peer::RtpPeer;
+use testkit::server::{password, Options, Server};
+use testkit::sip_phone::SipPhone;
 use testkit::sipp::headers;
+use testkit::wait::{wait_until, HANG_GUARD};
 
 /// The server binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
@@ -78,6 +83,32 @@ fn an_admin_provisions_and_the_user_forwards_their_calls() {
     b.open("/users");
     b.screenshot(&shots.join("users.png"));
 
+    // A CSV file uploaded: the progress bar fills, then the per-line report.
+    let csv = tempfile::NamedTempFile::new().unwrap();
+    let mut lines = String::new();
+    for i in 0..300 {
+        lines.push_str(&format!("staff{i:03}@example.com,pw-{i}\n"));
+    }
+    lines.push_str("not a line\n");
+    std::fs::write(csv.path(), lines).unwrap();
+    b.choose_file("#csv-file", csv.path());
+    b.click("#upload-users");
+    assert!(b.path().starts_with("/users/import/"), "{}", b.path());
+    b.wait_for_text("id=\"import-done\"");
+    assert_eq!(
+        b.eval("return document.getElementById('import-progress').value;"),
+        serde_json::json!(301)
+    );
+    let report = b.text("#import-report");
+    assert!(
+        report.contains("301") && report.contains("expected user@domain,password"),
+        "{report}"
+    );
+    b.screenshot(&shots.join("import.png"));
+    assert!(server
+        .cli(&["user", "list"])
+        .contains("staff299@example.com"));
+
     // Dave's phone registers (SIPp) and shows on the online page and the dashboard.
     let dave_port = free_port();
     register(&server, "dave", dave_port, 60);
@@ -131,6 +162,148 @@ fn an_admin_provisions_and_the_user_forwards_their_calls() {
     b.open("/me");
     assert!(b.source().contains("呼叫转移"));
     b.screenshot(&shots.join("me-zh.png"));
+
+    // The admin finds the forwarded call in the call history: answered (200), its DID
+    // dialled, Carol its final target.
+    b.open("/lang/en");
+    b.forget_cookies();
+    log_in(&b, "root", "root-pw");
+    let mut history = String::new();
+    wait_until("the forwarded call in the history", HANG_GUARD, || {
+        b.open("/calls");
+        history = b.text("#call-list");
+        history.contains("sip:carol@example.com")
+    });
+    let row = history
+        .lines()
+        .find(|l| l.contains("sip:5551234@example.com"))
+        .unwrap_or_else(|| panic!("{history}"));
+    assert!(
+        row.contains("sip:carol@example.com") && row.contains("200"),
+        "{row}"
+    );
+    b.screenshot(&shots.join("calls.png"));
+}
+
+#[test]
+fn click_to_dial_refers_the_users_phone_which_places_the_call() {
+    let (server, base) = server_with_portal();
+    let b = Browser::start(&base, 1280, 900);
+    // Alice's phone takes the REFER; Bob's answers the call it places.
+    let (_, alice_phone) = phone(&server, "alice", "uas-refer-norefersub-202.xml");
+    let alice_phone = alice_phone.spawn();
+    let (_, bob) = phone(&server, "bob", "uas-answer-200.xml");
+    let bob = bob.spawn();
+
+    log_in(&b, "alice@example.com", &password("alice"));
+    b.open("/me/dial");
+    b.fill("#dial-number", "bob");
+    b.click("#dial-submit");
+    assert!(b.path().starts_with("/me/dial/"), "{}", b.path());
+    // The phone got the REFER (Refer-Sub: false, Refer-To Bob: the scenario checks them)
+    // and accepted it; the page says so.
+    let refer = alice_phone.wait();
+    refer.assert_ok("alice's phone taking the REFER");
+    let msg = &refer.find(false, "REFER")[0];
+    assert_eq!(headers(msg, "Refer-Sub"), ["false"], "{msg}");
+    assert_eq!(headers(msg, "Refer-To"), ["<sip:bob@example.com>"], "{msg}");
+    b.wait_for_text("Your phone accepted");
+    b.screenshot(&shots().join("dial.png"));
+
+    // The phone places the call to the Refer-To target; Bob answers; the page follows it.
+    caller(&server, "alice", "uac-invite-expect-200.xml", "bob")
+        .run()
+        .assert_ok("alice's call");
+    bob.wait().assert_ok("bob answering");
+    b.wait_for_text("The call ended");
+}
+
+#[test]
+fn a_deposited_voicemail_message_is_listed_and_its_audio_url_serves_the_wav() {
+    let prompts = tempfile::tempdir().unwrap();
+    audio::write_test_prompts(prompts.path(), &services::VOICEMAIL_PROMPTS, 1500);
+    let port = free_port();
+    let services_port = free_port();
+    let rtp = 30000 + (std::process::id() % 300) as u16 * 20;
+    let server = Server::start(
+        BIN,
+        Options {
+            extra: format!(
+                "[portal]\nlisten = \"127.0.0.1:{port}\"\n\n\
+                 [media]\nenabled = true\nservice_listen = \"127.0.0.1:{services_port}\"\n\
+                 bind_address = \"127.0.0.1\"\nrtp_ports = \"{rtp}-{}\"\n\n\
+                 [voicemail]\nprompts_dir = {:?}\n",
+                rtp + 19,
+                prompts.path().display().to_string()
+            ),
+            ..Options::default()
+        },
+    );
+    server.cli(&["voicemail", "enable", "bob@example.com", "--pin", "1234"]);
+
+    // Alice calls Bob, who has no phone: voicemail answers; she leaves a second of tone.
+    let mut peer = RtpPeer::bind();
+    let mut alice = SipPhone::new(server.socket_addr(), "alice");
+    let ok = alice.invite("sip:bob@example.com", &SipPhone::pcmu_offer(peer.addr()));
+    assert_eq!(ok.status(), 200, "{}", ok.text);
+    let media = ok.sdp_rtp_addr().unwrap();
+    // The greeting (1.5 s), then the beep (400 ms): recording runs.
+    wait_until("the greeting and the beep", HANG_GUARD, || {
+        let h = peer.heard();
+        let first = h.samples.iter().position(|s| s.unsigned_abs() > 200);
+        first.is_some_and(|f| h.samples.len() >= f + 2000 * 8)
+    });
+    peer.send_audio(media, &audio::tone(1000.0, 1000, 8000.0));
+    assert_eq!(alice.bye(), 200);
+    wait_until("the message", HANG_GUARD, || {
+        server
+            .cli(&["voicemail", "list", "bob@example.com"])
+            .contains("sip:alice@example.com")
+    });
+
+    // Bob finds it on his voicemail page, with an audio element whose URL serves the WAV.
+    let b = Browser::start(&format!("http://127.0.0.1:{port}"), 1280, 900);
+    log_in(&b, "bob@example.com", &password("bob"));
+    b.open("/me/voicemail");
+    let list = b.text("#vm-messages");
+    assert!(list.contains("sip:alice@example.com"), "{list}");
+    let head = b.eval(
+        "return fetch(document.querySelector('#vm-messages audio').src)\
+         .then(function (r) { return r.arrayBuffer(); })\
+         .then(function (b) { return Array.from(new Uint8Array(b.slice(0, 44))); });",
+    );
+    let head: Vec<u8> = head
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u8)
+        .collect();
+    assert_eq!(&head[..4], b"RIFF", "{head:?}");
+    assert_eq!(&head[8..12], b"WAVE", "{head:?}");
+    assert_eq!(
+        u32::from_le_bytes([head[24], head[25], head[26], head[27]]),
+        8000,
+        "8 kHz"
+    );
+    b.screenshot(&shots().join("voicemail.png"));
+
+    // Alice's session does not reach Bob's message.
+    let src = b.eval("return document.querySelector('#vm-messages audio').getAttribute('src');");
+    let mut other = testkit::http::Client::new(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    assert_eq!(
+        other.login("alice@example.com", &password("alice")).status,
+        303
+    );
+    assert_eq!(other.get(src.as_str().unwrap()).status, 404);
+
+    // Bob deletes it, after a confirmation: gone from the page and the mailbox.
+    b.click("#vm-messages a.delete");
+    b.wait_for_text("Really delete the message from sip:alice@example.com");
+    b.click("#confirm-delete");
+    b.wait_for_text("<td colspan=\"5\">None</td>");
+    assert!(!server
+        .cli(&["voicemail", "list", "bob@example.com"])
+        .contains("sip:alice@example.com"));
 }
 
 #[test]
@@ -144,6 +317,7 @@ fn the_pages_fit_a_phone_sized_screen() {
         "/users/alice@example.com",
         "/aliases",
         "/online",
+        "/calls",
     ] {
         b.open(page);
         // Nothing wider than the screen: the page does not scroll sideways.

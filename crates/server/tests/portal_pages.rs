@@ -1,7 +1,8 @@
 //! The portal's admin and self-care forms over plain HTTP against the real binary: the
 //! user list's search and paging, CSV import with its per-line report, password resets
 //! (the new password is the SIP password: HA1 updated), deletes behind a confirmation,
-//! and a user's own password change. (Security: portal_security.rs; the browser flows:
+//! a user's own password change, and the call history (filters, paging, the CSV export,
+//! who sees which calls). (Security: portal_security.rs; the browser flows:
 //! portal_browser.rs.)
 
 #![allow(clippy::unwrap_used)]
@@ -9,8 +10,10 @@
 use std::net::SocketAddr;
 
 use testkit::http::Client;
+use testkit::open;
 use testkit::ports::free_port;
 use testkit::server::{password, Options, Server};
+use testkit::wait::{wait_until, HANG_GUARD};
 
 /// The server binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
@@ -245,4 +248,426 @@ fn a_user_sets_find_me_and_screening_and_errors_name_the_line() {
     );
     assert!(!server.cli(&["screen", "list"]).contains("+1900"));
     assert!(server.cli(&["findme", "list"]).contains("bob@example.com"));
+}
+
+/// The `href` of the link with `rel` in `body`, unescaped.
+fn link(body: &str, rel: &str) -> Option<String> {
+    let at = body.find(&format!("rel=\"{rel}\""))?;
+    let start = body[..at].rfind("href=\"")? + 6;
+    let end = start + body[start..].find('"')?;
+    Some(
+        body[start..end]
+            .replace("&amp;", "&")
+            .replace("&#x2f;", "/"),
+    )
+}
+
+#[test]
+fn the_call_history_filters_pages_and_exports_like_the_cli() {
+    let (server, addr) = portal_server("page_size = 1\n");
+    server.cli(&["domain", "add", "other.test"]);
+    server.cli(&[
+        "admin",
+        "add",
+        "ops",
+        "--domain",
+        "other.test",
+        "--password",
+        "ops-pw",
+    ]);
+    // Alice calls Bob twice: answered, then busy.
+    for (bob, alice) in [
+        ("uas-answer-200.xml", "uac-invite-expect-200.xml"),
+        ("uas-answer-486.xml", "uac-invite-expect-486.xml"),
+    ] {
+        server.cli(&["location", "clear", "bob@example.com"]);
+        let b = open::phone(&server, "bob", bob).1.spawn();
+        open::caller(&server, "alice", alice, "bob")
+            .run()
+            .assert_ok("alice");
+        b.wait().assert_ok("bob");
+    }
+    wait_until("two ended call records", HANG_GUARD, || {
+        let out = server.cli(&["--json", "cdr", "list"]);
+        let all: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        let all = all.as_array().unwrap();
+        all.len() == 2 && all.iter().all(|r| !r["ended"].is_null())
+    });
+
+    // Newest first, one a page: the busy call, then (older) the answered one.
+    let mut c = root(addr);
+    let p1 = c.get("/calls");
+    assert_eq!(p1.status, 200);
+    assert!(p1.body.contains("<td class=\"failed\">486"), "{}", p1.body);
+    assert!(!p1.body.contains("<td class=\"ok\">200"), "{}", p1.body);
+    let older = link(&p1.body, "next").expect("an older page");
+    let p2 = c.get(&older);
+    assert!(p2.body.contains("<td class=\"ok\">200"), "{}", p2.body);
+    assert!(
+        p2.body.contains("<td>caller</td>"),
+        "who hung up: {}",
+        p2.body
+    );
+    assert!(link(&p2.body, "next").is_none(), "{}", p2.body);
+    // Filters: by status, and a bad one answered next to its field.
+    let ok = c.get("/calls?status=200&user=bob%40example.com");
+    assert!(ok.body.contains("<td class=\"ok\">200") && !ok.body.contains("class=\"failed\""));
+    let bad = c.get("/calls?since=soon");
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.body
+            .contains("id=\"since-error\">&quot;soon&quot; is not a time"),
+        "{}",
+        bad.body
+    );
+    // The CSV is the CLI's export, byte for byte.
+    let csv = c.get("/calls.csv");
+    assert_eq!(csv.status, 200);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    let cli = server.cli(&["cdr", "export", "--csv", "-"]);
+    assert_eq!(csv.body, cli);
+    assert_eq!(csv.body.matches("\r\n").count(), 3, "{}", csv.body);
+
+    // A domain admin of another domain sees none of them.
+    let mut ops = Client::new(addr);
+    assert_eq!(ops.login("ops", "ops-pw").status, 303);
+    let theirs = ops.get("/calls");
+    assert!(
+        theirs.body.contains("<td colspan=\"7\">None</td>"),
+        "{}",
+        theirs.body
+    );
+    assert_eq!(ops.get("/calls.csv").body.matches("\r\n").count(), 1);
+
+    // Bob sees his own calls, never anyone else's, whatever the URL asks.
+    let mut bob = Client::new(addr);
+    assert_eq!(bob.login("bob@example.com", &password("bob")).status, 303);
+    assert_eq!(bob.get("/calls").status, 403);
+    let mine = bob.get("/me/calls?user=carol%40example.com&status=486");
+    assert!(
+        mine.body.contains("<td class=\"failed\">486"),
+        "{}",
+        mine.body
+    );
+    assert_eq!(bob.get("/me/calls.csv").body.matches("\r\n").count(), 3);
+    let mut carol = Client::new(addr);
+    assert_eq!(
+        carol.login("carol@example.com", &password("carol")).status,
+        303
+    );
+    assert_eq!(carol.get("/me/calls.csv").body.matches("\r\n").count(), 1);
+}
+
+#[test]
+fn click_to_dial_answers_a_bad_number_or_no_phone_next_to_the_field() {
+    let (_server, addr) = portal_server("");
+    let mut alice = Client::new(addr);
+    assert_eq!(
+        alice.login("alice@example.com", &password("alice")).status,
+        303
+    );
+    let token = alice.token("/me/dial");
+    let r = alice.post("/me/dial", &[("csrf", &token), ("number", "bob>;x")]);
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body
+            .contains("id=\"number-error\">&quot;bob&gt;;x&quot; is not a number"),
+        "{}",
+        r.body
+    );
+    let r = alice.post("/me/dial", &[("csrf", &token), ("number", "bob")]);
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("No phone of yours is registered."),
+        "{}",
+        r.body
+    );
+    assert_eq!(alice.post("/me/dial", &[("number", "bob")]).status, 403);
+    // No attempt is anyone's to look at by number; staff have no phone to dial from.
+    assert_eq!(alice.get("/me/dial/1").status, 404);
+    assert_eq!(root(addr).get("/me/dial").status, 403);
+}
+
+/// A WAV file of `secs` seconds of a 440 Hz tone, 16 kHz stereo 16-bit.
+fn stereo_16k_wav(secs: u32) -> Vec<u8> {
+    let frames = 16_000 * secs;
+    let data_len = frames * 4;
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data_len).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    b.extend_from_slice(&2u16.to_le_bytes()); // stereo
+    b.extend_from_slice(&16_000u32.to_le_bytes());
+    b.extend_from_slice(&64_000u32.to_le_bytes());
+    b.extend_from_slice(&4u16.to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data_len.to_le_bytes());
+    for i in 0..frames {
+        let s = ((f64::from(i) * 440.0 * std::f64::consts::TAU / 16_000.0).sin() * 8000.0) as i16;
+        b.extend_from_slice(&s.to_le_bytes());
+        b.extend_from_slice(&s.to_le_bytes());
+    }
+    b
+}
+
+#[test]
+fn a_user_sets_their_voicemail_pin_and_uploads_a_greeting() {
+    let (server, addr) = portal_server("");
+    server.cli(&["voicemail", "enable", "bob@example.com", "--pin", "1234"]);
+    let mut bob = Client::new(addr);
+    assert_eq!(bob.login("bob@example.com", &password("bob")).status, 303);
+    let page = bob.get("/me/voicemail");
+    assert!(page.body.contains("Voicemail is on."), "{}", page.body);
+    assert!(page.body.contains("The default greeting plays."));
+    let token = page.csrf().unwrap();
+
+    // The PIN: typed twice, digits only.
+    let pin = |c: &mut Client, a: &str, b: &str| {
+        c.post(
+            "/me/voicemail/pin",
+            &[("csrf", &token), ("pin", a), ("pin2", b)],
+        )
+    };
+    let r = pin(&mut bob, "4321", "4322");
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("id=\"pin2-error\">The two PINs differ."),
+        "{}",
+        r.body
+    );
+    let r = pin(&mut bob, "43x1", "43x1");
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("id=\"pin-error\">") && r.body.contains("digits"),
+        "{}",
+        r.body
+    );
+    let r = pin(&mut bob, "4321", "4321");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Saved."));
+
+    // A greeting: not a WAV file is refused next to the field; a 16 kHz stereo one is
+    // converted to 8 kHz mono and becomes the mailbox's greeting.
+    let r = bob.post_multipart(
+        "/me/voicemail/greeting",
+        &[("csrf", &token)],
+        ("greeting", "notes.txt", b"hello, not audio"),
+    );
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("id=\"greeting-error\">not a WAV file"),
+        "{}",
+        r.body
+    );
+    let wav = stereo_16k_wav(2);
+    assert_eq!(
+        bob.post_multipart("/me/voicemail/greeting", &[], ("greeting", "g.wav", &wav))
+            .status,
+        403,
+        "no CSRF token"
+    );
+    let r = bob.post_multipart(
+        "/me/voicemail/greeting",
+        &[("csrf", &token)],
+        ("greeting", "g.wav", &wav),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Greeting saved.") && r.body.contains("Your own greeting plays."));
+    let list: serde_json::Value =
+        serde_json::from_str(&server.cli(&["--json", "voicemail", "list", "bob@example.com"]))
+            .unwrap();
+    let file = list["greeting"].as_str().expect("a greeting").to_string();
+    let stored = std::fs::read(&file).unwrap();
+    assert_eq!(&stored[..4], b"RIFF");
+    assert_eq!(u16::from_le_bytes([stored[22], stored[23]]), 1, "mono");
+    assert_eq!(
+        u32::from_le_bytes([stored[24], stored[25], stored[26], stored[27]]),
+        8000
+    );
+    // Back to the default prompt.
+    let r = bob.post("/me/voicemail/greeting/default", &[("csrf", &token)]);
+    assert_eq!(r.status, 303);
+    assert!(bob
+        .get("/me/voicemail")
+        .body
+        .contains("The default greeting plays."));
+
+    // Carol has no mailbox: told so; nobody reaches another mailbox's message by number.
+    let mut carol = Client::new(addr);
+    assert_eq!(
+        carol.login("carol@example.com", &password("carol")).status,
+        303
+    );
+    assert!(carol
+        .get("/me/voicemail")
+        .body
+        .contains("You have no mailbox"));
+    assert_eq!(carol.get("/me/voicemail/1/audio").status, 404);
+    assert_eq!(root(addr).get("/me/voicemail").status, 403);
+}
+
+/// Alice registers with digest credentials playing `scenario`.
+fn alice_registers(server: &Server, scenario: &str) -> testkit::sipp::SippResult {
+    server
+        .sipp("alice-register", scenario, free_port())
+        .service("alice")
+        .credentials("alice", &password("alice"))
+        .key("expires", 300)
+        .run()
+}
+
+#[test]
+fn a_disabled_account_is_refused_403_until_enabled_again() {
+    let port = free_port();
+    let server = Server::start(
+        BIN,
+        Options {
+            extra: format!("[portal]\nlisten = \"127.0.0.1:{port}\"\n"),
+            ..Options::digest()
+        },
+    );
+    server.cli(&["admin", "add", "root", "--password", "root-pw"]);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    alice_registers(&server, "uac-register-auth-expect-200.xml").assert_ok("alice registers");
+
+    // The admin disables Alice from her page: her phone is unregistered.
+    let mut c = root(addr);
+    let token = c.token("/users/alice@example.com");
+    let long = "x".repeat(201);
+    let r = c.post(
+        "/users/alice@example.com/disable",
+        &[("csrf", &token), ("reason", &long)],
+    );
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("id=\"reason-error\">reason: one line"),
+        "{}",
+        r.body
+    );
+    let r = c.post(
+        "/users/alice@example.com/disable",
+        &[("csrf", &token), ("reason", "left the company")],
+    );
+    assert_eq!(r.status, 303);
+    let page = c.get("/users/alice@example.com");
+    assert!(
+        page.body
+            .contains("This account is disabled: left the company"),
+        "{}",
+        page.body
+    );
+    assert!(!server
+        .cli(&["location", "list"])
+        .contains("alice@example.com"));
+
+    // Her REGISTER and her call are refused after she proves who she is; each is a log
+    // line; the portal does not let her in either.
+    let r = alice_registers(&server, "uac-register-auth-disabled-expect-403.xml");
+    r.assert_ok("a disabled account's REGISTER");
+    let call = server
+        .sipp(
+            "alice-call",
+            "uac-invite-auth-disabled-expect-403.xml",
+            free_port(),
+        )
+        .service("bob")
+        .key("caller", "alice")
+        .credentials("alice", &password("alice"))
+        .run();
+    call.assert_ok("a disabled account's INVITE");
+    assert_eq!(
+        call.ladder(),
+        ["> INVITE", "< 407", "> ACK", "> INVITE", "< 403", "> ACK"]
+    );
+    wait_until("the refusals' log lines", HANG_GUARD, || {
+        server
+            .log_text()
+            .matches("user=alice@example.com source=127.0.0.1 reason=disabled")
+            .count()
+            >= 2
+    });
+    assert_eq!(
+        Client::new(addr)
+            .login("alice@example.com", &password("alice"))
+            .status,
+        401
+    );
+
+    // Enabled again (the CLI this time): she registers.
+    let out = server.cli(&["user", "enable", "alice@example.com"]);
+    assert!(out.contains("user alice@example.com enabled"), "{out}");
+    alice_registers(&server, "uac-register-auth-expect-200.xml").assert_ok("enabled again");
+    assert!(!c
+        .get("/users/alice@example.com")
+        .body
+        .contains("This account is disabled"));
+    // And the CLI disables too.
+    server.cli(&["user", "disable", "bob@example.com", "--reason", "unpaid"]);
+    assert!(c
+        .get("/users/bob@example.com")
+        .body
+        .contains("This account is disabled: unpaid"));
+}
+
+#[test]
+fn a_csv_file_upload_imports_in_the_background_and_reports_each_line() {
+    let (server, addr) = portal_server("");
+    server.cli(&["domain", "add", "other.test"]);
+    server.cli(&[
+        "admin",
+        "add",
+        "ops",
+        "--domain",
+        "other.test",
+        "--password",
+        "ops-pw",
+    ]);
+    let mut c = root(addr);
+    let token = c.token("/users");
+    let mut csv = String::from("# users\n");
+    for i in 0..200 {
+        csv.push_str(&format!("imp{i:03}@example.com,pw-{i}\n"));
+    }
+    csv.push_str("broken line\nalice@example.com,again\n");
+    assert_eq!(
+        c.post_multipart(
+            "/users/import/upload",
+            &[],
+            ("file", "u.csv", csv.as_bytes())
+        )
+        .status,
+        403,
+        "no CSRF token"
+    );
+    let r = c.post_multipart(
+        "/users/import/upload",
+        &[("csrf", &token)],
+        ("file", "u.csv", csv.as_bytes()),
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let job = r.header("location").unwrap().to_string();
+    assert!(job.starts_with("/users/import/"), "{job}");
+    // The progress, as the page's script reads it, until the end.
+    let mut status = serde_json::Value::Null;
+    wait_until("the import to finish", HANG_GUARD, || {
+        status = serde_json::from_str(&c.get(&format!("{job}/status")).body).unwrap();
+        status["finished"] == true
+    });
+    assert_eq!(status["total"], 203, "{status}");
+    assert_eq!(status["done"], 203, "{status}");
+    assert_eq!(status["added"], 200, "{status}");
+    let page = c.get(&job);
+    assert!(page.body.contains("Imported: 200"), "{}", page.body);
+    assert!(page
+        .body
+        .contains("<td>202</td><td>expected user@domain,password</td>"));
+    assert!(page.body.contains("<td>203</td><td>") && page.body.contains("already exists"));
+    assert!(server.cli(&["user", "list"]).contains("imp199@example.com"));
+    // The job is its starter's only.
+    let mut ops = Client::new(addr);
+    ops.login("ops", "ops-pw");
+    assert_eq!(ops.get(&job).status, 404);
 }

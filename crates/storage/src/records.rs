@@ -160,26 +160,49 @@ pub(crate) async fn save(s: &SqlStore, records: &[CallRecord]) -> Result<(), Sto
 }
 
 pub(crate) async fn list(s: &SqlStore, f: &CdrFilter) -> Result<Vec<CallRecord>, StoreError> {
-    let mut conds: Vec<&str> = Vec::new();
+    let mut conds: Vec<String> = Vec::new();
     let mut args: Vec<Arg<'_>> = Vec::new();
     if let Some(u) = &f.user {
-        conds.push("(caller = ? OR target = ? OR dialled = ?)");
+        conds.push("(caller = ? OR target = ? OR dialled = ?)".into());
         let uri = format!("sip:{u}");
         args.push(Arg::Str(Cow::Borrowed(u)));
         args.push(Arg::Str(Cow::Owned(uri.clone())));
         args.push(Arg::Str(Cow::Owned(uri)));
     }
     if let Some(t) = f.since_ms {
-        conds.push("started_ms >= ?");
+        conds.push("started_ms >= ?".into());
         args.push(Arg::Int(time_arg(t)));
     }
     if let Some(t) = f.until_ms {
-        conds.push("started_ms < ?");
+        conds.push("started_ms < ?".into());
         args.push(Arg::Int(time_arg(t)));
     }
     if let Some(st) = f.status {
-        conds.push("status = ?");
+        conds.push("status = ?".into());
         args.push(Arg::Small(i32::from(st)));
+    }
+    if let Some(domains) = &f.domains {
+        // A caller of the domain, or a dialled or final target in it (`sip:u@d`, with
+        // parameters or a port); none at all for an empty list.
+        let mut alts = vec!["1 = 0".to_string()];
+        for d in domains {
+            let d = d.to_ascii_lowercase();
+            alts.push("caller LIKE ?".into());
+            args.push(Arg::Str(Cow::Owned(format!("%@{d}"))));
+            for col in ["dialled", "target"] {
+                for tail in ["", ";%", ":%"] {
+                    alts.push(format!("{col} LIKE ?"));
+                    args.push(Arg::Str(Cow::Owned(format!("%@{d}{tail}"))));
+                }
+            }
+        }
+        conds.push(format!("({})", alts.join(" OR ")));
+    }
+    if let Some((ms, id)) = &f.before {
+        conds.push("(started_ms < ? OR (started_ms = ? AND id < ?))".into());
+        args.push(Arg::Int(time_arg(*ms)));
+        args.push(Arg::Int(time_arg(*ms)));
+        args.push(Arg::Str(Cow::Borrowed(id)));
     }
     let filter = if conds.is_empty() {
         String::new()

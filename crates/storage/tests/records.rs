@@ -127,6 +127,46 @@ async fn exercise(s: &SqlStore) {
         [failed()]
     );
 
+    // A domain admin's history: calls from or to their domains only.
+    let mut elsewhere = failed();
+    elsewhere.id = "run1-9".into();
+    elsewhere.dialled = "sip:bob@example.com.evil.org;user=phone".into();
+    elsewhere.target = elsewhere.dialled.clone();
+    elsewhere.started_ms = 1_699_999_000_000;
+    s.save_records(&[elsewhere.clone()]).await.unwrap();
+    let domains = |ds: &[&str]| CdrFilter {
+        domains: Some(ds.iter().map(|d| d.to_string()).collect()),
+        ..Default::default()
+    };
+    assert_eq!(
+        by(domains(&["example.com"])).await,
+        [ended.clone(), failed()]
+    );
+    assert!(
+        by(domains(&["elsewhere.org"])).await.is_empty(),
+        "an unauthenticated From proves no domain"
+    );
+    assert!(by(domains(&[])).await.is_empty());
+    // Keyset paging, newest first: the page before a row.
+    assert_eq!(
+        by(CdrFilter {
+            before: Some((failed().started_ms, "run1-2".into())),
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await,
+        [ended.clone()]
+    );
+    assert_eq!(
+        by(CdrFilter {
+            before: Some((ended.started_ms, ended.id.clone())),
+            ..Default::default()
+        })
+        .await,
+        [elsewhere]
+    );
+    assert_eq!(s.delete_records_before(1_699_999_500_000).await.unwrap(), 1);
+
     // A Call-ID longer than its column is cut, not refused.
     let mut long = failed();
     long.id = "run1-3".into();

@@ -95,6 +95,14 @@ impl Browser {
         });
     }
 
+    /// Chooses the file at `path` in the file input with CSS selector `css`.
+    pub fn choose_file(&self, css: &str, path: &std::path::Path) {
+        self.rt.block_on(async {
+            let e = self.c().find(Locator::Css(css)).await.unwrap();
+            e.send_keys(&path.display().to_string()).await.unwrap();
+        });
+    }
+
     /// Clicks the element with CSS selector `css` (a submit button or a link) and waits
     /// until the next page has loaded: a mark left on the old page's window is gone and
     /// the new document is complete.

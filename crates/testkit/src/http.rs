@@ -83,8 +83,51 @@ impl Client {
         self.request("POST", path, Some(body.join("&")))
     }
 
+    /// POST a `multipart/form-data` form (RFC 7578) to `path`: text `fields`, then one
+    /// file field `file` named `filename` holding `bytes`.
+    pub fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+    ) -> Response {
+        let boundary = "----testkit-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        let (name, filename, bytes) = file;
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        self.send(
+            "POST",
+            path,
+            Some((&format!("multipart/form-data; boundary={boundary}"), &body)),
+        )
+    }
+
     /// Any request; the answer's cookies go into the jar.
     pub fn request(&mut self, method: &str, path: &str, form: Option<String>) -> Response {
+        let body = form.unwrap_or_default();
+        let content =
+            (method == "POST").then_some(("application/x-www-form-urlencoded", body.as_bytes()));
+        self.send(method, path, content)
+    }
+
+    /// A request with an optional (content type, body).
+    fn send(&mut self, method: &str, path: &str, content: Option<(&str, &[u8])>) -> Response {
         let mut s = TcpStream::connect_timeout(&self.addr, Duration::from_secs(10)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         let mut req = format!(
@@ -102,14 +145,18 @@ impl Client {
         if let Some(l) = &self.accept_language {
             req.push_str(&format!("Accept-Language: {l}\r\n"));
         }
-        let body = form.unwrap_or_default();
-        if method == "POST" {
-            req.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+        let mut bytes = Vec::new();
+        if let Some((content_type, body)) = content {
+            req.push_str(&format!("Content-Type: {content_type}\r\n"));
             req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+            req.push_str("\r\n");
+            bytes.extend_from_slice(req.as_bytes());
+            bytes.extend_from_slice(body);
+        } else {
+            req.push_str("\r\n");
+            bytes.extend_from_slice(req.as_bytes());
         }
-        req.push_str("\r\n");
-        req.push_str(&body);
-        s.write_all(req.as_bytes()).unwrap();
+        s.write_all(&bytes).unwrap();
         let mut raw = Vec::new();
         s.read_to_end(&mut raw).unwrap();
         let text = String::from_utf8_lossy(&raw).to_string();

@@ -2,17 +2,22 @@
 //! who may do what with this object, calls an `admin` use case or a store read, and
 //! renders a template or redirects.
 
+pub mod account;
 pub mod aliases;
 pub mod assets;
 pub mod audit;
+pub mod calls;
 pub mod dashboard;
+pub mod dial;
 pub mod domains;
 pub mod forwarding;
+pub mod import;
 pub mod lists;
 pub mod login;
 pub mod me;
 pub mod online;
 pub mod users;
+pub mod voicemail;
 
 use axum::http::StatusCode;
 use model::AddressOfRecord;

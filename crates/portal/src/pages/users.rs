@@ -133,34 +133,14 @@ pub async fn import(ctx: Ctx, Form(f): Form<Fields>) -> Response {
     let csv = f.get("csv").map_or("", String::as_str);
     let mut added = 0u64;
     let mut errors: Vec<(usize, String)> = Vec::new();
+    let Some(who) = ctx.who().cloned() else {
+        return see_other("/login");
+    };
     for (i, line) in csv.lines().enumerate().take(MAX_IMPORT_LINES) {
-        let n = i + 1;
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let Some((name, password)) = line.split_once(',') else {
-            errors.push((n, "expected user@domain,password".into()));
-            continue;
-        };
-        let Some(aor) = AddressOfRecord::parse(name.trim()) else {
-            errors.push((
-                n,
-                format!("user {:?}: write it as user@domain", name.trim()),
-            ));
-            continue;
-        };
-        if !in_reach(&ctx, &aor) {
-            errors.push((n, format!("domain {} is not one of yours", aor.domain)));
-            continue;
-        }
-        let password = password.trim().to_string();
-        match admin::add_user(ctx.app.store.as_ref(), &aor, || Ok(password)).await {
-            Ok(done) => {
-                ctx.app.server.apply(&done.notices).await;
-                added += 1;
-            }
-            Err(e) => errors.push((n, e.to_string())),
+        match crate::pages::import::import_line(&ctx.app, &who, line).await {
+            Ok(true) => added += 1,
+            Ok(false) => {}
+            Err(why) => errors.push((i + 1, why)),
         }
     }
     if csv.lines().count() > MAX_IMPORT_LINES {
@@ -188,7 +168,7 @@ pub async fn import(ctx: Ctx, Form(f): Form<Fields>) -> Response {
 }
 
 /// The user named in the path, when the principal may reach it.
-async fn reachable(ctx: &Ctx, user: &str) -> Result<AddressOfRecord, Response> {
+pub(crate) async fn reachable(ctx: &Ctx, user: &str) -> Result<AddressOfRecord, Response> {
     ctx.staff()?;
     let aor = AddressOfRecord::parse(user).ok_or_else(|| ctx.not_found())?;
     if !in_reach(ctx, &aor) {
@@ -201,7 +181,7 @@ async fn reachable(ctx: &Ctx, user: &str) -> Result<AddressOfRecord, Response> {
     }
 }
 
-async fn render_user(
+pub(crate) async fn render_user(
     ctx: &Ctx,
     aor: &AddressOfRecord,
     errors: &Fields,
@@ -222,6 +202,10 @@ async fn render_user(
         Err(e) => return store_failed(ctx, &e),
     };
     let bindings = rows(&ctx.app.server.bindings(Some(aor)));
+    let disabled = match admin::disabled_reason(store, aor).await {
+        Ok(d) => d,
+        Err(e) => return store_failed(ctx, &e),
+    };
     let mut frame = ctx.frame();
     if status == StatusCode::OK && ctx.path.ends_with("saved") {
         frame.notice = Some(ctx.lang.text("saved").to_string());
@@ -235,7 +219,7 @@ async fn render_user(
             fwd => &values, lists => &values,
             fwd_action => format!("/users/{}/forwarding", urlencode(&aor.to_string())),
             lists_action => format!("/users/{}/lists", urlencode(&aor.to_string())),
-            show_user => false, can_unregister => true,
+            show_user => false, can_unregister => true, disabled,
         },
     )
 }

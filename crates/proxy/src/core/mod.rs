@@ -24,6 +24,7 @@ use crate::fork::Fork;
 use crate::metrics::Metrics;
 
 mod caller_id;
+mod click_to_dial;
 mod conference;
 mod dialog_event;
 mod domains;
@@ -52,6 +53,7 @@ mod transport_error;
 mod via;
 mod voicemail;
 
+pub use click_to_dial::ReferRefused;
 pub use output::Output;
 pub(crate) use probe::Prober;
 pub use query::{PendingQuery, Query, QueryAnswer};
@@ -119,6 +121,9 @@ pub struct Proxy {
     clock: Duration,
     /// Requests the proxy originated, awaiting their answers (`originate.rs`).
     originated: originate::Originated,
+    /// Final answers to click-to-dial REFERs, by token, for the server
+    /// (`click_to_dial.rs`).
+    refer_answers: std::collections::VecDeque<(u64, u16)>,
     /// Message-waiting subscriptions and mailbox counts (`mwi.rs`).
     mwi: crate::services::mwi::Subscriptions,
     /// The user the request being handled authenticated as (for its call's events).
@@ -163,6 +168,7 @@ impl Proxy {
             banned_answered: 0,
             clock: Duration::ZERO,
             originated: originate::Originated::new(),
+            refer_answers: std::collections::VecDeque::new(),
             mwi: crate::services::mwi::Subscriptions::new(cfg.services.voicemail.max_subscriptions),
             identity: None,
             events: crate::events::CallEvents::default(),

@@ -1,6 +1,6 @@
 //! Requests the proxy originates itself, as a user agent client: message-waiting NOTIFYs
-//! today; dialog-event NOTIFYs, gateway OPTIONS probes and click-to-dial REFERs are meant
-//! to use the same path.
+//! and click-to-dial REFERs; dialog-event NOTIFYs and gateway OPTIONS probes are meant to
+//! use the same path.
 //!
 //! [`Proxy::originate`] prints the request (our Via with a branch of our own, Max-Forwards,
 //! the caller's From/To/Call-ID/CSeq and extra headers, a body) and opens a client
@@ -39,6 +39,8 @@ pub(super) enum Origin {
     MwiNotify(Option<DialogKey>),
     /// A dialog-event NOTIFY in this subscription (`dialog_event.rs`).
     DialogNotify(DialogKey),
+    /// A click-to-dial REFER, answered to the server by this token (`click_to_dial.rs`).
+    Refer(u64),
 }
 
 /// A request to originate. Header values are complete (tags included).
@@ -150,6 +152,7 @@ impl Proxy {
         match self.originated.remove(&id) {
             Some(Origin::MwiNotify(key)) => self.mwi_notify_answered(now, key, status),
             Some(Origin::DialogNotify(key)) => self.dialog_notify_answered(&key, status),
+            Some(Origin::Refer(token)) => self.refer_answered(token, status),
             None => {}
         }
         true

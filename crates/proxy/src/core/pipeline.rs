@@ -328,6 +328,26 @@ impl From<sanity::Refusal> for Flow {
 }
 
 impl Proxy {
+    /// 403 for a user whose account an admin disabled (a log line says why).
+    fn refuse_disabled(
+        &self,
+        user: &model::AddressOfRecord,
+        source: &Destination,
+    ) -> Result<(), Answer> {
+        match self.directory.disabled(user) {
+            None => Ok(()),
+            Some(why) => {
+                crate::oplog::auth_failure(
+                    &user.to_string(),
+                    source.addr.ip(),
+                    crate::oplog::AuthFailure::Disabled,
+                );
+                tracing::debug!(%user, reason = %why, "request of a disabled account refused");
+                Err(Answer::new(403, "Account Disabled"))
+            }
+        }
+    }
+
     /// Who sent an out-of-dialog request: a caller whose From names a local domain must
     /// prove it (407); anyone else is a foreign caller. Err: the answer to send
     /// (challenge, refusal).
@@ -355,6 +375,14 @@ impl Proxy {
         wall: u64,
     ) -> Result<Option<usize>, Answer> {
         if !self.auth.enabled() {
+            // Nobody proves who they are: a disabled user is known by the From they send.
+            let from = req.from().and_then(|f| {
+                let domain = self.local_domain_of(&f.uri, Some(req))?;
+                Some(model::AddressOfRecord::new(f.uri.user?, &domain))
+            });
+            if let Some(user) = from {
+                self.refuse_disabled(&user, source)?;
+            }
             return Ok(None);
         }
         let dir = self.directory.clone();
@@ -398,6 +426,7 @@ impl Proxy {
                         return Err(Answer::new(403, "Identity Mismatch"));
                     }
                 }
+                self.refuse_disabled(&user, source)?;
                 self.identity = Some(user);
                 Ok(Some(index))
             }

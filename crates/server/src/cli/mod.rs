@@ -88,6 +88,22 @@ pub enum UserCmd {
         #[arg(long)]
         class: String,
     },
+    /// Disable a user's account: their phones are unregistered, and their REGISTERs and
+    /// calls are refused (403 Account Disabled) until `user enable`; nothing else changes.
+    Disable {
+        /// USER@DOMAIN
+        #[arg(value_parser = parse_aor)]
+        user: AddressOfRecord,
+        /// Why (one line; kept with the account and shown to admins).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        /// USER@DOMAIN
+        #[arg(value_parser = parse_aor)]
+        user: AddressOfRecord,
+    },
     /// Change a user's password.
     Passwd {
         /// USER@DOMAIN
@@ -252,6 +268,25 @@ pub async fn user(cfg: &Config, cmd: UserCmd, json: bool) -> anyhow::Result<()> 
             let set = admin::set_class(&store, &user, &class).await?;
             publish(cfg, &set.notices).await;
             done(json, &format!("class of {user}: {}", set.result));
+        }
+        UserCmd::Disable { user, reason } => {
+            let disabled = admin::disable_user(&store, &user, &reason).await?;
+            publish(cfg, &disabled.notices).await;
+            // Its phones go: written first, or a gathered save would bring one back.
+            notify(cfg, Command::Flush).await;
+            store.delete_bindings(Some(&user)).await.map_err(friendly)?;
+            notify(cfg, Command::ClearLocation(Some(user.clone()))).await;
+            done(json, &format!("user {user} disabled"));
+        }
+        UserCmd::Enable { user } => {
+            let enabled = admin::enable_user(&store, &user).await?;
+            publish(cfg, &enabled.notices).await;
+            let what = if enabled.result {
+                "enabled"
+            } else {
+                "was not disabled"
+            };
+            done(json, &format!("user {user} {what}"));
         }
         UserCmd::Passwd { user, password } => {
             let changed = admin::set_password(&store, &user, ask(&password)).await?;

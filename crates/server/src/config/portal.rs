@@ -91,6 +91,7 @@ impl PortalSection {
             login_ban: Duration::from_secs(self.login_ban_secs),
             audit_keep: self.audit_keep,
             page_size: self.page_size,
+            ..portal::PortalConfig::default()
         }
     }
 }
