@@ -111,7 +111,7 @@ enum Command {
     /// Call records (CDRs): list them or export them as CSV.
     #[command(subcommand)]
     Cdr(cli::CdrCmd),
-    /// The conference bridge's rooms and participants (from the running server).
+    /// Conference rooms and their participants (from the running server).
     #[command(subcommand)]
     Conference(cli::ConferenceCmd),
     /// Write the man pages (switchboard.1 and one per subcommand) into DIR; used when
