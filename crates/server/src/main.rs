@@ -22,6 +22,7 @@ mod outputs;
 mod portal_view;
 mod prompts;
 mod run;
+mod startup;
 mod tls_files;
 mod write_behind;
 

@@ -15,7 +15,7 @@ use model::{Mailbox, PstnStore, StoreError, UserSettings};
 use proxy::{PstnTable, StaticDirectory};
 use tokio::sync::Mutex;
 
-use crate::run::{reload_directory, ServerStore};
+use crate::startup::{reload_directory, ServerStore};
 
 /// Applies notices and reloads to one directory, one at a time.
 pub struct Applier {

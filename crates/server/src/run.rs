@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use model::{AddressOfRecord, Store};
+use model::Store;
 use proxy::{Proxy, ProxyConfig, ProxyMode, StaticDirectory};
 use registrar::{Location, Registrar, RegistrarConfig};
 use storage::SqlStore;
@@ -23,6 +23,7 @@ use transport::{CloseAfter, Handler, Peer, Received, SendFailure, TransportConfi
 
 use crate::config::Config;
 use crate::control;
+use crate::startup::{redact, reload_directory, seed_demo, seed_portal_admin};
 use crate::write_behind::{write_behind, WriterInput};
 
 /// Unix time in seconds.
@@ -104,73 +105,6 @@ fn starts_new_work(data: &[u8]) -> bool {
     ]
     .iter()
     .any(|m| data.starts_with(m))
-}
-
-/// The stores the server reads: provisioning and voicemail (one database).
-pub trait ServerStore: Store + model::VoicemailStore {}
-impl<T: Store + model::VoicemailStore> ServerStore for T {}
-
-/// Reloads domains, users, aliases, call-service settings and enabled mailboxes from the
-/// store into the proxy's directory.
-pub async fn reload_directory(
-    store: &dyn ServerStore,
-    dir: &StaticDirectory,
-) -> anyhow::Result<()> {
-    let domains = store.domains().await?;
-    let users = store.subscribers(None).await?;
-    let aliases = store
-        .aliases(None)
-        .await?
-        .into_iter()
-        .map(|a| (a.alias, a.target));
-    dir.replace(domains, users, aliases);
-    dir.replace_settings(model::UserSettings::group(store.all_settings().await?));
-    dir.replace_voicemail(
-        store
-            .mailboxes()
-            .await?
-            .iter()
-            .filter_map(|m| Some((m.aor.clone(), crate::notices::voicemail_route(m)?))),
-    );
-    Ok(())
-}
-
-/// Creates the demo domain and users on an empty database.
-async fn seed_demo(store: &SqlStore) -> anyhow::Result<()> {
-    if !store.domains().await?.is_empty() {
-        return Ok(());
-    }
-    let domain = "switchboard.local";
-    store.add_domain(domain).await?;
-    for user in ["1000", "1001", "1002", "1003"] {
-        let password = format!("demo-{user}");
-        let sub =
-            crate::cli::subscriber_with_password(&AddressOfRecord::new(user, domain), &password);
-        store.add_subscriber(&sub).await?;
-    }
-    tracing::warn!(
-        domain,
-        "empty database: created the demo domain with users 1000-1003 (passwords demo-1000 ...); \
-         remove them with `switchboard domain del {domain}` before going live"
-    );
-    Ok(())
-}
-
-/// The demo's first portal admin, `admin` with a random password printed once, when no
-/// portal account exists yet.
-async fn seed_portal_admin(store: &SqlStore) -> anyhow::Result<()> {
-    use model::PortalStore as _;
-    if store.portal_account_count().await? > 0 {
-        return Ok(());
-    }
-    let password = admin::generate_password();
-    let pw = password.clone();
-    admin::add_portal_account(store, "admin", model::PortalRole::Admin, move || Ok(pw)).await?;
-    tracing::warn!(
-        "no portal account: created the portal admin `admin` with the one-time password \
-         {password} (shown only now; add your own with `switchboard admin add NAME`)"
-    );
-    Ok(())
 }
 
 /// Runs the server until SIGINT/SIGTERM.
@@ -629,20 +563,6 @@ fn timer_tick(due: Duration) -> Duration {
     let tick = TIMER_TICK.as_nanos();
     let ticks = due.as_nanos().div_ceil(tick);
     Duration::from_nanos(u64::try_from(ticks * tick).unwrap_or(u64::MAX))
-}
-
-/// A database URL without its password, for logs.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
 }
 
 #[cfg(test)]

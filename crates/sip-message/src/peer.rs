@@ -46,6 +46,18 @@ impl Transport {
         }
     }
 
+    /// The URI parameter a SIP URI of ours carries for this transport: nothing for UDP
+    /// (the default), else `;transport=tcp`, `;transport=tls`, ... (Contact, Record-Route).
+    pub fn uri_param(&self) -> &'static str {
+        match self {
+            Transport::Udp => "",
+            Transport::Tcp => ";transport=tcp",
+            Transport::Tls => ";transport=tls",
+            Transport::Ws => ";transport=ws",
+            Transport::Wss => ";transport=wss",
+        }
+    }
+
     /// Parses a Via token or a URI `transport` value, case-insensitively.
     pub fn parse(s: &str) -> Option<Transport> {
         if s.eq_ignore_ascii_case("udp") {
@@ -158,5 +170,19 @@ mod tests {
             (p.transport, p.addr, None)
         );
         assert_eq!(Peer::from_source_string("sctp:192.0.2.1:5070"), None);
+    }
+
+    #[test]
+    fn uri_params_name_every_transport_but_udp_and_parse_back() {
+        assert_eq!(Transport::Udp.uri_param(), "");
+        for t in [
+            Transport::Tcp,
+            Transport::Tls,
+            Transport::Ws,
+            Transport::Wss,
+        ] {
+            let value = t.uri_param().strip_prefix(";transport=").unwrap();
+            assert_eq!(Transport::parse(value), Some(t));
+        }
     }
 }

@@ -16,7 +16,7 @@ use model::AddressOfRecord;
 
 use super::originate::{Origin, Outgoing, MAX_ORIGINATED};
 use super::Proxy;
-use crate::destination::{Destination, Transport};
+use crate::destination::Destination;
 
 /// Why no REFER went out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,13 +62,7 @@ impl Proxy {
         let tag = self.new_tag();
         let host = self.interfaces.host_for(&self.cfg, dest.addr.ip());
         let port = self.cfg.port_for(dest.transport);
-        let transport = match dest.transport {
-            Transport::Udp => "",
-            Transport::Tcp => ";transport=tcp",
-            Transport::Tls => ";transport=tls",
-            Transport::Ws => ";transport=ws",
-            Transport::Wss => ";transport=wss",
-        };
+        let transport = dest.transport.uri_param();
         let call_id = format!("{tag}-c2d@{host}");
         // The phone calls as itself: the REFER comes "from" its own user (RFC 5359 §2.18's
         // controller is the server, which speaks for the user who clicked).

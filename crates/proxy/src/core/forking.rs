@@ -599,13 +599,7 @@ fn build_branch(
             .or_else(|| fields.iter().position(|f| f.name != HeaderName::Via))
             .unwrap_or(fields.len());
         for (side, side_host) in sides {
-            let transport = match side {
-                Transport::Udp => "",
-                Transport::Tcp => ";transport=tcp",
-                Transport::Tls => ";transport=tls",
-                Transport::Ws => ";transport=ws",
-                Transport::Wss => ";transport=wss",
-            };
+            let transport = side.uri_param();
             let value = format_args!(
                 "<sip:{}:{}{};lr>",
                 side_host,

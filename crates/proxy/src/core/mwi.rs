@@ -17,7 +17,7 @@ use super::originate::{Origin, Outgoing};
 use super::via::fixed_top_via;
 use super::Proxy;
 use crate::answer::Answer;
-use crate::destination::{Destination, Transport};
+use crate::destination::Destination;
 use crate::services::mwi::{self, DialogKey, Subscription};
 
 impl Proxy {
@@ -197,13 +197,7 @@ impl Proxy {
     /// `<sip:mwi@HOST:PORT>` as the peer at `dest` reaches us.
     pub(super) fn our_contact(&mut self, dest: &Destination) -> String {
         let host = self.interfaces.host_for(&self.cfg, dest.addr.ip());
-        let transport = match dest.transport {
-            Transport::Udp => "",
-            Transport::Tcp => ";transport=tcp",
-            Transport::Tls => ";transport=tls",
-            Transport::Ws => ";transport=ws",
-            Transport::Wss => ";transport=wss",
-        };
+        let transport = dest.transport.uri_param();
         let port = self.cfg.port_for(dest.transport);
         format!("<sip:mwi@{host}:{port}{transport}>")
     }

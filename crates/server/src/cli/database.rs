@@ -42,7 +42,7 @@ pub async fn open(cfg: &Config) -> anyhow::Result<SqlStore> {
         Err(e) => Err(anyhow::Error::new(e)).with_context(|| {
             format!(
                 "opening database {}",
-                crate::run::redact(&cfg.database_url())
+                crate::startup::redact(&cfg.database_url())
             )
         }),
     }
@@ -62,7 +62,7 @@ pub async fn init(cfg: &Config, json: bool) -> anyhow::Result<()> {
         .with_context(|| {
             format!(
                 "creating database {}",
-                crate::run::redact(&cfg.database_url())
+                crate::startup::redact(&cfg.database_url())
             )
         })?;
     let version = store.schema_version().await?;
