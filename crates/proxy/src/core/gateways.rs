@@ -139,12 +139,17 @@ impl Stage for GatewayRouting {
                 tracing::debug!(gateway = %name, "gateway down: skipped");
                 continue;
             }
-            let (transport, param) = match gw.transport {
-                model::GatewayTransport::Udp => (Transport::Udp, ""),
-                model::GatewayTransport::Tcp => (Transport::Tcp, ";transport=tcp"),
-                model::GatewayTransport::Tls => (Transport::Tls, ";transport=tls"),
+            let transport = match gw.transport {
+                model::GatewayTransport::Udp => Transport::Udp,
+                model::GatewayTransport::Tcp => Transport::Tcp,
+                model::GatewayTransport::Tls => Transport::Tls,
             };
-            let uri = format!("sip:{}@{}{param}", gw.translate(&number), gw.addr);
+            let uri = format!(
+                "sip:{}@{}{}",
+                gw.translate(&number),
+                gw.addr,
+                transport.uri_param()
+            );
             let target = Target {
                 request_uri: Some(uri.clone()),
                 dest: Destination {
