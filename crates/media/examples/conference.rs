@@ -10,40 +10,17 @@
 //! `bench/conference.sh` runs it in release mode; figures in bench/README.md.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod common;
+
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use media::{MediaConfig, MediaEngine, StreamParams};
-use rtp::{RtpHeader, RtpPacket};
-use sdp::Codec;
-use tokio::sync::mpsc;
-
-const STREAMS_PER_PHONE: usize = 50;
-
-/// The clock thread's CPU time so far, from `/proc/self/task/*/schedstat` (nanoseconds:
-/// `stat`'s 10 ms ticks are too coarse for a few percent of a core).
-fn clock_thread_cpu_secs() -> f64 {
-    for e in std::fs::read_dir("/proc/self/task").unwrap() {
-        let p = e.unwrap().path();
-        let comm = std::fs::read_to_string(p.join("comm")).unwrap_or_default();
-        if comm.trim() == "media-clock" {
-            let stat = std::fs::read_to_string(p.join("schedstat")).unwrap();
-            let ns: f64 = stat.split(' ').next().unwrap().parse().unwrap();
-            return ns / 1e9;
-        }
-    }
-    0.0
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
+use common::{sorted_errors, Streams};
+use media::{MediaConfig, MediaEngine};
+use rtp::RtpPacket;
+use std::net::IpAddr;
 
 fn run(rooms: usize, size: usize, mixed: bool, secs: u64, base_port: u16) {
     let streams = rooms * size;
@@ -54,37 +31,17 @@ fn run(rooms: usize, size: usize, mixed: bool, secs: u64, base_port: u16) {
         ..MediaConfig::default()
     })
     .unwrap();
-    let phones: Vec<UdpSocket> = (0..streams.div_ceil(STREAMS_PER_PHONE))
-        .map(|_| {
-            let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-            s.set_read_timeout(Some(Duration::from_millis(100)))
-                .unwrap();
-            s
-        })
-        .collect();
+    let phones = common::phones(streams);
     let mixers: Vec<media::Mixer> = (0..rooms).map(|_| engine.mixer()).collect();
-    let mut sessions = Vec::new();
-    let mut rxs = Vec::new();
-    let mut targets: Vec<(usize, SocketAddr)> = Vec::new();
-    for i in 0..streams {
-        let (tx, rx) = mpsc::channel(16);
-        let s = engine.open(tx).unwrap();
-        let phone = &phones[i / STREAMS_PER_PHONE];
-        s.start(StreamParams {
-            remote: Some(phone.local_addr().unwrap()),
-            codec: Codec::Pcmu,
-            payload_type: 0,
-            telephone_event: Some(101),
-            send: true,
-            receive: true,
-        });
+    let Streams {
+        sessions,
+        events,
+        targets,
+    } = common::open_streams(&engine, &phones, streams, |i, s| {
         if mixed {
-            mixers[i / size].add(&s);
+            mixers[i / size].add(s);
         }
-        targets.push((i / STREAMS_PER_PHONE, s.local_addr()));
-        sessions.push(s);
-        rxs.push(rx);
-    }
+    });
     let stop = Arc::new(AtomicBool::new(false));
     // Receivers: arrival times per SSRC.
     let arrivals: Arc<Mutex<HashMap<u32, Vec<Instant>>>> = Arc::default();
@@ -106,55 +63,15 @@ fn run(rooms: usize, size: usize, mixed: bool, secs: u64, base_port: u16) {
             arrivals.lock().unwrap().extend(local);
         }));
     }
-    // Phones' audio to the engine: one sender, 20 ms absolute deadlines.
-    let senders: Vec<UdpSocket> = phones.iter().map(|p| p.try_clone().unwrap()).collect();
-    let stop2 = stop.clone();
-    let sender = std::thread::spawn(move || {
-        // A 440 Hz tone, PCMU: each participant's audio is mixed for real.
-        let pcm: Vec<i16> = (0..160)
-            .map(|n| {
-                (8000.0 * (2.0 * std::f64::consts::PI * 440.0 * n as f64 / 8000.0).sin()) as i16
-            })
-            .collect();
-        let mut payload = Vec::new();
-        rtp::g711::ulaw_encode_frame(&pcm, &mut payload);
-        let mut out = Vec::with_capacity(200);
-        let start = Instant::now();
-        let mut k: u32 = 0;
-        while !stop2.load(Ordering::Relaxed) {
-            let due = start + Duration::from_millis(20 * u64::from(k));
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
-            }
-            for (i, (phone, to)) in targets.iter().enumerate() {
-                out.clear();
-                RtpHeader {
-                    payload_type: 0,
-                    sequence_number: k as u16,
-                    timestamp: k * 160,
-                    ssrc: i as u32 + 1,
-                    ..RtpHeader::default()
-                }
-                .write(&payload, 0, &mut out)
-                .unwrap();
-                let _ = senders[*phone].send_to(&out, to);
-            }
-            k += 1;
-        }
-    });
-    std::thread::sleep(Duration::from_secs(1)); // warm-up: latching, first packets
-    let cpu0 = clock_thread_cpu_secs();
-    let t0 = Instant::now();
-    arrivals.lock().unwrap().clear();
-    std::thread::sleep(Duration::from_secs(secs));
-    let cpu = clock_thread_cpu_secs() - cpu0;
-    let wall = t0.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
-    sender.join().unwrap();
-    for t in threads {
-        t.join().unwrap();
-    }
+    // A 440 Hz tone, PCMU: each participant's audio is mixed for real.
+    let pcm: Vec<i16> = (0..160)
+        .map(|n| (8000.0 * (2.0 * std::f64::consts::PI * 440.0 * n as f64 / 8000.0).sin()) as i16)
+        .collect();
+    let mut payload = Vec::new();
+    rtp::g711::ulaw_encode_frame(&pcm, &mut payload);
+    let sending = (phones.as_slice(), targets, payload);
+    let window = common::measure(secs, sending, &arrivals, &stop, threads);
+    let (t0, wall, cpu) = (window.t0, window.wall, window.cpu);
     let arrivals = arrivals.lock().unwrap();
     let mut intervals: Vec<f64> = Vec::new();
     let mut packets = 0usize;
@@ -165,31 +82,20 @@ fn run(rooms: usize, size: usize, mixed: bool, secs: u64, base_port: u16) {
             intervals.push(w[1].duration_since(*w[0]).as_secs_f64() * 1000.0);
         }
     }
-    intervals.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let mut errors: Vec<f64> = intervals.iter().map(|i| (i - 20.0).abs()).collect();
-    errors.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let errors = sorted_errors(&mut intervals);
     let expected = streams as f64 * wall * 50.0;
     let recorded: usize = sessions.iter().map(|s| s.packet_counts().1 as usize).sum();
-    let stats = engine.stats();
     let label = if mixed { "mixed" } else { "unmixed" };
     println!(
         "{rooms} rooms of {size} ({label:>7}, {streams} streams): clock thread CPU {:5.1}% of a core ({:5.1} µs per participant per second); \
-         interval ms p50 {:.2} p99 {:.2} max {:.2}; pacing error ms p50 {:.2} p99 {:.2} max {:.2}; \
-         received {:.1}% of expected; engine received {recorded} packets; late ticks {} of {}, max tick work {} µs",
+         {}; received {:.1}% of expected; engine received {recorded} packets; {}",
         100.0 * cpu / wall,
         1e6 * cpu / wall / streams as f64,
-        percentile(&intervals, 0.5),
-        percentile(&intervals, 0.99),
-        intervals.last().copied().unwrap_or(0.0),
-        percentile(&errors, 0.5),
-        percentile(&errors, 0.99),
-        errors.last().copied().unwrap_or(0.0),
+        common::pacing_summary(&intervals, &errors),
         100.0 * packets as f64 / expected,
-        stats.late_ticks,
-        stats.ticks,
-        stats.max_tick_work_us,
+        common::tick_summary(&engine.stats()),
     );
-    drop(rxs);
+    drop(events);
     drop(sessions);
     drop(mixers);
     engine.shutdown();
@@ -200,10 +106,7 @@ fn main() {
         .skip(1)
         .map(|a| a.parse().unwrap())
         .collect();
-    let secs: u64 = std::env::var("BENCH_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10);
+    let secs = common::bench_secs();
     let rooms = args.first().copied().unwrap_or(10);
     let size = args.get(1).copied().unwrap_or(5);
     run(rooms, size, false, secs, 40000);

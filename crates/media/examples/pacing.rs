@@ -15,9 +15,11 @@
 //! `CLOCK_RT` `[media] clock_realtime_priority` (default 0: off).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::IoSliceMut;
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -28,36 +30,9 @@ use nix::sys::socket::{
 };
 use nix::sys::time::TimeSpec;
 
-use media::{Clip, MediaConfig, MediaEngine, RecordingLimits, StreamParams};
-use rtp::{RtpHeader, RtpPacket};
-use sdp::Codec;
-use tokio::sync::mpsc;
-
-const STREAMS_PER_PHONE: usize = 50;
-
-fn clock_thread_cpu_secs() -> f64 {
-    let tick = 100.0; // USER_HZ on Linux
-    for e in std::fs::read_dir("/proc/self/task").unwrap() {
-        let p = e.unwrap().path();
-        let comm = std::fs::read_to_string(p.join("comm")).unwrap_or_default();
-        if comm.trim() == "media-clock" {
-            let stat = std::fs::read_to_string(p.join("stat")).unwrap();
-            let after = &stat[stat.rfind(')').unwrap() + 2..];
-            let f: Vec<&str> = after.split(' ').collect();
-            let ut: f64 = f[11].parse().unwrap();
-            let st: f64 = f[12].parse().unwrap();
-            return (ut + st) / tick;
-        }
-    }
-    0.0
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
+use common::{sorted_errors, Streams};
+use media::{Clip, MediaConfig, MediaEngine, RecordingLimits};
+use rtp::RtpPacket;
 
 fn run(streams: usize, secs: u64, base_port: u16) {
     let engine = MediaEngine::start(MediaConfig {
@@ -77,30 +52,13 @@ fn run(streams: usize, secs: u64, base_port: u16) {
         ..MediaConfig::default()
     })
     .unwrap();
-    let phones: Vec<UdpSocket> = (0..streams.div_ceil(STREAMS_PER_PHONE))
-        .map(|_| {
-            let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-            s.set_read_timeout(Some(Duration::from_millis(100)))
-                .unwrap();
-            s
-        })
-        .collect();
+    let phones = common::phones(streams);
     let tone = Clip::tone(440.0, (secs as u32 + 5) * 1000, 8000);
-    let mut sessions = Vec::new();
-    let mut rxs = Vec::new();
-    let mut targets: Vec<(usize, SocketAddr)> = Vec::new();
-    for i in 0..streams {
-        let (tx, rx) = mpsc::channel(16);
-        let s = engine.open(tx).unwrap();
-        let phone = &phones[i / STREAMS_PER_PHONE];
-        s.start(StreamParams {
-            remote: Some(phone.local_addr().unwrap()),
-            codec: Codec::Pcmu,
-            payload_type: 0,
-            telephone_event: Some(101),
-            send: true,
-            receive: true,
-        });
+    let Streams {
+        sessions,
+        events,
+        targets,
+    } = common::open_streams(&engine, &phones, streams, |_, s| {
         s.play(tone.clone());
         // NO_RECORD=1: play only (to tell the cost of recording apart).
         if std::env::var_os("NO_RECORD").is_none() {
@@ -110,10 +68,7 @@ fn run(streams: usize, secs: u64, base_port: u16) {
                 ..RecordingLimits::default()
             });
         }
-        targets.push((i / STREAMS_PER_PHONE, s.local_addr()));
-        sessions.push(s);
-        rxs.push(rx);
-    }
+    });
     let stop = Arc::new(AtomicBool::new(false));
     // Receivers: arrival times per SSRC (sequence number, the reader's time, and the
     // kernel's in seconds).
@@ -168,48 +123,9 @@ fn run(streams: usize, secs: u64, base_port: u16) {
             arrivals.lock().unwrap().extend(local);
         }));
     }
-    // Phones' audio to the engine: one sender, 20 ms absolute deadlines.
-    let senders: Vec<UdpSocket> = phones.iter().map(|p| p.try_clone().unwrap()).collect();
-    let stop2 = stop.clone();
-    let sender = std::thread::spawn(move || {
-        let payload = [0xFFu8; 160];
-        let mut out = Vec::with_capacity(200);
-        let start = Instant::now();
-        let mut k: u32 = 0;
-        while !stop2.load(Ordering::Relaxed) {
-            let due = start + Duration::from_millis(20 * u64::from(k));
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
-            }
-            for (i, (phone, to)) in targets.iter().enumerate() {
-                out.clear();
-                RtpHeader {
-                    payload_type: 0,
-                    sequence_number: k as u16,
-                    timestamp: k * 160,
-                    ssrc: i as u32 + 1,
-                    ..RtpHeader::default()
-                }
-                .write(&payload, 0, &mut out)
-                .unwrap();
-                let _ = senders[*phone].send_to(&out, to);
-            }
-            k += 1;
-        }
-    });
-    std::thread::sleep(Duration::from_secs(1)); // warm-up: latching, first packets
-    let cpu0 = clock_thread_cpu_secs();
-    let t0 = Instant::now();
-    arrivals.lock().unwrap().clear();
-    std::thread::sleep(Duration::from_secs(secs));
-    let cpu = clock_thread_cpu_secs() - cpu0;
-    let wall = t0.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
-    sender.join().unwrap();
-    for t in threads {
-        t.join().unwrap();
-    }
+    let sending = (phones.as_slice(), targets, vec![0xFF; 160]);
+    let window = common::measure(secs, sending, &arrivals, &stop, threads);
+    let (t0, wall, cpu) = (window.t0, window.wall, window.cpu);
     let arrivals = arrivals.lock().unwrap();
     let mut intervals: Vec<f64> = Vec::new();
     let mut kernel_intervals: Vec<f64> = Vec::new();
@@ -230,52 +146,29 @@ fn run(streams: usize, secs: u64, base_port: u16) {
         }
     }
     kernel_intervals.retain(|i| i.is_finite());
-    let sorted_errors = |intervals: &mut Vec<f64>| {
-        intervals.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        let mut e: Vec<f64> = intervals.iter().map(|i| (i - 20.0).abs()).collect();
-        e.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        e
-    };
     let errors = sorted_errors(&mut intervals);
     let kernel_errors = sorted_errors(&mut kernel_intervals);
     let expected = streams as f64 * wall * 50.0;
     let recorded: usize = sessions.iter().map(|s| s.packet_counts().1 as usize).sum();
-    let stats = engine.stats();
     println!(
         "{streams:>4} streams: clock thread CPU {:5.1}% of a core ({:5.1} µs per stream per second); \
-         kernel timestamps: interval ms p50 {:.2} p99 {:.2} max {:.2}, pacing error ms p50 {:.2} p99 {:.2} max {:.2}; \
-         reader thread: interval ms p50 {:.2} p99 {:.2} max {:.2}, pacing error ms p50 {:.2} p99 {:.2} max {:.2}; \
-         received {:.1}% of expected ({gaps} sequence gaps); engine received {recorded} packets; late ticks {} of {}, max tick work {} µs",
+         kernel timestamps: {}; reader thread: {}; \
+         received {:.1}% of expected ({gaps} sequence gaps); engine received {recorded} packets; {}",
         100.0 * cpu / wall,
         1e6 * cpu / wall / streams as f64,
-        percentile(&kernel_intervals, 0.5),
-        percentile(&kernel_intervals, 0.99),
-        kernel_intervals.last().copied().unwrap_or(0.0),
-        percentile(&kernel_errors, 0.5),
-        percentile(&kernel_errors, 0.99),
-        kernel_errors.last().copied().unwrap_or(0.0),
-        percentile(&intervals, 0.5),
-        percentile(&intervals, 0.99),
-        intervals.last().copied().unwrap_or(0.0),
-        percentile(&errors, 0.5),
-        percentile(&errors, 0.99),
-        errors.last().copied().unwrap_or(0.0),
+        common::pacing_summary(&kernel_intervals, &kernel_errors),
+        common::pacing_summary(&intervals, &errors),
         100.0 * packets as f64 / expected,
-        stats.late_ticks,
-        stats.ticks,
-        stats.max_tick_work_us,
+        common::tick_summary(&engine.stats()),
     );
-    drop(rxs);
+    drop(events);
     drop(sessions);
     engine.shutdown();
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let secs: u64 = std::env::var("BENCH_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10);
+    let secs = common::bench_secs();
     let counts: Vec<usize> = if args.is_empty() {
         vec![50, 200, 500]
     } else {

@@ -39,6 +39,21 @@ fn join(eng: &MediaEngine, peer: &RtpPeer) -> MediaSession {
     s
 }
 
+/// Each peer with the engine address it sends to and the tone it plays (in order; the
+/// shortest list decides how many).
+fn with_tones(
+    peers: Vec<RtpPeer>,
+    to: &[SocketAddr],
+    freqs: &[f64],
+) -> Vec<(RtpPeer, SocketAddr, f64)> {
+    peers
+        .into_iter()
+        .zip(to.iter().copied())
+        .zip(freqs.iter().copied())
+        .map(|((p, a), f)| (p, a, f))
+        .collect()
+}
+
 /// Every peer sends its tone for `ms` at once (threads: each peer paces itself).
 fn talk(peers: Vec<(RtpPeer, SocketAddr, f64)>, ms: u32, amplitude: f64) -> Vec<RtpPeer> {
     let handles: Vec<_> = peers
@@ -78,16 +93,7 @@ fn each_member_hears_the_others_and_never_itself() {
 
     let marks: Vec<usize> = peers.iter().map(|p| p.heard().samples.len()).collect();
     let to: Vec<SocketAddr> = sessions.iter().map(|s| s.local_addr()).collect();
-    let peers = talk(
-        peers
-            .into_iter()
-            .zip(to.iter().copied())
-            .zip(freqs)
-            .map(|((p, a), f)| (p, a, f))
-            .collect(),
-        2000,
-        8000.0,
-    );
+    let peers = talk(with_tones(peers, &to, &freqs), 2000, 8000.0);
     for (i, p) in peers.iter().enumerate() {
         assert!(p.wait_samples(marks[i] + 16000, Duration::from_secs(5)));
         for (j, &hz) in freqs.iter().enumerate() {
@@ -106,16 +112,7 @@ fn each_member_hears_the_others_and_never_itself() {
     let marks: Vec<usize> = peers.iter().map(|p| p.heard().samples.len()).collect();
     let mut peers = peers;
     let third = peers.pop().unwrap();
-    let peers = talk(
-        peers
-            .into_iter()
-            .zip(to.iter().copied())
-            .zip(freqs)
-            .map(|((p, a), f)| (p, a, f))
-            .collect(),
-        1500,
-        8000.0,
-    );
+    let peers = talk(with_tones(peers, &to, &freqs), 1500, 8000.0);
     for (i, p) in peers.iter().enumerate() {
         assert!(p.wait_samples(marks[i] + 12000, Duration::from_secs(5)));
         let other = freqs[1 - i];

@@ -17,6 +17,7 @@ mod memory_pstn;
 mod memory_voicemail;
 mod portal;
 mod pstn;
+mod screening;
 mod settings;
 mod store;
 mod subscriber;
@@ -31,15 +32,15 @@ pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use portal::{AuditEntry, PortalAccount, PortalRole, PortalStore, UserQuery};
 pub use pstn::{
-    check_cidr, is_number, CallClass, Gateway, GatewayTransport, PstnStore, Route, TrustedPeer,
-    DEFAULT_PROBE_SECS, MAX_GATEWAY_NAME_LEN, MAX_PREFIX_LEN, MAX_ROUTE_GATEWAYS,
+    check_cidr, is_number, parse_cidr, CallClass, Gateway, GatewayTransport, PstnStore, Route,
+    TrustedPeer, DEFAULT_PROBE_SECS, MAX_GATEWAY_NAME_LEN, MAX_PREFIX_LEN, MAX_ROUTE_GATEWAYS,
 };
+pub use screening::{encode_patterns, screen_setting, ScreenDirection, ScreenPattern, ScreenRule};
 pub use settings::{
-    check_target, encode_no_answer, encode_patterns, parse_findme_arg, parse_findme_entry,
-    prune_settings, screen_setting, target_aor, FindMe, Forwarding, ScreenDirection, ScreenPattern,
-    ScreenRule, UserSettings, CALLER_ID, CLASS, DEFAULT_FINDME_RING_SECS, DISABLED, FINDME,
-    FORWARD_ALWAYS, FORWARD_BUSY, FORWARD_NO_ANSWER, FORWARD_UNAVAILABLE, MAX_RING_SECS,
-    PICKUP_GROUP, SCREEN_INCOMING, SCREEN_OUTGOING,
+    check_target, encode_no_answer, parse_findme_arg, parse_findme_entry, prune_settings,
+    target_aor, FindMe, Forwarding, UserSettings, CALLER_ID, CLASS, DEFAULT_FINDME_RING_SECS,
+    DISABLED, FINDME, FORWARD_ALWAYS, FORWARD_BUSY, FORWARD_NO_ANSWER, FORWARD_UNAVAILABLE,
+    MAX_RING_SECS, PICKUP_GROUP, SCREEN_INCOMING, SCREEN_OUTGOING,
 };
 pub use store::Store;
 pub use subscriber::{Alias, Subscriber};

@@ -183,6 +183,13 @@ pub struct TrustedPeer {
 
 /// Checks `ADDRESS[/PREFIX]` and returns it as `ADDRESS/PREFIX`.
 pub fn check_cidr(s: &str) -> Result<String, StoreError> {
+    let (addr, prefix) = parse_cidr(s).map_err(|why| invalid("cidr", why))?;
+    Ok(format!("{addr}/{prefix}"))
+}
+
+/// Parses `ADDRESS[/PREFIX]` (an IPv6 address may be bracketed; no prefix is the whole
+/// address): the address and the prefix length, or why not.
+pub fn parse_cidr(s: &str) -> Result<(std::net::IpAddr, u8), String> {
     let (a, p) = match s.split_once('/') {
         Some((a, p)) => (a, Some(p)),
         None => (s, None),
@@ -191,7 +198,7 @@ pub fn check_cidr(s: &str) -> Result<String, StoreError> {
         .trim_start_matches('[')
         .trim_end_matches(']')
         .parse()
-        .map_err(|_| invalid("cidr", format!("{s:?} is not ADDRESS/PREFIX")))?;
+        .map_err(|_| format!("{s:?} is not ADDRESS/PREFIX"))?;
     let max = if addr.is_ipv4() { 32 } else { 128 };
     let prefix = match p {
         None => max,
@@ -199,9 +206,9 @@ pub fn check_cidr(s: &str) -> Result<String, StoreError> {
             .parse::<u8>()
             .ok()
             .filter(|p| *p <= max)
-            .ok_or_else(|| invalid("cidr", format!("{s:?}: the prefix must be 0 to {max}")))?,
+            .ok_or_else(|| format!("{s:?}: the prefix must be 0 to {max}"))?,
     };
-    Ok(format!("{addr}/{prefix}"))
+    Ok((addr, prefix))
 }
 
 /// True when `s` looks like a telephone number: an optional `+`, then digits, `*` or `#`.

@@ -10,7 +10,10 @@ use std::time::Duration;
 use model::AddressOfRecord;
 use proxy::{Destination, PresenceConfig, ProxyConfig, ServicesConfig};
 use sip_message::SipMessage;
-use testkit::proxy_net::{self, answer, invite, udp, PROXY};
+use testkit::proxy_net::{
+    self, answer, body_text as body, first_request, first_response as response, invite, notifies,
+    udp, Subscribe, PROXY,
+};
 
 const ALICE: &str = "198.51.100.1:5060";
 const BOB: &str = "203.0.113.5:5062";
@@ -31,68 +34,34 @@ fn net(max: usize, per_user: usize) -> proxy_net::Net {
     proxy_net::Net::with_directory(cfg, proxy_net::directory(&["alice", "bob", "carol"]))
 }
 
-/// `watcher`'s SUBSCRIBE (from `addr`, Call-ID `cid`) to `target`; `to_tag` in a dialog.
-#[allow(clippy::too_many_arguments)]
-fn subscribe(
-    net: &mut proxy_net::Net,
-    watcher: &str,
-    addr: &str,
-    target: &str,
-    cid: &str,
-    event: &str,
-    expires: u32,
-    to_tag: Option<&str>,
-    cseq: u32,
-) -> Vec<(Destination, SipMessage)> {
-    let to_tag = to_tag.map_or_else(String::new, |t| format!(";tag={t}"));
-    net.send(
-        udp(addr),
-        &format!(
-            "SUBSCRIBE sip:{target}@example.com SIP/2.0
-Via: SIP/2.0/UDP {addr};branch=z9hG4bKd{cid}{cseq};rport
-Max-Forwards: 70
-From: <sip:{watcher}@example.com>;tag=w{watcher}
-To: <sip:{target}@example.com>{to_tag}
-Call-ID: {cid}
-CSeq: {cseq} SUBSCRIBE
-Contact: <sip:{watcher}@{addr}>
-Event: {event}
-Accept: application/dialog-info+xml
-Expires: {expires}
-Content-Length: 0
-
-"
-        ),
-    );
-    net.out()
-}
-
-fn response(out: &[(Destination, SipMessage)]) -> &SipMessage {
-    &out.iter().find(|(_, m)| !m.is_request()).unwrap().1
-}
-
-fn notifies(out: &[(Destination, SipMessage)]) -> Vec<SipMessage> {
-    out.iter()
-        .filter(|(_, m)| m.is_request() && m.method_str() == "NOTIFY")
-        .map(|(_, m)| m.clone())
-        .collect()
-}
-
-fn body(m: &SipMessage) -> String {
-    String::from_utf8_lossy(m.body()).into_owned()
+/// `watcher`'s SUBSCRIBE (from `addr`, Call-ID `cid`) to `target` for `event`: 600 s, out of
+/// a dialog, From tag `w<watcher>`.
+fn subscription<'a>(
+    watcher: &'a str,
+    addr: &'a str,
+    target: &'a str,
+    cid: &'a str,
+    event: &'a str,
+) -> Subscribe<'a> {
+    Subscribe {
+        watcher,
+        addr,
+        target,
+        from_tag: format!("w{watcher}"),
+        call_id: cid,
+        event,
+        accept: "application/dialog-info+xml",
+        expires: 600,
+        to_tag: None,
+        cseq: 1,
+    }
 }
 
 /// The one NOTIFY in `out` (to carol), answered 200; its body.
 fn one_notify(net: &mut proxy_net::Net, out: &[(Destination, SipMessage)]) -> String {
     let n = notifies(out);
     assert_eq!(n.len(), 1, "{out:?}");
-    assert_eq!(
-        out.iter()
-            .find(|(_, m)| m.is_request() && m.method_str() == "NOTIFY")
-            .unwrap()
-            .0,
-        udp(CAROL)
-    );
+    assert_eq!(first_request(out, "NOTIFY").0, udp(CAROL));
     assert_eq!(n[0].header_by_name("Event"), Some("dialog"));
     net.send(udp(CAROL), &answer(&n[0], 200));
     body(&n[0])
@@ -102,9 +71,7 @@ fn one_notify(net: &mut proxy_net::Net, out: &[(Destination, SipMessage)]) -> St
 fn a_watcher_sees_a_call_ring_be_answered_and_end() {
     let mut net = net(10, 5);
     net.register("bob", BOB, udp(BOB));
-    let out = subscribe(
-        &mut net, "carol", CAROL, "bob", "blf-1", "dialog", 600, None, 1,
-    );
+    let out = subscription("carol", CAROL, "bob", "blf-1", "dialog").send(&mut net);
     let ok = response(&out);
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.expires(), Some(600));
@@ -137,12 +104,7 @@ fn a_watcher_sees_a_call_ring_be_answered_and_end() {
     assert!(b.contains("version=\"1\" state=\"partial\""), "{b}");
     assert!(b.contains("<state>trying</state>"), "{b}");
     assert!(b.contains("call-id=\"call-1\""), "{b}");
-    let to_bob = out
-        .iter()
-        .find(|(_, m)| m.is_request() && m.method_str() == "INVITE")
-        .unwrap()
-        .1
-        .clone();
+    let to_bob = first_request(&out, "INVITE").1.clone();
     net.send(udp(BOB), &answer(&to_bob, 180));
     let out = net.out();
     let b = one_notify(&mut net, &out);
@@ -168,17 +130,9 @@ fn a_watcher_sees_a_call_ring_be_answered_and_end() {
     assert!(b.contains("<state>confirmed</state>"), "{b}");
 
     // A refresh in the dialog: 200, and the full state (the call is up).
-    let out = subscribe(
-        &mut net,
-        "carol",
-        CAROL,
-        "bob",
-        "blf-1",
-        "dialog",
-        600,
-        Some(&tag),
-        2,
-    );
+    let out = subscription("carol", CAROL, "bob", "blf-1", "dialog")
+        .refresh(&tag, 2)
+        .send(&mut net);
     assert_eq!(response(&out).status(), 200);
     let b = one_notify(&mut net, &out);
     assert!(b.contains("version=\"4\" state=\"full\""), "{b}");
@@ -207,17 +161,10 @@ Content-Length: 0
     );
 
     // Expires: 0 ends the subscription with a last NOTIFY.
-    let out = subscribe(
-        &mut net,
-        "carol",
-        CAROL,
-        "bob",
-        "blf-1",
-        "dialog",
-        0,
-        Some(&tag),
-        3,
-    );
+    let out = subscription("carol", CAROL, "bob", "blf-1", "dialog")
+        .expires(0)
+        .refresh(&tag, 3)
+        .send(&mut net);
     assert_eq!(response(&out).status(), 200);
     let n = &notifies(&out)[0];
     assert_eq!(
@@ -227,17 +174,9 @@ Content-Length: 0
     assert!(body(n).contains("version=\"6\" state=\"full\""));
     net.send(udp(CAROL), &answer(n, 200));
     assert_eq!(net.proxy.dialog_subscriptions(), 0);
-    let out = subscribe(
-        &mut net,
-        "carol",
-        CAROL,
-        "bob",
-        "blf-1",
-        "dialog",
-        600,
-        Some(&tag),
-        4,
-    );
+    let out = subscription("carol", CAROL, "bob", "blf-1", "dialog")
+        .refresh(&tag, 4)
+        .send(&mut net);
     assert_eq!(response(&out).status(), 481);
 }
 
@@ -245,19 +184,14 @@ Content-Length: 0
 fn a_cancelled_call_and_an_expired_subscription() {
     let mut net = net(10, 5);
     net.register("bob", BOB, udp(BOB));
-    let out = subscribe(
-        &mut net, "carol", CAROL, "bob", "blf-2", "dialog", 60, None, 1,
-    );
+    let out = subscription("carol", CAROL, "bob", "blf-2", "dialog")
+        .expires(60)
+        .send(&mut net);
     one_notify(&mut net, &out);
     net.send(udp(ALICE), &invite("z9hG4bKblf2"));
     let out = net.out();
     one_notify(&mut net, &out);
-    let to_bob = out
-        .iter()
-        .find(|(_, m)| m.is_request() && m.method_str() == "INVITE")
-        .unwrap()
-        .1
-        .clone();
+    let to_bob = first_request(&out, "INVITE").1.clone();
     net.send(udp(BOB), &answer(&to_bob, 486));
     let out = net.out();
     let b = one_notify(&mut net, &out);
@@ -280,9 +214,7 @@ fn a_cancelled_call_and_an_expired_subscription() {
 fn who_may_watch_the_bounds_and_other_packages() {
     let mut net = net(3, 2);
     // Another package: 489 with the packages served.
-    let out = subscribe(
-        &mut net, "carol", CAROL, "bob", "p-1", "presence", 600, None, 1,
-    );
+    let out = subscription("carol", CAROL, "bob", "p-1", "presence").send(&mut net);
     let r = response(&out);
     assert_eq!(r.status(), 489);
     assert_eq!(
@@ -306,34 +238,18 @@ Content-Length: 0
 ",
     );
     assert_eq!(response(&net.out()).status(), 403);
-    let out = subscribe(
-        &mut net, "carol", CAROL, "nobody", "n-1", "dialog", 600, None, 1,
-    );
+    let out = subscription("carol", CAROL, "nobody", "n-1", "dialog").send(&mut net);
     assert_eq!(response(&out).status(), 404);
     // Two per watcher, three in all.
     for (i, target) in ["alice", "bob"].iter().enumerate() {
-        let out = subscribe(
-            &mut net,
-            "carol",
-            CAROL,
-            target,
-            &format!("c-{i}"),
-            "dialog",
-            600,
-            None,
-            1,
-        );
+        let out = subscription("carol", CAROL, target, &format!("c-{i}"), "dialog").send(&mut net);
         assert_eq!(response(&out).status(), 200);
     }
-    let out = subscribe(
-        &mut net, "carol", CAROL, "carol", "c-9", "dialog", 600, None, 1,
-    );
+    let out = subscription("carol", CAROL, "carol", "c-9", "dialog").send(&mut net);
     assert_eq!(response(&out).status(), 403);
-    let out = subscribe(
-        &mut net, "alice", ALICE, "bob", "a-1", "dialog", 600, None, 1,
-    );
+    let out = subscription("alice", ALICE, "bob", "a-1", "dialog").send(&mut net);
     assert_eq!(response(&out).status(), 200);
-    let out = subscribe(&mut net, "bob", BOB, "alice", "b-1", "dialog", 600, None, 1);
+    let out = subscription("bob", BOB, "alice", "b-1", "dialog").send(&mut net);
     let r = response(&out);
     assert_eq!(r.status(), 503);
     assert_eq!(r.header_by_name("Retry-After"), Some("60"));
@@ -345,12 +261,7 @@ fn bob_rings(net: &mut proxy_net::Net) -> SipMessage {
     net.register("bob", BOB, udp(BOB));
     net.send(udp(ALICE), &invite("z9hG4bKpick1"));
     let out = net.out();
-    let to_bob = out
-        .iter()
-        .find(|(_, m)| m.is_request() && m.method_str() == "INVITE")
-        .unwrap()
-        .1
-        .clone();
+    let to_bob = first_request(&out, "INVITE").1.clone();
     net.send(udp(BOB), &answer(&to_bob, 180));
     net.out();
     to_bob
@@ -386,10 +297,7 @@ Contact: <sip:carol@{CAROL}>
 /// The picking INVITE went to alice (her Contact, where her INVITE came from) with
 /// Replaces for her early dialog; once alice answers it, bob's ringing branch is CANCELled.
 fn picked_up(net: &mut proxy_net::Net, out: &[(Destination, SipMessage)]) {
-    let (dest, to_alice) = out
-        .iter()
-        .find(|(_, m)| m.is_request() && m.method_str() == "INVITE")
-        .unwrap();
+    let (dest, to_alice) = first_request(out, "INVITE");
     assert_eq!(*dest, udp(ALICE));
     assert_eq!(to_alice.request_uri_str(), format!("sip:alice@{ALICE}"));
     assert_eq!(
@@ -398,10 +306,7 @@ fn picked_up(net: &mut proxy_net::Net, out: &[(Destination, SipMessage)]) {
     );
     net.send(udp(ALICE), &answer(to_alice, 200));
     let out = net.out();
-    let cancel = out
-        .iter()
-        .find(|(_, m)| m.is_request() && m.method_str() == "CANCEL")
-        .unwrap_or_else(|| panic!("no CANCEL to bob: {out:?}"));
+    let cancel = first_request(&out, "CANCEL");
     assert_eq!(cancel.0, udp(BOB));
 }
 

@@ -11,7 +11,10 @@ use std::time::Duration;
 use model::{AddressOfRecord, MessageCounts};
 use proxy::{AuthConfig, Destination, ProxyConfig, ServicesConfig, VoicemailConfig};
 use sip_message::SipMessage;
-use testkit::proxy_net::{self, answer, udp, PROXY};
+use testkit::proxy_net::{
+    self, answer, body_text as body, first_request, first_response as response, udp, Subscribe,
+    PROXY,
+};
 
 const ALICE: &str = "198.51.100.1:5060";
 const BOB: &str = "203.0.113.5:5062";
@@ -47,42 +50,23 @@ fn subscribe(
     to_tag: Option<&str>,
     cseq: u32,
 ) -> Vec<(Destination, SipMessage)> {
-    let to_tag = to_tag.map_or_else(String::new, |t| format!(";tag={t}"));
-    net.send(
-        udp(addr),
-        &format!(
-            "SUBSCRIBE sip:{target}@example.com SIP/2.0
-Via: SIP/2.0/UDP {addr};branch=z9hG4bKs{user}{cseq};rport
-Max-Forwards: 70
-From: <sip:{user}@example.com>;tag=p{user}
-To: <sip:{target}@example.com>{to_tag}
-Call-ID: mwi-{user}
-CSeq: {cseq} SUBSCRIBE
-Contact: <sip:{user}@{addr}>
-Event: message-summary
-Accept: application/simple-message-summary
-Expires: {expires}
-Content-Length: 0
-
-"
-        ),
-    );
-    net.out()
+    Subscribe {
+        watcher: user,
+        addr,
+        target,
+        from_tag: format!("p{user}"),
+        call_id: &format!("mwi-{user}"),
+        event: "message-summary",
+        accept: "application/simple-message-summary",
+        expires,
+        to_tag,
+        cseq,
+    }
+    .send(net)
 }
 
 fn notify(out: &[(Destination, SipMessage)]) -> &SipMessage {
-    &out.iter()
-        .find(|(_, m)| m.is_request() && m.method_str() == "NOTIFY")
-        .unwrap_or_else(|| panic!("no NOTIFY in {out:?}"))
-        .1
-}
-
-fn response(out: &[(Destination, SipMessage)]) -> &SipMessage {
-    &out.iter().find(|(_, m)| !m.is_request()).unwrap().1
-}
-
-fn body(m: &SipMessage) -> String {
-    String::from_utf8_lossy(m.body()).into_owned()
+    &first_request(out, "NOTIFY").1
 }
 
 #[test]

@@ -15,13 +15,9 @@
 //!  |--- BYE (after a few s) ---->|--- BYE ---------------------->|
 //! ```
 
-use std::time::Duration;
-
-use testkit::location::contacts;
 use testkit::netns::{OtherHost, HOST_IP};
-use testkit::server::{password, Options, Server, DOMAIN};
-use testkit::softphone::{read_wav_samples, tone_share, write_tone, Baresip};
-use testkit::wait::{wait_until, HANG_GUARD};
+use testkit::server::{Options, Server};
+use testkit::softphone::{baresip_call, read_wav_samples, tone_share, write_tone};
 
 /// The server binary under test (only the server crate's tests know its path).
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
@@ -45,50 +41,7 @@ fn baresip_registers_and_calls_with_the_default_authentication() {
     };
     let node = Server::start(BIN, Options::digest().on_all_addresses());
     let proxy = format!("sip:{HOST_IP}:{}", node.port);
-    let dir = node.dir.path();
-    write_tone(&dir.join("a440.wav"), 440.0, 20);
-    write_tone(&dir.join("b1000.wav"), 1000.0, 20);
-
-    let mut bob = Baresip::new(
-        &dir.join("baresip-bob"),
-        "bob",
-        DOMAIN,
-        &password("bob"),
-        &proxy,
-        &dir.join("b1000.wav"),
-        true,
-    )
-    .in_netns(&host.ns);
-    bob.start(Duration::from_secs(40), &[]);
-    wait_until("bob's baresip to register", HANG_GUARD, || {
-        !contacts(&node, "bob").is_empty()
-    });
-
-    let mut alice = Baresip::new(
-        &dir.join("baresip-alice"),
-        "alice",
-        DOMAIN,
-        &password("alice"),
-        &proxy,
-        &dir.join("a440.wav"),
-        false,
-    )
-    .in_netns(&host.ns);
-    // Alice dials at once and hangs up when she quits, a few seconds later.
-    alice.start(
-        Duration::from_secs(5),
-        &[&format!("/dial sip:bob@{DOMAIN}")],
-    );
-    alice.wait(HANG_GUARD);
-    wait_until("the call to end at bob's phone", HANG_GUARD, || {
-        bob.output().contains("terminated")
-    });
-
-    assert!(
-        alice.output().contains("Call established"),
-        "{}",
-        alice.output()
-    );
+    let (alice, bob) = baresip_call(&node, &proxy, |phone| phone.in_netns(&host.ns));
     let log = node.log_text();
     for line in [
         "registration action=new aor=bob@example.com",

@@ -129,14 +129,7 @@ fn metrics_count_a_call() {
         .assert_ok("caller");
     bob.wait().assert_ok("callee");
 
-    use std::io::{Read, Write};
-    let mut conn = std::net::TcpStream::connect(("127.0.0.1", metrics_port)).unwrap();
-    conn.set_read_timeout(Some(HANG_GUARD)).unwrap();
-    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut page = String::new();
-    conn.read_to_string(&mut page).unwrap();
-    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    let page = testkit::http::metrics_page(metrics_port);
     let value = |line: &str| -> f64 {
         page.lines()
             .find_map(|l| l.strip_prefix(line)?.strip_prefix(' ')?.parse().ok())

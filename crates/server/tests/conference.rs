@@ -101,16 +101,7 @@ fn assert_hears(p: &Phone, name: &str, mark: usize, hears: &[f64], not: &[f64]) 
 /// `Join: call-id;to-tag=BRIDGE;from-tag=PHONE` for a phone's dialog with the bridge,
 /// read from the bridge's 200.
 fn join_header(ok: &Received) -> String {
-    let tag = |h: &str| {
-        let v = ok.header(h).unwrap();
-        v.split(";tag=")
-            .nth(1)
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string()
-    };
+    let tag = |h: &str| testkit::sipp::tag(ok.header(h).unwrap());
     format!(
         "Join: {};to-tag={};from-tag={}\r\n",
         ok.header("Call-ID").unwrap(),

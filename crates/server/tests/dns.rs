@@ -63,6 +63,32 @@ impl Drop for Dnsmasq {
     }
 }
 
+/// A server that resolves through the DNS server on 127.0.0.1:`dns`.
+fn resolving_server(dns: u16) -> Server {
+    Server::start(
+        BIN,
+        Options {
+            extra: format!("[dns]\nservers = [\"127.0.0.1:{dns}\"]\n"),
+            ..Options::default()
+        },
+    )
+}
+
+/// Alice's SIPp call (no authentication) to bob@`domain`, through `server`.
+fn alice_calls_bob_at(server: &Server, domain: &str) -> Sipp {
+    Sipp::new(
+        server,
+        "alice",
+        "uac-invite-noauth-expect-200.xml",
+        free_port(),
+    )
+    .remote(&server.addr())
+    .service("bob")
+    .key("caller", "alice")
+    .key("from_domain", DOMAIN)
+    .key("to_domain", domain)
+}
+
 #[test]
 fn a_named_domain_is_located_through_naptr_and_srv_with_failover() {
     let (first, second, dns) = (free_port(), free_port(), free_port());
@@ -76,31 +102,14 @@ fn a_named_domain_is_located_through_naptr_and_srv_with_failover() {
             "--host-record=second.peer.test,127.0.0.1".into(),
         ],
     );
-    let server = Server::start(
-        BIN,
-        Options {
-            extra: format!("[dns]\nservers = [\"127.0.0.1:{dns}\"]\n"),
-            ..Options::default()
-        },
-    );
+    let server = resolving_server(dns);
     let busy = Sipp::new(&server, "first", "uas-answer-503.xml", first)
         .uas()
         .spawn();
     let answers = Sipp::new(&server, "second", "uas-answer-200.xml", second)
         .uas()
         .spawn();
-    let call = Sipp::new(
-        &server,
-        "alice",
-        "uac-invite-noauth-expect-200.xml",
-        free_port(),
-    )
-    .remote(&server.addr())
-    .service("bob")
-    .key("caller", "alice")
-    .key("from_domain", DOMAIN)
-    .key("to_domain", "peer.test")
-    .run();
+    let call = alice_calls_bob_at(&server, "peer.test").run();
     call.assert_ok("a call to bob@peer.test");
     let busy = busy.wait();
     busy.assert_ok("the first server (priority 10) answers 503");
@@ -122,25 +131,8 @@ fn a_named_domain_is_located_through_naptr_and_srv_with_failover() {
 fn a_domain_without_sip_servers_gets_404() {
     let dns = free_port();
     let _dns = Dnsmasq::start(dns, &["--host-record=other.test,127.0.0.1".into()]);
-    let server = Server::start(
-        BIN,
-        Options {
-            extra: format!("[dns]\nservers = [\"127.0.0.1:{dns}\"]\n"),
-            ..Options::default()
-        },
-    );
-    let call = Sipp::new(
-        &server,
-        "alice",
-        "uac-invite-noauth-expect-200.xml",
-        free_port(),
-    )
-    .remote(&server.addr())
-    .service("bob")
-    .key("caller", "alice")
-    .key("from_domain", DOMAIN)
-    .key("to_domain", "nowhere.test")
-    .timeout(10);
+    let server = resolving_server(dns);
+    let call = alice_calls_bob_at(&server, "nowhere.test").timeout(10);
     let result = call.run();
     assert!(
         result

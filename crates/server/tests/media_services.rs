@@ -69,12 +69,7 @@ fn the_binary_serves_voicemail_calls_with_media() {
     let log = server.log_text();
     assert!(log.contains("voicemail deposit: no such mailbox"), "{log}");
     assert!(log.contains("service call refused"), "{log}");
-    use std::io::{Read, Write};
-    let mut conn = std::net::TcpStream::connect(("127.0.0.1", metrics_port)).unwrap();
-    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut m = String::new();
-    conn.read_to_string(&mut m).unwrap();
+    let m = testkit::http::metrics_page(metrics_port);
     assert!(
         m.contains("switchboard_service_calls_refused_total 2"),
         "{m}"

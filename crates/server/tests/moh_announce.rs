@@ -332,7 +332,9 @@ fn park_by_number_and_retrieve_by_orbit() {
     }
     let c = audio::clip_correlation(&heard[8 * 1400..], &music, music.len());
     assert!(c > 0.95, "hold music while parked: correlation {c}");
-    assert!(metrics(metrics_port).contains("\nswitchboard_park_orbits_in_use 1\n"));
+    assert!(
+        testkit::http::metrics_page(metrics_port).contains("\nswitchboard_park_orbits_in_use 1\n")
+    );
 
     // 2. Carol retrieves by dialling the orbit: they hear each other.
     let pc = RtpPeer::bind();
@@ -385,18 +387,9 @@ fn park_by_number_and_retrieve_by_orbit() {
         &SipPhone::pcmu_offer(pc.addr()),
     );
     assert_eq!(r.status(), 404, "{}", r.text);
-    assert!(metrics(metrics_port).contains("\nswitchboard_park_orbits_in_use 0\n"));
-}
-
-/// The server's `/metrics` page.
-fn metrics(port: u16) -> String {
-    use std::io::{Read, Write};
-    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut page = String::new();
-    conn.read_to_string(&mut page).unwrap();
-    page
+    assert!(
+        testkit::http::metrics_page(metrics_port).contains("\nswitchboard_park_orbits_in_use 0\n")
+    );
 }
 
 #[test]

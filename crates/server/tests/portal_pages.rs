@@ -37,6 +37,29 @@ fn root(addr: SocketAddr) -> Client {
     c
 }
 
+/// `name`@example.com signed in with their SIP password.
+fn user(addr: SocketAddr, name: &str) -> Client {
+    let mut c = Client::new(addr);
+    let r = c.login(&format!("{name}@example.com"), &password(name));
+    assert_eq!(r.status, 303, "{name} signs in: {}", r.body);
+    c
+}
+
+/// Domain other.test with its admin `ops` (password `ops-pw`), who must see nothing of
+/// example.com.
+fn other_domain_admin(server: &Server) {
+    server.cli(&["domain", "add", "other.test"]);
+    server.cli(&[
+        "admin",
+        "add",
+        "ops",
+        "--domain",
+        "other.test",
+        "--password",
+        "ops-pw",
+    ]);
+}
+
 #[test]
 fn csv_import_reports_each_bad_line_and_adds_the_good_ones() {
     let (server, addr) = portal_server("");
@@ -204,11 +227,7 @@ fn the_browser_language_chooses_the_pages_language() {
 #[test]
 fn a_user_sets_find_me_and_screening_and_errors_name_the_line() {
     let (server, addr) = portal_server("");
-    let mut alice = Client::new(addr);
-    assert_eq!(
-        alice.login("alice@example.com", &password("alice")).status,
-        303
-    );
+    let mut alice = user(addr, "alice");
     let token = alice.token("/me");
     let r = alice.post(
         "/me/lists",
@@ -265,16 +284,7 @@ fn link(body: &str, rel: &str) -> Option<String> {
 #[test]
 fn the_call_history_filters_pages_and_exports_like_the_cli() {
     let (server, addr) = portal_server("page_size = 1\n");
-    server.cli(&["domain", "add", "other.test"]);
-    server.cli(&[
-        "admin",
-        "add",
-        "ops",
-        "--domain",
-        "other.test",
-        "--password",
-        "ops-pw",
-    ]);
+    other_domain_admin(&server);
     // Alice calls Bob twice: answered, then busy.
     for (bob, alice) in [
         ("uas-answer-200.xml", "uac-invite-expect-200.xml"),
@@ -340,8 +350,7 @@ fn the_call_history_filters_pages_and_exports_like_the_cli() {
     assert_eq!(ops.get("/calls.csv").body.matches("\r\n").count(), 1);
 
     // Bob sees his own calls, never anyone else's, whatever the URL asks.
-    let mut bob = Client::new(addr);
-    assert_eq!(bob.login("bob@example.com", &password("bob")).status, 303);
+    let mut bob = user(addr, "bob");
     assert_eq!(bob.get("/calls").status, 403);
     let mine = bob.get("/me/calls?user=carol%40example.com&status=486");
     assert!(
@@ -350,22 +359,14 @@ fn the_call_history_filters_pages_and_exports_like_the_cli() {
         mine.body
     );
     assert_eq!(bob.get("/me/calls.csv").body.matches("\r\n").count(), 3);
-    let mut carol = Client::new(addr);
-    assert_eq!(
-        carol.login("carol@example.com", &password("carol")).status,
-        303
-    );
+    let mut carol = user(addr, "carol");
     assert_eq!(carol.get("/me/calls.csv").body.matches("\r\n").count(), 1);
 }
 
 #[test]
 fn click_to_dial_answers_a_bad_number_or_no_phone_next_to_the_field() {
     let (_server, addr) = portal_server("");
-    let mut alice = Client::new(addr);
-    assert_eq!(
-        alice.login("alice@example.com", &password("alice")).status,
-        303
-    );
+    let mut alice = user(addr, "alice");
     let token = alice.token("/me/dial");
     let r = alice.post("/me/dial", &[("csrf", &token), ("number", "bob>;x")]);
     assert_eq!(r.status, 400);
@@ -417,8 +418,7 @@ fn stereo_16k_wav(secs: u32) -> Vec<u8> {
 fn a_user_sets_their_voicemail_pin_and_uploads_a_greeting() {
     let (server, addr) = portal_server("");
     server.cli(&["voicemail", "enable", "bob@example.com", "--pin", "1234"]);
-    let mut bob = Client::new(addr);
-    assert_eq!(bob.login("bob@example.com", &password("bob")).status, 303);
+    let mut bob = user(addr, "bob");
     let page = bob.get("/me/voicemail");
     assert!(page.body.contains("Voicemail is on."), "{}", page.body);
     assert!(page.body.contains("The default greeting plays."));
@@ -496,11 +496,7 @@ fn a_user_sets_their_voicemail_pin_and_uploads_a_greeting() {
         .contains("The default greeting plays."));
 
     // Carol has no mailbox: told so; nobody reaches another mailbox's message by number.
-    let mut carol = Client::new(addr);
-    assert_eq!(
-        carol.login("carol@example.com", &password("carol")).status,
-        303
-    );
+    let mut carol = user(addr, "carol");
     assert!(carol
         .get("/me/voicemail")
         .body
@@ -615,16 +611,7 @@ fn a_disabled_account_is_refused_403_until_enabled_again() {
 #[test]
 fn a_csv_file_upload_imports_in_the_background_and_reports_each_line() {
     let (server, addr) = portal_server("");
-    server.cli(&["domain", "add", "other.test"]);
-    server.cli(&[
-        "admin",
-        "add",
-        "ops",
-        "--domain",
-        "other.test",
-        "--password",
-        "ops-pw",
-    ]);
+    other_domain_admin(&server);
     let mut c = root(addr);
     let token = c.token("/users");
     let mut csv = String::from("# users\n");

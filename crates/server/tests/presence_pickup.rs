@@ -12,7 +12,7 @@
 use testkit::open::{assert_via_proxy, caller, phone};
 use testkit::ports::free_port;
 use testkit::server::{Options, Server};
-use testkit::sipp::{header, rungs, tag, trace_so_far, wait_trace, Background, Sipp};
+use testkit::sipp::{header, rungs, tag, trace_so_far, wait_trace, Background, Sipp, SippResult};
 
 /// The server binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
@@ -177,27 +177,35 @@ fn rfc5359_2_16_call_pickup_by_replaces_from_the_blf_notify() {
     );
 }
 
+/// Bob's phone rings (alice calls him); carol's phone dials `number` to pick the call up,
+/// and the pickup is checked at every phone (`assert_picked_up`). Carol's SIPp result,
+/// and the INVITE alice's phone got.
+fn carol_dials_while_bob_rings(server: &Server, number: &str) -> (SippResult, String) {
+    let (bob, alice, alice2) = bob_rings(server);
+    wait_trace(server, "alice", "SIP/2.0 180");
+    let c = caller(
+        server,
+        "carol-pickup",
+        "uac-invite-pickup-expect-200.xml",
+        number,
+    )
+    .key("from", "carol")
+    .run();
+    let invite = assert_picked_up(server, bob, alice, alice2);
+    (c, invite)
+}
+
 /// Directed pickup: carol dials `*8bob` while bob's phone rings; the proxy finds the
 /// ringing call, adds Replaces for it, and the rest is the §2.16 ladder above.
 #[test]
 fn star_8_ext_picks_up_the_call_ringing_that_user() {
     let server = Server::start(BIN, Options::default());
-    let (bob, alice, alice2) = bob_rings(&server);
-    wait_trace(&server, "alice", "SIP/2.0 180");
-    let c = caller(
-        &server,
-        "carol-pickup",
-        "uac-invite-pickup-expect-200.xml",
-        "*8bob",
-    )
-    .key("from", "carol")
-    .run();
+    let (c, invite) = carol_dials_while_bob_rings(&server, "*8bob");
     c.assert_ok("carol dialling *8bob");
     assert_eq!(
         c.ladder(),
         rungs(&["> INVITE", "< 100", "< 180", "< 200", "> ACK", "> BYE", "< 200"])
     );
-    let invite = assert_picked_up(&server, bob, alice, alice2);
     assert!(
         invite.starts_with("INVITE sip:alice@127.0.0.1:"),
         "{invite}"
@@ -229,18 +237,9 @@ fn star_8_picks_up_a_call_ringing_in_the_group() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("nobody@example.com"));
 
-    let (bob, alice, alice2) = bob_rings(&server);
-    wait_trace(&server, "alice", "SIP/2.0 180");
-    let c = caller(
-        &server,
-        "carol-pickup",
-        "uac-invite-pickup-expect-200.xml",
-        "*8",
-    )
-    .key("from", "carol")
-    .run();
+    let (c, invite) = carol_dials_while_bob_rings(&server, "*8");
     c.assert_ok("carol dialling *8");
-    assert_picked_up(&server, bob, alice, alice2);
+    assert!(invite.starts_with("INVITE sip:alice@"), "{invite}");
 
     let deleted = server.cli(&["pickup-group", "del", "desk"]);
     assert!(

@@ -376,7 +376,7 @@ fn gateway_routes_and_failover() {
     assert_eq!(row["gateway"], "carrier-a", "{row}");
 
     // Metrics per gateway: attempts, answers, failures by cause, up.
-    let page = scrape(t.metrics);
+    let page = testkit::http::metrics_page(t.metrics);
     let value = |line: &str| -> u64 {
         page.lines()
             .find_map(|l| l.strip_prefix(line)?.strip_prefix(' ')?.parse().ok())
@@ -417,19 +417,6 @@ fn gateway_routes_and_failover() {
         1
     );
     assert_eq!(value(&format!("switchboard_gateway_up{{{a}}}")), 1);
-}
-
-/// The Prometheus page of the endpoint on `port`.
-fn scrape(port: u16) -> String {
-    use std::io::{Read, Write};
-    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    conn.set_read_timeout(Some(HANG_GUARD)).unwrap();
-    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut page = String::new();
-    conn.read_to_string(&mut page).unwrap();
-    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
-    page
 }
 
 /// A gateway played by a thread: while `answering`, it answers OPTIONS with 200 and

@@ -51,6 +51,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 /// Bob's REFER. Left out: the final NOTIFY (sipfrag 200 OK) from Alice to Bob after Carol
 /// answers; Alice's new call is another SIPp process (another Call-ID), and Bob's phone has
 /// hung up by then.
+/// The transferee's ladder (alice, whom bob transfers): her call, the REFER, the NOTIFY of
+/// the new call's progress, and bob's BYE.
+const TRANSFEREE: &[&str] = &[
+    "> INVITE", "< 100", "< 180", "< 200", "> ACK", "< REFER", "> 202", "> NOTIFY", "< 200",
+    "< BYE", "> 200",
+];
+
 #[test]
 fn rfc5359_2_4_unattended_transfer() {
     let server = Server::start(BIN, testkit::server::Options::default());
@@ -68,13 +75,7 @@ fn rfc5359_2_4_unattended_transfer() {
     a.assert_ok("transferee");
     let b = bob.wait();
     b.assert_ok("transferor");
-    assert_eq!(
-        a.ladder(),
-        rungs(&[
-            "> INVITE", "< 100", "< 180", "< 200", "> ACK", "< REFER", "> 202", "> NOTIFY",
-            "< 200", "< BYE", "> 200",
-        ])
-    );
+    assert_eq!(a.ladder(), rungs(TRANSFEREE));
     assert_eq!(
         b.ladder(),
         rungs(&[
@@ -192,13 +193,7 @@ fn rfc5359_2_5_attended_transfer() {
     a.assert_ok("transferee");
     let b = transferor.wait();
     b.assert_ok("transferor");
-    assert_eq!(
-        a.ladder(),
-        rungs(&[
-            "> INVITE", "< 100", "< 180", "< 200", "> ACK", "< REFER", "> 202", "> NOTIFY",
-            "< 200", "< BYE", "> 200",
-        ])
-    );
+    assert_eq!(a.ladder(), rungs(TRANSFEREE));
     assert_eq!(
         ladder(&b),
         rungs(&[

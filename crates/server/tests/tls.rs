@@ -16,13 +16,12 @@
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use testkit::location::contacts;
 use testkit::open::caller;
 use testkit::ports::free_port;
-use testkit::server::{password, Options, Server, DOMAIN};
-use testkit::softphone::{tone_share, write_tone, Baresip};
+use testkit::server::{Options, Server};
+use testkit::softphone::{baresip_call, tone_share, Baresip};
 use testkit::wait::{wait_child, wait_until, HANG_GUARD};
 
 /// The server binary under test (only the server crate's tests know its path).
@@ -117,50 +116,10 @@ fn baresip_registers_and_calls_over_tls() {
     let (cert, key) = self_signed(certs.path(), "switchboard");
     let (node, tls) = tls_server(Options::digest(), &cert, &key, "");
     let proxy = format!("sip:127.0.0.1:{tls};transport=tls");
-    let dir = node.dir.path();
-    write_tone(&dir.join("a440.wav"), 440.0, 20);
-    write_tone(&dir.join("b1000.wav"), 1000.0, 20);
-
-    let mut bob = Baresip::new(
-        &dir.join("baresip-bob"),
-        "bob",
-        DOMAIN,
-        &password("bob"),
-        &proxy,
-        &dir.join("b1000.wav"),
-        true,
-    )
-    .on_loopback();
-    bob.start(Duration::from_secs(40), &[]);
-    wait_until("bob's baresip to register over TLS", HANG_GUARD, || {
-        !contacts(&node, "bob").is_empty()
-    });
+    let (_alice, bob) = baresip_call(&node, &proxy, Baresip::on_loopback);
+    // Bob registered over TLS (his binding stays until he quits).
     let bound = contacts(&node, "bob");
     assert!(bound[0].contains("transport=tls"), "{bound:?}");
-
-    let mut alice = Baresip::new(
-        &dir.join("baresip-alice"),
-        "alice",
-        DOMAIN,
-        &password("alice"),
-        &proxy,
-        &dir.join("a440.wav"),
-        false,
-    )
-    .on_loopback();
-    alice.start(
-        Duration::from_secs(5),
-        &[&format!("/dial sip:bob@{DOMAIN}")],
-    );
-    alice.wait(HANG_GUARD);
-    wait_until("the call to end at bob's phone", HANG_GUARD, || {
-        bob.output().contains("terminated")
-    });
-    assert!(
-        alice.output().contains("Call established"),
-        "{}",
-        alice.output()
-    );
     let log = node.log_text();
     for line in [
         "registration action=new aor=bob@example.com",

@@ -207,3 +207,18 @@ impl Client {
             .unwrap_or_else(|| panic!("no CSRF token on {path} ({}):\n{}", page.status, page.body))
     }
 }
+
+/// The Prometheus page served on 127.0.0.1:`port` (`GET /metrics`), headers included;
+/// panics unless it answers 200.
+pub fn metrics_page(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.set_read_timeout(Some(crate::wait::HANG_GUARD))
+        .unwrap();
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut page = String::new();
+    conn.read_to_string(&mut page).unwrap();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    page
+}

@@ -230,3 +230,114 @@ pub fn requests(out: &[(Destination, SipMessage)]) -> Vec<(String, String)> {
         .map(|(d, m)| (m.method_str().to_string(), d.addr.to_string()))
         .collect()
 }
+
+/// A SUBSCRIBE from a phone to a user of example.com, to build and send with
+/// [`Subscribe::send`]. The Via branch is made of the Call-ID and the CSeq number.
+pub struct Subscribe<'a> {
+    /// The subscriber's user name (From, Contact).
+    pub watcher: &'a str,
+    /// The subscriber's address (Via, Contact, and where it is sent from).
+    pub addr: &'a str,
+    /// The user watched (Request-URI, To).
+    pub target: &'a str,
+    /// The From tag.
+    pub from_tag: String,
+    /// The Call-ID.
+    pub call_id: &'a str,
+    /// The event package (`Event`).
+    pub event: &'a str,
+    /// The body type asked for (`Accept`).
+    pub accept: &'a str,
+    /// `Expires`.
+    pub expires: u32,
+    /// The To tag, for a refresh in the subscription's dialog.
+    pub to_tag: Option<&'a str>,
+    /// The CSeq number.
+    pub cseq: u32,
+}
+
+impl<'a> Subscribe<'a> {
+    /// With `Expires: expires`.
+    pub fn expires(self, expires: u32) -> Self {
+        Subscribe { expires, ..self }
+    }
+
+    /// A refresh in the subscription's dialog: To tag `to_tag`, CSeq `cseq`.
+    pub fn refresh(self, to_tag: &'a str, cseq: u32) -> Self {
+        Subscribe {
+            to_tag: Some(to_tag),
+            cseq,
+            ..self
+        }
+    }
+
+    /// Sends it from `addr` over UDP; what the proxy sent in return.
+    pub fn send(&self, net: &mut Net) -> Vec<(Destination, SipMessage)> {
+        let Subscribe {
+            watcher,
+            addr,
+            target,
+            from_tag,
+            call_id,
+            event,
+            accept,
+            expires,
+            cseq,
+            ..
+        } = self;
+        let to_tag = self
+            .to_tag
+            .map_or_else(String::new, |t| format!(";tag={t}"));
+        net.send(
+            udp(addr),
+            &format!(
+                "SUBSCRIBE sip:{target}@example.com SIP/2.0
+Via: SIP/2.0/UDP {addr};branch=z9hG4bK{call_id}{cseq};rport
+Max-Forwards: 70
+From: <sip:{watcher}@example.com>;tag={from_tag}
+To: <sip:{target}@example.com>{to_tag}
+Call-ID: {call_id}
+CSeq: {cseq} SUBSCRIBE
+Contact: <sip:{watcher}@{addr}>
+Event: {event}
+Accept: {accept}
+Expires: {expires}
+Content-Length: 0
+
+"
+            ),
+        );
+        net.out()
+    }
+}
+
+/// The first response in `out`.
+pub fn first_response(out: &[(Destination, SipMessage)]) -> &SipMessage {
+    &out.iter()
+        .find(|(_, m)| !m.is_request())
+        .unwrap_or_else(|| panic!("no response in {out:?}"))
+        .1
+}
+
+/// The NOTIFY requests in `out`, in order.
+pub fn notifies(out: &[(Destination, SipMessage)]) -> Vec<SipMessage> {
+    out.iter()
+        .filter(|(_, m)| m.is_request() && m.method_str() == "NOTIFY")
+        .map(|(_, m)| m.clone())
+        .collect()
+}
+
+/// A message's body as text.
+pub fn body_text(m: &SipMessage) -> String {
+    String::from_utf8_lossy(m.body()).into_owned()
+}
+
+/// The first `method` request in `out`, with where it goes.
+pub fn first_request<'a>(
+    out: &'a [(Destination, SipMessage)],
+    method: &str,
+) -> &'a (Destination, SipMessage) {
+    out.iter()
+        .find(|(_, m)| m.is_request() && m.method_str() == method)
+        .unwrap_or_else(|| panic!("no {method} in {out:?}"))
+}

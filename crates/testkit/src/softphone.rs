@@ -223,3 +223,51 @@ impl Drop for Baresip {
         }
     }
 }
+
+/// Alice (playing 440 Hz) calls bob (auto-answering, playing 1000 Hz) through `node`, both
+/// baresip phones of `node`'s demo users sending to `proxy` and placed by `place` (e.g.
+/// [`Baresip::on_loopback`], or into a namespace). Bob registers first; alice dials at
+/// once and hangs up when she quits, a few seconds later. Returns `(alice, bob)` once the
+/// call has ended at bob's phone, after checking that alice saw it established.
+pub fn baresip_call(
+    node: &crate::server::Server,
+    proxy: &str,
+    place: impl Fn(Baresip) -> Baresip,
+) -> (Baresip, Baresip) {
+    use crate::server::{password, DOMAIN};
+    use crate::wait::{wait_until, HANG_GUARD};
+    let dir = node.dir.path();
+    write_tone(&dir.join("a440.wav"), 440.0, 20);
+    write_tone(&dir.join("b1000.wav"), 1000.0, 20);
+    let phone = |user: &str, tone: &str, answer: bool| {
+        place(Baresip::new(
+            &dir.join(format!("baresip-{user}")),
+            user,
+            DOMAIN,
+            &password(user),
+            proxy,
+            &dir.join(tone),
+            answer,
+        ))
+    };
+    let mut bob = phone("bob", "b1000.wav", true);
+    bob.start(Duration::from_secs(40), &[]);
+    wait_until("bob's baresip to register", HANG_GUARD, || {
+        !crate::location::contacts(node, "bob").is_empty()
+    });
+    let mut alice = phone("alice", "a440.wav", false);
+    alice.start(
+        Duration::from_secs(5),
+        &[&format!("/dial sip:bob@{DOMAIN}")],
+    );
+    alice.wait(HANG_GUARD);
+    wait_until("the call to end at bob's phone", HANG_GUARD, || {
+        bob.output().contains("terminated")
+    });
+    assert!(
+        alice.output().contains("Call established"),
+        "{}",
+        alice.output()
+    );
+    (alice, bob)
+}

@@ -40,6 +40,49 @@ pub(crate) fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
 /// bound are accepted then closed at once, and counted. `kind` is TCP or TLS (then each
 /// connection starts with the server side of a handshake).
 pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, kind: TransportKind) {
+    accept_each(
+        listener,
+        shared,
+        kind,
+        |shared, id, stream, remote, tx, rx| async move {
+            let opened = match kind {
+                TransportKind::Tls => match open_tls(&shared, stream, None).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        shared.conns.remove(id);
+                        tracing::warn!(%remote, error = %e, "tls: handshake failed");
+                        return;
+                    }
+                },
+                _ => Opened::Tcp(stream),
+            };
+            connection::run(shared, id, opened, remote, tx, rx).await;
+        },
+    )
+    .await
+}
+
+/// The accept loop of every stream listener (TCP, TLS, WS, WSS): each connection gets a
+/// table entry with its send queue, then `serve` runs it in a task that shutdown waits
+/// for; beyond the table's bound a connection is closed at once and counted. An accept
+/// error (e.g. out of file descriptors) pauses the loop briefly so as not to spin.
+pub(crate) async fn accept_each<F, Fut>(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    kind: TransportKind,
+    serve: F,
+) where
+    F: Fn(
+        Arc<Shared>,
+        ConnectionId,
+        TcpStream,
+        SocketAddr,
+        mpsc::Sender<Bytes>,
+        mpsc::Receiver<Bytes>,
+    ) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let name = kind.lower();
     loop {
         match listener.accept().await {
             Ok((stream, remote)) => {
@@ -47,31 +90,20 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, kind
                 let (tx, rx) = mpsc::channel(shared.config.send_queue.max(1));
                 if !shared.conns.try_insert(id, (kind, remote), tx.clone()) {
                     shared.stats.refused_connections.inc();
-                    tracing::warn!(%remote, "tcp: connection table full, refusing connection");
+                    tracing::warn!(%remote, transport = name, "connection table full, refusing connection");
                     drop(stream);
                     continue;
                 }
-                tracing::debug!(%remote, conn = id.0, "tcp: accepted");
+                tracing::debug!(%remote, conn = id.0, transport = name, "accepted");
                 let guard = shared.active.enter();
-                let shared2 = shared.clone();
+                let task = serve(shared.clone(), id, stream, remote, tx, rx);
                 shared.rt.spawn(async move {
                     let _guard = guard;
-                    let opened = match kind {
-                        TransportKind::Tls => match open_tls(&shared2, stream, None).await {
-                            Ok(s) => s,
-                            Err(e) => {
-                                shared2.conns.remove(id);
-                                tracing::warn!(%remote, error = %e, "tls: handshake failed");
-                                return;
-                            }
-                        },
-                        _ => Opened::Tcp(stream),
-                    };
-                    connection::run(shared2, id, opened, remote, tx, rx).await;
+                    task.await;
                 });
             }
             Err(e) => {
-                tracing::warn!(error = %e, "tcp: accept failed");
+                tracing::warn!(error = %e, transport = name, "accept failed");
                 tokio::time::sleep(ACCEPT_BACKOFF).await;
             }
         }

@@ -26,35 +26,21 @@ use crate::transports::Shared;
 
 /// Bound on the HTTP upgrade.
 const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Pause after an accept error so as not to spin.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
 
-/// Accepts forever (aborted on shutdown); `kind` is WS or WSS.
+/// Accepts forever (aborted on shutdown); `kind` is WS or WSS. The connection's send
+/// queue sender lives in the table only: dropping the entry ends the connection.
 pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, kind: TransportKind) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, remote)) => {
-                let id = shared.next_conn_id();
-                let (tx, rx) = mpsc::channel(shared.config.send_queue.max(1));
-                if !shared.conns.try_insert(id, (kind, remote), tx) {
-                    shared.stats.refused_connections.inc();
-                    tracing::warn!(%remote, "ws: connection table full, refusing connection");
-                    continue;
-                }
-                let guard = shared.active.enter();
-                let shared2 = shared.clone();
-                shared.rt.spawn(async move {
-                    let _guard = guard;
-                    start(&shared2, id, kind, stream, remote, rx).await;
-                    shared2.conns.remove(id);
-                });
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "ws: accept failed");
-                tokio::time::sleep(ACCEPT_BACKOFF).await;
-            }
-        }
-    }
+    crate::tcp::accept_each(
+        listener,
+        shared,
+        kind,
+        |shared, id, stream, remote, tx, rx| async move {
+            drop(tx);
+            start(&shared, id, kind, stream, remote, rx).await;
+            shared.conns.remove(id);
+        },
+    )
+    .await
 }
 
 /// TLS for WSS, then the upgrade and the connection's life.

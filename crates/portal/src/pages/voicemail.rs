@@ -260,14 +260,20 @@ async fn own_message(
     }
 }
 
+/// The session's user and their message `id` (a GET's page: no form to check).
+async fn my_message(
+    ctx: &Ctx,
+    id: i64,
+) -> Result<(AddressOfRecord, model::VoicemailMessage), Response> {
+    let aor = me(ctx)?;
+    let m = own_message(ctx, &aor, id).await?;
+    Ok((aor, m))
+}
+
 /// GET `/me/voicemail/{id}/audio`: the message's WAV file.
 pub async fn audio(ctx: Ctx, Path(id): Path<i64>) -> Response {
-    let aor = match me(&ctx) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let m = match own_message(&ctx, &aor, id).await {
-        Ok(m) => m,
+    let (aor, m) = match my_message(&ctx, id).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     match tokio::fs::read(&m.file).await {
@@ -288,12 +294,8 @@ pub async fn audio(ctx: Ctx, Path(id): Path<i64>) -> Response {
 
 /// GET `/me/voicemail/{id}/delete`: asks first.
 pub async fn confirm_delete(ctx: Ctx, Path(id): Path<i64>) -> Response {
-    let aor = match me(&ctx) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let m = match own_message(&ctx, &aor, id).await {
-        Ok(m) => m,
+    let (_, m) = match my_message(&ctx, id).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     ctx.app.templates.page(

@@ -24,6 +24,7 @@ use crate::fork::Fork;
 use crate::metrics::Metrics;
 
 mod caller_id;
+mod cancel;
 mod click_to_dial;
 mod conference;
 mod dialog_event;

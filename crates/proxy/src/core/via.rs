@@ -18,8 +18,15 @@ pub(super) fn fixed_top_via(
     force_rport: bool,
 ) -> Option<String> {
     let via = req.top_via()?;
-    let ip = source.addr.ip().to_string();
-    let needs_received = via.host.trim_start_matches('[').trim_end_matches(']') != ip;
+    let ip = source.addr.ip();
+    // Compared as addresses (a host name never matches): formatting the source address
+    // for every request only to compare it cost more than the rest of this function.
+    let needs_received = via
+        .host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+        != Ok(ip);
     let rport = via.rport();
     let forced = rport.is_none() && rport_forced(source, force_rport);
     if !needs_received && rport != Some(None) && !forced {
