@@ -8,7 +8,7 @@
 //! Prints, per run: the clock thread's CPU (per participant), and the inter-arrival
 //! interval of the engine's packets (p50/p99/max) with the pacing error |interval - 20 ms|.
 //! `bench/conference.sh` runs it in release mode; figures in bench/README.md.
-#![allow(clippy::unwrap_used, clippy::print_stdout)]
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
