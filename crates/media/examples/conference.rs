@@ -8,7 +8,8 @@
 //! Prints, per run: the clock thread's CPU (per participant), and the inter-arrival
 //! interval of the engine's packets (p50/p99/max) with the pacing error |interval - 20 ms|,
 //! by the kernel's receive timestamps and by the phones' reader threads.
-//! `bench/conference.sh` runs it in release mode; figures in bench/README.md.
+//! `bench/conference.sh` runs it in release mode; figures in bench/README.md. `CLOCK_RT=N`
+//! runs the clock `SCHED_FIFO` at N.
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
 #[path = "common/phones.rs"]
@@ -28,6 +29,11 @@ fn run(rooms: usize, size: usize, mixed: bool, secs: u64, base_port: u16) {
         bind_address: IpAddr::from([127, 0, 0, 1]),
         first_port: base_port,
         last_port: base_port + 2 * streams as u16 + 200,
+        // CLOCK_RT=10: the clock thread at SCHED_FIFO 10 (as in the pacing bench).
+        clock_realtime_priority: std::env::var("CLOCK_RT")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0),
         ..MediaConfig::default()
     })
     .unwrap();
