@@ -112,6 +112,7 @@ fn raise_priority(realtime: u8, nice: i32) {
     if nice >= 0 {
         return;
     }
+    raise_autogroup(nice);
     // On Linux, setpriority on a thread id changes that thread only.
     let tid = rustix::thread::gettid();
     match rustix::process::setpriority_process(Some(tid), nice) {
@@ -120,6 +121,30 @@ fn raise_priority(realtime: u8, nice: i32) {
             nice,
             error = %e,
             "media clock thread priority not raised (needs CAP_SYS_NICE); pacing may suffer on a busy machine"
+        ),
+    }
+}
+
+/// With the kernel's session autogrouping on (`CONFIG_SCHED_AUTOGROUP`, the default of
+/// most distributions), the scheduler shares a core between sessions first and by nice
+/// value only within a session: the clock's nice -10 then counts for nothing against a
+/// compile in another session, and the clock waits for the core. A process that leads
+/// its session (a daemon, a systemd service) therefore gives its autogroup the same nice
+/// value (`/proc/self/autogroup`, `CAP_SYS_NICE` or `RLIMIT_NICE`). A process started
+/// from a shell (a test, a bench run by hand) does not: its autogroup is the shell's.
+fn raise_autogroup(nice: i32) {
+    let pid = rustix::process::getpid();
+    if rustix::process::getsid(None).ok() != Some(pid) {
+        return;
+    }
+    match std::fs::write("/proc/self/autogroup", nice.to_string()) {
+        Ok(()) => tracing::debug!(nice, "media engine's session autogroup priority raised"),
+        // No autogrouping in this kernel: nice values are compared across sessions.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(
+            nice,
+            error = %e,
+            "media engine's session autogroup priority not raised (needs CAP_SYS_NICE); pacing may suffer on a busy machine"
         ),
     }
 }

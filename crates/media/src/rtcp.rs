@@ -22,8 +22,12 @@ const MIN_INTERVAL: Duration = Duration::from_secs(5);
 /// RFC 3550 6.3.1: the randomized interval is divided by e - 3/2 to make up for the
 /// timer reconsideration's bias towards short intervals.
 const COMPENSATION: f64 = 1.218_281_828_459_045;
-/// RTCP packets read per tick at most (a flood cannot stall the clock).
+/// RTCP packets read per read at most (a flood cannot stall the clock).
 const MAX_READS_PER_TICK: usize = 8;
+/// The socket is read every this many ticks (100 ms), sessions staggered: reports come
+/// every few seconds, and a read that finds nothing is a system call per session per
+/// tick (a quarter of the clock's system calls at 500 streams).
+const READ_EVERY: u32 = 5;
 /// SDES item type of the CNAME.
 const SDES_CNAME: u8 = 1;
 
@@ -62,6 +66,9 @@ pub(crate) struct RtcpChannel {
     peer_ssrc: Option<u32>,
     next_report: Option<Instant>,
     random: u32,
+    /// Ticks so far (from a per-session offset): the socket is read when a multiple of
+    /// [`READ_EVERY`].
+    ticks: u32,
     summary: RtcpSummary,
     buf: Vec<u8>,
 }
@@ -84,6 +91,7 @@ impl RtcpChannel {
             peer_ssrc: None,
             next_report: None,
             random: ssrc | 1,
+            ticks: ssrc % READ_EVERY,
             summary: RtcpSummary::default(),
             buf: vec![0; 1500],
         }
@@ -107,7 +115,8 @@ impl RtcpChannel {
         }
     }
 
-    /// Once per clock tick: reads incoming RTCP, then sends a report if one is due.
+    /// Once per clock tick: reads incoming RTCP (every [`READ_EVERY`] ticks), then sends a
+    /// report if one is due.
     /// `rtp_remote` is where our RTP goes; `rtp_timestamp` our media clock now.
     pub(crate) fn tick(
         &mut self,
@@ -115,7 +124,10 @@ impl RtcpChannel {
         rtp_remote: Option<SocketAddr>,
         rtp_timestamp: u32,
     ) {
-        self.receive(now);
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.ticks.is_multiple_of(READ_EVERY) {
+            self.receive(now);
+        }
         if !self.latched {
             self.remote = rtp_remote.map(|a| SocketAddr::new(a.ip(), a.port().wrapping_add(1)));
         }
@@ -355,9 +367,12 @@ mod tests {
         let mut out = Vec::new();
         write_compound(&[rr], &mut out).unwrap();
         peer.send_to(&out, from).unwrap();
-        // A datagram on loopback is in our queue when send_to returns: the next tick
-        // reads it. Nothing sent since: the last report is an RR, then the BYE.
-        c.tick(Instant::now(), Some(peer_rtp), 8000);
+        // A datagram on loopback is in our queue when send_to returns: the socket is
+        // read within READ_EVERY ticks. Nothing sent since: the last report is an RR,
+        // then the BYE.
+        for _ in 0..READ_EVERY {
+            c.tick(Instant::now(), Some(peer_rtp), 8000);
+        }
         let summary = c.summary();
         assert_eq!(summary.reports_received, 1);
         assert_eq!(summary.peer_view, Some((3, 40)));

@@ -298,14 +298,14 @@ impl SessionState {
         let Some(other) = self.bridge.as_ref().and_then(Weak::upgrade) else {
             return;
         };
-        let mut decoded = Vec::with_capacity(p.payload().len());
-        match codec {
-            Codec::Pcmu => g711::ulaw_decode_frame(p.payload(), &mut decoded),
-            Codec::Pcma => g711::alaw_decode_frame(p.payload(), &mut decoded),
-        }
         let lock = other.lock();
         if let Some(mut o) = lock {
-            o.relay.extend(decoded);
+            // Decoded straight into the other's buffer: nothing allocated per packet.
+            let decode = match codec {
+                Codec::Pcmu => g711::ulaw_decode,
+                Codec::Pcma => g711::alaw_decode,
+            };
+            o.relay.extend(p.payload().iter().map(|&c| decode(c)));
             let over = o.relay.len().saturating_sub(MAX_RELAY);
             o.relay.drain(..over);
         }

@@ -49,7 +49,8 @@ impl Codec {
 pub struct LocalCapabilities {
     /// The address the peer sends media to (`c=` and `o=`).
     pub address: IpAddr,
-    /// The RTP port the peer sends media to.
+    /// The RTP port the peer sends media to. RTCP is on the port above it, and offers and
+    /// answers say so (`a=rtcp:`, RFC 3605).
     pub rtp_port: u16,
     /// Codecs we accept, in our order of preference (used for our offers; an answer
     /// follows the offerer's order among these).

@@ -176,6 +176,7 @@ pub fn offer(local: &LocalCapabilities) -> SessionDescription {
         m.attributes.push(events_fmtp(te));
     }
     m.attributes.push(Attribute::Ptime(local.ptime));
+    m.attributes.push(rtcp(local.rtp_port));
     m.set_direction(local.direction);
     sd.media.push(m);
     sd
@@ -321,8 +322,18 @@ fn audio_section(
         m.attributes.push(events_fmtp(te));
     }
     m.attributes.push(Attribute::Ptime(local.ptime));
+    m.attributes.push(rtcp(local.rtp_port));
     m.set_direction(direction);
     m
+}
+
+/// RFC 3605 `a=rtcp:PORT`: our RTCP is on the port above the RTP port. That is RFC 3550's
+/// default, but saying so costs a line and spares a peer (or a NAT helper) the guess.
+fn rtcp(rtp_port: u16) -> Attribute {
+    Attribute::Other {
+        name: "rtcp".into(),
+        value: Some(rtp_port.wrapping_add(1).to_string()),
+    }
 }
 
 fn session(local: &LocalCapabilities) -> SessionDescription {

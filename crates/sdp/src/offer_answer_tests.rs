@@ -27,7 +27,7 @@ fn audio_and_video_offer_gets_pcmu_with_the_offerers_event_number_and_video_refu
         n.answer.to_string(),
         "v=0\r\no=switchboard 42 42 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
          m=audio 20000 RTP/AVP 0 97\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:97 telephone-event/8000\r\n\
-         a=fmtp:97 0-16\r\na=ptime:20\r\na=sendrecv\r\n\
+         a=fmtp:97 0-16\r\na=ptime:20\r\na=rtcp:20001\r\na=sendrecv\r\n\
          m=video 0 RTP/AVP 31\r\n"
     );
     let s = n.stream;
@@ -159,7 +159,7 @@ fn our_offer_round_trips_through_a_peer_and_its_answer() {
     assert_eq!(
         our_offer.media[0].to_string(),
         "m=audio 20000 RTP/AVP 8 0 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n\
-         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n"
+         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=rtcp:20001\r\na=sendrecv\r\n"
     );
     let on_the_wire = SessionDescription::parse(&our_offer.to_string()).unwrap();
     assert_eq!(on_the_wire, our_offer);

@@ -20,8 +20,9 @@
 //! decoded) as alice, through the proxy. Every variant checks that the caller heard the
 //! greeting (what it decoded correlates with the prompt), that the stored WAV holds about
 //! 3 s of 1 kHz (Goertzel), that the row is in the database (`voicemail list`), and that
-//! bob's subscribed phone got `Voice-Message: 1/0`; the in-process variants then retrieve
-//! and delete the message by `*98` and see `Messages-Waiting: no`. A last test has the
+//! bob's subscribed phone got `Voice-Message: 1/0`; every variant then retrieves and
+//! deletes the message by `*98` (the baresip variant from bob's own baresip, keying DTMF
+//! by its `sndcode` command over `ctrl_tcp`) and sees `Messages-Waiting: no`. A last test has the
 //! refusals through the proxy: no common codec (`488`) and wrong PINs locking the mailbox.
 #![allow(clippy::unwrap_used)]
 
@@ -360,7 +361,8 @@ fn postgres_unavailable_call_leaves_a_message() {
 }
 
 /// Debian's baresip as alice, through the proxy, calling busy bob: it hears the greeting
-/// and leaves the 1 kHz tone its `aufile` plays.
+/// and leaves the 1 kHz tone its `aufile` plays; then bob's own baresip dials `*98`, keys
+/// the PIN by RFC 4733, hears the tone played back and deletes it (`7`).
 #[test]
 fn baresip_calls_busy_bob_through_the_proxy_and_leaves_its_tone() {
     if std::process::Command::new("baresip")
@@ -400,7 +402,7 @@ fn baresip_calls_busy_bob_through_the_proxy_and_leaves_its_tone() {
     if let Some(phone) = phone {
         phone.wait().assert_ok("bob's phone answers 486");
     }
-    mwi.wait_notify(seen, "Voice-Message: 1/0");
+    let seen = mwi.wait_notify(seen, "Voice-Message: 1/0");
 
     let heard = alice.heard();
     let c = audio::clip_correlation(&heard, &greeting, 8 * GREETING_MS as usize);
@@ -426,6 +428,52 @@ fn baresip_calls_busy_bob_through_the_proxy_and_leaves_its_tone() {
         "{secs} s of 1 kHz in the message; baresip said:\n{}",
         alice.output()
     );
+
+    // Bob's own baresip dials *98 and keys the PIN, then 7, by RFC 4733 (its `sndcode`
+    // command, sent over its `ctrl_tcp` control socket while the call runs).
+    let silence = dir.join("silence.wav");
+    write_tone(&silence, 0.0, 60);
+    let control = free_port();
+    let mut bob_phone = Baresip::new(
+        &dir.join("baresip-bob"),
+        "bob",
+        DOMAIN,
+        "unused",
+        &format!("sip:{}", server.addr()),
+        &silence,
+        false,
+    )
+    .unregistered_on_loopback()
+    .with_control(control);
+    bob_phone.start(HANG_GUARD, &[&format!("/dial sip:*98@{DOMAIN}")]);
+    wait_until("bob's baresip to hear the PIN prompt", HANG_GUARD, || {
+        bob_phone
+            .heard_so_far()
+            .iter()
+            .any(|s| s.unsigned_abs() > 200)
+    });
+    for d in ["1", "2", "3", "4", "#"] {
+        let answer = Baresip::command(control, &format!("sndcode {d}"));
+        assert!(answer.contains("true"), "sndcode {d}: {answer}");
+    }
+    wait_until(
+        "the message's 1 kHz tone played back to bob's baresip",
+        HANG_GUARD,
+        || audio::tone_seconds(&bob_phone.heard_so_far(), 1000.0) >= 2.5,
+    );
+    Baresip::command(control, "sndcode 7");
+    mwi.wait_notify(seen, "Messages-Waiting: no");
+    let list: serde_json::Value =
+        serde_json::from_str(&server.cli(&["--json", "voicemail", "list", &bob])).unwrap();
+    assert_eq!(list["messages"].as_array().unwrap().len(), 0, "{list}");
+    assert!(!file.exists(), "the message's file is removed");
+    let log = server.log_text();
+    for line in [
+        "voicemail retrieval: mailbox opened",
+        "voicemail message deleted",
+    ] {
+        assert!(log.contains(line), "no `{line}` in the server log:\n{log}");
+    }
 }
 
 /// Refusals through the proxy: a caller offering no common codec reaches busy bob's

@@ -131,6 +131,9 @@ fn answered_call(f: &Fixture, user: &str, uri: &str) -> Answered {
     let ok = phone.invite(uri, &SipPhone::pcmu_offer(peer.addr()));
     assert_eq!(ok.status(), 200, "{}", ok.text);
     let rtp = ok.sdp_rtp_addr().unwrap();
+    // RFC 3605: the answer names the RTCP port, the one above the RTP port.
+    let rtcp = format!("a=rtcp:{}\r\n", rtp.port() + 1);
+    assert!(ok.body().contains(&rtcp), "no {rtcp:?} in {}", ok.text);
     Answered { phone, peer, rtp }
 }
 

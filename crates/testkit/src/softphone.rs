@@ -59,6 +59,22 @@ pub fn read_wav_samples(path: &Path) -> Vec<i16> {
     Vec::new()
 }
 
+/// The samples of a PCM WAV file still being written: everything after the `data` chunk's
+/// header up to the end of the file (a writer fills in the chunk's length only when it
+/// closes the file).
+pub fn read_growing_wav_samples(path: &Path) -> Vec<i16> {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    let Some(at) = bytes.windows(4).position(|w| w == b"data") else {
+        return Vec::new();
+    };
+    bytes
+        .get(at + 8..)
+        .unwrap_or_default()
+        .chunks_exact(2)
+        .map(|c| i16::from_le_bytes([c[0], c[1]]))
+        .collect()
+}
+
 /// The share of the signal's energy at `hz` (Goertzel over the whole slice): near 1 for a
 /// clean tone at `hz`, near 0 for silence, noise or another tone.
 pub fn tone_share(samples: &[i16], hz: f64, rate: f64) -> f64 {
@@ -148,6 +164,39 @@ impl Baresip {
         self
     }
 
+    /// Loads `ctrl_tcp` listening on 127.0.0.1:`port`, for [`Baresip::command`] while it
+    /// runs.
+    pub fn with_control(self, port: u16) -> Self {
+        self.with_config_line("module_app ctrl_tcp.so")
+            .with_config_line(&format!("ctrl_tcp_listen 127.0.0.1:{port}"))
+    }
+
+    /// Runs a command (as typed after `/`, e.g. `sndcode 1`: send DTMF 1 by RFC 4733, then
+    /// its release) through `ctrl_tcp` on `port` (see [`Baresip::with_control`]); returns
+    /// baresip's answer (a netstring of JSON).
+    pub fn command(port: u16, command: &str) -> String {
+        use std::io::Read as _;
+        let (name, params) = command.split_once(' ').unwrap_or((command, ""));
+        let json = format!("{{\"command\":{name:?},\"params\":{params:?},\"token\":\"testkit\"}}");
+        let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        tcp.write_all(format!("{}:{json},", json.len()).as_bytes())
+            .unwrap();
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        // One netstring back: LEN:JSON, (the response to our token).
+        while !answer.ends_with(b",") || !String::from_utf8_lossy(&answer).contains("testkit") {
+            let Ok(n) = tcp.read(&mut buf) else {
+                break;
+            };
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
     /// Runs inside the network namespace `ns`.
     pub fn in_netns(mut self, ns: &str) -> Self {
         self.netns = Some(ns.into());
@@ -192,6 +241,23 @@ impl Baresip {
         if let Some(mut c) = self.child.take() {
             crate::wait::wait_child(&mut c, "baresip", limit);
         }
+    }
+
+    /// The far-end audio it decoded so far in its call, while it runs (the dump's header
+    /// is completed only when the call ends); empty before the call is answered.
+    pub fn heard_so_far(&self) -> Vec<i16> {
+        std::fs::read_dir(&self.dir)
+            .ok()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("dump-") && n.ends_with("-dec.wav"))
+            })
+            .map(|p| read_growing_wav_samples(&p))
+            .unwrap_or_default()
     }
 
     /// The far-end audio it decoded during its call (`dump-*-dec.wav`).
