@@ -283,6 +283,10 @@ pub fn router(app: Arc<App>) -> Router {
             get(pages::pstn_gateways::list).post(pages::pstn_gateways::add),
         )
         .route(
+            "/gateways/{name}/edit",
+            get(pages::pstn_gateways::edit_form).post(pages::pstn_gateways::edit),
+        )
+        .route(
             "/gateways/{name}/delete",
             get(pages::pstn_gateways::confirm_delete).post(pages::pstn_gateways::delete),
         )

@@ -51,6 +51,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("fields.html", include_str!("../templates/fields.html")),
     ("gateways.html", include_str!("../templates/gateways.html")),
+    (
+        "gateway_edit.html",
+        include_str!("../templates/gateway_edit.html"),
+    ),
     ("routes.html", include_str!("../templates/routes.html")),
     ("dialplan.html", include_str!("../templates/dialplan.html")),
     ("trusted.html", include_str!("../templates/trusted.html")),

@@ -434,6 +434,26 @@ fn an_admin_sets_up_a_gateway_route_and_dial_plan_and_a_call_goes_out() {
     let list = b.text("#gateway-list");
     assert!(list.contains(&format!("127.0.0.1:{gw_port}")), "{list}");
     assert!(server.cli(&["gateway", "list"]).contains("carrier"));
+    // Edited in place: a bad port is answered next to its field, then the prefix changes
+    // (and back: the call below expects none).
+    b.open("/gateways/carrier/edit");
+    b.fill("#address", "127.0.0.1:port");
+    b.click("#save-gateway");
+    assert!(b.text("#address-error").contains("IP:PORT"));
+    b.fill("#address", &format!("127.0.0.1:{gw_port}"));
+    b.fill("#prefix", "99");
+    b.click("#save-gateway");
+    assert_eq!(b.path(), "/gateways");
+    let prefix = || {
+        let listed = server.cli(&["--json", "gateway", "list"]);
+        let all: Vec<serde_json::Value> = serde_json::from_str(listed.trim()).unwrap();
+        all[0]["prefix"].as_str().unwrap().to_string()
+    };
+    assert_eq!(prefix(), "99");
+    b.open("/gateways/carrier/edit");
+    b.fill("#prefix", "");
+    b.click("#save-gateway");
+    assert_eq!(prefix(), "");
 
     // A route for +49 through it; a dial-plan rule making 0... national numbers +49...
     b.open("/routes");

@@ -1,6 +1,7 @@
 //! PSTN gateways (admin only: gateways serve every domain): listed with the live health
 //! the running server knows (as `gateway list` shows it), added through
-//! `admin::add_gateway`, deleted after a confirmation (refused, with the reason, while a
+//! `admin::add_gateway`, edited through `admin::update_gateway` (everything but the name,
+//! which routes refer to), deleted after a confirmation (refused, with the reason, while a
 //! route uses one).
 
 use std::collections::HashMap;
@@ -128,39 +129,121 @@ pub async fn add(ctx: Ctx, Form(f): Form<Fields>) -> Response {
     if let Err(r) = ctx.admin().and_then(|_| ctx.check_csrf(&f)) {
         return r;
     }
-    let mut errors = Fields::new();
-    let strip = number(&f, "strip", &mut errors);
-    let probe = number(&f, "probe", &mut errors);
-    let (name, address, transport, prefix) = (
-        field(&f, "name"),
-        field(&f, "address"),
-        field(&f, "transport"),
-        field(&f, "prefix"),
-    );
-    if errors.is_empty() {
-        let input = admin::GatewayInput {
-            name: &name,
-            address: &address,
-            transport: Some(transport.as_str()).filter(|t| !t.is_empty()),
-            strip,
-            prefix: &prefix,
-            probe_secs: Some(probe),
-        };
-        match admin::add_gateway(ctx.app.pstn.as_ref(), &input).await {
-            Ok(done) => {
-                ctx.app.server.apply(&done.notices).await;
-                let g = &done.result;
-                ctx.audit(
-                    "gateway.add",
-                    &format!("{} {} {}", g.name, g.addr, g.transport.as_str()),
-                )
-                .await;
-                return see_other("/gateways");
-            }
-            Err(e) => error_at(&mut errors, &e, &[("gateway", "name")], "name"),
-        }
+    match save(&ctx, &f, false).await {
+        Ok(()) => see_other("/gateways"),
+        Err(errors) => render(&ctx, &f, &errors, FORM_ERRORS).await,
     }
-    render(&ctx, &f, &errors, FORM_ERRORS).await
+}
+
+/// The edit form of a gateway.
+fn edit_page(
+    ctx: &Ctx,
+    name: &str,
+    form: &Fields,
+    errors: &Fields,
+    status: StatusCode,
+) -> Response {
+    ctx.app.templates.page_with_status(
+        status,
+        &ctx.frame(),
+        "gateway_edit.html",
+        minijinja::context! { name, form, errors, transports => ["udp", "tcp", "tls"] },
+    )
+}
+
+/// GET `/gateways/{name}/edit`: the form, filled with the gateway as stored.
+pub async fn edit_form(ctx: Ctx, Path(name): Path<String>) -> Response {
+    if let Err(r) = ctx.admin() {
+        return r;
+    }
+    let gateways = match ctx.app.pstn.gateways().await {
+        Ok(g) => g,
+        Err(e) => return store_failed(&ctx, &e),
+    };
+    let Some(g) = gateways.into_iter().find(|g| g.name == name) else {
+        return ctx.not_found();
+    };
+    let form = Fields::from([
+        ("address".to_string(), g.addr.to_string()),
+        ("transport".to_string(), g.transport.as_str().to_string()),
+        ("strip".to_string(), g.strip.to_string()),
+        ("prefix".to_string(), g.prefix),
+        ("probe".to_string(), g.probe_secs.to_string()),
+    ]);
+    edit_page(&ctx, &name, &form, &Fields::new(), StatusCode::OK)
+}
+
+/// POST `/gateways/{name}/edit`.
+pub async fn edit(ctx: Ctx, Path(name): Path<String>, Form(mut f): Form<Fields>) -> Response {
+    if let Err(r) = ctx.admin().and_then(|_| ctx.check_csrf(&f)) {
+        return r;
+    }
+    f.insert("name".into(), name.clone());
+    match save(&ctx, &f, true).await {
+        Ok(()) => see_other("/gateways"),
+        Err(errors) if errors.contains_key("gone") => ctx.not_found(),
+        Err(errors) => edit_page(&ctx, &name, &f, &errors, FORM_ERRORS),
+    }
+}
+
+/// Adds (or, with `update`, changes) the gateway the form describes; the errors by field
+/// otherwise (`gone`: the gateway to change does not exist).
+async fn save(ctx: &Ctx, f: &Fields, update: bool) -> Result<(), Fields> {
+    let mut errors = Fields::new();
+    let strip = number(f, "strip", &mut errors);
+    let probe = number(f, "probe", &mut errors);
+    let (name, address, transport, prefix) = (
+        field(f, "name"),
+        field(f, "address"),
+        field(f, "transport"),
+        field(f, "prefix"),
+    );
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let input = admin::GatewayInput {
+        name: &name,
+        address: &address,
+        transport: Some(transport.as_str()).filter(|t| !t.is_empty()),
+        strip,
+        prefix: &prefix,
+        probe_secs: Some(probe),
+    };
+    let outcome = if update {
+        admin::update_gateway(ctx.app.pstn.as_ref(), &input).await
+    } else {
+        admin::add_gateway(ctx.app.pstn.as_ref(), &input).await
+    };
+    match outcome {
+        Ok(done) => {
+            ctx.app.server.apply(&done.notices).await;
+            let g = &done.result;
+            let action = if update {
+                "gateway.edit"
+            } else {
+                "gateway.add"
+            };
+            ctx.audit(
+                action,
+                &format!(
+                    "{} {} {} strip {} prefix {:?} probe {}",
+                    g.name,
+                    g.addr,
+                    g.transport.as_str(),
+                    g.strip,
+                    g.prefix,
+                    g.probe_secs
+                ),
+            )
+            .await;
+            return Ok(());
+        }
+        Err(e) if update && e.http_status() == 404 => {
+            errors.insert("gone".into(), e.to_string());
+        }
+        Err(e) => error_at(&mut errors, &e, &[("gateway", "name")], "name"),
+    }
+    Err(errors)
 }
 
 /// GET `/gateways/{name}/delete`: asks first.
