@@ -270,7 +270,6 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("trusted", "Trusted peers", "受信任的对端"),
     ("classes", "Permission classes", "权限等级"),
     ("name", "Name", "名称"),
-    ("address", "Address", "地址"),
     ("transport", "Transport", "传输协议"),
     ("strip", "Digits stripped", "去除的位数"),
     ("number_prefix", "Prefix", "前缀"),
