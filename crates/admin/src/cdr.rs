@@ -116,6 +116,30 @@ pub fn cdr_filter(
     })
 }
 
+/// Adds the aliases and DIDs of the filter's user (those in the user's own domain, at
+/// most [`model::MAX_FILTER_ALIASES`]) to `filter`, so calls dialled to them, answered or
+/// forwarded away, are listed as the user's.
+pub async fn add_user_aliases(
+    store: &dyn model::Store,
+    filter: &mut CdrFilter,
+) -> Result<(), AdminError> {
+    let Some(user) = filter.user.as_deref() else {
+        return Ok(());
+    };
+    let Some(domain) = user.split_once('@').map(|(_, d)| d) else {
+        return Ok(());
+    };
+    filter.aliases = store
+        .aliases(Some(domain))
+        .await?
+        .into_iter()
+        .filter(|a| a.target.to_string() == user)
+        .map(|a| a.alias.to_string())
+        .take(model::MAX_FILTER_ALIASES)
+        .collect();
+    Ok(())
+}
+
 /// The records `filter` selects, oldest first.
 pub async fn list_records(
     store: &dyn CdrStore,

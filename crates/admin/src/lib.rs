@@ -49,7 +49,7 @@ pub use portal_accounts::{
 };
 pub use pstn::{
     add_dial_rule, add_gateway, add_route, add_trusted, delete_dial_rule, delete_gateway,
-    delete_route, delete_trusted, set_caller_id, set_class, GatewayInput,
+    delete_route, delete_trusted, set_caller_id, set_class, update_gateway, GatewayInput,
 };
 pub use settings::{
     add_screen_rule, clear_findme, clear_forwarding, delete_screen_rule, direction_name,

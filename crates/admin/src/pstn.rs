@@ -29,6 +29,26 @@ pub async fn add_gateway(
     store: &dyn PstnStore,
     input: &GatewayInput<'_>,
 ) -> Result<Done<Gateway>, AdminError> {
+    let gateway = gateway_from(input)?;
+    store.add_gateway(&gateway).await?;
+    let notice = ChangeNotice::Gateway(gateway.name.clone(), Change::Added);
+    Ok(Done::new(gateway, vec![notice]))
+}
+
+/// Changes the gateway `input.name` (address, transport, strip, prefix, probe), checked
+/// as [`add_gateway`] checks; the routes that use it keep it.
+pub async fn update_gateway(
+    store: &dyn PstnStore,
+    input: &GatewayInput<'_>,
+) -> Result<Done<Gateway>, AdminError> {
+    let gateway = gateway_from(input)?;
+    store.update_gateway(&gateway).await?;
+    let notice = ChangeNotice::Gateway(gateway.name.clone(), Change::Changed);
+    Ok(Done::new(gateway, vec![notice]))
+}
+
+/// The gateway `input` describes, every field checked.
+fn gateway_from(input: &GatewayInput<'_>) -> Result<Gateway, AdminError> {
     let addr: SocketAddr = input.address.parse().map_err(|_| {
         AdminError::invalid(
             "address",
@@ -55,9 +75,7 @@ pub async fn add_gateway(
         probe_secs: input.probe_secs.unwrap_or(model::DEFAULT_PROBE_SECS),
     };
     gateway.check()?;
-    store.add_gateway(&gateway).await?;
-    let notice = ChangeNotice::Gateway(gateway.name.clone(), Change::Added);
-    Ok(Done::new(gateway, vec![notice]))
+    Ok(gateway)
 }
 
 /// Deletes a gateway no route uses.
@@ -275,6 +293,12 @@ mod tests {
             "10.1.2.3/32"
         );
         delete_trusted(&s, "10.1.2.3").await.unwrap();
+        g.address = "192.0.2.2:5070";
+        let done = update_gateway(&s, &g).await.unwrap();
+        assert_eq!(done.result.addr.port(), 5070);
+        assert_eq!(s.gateways().await.unwrap()[0].addr.port(), 5070);
+        g.name = "nobody";
+        assert_eq!(update_gateway(&s, &g).await.unwrap_err().http_status(), 404);
         delete_gateway(&s, "a").await.unwrap();
     }
 }

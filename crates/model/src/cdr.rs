@@ -70,12 +70,19 @@ impl CallRecord {
     }
 }
 
+/// Most aliases a [`CdrFilter`] carries (the query's size stays bounded).
+pub const MAX_FILTER_ALIASES: usize = 32;
+
 /// Which records to list; every field narrows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CdrFilter {
     /// Calls made (authenticated caller) or received (dialled or final target) by this
     /// `user@domain`.
     pub user: Option<String>,
+    /// Aliases and DIDs of `user` (`number@domain`): a call dialled to one of them is the
+    /// user's too (answered there, or forwarded away from them). At most
+    /// [`MAX_FILTER_ALIASES`].
+    pub aliases: Vec<String>,
     /// Started at or after (Unix ms).
     pub since_ms: Option<u64>,
     /// Started before (Unix ms).

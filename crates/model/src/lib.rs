@@ -26,7 +26,7 @@ mod voicemail;
 
 pub use aor::AddressOfRecord;
 pub use binding::Binding;
-pub use cdr::{CallRecord, CdrFilter, CdrStore};
+pub use cdr::{CallRecord, CdrFilter, CdrStore, MAX_FILTER_ALIASES};
 pub use dialplan::{DialPlan, DialRule, DialStep, MAX_DIALPLAN_TEXT};
 pub use error::StoreError;
 pub use memory::MemoryStore;

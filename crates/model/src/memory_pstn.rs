@@ -27,6 +27,20 @@ impl PstnStore for MemoryStore {
         Ok(())
     }
 
+    async fn update_gateway(&self, gateway: &Gateway) -> Result<(), StoreError> {
+        gateway.check()?;
+        let mut t = self.pstn.lock();
+        match t.gateways.iter_mut().find(|g| g.name == gateway.name) {
+            Some(g) => {
+                *g = gateway.clone();
+                Ok(())
+            }
+            None => Err(StoreError::NotFound {
+                what: format!("gateway {}", gateway.name),
+            }),
+        }
+    }
+
     async fn delete_gateway(&self, name: &str) -> Result<(), StoreError> {
         let mut t = self.pstn.lock();
         if let Some(r) = t

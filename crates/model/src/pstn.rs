@@ -261,6 +261,9 @@ pub trait PstnStore: Send + Sync + 'static {
     async fn gateways(&self) -> Result<Vec<Gateway>, StoreError>;
     /// Adds a gateway ([`StoreError::Duplicate`] when the name is taken).
     async fn add_gateway(&self, gateway: &Gateway) -> Result<(), StoreError>;
+    /// Replaces the address, transport, strip, prefix and probe of the gateway of that
+    /// name ([`StoreError::NotFound`]); its routes keep it.
+    async fn update_gateway(&self, gateway: &Gateway) -> Result<(), StoreError>;
     /// Deletes a gateway ([`StoreError::NotFound`]); refused with
     /// [`StoreError::Invalid`] while a route uses it.
     async fn delete_gateway(&self, name: &str) -> Result<(), StoreError>;

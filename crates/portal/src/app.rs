@@ -34,6 +34,8 @@ pub struct App {
     pub(crate) store: Arc<dyn PortalStore>,
     pub(crate) cdr: Arc<dyn model::CdrStore>,
     pub(crate) voicemail: Arc<dyn model::VoicemailStore>,
+    /// Gateways, routes, dial plans, trusted peers (`pages/pstn*.rs`).
+    pub(crate) pstn: Arc<dyn crate::pstn::PstnBackend>,
     /// CSV imports by file upload (`pages/import.rs`).
     pub(crate) import_jobs: pages::import::Jobs,
     pub(crate) server: Arc<dyn RunningServer>,
@@ -275,6 +277,46 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/me/voicemail/{id}/delete",
             get(pages::voicemail::confirm_delete).post(pages::voicemail::delete),
+        )
+        .route(
+            "/gateways",
+            get(pages::pstn_gateways::list).post(pages::pstn_gateways::add),
+        )
+        .route(
+            "/gateways/{name}/edit",
+            get(pages::pstn_gateways::edit_form).post(pages::pstn_gateways::edit),
+        )
+        .route(
+            "/gateways/{name}/delete",
+            get(pages::pstn_gateways::confirm_delete).post(pages::pstn_gateways::delete),
+        )
+        .route(
+            "/routes",
+            get(pages::pstn_routes::list).post(pages::pstn_routes::add),
+        )
+        .route(
+            "/routes/delete",
+            get(pages::pstn_routes::confirm_delete).post(pages::pstn_routes::delete),
+        )
+        .route(
+            "/dialplan",
+            get(pages::pstn_dialplan::list).post(pages::pstn_dialplan::add),
+        )
+        .route(
+            "/dialplan/delete",
+            get(pages::pstn_dialplan::confirm_delete).post(pages::pstn_dialplan::delete),
+        )
+        .route(
+            "/trusted",
+            get(pages::pstn_trusted::list).post(pages::pstn_trusted::add),
+        )
+        .route(
+            "/trusted/delete",
+            get(pages::pstn_trusted::confirm_delete).post(pages::pstn_trusted::delete),
+        )
+        .route(
+            "/classes",
+            get(pages::pstn_classes::list).post(pages::pstn_classes::set),
         )
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::security::headers))

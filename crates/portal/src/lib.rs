@@ -1,5 +1,6 @@
 //! The web portal: admin pages (dashboard, domains, users, aliases, who is online, call
-//! history, audit log) and user self-care (forwarding, devices, password, my calls,
+//! history, audit log, PSTN gateways, routes, dial plans, trusted peers, permission
+//! classes) and user self-care (forwarding, devices, password, my calls,
 //! click-to-dial, voicemail), served by the switchboard
 //! binary itself over HTTP (axum), rendered on the server (minijinja templates compiled
 //! in), working without JavaScript; one small script refreshes the dashboard.
@@ -18,7 +19,9 @@ mod app;
 mod config;
 mod i18n;
 mod live;
+mod metrics;
 mod pages;
+mod pstn;
 mod render;
 mod security;
 mod session;
@@ -34,7 +37,8 @@ use tokio::task::JoinHandle;
 
 pub use config::PortalConfig;
 pub use i18n::Lang;
-pub use live::{DialProgress, DialRefused, DialStep, Figures, RunningServer};
+pub use live::{DialProgress, DialRefused, DialStep, Figures, GatewayHealth, RunningServer};
+pub use metrics::render_metrics;
 pub use security::CSP;
 
 /// Serves the portal on `listener` until the task is aborted. Fails only when a template
@@ -46,12 +50,13 @@ pub fn serve<S>(
     cfg: PortalConfig,
 ) -> Result<JoinHandle<()>, String>
 where
-    S: model::PortalStore + model::CdrStore + model::VoicemailStore,
+    S: model::PortalStore + model::CdrStore + model::VoicemailStore + model::PstnStore,
 {
     let templates = render::Templates::new().map_err(|e| e.to_string())?;
     let app = Arc::new(app::App {
         cdr: store.clone(),
         voicemail: store.clone(),
+        pstn: store.clone(),
         import_jobs: pages::import::Jobs::default(),
         store,
         server,

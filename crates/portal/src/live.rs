@@ -33,14 +33,43 @@ pub trait RunningServer: Send + Sync + 'static {
     async fn unregister(&self, aor: &AddressOfRecord, contact: &str) -> bool;
     /// Applies what an admin use case changed, so the next SIP request sees it.
     async fn apply(&self, notices: &[admin::ChangeNotice]);
-    /// Click-to-dial (RFC 5359 §2.18): asks `user`'s registered phone, by an out-of-dialog
-    /// REFER with `Refer-Sub: false`, to call `target` (a `sip:` URI). Answers the attempt's
-    /// number for [`RunningServer::dial_progress`], or why nothing was sent.
-    async fn click_to_dial(&self, user: &AddressOfRecord, target: &str)
-        -> Result<u64, DialRefused>;
+    /// Click-to-dial (RFC 5359 §2.18): asks `user`'s registered phone `phone` (a contact of
+    /// theirs; None: their first), by an out-of-dialog REFER with `Refer-Sub: false`, to
+    /// call `target` (a `sip:` URI). Answers the attempt's number for
+    /// [`RunningServer::dial_progress`], or why nothing was sent.
+    async fn click_to_dial(
+        &self,
+        user: &AddressOfRecord,
+        target: &str,
+        phone: Option<&str>,
+    ) -> Result<u64, DialRefused>;
     /// How click-to-dial attempt `id` of `user` is going; None when it is not theirs or
     /// has been forgotten.
     fn dial_progress(&self, user: &AddressOfRecord, id: u64) -> Option<DialProgress>;
+    /// Every loaded gateway's health, as `gateway list` shows it; `None` when the server
+    /// does not answer.
+    async fn gateway_health(&self) -> Option<Vec<GatewayHealth>>;
+}
+
+/// One gateway's health as the running server knows it (its prober and its calls).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct GatewayHealth {
+    /// The gateway's name.
+    pub name: String,
+    /// Up (answering probes, or not probed) or down.
+    pub up: bool,
+    /// Whether it is probed at all.
+    pub probed: bool,
+    /// Probes failed in a row.
+    pub failed_probes: u64,
+    /// The status of the last probe answered, and when (Unix seconds).
+    pub last_answer: Option<(u16, u64)>,
+    /// Calls sent to it.
+    pub attempts: u64,
+    /// Calls it answered.
+    pub answers: u64,
+    /// Calls that failed there (any cause).
+    pub failed: u64,
 }
 
 /// Why a click-to-dial REFER was not sent.

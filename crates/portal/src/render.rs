@@ -49,6 +49,16 @@ const TEMPLATES: &[(&str, &str)] = &[
         "import_job.html",
         include_str!("../templates/import_job.html"),
     ),
+    ("fields.html", include_str!("../templates/fields.html")),
+    ("gateways.html", include_str!("../templates/gateways.html")),
+    (
+        "gateway_edit.html",
+        include_str!("../templates/gateway_edit.html"),
+    ),
+    ("routes.html", include_str!("../templates/routes.html")),
+    ("dialplan.html", include_str!("../templates/dialplan.html")),
+    ("trusted.html", include_str!("../templates/trusted.html")),
+    ("classes.html", include_str!("../templates/classes.html")),
 ];
 
 /// The template set.
@@ -153,7 +163,16 @@ impl Frame {
                     ("/calls", "calls"),
                 ];
                 if p.is_admin() {
-                    items.push(("/audit", "audit"));
+                    items.extend([
+                        ("/gateways", "gateways"),
+                        ("/routes", "routes"),
+                        ("/dialplan", "dialplan"),
+                        ("/trusted", "trusted"),
+                        ("/classes", "classes"),
+                        ("/audit", "audit"),
+                    ]);
+                } else {
+                    items.push(("/dialplan", "dialplan"));
                 }
                 items
             }
@@ -197,5 +216,53 @@ mod tests {
             minijinja::context! { name => "<script>x</script>", error => "" },
         );
         assert_eq!(r.status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn the_pstn_pages_render_with_errors_next_to_their_fields() {
+        let t = Templates::new().unwrap();
+        let frame = Frame::new(Lang::En, None, "/gateways");
+        let errors = std::collections::HashMap::from([("address", "not IP:PORT <b>")]);
+        let form = std::collections::HashMap::from([("name", "gw"), ("transport", "tcp")]);
+        for (page, extra) in [
+            (
+                "gateways.html",
+                minijinja::context! { gateways => Vec::<u8>::new(), server_answered => false, transports => ["udp", "tcp"] },
+            ),
+            (
+                "routes.html",
+                minijinja::context! { routes => Vec::<u8>::new(), gateways => ["a"], classes => ["local"] },
+            ),
+            (
+                "trusted.html",
+                minijinja::context! { peers => vec![("10.0.0.0/8", "")] },
+            ),
+            (
+                "classes.html",
+                minijinja::context! { classes => Vec::<u8>::new(), names => ["local"], saved => "x" },
+            ),
+            (
+                "dialplan.html",
+                minijinja::context! { rules => Vec::<u8>::new(), test => form.clone(), result => minijinja::context! { out => "+49", steps => Vec::<u8>::new() }, number => "0" },
+            ),
+        ] {
+            let r = t.page(
+                &frame,
+                page,
+                minijinja::context! { form => form.clone(), errors => errors.clone(), ..extra },
+            );
+            assert_eq!(r.status(), StatusCode::OK, "{page}");
+        }
+        let html = t
+            .env
+            .get_template("gateways.html")
+            .unwrap()
+            .render(minijinja::context! { lang => "en", form, errors, transports => ["udp", "tcp"], gateways => Vec::<u8>::new() })
+            .unwrap();
+        assert!(
+            html.contains("id=\"address-error\">not IP:PORT &lt;b&gt;</p>"),
+            "{html}"
+        );
+        assert!(html.contains("<option value=\"tcp\" selected>"), "{html}");
     }
 }

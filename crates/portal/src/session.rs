@@ -107,6 +107,7 @@ impl Sessions {
                 last_used: now,
             },
         );
+        crate::metrics::set_sessions(t.len());
         id
     }
 
@@ -116,6 +117,7 @@ impl Sessions {
         let s = t.get_mut(id)?;
         if now.saturating_duration_since(s.last_used) >= self.idle {
             t.remove(id);
+            crate::metrics::set_sessions(t.len());
             return None;
         }
         s.last_used = now;
@@ -124,7 +126,9 @@ impl Sessions {
 
     /// Ends a session.
     pub fn end(&self, id: &str) {
-        self.table.lock().remove(id);
+        let mut t = self.table.lock();
+        t.remove(id);
+        crate::metrics::set_sessions(t.len());
     }
 
     /// How many sessions are held.

@@ -68,6 +68,8 @@ pub enum Command {
         target: String,
         /// The attempt's number (`dials.rs`).
         id: u64,
+        /// The registered contact the user chose; None: their first phone.
+        phone: Option<String>,
     },
 }
 
@@ -101,7 +103,13 @@ impl Command {
                 let user = AddressOfRecord::parse(parts.next()?)?;
                 let target = parts.next()?.to_string();
                 let id = parts.next()?.parse().ok()?;
-                Some(Command::ClickToDial { user, target, id })
+                let phone = parts.next().map(str::to_string);
+                Some(Command::ClickToDial {
+                    user,
+                    target,
+                    id,
+                    phone,
+                })
             }
             "clear-location" => match parts.next() {
                 None | Some("*") => Some(Command::ClearLocation(None)),
@@ -126,9 +134,15 @@ impl Command {
             Command::ClearLocation(None) => "clear-location *".into(),
             Command::ClearLocation(Some(a)) => format!("clear-location {a}"),
             Command::MailboxCounts(a, c) => format!("mailbox-counts {a} {} {}", c.new, c.old),
-            Command::ClickToDial { user, target, id } => {
-                format!("click-to-dial {user} {target} {id}")
-            }
+            Command::ClickToDial {
+                user,
+                target,
+                id,
+                phone,
+            } => match phone {
+                Some(p) => format!("click-to-dial {user} {target} {id} {p}"),
+                None => format!("click-to-dial {user} {target} {id}"),
+            },
         }
     }
 }
@@ -267,8 +281,14 @@ pub fn execute(
             proxy.mailbox_changed(now, crate::run::wall_clock(), &aor, counts);
             "ok".into()
         }
-        Command::ClickToDial { user, target, id } => {
-            match proxy.click_to_dial(now, crate::run::wall_clock(), &user, &target, id) {
+        Command::ClickToDial {
+            user,
+            target,
+            id,
+            phone,
+        } => {
+            let wall = crate::run::wall_clock();
+            match proxy.click_to_dial(now, wall, &user, &target, phone.as_deref(), id) {
                 Ok(contact) => format!("ok {contact}"),
                 Err(proxy::ReferRefused::NoPhone) => "error: no-phone".into(),
                 Err(proxy::ReferRefused::BadTarget) => "error: bad-target".into(),
@@ -329,6 +349,7 @@ pub fn execute(
             ));
             crate::media_host::render_metrics(&mut out);
             crate::cdr::render_metrics(&mut out);
+            portal::render_metrics(&mut out);
             out
         }
         Command::Gateways => gateways_json(proxy, now),
@@ -455,6 +476,13 @@ mod tests {
                 user: AddressOfRecord::new("alice", "example.com"),
                 target: "sip:2000@example.com".into(),
                 id: 7,
+                phone: None,
+            },
+            Command::ClickToDial {
+                user: AddressOfRecord::new("alice", "example.com"),
+                target: "sip:2000@example.com".into(),
+                id: 8,
+                phone: Some("sip:alice@127.0.0.1:5062;transport=tcp".into()),
             },
         ] {
             assert_eq!(Command::parse(&c.to_line()), Some(c));

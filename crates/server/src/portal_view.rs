@@ -71,6 +71,38 @@ pub fn figures_from(status: &str, metrics: &str) -> portal::Figures {
     }
 }
 
+/// The core's `gateways` answer (a JSON array, as `gateway list` reads it) as the
+/// portal's rows.
+pub fn gateway_health_from(answer: &str) -> Vec<portal::GatewayHealth> {
+    use serde_json::Value;
+    let all: Vec<Value> = serde_json::from_str(answer).unwrap_or_default();
+    all.into_iter()
+        .filter_map(|h| {
+            let n = |k: &str| h.get(k).and_then(Value::as_u64).unwrap_or(0);
+            let last_answer = match (
+                h.get("last_answer_status").and_then(Value::as_u64),
+                h.get("last_answer").and_then(Value::as_u64),
+            ) {
+                (Some(status), Some(at)) => Some((u16::try_from(status).unwrap_or(0), at)),
+                _ => None,
+            };
+            Some(portal::GatewayHealth {
+                name: h.get("name")?.as_str()?.to_owned(),
+                up: h.get("up").and_then(Value::as_bool).unwrap_or(true),
+                probed: h.get("probed").and_then(Value::as_bool).unwrap_or(false),
+                failed_probes: n("failed_probes"),
+                last_answer,
+                attempts: n("attempts"),
+                answers: n("answers"),
+                failed: h
+                    .get("failures")
+                    .and_then(Value::as_object)
+                    .map_or(0, |m| m.values().filter_map(Value::as_u64).sum()),
+            })
+        })
+        .collect()
+}
+
 #[async_trait]
 impl portal::RunningServer for PortalView {
     async fn figures(&self) -> Option<portal::Figures> {
@@ -119,9 +151,13 @@ impl portal::RunningServer for PortalView {
         &self,
         user: &AddressOfRecord,
         target: &str,
+        phone: Option<&str>,
     ) -> Result<u64, portal::DialRefused> {
         if target.is_empty() || target.contains(char::is_whitespace) {
             return Err(portal::DialRefused::BadTarget);
+        }
+        if phone.is_some_and(|p| p.is_empty() || p.contains(char::is_whitespace)) {
+            return Err(portal::DialRefused::NoPhone);
         }
         // The attempt exists before the REFER leaves, so its answer always finds it.
         let id = self.dials.begin(user, target, "");
@@ -129,6 +165,7 @@ impl portal::RunningServer for PortalView {
             user: user.clone(),
             target: target.to_string(),
             id,
+            phone: phone.map(str::to_string),
         };
         let answer = self.ask(cmd).await;
         let refused = match answer.as_deref() {
@@ -146,6 +183,11 @@ impl portal::RunningServer for PortalView {
 
     fn dial_progress(&self, user: &AddressOfRecord, id: u64) -> Option<portal::DialProgress> {
         self.dials.progress(user, id)
+    }
+
+    async fn gateway_health(&self) -> Option<Vec<portal::GatewayHealth>> {
+        let answer = self.ask(Command::Gateways).await?;
+        Some(gateway_health_from(&answer))
     }
 
     async fn apply(&self, notices: &[ChangeNotice]) {
@@ -171,5 +213,18 @@ mod tests {
         assert_eq!((f.registered, f.calls_in_setup, f.calls_up), (3, 1, 2));
         assert_eq!(f.invites_total, 40);
         assert_eq!(f.failures, vec![(480, 5), (486, 2)]);
+    }
+
+    #[test]
+    fn gateway_health_reads_the_cores_answer() {
+        let answer = r#"[
+{"name":"a","up":false,"probed":true,"failed_probes":3,"last_answer_status":200,"last_answer":900,"attempts":4,"answers":1,"failures":{"503":2,"408":1}}
+]"#;
+        let h = super::gateway_health_from(answer);
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].name, "a");
+        assert!(!h[0].up && h[0].probed);
+        assert_eq!(h[0].last_answer, Some((200, 900)));
+        assert_eq!((h[0].attempts, h[0].answers, h[0].failed), (4, 1, 3));
     }
 }

@@ -2,8 +2,11 @@
 //! against the real binary and real SIPp phones: an admin logs in, adds a domain, a user
 //! and a DID; the user's phone registers and shows on the online page; the user logs in
 //! with their SIP password, sets forwarding, and a call to their DID follows it; the call
-//! then shows in the admin's call history. The test
-//! writes the screenshots in docs/portal/, so the documentation shows the pages as they
+//! then shows in the admin's call history. The PSTN pages: the admin adds a gateway (a
+//! SIPp UAS), a route and a dial-plan rule, tests the rule on its form, and a SIPp phone's
+//! call reaches the gateway with the rewritten number; the portal's sessions and logins
+//! are read on the Prometheus endpoint. The tests
+//! write the screenshots in docs/portal/, so the documentation shows the pages as they
 //! are.
 
 #![allow(clippy::unwrap_used)]
@@ -17,7 +20,7 @@ use testkit::ports::free_port;
 use testkit::rtp_peer::RtpPeer;
 use testkit::server::{password, Options, Server};
 use testkit::sip_phone::SipPhone;
-use testkit::sipp::headers;
+use testkit::sipp::{headers, Sipp};
 use testkit::wait::{wait_until, HANG_GUARD};
 
 /// The server binary under test.
@@ -183,21 +186,50 @@ fn an_admin_provisions_and_the_user_forwards_their_calls() {
         "{row}"
     );
     b.screenshot(&shots.join("calls.png"));
+
+    // Dave finds it in his own history too: the call to his DID he forwarded away.
+    b.forget_cookies();
+    log_in(&b, "dave@example.com", "dave-pw");
+    b.open("/me/calls");
+    let mine = b.text("#call-list");
+    assert!(
+        mine.contains("sip:5551234@example.com") && mine.contains("sip:carol@example.com"),
+        "{mine}"
+    );
 }
 
 #[test]
 fn click_to_dial_refers_the_users_phone_which_places_the_call() {
     let (server, base) = server_with_portal();
     let b = Browser::start(&base, 1280, 900);
-    // Alice's phone takes the REFER; Bob's answers the call it places.
-    let (_, alice_phone) = phone(&server, "alice", "uas-refer-norefersub-202.xml");
+    // Alice's desk phone takes the REFER; Bob's answers the call it places. Alice has a
+    // second phone, registered last (so the first the server would pick): a socket that
+    // must hear nothing, because she chooses the desk phone on the page.
+    let (desk, alice_phone) = phone(&server, "alice", "uas-refer-norefersub-202.xml");
     let alice_phone = alice_phone.spawn();
     let (_, bob) = phone(&server, "bob", "uas-answer-200.xml");
     let bob = bob.spawn();
+    let other = free_port();
+    register(&server, "alice", other, 60);
+    let mut other_phone = None;
+    wait_until("the second phone's port to be free", HANG_GUARD, || {
+        other_phone = std::net::UdpSocket::bind(("127.0.0.1", other)).ok();
+        other_phone.is_some()
+    });
+    let other_phone = other_phone.unwrap();
+    other_phone.set_nonblocking(true).unwrap();
 
     log_in(&b, "alice@example.com", &password("alice"));
     b.open("/me/dial");
+    let phones = b.text("#dial-phones");
+    assert!(
+        phones.contains(&format!(":{desk}")) && phones.contains(&format!(":{other}")),
+        "{phones}"
+    );
     b.fill("#dial-number", "bob");
+    b.eval(&format!(
+        "document.querySelector('#dial-phones input[value*=\":{desk}\"]').click(); return null;"
+    ));
     b.click("#dial-submit");
     assert!(b.path().starts_with("/me/dial/"), "{}", b.path());
     // The phone got the REFER (Refer-Sub: false, Refer-To Bob: the scenario checks them)
@@ -208,6 +240,11 @@ fn click_to_dial_refers_the_users_phone_which_places_the_call() {
     assert_eq!(headers(msg, "Refer-Sub"), ["false"], "{msg}");
     assert_eq!(headers(msg, "Refer-To"), ["<sip:bob@example.com>"], "{msg}");
     b.wait_for_text("Your phone accepted");
+    let mut buf = [0u8; 2048];
+    assert!(
+        other_phone.recv(&mut buf).is_err(),
+        "the phone not chosen got a request"
+    );
     b.screenshot(&shots().join("dial.png"));
 
     // The phone places the call to the Refer-To target; Bob answers; the page follows it.
@@ -318,6 +355,11 @@ fn the_pages_fit_a_phone_sized_screen() {
         "/aliases",
         "/online",
         "/calls",
+        "/gateways",
+        "/routes",
+        "/dialplan",
+        "/trusted",
+        "/classes",
     ] {
         b.open(page);
         // Nothing wider than the screen: the page does not scroll sideways.
@@ -330,4 +372,211 @@ fn the_pages_fit_a_phone_sized_screen() {
     }
     b.open("/users");
     b.screenshot(&shots().join("users-phone.png"));
+}
+
+/// The Prometheus page of the endpoint on `port`.
+fn scrape(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.set_read_timeout(Some(HANG_GUARD)).unwrap();
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut page = String::new();
+    conn.read_to_string(&mut page).unwrap();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    page
+}
+
+/// The value of metric `name` (its whole name, labels included) on `page`.
+fn metric(page: &str, name: &str) -> u64 {
+    page.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in:\n{page}"))
+}
+
+#[test]
+fn an_admin_sets_up_a_gateway_route_and_dial_plan_and_a_call_goes_out() {
+    let port = free_port();
+    let metrics = free_port();
+    let server = Server::start(
+        BIN,
+        Options {
+            extra: format!(
+                "[portal]\nlisten = \"127.0.0.1:{port}\"\n[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n"
+            ),
+            ..Options::default()
+        },
+    );
+    server.cli(&["admin", "add", "root", "--password", "root-pw"]);
+    let b = Browser::start(&format!("http://127.0.0.1:{port}"), 1280, 900);
+    let shots = shots();
+
+    // One wrong password, then the right one: both counted, one session held.
+    log_in(&b, "root", "wrong");
+    log_in(&b, "root", "root-pw");
+    assert_eq!(b.path(), "/dashboard");
+    let page = scrape(metrics);
+    assert_eq!(metric(&page, "switchboard_portal_sessions"), 1, "{page}");
+    assert_eq!(metric(&page, "switchboard_portal_logins_total"), 1);
+    assert_eq!(metric(&page, "switchboard_portal_login_failures_total"), 1);
+
+    // A gateway: a bad address is answered next to its field, then the right one.
+    let gw_port = free_port();
+    b.open("/gateways");
+    b.fill("#name", "carrier");
+    b.fill("#address", "carrier.example:5060");
+    b.fill("#probe", "0");
+    b.click("#add-gateway");
+    assert!(b.text("#address-error").contains("IP:PORT"));
+    b.fill("#address", &format!("127.0.0.1:{gw_port}"));
+    b.click("#add-gateway");
+    assert_eq!(b.path(), "/gateways");
+    let list = b.text("#gateway-list");
+    assert!(list.contains(&format!("127.0.0.1:{gw_port}")), "{list}");
+    assert!(server.cli(&["gateway", "list"]).contains("carrier"));
+    // Edited in place: a bad port is answered next to its field, then the prefix changes
+    // (and back: the call below expects none).
+    b.open("/gateways/carrier/edit");
+    b.fill("#address", "127.0.0.1:port");
+    b.click("#save-gateway");
+    assert!(b.text("#address-error").contains("IP:PORT"));
+    b.fill("#address", &format!("127.0.0.1:{gw_port}"));
+    b.fill("#prefix", "99");
+    b.click("#save-gateway");
+    assert_eq!(b.path(), "/gateways");
+    let prefix = || {
+        let listed = server.cli(&["--json", "gateway", "list"]);
+        let all: Vec<serde_json::Value> = serde_json::from_str(listed.trim()).unwrap();
+        all[0]["prefix"].as_str().unwrap().to_string()
+    };
+    assert_eq!(prefix(), "99");
+    // The CLI's `gateway set` is the same use case.
+    server.cli(&[
+        "gateway",
+        "set",
+        "carrier",
+        &format!("127.0.0.1:{gw_port}"),
+        "--probe",
+        "0",
+    ]);
+    assert_eq!(prefix(), "");
+
+    // A route for +49 through it; a dial-plan rule making 0... national numbers +49...
+    b.open("/routes");
+    b.fill("#prefix", "+49");
+    b.fill("#gateways", "nowhere");
+    b.click("#add-route");
+    assert!(b.text("#gateways-error").contains("nowhere"));
+    b.fill("#gateways", "carrier");
+    b.click("#add-route");
+    assert_eq!(b.path(), "/routes");
+    assert!(b.text("#route-list").contains("carrier"));
+    b.screenshot(&shots.join("routes.png"));
+    assert!(server.cli(&["route", "list"]).contains("+49"));
+
+    b.open("/dialplan");
+    b.fill("#domain", "example.com");
+    b.fill("#pattern", "^0([1-9][0-9]+)$");
+    b.fill("#replacement", "+49$1");
+    b.click("#add-rule");
+    assert_eq!(b.path(), "/dialplan");
+    assert!(b.text("#dialplan-list").contains("+49$1"));
+    // The test form shows the rewritten number.
+    b.fill("#test_domain", "example.com");
+    b.fill("#number", "0301234567");
+    b.click("#test-dialplan");
+    assert_eq!(b.text("#dialplan-out"), "+49301234567");
+    b.screenshot(&shots.join("dialplan.png"));
+
+    // A trusted peer, listed, then deleted after a confirmation.
+    b.open("/trusted");
+    b.fill("#cidr", "127.0.0.9");
+    b.fill("#gateway", "carrier");
+    b.click("#add-trusted");
+    assert!(b.text("#trusted-list").contains("127.0.0.9/32"));
+    b.screenshot(&shots.join("trusted.png"));
+    b.click("#trusted-list a");
+    b.wait_for_text("Really delete 127.0.0.9/32");
+    b.click("#confirm-delete");
+    assert_eq!(b.path(), "/trusted");
+    assert!(!b.text("#trusted-list").contains("127.0.0.9"));
+
+    // Bob's class: international; the lookup shows it.
+    b.open("/classes");
+    b.fill("#user", "bob@example.com");
+    b.eval("document.getElementById('class').value = 'international'; return null;");
+    b.click("#set-class");
+    assert!(b
+        .text("#class-saved")
+        .contains("bob@example.com: international"));
+    b.open("/classes?user=bob@example.com");
+    assert_eq!(
+        b.eval("return document.getElementById('class').value;"),
+        serde_json::json!("international")
+    );
+    b.screenshot(&shots.join("classes.png"));
+
+    // Alice dials 0301234567: the gateway gets the INVITE for +49301234567.
+    let gw = Sipp::new(&server, "gw-200", "uas-answer-200.xml", gw_port)
+        .service("gw")
+        .spawn();
+    let call = caller(&server, "alice", "uac-invite-expect-200.xml", "0301234567").run();
+    call.assert_ok("alice's call to the gateway");
+    let gw = gw.wait();
+    gw.assert_ok("the gateway answering");
+    let invite = &gw.find(false, "INVITE")[0];
+    assert!(
+        invite.starts_with(&format!(
+            "INVITE sip:+49301234567@127.0.0.1:{gw_port} SIP/2.0"
+        )),
+        "{invite}"
+    );
+
+    // The gateway's calls show on its page; a gateway a route uses is not deleted.
+    b.open("/gateways");
+    assert_eq!(b.text("#gateway-list .state-up"), "up");
+    let row = b.text("#gateway-list tbody tr");
+    assert!(row.contains("not probed"), "{row}");
+    b.screenshot(&shots.join("gateways.png"));
+    b.open("/dashboard");
+    let health = b.text("#gateway-health tbody");
+    assert!(
+        health.contains("carrier") && health.contains("up"),
+        "{health}"
+    );
+    b.open("/gateways/carrier/delete");
+    b.click("#confirm-delete");
+    assert!(b.text("#delete-error").contains("route"));
+    assert!(server.cli(&["gateway", "list"]).contains("carrier"));
+
+    // The call in the history, answered, to the gateway's rewritten number.
+    let mut history = String::new();
+    wait_until("the gateway call in the history", HANG_GUARD, || {
+        b.open("/calls");
+        history = b.text("#call-list");
+        history.contains("+49301234567")
+    });
+    let row = history
+        .lines()
+        .find(|l| l.contains("+49301234567"))
+        .unwrap_or_else(|| panic!("{history}"));
+    assert!(row.contains("200") && row.contains("alice"), "{row}");
+
+    // Every change is in the audit log.
+    b.open("/audit");
+    let audit = b.source();
+    for action in [
+        "gateway.add",
+        "route.add",
+        "dialplan.add",
+        "trusted.delete",
+        "class.set",
+    ] {
+        assert!(audit.contains(action), "{action} missing");
+    }
+
+    // Logging out ends the session: the gauge follows.
+    b.click("form[action='/logout'] button");
+    let page = scrape(metrics);
+    assert_eq!(metric(&page, "switchboard_portal_sessions"), 0, "{page}");
 }

@@ -73,6 +73,11 @@ fn every_page_carries_the_security_headers_and_no_inline_script() {
         "/users/alice@example.com/delete",
         "/aliases",
         "/online",
+        "/gateways",
+        "/routes",
+        "/dialplan?test_domain=example.com&number=0123",
+        "/trusted",
+        "/classes",
         "/audit",
     ] {
         let r = root.get(p);
@@ -252,4 +257,68 @@ fn admin_actions_are_audited_with_who_and_where() {
     // Only the admin reads it.
     let mut ops = logged_in(addr, "ops", "ops-pw");
     assert_eq!(ops.get("/audit").status, 403);
+}
+
+#[test]
+fn the_pstn_pages_are_the_admins_and_dial_plans_stay_in_their_domain() {
+    let (server, addr) = portal_server();
+    server.cli(&["dialplan", "add", "other.test", "^9(.*)$", "$1"]);
+    server.cli(&["dialplan", "add", "example.com", "^8(.*)$", "$1"]);
+    // Gateways, routes, trusted peers and classes serve every domain: the admin's only.
+    let mut ops = logged_in(addr, "ops", "ops-pw");
+    for page in ["/gateways", "/routes", "/trusted", "/classes"] {
+        assert_eq!(ops.get(page).status, 403, "{page}");
+    }
+    let token = ops.token("/dialplan");
+    let r = ops.post(
+        "/gateways",
+        &[("csrf", &token), ("name", "x"), ("address", "127.0.0.1:5")],
+    );
+    assert_eq!(r.status, 403);
+    // Dial plans belong to a domain: ops sees and changes example.com's only.
+    let page = ops.get("/dialplan");
+    assert!(
+        page.body.contains("^8(.*)$") && !page.body.contains("^9(.*)$"),
+        "{}",
+        page.body
+    );
+    let r = ops.post(
+        "/dialplan",
+        &[
+            ("csrf", &token),
+            ("domain", "other.test"),
+            ("pattern", "^7"),
+            ("replacement", ""),
+        ],
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("not one of yours"), "{}", r.body);
+    let r = ops.post(
+        "/dialplan/delete",
+        &[
+            ("csrf", &token),
+            ("domain", "other.test"),
+            ("pattern", "^9(.*)$"),
+        ],
+    );
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        ops.get("/dialplan?test_domain=other.test&number=912")
+            .status,
+        200
+    );
+    assert!(ops
+        .get("/dialplan?test_domain=other.test&number=912")
+        .body
+        .contains("not one of yours"));
+    assert!(server.cli(&["dialplan", "list"]).contains("^9(.*)$"));
+    // A user sees none of them; the admin's forms need their token.
+    let mut alice = logged_in(addr, "alice@example.com", &password("alice"));
+    assert_eq!(alice.get("/dialplan").status, 403);
+    let mut root = logged_in(addr, "root", "root-pw");
+    let r = root.post("/trusted", &[("cidr", "10.0.0.1")]);
+    assert_eq!(r.status, 403);
+    let r = root.post("/routes/delete", &[("prefix", "0"), ("domain", "")]);
+    assert_eq!(r.status, 403);
+    assert!(!server.cli(&["trusted", "list"]).contains("10.0.0.1"));
 }

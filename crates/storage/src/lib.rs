@@ -262,6 +262,9 @@ impl PstnStore for SqlStore {
     async fn add_gateway(&self, g: &Gateway) -> Result<(), StoreError> {
         pstn::add_gateway(self, g).await
     }
+    async fn update_gateway(&self, g: &Gateway) -> Result<(), StoreError> {
+        pstn::update_gateway(self, g).await
+    }
 
     async fn delete_gateway(&self, name: &str) -> Result<(), StoreError> {
         pstn::delete_gateway(self, name).await

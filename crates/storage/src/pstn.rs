@@ -72,6 +72,33 @@ pub(crate) async fn add_gateway(s: &SqlStore, g: &Gateway) -> Result<(), StoreEr
     }
 }
 
+pub(crate) async fn update_gateway(s: &SqlStore, g: &Gateway) -> Result<(), StoreError> {
+    g.check()?;
+    // Asked first: MySQL counts changed rows, not matched ones, so an edit that changes
+    // nothing would look like a missing gateway.
+    if !gateways(s).await?.iter().any(|x| x.name == g.name) {
+        return Err(StoreError::NotFound {
+            what: format!("gateway {}", g.name),
+        });
+    }
+    let addr = g.addr.to_string();
+    s.execute(
+        "UPDATE gateways SET address = ?, transport = ?, prefix = ?, strip = ?, probe_secs = ? \
+         WHERE name = ?",
+        &[
+            str_arg(&addr),
+            str_arg(g.transport.as_str()),
+            str_arg(&g.prefix),
+            Arg::Int(i64::from(g.strip)),
+            Arg::Int(i64::from(g.probe_secs)),
+            str_arg(&g.name),
+        ],
+    )
+    .await
+    .map_err(backend_err)?;
+    Ok(())
+}
+
 pub(crate) async fn delete_gateway(s: &SqlStore, name: &str) -> Result<(), StoreError> {
     if let Some(r) = routes(s)
         .await?

@@ -163,11 +163,17 @@ pub(crate) async fn list(s: &SqlStore, f: &CdrFilter) -> Result<Vec<CallRecord>,
     let mut conds: Vec<String> = Vec::new();
     let mut args: Vec<Arg<'_>> = Vec::new();
     if let Some(u) = &f.user {
-        conds.push("(caller = ? OR target = ? OR dialled = ?)".into());
+        let mut alts = vec!["caller = ? OR target = ? OR dialled = ?".to_string()];
         let uri = format!("sip:{u}");
         args.push(Arg::Str(Cow::Borrowed(u)));
         args.push(Arg::Str(Cow::Owned(uri.clone())));
         args.push(Arg::Str(Cow::Owned(uri)));
+        // A call dialled to one of the user's aliases is theirs, wherever it went.
+        for a in f.aliases.iter().take(model::MAX_FILTER_ALIASES) {
+            alts.push("dialled = ?".into());
+            args.push(Arg::Str(Cow::Owned(format!("sip:{a}"))));
+        }
+        conds.push(format!("({})", alts.join(" OR ")));
     }
     if let Some(t) = f.since_ms {
         conds.push("started_ms >= ?".into());

@@ -94,6 +94,16 @@ async fn exercise(s: &SqlStore) {
     })
     .await
     .is_empty());
+    // A call dialled to an alias (here: bob@, forwarded to carol) is the alias owner's.
+    assert_eq!(
+        by(CdrFilter {
+            user: Some("dave@example.com".to_string()),
+            aliases: vec!["bob@example.com".into()],
+            ..Default::default()
+        })
+        .await,
+        [ended.clone()]
+    );
     assert_eq!(
         by(CdrFilter {
             status: Some(480),

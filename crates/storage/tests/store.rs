@@ -487,6 +487,21 @@ async fn exercise_pstn(s: &SqlStore) {
     ));
     let listed = s.gateways().await.unwrap();
     assert_eq!(listed, vec![gw("carrier-a"), gw("carrier-b")]);
+    // Edited in place (the same values again too: MySQL reports 0 changed rows then).
+    let edited = Gateway {
+        addr: "192.0.2.8:5090".parse().unwrap(),
+        transport: GatewayTransport::Udp,
+        prefix: String::new(),
+        ..gw("carrier-b")
+    };
+    s.update_gateway(&edited).await.unwrap();
+    s.update_gateway(&edited).await.unwrap();
+    assert_eq!(s.gateways().await.unwrap()[1], edited);
+    s.update_gateway(&gw("carrier-b")).await.unwrap();
+    assert!(matches!(
+        s.update_gateway(&gw("nobody")).await,
+        Err(StoreError::NotFound { .. })
+    ));
     let route = Route {
         prefix: "+4930".into(),
         domain: Some("example.com".into()),

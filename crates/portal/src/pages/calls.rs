@@ -123,6 +123,9 @@ async fn page(ctx: Ctx, q: Fields, own: bool) -> Response {
     let (records, errors) = match filter(&who, &q) {
         Ok(mut f) => {
             f.limit = Some(size + 1);
+            if let Err(e) = admin::cdr::add_user_aliases(ctx.app.store.as_ref(), &mut f).await {
+                return store_failed(&ctx, &e);
+            }
             match admin::cdr::list_records(ctx.app.cdr.as_ref(), &f).await {
                 Ok(mut r) => {
                     r.reverse();
@@ -183,6 +186,9 @@ async fn export(ctx: Ctx, q: Fields, own: bool) -> Response {
     };
     f.before = None;
     f.limit = Some(MAX_EXPORT);
+    if let Err(e) = admin::cdr::add_user_aliases(ctx.app.store.as_ref(), &mut f).await {
+        return store_failed(&ctx, &e);
+    }
     let records = match admin::cdr::list_records(ctx.app.cdr.as_ref(), &f).await {
         Ok(r) => r,
         Err(e) => return store_failed(&ctx, &e),

@@ -1,5 +1,5 @@
 //! The dashboard: registered phones, calls up and in setup, calls per minute, failures by
-//! cause, from the running server's figures; `/api/live` gives the same as JSON for the
+//! cause, from the running server's figures, and (for the admin) each gateway's health; `/api/live` gives the same as JSON for the
 //! script that refreshes the page.
 
 use std::time::{Duration, Instant};
@@ -47,10 +47,16 @@ pub async fn page(ctx: Ctx) -> Response {
     let Some((f, cpm)) = figures(&ctx.app).await else {
         return ctx.message(StatusCode::SERVICE_UNAVAILABLE, "dashboard", "none");
     };
+    // Gateways serve every domain: their health is the admin's.
+    let gateways = if ctx.who().is_some_and(|p| p.is_admin()) {
+        ctx.app.server.gateway_health().await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     ctx.app.templates.page(
         &ctx.frame(),
         "dashboard.html",
-        minijinja::context! { f, cpm },
+        minijinja::context! { f, cpm, gateways },
     )
 }
 

@@ -1,5 +1,7 @@
 //! Click-to-dial (RFC 5359 §2.18) for a SIP user: they type a number (or pick one they
-//! called before); the server REFERs their registered phone to it, and a page follows the
+//! called before) and choose which of their registered phones is to call (the first is
+//! chosen unless they pick another: one REFER to one phone, never a fork, so exactly one
+//! phone places the call); the server REFERs that phone to it, and a page follows the
 //! REFER's answer and then the call the phone places (ringing, answered, failed). The page
 //! refreshes itself with the portal's script; without it, a link reloads it.
 //!
@@ -89,18 +91,32 @@ async fn recent(ctx: &Ctx, me: &AddressOfRecord) -> Vec<String> {
     out
 }
 
-async fn form(ctx: &Ctx, me: &AddressOfRecord, number: &str, error: Option<String>) -> Response {
+async fn form(
+    ctx: &Ctx,
+    me: &AddressOfRecord,
+    number: &str,
+    chosen: Option<&str>,
+    error: Option<String>,
+) -> Response {
     let status = if error.is_some() {
         FORM_ERRORS
     } else {
         StatusCode::OK
     };
     let recent = recent(ctx, me).await;
+    let phones: Vec<(String, String)> = ctx
+        .app
+        .server
+        .bindings(Some(me))
+        .into_iter()
+        .map(|b| (b.contact, b.user_agent))
+        .collect();
+    let chosen = chosen.unwrap_or("");
     ctx.app.templates.page_with_status(
         status,
         &ctx.frame(),
         "dial.html",
-        minijinja::context! { number, error, recent },
+        minijinja::context! { number, error, recent, phones, chosen },
     )
 }
 
@@ -109,7 +125,7 @@ pub async fn page(ctx: Ctx, Query(q): Query<Fields>) -> Response {
     match me(&ctx) {
         Ok(aor) => {
             let number = q.get("number").map_or("", |n| n.trim());
-            form(&ctx, &aor, number, None).await
+            form(&ctx, &aor, number, None, None).await
         }
         Err(r) => r,
     }
@@ -122,11 +138,12 @@ pub async fn dial(ctx: Ctx, Form(f): Form<Fields>) -> Response {
         Err(r) => return r,
     };
     let typed = f.get("number").map_or("", |n| n.trim());
+    let phone = f.get("phone").map(|p| p.trim()).filter(|p| !p.is_empty());
     let target = match target_uri(&aor, typed) {
         Ok(t) => t,
-        Err(why) => return form(&ctx, &aor, typed, Some(why)).await,
+        Err(why) => return form(&ctx, &aor, typed, phone, Some(why)).await,
     };
-    match ctx.app.server.click_to_dial(&aor, &target).await {
+    match ctx.app.server.click_to_dial(&aor, &target, phone).await {
         Ok(id) => {
             ctx.audit("dial.call", &format!("{aor} {target}")).await;
             see_other(&format!("/me/dial/{id}"))
@@ -138,7 +155,14 @@ pub async fn dial(ctx: Ctx, Form(f): Form<Fields>) -> Response {
                 DialRefused::BadTarget => "dial_bad_target",
                 DialRefused::Busy => "dial_busy",
             };
-            form(&ctx, &aor, typed, Some(ctx.lang.text(key).to_string())).await
+            form(
+                &ctx,
+                &aor,
+                typed,
+                phone,
+                Some(ctx.lang.text(key).to_string()),
+            )
+            .await
         }
     }
 }

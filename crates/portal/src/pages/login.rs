@@ -66,6 +66,7 @@ pub async fn submit(ctx: Ctx, headers: HeaderMap, Form(f): Form<Fields>) -> Resp
     let ip = ctx.addr.ip();
     let now = Instant::now();
     if let Some(wait) = ctx.app.throttle.blocked(ip, name, now) {
+        crate::metrics::login_failed();
         tracing::warn!(target: "switchboard::portal", source = %ip, account = %logged, "portal login refused: throttled");
         let mut r = login_page(
             &ctx,
@@ -87,6 +88,7 @@ pub async fn submit(ctx: Ctx, headers: HeaderMap, Form(f): Form<Fields>) -> Resp
     };
     let Some(who) = who else {
         ctx.app.throttle.failed(ip, name, now);
+        crate::metrics::login_failed();
         tracing::warn!(target: "switchboard::portal", source = %ip, account = %logged, "portal login failed: wrong name or password");
         return login_page(
             &ctx,
@@ -96,6 +98,7 @@ pub async fn submit(ctx: Ctx, headers: HeaderMap, Form(f): Form<Fields>) -> Resp
         );
     };
     ctx.app.throttle.succeeded(name);
+    crate::metrics::login();
     tracing::info!(target: "switchboard::portal", source = %ip, account = %who.actor(), "portal login");
     let id = ctx.app.sessions.start(who, now);
     let mut resp = see_other("/");

@@ -30,8 +30,9 @@ pub enum ReferRefused {
 }
 
 impl Proxy {
-    /// Sends a click-to-dial REFER to `aor`'s first registered phone (highest q, then the
-    /// most recent), asking it to call `target` (a `sip:` URI); its answer comes back from
+    /// Sends a click-to-dial REFER to `aor`'s registered phone `phone` (its contact, as the
+    /// user chose it), or to its first (highest q, then the most recent) when `phone` is
+    /// None, asking it to call `target` (a `sip:` URI); its answer comes back from
     /// [`Proxy::poll_refer_answer`] with `token`. `wall` is Unix time (binding expiry).
     /// Answers the contact the REFER went to.
     pub fn click_to_dial(
@@ -40,6 +41,7 @@ impl Proxy {
         wall: u64,
         aor: &AddressOfRecord,
         target: &str,
+        phone: Option<&str>,
         token: u64,
     ) -> Result<String, ReferRefused> {
         let printable = |s: &str| {
@@ -55,6 +57,7 @@ impl Proxy {
             .location()
             .lookup(aor, wall)
             .into_iter()
+            .filter(|b| phone.is_none_or(|p| b.contact == p))
             .find_map(|b| Destination::from_source_string(&b.source).map(|d| (b.contact, d)));
         let Some((contact, dest)) = phone else {
             return Err(ReferRefused::NoPhone);

@@ -66,6 +66,7 @@ pub async fn run(cfg: &Config, cmd: CdrCmd, json: bool) -> anyhow::Result<()> {
     )?;
     filter.limit = limit;
     let store = open(cfg).await?;
+    admin::cdr::add_user_aliases(&store, &mut filter).await?;
     let records = admin::cdr::list_records(&store, &filter).await?;
     store.close().await;
     match cmd {

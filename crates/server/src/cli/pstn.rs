@@ -29,6 +29,26 @@ pub enum GatewayCmd {
         #[arg(long)]
         probe: Option<u32>,
     },
+    /// Change a gateway in place: every field but its name, given as for `add` (its
+    /// routes keep it).
+    Set {
+        /// Its name.
+        name: String,
+        /// IP:PORT of the gateway.
+        address: String,
+        /// udp (default) or tcp.
+        #[arg(long)]
+        transport: Option<String>,
+        /// Leading digits removed from the number before it is sent.
+        #[arg(long, default_value_t = 0)]
+        strip: u32,
+        /// Digits put in front of the number (after --strip).
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// Seconds between OPTIONS probes (default 30; 0: never probed).
+        #[arg(long)]
+        probe: Option<u32>,
+    },
     /// Delete a gateway (no route may use it).
     Del {
         /// Its name.
@@ -258,6 +278,29 @@ pub async fn gateway(cfg: &Config, cmd: GatewayCmd, json: bool) -> anyhow::Resul
             done(
                 json,
                 &format!("gateway {name} added ({})", added.result.addr),
+            );
+        }
+        GatewayCmd::Set {
+            name,
+            address,
+            transport,
+            strip,
+            prefix,
+            probe,
+        } => {
+            let input = admin::GatewayInput {
+                name: &name,
+                address: &address,
+                transport: transport.as_deref(),
+                strip,
+                prefix: &prefix,
+                probe_secs: probe,
+            };
+            let set = admin::update_gateway(&store, &input).await?;
+            publish(cfg, &set.notices).await;
+            done(
+                json,
+                &format!("gateway {name} changed ({})", set.result.addr),
             );
         }
         GatewayCmd::Del { name } => {
