@@ -26,6 +26,7 @@ mod greeting;
 mod notice;
 mod pickup;
 mod portal_accounts;
+mod presence_rules;
 mod pstn;
 mod settings;
 mod target;
@@ -47,6 +48,7 @@ pub use portal_accounts::{
     add_portal_account, check_account_name, check_portal_login, check_sip_login, generate_password,
     hash_portal_password,
 };
+pub use presence_rules::{delete_presence_rule, set_presence_rule};
 pub use pstn::{
     add_dial_rule, add_gateway, add_route, add_trusted, delete_dial_rule, delete_gateway,
     delete_route, delete_trusted, set_caller_id, set_class, update_gateway, GatewayInput,

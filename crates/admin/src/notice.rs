@@ -59,6 +59,8 @@ pub enum ChangeNotice {
     Trusted(String, Change),
     /// A domain's dial plan (the receiver rebuilds its gateway and route tables).
     DialPlan(String, Change),
+    /// A user's presence watcher rules, as a whole.
+    PresenceRules(AddressOfRecord, Change),
 }
 
 impl ChangeNotice {
@@ -74,6 +76,7 @@ impl ChangeNotice {
             ChangeNotice::Route(p, c) => ("route", c, p.clone()),
             ChangeNotice::Trusted(p, c) => ("trusted", c, p.clone()),
             ChangeNotice::DialPlan(d, c) => ("dialplan", c, d.clone()),
+            ChangeNotice::PresenceRules(a, c) => ("presence", c, a.to_string()),
         };
         format!("{kind} {} {name}", change.word())
     }
@@ -97,6 +100,7 @@ impl ChangeNotice {
             "route" => ChangeNotice::Route(name.to_owned(), change),
             "trusted" => ChangeNotice::Trusted(name.to_owned(), change),
             "dialplan" => ChangeNotice::DialPlan(name.to_ascii_lowercase(), change),
+            "presence" => ChangeNotice::PresenceRules(aor()?, change),
             _ => return None,
         })
     }
@@ -114,7 +118,8 @@ mod tests {
             ChangeNotice::User(a.clone(), Change::Changed),
             ChangeNotice::Alias(a.clone(), Change::Removed),
             ChangeNotice::Settings(a.clone(), Change::Changed),
-            ChangeNotice::Mailbox(a, Change::Added),
+            ChangeNotice::Mailbox(a.clone(), Change::Added),
+            ChangeNotice::PresenceRules(a, Change::Changed),
             ChangeNotice::Gateway("carrier-a".into(), Change::Added),
             ChangeNotice::Route("+4930".into(), Change::Removed),
         ] {

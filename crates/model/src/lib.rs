@@ -16,6 +16,7 @@ mod memory_portal;
 mod memory_pstn;
 mod memory_voicemail;
 mod portal;
+mod presence_rule;
 mod pstn;
 mod screening;
 mod settings;
@@ -31,6 +32,7 @@ pub use dialplan::{DialPlan, DialRule, DialStep, MAX_DIALPLAN_TEXT};
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use portal::{AuditEntry, PortalAccount, PortalRole, PortalStore, UserQuery};
+pub use presence_rule::{PresenceRule, WatcherRule};
 pub use pstn::{
     check_cidr, is_number, parse_cidr, CallClass, Gateway, GatewayTransport, PstnStore, Route,
     TrustedPeer, DEFAULT_PROBE_SECS, MAX_GATEWAY_NAME_LEN, MAX_PREFIX_LEN, MAX_ROUTE_GATEWAYS,

@@ -20,6 +20,8 @@ pub(crate) struct Inner {
     aliases: BTreeMap<AddressOfRecord, AddressOfRecord>,
     bindings: BTreeMap<(AddressOfRecord, String), Binding>,
     settings: BTreeMap<(AddressOfRecord, String), String>,
+    /// Presence watcher rules by (watched, watcher).
+    presence_rules: BTreeMap<(AddressOfRecord, AddressOfRecord), crate::WatcherRule>,
     /// Voicemail (`memory_voicemail.rs`).
     pub(crate) voicemail: VoicemailTables,
     /// The portal's tables (`memory_portal.rs`).
@@ -160,6 +162,7 @@ impl Store for MemoryStore {
         names.push(aor.clone());
         g.aliases.retain(|_, v| v != aor);
         g.bindings.retain(|k, _| &k.0 != aor);
+        g.presence_rules.retain(|k, _| &k.0 != aor);
         g.settings.retain(|k, _| &k.0 != aor);
         g.voicemail.retain(|a| a != aor);
         g.prune(|a| names.contains(a));
@@ -312,6 +315,49 @@ impl Store for MemoryStore {
             .iter()
             .map(|(k, v)| (k.0.clone(), k.1.clone(), v.clone()))
             .collect())
+    }
+
+    async fn presence_rules(
+        &self,
+        watched: Option<&AddressOfRecord>,
+    ) -> Result<Vec<crate::PresenceRule>, StoreError> {
+        Ok(self
+            .inner
+            .lock()
+            .presence_rules
+            .iter()
+            .filter(|(k, _)| watched.is_none_or(|w| &k.0 == w))
+            .map(|(k, r)| crate::PresenceRule {
+                watched: k.0.clone(),
+                watcher: k.1.clone(),
+                rule: *r,
+            })
+            .collect())
+    }
+
+    async fn set_presence_rule(&self, rule: &crate::PresenceRule) -> Result<(), StoreError> {
+        let mut g = self.inner.lock();
+        if !g.subscribers.contains_key(&rule.watched) {
+            return Err(StoreError::NotFound {
+                what: format!("user {}", rule.watched),
+            });
+        }
+        g.presence_rules
+            .insert((rule.watched.clone(), rule.watcher.clone()), rule.rule);
+        Ok(())
+    }
+
+    async fn delete_presence_rule(
+        &self,
+        watched: &AddressOfRecord,
+        watcher: &AddressOfRecord,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .inner
+            .lock()
+            .presence_rules
+            .remove(&(watched.clone(), watcher.clone()))
+            .is_some())
     }
 }
 

@@ -71,4 +71,19 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_setting(&self, aor: &AddressOfRecord, name: &str) -> Result<bool, StoreError>;
     /// Every user's settings as (aor, name, value), ordered by user then name.
     async fn all_settings(&self) -> Result<Vec<(AddressOfRecord, String, String)>, StoreError>;
+
+    /// Presence watcher rules: every user's, or `watched`'s, ordered by user and watcher.
+    async fn presence_rules(
+        &self,
+        watched: Option<&AddressOfRecord>,
+    ) -> Result<Vec<crate::PresenceRule>, StoreError>;
+    /// Inserts or replaces a watcher rule of an existing user ([`StoreError::NotFound`]
+    /// otherwise).
+    async fn set_presence_rule(&self, rule: &crate::PresenceRule) -> Result<(), StoreError>;
+    /// Removes `watched`'s rule about `watcher`; false when there was none.
+    async fn delete_presence_rule(
+        &self,
+        watched: &AddressOfRecord,
+        watcher: &AddressOfRecord,
+    ) -> Result<bool, StoreError>;
 }

@@ -58,6 +58,14 @@ pub trait Directory: Send + Sync {
     fn voicemail(&self, _aor: &AddressOfRecord) -> Option<VoicemailRoute> {
         None
     }
+    /// `watched`'s rule about `watcher` (`switchboard presence allow|deny`), when any.
+    fn watcher_rule(
+        &self,
+        _watched: &AddressOfRecord,
+        _watcher: &AddressOfRecord,
+    ) -> Option<model::WatcherRule> {
+        None
+    }
 }
 
 #[derive(Default)]
@@ -74,6 +82,8 @@ pub struct StaticDirectory {
     settings: RwLock<HashMap<AddressOfRecord, UserSettings>>,
     /// Enabled mailboxes.
     voicemail: RwLock<HashMap<AddressOfRecord, VoicemailRoute>>,
+    /// Presence watcher rules: watched user -> watcher -> rule.
+    watcher_rules: RwLock<HashMap<AddressOfRecord, HashMap<AddressOfRecord, model::WatcherRule>>>,
 }
 
 impl StaticDirectory {
@@ -110,6 +120,32 @@ impl StaticDirectory {
     ) {
         let map = settings.into_iter().collect();
         *self.settings.write() = map;
+    }
+
+    /// Replaces every presence watcher rule.
+    pub fn replace_watcher_rules(&self, rules: impl IntoIterator<Item = model::PresenceRule>) {
+        let mut map: HashMap<AddressOfRecord, HashMap<AddressOfRecord, model::WatcherRule>> =
+            HashMap::new();
+        for r in rules {
+            map.entry(r.watched).or_default().insert(r.watcher, r.rule);
+        }
+        *self.watcher_rules.write() = map;
+    }
+
+    /// Replaces one user's presence watcher rules.
+    pub fn set_watcher_rules(
+        &self,
+        watched: &AddressOfRecord,
+        rules: impl IntoIterator<Item = model::PresenceRule>,
+    ) {
+        let of: HashMap<AddressOfRecord, model::WatcherRule> =
+            rules.into_iter().map(|r| (r.watcher, r.rule)).collect();
+        let mut map = self.watcher_rules.write();
+        if of.is_empty() {
+            map.remove(watched);
+        } else {
+            map.insert(watched.clone(), of);
+        }
     }
 
     /// Replaces every enabled mailbox.
@@ -174,6 +210,7 @@ impl StaticDirectory {
         }
         self.settings.write().remove(aor);
         self.voicemail.write().remove(aor);
+        self.watcher_rules.write().remove(aor);
     }
 
     /// Adds an alias or points it at another user.
@@ -287,6 +324,18 @@ impl Directory for StaticDirectory {
 
     fn voicemail(&self, aor: &AddressOfRecord) -> Option<VoicemailRoute> {
         self.voicemail.read().get(aor).copied()
+    }
+
+    fn watcher_rule(
+        &self,
+        watched: &AddressOfRecord,
+        watcher: &AddressOfRecord,
+    ) -> Option<model::WatcherRule> {
+        self.watcher_rules
+            .read()
+            .get(watched)?
+            .get(watcher)
+            .copied()
     }
 }
 

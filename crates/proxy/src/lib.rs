@@ -50,7 +50,7 @@ pub use directory::{Directory, StaticDirectory};
 pub use flood::{Cidr, FloodConfig};
 pub use interfaces::RouteProbe;
 pub use metrics::Metrics;
-pub use presence::PresenceConfig;
+pub use presence::{PresenceConfig, DEFAULT_EXPIRES as PRESENCE_MAX_EXPIRES};
 pub use pstn::{GatewayHealth, PstnTable, RouteMatch, DEFAULT_GATEWAY_TIMEOUT};
 pub use services::conference::{parse_numbers as parse_conference_numbers, ConferenceRouting};
 pub use services::media::{MediaService, MediaServicesConfig, UserMatch};

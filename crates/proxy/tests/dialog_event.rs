@@ -199,8 +199,18 @@ fn a_cancelled_call_and_an_expired_subscription() {
         b.contains("<state event=\"rejected\">terminated</state>"),
         "{b}"
     );
-    // After 60 s the subscription is gone: a new call tells carol nothing.
+    // After 60 s the subscription ends by the timer, with a final NOTIFY (RFC 6665
+    // §4.1.2.4); a new call then tells carol nothing.
     net.advance(Duration::from_secs(61));
+    let out = net.out();
+    let n = notifies(&out);
+    assert_eq!(n.len(), 1, "{out:?}");
+    assert_eq!(
+        n[0].header_by_name("Subscription-State"),
+        Some("terminated;reason=timeout")
+    );
+    assert!(body(&n[0]).contains("state=\"full\""), "{}", body(&n[0]));
+    net.send(udp(CAROL), &answer(&n[0], 200));
     net.out();
     net.send(
         udp(ALICE),
@@ -214,12 +224,12 @@ fn a_cancelled_call_and_an_expired_subscription() {
 fn who_may_watch_the_bounds_and_other_packages() {
     let mut net = net(3, 2);
     // Another package: 489 with the packages served.
-    let out = subscription("carol", CAROL, "bob", "p-1", "presence").send(&mut net);
+    let out = subscription("carol", CAROL, "bob", "p-1", "conference").send(&mut net);
     let r = response(&out);
     assert_eq!(r.status(), 489);
     assert_eq!(
         r.header_by_name("Allow-Events"),
-        Some("dialog, message-summary")
+        Some("dialog, presence, message-summary")
     );
     // A stranger is refused; a name nobody has is 404 for a local watcher.
     net.send(

@@ -86,6 +86,9 @@ enum Command {
     /// Call-pickup groups: `*8` picks up a call ringing another member.
     #[command(subcommand)]
     PickupGroup(cli::PickupGroupCmd),
+    /// Presence watcher rules: who may watch a user's lines and presence.
+    #[command(subcommand)]
+    Presence(cli::PresenceCmd),
     /// Voicemail: mailboxes, messages, greetings, prompts.
     #[command(subcommand)]
     Voicemail(cli::VoicemailCmd),
@@ -221,6 +224,7 @@ fn main() -> ExitCode {
             Command::Forward(c) => cli::forward(&cfg, c, args.json).await,
             Command::Screen(c) => cli::screen(&cfg, c, args.json).await,
             Command::PickupGroup(c) => cli::pickup_group(&cfg, c, args.json).await,
+            Command::Presence(c) => cli::presence(&cfg, c, args.json).await,
             Command::Findme(c) => cli::findme(&cfg, c, args.json).await,
             Command::Voicemail(c) => cli::voicemail(&cfg, c, args.json).await,
             Command::Admin(c) => cli::portal_admin(&cfg, c, args.json).await,

@@ -129,6 +129,9 @@ pub async fn apply(
             let route = store.mailbox(aor).await?.as_ref().and_then(voicemail_route);
             dir.set_voicemail(aor.clone(), route);
         }
+        ChangeNotice::PresenceRules(aor, _) => {
+            dir.set_watcher_rules(aor, store.presence_rules(Some(aor)).await?);
+        }
         // The PSTN tables are the applier's (`Applier::with_pstn`).
         ChangeNotice::Gateway(..)
         | ChangeNotice::Route(..)

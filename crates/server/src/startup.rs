@@ -25,6 +25,7 @@ pub async fn reload_directory(
         .map(|a| (a.alias, a.target));
     dir.replace(domains, users, aliases);
     dir.replace_settings(model::UserSettings::group(store.all_settings().await?));
+    dir.replace_watcher_rules(store.presence_rules(None).await?);
     dir.replace_voicemail(
         store
             .mailboxes()

@@ -21,6 +21,7 @@ mod connect;
 mod dialect;
 mod domains;
 mod portal;
+mod presence_rules;
 mod pstn;
 mod records;
 mod schema;
@@ -143,6 +144,25 @@ impl Store for SqlStore {
 
     async fn all_settings(&self) -> Result<Vec<(AddressOfRecord, String, String)>, StoreError> {
         settings::all(self).await
+    }
+
+    async fn presence_rules(
+        &self,
+        watched: Option<&AddressOfRecord>,
+    ) -> Result<Vec<model::PresenceRule>, StoreError> {
+        presence_rules::list(self, watched).await
+    }
+
+    async fn set_presence_rule(&self, rule: &model::PresenceRule) -> Result<(), StoreError> {
+        presence_rules::set(self, rule).await
+    }
+
+    async fn delete_presence_rule(
+        &self,
+        watched: &AddressOfRecord,
+        watcher: &AddressOfRecord,
+    ) -> Result<bool, StoreError> {
+        presence_rules::delete(self, watched, watcher).await
     }
 }
 

@@ -148,6 +148,7 @@ pub(crate) async fn delete(s: &SqlStore, aor: &AddressOfRecord) -> Result<(), St
         "DELETE FROM aliases WHERE username = ? AND domain = ?",
         "DELETE FROM bindings WHERE username = ? AND domain = ?",
         "DELETE FROM user_settings WHERE username = ? AND domain = ?",
+        "DELETE FROM presence_rules WHERE username = ? AND domain = ?",
     ]
     .map(|sql| (sql, vec![&u, &d]));
     // Other users' forwarding and find-me rows pointing at this user, or at one of

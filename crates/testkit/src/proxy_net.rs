@@ -109,13 +109,13 @@ impl Net {
 
     /// A proxy on `cfg` serving `dir`, at time zero.
     pub fn with_directory(cfg: ProxyConfig, dir: StaticDirectory) -> Net {
+        Net::with_shared_directory(cfg, Arc::new(dir))
+    }
+
+    /// A proxy on `cfg` serving `dir`, which the test keeps to change while it runs.
+    pub fn with_shared_directory(cfg: ProxyConfig, dir: Arc<StaticDirectory>) -> Net {
         let registrar = Registrar::new(RegistrarConfig::default(), Arc::new(Location::new(1000)));
-        let proxy = Proxy::new(
-            cfg,
-            sip_transaction::Config::default(),
-            registrar,
-            Arc::new(dir),
-        );
+        let proxy = Proxy::new(cfg, sip_transaction::Config::default(), registrar, dir);
         Net {
             proxy,
             now: Duration::ZERO,

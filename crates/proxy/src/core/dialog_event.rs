@@ -1,9 +1,11 @@
 //! The dialog event package served by the server (RFC 4235 over RFC 6665): busy-lamp
 //! fields, and the dialog ids a pickup (RFC 5359 §2.16) or an automatic redial (§2.17)
-//! needs. The [`DialogEvents`] stage answers a SUBSCRIBE `Event: dialog` to a local user
-//! (new, refresh, or `Expires: 0`), NOTIFYs the user's dialogs at once (full state), then
-//! each change of one of them (partial state), and answers 489 with `Allow-Events` to
-//! event packages the server does not serve.
+//! needs; and the subscription side of the presence package (RFC 3856). The
+//! [`DialogEvents`] stage answers a SUBSCRIBE `Event: dialog` or `Event: presence` to a
+//! local user (new, refresh, or `Expires: 0`), NOTIFYs the user's state at once (full
+//! state), then each change (a dialog's partial state; the composed PIDF document), and
+//! answers 489 with `Allow-Events` to event packages the server does not serve. An
+//! expired subscription gets its final NOTIFY from the timer (`publish.rs`).
 //!
 //! The dialog state comes from the engine: a call is followed from the moment it is
 //! forwarded (`request_route.rs`, trying), through the provisional and 2xx answers the
@@ -24,14 +26,12 @@ use crate::events::{is_initial_invite, Finished};
 use crate::oplog::Hangup;
 use crate::presence::calls::FollowedCall;
 use crate::presence::dialog_info::{self, DialogState, Direction, TerminatedBy};
-use crate::presence::watchers::{Refused, Watch};
+use crate::presence::pidf;
+use crate::presence::watchers::{Package, Refused, Watch};
 use crate::presence::{event_package, granted, ALLOW_EVENTS};
 use crate::services::mwi::DialogKey;
 
 use super::originate::{Origin, Outgoing};
-
-/// The event package.
-const EVENT: &str = "dialog";
 
 /// The presence stage: SUBSCRIBEs to local users that no earlier stage took.
 pub(super) struct DialogEvents;
@@ -46,15 +46,23 @@ impl Stage for DialogEvents {
         {
             return Flow::Continue;
         }
-        let package = cx.req.header_by_name("Event").map(event_package);
-        if package.as_deref() != Some(EVENT) {
-            return Answer::new(489, "Bad Event")
-                .with("Allow-Events", ALLOW_EVENTS)
-                .into();
-        }
-        match p.dialog_subscribe(cx) {
+        let package = match cx.req.header_by_name("Event").map(event_package).as_deref() {
+            Some("dialog") => Package::Dialog,
+            Some("presence") => Package::Presence,
+            _ => {
+                return Answer::new(489, "Bad Event")
+                    .with("Allow-Events", ALLOW_EVENTS)
+                    .into()
+            }
+        };
+        match p.subscribe(cx, package) {
             Some(answer) => {
-                tracing::debug!(status = answer.status, "dialog SUBSCRIBE refused");
+                tracing::info!(
+                    status = answer.status,
+                    reason = answer.reason.unwrap_or(""),
+                    package = package.as_str(),
+                    "SUBSCRIBE refused"
+                );
                 Flow::Reply(answer)
             }
             None => Flow::Answered,
@@ -64,7 +72,7 @@ impl Stage for DialogEvents {
 
 /// What a NOTIFY tells.
 #[derive(Debug, Clone, Copy)]
-enum Tell {
+pub(super) enum Tell {
     /// Every dialog of the user (a new subscription, a refresh).
     Full,
     /// One call changed: its dialog only.
@@ -74,11 +82,11 @@ enum Tell {
 }
 
 impl Proxy {
-    /// A SUBSCRIBE `Event: dialog` for a local user: None when answered here (200 and a
-    /// NOTIFY), else the refusal.
-    fn dialog_subscribe(&mut self, cx: &RequestCtx) -> Option<Answer> {
+    /// A SUBSCRIBE `Event: dialog` or `presence` for a local user: None when answered
+    /// here (200 and a NOTIFY), else the refusal.
+    fn subscribe(&mut self, cx: &RequestCtx, package: Package) -> Option<Answer> {
         let (now, req) = (cx.now, &cx.req);
-        let expires = granted(req.expires());
+        let expires = granted(req.expires(), self.cfg.services.presence.min_expires);
         if let Some(to_tag) = req.to_tag() {
             let key: DialogKey = (
                 req.call_id().to_string(),
@@ -88,15 +96,16 @@ impl Proxy {
             let Some(w) = self.watchers.get_mut(now, &key) else {
                 return Some(Answer::new(481, "Subscription Does Not Exist"));
             };
-            w.expires_at = now + Duration::from_secs(u64::from(expires));
             w.dest = cx.source;
+            self.watchers
+                .set_end(&key, now + Duration::from_secs(u64::from(expires)));
             self.answer_subscribe(now, cx.id, req, &cx.source, None, expires);
             let tell = if expires == 0 {
                 Tell::Final
             } else {
                 Tell::Full
             };
-            self.send_dialog_notify(now, &key, tell);
+            self.send_notify(now, &key, tell);
             return None;
         }
         let presence = &self.cfg.services.presence;
@@ -107,21 +116,30 @@ impl Proxy {
         };
         let dialled = AddressOfRecord::new(cx.ruri_user().unwrap_or(""), &self.dialled_domain(cx));
         let watched = self.directory.resolve_alias(&dialled).unwrap_or(dialled);
-        if !any_domain && watcher.domain != watched.domain {
-            return Some(Answer::new(403, "Watcher Not Allowed"));
+        // The watched user's own rule first (`switchboard presence allow|deny`), then
+        // the default: the same domain.
+        match self.directory.watcher_rule(&watched, &watcher) {
+            Some(model::WatcherRule::Deny) => return Some(Answer::new(403, "Watcher Denied")),
+            Some(model::WatcherRule::Allow) => {}
+            None if !any_domain && watcher.domain != watched.domain => {
+                return Some(Answer::new(403, "Watcher Not Allowed"));
+            }
+            None => {}
         }
         if !self.directory.is_subscriber(&watched) {
             return Some(Answer::new(404, "Not Found"));
         }
+        let content_type = match package {
+            Package::Dialog => dialog_info::CONTENT_TYPE,
+            Package::Presence => pidf::CONTENT_TYPE,
+        };
         if let Some(accept) = req.header_by_name("Accept") {
             let ok = accept.split(',').any(|t| {
                 let t = t.split(';').next().unwrap_or("").trim();
-                t.eq_ignore_ascii_case(dialog_info::CONTENT_TYPE) || t == "*/*"
+                t.eq_ignore_ascii_case(content_type) || t == "*/*"
             });
             if !ok {
-                return Some(
-                    Answer::new(406, "Not Acceptable").with("Accept", dialog_info::CONTENT_TYPE),
-                );
+                return Some(Answer::new(406, "Not Acceptable").with("Accept", content_type));
             }
         }
         let contact = req
@@ -134,6 +152,7 @@ impl Proxy {
         let tag = self.new_tag();
         let key: DialogKey = (req.call_id().to_string(), from_tag.to_string(), tag.clone());
         let w = Watch {
+            package,
             watched,
             watcher,
             remote_uri: req
@@ -149,15 +168,15 @@ impl Proxy {
         match self.watchers.insert(now, key.clone(), w) {
             Ok(()) => {}
             Err(Refused::Full) => {
-                tracing::warn!(%watcher, %watched, "dialog subscription refused: the table is full");
+                tracing::warn!(%watcher, %watched, "subscription refused: the table is full");
                 return Some(Answer::retry_after(503, "Too Many Subscriptions", 60));
             }
             Err(Refused::UserFull) => {
-                tracing::info!(%watcher, %watched, "dialog subscription refused: too many for this watcher");
+                tracing::info!(%watcher, %watched, "subscription refused: too many for this watcher");
                 return Some(Answer::new(403, "Too Many Subscriptions For This User"));
             }
         }
-        tracing::debug!(%watcher, %watched, expires, "dialog subscription");
+        tracing::debug!(%watcher, %watched, expires, package = package.as_str(), "subscription");
         self.answer_subscribe(now, cx.id, req, &cx.source, Some(&tag), expires);
         // RFC 6665 §4.2.1.2: the current state at once (a fetch when Expires is 0).
         let tell = if expires == 0 {
@@ -165,7 +184,7 @@ impl Proxy {
         } else {
             Tell::Full
         };
-        self.send_dialog_notify(now, &key, tell);
+        self.send_notify(now, &key, tell);
         None
     }
 
@@ -275,14 +294,14 @@ impl Proxy {
             .map(|(u, d)| (u.clone(), d))
             .collect();
         for (user, direction) in sides {
-            for key in self.watchers.of(now, &user) {
-                self.send_dialog_notify(now, &key, Tell::Change(call, direction));
+            for key in self.watchers.of(now, &user, Package::Dialog) {
+                self.send_notify(now, &key, Tell::Change(call, direction));
             }
         }
     }
 
     /// NOTIFYs one subscription; [`Tell::Final`] ends it.
-    fn send_dialog_notify(&mut self, now: Duration, key: &DialogKey, tell: Tell) {
+    pub(super) fn send_notify(&mut self, now: Duration, key: &DialogKey, tell: Tell) {
         let w = match tell {
             Tell::Final => self.watchers.remove(key),
             _ => self.watchers.get_mut(now, key).map(|w| {
@@ -302,21 +321,27 @@ impl Proxy {
             _ => w.version - 1,
         };
         let entity = format!("sip:{}", w.watched);
-        let body = match tell {
-            Tell::Change(call, direction) => {
+        let (content_type, body) = match (w.package, tell) {
+            (Package::Presence, _) => (
+                pidf::CONTENT_TYPE,
+                pidf::compose(&entity, self.publications.documents(&w.watched)),
+            ),
+            (Package::Dialog, Tell::Change(call, direction)) => {
                 let Some(c) = self.followed.get(call) else {
                     return;
                 };
-                dialog_info::body(&entity, version, false, &[c.view(call, direction)])
+                let b = dialog_info::body(&entity, version, false, &[c.view(call, direction)]);
+                (dialog_info::CONTENT_TYPE, b)
             }
-            Tell::Full | Tell::Final => {
+            (Package::Dialog, Tell::Full | Tell::Final) => {
                 let views: Vec<_> = self
                     .followed
                     .of(&w.watched)
                     .into_iter()
                     .map(|(id, d, c)| c.view(id, d))
                     .collect();
-                dialog_info::body(&entity, version, true, &views)
+                let b = dialog_info::body(&entity, version, true, &views);
+                (dialog_info::CONTENT_TYPE, b)
             }
         };
         let state = match tell {
@@ -330,7 +355,8 @@ impl Proxy {
         let mut headers = String::with_capacity(160);
         let _ = write!(
             headers,
-            "Contact: {contact}\r\nEvent: {EVENT}\r\nSubscription-State: {state}\r\n"
+            "Contact: {contact}\r\nEvent: {}\r\nSubscription-State: {state}\r\n",
+            w.package.as_str()
         );
         let (call_id, remote_tag, local_tag) = key;
         self.originate(
@@ -344,7 +370,7 @@ impl Proxy {
                 call_id,
                 cseq: w.cseq,
                 headers: &headers,
-                body: Some((dialog_info::CONTENT_TYPE, &body)),
+                body: Some((content_type, &body)),
             },
             Origin::DialogNotify(key.clone()),
         );
@@ -355,7 +381,7 @@ impl Proxy {
     pub(super) fn dialog_notify_answered(&mut self, key: &DialogKey, status: u16) {
         if matches!(status, 481 | 408 | 503) || status >= 600 {
             if let Some(w) = self.watchers.remove(key) {
-                tracing::debug!(watched = %w.watched, status, "dialog subscription ended by its NOTIFY's answer");
+                tracing::debug!(watched = %w.watched, status, "subscription ended by its NOTIFY's answer");
             }
         }
     }
@@ -369,15 +395,18 @@ impl Proxy {
     pub(super) fn render_presence_metrics(&self, out: &mut String) {
         let _ = writeln!(
             out,
-            "# HELP switchboard_dialog_subscriptions Dialog-event (BLF) subscriptions held.\n\
+            "# HELP switchboard_dialog_subscriptions Dialog-event (BLF) and presence subscriptions held.\n\
              # TYPE switchboard_dialog_subscriptions gauge\nswitchboard_dialog_subscriptions {}\n\
              # HELP switchboard_dialog_calls_followed Calls followed for their dialog state.\n\
              # TYPE switchboard_dialog_calls_followed gauge\nswitchboard_dialog_calls_followed {}\n\
              # HELP switchboard_dialog_calls_unfollowed_total Calls not followed: the table was full.\n\
-             # TYPE switchboard_dialog_calls_unfollowed_total counter\nswitchboard_dialog_calls_unfollowed_total {}",
+             # TYPE switchboard_dialog_calls_unfollowed_total counter\nswitchboard_dialog_calls_unfollowed_total {}\n\
+             # HELP switchboard_presence_publications Presence publications (one per publishing device) held.\n\
+             # TYPE switchboard_presence_publications gauge\nswitchboard_presence_publications {}",
             self.watchers.len(),
             self.followed.len(),
-            self.followed.untracked
+            self.followed.untracked,
+            self.publications.len()
         );
     }
 }

@@ -43,6 +43,7 @@ mod output;
 mod pickup;
 mod pipeline;
 mod probe;
+mod publish;
 mod query;
 mod registration;
 mod request_route;
@@ -81,7 +82,7 @@ pub struct ProxyStats {
 /// Prefix of the To tags this proxy generates, to recognise ACKs for its own answers.
 pub(super) const TAG_PREFIX: &str = "swbd";
 
-pub(super) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER";
+pub(super) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER, PUBLISH";
 
 /// The stateful proxy. See the crate documentation.
 pub struct Proxy {
@@ -139,6 +140,8 @@ pub struct Proxy {
     watchers: crate::presence::watchers::Watchers,
     /// Calls followed for their dialog state (`dialog_event.rs`).
     followed: crate::presence::calls::FollowedCalls,
+    /// Presence publications, one per device (`publish.rs`).
+    publications: crate::presence::publications::Publications,
 }
 
 pub(super) fn reliability(d: &Destination) -> Reliability {
@@ -180,6 +183,10 @@ impl Proxy {
                 cfg.services.presence.max_per_user,
             ),
             followed: crate::presence::calls::FollowedCalls::new(cfg.services.presence.max_calls),
+            publications: crate::presence::publications::Publications::new(
+                cfg.services.presence.max_publications,
+                cfg.services.presence.max_publications_per_user,
+            ),
             auth,
             metrics: Metrics::default(),
             draining: false,
@@ -332,6 +339,11 @@ impl Proxy {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        // Publications and subscriptions ending (`publish.rs`).
+        let fork_deadline = match (fork_deadline, self.presence_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         match (self.layer.poll_timeout(), fork_deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -368,6 +380,7 @@ impl Proxy {
         if self.pstn.probes_due().is_some_and(|d| d <= now) {
             self.run_probes(now);
         }
+        self.presence_timers(now); // publish.rs
         self.pump(now);
     }
 

@@ -24,6 +24,7 @@ use super::pipeline::{
     ByeAccounting, Draining, Identity, LoopDetection, LooseRoute, NotLocal, RequestUri, Sanity,
     ToServer,
 };
+use super::publish::Publish;
 use super::query::{Parked, Query, MAX_QUERIES_PER_REQUEST};
 use super::registration::Registrar;
 use super::screening::{IncomingScreening, OutgoingScreening};
@@ -70,8 +71,11 @@ pub(super) const REQUEST_ROUTE: &[&dyn Stage] = &[
     // Media services by name or number (music on hold, announcements): to the service
     // host, for any caller.
     &MediaServices,
-    // Presence: `Event: dialog` SUBSCRIBEs answered by the server (RFC 4235), other
-    // packages 489.
+    // Presence: PUBLISH of a user's own presence to the server (RFC 3903, PIDF), 400 for
+    // a malformed document, 415, 423, 412, 489.
+    &Publish,
+    // Presence: `Event: dialog` and `presence` SUBSCRIBEs answered by the server (RFC 4235,
+    // RFC 3856), other packages 489.
     &DialogEvents,
     // RFC 5359 §2.16 call pickup: an INVITE with Replaces for a ringing call, or `*8<ext>`,
     // goes to that call's caller; its ringing branches are CANCELled once answered.

@@ -151,9 +151,82 @@ pub(crate) fn body(entity: &str, version: u32, full: bool, dialogs: &[DialogView
     out
 }
 
+/// The dialog-info namespace.
+pub const NS: &str = "urn:ietf:params:xml:ns:dialog-info";
+
+/// Checks a published `application/dialog-info+xml` body (RFC 4235 §4): the reason phrase
+/// of a 400 naming the first problem, if any.
+pub(crate) fn check(body: &[u8]) -> Result<(), &'static str> {
+    let root = super::xml::parse(body).map_err(|e| e.reason())?;
+    if root.ns != NS || root.name != "dialog-info" {
+        return Err("Not A Dialog-Info Document");
+    }
+    if root
+        .attr("version")
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .is_none()
+    {
+        return Err("Dialog-Info Without A Numeric Version");
+    }
+    if !matches!(root.attr("state"), Some("full" | "partial")) {
+        return Err("Dialog-Info State Not Full Or Partial");
+    }
+    if root.attr("entity").is_none_or(|e| e.trim().is_empty()) {
+        return Err("Dialog-Info Without Entity");
+    }
+    for d in root.children(NS, "dialog") {
+        if d.attr("id").is_none_or(|i| i.trim().is_empty()) {
+            return Err("Dialog Without Id");
+        }
+        let state = d.child(NS, "state").ok_or("Dialog Without State")?;
+        if !matches!(
+            state.text.trim(),
+            "trying" | "proceeding" | "early" | "confirmed" | "terminated"
+        ) {
+            return Err("Dialog State Unknown");
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn published_dialog_info_is_checked() {
+        let ours = body("sip:bob@example.com", 0, true, &[]);
+        assert_eq!(check(ours.as_bytes()), Ok(()));
+        let doc = |inner: &str| {
+            format!("<dialog-info xmlns=\"{NS}\" version=\"1\" state=\"full\" entity=\"sip:b@x\">{inner}</dialog-info>")
+        };
+        assert_eq!(
+            check(doc("<dialog id=\"1\"><state>early</state></dialog>").as_bytes()),
+            Ok(())
+        );
+        assert_eq!(check(b"<dialog-info"), Err("Malformed XML"));
+        assert_eq!(
+            check(b"<presence xmlns=\"urn:ietf:params:xml:ns:pidf\"/>"),
+            Err("Not A Dialog-Info Document")
+        );
+        assert_eq!(
+            check(doc("<dialog><state>early</state></dialog>").as_bytes()),
+            Err("Dialog Without Id")
+        );
+        assert_eq!(
+            check(doc("<dialog id=\"1\"/>").as_bytes()),
+            Err("Dialog Without State")
+        );
+        assert_eq!(
+            check(doc("<dialog id=\"1\"><state>ringing</state></dialog>").as_bytes()),
+            Err("Dialog State Unknown")
+        );
+        let no_version = format!("<dialog-info xmlns=\"{NS}\" state=\"full\" entity=\"sip:b@x\"/>");
+        assert_eq!(
+            check(no_version.as_bytes()),
+            Err("Dialog-Info Without A Numeric Version")
+        );
+    }
 
     #[test]
     fn full_and_partial_documents_carry_ids_tags_and_states() {

@@ -1,12 +1,15 @@
-//! Dialog-event subscriptions (RFC 6665 over RFC 4235): who watches whom, found by the
-//! subscription's dialog (refreshes, NOTIFY answers) and by the watched user (fan-out on
-//! a call's change). Each keeps the CSeq of our NOTIFYs and the dialog-info version.
+//! Subscriptions to the dialog and presence event packages (RFC 6665 over RFC 4235 and
+//! RFC 3856): who watches whom, found by the subscription's dialog (refreshes, NOTIFY
+//! answers) and by the watched user (fan-out on a change). Each keeps the CSeq of our
+//! NOTIFYs and the dialog-info version.
 //!
 //! Bounded twice: in total (`[presence] max_subscriptions`, over it: 503) and per watcher
-//! (`max_per_user`, over it: 403). Expired subscriptions are dropped when met (a refresh,
-//! a fan-out, a full table): no timer is needed.
+//! (`max_per_user`, over it: 403). Ends are kept in a heap for the proxy's timer
+//! ([`Watchers::next_expiry`], [`Watchers::due`]), which sends the final NOTIFY of an
+//! expired subscription (RFC 6665 §4.1.2.4); an expired one is not refreshed nor told.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
 
 use model::AddressOfRecord;
@@ -14,9 +17,30 @@ use model::AddressOfRecord;
 use crate::destination::Destination;
 use crate::services::mwi::DialogKey;
 
+/// The event package of a subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Package {
+    /// `dialog` (RFC 4235).
+    Dialog,
+    /// `presence` (RFC 3856).
+    Presence,
+}
+
+impl Package {
+    /// The `Event` header's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Package::Dialog => "dialog",
+            Package::Presence => "presence",
+        }
+    }
+}
+
 /// One watcher's subscription.
 #[derive(Debug, Clone)]
 pub(crate) struct Watch {
+    /// Its event package.
+    pub package: Package,
     /// The user watched.
     pub watched: AddressOfRecord,
     /// Who watches (the bound per user).
@@ -50,6 +74,9 @@ pub(crate) struct Watchers {
     by_dialog: HashMap<DialogKey, Watch>,
     by_watched: HashMap<AddressOfRecord, Vec<DialogKey>>,
     per_watcher: HashMap<AddressOfRecord, usize>,
+    /// Ends to look at, earliest first; an entry whose subscription is gone or whose end
+    /// moved is stale and skipped.
+    ends: BinaryHeap<Reverse<(Duration, DialogKey)>>,
     max: usize,
     max_per_user: usize,
 }
@@ -83,19 +110,67 @@ impl Watchers {
             .entry(w.watched.clone())
             .or_default()
             .push(key.clone());
+        self.ends.push(Reverse((w.expires_at, key.clone())));
         if let Some(old) = self.by_dialog.insert(key.clone(), w) {
             // The same dialog again (cannot happen with our fresh tags): keep counts true.
             self.unindex(&key, &old);
         }
+        self.compact();
         Ok(())
     }
 
-    /// The live subscription of a dialog (an expired one is dropped).
+    /// The live subscription of a dialog (an expired one waits for the timer).
     pub fn get_mut(&mut self, now: Duration, key: &DialogKey) -> Option<&mut Watch> {
-        if self.by_dialog.get(key).is_some_and(|w| w.expires_at <= now) {
-            self.remove(key);
+        self.by_dialog.get_mut(key).filter(|w| w.expires_at > now)
+    }
+
+    /// A subscription refreshed: its new end.
+    pub fn set_end(&mut self, key: &DialogKey, at: Duration) {
+        if let Some(w) = self.by_dialog.get_mut(key) {
+            w.expires_at = at;
+            self.ends.push(Reverse((at, key.clone())));
+            self.compact();
         }
-        self.by_dialog.get_mut(key)
+    }
+
+    /// When the next subscription ends.
+    pub fn next_expiry(&mut self) -> Option<Duration> {
+        while let Some(Reverse((at, key))) = self.ends.peek() {
+            if self.by_dialog.get(key).is_some_and(|w| w.expires_at == *at) {
+                return Some(*at);
+            }
+            self.ends.pop();
+        }
+        None
+    }
+
+    /// The subscriptions ended by `now` (still held: the caller NOTIFYs and removes them).
+    pub fn due(&mut self, now: Duration) -> Vec<DialogKey> {
+        let mut due = Vec::new();
+        while let Some(Reverse((at, _))) = self.ends.peek() {
+            if *at > now {
+                break;
+            }
+            let Some(Reverse((at, key))) = self.ends.pop() else {
+                break;
+            };
+            if self.by_dialog.get(&key).is_some_and(|w| w.expires_at == at) {
+                due.push(key);
+            }
+        }
+        due
+    }
+
+    /// Keeps the heap of ends within a bound of the table (refreshes leave stale ones).
+    fn compact(&mut self) {
+        if self.ends.len() > 2 * self.by_dialog.len() + 64 {
+            let live: Vec<Reverse<(Duration, DialogKey)>> = self
+                .by_dialog
+                .iter()
+                .map(|(k, w)| Reverse((w.expires_at, k.clone())))
+                .collect();
+            self.ends = live.into();
+        }
     }
 
     /// Ends a subscription.
@@ -135,19 +210,19 @@ impl Watchers {
         }
     }
 
-    /// The live subscriptions to `user` (expired ones of it are dropped).
-    pub fn of(&mut self, now: Duration, user: &AddressOfRecord) -> Vec<DialogKey> {
+    /// The live subscriptions to `user` for `package` (expired ones wait for the timer).
+    pub fn of(&self, now: Duration, user: &AddressOfRecord, package: Package) -> Vec<DialogKey> {
         let Some(keys) = self.by_watched.get(user) else {
             return Vec::new();
         };
-        let (live, dead): (Vec<DialogKey>, Vec<DialogKey>) = keys
-            .iter()
+        keys.iter()
+            .filter(|k| {
+                self.by_dialog
+                    .get(*k)
+                    .is_some_and(|w| w.expires_at > now && w.package == package)
+            })
             .cloned()
-            .partition(|k| self.by_dialog.get(k).is_some_and(|w| w.expires_at > now));
-        for k in dead {
-            self.remove(&k);
-        }
-        live
+            .collect()
     }
 
     /// Someone watches `user` (cheap: no allocation).
@@ -168,6 +243,7 @@ mod tests {
 
     fn watch(watched: &str, watcher: &str, expires: u64) -> Watch {
         Watch {
+            package: Package::Dialog,
             watched: AddressOfRecord::new(watched, "example.com"),
             watcher: AddressOfRecord::new(watcher, "example.com"),
             remote_uri: format!("sip:{watcher}@example.com"),
@@ -204,27 +280,39 @@ mod tests {
             Err(Refused::Full)
         );
         let bob = AddressOfRecord::new("bob", "example.com");
-        let mut of_bob = t.of(now, &bob);
+        let mut of_bob = t.of(now, &bob, Package::Dialog);
         of_bob.sort();
         assert_eq!(of_bob, [key("1"), key("3")]);
+        assert!(t.of(now, &bob, Package::Presence).is_empty());
         t.remove(&key("1"));
-        assert_eq!(t.of(now, &bob), [key("3")]);
+        assert_eq!(t.of(now, &bob, Package::Dialog), [key("3")]);
         t.insert(now, key("5"), watch("dave", "alice", 10)).unwrap();
         assert_eq!(t.len(), 3);
     }
 
     #[test]
-    fn expired_subscriptions_are_forgotten_when_met() {
+    fn expired_subscriptions_are_due_on_the_timer() {
         let mut t = Watchers::new(2, 2);
         t.insert(Duration::ZERO, key("1"), watch("bob", "alice", 10))
             .unwrap();
         t.insert(Duration::ZERO, key("2"), watch("bob", "carol", 30))
             .unwrap();
         let bob = AddressOfRecord::new("bob", "example.com");
-        assert_eq!(t.of(Duration::from_secs(20), &bob), [key("2")]);
-        assert!(t.get_mut(Duration::from_secs(40), &key("2")).is_none());
+        assert_eq!(
+            t.of(Duration::from_secs(20), &bob, Package::Dialog),
+            [key("2")]
+        );
+        assert!(t.get_mut(Duration::from_secs(20), &key("1")).is_none());
+        assert_eq!(t.next_expiry(), Some(Duration::from_secs(10)));
+        t.set_end(&key("1"), Duration::from_secs(50));
+        assert_eq!(t.next_expiry(), Some(Duration::from_secs(30)));
+        assert!(t.due(Duration::from_secs(29)).is_empty());
+        assert_eq!(t.due(Duration::from_secs(30)), [key("2")]);
+        t.remove(&key("2"));
+        assert_eq!(t.due(Duration::from_secs(60)), [key("1")]);
+        t.remove(&key("1"));
         assert!(!t.watched(&bob));
-        assert_eq!(t.len(), 0);
+        assert_eq!(t.next_expiry(), None);
         t.insert(Duration::from_secs(40), key("3"), watch("bob", "alice", 50))
             .unwrap();
         assert!(t.watched(&bob));

@@ -22,6 +22,12 @@ pub struct PresenceSection {
     pub any_domain: bool,
     /// Dialled with an extension (`*8101`): directed call pickup.
     pub pickup_code: String,
+    /// Most presence publications (one per publishing device) at once; more get 503.
+    pub max_publications: usize,
+    /// Most publications one user's devices hold; more get 403.
+    pub max_publications_per_user: usize,
+    /// Shortest subscription or publication granted, seconds (PUBLISH below it: 423).
+    pub min_expires: u32,
 }
 
 impl Default for PresenceSection {
@@ -34,6 +40,9 @@ impl Default for PresenceSection {
             max_calls: d.max_calls,
             any_domain: d.any_domain,
             pickup_code: d.pickup_code,
+            max_publications: d.max_publications,
+            max_publications_per_user: d.max_publications_per_user,
+            min_expires: d.min_expires,
         }
     }
 }
@@ -48,6 +57,9 @@ impl PresenceSection {
             max_calls: self.max_calls,
             any_domain: self.any_domain,
             pickup_code: self.pickup_code.clone(),
+            max_publications: self.max_publications,
+            max_publications_per_user: self.max_publications_per_user,
+            min_expires: self.min_expires,
         }
     }
 
@@ -69,6 +81,20 @@ impl PresenceSection {
                 .all(|b| b.is_ascii_digit() || b == b'*' || b == b'#');
         if !ok {
             bail!("presence.pickup_code: {code:?} must be 1 to 8 of 0-9, * and #");
+        }
+        if self.max_publications == 0 {
+            bail!("presence.max_publications: must be at least 1");
+        }
+        if self.max_publications_per_user == 0
+            || self.max_publications_per_user > self.max_publications
+        {
+            bail!("presence.max_publications_per_user: must be 1 to presence.max_publications");
+        }
+        if self.min_expires == 0 || self.min_expires > proxy::PRESENCE_MAX_EXPIRES {
+            bail!(
+                "presence.min_expires: must be 1 to {} seconds",
+                proxy::PRESENCE_MAX_EXPIRES
+            );
         }
         if self.max_calls == 0 {
             bail!("presence.max_calls: must be at least 1");

@@ -1,0 +1,94 @@
+//! Presence watcher rules (`presence_rules`, migration 6) on every backend: SQLite always,
+//! MariaDB and PostgreSQL when `SWITCHBOARD_TEST_MYSQL_URL` / `SWITCHBOARD_TEST_POSTGRES_URL`
+//! are set (`eval "$(scripts/dbs.sh)"`; required with `SWITCHBOARD_REQUIRE_DBS=1`), as in `store.rs`.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod common;
+
+use common::{run_then, scratch_database};
+use model::{AddressOfRecord, PresenceRule, Store, StoreError, Subscriber, WatcherRule};
+use storage::{Backend, SqlStore};
+
+async fn exercise(s: &SqlStore) {
+    s.add_domain("example.com").await.unwrap();
+    let [alice, bob, carol] =
+        ["alice", "bob", "carol"].map(|u| AddressOfRecord::new(u, "example.com"));
+    for aor in [&alice, &bob, &carol] {
+        s.add_subscriber(&Subscriber {
+            aor: aor.clone(),
+            ha1_md5: "m".into(),
+            ha1_sha256: "s".into(),
+        })
+        .await
+        .unwrap();
+    }
+    let rule = |watched: &AddressOfRecord, watcher: &AddressOfRecord, rule| PresenceRule {
+        watched: watched.clone(),
+        watcher: watcher.clone(),
+        rule,
+    };
+    let nobody = AddressOfRecord::new("nobody", "example.com");
+    assert!(matches!(
+        s.set_presence_rule(&rule(&nobody, &alice, WatcherRule::Deny))
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let stranger = AddressOfRecord::new("mallory", "other.example");
+    s.set_presence_rule(&rule(&bob, &carol, WatcherRule::Allow))
+        .await
+        .unwrap();
+    s.set_presence_rule(&rule(&bob, &stranger, WatcherRule::Allow))
+        .await
+        .unwrap();
+    s.set_presence_rule(&rule(&alice, &carol, WatcherRule::Deny))
+        .await
+        .unwrap();
+    // A second rule about the same watcher replaces the first.
+    s.set_presence_rule(&rule(&bob, &carol, WatcherRule::Deny))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.presence_rules(Some(&bob)).await.unwrap(),
+        [
+            rule(&bob, &carol, WatcherRule::Deny),
+            rule(&bob, &stranger, WatcherRule::Allow)
+        ]
+    );
+    assert_eq!(s.presence_rules(None).await.unwrap().len(), 3);
+    assert!(s.delete_presence_rule(&bob, &stranger).await.unwrap());
+    assert!(!s.delete_presence_rule(&bob, &stranger).await.unwrap());
+    // A deleted user's rules go with it.
+    s.delete_subscriber(&bob).await.unwrap();
+    assert_eq!(
+        s.presence_rules(None).await.unwrap(),
+        [rule(&alice, &carol, WatcherRule::Deny)]
+    );
+    s.delete_domain("example.com").await.unwrap();
+    assert!(s.presence_rules(None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn sqlite_presence_rules() {
+    let s = SqlStore::connect("sqlite::memory:", 1).await.unwrap();
+    exercise(&s).await;
+    s.close().await;
+}
+
+/// [`exercise`] on a new database of the server of `backend`, if under test.
+async fn on_server(backend: Backend) {
+    let Some(db) = scratch_database(backend, "switchboard_pr").await else {
+        return;
+    };
+    let s = SqlStore::connect(&db.url, 2).await.unwrap();
+    run_then(s, |s| async move { exercise(&s).await }, db.drop()).await;
+}
+
+#[tokio::test]
+async fn mariadb_presence_rules() {
+    on_server(Backend::MySql).await;
+}
+
+#[tokio::test]
+async fn postgres_presence_rules() {
+    on_server(Backend::Postgres).await;
+}
