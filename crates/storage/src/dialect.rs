@@ -40,6 +40,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/mysql/0005_pstn.sql"),
         include_str!("../migrations/postgres/0005_pstn.sql"),
     ),
+    (
+        6,
+        include_str!("../migrations/sqlite/0006_msg.sql"),
+        include_str!("../migrations/mysql/0006_msg.sql"),
+        include_str!("../migrations/postgres/0006_msg.sql"),
+    ),
 ];
 
 /// Which database a [`SqlStore`](crate::SqlStore) talks to.
