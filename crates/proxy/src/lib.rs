@@ -31,6 +31,7 @@ pub mod events;
 mod flood;
 mod fork;
 mod ha1;
+mod im;
 mod interfaces;
 mod metrics;
 pub mod oplog;
@@ -48,6 +49,7 @@ pub use core::{Output, PendingQuery, Proxy, ProxyStats, Query, QueryAnswer, Refe
 pub use destination::{Destination, Transport};
 pub use directory::{Directory, StaticDirectory};
 pub use flood::{Cidr, FloodConfig};
+pub use im::{ImWork, MessagesConfig, StoreOutcome};
 pub use interfaces::RouteProbe;
 pub use metrics::Metrics;
 pub use presence::PresenceConfig;

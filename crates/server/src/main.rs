@@ -11,6 +11,7 @@ mod control;
 mod dials;
 mod discovery;
 mod dns;
+mod instant_messages;
 mod interfaces;
 mod log_lines;
 mod logs;
@@ -86,6 +87,9 @@ enum Command {
     /// Call-pickup groups: `*8` picks up a call ringing another member.
     #[command(subcommand)]
     PickupGroup(cli::PickupGroupCmd),
+    /// Instant messages stored for offline users: list, purge.
+    #[command(subcommand)]
+    Messages(cli::MessagesCmd),
     /// Voicemail: mailboxes, messages, greetings, prompts.
     #[command(subcommand)]
     Voicemail(cli::VoicemailCmd),
@@ -221,6 +225,7 @@ fn main() -> ExitCode {
             Command::Forward(c) => cli::forward(&cfg, c, args.json).await,
             Command::Screen(c) => cli::screen(&cfg, c, args.json).await,
             Command::PickupGroup(c) => cli::pickup_group(&cfg, c, args.json).await,
+            Command::Messages(c) => cli::messages(&cfg, c, args.json).await,
             Command::Findme(c) => cli::findme(&cfg, c, args.json).await,
             Command::Voicemail(c) => cli::voicemail(&cfg, c, args.json).await,
             Command::Admin(c) => cli::portal_admin(&cfg, c, args.json).await,

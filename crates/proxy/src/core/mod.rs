@@ -36,6 +36,7 @@ mod gateways;
 mod guard;
 mod location;
 mod media_services;
+mod messages;
 mod mwi;
 mod originate;
 mod output;
@@ -138,6 +139,10 @@ pub struct Proxy {
     watchers: crate::presence::watchers::Watchers,
     /// Calls followed for their dialog state (`dialog_event.rs`).
     followed: crate::presence::calls::FollowedCalls,
+    /// Deliveries of stored instant messages (`messages.rs`).
+    ims: crate::im::Deliveries,
+    /// Unix time of the message being handled (seconds).
+    wall_now: u64,
 }
 
 pub(super) fn reliability(d: &Destination) -> Reliability {
@@ -179,6 +184,8 @@ impl Proxy {
                 cfg.services.presence.max_per_user,
             ),
             followed: crate::presence::calls::FollowedCalls::new(cfg.services.presence.max_calls),
+            ims: crate::im::Deliveries::default(),
+            wall_now: 0,
             auth,
             metrics: Metrics::default(),
             draining: false,
@@ -303,6 +310,7 @@ impl Proxy {
             self.mwi.len(),
         );
         self.render_presence_metrics(out); // dialog_event.rs
+        self.render_message_metrics(out); // messages.rs
         gauge(
             out,
             "switchboard_originated_requests_in_flight",
@@ -373,6 +381,7 @@ impl Proxy {
     /// One message from the network. `wall` is Unix time in seconds (binding expiry).
     pub fn handle_message(&mut self, now: Duration, wall: u64, data: Bytes, source: Destination) {
         self.clock = now;
+        self.wall_now = wall;
         self.identity = None;
         if !self.admit(now, &data, &source) {
             return;
