@@ -21,6 +21,7 @@ mod pstn;
 mod settings;
 mod store;
 mod subscriber;
+mod subscription;
 pub mod validate;
 mod voicemail;
 
@@ -48,6 +49,7 @@ pub use settings::{
 };
 pub use store::Store;
 pub use subscriber::{Alias, Subscriber};
+pub use subscription::{StoredSubscription, SubscriptionStore};
 pub use voicemail::{
     check_message, check_path, check_pin, hash_pin, sort_messages, verify_pin, Mailbox,
     MessageCounts, MessageStatus, NewMessage, VoicemailMessage, VoicemailStore, DEFAULT_AFTER_SECS,

@@ -45,7 +45,10 @@ mod throttle;
 pub use auth::AuthConfig;
 pub use bans::{BanEntry, Target as BanTarget};
 pub use config::{BanAction, ProxyConfig, ProxyMode};
-pub use core::{Output, PendingQuery, Proxy, ProxyStats, Query, QueryAnswer, ReferRefused};
+pub use core::{
+    Output, PendingQuery, Proxy, ProxyStats, Query, QueryAnswer, ReferRefused, SubscriptionChange,
+    RESTART_GAP,
+};
 pub use destination::{Destination, Transport};
 pub use directory::{Directory, StaticDirectory};
 pub use flood::{Cidr, FloodConfig};

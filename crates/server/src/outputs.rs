@@ -38,6 +38,8 @@ pub struct Sinks<'a> {
     pub messages: &'a mpsc::UnboundedSender<crate::instant_messages::ImInput>,
     /// Binding changes gathered for the writer (sent once per wake-up of the core loop).
     pub changes: Vec<Change>,
+    /// Subscription changes gathered for the writer, likewise.
+    pub subscriptions: Vec<proxy::SubscriptionChange>,
     /// Messages gathered for one batch send.
     batch: Vec<(Destination, Bytes)>,
 }
@@ -62,6 +64,7 @@ impl<'a> Sinks<'a> {
             dials,
             messages,
             changes: Vec::new(),
+            subscriptions: Vec::new(),
             batch: Vec::with_capacity(16),
         }
     }
@@ -81,6 +84,7 @@ impl<'a> Sinks<'a> {
                         self.dials.observe(&ev);
                         self.cdr.send(ev);
                     }
+                    Output::Subscription(c) => self.subscriptions.push(c),
                     Output::Messages(work) => {
                         let _ = self
                             .messages

@@ -306,12 +306,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         proxy.mailbox_changed(Duration::ZERO, wall, &m.aor, counts);
     }
 
-    // Stored instant messages: users with messages waiting fetch them at their next
-    // REGISTER; the store's work runs in order on a task of its own.
-    for aor in model::ImStore::instant_message_recipients(store.as_ref()).await? {
-        proxy.messages_waiting(&aor);
-    }
-    proxy.set_messages_stored(model::ImStore::instant_message_count(store.as_ref()).await?);
+    // Stored messages waiting and kept subscriptions; the message store's work runs in
+    // order on a task of its own.
+    crate::startup::restore_notifier_state(store.as_ref(), &mut proxy, wall).await?;
     let (im_tx, im_rx) = mpsc::unbounded_channel();
     let im_task = tokio::spawn(crate::instant_messages::run(
         store.clone(),
@@ -508,6 +505,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                             if !changes.is_empty() {
                                 let _ = changes_tx.send(WriterInput::Changes(changes));
                             }
+                            let subs = std::mem::take(&mut sinks.subscriptions);
+                            if !subs.is_empty() {
+                                let _ = changes_tx.send(WriterInput::Subscriptions(subs));
+                            }
                             if let Err(SendError(WriterInput::Flush(reply))) =
                                 changes_tx.send(WriterInput::Flush(reply))
                             {
@@ -540,6 +541,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         sinks.drain(&mut proxy, start.elapsed());
         if !sinks.changes.is_empty() {
             let _ = changes_tx.send(WriterInput::Changes(std::mem::take(&mut sinks.changes)));
+        }
+        if !sinks.subscriptions.is_empty() {
+            let subs = std::mem::take(&mut sinks.subscriptions);
+            let _ = changes_tx.send(WriterInput::Subscriptions(subs));
         }
         while let Some((id, status)) = proxy.poll_refer_answer() {
             dials.refer_answered(id, status);

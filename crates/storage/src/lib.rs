@@ -8,11 +8,11 @@
 //! writes in one transaction for the registrar's write-behind.
 //!
 //! One module per aggregate (`domains`, `subscribers`, `aliases`, `bindings`, `settings`,
-//! `voicemail`, `records`, `portal`, `pstn`, `instant_messages`) writes its SQL once; `dialect` holds every
+//! `voicemail`, `records`, `portal`, `pstn`, `instant_messages`, `subscriptions`) writes its SQL once; `dialect` holds every
 //! difference between the three databases, `db` how a query runs, `connect` and `schema`
 //! opening a database and migrating it. This file only wires the [`Store`],
-//! [`VoicemailStore`], [`CdrStore`], [`PortalStore`], [`PstnStore`] and [`ImStore`] traits
-//! to them.
+//! [`VoicemailStore`], [`CdrStore`], [`PortalStore`], [`PstnStore`], [`ImStore`] and
+//! [`SubscriptionStore`] traits to them.
 
 #[macro_use]
 mod db;
@@ -28,14 +28,15 @@ mod records;
 mod schema;
 mod settings;
 mod subscribers;
+mod subscriptions;
 mod voicemail;
 
 use async_trait::async_trait;
 use model::{
     AddressOfRecord, Alias, AuditEntry, Binding, CallRecord, CdrFilter, CdrStore, Gateway, ImStore,
     InstantMessage, Mailbox, MessageCounts, MessageStatus, NewInstantMessage, NewMessage,
-    PortalAccount, PortalStore, PstnStore, Route, Store, StoreError, Subscriber, TrustedPeer,
-    UserQuery, VoicemailMessage, VoicemailStore,
+    PortalAccount, PortalStore, PstnStore, Route, Store, StoreError, StoredSubscription,
+    Subscriber, SubscriptionStore, TrustedPeer, UserQuery, VoicemailMessage, VoicemailStore,
 };
 
 pub use bindings::MAX_CONTACT_LEN;
@@ -257,6 +258,26 @@ impl ImStore for SqlStore {
 
     async fn instant_message_count(&self) -> Result<u64, StoreError> {
         instant_messages::count(self).await
+    }
+}
+
+#[async_trait]
+impl SubscriptionStore for SqlStore {
+    async fn save_subscriptions(&self, subs: &[StoredSubscription]) -> Result<(), StoreError> {
+        subscriptions::save(self, subs).await
+    }
+
+    async fn delete_subscription(
+        &self,
+        call_id: &str,
+        remote_tag: &str,
+        local_tag: &str,
+    ) -> Result<(), StoreError> {
+        subscriptions::delete(self, call_id, remote_tag, local_tag).await
+    }
+
+    async fn live_subscriptions(&self, now: u64) -> Result<Vec<StoredSubscription>, StoreError> {
+        subscriptions::live(self, now).await
     }
 }
 

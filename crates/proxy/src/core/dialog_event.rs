@@ -97,6 +97,7 @@ impl Proxy {
                 Tell::Full
             };
             self.send_dialog_notify(now, &key, tell);
+            self.keep_watch(now, &key); // kept_subscriptions.rs
             return None;
         }
         let presence = &self.cfg.services.presence;
@@ -166,6 +167,7 @@ impl Proxy {
             Tell::Full
         };
         self.send_dialog_notify(now, &key, tell);
+        self.keep_watch(now, &key); // kept_subscriptions.rs
         None
     }
 
@@ -356,6 +358,7 @@ impl Proxy {
         if matches!(status, 481 | 408 | 503) || status >= 600 {
             if let Some(w) = self.watchers.remove(key) {
                 tracing::debug!(watched = %w.watched, status, "dialog subscription ended by its NOTIFY's answer");
+                self.forget_subscription(key); // kept_subscriptions.rs
             }
         }
     }

@@ -34,6 +34,7 @@ mod flows;
 mod forking;
 mod gateways;
 mod guard;
+mod kept_subscriptions;
 mod location;
 mod media_services;
 mod messages;
@@ -55,6 +56,7 @@ mod via;
 mod voicemail;
 
 pub use click_to_dial::ReferRefused;
+pub use kept_subscriptions::{SubscriptionChange, RESTART_GAP};
 pub use output::Output;
 pub(crate) use probe::Prober;
 pub use query::{PendingQuery, Query, QueryAnswer};

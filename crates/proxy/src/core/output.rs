@@ -37,6 +37,8 @@ pub enum Output {
     CallEvent(CallEvent),
     /// Work on the instant-message store, in order (`messages.rs`).
     Messages(crate::im::ImWork),
+    /// A subscription to keep in the store, or to forget (`kept_subscriptions.rs`).
+    Subscription(super::SubscriptionChange),
 }
 
 /// The queue behind [`Proxy::poll`]. Transmits, changes and queries are bounded by the
@@ -61,6 +63,11 @@ impl Outbox {
         if !changes.is_empty() {
             self.queue.push_back(Output::Persist(changes));
         }
+    }
+
+    /// A subscription changed.
+    pub(super) fn subscription(&mut self, change: super::SubscriptionChange) {
+        self.queue.push_back(Output::Subscription(change));
     }
 
     /// Work on the instant-message store.

@@ -12,3 +12,23 @@ CREATE TABLE instant_messages (
     KEY instant_messages_recipient (username, domain),
     FOREIGN KEY (username, domain) REFERENCES subscribers (username, domain) ON DELETE CASCADE
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+-- Event subscriptions the server is the notifier of (dialog, message-summary), kept so that
+-- they survive a restart; ended ones are deleted, expired ones at the next start.
+CREATE TABLE event_subscriptions (
+    package VARCHAR(32) NOT NULL,
+    call_id VARCHAR(255) NOT NULL,
+    remote_tag VARCHAR(128) NOT NULL,
+    local_tag VARCHAR(128) NOT NULL,
+    watched_user VARCHAR(255) NOT NULL,
+    watched_domain VARCHAR(255) NOT NULL,
+    watcher_user VARCHAR(255) NOT NULL,
+    watcher_domain VARCHAR(255) NOT NULL,
+    remote_uri VARCHAR(1024) NOT NULL,
+    contact VARCHAR(1024) NOT NULL,
+    source VARCHAR(128) NOT NULL,
+    expires_at BIGINT NOT NULL,
+    cseq BIGINT NOT NULL,
+    version BIGINT NOT NULL,
+    PRIMARY KEY (call_id, remote_tag, local_tag)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
