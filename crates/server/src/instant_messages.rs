@@ -6,7 +6,8 @@
 //!
 //! It also deletes messages older than `[messages] keep_days` (once a minute) and
 //! messages whose deliveries failed `max_attempts` times, each with a log line, and keeps
-//! the proxy's gauge of stored messages true after every change.
+//! the proxy's gauge of stored messages true after every change (and once a minute, for
+//! `messages purge` run beside the server).
 //!
 //! Not here: when to store or deliver (the proxy's `core/messages.rs`), the SQL (`storage`).
 
@@ -60,7 +61,12 @@ pub async fn run(
                 Some(input) => handle(&store, &cfg, input, &core).await,
                 None => return,
             },
-            _ = tick.tick() => expire(&store, &cfg).await,
+            // Once a minute: expiry, and a recount (`messages purge` changes the store
+            // behind the server's back).
+            _ = tick.tick() => {
+                expire(&store, &cfg).await;
+                true
+            }
         };
         if changed {
             match store.instant_message_count().await {
@@ -139,26 +145,20 @@ async fn handle(
     }
 }
 
-/// Deletes messages older than `keep_days`; true when some went.
-async fn expire(store: &SqlStore, cfg: &MessagesSection) -> bool {
+/// Deletes messages older than `keep_days`.
+async fn expire(store: &SqlStore, cfg: &MessagesSection) {
     if cfg.keep_days == 0 {
-        return false;
+        return;
     }
     let before = wall_clock().saturating_sub(u64::from(cfg.keep_days) * 86_400);
     match store.purge_instant_messages(None, before).await {
-        Ok(0) => false,
-        Ok(n) => {
-            tracing::warn!(
-                target: proxy::oplog::TARGET,
-                count = n,
-                keep_days = cfg.keep_days,
-                "messages expired undelivered"
-            );
-            true
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "expiring stored messages");
-            false
-        }
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            target: proxy::oplog::TARGET,
+            count = n,
+            keep_days = cfg.keep_days,
+            "messages expired undelivered"
+        ),
+        Err(e) => tracing::warn!(error = %e, "expiring stored messages"),
     }
 }
