@@ -1,7 +1,8 @@
 //! Administration use cases: add and delete domains, users (with both digest HA1s) and
 //! aliases, change passwords, set and clear a user's call-service settings (forwarding,
 //! find-me, screening), set up voicemail (mailboxes, greetings converted to 8 kHz WAV),
-//! PSTN gateways and routes, and read call records ([`cdr`]: filters typed by people, CSV).
+//! PSTN gateways and routes, read call records ([`cdr`]: filters typed by people, CSV),
+//! and list or purge instant messages stored for offline users.
 //!
 //! Every use case validates its input, checks the store's rules (a user and an alias never
 //! share a name, targets exist or are external SIP URIs), writes through
@@ -23,6 +24,7 @@ pub mod cdr;
 mod domains;
 mod error;
 mod greeting;
+mod instant_messages;
 mod notice;
 mod pickup;
 mod portal_accounts;
@@ -39,6 +41,7 @@ pub use aliases::{add_alias, delete_alias};
 pub use domains::{add_domain, check_domain, check_served, delete_domain};
 pub use error::AdminError;
 pub use greeting::{convert_greeting, MAX_AUDIO_SECS, PROMPT_RATE};
+pub use instant_messages::{list_instant_messages, purge_instant_messages};
 pub use notice::{Change, ChangeNotice};
 pub use pickup::{
     add_to_pickup_group, check_pickup_group, delete_pickup_group, pickup_groups,

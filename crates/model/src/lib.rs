@@ -1,16 +1,17 @@
 //! Switchboard's domain types and the store traits SIP logic talks to.
 //!
 //! This crate owns the vocabulary (address-of-record, binding, subscriber, alias, call
-//! record, mailbox) and the [`Store`], [`CdrStore`] and [`VoicemailStore`] traits that the
-//! `storage` crate implements on SQLite, MariaDB and PostgreSQL. It does not own any SQL,
-//! any socket or any SIP parsing. [`MemoryStore`] is a complete in-memory implementation
-//! for unit tests.
+//! record, mailbox, instant message) and the [`Store`], [`CdrStore`], [`VoicemailStore`]
+//! and [`ImStore`] traits that the `storage` crate implements on SQLite, MariaDB and
+//! PostgreSQL. It does not own any SQL, any socket or any SIP parsing. [`MemoryStore`] is
+//! an in-memory implementation for unit tests (of every trait but [`ImStore`]).
 
 mod aor;
 mod binding;
 mod cdr;
 mod dialplan;
 mod error;
+mod instant_message;
 mod memory;
 mod memory_portal;
 mod memory_pstn;
@@ -22,6 +23,7 @@ mod screening;
 mod settings;
 mod store;
 mod subscriber;
+mod subscription;
 pub mod validate;
 mod voicemail;
 
@@ -30,6 +32,10 @@ pub use binding::Binding;
 pub use cdr::{CallRecord, CdrFilter, CdrStore, MAX_FILTER_ALIASES};
 pub use dialplan::{DialPlan, DialRule, DialStep, MAX_DIALPLAN_TEXT};
 pub use error::StoreError;
+pub use instant_message::{
+    check_instant_message, ImStore, InstantMessage, NewInstantMessage, MAX_IM_BODY_LEN,
+    MAX_IM_SENDER_LEN, MAX_IM_TYPE_LEN,
+};
 pub use memory::MemoryStore;
 pub use portal::{AuditEntry, PortalAccount, PortalRole, PortalStore, UserQuery};
 pub use presence_rule::{PresenceRule, WatcherRule};
@@ -46,6 +52,7 @@ pub use settings::{
 };
 pub use store::Store;
 pub use subscriber::{Alias, Subscriber};
+pub use subscription::{StoredSubscription, SubscriptionStore};
 pub use voicemail::{
     check_message, check_path, check_pin, hash_pin, sort_messages, verify_pin, Mailbox,
     MessageCounts, MessageStatus, NewMessage, VoicemailMessage, VoicemailStore, DEFAULT_AFTER_SECS,

@@ -31,6 +31,7 @@ pub mod events;
 mod flood;
 mod fork;
 mod ha1;
+mod im;
 mod interfaces;
 mod metrics;
 pub mod oplog;
@@ -44,10 +45,14 @@ mod throttle;
 pub use auth::AuthConfig;
 pub use bans::{BanEntry, Target as BanTarget};
 pub use config::{BanAction, ProxyConfig, ProxyMode};
-pub use core::{Output, PendingQuery, Proxy, ProxyStats, Query, QueryAnswer, ReferRefused};
+pub use core::{
+    Output, PendingQuery, Proxy, ProxyStats, Query, QueryAnswer, ReferRefused, SubscriptionChange,
+    RESTART_GAP,
+};
 pub use destination::{Destination, Transport};
 pub use directory::{Directory, StaticDirectory};
 pub use flood::{Cidr, FloodConfig};
+pub use im::{ImWork, MessagesConfig, StoreOutcome};
 pub use interfaces::RouteProbe;
 pub use metrics::Metrics;
 pub use presence::{PresenceConfig, DEFAULT_EXPIRES as PRESENCE_MAX_EXPIRES};

@@ -410,6 +410,61 @@ impl fmt::Display for Dash<'_> {
     }
 }
 
+/// `message stored from=... to=... id=... bytes=...`: a MESSAGE for a user with no phone
+/// online was stored (answered 202) for delivery at the user's next REGISTER.
+pub fn message_stored(from: &str, to: &str, id: i64, bytes: usize) {
+    let (f, t) = (NoSpaces(from), NoSpaces(to));
+    let id = u64::try_from(id).unwrap_or(0);
+    let fields = [
+        ("from", Value::Text(&f)),
+        ("to", Value::Text(&t)),
+        ("id", Value::Number(id)),
+        ("bytes", Value::Number(bytes as u64)),
+    ];
+    if emit(Level::INFO, "message stored", &fields) {
+        return;
+    }
+    tracing::info!(target: TARGET, from = %f, to = %t, id, bytes, "message stored");
+}
+
+/// `message delivered to=... contact=... id=... status=...`: a stored message was
+/// answered 2xx by the user's phone (and is deleted).
+pub fn message_delivered(to: &str, contact: &str, id: i64, status: u16) {
+    message_result(Level::INFO, "message delivered", to, contact, id, status);
+}
+
+/// `message not delivered to=... contact=... id=... status=...`: a stored message's
+/// delivery failed; it is kept for the user's next REGISTER.
+pub fn message_not_delivered(to: &str, contact: &str, id: i64, status: u16) {
+    message_result(
+        Level::WARN,
+        "message not delivered",
+        to,
+        contact,
+        id,
+        status,
+    );
+}
+
+fn message_result(level: Level, what: &str, to: &str, contact: &str, id: i64, status: u16) {
+    let (t, c) = (NoSpaces(to), NoSpaces(contact));
+    let id = u64::try_from(id).unwrap_or(0);
+    let fields = [
+        ("to", Value::Text(&t)),
+        ("contact", Value::Text(&c)),
+        ("id", Value::Number(id)),
+        ("status", Value::Number(u64::from(status))),
+    ];
+    if emit(level, what, &fields) {
+        return;
+    }
+    if level == Level::WARN {
+        tracing::warn!(target: TARGET, to = %t, contact = %c, id, status, "{what}");
+    } else {
+        tracing::info!(target: TARGET, to = %t, contact = %c, id, status, "{what}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

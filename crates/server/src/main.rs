@@ -11,6 +11,7 @@ mod control;
 mod dials;
 mod discovery;
 mod dns;
+mod instant_messages;
 mod interfaces;
 mod log_lines;
 mod logs;
@@ -89,6 +90,9 @@ enum Command {
     /// Presence watcher rules: who may watch a user's lines and presence.
     #[command(subcommand)]
     Presence(cli::PresenceCmd),
+    /// Instant messages stored for offline users: list, purge.
+    #[command(subcommand)]
+    Messages(cli::MessagesCmd),
     /// Voicemail: mailboxes, messages, greetings, prompts.
     #[command(subcommand)]
     Voicemail(cli::VoicemailCmd),
@@ -225,6 +229,7 @@ fn main() -> ExitCode {
             Command::Screen(c) => cli::screen(&cfg, c, args.json).await,
             Command::PickupGroup(c) => cli::pickup_group(&cfg, c, args.json).await,
             Command::Presence(c) => cli::presence(&cfg, c, args.json).await,
+            Command::Messages(c) => cli::messages(&cfg, c, args.json).await,
             Command::Findme(c) => cli::findme(&cfg, c, args.json).await,
             Command::Voicemail(c) => cli::voicemail(&cfg, c, args.json).await,
             Command::Admin(c) => cli::portal_admin(&cfg, c, args.json).await,

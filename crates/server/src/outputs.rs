@@ -1,6 +1,7 @@
 //! The core loop's side of the proxy's one output queue ([`proxy::Proxy::poll`]): after
 //! each input the core task drains it here, sending what is to be sent, handing binding
-//! changes to the writer, starting queries and passing call events to the call records.
+//! changes to the writer, starting queries, passing call events to the call records and
+//! work on stored instant messages to their task.
 //!
 //! This module owns where each kind of output goes. It does not decide anything (the
 //! proxy did), and it does not wait: sends are non-blocking, queries run on tasks of their
@@ -33,8 +34,12 @@ pub struct Sinks<'a> {
     pub dials: &'a crate::dials::Dials,
     /// RFC 3263 lookups of Request-URIs with host names (None: DNS off).
     pub resolver: Option<Arc<crate::dns::SipResolver>>,
+    /// The instant-message store task (`instant_messages.rs`).
+    pub messages: &'a mpsc::UnboundedSender<crate::instant_messages::ImInput>,
     /// Binding changes gathered for the writer (sent once per wake-up of the core loop).
     pub changes: Vec<Change>,
+    /// Subscription changes gathered for the writer, likewise.
+    pub subscriptions: Vec<proxy::SubscriptionChange>,
     /// Messages gathered for one batch send.
     batch: Vec<(Destination, Bytes)>,
 }
@@ -48,6 +53,7 @@ impl<'a> Sinks<'a> {
         cdr: &'a crate::cdr::Feed,
         resolver: Option<Arc<crate::dns::SipResolver>>,
         dials: &'a crate::dials::Dials,
+        messages: &'a mpsc::UnboundedSender<crate::instant_messages::ImInput>,
     ) -> Self {
         Sinks {
             transports,
@@ -56,7 +62,9 @@ impl<'a> Sinks<'a> {
             cdr,
             resolver,
             dials,
+            messages,
             changes: Vec::new(),
+            subscriptions: Vec::new(),
             batch: Vec::with_capacity(16),
         }
     }
@@ -75,6 +83,12 @@ impl<'a> Sinks<'a> {
                     Output::CallEvent(ev) => {
                         self.dials.observe(&ev);
                         self.cdr.send(ev);
+                    }
+                    Output::Subscription(c) => self.subscriptions.push(c),
+                    Output::Messages(work) => {
+                        let _ = self
+                            .messages
+                            .send(crate::instant_messages::ImInput::Work(work));
                     }
                 }
             }
@@ -98,6 +112,24 @@ impl<'a> Sinks<'a> {
     /// Runs a query of a parked request off the core task; its answer comes back through
     /// the core queue.
     fn run_query(&self, q: proxy::PendingQuery) {
+        // Stored messages: in order with the deliveries, on the message task.
+        if let proxy::Query::StoreMessage(message, max_per_user) = q.query {
+            let input = crate::instant_messages::ImInput::Store {
+                token: q.token,
+                message,
+                max_per_user,
+            };
+            if let Err(e) = self.messages.send(input) {
+                if let crate::instant_messages::ImInput::Store { token, .. } = e.0 {
+                    let core = self.core.clone();
+                    tokio::spawn(async move {
+                        let answer = proxy::QueryAnswer::Failed;
+                        let _ = core.send(CoreInput::QueryAnswer(token, answer)).await;
+                    });
+                }
+            }
+            return;
+        }
         let store = self.store.clone();
         let core = self.core.clone();
         let resolver = self.resolver.clone();

@@ -46,6 +46,8 @@ pub enum CoreInput {
     /// failed, an ICMP unreachable for a UDP datagram): a forwarded request's branch ends
     /// as a 503 at once.
     SendFailed(SendFailure),
+    /// The instant-message task read or counted stored messages.
+    Messages(crate::instant_messages::ImReport),
     /// A TCP connection stops reading; dropped once the messages queued before it have
     /// been answered, so the connection closes after their answers.
     CloseAfter(CloseAfter),
@@ -256,6 +258,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             conference: cfg.conference.to_proxy(),
             media: cfg.moh.to_proxy(&cfg.announcements, &cfg.park),
             presence: cfg.presence.to_proxy(),
+            messages: cfg.messages.to_proxy(),
             host: services_host,
             ..cfg.services.to_proxy()
         },
@@ -302,6 +305,17 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         let counts = model::VoicemailStore::message_counts(store.as_ref(), &m.aor).await?;
         proxy.mailbox_changed(Duration::ZERO, wall, &m.aor, counts);
     }
+
+    // Stored messages waiting and kept subscriptions; the message store's work runs in
+    // order on a task of its own.
+    crate::startup::restore_notifier_state(store.as_ref(), &mut proxy, wall).await?;
+    let (im_tx, im_rx) = mpsc::unbounded_channel();
+    let im_task = tokio::spawn(crate::instant_messages::run(
+        store.clone(),
+        cfg.messages.clone(),
+        im_rx,
+        core_tx.clone(),
+    ));
 
     // Binding writer: persists changes behind the core, in order, batched.
     let (changes_tx, changes_rx) = mpsc::unbounded_channel::<WriterInput>();
@@ -420,6 +434,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         &cdr_feed,
         resolver.clone(),
         &dials,
+        &im_tx,
     );
     // One timer for the core loop, moved only when the proxy's next deadline moves to
     // another tick (`timer_tick`).
@@ -473,11 +488,26 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                             proxy.handle_query(now, wall, token, answer);
                             sinks.drain(&mut proxy, now);
                         }
+                        CoreInput::Messages(report) => {
+                            match report {
+                                crate::instant_messages::ImReport::Pending(aor, found) => {
+                                    proxy.deliver_messages(now, wall, &aor, found);
+                                }
+                                crate::instant_messages::ImReport::Count(n) => {
+                                    proxy.set_messages_stored(n);
+                                }
+                            }
+                            sinks.drain(&mut proxy, now);
+                        }
                         CoreInput::Control(control::Command::Flush, reply) => {
                             // Every change so far was drained from the proxy after its input.
                             let changes = std::mem::take(&mut sinks.changes);
                             if !changes.is_empty() {
                                 let _ = changes_tx.send(WriterInput::Changes(changes));
+                            }
+                            let subs = std::mem::take(&mut sinks.subscriptions);
+                            if !subs.is_empty() {
+                                let _ = changes_tx.send(WriterInput::Subscriptions(subs));
                             }
                             if let Err(SendError(WriterInput::Flush(reply))) =
                                 changes_tx.send(WriterInput::Flush(reply))
@@ -512,6 +542,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         if !sinks.changes.is_empty() {
             let _ = changes_tx.send(WriterInput::Changes(std::mem::take(&mut sinks.changes)));
         }
+        if !sinks.subscriptions.is_empty() {
+            let subs = std::mem::take(&mut sinks.subscriptions);
+            let _ = changes_tx.send(WriterInput::Subscriptions(subs));
+        }
         while let Some((id, status)) = proxy.poll_refer_answer() {
             dials.refer_answered(id, status);
         }
@@ -524,6 +558,14 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         }
     }
     drop(sinks);
+    // The message task finishes the work queued (a delivered message's delete) first.
+    drop(im_tx);
+    if tokio::time::timeout(Duration::from_secs(2), im_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("message store task did not finish in time");
+    }
     tracing::info!(calls_in_setup = proxy.forks(), "stopping");
     housekeeping.abort();
     control_task.abort();

@@ -1,6 +1,7 @@
 //! What the server does with its store before the core loop starts: loading the
 //! directory (also on every full reload, `notices.rs`), seeding the demo domain and the
-//! first portal admin on an empty database; and how a database URL is written in logs.
+//! first portal admin on an empty database, telling the proxy which users have messages
+//! waiting and which subscriptions it holds; and how a database URL is written in logs.
 
 use model::{AddressOfRecord, Store};
 use proxy::StaticDirectory;
@@ -86,4 +87,24 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// Tells the proxy what it keeps in the store across restarts: the users with instant
+/// messages waiting (fetched at their next REGISTER), how many messages there are, and the
+/// live dialog and message-waiting subscriptions (a refresh after the restart gets 200).
+pub async fn restore_notifier_state(
+    store: &SqlStore,
+    proxy: &mut proxy::Proxy,
+    wall: u64,
+) -> anyhow::Result<()> {
+    use model::{ImStore as _, SubscriptionStore as _};
+    for aor in store.instant_message_recipients().await? {
+        proxy.messages_waiting(&aor);
+    }
+    proxy.set_messages_stored(store.instant_message_count().await?);
+    let subs = store.live_subscriptions(wall).await?;
+    let kept = subs.len();
+    let restored = proxy.restore_subscriptions(std::time::Duration::ZERO, wall, subs);
+    tracing::info!(count = restored, kept, "subscriptions restored");
+    Ok(())
 }

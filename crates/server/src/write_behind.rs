@@ -1,4 +1,5 @@
-//! The write-behind task: binding changes from the registrar reach the store in order,
+//! The write-behind task: binding changes from the registrar (and subscription changes
+//! from the notifiers, `kept_subscriptions.rs`) reach the store in order,
 //! gathered for `[registrar] write_behind_ms` into one database transaction, so a steady
 //! trickle of registrations costs one transaction per interval (docs/decisions/0004).
 
@@ -14,6 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 pub enum WriterInput {
     /// Binding changes, in the order the registrar made them.
     Changes(Vec<Change>),
+    /// Subscriptions to keep or forget, in the order the proxy changed them.
+    Subscriptions(Vec<proxy::SubscriptionChange>),
     /// Write everything received so far now, then answer.
     Flush(oneshot::Sender<String>),
 }
@@ -51,8 +54,13 @@ pub async fn write_behind(
         }
         let mut saves = Vec::new();
         let mut acks = Vec::new();
+        let mut subscriptions = Vec::new();
         let changes = buf.drain(..).filter_map(|input| match input {
             WriterInput::Changes(c) => Some(c),
+            WriterInput::Subscriptions(s) => {
+                subscriptions.extend(s);
+                None
+            }
             WriterInput::Flush(ack) => {
                 acks.push(ack);
                 None
@@ -78,6 +86,7 @@ pub async fn write_behind(
             }
         }
         flush_saves(&store, &mut saves).await;
+        keep_subscriptions(&store, subscriptions).await;
         for ack in acks {
             let _ = ack.send("ok".into());
         }
@@ -92,4 +101,31 @@ async fn flush_saves(store: &SqlStore, saves: &mut Vec<model::Binding>) {
         tracing::error!(error = %e, count = saves.len(), "persisting bindings");
     }
     saves.clear();
+}
+
+/// Writes subscription changes in order: consecutive saves in one transaction.
+async fn keep_subscriptions(store: &SqlStore, changes: Vec<proxy::SubscriptionChange>) {
+    use model::SubscriptionStore as _;
+    let mut saves = Vec::new();
+    for change in changes {
+        match change {
+            proxy::SubscriptionChange::Save(s) => saves.push(*s),
+            proxy::SubscriptionChange::Delete(call_id, remote, local) => {
+                if !saves.is_empty() {
+                    if let Err(e) = store.save_subscriptions(&saves).await {
+                        tracing::error!(error = %e, "persisting subscriptions");
+                    }
+                    saves.clear();
+                }
+                if let Err(e) = store.delete_subscription(&call_id, &remote, &local).await {
+                    tracing::error!(error = %e, "deleting a kept subscription");
+                }
+            }
+        }
+    }
+    if !saves.is_empty() {
+        if let Err(e) = store.save_subscriptions(&saves).await {
+            tracing::error!(error = %e, "persisting subscriptions");
+        }
+    }
 }

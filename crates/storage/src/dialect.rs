@@ -46,6 +46,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/mysql/0006_pres3.sql"),
         include_str!("../migrations/postgres/0006_pres3.sql"),
     ),
+    (
+        7,
+        include_str!("../migrations/sqlite/0007_msg.sql"),
+        include_str!("../migrations/mysql/0007_msg.sql"),
+        include_str!("../migrations/postgres/0007_msg.sql"),
+    ),
 ];
 
 /// Which database a [`SqlStore`](crate::SqlStore) talks to.

@@ -8,10 +8,11 @@
 //! writes in one transaction for the registrar's write-behind.
 //!
 //! One module per aggregate (`domains`, `subscribers`, `aliases`, `bindings`, `settings`,
-//! `voicemail`, `records`, `portal`, `pstn`) writes its SQL once; `dialect` holds every
+//! `voicemail`, `records`, `portal`, `pstn`, `instant_messages`, `subscriptions`) writes its SQL once; `dialect` holds every
 //! difference between the three databases, `db` how a query runs, `connect` and `schema`
 //! opening a database and migrating it. This file only wires the [`Store`],
-//! [`VoicemailStore`], [`CdrStore`], [`PortalStore`] and [`PstnStore`] traits to them.
+//! [`VoicemailStore`], [`CdrStore`], [`PortalStore`], [`PstnStore`], [`ImStore`] and
+//! [`SubscriptionStore`] traits to them.
 
 #[macro_use]
 mod db;
@@ -20,6 +21,7 @@ mod bindings;
 mod connect;
 mod dialect;
 mod domains;
+mod instant_messages;
 mod portal;
 mod presence_rules;
 mod pstn;
@@ -27,13 +29,15 @@ mod records;
 mod schema;
 mod settings;
 mod subscribers;
+mod subscriptions;
 mod voicemail;
 
 use async_trait::async_trait;
 use model::{
-    AddressOfRecord, Alias, AuditEntry, Binding, CallRecord, CdrFilter, CdrStore, Gateway, Mailbox,
-    MessageCounts, MessageStatus, NewMessage, PortalAccount, PortalStore, PstnStore, Route, Store,
-    StoreError, Subscriber, TrustedPeer, UserQuery, VoicemailMessage, VoicemailStore,
+    AddressOfRecord, Alias, AuditEntry, Binding, CallRecord, CdrFilter, CdrStore, Gateway, ImStore,
+    InstantMessage, Mailbox, MessageCounts, MessageStatus, NewInstantMessage, NewMessage,
+    PortalAccount, PortalStore, PstnStore, Route, Store, StoreError, StoredSubscription,
+    Subscriber, SubscriptionStore, TrustedPeer, UserQuery, VoicemailMessage, VoicemailStore,
 };
 
 pub use bindings::MAX_CONTACT_LEN;
@@ -224,6 +228,76 @@ impl VoicemailStore for SqlStore {
 
     async fn message_counts(&self, aor: &AddressOfRecord) -> Result<MessageCounts, StoreError> {
         voicemail::message_counts(self, aor).await
+    }
+}
+
+#[async_trait]
+impl ImStore for SqlStore {
+    async fn store_instant_message(
+        &self,
+        m: &NewInstantMessage,
+        max_per_user: u32,
+    ) -> Result<i64, StoreError> {
+        instant_messages::store(self, m, max_per_user).await
+    }
+
+    async fn pending_instant_messages(
+        &self,
+        to: &AddressOfRecord,
+        limit: u32,
+    ) -> Result<Vec<InstantMessage>, StoreError> {
+        instant_messages::pending(self, to, limit).await
+    }
+
+    async fn instant_messages(
+        &self,
+        to: Option<&AddressOfRecord>,
+    ) -> Result<Vec<InstantMessage>, StoreError> {
+        instant_messages::list(self, to).await
+    }
+
+    async fn delete_instant_message(&self, id: i64) -> Result<bool, StoreError> {
+        instant_messages::delete(self, id).await
+    }
+
+    async fn instant_message_failed(&self, id: i64) -> Result<Option<u32>, StoreError> {
+        instant_messages::failed(self, id).await
+    }
+
+    async fn purge_instant_messages(
+        &self,
+        to: Option<&AddressOfRecord>,
+        before: u64,
+    ) -> Result<u64, StoreError> {
+        instant_messages::purge(self, to, before).await
+    }
+
+    async fn instant_message_recipients(&self) -> Result<Vec<AddressOfRecord>, StoreError> {
+        instant_messages::recipients(self).await
+    }
+
+    async fn instant_message_count(&self) -> Result<u64, StoreError> {
+        instant_messages::count(self).await
+    }
+}
+
+#[async_trait]
+impl SubscriptionStore for SqlStore {
+    async fn save_subscriptions(&self, subs: &[StoredSubscription]) -> Result<(), StoreError> {
+        subscriptions::save(self, subs).await
+    }
+
+    async fn delete_subscription(
+        &self,
+        call_id: &str,
+        remote_tag: &str,
+        local_tag: &str,
+    ) -> Result<(), StoreError> {
+        subscriptions::delete(self, call_id, remote_tag, local_tag).await
+    }
+
+    async fn live_subscriptions(&self, now: u64) -> Result<Vec<StoredSubscription>, StoreError> {
+        subscriptions::live(self, now).await
     }
 }
 

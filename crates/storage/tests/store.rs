@@ -36,7 +36,7 @@ fn binding(aor: &AddressOfRecord, contact: &str, expires_at: u64) -> Binding {
 async fn exercise(s: &SqlStore) {
     let name = s.backend_name();
     eprintln!("testing {name}");
-    assert_eq!(s.schema_version().await.unwrap(), 6);
+    assert_eq!(s.schema_version().await.unwrap(), 7);
     exercise_pstn(s).await;
 
     // Domains.
@@ -386,7 +386,7 @@ async fn sqlite_data_survives_a_restart() {
         s.close().await;
     }
     let s = SqlStore::connect(&url, 2).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 6);
+    assert_eq!(s.schema_version().await.unwrap(), 7);
     assert_eq!(s.domains().await.unwrap(), ["example.com"]);
     assert_eq!(s.subscriber(&alice.aor).await.unwrap(), Some(alice.clone()));
     assert_eq!(s.bindings(None, 0).await.unwrap(), [b]);
@@ -415,7 +415,7 @@ async fn sqlite_connect_existing_creates_nothing() {
     assert!(!dir.0.exists());
     SqlStore::connect(&url, 1).await.unwrap().close().await;
     let s = SqlStore::connect_existing(&url, 1).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 6);
+    assert_eq!(s.schema_version().await.unwrap(), 7);
     s.close().await;
 }
 

@@ -106,6 +106,7 @@ impl Proxy {
                 Tell::Full
             };
             self.send_notify(now, &key, tell);
+            self.keep_watch(now, &key); // kept_subscriptions.rs
             return None;
         }
         let presence = &self.cfg.services.presence;
@@ -185,6 +186,7 @@ impl Proxy {
             Tell::Full
         };
         self.send_notify(now, &key, tell);
+        self.keep_watch(now, &key); // kept_subscriptions.rs
         None
     }
 
@@ -381,7 +383,8 @@ impl Proxy {
     pub(super) fn dialog_notify_answered(&mut self, key: &DialogKey, status: u16) {
         if matches!(status, 481 | 408 | 503) || status >= 600 {
             if let Some(w) = self.watchers.remove(key) {
-                tracing::debug!(watched = %w.watched, status, "subscription ended by its NOTIFY's answer");
+                tracing::debug!(watched = %w.watched, status, "dialog subscription ended by its NOTIFY's answer");
+                self.forget_subscription(key); // kept_subscriptions.rs
             }
         }
     }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use sip_transaction::TransactionId;
 
 use super::media_services::EarlyMediaFailure;
+use super::messages::OfflineMessages;
 use super::query::{Parked, MAX_QUERIES_PER_REQUEST};
 use super::services::CallServices;
 use super::stage::{FinalCtx, FinalFlow, LegEnd, Retarget, Stage};
@@ -26,6 +27,8 @@ pub(super) const FINAL_ROUTE: &[&dyn Stage] = &[
     &CallServices,
     // `[announcements] early_media`: 183 and the announcement before the phones' failure.
     &EarlyMediaFailure,
+    // A MESSAGE whose phones answered 408 or 480: stored for the next REGISTER (202).
+    &OfflineMessages,
 ];
 
 impl Proxy {
@@ -42,6 +45,7 @@ impl Proxy {
             fork_id,
             end,
             found: Vec::new(),
+            stored: None,
         };
         self.final_route_from(cx, 0)
     }

@@ -35,8 +35,10 @@ mod flows;
 mod forking;
 mod gateways;
 mod guard;
+mod kept_subscriptions;
 mod location;
 mod media_services;
+mod messages;
 mod mwi;
 mod originate;
 mod output;
@@ -56,6 +58,7 @@ mod via;
 mod voicemail;
 
 pub use click_to_dial::ReferRefused;
+pub use kept_subscriptions::{SubscriptionChange, RESTART_GAP};
 pub use output::Output;
 pub(crate) use probe::Prober;
 pub use query::{PendingQuery, Query, QueryAnswer};
@@ -142,6 +145,10 @@ pub struct Proxy {
     followed: crate::presence::calls::FollowedCalls,
     /// Presence publications, one per device (`publish.rs`).
     publications: crate::presence::publications::Publications,
+    /// Deliveries of stored instant messages (`messages.rs`).
+    ims: crate::im::Deliveries,
+    /// Unix time of the message being handled (seconds).
+    wall_now: u64,
 }
 
 pub(super) fn reliability(d: &Destination) -> Reliability {
@@ -187,6 +194,8 @@ impl Proxy {
                 cfg.services.presence.max_publications,
                 cfg.services.presence.max_publications_per_user,
             ),
+            ims: crate::im::Deliveries::default(),
+            wall_now: 0,
             auth,
             metrics: Metrics::default(),
             draining: false,
@@ -311,6 +320,7 @@ impl Proxy {
             self.mwi.len(),
         );
         self.render_presence_metrics(out); // dialog_event.rs
+        self.render_message_metrics(out); // messages.rs
         gauge(
             out,
             "switchboard_originated_requests_in_flight",
@@ -387,6 +397,7 @@ impl Proxy {
     /// One message from the network. `wall` is Unix time in seconds (binding expiry).
     pub fn handle_message(&mut self, now: Duration, wall: u64, data: Bytes, source: Destination) {
         self.clock = now;
+        self.wall_now = wall;
         self.identity = None;
         if !self.admit(now, &data, &source) {
             return;

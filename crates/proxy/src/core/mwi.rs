@@ -94,6 +94,7 @@ impl Proxy {
             sub.dest = *source;
             self.answer_subscribe(now, id, req, source, None, expires);
             self.send_mwi_notify(now, &key, expires == 0);
+            self.keep_mwi(now, &key); // kept_subscriptions.rs
             return;
         }
         // Only a phone of the user itself, proven, learns whether messages wait.
@@ -163,6 +164,7 @@ impl Proxy {
         self.answer_subscribe(now, id, req, source, Some(&tag), expires);
         // RFC 6665 §4.2.1.2: the current state at once (a fetch when Expires is 0).
         self.send_mwi_notify(now, &key, expires == 0);
+        self.keep_mwi(now, &key); // kept_subscriptions.rs
     }
 
     /// 200 to a SUBSCRIBE, with our tag (new dialogs), Expires and our Contact.
@@ -300,6 +302,7 @@ impl Proxy {
             if matches!(status, 481 | 408 | 503) || status >= 600 {
                 if let Some(sub) = self.mwi.remove(&key) {
                     tracing::debug!(aor = %sub.aor, status, "message-waiting subscription ended by its NOTIFY's answer");
+                    self.forget_subscription(&key); // kept_subscriptions.rs
                 }
             }
         }

@@ -41,6 +41,8 @@ pub(super) enum Origin {
     DialogNotify(DialogKey),
     /// A click-to-dial REFER, answered to the server by this token (`click_to_dial.rs`).
     Refer(u64),
+    /// A stored instant message (its id) delivered to this user (`messages.rs`).
+    ImDelivery(model::AddressOfRecord, i64),
 }
 
 /// A request to originate. Header values are complete (tags included).
@@ -153,6 +155,7 @@ impl Proxy {
             Some(Origin::MwiNotify(key)) => self.mwi_notify_answered(now, key, status),
             Some(Origin::DialogNotify(key)) => self.dialog_notify_answered(&key, status),
             Some(Origin::Refer(token)) => self.refer_answered(token, status),
+            Some(Origin::ImDelivery(aor, id)) => self.message_answered(now, &aor, id, status),
             None => {}
         }
         true

@@ -35,6 +35,10 @@ pub enum Output {
     Query(PendingQuery),
     /// A fact about a call ([`crate::events`]), for call records.
     CallEvent(CallEvent),
+    /// Work on the instant-message store, in order (`messages.rs`).
+    Messages(crate::im::ImWork),
+    /// A subscription to keep in the store, or to forget (`kept_subscriptions.rs`).
+    Subscription(super::SubscriptionChange),
 }
 
 /// The queue behind [`Proxy::poll`]. Transmits, changes and queries are bounded by the
@@ -59,6 +63,16 @@ impl Outbox {
         if !changes.is_empty() {
             self.queue.push_back(Output::Persist(changes));
         }
+    }
+
+    /// A subscription changed.
+    pub(super) fn subscription(&mut self, change: super::SubscriptionChange) {
+        self.queue.push_back(Output::Subscription(change));
+    }
+
+    /// Work on the instant-message store.
+    pub(super) fn im(&mut self, work: crate::im::ImWork) {
+        self.queue.push_back(Output::Messages(work));
     }
 
     /// A query to run.

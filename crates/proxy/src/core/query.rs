@@ -31,6 +31,9 @@ pub enum Query {
     /// The next hops of a SIP URI whose host is a name (RFC 3263: NAPTR, SRV, A/AAAA),
     /// answered with [`QueryAnswer::Targets`].
     Resolve(String),
+    /// Store this MESSAGE for its offline recipient unless they have this many waiting
+    /// (`messages.rs`), answered with [`QueryAnswer::Stored`] (or `Failed`).
+    StoreMessage(Box<model::NewInstantMessage>, u32),
 }
 
 /// A query handed to the server: run it, then pass `token` and the answer to
@@ -51,6 +54,8 @@ pub enum QueryAnswer {
     /// The next hops of a [`Query::Resolve`], best first (each tried in turn when the
     /// one before fails: no answer, 503, a transport error). Empty: the name has none.
     Targets(Vec<crate::destination::Destination>),
+    /// How a [`Query::StoreMessage`] went.
+    Stored(crate::im::StoreOutcome),
     /// The lookup failed (store unreachable): the call ends with 500.
     Failed,
 }
@@ -132,13 +137,18 @@ impl Proxy {
         let Some(parked) = self.parked.remove(&token) else {
             return;
         };
+        if matches!(parked.query(), Query::StoreMessage(..)) {
+            self.resume_stored(now, wall, parked, answer);
+            self.pump(now);
+            return;
+        }
         let (bindings, targets) = match answer {
             QueryAnswer::Bindings(b) => (
                 Some(b.into_iter().filter(|b| b.expires_at > wall).collect()),
                 None,
             ),
             QueryAnswer::Targets(t) => (None, Some(t)),
-            QueryAnswer::Failed => {
+            QueryAnswer::Stored(_) | QueryAnswer::Failed => {
                 tracing::warn!(query = ?parked.query(), "query failed");
                 (None, None)
             }
@@ -187,8 +197,35 @@ impl Proxy {
                 cx.found.push((aor, bindings));
                 self.resume_final(*cx, stage);
             }
+            Parked::Request { .. } | Parked::Final { .. } => {}
         }
         self.pump(now);
+    }
+
+    /// A parked MESSAGE was stored (or not): the stage that asked runs again.
+    fn resume_stored(&mut self, now: Duration, wall: u64, parked: Parked, answer: QueryAnswer) {
+        let outcome = match answer {
+            QueryAnswer::Stored(o) => o,
+            _ => {
+                tracing::warn!("storing a message for an offline user failed");
+                crate::im::StoreOutcome::Failed
+            }
+        };
+        match parked {
+            Parked::Request { mut cx, stage, .. } => {
+                if self.layer.state(cx.id).is_some() {
+                    cx.now = now;
+                    cx.wall = wall;
+                    cx.stored = Some(outcome);
+                    self.run_request_route(*cx, stage);
+                }
+            }
+            Parked::Final { mut cx, stage, .. } => {
+                cx.now = now;
+                cx.stored = Some(outcome);
+                self.resume_final(*cx, stage);
+            }
+        }
     }
 
     /// A CANCEL for a request still parked: forget it. Its transaction is returned for

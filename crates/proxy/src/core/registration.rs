@@ -54,6 +54,7 @@ impl Proxy {
         if outcome.status == 200 {
             self.stats.registrations += 1;
             log_registration_changes(&outcome.changes, &from, wall);
+            self.messages_on_register(&aor, &outcome.changes); // messages.rs
         }
         if outcome.status == 503 {
             self.stats.overloaded += 1;

@@ -19,6 +19,7 @@ use super::dialog_event::DialogEvents;
 use super::gateways::GatewayRouting;
 use super::location::{LocalRouting, Location};
 use super::media_services::MediaServices;
+use super::messages::OfflineMessages;
 use super::pickup::Pickup;
 use super::pipeline::{
     ByeAccounting, Draining, Identity, LoopDetection, LooseRoute, NotLocal, RequestUri, Sanity,
@@ -89,6 +90,9 @@ pub(super) const REQUEST_ROUTE: &[&dyn Stage] = &[
     &IncomingScreening,
     // Forwarding (always, busy, no answer, unavailable) and find-me.
     &CallServices,
+    // RFC 3428: a local user's MESSAGE to a user with no phone online is stored (202) and
+    // delivered at the next REGISTER.
+    &OfflineMessages,
     // The callee's phones: 480 when none, 302 in redirect mode, else the fork.
     &Location,
 ];

@@ -121,6 +121,8 @@ pub(crate) struct RequestCtx {
     /// The answer to a DNS query (RFC 3263) this request was parked for: the URI asked
     /// about and its next hops, best first (None: the lookup failed).
     pub resolved: Option<(String, Option<Vec<Destination>>)>,
+    /// How storing this MESSAGE for an offline user went (`messages.rs`).
+    pub stored: Option<crate::im::StoreOutcome>,
 }
 
 impl RequestCtx {
@@ -148,6 +150,7 @@ impl RequestCtx {
             callee_exists: false,
             found: Vec::new(),
             resolved: None,
+            stored: None,
         }
     }
 
@@ -186,6 +189,8 @@ pub(crate) struct FinalCtx {
     pub end: LegEnd,
     /// Answers to the queries this decision was parked for (as [`RequestCtx::found`]).
     pub found: Vec<(AddressOfRecord, Option<Vec<Binding>>)>,
+    /// How storing the MESSAGE of this fork went (`messages.rs`).
+    pub stored: Option<crate::im::StoreOutcome>,
 }
 
 /// What a response-side stage decided when a leg ended.

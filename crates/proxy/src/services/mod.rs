@@ -47,6 +47,8 @@ pub struct ServicesConfig {
     pub media: media::MediaServicesConfig,
     /// The dialog event package (`crate::presence`).
     pub presence: crate::presence::PresenceConfig,
+    /// Instant messages kept for offline users (`crate::im`).
+    pub messages: crate::im::MessagesConfig,
 }
 
 impl Default for ServicesConfig {
@@ -60,6 +62,7 @@ impl Default for ServicesConfig {
             conference: conference::ConferenceRouting::default(),
             media: media::MediaServicesConfig::default(),
             presence: crate::presence::PresenceConfig::default(),
+            messages: crate::im::MessagesConfig::default(),
         }
     }
 }

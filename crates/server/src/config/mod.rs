@@ -19,6 +19,7 @@ mod dns;
 mod flood;
 mod media;
 mod media_services;
+mod messages;
 mod metrics;
 mod portal;
 mod presence;
@@ -40,6 +41,7 @@ pub use dns::DnsSection;
 pub use flood::FloodSection;
 pub use media::MediaSection;
 pub use media_services::{AnnouncementsSection, MohSection, ParkSection};
+pub use messages::MessagesSection;
 pub use metrics::MetricsSection;
 pub use portal::PortalSection;
 pub use presence::PresenceSection;
@@ -100,6 +102,8 @@ pub struct Config {
     pub park: ParkSection,
     /// `[presence]`
     pub presence: PresenceSection,
+    /// `[messages]`
+    pub messages: MessagesSection,
     /// `[tls]`
     pub tls: TlsSection,
     /// `[dns]`
@@ -137,6 +141,7 @@ impl Config {
         self.cdr.validate()?;
         self.conference.validate()?;
         self.presence.validate()?;
+        self.messages.validate()?;
         self.validate_protections()?;
         self.portal.validate()?;
         Ok(())

@@ -1,0 +1,75 @@
+//! Event subscriptions kept across restarts on every backend: SQLite always, MariaDB and
+//! PostgreSQL when `SWITCHBOARD_TEST_MYSQL_URL` / `SWITCHBOARD_TEST_POSTGRES_URL` are set
+//! (`eval "$(scripts/dbs.sh)"`; required with `SWITCHBOARD_REQUIRE_DBS=1`), as in `store.rs`.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod common;
+
+use common::{run_then, scratch_database};
+use model::{AddressOfRecord, StoredSubscription, SubscriptionStore};
+use storage::{Backend, SqlStore};
+
+fn sub(call_id: &str, expires_at: u64, cseq: u32) -> StoredSubscription {
+    StoredSubscription {
+        package: "dialog".into(),
+        call_id: call_id.into(),
+        remote_tag: "carol-tag".into(),
+        local_tag: "swbd1".into(),
+        watched: AddressOfRecord::new("bob", "example.com"),
+        watcher: AddressOfRecord::new("carol", "example.com"),
+        remote_uri: "sip:carol@example.com".into(),
+        contact: "sip:carol@192.0.2.7:5060;transport=udp".into(),
+        source: "udp:192.0.2.7:5060".into(),
+        expires_at,
+        cseq,
+        version: 4,
+    }
+}
+
+async fn exercise(s: &SqlStore) {
+    s.save_subscriptions(&[sub("one", 1000, 3), sub("two", 50, 1)])
+        .await
+        .unwrap();
+    // A refresh replaces the row of its dialog.
+    s.save_subscriptions(&[sub("one", 2000, 5)]).await.unwrap();
+    // At 100, "two" has ended: it is deleted, "one" comes back as written.
+    assert_eq!(
+        s.live_subscriptions(100).await.unwrap(),
+        [sub("one", 2000, 5)]
+    );
+    assert!(s.live_subscriptions(100).await.unwrap().len() == 1);
+    s.delete_subscription("one", "carol-tag", "swbd1")
+        .await
+        .unwrap();
+    assert!(s.live_subscriptions(100).await.unwrap().is_empty());
+    // Deleting what is not there is no error.
+    s.delete_subscription("one", "carol-tag", "swbd1")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_subscriptions() {
+    let s = SqlStore::connect("sqlite::memory:", 1).await.unwrap();
+    exercise(&s).await;
+    s.close().await;
+}
+
+/// [`exercise`] on a new database of the server of `backend`, if under test.
+async fn on_server(backend: Backend) {
+    let Some(db) = scratch_database(backend, "switchboard_subs").await else {
+        return;
+    };
+    let s = SqlStore::connect(&db.url, 2).await.unwrap();
+    run_then(s, |s| async move { exercise(&s).await }, db.drop()).await;
+}
+
+#[tokio::test]
+async fn mariadb_subscriptions() {
+    on_server(Backend::MySql).await;
+}
+
+#[tokio::test]
+async fn postgres_subscriptions() {
+    on_server(Backend::Postgres).await;
+}
