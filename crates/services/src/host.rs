@@ -321,7 +321,11 @@ impl HostLoop {
                     self.counters.calls.fetch_sub(1, Ordering::Relaxed);
                 }
             }
-            UaEvent::Confirmed { .. } | UaEvent::Response { .. } => {}
+            UaEvent::Confirmed { .. }
+            | UaEvent::Response { .. }
+            | UaEvent::Progress { .. }
+            | UaEvent::Answered { .. }
+            | UaEvent::Redirected { .. } => {}
         }
     }
 

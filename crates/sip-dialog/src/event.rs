@@ -19,6 +19,9 @@ pub enum EndReason {
     Rejected,
     /// Our 2xx was never ACKed within 64*T1 (we sent BYE, RFC 3261 §13.3.1.4).
     AckTimeout,
+    /// A call we placed got this final failure (300-699; 408 when nothing answered
+    /// within Timer B; 487 after our CANCEL).
+    Failed(u16),
 }
 
 /// The kind of request that brought a new offer inside a dialog.
@@ -53,6 +56,32 @@ pub enum UaEvent {
     Confirmed {
         /// The call.
         call: CallHandle,
+        /// The SDP answer in the ACK, when the INVITE had no offer (ours went in the 2xx).
+        answer: Option<Bytes>,
+    },
+    /// A provisional response (101-199) to an INVITE we sent.
+    Progress {
+        /// The call.
+        call: CallHandle,
+        /// The status (180, 183, ...).
+        status: u16,
+        /// Its SDP (early media), if any.
+        sdp: Option<Bytes>,
+    },
+    /// A call we placed was answered (2xx): the ACK is sent and the dialog confirmed.
+    Answered {
+        /// The call.
+        call: CallHandle,
+        /// The SDP answer in the 2xx.
+        sdp: Option<Bytes>,
+    },
+    /// A call we placed was redirected (3xx): the Contact URIs, in order. `Ended` with
+    /// `Failed(3xx)` follows.
+    Redirected {
+        /// The call.
+        call: CallHandle,
+        /// The Contact URIs of the 3xx.
+        contacts: Vec<String>,
     },
     /// A re-INVITE or UPDATE with an SDP offer: answer with `answer_offer`.
     Offer {
