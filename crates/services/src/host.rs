@@ -34,6 +34,8 @@ use crate::prompts::Prompts;
 use crate::request_uri::ServiceRequest;
 use crate::voicemail::{self, MailboxChanged, PinThrottle};
 
+mod placing;
+
 /// The host's counters (for metrics).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct HostStats {
@@ -182,6 +184,7 @@ impl ServiceHost {
             ctx,
             counters: counters.clone(),
             session_ids: seed,
+            ringing: HashMap::new(),
         };
         let task = tokio::spawn(host.run(cmd_rx));
         tracing::info!(%addr, "service host listening (voicemail, conference, music on hold, announcements, park)");
@@ -231,6 +234,8 @@ struct HostLoop {
     ctx: Arc<ServiceContext>,
     counters: Arc<Counters>,
     session_ids: u64,
+    /// Calls placed and not answered yet (bounded by the agent's `max_calls`).
+    ringing: HashMap<CallHandle, placing::Ringing>,
 }
 
 impl HostLoop {
@@ -255,6 +260,8 @@ impl HostLoop {
                     Some(HostCommand::Fail(call, status)) => {
                         self.ua.reject(call, self.start.elapsed(), status, "")
                     }
+                    Some(HostCommand::Place(p, reply)) => self.place(p, reply),
+                    Some(HostCommand::GiveUp(call)) => self.give_up(call),
                     None => return,
                 },
                 _ = tokio::time::sleep_until(wake.into()) => {
@@ -314,7 +321,11 @@ impl HostLoop {
                     let _ = c.sip.try_send(SipInput::Dtmf(digit));
                 }
             }
+            UaEvent::Answered { call, sdp } => self.placed_answered(call, sdp),
             UaEvent::Ended { call, reason } => {
+                if self.placed_failed(call, reason) {
+                    return;
+                }
                 if let Some(c) = self.calls.remove(&call) {
                     tracing::debug!(call = call.get(), ?reason, "service call ended");
                     let _ = c.sip.try_send(SipInput::Ended);
@@ -324,7 +335,6 @@ impl HostLoop {
             UaEvent::Confirmed { .. }
             | UaEvent::Response { .. }
             | UaEvent::Progress { .. }
-            | UaEvent::Answered { .. }
             | UaEvent::Redirected { .. } => {}
         }
     }
@@ -438,6 +448,14 @@ impl HostLoop {
                 }
             }
         }
+        // Who parked the call (RFC 3892: a blind transfer's INVITE names the transferor):
+        // rung back when the call times out.
+        let parker = self
+            .ua
+            .invite(call)
+            .and_then(|i| i.header_by_name("Referred-By"))
+            .and_then(|v| sip_message::NameAddr::parse(v).ok())
+            .map(|n| n.uri.raw.to_string());
         session.start(StreamParams::from_negotiated(&n.stream));
         let media = Arc::new(session);
         let (sip_tx, sip_rx) = mpsc::channel(32);
@@ -495,16 +513,7 @@ impl HostLoop {
                     _,
                 ) => {
                     let orbit = parked_in.unwrap_or_default();
-                    park::park(
-                        call,
-                        ctx.park.clone(),
-                        domain,
-                        orbit,
-                        ctx.playlist.clone(),
-                        ctx.prompts.clone(),
-                        ctx.config.park_timeout,
-                    )
-                    .await
+                    park::park(call, ctx, domain, orbit, parker).await
                 }
                 (ServiceRequest::Announcement { name, early }, _) => {
                     announce::run(call, name, early, &ctx.announcements).await

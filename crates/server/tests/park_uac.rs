@@ -1,0 +1,159 @@
+//! Calls the service host places (its UAC), end to end on the real binary through the
+//! proxy, with SIPp phones and media checked on decoded RTP:
+//!
+//! - a parked call past `[park] timeout_secs` rings the parker back: alice's call was
+//!   parked by a blind transfer from bob (its INVITE carries `Referred-By: bob`); at the
+//!   timeout the host INVITEs bob (a SIPp phone, registered), shown as "Parked call 701";
+//!   bob answers and the two are bridged: alice hears bob's 500 Hz and bob alice's 1500 Hz,
+//!   neither its own; alice hangs up and bob gets the BYE;
+//! - the parker busy (486): the parked call is hung up, with a log line.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use testkit::audio;
+use testkit::rtp_peer::RtpPeer;
+use testkit::server::{Options, Server, DOMAIN};
+use testkit::sip_phone::SipPhone;
+use testkit::sipp::{trace_so_far, wait_trace, Sipp};
+use testkit::wait::{wait_until, HANG_GUARD};
+
+/// The server binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+/// A server with media services on, prompts in `prompts`, park timing out after
+/// `timeout` seconds; `slot` gives each test its own RTP ports.
+fn server(prompts: &std::path::Path, slot: u16, timeout: u32) -> Server {
+    let services_port = testkit::ports::free_port();
+    let rtp = 31000 + (std::process::id() % 100) as u16 * 60 + slot * 20;
+    let opts = Options {
+        extra: format!(
+            "[media]\nenabled = true\nservice_listen = \"127.0.0.1:{services_port}\"\n\
+             bind_address = \"127.0.0.1\"\nrtp_ports = \"{rtp}-{}\"\nrtp_timeout_secs = 60\n\n\
+             [voicemail]\nprompts_dir = {:?}\n\n[park]\ntimeout_secs = {timeout}\n",
+            rtp + 19,
+            prompts.display().to_string(),
+        ),
+        ..Options::default()
+    };
+    Server::start(BIN, opts)
+}
+
+/// The RTP address an SDP body names (`c=` and `m=audio`).
+fn sdp_addr(msg: &str) -> std::net::SocketAddr {
+    let ip = msg
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("c=IN IP4 "))
+        .unwrap()
+        .trim();
+    let port = msg
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("m=audio "))
+        .and_then(|l| l.split(' ').next())
+        .unwrap();
+    format!("{ip}:{port}").parse().unwrap()
+}
+
+/// Alice parks (`*85`) as the transferee of bob's blind transfer would: her INVITE
+/// names bob in `Referred-By`. Returns her phone, RTP peer and the host's RTP address.
+fn alice_parks(proxy: std::net::SocketAddr) -> (SipPhone, RtpPeer, std::net::SocketAddr) {
+    let pa = RtpPeer::bind();
+    let mut alice = SipPhone::new(proxy, "alice");
+    let ok = alice.invite_with(
+        &format!("sip:*85@{DOMAIN}"),
+        &SipPhone::pcmu_offer(pa.addr()),
+        &format!("Referred-By: <sip:bob@{DOMAIN}>\r\n"),
+    );
+    assert_eq!(ok.status(), 200, "{}", ok.text);
+    let media = ok.sdp_rtp_addr().unwrap();
+    (alice, pa, media)
+}
+
+#[test]
+fn a_parked_call_past_the_timeout_rings_the_parker_back_and_is_bridged_to_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path(), 0, 2);
+    let proxy = server.socket_addr();
+
+    // Bob's phone: registered, answers with its media at pb.
+    let pb = RtpPeer::bind();
+    let port = testkit::ports::free_port();
+    testkit::open::register(&server, "bob", port, 60);
+    let bob = Sipp::new(&server, "bob-ringback", "uas-answer-200-sdp-bye.xml", port)
+        .service("bob")
+        .key("rtp_port", pb.addr().port())
+        .spawn();
+
+    let (mut alice, pa, alice_media) = alice_parks(proxy);
+
+    // The timeout: the host rings bob back through the proxy, and bob answers.
+    wait_trace(&server, "bob-ringback", "ACK sip:");
+    let trace = trace_so_far(&server, "bob-ringback");
+    let invite = trace.find(false, "INVITE sip:bob@").remove(0);
+    let from = testkit::sipp::header(&invite, "From").unwrap().to_string();
+    assert!(from.contains("\"Parked call 701\""), "{from}");
+    testkit::open::assert_via_proxy(&server, &invite);
+    let host_media = sdp_addr(&invite);
+    assert!(server
+        .log_text()
+        .contains("parked call not retrieved within [park] timeout_secs: ringing the parker back"));
+
+    // Bridged: each hears the other's tone, never its own.
+    let before = (pa.heard().samples.len(), pb.heard().samples.len());
+    let (mut pa, mut pb) = (pa, pb);
+    let ta = std::thread::spawn(move || {
+        pa.send_audio(alice_media, &audio::tone(1500.0, 1000, 8000.0));
+        pa
+    });
+    let tb = std::thread::spawn(move || {
+        pb.send_audio(host_media, &audio::tone(500.0, 1000, 8000.0));
+        pb
+    });
+    let (pa, pb) = (ta.join().unwrap(), tb.join().unwrap());
+    assert!(pa.wait_samples(before.0 + 9600, Duration::from_secs(5)));
+    assert!(pb.wait_samples(before.1 + 9600, Duration::from_secs(5)));
+    let alice_heard = &pa.heard().samples[before.0..];
+    let bob_heard = &pb.heard().samples[before.1..];
+    let alice_hears = audio::tone_seconds(alice_heard, 500.0);
+    let bob_hears = audio::tone_seconds(bob_heard, 1500.0);
+    assert!(
+        alice_hears > 0.8,
+        "alice heard {alice_hears} s of bob's 500 Hz"
+    );
+    assert!(
+        bob_hears > 0.8,
+        "bob heard {bob_hears} s of alice's 1500 Hz"
+    );
+    assert_eq!(audio::tone_seconds(alice_heard, 1500.0), 0.0);
+    assert_eq!(audio::tone_seconds(bob_heard, 500.0), 0.0);
+
+    // Alice hangs up: the host ends bob's call.
+    assert_eq!(alice.bye(), 200);
+    bob.wait()
+        .assert_ok("bob answers the ring-back and gets the BYE");
+}
+
+#[test]
+fn a_parker_who_is_busy_leaves_the_parked_call_hung_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path(), 1, 1);
+    let proxy = server.socket_addr();
+    let port = testkit::ports::free_port();
+    testkit::open::register(&server, "bob", port, 60);
+    let bob = Sipp::new(&server, "bob-busy", "uas-answer-486.xml", port)
+        .service("bob")
+        .spawn();
+    let (alice, _pa, _media) = alice_parks(proxy);
+    assert!(
+        alice
+            .expect_request("BYE", Duration::from_secs(15))
+            .is_some(),
+        "the parked call was not hung up after the parker's 486"
+    );
+    bob.wait().assert_ok("bob refuses the ring-back");
+    wait_until("the ring-back's log line", HANG_GUARD, || {
+        server
+            .log_text()
+            .contains("the parker did not answer the ring-back")
+    });
+}
