@@ -6,16 +6,21 @@
 //!   timeout the host INVITEs bob (a SIPp phone, registered), shown as "Parked call 701";
 //!   bob answers and the two are bridged: alice hears bob's 500 Hz and bob alice's 1500 Hz,
 //!   neither its own; alice hangs up and bob gets the BYE;
-//! - the parker busy (486): the parked call is hung up, with a log line.
+//! - the parker busy (486): the parked call is hung up, with a log line;
+//! - `*85` by a real blind transfer: bob (SIPp), in a call with alice (SIPp), REFERs her
+//!   to `*85`; her phone accepts, NOTIFYs, and INVITEs `*85` with bob's `Referred-By`; she
+//!   is parked and hears the hold music (decoded); carol dials the orbit `701` and the two
+//!   hear each other; carol hangs up and alice's phone gets the BYE.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
 use testkit::audio;
+use testkit::open::{caller, phone};
 use testkit::rtp_peer::RtpPeer;
 use testkit::server::{Options, Server, DOMAIN};
 use testkit::sip_phone::SipPhone;
-use testkit::sipp::{trace_so_far, wait_trace, Sipp};
+use testkit::sipp::{header, trace_so_far, wait_trace, Sipp};
 use testkit::wait::{wait_until, HANG_GUARD};
 
 /// The server binary under test.
@@ -23,14 +28,14 @@ const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 /// A server with media services on, prompts in `prompts`, park timing out after
 /// `timeout` seconds; `slot` gives each test its own RTP ports.
-fn server(prompts: &std::path::Path, slot: u16, timeout: u32) -> Server {
+fn server(prompts: &std::path::Path, slot: u16, timeout: u32, more: &str) -> Server {
     let services_port = testkit::ports::free_port();
     let rtp = 31000 + (std::process::id() % 100) as u16 * 60 + slot * 20;
     let opts = Options {
         extra: format!(
             "[media]\nenabled = true\nservice_listen = \"127.0.0.1:{services_port}\"\n\
              bind_address = \"127.0.0.1\"\nrtp_ports = \"{rtp}-{}\"\nrtp_timeout_secs = 60\n\n\
-             [voicemail]\nprompts_dir = {:?}\n\n[park]\ntimeout_secs = {timeout}\n",
+             [voicemail]\nprompts_dir = {:?}\n\n[park]\ntimeout_secs = {timeout}\n{more}",
             rtp + 19,
             prompts.display().to_string(),
         ),
@@ -72,7 +77,7 @@ fn alice_parks(proxy: std::net::SocketAddr) -> (SipPhone, RtpPeer, std::net::Soc
 #[test]
 fn a_parked_call_past_the_timeout_rings_the_parker_back_and_is_bridged_to_them() {
     let dir = tempfile::tempdir().unwrap();
-    let server = server(dir.path(), 0, 2);
+    let server = server(dir.path(), 0, 2, "");
     let proxy = server.socket_addr();
 
     // Bob's phone: registered, answers with its media at pb.
@@ -90,7 +95,7 @@ fn a_parked_call_past_the_timeout_rings_the_parker_back_and_is_bridged_to_them()
     wait_trace(&server, "bob-ringback", "ACK sip:");
     let trace = trace_so_far(&server, "bob-ringback");
     let invite = trace.find(false, "INVITE sip:bob@").remove(0);
-    let from = testkit::sipp::header(&invite, "From").unwrap().to_string();
+    let from = header(&invite, "From").unwrap().to_string();
     assert!(from.contains("\"Parked call 701\""), "{from}");
     testkit::open::assert_via_proxy(&server, &invite);
     let host_media = sdp_addr(&invite);
@@ -136,7 +141,7 @@ fn a_parked_call_past_the_timeout_rings_the_parker_back_and_is_bridged_to_them()
 #[test]
 fn a_parker_who_is_busy_leaves_the_parked_call_hung_up() {
     let dir = tempfile::tempdir().unwrap();
-    let server = server(dir.path(), 1, 1);
+    let server = server(dir.path(), 1, 1, "");
     let proxy = server.socket_addr();
     let port = testkit::ports::free_port();
     testkit::open::register(&server, "bob", port, 60);
@@ -156,4 +161,111 @@ fn a_parker_who_is_busy_leaves_the_parked_call_hung_up() {
             .log_text()
             .contains("the parker did not answer the ring-back")
     });
+}
+
+/// Waits until `peer` has heard `ms` of audio after its first sound; returns it from there.
+fn heard_after_first_sound(peer: &RtpPeer, ms: usize) -> Vec<i16> {
+    let mut out = Vec::new();
+    wait_until("the phone to hear the audio", HANG_GUARD, || {
+        let h = peer.heard();
+        let first = h.samples.iter().position(|s| s.unsigned_abs() > 200);
+        let ready = first.is_some_and(|f| h.samples.len() >= f + ms * 8);
+        if ready {
+            out = h.samples[first.unwrap_or(0)..].to_vec();
+        }
+        ready
+    });
+    out
+}
+
+#[test]
+fn star85_by_a_real_blind_transfer_parks_with_music_and_the_orbit_retrieves() {
+    let dir = tempfile::tempdir().unwrap();
+    let music = audio::signature(1000);
+    let hold = dir.path().join("hold.wav");
+    audio::write_wav(&hold, &music);
+    let more = format!("\n[moh]\nfiles = [{:?}]\n", hold.display().to_string());
+    let server = server(dir.path(), 2, 300, &more);
+    let proxy = server.socket_addr();
+
+    // Alice calls bob; bob REFERs her to *85 and hangs up (RFC 5359 §2.4's ladder).
+    let (_, bob) = phone(
+        &server,
+        "bob",
+        "uas-answer-200-transferor-park-refer-202.xml",
+    );
+    let bob = bob.spawn();
+    let first = caller(
+        &server,
+        "alice",
+        "uac-invite-transferee-park-expect-bye.xml",
+        "bob",
+    )
+    .run();
+    first.assert_ok("transferee");
+    bob.wait().assert_ok("transferor");
+    let refer = &first.find(false, "REFER")[0];
+    let referred_by = header(refer, "Referred-By").unwrap().to_string();
+
+    // Alice's phone follows the REFER: INVITE *85 with bob's Referred-By.
+    let pa = RtpPeer::bind();
+    let parked = caller(
+        &server,
+        "alice-parked",
+        "uac-invite-parked-expect-bye.xml",
+        "*85",
+    )
+    .key("referredby", &referred_by)
+    .key("rtp_port", pa.addr().port())
+    .timeout(60)
+    .run_background();
+    wait_trace(&server, "alice-parked", "SIP/2.0 200");
+    let ok = trace_so_far(&server, "alice-parked")
+        .find(false, "SIP/2.0 200")
+        .remove(0);
+    let alice_media = sdp_addr(&ok);
+
+    // Parked: the hold music, decoded (the prompts are absent here: silence before it).
+    let heard = heard_after_first_sound(&pa, 1100);
+    let c = audio::clip_correlation(&heard, &music, music.len());
+    assert!(c > 0.95, "hold music while parked: correlation {c}");
+
+    // Carol dials the orbit: the two hear each other.
+    let pc = RtpPeer::bind();
+    let mut carol = SipPhone::new(proxy, "carol");
+    let ok = carol.invite(
+        &format!("sip:701@{DOMAIN}"),
+        &SipPhone::pcmu_offer(pc.addr()),
+    );
+    assert_eq!(ok.status(), 200, "{}", ok.text);
+    let carol_media = ok.sdp_rtp_addr().unwrap();
+    let before = (pa.heard().samples.len(), pc.heard().samples.len());
+    let (mut pa, mut pc) = (pa, pc);
+    let ta = std::thread::spawn(move || {
+        pa.send_audio(alice_media, &audio::tone(1500.0, 1000, 8000.0));
+        pa
+    });
+    let tc = std::thread::spawn(move || {
+        pc.send_audio(carol_media, &audio::tone(500.0, 1000, 8000.0));
+        pc
+    });
+    let (pa, pc) = (ta.join().unwrap(), tc.join().unwrap());
+    assert!(pa.wait_samples(before.0 + 9600, Duration::from_secs(5)));
+    assert!(pc.wait_samples(before.1 + 9600, Duration::from_secs(5)));
+    let alice_hears = audio::tone_seconds(&pa.heard().samples[before.0..], 500.0);
+    let carol_hears = audio::tone_seconds(&pc.heard().samples[before.1..], 1500.0);
+    assert!(
+        alice_hears > 0.8,
+        "alice heard {alice_hears} s of carol's 500 Hz"
+    );
+    assert!(
+        carol_hears > 0.8,
+        "carol heard {carol_hears} s of alice's 1500 Hz"
+    );
+
+    // Carol hangs up: alice's parked call is ended (her SIPp takes the BYE).
+    assert_eq!(carol.bye(), 200);
+    parked
+        .wait()
+        .assert_ok("alice parked by the blind transfer");
 }
