@@ -10,7 +10,14 @@
 //! - `*85` by a real blind transfer: bob (SIPp), in a call with alice (SIPp), REFERs her
 //!   to `*85`; her phone accepts, NOTIFYs, and INVITEs `*85` with bob's `Referred-By`; she
 //!   is parked and hears the hold music (decoded); carol dials the orbit `701` and the two
-//!   hear each other; carol hangs up and alice's phone gets the BYE.
+//!   hear each other; carol hangs up and alice's phone gets the BYE;
+//! - RFC 5359 §2.15, the park server's ladder: bob (SIPp) REFERs `sip:park@` with
+//!   `Refer-To: <alice?Replaces=...>`; 202, NOTIFY 100 Trying, the host INVITEs alice
+//!   (SIPp) through the proxy with the unescaped `Replaces` and bob's `Referred-By`, she
+//!   answers, NOTIFY 200 OK; she hears the hold music (decoded); carol retrieves by the
+//!   orbit and they hear each other. Departure from the RFC: alice's call with bob before
+//!   the REFER is not played (her SIPp checks the Replaces header, it has no dialog to
+//!   replace), and the retrieval is by the orbit, not by SUBSCRIBE dialog + Replaces.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -180,12 +187,7 @@ fn heard_after_first_sound(peer: &RtpPeer, ms: usize) -> Vec<i16> {
 
 #[test]
 fn star85_by_a_real_blind_transfer_parks_with_music_and_the_orbit_retrieves() {
-    let dir = tempfile::tempdir().unwrap();
-    let music = audio::signature(1000);
-    let hold = dir.path().join("hold.wav");
-    audio::write_wav(&hold, &music);
-    let more = format!("\n[moh]\nfiles = [{:?}]\n", hold.display().to_string());
-    let server = server(dir.path(), 2, 300, &more);
+    let (server, music) = server_with_music(2);
     let proxy = server.socket_addr();
 
     // Alice calls bob; bob REFERs her to *85 and hangs up (RFC 5359 §2.4's ladder).
@@ -224,10 +226,36 @@ fn star85_by_a_real_blind_transfer_parks_with_music_and_the_orbit_retrieves() {
         .find(false, "SIP/2.0 200")
         .remove(0);
     let alice_media = sdp_addr(&ok);
+    parked_hears_music_then_carol_retrieves(proxy, pa, alice_media, &music);
+    parked
+        .wait()
+        .assert_ok("alice parked by the blind transfer");
+}
 
+/// A server (RTP `slot`) whose hold music is a signature chirp; returns it and the music.
+fn server_with_music(slot: u16) -> (Server, Vec<i16>) {
+    let dir = tempfile::tempdir().unwrap();
+    let music = audio::signature(1000);
+    let hold = dir.path().join("hold.wav");
+    audio::write_wav(&hold, &music);
+    let more = format!("\n[moh]\nfiles = [{:?}]\n", hold.display().to_string());
+    let server = server(dir.path(), slot, 300, &more);
+    // The playlist is decoded at start: the directory may go.
+    drop(dir);
+    (server, music)
+}
+
+/// The parked party (RTP peer `pa`, the host's media at `alice_media`) hears the hold
+/// music; carol dials the orbit 701 and the two hear each other; carol hangs up.
+fn parked_hears_music_then_carol_retrieves(
+    proxy: std::net::SocketAddr,
+    pa: RtpPeer,
+    alice_media: std::net::SocketAddr,
+    music: &[i16],
+) {
     // Parked: the hold music, decoded (the prompts are absent here: silence before it).
     let heard = heard_after_first_sound(&pa, 1100);
-    let c = audio::clip_correlation(&heard, &music, music.len());
+    let c = audio::clip_correlation(&heard, music, music.len());
     assert!(c > 0.95, "hold music while parked: correlation {c}");
 
     // Carol dials the orbit: the two hear each other.
@@ -263,9 +291,54 @@ fn star85_by_a_real_blind_transfer_parks_with_music_and_the_orbit_retrieves() {
         "carol heard {carol_hears} s of alice's 1500 Hz"
     );
 
-    // Carol hangs up: alice's parked call is ended (her SIPp takes the BYE).
+    // Carol hangs up: the parked call is ended (the caller checks the BYE arrived).
     assert_eq!(carol.bye(), 200);
-    parked
-        .wait()
-        .assert_ok("alice parked by the blind transfer");
+}
+
+#[test]
+fn rfc5359_2_15_park_by_refer_with_replaces() {
+    let (server, music) = server_with_music(3);
+    let proxy = server.socket_addr();
+    let replaces = "bobalice-1;to-tag=at1;from-tag=bt1";
+    let escaped = "bobalice-1%3Bto-tag%3Dat1%3Bfrom-tag%3Dbt1";
+
+    // Alice's phone: registered; takes the park server's INVITE with Replaces.
+    let pa = RtpPeer::bind();
+    let port = testkit::ports::free_port();
+    testkit::open::register(&server, "alice", port, 60);
+    let alice = Sipp::new(
+        &server,
+        "alice-replaced",
+        "uas-answer-200-replaced-sdp-bye.xml",
+        port,
+    )
+    .service("alice")
+    .key("rtp_port", pa.addr().port())
+    .key("replaces", replaces)
+    .timeout(60)
+    .spawn();
+
+    // Bob REFERs the park server: 202, NOTIFY 100, (alice answers), NOTIFY 200.
+    let bob = caller(
+        &server,
+        "bob-parks",
+        "uac-refer-park-expect-notify.xml",
+        "park",
+    )
+    .key("repl", escaped)
+    .run();
+    bob.assert_ok("the parker's REFER and NOTIFYs");
+    assert_eq!(
+        bob.ladder(),
+        testkit::sipp::rungs(&["> REFER", "< 202", "< NOTIFY", "> 200", "< NOTIFY", "> 200"])
+    );
+    let invite = trace_so_far(&server, "alice-replaced")
+        .find(false, "INVITE sip:alice@")
+        .remove(0);
+    testkit::open::assert_via_proxy(&server, &invite);
+    assert_eq!(header(&invite, "Replaces"), Some(replaces));
+    assert!(header(&invite, "From").unwrap().contains("\"Park 701\""));
+    let alice_media = sdp_addr(&invite);
+    parked_hears_music_then_carol_retrieves(proxy, pa, alice_media, &music);
+    alice.wait().assert_ok("alice parked by REFER");
 }

@@ -32,6 +32,8 @@ pub(crate) enum HostCommand {
     Place(Placement, oneshot::Sender<Result<Call, u16>>),
     /// Give up a call placed that is still ringing (CANCEL); nothing once answered.
     GiveUp(CallHandle),
+    /// The final NOTIFY of a REFER (its sipfrag status line).
+    NotifyRefer(CallHandle, String),
 }
 
 /// A call for the host to place ([`Call::place`]).

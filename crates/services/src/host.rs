@@ -35,6 +35,7 @@ use crate::request_uri::ServiceRequest;
 use crate::voicemail::{self, MailboxChanged, PinThrottle};
 
 mod placing;
+mod refer;
 
 /// The host's counters (for metrics).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -262,6 +263,9 @@ impl HostLoop {
                     }
                     Some(HostCommand::Place(p, reply)) => self.place(p, reply),
                     Some(HostCommand::GiveUp(call)) => self.give_up(call),
+                    Some(HostCommand::NotifyRefer(call, frag)) => {
+                        self.ua.notify_refer(call, self.start.elapsed(), &frag, true);
+                    }
                     None => return,
                 },
                 _ = tokio::time::sleep_until(wake.into()) => {
@@ -322,6 +326,12 @@ impl HostLoop {
                 }
             }
             UaEvent::Answered { call, sdp } => self.placed_answered(call, sdp),
+            UaEvent::Refer {
+                call,
+                refer_to,
+                referred_by,
+                source,
+            } => self.on_refer(call, &refer_to, referred_by, source),
             UaEvent::Ended { call, reason } => {
                 if self.placed_failed(call, reason) {
                     return;

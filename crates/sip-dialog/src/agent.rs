@@ -59,6 +59,9 @@ pub(crate) struct Call {
     pub reported: bool,
     /// For a call we placed: the ACK of its 2xx and whether we want it cancelled.
     pub uac: Option<crate::uac::UacState>,
+    /// A dialog made by a REFER received outside any call (no session: forgotten with
+    /// its last NOTIFY, never sent BYE).
+    pub refer_only: bool,
 }
 
 /// What a client transaction of ours is for.
@@ -340,10 +343,7 @@ impl UserAgent {
         if (101..300).contains(&status) {
             b = b
                 .header("Contact", format_args!("<{}>", self.config.contact))
-                .header(
-                    "Allow",
-                    format_args!("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"),
-                );
+                .header("Allow", format_args!("{}", crate::incoming::ALLOW));
             // RFC 3261 §12.1.1: the INVITE's Record-Route, copied into the response that
             // creates the dialog, so the caller's route set keeps the proxies in the path.
             for r in &c.dialog.route_set {

@@ -108,6 +108,18 @@ pub enum UaEvent {
         /// Why.
         reason: EndReason,
     },
+    /// A REFER (answered `202`): report its progress with `notify_refer`. `call` is the
+    /// call it came in, or a dialog of its own when it came outside any call.
+    Refer {
+        /// The call (or the REFER's own dialog).
+        call: CallHandle,
+        /// The Refer-To value as received (`<sip:alice@example.com?Replaces=...>`).
+        refer_to: String,
+        /// The Referred-By value, if any.
+        referred_by: Option<String>,
+        /// Where the REFER came from.
+        source: SocketAddr,
+    },
     /// The final answer to a request sent outside a dialog (408 when it timed out).
     Response {
         /// The request.

@@ -16,7 +16,7 @@ use crate::dtmf_relay::{parse_dtmf, parse_dtmf_relay};
 use crate::event::{EndReason, OfferKind, UaEvent};
 use crate::ids::CallHandle;
 
-pub(crate) const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE";
+pub(crate) const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER";
 
 impl UserAgent {
     /// A datagram arrived from `source`. Malformed requests get a stateless 400; malformed
@@ -105,6 +105,7 @@ impl UserAgent {
         if req.to_tag().is_none() {
             match req.method() {
                 Method::Invite => self.on_invite(now, id, req, source),
+                Method::Refer => self.on_refer(now, id, req, source, None),
                 Method::Options => self.respond(now, id, &req, 200),
                 Method::Bye | Method::Info | Method::Update => self.respond(now, id, &req, 481),
                 _ => self.respond(now, id, &req, 405),
@@ -128,6 +129,7 @@ impl UserAgent {
             Method::Bye => self.on_bye(now, id, call, &req),
             Method::Invite | Method::Update => self.on_offer(now, id, call, req),
             Method::Info => self.on_info(now, id, call, &req),
+            Method::Refer => self.on_refer(now, id, req, source, Some(call)),
             Method::Options => self.respond(now, id, &req, 200),
             _ => self.respond(now, id, &req, 405),
         }
@@ -178,6 +180,7 @@ impl UserAgent {
                 pending_offer: None,
                 reported: false,
                 uac: None,
+                refer_only: false,
             },
         );
     }

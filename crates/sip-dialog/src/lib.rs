@@ -29,6 +29,7 @@ pub mod fuzzing;
 mod ids;
 mod incoming;
 mod outgoing;
+mod refer;
 mod uac;
 
 pub use agent::UserAgent;

@@ -117,6 +117,7 @@ impl UserAgent {
                 pending_offer: None,
                 reported: false,
                 uac: Some(UacState::default()),
+                refer_only: false,
             },
         );
         Some(handle)

@@ -1,4 +1,5 @@
-//! The UAC ladders of RFC 3261 §13.2 (and RFC 3891 `Replaces`) on a virtual clock: the
+//! The UAC ladders of RFC 3261 §13.2 (and RFC 3891 `Replaces`), and a REFER received
+//! outside a dialog (RFC 3515: 202, sipfrag NOTIFYs), on a virtual clock: the
 //! agent places a call, each test plays the proxy's and the phone's side with
 //! hand-written responses and checks what the agent sends and tells its caller. Also the
 //! UAS side of a delayed offer (our offer in the 2xx, the answer in the ACK).
@@ -387,4 +388,58 @@ fn delayed_offer_our_offer_in_the_2xx_the_answer_in_the_ack() {
             answer: Some(Bytes::from_static(b"v=0\r\n"))
         }]
     );
+}
+
+#[test]
+fn an_out_of_dialog_refer_gets_202_and_sipfrag_notifies_then_its_dialog_is_forgotten() {
+    let mut ua = UserAgent::new(UaConfig::default(), 11);
+    let bob: SocketAddr = "192.0.2.2:5060".parse().unwrap();
+    let refer =
+        "REFER sip:park@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.2;branch=z9hG4bKr1\r\n\
+        From: <sip:bob@example.com>;tag=bt\r\nTo: <sip:park@example.com>\r\nCall-ID: r1\r\n\
+        CSeq: 1 REFER\r\nContact: <sip:bob@192.0.2.2>\r\nMax-Forwards: 70\r\n\
+        Refer-To: <sip:alice@example.com?Replaces=ab%3Bto-tag%3Dx%3Bfrom-tag%3Dy>\r\n\
+        Referred-By: <sip:bob@example.com>\r\nContent-Length: 0\r\n\r\n";
+    ua.handle_datagram(ms(0), Bytes::from_static(refer.as_bytes()), bob);
+    let out = sent(&mut ua);
+    let accepted = &out[0].1;
+    assert_eq!(accepted.status(), 202);
+    assert!(accepted.to_tag().is_some(), "the REFER makes a dialog");
+    let ev = events(&mut ua);
+    let UaEvent::Refer {
+        call,
+        refer_to,
+        referred_by,
+        ..
+    } = &ev[0]
+    else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(
+        refer_to,
+        "<sip:alice@example.com?Replaces=ab%3Bto-tag%3Dx%3Bfrom-tag%3Dy>"
+    );
+    assert_eq!(referred_by.as_deref(), Some("<sip:bob@example.com>"));
+    let call = *call;
+    assert!(ua.notify_refer(call, ms(1), "SIP/2.0 100 Trying", false));
+    let out = sent(&mut ua);
+    let (dest, notify) = &out[0];
+    assert_eq!(*dest, bob);
+    assert_eq!(notify.method_str(), "NOTIFY");
+    assert_eq!(notify.request_uri_str(), "sip:bob@192.0.2.2");
+    assert_eq!(notify.header_by_name("Event"), Some("refer"));
+    assert!(notify
+        .header_by_name("Subscription-State")
+        .is_some_and(|s| s.starts_with("active")));
+    assert_eq!(notify.body().as_ref(), b"SIP/2.0 100 Trying\r\n");
+    assert_eq!(notify.to_tag(), Some("bt"));
+    assert_eq!(notify.from_tag(), accepted.to_tag());
+    assert!(ua.notify_refer(call, ms(2), "SIP/2.0 200 OK", true));
+    let out = sent(&mut ua);
+    assert!(out[0]
+        .1
+        .header_by_name("Subscription-State")
+        .is_some_and(|s| s.starts_with("terminated")));
+    assert_eq!(ua.calls(), 0, "the REFER's dialog is forgotten");
+    assert!(events(&mut ua).is_empty());
 }
