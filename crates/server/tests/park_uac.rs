@@ -15,9 +15,11 @@
 //!   `Refer-To: <alice?Replaces=...>`; 202, NOTIFY 100 Trying, the host INVITEs alice
 //!   (SIPp) through the proxy with the unescaped `Replaces` and bob's `Referred-By`, she
 //!   answers, NOTIFY 200 OK; she hears the hold music (decoded); carol retrieves by the
-//!   orbit and they hear each other. Departure from the RFC: alice's call with bob before
-//!   the REFER is not played (her SIPp checks the Replaces header, it has no dialog to
-//!   replace), and the retrieval is by the orbit, not by SUBSCRIBE dialog + Replaces.
+//!   carol (SIPp) SUBSCRIBEs the park server's `Event: dialog` and learns the parked
+//!   dialog's ids, then retrieves with an INVITE to the park server with `Replaces` naming
+//!   it, and they hear each other. Departure from the RFC: alice's call with bob before the
+//!   REFER is not played (her SIPp checks the Replaces header, it has no dialog to
+//!   replace); carol's INVITE goes to the park server (which bridges), not to alice.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -226,7 +228,8 @@ fn star85_by_a_real_blind_transfer_parks_with_music_and_the_orbit_retrieves() {
         .find(false, "SIP/2.0 200")
         .remove(0);
     let alice_media = sdp_addr(&ok);
-    parked_hears_music_then_carol_retrieves(proxy, pa, alice_media, &music);
+    let orbit = format!("sip:701@{DOMAIN}");
+    parked_hears_music_then_carol_retrieves(proxy, pa, alice_media, &music, (&orbit, ""));
     parked
         .wait()
         .assert_ok("alice parked by the blind transfer");
@@ -252,6 +255,7 @@ fn parked_hears_music_then_carol_retrieves(
     pa: RtpPeer,
     alice_media: std::net::SocketAddr,
     music: &[i16],
+    retrieve: (&str, &str),
 ) {
     // Parked: the hold music, decoded (the prompts are absent here: silence before it).
     let heard = heard_after_first_sound(&pa, 1100);
@@ -261,10 +265,7 @@ fn parked_hears_music_then_carol_retrieves(
     // Carol dials the orbit: the two hear each other.
     let pc = RtpPeer::bind();
     let mut carol = SipPhone::new(proxy, "carol");
-    let ok = carol.invite(
-        &format!("sip:701@{DOMAIN}"),
-        &SipPhone::pcmu_offer(pc.addr()),
-    );
+    let ok = carol.invite_with(retrieve.0, &SipPhone::pcmu_offer(pc.addr()), retrieve.1);
     assert_eq!(ok.status(), 200, "{}", ok.text);
     let carol_media = ok.sdp_rtp_addr().unwrap();
     let before = (pa.heard().samples.len(), pc.heard().samples.len());
@@ -339,6 +340,40 @@ fn rfc5359_2_15_park_by_refer_with_replaces() {
     assert_eq!(header(&invite, "Replaces"), Some(replaces));
     assert!(header(&invite, "From").unwrap().contains("\"Park 701\""));
     let alice_media = sdp_addr(&invite);
-    parked_hears_music_then_carol_retrieves(proxy, pa, alice_media, &music);
+
+    // Carol learns the parked dialog from the park server (Event: dialog) ...
+    let sub = caller(
+        &server,
+        "carol-subscribes",
+        "uac-subscribe-park-dialog-expect-notify.xml",
+        "park",
+    )
+    .run();
+    sub.assert_ok("the retriever's SUBSCRIBE");
+    let notify = sub.find(false, "NOTIFY").remove(0);
+    let attr = |name: &str| {
+        let at = notify.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        notify[at..at + notify[at..].find('"').unwrap()].to_string()
+    };
+    let (call_id, local_tag, remote_tag) = (attr("call-id"), attr("local-tag"), attr("remote-tag"));
+    assert_eq!(
+        call_id,
+        header(&invite, "Call-ID").unwrap(),
+        "the parked dialog"
+    );
+    assert!(notify.contains("sip:alice@"), "{notify}");
+
+    // ... and retrieves it: INVITE park with Replaces naming it (to-tag: the server's).
+    let replaces = format!("Replaces: {call_id};to-tag={local_tag};from-tag={remote_tag}\r\n");
+    let park = format!("sip:park@{DOMAIN}");
+    parked_hears_music_then_carol_retrieves(proxy, pa, alice_media, &music, (&park, &replaces));
     alice.wait().assert_ok("alice parked by REFER");
+    // A Replaces that names no parked call: 481.
+    let mut dave = SipPhone::new(proxy, "bob");
+    let r = dave.invite_with(
+        &park,
+        &SipPhone::pcmu_offer(RtpPeer::bind().addr()),
+        "Replaces: nothing;to-tag=a;from-tag=b\r\n",
+    );
+    assert_eq!(r.status(), 481, "{}", r.text);
 }

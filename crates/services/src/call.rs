@@ -90,6 +90,8 @@ pub struct Call {
     pub source: SocketAddr,
     pub(crate) ended: bool,
     pub(crate) timed_out: bool,
+    /// The call's dialog as the host sees it (set by the host once known).
+    pub(crate) dialog: Option<crate::conference::DialogId>,
     /// The SIP side is over (BYE or CANCEL from the caller, or our BYE sent).
     sip_over: bool,
     typeahead: VecDeque<char>,
@@ -116,6 +118,7 @@ impl Call {
             source,
             ended: false,
             timed_out: false,
+            dialog: None,
             sip_over: false,
             typeahead: VecDeque::new(),
         }

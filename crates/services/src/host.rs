@@ -34,6 +34,7 @@ use crate::prompts::Prompts;
 use crate::request_uri::ServiceRequest;
 use crate::voicemail::{self, MailboxChanged, PinThrottle};
 
+mod park_state;
 mod placing;
 mod refer;
 
@@ -326,6 +327,12 @@ impl HostLoop {
                 }
             }
             UaEvent::Answered { call, sdp } => self.placed_answered(call, sdp),
+            UaEvent::Subscribe {
+                call,
+                event,
+                request_uri,
+                source,
+            } => self.on_subscribe(call, &event, &request_uri, source),
             UaEvent::Refer {
                 call,
                 refer_to,
@@ -367,6 +374,15 @@ impl HostLoop {
             Err(e) => {
                 let why = e.to_string();
                 self.refuse(call, e.status(), "", &why, source);
+                return;
+            }
+        };
+        // RFC 5359 §2.15 retrieval: an INVITE to the park server with `Replaces` naming a
+        // parked dialog (as its `Event: dialog` NOTIFY told) takes that orbit.
+        let request = match self.replaced_orbit(call, request) {
+            Ok(r) => r,
+            Err(why) => {
+                self.refuse(call, 481, "", &why, source);
                 return;
             }
         };
@@ -488,7 +504,8 @@ impl HostLoop {
         }
         self.counters.answered.fetch_add(1, Ordering::Relaxed);
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
-        let call = Call::new(
+        let dialog = self.dialog_id(call);
+        let mut call = Call::new(
             call,
             media,
             media_rx,
@@ -497,6 +514,7 @@ impl HostLoop {
             caller,
             source,
         );
+        call.dialog = dialog;
         let ctx = self.ctx.clone();
         tokio::spawn(async move {
             match (request, room) {
@@ -591,6 +609,15 @@ impl HostLoop {
         let pins = &self.ctx.config.conference.pins;
         let pin = pins.get(&key).or_else(|| pins.get(name)).cloned();
         Ok((key, pin))
+    }
+
+    /// A call's dialog identifiers, as the host sees them.
+    pub(super) fn dialog_id(&self, call: CallHandle) -> Option<DialogId> {
+        self.ua.dialog(call).map(|d| DialogId {
+            call_id: d.call_id.clone(),
+            local_tag: d.local_tag.clone(),
+            remote_tag: d.remote_tag.clone(),
+        })
     }
 
     /// Answers a re-INVITE or UPDATE offer and applies it to the RTP session.

@@ -120,6 +120,18 @@ pub enum UaEvent {
         /// Where the REFER came from.
         source: SocketAddr,
     },
+    /// A SUBSCRIBE outside any dialog (answered `200` with `Expires: 0`: a fetch):
+    /// send the state once with `notify` (`done`).
+    Subscribe {
+        /// The subscription's dialog.
+        call: CallHandle,
+        /// The event package, lower case (`dialog`).
+        event: String,
+        /// The Request-URI (whose state is asked).
+        request_uri: String,
+        /// Where the SUBSCRIBE came from.
+        source: SocketAddr,
+    },
     /// The final answer to a request sent outside a dialog (408 when it timed out).
     Response {
         /// The request.

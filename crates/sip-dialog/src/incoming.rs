@@ -106,6 +106,7 @@ impl UserAgent {
             match req.method() {
                 Method::Invite => self.on_invite(now, id, req, source),
                 Method::Refer => self.on_refer(now, id, req, source, None),
+                Method::Subscribe => self.on_subscribe(now, id, req, source),
                 Method::Options => self.respond(now, id, &req, 200),
                 Method::Bye | Method::Info | Method::Update => self.respond(now, id, &req, 481),
                 _ => self.respond(now, id, &req, 405),

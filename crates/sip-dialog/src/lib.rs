@@ -30,6 +30,7 @@ mod ids;
 mod incoming;
 mod outgoing;
 mod refer;
+mod subscribe;
 mod uac;
 
 pub use agent::UserAgent;

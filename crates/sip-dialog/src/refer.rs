@@ -115,19 +115,14 @@ impl UserAgent {
         sipfrag: &str,
         done: bool,
     ) -> bool {
-        let state = if done {
-            "terminated;reason=noresource"
-        } else {
-            "active;expires=60"
-        };
-        let extra = format!(
-            "Event: refer\r\nSubscription-State: {state}\r\nContent-Type: message/sipfrag;version=2.0\r\n"
-        );
         let body = format!("{sipfrag}\r\n");
-        let sent = self.request_in_dialog(call, now, "NOTIFY", &extra, body.as_bytes());
-        if done && self.calls.get(&call).is_some_and(|c| c.refer_only) {
-            self.remove_call(call);
-        }
-        sent
+        self.notify(
+            call,
+            now,
+            "refer",
+            "message/sipfrag;version=2.0",
+            body.as_bytes(),
+            done,
+        )
     }
 }

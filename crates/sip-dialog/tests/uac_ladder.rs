@@ -443,3 +443,47 @@ fn an_out_of_dialog_refer_gets_202_and_sipfrag_notifies_then_its_dialog_is_forgo
     assert_eq!(ua.calls(), 0, "the REFER's dialog is forgotten");
     assert!(events(&mut ua).is_empty());
 }
+
+#[test]
+fn a_subscribe_outside_a_dialog_is_a_fetch_one_notify_then_forgotten() {
+    let mut ua = UserAgent::new(UaConfig::default(), 12);
+    let carol: SocketAddr = "192.0.2.3:5060".parse().unwrap();
+    let sub =
+        "SUBSCRIBE sip:park@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.3;branch=z9hG4bKs1\r\n\
+        From: <sip:carol@example.com>;tag=ct\r\nTo: <sip:park@example.com>\r\nCall-ID: s1\r\n\
+        CSeq: 1 SUBSCRIBE\r\nContact: <sip:carol@192.0.2.3>\r\nMax-Forwards: 70\r\n\
+        Event: dialog\r\nAccept: application/dialog-info+xml\r\nContent-Length: 0\r\n\r\n";
+    ua.handle_datagram(ms(0), Bytes::from_static(sub.as_bytes()), carol);
+    let out = sent(&mut ua);
+    assert_eq!(out[0].1.status(), 200);
+    assert_eq!(out[0].1.header_by_name("Expires"), Some("0"));
+    let ev = events(&mut ua);
+    let UaEvent::Subscribe { call, event, .. } = &ev[0] else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(event, "dialog");
+    assert!(ua.notify(
+        *call,
+        ms(1),
+        "dialog",
+        "application/dialog-info+xml",
+        b"<dialog-info/>",
+        true
+    ));
+    let out = sent(&mut ua);
+    let n = &out[0].1;
+    assert_eq!(n.method_str(), "NOTIFY");
+    assert_eq!(n.header_by_name("Event"), Some("dialog"));
+    assert_eq!(
+        n.header_by_name("Subscription-State"),
+        Some("terminated;reason=timeout")
+    );
+    assert_eq!(n.body().as_ref(), b"<dialog-info/>");
+    assert_eq!(ua.calls(), 0);
+    // No Event header: 400.
+    let bad = sub
+        .replace("Event: dialog\r\n", "")
+        .replace("z9hG4bKs1", "z9hG4bKs2");
+    ua.handle_datagram(ms(2), Bytes::from(bad), carol);
+    assert_eq!(sent(&mut ua)[0].1.status(), 400);
+}

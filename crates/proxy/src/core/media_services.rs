@@ -14,7 +14,8 @@
 //! leg with such a status (their `486`): a new leg to the host (once per call).
 //!
 //! A REFER to the park service (RFC 5359 §2.15: park this party, `Refer-To` with
-//! `Replaces`) goes to the host like an INVITE, for local callers only.
+//! `Replaces`) and a SUBSCRIBE to its dialog state go to the host like an INVITE, for
+//! local callers only.
 //!
 //! Not here: voicemail (`voicemail.rs`), which has its own access rules.
 
@@ -46,8 +47,9 @@ impl Stage for MediaServices {
             return Flow::Continue;
         };
         // RFC 5359 §2.15: a REFER to the park server (Refer-To the party to park, with
-        // Replaces) is the host's too.
-        let park_refer = cx.req.method() == Method::Refer && service == MediaService::Park;
+        // Replaces) and a SUBSCRIBE to its dialog state are the host's too.
+        let park_refer = matches!(cx.req.method(), Method::Refer | Method::Subscribe)
+            && service == MediaService::Park;
         if cx.req.method() != Method::Invite && !park_refer {
             // OPTIONS, SUBSCRIBE, MESSAGE to a service: nobody is registered there.
             return Answer::new(405, "Method Not Allowed")

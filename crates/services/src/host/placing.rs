@@ -132,7 +132,8 @@ impl HostLoop {
         self.counters.answered.fetch_add(1, Ordering::Relaxed);
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
         tracing::info!(call = call.get(), uri = %r.uri, "placed call answered");
-        let c = Call::new(
+        let dialog = self.dialog_id(call);
+        let mut c = Call::new(
             call,
             media,
             r.media_rx,
@@ -141,6 +142,7 @@ impl HostLoop {
             r.uri,
             r.proxy,
         );
+        c.dialog = dialog;
         if let Err(Ok(mut c)) = r.reply.send(Ok(c)) {
             c.hangup();
         }

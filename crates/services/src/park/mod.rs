@@ -45,7 +45,7 @@ pub(crate) async fn park(
     let (lot, playlist, prompts) = (ctx.park.clone(), ctx.playlist.clone(), ctx.prompts.clone());
     let timeout = ctx.config.park_timeout;
     let (tx, mut rx) = oneshot::channel::<Joined>();
-    lot.occupy(&domain, orbit, tx);
+    lot.occupy(&domain, orbit, tx, call.dialog.clone(), &call.caller);
     tracing::info!(call = call.id(), caller = %call.caller, %domain, orbit, "call parked");
     call.media.play(Clip::concat(&[
         prompts.get("parked-at"),
