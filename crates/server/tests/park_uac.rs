@@ -20,6 +20,11 @@
 //!   it, and they hear each other. Departure from the RFC: alice's call with bob before the
 //!   REFER is not played (her SIPp checks the Replaces header, it has no dialog to
 //!   replace); carol's INVITE goes to the park server (which bridges), not to alice.
+//! - RFC 5359 §2.10, the bridge dialling out: alice, in conference room `conf-dial`,
+//!   REFERs the bridge inside her call with `Refer-To: <carol>`; 202, NOTIFYs 100 and
+//!   200; the bridge INVITEs carol (SIPp) through the proxy, shown as "Conference
+//!   dial"; she answers and is in the room: alice hears carol's 500 Hz and carol alice's
+//!   1000 Hz.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -376,4 +381,84 @@ fn rfc5359_2_15_park_by_refer_with_replaces() {
         "Replaces: nothing;to-tag=a;from-tag=b\r\n",
     );
     assert_eq!(r.status(), 481, "{}", r.text);
+}
+
+#[test]
+fn rfc5359_2_10_the_bridge_dials_out_on_a_participants_refer() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path(), 4, 300, "");
+    let proxy = server.socket_addr();
+
+    // Carol's phone: registered, answers with its media at pc.
+    let pc = RtpPeer::bind();
+    let port = testkit::ports::free_port();
+    testkit::open::register(&server, "carol", port, 60);
+    let _carol = Sipp::new(&server, "carol-dialled", "uas-answer-200-sdp-bye.xml", port)
+        .service("carol")
+        .key("rtp_port", pc.addr().port())
+        .timeout(60)
+        .spawn();
+
+    // Alice is in the room; she REFERs the bridge to carol inside her call.
+    let pa = RtpPeer::bind();
+    let mut alice = SipPhone::new(proxy, "alice");
+    let ok = alice.invite(
+        &format!("sip:conf-dial@{DOMAIN}"),
+        &SipPhone::pcmu_offer(pa.addr()),
+    );
+    assert_eq!(ok.status(), 200, "{}", ok.text);
+    let alice_media = ok.sdp_rtp_addr().unwrap();
+    let accepted = alice.request_with(
+        "REFER",
+        "",
+        "",
+        &format!("Refer-To: <sip:carol@{DOMAIN}>\r\nReferred-By: <sip:alice@{DOMAIN}>\r\n"),
+    );
+    assert_eq!(accepted.status(), 202, "{}", accepted.text);
+    let trying = alice
+        .expect_request("NOTIFY", Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(trying.header("Event"), Some("refer"));
+    assert!(trying.body().starts_with("SIP/2.0 100"), "{}", trying.text);
+    let done = alice
+        .expect_request("NOTIFY", Duration::from_secs(20))
+        .unwrap();
+    assert!(done.body().starts_with("SIP/2.0 200"), "{}", done.text);
+    assert!(done
+        .header("Subscription-State")
+        .is_some_and(|s| s.starts_with("terminated")));
+
+    let trace = trace_so_far(&server, "carol-dialled");
+    let invite = trace.find(false, "INVITE sip:carol@").remove(0);
+    testkit::open::assert_via_proxy(&server, &invite);
+    assert!(header(&invite, "From")
+        .unwrap()
+        .contains("\"Conference dial\""));
+    let host_media = sdp_addr(&invite);
+
+    // In the room: each hears the other.
+    let before = (pa.heard().samples.len(), pc.heard().samples.len());
+    let (mut pa, mut pc) = (pa, pc);
+    let ta = std::thread::spawn(move || {
+        pa.send_audio(alice_media, &audio::tone(1000.0, 1000, 8000.0));
+        pa
+    });
+    let tc = std::thread::spawn(move || {
+        pc.send_audio(host_media, &audio::tone(500.0, 1000, 8000.0));
+        pc
+    });
+    let (pa, pc) = (ta.join().unwrap(), tc.join().unwrap());
+    assert!(pa.wait_samples(before.0 + 9600, Duration::from_secs(5)));
+    assert!(pc.wait_samples(before.1 + 9600, Duration::from_secs(5)));
+    let alice_hears = audio::tone_seconds(&pa.heard().samples[before.0..], 500.0);
+    let carol_hears = audio::tone_seconds(&pc.heard().samples[before.1..], 1000.0);
+    assert!(
+        alice_hears > 0.6,
+        "alice heard {alice_hears} s of carol's 500 Hz"
+    );
+    assert!(
+        carol_hears > 0.6,
+        "carol heard {carol_hears} s of alice's 1000 Hz"
+    );
+    assert_eq!(alice.bye(), 200);
 }

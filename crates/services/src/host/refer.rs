@@ -4,10 +4,16 @@
 //! `Replaces` (so her phone swaps Bob's dialog for ours) and Bob's `Referred-By`, and on
 //! her answer NOTIFYs `200 OK` and parks her call (hold music, the orbit's timeout and
 //! ring-back to Bob, retrieval by dialling the orbit). A failure is NOTIFYed with its
-//! status. Any other REFER is declined (`603` in the NOTIFY).
+//! status.
 //!
-//! Not here: the dialog event package for the parked call and retrieval by `Replaces`
-//! to it (not yet); REFER to the conference bridge (not yet).
+//! RFC 5359 §2.10, the bridge dialling out: a participant of a conference REFERs the
+//! bridge inside its call with `Refer-To: <carol>`; the host NOTIFYs `100 Trying`,
+//! INVITEs Carol through the proxy (shown as "Conference ROOM"), and on her answer seats
+//! her in the room (no PIN: a participant invited her) and NOTIFYs `200 OK`; a full room
+//! or a failure is NOTIFYed with its status. Any other REFER is declined (`603`).
+//!
+//! Not here: the park server's dialog state (`park_state.rs`); a REFER to a room from
+//! outside it (the proxy sends only the park service's REFERs to the host).
 
 use sip_dialog::CallHandle;
 use tokio::sync::oneshot;
@@ -46,6 +52,23 @@ impl HostLoop {
                 domain,
                 orbit: None,
             }) => domain,
+            _ if ruri.is_empty() => {
+                if let Some(room) = self.dialog_id(call).and_then(|d| {
+                    self.ctx
+                        .conference
+                        .room_of_dialog(&d.call_id, &d.local_tag, &d.remote_tag)
+                }) {
+                    self.dial_out(call, room, refer_to, referred_by);
+                    return;
+                }
+                tracing::info!(
+                    call = call.get(),
+                    "REFER declined: only a conference participant's REFER is served inside a call"
+                );
+                self.ua
+                    .notify_refer(call, now, "SIP/2.0 603 Declined", true);
+                return;
+            }
             _ => {
                 tracing::info!(call = call.get(), uri = %ruri, "REFER declined: only the park service takes REFER");
                 self.ua
@@ -113,6 +136,83 @@ impl HostLoop {
                         .await;
                 }
             }
+        });
+    }
+}
+
+impl HostLoop {
+    /// The conference bridge dials `refer_to` out for `room` (a participant's REFER).
+    fn dial_out(
+        &mut self,
+        call: CallHandle,
+        room: String,
+        refer_to: &str,
+        referred_by: Option<String>,
+    ) {
+        let now = self.start.elapsed();
+        let Some((target, _)) = parse_refer_to(refer_to) else {
+            tracing::info!(
+                call = call.get(),
+                refer_to,
+                "conference REFER refused: bad Refer-To"
+            );
+            self.ua
+                .notify_refer(call, now, "SIP/2.0 400 Bad Refer-To", true);
+            return;
+        };
+        self.ua.notify_refer(call, now, "SIP/2.0 100 Trying", false);
+        let name = room.split('@').next().unwrap_or(&room).to_string();
+        let headers = referred_by
+            .map(|b| format!("Referred-By: {b}\r\n"))
+            .unwrap_or_default();
+        tracing::info!(call = call.get(), %target, %room, "conference bridge dialling out (RFC 5359 §2.10)");
+        let (tx, rx) = oneshot::channel();
+        self.place(
+            Placement {
+                uri: target.clone(),
+                display: format!("Conference {name}"),
+                headers,
+                ring: park::RING_BACK,
+            },
+            tx,
+        );
+        let commands = self.cmd_tx.clone();
+        let ctx = self.ctx.clone();
+        tokio::spawn(async move {
+            let frag = match rx.await.unwrap_or(Err(503)) {
+                Ok(mut joined) => {
+                    let dialog = joined
+                        .dialog
+                        .clone()
+                        .unwrap_or(crate::conference::DialogId {
+                            call_id: String::new(),
+                            local_tag: String::new(),
+                            remote_tag: String::new(),
+                        });
+                    match ctx
+                        .conference
+                        .reserve(&room, joined.id(), &joined.caller, dialog)
+                    {
+                        Ok(()) => {
+                            let _ = commands
+                                .send(HostCommand::NotifyRefer(call, "SIP/2.0 200 OK".into()))
+                                .await;
+                            crate::conference::run(joined, room, None, ctx).await;
+                            return;
+                        }
+                        Err(e) => {
+                            tracing::warn!(%target, %room, error = %e, "conference dial-out: no seat");
+                            joined.hangup();
+                            format!("SIP/2.0 {} {}", e.status(), reason(e.status()))
+                        }
+                    }
+                }
+                Err(status) => {
+                    tracing::warn!(%target, %room, status, "conference dial-out not answered");
+                    format!("SIP/2.0 {status} {}", reason(status))
+                }
+            };
+            let _ = commands.send(HostCommand::NotifyRefer(call, frag)).await;
         });
     }
 }
