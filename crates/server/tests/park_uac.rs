@@ -24,7 +24,9 @@
 //!   REFERs the bridge inside her call with `Refer-To: <carol>`; 202, NOTIFYs 100 and
 //!   200; the bridge INVITEs carol (SIPp) through the proxy, shown as "Conference
 //!   dial"; she answers and is in the room: alice hears carol's 500 Hz and carol alice's
-//!   1000 Hz.
+//!   1000 Hz;
+//! - delayed offer to music on hold: a SIPp phone INVITEs `moh` without SDP, gets the
+//!   host's offer in the 200, answers in its ACK, and its RTP decodes to the playlist.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -461,4 +463,25 @@ fn rfc5359_2_10_the_bridge_dials_out_on_a_participants_refer() {
         "carol heard {carol_hears} s of alice's 1000 Hz"
     );
     assert_eq!(alice.bye(), 200);
+}
+
+#[test]
+fn delayed_offer_to_music_on_hold_offer_in_the_200_answer_in_the_ack() {
+    let (server, music) = server_with_music(5);
+    let pa = RtpPeer::bind();
+    let sipp = caller(
+        &server,
+        "alice-no-sdp",
+        "uac-invite-nosdp-answer-in-ack.xml",
+        "moh",
+    )
+    .key("rtp_port", pa.addr().port())
+    .run_background();
+    let heard = heard_after_first_sound(&pa, 1100);
+    let c = audio::clip_correlation(&heard, &music, music.len());
+    assert!(
+        c > 0.95,
+        "hold music after a delayed offer: correlation {c}"
+    );
+    sipp.wait().assert_ok("delayed offer to music on hold");
 }

@@ -188,6 +188,7 @@ impl ServiceHost {
             counters: counters.clone(),
             session_ids: seed,
             ringing: HashMap::new(),
+            delayed: HashMap::new(),
         };
         let task = tokio::spawn(host.run(cmd_rx));
         tracing::info!(%addr, "service host listening (voicemail, conference, music on hold, announcements, park)");
@@ -239,6 +240,9 @@ struct HostLoop {
     session_ids: u64,
     /// Calls placed and not answered yet (bounded by the agent's `max_calls`).
     ringing: HashMap<CallHandle, placing::Ringing>,
+    /// Our offers in the 2xx of INVITEs without one, until the ACK's answer (bounded
+    /// like the calls).
+    delayed: HashMap<CallHandle, SessionDescription>,
 }
 
 impl HostLoop {
@@ -340,7 +344,17 @@ impl HostLoop {
                 referred_by,
                 source,
             } => self.on_refer(call, &refer_to, referred_by, source),
+            UaEvent::Confirmed {
+                call,
+                answer: Some(sdp),
+            } => self.delayed_answer(call, Some(&sdp)),
+            UaEvent::Confirmed { call, answer: None } => {
+                if self.delayed.contains_key(&call) {
+                    self.delayed_answer(call, None);
+                }
+            }
             UaEvent::Ended { call, reason } => {
+                self.delayed.remove(&call);
                 if self.placed_failed(call, reason) {
                     return;
                 }
@@ -350,10 +364,7 @@ impl HostLoop {
                     self.counters.calls.fetch_sub(1, Ordering::Relaxed);
                 }
             }
-            UaEvent::Confirmed { .. }
-            | UaEvent::Response { .. }
-            | UaEvent::Progress { .. }
-            | UaEvent::Redirected { .. } => {}
+            UaEvent::Response { .. } | UaEvent::Progress { .. } | UaEvent::Redirected { .. } => {}
         }
     }
 
@@ -405,17 +416,26 @@ impl HostLoop {
                 return;
             }
         }
-        let Some(offer) = offer else {
+        // RFC 3261 §13.2.1 delayed offer (an INVITE without SDP): our offer goes in the
+        // 200 and the answer comes in the ACK. Not with early media (the 183 answers).
+        let early = matches!(
+            &request,
+            ServiceRequest::Announcement { early: Some(_), .. }
+        );
+        if offer.is_none() && early {
             self.refuse(
                 call,
                 488,
                 "Warning: 399 switchboard \"an SDP offer in the INVITE is required\"\r\n",
-                "INVITE without SDP offer",
+                "INVITE without SDP offer for early media",
                 source,
             );
             return;
-        };
-        let offer = match SessionDescription::parse_bytes(&offer) {
+        }
+        let offer = match offer
+            .map(|o| SessionDescription::parse_bytes(&o))
+            .transpose()
+        {
             Ok(o) => o,
             Err(e) => {
                 let why = format!("bad SDP: {e}");
@@ -435,16 +455,26 @@ impl HostLoop {
         self.session_ids = self.session_ids.wrapping_add(1) & 0x7fff_ffff;
         let caps =
             LocalCapabilities::new(self.media_ip, session.local_addr().port(), self.session_ids);
-        let n = match negotiate(&offer, &caps) {
-            Ok(n) => n,
-            Err(e) => {
-                let extra = e
-                    .warning()
-                    .map(|(code, text)| format!("Warning: {code} switchboard \"{text}\"\r\n"))
-                    .unwrap_or_default();
-                let why = e.to_string();
-                self.refuse(call, e.status(), &extra, &why, source);
-                return;
+        let (sdp_out, params, delayed) = match &offer {
+            Some(offer) => match negotiate(offer, &caps) {
+                Ok(n) => (
+                    n.answer.to_bytes(),
+                    Some(StreamParams::from_negotiated(&n.stream)),
+                    None,
+                ),
+                Err(e) => {
+                    let extra = e
+                        .warning()
+                        .map(|(code, text)| format!("Warning: {code} switchboard \"{text}\"\r\n"))
+                        .unwrap_or_default();
+                    let why = e.to_string();
+                    self.refuse(call, e.status(), &extra, &why, source);
+                    return;
+                }
+            },
+            None => {
+                let ours = sdp::offer(&caps);
+                (ours.to_bytes(), None, Some(ours))
             }
         };
         // The conference bridge holds a seat before answering: a full room gets 486.
@@ -483,7 +513,9 @@ impl HostLoop {
             .and_then(|i| i.header_by_name("Referred-By"))
             .and_then(|v| sip_message::NameAddr::parse(v).ok())
             .map(|n| n.uri.raw.to_string());
-        session.start(StreamParams::from_negotiated(&n.stream));
+        if let Some(p) = params {
+            session.start(p);
+        }
         let media = Arc::new(session);
         let (sip_tx, sip_rx) = mpsc::channel(32);
         self.calls.insert(
@@ -497,11 +529,12 @@ impl HostLoop {
         match &request {
             ServiceRequest::Announcement { early: Some(_), .. } => {
                 self.ua
-                    .provisional(call, self.start.elapsed(), 183, &n.answer.to_bytes())
+                    .provisional(call, self.start.elapsed(), 183, &sdp_out)
             }
-            _ => self
-                .ua
-                .accept(call, self.start.elapsed(), &n.answer.to_bytes()),
+            _ => self.ua.accept(call, self.start.elapsed(), &sdp_out),
+        }
+        if let Some(ours) = delayed {
+            self.delayed.insert(call, ours);
         }
         self.counters.answered.fetch_add(1, Ordering::Relaxed);
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
@@ -549,6 +582,29 @@ impl HostLoop {
                 }
             }
         });
+    }
+
+    /// The ACK of a delayed-offer call: its answer starts the media; none (or one that
+    /// does not fit our offer) ends the call.
+    fn delayed_answer(&mut self, call: CallHandle, sdp: Option<&[u8]>) {
+        let Some(ours) = self.delayed.remove(&call) else {
+            return;
+        };
+        let stream = sdp
+            .and_then(|b| SessionDescription::parse_bytes(b).ok())
+            .and_then(|answer| sdp::accept_answer(&ours, &answer).ok());
+        match (stream, self.calls.get(&call)) {
+            (Some(stream), Some(entry)) => {
+                entry.media.start(StreamParams::from_negotiated(&stream));
+            }
+            _ => {
+                tracing::warn!(
+                    call = call.get(),
+                    "delayed offer: the ACK carried no usable SDP answer: hanging up"
+                );
+                self.ua.hangup(call, self.start.elapsed());
+            }
+        }
     }
 
     /// A call's dialog identifiers, as the host sees them.
