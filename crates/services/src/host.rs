@@ -34,6 +34,7 @@ use crate::prompts::Prompts;
 use crate::request_uri::ServiceRequest;
 use crate::voicemail::{self, MailboxChanged, PinThrottle};
 
+mod offers;
 mod park_state;
 mod placing;
 mod refer;
@@ -584,29 +585,6 @@ impl HostLoop {
         });
     }
 
-    /// The ACK of a delayed-offer call: its answer starts the media; none (or one that
-    /// does not fit our offer) ends the call.
-    fn delayed_answer(&mut self, call: CallHandle, sdp: Option<&[u8]>) {
-        let Some(ours) = self.delayed.remove(&call) else {
-            return;
-        };
-        let stream = sdp
-            .and_then(|b| SessionDescription::parse_bytes(b).ok())
-            .and_then(|answer| sdp::accept_answer(&ours, &answer).ok());
-        match (stream, self.calls.get(&call)) {
-            (Some(stream), Some(entry)) => {
-                entry.media.start(StreamParams::from_negotiated(&stream));
-            }
-            _ => {
-                tracing::warn!(
-                    call = call.get(),
-                    "delayed offer: the ACK carried no usable SDP answer: hanging up"
-                );
-                self.ua.hangup(call, self.start.elapsed());
-            }
-        }
-    }
-
     /// A call's dialog identifiers, as the host sees them.
     pub(super) fn dialog_id(&self, call: CallHandle) -> Option<DialogId> {
         self.ua.dialog(call).map(|d| DialogId {
@@ -614,15 +592,5 @@ impl HostLoop {
             local_tag: d.local_tag.clone(),
             remote_tag: d.remote_tag.clone(),
         })
-    }
-
-    /// Answers a re-INVITE or UPDATE offer and applies it to the RTP session.
-    fn reoffer(&mut self, call: CallHandle, sdp: &[u8]) -> Result<Vec<u8>, u16> {
-        let entry = self.calls.get_mut(&call).ok_or(481u16)?;
-        let offer = SessionDescription::parse_bytes(sdp).map_err(|_| 400u16)?;
-        entry.caps.session_version += 1;
-        let n = negotiate(&offer, &entry.caps).map_err(|e| e.status())?;
-        entry.media.start(StreamParams::from_negotiated(&n.stream));
-        Ok(n.answer.to_bytes())
     }
 }
