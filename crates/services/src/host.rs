@@ -1,9 +1,11 @@
 //! [`ServiceHost`]: the SIP side of media services. One task owns a UDP socket and a
 //! `sip-dialog` user agent; for each INVITE it checks the source and the Request-URI,
 //! opens an RTP session, answers the SDP offer, and spawns the service's task with a
-//! [`Call`]. Re-INVITE and UPDATE offers (hold, resume, a new address) are answered here
-//! and applied to the call's RTP session; digits by INFO and hang-ups are forwarded to the
-//! call.
+//! [`Call`] (an INVITE without SDP gets our offer in the 200). Digits by INFO and
+//! hang-ups are forwarded to the call. In `host/`: SDP after the INVITE (`offers.rs`),
+//! calls the host places (`placing.rs`), REFERs (`refer.rs`: the §2.15 park and the
+//! bridge's dial-out), the park server's dialog state (`park_state.rs`), the conference
+//! seat (`seat.rs`).
 //!
 //! Transport: a UDP socket, loopback by default (decision
 //! `docs/decisions/0011-media-engine-and-service-host.md`).

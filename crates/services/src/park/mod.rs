@@ -13,8 +13,9 @@
 //! (the call dialled `*85` itself), no answer or a refusal: the parked call is hung up, with
 //! a log line.
 //!
-//! Not here: the RFC 5359 §2.15 ladder with REFER and `Replaces`, and the dialog-state
-//! notifier (not yet); routing `*85` and the orbit numbers (the proxy's media-services
+//! Not here: the RFC 5359 §2.15 REFER and the dialog-state notifier (the host's
+//! `host/refer.rs`, `host/park_state.rs`: they end in [`park`] and [`retrieve`] too);
+//! routing `*85` and the orbit numbers (the proxy's media-services
 //! stage).
 
 mod lot;
