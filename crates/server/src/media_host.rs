@@ -137,9 +137,12 @@ impl MediaHost {
     /// Starts both, when `[media] enabled`. `sip_addrs` are the proxy's bound SIP
     /// sockets: INVITEs to the host are trusted from their addresses and from loopback
     /// (a proxy on a wildcard address reaches the loopback host from 127.0.0.1).
+    /// `proxy_udp` is the proxy's UDP socket: the calls the host places (a parked call's
+    /// ring-back) go there (a wildcard address is reached on loopback).
     pub async fn start(
         cfg: &Config,
         sip_addrs: &[std::net::SocketAddr],
+        proxy_udp: Option<std::net::SocketAddr>,
         store: Arc<dyn model::VoicemailStore>,
     ) -> anyhow::Result<Option<MediaHost>> {
         if !cfg.media.enabled {
@@ -162,6 +165,18 @@ impl MediaHost {
                 announcements_dir: cfg.announcements.dir.clone(),
                 park_orbits: cfg.park.orbits()?,
                 park_timeout: std::time::Duration::from_secs(cfg.park.timeout_secs),
+                proxy: proxy_udp.map(|a| {
+                    let ip = match a.ip() {
+                        std::net::IpAddr::V4(v4) if v4.is_unspecified() => {
+                            std::net::Ipv4Addr::LOCALHOST.into()
+                        }
+                        std::net::IpAddr::V6(v6) if v6.is_unspecified() => {
+                            std::net::Ipv6Addr::LOCALHOST.into()
+                        }
+                        ip => ip,
+                    };
+                    std::net::SocketAddr::new(ip, a.port())
+                }),
                 ..HostConfig::default()
             },
             engine.clone(),

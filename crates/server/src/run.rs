@@ -200,6 +200,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         None => None,
     };
     let bound_addrs: Vec<std::net::SocketAddr> = bound.iter().map(|(_, a)| *a).collect();
+    let proxy_udp = bound
+        .iter()
+        .find(|(k, _)| *k == transport::TransportKind::Udp)
+        .map(|(_, a)| *a);
     let local_addrs = crate::interfaces::local_addresses(&bound_addrs);
     tracing::info!(
         addresses = %local_addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(","),
@@ -212,7 +216,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     );
     // Media services (voicemail): the proxy reaches the host like a phone.
     let mut media_host =
-        crate::media_host::MediaHost::start(&cfg, &bound_addrs, store.clone()).await?;
+        crate::media_host::MediaHost::start(&cfg, &bound_addrs, proxy_udp, store.clone()).await?;
     let services_host = media_host.as_ref().map(|m| proxy::Destination {
         transport: proxy::Transport::Udp,
         addr: m.services_addr(),

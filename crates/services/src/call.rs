@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use media::{Clip, MediaEvent, MediaSession, Recording, RecordingLimits};
 use sip_dialog::CallHandle;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Keys typed ahead during a prompt that are kept for the next read (more are dropped).
 const MAX_TYPEAHEAD: usize = 32;
@@ -23,11 +23,30 @@ pub(crate) enum SipInput {
 }
 
 /// From a call to the host's SIP loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum HostCommand {
     Hangup(CallHandle),
     /// Refuse a call still in early media with this final status.
     Fail(CallHandle, u16),
+    /// Place a call (the host is the UAC); the answer is the answered call or the
+    /// final status (408 for no answer within `ring`).
+    Place(Placement, oneshot::Sender<Result<Call, u16>>),
+    /// Give up a call placed that is still ringing (CANCEL); nothing once answered.
+    GiveUp(CallHandle),
+    /// The final NOTIFY of a REFER (its sipfrag status line).
+    NotifyRefer(CallHandle, String),
+}
+
+/// A call for the host to place ([`Call::place`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Placement {
+    /// The Request-URI (and To), e.g. `sip:bob@example.com`.
+    pub uri: String,
+    /// The display name of our From (what the called phone shows).
+    pub display: String,
+    /// Extra whole header lines (`Replaces: ...\r\n`).
+    pub headers: String,
+    /// How long it may ring before we CANCEL.
+    pub ring: Duration,
 }
 
 /// Something that happened on a call.
@@ -71,6 +90,8 @@ pub struct Call {
     pub source: SocketAddr,
     pub(crate) ended: bool,
     pub(crate) timed_out: bool,
+    /// The call's dialog as the host sees it (set by the host once known).
+    pub(crate) dialog: Option<crate::conference::DialogId>,
     /// The SIP side is over (BYE or CANCEL from the caller, or our BYE sent).
     sip_over: bool,
     typeahead: VecDeque<char>,
@@ -97,6 +118,7 @@ impl Call {
             source,
             ended: false,
             timed_out: false,
+            dialog: None,
             sip_over: false,
             typeahead: VecDeque::new(),
         }
@@ -264,6 +286,30 @@ impl Call {
             let _ = self
                 .commands
                 .try_send(HostCommand::Fail(self.handle, status));
+        }
+    }
+}
+
+impl Call {
+    /// Has the host place a call and waits for its answer: the answered call (its
+    /// media started), or the final status (408 when nobody answered within `ring`,
+    /// 503 when the host places no calls or is full).
+    /// The future borrows nothing of this call (it may be polled while the call is read).
+    pub(crate) fn place(
+        &self,
+        placement: Placement,
+    ) -> impl std::future::Future<Output = Result<Call, u16>> + Send + 'static {
+        let commands = self.commands.clone();
+        async move {
+            let (tx, rx) = oneshot::channel();
+            if commands
+                .send(HostCommand::Place(placement, tx))
+                .await
+                .is_err()
+            {
+                return Err(503);
+            }
+            rx.await.unwrap_or(Err(503))
         }
     }
 }

@@ -67,6 +67,9 @@ pub struct HostConfig {
     pub park_orbits: (u32, u32),
     /// How long a call stays parked (`[park] timeout_secs`, default 300).
     pub park_timeout: Duration,
+    /// Where the calls the host places go (the proxy's UDP address): the park's
+    /// ring-back. None: the host places no calls (they fail with 503).
+    pub proxy: Option<SocketAddr>,
 }
 
 /// The conference bridge's settings (`[conference]`).
@@ -103,6 +106,7 @@ impl Default for HostConfig {
             announcements_dir: None,
             park_orbits: (701, 720),
             park_timeout: Duration::from_secs(300),
+            proxy: None,
         }
     }
 }

@@ -1,9 +1,11 @@
 //! [`ServiceHost`]: the SIP side of media services. One task owns a UDP socket and a
 //! `sip-dialog` user agent; for each INVITE it checks the source and the Request-URI,
 //! opens an RTP session, answers the SDP offer, and spawns the service's task with a
-//! [`Call`]. Re-INVITE and UPDATE offers (hold, resume, a new address) are answered here
-//! and applied to the call's RTP session; digits by INFO and hang-ups are forwarded to the
-//! call.
+//! [`Call`] (an INVITE without SDP gets our offer in the 200). Digits by INFO and
+//! hang-ups are forwarded to the call. In `host/`: SDP after the INVITE (`offers.rs`),
+//! calls the host places (`placing.rs`), REFERs (`refer.rs`: the §2.15 park and the
+//! bridge's dial-out), the park server's dialog state (`park_state.rs`), the conference
+//! seat (`seat.rs`).
 //!
 //! Transport: a UDP socket, loopback by default (decision
 //! `docs/decisions/0011-media-engine-and-service-host.md`).
@@ -25,7 +27,7 @@ use tokio::task::JoinHandle;
 
 use crate::announce;
 use crate::call::{Call, HostCommand, SipInput};
-use crate::conference::{self, ConferenceRooms, DialogId, JoinTarget};
+use crate::conference::{self, ConferenceRooms, DialogId};
 use crate::config::HostConfig;
 use crate::mailbox::Mailboxes;
 use crate::moh::{self, Playlist};
@@ -33,6 +35,12 @@ use crate::park::{self, ParkLot};
 use crate::prompts::Prompts;
 use crate::request_uri::ServiceRequest;
 use crate::voicemail::{self, MailboxChanged, PinThrottle};
+
+mod offers;
+mod park_state;
+mod placing;
+mod refer;
+mod seat;
 
 /// The host's counters (for metrics).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -182,6 +190,8 @@ impl ServiceHost {
             ctx,
             counters: counters.clone(),
             session_ids: seed,
+            ringing: HashMap::new(),
+            delayed: HashMap::new(),
         };
         let task = tokio::spawn(host.run(cmd_rx));
         tracing::info!(%addr, "service host listening (voicemail, conference, music on hold, announcements, park)");
@@ -231,6 +241,11 @@ struct HostLoop {
     ctx: Arc<ServiceContext>,
     counters: Arc<Counters>,
     session_ids: u64,
+    /// Calls placed and not answered yet (bounded by the agent's `max_calls`).
+    ringing: HashMap<CallHandle, placing::Ringing>,
+    /// Our offers in the 2xx of INVITEs without one, until the ACK's answer (bounded
+    /// like the calls).
+    delayed: HashMap<CallHandle, SessionDescription>,
 }
 
 impl HostLoop {
@@ -254,6 +269,11 @@ impl HostLoop {
                     Some(HostCommand::Hangup(call)) => self.ua.hangup(call, self.start.elapsed()),
                     Some(HostCommand::Fail(call, status)) => {
                         self.ua.reject(call, self.start.elapsed(), status, "")
+                    }
+                    Some(HostCommand::Place(p, reply)) => self.place(p, reply),
+                    Some(HostCommand::GiveUp(call)) => self.give_up(call),
+                    Some(HostCommand::NotifyRefer(call, frag)) => {
+                        self.ua.notify_refer(call, self.start.elapsed(), &frag, true);
                     }
                     None => return,
                 },
@@ -314,14 +334,40 @@ impl HostLoop {
                     let _ = c.sip.try_send(SipInput::Dtmf(digit));
                 }
             }
+            UaEvent::Answered { call, sdp } => self.placed_answered(call, sdp),
+            UaEvent::Subscribe {
+                call,
+                event,
+                request_uri,
+                source,
+            } => self.on_subscribe(call, &event, &request_uri, source),
+            UaEvent::Refer {
+                call,
+                refer_to,
+                referred_by,
+                source,
+            } => self.on_refer(call, &refer_to, referred_by, source),
+            UaEvent::Confirmed {
+                call,
+                answer: Some(sdp),
+            } => self.delayed_answer(call, Some(&sdp)),
+            UaEvent::Confirmed { call, answer: None } => {
+                if self.delayed.contains_key(&call) {
+                    self.delayed_answer(call, None);
+                }
+            }
             UaEvent::Ended { call, reason } => {
+                self.delayed.remove(&call);
+                if self.placed_failed(call, reason) {
+                    return;
+                }
                 if let Some(c) = self.calls.remove(&call) {
                     tracing::debug!(call = call.get(), ?reason, "service call ended");
                     let _ = c.sip.try_send(SipInput::Ended);
                     self.counters.calls.fetch_sub(1, Ordering::Relaxed);
                 }
             }
-            UaEvent::Confirmed { .. } | UaEvent::Response { .. } => {}
+            UaEvent::Response { .. } | UaEvent::Progress { .. } | UaEvent::Redirected { .. } => {}
         }
     }
 
@@ -346,6 +392,15 @@ impl HostLoop {
                 return;
             }
         };
+        // RFC 5359 §2.15 retrieval: an INVITE to the park server with `Replaces` naming a
+        // parked dialog (as its `Event: dialog` NOTIFY told) takes that orbit.
+        let request = match self.replaced_orbit(call, request) {
+            Ok(r) => r,
+            Err(why) => {
+                self.refuse(call, 481, "", &why, source);
+                return;
+            }
+        };
         if let ServiceRequest::Park {
             domain,
             orbit: Some(orbit),
@@ -364,17 +419,26 @@ impl HostLoop {
                 return;
             }
         }
-        let Some(offer) = offer else {
+        // RFC 3261 §13.2.1 delayed offer (an INVITE without SDP): our offer goes in the
+        // 200 and the answer comes in the ACK. Not with early media (the 183 answers).
+        let early = matches!(
+            &request,
+            ServiceRequest::Announcement { early: Some(_), .. }
+        );
+        if offer.is_none() && early {
             self.refuse(
                 call,
                 488,
                 "Warning: 399 switchboard \"an SDP offer in the INVITE is required\"\r\n",
-                "INVITE without SDP offer",
+                "INVITE without SDP offer for early media",
                 source,
             );
             return;
-        };
-        let offer = match SessionDescription::parse_bytes(&offer) {
+        }
+        let offer = match offer
+            .map(|o| SessionDescription::parse_bytes(&o))
+            .transpose()
+        {
             Ok(o) => o,
             Err(e) => {
                 let why = format!("bad SDP: {e}");
@@ -394,16 +458,26 @@ impl HostLoop {
         self.session_ids = self.session_ids.wrapping_add(1) & 0x7fff_ffff;
         let caps =
             LocalCapabilities::new(self.media_ip, session.local_addr().port(), self.session_ids);
-        let n = match negotiate(&offer, &caps) {
-            Ok(n) => n,
-            Err(e) => {
-                let extra = e
-                    .warning()
-                    .map(|(code, text)| format!("Warning: {code} switchboard \"{text}\"\r\n"))
-                    .unwrap_or_default();
-                let why = e.to_string();
-                self.refuse(call, e.status(), &extra, &why, source);
-                return;
+        let (sdp_out, params, delayed) = match &offer {
+            Some(offer) => match negotiate(offer, &caps) {
+                Ok(n) => (
+                    n.answer.to_bytes(),
+                    Some(StreamParams::from_negotiated(&n.stream)),
+                    None,
+                ),
+                Err(e) => {
+                    let extra = e
+                        .warning()
+                        .map(|(code, text)| format!("Warning: {code} switchboard \"{text}\"\r\n"))
+                        .unwrap_or_default();
+                    let why = e.to_string();
+                    self.refuse(call, e.status(), &extra, &why, source);
+                    return;
+                }
+            },
+            None => {
+                let ours = sdp::offer(&caps);
+                (ours.to_bytes(), None, Some(ours))
             }
         };
         // The conference bridge holds a seat before answering: a full room gets 486.
@@ -434,7 +508,17 @@ impl HostLoop {
                 }
             }
         }
-        session.start(StreamParams::from_negotiated(&n.stream));
+        // Who parked the call (RFC 3892: a blind transfer's INVITE names the transferor):
+        // rung back when the call times out.
+        let parker = self
+            .ua
+            .invite(call)
+            .and_then(|i| i.header_by_name("Referred-By"))
+            .and_then(|v| sip_message::NameAddr::parse(v).ok())
+            .map(|n| n.uri.raw.to_string());
+        if let Some(p) = params {
+            session.start(p);
+        }
         let media = Arc::new(session);
         let (sip_tx, sip_rx) = mpsc::channel(32);
         self.calls.insert(
@@ -448,15 +532,17 @@ impl HostLoop {
         match &request {
             ServiceRequest::Announcement { early: Some(_), .. } => {
                 self.ua
-                    .provisional(call, self.start.elapsed(), 183, &n.answer.to_bytes())
+                    .provisional(call, self.start.elapsed(), 183, &sdp_out)
             }
-            _ => self
-                .ua
-                .accept(call, self.start.elapsed(), &n.answer.to_bytes()),
+            _ => self.ua.accept(call, self.start.elapsed(), &sdp_out),
+        }
+        if let Some(ours) = delayed {
+            self.delayed.insert(call, ours);
         }
         self.counters.answered.fetch_add(1, Ordering::Relaxed);
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
-        let call = Call::new(
+        let dialog = self.dialog_id(call);
+        let mut call = Call::new(
             call,
             media,
             media_rx,
@@ -465,6 +551,7 @@ impl HostLoop {
             caller,
             source,
         );
+        call.dialog = dialog;
         let ctx = self.ctx.clone();
         tokio::spawn(async move {
             match (request, room) {
@@ -491,16 +578,7 @@ impl HostLoop {
                     _,
                 ) => {
                     let orbit = parked_in.unwrap_or_default();
-                    park::park(
-                        call,
-                        ctx.park.clone(),
-                        domain,
-                        orbit,
-                        ctx.playlist.clone(),
-                        ctx.prompts.clone(),
-                        ctx.config.park_timeout,
-                    )
-                    .await
+                    park::park(call, ctx, domain, orbit, parker).await
                 }
                 (ServiceRequest::Announcement { name, early }, _) => {
                     announce::run(call, name, early, &ctx.announcements).await
@@ -509,74 +587,12 @@ impl HostLoop {
         });
     }
 
-    /// Reserves a conference seat for `call`: in the room its `Join` header names (481
-    /// when no participant has that dialog) or else the Request-URI's. Returns the room's
-    /// key and its PIN; an error is the status, extra header lines and log reason.
-    #[allow(clippy::type_complexity)]
-    fn seat(
-        &mut self,
-        call: CallHandle,
-        domain: &str,
-        room: Option<&str>,
-        caller: &str,
-    ) -> Result<(String, Option<String>), (u16, String, String)> {
-        let rooms = &self.ctx.conference;
-        let join = self
-            .ua
-            .invite(call)
-            .and_then(|i| i.header_by_name("Join"))
-            .map(str::to_string);
-        let key = match (join, room) {
-            (Some(j), _) => {
-                let target = JoinTarget::parse(&j)
-                    .ok_or_else(|| (400, String::new(), format!("bad Join header {j:?}")))?;
-                rooms
-                    .room_of_dialog(&target.call_id, &target.to_tag, &target.from_tag)
-                    .ok_or_else(|| {
-                        (
-                            481,
-                            String::new(),
-                            "Join names no conference participant".to_string(),
-                        )
-                    })?
-            }
-            (None, Some(r)) => format!("{r}@{domain}"),
-            (None, None) => {
-                return Err((
-                    400,
-                    String::new(),
-                    "conference URI without room=".to_string(),
-                ))
-            }
-        };
-        let dialog = self
-            .ua
-            .dialog(call)
-            .map(|d| DialogId {
-                call_id: d.call_id.clone(),
-                local_tag: d.local_tag.clone(),
-                remote_tag: d.remote_tag.clone(),
-            })
-            .ok_or_else(|| (500, String::new(), "no dialog".to_string()))?;
-        rooms
-            .reserve(&key, call.get(), caller, dialog)
-            .map_err(|e| {
-                let extra = format!("Warning: 399 switchboard \"{e}\"\r\n");
-                (e.status(), extra, e.to_string())
-            })?;
-        let name = key.split('@').next().unwrap_or(&key);
-        let pins = &self.ctx.config.conference.pins;
-        let pin = pins.get(&key).or_else(|| pins.get(name)).cloned();
-        Ok((key, pin))
-    }
-
-    /// Answers a re-INVITE or UPDATE offer and applies it to the RTP session.
-    fn reoffer(&mut self, call: CallHandle, sdp: &[u8]) -> Result<Vec<u8>, u16> {
-        let entry = self.calls.get_mut(&call).ok_or(481u16)?;
-        let offer = SessionDescription::parse_bytes(sdp).map_err(|_| 400u16)?;
-        entry.caps.session_version += 1;
-        let n = negotiate(&offer, &entry.caps).map_err(|e| e.status())?;
-        entry.media.start(StreamParams::from_negotiated(&n.stream));
-        Ok(n.answer.to_bytes())
+    /// A call's dialog identifiers, as the host sees them.
+    pub(super) fn dialog_id(&self, call: CallHandle) -> Option<DialogId> {
+        self.ua.dialog(call).map(|d| DialogId {
+            call_id: d.call_id.clone(),
+            local_tag: d.local_tag.clone(),
+            remote_tag: d.remote_tag.clone(),
+        })
     }
 }

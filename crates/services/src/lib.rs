@@ -19,8 +19,11 @@
 //! The conference bridge ([`conference`]): rooms with an optional PIN and a bound on
 //! participants, mixed by the media engine, entered by name, number or RFC 3911 `Join`.
 //! Music on hold ([`moh`]): a playlist decoded once and looped for every listener.
-//! Announcements (`announce.rs`): `NAME.wav` played once, then BYE. Call park by number
-//! (`park/`): orbits, hold music while parked, retrieval by bridging the two calls.
+//! Announcements (`announce.rs`): `NAME.wav` played once, then BYE. Call park (`park/`):
+//! by number or by REFER with `Replaces` (RFC 5359 §2.15), orbits, hold music while
+//! parked, retrieval by the orbit or by `Replaces` (bridging the two calls), ring-back to
+//! the parker on the timeout. The host places calls too (the park's INVITE with
+//! `Replaces`, the ring-back, the bridge dialling out on a participant's REFER).
 //!
 //! Not here: routing calls to the host (the proxy), the mailbox tables (storage), the
 //! notifier (MWI), the prompts' generation.

@@ -1,7 +1,7 @@
 //! [`UserAgent`]: the calls table, the commands the caller gives a call (ring, accept,
 //! reject, answer an offer, hang up), the 2xx retransmissions (RFC 3261 §13.3.1.4) and the
 //! poll interface. Received requests are dispatched in `incoming.rs`; requests we send in
-//! `outgoing.rs`.
+//! `outgoing.rs`; calls we place (the UAC side) in `uac.rs`.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -21,6 +21,10 @@ use crate::ids::{CallHandle, RequestHandle, Tokens};
 pub(crate) enum Phase {
     /// INVITE received, no final answer yet.
     Offered,
+    /// INVITE sent (we are the UAC), no response yet.
+    Calling,
+    /// INVITE sent and a provisional response came back: a CANCEL may be sent now.
+    Proceeding,
     /// 2xx sent, waiting for the ACK.
     Answered,
     /// ACK received.
@@ -53,12 +57,21 @@ pub(crate) struct Call {
     pub pending_offer: Option<(TransactionId, OfferKind, SipMessage)>,
     /// Its `Ended` event was already given (a BYE we send after it only cleans up).
     pub reported: bool,
+    /// For a call we placed: the ACK of its 2xx and whether we want it cancelled.
+    pub uac: Option<crate::uac::UacState>,
+    /// A dialog made by a REFER received outside any call (no session: forgotten with
+    /// its last NOTIFY, never sent BYE).
+    pub refer_only: bool,
 }
 
 /// What a client transaction of ours is for.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Purpose {
     Bye(CallHandle),
+    /// The INVITE of a call we placed (its responses go to `uac.rs`).
+    Invite(CallHandle),
+    /// A CANCEL of ours (its answer changes nothing: the INVITE's answer does).
+    Cancel,
     InDialog,
     OutOfDialog(RequestHandle),
 }
@@ -304,6 +317,7 @@ impl UserAgent {
         };
         match c.phase {
             Phase::Offered => self.reject(call, now, 480, ""),
+            Phase::Calling | Phase::Proceeding => self.cancel(call, now),
             Phase::Answered | Phase::Confirmed => {
                 if let Some(c) = self.calls.get_mut(&call) {
                     c.pending_2xx = None;
@@ -329,10 +343,7 @@ impl UserAgent {
         if (101..300).contains(&status) {
             b = b
                 .header("Contact", format_args!("<{}>", self.config.contact))
-                .header(
-                    "Allow",
-                    format_args!("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"),
-                );
+                .header("Allow", format_args!("{}", crate::incoming::ALLOW));
             // RFC 3261 §12.1.1: the INVITE's Record-Route, copied into the response that
             // creates the dialog, so the caller's route set keeps the proxies in the path.
             for r in &c.dialog.route_set {
@@ -399,10 +410,12 @@ impl UserAgent {
     pub(crate) fn client_finished(&mut self, id: TransactionId, status: u16) {
         match self.client.remove(&id) {
             Some(Purpose::Bye(call)) => self.end_call(call, EndReason::LocalBye),
+            // Timer B: no answer at all to an INVITE of ours.
+            Some(Purpose::Invite(call)) => self.end_call(call, EndReason::Failed(status)),
             Some(Purpose::OutOfDialog(request)) => {
                 self.events.push_back(UaEvent::Response { request, status });
             }
-            Some(Purpose::InDialog) | None => {}
+            Some(Purpose::InDialog | Purpose::Cancel) | None => {}
         }
     }
 }

@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use sip_message::{HeaderName, NameAddr, SipMessage, Uri};
 
-/// A dialog as the UAS of its INVITE sees it.
+/// A dialog, from our side (UAS or UAC of its INVITE).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dialog {
     /// Call-ID.
@@ -16,13 +16,14 @@ pub struct Dialog {
     pub local_tag: String,
     /// The peer's tag (its From tag).
     pub remote_tag: String,
-    /// Our URI as the peer wrote it in To (without tag).
+    /// Our URI (without tag): the To of an INVITE we answer, the From of one we send.
     pub local_uri: String,
-    /// The peer's From value, its tag included.
+    /// The peer's From value (UAS) or To value (UAC), its tag included.
     pub remote_uri: String,
     /// Where requests inside the dialog go (the peer's Contact URI).
     pub remote_target: String,
-    /// The Record-Route values of the INVITE, in order (RFC 3261 §12.1.1).
+    /// The route set (RFC 3261 §12.1.1, §12.1.2): the INVITE's Record-Route in order
+    /// (UAS), or the 2xx's in reverse (UAC).
     pub route_set: Vec<String>,
     /// Our last CSeq number (our first request uses `local_cseq + 1`).
     pub local_cseq: u32,
@@ -57,6 +58,54 @@ impl Dialog {
             local_cseq: first_cseq,
             remote_cseq: invite.cseq().seq,
         })
+    }
+
+    /// The dialog an INVITE we send will create (RFC 3261 §12.1.2), before any answer:
+    /// the remote tag, target and route set come with the 2xx ([`Dialog::confirm_uac`]).
+    /// `local_uri` is our From value without its tag; `remote_uri` the To value.
+    pub fn for_uac(
+        call_id: &str,
+        local_tag: &str,
+        local_uri: &str,
+        remote_uri: &str,
+        request_uri: &str,
+        cseq: u32,
+    ) -> Dialog {
+        Dialog {
+            call_id: call_id.to_string(),
+            local_tag: local_tag.to_string(),
+            remote_tag: String::new(),
+            local_uri: local_uri.to_string(),
+            remote_uri: remote_uri.to_string(),
+            remote_target: request_uri.to_string(),
+            route_set: Vec::new(),
+            local_cseq: cseq,
+            remote_cseq: 0,
+        }
+    }
+
+    /// Completes a UAC dialog from the 2xx to its INVITE (RFC 3261 §12.1.2): the To tag,
+    /// the Contact as remote target, the Record-Route reversed as route set. False when
+    /// the 2xx has no To tag.
+    pub fn confirm_uac(&mut self, response: &SipMessage) -> bool {
+        let Some(tag) = response.to_tag() else {
+            return false;
+        };
+        self.remote_tag = tag.to_string();
+        self.remote_uri = response.value(response.to_index()).to_string();
+        if let Some(target) = response
+            .header(HeaderName::Contact)
+            .and_then(|c| NameAddr::parse(c).ok())
+        {
+            self.remote_target = target.uri.raw.to_string();
+        }
+        let mut routes: Vec<String> = response
+            .header_values(HeaderName::RecordRoute)
+            .flat_map(|(_, v)| split_routes(v))
+            .collect();
+        routes.reverse();
+        self.route_set = routes;
+        true
     }
 
     /// Whether a request with these identifiers belongs to this dialog.
@@ -116,6 +165,28 @@ impl Dialog {
         out.extend_from_slice(body);
         out
     }
+}
+
+/// The route values of one header field (`<a>, <b>`: commas outside `<>` separate).
+fn split_routes(v: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    for (i, ch) in v.char_indices() {
+        match ch {
+            '<' => depth += 1,
+            '>' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(v[start..i].trim().to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    let last = v[start..].trim();
+    if !last.is_empty() {
+        out.push(last.to_string());
+    }
+    out
 }
 
 /// The socket address a SIP URI names, when its host is a literal IP address (port 5060

@@ -19,6 +19,9 @@ pub enum EndReason {
     Rejected,
     /// Our 2xx was never ACKed within 64*T1 (we sent BYE, RFC 3261 §13.3.1.4).
     AckTimeout,
+    /// A call we placed got this final failure (300-699; 408 when nothing answered
+    /// within Timer B; 487 after our CANCEL).
+    Failed(u16),
 }
 
 /// The kind of request that brought a new offer inside a dialog.
@@ -53,6 +56,32 @@ pub enum UaEvent {
     Confirmed {
         /// The call.
         call: CallHandle,
+        /// The SDP answer in the ACK, when the INVITE had no offer (ours went in the 2xx).
+        answer: Option<Bytes>,
+    },
+    /// A provisional response (101-199) to an INVITE we sent.
+    Progress {
+        /// The call.
+        call: CallHandle,
+        /// The status (180, 183, ...).
+        status: u16,
+        /// Its SDP (early media), if any.
+        sdp: Option<Bytes>,
+    },
+    /// A call we placed was answered (2xx): the ACK is sent and the dialog confirmed.
+    Answered {
+        /// The call.
+        call: CallHandle,
+        /// The SDP answer in the 2xx.
+        sdp: Option<Bytes>,
+    },
+    /// A call we placed was redirected (3xx): the Contact URIs, in order. `Ended` with
+    /// `Failed(3xx)` follows.
+    Redirected {
+        /// The call.
+        call: CallHandle,
+        /// The Contact URIs of the 3xx.
+        contacts: Vec<String>,
     },
     /// A re-INVITE or UPDATE with an SDP offer: answer with `answer_offer`.
     Offer {
@@ -78,6 +107,30 @@ pub enum UaEvent {
         call: CallHandle,
         /// Why.
         reason: EndReason,
+    },
+    /// A REFER (answered `202`): report its progress with `notify_refer`. `call` is the
+    /// call it came in, or a dialog of its own when it came outside any call.
+    Refer {
+        /// The call (or the REFER's own dialog).
+        call: CallHandle,
+        /// The Refer-To value as received (`<sip:alice@example.com?Replaces=...>`).
+        refer_to: String,
+        /// The Referred-By value, if any.
+        referred_by: Option<String>,
+        /// Where the REFER came from.
+        source: SocketAddr,
+    },
+    /// A SUBSCRIBE outside any dialog (answered `200` with `Expires: 0`: a fetch):
+    /// send the state once with `notify` (`done`).
+    Subscribe {
+        /// The subscription's dialog.
+        call: CallHandle,
+        /// The event package, lower case (`dialog`).
+        event: String,
+        /// The Request-URI (whose state is asked).
+        request_uri: String,
+        /// Where the SUBSCRIBE came from.
+        source: SocketAddr,
     },
     /// The final answer to a request sent outside a dialog (408 when it timed out).
     Response {

@@ -10,13 +10,13 @@ use sip_message::typed::MediaType;
 use sip_message::{error_response, HeaderName, Method, ResponseBuilder, SipMessage};
 use sip_transaction::{Reliability, RequestOutcome, ResponseOutcome, TransactionId};
 
-use crate::agent::{Call, Phase, UserAgent};
+use crate::agent::{Call, Phase, Purpose, UserAgent};
 use crate::dialog::Dialog;
 use crate::dtmf_relay::{parse_dtmf, parse_dtmf_relay};
 use crate::event::{EndReason, OfferKind, UaEvent};
 use crate::ids::CallHandle;
 
-const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE";
+pub(crate) const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER";
 
 impl UserAgent {
     /// A datagram arrived from `source`. Malformed requests get a stateless 400; malformed
@@ -38,12 +38,14 @@ impl UserAgent {
             self.on_request(now, outcome, source);
         } else {
             match self.layer.handle_response(now, msg) {
-                ResponseOutcome::Matched { id, response } if response.status() >= 200 => {
-                    self.client_finished(id, response.status());
+                ResponseOutcome::Matched { id, response } => {
+                    if let Some(Purpose::Invite(call)) = self.client.get(&id).copied() {
+                        self.on_invite_response(now, call, &response);
+                    } else if response.status() >= 200 {
+                        self.client_finished(id, response.status());
+                    }
                 }
-                ResponseOutcome::Matched { .. }
-                | ResponseOutcome::Absorbed
-                | ResponseOutcome::Stray { .. } => {}
+                ResponseOutcome::Absorbed | ResponseOutcome::Stray { .. } => {}
             }
         }
         self.drain_layer_events(now);
@@ -103,6 +105,8 @@ impl UserAgent {
         if req.to_tag().is_none() {
             match req.method() {
                 Method::Invite => self.on_invite(now, id, req, source),
+                Method::Refer => self.on_refer(now, id, req, source, None),
+                Method::Subscribe => self.on_subscribe(now, id, req, source),
                 Method::Options => self.respond(now, id, &req, 200),
                 Method::Bye | Method::Info | Method::Update => self.respond(now, id, &req, 481),
                 _ => self.respond(now, id, &req, 405),
@@ -126,6 +130,7 @@ impl UserAgent {
             Method::Bye => self.on_bye(now, id, call, &req),
             Method::Invite | Method::Update => self.on_offer(now, id, call, req),
             Method::Info => self.on_info(now, id, call, &req),
+            Method::Refer => self.on_refer(now, id, req, source, Some(call)),
             Method::Options => self.respond(now, id, &req, 200),
             _ => self.respond(now, id, &req, 405),
         }
@@ -175,6 +180,8 @@ impl UserAgent {
                 pending_2xx: None,
                 pending_offer: None,
                 reported: false,
+                uac: None,
+                refer_only: false,
             },
         );
     }
@@ -234,7 +241,10 @@ impl UserAgent {
         c.pending_2xx = None;
         if initial && c.phase == Phase::Answered {
             c.phase = Phase::Confirmed;
-            self.events.push_back(UaEvent::Confirmed { call });
+            // RFC 3264 §4 / RFC 3261 §13.2.1: an INVITE without an offer got ours in the
+            // 2xx; its answer comes in the ACK.
+            let answer = is_sdp(ack).then(|| ack.body().clone());
+            self.events.push_back(UaEvent::Confirmed { call, answer });
         }
     }
 
@@ -303,7 +313,7 @@ impl UserAgent {
     }
 }
 
-fn is_sdp(req: &SipMessage) -> bool {
+pub(crate) fn is_sdp(req: &SipMessage) -> bool {
     !req.body().is_empty()
         && req
             .header(HeaderName::ContentType)

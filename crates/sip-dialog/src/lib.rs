@@ -5,8 +5,11 @@
 //! the caller's SDP answer, the 2xx retransmitted until the ACK, RFC 3261 §13.3.1.4),
 //! handles CANCEL, BYE both ways, re-INVITE and UPDATE offers (hold and resume), INFO with
 //! `application/dtmf-relay`, and sends requests inside a dialog (BYE, NOTIFY, ...) along
-//! its route set and outside one (NOTIFY for message-waiting). It keeps the tags, CSeq
-//! numbers, remote target and route set of each dialog.
+//! its route set and outside one (NOTIFY for message-waiting). It also places calls
+//! ([`UserAgent::place_call`], the UAC side of RFC 3261 §13.2: provisional responses, the
+//! 2xx ACKed, failures and redirects reported, CANCEL, an RFC 3891 `Replaces` header),
+//! and takes a delayed offer's answer from the ACK. It keeps the tags, CSeq numbers,
+//! remote target and route set of each dialog.
 //!
 //! It owns no socket, reads no clock and draws no random number: datagrams and the time go
 //! in through `handle_*`, datagrams, events and the next wake-up come out through
@@ -26,6 +29,9 @@ pub mod fuzzing;
 mod ids;
 mod incoming;
 mod outgoing;
+mod refer;
+mod subscribe;
+mod uac;
 
 pub use agent::UserAgent;
 pub use config::UaConfig;
@@ -34,3 +40,4 @@ pub use dtmf_relay::{parse_dtmf_relay, DtmfRelay};
 pub use event::{EndReason, OfferKind, UaEvent};
 pub use ids::{CallHandle, RequestHandle};
 pub use outgoing::OutOfDialogRequest;
+pub use uac::{replaces_header, OutgoingCall};

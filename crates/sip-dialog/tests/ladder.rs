@@ -115,7 +115,10 @@ fn invite_200_retransmitted_until_ack_then_info_reinvite_bye() {
         in_dialog("ACK", 1, &tag, "z9hG4bK2", "", ""),
         phone(),
     );
-    assert_eq!(events(&mut ua), vec![UaEvent::Confirmed { call }]);
+    assert_eq!(
+        events(&mut ua),
+        vec![UaEvent::Confirmed { call, answer: None }]
+    );
     ua.handle_timeout(ms(10_000));
     assert!(
         statuses(&mut ua).is_empty(),

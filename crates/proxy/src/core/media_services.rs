@@ -13,6 +13,10 @@
 //! response side, [`EarlyMediaFailure`] does the same when the phones' answers end a
 //! leg with such a status (their `486`): a new leg to the host (once per call).
 //!
+//! A REFER to the park service (RFC 5359 §2.15: park this party, `Refer-To` with
+//! `Replaces`) and a SUBSCRIBE to its dialog state go to the host like an INVITE, for
+//! local callers only.
+//!
 //! Not here: voicemail (`voicemail.rs`), which has its own access rules.
 
 use sip_message::{Method, SipMessage};
@@ -21,6 +25,7 @@ use super::stage::{FinalCtx, FinalFlow, Flow, LegEnd, RequestCtx, Retarget, Stag
 use super::Proxy;
 use crate::answer::Answer;
 use crate::fork::Target;
+use crate::services::media::MediaService;
 
 /// The media-services stage of the request route.
 pub(super) struct MediaServices;
@@ -41,7 +46,11 @@ impl Stage for MediaServices {
         let Some(service) = media.service_for(user) else {
             return Flow::Continue;
         };
-        if cx.req.method() != Method::Invite {
+        // RFC 5359 §2.15: a REFER to the park server (Refer-To the party to park, with
+        // Replaces) and a SUBSCRIBE to its dialog state are the host's too.
+        let park_refer = matches!(cx.req.method(), Method::Refer | Method::Subscribe)
+            && service == MediaService::Park;
+        if cx.req.method() != Method::Invite && !park_refer {
             // OPTIONS, SUBSCRIBE, MESSAGE to a service: nobody is registered there.
             return Answer::new(405, "Method Not Allowed")
                 .with("Allow", "INVITE, ACK, CANCEL, BYE")

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use media::MediaSession;
+
+use crate::conference::DialogId;
 use tokio::sync::{oneshot, Notify};
 
 /// What a retrieving call hands the parked call: its media to bridge to, and the two
@@ -18,8 +20,17 @@ pub(crate) struct Joined {
 enum Slot {
     /// Taken by a call being answered.
     Reserved,
-    /// A parked call waits for its retriever.
-    Parked(oneshot::Sender<Joined>),
+    /// A parked call waits for its retriever; its dialog with the host, and who it is.
+    Parked(oneshot::Sender<Joined>, Option<DialogId>, String),
+}
+
+/// A parked call, as the park server's `Event: dialog` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ParkedCall {
+    pub orbit: u32,
+    pub dialog: DialogId,
+    /// The parked party's URI.
+    pub party: String,
 }
 
 /// The orbits in use, by domain.
@@ -49,17 +60,67 @@ impl ParkLot {
     }
 
     /// The call in a reserved orbit now waits for `retrieve`.
-    pub fn occupy(&self, domain: &str, orbit: u32, retrieve: oneshot::Sender<Joined>) {
+    pub fn occupy(
+        &self,
+        domain: &str,
+        orbit: u32,
+        retrieve: oneshot::Sender<Joined>,
+        dialog: Option<DialogId>,
+        party: &str,
+    ) {
         if let Ok(mut slots) = self.slots.lock() {
-            slots.insert((domain.to_string(), orbit), Slot::Parked(retrieve));
+            slots.insert(
+                (domain.to_string(), orbit),
+                Slot::Parked(retrieve, dialog, party.to_string()),
+            );
         }
+    }
+
+    /// The calls parked in `domain` whose dialog is known, by orbit.
+    pub fn parked(&self, domain: &str) -> Vec<ParkedCall> {
+        let Ok(slots) = self.slots.lock() else {
+            return Vec::new();
+        };
+        let mut v: Vec<ParkedCall> = slots
+            .iter()
+            .filter(|((d, _), _)| d == domain)
+            .filter_map(|((_, orbit), slot)| match slot {
+                Slot::Parked(_, Some(dialog), party) => Some(ParkedCall {
+                    orbit: *orbit,
+                    dialog: dialog.clone(),
+                    party: party.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        v.sort_by_key(|p| p.orbit);
+        v
+    }
+
+    /// The orbit of `domain` whose parked call has this dialog (RFC 3891 `Replaces`:
+    /// `to_tag` is the host's tag, `from_tag` the parked party's).
+    pub fn orbit_of_dialog(
+        &self,
+        domain: &str,
+        call_id: &str,
+        to_tag: &str,
+        from_tag: &str,
+    ) -> Option<u32> {
+        self.parked(domain)
+            .into_iter()
+            .find(|p| {
+                p.dialog.call_id == call_id
+                    && p.dialog.local_tag == to_tag
+                    && p.dialog.remote_tag == from_tag
+            })
+            .map(|p| p.orbit)
     }
 
     /// True when a call waits in the orbit.
     pub fn is_parked(&self, domain: &str, orbit: u32) -> bool {
         self.slots
             .lock()
-            .is_ok_and(|s| matches!(s.get(&(domain.to_string(), orbit)), Some(Slot::Parked(_))))
+            .is_ok_and(|s| matches!(s.get(&(domain.to_string(), orbit)), Some(Slot::Parked(..))))
     }
 
     /// Takes the parked call out of its orbit (the orbit is free again).
@@ -67,7 +128,7 @@ impl ParkLot {
         let mut slots = self.slots.lock().ok()?;
         let key = (domain.to_string(), orbit);
         match slots.remove(&key) {
-            Some(Slot::Parked(tx)) => Some(tx),
+            Some(Slot::Parked(tx, ..)) => Some(tx),
             Some(Slot::Reserved) => {
                 slots.insert(key, Slot::Reserved);
                 None
@@ -106,7 +167,25 @@ mod tests {
             "reserved, not parked yet"
         );
         let (tx, _rx) = oneshot::channel();
-        lot.occupy("a.example", 701, tx);
+        let d = DialogId {
+            call_id: "c1".into(),
+            local_tag: "host".into(),
+            remote_tag: "alice".into(),
+        };
+        lot.occupy("a.example", 701, tx, Some(d), "sip:alice@a.example");
+        assert_eq!(lot.parked("a.example").len(), 1);
+        assert_eq!(
+            lot.orbit_of_dialog("a.example", "c1", "host", "alice"),
+            Some(701)
+        );
+        assert_eq!(
+            lot.orbit_of_dialog("a.example", "c1", "alice", "host"),
+            None
+        );
+        assert_eq!(
+            lot.orbit_of_dialog("b.example", "c1", "host", "alice"),
+            None
+        );
         assert!(lot.is_parked("a.example", 701));
         assert!(lot.take("a.example", 701).is_some());
         assert!(!lot.is_parked("a.example", 701));

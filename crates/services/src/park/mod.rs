@@ -5,11 +5,17 @@
 //! host bridges the two calls' media, and when either hangs up the other is hung up.
 //!
 //! Orbits are per domain, `[park] orbits` (default 701-720), taken lowest first
-//! ([`ParkLot`]); all in use: `486`. A call parked for `[park] timeout_secs` is hung up
-//! with a log line (ringing the parker back needs the host to place calls: not yet).
+//! ([`ParkLot`]); all in use: `486`. A call parked for `[park] timeout_secs` rings the
+//! parker back: the parker is the `Referred-By` of the parking INVITE (RFC 3892: the
+//! phone of a blind transfer to `*85` copies the transferor's identity there); the host
+//! INVITEs that URI through the proxy (shown as "Parked call 701"), and when the parker
+//! answers within [`RING_BACK`] the two calls are bridged like a retrieval. No parker
+//! (the call dialled `*85` itself), no answer or a refusal: the parked call is hung up, with
+//! a log line.
 //!
-//! Not here: the RFC 5359 §2.15 ladder with REFER and `Replaces`, and the dialog-state
-//! notifier (not yet); routing `*85` and the orbit numbers (the proxy's media-services
+//! Not here: the RFC 5359 §2.15 REFER and the dialog-state notifier (the host's
+//! `host/refer.rs`, `host/park_state.rs`: they end in [`park`] and [`retrieve`] too);
+//! routing `*85` and the orbit numbers (the proxy's media-services
 //! stage).
 
 mod lot;
@@ -22,22 +28,25 @@ use tokio::sync::{oneshot, Notify};
 
 pub(crate) use lot::{Joined, ParkLot};
 
-use crate::call::{Call, CallEvent};
-use crate::moh::Playlist;
-use crate::prompts::Prompts;
+use crate::call::{Call, CallEvent, Placement};
+use crate::host::ServiceContext;
 
-/// Runs a parked call until it is retrieved and over, hangs up, or times out.
+/// How long the parker's phone rings when a parked call times out.
+pub(crate) const RING_BACK: Duration = Duration::from_secs(30);
+
+/// Runs a parked call until it is retrieved and over, hangs up, or times out (then rings
+/// `parker` back, when known).
 pub(crate) async fn park(
     mut call: Call,
-    lot: Arc<ParkLot>,
+    ctx: Arc<ServiceContext>,
     domain: String,
     orbit: u32,
-    playlist: Arc<Playlist>,
-    prompts: Arc<Prompts>,
-    timeout: Duration,
+    parker: Option<String>,
 ) {
+    let (lot, playlist, prompts) = (ctx.park.clone(), ctx.playlist.clone(), ctx.prompts.clone());
+    let timeout = ctx.config.park_timeout;
     let (tx, mut rx) = oneshot::channel::<Joined>();
-    lot.occupy(&domain, orbit, tx);
+    lot.occupy(&domain, orbit, tx, call.dialog.clone(), &call.caller);
     tracing::info!(call = call.id(), caller = %call.caller, %domain, orbit, "call parked");
     call.media.play(Clip::concat(&[
         prompts.get("parked-at"),
@@ -66,9 +75,17 @@ pub(crate) async fn park(
             },
             _ = &mut deadline => {
                 lot.release(&domain, orbit);
-                tracing::warn!(call = call.id(), caller = %call.caller, %domain, orbit,
-                    "parked call not retrieved within [park] timeout_secs: hanging up");
-                call.hangup();
+                let Some(parker) = parker else {
+                    tracing::warn!(call = call.id(), caller = %call.caller, %domain, orbit,
+                        "parked call not retrieved within [park] timeout_secs: hanging up");
+                    call.hangup();
+                    return;
+                };
+                tracing::info!(call = call.id(), caller = %call.caller, %domain, orbit, %parker,
+                    "parked call not retrieved within [park] timeout_secs: ringing the parker back");
+                if let Some(back) = ring_back(&mut call, &parker, orbit).await {
+                    bridge_until_hangup(call, back).await;
+                }
                 return;
             }
         }
@@ -86,6 +103,56 @@ pub(crate) async fn park(
         }
     }
     call.hangup();
+}
+
+/// Rings the parker back while the parked call hears its music; the parker's answered
+/// call, or `None` (the parked call is then hung up or gone).
+async fn ring_back(call: &mut Call, parker: &str, orbit: u32) -> Option<Call> {
+    let placing = call.place(Placement {
+        uri: parker.to_string(),
+        display: format!("Parked call {orbit}"),
+        headers: String::new(),
+        ring: RING_BACK,
+    });
+    tokio::pin!(placing);
+    loop {
+        tokio::select! {
+            r = &mut placing => match r {
+                Ok(back) => {
+                    tracing::info!(call = call.id(), parker, orbit, "the parker answered the ring-back");
+                    return Some(back);
+                }
+                Err(status) => {
+                    tracing::warn!(call = call.id(), caller = %call.caller, parker, orbit, status,
+                        "the parker did not answer the ring-back: hanging up the parked call");
+                    call.hangup();
+                    return None;
+                }
+            },
+            e = call.next() => if matches!(e, CallEvent::Hangup | CallEvent::MediaTimeout) {
+                // The host hangs up the ring-back if it is answered later (nobody waits).
+                tracing::info!(call = call.id(), orbit, "parked call hung up during the ring-back");
+                return None;
+            },
+        }
+    }
+}
+
+/// Bridges two calls of the host until either hangs up, then hangs up the other.
+async fn bridge_until_hangup(mut a: Call, mut b: Call) {
+    a.media.stop_playback();
+    b.media.stop_playback();
+    a.media.bridge(&b.media);
+    tokio::select! {
+        _ = until_over(&mut a) => {},
+        _ = until_over(&mut b) => {},
+    }
+    a.hangup();
+    b.hangup();
+}
+
+async fn until_over(c: &mut Call) {
+    while !matches!(c.next().await, CallEvent::Hangup | CallEvent::MediaTimeout) {}
 }
 
 /// Runs a retrieving call: joins the call parked in `orbit`, until either hangs up.
