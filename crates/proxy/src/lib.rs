@@ -33,6 +33,7 @@ mod fork;
 mod ha1;
 mod interfaces;
 mod metrics;
+mod nat;
 pub mod oplog;
 mod presence;
 mod pstn;
@@ -44,12 +45,16 @@ mod throttle;
 pub use auth::AuthConfig;
 pub use bans::{BanEntry, Target as BanTarget};
 pub use config::{BanAction, ProxyConfig, ProxyMode};
-pub use core::{Output, PendingQuery, Proxy, ProxyStats, Query, QueryAnswer, ReferRefused};
+pub use core::{
+    Output, PendingQuery, Proxy, ProxyStats, Query, QueryAnswer, ReferRefused, RelayDelete,
+    RelayOp, RelayQuery, MAX_RELAYED_CALLS,
+};
 pub use destination::{Destination, Transport};
 pub use directory::{Directory, StaticDirectory};
 pub use flood::{Cidr, FloodConfig};
 pub use interfaces::RouteProbe;
 pub use metrics::Metrics;
+pub use nat::RelayMode;
 pub use presence::PresenceConfig;
 pub use pstn::{GatewayHealth, PstnTable, RouteMatch, DEFAULT_GATEWAY_TIMEOUT};
 pub use services::conference::{parse_numbers as parse_conference_numbers, ConferenceRouting};

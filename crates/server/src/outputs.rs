@@ -33,6 +33,8 @@ pub struct Sinks<'a> {
     pub dials: &'a crate::dials::Dials,
     /// RFC 3263 lookups of Request-URIs with host names (None: DNS off).
     pub resolver: Option<Arc<crate::dns::SipResolver>>,
+    /// The media relay (None: `[relay] mode = "never"`).
+    pub relay: Option<Arc<dyn relay::MediaRelay>>,
     /// Binding changes gathered for the writer (sent once per wake-up of the core loop).
     pub changes: Vec<Change>,
     /// Messages gathered for one batch send.
@@ -48,6 +50,7 @@ impl<'a> Sinks<'a> {
         cdr: &'a crate::cdr::Feed,
         resolver: Option<Arc<crate::dns::SipResolver>>,
         dials: &'a crate::dials::Dials,
+        relay: Option<Arc<dyn relay::MediaRelay>>,
     ) -> Self {
         Sinks {
             transports,
@@ -56,6 +59,7 @@ impl<'a> Sinks<'a> {
             cdr,
             resolver,
             dials,
+            relay,
             changes: Vec::new(),
             batch: Vec::with_capacity(16),
         }
@@ -75,6 +79,13 @@ impl<'a> Sinks<'a> {
                     Output::CallEvent(ev) => {
                         self.dials.observe(&ev);
                         self.cdr.send(ev);
+                    }
+                    Output::RelayDelete(d) => {
+                        if let Some(r) = self.relay.clone() {
+                            tokio::spawn(async move {
+                                crate::relay_host::delete(r.as_ref(), &d).await;
+                            });
+                        }
                     }
                 }
             }
@@ -101,6 +112,7 @@ impl<'a> Sinks<'a> {
         let store = self.store.clone();
         let core = self.core.clone();
         let resolver = self.resolver.clone();
+        let relay = self.relay.clone();
         tokio::spawn(async move {
             let answer = match &q.query {
                 proxy::Query::Location(aor) => {
@@ -124,6 +136,13 @@ impl<'a> Sinks<'a> {
                         }
                     },
                     None => proxy::QueryAnswer::Failed,
+                },
+                proxy::Query::Relay(rq) => match &relay {
+                    Some(r) => crate::relay_host::run_query(r.as_ref(), rq).await,
+                    None => proxy::QueryAnswer::Refused {
+                        status: 503,
+                        reason: "no media relay".into(),
+                    },
                 },
                 other => {
                     tracing::error!(query = ?other, "no runner for this query");

@@ -44,6 +44,7 @@ mod pipeline;
 mod probe;
 mod query;
 mod registration;
+mod relay;
 mod request_route;
 mod screening;
 mod services;
@@ -57,6 +58,7 @@ pub use click_to_dial::ReferRefused;
 pub use output::Output;
 pub(crate) use probe::Prober;
 pub use query::{PendingQuery, Query, QueryAnswer};
+pub use relay::{RelayDelete, RelayOp, RelayQuery, MAX_RELAYED_CALLS};
 use via::fixed_top_via;
 use via::response_destination;
 
@@ -138,6 +140,8 @@ pub struct Proxy {
     watchers: crate::presence::watchers::Watchers,
     /// Calls followed for their dialog state (`dialog_event.rs`).
     followed: crate::presence::calls::FollowedCalls,
+    /// Calls whose media goes through the relay (`relay.rs`).
+    relayed: relay::RelayedCalls,
 }
 
 pub(super) fn reliability(d: &Destination) -> Reliability {
@@ -197,6 +201,7 @@ impl Proxy {
             next_branch: 1,
             next_tag: seed ^ 0x5b0a_2d00,
             stats: ProxyStats::default(),
+            relayed: relay::RelayedCalls::default(),
         }
     }
 
@@ -435,6 +440,7 @@ impl Proxy {
         }
         for (call, end) in self.events.take_finished() {
             self.dialog_finished(now, call, end); // dialog_event.rs
+            self.relay_finished(call); // relay.rs
         }
         while let Some(t) = self.layer.poll_transmit() {
             self.outbox.transmit(t.dest, t.bytes);

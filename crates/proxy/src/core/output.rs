@@ -35,6 +35,8 @@ pub enum Output {
     Query(PendingQuery),
     /// A fact about a call ([`crate::events`]), for call records.
     CallEvent(CallEvent),
+    /// A relayed call ended: end its media (`relay.rs`).
+    RelayDelete(super::relay::RelayDelete),
 }
 
 /// The queue behind [`Proxy::poll`]. Transmits, changes and queries are bounded by the
@@ -59,6 +61,11 @@ impl Outbox {
         if !changes.is_empty() {
             self.queue.push_back(Output::Persist(changes));
         }
+    }
+
+    /// Anything else to do (bounded like transmits: by the work of one input).
+    pub(super) fn push(&mut self, o: Output) {
+        self.queue.push_back(o);
     }
 
     /// A query to run.
@@ -140,6 +147,18 @@ impl Proxy {
         )?;
         self.metrics.sent(&t.1);
         Some(t)
+    }
+
+    /// A view of [`Proxy::poll`]: the next relayed call to end, leaving the other
+    /// outputs queued.
+    pub fn poll_relay_delete(&mut self) -> Option<super::relay::RelayDelete> {
+        self.outbox.take(
+            |o| matches!(o, Output::RelayDelete(_)),
+            |o| match o {
+                Output::RelayDelete(d) => Some(d),
+                _ => None,
+            },
+        )
     }
 
     /// A view of [`Proxy::poll`]: the next query to run (shared-database mode: location

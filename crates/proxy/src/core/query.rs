@@ -31,6 +31,9 @@ pub enum Query {
     /// The next hops of a SIP URI whose host is a name (RFC 3263: NAPTR, SRV, A/AAAA),
     /// answered with [`QueryAnswer::Targets`].
     Resolve(String),
+    /// An offer or answer to pass through the media relay (`relay.rs`), answered with
+    /// [`QueryAnswer::Sdp`] or [`QueryAnswer::Refused`].
+    Relay(Box<super::relay::RelayQuery>),
 }
 
 /// A query handed to the server: run it, then pass `token` and the answer to
@@ -53,6 +56,16 @@ pub enum QueryAnswer {
     Targets(Vec<crate::destination::Destination>),
     /// The lookup failed (store unreachable): the call ends with 500.
     Failed,
+    /// The SDP the media relay gave back for a [`Query::Relay`].
+    Sdp(String),
+    /// The media relay refused a [`Query::Relay`]: the SIP status its error maps to (488,
+    /// 503, 481) and why.
+    Refused {
+        /// The status to answer an offer with.
+        status: u16,
+        /// The relay's reason, for the log.
+        reason: String,
+    },
 }
 
 /// What waits for a query's answer.
@@ -69,12 +82,28 @@ pub(super) enum Parked {
         stage: usize,
         query: Query,
     },
+    /// A request about to be forwarded, waiting for the relay's offer (`relay.rs`).
+    Forward {
+        cx: Box<RequestCtx>,
+        targets: super::stage::Targets,
+        query: Query,
+    },
+    /// A response about to go upstream, waiting for the relay's answer (`relay.rs`).
+    Response {
+        fork_id: TransactionId,
+        branch: usize,
+        resp: sip_message::SipMessage,
+        query: Query,
+    },
 }
 
 impl Parked {
     fn query(&self) -> &Query {
         match self {
-            Parked::Request { query, .. } | Parked::Final { query, .. } => query,
+            Parked::Request { query, .. }
+            | Parked::Final { query, .. }
+            | Parked::Forward { query, .. }
+            | Parked::Response { query, .. } => query,
         }
     }
 }
@@ -132,13 +161,18 @@ impl Proxy {
         let Some(parked) = self.parked.remove(&token) else {
             return;
         };
+        if matches!(parked, Parked::Forward { .. } | Parked::Response { .. }) {
+            self.relay_resumed(now, wall, parked, answer); // relay.rs
+            self.pump(now);
+            return;
+        }
         let (bindings, targets) = match answer {
             QueryAnswer::Bindings(b) => (
                 Some(b.into_iter().filter(|b| b.expires_at > wall).collect()),
                 None,
             ),
             QueryAnswer::Targets(t) => (None, Some(t)),
-            QueryAnswer::Failed => {
+            QueryAnswer::Failed | QueryAnswer::Sdp(_) | QueryAnswer::Refused { .. } => {
                 tracing::warn!(query = ?parked.query(), "query failed");
                 (None, None)
             }
@@ -187,6 +221,12 @@ impl Proxy {
                 cx.found.push((aor, bindings));
                 self.resume_final(*cx, stage);
             }
+            Parked::Request { cx, .. } => {
+                tracing::error!("a request parked for a relay query");
+                self.answer(&cx, crate::answer::Answer::new(500, "Bad Query"));
+            }
+            Parked::Final { cx, .. } => self.resume_final(*cx, usize::MAX),
+            Parked::Forward { .. } | Parked::Response { .. } => {}
         }
         self.pump(now);
     }
@@ -195,11 +235,13 @@ impl Proxy {
     /// the 487.
     pub(super) fn unpark_request(&mut self, invite_tx: TransactionId) -> Option<Box<RequestCtx>> {
         let token = self.parked.iter().find_map(|(t, p)| match p {
-            Parked::Request { cx, .. } if cx.id == invite_tx => Some(*t),
+            Parked::Request { cx, .. } | Parked::Forward { cx, .. } if cx.id == invite_tx => {
+                Some(*t)
+            }
             _ => None,
         })?;
         match self.parked.remove(&token) {
-            Some(Parked::Request { cx, .. }) => Some(cx),
+            Some(Parked::Request { cx, .. } | Parked::Forward { cx, .. }) => Some(cx),
             _ => None,
         }
     }

@@ -121,6 +121,8 @@ pub(crate) struct RequestCtx {
     /// The answer to a DNS query (RFC 3263) this request was parked for: the URI asked
     /// about and its next hops, best first (None: the lookup failed).
     pub resolved: Option<(String, Option<Vec<Destination>>)>,
+    /// The offer went through the media relay already (`relay.rs`).
+    pub relay_done: bool,
 }
 
 impl RequestCtx {
@@ -148,6 +150,7 @@ impl RequestCtx {
             callee_exists: false,
             found: Vec::new(),
             resolved: None,
+            relay_done: false,
         }
     }
 

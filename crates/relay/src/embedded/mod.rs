@@ -403,7 +403,7 @@ impl MediaRelay for EmbeddedRelay {
         let r = match found {
             Some(c) => {
                 let s = self.inner.teardown(c);
-                tracing::info!(
+                tracing::debug!(
                     call_id = %call.call_id,
                     packets_to_callee = s.packets_to_callee,
                     packets_to_caller = s.packets_to_caller,
