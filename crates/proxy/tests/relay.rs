@@ -106,12 +106,59 @@ fn a_call_to_a_phone_behind_nat_goes_through_the_relay() {
     assert_eq!(body(&out[0].1), relayed_answer);
     assert_eq!(net.proxy.relayed_calls(), 1);
 
-    // Alice's BYE to bob's private Contact reaches him through his router.
     let rr = out[0]
         .1
         .header(sip_message::HeaderName::RecordRoute)
         .map(|r| format!("Route: {r}\n"))
         .unwrap_or_default();
+
+    // Bob re-INVITEs (hold, a new address): his offer goes through the relay too, with
+    // his tag as the offerer's; alice's answer comes back through it.
+    let reinvite = format!(
+        "INVITE sip:alice@198.51.100.1:5060 SIP/2.0
+Via: SIP/2.0/UDP {BOB_PRIVATE};branch=z9hG4bKre1;rport
+Max-Forwards: 70
+{rr}From: <sip:bob@example.com>;tag=b200
+To: <sip:alice@example.com>;tag=a1
+Call-ID: call-1
+CSeq: 7 INVITE
+Contact: <sip:bob@{BOB_PRIVATE}>
+Content-Length: 0
+
+"
+    );
+    net.send(
+        udp(BOB_PUBLIC),
+        &with_sdp(&reinvite, &sdp("192.168.1.2", 5002)),
+    );
+    let _ = net.out();
+    let (token, q) = relay_query(&mut net);
+    assert_eq!(q.op, RelayOp::Offer);
+    assert_eq!(
+        (q.from_tag.as_str(), q.to_tag.as_deref()),
+        ("b200", Some("a1"))
+    );
+    let reoffer = sdp("192.0.2.10", 30000);
+    net.proxy
+        .handle_query(net.now, net.wall, token, QueryAnswer::Sdp(reoffer.clone()));
+    let out = net.out();
+    assert_eq!(requests(&out), [("INVITE".into(), ALICE.into())]);
+    let to_alice = out.iter().find(|(_, m)| m.is_request()).unwrap().1.clone();
+    assert_eq!(body(&to_alice), reoffer);
+    let ok = answer(&to_alice, 200).replace("tag=a1;tag=b200", "tag=a1");
+    net.send(udp(ALICE), &with_sdp(&ok, &sdp("198.51.100.1", 4000)));
+    let _ = net.out();
+    let (token, q) = relay_query(&mut net);
+    assert_eq!((q.op, q.from_tag.as_str()), (RelayOp::Answer, "b200"));
+    net.proxy.handle_query(
+        net.now,
+        net.wall,
+        token,
+        QueryAnswer::Sdp(sdp("192.0.2.10", 30004)),
+    );
+    assert_eq!(statuses(&net.out()), [200]);
+
+    // Alice's BYE to bob's private Contact reaches him through his router.
     net.send(
         udp(ALICE),
         &format!(
