@@ -78,6 +78,8 @@ pub struct ProxyConfig {
     /// Request-URIs whose host is a name are resolved (RFC 3263) through
     /// [`crate::Proxy::poll_query`]; false: they get 503 (no resolver).
     pub dns: bool,
+    /// Which calls the media relay carries (`[relay] mode`); `Never` without a relay.
+    pub relay: crate::nat::RelayMode,
 }
 
 impl Default for ProxyConfig {
@@ -104,6 +106,7 @@ impl Default for ProxyConfig {
             ban_action: BanAction::Drop,
             max_bans: 65536,
             dns: false,
+            relay: crate::nat::RelayMode::Never,
         }
     }
 }

@@ -34,6 +34,7 @@ mod ha1;
 mod im;
 mod interfaces;
 mod metrics;
+mod nat;
 pub mod oplog;
 mod presence;
 mod pstn;
@@ -46,8 +47,8 @@ pub use auth::AuthConfig;
 pub use bans::{BanEntry, Target as BanTarget};
 pub use config::{BanAction, ProxyConfig, ProxyMode};
 pub use core::{
-    Output, PendingQuery, Proxy, ProxyStats, Query, QueryAnswer, ReferRefused, SubscriptionChange,
-    RESTART_GAP,
+    Output, PendingQuery, Proxy, ProxyStats, Query, QueryAnswer, ReferRefused, RelayDelete,
+    RelayOp, RelayQuery, SubscriptionChange, MAX_RELAYED_CALLS, RESTART_GAP,
 };
 pub use destination::{Destination, Transport};
 pub use directory::{Directory, StaticDirectory};
@@ -55,6 +56,7 @@ pub use flood::{Cidr, FloodConfig};
 pub use im::{ImWork, MessagesConfig, StoreOutcome};
 pub use interfaces::RouteProbe;
 pub use metrics::Metrics;
+pub use nat::RelayMode;
 pub use presence::{PresenceConfig, DEFAULT_EXPIRES as PRESENCE_MAX_EXPIRES};
 pub use pstn::{GatewayHealth, PstnTable, RouteMatch, DEFAULT_GATEWAY_TIMEOUT};
 pub use services::conference::{parse_numbers as parse_conference_numbers, ConferenceRouting};

@@ -12,8 +12,15 @@
 //! Not here: deciding *when* to relay (the proxy's relay stage), the SIP side, or any
 //! backend. The embedded relay and the rtpengine `ng` client implement [`MediaRelay`] in
 //! their own modules; the server holds one `Box<dyn MediaRelay>` chosen by `[relay]`.
+//!
+//! Offers and answers follow `ng`'s tags: `call.from_tag` is the From tag of the request
+//! that carried the offer (the callee's tag for a re-INVITE the callee sends), `to_tag` its
+//! To tag; for an answer, the same tags as the offer it answers.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+#[cfg(feature = "embedded")]
+pub mod embedded;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -65,6 +72,29 @@ pub struct CallStats {
     pub packets_to_caller: u64,
     /// Packets lost on the way in (RTP sequence gaps), both directions.
     pub packets_lost: u64,
+    /// RTP bytes relayed caller → callee (UDP payload).
+    pub bytes_to_callee: u64,
+    /// RTP bytes relayed callee → caller.
+    pub bytes_to_caller: u64,
+}
+
+/// A backend's running totals, for the server's metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RelayTotals {
+    /// Calls whose media the backend carries now.
+    pub calls_active: u64,
+    /// Calls relayed since start.
+    pub calls_total: u64,
+    /// Calls ended by the dead-stream timeout.
+    pub calls_timed_out: u64,
+    /// Offers refused because no ports were free.
+    pub refused_no_ports: u64,
+    /// RTP packets relayed, both directions.
+    pub packets: u64,
+    /// RTP bytes relayed, both directions.
+    pub bytes: u64,
+    /// RTP packets lost on the way in (sequence gaps).
+    pub packets_lost: u64,
 }
 
 /// Why the relay could not serve a request; each knows its SIP answer.
@@ -109,6 +139,10 @@ pub trait MediaRelay: Send + Sync + 'static {
     fn answer(&self, request: RelayRequest) -> RelayFuture<'_, String>;
     /// End the call's media (BYE, CANCEL, failure, dead-stream timeout) and return its counters.
     fn delete(&self, call: CallKey) -> RelayFuture<'_, CallStats>;
+    /// Running totals for metrics (a backend that keeps none answers zeros).
+    fn totals(&self) -> RelayTotals {
+        RelayTotals::default()
+    }
 }
 
 #[cfg(test)]

@@ -348,6 +348,7 @@ pub fn execute(
                 crate::logs::dropped()
             ));
             crate::media_host::render_metrics(&mut out);
+            crate::relay_host::render_metrics(&mut out, proxy.relayed_calls());
             crate::cdr::render_metrics(&mut out);
             portal::render_metrics(&mut out);
             out
@@ -361,6 +362,9 @@ pub fn execute(
                 "transactions": proxy.transactions(),
                 "calls_in_setup": proxy.forks(),
                 "dialogs_active": proxy.dialogs_active(now),
+                "relayed_calls": proxy.relayed_calls(),
+                "relay_calls_total": crate::relay_host::totals().calls_total,
+                "relay_packets": crate::relay_host::totals().packets,
                 "registered_contacts": proxy.registrar().location().len(),
                 "requests": s.requests,
                 "responses": s.responses,

@@ -36,6 +36,8 @@ pub struct Sinks<'a> {
     pub resolver: Option<Arc<crate::dns::SipResolver>>,
     /// The instant-message store task (`instant_messages.rs`).
     pub messages: &'a mpsc::UnboundedSender<crate::instant_messages::ImInput>,
+    /// The media relay (None: `[relay] mode = "never"`).
+    pub relay: Option<Arc<dyn relay::MediaRelay>>,
     /// Binding changes gathered for the writer (sent once per wake-up of the core loop).
     pub changes: Vec<Change>,
     /// Subscription changes gathered for the writer, likewise.
@@ -54,6 +56,7 @@ impl<'a> Sinks<'a> {
         resolver: Option<Arc<crate::dns::SipResolver>>,
         dials: &'a crate::dials::Dials,
         messages: &'a mpsc::UnboundedSender<crate::instant_messages::ImInput>,
+        relay: Option<Arc<dyn relay::MediaRelay>>,
     ) -> Self {
         Sinks {
             transports,
@@ -63,6 +66,7 @@ impl<'a> Sinks<'a> {
             resolver,
             dials,
             messages,
+            relay,
             changes: Vec::new(),
             subscriptions: Vec::new(),
             batch: Vec::with_capacity(16),
@@ -89,6 +93,13 @@ impl<'a> Sinks<'a> {
                         let _ = self
                             .messages
                             .send(crate::instant_messages::ImInput::Work(work));
+                    }
+                    Output::RelayDelete(d) => {
+                        if let Some(r) = self.relay.clone() {
+                            tokio::spawn(async move {
+                                crate::relay_host::delete(r.as_ref(), &d).await;
+                            });
+                        }
                     }
                 }
             }
@@ -133,6 +144,7 @@ impl<'a> Sinks<'a> {
         let store = self.store.clone();
         let core = self.core.clone();
         let resolver = self.resolver.clone();
+        let relay = self.relay.clone();
         tokio::spawn(async move {
             let answer = match &q.query {
                 proxy::Query::Location(aor) => {
@@ -156,6 +168,13 @@ impl<'a> Sinks<'a> {
                         }
                     },
                     None => proxy::QueryAnswer::Failed,
+                },
+                proxy::Query::Relay(rq) => match &relay {
+                    Some(r) => crate::relay_host::run_query(r.as_ref(), rq).await,
+                    None => proxy::QueryAnswer::Refused {
+                        status: 503,
+                        reason: "no media relay".into(),
+                    },
                 },
                 other => {
                     tracing::error!(query = ?other, "no runner for this query");

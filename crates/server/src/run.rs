@@ -237,6 +237,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     } else {
         None
     };
+    // The media relay (issue 19): calls behind NAT get their media through it.
+    let media_relay = crate::relay_host::start(&cfg, &local_addrs)?;
     let pcfg = ProxyConfig {
         advertised_host: cfg.sip.advertised_host.clone(),
         local_addrs,
@@ -270,6 +272,11 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         ban_action: cfg.security.ban_action(),
         max_bans: cfg.security.max_bans,
         dns: resolver.is_some(),
+        relay: if media_relay.is_some() {
+            cfg.relay.mode()
+        } else {
+            proxy::RelayMode::Never
+        },
         ..ProxyConfig::default()
     };
     let txcfg = sip_transaction::Config {
@@ -439,6 +446,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         resolver.clone(),
         &dials,
         &im_tx,
+        media_relay.clone(),
     );
     // One timer for the core loop, moved only when the proxy's next deadline moves to
     // another tick (`timer_tick`).
@@ -586,6 +594,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     if let Some(m) = media_host {
         m.stop();
     }
+    crate::relay_host::stop();
+    drop(media_relay);
     transports.shutdown().await;
     drop(changes_tx);
     // The writers drain what the core produced before they exit.

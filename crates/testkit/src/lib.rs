@@ -3,7 +3,7 @@
 //! Owns: launching a real `switchboard` on free ports with a config built from
 //! [`server::Options`] ([`server`]), its command line ([`cli`]), SIPp phones ([`sipp`]) and the flows built of them
 //! ([`open`], [`digest`], [`location`], [`forwarding`]), baresip softphones ([`softphone`]),
-//! a second host in a network namespace ([`netns`]), raw UDP ([`udp`]), a hand-written SIP
+//! a second host in a network namespace ([`netns`]), home networks behind NAT ([`nat`]), raw UDP ([`udp`]), a hand-written SIP
 //! phone ([`sip_phone`]), an RTP phone and audio checks (tone power by Goertzel, a prompt
 //! found in received audio) ([`rtp_peer`], [`audio`]), bounded waits ([`wait`]), the portal
 //! over plain HTTP ([`http`]) and in headless Chromium ([`browser`], feature `browser`),
@@ -29,6 +29,7 @@ pub mod digest;
 pub mod forwarding;
 pub mod http;
 pub mod location;
+pub mod nat;
 pub mod netns;
 pub mod open;
 pub mod ports;

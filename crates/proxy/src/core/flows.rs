@@ -3,6 +3,11 @@
 //! request (or an ACK) whose Request-URI is such a contact goes to the source of the
 //! binding with that contact, found among the bindings of the request's To and From.
 //!
+//! The same holds for a phone behind NAT (issue 19): its Contact names a private address
+//! (RFC 1918) that only its home network knows, so an in-dialog request to such a contact
+//! goes to the source of the binding with that contact when there is one (Kamailio's
+//! `fix_nated_contact`, without rewriting the phone's Contact).
+//!
 //! Not here: flow tokens in Record-Route (RFC 5626 §5.3): a request is matched by its
 //! contact, so a phone whose binding expired mid-dialog is not reached (480).
 
@@ -17,6 +22,13 @@ pub(super) fn is_made_up_host(uri: &Uri<'_>) -> bool {
     uri.host_unbracketed()
         .to_ascii_lowercase()
         .ends_with(".invalid")
+}
+
+/// True for a URI host that is a private address (RFC 1918, RFC 6598, IPv6 ULA).
+pub(super) fn is_private_host(uri: &Uri<'_>) -> bool {
+    uri.host_unbracketed()
+        .parse()
+        .is_ok_and(crate::nat::is_private)
 }
 
 impl Proxy {

@@ -175,6 +175,20 @@ impl Proxy {
         b: usize,
         resp: SipMessage,
     ) {
+        // An answer in a relayed call waits for the relay's SDP (relay.rs).
+        if let Some(resp) = self.relay_response(fork_id, b, resp) {
+            self.branch_response_relayed(now, fork_id, b, resp);
+        }
+    }
+
+    /// A branch's response, its SDP relayed when the call needs it.
+    pub(super) fn branch_response_relayed(
+        &mut self,
+        now: Duration,
+        fork_id: TransactionId,
+        b: usize,
+        resp: SipMessage,
+    ) {
         let status = resp.status();
         if status == 100 {
             return;

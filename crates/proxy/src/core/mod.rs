@@ -48,6 +48,7 @@ mod probe;
 mod publish;
 mod query;
 mod registration;
+mod relay;
 mod request_route;
 mod screening;
 mod services;
@@ -62,6 +63,7 @@ pub use kept_subscriptions::{SubscriptionChange, RESTART_GAP};
 pub use output::Output;
 pub(crate) use probe::Prober;
 pub use query::{PendingQuery, Query, QueryAnswer};
+pub use relay::{RelayDelete, RelayOp, RelayQuery, MAX_RELAYED_CALLS};
 use via::fixed_top_via;
 use via::response_destination;
 
@@ -149,6 +151,8 @@ pub struct Proxy {
     ims: crate::im::Deliveries,
     /// Unix time of the message being handled (seconds).
     wall_now: u64,
+    /// Calls whose media goes through the relay (`relay.rs`).
+    relayed: relay::RelayedCalls,
 }
 
 pub(super) fn reliability(d: &Destination) -> Reliability {
@@ -214,6 +218,7 @@ impl Proxy {
             next_branch: 1,
             next_tag: seed ^ 0x5b0a_2d00,
             stats: ProxyStats::default(),
+            relayed: relay::RelayedCalls::default(),
         }
     }
 
@@ -460,6 +465,7 @@ impl Proxy {
         }
         for (call, end) in self.events.take_finished() {
             self.dialog_finished(now, call, end); // dialog_event.rs
+            self.relay_finished(call); // relay.rs
         }
         while let Some(t) = self.layer.poll_transmit() {
             self.outbox.transmit(t.dest, t.bytes);

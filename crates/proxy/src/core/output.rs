@@ -39,6 +39,8 @@ pub enum Output {
     Messages(crate::im::ImWork),
     /// A subscription to keep in the store, or to forget (`kept_subscriptions.rs`).
     Subscription(super::SubscriptionChange),
+    /// A relayed call ended: end its media (`relay.rs`).
+    RelayDelete(super::relay::RelayDelete),
 }
 
 /// The queue behind [`Proxy::poll`]. Transmits, changes and queries are bounded by the
@@ -73,6 +75,11 @@ impl Outbox {
     /// Work on the instant-message store.
     pub(super) fn im(&mut self, work: crate::im::ImWork) {
         self.queue.push_back(Output::Messages(work));
+    }
+
+    /// Anything else to do (bounded like transmits: by the work of one input).
+    pub(super) fn push(&mut self, o: Output) {
+        self.queue.push_back(o);
     }
 
     /// A query to run.
@@ -154,6 +161,18 @@ impl Proxy {
         )?;
         self.metrics.sent(&t.1);
         Some(t)
+    }
+
+    /// A view of [`Proxy::poll`]: the next relayed call to end, leaving the other
+    /// outputs queued.
+    pub fn poll_relay_delete(&mut self) -> Option<super::relay::RelayDelete> {
+        self.outbox.take(
+            |o| matches!(o, Output::RelayDelete(_)),
+            |o| match o {
+                Output::RelayDelete(d) => Some(d),
+                _ => None,
+            },
+        )
     }
 
     /// A view of [`Proxy::poll`]: the next query to run (shared-database mode: location

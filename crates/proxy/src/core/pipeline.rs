@@ -265,6 +265,17 @@ impl Stage for NotLocal {
                 }
             };
         }
+        if super::flows::is_private_host(&uri) {
+            // A phone behind NAT: where its registration came from, when it has one.
+            if let Some(dest) = p.flow_of_contact(&cx.req, &cx.ruri, cx.wall) {
+                return Flow::Forward(Targets::one(Target {
+                    request_uri: None,
+                    dest,
+                    routes: vec![],
+                    q: 1000,
+                }));
+            }
+        }
         match uri_destination(&uri) {
             Ok(dest) => Flow::Forward(Targets::one(Target {
                 request_uri: None,

@@ -34,6 +34,9 @@ pub enum Query {
     /// Store this MESSAGE for its offline recipient unless they have this many waiting
     /// (`messages.rs`), answered with [`QueryAnswer::Stored`] (or `Failed`).
     StoreMessage(Box<model::NewInstantMessage>, u32),
+    /// An offer or answer to pass through the media relay (`relay.rs`), answered with
+    /// [`QueryAnswer::Sdp`] or [`QueryAnswer::Refused`].
+    Relay(Box<super::relay::RelayQuery>),
 }
 
 /// A query handed to the server: run it, then pass `token` and the answer to
@@ -58,6 +61,16 @@ pub enum QueryAnswer {
     Stored(crate::im::StoreOutcome),
     /// The lookup failed (store unreachable): the call ends with 500.
     Failed,
+    /// The SDP the media relay gave back for a [`Query::Relay`].
+    Sdp(String),
+    /// The media relay refused a [`Query::Relay`]: the SIP status its error maps to (488,
+    /// 503, 481) and why.
+    Refused {
+        /// The status to answer an offer with.
+        status: u16,
+        /// The relay's reason, for the log.
+        reason: String,
+    },
 }
 
 /// What waits for a query's answer.
@@ -74,12 +87,28 @@ pub(super) enum Parked {
         stage: usize,
         query: Query,
     },
+    /// A request about to be forwarded, waiting for the relay's offer (`relay.rs`).
+    Forward {
+        cx: Box<RequestCtx>,
+        targets: super::stage::Targets,
+        query: Query,
+    },
+    /// A response about to go upstream, waiting for the relay's answer (`relay.rs`).
+    Response {
+        fork_id: TransactionId,
+        branch: usize,
+        resp: sip_message::SipMessage,
+        query: Query,
+    },
 }
 
 impl Parked {
     fn query(&self) -> &Query {
         match self {
-            Parked::Request { query, .. } | Parked::Final { query, .. } => query,
+            Parked::Request { query, .. }
+            | Parked::Final { query, .. }
+            | Parked::Forward { query, .. }
+            | Parked::Response { query, .. } => query,
         }
     }
 }
@@ -137,6 +166,11 @@ impl Proxy {
         let Some(parked) = self.parked.remove(&token) else {
             return;
         };
+        if matches!(parked, Parked::Forward { .. } | Parked::Response { .. }) {
+            self.relay_resumed(now, wall, parked, answer); // relay.rs
+            self.pump(now);
+            return;
+        }
         if matches!(parked.query(), Query::StoreMessage(..)) {
             self.resume_stored(now, wall, parked, answer);
             self.pump(now);
@@ -148,7 +182,10 @@ impl Proxy {
                 None,
             ),
             QueryAnswer::Targets(t) => (None, Some(t)),
-            QueryAnswer::Stored(_) | QueryAnswer::Failed => {
+            QueryAnswer::Stored(_)
+            | QueryAnswer::Failed
+            | QueryAnswer::Sdp(_)
+            | QueryAnswer::Refused { .. } => {
                 tracing::warn!(query = ?parked.query(), "query failed");
                 (None, None)
             }
@@ -197,7 +234,12 @@ impl Proxy {
                 cx.found.push((aor, bindings));
                 self.resume_final(*cx, stage);
             }
-            Parked::Request { .. } | Parked::Final { .. } => {}
+            Parked::Request { cx, .. } => {
+                tracing::error!("a request parked for a relay query");
+                self.answer(&cx, crate::answer::Answer::new(500, "Bad Query"));
+            }
+            Parked::Final { cx, .. } => self.resume_final(*cx, usize::MAX),
+            Parked::Forward { .. } | Parked::Response { .. } => {}
         }
         self.pump(now);
     }
@@ -225,6 +267,7 @@ impl Proxy {
                 cx.stored = Some(outcome);
                 self.resume_final(*cx, stage);
             }
+            Parked::Forward { .. } | Parked::Response { .. } => {}
         }
     }
 
@@ -232,11 +275,13 @@ impl Proxy {
     /// the 487.
     pub(super) fn unpark_request(&mut self, invite_tx: TransactionId) -> Option<Box<RequestCtx>> {
         let token = self.parked.iter().find_map(|(t, p)| match p {
-            Parked::Request { cx, .. } if cx.id == invite_tx => Some(*t),
+            Parked::Request { cx, .. } | Parked::Forward { cx, .. } if cx.id == invite_tx => {
+                Some(*t)
+            }
             _ => None,
         })?;
         match self.parked.remove(&token) {
-            Some(Parked::Request { cx, .. }) => Some(cx),
+            Some(Parked::Request { cx, .. } | Parked::Forward { cx, .. }) => Some(cx),
             _ => None,
         }
     }

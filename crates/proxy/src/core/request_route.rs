@@ -147,8 +147,16 @@ impl Proxy {
         self.reply(cx.now, cx.id, &cx.req, &cx.source, answer);
     }
 
-    /// Starts the fork for `targets` (with its call-service state, when any).
+    /// Starts the fork for `targets` (with its call-service state, when any), once the
+    /// media relay has rewritten the offer of a call that needs it.
     fn forward(&mut self, cx: RequestCtx, targets: Targets) {
+        if let Some((cx, targets)) = self.relay_offer(cx, targets) {
+            self.forward_now(cx, targets); // relay.rs parks the others
+        }
+    }
+
+    /// Starts the fork for `targets` now.
+    pub(super) fn forward_now(&mut self, cx: RequestCtx, targets: Targets) {
         self.follow_call(&cx); // dialog_event.rs
         let RequestCtx {
             now,

@@ -123,6 +123,8 @@ pub(crate) struct RequestCtx {
     pub resolved: Option<(String, Option<Vec<Destination>>)>,
     /// How storing this MESSAGE for an offline user went (`messages.rs`).
     pub stored: Option<crate::im::StoreOutcome>,
+    /// The offer went through the media relay already (`relay.rs`).
+    pub relay_done: bool,
 }
 
 impl RequestCtx {
@@ -151,6 +153,7 @@ impl RequestCtx {
             found: Vec::new(),
             resolved: None,
             stored: None,
+            relay_done: false,
         }
     }
 

@@ -33,6 +33,12 @@ impl Proxy {
                             // connection, if it is still up, is where the ACK goes.
                             return self.flow_of_contact(req, &uri, 0);
                         }
+                        if super::flows::is_private_host(&u) {
+                            // A phone behind NAT: where it registered from.
+                            if let Some(d) = self.flow_of_contact(req, &uri, 0) {
+                                return Some(d);
+                            }
+                        }
                         uri_destination(&u).ok()
                     })
             }

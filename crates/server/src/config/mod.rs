@@ -25,6 +25,7 @@ mod portal;
 mod presence;
 mod pstn;
 mod registrar;
+mod relay;
 mod security;
 mod server;
 mod services;
@@ -47,6 +48,7 @@ pub use portal::PortalSection;
 pub use presence::PresenceSection;
 pub use pstn::PstnSection;
 pub use registrar::RegistrarSection;
+pub use relay::RelaySection;
 pub use security::SecuritySection;
 pub use server::ServerSection;
 pub use services::ServicesSection;
@@ -108,6 +110,8 @@ pub struct Config {
     pub tls: TlsSection,
     /// `[dns]`
     pub dns: DnsSection,
+    /// `[relay]`
+    pub relay: RelaySection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -134,6 +138,7 @@ impl Config {
         self.pstn.validate()?;
         self.transaction.validate()?;
         self.media.validate()?;
+        self.relay.validate(&self.media)?;
         self.moh.validate()?;
         self.announcements.validate()?;
         self.park.validate()?;
