@@ -15,6 +15,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod rtpengine;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
