@@ -5,7 +5,8 @@
 //! from the ports the rewritten SDPs name; `delete` counts them per direction.
 //!
 //! Without rtpengine installed the test says it did not run, unless
-//! `SWITCHBOARD_REQUIRE_RTPENGINE=1` (scripts/test.sh) makes that a failure.
+//! `SWITCHBOARD_REQUIRE_RTPENGINE=1` (scripts/test.sh) makes that a failure
+//! (`testkit::rtpengine`).
 //!
 //! ```text
 //! alice (UDP :A)            rtpengine (127.0.0.1)              bob (UDP :B)
@@ -16,81 +17,14 @@
 //! ```
 
 #![allow(clippy::unwrap_used)]
-#![allow(clippy::print_stderr)] // says why the test did not run
 
-use std::io::{BufRead as _, BufReader};
-use std::net::{SocketAddr, UdpSocket as StdUdp};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use relay::rtpengine::{RtpEngine, RtpEngineConfig};
 use relay::{CallKey, MediaRelay, Profile, RelayRequest};
+use testkit::rtpengine::Rtpengine;
 use tokio::net::UdpSocket;
-
-/// rtpengine in the foreground; killed on drop.
-struct Daemon {
-    child: Child,
-    ng: SocketAddr,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_udp_port() -> u16 {
-    StdUdp::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts rtpengine on loopback, or None (after saying so) where it is not installed and
-/// not required.
-fn start_daemon() -> Option<Daemon> {
-    let ng: SocketAddr = ([127, 0, 0, 1], free_udp_port()).into();
-    // A media port range of its own: 40 ports from a free one, kept even.
-    let base = (free_udp_port() & !1).clamp(20_000, 60_000);
-    let spawned = Command::new("rtpengine")
-        .args([
-            "--foreground",
-            "--log-stderr",
-            "--table=-1",
-            "--no-fallback",
-        ])
-        .args(["--interface=127.0.0.1", "--log-level=6"])
-        .arg(format!("--listen-ng={ng}"))
-        .arg(format!("--port-min={base}"))
-        .arg(format!("--port-max={}", base + 40))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match spawned {
-        Ok(c) => c,
-        Err(e) => {
-            if std::env::var("SWITCHBOARD_REQUIRE_RTPENGINE").as_deref() == Ok("1") {
-                panic!("rtpengine is required but cannot start: {e}");
-            }
-            eprintln!(
-                "not run: rtpengine is not installed (apt-get install rtpengine-daemon): {e}"
-            );
-            return None;
-        }
-    };
-    // Its log goes on to stderr of the test (shown on failure), read by a thread so the
-    // pipe never fills.
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            eprintln!("rtpengine: {line}");
-        }
-    });
-    Some(Daemon { child, ng })
-}
 
 /// The `m=audio` port of `sdp`.
 fn media_port(sdp: &str) -> u16 {
@@ -139,7 +73,7 @@ async fn stream(from: &UdpSocket, to: SocketAddr, at: &UdpSocket, count: u16, wh
 
 #[tokio::test]
 async fn rtp_flows_both_ways_through_rtpengine() {
-    let Some(daemon) = start_daemon() else {
+    let Some(daemon) = Rtpengine::start() else {
         return;
     };
     let client = RtpEngine::connect(RtpEngineConfig {

@@ -16,9 +16,10 @@
 //! ```
 //!
 //! The page is served by the test on loopback (`http://127.0.0.1:P`, a secure context),
-//! which is also the Origin `[sip] ws_origins` allows. Chromium ignores loopback for ICE
-//! unless told otherwise, and the page sends only its 127.0.0.1 candidates, so the media
-//! stays on loopback.
+//! which is also the Origin `[sip] ws_origins` allows. Each test runs in a network
+//! namespace of its own with nothing but loopback (`testkit::netns::LoopbackOnly`), and
+//! Chromium is told to use loopback for ICE (it ignores it otherwise), so the media
+//! stays on 127.0.0.1.
 
 #![allow(clippy::unwrap_used)] // helpers of the tests below
 
@@ -28,6 +29,7 @@ use serde_json::Value;
 use testkit::browser::Browser;
 use testkit::certs::self_signed;
 use testkit::location::contacts;
+use testkit::netns::LoopbackOnly;
 use testkit::open::{caller, phone};
 use testkit::ports::free_port;
 use testkit::server::{password, Options, Server, DOMAIN};
@@ -105,6 +107,10 @@ fn events(b: &Browser) -> Value {
 
 #[test]
 fn a_browser_phone_over_wss_calls_a_sipp_phone_and_is_called_by_one() {
+    // Only loopback exists for this test's browsers, server and peers.
+    let Some(_loopback) = LoopbackOnly::enter() else {
+        return;
+    };
     let site = StaticSite::serve(fixtures());
     let (node, wss, _certs) = wss_server(Options::default(), &site.origin());
     let alice = browser_phone(&site, wss, "alice");
@@ -159,6 +165,10 @@ fn a_browser_phone_over_wss_calls_a_sipp_phone_and_is_called_by_one() {
 
 #[test]
 fn two_browser_phones_call_each_other_with_audio() {
+    // Only loopback exists for this test's browsers, server and peers.
+    let Some(_loopback) = LoopbackOnly::enter() else {
+        return;
+    };
     let site = StaticSite::serve(fixtures());
     let (node, wss, _certs) = wss_server(Options::digest(), &site.origin());
     let alice = browser_phone(&site, wss, "alice");

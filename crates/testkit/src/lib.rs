@@ -7,7 +7,7 @@
 //! phone ([`sip_phone`]), an RTP phone and audio checks (tone power by Goertzel, a prompt
 //! found in received audio) ([`rtp_peer`], [`audio`]), bounded waits ([`wait`]), the portal
 //! over plain HTTP ([`http`]) and in headless Chromium ([`browser`], feature `browser`), a
-//! static page site for the browser phones ([`static_site`]), test certificates ([`certs`]),
+//! static page site for the browser phones ([`static_site`]), test certificates ([`certs`]), a real rtpengine ([`rtpengine`]),
 //! throw-away databases ([`database`], feature `databases`) and the proxy on a virtual clock
 //! ([`proxy_net`], feature `proxy-net`).
 //!
@@ -37,6 +37,7 @@ pub mod ports;
 #[cfg(feature = "proxy-net")]
 pub mod proxy_net;
 pub mod rtp_peer;
+pub mod rtpengine;
 pub mod server;
 pub mod sip_phone;
 pub mod sipp;

@@ -177,13 +177,12 @@ pub fn reply_stats(reply: &Value, from_tag: &str) -> Result<CallStats, RelayErro
     Ok(stats)
 }
 
+/// An RTCP-only stream: flagged `RTCP` and not `RTP` (with rtcp-mux, as towards a
+/// browser, one stream carries both and is flagged both).
 fn is_rtcp(stream: &Value) -> bool {
-    stream
-        .get("flags")
-        .map(Value::items)
-        .unwrap_or_default()
-        .iter()
-        .any(|f| f.as_str() == Some("RTCP"))
+    let flags = stream.get("flags").map(Value::items).unwrap_or_default();
+    let has = |name: &str| flags.iter().any(|f| f.as_str() == Some(name));
+    has("RTCP") && !has("RTP")
 }
 
 #[cfg(test)]
@@ -279,22 +278,21 @@ mod tests {
 
     #[test]
     fn delete_counts_rtp_per_direction_without_rtcp() {
-        let stream = |packets: i64, rtcp: bool| {
-            let mut pairs = vec![(
-                "stats",
-                dict([("packets", Value::Int(packets)), ("bytes", Value::Int(1))]),
-            )];
-            if rtcp {
-                pairs.push(("flags", Value::texts(&["RTCP"])));
-            }
-            dict(pairs)
+        let stream = |packets: i64, flags: &[&str]| {
+            dict([
+                (
+                    "stats",
+                    dict([("packets", Value::Int(packets)), ("bytes", Value::Int(1))]),
+                ),
+                ("flags", Value::texts(flags)),
+            ])
         };
         let monologue = |rtp: i64| {
             dict([(
                 "medias",
                 Value::List(vec![dict([(
                     "streams",
-                    Value::List(vec![stream(rtp, false), stream(7, true)]),
+                    Value::List(vec![stream(rtp, &["RTP"]), stream(7, &["RTCP"])]),
                 )])]),
             )])
         };
