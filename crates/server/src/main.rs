@@ -21,6 +21,7 @@ mod notices;
 mod outputs;
 mod portal_view;
 mod prompts;
+mod relay_backend;
 mod run;
 mod startup;
 mod tls_files;

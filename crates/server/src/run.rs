@@ -219,6 +219,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let mut listen_ports: Vec<u16> = bound_addrs.iter().map(|a| a.port()).collect();
     listen_ports.sort_unstable();
     listen_ports.dedup();
+    // `[relay] backend = "rtpengine"`: the ng client, checked now. The proxy's relay
+    // stage (issue 19, the relay branch) takes it as its `MediaRelay`.
+    let _rtpengine = crate::relay_backend::open_rtpengine(&cfg.relay).await;
     // RFC 3263: Request-URIs with a host name are resolved off the core task.
     let resolver = if cfg.dns.enabled {
         match crate::dns::SipResolver::new(&cfg.dns) {

@@ -24,10 +24,15 @@ use relay::{CallKey, MediaRelay, Profile, RelayRequest};
 use testkit::audio::tone;
 use testkit::browser::Browser;
 use testkit::netns::LoopbackOnly;
+use testkit::ports::free_port;
 use testkit::rtp_peer::RtpPeer;
 use testkit::rtpengine::Rtpengine;
+use testkit::server::{Options, Server};
 use testkit::static_site::StaticSite;
-use testkit::wait::HANG_GUARD;
+use testkit::wait::{wait_until, HANG_GUARD};
+
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 fn fixtures() -> &'static Path {
     Path::new(concat!(
@@ -162,4 +167,30 @@ fn a_browser_and_an_rtp_phone_hear_each_other_through_rtpengine() {
     assert!(stats.packets_to_callee > 50, "{stats:?}");
     assert!(stats.packets_to_caller > 50, "{stats:?}");
     drop(daemon);
+}
+
+/// `[relay] backend = "rtpengine"`: the server opens its ng client at start-up and says
+/// whether rtpengine answers.
+#[test]
+fn the_server_checks_its_rtpengine_at_start_up() {
+    let Some(_loopback) = LoopbackOnly::enter() else {
+        return;
+    };
+    let Some(daemon) = Rtpengine::start() else {
+        return;
+    };
+    let relay = |addr: SocketAddr| Options {
+        extra: format!("[relay]\nbackend = \"rtpengine\"\nrtpengine = \"{addr}\"\n"),
+        ..Options::default()
+    };
+    let node = Server::start(BIN, relay(daemon.ng));
+    wait_until("the rtpengine check", HANG_GUARD, || {
+        node.log_text().contains("relay: rtpengine answers")
+    });
+    // Nobody at that address: said at once (the server still starts).
+    let nobody: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let node = Server::start(BIN, relay(nobody));
+    wait_until("the failed rtpengine check", HANG_GUARD, || {
+        node.log_text().contains("relay: rtpengine does not answer")
+    });
 }

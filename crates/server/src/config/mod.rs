@@ -24,6 +24,7 @@ mod portal;
 mod presence;
 mod pstn;
 mod registrar;
+mod relay;
 mod security;
 mod server;
 mod services;
@@ -45,6 +46,7 @@ pub use portal::PortalSection;
 pub use presence::PresenceSection;
 pub use pstn::PstnSection;
 pub use registrar::RegistrarSection;
+pub use relay::RelaySection;
 pub use security::SecuritySection;
 pub use server::ServerSection;
 pub use services::ServicesSection;
@@ -104,6 +106,8 @@ pub struct Config {
     pub tls: TlsSection,
     /// `[dns]`
     pub dns: DnsSection,
+    /// `[relay]`
+    pub relay: RelaySection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -122,6 +126,7 @@ impl Config {
         self.sip.validate()?;
         self.tls.validate()?;
         self.dns.validate()?;
+        self.relay.validate()?;
         self.server.validate()?;
         self.registrar.validate()?;
         self.auth.validate()?;
