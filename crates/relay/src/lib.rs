@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod profile;
 pub mod rtpengine;
 
 use std::future::Future;
