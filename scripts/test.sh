@@ -25,6 +25,8 @@ command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || need_apt+=(dnsmasq-base)
 # The NAT test's routers masquerade with nftables (crates/testkit/src/nat.rs).
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need_apt+=(nftables)
+# The rtpengine ng client's test peer (started by the test in userspace mode on loopback).
+command -v rtpengine >/dev/null 2>&1 || need_apt+=(rtpengine-daemon)
 if [ ${#need_apt[@]} -gt 0 ]; then
     log "installing ${need_apt[*]}"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -42,6 +44,9 @@ fi
 # The cross-host and softphone tests make a network namespace (root): required here, so
 # they fail rather than say "not run".
 export SWITCHBOARD_REQUIRE_NETNS=1
+# The rtpengine test needs the daemon installed above: required here, so it fails rather
+# than say "not run".
+export SWITCHBOARD_REQUIRE_RTPENGINE=1
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

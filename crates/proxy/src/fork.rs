@@ -43,6 +43,9 @@ pub(crate) struct Branch {
     pub state: BranchState,
     /// CANCEL requested before any provisional arrived (RFC 3261 §9.1: wait for one).
     pub cancel_pending: bool,
+    /// The UDP target of a branch sent over TCP only for its size (RFC 3261 §18.1.1): if
+    /// the TCP connection fails, the request goes again over UDP (`udp_fallback.rs`).
+    pub udp_fallback: Option<Target>,
 }
 
 /// A proxied request and what its branches answered.

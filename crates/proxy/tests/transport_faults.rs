@@ -1,5 +1,6 @@
 //! In-process checks of what the proxy does when the network misbehaves, on a virtual
-//! clock: a branch the transport could not send ends at once as a 503 (RFC 3261 §16.9),
+//! clock: a branch the transport could not send ends at once as a 503 (RFC 3261 §16.9)
+//! unless it was on TCP only for its size (then it goes again over UDP, §18.1.1),
 //! and UDP requests without `rport` are answered at their source port (`force_rport`).
 #![allow(clippy::unwrap_used)]
 
@@ -165,4 +166,70 @@ fn without_force_rport_the_answer_goes_to_the_via_port() {
     let via = out[0].1.top_via().unwrap();
     assert_eq!(via.rport(), None);
     assert_eq!(via.received(), Some("198.51.100.1"));
+}
+
+/// Alice's INVITE with a 1,400-byte body (a browser's WebRTC offer is that large).
+fn large_invite() -> String {
+    let body = "v=0\r\n".to_string()
+        + &"a=x-filler:0123456789abcdef0123456789abcdef0123456789\r\n".repeat(26);
+    proxy_net::invite("z9hG4bKbig").replace(
+        "Content-Length: 0",
+        &format!(
+            "Content-Type: application/sdp\nContent-Length: {}",
+            body.len()
+        ),
+    ) + &body.replace("\r\n", "\n")
+}
+
+#[test]
+fn rfc3261_18_1_1_a_large_request_whose_tcp_fails_goes_again_over_udp() {
+    let mut net = net(true);
+    // bob registered over UDP and listens on UDP only.
+    net.register_bob(1, "<sip:bob@203.0.113.5:5062>", udp("203.0.113.5:5062"));
+    net.send(udp("198.51.100.1:5060"), &large_invite());
+    let (dest, bytes) = net
+        .out_raw()
+        .into_iter()
+        .find(|(_, b)| b.starts_with(b"INVITE"))
+        .unwrap();
+    // Too large for UDP: over TCP first.
+    assert_eq!(dest.transport, Transport::Tcp);
+    // bob refuses the TCP connection: the same request goes again, over UDP, with a
+    // UDP Via; alice hears nothing yet.
+    net.transport_error(dest, bytes);
+    let out = net.out();
+    assert_eq!(out.len(), 1, "{out:?}");
+    let (to, again) = &out[0];
+    assert!(again.is_request(), "{}", again.head());
+    assert_eq!(to.transport, Transport::Udp);
+    assert_eq!(to.addr.to_string(), "203.0.113.5:5062");
+    assert_eq!(again.top_via().unwrap().transport, "UDP");
+    assert!(again.to_vec().len() > 1300);
+    // bob answers over UDP: alice gets the 200.
+    net.send(udp("203.0.113.5:5062"), &proxy_net::answer(again, 200));
+    let out = net.out();
+    assert_eq!(proxy_net::statuses(&out), [200], "{out:?}");
+}
+
+#[test]
+fn rfc3261_18_1_1_a_udp_retry_that_fails_too_ends_the_branch() {
+    let mut net = net(true);
+    net.register_bob(1, "<sip:bob@203.0.113.5:5062>", udp("203.0.113.5:5062"));
+    net.send(udp("198.51.100.1:5060"), &large_invite());
+    let (dest, bytes) = net
+        .out_raw()
+        .into_iter()
+        .find(|(_, b)| b.starts_with(b"INVITE"))
+        .unwrap();
+    net.transport_error(dest, bytes);
+    let (dest, bytes) = net
+        .out_raw()
+        .into_iter()
+        .find(|(_, b)| b.starts_with(b"INVITE"))
+        .unwrap();
+    assert_eq!(dest.transport, Transport::Udp);
+    net.transport_error(dest, bytes);
+    let out = net.out();
+    assert_eq!(proxy_net::statuses(&out), [500], "{out:?}");
+    assert_eq!(net.proxy.forks(), 0);
 }

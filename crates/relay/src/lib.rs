@@ -21,6 +21,8 @@
 
 #[cfg(feature = "embedded")]
 pub mod embedded;
+mod profile;
+pub mod rtpengine;
 
 use std::future::Future;
 use std::net::SocketAddr;

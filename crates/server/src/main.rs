@@ -22,6 +22,7 @@ mod notices;
 mod outputs;
 mod portal_view;
 mod prompts;
+mod relay_backend;
 mod relay_host;
 mod run;
 mod startup;

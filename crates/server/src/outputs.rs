@@ -47,30 +47,41 @@ pub struct Sinks<'a> {
 }
 
 impl<'a> Sinks<'a> {
-    /// Sinks with nothing gathered yet.
+    /// Sinks with nothing gathered yet, without DNS or a media relay (see [`Sinks::resolver`],
+    /// [`Sinks::relay`]).
     pub fn new(
         transports: &'a Transports,
         store: &'a Arc<SqlStore>,
         core: &'a mpsc::Sender<CoreInput>,
         cdr: &'a crate::cdr::Feed,
-        resolver: Option<Arc<crate::dns::SipResolver>>,
         dials: &'a crate::dials::Dials,
         messages: &'a mpsc::UnboundedSender<crate::instant_messages::ImInput>,
-        relay: Option<Arc<dyn relay::MediaRelay>>,
     ) -> Self {
         Sinks {
             transports,
             store,
             core,
             cdr,
-            resolver,
+            resolver: None,
             dials,
             messages,
-            relay,
+            relay: None,
             changes: Vec::new(),
             subscriptions: Vec::new(),
             batch: Vec::with_capacity(16),
         }
+    }
+
+    /// With RFC 3263 lookups (None: DNS off).
+    pub fn resolver(mut self, resolver: Option<Arc<crate::dns::SipResolver>>) -> Self {
+        self.resolver = resolver;
+        self
+    }
+
+    /// With a media relay (None: `[relay] mode = "never"`).
+    pub fn relay(mut self, relay: Option<Arc<dyn relay::MediaRelay>>) -> Self {
+        self.relay = relay;
+        self
     }
 
     /// Drains the proxy's output queue: everything it decided up to `now`. A message

@@ -16,12 +16,32 @@ use crate::config::Config;
 /// The running relay, for metrics and status.
 static RELAY: Mutex<Option<Arc<dyn MediaRelay>>> = Mutex::new(None);
 
-/// Starts the relay `[relay]` names; None when `mode = "never"`.
-pub fn start(cfg: &Config, local: &[IpAddr]) -> anyhow::Result<Option<Arc<dyn MediaRelay>>> {
+/// Starts the relay `[relay]` names; None when `mode = "never"`. `rtpengine` is the `ng`
+/// client opened by `relay_backend.rs` when `backend = "rtpengine"`.
+pub fn start(
+    cfg: &Config,
+    local: &[IpAddr],
+    rtpengine: Option<Arc<relay::rtpengine::RtpEngine>>,
+) -> anyhow::Result<Option<Arc<dyn MediaRelay>>> {
     if cfg.relay.mode() == proxy::RelayMode::Never {
         return Ok(None);
     }
-    // `backend` is checked by the configuration; "rtpengine" joins here.
+    if cfg.relay.backend == "rtpengine" {
+        let Some(client) = rtpengine else {
+            anyhow::bail!("relay.rtpengine: no socket towards rtpengine could be opened");
+        };
+        tracing::info!(
+            backend = "rtpengine",
+            mode = %cfg.relay.mode,
+            rtpengine = ?cfg.relay.rtpengine,
+            "media relay ready"
+        );
+        let r: Arc<dyn MediaRelay> = client;
+        if let Ok(mut g) = RELAY.lock() {
+            *g = Some(r.clone());
+        }
+        return Ok(Some(r));
+    }
     let ecfg = cfg.relay.to_embedded(&cfg.media, local)?;
     tracing::info!(
         backend = "embedded",

@@ -225,6 +225,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let mut listen_ports: Vec<u16> = bound_addrs.iter().map(|a| a.port()).collect();
     listen_ports.sort_unstable();
     listen_ports.dedup();
+    // `[relay] backend = "rtpengine"`: the ng client, checked now; the relay below.
+    let rtpengine = crate::relay_backend::open_rtpengine(&cfg.relay).await;
     // RFC 3263: Request-URIs with a host name are resolved off the core task.
     let resolver = if cfg.dns.enabled {
         match crate::dns::SipResolver::new(&cfg.dns) {
@@ -238,7 +240,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         None
     };
     // The media relay (issue 19): calls behind NAT get their media through it.
-    let media_relay = crate::relay_host::start(&cfg, &local_addrs)?;
+    let media_relay = crate::relay_host::start(&cfg, &local_addrs, rtpengine)?;
     let pcfg = ProxyConfig {
         advertised_host: cfg.sip.advertised_host.clone(),
         local_addrs,
@@ -438,16 +440,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     // Made once: `tokio::signal::ctrl_c()` in the loop would register a listener per wake-up.
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut batch: Vec<CoreInput> = Vec::with_capacity(256);
-    let mut sinks = crate::outputs::Sinks::new(
-        &transports,
-        &store,
-        &core_tx,
-        &cdr_feed,
-        resolver.clone(),
-        &dials,
-        &im_tx,
-        media_relay.clone(),
-    );
+    let mut sinks =
+        crate::outputs::Sinks::new(&transports, &store, &core_tx, &cdr_feed, &dials, &im_tx)
+            .resolver(resolver.clone())
+            .relay(media_relay.clone());
     // One timer for the core loop, moved only when the proxy's next deadline moves to
     // another tick (`timer_tick`).
     let timer = tokio::time::sleep_until(tokio::time::Instant::from_std(start));

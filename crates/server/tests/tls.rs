@@ -14,9 +14,10 @@
 //! ```
 
 use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+use testkit::certs::{self_signed, signed_by};
 use testkit::location::contacts;
 use testkit::open::caller;
 use testkit::ports::free_port;
@@ -26,48 +27,6 @@ use testkit::wait::{wait_child, wait_until, HANG_GUARD};
 
 /// The server binary under test (only the server crate's tests know its path).
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
-
-/// A self-signed certificate for 127.0.0.1 made by OpenSSL: `DIR/NAME.pem`, `DIR/NAME.key`.
-/// It is also a CA (OpenSSL's default for `req -x509`).
-fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    certificate(dir, name, None)
-}
-
-/// A certificate for 127.0.0.1 signed by the CA `issuer` (certificate, key), not itself
-/// a CA: what a real server presents.
-fn signed_by(dir: &Path, name: &str, issuer: &(PathBuf, PathBuf)) -> (PathBuf, PathBuf) {
-    certificate(dir, name, Some(issuer))
-}
-
-fn certificate(dir: &Path, name: &str, issuer: Option<&(PathBuf, PathBuf)>) -> (PathBuf, PathBuf) {
-    let (cert, key) = (
-        dir.join(format!("{name}.pem")),
-        dir.join(format!("{name}.key")),
-    );
-    let mut cmd = Command::new("openssl");
-    cmd.args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
-        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
-        .args(["-subj", &format!("/CN={name}")])
-        .args(["-addext", "subjectAltName=IP:127.0.0.1"]);
-    if let Some((ca, ca_key)) = issuer {
-        cmd.args(["-addext", "basicConstraints=critical,CA:FALSE"])
-            .arg("-CA")
-            .arg(ca)
-            .arg("-CAkey")
-            .arg(ca_key);
-    }
-    let st = cmd
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl not installed?");
-    assert!(st.success(), "openssl req failed");
-    (cert, key)
-}
 
 /// The base64 body of the first PEM certificate in `text`, whitespace removed.
 fn pem_body(text: &str) -> String {

@@ -24,6 +24,32 @@ impl Browser {
     /// Starts chromedriver on a free port and a headless Chromium on a phone-or-desktop
     /// window of `width` x `height`, for the portal at `base`.
     pub fn start(base: &str, width: u32, height: u32) -> Browser {
+        Browser::start_with(base, width, height, &[])
+    }
+
+    /// A browser phone's Chromium for the page at `base`: fake microphone and camera
+    /// (a beeping tone) with the permission prompt answered yes, loopback ICE candidates
+    /// allowed (WebRTC ignores loopback otherwise) and unmasked (no mDNS names), and
+    /// certificate errors ignored, so a WSS listener's self-signed certificate is
+    /// accepted (this test browser only).
+    pub fn phone(base: &str) -> Browser {
+        Browser::start_with(
+            base,
+            800,
+            600,
+            &[
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+                "--allow-loopback-in-peer-connection",
+                "--disable-features=WebRtcHideLocalIpsWithMdns",
+                "--ignore-certificate-errors",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+    }
+
+    /// [`Browser::start`] with `extra` command-line switches for Chromium.
+    pub fn start_with(base: &str, width: u32, height: u32, extra: &[&str]) -> Browser {
         let port = free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -35,19 +61,27 @@ impl Browser {
             .enable_all()
             .build()
             .unwrap();
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--lang=en-US",
+        ]
+        .iter()
+        .chain(extra)
+        .map(|a| a.to_string())
+        .collect();
+        args.push(format!("--window-size={width},{height}"));
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
-            serde_json::json!({
-                "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu",
-                    "--disable-dev-shm-usage", "--no-first-run",
-                    format!("--window-size={width},{height}"),
-                    "--lang=en-US",
-                ],
-            }),
+            serde_json::json!({ "binary": "/usr/bin/chromium", "args": args }),
         );
+        if extra.contains(&"--ignore-certificate-errors") {
+            caps.insert("acceptInsecureCerts".into(), serde_json::Value::Bool(true));
+        }
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + HANG_GUARD;
         let client = rt.block_on(async {
@@ -166,6 +200,20 @@ impl Browser {
         self.rt
             .block_on(self.c().execute(script, Vec::new()))
             .unwrap()
+    }
+
+    /// Waits until `script` (a function body returning a boolean) returns true, up to the
+    /// hang guard; `what` names the awaited event in the failure message.
+    pub fn wait_for(&self, what: &str, script: &str) {
+        let deadline = Instant::now() + HANG_GUARD;
+        while self.eval(script) != serde_json::Value::Bool(true) {
+            assert!(
+                Instant::now() < deadline,
+                "{what} never happened:\n{}",
+                self.source()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Deletes every cookie (a new visitor).

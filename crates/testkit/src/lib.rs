@@ -6,7 +6,8 @@
 //! a second host in a network namespace ([`netns`]), home networks behind NAT ([`nat`]), raw UDP ([`udp`]), a hand-written SIP
 //! phone ([`sip_phone`]), an RTP phone and audio checks (tone power by Goertzel, a prompt
 //! found in received audio) ([`rtp_peer`], [`audio`]), bounded waits ([`wait`]), the portal
-//! over plain HTTP ([`http`]) and in headless Chromium ([`browser`], feature `browser`),
+//! over plain HTTP ([`http`]) and in headless Chromium ([`browser`], feature `browser`), a
+//! static page site for the browser phones ([`static_site`]), test certificates ([`certs`]), a real rtpengine ([`rtpengine`]),
 //! throw-away databases ([`database`], feature `databases`) and the proxy on a virtual clock
 //! ([`proxy_net`], feature `proxy-net`).
 //!
@@ -22,6 +23,7 @@
 pub mod audio;
 #[cfg(feature = "browser")]
 pub mod browser;
+pub mod certs;
 pub mod cli;
 #[cfg(feature = "databases")]
 pub mod database;
@@ -36,10 +38,12 @@ pub mod ports;
 #[cfg(feature = "proxy-net")]
 pub mod proxy_net;
 pub mod rtp_peer;
+pub mod rtpengine;
 pub mod server;
 pub mod sip_phone;
 pub mod sipp;
 pub mod sipp_trace;
 pub mod softphone;
+pub mod static_site;
 pub mod udp;
 pub mod wait;

@@ -202,7 +202,7 @@ impl Proxy {
     }
 
     /// The gateway of branch `b` of a gateway call (one gateway per serial group).
-    fn gateway_of(&self, fork_id: TransactionId, b: usize) -> Option<String> {
+    pub(super) fn gateway_of(&self, fork_id: TransactionId, b: usize) -> Option<String> {
         self.pstn.legs.get(&fork_id)?.names.get(b).cloned()
     }
 }

@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use sip_message::{Editor, HeaderName, Method, ResponseBuilder, SipMessage};
+use sip_message::{Method, ResponseBuilder, SipMessage};
 use sip_transaction::{ResponseOutcome, TransactionId};
 
+use super::branch_request::build_branch;
 use super::stage::LegEnd;
 use super::{fixed_top_via, reliability, strip_top_via, Proxy};
 use crate::answer::Answer;
@@ -87,6 +88,18 @@ impl Proxy {
 
     /// Builds and sends one branch (RFC 3261 §16.6).
     pub(super) fn send_branch(&mut self, now: Duration, fork_id: TransactionId, t: Target) {
+        self.send_branch_sized(now, fork_id, t, true);
+    }
+
+    /// [`Self::send_branch`]; `size_switch`: a UDP request over the size limit goes over
+    /// TCP instead (false when resending over UDP after that TCP failed).
+    pub(super) fn send_branch_sized(
+        &mut self,
+        now: Duration,
+        fork_id: TransactionId,
+        t: Target,
+        size_switch: bool,
+    ) {
         let n = self.next_branch;
         self.next_branch += 1;
         let Some(fork) = self.forks.get_mut(&fork_id) else {
@@ -97,9 +110,11 @@ impl Proxy {
         let outbound_host = self.interfaces.host_for(&self.cfg, t.dest.addr.ip());
         let mut bytes = build_branch(&self.cfg, fork, &t, &branch, &outbound_host);
         let limit = self.cfg.udp_max_request_bytes;
-        if t.dest.transport == Transport::Udp && limit > 0 && bytes.len() > limit {
+        let mut udp_fallback = None;
+        if size_switch && t.dest.transport == Transport::Udp && limit > 0 && bytes.len() > limit {
             // RFC 3261 §18.1.1: a request larger than 1300 bytes (path MTU unknown) goes
             // over a congestion-controlled transport, and its Via says so.
+            udp_fallback = Some(t.clone());
             t.dest.transport = Transport::Tcp;
             t.dest.conn = None;
             bytes = build_branch(&self.cfg, fork, &t, &branch, &outbound_host);
@@ -114,6 +129,7 @@ impl Proxy {
             dest: t.dest,
             state: BranchState::Trying,
             cancel_pending: false,
+            udp_fallback,
         };
         match parsed {
             Ok(msg) => match self
@@ -444,82 +460,4 @@ impl Proxy {
             .to_vec();
         let _ = self.layer.respond(now, id, Bytes::from(bytes), status);
     }
-}
-
-/// The request of one branch (RFC 3261 §16.6): new Request-URI, our Route entries removed,
-/// the target's Path as Route, Max-Forwards minus one, the received Via fixed, our Via on
-/// top, and Record-Route on dialog-creating requests (twice across transports or across
-/// interfaces). `host` is our address as the target reaches it.
-fn build_branch(
-    cfg: &crate::config::ProxyConfig,
-    fork: &Fork,
-    t: &Target,
-    branch: &str,
-    host: &str,
-) -> Vec<u8> {
-    let req = &fork.request;
-    let mut ed = Editor::new(req);
-    if let Some(uri) = t.request_uri.as_deref().or(fork.new_request_uri.as_deref()) {
-        ed.set_request_uri(format_args!("{uri}"));
-    }
-    for &r in &fork.remove_routes {
-        ed.remove(r);
-    }
-    for r in t.routes.iter().rev() {
-        ed.push_front(HeaderName::Route, format_args!("{r}"));
-    }
-    ed.set_max_forwards(req.max_forwards().map_or(70, |m| m.saturating_sub(1)));
-    if let Some(v) = &fork.fixed_top_via {
-        ed.replace_value(req.top_via_index(), format_args!("{v}"));
-    }
-    ed.insert_before(
-        req.top_via_index(),
-        "Via",
-        format_args!(
-            "SIP/2.0/{} {}:{};branch={}",
-            t.dest.transport.as_str(),
-            host,
-            cfg.port_for(t.dest.transport),
-            branch
-        ),
-    );
-    let creates_dialog = matches!(
-        req.method(),
-        Method::Invite | Method::Subscribe | Method::Refer
-    );
-    if cfg.record_route && creates_dialog && req.to_tag().is_none() {
-        // Double record-routing when the two sides use different transports or reach
-        // different addresses of ours (RFC 5658): the callee-facing entry on top, the
-        // caller-facing one below.
-        let callee_side = (t.dest.transport, host);
-        let caller_side = (fork.inbound, &*fork.inbound_host);
-        let both = [callee_side, caller_side];
-        let sides: &[(Transport, &str)] = if callee_side == caller_side {
-            &both[..1]
-        } else {
-            &both[..]
-        };
-        // On top of an existing Record-Route list, else after the Via block.
-        let fields = req.fields();
-        let at = fields
-            .iter()
-            .position(|f| f.name == HeaderName::RecordRoute)
-            .or_else(|| fields.iter().position(|f| f.name != HeaderName::Via))
-            .unwrap_or(fields.len());
-        for (side, side_host) in sides {
-            let transport = side.uri_param();
-            let value = format_args!(
-                "<sip:{}:{}{};lr>",
-                side_host,
-                cfg.port_for(*side),
-                transport
-            );
-            if at < fields.len() {
-                ed.insert_before(at, "Record-Route", value);
-            } else {
-                ed.append_header("Record-Route", value);
-            }
-        }
-    }
-    ed.to_vec()
 }

@@ -23,6 +23,7 @@ use crate::directory::Directory;
 use crate::fork::Fork;
 use crate::metrics::Metrics;
 
+mod branch_request;
 mod caller_id;
 mod cancel;
 mod click_to_dial;
@@ -55,6 +56,7 @@ mod services;
 mod stage;
 mod stateless;
 mod transport_error;
+mod udp_fallback;
 mod via;
 mod voicemail;
 
@@ -483,7 +485,10 @@ impl Proxy {
                 // RFC 3261 §16.9: a transport error is a 503 for that branch.
                 Event::TransportError { id } => {
                     if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
-                        self.branch_final(now, fork_id, b, 503, None);
+                        // A request on TCP only for its size goes again over UDP.
+                        if !self.retry_over_udp(now, fork_id, b) {
+                            self.branch_final(now, fork_id, b, 503, None);
+                        }
                     } else {
                         self.originated_final(now, id, 503); // originate.rs
                     }

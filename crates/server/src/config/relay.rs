@@ -1,8 +1,10 @@
 //! `[relay]`: the media relay (issue 19, docs/nat.md): which calls it carries, which
-//! backend carries them, and the embedded relay's ports, addresses, dead-stream timeout and
-//! threads. The relay itself is the `relay` crate; the server starts it (`relay_host.rs`).
+//! backend carries them (the embedded RTP relay, or an external rtpengine driven over its
+//! `ng` protocol, `relay::rtpengine`), and the embedded relay's ports, addresses,
+//! dead-stream timeout and threads. The relay itself is the `relay` crate; the server
+//! starts it (`relay_host.rs`, `relay_backend.rs`).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -16,8 +18,11 @@ use super::MediaSection;
 pub struct RelaySection {
     /// Which calls are relayed: `"never"`, `"nat"` (a party behind NAT) or `"always"`.
     pub mode: String,
-    /// Which relay: `"embedded"` (in this process).
+    /// Which relay: `"embedded"` (in this process) or `"rtpengine"` (at `rtpengine`).
     pub backend: String,
+    /// rtpengine's `ng` control address, e.g. `127.0.0.1:2223`; required with
+    /// `backend = "rtpengine"`.
+    pub rtpengine: Option<SocketAddr>,
     /// The embedded relay's ports, `"FIRST-LAST"`; default: `[media] rtp_ports`, shared
     /// with the media engine (a port one holds is skipped by the other).
     pub rtp_ports: Option<String>,
@@ -38,6 +43,7 @@ impl Default for RelaySection {
         RelaySection {
             mode: "nat".into(),
             backend: "embedded".into(),
+            rtpengine: None,
             rtp_ports: None,
             bind_address: None,
             advertised_address: None,
@@ -104,6 +110,14 @@ impl RelaySection {
         })
     }
 
+    /// The `ng` client's settings, when rtpengine is the backend.
+    pub fn rtpengine_client(&self) -> Option<relay::rtpengine::RtpEngineConfig> {
+        match (self.backend.as_str(), self.rtpengine) {
+            ("rtpengine", Some(addr)) => Some(relay::rtpengine::RtpEngineConfig::new(addr)),
+            _ => None,
+        }
+    }
+
     pub(super) fn validate(&self, media: &MediaSection) -> anyhow::Result<()> {
         if !["never", "nat", "always"].contains(&self.mode.as_str()) {
             bail!(
@@ -111,10 +125,16 @@ impl RelaySection {
                 self.mode
             );
         }
-        if self.backend != "embedded" {
+        if !["embedded", "rtpengine"].contains(&self.backend.as_str()) {
             bail!(
-                "relay.backend: {:?} is not a relay backend (\"embedded\")",
+                "relay.backend: {:?} is not a relay backend (\"embedded\", \"rtpengine\")",
                 self.backend
+            );
+        }
+        if self.backend == "rtpengine" && self.rtpengine.is_none() {
+            bail!(
+                "relay.rtpengine: required when relay.backend = \"rtpengine\" \
+                 (rtpengine's ng address, e.g. \"127.0.0.1:2223\")"
             );
         }
         if self.timeout_secs == 0 {
@@ -208,5 +228,24 @@ mod tests {
             let e = format!("{:#}", r.validate(&media).unwrap_err());
             assert!(e.contains(key), "{e}");
         }
+    }
+
+    #[test]
+    fn rtpengine_needs_its_address() {
+        let parse = |text: &str| -> anyhow::Result<RelaySection> {
+            let s: RelaySection = toml::from_str(text)?;
+            s.validate(&MediaSection::default())?;
+            Ok(s)
+        };
+        assert!(parse("").unwrap().rtpengine_client().is_none());
+        let s = parse("backend = \"rtpengine\"\nrtpengine = \"127.0.0.1:2223\"\n").unwrap();
+        let client = s.rtpengine_client().unwrap();
+        assert_eq!(client.address.to_string(), "127.0.0.1:2223");
+        let e = parse("backend = \"rtpengine\"\n").unwrap_err().to_string();
+        assert!(e.contains("relay.rtpengine"), "{e}");
+        let e = parse("backend = \"rtpengine\"\nrtpengine = \"localhost\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("rtpengine"), "{e}");
     }
 }

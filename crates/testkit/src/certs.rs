@@ -1,0 +1,47 @@
+//! Certificates for the TLS and WSS tests, made by OpenSSL (`openssl req -x509`): a
+//! self-signed one for 127.0.0.1 (also a CA, OpenSSL's default), or one signed by such
+//! a CA, as a real server presents. Files `DIR/NAME.pem` and `DIR/NAME.key`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A self-signed certificate for 127.0.0.1: (certificate, key).
+pub fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    certificate(dir, name, None)
+}
+
+/// A certificate for 127.0.0.1 signed by the CA `issuer` (certificate, key), not itself
+/// a CA.
+pub fn signed_by(dir: &Path, name: &str, issuer: &(PathBuf, PathBuf)) -> (PathBuf, PathBuf) {
+    certificate(dir, name, Some(issuer))
+}
+
+fn certificate(dir: &Path, name: &str, issuer: Option<&(PathBuf, PathBuf)>) -> (PathBuf, PathBuf) {
+    let (cert, key) = (
+        dir.join(format!("{name}.pem")),
+        dir.join(format!("{name}.key")),
+    );
+    let mut cmd = Command::new("openssl");
+    cmd.args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+        .args(["-subj", &format!("/CN={name}")])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"]);
+    if let Some((ca, ca_key)) = issuer {
+        cmd.args(["-addext", "basicConstraints=critical,CA:FALSE"])
+            .arg("-CA")
+            .arg(ca)
+            .arg("-CAkey")
+            .arg(ca_key);
+    }
+    let st = cmd
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl not installed?");
+    assert!(st.success(), "openssl req failed");
+    (cert, key)
+}
