@@ -60,7 +60,7 @@ impl Recording {
             // clock copy each recording at 2^k samples, and recordings started together
             // (a bench, a burst of calls) doubled in the same tick: 125 copies of up to
             // half a megabyte in one 5 ms phase, the 20-34 ms "ticks" of the 500-stream
-            // bench (decision 0023).
+            // bench (decision 0028).
             samples: Vec::with_capacity(max_samples.min(RESERVE)),
             max_samples,
             silence_samples: limits
