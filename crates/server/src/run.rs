@@ -8,7 +8,7 @@
 //! expires bindings; the control socket serves the CLI; the web portal (`[portal]`)
 //! serves browsers.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -17,12 +17,14 @@ use model::Store;
 use proxy::{Proxy, ProxyConfig, ProxyMode, StaticDirectory};
 use registrar::{Location, Registrar, RegistrarConfig};
 use storage::SqlStore;
+use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::SendError;
-use tokio::sync::{mpsc, oneshot};
-use transport::{CloseAfter, Handler, Peer, Received, SendFailure, TransportConfig, Transports};
+use transport::{TransportConfig, Transports};
 
 use crate::config::Config;
 use crate::control;
+use crate::core_input::{starts_new_work, CoreFeed};
+pub use crate::core_input::{CoreInput, Drops};
 use crate::startup::{redact, reload_directory, seed_demo, seed_portal_admin};
 use crate::write_behind::{write_behind, WriterInput};
 
@@ -32,81 +34,6 @@ pub fn wall_clock() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
-}
-
-/// What reaches the core task.
-pub enum CoreInput {
-    /// A message from the network, and when it was read.
-    Message(Received, Instant),
-    /// A request from the control socket, answered on the channel.
-    Control(control::Command, oneshot::Sender<String>),
-    /// A query of the proxy ran (shared-database mode: a location lookup).
-    QueryAnswer(u64, proxy::QueryAnswer),
-    /// The transport could not deliver a message it had accepted (TCP connect or write
-    /// failed, an ICMP unreachable for a UDP datagram): a forwarded request's branch ends
-    /// as a 503 at once.
-    SendFailed(SendFailure),
-    /// The instant-message task read or counted stored messages.
-    Messages(crate::instant_messages::ImReport),
-    /// A TCP connection stops reading; dropped once the messages queued before it have
-    /// been answered, so the connection closes after their answers.
-    CloseAfter(CloseAfter),
-}
-
-/// Messages the server dropped before the proxy saw them, by reason.
-#[derive(Debug, Default)]
-pub struct Drops {
-    /// The core queue was full.
-    pub core_queue_full: AtomicU64,
-    /// A new request waited in the core queue longer than `[server] max_queue_delay_ms`.
-    pub queue_delay: AtomicU64,
-}
-
-/// Feeds received messages into the core queue, dropping (and counting) on overflow.
-struct CoreFeed {
-    tx: mpsc::Sender<CoreInput>,
-    drops: Arc<Drops>,
-}
-
-impl Handler for CoreFeed {
-    fn on_message(&self, msg: Received) {
-        if self
-            .tx
-            .try_send(CoreInput::Message(msg, Instant::now()))
-            .is_err()
-        {
-            self.drops.core_queue_full.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn on_send_failed(&self, failure: SendFailure) {
-        if self.tx.try_send(CoreInput::SendFailed(failure)).is_err() {
-            // The branch then ends by Timer B/F, as before.
-            self.drops.core_queue_full.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn on_stream_closing(&self, _peer: Peer, close: CloseAfter) {
-        // Queued behind the connection's last messages; if the queue is full the handle
-        // is dropped here and the connection closes at once.
-        let _ = self.tx.try_send(CoreInput::CloseAfter(close));
-    }
-}
-
-/// Requests that start new work, which an overloaded server may drop unanswered (their
-/// senders retransmit): everything else (responses, ACK, CANCEL, BYE, in-dialog NOTIFY,
-/// PRACK, ...) finishes work already accepted, and is always handled.
-fn starts_new_work(data: &[u8]) -> bool {
-    [
-        &b"INVITE "[..],
-        b"REGISTER ",
-        b"SUBSCRIBE ",
-        b"OPTIONS ",
-        b"MESSAGE ",
-        b"PUBLISH ",
-    ]
-    .iter()
-    .any(|m| data.starts_with(m))
 }
 
 /// Runs the server until SIGINT/SIGTERM.
@@ -395,36 +322,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     };
 
     // Purge and periodic reload (other nodes may change the shared database).
-    let purge_store = store.clone();
-    let purge_loc = location.clone();
-    let shared = cfg.database.shared_location;
-    let housekeeping = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
-        loop {
-            tick.tick().await;
-            let now = wall_clock();
-            for (aor, contact) in purge_loc.purge_expired(now) {
-                proxy::oplog::registration(
-                    proxy::oplog::RegistrationAction::Expired,
-                    &aor,
-                    &contact,
-                    &"-",
-                    0,
-                );
-            }
-            if let Err(e) = purge_store.purge_expired(now).await {
-                tracing::warn!(error = %e, "purging expired bindings");
-            }
-            // A single node hears of every change through the control socket; nodes that
-            // share a database also re-read it, for changes made through another node
-            // (in turn with the notices, so an older full read never lands after one).
-            if shared {
-                if let Err(e) = applier.reload().await {
-                    tracing::warn!(error = %e, "reloading the directory");
-                }
-            }
-        }
-    });
+    let housekeeping = crate::housekeeping::spawn(
+        store.clone(),
+        location.clone(),
+        applier.clone(),
+        cfg.database.shared_location,
+    );
 
     let start = Instant::now();
     // Call records: the proxy's clock starts now.

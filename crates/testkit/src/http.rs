@@ -190,6 +190,14 @@ impl Client {
         }
     }
 
+    /// A client at `addr` logged in as `name` (the login must succeed: 303).
+    pub fn logged_in(addr: SocketAddr, name: &str, password: &str) -> Client {
+        let mut c = Client::new(addr);
+        let r = c.login(name, password);
+        assert_eq!(r.status, 303, "login of {name}: {}", r.body);
+        c
+    }
+
     /// Logs in through the login form; returns the answer to the POST (303 on success).
     pub fn login(&mut self, name: &str, password: &str) -> Response {
         let form = self.get("/login");

@@ -412,3 +412,17 @@ impl Drop for Server {
         }
     }
 }
+
+/// A server with the web portal on a free loopback port (`[portal]` with `portal_extra`
+/// lines added) and the portal admin `root` (password `root-pw`); answers the portal's
+/// address.
+pub fn with_portal(bin: &str, portal_extra: &str, options: Options) -> (Server, SocketAddr) {
+    let port = free_port();
+    let extra = format!(
+        "[portal]\nlisten = \"127.0.0.1:{port}\"\n{portal_extra}\n{}",
+        options.extra
+    );
+    let server = Server::start(bin, Options { extra, ..options });
+    server.cli(&["admin", "add", "root", "--password", "root-pw"]);
+    (server, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+}
