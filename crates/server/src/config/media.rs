@@ -27,7 +27,8 @@ pub struct MediaSection {
     pub service_listen: SocketAddr,
     /// The media clock thread's nice value (-20 to 19; 0 leaves it alone).
     pub clock_nice: i32,
-    /// The media clock thread's `SCHED_FIFO` priority (1 to 99; 0: off).
+    /// The media clock thread's `SCHED_FIFO` priority (1 to 99; 0: off). Default 10: the
+    /// clock must wake on time on a busy host (decision 0028); refused, `clock_nice` applies.
     pub clock_realtime_priority: u8,
 }
 
@@ -41,7 +42,7 @@ impl Default for MediaSection {
             rtp_timeout_secs: 60,
             service_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             clock_nice: -10,
-            clock_realtime_priority: 0,
+            clock_realtime_priority: 10,
         }
     }
 }
