@@ -213,7 +213,8 @@ for c in $cmds; do
     [ -s "$mandir/switchboard-$c.1.gz" ] || fail "no man page for 'switchboard $c'"
     "$bin" "$c" --help >"$tmp/help-$c.txt"
     about=$(sed -n 1p "$tmp/help-$c.txt")
-    zcat "$mandir/switchboard-$c.1.gz" | sed 's/\\-/-/g' | grep -qF -- "$about" ||
+    # roff writes - as \- and an apostrophe as \*(Aq.
+    zcat "$mandir/switchboard-$c.1.gz" | sed -e 's/\\-/-/g' -e "s/\\\\\*(Aq/'/g" | grep -qF -- "$about" ||
         fail "switchboard-$c(1) does not say what 'switchboard $c --help' says: $about"
 done
 zcat "$mandir/switchboard.1.gz" | sed 's/\\-/-/g' >"$tmp/switchboard.1"
