@@ -296,18 +296,55 @@ fn a_browser_phone_and_an_rtp_phone_call_each_other_through_the_server() {
     both_hear(&alice, ear, relay_for_bob, "bob calls alice");
     assert_eq!(bob.bye(), 200);
     wait_event(&alice, "ended", 2);
+
+    // alice also has a desk phone: carol's call rings both. The desk phone gets carol's
+    // own SDP (it speaks her profile), the browser rtpengine's; the browser answers.
+    let desk = {
+        let mut desk = SipPhone::new(server, "alice");
+        desk.register("alice");
+        desk
+    };
+    let ringing = std::thread::spawn(move || {
+        let invite = desk.wait_invite(HANG_GUARD);
+        (desk, invite)
+    });
+    let ear = RtpPeer::bind();
+    let carol_sdp = phone_sdp(ear.addr());
+    let mut carol = SipPhone::new(server, "carol");
+    let ok = carol.invite(&format!("sip:alice@{DOMAIN}"), &carol_sdp);
+    assert_eq!(ok.status(), 200, "{}", ok.text);
+    assert_plain(ok.body());
+    let (_desk, desk_invite) = ringing.join().unwrap();
+    let desk_invite = desk_invite.expect("the desk phone rang");
+    assert_eq!(
+        desk_invite.body(),
+        carol_sdp,
+        "the desk phone got another SDP"
+    );
+    let relay_for_carol = ok.sdp_rtp_addr().unwrap();
+    assert_ne!(relay_for_carol, ear.addr());
+    wait_event(&alice, "confirmed", 3);
+    both_hear(
+        &alice,
+        ear,
+        relay_for_carol,
+        "carol calls alice's browser and desk phone",
+    );
+    assert_eq!(carol.bye(), 200);
+    wait_event(&alice, "ended", 3);
     assert_eq!(count(&alice, "failed"), 0, "{}", events(&alice));
 
-    // Both calls were bridged, and each one's media ended with it.
-    wait_until("both relayed calls' end", HANG_GUARD, || {
-        node.log_text().matches("relay call ended").count() >= 2
+    // The three calls were bridged, and each one's media ended with it.
+    wait_until("the relayed calls' end", HANG_GUARD, || {
+        node.log_text().matches("relay call ended").count() >= 3
     });
     let log = node.log_text();
     assert_eq!(
         log.matches("media bridged").count(),
-        2,
-        "the relay stage did not bridge both calls:\n{log}"
+        3,
+        "the relay stage did not bridge every call:\n{log}"
     );
+    assert!(log.contains("every_target=false"), "{log}");
     // rtpengine's counters, from its delete: media went both ways in each call.
     let packets = |line: &str, key: &str| -> u64 {
         line.split(&format!("{key}="))

@@ -322,6 +322,18 @@ impl SipPhone {
         }
     }
 
+    /// Waits for an INVITE and leaves it unanswered (a phone that rings on while another
+    /// device takes the call); returns it.
+    pub fn wait_invite(&self, limit: Duration) -> Option<Received> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let r = self.recv(deadline.saturating_duration_since(Instant::now()))?;
+            if r.method() == "INVITE" {
+                return Some(r);
+            }
+        }
+    }
+
     /// Waits for a request `method` from the far end (e.g. its BYE) and answers it 200.
     pub fn expect_request(&self, method: &str, limit: Duration) -> Option<Received> {
         let deadline = Instant::now() + limit;
