@@ -145,14 +145,12 @@ impl Proxy {
         if self.cfg.relay == RelayMode::Never || cx.relay_done || !has_sdp(&cx.req) {
             return Some((cx, targets));
         }
-        let Some(sdp) = sdp_text(&cx.req) else {
-            return Some((cx, targets));
-        };
         let method = cx.req.method();
         let call_id = cx.req.call_id().to_string();
         let initial = method == Method::Invite && cx.req.to_tag().is_none();
         let receiver = if initial {
-            let caller = MediaProfile::of_sdp(&sdp);
+            let caller =
+                std::str::from_utf8(cx.req.body()).map_or(MediaProfile::Rtp, MediaProfile::of_sdp);
             let receiver = match self.bridge_wanted(&cx, &mut targets, caller) {
                 Err(e) => {
                     self.answer(&cx, e.answer());
@@ -175,6 +173,9 @@ impl Proxy {
                 }
                 _ => return Some((cx, targets)),
             }
+        };
+        let Some(sdp) = sdp_text(&cx.req) else {
+            return Some((cx, targets));
         };
         if !self.can_park() {
             self.answer(&cx, crate::error::CallError::Overloaded.answer());
