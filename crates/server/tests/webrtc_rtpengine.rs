@@ -3,7 +3,8 @@
 //! carries the SDP itself, as the proxy's relay stage does (`MediaRelay::offer` on the way
 //! to the callee, `answer` on the way back); then through the server with `[relay] backend
 //! = "rtpengine"`: a JsSIP browser phone over WSS and an RTP phone call each other both
-//! ways, and each decodes the other's tone. Chromium speaks ICE and DTLS-SRTP
+//! ways (and a call forks to a browser and a desk phone), and each decodes the other's
+//! tone. Chromium speaks ICE and DTLS-SRTP
 //! (`UDP/TLS/RTP/SAVPF`) with rtpengine; the phone (`testkit::rtp_peer`) speaks plain
 //! `RTP/AVP` PCMU. Audio must arrive both ways: the browser decodes the phone's tone
 //! (WebRTC stats), the phone decodes the browser's fake microphone.
@@ -246,8 +247,10 @@ fn both_hear(browser: &Browser, mut ear: RtpPeer, relay: SocketAddr, who: &str) 
 
 /// Issue 19 through the server: `[relay] backend = "rtpengine"`, a browser phone (JsSIP
 /// over WSS; its fake microphone plays 1 kHz) calls an RTP phone (SIP and RTP in this
-/// process, PCMU), and then the phone calls the browser. No NAT anywhere: the relay stage
-/// engages rtpengine because the two speak different media profiles.
+/// process, PCMU), then the phone calls the browser, then another phone calls the
+/// browser's user, who also has a desk phone (a fork bridged on the browser's branch
+/// only). No NAT anywhere: the relay stage engages rtpengine because the two sides speak
+/// different media profiles.
 #[test]
 fn a_browser_phone_and_an_rtp_phone_call_each_other_through_the_server() {
     let Some(_loopback) = LoopbackOnly::enter() else {
