@@ -1,9 +1,9 @@
 //! The relay stage for calls between a browser (WebRTC: ICE, DTLS-SRTP) and a plain RTP
 //! phone (issue 19), through the sans-IO proxy: such a call is relayed without any NAT,
 //! each relay query names the profile its receiver speaks (the offer the callee's, the
-//! answer the caller's), a callee with a browser and a desk phone gets the bridged offer
-//! on the browser's branch only, and without a relay that can bridge (the embedded one)
-//! the call gets 488. End to end with Chromium, rtpengine and an RTP phone:
+//! answer the caller's; a re-INVITE's by its From tag), a callee with a browser and a
+//! desk phone gets the bridged offer on the browser's branch only, and without a relay
+//! that can bridge (the embedded one) the call gets 488. End to end with Chromium, rtpengine and an RTP phone:
 //! crates/server/tests/webrtc_rtpengine.rs.
 #![allow(clippy::unwrap_used)]
 
@@ -145,9 +145,48 @@ fn a_phone_calling_a_browser_is_bridged() {
     assert_eq!(to.transport, Transport::Wss);
     net.send(ws(BROWSER), &with_sdp(&answer(&to_carol, 200), BROWSER_SDP));
     let _ = net.out();
-    let (_, q) = relay_query(&mut net);
+    let (token, q) = relay_query(&mut net);
     assert_eq!((q.op, q.receiver), (RelayOp::Answer, MediaProfile::Rtp));
+    net.proxy
+        .handle_query(net.now, net.wall, token, QueryAnswer::Sdp(RELAYED.into()));
+    let out = net.out();
+    assert_eq!(statuses(&out), [200]);
     assert_eq!(net.proxy.relayed_calls(), 1);
+
+    // The browser re-INVITEs (its tag): the offer is for alice's phone, so RTP; alice's
+    // answer goes back to the browser, so WebRTC.
+    let rr = out[0]
+        .1
+        .header(sip_message::HeaderName::RecordRoute)
+        .map(|r| format!("Route: {r}\n"))
+        .unwrap_or_default();
+    let reinvite = format!(
+        "INVITE sip:alice@198.51.100.1:5060 SIP/2.0
+Via: SIP/2.0/WSS k3j2.invalid;branch=z9hG4bKre2
+Max-Forwards: 70
+{rr}From: <sip:carol@example.com>;tag=b200
+To: <sip:alice@example.com>;tag=a1
+Call-ID: call-1
+CSeq: 9 INVITE
+Contact: <sip:carol@k3j2.invalid;transport=ws>
+Content-Length: 0
+
+"
+    );
+    net.send(ws(BROWSER), &with_sdp(&reinvite, BROWSER_SDP));
+    let _ = net.out();
+    let (token, q) = relay_query(&mut net);
+    assert_eq!((q.op, q.receiver), (RelayOp::Offer, MediaProfile::Rtp));
+    assert_eq!(q.from_tag, "b200");
+    net.proxy
+        .handle_query(net.now, net.wall, token, QueryAnswer::Sdp(RELAYED.into()));
+    let out = net.out();
+    let to_alice = out.iter().find(|(_, m)| m.is_request()).unwrap().1.clone();
+    let ok = answer(&to_alice, 200).replace("tag=a1;tag=b200", "tag=a1");
+    net.send(udp(ALICE), &with_sdp(&ok, PHONE_SDP));
+    let _ = net.out();
+    let (_, q) = relay_query(&mut net);
+    assert_eq!((q.op, q.receiver), (RelayOp::Answer, MediaProfile::WebRtc));
 }
 
 #[test]
