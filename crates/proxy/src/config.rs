@@ -80,6 +80,9 @@ pub struct ProxyConfig {
     pub dns: bool,
     /// Which calls the media relay carries (`[relay] mode`); `Never` without a relay.
     pub relay: crate::nat::RelayMode,
+    /// The relay terminates DTLS-SRTP and ICE (rtpengine), so a browser and a plain RTP
+    /// phone can be bridged; false (the embedded relay): such a call gets 488.
+    pub relay_bridges_webrtc: bool,
 }
 
 impl Default for ProxyConfig {
@@ -107,6 +110,7 @@ impl Default for ProxyConfig {
             max_bans: 65536,
             dns: false,
             relay: crate::nat::RelayMode::Never,
+            relay_bridges_webrtc: false,
         }
     }
 }

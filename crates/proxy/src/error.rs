@@ -52,6 +52,9 @@ pub(crate) enum CallError {
     NoMailbox,
     /// Voicemail asked for while no service host runs (480).
     VoicemailUnavailable,
+    /// A browser (WebRTC) and a plain RTP phone would be in one call, and the media relay
+    /// cannot bridge them: the embedded relay has no DTLS-SRTP or ICE (488).
+    NoWebRtcBridge,
 }
 
 impl CallError {
@@ -71,6 +74,9 @@ impl CallError {
             CallError::Internal => Answer::new(500, "Server Internal Error"),
             CallError::NoMailbox => Answer::new(480, "No Mailbox"),
             CallError::VoicemailUnavailable => Answer::new(480, "Voicemail Not Available"),
+            CallError::NoWebRtcBridge => {
+                Answer::new(488, "WebRTC-RTP Bridge Needs Relay Backend rtpengine")
+            }
         }
     }
 
@@ -95,7 +101,8 @@ impl CallError {
             CallError::Unavailable | CallError::Hop(_) => Fault::Callee,
             CallError::TooManyForwardingHops
             | CallError::BadForwardingTarget
-            | CallError::NoMailbox => Fault::Settings,
+            | CallError::NoMailbox
+            | CallError::NoWebRtcBridge => Fault::Settings,
             CallError::LookupFailed
             | CallError::TooManyLookups
             | CallError::Overloaded
@@ -147,6 +154,7 @@ mod tests {
             (CallError::TooManyLookups, 500, true),
             (CallError::Overloaded, 503, true),
             (CallError::Internal, 500, false),
+            (CallError::NoWebRtcBridge, 488, false),
         ];
         for (e, status, retry) in cases {
             assert_eq!(e.answer().status, status, "{e:?}");

@@ -46,6 +46,8 @@ pub(crate) struct Branch {
     /// The UDP target of a branch sent over TCP only for its size (RFC 3261 §18.1.1): if
     /// the TCP connection fails, the request goes again over UDP (`udp_fallback.rs`).
     pub udp_fallback: Option<Target>,
+    /// It carries the caller's own SDP in a partly bridged call (not the relay's).
+    pub direct: bool,
 }
 
 /// A proxied request and what its branches answered.
@@ -81,6 +83,8 @@ pub(crate) struct Fork {
     pub inbound: crate::destination::Transport,
     /// Our host as the caller reaches it (the caller-facing Record-Route).
     pub inbound_host: std::sync::Arc<str>,
+    /// A partly bridged call: which branches get the caller's own SDP (`core/relay.rs`).
+    pub direct: Option<Box<crate::media_profile::DirectBranches>>,
 }
 
 /// The rank of a final status for best-response selection: lower wins. 6xx beat all; then

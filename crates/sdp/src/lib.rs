@@ -6,7 +6,7 @@
 //! `e=`, `p=`, `b=`, `k=`, `z=`, `r=`) as opaque lines so that printing gives them back.
 //! [`answer`] answers an offer from [`LocalCapabilities`] (PCMU, PCMA, telephone-event; one
 //! answer m-line per offer m-line; hold directions per RFC 3264 §6.1 and §8.4), and
-//! [`offer`] builds our own offer. Errors know their SIP answer
+//! [`offer`] builds our own offer; [`uses_dtls_srtp`] tells a browser's SDP from a phone's. Errors know their SIP answer
 //! ([`OfferAnswerError::status`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -24,6 +24,7 @@ mod offer_answer;
 mod offer_answer_tests;
 mod origin;
 mod session_description;
+mod webrtc;
 
 pub use attribute::{Attribute, Fmtp, Rtpmap};
 pub use capabilities::{Codec, LocalCapabilities};
@@ -36,3 +37,4 @@ pub use offer_answer::{
 };
 pub use origin::Origin;
 pub use session_description::{OpaqueLine, SessionDescription, Timing};
+pub use webrtc::uses_dtls_srtp;

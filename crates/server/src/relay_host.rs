@@ -77,7 +77,10 @@ pub async fn run_query(relay: &dyn MediaRelay, q: &proxy::RelayQuery) -> proxy::
         to_tag: q.to_tag.clone(),
         sdp: q.sdp.clone(),
         signalled_from: q.signalled_from,
-        receiver: Profile::Rtp,
+        receiver: match q.receiver {
+            proxy::MediaProfile::Rtp => Profile::Rtp,
+            proxy::MediaProfile::WebRtc => Profile::WebRtc,
+        },
     };
     let result = match q.op {
         proxy::RelayOp::Offer => relay.offer(request).await,

@@ -206,6 +206,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         } else {
             proxy::RelayMode::Never
         },
+        relay_bridges_webrtc: media_relay
+            .as_ref()
+            .is_some_and(|r| r.name() == "rtpengine"),
         ..ProxyConfig::default()
     };
     let txcfg = sip_transaction::Config {

@@ -25,14 +25,11 @@
 
 use std::path::Path;
 
-use serde_json::Value;
-use testkit::browser::Browser;
-use testkit::certs::self_signed;
+use testkit::browser_phone::{count, events, wait_event, wss_server};
 use testkit::location::contacts;
 use testkit::netns::LoopbackOnly;
 use testkit::open::{caller, phone};
-use testkit::ports::free_port;
-use testkit::server::{password, Options, Server, DOMAIN};
+use testkit::server::{Options, DOMAIN};
 use testkit::static_site::StaticSite;
 
 /// The server binary under test (only the server crate's tests know its path).
@@ -46,63 +43,9 @@ fn fixtures() -> &'static Path {
     ))
 }
 
-/// A server with a `wss:` listener (a self-signed certificate for 127.0.0.1) that
-/// accepts WebSocket upgrades from `origin` only. Returns it and the WSS port.
-fn wss_server(base: Options, origin: &str) -> (Server, u16, tempfile::TempDir) {
-    let certs = tempfile::tempdir().unwrap();
-    let (cert, key) = self_signed(certs.path(), "switchboard");
-    let wss = free_port();
-    let node = Server::start(
-        BIN,
-        Options {
-            extra_listen: vec![format!("wss:127.0.0.1:{wss}")],
-            sip: format!("ws_origins = [{origin:?}]\n"),
-            extra: format!(
-                "[tls]\ncertificate = {cert:?}\nprivate_key = {key:?}\n{}",
-                base.extra
-            ),
-            ..base
-        },
-    );
-    (node, wss, certs)
-}
-
-/// A browser phone: Chromium on the page, its JsSIP user agent started for `user` and
-/// registered over WSS.
-fn browser_phone(site: &StaticSite, wss: u16, user: &str) -> Browser {
-    let b = Browser::phone(&site.origin());
-    b.open("/phone.html");
-    b.eval(&format!(
-        "start({{wss: 'wss://127.0.0.1:{wss}', user: '{user}', password: '{}', domain: '{DOMAIN}'}}); return true;",
-        password(user)
-    ));
-    b.wait_for(
-        &format!("{user}'s registration over WSS"),
-        "return sb.registered;",
-    );
-    b
-}
-
-/// How many times the page noted `event` (`confirmed`, `ended`, ...).
-fn count(b: &Browser, event: &str) -> u64 {
-    let v = b.eval(&format!(
-        "return sb.events.filter(e => e === {event:?} || e.startsWith({event:?} + ' ')).length;"
-    ));
-    v.as_u64().unwrap()
-}
-
-/// Waits until the page has noted `event` `n` times.
-fn wait_event(b: &Browser, event: &str, n: u64) {
-    b.wait_for(
-        &format!("{event} #{n}"),
-        &format!(
-            "return sb.events.filter(e => e === {event:?} || e.startsWith({event:?} + ' ')).length >= {n};"
-        ),
-    );
-}
-
-fn events(b: &Browser) -> Value {
-    b.eval("return sb.events;")
+/// A browser phone (Chromium's beeping fake microphone) registered as `user`.
+fn browser_phone(site: &StaticSite, wss: u16, user: &str) -> testkit::browser::Browser {
+    testkit::browser_phone::browser_phone(site, wss, user, None)
 }
 
 #[test]
@@ -112,7 +55,13 @@ fn a_browser_phone_over_wss_calls_a_sipp_phone_and_is_called_by_one() {
         return;
     };
     let site = StaticSite::serve(fixtures());
-    let (node, wss, _certs) = wss_server(Options::default(), &site.origin());
+    // The SIPp phones speak WebRTC-shaped SDP over UDP, which the relay stage would take
+    // for a plain phone's to bridge: this signalling test runs without a relay.
+    let no_relay = Options {
+        extra: "[relay]\nmode = \"never\"\n".into(),
+        ..Options::default()
+    };
+    let (node, wss, _certs) = wss_server(BIN, no_relay, &site.origin());
     let alice = browser_phone(&site, wss, "alice");
     let bound = contacts(&node, "alice");
     assert_eq!(bound.len(), 1, "{bound:?}");
@@ -170,7 +119,7 @@ fn two_browser_phones_call_each_other_with_audio() {
         return;
     };
     let site = StaticSite::serve(fixtures());
-    let (node, wss, _certs) = wss_server(Options::digest(), &site.origin());
+    let (node, wss, _certs) = wss_server(BIN, Options::digest(), &site.origin());
     let alice = browser_phone(&site, wss, "alice");
     let bob = browser_phone(&site, wss, "bob");
 

@@ -1,7 +1,10 @@
 //! Issue 19: a browser's WebRTC media bridged to a plain RTP phone by a real rtpengine,
-//! driven by Switchboard's `ng` client (`relay::rtpengine`). No SIP here: the test carries
-//! the SDP itself, as the proxy's relay stage will (`MediaRelay::offer` on the way to the
-//! callee, `answer` on the way back). Chromium speaks ICE and DTLS-SRTP
+//! driven by Switchboard's `ng` client (`relay::rtpengine`). First without SIP: the test
+//! carries the SDP itself, as the proxy's relay stage does (`MediaRelay::offer` on the way
+//! to the callee, `answer` on the way back); then through the server with `[relay] backend
+//! = "rtpengine"`: a JsSIP browser phone over WSS and an RTP phone call each other both
+//! ways (and a call forks to a browser and a desk phone), and each decodes the other's
+//! tone. Chromium speaks ICE and DTLS-SRTP
 //! (`UDP/TLS/RTP/SAVPF`) with rtpengine; the phone (`testkit::rtp_peer`) speaks plain
 //! `RTP/AVP` PCMU. Audio must arrive both ways: the browser decodes the phone's tone
 //! (WebRTC stats), the phone decodes the browser's fake microphone.
@@ -21,13 +24,15 @@ use std::time::Duration;
 
 use relay::rtpengine::{RtpEngine, RtpEngineConfig};
 use relay::{CallKey, MediaRelay, Profile, RelayRequest};
-use testkit::audio::tone;
+use testkit::audio::{block_tone_share, tone, write_wav};
 use testkit::browser::Browser;
+use testkit::browser_phone::{browser_phone, count, events, wait_event, wss_server};
 use testkit::netns::LoopbackOnly;
 use testkit::ports::free_port;
 use testkit::rtp_peer::RtpPeer;
 use testkit::rtpengine::Rtpengine;
-use testkit::server::{Options, Server};
+use testkit::server::{Options, Server, DOMAIN};
+use testkit::sip_phone::SipPhone;
 use testkit::static_site::StaticSite;
 use testkit::wait::{wait_until, HANG_GUARD};
 
@@ -193,4 +198,167 @@ fn the_server_checks_its_rtpengine_at_start_up() {
     wait_until("the failed rtpengine check", HANG_GUARD, || {
         node.log_text().contains("relay: rtpengine does not answer")
     });
+}
+
+/// The tone the browser's fake microphone plays, and the one the RTP phone sends.
+const BROWSER_HZ: f64 = 1000.0;
+const PHONE_HZ: f64 = 600.0;
+
+/// The RTP phone's SDP: PCMU on `rtp`.
+fn phone_sdp(rtp: SocketAddr) -> String {
+    SipPhone::offer(rtp, "0", "a=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n")
+}
+
+/// A relayed SDP for the RTP phone: plain RTP/AVP, no ICE, no DTLS.
+fn assert_plain(sdp: &str) {
+    assert!(sdp.contains(" RTP/AVP "), "{sdp}");
+    for webrtc in ["a=fingerprint", "a=ice-ufrag", "SAVPF"] {
+        assert!(!sdp.contains(webrtc), "{webrtc} in {sdp}");
+    }
+}
+
+/// The RTP phone sends its tone to the relay at `relay` for 4 s while the browser
+/// receives and decodes it (WebRTC stats); then the phone's own ears are checked: at least
+/// 2 s heard, all from the relay, and the last second mostly the browser's tone.
+fn both_hear(browser: &Browser, mut ear: RtpPeer, relay: SocketAddr, who: &str) {
+    let sender = std::thread::spawn(move || {
+        ear.send_audio(relay, &tone(PHONE_HZ, 4000, 8000.0));
+        ear
+    });
+    browser.wait_for(
+        &format!("the browser to receive and decode the phone's audio ({who})"),
+        "return sb.inbound > 20 && sb.energy > 0;",
+    );
+    let ear = sender.join().unwrap();
+    assert!(
+        ear.wait_samples(16_000, HANG_GUARD),
+        "the phone heard {} samples from the browser ({who})",
+        ear.heard().samples.len()
+    );
+    let heard = ear.heard();
+    assert!(heard.sources.iter().all(|s| *s == relay), "{who}");
+    let last_second = &heard.samples[heard.samples.len() - 8000..];
+    let share = block_tone_share(last_second, BROWSER_HZ);
+    assert!(
+        share > 0.8,
+        "the phone did not hear the browser's {BROWSER_HZ} Hz ({who}): share {share:.2}"
+    );
+}
+
+/// Issue 19 through the server: `[relay] backend = "rtpengine"`, a browser phone (JsSIP
+/// over WSS; its fake microphone plays 1 kHz) calls an RTP phone (SIP and RTP in this
+/// process, PCMU), then the phone calls the browser, then another phone calls the
+/// browser's user, who also has a desk phone (a fork bridged on the browser's branch
+/// only). No NAT anywhere: the relay stage engages rtpengine because the two sides speak
+/// different media profiles.
+#[test]
+fn a_browser_phone_and_an_rtp_phone_call_each_other_through_the_server() {
+    let Some(_loopback) = LoopbackOnly::enter() else {
+        return;
+    };
+    let Some(daemon) = Rtpengine::start() else {
+        return;
+    };
+    let site = StaticSite::serve(fixtures());
+    let relay = Options {
+        extra: format!(
+            "[relay]\nbackend = \"rtpengine\"\nrtpengine = \"{}\"\n",
+            daemon.ng
+        ),
+        ..Options::default()
+    };
+    let (node, wss, certs) = wss_server(BIN, relay, &site.origin());
+    let wav = certs.path().join("tone.wav");
+    write_wav(&wav, &tone(BROWSER_HZ, 1000, 8000.0));
+    let alice = browser_phone(&site, wss, "alice", Some(&wav));
+    let server: SocketAddr = node.addr().parse().unwrap();
+    let mut bob = SipPhone::new(server, "bob");
+    bob.register("bob");
+
+    // alice (browser) calls bob (RTP phone): the offer reaches him as plain RTP.
+    let ear = RtpPeer::bind();
+    alice.eval(&format!("call('sip:bob@{DOMAIN}'); return true;"));
+    let invite = bob
+        .answer_invite(&phone_sdp(ear.addr()), HANG_GUARD)
+        .expect("bob's INVITE");
+    assert_plain(invite.body());
+    let relay_for_bob = invite.sdp_rtp_addr().unwrap();
+    wait_event(&alice, "confirmed", 1);
+    both_hear(&alice, ear, relay_for_bob, "alice calls bob");
+    alice.eval("hangup(); return true;");
+    assert!(bob.expect_request("BYE", HANG_GUARD).is_some());
+    wait_event(&alice, "ended", 1);
+
+    // bob calls alice: the offer reaches her browser as WebRTC, her answer him as RTP.
+    let ear = RtpPeer::bind();
+    let ok = bob.invite(&format!("sip:alice@{DOMAIN}"), &phone_sdp(ear.addr()));
+    assert_eq!(ok.status(), 200, "{}", ok.text);
+    assert_plain(ok.body());
+    let relay_for_bob = ok.sdp_rtp_addr().unwrap();
+    wait_event(&alice, "confirmed", 2);
+    both_hear(&alice, ear, relay_for_bob, "bob calls alice");
+    assert_eq!(bob.bye(), 200);
+    wait_event(&alice, "ended", 2);
+
+    // alice also has a desk phone: carol's call rings both. The desk phone gets carol's
+    // own SDP (it speaks her profile), the browser rtpengine's; the browser answers.
+    let desk = {
+        let mut desk = SipPhone::new(server, "alice");
+        desk.register("alice");
+        desk
+    };
+    let ringing = std::thread::spawn(move || {
+        let invite = desk.wait_invite(HANG_GUARD);
+        (desk, invite)
+    });
+    let ear = RtpPeer::bind();
+    let carol_sdp = phone_sdp(ear.addr());
+    let mut carol = SipPhone::new(server, "carol");
+    let ok = carol.invite(&format!("sip:alice@{DOMAIN}"), &carol_sdp);
+    assert_eq!(ok.status(), 200, "{}", ok.text);
+    assert_plain(ok.body());
+    let (_desk, desk_invite) = ringing.join().unwrap();
+    let desk_invite = desk_invite.expect("the desk phone rang");
+    assert_eq!(
+        desk_invite.body(),
+        carol_sdp,
+        "the desk phone got another SDP"
+    );
+    let relay_for_carol = ok.sdp_rtp_addr().unwrap();
+    assert_ne!(relay_for_carol, ear.addr());
+    wait_event(&alice, "confirmed", 3);
+    both_hear(
+        &alice,
+        ear,
+        relay_for_carol,
+        "carol calls alice's browser and desk phone",
+    );
+    assert_eq!(carol.bye(), 200);
+    wait_event(&alice, "ended", 3);
+    assert_eq!(count(&alice, "failed"), 0, "{}", events(&alice));
+
+    // The three calls were bridged, and each one's media ended with it.
+    wait_until("the relayed calls' end", HANG_GUARD, || {
+        node.log_text().matches("relay call ended").count() >= 3
+    });
+    let log = node.log_text();
+    assert_eq!(
+        log.matches("media bridged").count(),
+        3,
+        "the relay stage did not bridge every call:\n{log}"
+    );
+    assert!(log.contains("every_target=false"), "{log}");
+    // rtpengine's counters, from its delete: media went both ways in each call.
+    let packets = |line: &str, key: &str| -> u64 {
+        line.split(&format!("{key}="))
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    for line in log.lines().filter(|l| l.contains("relay call ended")) {
+        assert!(packets(line, "packets_to_callee") > 50, "{line}");
+        assert!(packets(line, "packets_to_caller") > 50, "{line}");
+    }
+    drop(daemon);
 }

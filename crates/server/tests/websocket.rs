@@ -110,12 +110,20 @@ fn respond(req: &str, status: &str, extra: &str) -> String {
 }
 
 fn server() -> (Server, u16) {
+    // This test's WebSocket phone speaks plain RTP/AVP, not WebRTC: the relay stage would
+    // take it for a browser to bridge (issue 19, docs/webrtc.md).
+    server_with("[relay]\nmode = \"never\"\n")
+}
+
+/// [`server`] with `extra` settings.
+fn server_with(extra: &str) -> (Server, u16) {
     let ws = free_port();
     let node = Server::start(
         BIN,
         Options {
             extra_listen: vec![format!("ws:127.0.0.1:{ws}")],
             sip: format!("ws_origins = [{ORIGIN:?}]\n"),
+            extra: extra.into(),
             ..Options::default()
         },
     );
@@ -250,6 +258,44 @@ async fn a_websocket_phone_calls_a_sipp_phone() {
     let invite = &bob.find(false, "INVITE")[0];
     assert!(invite.contains("Via: SIP/2.0/UDP"), "{invite}");
     assert!(node.log_text().contains("hangup=caller"));
+}
+
+/// A browser's offer (DTLS-SRTP, ICE) to a plain phone with the embedded relay, which
+/// cannot bridge the two (issue 19): 488 naming the backend that can, and a log line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_offer_to_a_plain_phone_without_rtpengine_gets_488() {
+    let (node, port) = server_with("");
+    // bob is a plain phone registered over UDP (nobody answers: the call never gets there).
+    testkit::open::register(&node, "bob", free_port(), 60);
+    let mut alice = connect(port, ORIGIN).await.unwrap();
+    let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+               m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\nc=IN IP4 0.0.0.0\r\n\
+               a=ice-ufrag:x\r\na=ice-pwd:yyyyyyyyyyyyyyyyyyyyyy\r\n\
+               a=fingerprint:sha-256 AB:CD\r\na=rtcp-mux\r\n";
+    send(
+        &mut alice,
+        format!(
+            "INVITE sip:bob@example.com SIP/2.0\r\n\
+             Via: SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bKws-inv-9\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:alice@example.com>;tag=ws-c9\r\n\
+             Call-ID: ws-call-9\r\nTo: <sip:bob@example.com>\r\nCSeq: 1 INVITE\r\n\
+             Contact: <sip:k2l7@df7jal23ls0d.invalid;transport=ws>\r\n\
+             Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+            sdp.len()
+        ),
+    )
+    .await;
+    let refusal = next(&mut alice).await;
+    assert!(refusal.starts_with("SIP/2.0 488 "), "{refusal}");
+    assert!(
+        refusal.lines().next().unwrap().contains("rtpengine"),
+        "{refusal}"
+    );
+    let log = node.log_text();
+    assert!(
+        log.contains("cannot talk without [relay] backend"),
+        "no log line for the refused call:\n{log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

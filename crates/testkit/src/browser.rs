@@ -11,6 +11,16 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use crate::ports::free_port;
 use crate::wait::HANG_GUARD;
 
+/// Chromium's switches for a browser phone ([`Browser::phone`]).
+const PHONE_SWITCHES: &[&str] = &[
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--ignore-certificate-errors",
+    "--autoplay-policy=no-user-gesture-required",
+];
+
 /// A browser session.
 pub struct Browser {
     rt: tokio::runtime::Runtime,
@@ -33,19 +43,16 @@ impl Browser {
     /// certificate errors ignored, so a WSS listener's self-signed certificate is
     /// accepted (this test browser only).
     pub fn phone(base: &str) -> Browser {
-        Browser::start_with(
-            base,
-            800,
-            600,
-            &[
-                "--use-fake-device-for-media-stream",
-                "--use-fake-ui-for-media-stream",
-                "--allow-loopback-in-peer-connection",
-                "--disable-features=WebRtcHideLocalIpsWithMdns",
-                "--ignore-certificate-errors",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
-        )
+        Browser::start_with(base, 800, 600, PHONE_SWITCHES)
+    }
+
+    /// [`Browser::phone`] whose fake microphone plays the WAV file `wav` (looped) instead
+    /// of beeping: a known tone the far end can look for.
+    pub fn phone_playing(base: &str, wav: &Path) -> Browser {
+        let file = format!("--use-file-for-fake-audio-capture={}", wav.display());
+        let mut switches = PHONE_SWITCHES.to_vec();
+        switches.push(&file);
+        Browser::start_with(base, 800, 600, &switches)
     }
 
     /// [`Browser::start`] with `extra` command-line switches for Chromium.

@@ -23,6 +23,8 @@
 pub mod audio;
 #[cfg(feature = "browser")]
 pub mod browser;
+#[cfg(feature = "browser")]
+pub mod browser_phone;
 pub mod certs;
 pub mod cli;
 #[cfg(feature = "databases")]

@@ -1,5 +1,5 @@
-//! A SIP phone in the test process, written by hand over UDP on 127.0.0.1: INVITE with an
-//! SDP offer, ACK, BYE, answering the far end's BYE, INFO. It plays the signalling of a
+//! A SIP phone in the test process, written by hand over UDP on 127.0.0.1: REGISTER,
+//! INVITE with an SDP offer, ACK, BYE, answering an INVITE or the far end's BYE, INFO. It plays the signalling of a
 //! call whose media is a [`crate::rtp_peer::RtpPeer`], against a service host or the
 //! server. Once answered, requests in the dialog go to the far end's Contact with the
 //! Route set from the 2xx's Record-Route (RFC 3261 §12.1.2), so a call through the proxy
@@ -270,6 +270,68 @@ impl SipPhone {
     /// Hangs up; returns the BYE's status.
     pub fn bye(&mut self) -> u16 {
         self.request("BYE", "", "").status()
+    }
+
+    /// Registers this phone's address as `user`'s binding for 600 s (a server without
+    /// authentication); panics unless the answer is 200.
+    pub fn register(&mut self, user: &str) {
+        let me = self.addr();
+        self.cseq += 1;
+        let msg = format!(
+            "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKreg{}\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:{user}@example.com>;tag=reg{}\r\n\
+             To: <sip:{user}@example.com>\r\nCall-ID: reg-{}\r\nCSeq: {} REGISTER\r\n\
+             Contact: <sip:{user}@{me}>\r\nExpires: 600\r\nContent-Length: 0\r\n\r\n",
+            self.cseq,
+            me.port(),
+            self.call_id,
+            self.cseq
+        );
+        self.sock.send_to(msg.as_bytes(), self.server).unwrap();
+        let r = self
+            .recv(Duration::from_secs(10))
+            .expect("no answer to REGISTER within 10 s");
+        assert_eq!(r.status(), 200, "REGISTER: {}", r.text);
+    }
+
+    /// Waits for an INVITE and answers it 200 with `sdp` (its Vias, Record-Route and
+    /// dialog headers copied, our tag added); returns the INVITE.
+    pub fn answer_invite(&self, sdp: &str, limit: Duration) -> Option<Received> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let r = self.recv(deadline.saturating_duration_since(Instant::now()))?;
+            if r.method() != "INVITE" {
+                continue;
+            }
+            let me = self.addr();
+            let mut answer = String::from("SIP/2.0 200 OK\r\n");
+            for name in ["Via", "Record-Route", "From", "Call-ID", "CSeq"] {
+                for v in r.headers(name) {
+                    answer.push_str(&format!("{name}: {v}\r\n"));
+                }
+            }
+            let to = r.header("To").unwrap_or("");
+            answer.push_str(&format!(
+                "To: {to};tag=ans{}\r\nContact: <sip:phone@{me}>\r\n\
+                 Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+                me.port(),
+                sdp.len()
+            ));
+            self.sock.send_to(answer.as_bytes(), self.server).unwrap();
+            return Some(r);
+        }
+    }
+
+    /// Waits for an INVITE and leaves it unanswered (a phone that rings on while another
+    /// device takes the call); returns it.
+    pub fn wait_invite(&self, limit: Duration) -> Option<Received> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let r = self.recv(deadline.saturating_duration_since(Instant::now()))?;
+            if r.method() == "INVITE" {
+                return Some(r);
+            }
+        }
     }
 
     /// Waits for a request `method` from the far end (e.g. its BYE) and answers it 200.

@@ -82,5 +82,9 @@ pub(super) fn build_branch(
             }
         }
     }
+    if let Some(direct) = fork.direct.as_deref().filter(|d| d.applies_to(&t.dest)) {
+        // A partly bridged call: this target speaks the caller's profile (`relay.rs`).
+        ed.set_body(Some("application/sdp"), direct.sdp.as_bytes());
+    }
     ed.to_vec()
 }

@@ -8,7 +8,7 @@ use sip_message::{Method, ResponseBuilder, SipMessage};
 use sip_transaction::{ResponseOutcome, TransactionId};
 
 use super::branch_request::build_branch;
-use super::stage::LegEnd;
+use super::stage::{LegEnd, Targets};
 use super::{fixed_top_via, reliability, strip_top_via, Proxy};
 use crate::answer::Answer;
 use crate::branch::{loop_hash, make_branch};
@@ -24,8 +24,11 @@ impl Proxy {
         req: SipMessage,
         source: Destination,
         routes: crate::route::RoutePlan,
-        mut groups: Vec<Vec<Target>>,
+        targets: Targets,
     ) {
+        let Targets {
+            mut groups, direct, ..
+        } = targets;
         let is_invite = req.method() == Method::Invite;
         if is_invite && self.forks.len() >= self.cfg.max_forks {
             self.stats.overloaded += 1;
@@ -66,6 +69,7 @@ impl Proxy {
             },
             remove_routes: routes.remove,
             new_request_uri: routes.new_request_uri,
+            direct,
         };
         self.forks.insert(id, fork);
         self.pending.insert(id);
@@ -126,6 +130,7 @@ impl Proxy {
         let mut branch_rec = Branch {
             tx: None,
             request: None,
+            direct: fork.direct.as_ref().is_some_and(|d| d.applies_to(&t.dest)),
             dest: t.dest,
             state: BranchState::Trying,
             cancel_pending: false,

@@ -185,6 +185,7 @@ impl Stage for GatewayRouting {
         );
         Flow::Forward(Targets {
             groups,
+            direct: None,
             service: None,
         })
     }

@@ -83,6 +83,7 @@ impl Proxy {
         }
         Flow::Forward(Targets {
             groups,
+            direct: None,
             service: None,
         })
     }

@@ -307,6 +307,7 @@ fn resolved_targets(cx: &mut RequestCtx) -> Flow {
                         }]
                     })
                     .collect(),
+                direct: None,
                 service: None,
             }),
             Some(_) => {

@@ -8,6 +8,15 @@
 //! - on the response side (`branch_response` in `forking.rs`): a 18x or 2xx with SDP in a
 //!   relayed call parks as an answer, and goes upstream rewritten.
 //!
+//! Which profile each side speaks (`media_profile.rs`): a browser's offer with a plain
+//! phone as callee (or the other way round) is relayed whatever `[relay] mode` says
+//! (except `never`), the relay turning the offer into the callee's profile and the answer
+//! into the caller's; with a relay that cannot (the embedded one), such a call gets 488.
+//! When a fork's targets differ (a user with a browser and a desk phone), the relayed
+//! offer goes only to the targets of the other profile and the caller's own SDP to the
+//! rest ([`DirectBranches`], applied by `build_branch`); a 2xx from one of those releases
+//! the relay.
+//!
 //! When a relayed call ends (its final failure, CANCEL, BYE, the dialog's timeout: the
 //! call-event stream's `Failed` or `Ended`), [`Output::RelayDelete`] tells the server to
 //! end its media. Not here: the relay itself (the `relay` crate, run by the server), NAT
@@ -26,6 +35,8 @@ use super::query::{Parked, Query, QueryAnswer};
 use super::stage::{RequestCtx, Targets};
 use super::Proxy;
 use crate::answer::Answer;
+use crate::error::CallError;
+use crate::media_profile::{bridging, Bridging, DirectBranches, MediaProfile};
 use crate::nat::{behind_nat, contact_ip, has_sdp, RelayMode};
 
 /// Relayed calls remembered at most (each holds its Call-ID and the caller's tag); when
@@ -56,6 +67,9 @@ pub struct RelayQuery {
     pub sdp: String,
     /// Where the party that wrote it sent its SIP from.
     pub signalled_from: SocketAddr,
+    /// What the party that receives the rewritten SDP speaks: for an offer the callee,
+    /// for an answer the caller.
+    pub receiver: MediaProfile,
 }
 
 /// A relayed call ended: the server ends its media.
@@ -71,6 +85,23 @@ struct Relayed {
     caller_tag: String,
     /// The call attempt (the initial INVITE's transaction) whose end ends the media.
     call: u64,
+    /// What the caller speaks (its offer's SDP).
+    caller_profile: MediaProfile,
+    /// What the callee speaks (its binding's transport, then its answer's SDP).
+    callee_profile: MediaProfile,
+}
+
+impl Relayed {
+    /// The profile of the party that receives SDP written by the party with From tag
+    /// `from_tag` in a request (`request`), or by the other one in a response.
+    fn receiver(&self, from_tag: &str, request: bool) -> MediaProfile {
+        let from_caller = from_tag == self.caller_tag;
+        if from_caller == request {
+            self.callee_profile
+        } else {
+            self.caller_profile
+        }
+    }
 }
 
 /// The calls whose media goes through the relay.
@@ -109,7 +140,7 @@ impl Proxy {
     pub(super) fn relay_offer(
         &mut self,
         cx: RequestCtx,
-        targets: Targets,
+        mut targets: Targets,
     ) -> Option<(RequestCtx, Targets)> {
         if self.cfg.relay == RelayMode::Never || cx.relay_done || !has_sdp(&cx.req) {
             return Some((cx, targets));
@@ -117,19 +148,32 @@ impl Proxy {
         let method = cx.req.method();
         let call_id = cx.req.call_id().to_string();
         let initial = method == Method::Invite && cx.req.to_tag().is_none();
-        if initial {
-            if !self.relay_wanted(&cx, &targets) {
-                return Some((cx, targets));
-            }
+        let receiver = if initial {
+            let caller =
+                std::str::from_utf8(cx.req.body()).map_or(MediaProfile::Rtp, MediaProfile::of_sdp);
+            let receiver = match self.bridge_wanted(&cx, &mut targets, caller) {
+                Err(e) => {
+                    self.answer(&cx, e.answer());
+                    return None;
+                }
+                Ok(Some(receiver)) => receiver,
+                Ok(None) if self.relay_wanted(&cx, &targets) => caller,
+                Ok(None) => return Some((cx, targets)),
+            };
             if self.relayed.len() >= MAX_RELAYED_CALLS {
                 tracing::warn!(%call_id, "relay: too many relayed calls, this one goes direct");
                 return Some((cx, targets));
             }
-        } else if !(matches!(method, Method::Invite | Method::Update)
-            && self.relayed.by_call_id.contains_key(&call_id))
-        {
-            return Some((cx, targets));
-        }
+            receiver
+        } else {
+            let from_tag = cx.req.from_tag().unwrap_or("");
+            match self.relayed.by_call_id.get(&call_id) {
+                Some(r) if matches!(method, Method::Invite | Method::Update) => {
+                    r.receiver(from_tag, true)
+                }
+                _ => return Some((cx, targets)),
+            }
+        };
         let Some(sdp) = sdp_text(&cx.req) else {
             return Some((cx, targets));
         };
@@ -144,6 +188,7 @@ impl Proxy {
             to_tag: cx.req.to_tag().map(str::to_string),
             sdp,
             signalled_from: cx.source.addr,
+            receiver,
         }));
         self.park(
             Parked::Forward {
@@ -156,17 +201,75 @@ impl Proxy {
         None
     }
 
-    /// Whether a new call is to be relayed: `always`, or a party behind NAT (the caller
-    /// by its request, a callee by its binding: contact address other than its source).
-    /// Calls to or from the service host never are.
-    fn relay_wanted(&self, cx: &RequestCtx, targets: &Targets) -> bool {
+    /// True for a call to or from the service host (never relayed: the media engine
+    /// speaks plain RTP on this host).
+    fn touches_service(&self, cx: &RequestCtx, targets: &Targets) -> bool {
         let service = self.cfg.services.host.map(|h| h.addr);
         let to_service = targets
             .groups
             .iter()
             .flatten()
             .any(|t| Some(t.dest.addr) == service);
-        if Some(cx.source.addr) == service || to_service {
+        Some(cx.source.addr) == service || to_service
+    }
+
+    /// Whether a new call joins a browser and a plain RTP phone: the profile its offer is
+    /// to be turned into (`Some`), or `None` when no target needs that. Without a relay
+    /// that can bridge them, the call is refused when every target needs it, and the
+    /// targets that need it are left out when only some do (each logged).
+    fn bridge_wanted(
+        &self,
+        cx: &RequestCtx,
+        targets: &mut Targets,
+        caller: MediaProfile,
+    ) -> Result<Option<MediaProfile>, CallError> {
+        if self.touches_service(cx, targets) {
+            return Ok(None);
+        }
+        let call_id = cx.req.call_id();
+        let dests = targets.groups.iter().flatten().map(|t| &t.dest);
+        let (receiver, all) = match bridging(caller, dests) {
+            Bridging::None => return Ok(None),
+            Bridging::All(receiver) => (receiver, true),
+            Bridging::Some(receiver) => (receiver, false),
+        };
+        if self.cfg.relay_bridges_webrtc {
+            tracing::info!(
+                %call_id,
+                caller = ?caller,
+                callee = ?receiver,
+                every_target = all,
+                "relay: a browser and an RTP phone in one call, media bridged"
+            );
+            return Ok(Some(receiver));
+        }
+        if all {
+            tracing::warn!(
+                %call_id,
+                caller = ?caller,
+                callee = ?receiver,
+                "relay: a browser and an RTP phone cannot talk without [relay] backend = \"rtpengine\": call refused (488)"
+            );
+            return Err(CallError::NoWebRtcBridge);
+        }
+        tracing::warn!(
+            %call_id,
+            caller = ?caller,
+            left_out = ?receiver,
+            "relay: the callee's devices of the other media profile are not rung: bridging needs [relay] backend = \"rtpengine\""
+        );
+        for group in &mut targets.groups {
+            group.retain(|t| MediaProfile::of_dest(&t.dest) == caller);
+        }
+        targets.groups.retain(|g| !g.is_empty());
+        Ok(None)
+    }
+
+    /// Whether a new call is to be relayed: `always`, or a party behind NAT (the caller
+    /// by its request, a callee by its binding: contact address other than its source).
+    /// Calls to or from the service host never are.
+    fn relay_wanted(&self, cx: &RequestCtx, targets: &Targets) -> bool {
+        if self.touches_service(cx, targets) {
             return false;
         }
         if self.cfg.relay == RelayMode::Always {
@@ -203,21 +306,38 @@ impl Proxy {
             || !(101..300).contains(&status)
             || !has_sdp(&resp)
             || !matches!(resp.cseq().method, Method::Invite | Method::Update)
-            || !self.relayed.by_call_id.contains_key(resp.call_id())
         {
             return Some(resp);
         }
-        let Some(sdp) = sdp_text(&resp) else {
-            return Some(resp);
-        };
-        let Some(signalled_from) = self
-            .forks
-            .get(&fork_id)
-            .and_then(|f| f.branches.get(b))
-            .map(|br| br.dest.addr)
+        let from_tag = resp.from_tag().unwrap_or("");
+        let Some(receiver) = self
+            .relayed
+            .by_call_id
+            .get(resp.call_id())
+            .map(|r| r.receiver(from_tag, false))
         else {
             return Some(resp);
         };
+        let Some(sdp) = sdp_text(&resp) else {
+            return Some(resp);
+        };
+        let Some(branch) = self.forks.get(&fork_id).and_then(|f| f.branches.get(b)) else {
+            return Some(resp);
+        };
+        let signalled_from = branch.dest.addr;
+        if branch.direct {
+            // This branch got the caller's own SDP: its answer needs no relay, and once
+            // it answers, the bridged offer to the others is dead.
+            if (200..300).contains(&status) {
+                self.relay_release(resp.call_id());
+            }
+            return Some(resp);
+        }
+        if let Some(r) = self.relayed.by_call_id.get_mut(resp.call_id()) {
+            if from_tag == r.caller_tag {
+                r.callee_profile = MediaProfile::of_sdp(&sdp);
+            }
+        }
         if !self.can_park() {
             tracing::warn!(call_id = %resp.call_id(), "relay: answer not relayed (overload)");
             return Some(resp);
@@ -229,6 +349,7 @@ impl Proxy {
             to_tag: resp.to_tag().map(str::to_string),
             sdp,
             signalled_from,
+            receiver,
         }));
         self.park(
             Parked::Response {
@@ -252,7 +373,9 @@ impl Proxy {
     ) {
         match parked {
             Parked::Forward {
-                mut cx, targets, ..
+                mut cx,
+                mut targets,
+                query,
             } => {
                 if self.layer.state(cx.id).is_none() {
                     return; // the caller gave up meanwhile
@@ -268,7 +391,22 @@ impl Proxy {
                         };
                         cx.req = req;
                         if cx.req.to_tag().is_none() {
-                            self.remember_relayed(&cx);
+                            if let Query::Relay(q) = query {
+                                let caller = MediaProfile::of_sdp(&q.sdp);
+                                self.remember_relayed(&cx, caller, q.receiver);
+                                let direct = DirectBranches {
+                                    bridged_to: q.receiver,
+                                    sdp: q.sdp,
+                                };
+                                let mixed = targets
+                                    .groups
+                                    .iter()
+                                    .flatten()
+                                    .any(|t| direct.applies_to(&t.dest));
+                                if mixed {
+                                    targets.direct = Some(Box::new(direct));
+                                }
+                            }
                         }
                         self.forward_now(*cx, targets);
                     }
@@ -311,7 +449,7 @@ impl Proxy {
         }
     }
 
-    fn remember_relayed(&mut self, cx: &RequestCtx) {
+    fn remember_relayed(&mut self, cx: &RequestCtx, caller: MediaProfile, callee: MediaProfile) {
         let call_id = cx.req.call_id().to_string();
         let call = cx.id.get();
         self.relayed.by_call.insert(call, call_id.clone());
@@ -320,8 +458,23 @@ impl Proxy {
             Relayed {
                 caller_tag: cx.req.from_tag().unwrap_or("").to_string(),
                 call,
+                caller_profile: caller,
+                callee_profile: callee,
             },
         );
+    }
+
+    /// A partly bridged call was answered by a branch that needs no relay: its media
+    /// ends now (the call is no longer relayed).
+    fn relay_release(&mut self, call_id: &str) {
+        if let Some(r) = self.relayed.by_call_id.remove(call_id) {
+            self.relayed.by_call.remove(&r.call);
+            tracing::info!(%call_id, "relay: answered by a device of the caller's profile, relay released");
+            self.outbox.push(Output::RelayDelete(RelayDelete {
+                call_id: call_id.to_string(),
+                from_tag: r.caller_tag,
+            }));
+        }
     }
 
     /// A call attempt ended (failure, CANCEL, BYE): a relayed call's media ends with it.

@@ -166,13 +166,14 @@ impl Proxy {
             routes,
             ..
         } = cx;
-        let Some(leg) = targets.service else {
-            self.start_fork(now, id, req, source, routes, targets.groups);
+        let mut targets = targets;
+        let Some(leg) = targets.service.take() else {
+            self.start_fork(now, id, req, source, routes, targets);
             return;
         };
         // The services' state is in place before the first branch answers.
         self.calls.insert(id, leg.state);
-        self.start_fork(now, id, req, source, routes, targets.groups);
+        self.start_fork(now, id, req, source, routes, targets);
         match self.forks.get_mut(&id) {
             Some(fork) if !fork.final_sent => fork.deadline = Some(now + leg.ring),
             Some(_) => {}

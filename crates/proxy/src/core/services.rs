@@ -148,6 +148,7 @@ impl Proxy {
         all.extend(groups);
         Flow::Forward(Targets {
             groups: all,
+            direct: None,
             service: Some(Box::new(ServiceLeg {
                 state: st,
                 ring: leg.ring,

@@ -51,6 +51,8 @@ pub(crate) struct Targets {
     pub groups: Vec<Vec<Target>>,
     /// Call services of this call, when the callee has some.
     pub service: Option<Box<ServiceLeg>>,
+    /// A partly bridged call: the targets that get the caller's own SDP (`relay.rs`).
+    pub direct: Option<Box<crate::media_profile::DirectBranches>>,
 }
 
 impl Targets {
@@ -59,6 +61,7 @@ impl Targets {
         Targets {
             groups: vec![vec![t]],
             service: None,
+            direct: None,
         }
     }
 }
