@@ -5,11 +5,13 @@
 
 mod common;
 
-use common::{run_then, scratch_database};
+use std::sync::Arc;
+
+use common::{on_server, on_sqlite};
 use model::{AddressOfRecord, PresenceRule, Store, StoreError, Subscriber, WatcherRule};
 use storage::{Backend, SqlStore};
 
-async fn exercise(s: &SqlStore) {
+async fn exercise(s: Arc<SqlStore>) {
     s.add_domain("example.com").await.unwrap();
     let [alice, bob, carol] =
         ["alice", "bob", "carol"].map(|u| AddressOfRecord::new(u, "example.com"));
@@ -69,26 +71,15 @@ async fn exercise(s: &SqlStore) {
 
 #[tokio::test]
 async fn sqlite_presence_rules() {
-    let s = SqlStore::connect("sqlite::memory:", 1).await.unwrap();
-    exercise(&s).await;
-    s.close().await;
-}
-
-/// [`exercise`] on a new database of the server of `backend`, if under test.
-async fn on_server(backend: Backend) {
-    let Some(db) = scratch_database(backend, "switchboard_pr").await else {
-        return;
-    };
-    let s = SqlStore::connect(&db.url, 2).await.unwrap();
-    run_then(s, |s| async move { exercise(&s).await }, db.drop()).await;
+    on_sqlite(exercise).await;
 }
 
 #[tokio::test]
 async fn mariadb_presence_rules() {
-    on_server(Backend::MySql).await;
+    on_server(Backend::MySql, "switchboard_pr", exercise).await;
 }
 
 #[tokio::test]
 async fn postgres_presence_rules() {
-    on_server(Backend::Postgres).await;
+    on_server(Backend::Postgres, "switchboard_pr", exercise).await;
 }

@@ -5,14 +5,16 @@
 
 mod common;
 
-use common::{run_then, scratch_database};
+use std::sync::Arc;
+
+use common::{on_server, on_sqlite};
 use model::{
     AddressOfRecord, Store, StoreError, Subscriber, UserSettings, FINDME, FORWARD_ALWAYS,
     FORWARD_NO_ANSWER, SCREEN_INCOMING,
 };
 use storage::{Backend, SqlStore};
 
-async fn exercise(s: &SqlStore) {
+async fn exercise(s: Arc<SqlStore>) {
     s.add_domain("example.com").await.unwrap();
     let alice = AddressOfRecord::new("alice", "example.com");
     let bob = AddressOfRecord::new("bob", "example.com");
@@ -79,26 +81,15 @@ async fn exercise(s: &SqlStore) {
 
 #[tokio::test]
 async fn sqlite_settings() {
-    let s = SqlStore::connect("sqlite::memory:", 1).await.unwrap();
-    exercise(&s).await;
-    s.close().await;
-}
-
-/// [`exercise`] on a new database of the server of `backend`, if under test.
-async fn on_server(backend: Backend) {
-    let Some(db) = scratch_database(backend, "switchboard_s").await else {
-        return;
-    };
-    let s = SqlStore::connect(&db.url, 2).await.unwrap();
-    run_then(s, |s| async move { exercise(&s).await }, db.drop()).await;
+    on_sqlite(exercise).await;
 }
 
 #[tokio::test]
 async fn mariadb_settings() {
-    on_server(Backend::MySql).await;
+    on_server(Backend::MySql, "switchboard_s", exercise).await;
 }
 
 #[tokio::test]
 async fn postgres_settings() {
-    on_server(Backend::Postgres).await;
+    on_server(Backend::Postgres, "switchboard_s", exercise).await;
 }
