@@ -1,28 +1,21 @@
-//! Presence watcher rules (`presence_rules`, migration 6) on every backend: SQLite always,
-//! MariaDB and PostgreSQL when `SWITCHBOARD_TEST_MYSQL_URL` / `SWITCHBOARD_TEST_POSTGRES_URL`
-//! are set (`eval "$(scripts/dbs.sh)"`; required with `SWITCHBOARD_REQUIRE_DBS=1`), as in `store.rs`.
+//! Presence watcher rules (`presence_rules`, migration 6) on every backend
+//! (`common::on_sqlite`, `common::on_server`).
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod common;
 
 use std::sync::Arc;
 
-use common::{on_server, on_sqlite};
-use model::{AddressOfRecord, PresenceRule, Store, StoreError, Subscriber, WatcherRule};
+use common::{on_server, on_sqlite, sub};
+use model::{AddressOfRecord, PresenceRule, Store, StoreError, WatcherRule};
 use storage::{Backend, SqlStore};
 
 async fn exercise(s: Arc<SqlStore>) {
     s.add_domain("example.com").await.unwrap();
     let [alice, bob, carol] =
         ["alice", "bob", "carol"].map(|u| AddressOfRecord::new(u, "example.com"));
-    for aor in [&alice, &bob, &carol] {
-        s.add_subscriber(&Subscriber {
-            aor: aor.clone(),
-            ha1_md5: "m".into(),
-            ha1_sha256: "s".into(),
-        })
-        .await
-        .unwrap();
+    for user in ["alice", "bob", "carol"] {
+        s.add_subscriber(&sub(user, "example.com")).await.unwrap();
     }
     let rule = |watched: &AddressOfRecord, watcher: &AddressOfRecord, rule| PresenceRule {
         watched: watched.clone(),

@@ -1,16 +1,15 @@
-//! Per-user call-service settings (`user_settings`) on every backend: SQLite always,
-//! MariaDB and PostgreSQL when `SWITCHBOARD_TEST_MYSQL_URL` / `SWITCHBOARD_TEST_POSTGRES_URL`
-//! are set (`eval "$(scripts/dbs.sh)"`; required with `SWITCHBOARD_REQUIRE_DBS=1`), as in `store.rs`.
+//! Per-user call-service settings (`user_settings`) on every backend (`common::on_sqlite`,
+//! `common::on_server`).
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod common;
 
 use std::sync::Arc;
 
-use common::{on_server, on_sqlite};
+use common::{on_server, on_sqlite, sub};
 use model::{
-    AddressOfRecord, Store, StoreError, Subscriber, UserSettings, FINDME, FORWARD_ALWAYS,
-    FORWARD_NO_ANSWER, SCREEN_INCOMING,
+    AddressOfRecord, Store, StoreError, UserSettings, FINDME, FORWARD_ALWAYS, FORWARD_NO_ANSWER,
+    SCREEN_INCOMING,
 };
 use storage::{Backend, SqlStore};
 
@@ -18,14 +17,8 @@ async fn exercise(s: Arc<SqlStore>) {
     s.add_domain("example.com").await.unwrap();
     let alice = AddressOfRecord::new("alice", "example.com");
     let bob = AddressOfRecord::new("bob", "example.com");
-    for aor in [&alice, &bob] {
-        s.add_subscriber(&Subscriber {
-            aor: aor.clone(),
-            ha1_md5: "m".into(),
-            ha1_sha256: "s".into(),
-        })
-        .await
-        .unwrap();
+    for user in ["alice", "bob"] {
+        s.add_subscriber(&sub(user, "example.com")).await.unwrap();
     }
     let nobody = AddressOfRecord::new("nobody", "example.com");
     assert!(matches!(
