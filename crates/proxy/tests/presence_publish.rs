@@ -9,7 +9,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use proxy::{Destination, PresenceConfig, ProxyConfig, ServicesConfig};
+use proxy::{Destination, PresenceConfig};
 use sip_message::SipMessage;
 use testkit::proxy_net::{self, answer, udp};
 
@@ -18,17 +18,11 @@ const DESK: &str = "203.0.113.5:5062";
 const MOBILE: &str = "203.0.113.6:5064";
 
 fn net() -> proxy_net::Net {
-    let cfg = ProxyConfig {
-        services: ServicesConfig {
-            presence: PresenceConfig {
-                max_publications: 3,
-                max_publications_per_user: 2,
-                ..PresenceConfig::default()
-            },
-            ..ServicesConfig::default()
-        },
-        ..proxy_net::config(Duration::from_secs(60), false)
-    };
+    let cfg = proxy_net::config_with_presence(PresenceConfig {
+        max_publications: 3,
+        max_publications_per_user: 2,
+        ..PresenceConfig::default()
+    });
     proxy_net::Net::with_directory(cfg, proxy_net::directory(&["alice", "bob", "carol"]))
 }
 
