@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use proxy::{Destination, PresenceConfig, ProxyConfig, ServicesConfig};
+use proxy::{Destination, PresenceConfig};
 use sip_message::SipMessage;
 use testkit::proxy_net::{self, answer, udp, Net};
 
@@ -20,17 +20,11 @@ const WATCHERS_PER_USER: usize = 100;
 const ALICE: &str = "198.51.100.1:5060";
 
 fn net(watched: bool) -> Net {
-    let cfg = ProxyConfig {
-        services: ServicesConfig {
-            presence: PresenceConfig {
-                max_subscriptions: 20_000,
-                max_per_user: 20_000,
-                ..PresenceConfig::default()
-            },
-            ..ServicesConfig::default()
-        },
-        ..proxy_net::config(Duration::from_secs(60), false)
-    };
+    let cfg = proxy_net::config_with_presence(PresenceConfig {
+        max_subscriptions: 20_000,
+        max_per_user: 20_000,
+        ..PresenceConfig::default()
+    });
     let mut names: Vec<String> = (0..USERS).map(|i| format!("u{i}")).collect();
     names.push("alice".into());
     names.push("carol".into());

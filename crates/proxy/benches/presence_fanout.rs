@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use proxy::{PresenceConfig, ProxyConfig, ServicesConfig};
+use proxy::PresenceConfig;
 use testkit::proxy_net::{self, answer, udp, Net};
 
 const DESK: &str = "203.0.113.5:5060";
@@ -63,17 +63,11 @@ fn publish(net: &mut Net, from: &str, k: u64, etag: Option<&str>, note: &str) ->
 }
 
 fn net(watchers: usize) -> Net {
-    let cfg = ProxyConfig {
-        services: ServicesConfig {
-            presence: PresenceConfig {
-                max_subscriptions: 20_000,
-                max_per_user: 20_000,
-                ..PresenceConfig::default()
-            },
-            ..ServicesConfig::default()
-        },
-        ..proxy_net::config(Duration::from_secs(60), false)
-    };
+    let cfg = proxy_net::config_with_presence(PresenceConfig {
+        max_subscriptions: 20_000,
+        max_per_user: 20_000,
+        ..PresenceConfig::default()
+    });
     let mut net = Net::with_directory(cfg, proxy_net::directory(&["bob", "carol"]));
     for w in 0..watchers {
         let src = format!("192.0.2.{}:{}", 1 + w % 200, 5060 + w / 200);

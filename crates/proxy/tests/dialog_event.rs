@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use model::AddressOfRecord;
-use proxy::{Destination, PresenceConfig, ProxyConfig, ServicesConfig};
+use proxy::{Destination, PresenceConfig};
 use sip_message::SipMessage;
 use testkit::proxy_net::{
     self, answer, body_text as body, first_request, first_response as response, invite, notifies,
@@ -20,17 +20,11 @@ const BOB: &str = "203.0.113.5:5062";
 const CAROL: &str = "192.0.2.30:5060";
 
 fn net(max: usize, per_user: usize) -> proxy_net::Net {
-    let cfg = ProxyConfig {
-        services: ServicesConfig {
-            presence: PresenceConfig {
-                max_subscriptions: max,
-                max_per_user: per_user,
-                ..PresenceConfig::default()
-            },
-            ..ServicesConfig::default()
-        },
-        ..proxy_net::config(Duration::from_secs(60), false)
-    };
+    let cfg = proxy_net::config_with_presence(PresenceConfig {
+        max_subscriptions: max,
+        max_per_user: per_user,
+        ..PresenceConfig::default()
+    });
     proxy_net::Net::with_directory(cfg, proxy_net::directory(&["alice", "bob", "carol"]))
 }
 

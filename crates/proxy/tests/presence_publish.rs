@@ -9,7 +9,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use proxy::{Destination, PresenceConfig, ProxyConfig, ServicesConfig};
+use proxy::{Destination, PresenceConfig};
 use sip_message::SipMessage;
 use testkit::proxy_net::{self, answer, udp};
 
@@ -18,17 +18,11 @@ const DESK: &str = "203.0.113.5:5062";
 const MOBILE: &str = "203.0.113.6:5064";
 
 fn net() -> proxy_net::Net {
-    let cfg = ProxyConfig {
-        services: ServicesConfig {
-            presence: PresenceConfig {
-                max_publications: 3,
-                max_publications_per_user: 2,
-                ..PresenceConfig::default()
-            },
-            ..ServicesConfig::default()
-        },
-        ..proxy_net::config(Duration::from_secs(60), false)
-    };
+    let cfg = proxy_net::config_with_presence(PresenceConfig {
+        max_publications: 3,
+        max_publications_per_user: 2,
+        ..PresenceConfig::default()
+    });
     proxy_net::Net::with_directory(cfg, proxy_net::directory(&["alice", "bob", "carol"]))
 }
 
@@ -43,31 +37,85 @@ fn pidf(basic: &str, note: &str) -> String {
 
 static BRANCH: AtomicU64 = AtomicU64::new(1);
 
-/// A PUBLISH from `user` at `addr` to `target`'s presence: everything the proxy sent
-/// (its answer first, then any NOTIFY).
-#[allow(clippy::too_many_arguments)]
-fn publish(
-    net: &mut proxy_net::Net,
-    user: &str,
-    addr: &str,
-    target: &str,
-    event: &str,
+/// A PUBLISH to build: from `user` at `addr` to `target`'s (by default the user's own)
+/// presence, with no Expires, SIP-If-Match or body unless set.
+struct Publish<'a> {
+    user: &'a str,
+    addr: &'a str,
+    target: &'a str,
+    event: &'a str,
     expires: Option<u32>,
-    if_match: Option<&str>,
-    body: Option<(&str, &str)>,
-) -> Vec<(Destination, SipMessage)> {
-    let branch = BRANCH.fetch_add(1, Ordering::Relaxed);
-    let if_match = if_match.map_or_else(String::new, |e| format!("SIP-If-Match: {e}\n"));
-    let expires = expires.map_or_else(String::new, |e| format!("Expires: {e}\n"));
-    let (ct, body) = body.map_or_else(
-        || (String::new(), String::new()),
-        |(t, b)| (format!("Content-Type: {t}\n"), b.to_string()),
-    );
-    let len = body.replace('\n', "\r\n").len();
-    net.send(
-        udp(addr),
-        &format!(
-            "PUBLISH sip:{target}@example.com SIP/2.0
+    if_match: Option<&'a str>,
+    body: Option<(&'a str, &'a str)>,
+}
+
+impl<'a> Publish<'a> {
+    fn by(user: &'a str, addr: &'a str) -> Self {
+        Publish {
+            user,
+            addr,
+            target: user,
+            event: "presence",
+            expires: None,
+            if_match: None,
+            body: None,
+        }
+    }
+
+    fn to(mut self, target: &'a str) -> Self {
+        self.target = target;
+        self
+    }
+
+    fn event(mut self, event: &'a str) -> Self {
+        self.event = event;
+        self
+    }
+
+    fn expires(mut self, secs: u32) -> Self {
+        self.expires = Some(secs);
+        self
+    }
+
+    fn if_match(mut self, tag: &'a str) -> Self {
+        self.if_match = Some(tag);
+        self
+    }
+
+    fn body(mut self, content_type: &'a str, body: &'a str) -> Self {
+        self.body = Some((content_type, body));
+        self
+    }
+
+    fn pidf(self, doc: &'a str) -> Self {
+        self.body("application/pidf+xml", doc)
+    }
+
+    /// Sends it: everything the proxy sent (its answer first, then any NOTIFY).
+    fn send(self, net: &mut proxy_net::Net) -> Vec<(Destination, SipMessage)> {
+        let Publish {
+            user,
+            addr,
+            target,
+            event,
+            ..
+        } = self;
+        let branch = BRANCH.fetch_add(1, Ordering::Relaxed);
+        let if_match = self
+            .if_match
+            .map_or_else(String::new, |e| format!("SIP-If-Match: {e}\n"));
+        let expires = self
+            .expires
+            .map_or_else(String::new, |e| format!("Expires: {e}\n"));
+        let (ct, body) = self.body.map_or_else(
+            || (String::new(), String::new()),
+            |(t, b)| (format!("Content-Type: {t}\n"), b.to_string()),
+        );
+        let len = body.replace('\n', "\r\n").len();
+        net.send(
+            udp(addr),
+            &format!(
+                "PUBLISH sip:{target}@example.com SIP/2.0
 Via: SIP/2.0/UDP {addr};branch=z9hG4bKpub{branch}
 Max-Forwards: 70
 From: <sip:{user}@example.com>;tag=p{user}{branch}
@@ -78,9 +126,10 @@ Event: {event}
 {expires}{if_match}{ct}Content-Length: {len}
 
 {body}"
-        ),
-    );
-    net.out()
+            ),
+        );
+        net.out()
+    }
 }
 
 /// The proxy's answer in `out`.
@@ -137,8 +186,6 @@ fn one_notify(net: &mut proxy_net::Net, out: &[(Destination, SipMessage)]) -> (S
     )
 }
 
-const PIDF: Option<&str> = Some("application/pidf+xml");
-
 #[test]
 fn two_devices_publish_a_watcher_sees_both_tuples_then_each_change() {
     let mut net = net();
@@ -151,16 +198,10 @@ fn two_devices_publish_a_watcher_sees_both_tuples_then_each_change() {
 
     // The desk phone publishes: open.
     let desk = pidf("open", "At my desk");
-    let out = publish(
-        &mut net,
-        "bob",
-        DESK,
-        "bob",
-        "presence",
-        Some(120),
-        None,
-        PIDF.map(|t| (t, desk.as_str())),
-    );
+    let out = Publish::by("bob", DESK)
+        .expires(120)
+        .pidf(&desk)
+        .send(&mut net);
     let r = response(&out);
     assert_eq!(r.status(), 200, "{}", r.head());
     assert_eq!(r.expires(), Some(120));
@@ -174,16 +215,7 @@ fn two_devices_publish_a_watcher_sees_both_tuples_then_each_change() {
 
     // The mobile publishes too (no Expires: an hour): both tuples.
     let mobile = pidf("closed", "In a meeting");
-    let out = publish(
-        &mut net,
-        "bob",
-        MOBILE,
-        "bob",
-        "presence",
-        None,
-        None,
-        PIDF.map(|t| (t, mobile.as_str())),
-    );
+    let out = Publish::by("bob", MOBILE).pidf(&mobile).send(&mut net);
     assert_eq!(response(&out).expires(), Some(3600));
     let mobile_tag = response(&out)
         .header_by_name("SIP-ETag")
@@ -206,16 +238,10 @@ fn two_devices_publish_a_watcher_sees_both_tuples_then_each_change() {
 
     // A refresh by SIP-If-Match: a new tag, no NOTIFY (nothing changed); the old tag is
     // then unknown (412).
-    let out = publish(
-        &mut net,
-        "bob",
-        DESK,
-        "bob",
-        "presence",
-        Some(120),
-        Some(&desk_tag),
-        None,
-    );
+    let out = Publish::by("bob", DESK)
+        .expires(120)
+        .if_match(&desk_tag)
+        .send(&mut net);
     assert_eq!(response(&out).status(), 200);
     let desk_tag2 = response(&out)
         .header_by_name("SIP-ETag")
@@ -223,30 +249,19 @@ fn two_devices_publish_a_watcher_sees_both_tuples_then_each_change() {
         .to_string();
     assert_ne!(desk_tag2, desk_tag);
     assert!(notifies(&out).is_empty(), "{out:?}");
-    let out = publish(
-        &mut net,
-        "bob",
-        DESK,
-        "bob",
-        "presence",
-        Some(120),
-        Some(&desk_tag),
-        None,
-    );
+    let out = Publish::by("bob", DESK)
+        .expires(120)
+        .if_match(&desk_tag)
+        .send(&mut net);
     assert_eq!(response(&out).status(), 412);
 
     // The mobile modifies its state: open, and the watcher is told.
     let back = pidf("open", "Back");
-    let out = publish(
-        &mut net,
-        "bob",
-        MOBILE,
-        "bob",
-        "presence",
-        Some(600),
-        Some(&mobile_tag),
-        PIDF.map(|t| (t, back.as_str())),
-    );
+    let out = Publish::by("bob", MOBILE)
+        .expires(600)
+        .if_match(&mobile_tag)
+        .pidf(&back)
+        .send(&mut net);
     assert_eq!(response(&out).status(), 200);
     let mobile_tag = response(&out)
         .header_by_name("SIP-ETag")
@@ -260,16 +275,10 @@ fn two_devices_publish_a_watcher_sees_both_tuples_then_each_change() {
     assert!(!doc.contains("In a meeting"), "{doc}");
 
     // The mobile removes its publication: only the desk's tuple is left.
-    let out = publish(
-        &mut net,
-        "bob",
-        MOBILE,
-        "bob",
-        "presence",
-        Some(0),
-        Some(&mobile_tag),
-        None,
-    );
+    let out = Publish::by("bob", MOBILE)
+        .expires(0)
+        .if_match(&mobile_tag)
+        .send(&mut net);
     assert_eq!(response(&out).status(), 200);
     let (_, doc) = one_notify(&mut net, &out);
     assert!(doc.contains("At my desk") && !doc.contains("Back"), "{doc}");
@@ -298,13 +307,9 @@ fn two_devices_publish_a_watcher_sees_both_tuples_then_each_change() {
 fn bad_publications_get_their_defined_answers() {
     let mut net = net();
     let ok = pidf("open", "x");
-    let status = |net: &mut proxy_net::Net,
-                  user: &str,
-                  event: &str,
-                  expires: Option<u32>,
-                  if_match: Option<&str>,
-                  body: Option<(&str, &str)>| {
-        let out = publish(net, user, DESK, "bob", event, expires, if_match, body);
+    // Each from DESK to bob's presence: the answer's status, reason and headers.
+    let status = |net: &mut proxy_net::Net, publish: Publish| {
+        let out = publish.to("bob").send(net);
         let r = response(&out);
         (
             r.status(),
@@ -315,125 +320,82 @@ fn bad_publications_get_their_defined_answers() {
         )
     };
     // Malformed PIDF: 400 naming the problem.
-    let r = status(&mut net, "bob", "presence", Some(600), None, PIDF.map(|t| (t, "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:bob@example.com\"><tuple id=\"a\"><status><basic>busy</basic></status></tuple></presence>")));
+    let r = status(&mut net, Publish::by("bob", DESK).expires(600).pidf("<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:bob@example.com\"><tuple id=\"a\"><status><basic>busy</basic></status></tuple></presence>"));
     assert_eq!(
         (r.0, r.1.as_str()),
         (400, "PIDF Basic Status Not Open Or Closed")
     );
     let r = status(
         &mut net,
-        "bob",
-        "presence",
-        Some(600),
-        None,
-        PIDF.map(|t| (t, "<presence><tuple")),
+        Publish::by("bob", DESK)
+            .expires(600)
+            .pidf("<presence><tuple"),
     );
     assert_eq!((r.0, r.1.as_str()), (400, "Malformed XML"));
-    let r = status(&mut net, "bob", "presence", Some(600), None, PIDF.map(|t| (t, "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:bob@example.com\"><tuple><status/></tuple></presence>")));
+    let r = status(&mut net, Publish::by("bob", DESK).expires(600).pidf("<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:bob@example.com\"><tuple><status/></tuple></presence>"));
     assert_eq!((r.0, r.1.as_str()), (400, "PIDF Tuple Without Id"));
     // Dialog-info to PUBLISH dialog: checked (400 when malformed), then declined (489).
-    let r = status(&mut net, "bob", "dialog", Some(600), None, Some(("application/dialog-info+xml", "<dialog-info xmlns=\"urn:ietf:params:xml:ns:dialog-info\" version=\"x\" state=\"full\" entity=\"sip:bob@example.com\"/>")));
+    let r = status(&mut net, Publish::by("bob", DESK).event("dialog").expires(600).body("application/dialog-info+xml", "<dialog-info xmlns=\"urn:ietf:params:xml:ns:dialog-info\" version=\"x\" state=\"full\" entity=\"sip:bob@example.com\"/>"));
     assert_eq!(
         (r.0, r.1.as_str()),
         (400, "Dialog-Info Without A Numeric Version")
     );
-    let r = status(&mut net, "bob", "dialog", Some(600), None, Some(("application/dialog-info+xml", "<dialog-info xmlns=\"urn:ietf:params:xml:ns:dialog-info\" version=\"1\" state=\"full\" entity=\"sip:bob@example.com\"><dialog id=\"1\"><state>ringing</state></dialog></dialog-info>")));
+    let r = status(&mut net, Publish::by("bob", DESK).event("dialog").expires(600).body("application/dialog-info+xml", "<dialog-info xmlns=\"urn:ietf:params:xml:ns:dialog-info\" version=\"1\" state=\"full\" entity=\"sip:bob@example.com\"><dialog id=\"1\"><state>ringing</state></dialog></dialog-info>"));
     assert_eq!((r.0, r.1.as_str()), (400, "Dialog State Unknown"));
     // A wrong Content-Type: 415 with Accept.
     let r = status(
         &mut net,
-        "bob",
-        "presence",
-        Some(600),
-        None,
-        Some(("text/plain", "open")),
+        Publish::by("bob", DESK)
+            .expires(600)
+            .body("text/plain", "open"),
     );
     assert_eq!((r.0, r.4.as_deref()), (415, Some("application/pidf+xml")));
     // An unknown package: 489 with Allow-Events.
     let r = status(
         &mut net,
-        "bob",
-        "conference",
-        Some(600),
-        None,
-        PIDF.map(|t| (t, ok.as_str())),
+        Publish::by("bob", DESK)
+            .event("conference")
+            .expires(600)
+            .pidf(&ok),
     );
     assert_eq!((r.0, r.2.as_deref()), (489, Some("presence")));
     // Too short: 423 with Min-Expires.
-    let r = status(
-        &mut net,
-        "bob",
-        "presence",
-        Some(10),
-        None,
-        PIDF.map(|t| (t, ok.as_str())),
-    );
+    let r = status(&mut net, Publish::by("bob", DESK).expires(10).pidf(&ok));
     assert_eq!((r.0, r.3.as_deref()), (423, Some("60")));
     // No body, no tag; an unknown tag.
-    let r = status(&mut net, "bob", "presence", Some(600), None, None);
+    let r = status(&mut net, Publish::by("bob", DESK).expires(600));
     assert_eq!((r.0, r.1.as_str()), (400, "Initial PUBLISH Without Body"));
-    let r = status(&mut net, "bob", "presence", Some(600), Some("nope"), None);
-    assert_eq!(r.0, 412);
-    // Someone else's presence: 403.
     let r = status(
         &mut net,
-        "carol",
-        "presence",
-        Some(600),
-        None,
-        PIDF.map(|t| (t, ok.as_str())),
+        Publish::by("bob", DESK).expires(600).if_match("nope"),
     );
+    assert_eq!(r.0, 412);
+    // Someone else's presence: 403.
+    let r = status(&mut net, Publish::by("carol", DESK).expires(600).pidf(&ok));
     assert_eq!((r.0, r.1.as_str()), (403, "Only Your Own Presence"));
     assert_eq!(net.proxy.presence_publications(), 0);
 
     // Bounds: 2 per user (403), 3 in all (503 with Retry-After).
     for _ in 0..2 {
         assert_eq!(
-            status(
-                &mut net,
-                "bob",
-                "presence",
-                Some(600),
-                None,
-                PIDF.map(|t| (t, ok.as_str()))
-            )
-            .0,
+            status(&mut net, Publish::by("bob", DESK).expires(600).pidf(&ok)).0,
             200
         );
     }
-    let r = status(
-        &mut net,
-        "bob",
-        "presence",
-        Some(600),
-        None,
-        PIDF.map(|t| (t, ok.as_str())),
-    );
+    let r = status(&mut net, Publish::by("bob", DESK).expires(600).pidf(&ok));
     assert_eq!(
         (r.0, r.1.as_str()),
         (403, "Too Many Publications For This User")
     );
-    let out = publish(
-        &mut net,
-        "carol",
-        DESK,
-        "carol",
-        "presence",
-        Some(600),
-        None,
-        PIDF.map(|t| (t, ok.as_str())),
-    );
+    let out = Publish::by("carol", DESK)
+        .expires(600)
+        .pidf(&ok)
+        .send(&mut net);
     assert_eq!(response(&out).status(), 200);
-    let out = publish(
-        &mut net,
-        "alice",
-        DESK,
-        "alice",
-        "presence",
-        Some(600),
-        None,
-        PIDF.map(|t| (t, ok.as_str())),
-    );
+    let out = Publish::by("alice", DESK)
+        .expires(600)
+        .pidf(&ok)
+        .send(&mut net);
     assert_eq!(response(&out).status(), 503);
     assert_eq!(response(&out).header_by_name("Retry-After"), Some("60"));
 }

@@ -35,6 +35,8 @@ trait Phones {
     /// Alice's INVITE to bob arrives from 198.51.100.1:5060; returns the INVITE the proxy
     /// sends on (where to, and its bytes).
     fn alice_invites_bob(&mut self) -> (Destination, Bytes);
+    /// The INVITE the proxy sends next (where to, and its bytes).
+    fn next_invite(&mut self) -> (Destination, Bytes);
 }
 
 impl Phones for Net {
@@ -62,6 +64,10 @@ Content-Length: 0
 
     fn alice_invites_bob(&mut self) -> (Destination, Bytes) {
         self.send(udp("198.51.100.1:5060"), &proxy_net::invite("z9hG4bKcall"));
+        self.next_invite()
+    }
+
+    fn next_invite(&mut self) -> (Destination, Bytes) {
         self.out_raw()
             .into_iter()
             .find(|(_, b)| b.starts_with(b"INVITE"))
@@ -187,11 +193,7 @@ fn rfc3261_18_1_1_a_large_request_whose_tcp_fails_goes_again_over_udp() {
     // bob registered over UDP and listens on UDP only.
     net.register_bob(1, "<sip:bob@203.0.113.5:5062>", udp("203.0.113.5:5062"));
     net.send(udp("198.51.100.1:5060"), &large_invite());
-    let (dest, bytes) = net
-        .out_raw()
-        .into_iter()
-        .find(|(_, b)| b.starts_with(b"INVITE"))
-        .unwrap();
+    let (dest, bytes) = net.next_invite();
     // Too large for UDP: over TCP first.
     assert_eq!(dest.transport, Transport::Tcp);
     // bob refuses the TCP connection: the same request goes again, over UDP, with a
@@ -216,17 +218,9 @@ fn rfc3261_18_1_1_a_udp_retry_that_fails_too_ends_the_branch() {
     let mut net = net(true);
     net.register_bob(1, "<sip:bob@203.0.113.5:5062>", udp("203.0.113.5:5062"));
     net.send(udp("198.51.100.1:5060"), &large_invite());
-    let (dest, bytes) = net
-        .out_raw()
-        .into_iter()
-        .find(|(_, b)| b.starts_with(b"INVITE"))
-        .unwrap();
+    let (dest, bytes) = net.next_invite();
     net.transport_error(dest, bytes);
-    let (dest, bytes) = net
-        .out_raw()
-        .into_iter()
-        .find(|(_, b)| b.starts_with(b"INVITE"))
-        .unwrap();
+    let (dest, bytes) = net.next_invite();
     assert_eq!(dest.transport, Transport::Udp);
     net.transport_error(dest, bytes);
     let out = net.out();

@@ -23,9 +23,9 @@
 use std::time::Duration;
 
 use testkit::audio;
-use testkit::rtp_peer::RtpPeer;
+use testkit::rtp_peer::{assert_talk_both_ways, RtpPeer};
 use testkit::server::{Options, Server, DOMAIN};
-use testkit::sip_phone::SipPhone;
+use testkit::sip_phone::{answered_pcmu_call, SipPhone};
 use testkit::wait::{wait_until, HANG_GUARD};
 
 /// The server binary under test.
@@ -58,21 +58,6 @@ fn server(
         ..Options::default()
     };
     Server::start(BIN, opts)
-}
-
-/// Waits until `peer` has heard `ms` of audio after its first sound.
-fn heard_after_first_sound(peer: &RtpPeer, ms: usize) -> Vec<i16> {
-    let mut out = Vec::new();
-    wait_until("the phone to hear the audio", HANG_GUARD, || {
-        let h = peer.heard();
-        let first = h.samples.iter().position(|s| s.unsigned_abs() > 200);
-        let ready = first.is_some_and(|f| h.samples.len() >= f + ms * 8);
-        if ready {
-            out = h.samples[first.unwrap_or(0)..].to_vec();
-        }
-        ready
-    });
-    out
 }
 
 /// The playlist: a chirp and a 1 kHz tone, each in its own file.
@@ -117,12 +102,12 @@ fn music_on_hold_loops_the_playlist_for_every_listener() {
     assert_eq!(ok.status(), 200, "{}", ok.text);
 
     assert_looped(
-        &heard_after_first_sound(&one, 2 * music_ms + 100),
+        &one.heard_after_first_sound(2 * music_ms + 100),
         &music,
         "alice",
     );
     assert_looped(
-        &heard_after_first_sound(&two, 2 * music_ms + 100),
+        &two.heard_after_first_sound(2 * music_ms + 100),
         &music,
         "carol",
     );
@@ -174,7 +159,7 @@ fn rfc5359_2_3_the_held_party_hears_the_playlist() {
     assert_eq!(ok.status(), 200, "{}", ok.text);
     assert!(ok.body().contains("a=sendonly"), "{}", ok.body());
     // Past rtp_timeout_secs (2 s) with no RTP from Alice: a recvonly party is not timed out.
-    let heard = heard_after_first_sound(&alice_media, 2 * music.len() / 8 + 2500);
+    let heard = alice_media.heard_after_first_sound(2 * music.len() / 8 + 2500);
     assert_looped(&heard, &music, "alice");
     assert_eq!(bob.bye(), 200);
 }
@@ -211,7 +196,7 @@ fn a_screened_call_points_to_an_announcement_that_plays() {
     assert_eq!(ok.status(), 200, "{}", ok.text);
     let bye = alice.expect_request("BYE", Duration::from_secs(10));
     assert!(bye.is_some(), "the announcement service did not hang up");
-    let heard = heard_after_first_sound(&peer, 800);
+    let heard = peer.heard_after_first_sound(800);
     let c = audio::clip_correlation(&heard, &screened, screened.len());
     assert!(c > 0.95, "the announcement: correlation {c}");
 
@@ -248,7 +233,7 @@ fn failures_the_operator_chose_are_preceded_by_early_media() {
         &SipPhone::pcmu_offer(peer.addr()),
     );
     assert_eq!(r.status(), 480, "{}", r.text);
-    let heard = heard_after_first_sound(&peer, 700);
+    let heard = peer.heard_after_first_sound(700);
     let c = audio::clip_correlation(&heard, &unavailable, unavailable.len());
     assert!(c > 0.95, "480 announcement: correlation {c}");
 
@@ -284,7 +269,7 @@ fn failures_the_operator_chose_are_preceded_by_early_media() {
     );
     assert_eq!(r.status(), 486, "{}", r.text);
     bob.wait().assert_ok("busy phone");
-    let heard = heard_after_first_sound(&peer, 500);
+    let heard = peer.heard_after_first_sound(500);
     let c = audio::clip_correlation(&heard, &busy, busy.len());
     assert!(c > 0.95, "486 announcement: correlation {c}");
 }
@@ -312,16 +297,10 @@ fn park_by_number_and_retrieve_by_orbit() {
     let proxy = server.socket_addr();
 
     // 1. Alice parks: the announcement, the orbit 7 0 1, then the music.
-    let pa = RtpPeer::bind();
-    let mut alice = SipPhone::new(proxy, "alice");
-    let ok = alice.invite(
-        &format!("sip:*85@{DOMAIN}"),
-        &SipPhone::pcmu_offer(pa.addr()),
-    );
-    assert_eq!(ok.status(), 200, "{}", ok.text);
-    let alice_media = ok.sdp_rtp_addr().unwrap();
+    let (alice, mut pa, alice_media) =
+        answered_pcmu_call(proxy, "alice", &format!("sip:*85@{DOMAIN}"), "");
     // 500 ms announcement + 3 x 200 ms digits + 300 ms pause, then a lap of music.
-    let heard = heard_after_first_sound(&pa, 1400 + 1000 + 100);
+    let heard = pa.heard_after_first_sound(1400 + 1000 + 100);
     let c = audio::clip_correlation(&heard, &parked_at, parked_at.len());
     assert!(c > 0.95, "parked-at: correlation {c}");
     let digits = &heard[4000..8800];
@@ -337,40 +316,12 @@ fn park_by_number_and_retrieve_by_orbit() {
     );
 
     // 2. Carol retrieves by dialling the orbit: they hear each other.
-    let pc = RtpPeer::bind();
-    let mut carol = SipPhone::new(proxy, "carol");
-    let ok = carol.invite(
-        &format!("sip:701@{DOMAIN}"),
-        &SipPhone::pcmu_offer(pc.addr()),
-    );
-    assert_eq!(ok.status(), 200, "{}", ok.text);
-    let carol_media = ok.sdp_rtp_addr().unwrap();
-    let before = (pa.heard().samples.len(), pc.heard().samples.len());
-    let (mut pa, mut pc) = (pa, pc);
-    let ta = std::thread::spawn(move || {
-        pa.send_audio(alice_media, &audio::tone(1500.0, 1000, 8000.0));
-        pa
-    });
-    let tc = std::thread::spawn(move || {
-        pc.send_audio(carol_media, &audio::tone(500.0, 1000, 8000.0));
-        pc
-    });
-    let (pa, pc) = (ta.join().unwrap(), tc.join().unwrap());
-    assert!(pa.wait_samples(before.0 + 9600, Duration::from_secs(5)));
-    assert!(pc.wait_samples(before.1 + 9600, Duration::from_secs(5)));
-    let alice_hears = audio::tone_seconds(&pa.heard().samples[before.0..], 500.0);
-    let carol_hears = audio::tone_seconds(&pc.heard().samples[before.1..], 1500.0);
-    assert!(
-        alice_hears > 0.8,
-        "alice heard {alice_hears} s of carol's 500 Hz"
-    );
-    assert!(
-        carol_hears > 0.8,
-        "carol heard {carol_hears} s of alice's 1500 Hz"
-    );
-    assert_eq!(
-        audio::tone_seconds(&pc.heard().samples[before.1..], 500.0),
-        0.0
+    let (mut carol, mut pc, carol_media) =
+        answered_pcmu_call(proxy, "carol", &format!("sip:701@{DOMAIN}"), "");
+    assert_talk_both_ways(
+        (&mut pa, alice_media),
+        (&mut pc, carol_media),
+        ["alice", "carol"],
     );
 
     // 3. Carol hangs up: alice's call ends too; the orbit is free.

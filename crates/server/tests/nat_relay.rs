@@ -21,7 +21,9 @@ use std::time::Duration;
 use testkit::location::contacts;
 use testkit::nat::Home;
 use testkit::server::{password, Options, Server, DOMAIN};
-use testkit::softphone::{tone_share, write_tone, Baresip};
+use testkit::softphone::{
+    alice_calls_bob, assert_heard_each_other, tone_share, write_tone, Baresip,
+};
 use testkit::wait::{wait_until, HANG_GUARD};
 
 /// The server binary under test (only the server crate's tests know its path).
@@ -71,20 +73,8 @@ fn call_between_homes(mode: &str, homes: (u8, u8)) -> Option<(Server, Vec<i16>, 
         false,
     )
     .in_netns(&home_a.phone_ns);
-    alice.start(
-        Duration::from_secs(6),
-        &[&format!("/dial sip:bob@{DOMAIN}")],
-    );
-    alice.wait(HANG_GUARD);
     // The BYE reaches bob through his NAT (his Contact says 192.168.1.2).
-    wait_until("the call to end at bob's phone", HANG_GUARD, || {
-        bob.output().contains("terminated")
-    });
-    assert!(
-        alice.output().contains("Call established"),
-        "{}",
-        alice.output()
-    );
+    alice_calls_bob(&mut alice, &bob, Duration::from_secs(6));
     let (by_bob, by_alice) = (bob.heard(), alice.heard());
     Some((node, by_bob, by_alice))
 }
@@ -114,26 +104,7 @@ fn two_phones_behind_nat_talk_both_ways_through_the_relay() {
     );
 
     // The audio: each heard the other's tone, which only the relay could carry.
-    assert!(
-        heard_by_bob.len() > 8000 * 2,
-        "bob heard {} samples",
-        heard_by_bob.len()
-    );
-    assert!(
-        heard_by_alice.len() > 8000 * 2,
-        "alice heard {} samples",
-        heard_by_alice.len()
-    );
-    let share = tone_share(&heard_by_bob[4000..], 440.0, 8000.0);
-    assert!(
-        share > 0.5,
-        "bob did not hear alice's 440 Hz (share {share:.2})"
-    );
-    let share = tone_share(&heard_by_alice[4000..], 1000.0, 8000.0);
-    assert!(
-        share > 0.5,
-        "alice did not hear bob's 1000 Hz (share {share:.2})"
-    );
+    assert_heard_each_other(&heard_by_bob, &heard_by_alice);
 
     // The relay's counters: a few seconds of 20 ms packets each way went through it.
     let status = node.status();

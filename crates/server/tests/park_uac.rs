@@ -33,9 +33,9 @@ use std::time::Duration;
 
 use testkit::audio;
 use testkit::open::{caller, phone};
-use testkit::rtp_peer::RtpPeer;
+use testkit::rtp_peer::{assert_talk_both_ways, RtpPeer};
 use testkit::server::{Options, Server, DOMAIN};
-use testkit::sip_phone::SipPhone;
+use testkit::sip_phone::{answered_pcmu_call, SipPhone};
 use testkit::sipp::{header, trace_so_far, wait_trace, Sipp};
 use testkit::wait::{wait_until, HANG_GUARD};
 
@@ -78,16 +78,12 @@ fn sdp_addr(msg: &str) -> std::net::SocketAddr {
 /// Alice parks (`*85`) as the transferee of bob's blind transfer would: her INVITE
 /// names bob in `Referred-By`. Returns her phone, RTP peer and the host's RTP address.
 fn alice_parks(proxy: std::net::SocketAddr) -> (SipPhone, RtpPeer, std::net::SocketAddr) {
-    let pa = RtpPeer::bind();
-    let mut alice = SipPhone::new(proxy, "alice");
-    let ok = alice.invite_with(
+    answered_pcmu_call(
+        proxy,
+        "alice",
         &format!("sip:*85@{DOMAIN}"),
-        &SipPhone::pcmu_offer(pa.addr()),
         &format!("Referred-By: <sip:bob@{DOMAIN}>\r\n"),
-    );
-    assert_eq!(ok.status(), 200, "{}", ok.text);
-    let media = ok.sdp_rtp_addr().unwrap();
-    (alice, pa, media)
+    )
 }
 
 #[test]
@@ -97,7 +93,7 @@ fn a_parked_call_past_the_timeout_rings_the_parker_back_and_is_bridged_to_them()
     let proxy = server.socket_addr();
 
     // Bob's phone: registered, answers with its media at pb.
-    let pb = RtpPeer::bind();
+    let mut pb = RtpPeer::bind();
     let port = testkit::ports::free_port();
     testkit::open::register(&server, "bob", port, 60);
     let bob = Sipp::new(&server, "bob-ringback", "uas-answer-200-sdp-bye.xml", port)
@@ -105,7 +101,7 @@ fn a_parked_call_past_the_timeout_rings_the_parker_back_and_is_bridged_to_them()
         .key("rtp_port", pb.addr().port())
         .spawn();
 
-    let (mut alice, pa, alice_media) = alice_parks(proxy);
+    let (mut alice, mut pa, alice_media) = alice_parks(proxy);
 
     // The timeout: the host rings bob back through the proxy, and bob answers.
     wait_trace(&server, "bob-ringback", "ACK sip:");
@@ -120,33 +116,11 @@ fn a_parked_call_past_the_timeout_rings_the_parker_back_and_is_bridged_to_them()
         .contains("parked call not retrieved within [park] timeout_secs: ringing the parker back"));
 
     // Bridged: each hears the other's tone, never its own.
-    let before = (pa.heard().samples.len(), pb.heard().samples.len());
-    let (mut pa, mut pb) = (pa, pb);
-    let ta = std::thread::spawn(move || {
-        pa.send_audio(alice_media, &audio::tone(1500.0, 1000, 8000.0));
-        pa
-    });
-    let tb = std::thread::spawn(move || {
-        pb.send_audio(host_media, &audio::tone(500.0, 1000, 8000.0));
-        pb
-    });
-    let (pa, pb) = (ta.join().unwrap(), tb.join().unwrap());
-    assert!(pa.wait_samples(before.0 + 9600, Duration::from_secs(5)));
-    assert!(pb.wait_samples(before.1 + 9600, Duration::from_secs(5)));
-    let alice_heard = &pa.heard().samples[before.0..];
-    let bob_heard = &pb.heard().samples[before.1..];
-    let alice_hears = audio::tone_seconds(alice_heard, 500.0);
-    let bob_hears = audio::tone_seconds(bob_heard, 1500.0);
-    assert!(
-        alice_hears > 0.8,
-        "alice heard {alice_hears} s of bob's 500 Hz"
+    assert_talk_both_ways(
+        (&mut pa, alice_media),
+        (&mut pb, host_media),
+        ["alice", "bob"],
     );
-    assert!(
-        bob_hears > 0.8,
-        "bob heard {bob_hears} s of alice's 1500 Hz"
-    );
-    assert_eq!(audio::tone_seconds(alice_heard, 1500.0), 0.0);
-    assert_eq!(audio::tone_seconds(bob_heard, 500.0), 0.0);
 
     // Alice hangs up: the host ends bob's call.
     assert_eq!(alice.bye(), 200);
@@ -177,21 +151,6 @@ fn a_parker_who_is_busy_leaves_the_parked_call_hung_up() {
             .log_text()
             .contains("the parker did not answer the ring-back")
     });
-}
-
-/// Waits until `peer` has heard `ms` of audio after its first sound; returns it from there.
-fn heard_after_first_sound(peer: &RtpPeer, ms: usize) -> Vec<i16> {
-    let mut out = Vec::new();
-    wait_until("the phone to hear the audio", HANG_GUARD, || {
-        let h = peer.heard();
-        let first = h.samples.iter().position(|s| s.unsigned_abs() > 200);
-        let ready = first.is_some_and(|f| h.samples.len() >= f + ms * 8);
-        if ready {
-            out = h.samples[first.unwrap_or(0)..].to_vec();
-        }
-        ready
-    });
-    out
 }
 
 #[test]
@@ -259,44 +218,23 @@ fn server_with_music(slot: u16) -> (Server, Vec<i16>) {
 /// music; carol dials the orbit 701 and the two hear each other; carol hangs up.
 fn parked_hears_music_then_carol_retrieves(
     proxy: std::net::SocketAddr,
-    pa: RtpPeer,
+    mut pa: RtpPeer,
     alice_media: std::net::SocketAddr,
     music: &[i16],
     retrieve: (&str, &str),
 ) {
     // Parked: the hold music, decoded (the prompts are absent here: silence before it).
-    let heard = heard_after_first_sound(&pa, 1100);
+    let heard = pa.heard_after_first_sound(1100);
     let c = audio::clip_correlation(&heard, music, music.len());
     assert!(c > 0.95, "hold music while parked: correlation {c}");
 
     // Carol dials the orbit: the two hear each other.
-    let pc = RtpPeer::bind();
-    let mut carol = SipPhone::new(proxy, "carol");
-    let ok = carol.invite_with(retrieve.0, &SipPhone::pcmu_offer(pc.addr()), retrieve.1);
-    assert_eq!(ok.status(), 200, "{}", ok.text);
-    let carol_media = ok.sdp_rtp_addr().unwrap();
-    let before = (pa.heard().samples.len(), pc.heard().samples.len());
-    let (mut pa, mut pc) = (pa, pc);
-    let ta = std::thread::spawn(move || {
-        pa.send_audio(alice_media, &audio::tone(1500.0, 1000, 8000.0));
-        pa
-    });
-    let tc = std::thread::spawn(move || {
-        pc.send_audio(carol_media, &audio::tone(500.0, 1000, 8000.0));
-        pc
-    });
-    let (pa, pc) = (ta.join().unwrap(), tc.join().unwrap());
-    assert!(pa.wait_samples(before.0 + 9600, Duration::from_secs(5)));
-    assert!(pc.wait_samples(before.1 + 9600, Duration::from_secs(5)));
-    let alice_hears = audio::tone_seconds(&pa.heard().samples[before.0..], 500.0);
-    let carol_hears = audio::tone_seconds(&pc.heard().samples[before.1..], 1500.0);
-    assert!(
-        alice_hears > 0.8,
-        "alice heard {alice_hears} s of carol's 500 Hz"
-    );
-    assert!(
-        carol_hears > 0.8,
-        "carol heard {carol_hears} s of alice's 1500 Hz"
+    let (mut carol, mut pc, carol_media) =
+        answered_pcmu_call(proxy, "carol", retrieve.0, retrieve.1);
+    assert_talk_both_ways(
+        (&mut pa, alice_media),
+        (&mut pc, carol_media),
+        ["alice", "carol"],
     );
 
     // Carol hangs up: the parked call is ended (the caller checks the BYE arrived).
@@ -477,7 +415,7 @@ fn delayed_offer_to_music_on_hold_offer_in_the_200_answer_in_the_ack() {
     )
     .key("rtp_port", pa.addr().port())
     .run_background();
-    let heard = heard_after_first_sound(&pa, 1100);
+    let heard = pa.heard_after_first_sound(1100);
     let c = audio::clip_correlation(&heard, &music, music.len());
     assert!(
         c > 0.95,

@@ -5,38 +5,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::net::SocketAddr;
-
 use testkit::http::Client;
 use testkit::ports::free_port;
-use testkit::server::{password, with_portal, Options, Server};
+use testkit::server::{other_domain_admin, password, with_portal, Options, Server};
 use testkit::wait::{wait_until, HANG_GUARD};
 
 /// The server binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
-
-fn portal_server(extra: &str) -> (Server, SocketAddr) {
-    with_portal(BIN, extra, Options::default())
-}
-
-fn root(addr: SocketAddr) -> Client {
-    Client::logged_in(addr, "root", "root-pw")
-}
-
-/// Domain other.test with its admin `ops` (password `ops-pw`), who must see nothing of
-/// example.com.
-fn other_domain_admin(server: &Server) {
-    server.cli(&["domain", "add", "other.test"]);
-    server.cli(&[
-        "admin",
-        "add",
-        "ops",
-        "--domain",
-        "other.test",
-        "--password",
-        "ops-pw",
-    ]);
-}
 
 /// Alice registers with digest credentials playing `scenario`.
 fn alice_registers(server: &Server, scenario: &str) -> testkit::sipp::SippResult {
@@ -54,7 +29,7 @@ fn a_disabled_account_is_refused_403_until_enabled_again() {
     alice_registers(&server, "uac-register-auth-expect-200.xml").assert_ok("alice registers");
 
     // The admin disables Alice from her page: her phone is unregistered.
-    let mut c = root(addr);
+    let mut c = Client::root(addr);
     let token = c.token("/users/alice@example.com");
     let long = "x".repeat(201);
     let r = c.post(
@@ -134,9 +109,9 @@ fn a_disabled_account_is_refused_403_until_enabled_again() {
 
 #[test]
 fn a_csv_file_upload_imports_in_the_background_and_reports_each_line() {
-    let (server, addr) = portal_server("");
+    let (server, addr) = with_portal(BIN, "", Options::default());
     other_domain_admin(&server);
-    let mut c = root(addr);
+    let mut c = Client::root(addr);
     let token = c.token("/users");
     let mut csv = String::from("# users\n");
     for i in 0..200 {

@@ -374,19 +374,6 @@ fn the_pages_fit_a_phone_sized_screen() {
     b.screenshot(&shots().join("users-phone.png"));
 }
 
-/// The Prometheus page of the endpoint on `port`.
-fn scrape(port: u16) -> String {
-    use std::io::{Read, Write};
-    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    conn.set_read_timeout(Some(HANG_GUARD)).unwrap();
-    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut page = String::new();
-    conn.read_to_string(&mut page).unwrap();
-    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
-    page
-}
-
 /// The value of metric `name` (its whole name, labels included) on `page`.
 fn metric(page: &str, name: &str) -> u64 {
     page.lines()
@@ -415,7 +402,7 @@ fn an_admin_sets_up_a_gateway_route_and_dial_plan_and_a_call_goes_out() {
     log_in(&b, "root", "wrong");
     log_in(&b, "root", "root-pw");
     assert_eq!(b.path(), "/dashboard");
-    let page = scrape(metrics);
+    let page = testkit::http::metrics_page(metrics);
     assert_eq!(metric(&page, "switchboard_portal_sessions"), 1, "{page}");
     assert_eq!(metric(&page, "switchboard_portal_logins_total"), 1);
     assert_eq!(metric(&page, "switchboard_portal_login_failures_total"), 1);
@@ -577,6 +564,6 @@ fn an_admin_sets_up_a_gateway_route_and_dial_plan_and_a_call_goes_out() {
 
     // Logging out ends the session: the gauge follows.
     b.click("form[action='/logout'] button");
-    let page = scrape(metrics);
+    let page = testkit::http::metrics_page(metrics);
     assert_eq!(metric(&page, "switchboard_portal_sessions"), 0, "{page}");
 }

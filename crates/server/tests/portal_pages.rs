@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use testkit::http::Client;
 use testkit::open;
-use testkit::server::{password, with_portal, Options, Server};
+use testkit::server::{other_domain_admin, password, with_portal, Options, Server};
 use testkit::wait::{wait_until, HANG_GUARD};
 
 /// The server binary under test.
@@ -19,10 +19,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 fn portal_server(extra: &str) -> (Server, SocketAddr) {
     with_portal(BIN, extra, Options::default())
-}
-
-fn root(addr: SocketAddr) -> Client {
-    Client::logged_in(addr, "root", "root-pw")
 }
 
 /// `name`@example.com signed in with their SIP password.
@@ -33,25 +29,10 @@ fn user(addr: SocketAddr, name: &str) -> Client {
     c
 }
 
-/// Domain other.test with its admin `ops` (password `ops-pw`), who must see nothing of
-/// example.com.
-fn other_domain_admin(server: &Server) {
-    server.cli(&["domain", "add", "other.test"]);
-    server.cli(&[
-        "admin",
-        "add",
-        "ops",
-        "--domain",
-        "other.test",
-        "--password",
-        "ops-pw",
-    ]);
-}
-
 #[test]
 fn csv_import_reports_each_bad_line_and_adds_the_good_ones() {
     let (server, addr) = portal_server("");
-    let mut c = root(addr);
+    let mut c = Client::root(addr);
     let token = c.token("/users");
     let csv = "# a comment\n\
                dan@example.com,dan-pw\n\
@@ -99,7 +80,7 @@ fn the_user_list_searches_and_pages() {
             "pw",
         ]);
     }
-    let mut c = root(addr);
+    let mut c = Client::root(addr);
     // example.com: alice amy andy ann bob carol zoe, two a page.
     let p1 = c.get("/users?q=a&domain=example.com");
     assert!(p1.body.contains("alice@example.com") && p1.body.contains("amy@example.com"));
@@ -120,7 +101,7 @@ fn the_user_list_searches_and_pages() {
 #[test]
 fn a_password_reset_is_the_new_sip_password() {
     let (server, addr) = portal_server("");
-    let mut c = root(addr);
+    let mut c = Client::root(addr);
     let token = c.token("/users/bob@example.com");
     let r = c.post(
         "/users/bob@example.com/password",
@@ -175,7 +156,7 @@ fn a_password_reset_is_the_new_sip_password() {
 fn deleting_asks_first_then_deletes() {
     let (server, addr) = portal_server("");
     server.cli(&["alias", "add", "700@example.com", "carol@example.com"]);
-    let mut c = root(addr);
+    let mut c = Client::root(addr);
     let confirm = c.get("/users/carol@example.com/delete");
     assert_eq!(confirm.status, 200);
     assert!(
@@ -293,7 +274,7 @@ fn the_call_history_filters_pages_and_exports_like_the_cli() {
     });
 
     // Newest first, one a page: the busy call, then (older) the answered one.
-    let mut c = root(addr);
+    let mut c = Client::root(addr);
     let p1 = c.get("/calls");
     assert_eq!(p1.status, 200);
     assert!(p1.body.contains("<td class=\"failed\">486"), "{}", p1.body);
@@ -374,7 +355,7 @@ fn click_to_dial_answers_a_bad_number_or_no_phone_next_to_the_field() {
     assert_eq!(alice.post("/me/dial", &[("number", "bob")]).status, 403);
     // No attempt is anyone's to look at by number; staff have no phone to dial from.
     assert_eq!(alice.get("/me/dial/1").status, 404);
-    assert_eq!(root(addr).get("/me/dial").status, 403);
+    assert_eq!(Client::root(addr).get("/me/dial").status, 403);
 }
 
 /// A WAV file of `secs` seconds of a 440 Hz tone, 16 kHz stereo 16-bit.
@@ -490,5 +471,5 @@ fn a_user_sets_their_voicemail_pin_and_uploads_a_greeting() {
         .body
         .contains("You have no mailbox"));
     assert_eq!(carol.get("/me/voicemail/1/audio").status, 404);
-    assert_eq!(root(addr).get("/me/voicemail").status, 403);
+    assert_eq!(Client::root(addr).get("/me/voicemail").status, 403);
 }

@@ -31,8 +31,8 @@
 
 use testkit::digest;
 use testkit::ports::free_port;
-use testkit::server::{password, Options, Server};
-use testkit::sipp::{header, rungs, tag, wait_trace};
+use testkit::server::{Options, Server};
+use testkit::sipp::{header, rungs, tag, wait_trace, BLF_ONE_CALL_RUNGS};
 
 /// The server binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
@@ -46,51 +46,32 @@ fn a_blf_watcher_sees_early_confirmed_terminated_while_two_phones_call() {
         .sipp("bob-uas", "uas-invite-answer-expect-bye.xml", bob_port)
         .uas()
         .spawn();
-    let watcher = server
-        .sipp(
-            "carol-blf",
-            "uac-subscribe-blf-expect-notify.xml",
-            free_port(),
-        )
-        .service("bob")
-        .key("caller", "carol")
-        .credentials("carol", &password("carol"))
-        .run_background();
+    let watcher =
+        digest::carol_watches_bob(&server, "carol-blf", "uac-subscribe-blf-expect-notify.xml")
+            .run_background();
     // The first NOTIFY (idle) is in before alice dials.
     wait_trace(&server, "carol-blf", "state=\"full\"");
-    let alice = server
-        .sipp("alice-call", "uac-invite-auth-expect-200.xml", free_port())
-        .service("bob")
-        .key("caller", "alice")
-        .credentials("alice", &password("alice"))
-        .run();
-    alice.assert_ok("alice's call");
+    let alice = digest::call_bob(&server, "alice");
     let bob = bob.wait();
     bob.assert_ok("bob's phone");
     let carol = watcher.wait();
     carol.assert_ok("carol's BLF key");
     assert_eq!(
         carol.ladder(),
-        rungs(&[
-            "> SUBSCRIBE",
-            "< 407",
-            "> SUBSCRIBE",
-            "< 200", // authenticated
-            "< NOTIFY",
-            "> 200", // full state: idle
-            "< NOTIFY",
-            "> 200", // trying
-            "< NOTIFY",
-            "> 200", // early
-            "< NOTIFY",
-            "> 200", // confirmed
-            "< NOTIFY",
-            "> 200", // terminated
-            "> SUBSCRIBE",
-            "< 200",
-            "< NOTIFY",
-            "> 200", // unsubscribed
-        ])
+        rungs(
+            &[
+                &[
+                    "> SUBSCRIBE",
+                    "< 407",
+                    "> SUBSCRIBE",
+                    "< 200", // authenticated
+                    "< NOTIFY",
+                    "> 200", // full state: idle
+                ],
+                BLF_ONE_CALL_RUNGS,
+            ]
+            .concat()
+        )
     );
 
     let invite = alice.find(true, "INVITE").pop().unwrap();

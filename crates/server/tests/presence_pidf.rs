@@ -24,6 +24,7 @@
 //! (489 with Allow-Events), someone else's presence (403).
 #![allow(clippy::unwrap_used)]
 
+use testkit::digest;
 use testkit::ports::free_port;
 use testkit::server::{password, Options, Server};
 use testkit::sipp::{header, rungs, wait_trace};
@@ -213,18 +214,14 @@ fn bad_publications_get_clear_answers() {
 #[test]
 fn an_expired_dialog_subscription_gets_a_final_notify() {
     let server = Server::start(BIN, options());
-    let r = server
-        .sipp(
-            "carol-blf-short",
-            "uac-subscribe-short-expect-timeout.xml",
-            free_port(),
-        )
-        .service("bob")
-        .key("caller", "carol")
-        .key("event", "dialog")
-        .key("expires", 2)
-        .credentials("carol", &password("carol"))
-        .run();
+    let r = digest::carol_watches_bob(
+        &server,
+        "carol-blf-short",
+        "uac-subscribe-short-expect-timeout.xml",
+    )
+    .key("event", "dialog")
+    .key("expires", 2)
+    .run();
     r.assert_ok("carol's short BLF subscription");
     let n = r.find(false, "NOTIFY");
     assert_eq!(n.len(), 2, "{n:?}");

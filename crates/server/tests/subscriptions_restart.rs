@@ -20,8 +20,8 @@
 
 use testkit::digest;
 use testkit::ports::free_port;
-use testkit::server::{password, Options, Server};
-use testkit::sipp::{header, rungs, tag, wait_trace};
+use testkit::server::{Options, Server};
+use testkit::sipp::{header, rungs, tag, wait_trace, BLF_ONE_CALL_RUNGS};
 
 /// The server binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
@@ -31,16 +31,9 @@ fn a_dialog_subscription_outlives_a_restart() {
     let mut server = Server::start(BIN, Options::digest());
     let bob_port = free_port();
     digest::register(&server, "bob", bob_port);
-    let first = server
-        .sipp(
-            "carol-subscribes",
-            "uac-subscribe-dialog-once.xml",
-            free_port(),
-        )
-        .service("bob")
-        .key("caller", "carol")
-        .credentials("carol", &password("carol"))
-        .run();
+    let first =
+        digest::carol_watches_bob(&server, "carol-subscribes", "uac-subscribe-dialog-once.xml")
+            .run();
     first.assert_ok("carol's first SUBSCRIBE");
     let sent = first.find(true, "SUBSCRIBE").pop().unwrap();
     let call_id = header(&sent, "Call-ID").unwrap().to_string();
@@ -71,36 +64,24 @@ fn a_dialog_subscription_outlives_a_restart() {
         .run_background();
     // The refresh was answered and the full state is in before alice dials.
     wait_trace(&server, "carol-refreshes", "state=\"full\"");
-    let alice = server
-        .sipp("alice-call", "uac-invite-auth-expect-200.xml", free_port())
-        .service("bob")
-        .key("caller", "alice")
-        .credentials("alice", &password("alice"))
-        .run();
-    alice.assert_ok("alice's call after the restart");
+    digest::call_bob(&server, "alice");
     bob.wait().assert_ok("bob's phone");
     let carol = watcher.wait();
     carol.assert_ok("carol's BLF key after the restart");
     assert_eq!(
         carol.ladder(),
-        rungs(&[
-            "> SUBSCRIBE",
-            "< 200", // the refresh, in the dialog from before the restart
-            "< NOTIFY",
-            "> 200", // full state
-            "< NOTIFY",
-            "> 200", // trying
-            "< NOTIFY",
-            "> 200", // early
-            "< NOTIFY",
-            "> 200", // confirmed
-            "< NOTIFY",
-            "> 200", // terminated
-            "> SUBSCRIBE",
-            "< 200",
-            "< NOTIFY",
-            "> 200", // unsubscribed
-        ])
+        rungs(
+            &[
+                &[
+                    "> SUBSCRIBE",
+                    "< 200", // the refresh, in the dialog from before the restart
+                    "< NOTIFY",
+                    "> 200", // full state
+                ],
+                BLF_ONE_CALL_RUNGS,
+            ]
+            .concat()
+        )
     );
     // The same dialog: our NOTIFYs carry carol's Call-ID and tags, CSeqs counting on.
     let notifies = carol.find(false, "NOTIFY");

@@ -206,21 +206,16 @@ impl Drop for MwiPhone {
     }
 }
 
-/// Waits until the phone has heard `ms` of audio after the first sound.
-fn heard_after_first_sound(peer: &RtpPeer, ms: u32) {
-    wait_until("the phone to hear the prompt", HANG_GUARD, || {
-        let h = peer.heard();
-        let first = h.samples.iter().position(|s| s.unsigned_abs() > 200);
-        first.is_some_and(|f| h.samples.len() >= f + (ms * 8) as usize)
-    });
+/// Bob's mailbox as `voicemail list --json` shows it.
+fn bobs_mailbox(server: &Server) -> serde_json::Value {
+    let bob = format!("bob@{DOMAIN}");
+    serde_json::from_str(&server.cli(&["--json", "voicemail", "list", &bob])).unwrap()
 }
 
 /// The one message in bob's mailbox (`voicemail list --json`): checks it is new, from
 /// alice, about 3 s long and holds about 3 s of 1 kHz; returns its file.
 fn the_new_message(server: &Server) -> std::path::PathBuf {
-    let bob = format!("bob@{DOMAIN}");
-    let list: serde_json::Value =
-        serde_json::from_str(&server.cli(&["--json", "voicemail", "list", &bob])).unwrap();
+    let list = bobs_mailbox(server);
     let messages = list["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 1, "{list}");
     let m = &messages[0];
@@ -244,7 +239,6 @@ fn deposit_and_retrieve(away: Away, db: Option<&TempDatabase>) {
     let greeting = write_prompts(prompts.path());
     let server = start_server(prompts.path(), db);
     let proxy = server.socket_addr();
-    let bob = format!("bob@{DOMAIN}");
 
     // 1. Bob's phone subscribes to his mailbox: NOTIFY 0/0 at once.
     let mwi = MwiPhone::subscribe(proxy, "bob");
@@ -270,7 +264,7 @@ fn deposit_and_retrieve(away: Away, db: Option<&TempDatabase>) {
     }
     let media = ok.sdp_rtp_addr().unwrap();
     // The greeting, then the 400 ms beep, then recording starts.
-    heard_after_first_sound(&peer, GREETING_MS + 400 + 100);
+    peer.heard_after_first_sound((GREETING_MS + 400 + 100) as usize);
     let c = audio::clip_correlation(&peer.heard().samples, &greeting, 8 * GREETING_MS as usize);
     assert!(c > 0.95, "alice did not hear the greeting: correlation {c}");
     peer.send_audio(media, &audio::tone(1000.0, 3000, 8000.0));
@@ -289,7 +283,7 @@ fn deposit_and_retrieve(away: Away, db: Option<&TempDatabase>) {
     );
     assert_eq!(ok.status(), 200, "{}", ok.text);
     let media = ok.sdp_rtp_addr().unwrap();
-    heard_after_first_sound(&peer, 150); // "enter your PIN" started
+    peer.heard_after_first_sound(150); // "enter your PIN" started
     for d in ['1', '2', '3', '4', '#'] {
         peer.send_digit(media, d, 101);
     }
@@ -301,8 +295,7 @@ fn deposit_and_retrieve(away: Away, db: Option<&TempDatabase>) {
     mwi.wait_notify(seen, "Voice-Message: 0/0");
     // After the last message: goodbye, and the service hangs up through the proxy.
     assert!(phone.expect_request("BYE", HANG_GUARD).is_some());
-    let list: serde_json::Value =
-        serde_json::from_str(&server.cli(&["--json", "voicemail", "list", &bob])).unwrap();
+    let list = bobs_mailbox(&server);
     assert_eq!(list["messages"].as_array().unwrap().len(), 0, "{list}");
     assert!(!file.exists(), "the message's file is removed");
     let log = server.log_text();
@@ -318,6 +311,14 @@ fn deposit_and_retrieve(away: Away, db: Option<&TempDatabase>) {
     }
 }
 
+/// The whole flow on a new PostgreSQL (`postgres`) or MariaDB database; skipped when that
+/// server is not configured (see `TempDatabase::create`).
+fn on_a_database(postgres: bool, away: Away) {
+    if let Some(db) = TempDatabase::create(postgres) {
+        deposit_and_retrieve(away, Some(&db));
+    }
+}
+
 #[test]
 fn sqlite_busy_call_leaves_a_message_that_bob_hears_and_deletes() {
     deposit_and_retrieve(Away::Busy, None);
@@ -330,34 +331,22 @@ fn sqlite_unavailable_call_leaves_a_message() {
 
 #[test]
 fn mariadb_busy_call_leaves_a_message_that_bob_hears_and_deletes() {
-    let Some(db) = TempDatabase::create(false) else {
-        return;
-    };
-    deposit_and_retrieve(Away::Busy, Some(&db));
+    on_a_database(false, Away::Busy);
 }
 
 #[test]
 fn mariadb_unanswered_call_leaves_a_message() {
-    let Some(db) = TempDatabase::create(false) else {
-        return;
-    };
-    deposit_and_retrieve(Away::NoAnswer, Some(&db));
+    on_a_database(false, Away::NoAnswer);
 }
 
 #[test]
 fn postgres_busy_call_leaves_a_message_that_bob_hears_and_deletes() {
-    let Some(db) = TempDatabase::create(true) else {
-        return;
-    };
-    deposit_and_retrieve(Away::Busy, Some(&db));
+    on_a_database(true, Away::Busy);
 }
 
 #[test]
 fn postgres_unavailable_call_leaves_a_message() {
-    let Some(db) = TempDatabase::create(true) else {
-        return;
-    };
-    deposit_and_retrieve(Away::Unavailable, Some(&db));
+    on_a_database(true, Away::Unavailable);
 }
 
 /// Debian's baresip as alice, through the proxy, calling busy bob: it hears the greeting
@@ -411,9 +400,7 @@ fn baresip_calls_busy_bob_through_the_proxy_and_leaves_its_tone() {
         "baresip did not hear the greeting: correlation {c}\n{}",
         alice.output()
     );
-    let bob = format!("bob@{DOMAIN}");
-    let list: serde_json::Value =
-        serde_json::from_str(&server.cli(&["--json", "voicemail", "list", &bob])).unwrap();
+    let list = bobs_mailbox(&server);
     let messages = list["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 1, "{list}");
     assert_eq!(
@@ -463,8 +450,7 @@ fn baresip_calls_busy_bob_through_the_proxy_and_leaves_its_tone() {
     );
     Baresip::command(control, "sndcode 7");
     mwi.wait_notify(seen, "Messages-Waiting: no");
-    let list: serde_json::Value =
-        serde_json::from_str(&server.cli(&["--json", "voicemail", "list", &bob])).unwrap();
+    let list = bobs_mailbox(&server);
     assert_eq!(list["messages"].as_array().unwrap().len(), 0, "{list}");
     assert!(!file.exists(), "the message's file is removed");
     let log = server.log_text();
@@ -513,7 +499,7 @@ fn sqlite_refusals_through_the_proxy_no_common_codec_and_wrong_pins() {
         );
         assert_eq!(ok.status(), 200, "{}", ok.text);
         let media = ok.sdp_rtp_addr().unwrap();
-        heard_after_first_sound(&peer, 150);
+        peer.heard_after_first_sound(150);
         let digits = if attempt == 0 {
             "9999#9999#9999#"
         } else {

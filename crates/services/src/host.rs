@@ -520,15 +520,7 @@ impl HostLoop {
             session.start(p);
         }
         let media = Arc::new(session);
-        let (sip_tx, sip_rx) = mpsc::channel(32);
-        self.calls.insert(
-            call,
-            CallEntry {
-                sip: sip_tx,
-                media: media.clone(),
-                caps,
-            },
-        );
+        let sip_rx = self.keep_call(call, media.clone(), caps);
         match &request {
             ServiceRequest::Announcement { early: Some(_), .. } => {
                 self.ua
@@ -585,6 +577,19 @@ impl HostLoop {
                 }
             }
         });
+    }
+
+    /// Files a call the host now carries (its media session started) in the calls table;
+    /// returns the receiving end of the call's SIP input, for its [`Call`].
+    pub(super) fn keep_call(
+        &mut self,
+        call: CallHandle,
+        media: Arc<MediaSession>,
+        caps: LocalCapabilities,
+    ) -> mpsc::Receiver<SipInput> {
+        let (sip, sip_rx) = mpsc::channel(32);
+        self.calls.insert(call, CallEntry { sip, media, caps });
+        sip_rx
     }
 
     /// A call's dialog identifiers, as the host sees them.

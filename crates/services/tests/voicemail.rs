@@ -152,19 +152,6 @@ fn expect_hang_up(phone: &SipPhone, limit: Duration, what: &str) {
     );
 }
 
-/// Waits until the phone has heard `ms` of audio after the first sound.
-fn heard_after_first_sound(peer: &RtpPeer, ms: u32) {
-    testkit::wait::wait_until(
-        "the phone to hear the prompt",
-        Duration::from_secs(15),
-        || {
-            let h = peer.heard();
-            let first = h.samples.iter().position(|s| s.unsigned_abs() > 200);
-            first.is_some_and(|f| h.samples.len() >= f + (ms * 8) as usize)
-        },
-    );
-}
-
 /// Calls the deposit URI, checks the greeting, sends `tone_ms` of 1 kHz, hangs up.
 fn deposit(f: &Fixture, tone_ms: u32) {
     let Answered {
@@ -173,7 +160,7 @@ fn deposit(f: &Fixture, tone_ms: u32) {
         rtp,
     } = answered_call(f, "2000", DEPOSIT);
     // The greeting, then the 400 ms beep, then recording starts.
-    heard_after_first_sound(&peer, GREETING_MS + 400 + 100);
+    peer.heard_after_first_sound((GREETING_MS + 400 + 100) as usize);
     let heard = peer.heard().samples;
     let c = audio::clip_correlation(&heard, &f.greeting, 8 * GREETING_MS as usize);
     assert!(
@@ -211,7 +198,7 @@ fn deposit_then_retrieve_with_rfc4733_pin_and_delete() {
         mut peer,
         rtp,
     } = answered_call(&f, "alice", RETRIEVE);
-    heard_after_first_sound(&peer, 150); // "enter your PIN" started
+    peer.heard_after_first_sound(150); // "enter your PIN" started
     send_digits(&mut peer, rtp, "1234#");
     // The message plays after the announcements: wait for 2.5 s of 1 kHz.
     testkit::wait::wait_until(
@@ -386,7 +373,7 @@ fn pin_by_sip_info_then_a_new_greeting_that_callers_hear() {
         mut peer,
         rtp,
     } = answered_call(&f, "alice", RETRIEVE);
-    heard_after_first_sound(&peer, 150);
+    peer.heard_after_first_sound(150);
     // The PIN by SIP INFO (application/dtmf-relay) this time.
     for d in ['1', '2', '3', '4', '#'] {
         let body = format!("Signal={d}\r\nDuration=160\r\n");

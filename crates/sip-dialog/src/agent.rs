@@ -137,6 +137,63 @@ impl UserAgent {
         self.next_handle
     }
 
+    /// The dialog a request outside any dialog (INVITE, REFER, SUBSCRIBE) makes on our
+    /// side, with a new local tag; None once the request is answered 503 (`max_calls`
+    /// calls alive; `Retry-After: 5`) or 400 (no Contact or From tag).
+    pub(crate) fn new_uas_dialog(
+        &mut self,
+        now: Duration,
+        id: TransactionId,
+        req: &SipMessage,
+    ) -> Option<Dialog> {
+        if self.calls.len() >= self.config.max_calls {
+            let b = ResponseBuilder::new(req, 503)
+                .header("Retry-After", format_args!("5"))
+                .to_vec();
+            let _ = self.layer.respond(now, id, Bytes::from(b), 503);
+            return None;
+        }
+        let tag = self.tokens.tag();
+        let first_cseq = (self.tokens.next() & 0x7fff) as u32 + 1;
+        let dialog = Dialog::from_invite(req, &tag, first_cseq);
+        if dialog.is_none() {
+            let b = ResponseBuilder::new(req, 400)
+                .reason("Missing Contact or From tag")
+                .to_vec();
+            let _ = self.layer.respond(now, id, Bytes::from(b), 400);
+        }
+        dialog
+    }
+
+    /// Keeps a confirmed dialog that carries no call of its own (made by a REFER or a
+    /// SUBSCRIBE outside any call, for its NOTIFYs; the last one forgets it); its handle.
+    pub(crate) fn keep_notifier_dialog(
+        &mut self,
+        req: SipMessage,
+        source: SocketAddr,
+        dialog: Dialog,
+    ) -> CallHandle {
+        let call = CallHandle(self.allocate());
+        self.by_dialog
+            .insert((dialog.call_id.clone(), dialog.local_tag.clone()), call);
+        self.calls.insert(
+            call,
+            Call {
+                phase: Phase::Confirmed,
+                invite: req,
+                invite_tx: None,
+                source,
+                dialog,
+                pending_2xx: None,
+                pending_offer: None,
+                reported: true,
+                uac: None,
+                refer_only: true,
+            },
+        );
+        call
+    }
+
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<(SocketAddr, Bytes)> {
         if let Some(t) = self.transmits.pop_front() {

@@ -11,7 +11,6 @@ use sip_message::{error_response, HeaderName, Method, ResponseBuilder, SipMessag
 use sip_transaction::{Reliability, RequestOutcome, ResponseOutcome, TransactionId};
 
 use crate::agent::{Call, Phase, Purpose, UserAgent};
-use crate::dialog::Dialog;
 use crate::dtmf_relay::{parse_dtmf, parse_dtmf_relay};
 use crate::event::{EndReason, OfferKind, UaEvent};
 use crate::ids::CallHandle;
@@ -137,20 +136,7 @@ impl UserAgent {
     }
 
     fn on_invite(&mut self, now: Duration, id: TransactionId, req: SipMessage, source: SocketAddr) {
-        if self.calls.len() >= self.config.max_calls {
-            let b = ResponseBuilder::new(&req, 503)
-                .header("Retry-After", format_args!("5"))
-                .to_vec();
-            let _ = self.layer.respond(now, id, Bytes::from(b), 503);
-            return;
-        }
-        let tag = self.tokens.tag();
-        let first_cseq = (self.tokens.next() & 0x7fff) as u32 + 1;
-        let Some(dialog) = Dialog::from_invite(&req, &tag, first_cseq) else {
-            let b = ResponseBuilder::new(&req, 400)
-                .reason("Missing Contact or From tag")
-                .to_vec();
-            let _ = self.layer.respond(now, id, Bytes::from(b), 400);
+        let Some(dialog) = self.new_uas_dialog(now, id, &req) else {
             return;
         };
         let offer = is_sdp(&req).then(|| req.body().clone());

@@ -15,8 +15,7 @@ use bytes::Bytes;
 use sip_message::{HeaderName, ResponseBuilder, SipMessage};
 use sip_transaction::TransactionId;
 
-use crate::agent::{Call, Phase, UserAgent};
-use crate::dialog::Dialog;
+use crate::agent::UserAgent;
 use crate::event::UaEvent;
 use crate::ids::CallHandle;
 
@@ -52,48 +51,17 @@ impl UserAgent {
                 c
             }
             None => {
-                if self.calls.len() >= self.config.max_calls {
-                    let b = ResponseBuilder::new(&req, 503)
-                        .header("Retry-After", format_args!("5"))
-                        .to_vec();
-                    let _ = self.layer.respond(now, id, Bytes::from(b), 503);
-                    return;
-                }
-                let tag = self.tokens.tag();
-                let first_cseq = (self.tokens.next() & 0x7fff) as u32 + 1;
-                let Some(dialog) = Dialog::from_invite(&req, &tag, first_cseq) else {
-                    let b = ResponseBuilder::new(&req, 400)
-                        .reason("Missing Contact or From tag")
-                        .to_vec();
-                    let _ = self.layer.respond(now, id, Bytes::from(b), 400);
+                let Some(dialog) = self.new_uas_dialog(now, id, &req) else {
                     return;
                 };
                 let mut b = ResponseBuilder::new(&req, 202)
-                    .to_tag(&tag)
+                    .to_tag(&dialog.local_tag)
                     .header("Contact", format_args!("<{}>", self.config.contact));
                 for r in &dialog.route_set {
                     b = b.header("Record-Route", format_args!("{r}"));
                 }
                 let _ = self.layer.respond(now, id, Bytes::from(b.to_vec()), 202);
-                let call = CallHandle(self.allocate());
-                self.by_dialog
-                    .insert((dialog.call_id.clone(), dialog.local_tag.clone()), call);
-                self.calls.insert(
-                    call,
-                    Call {
-                        phase: Phase::Confirmed,
-                        invite: req,
-                        invite_tx: None,
-                        source,
-                        dialog,
-                        pending_2xx: None,
-                        pending_offer: None,
-                        reported: true,
-                        uac: None,
-                        refer_only: true,
-                    },
-                );
-                call
+                self.keep_notifier_dialog(req, source, dialog)
             }
         };
         self.events.push_back(UaEvent::Refer {

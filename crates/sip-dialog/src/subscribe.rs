@@ -14,8 +14,7 @@ use bytes::Bytes;
 use sip_message::{ResponseBuilder, SipMessage};
 use sip_transaction::TransactionId;
 
-use crate::agent::{Call, Phase, UserAgent};
-use crate::dialog::Dialog;
+use crate::agent::UserAgent;
 use crate::event::UaEvent;
 use crate::ids::CallHandle;
 
@@ -38,54 +37,24 @@ impl UserAgent {
                     .to_ascii_lowercase()
             })
             .unwrap_or_default();
-        let refuse = |ua: &mut UserAgent, status: u16, extra: Option<(&str, &str)>| {
-            let mut b = ResponseBuilder::new(&req, status);
-            if let Some((name, value)) = extra {
-                b = b.header(name, format_args!("{value}"));
-            }
-            let _ = ua.layer.respond(now, id, Bytes::from(b.to_vec()), status);
-        };
         if event.is_empty() {
-            refuse(self, 400, None);
+            let b = ResponseBuilder::new(&req, 400).to_vec();
+            let _ = self.layer.respond(now, id, Bytes::from(b), 400);
             return;
         }
-        if self.calls.len() >= self.config.max_calls {
-            refuse(self, 503, Some(("Retry-After", "5")));
-            return;
-        }
-        let tag = self.tokens.tag();
-        let first_cseq = (self.tokens.next() & 0x7fff) as u32 + 1;
-        let Some(dialog) = Dialog::from_invite(&req, &tag, first_cseq) else {
-            refuse(self, 400, None);
+        let Some(dialog) = self.new_uas_dialog(now, id, &req) else {
             return;
         };
         let mut b = ResponseBuilder::new(&req, 200)
-            .to_tag(&tag)
+            .to_tag(&dialog.local_tag)
             .header("Contact", format_args!("<{}>", self.config.contact))
             .header("Expires", format_args!("0"));
         for r in &dialog.route_set {
             b = b.header("Record-Route", format_args!("{r}"));
         }
         let _ = self.layer.respond(now, id, Bytes::from(b.to_vec()), 200);
-        let call = CallHandle(self.allocate());
-        self.by_dialog
-            .insert((dialog.call_id.clone(), dialog.local_tag.clone()), call);
         let request_uri = req.request_uri_str().to_string();
-        self.calls.insert(
-            call,
-            Call {
-                phase: Phase::Confirmed,
-                invite: req,
-                invite_tx: None,
-                source,
-                dialog,
-                pending_2xx: None,
-                pending_offer: None,
-                reported: true,
-                uac: None,
-                refer_only: true,
-            },
-        );
+        let call = self.keep_notifier_dialog(req, source, dialog);
         self.events.push_back(UaEvent::Subscribe {
             call,
             event,

@@ -1,11 +1,12 @@
-//! Instant messages kept for offline users on every backend: SQLite always, MariaDB and
-//! PostgreSQL when `SWITCHBOARD_TEST_MYSQL_URL` / `SWITCHBOARD_TEST_POSTGRES_URL` are set
-//! (`eval "$(scripts/dbs.sh)"`; required with `SWITCHBOARD_REQUIRE_DBS=1`), as in `store.rs`.
+//! Instant messages kept for offline users on every backend (`common::on_sqlite`,
+//! `common::on_server`).
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod common;
 
-use common::{run_then, scratch_database, sub};
+use std::sync::Arc;
+
+use common::{on_server, on_sqlite, sub};
 use model::{AddressOfRecord, ImStore, NewInstantMessage, Store, StoreError};
 use storage::{Backend, SqlStore};
 
@@ -19,7 +20,7 @@ fn im(to: &AddressOfRecord, body: &str, at: u64) -> NewInstantMessage {
     }
 }
 
-async fn exercise(s: &SqlStore) {
+async fn exercise(s: Arc<SqlStore>) {
     s.add_domain("example.com").await.unwrap();
     let bob = AddressOfRecord::new("bob", "example.com");
     let carol = AddressOfRecord::new("carol", "example.com");
@@ -96,26 +97,15 @@ async fn exercise(s: &SqlStore) {
 
 #[tokio::test]
 async fn sqlite_instant_messages() {
-    let s = SqlStore::connect("sqlite::memory:", 1).await.unwrap();
-    exercise(&s).await;
-    s.close().await;
-}
-
-/// [`exercise`] on a new database of the server of `backend`, if under test.
-async fn on_server(backend: Backend) {
-    let Some(db) = scratch_database(backend, "switchboard_im").await else {
-        return;
-    };
-    let s = SqlStore::connect(&db.url, 2).await.unwrap();
-    run_then(s, |s| async move { exercise(&s).await }, db.drop()).await;
+    on_sqlite(exercise).await;
 }
 
 #[tokio::test]
 async fn mariadb_instant_messages() {
-    on_server(Backend::MySql).await;
+    on_server(Backend::MySql, "switchboard_im", exercise).await;
 }
 
 #[tokio::test]
 async fn postgres_instant_messages() {
-    on_server(Backend::Postgres).await;
+    on_server(Backend::Postgres, "switchboard_im", exercise).await;
 }

@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{run_then, scratch_database, sub};
+use std::sync::Arc;
+
+use common::{on_server, on_sqlite, sub};
 use model::{AuditEntry, PortalAccount, PortalRole, PortalStore, Store, StoreError, UserQuery};
 use storage::{Backend, SqlStore};
 
@@ -20,7 +22,7 @@ fn entry(n: u64) -> AuditEntry {
     }
 }
 
-async fn exercise(s: &SqlStore) {
+async fn exercise(s: Arc<SqlStore>) {
     // Accounts.
     assert_eq!(s.portal_account_count().await.unwrap(), 0);
     s.add_domain("example.com").await.unwrap();
@@ -154,25 +156,15 @@ async fn exercise(s: &SqlStore) {
 
 #[tokio::test]
 async fn sqlite_portal() {
-    let s = SqlStore::connect("sqlite::memory:", 1).await.unwrap();
-    exercise(&s).await;
-    s.close().await;
-}
-
-async fn on_server(backend: Backend) {
-    let Some(db) = scratch_database(backend, "switchboard_p").await else {
-        return;
-    };
-    let s = SqlStore::connect(&db.url, 2).await.unwrap();
-    run_then(s, |s| async move { exercise(&s).await }, db.drop()).await;
+    on_sqlite(exercise).await;
 }
 
 #[tokio::test]
 async fn mariadb_portal() {
-    on_server(Backend::MySql).await;
+    on_server(Backend::MySql, "switchboard_p", exercise).await;
 }
 
 #[tokio::test]
 async fn postgres_portal() {
-    on_server(Backend::Postgres).await;
+    on_server(Backend::Postgres, "switchboard_p", exercise).await;
 }

@@ -1,26 +1,21 @@
-//! Presence watcher rules (`presence_rules`, migration 6) on every backend: SQLite always,
-//! MariaDB and PostgreSQL when `SWITCHBOARD_TEST_MYSQL_URL` / `SWITCHBOARD_TEST_POSTGRES_URL`
-//! are set (`eval "$(scripts/dbs.sh)"`; required with `SWITCHBOARD_REQUIRE_DBS=1`), as in `store.rs`.
+//! Presence watcher rules (`presence_rules`, migration 6) on every backend
+//! (`common::on_sqlite`, `common::on_server`).
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod common;
 
-use common::{run_then, scratch_database};
-use model::{AddressOfRecord, PresenceRule, Store, StoreError, Subscriber, WatcherRule};
+use std::sync::Arc;
+
+use common::{on_server, on_sqlite, sub};
+use model::{AddressOfRecord, PresenceRule, Store, StoreError, WatcherRule};
 use storage::{Backend, SqlStore};
 
-async fn exercise(s: &SqlStore) {
+async fn exercise(s: Arc<SqlStore>) {
     s.add_domain("example.com").await.unwrap();
     let [alice, bob, carol] =
         ["alice", "bob", "carol"].map(|u| AddressOfRecord::new(u, "example.com"));
-    for aor in [&alice, &bob, &carol] {
-        s.add_subscriber(&Subscriber {
-            aor: aor.clone(),
-            ha1_md5: "m".into(),
-            ha1_sha256: "s".into(),
-        })
-        .await
-        .unwrap();
+    for user in ["alice", "bob", "carol"] {
+        s.add_subscriber(&sub(user, "example.com")).await.unwrap();
     }
     let rule = |watched: &AddressOfRecord, watcher: &AddressOfRecord, rule| PresenceRule {
         watched: watched.clone(),
@@ -69,26 +64,15 @@ async fn exercise(s: &SqlStore) {
 
 #[tokio::test]
 async fn sqlite_presence_rules() {
-    let s = SqlStore::connect("sqlite::memory:", 1).await.unwrap();
-    exercise(&s).await;
-    s.close().await;
-}
-
-/// [`exercise`] on a new database of the server of `backend`, if under test.
-async fn on_server(backend: Backend) {
-    let Some(db) = scratch_database(backend, "switchboard_pr").await else {
-        return;
-    };
-    let s = SqlStore::connect(&db.url, 2).await.unwrap();
-    run_then(s, |s| async move { exercise(&s).await }, db.drop()).await;
+    on_sqlite(exercise).await;
 }
 
 #[tokio::test]
 async fn mariadb_presence_rules() {
-    on_server(Backend::MySql).await;
+    on_server(Backend::MySql, "switchboard_pr", exercise).await;
 }
 
 #[tokio::test]
 async fn postgres_presence_rules() {
-    on_server(Backend::Postgres).await;
+    on_server(Backend::Postgres, "switchboard_pr", exercise).await;
 }

@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{run_then, scratch_database};
+use std::sync::Arc;
+
+use common::{on_server, on_sqlite};
 use model::{CallRecord, CdrFilter, CdrStore};
 use storage::{Backend, SqlStore};
 
@@ -48,7 +50,9 @@ fn failed() -> CallRecord {
     }
 }
 
-async fn exercise(s: &SqlStore) {
+async fn exercise(store: Arc<SqlStore>) {
+    // A reference, for the `async move` closure below to copy.
+    let s = store.as_ref();
     let open = answered_open();
     s.save_records(&[open.clone(), failed()]).await.unwrap();
     assert_eq!(
@@ -193,26 +197,15 @@ async fn exercise(s: &SqlStore) {
 
 #[tokio::test]
 async fn sqlite_records() {
-    let s = SqlStore::connect("sqlite::memory:", 1).await.unwrap();
-    exercise(&s).await;
-    s.close().await;
-}
-
-/// [`exercise`] on a new database of the server of `backend`, if under test.
-async fn on_server(backend: Backend) {
-    let Some(db) = scratch_database(backend, "switchboard_cdr").await else {
-        return;
-    };
-    let s = SqlStore::connect(&db.url, 2).await.unwrap();
-    run_then(s, |s| async move { exercise(&s).await }, db.drop()).await;
+    on_sqlite(exercise).await;
 }
 
 #[tokio::test]
 async fn mariadb_records() {
-    on_server(Backend::MySql).await;
+    on_server(Backend::MySql, "switchboard_cdr", exercise).await;
 }
 
 #[tokio::test]
 async fn postgres_records() {
-    on_server(Backend::Postgres).await;
+    on_server(Backend::Postgres, "switchboard_cdr", exercise).await;
 }

@@ -1,29 +1,24 @@
-//! Per-user call-service settings (`user_settings`) on every backend: SQLite always,
-//! MariaDB and PostgreSQL when `SWITCHBOARD_TEST_MYSQL_URL` / `SWITCHBOARD_TEST_POSTGRES_URL`
-//! are set (`eval "$(scripts/dbs.sh)"`; required with `SWITCHBOARD_REQUIRE_DBS=1`), as in `store.rs`.
+//! Per-user call-service settings (`user_settings`) on every backend (`common::on_sqlite`,
+//! `common::on_server`).
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod common;
 
-use common::{run_then, scratch_database};
+use std::sync::Arc;
+
+use common::{on_server, on_sqlite, sub};
 use model::{
-    AddressOfRecord, Store, StoreError, Subscriber, UserSettings, FINDME, FORWARD_ALWAYS,
-    FORWARD_NO_ANSWER, SCREEN_INCOMING,
+    AddressOfRecord, Store, StoreError, UserSettings, FINDME, FORWARD_ALWAYS, FORWARD_NO_ANSWER,
+    SCREEN_INCOMING,
 };
 use storage::{Backend, SqlStore};
 
-async fn exercise(s: &SqlStore) {
+async fn exercise(s: Arc<SqlStore>) {
     s.add_domain("example.com").await.unwrap();
     let alice = AddressOfRecord::new("alice", "example.com");
     let bob = AddressOfRecord::new("bob", "example.com");
-    for aor in [&alice, &bob] {
-        s.add_subscriber(&Subscriber {
-            aor: aor.clone(),
-            ha1_md5: "m".into(),
-            ha1_sha256: "s".into(),
-        })
-        .await
-        .unwrap();
+    for user in ["alice", "bob"] {
+        s.add_subscriber(&sub(user, "example.com")).await.unwrap();
     }
     let nobody = AddressOfRecord::new("nobody", "example.com");
     assert!(matches!(
@@ -79,26 +74,15 @@ async fn exercise(s: &SqlStore) {
 
 #[tokio::test]
 async fn sqlite_settings() {
-    let s = SqlStore::connect("sqlite::memory:", 1).await.unwrap();
-    exercise(&s).await;
-    s.close().await;
-}
-
-/// [`exercise`] on a new database of the server of `backend`, if under test.
-async fn on_server(backend: Backend) {
-    let Some(db) = scratch_database(backend, "switchboard_s").await else {
-        return;
-    };
-    let s = SqlStore::connect(&db.url, 2).await.unwrap();
-    run_then(s, |s| async move { exercise(&s).await }, db.drop()).await;
+    on_sqlite(exercise).await;
 }
 
 #[tokio::test]
 async fn mariadb_settings() {
-    on_server(Backend::MySql).await;
+    on_server(Backend::MySql, "switchboard_s", exercise).await;
 }
 
 #[tokio::test]
 async fn postgres_settings() {
-    on_server(Backend::Postgres).await;
+    on_server(Backend::Postgres, "switchboard_s", exercise).await;
 }

@@ -1,11 +1,12 @@
-//! Event subscriptions kept across restarts on every backend: SQLite always, MariaDB and
-//! PostgreSQL when `SWITCHBOARD_TEST_MYSQL_URL` / `SWITCHBOARD_TEST_POSTGRES_URL` are set
-//! (`eval "$(scripts/dbs.sh)"`; required with `SWITCHBOARD_REQUIRE_DBS=1`), as in `store.rs`.
+//! Event subscriptions kept across restarts on every backend (`common::on_sqlite`,
+//! `common::on_server`).
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod common;
 
-use common::{run_then, scratch_database};
+use std::sync::Arc;
+
+use common::{on_server, on_sqlite};
 use model::{AddressOfRecord, StoredSubscription, SubscriptionStore};
 use storage::{Backend, SqlStore};
 
@@ -26,7 +27,7 @@ fn sub(call_id: &str, expires_at: u64, cseq: u32) -> StoredSubscription {
     }
 }
 
-async fn exercise(s: &SqlStore) {
+async fn exercise(s: Arc<SqlStore>) {
     s.save_subscriptions(&[sub("one", 1000, 3), sub("two", 50, 1)])
         .await
         .unwrap();
@@ -50,26 +51,15 @@ async fn exercise(s: &SqlStore) {
 
 #[tokio::test]
 async fn sqlite_subscriptions() {
-    let s = SqlStore::connect("sqlite::memory:", 1).await.unwrap();
-    exercise(&s).await;
-    s.close().await;
-}
-
-/// [`exercise`] on a new database of the server of `backend`, if under test.
-async fn on_server(backend: Backend) {
-    let Some(db) = scratch_database(backend, "switchboard_subs").await else {
-        return;
-    };
-    let s = SqlStore::connect(&db.url, 2).await.unwrap();
-    run_then(s, |s| async move { exercise(&s).await }, db.drop()).await;
+    on_sqlite(exercise).await;
 }
 
 #[tokio::test]
 async fn mariadb_subscriptions() {
-    on_server(Backend::MySql).await;
+    on_server(Backend::MySql, "switchboard_subs", exercise).await;
 }
 
 #[tokio::test]
 async fn postgres_subscriptions() {
-    on_server(Backend::Postgres).await;
+    on_server(Backend::Postgres, "switchboard_subs", exercise).await;
 }

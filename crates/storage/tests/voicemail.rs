@@ -1,11 +1,12 @@
-//! Voicemail mailboxes and messages on every backend: SQLite always, MariaDB and PostgreSQL
-//! when `SWITCHBOARD_TEST_MYSQL_URL` / `SWITCHBOARD_TEST_POSTGRES_URL` are set
-//! (`eval "$(scripts/dbs.sh)"`; required with `SWITCHBOARD_REQUIRE_DBS=1`), as in `store.rs`.
+//! Voicemail mailboxes and messages on every backend (`common::on_sqlite`,
+//! `common::on_server`).
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod common;
 
-use common::{run_then, scratch_database, sub};
+use std::sync::Arc;
+
+use common::{on_server, on_sqlite, sub};
 use model::{
     hash_pin, AddressOfRecord, Mailbox, MessageCounts, MessageStatus, NewMessage, Store,
     StoreError, VoicemailStore,
@@ -32,7 +33,7 @@ fn message(at: u64) -> NewMessage {
     }
 }
 
-async fn exercise(s: &SqlStore) {
+async fn exercise(s: Arc<SqlStore>) {
     s.add_domain("example.com").await.unwrap();
     let alice = AddressOfRecord::new("alice", "example.com");
     let nobody = AddressOfRecord::new("nobody", "example.com");
@@ -129,26 +130,15 @@ async fn exercise(s: &SqlStore) {
 
 #[tokio::test]
 async fn sqlite_voicemail() {
-    let s = SqlStore::connect("sqlite::memory:", 1).await.unwrap();
-    exercise(&s).await;
-    s.close().await;
-}
-
-/// [`exercise`] on a new database of the server of `backend`, if under test.
-async fn on_server(backend: Backend) {
-    let Some(db) = scratch_database(backend, "switchboard_vm").await else {
-        return;
-    };
-    let s = SqlStore::connect(&db.url, 2).await.unwrap();
-    run_then(s, |s| async move { exercise(&s).await }, db.drop()).await;
+    on_sqlite(exercise).await;
 }
 
 #[tokio::test]
 async fn mariadb_voicemail() {
-    on_server(Backend::MySql).await;
+    on_server(Backend::MySql, "switchboard_vm", exercise).await;
 }
 
 #[tokio::test]
 async fn postgres_voicemail() {
-    on_server(Backend::Postgres).await;
+    on_server(Backend::Postgres, "switchboard_vm", exercise).await;
 }

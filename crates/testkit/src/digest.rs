@@ -1,11 +1,12 @@
 //! Flows with digest authentication ([`crate::server::Options::digest`]): a registration
 //! answering its 401, bob's phone answering a call, and alice's call to him answering
-//! its 407 (RFC 3665 §2.1 and §3.1 with credentials).
+//! its 407 (RFC 3665 §2.1 and §3.1 with credentials), carol's phone subscribing to bob's
+//! line.
 
 use crate::location::contacts;
 use crate::ports::free_port;
 use crate::server::{password, Server};
-use crate::sipp::{Background, SippResult};
+use crate::sipp::{Background, Sipp, SippResult};
 use crate::wait::{wait_until, HANG_GUARD};
 
 /// The ladder of a registration with digest authentication (RFC 3665 §2.1):
@@ -68,17 +69,7 @@ pub fn bob_answers(callee_node: &Server, seen_from: &Server) -> Background {
 /// is `bob`: INVITE → 407 → ACK → INVITE with Proxy-Authorization → 100 → 180 → 200 → ACK
 /// → BYE → 200. Returns the caller's run.
 pub fn call_bob_as(caller_node: &Server, caller: &str, bob: Background) -> SippResult {
-    let alice = caller_node
-        .sipp(
-            &format!("{caller}-call"),
-            "uac-invite-auth-expect-200.xml",
-            free_port(),
-        )
-        .service("bob")
-        .key("caller", caller)
-        .credentials("alice", &password("alice"))
-        .run();
-    alice.assert_ok(&format!("{caller}'s authenticated INVITE"));
+    let alice = call_bob(caller_node, caller);
     bob.wait().assert_ok("bob's UAS");
     assert_eq!(
         alice.ladder(),
@@ -89,9 +80,36 @@ pub fn call_bob_as(caller_node: &Server, caller: &str, bob: Background) -> SippR
     alice
 }
 
+/// The caller's side of [`call_bob_as`]: `caller`@example.com calls bob through `node`
+/// with alice's credentials (trace `CALLER-call`); checked to have ended well, its ladder
+/// left to the test (bob's phone may be a watcher's subject, a UAS of the test's own).
+pub fn call_bob(node: &Server, caller: &str) -> SippResult {
+    let alice = node
+        .sipp(
+            &format!("{caller}-call"),
+            "uac-invite-auth-expect-200.xml",
+            free_port(),
+        )
+        .service("bob")
+        .key("caller", caller)
+        .credentials("alice", &password("alice"))
+        .run();
+    alice.assert_ok(&format!("{caller}'s authenticated INVITE"));
+    alice
+}
+
 /// Bob registers on `callee_node`; alice calls him through `caller_node` with digest
 /// authentication ([`bob_answers`], then [`call_bob_as`] alice).
 pub fn authenticated_call(callee_node: &Server, caller_node: &Server) -> SippResult {
     let bob = bob_answers(callee_node, caller_node);
     call_bob_as(caller_node, "alice", bob)
+}
+
+/// Carol's phone subscribing to bob's line through `node` with her credentials: SIPp
+/// `scenario` from a fresh port, trace `name`, for the test to add its keys and run.
+pub fn carol_watches_bob(node: &Server, name: &str, scenario: &str) -> Sipp {
+    node.sipp(name, scenario, free_port())
+        .service("bob")
+        .key("caller", "carol")
+        .credentials("carol", &password("carol"))
 }

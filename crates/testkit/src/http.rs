@@ -198,6 +198,12 @@ impl Client {
         c
     }
 
+    /// A client at `addr` logged in as the portal admin `root` that
+    /// [`crate::server::with_portal`] adds.
+    pub fn root(addr: SocketAddr) -> Client {
+        Client::logged_in(addr, "root", "root-pw")
+    }
+
     /// Logs in through the login form; returns the answer to the POST (303 on success).
     pub fn login(&mut self, name: &str, password: &str) -> Response {
         let form = self.get("/login");

@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use model::{AddressOfRecord, Subscriber};
-use proxy::{AuthConfig, Destination, Proxy, ProxyConfig, StaticDirectory, Transport};
+use proxy::{
+    AuthConfig, Destination, PresenceConfig, Proxy, ProxyConfig, ServicesConfig, StaticDirectory,
+    Transport,
+};
 use registrar::{Location, Registrar, RegistrarConfig};
 use sip_message::{HeaderName, SipMessage};
 
@@ -50,6 +53,18 @@ pub fn config(no_answer: Duration, auth: bool) -> ProxyConfig {
             ..AuthConfig::default()
         },
         ..ProxyConfig::default()
+    }
+}
+
+/// [`config`] (no authentication, a 60 s no-answer timeout) with `presence` as the bounds
+/// and settings of the dialog and presence event packages.
+pub fn config_with_presence(presence: PresenceConfig) -> ProxyConfig {
+    ProxyConfig {
+        services: ServicesConfig {
+            presence,
+            ..ServicesConfig::default()
+        },
+        ..config(Duration::from_secs(60), false)
     }
 }
 

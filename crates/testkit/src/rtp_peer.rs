@@ -96,6 +96,26 @@ impl RtpPeer {
         false
     }
 
+    /// Waits until this phone has heard `ms` of audio after its first sound (a sample above
+    /// 200); returns what it heard from that first sound on.
+    pub fn heard_after_first_sound(&self, ms: usize) -> Vec<i16> {
+        let mut out = Vec::new();
+        crate::wait::wait_until(
+            "the phone to hear the audio",
+            crate::wait::HANG_GUARD,
+            || {
+                let h = self.heard();
+                let first = h.samples.iter().position(|s| s.unsigned_abs() > 200);
+                let ready = first.is_some_and(|f| h.samples.len() >= f + ms * 8);
+                if ready {
+                    out = h.samples[first.unwrap_or(0)..].to_vec();
+                }
+                ready
+            },
+        );
+        out
+    }
+
     /// Sends `samples` as PCMU packets of 20 ms to `to`, paced in real time.
     pub fn send_audio(&mut self, to: SocketAddr, samples: &[i16]) {
         let start = Instant::now();
@@ -170,4 +190,44 @@ impl Drop for RtpPeer {
             let _ = l.join();
         }
     }
+}
+
+/// Two phones bridged in one call talk at once for a second: `a` sends 1500 Hz to `a_to`
+/// while `b` sends 500 Hz to `b_to`. Asserts that each heard more than 0.8 s of the other's
+/// tone and none of its own (a bridge, not an echo); `names` go in the failure messages.
+pub fn assert_talk_both_ways(
+    (a, a_to): (&mut RtpPeer, SocketAddr),
+    (b, b_to): (&mut RtpPeer, SocketAddr),
+    names: [&str; 2],
+) {
+    let before = (a.heard().samples.len(), b.heard().samples.len());
+    std::thread::scope(|s| {
+        s.spawn(|| a.send_audio(a_to, &crate::audio::tone(1500.0, 1000, 8000.0)));
+        s.spawn(|| b.send_audio(b_to, &crate::audio::tone(500.0, 1000, 8000.0)));
+    });
+    assert!(a.wait_samples(before.0 + 9600, Duration::from_secs(5)));
+    assert!(b.wait_samples(before.1 + 9600, Duration::from_secs(5)));
+    let [a_name, b_name] = names;
+    let a_heard = &a.heard().samples[before.0..];
+    let b_heard = &b.heard().samples[before.1..];
+    let a_hears = crate::audio::tone_seconds(a_heard, 500.0);
+    let b_hears = crate::audio::tone_seconds(b_heard, 1500.0);
+    assert!(
+        a_hears > 0.8,
+        "{a_name} heard {a_hears} s of {b_name}'s 500 Hz"
+    );
+    assert!(
+        b_hears > 0.8,
+        "{b_name} heard {b_hears} s of {a_name}'s 1500 Hz"
+    );
+    assert_eq!(
+        crate::audio::tone_seconds(a_heard, 1500.0),
+        0.0,
+        "{a_name} heard itself"
+    );
+    assert_eq!(
+        crate::audio::tone_seconds(b_heard, 500.0),
+        0.0,
+        "{b_name} heard itself"
+    );
 }

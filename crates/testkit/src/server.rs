@@ -426,3 +426,18 @@ pub fn with_portal(bin: &str, portal_extra: &str, options: Options) -> (Server, 
     server.cli(&["admin", "add", "root", "--password", "root-pw"]);
     (server, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
 }
+
+/// Adds domain other.test with its portal admin `ops` (password `ops-pw`), who must see
+/// nothing of example.com.
+pub fn other_domain_admin(server: &Server) {
+    server.cli(&["domain", "add", "other.test"]);
+    server.cli(&[
+        "admin",
+        "add",
+        "ops",
+        "--domain",
+        "other.test",
+        "--password",
+        "ops-pw",
+    ]);
+}

@@ -8,6 +8,8 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
+use crate::rtp_peer::RtpPeer;
+
 /// A SIP message received, as text.
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -355,4 +357,22 @@ impl SipPhone {
         }
         None
     }
+}
+
+/// A call that was answered: `from_user`'s phone through `server` calls `uri` with a PCMU
+/// offer for a new [`RtpPeer`] and extra `headers` (each ending in CRLF; may be empty),
+/// and must get 200. Returns the phone (in the dialog), its RTP peer and the RTP address
+/// the answer names.
+pub fn answered_pcmu_call(
+    server: SocketAddr,
+    from_user: &str,
+    uri: &str,
+    headers: &str,
+) -> (SipPhone, RtpPeer, SocketAddr) {
+    let peer = RtpPeer::bind();
+    let mut phone = SipPhone::new(server, from_user);
+    let ok = phone.invite_with(uri, &SipPhone::pcmu_offer(peer.addr()), headers);
+    assert_eq!(ok.status(), 200, "{}", ok.text);
+    let media = ok.sdp_rtp_addr().unwrap();
+    (phone, peer, media)
 }

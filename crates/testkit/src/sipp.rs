@@ -12,7 +12,9 @@ use std::time::Duration;
 use crate::ports::free_port;
 use crate::server::{Server, DOMAIN};
 use crate::sipp_trace::last_stats;
-pub use crate::sipp_trace::{digest_param, header, headers, rungs, tag, twin_ladder, SippResult};
+pub use crate::sipp_trace::{
+    digest_param, header, headers, rungs, tag, twin_ladder, SippResult, BLF_ONE_CALL_RUNGS,
+};
 use crate::wait::{wait_child, wait_until, HANG_GUARD};
 
 /// `tests/sipp/NAME` at the repository root.

@@ -108,6 +108,25 @@ pub fn rungs(rungs: &[&str]) -> Vec<String> {
     rungs.iter().map(|s| s.to_string()).collect()
 }
 
+/// What a busy-lamp-field key's SIPp (`uac-subscribe-*-expect-notify.xml`, RFC 4235) sees
+/// of one call to the line it watches, after its subscription's first NOTIFY: the dialog
+/// trying, early, confirmed and terminated, then its unsubscribe (`Expires: 0`, 200, the
+/// final NOTIFY); each NOTIFY answered 200.
+pub const BLF_ONE_CALL_RUNGS: &[&str] = &[
+    "< NOTIFY",
+    "> 200", // trying
+    "< NOTIFY",
+    "> 200", // early
+    "< NOTIFY",
+    "> 200", // confirmed
+    "< NOTIFY",
+    "> 200", // terminated
+    "> SUBSCRIBE",
+    "< 200",
+    "< NOTIFY",
+    "> 200", // unsubscribed
+];
+
 /// The ladder of a phone process that also talks over a 3PCC twin socket: a twin command
 /// (a header block starting with its Call-ID) is the rung `twin`.
 pub fn twin_ladder(r: &SippResult) -> Vec<String> {

@@ -322,10 +322,17 @@ pub fn baresip_call(
         !crate::location::contacts(node, "bob").is_empty()
     });
     let mut alice = phone("alice", "a440.wav", false);
-    alice.start(
-        Duration::from_secs(5),
-        &[&format!("/dial sip:bob@{DOMAIN}")],
-    );
+    alice_calls_bob(&mut alice, &bob, Duration::from_secs(5));
+    (alice, bob)
+}
+
+/// Alice's started-later phone dials bob (of the demo domain) and quits after `quit_after`,
+/// hanging up; returns once the call has ended at bob's phone, after checking that alice
+/// saw it established.
+pub fn alice_calls_bob(alice: &mut Baresip, bob: &Baresip, quit_after: Duration) {
+    use crate::server::DOMAIN;
+    use crate::wait::{wait_until, HANG_GUARD};
+    alice.start(quit_after, &[&format!("/dial sip:bob@{DOMAIN}")]);
     alice.wait(HANG_GUARD);
     wait_until("the call to end at bob's phone", HANG_GUARD, || {
         bob.output().contains("terminated")
@@ -335,5 +342,27 @@ pub fn baresip_call(
         "{}",
         alice.output()
     );
-    (alice, bob)
+}
+
+/// What [`baresip_call`]'s phones heard of each other: alice plays 440 Hz and bob 1000 Hz;
+/// each must have heard more than 2 s, mostly the other's tone once the first half second
+/// (the streams starting, maybe silence) is past.
+pub fn assert_heard_each_other(heard_by_bob: &[i16], heard_by_alice: &[i16]) {
+    for (who, heard) in [("bob", heard_by_bob), ("alice", heard_by_alice)] {
+        assert!(
+            heard.len() > 8000 * 2,
+            "{who} heard {} samples",
+            heard.len()
+        );
+    }
+    let share = tone_share(&heard_by_bob[4000..], 440.0, 8000.0);
+    assert!(
+        share > 0.5,
+        "bob did not hear alice's 440 Hz (share {share:.2})"
+    );
+    let share = tone_share(&heard_by_alice[4000..], 1000.0, 8000.0);
+    assert!(
+        share > 0.5,
+        "alice did not hear bob's 1000 Hz (share {share:.2})"
+    );
 }

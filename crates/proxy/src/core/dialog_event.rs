@@ -100,13 +100,7 @@ impl Proxy {
             self.watchers
                 .set_end(&key, now + Duration::from_secs(u64::from(expires)));
             self.answer_subscribe(now, cx.id, req, &cx.source, None, expires);
-            let tell = if expires == 0 {
-                Tell::Final
-            } else {
-                Tell::Full
-            };
-            self.send_notify(now, &key, tell);
-            self.keep_watch(now, &key); // kept_subscriptions.rs
+            self.notify_state_and_keep(now, &key, expires);
             return None;
         }
         let presence = &self.cfg.services.presence;
@@ -179,15 +173,21 @@ impl Proxy {
         }
         tracing::debug!(%watcher, %watched, expires, package = package.as_str(), "subscription");
         self.answer_subscribe(now, cx.id, req, &cx.source, Some(&tag), expires);
-        // RFC 6665 §4.2.1.2: the current state at once (a fetch when Expires is 0).
+        self.notify_state_and_keep(now, &key, expires);
+        None
+    }
+
+    /// After a subscription's 200 (new or refreshed), RFC 6665 §4.2.1.2: its current state at
+    /// once, the final NOTIFY when `expires` is 0 (a fetch, an unsubscribe); then the store's
+    /// copy follows (kept_subscriptions.rs).
+    fn notify_state_and_keep(&mut self, now: Duration, key: &DialogKey, expires: u32) {
         let tell = if expires == 0 {
             Tell::Final
         } else {
             Tell::Full
         };
-        self.send_notify(now, &key, tell);
-        self.keep_watch(now, &key); // kept_subscriptions.rs
-        None
+        self.send_notify(now, key, tell);
+        self.keep_watch(now, key);
     }
 
     /// A call is forwarded (`request_route.rs`): an initial INVITE with a local user on

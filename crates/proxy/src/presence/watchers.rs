@@ -239,7 +239,6 @@ impl Watchers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::destination::Transport;
 
     fn watch(watched: &str, watcher: &str, expires: u64) -> Watch {
         Watch {
@@ -248,11 +247,7 @@ mod tests {
             watcher: AddressOfRecord::new(watcher, "example.com"),
             remote_uri: format!("sip:{watcher}@example.com"),
             contact: "sip:w@192.0.2.1".into(),
-            dest: Destination {
-                transport: Transport::Udp,
-                addr: "192.0.2.1:5060".parse().unwrap_or_else(|_| unreachable!()),
-                conn: None,
-            },
+            dest: crate::destination::test_phone(),
             expires_at: Duration::from_secs(expires),
             cseq: 0,
             version: 0,

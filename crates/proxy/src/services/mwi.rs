@@ -157,18 +157,13 @@ pub(crate) fn is_message_summary(event: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::destination::Transport;
 
     fn sub(aor: &AddressOfRecord, expires: u64) -> Subscription {
         Subscription {
             aor: aor.clone(),
             remote_uri: "sip:alice@example.com".into(),
             contact: "sip:alice@192.0.2.1".into(),
-            dest: Destination {
-                transport: Transport::Udp,
-                addr: "192.0.2.1:5060".parse().unwrap_or_else(|_| unreachable!()),
-                conn: None,
-            },
+            dest: crate::destination::test_phone(),
             expires_at: Duration::from_secs(expires),
             cseq: 0,
         }

@@ -1,7 +1,7 @@
 //! `switchboard gateway ...` and `switchboard route ...`: PSTN gateways and the routes
 //! (least-cost routing) to them (docs/pstn.md).
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use model::PstnStore;
 
 use super::{done, friendly, open, print_json, print_table, publish};
@@ -11,44 +11,10 @@ use crate::config::Config;
 #[derive(Subcommand, Debug)]
 pub enum GatewayCmd {
     /// Add a gateway calls to numbers can leave through.
-    Add {
-        /// Its name (letters, digits, '-', '_', '.').
-        name: String,
-        /// IP:PORT of the gateway.
-        address: String,
-        /// udp (default) or tcp.
-        #[arg(long)]
-        transport: Option<String>,
-        /// Leading digits removed from the number before it is sent.
-        #[arg(long, default_value_t = 0)]
-        strip: u32,
-        /// Digits put in front of the number (after --strip).
-        #[arg(long, default_value = "")]
-        prefix: String,
-        /// Seconds between OPTIONS probes (default 30; 0: never probed).
-        #[arg(long)]
-        probe: Option<u32>,
-    },
+    Add(GatewayArgs),
     /// Change a gateway in place: every field but its name, given as for `add` (its
     /// routes keep it).
-    Set {
-        /// Its name.
-        name: String,
-        /// IP:PORT of the gateway.
-        address: String,
-        /// udp (default) or tcp.
-        #[arg(long)]
-        transport: Option<String>,
-        /// Leading digits removed from the number before it is sent.
-        #[arg(long, default_value_t = 0)]
-        strip: u32,
-        /// Digits put in front of the number (after --strip).
-        #[arg(long, default_value = "")]
-        prefix: String,
-        /// Seconds between OPTIONS probes (default 30; 0: never probed).
-        #[arg(long)]
-        probe: Option<u32>,
-    },
+    Set(GatewayArgs),
     /// Delete a gateway (no route may use it).
     Del {
         /// Its name.
@@ -57,6 +23,41 @@ pub enum GatewayCmd {
     /// List gateways, with their health when a server runs (up/down, failed probes,
     /// the last probe answered, calls).
     List,
+}
+
+/// A gateway's fields, for `gateway add` and `gateway set`.
+#[derive(Args, Debug)]
+pub struct GatewayArgs {
+    /// Its name (letters, digits, '-', '_', '.').
+    pub name: String,
+    /// IP:PORT of the gateway.
+    pub address: String,
+    /// udp (default) or tcp.
+    #[arg(long)]
+    pub transport: Option<String>,
+    /// Leading digits removed from the number before it is sent.
+    #[arg(long, default_value_t = 0)]
+    pub strip: u32,
+    /// Digits put in front of the number (after --strip).
+    #[arg(long, default_value = "")]
+    pub prefix: String,
+    /// Seconds between OPTIONS probes (default 30; 0: never probed).
+    #[arg(long)]
+    pub probe: Option<u32>,
+}
+
+impl GatewayArgs {
+    /// The fields as the admin layer takes them.
+    fn input(&self) -> admin::GatewayInput<'_> {
+        admin::GatewayInput {
+            name: &self.name,
+            address: &self.address,
+            transport: self.transport.as_deref(),
+            strip: self.strip,
+            prefix: &self.prefix,
+            probe_secs: self.probe,
+        }
+    }
 }
 
 /// `switchboard route ...`
@@ -257,51 +258,17 @@ pub async fn trusted(cfg: &Config, cmd: TrustedCmd, json: bool) -> anyhow::Resul
 pub async fn gateway(cfg: &Config, cmd: GatewayCmd, json: bool) -> anyhow::Result<()> {
     let store = open(cfg).await?;
     match cmd {
-        GatewayCmd::Add {
-            name,
-            address,
-            transport,
-            strip,
-            prefix,
-            probe,
-        } => {
-            let input = admin::GatewayInput {
-                name: &name,
-                address: &address,
-                transport: transport.as_deref(),
-                strip,
-                prefix: &prefix,
-                probe_secs: probe,
-            };
-            let added = admin::add_gateway(&store, &input).await?;
+        GatewayCmd::Add(gw) => {
+            let added = admin::add_gateway(&store, &gw.input()).await?;
             publish(cfg, &added.notices).await;
-            done(
-                json,
-                &format!("gateway {name} added ({})", added.result.addr),
-            );
+            let what = format!("gateway {} added ({})", gw.name, added.result.addr);
+            done(json, &what);
         }
-        GatewayCmd::Set {
-            name,
-            address,
-            transport,
-            strip,
-            prefix,
-            probe,
-        } => {
-            let input = admin::GatewayInput {
-                name: &name,
-                address: &address,
-                transport: transport.as_deref(),
-                strip,
-                prefix: &prefix,
-                probe_secs: probe,
-            };
-            let set = admin::update_gateway(&store, &input).await?;
+        GatewayCmd::Set(gw) => {
+            let set = admin::update_gateway(&store, &gw.input()).await?;
             publish(cfg, &set.notices).await;
-            done(
-                json,
-                &format!("gateway {name} changed ({})", set.result.addr),
-            );
+            let what = format!("gateway {} changed ({})", gw.name, set.result.addr);
+            done(json, &what);
         }
         GatewayCmd::Del { name } => {
             let gone = admin::delete_gateway(&store, &name).await?;

@@ -17,7 +17,7 @@ use sdp::{accept_answer, offer, LocalCapabilities, SessionDescription};
 use sip_dialog::{CallHandle, EndReason, OutgoingCall};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{CallEntry, HostLoop};
+use super::HostLoop;
 use crate::call::{Call, HostCommand, Placement};
 
 /// A call placed, not answered yet.
@@ -120,15 +120,7 @@ impl HostLoop {
         }
         r.media.start(StreamParams::from_negotiated(&stream));
         let media = Arc::new(r.media);
-        let (sip_tx, sip_rx) = mpsc::channel(32);
-        self.calls.insert(
-            call,
-            CallEntry {
-                sip: sip_tx,
-                media: media.clone(),
-                caps: r.caps,
-            },
-        );
+        let sip_rx = self.keep_call(call, media.clone(), r.caps);
         self.counters.answered.fetch_add(1, Ordering::Relaxed);
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
         tracing::info!(call = call.get(), uri = %r.uri, "placed call answered");

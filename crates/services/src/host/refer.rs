@@ -19,7 +19,7 @@ use sip_dialog::CallHandle;
 use tokio::sync::oneshot;
 
 use super::HostLoop;
-use crate::call::{HostCommand, Placement};
+use crate::call::{Call, HostCommand, Placement};
 use crate::park;
 use crate::request_uri::ServiceRequest;
 
@@ -105,16 +105,7 @@ impl HostLoop {
             .and_then(|v| sip_message::NameAddr::parse(v).ok())
             .map(|n| n.uri.raw.to_string());
         tracing::info!(call = call.get(), %target, replaces = ?replaces, orbit, "parking by REFER (RFC 5359 §2.15)");
-        let (tx, rx) = oneshot::channel();
-        self.place(
-            Placement {
-                uri: target.clone(),
-                display: format!("Park {orbit}"),
-                headers,
-                ring: park::RING_BACK,
-            },
-            tx,
-        );
+        let rx = self.place_referred(&target, format!("Park {orbit}"), headers);
         let commands = self.cmd_tx.clone();
         let ctx = self.ctx.clone();
         tokio::spawn(async move {
@@ -141,6 +132,28 @@ impl HostLoop {
 }
 
 impl HostLoop {
+    /// Places the call a REFER asks for: to `target`, from `display`, with `headers` (each
+    /// ending in CRLF) in its INVITE. The answered call, or the failure's status, comes on
+    /// the receiver.
+    fn place_referred(
+        &mut self,
+        target: &str,
+        display: String,
+        headers: String,
+    ) -> oneshot::Receiver<Result<Call, u16>> {
+        let (tx, rx) = oneshot::channel();
+        self.place(
+            Placement {
+                uri: target.to_string(),
+                display,
+                headers,
+                ring: park::RING_BACK,
+            },
+            tx,
+        );
+        rx
+    }
+
     /// The conference bridge dials `refer_to` out for `room` (a participant's REFER).
     fn dial_out(
         &mut self,
@@ -166,16 +179,7 @@ impl HostLoop {
             .map(|b| format!("Referred-By: {b}\r\n"))
             .unwrap_or_default();
         tracing::info!(call = call.get(), %target, %room, "conference bridge dialling out (RFC 5359 §2.10)");
-        let (tx, rx) = oneshot::channel();
-        self.place(
-            Placement {
-                uri: target.clone(),
-                display: format!("Conference {name}"),
-                headers,
-                ring: park::RING_BACK,
-            },
-            tx,
-        );
+        let rx = self.place_referred(&target, format!("Conference {name}"), headers);
         let commands = self.cmd_tx.clone();
         let ctx = self.ctx.clone();
         tokio::spawn(async move {

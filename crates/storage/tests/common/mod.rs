@@ -96,6 +96,30 @@ impl Scratch {
     }
 }
 
+/// `exercise` on a new in-memory SQLite store.
+pub async fn on_sqlite<F, Fut>(exercise: F)
+where
+    F: FnOnce(Arc<SqlStore>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let s = SqlStore::connect("sqlite::memory:", 1).await.unwrap();
+    run_then(s, exercise, async {}).await;
+}
+
+/// `exercise` on a new database (named `prefix_...`) of the server of `backend`, if that
+/// server is under test; the database is dropped after, whether `exercise` passed or not.
+pub async fn on_server<F, Fut>(backend: Backend, prefix: &str, exercise: F)
+where
+    F: FnOnce(Arc<SqlStore>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(db) = scratch_database(backend, prefix).await else {
+        return;
+    };
+    let s = SqlStore::connect(&db.url, 2).await.unwrap();
+    run_then(s, exercise, db.drop()).await;
+}
+
 /// Runs `test` on `store`, then closes it and runs `cleanup` even when `test` panicked.
 pub async fn run_then<F, Fut>(store: SqlStore, test: F, cleanup: impl Future<Output = ()>)
 where
