@@ -1,0 +1,233 @@
+//! Bench: N concurrent RTP streams through a media relay, driven through `dyn MediaRelay`
+//! (offer, answer, delete per call), as the proxy drives it. Each stream is a call: a
+//! caller phone sends one 172-byte RTP packet every 20 ms to the relay's port for it, and
+//! a callee phone times the arrival of every packet the relay forwards. The phones run in
+//! a second process pinned to the other core (`phones.rs`); the relay runs alone on its
+//! core (`RELAY_CPU`, default 0; the phones' is `PHONE_CPU`, default 1; `PIN=0` pins
+//! nothing).
+//!
+//! The relays, by `RELAY`:
+//! - `embedded` (default): the embedded relay, in this process, with `RELAY_THREADS`
+//!   data-plane threads (default 1);
+//! - `rtpengine`: Sipwise rtpengine (Debian's `rtpengine-daemon`), started here in the
+//!   foreground in userspace mode (`--table=-1`) on 127.0.0.1 with `--num-threads` =
+//!   `RELAY_THREADS` and a port range of its own, driven by the `ng` client;
+//! - `both`: the two, one after the other at each stream count.
+//!
+//! Prints, per relay and stream count: the relay process's CPU (user + system, all its
+//! threads, from /proc/PID/stat) as a share of a core and per forwarded packet (the
+//! packets the callee phones received in the same window), and the forwarding pacing: the
+//! inter-arrival interval at the callee by the kernel's receive timestamps, p50/p99/max,
+//! with the packets received against those sent and the sequence gaps.
+//! `bench/relay.sh` runs it in release mode; `BENCH_SECS` (default 10) per run.
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
+
+mod phones;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use phones::{env_usize, PhoneProcess};
+use relay::embedded::{EmbeddedConfig, EmbeddedRelay};
+use relay::rtpengine::{RtpEngine, RtpEngineConfig};
+use relay::{CallKey, MediaRelay, Profile, RelayRequest};
+
+const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// rtpengine, running in the foreground; killed on drop.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The relay under test and the process whose CPU is its (None: this one).
+fn make_relay(
+    rt: &tokio::runtime::Runtime,
+    kind: &str,
+    ports: (u16, u16),
+    threads: usize,
+) -> (Box<dyn MediaRelay>, Option<Daemon>) {
+    match kind {
+        "embedded" => {
+            let relay = EmbeddedRelay::start(EmbeddedConfig {
+                bind_address: LO,
+                advertised_address: LO,
+                first_port: ports.0,
+                last_port: ports.1,
+                timeout: Duration::from_secs(60),
+                threads,
+            })
+            .unwrap();
+            (Box::new(relay), None)
+        }
+        "rtpengine" => {
+            let ng = SocketAddr::new(
+                LO,
+                UdpSocket::bind((LO, 0))
+                    .unwrap()
+                    .local_addr()
+                    .unwrap()
+                    .port(),
+            );
+            let daemon = Daemon(
+                Command::new("rtpengine")
+                    .args(["--config-file=none", "--foreground", "--log-stderr"])
+                    .args(["--log-level=4", "--table=-1", "--interface=127.0.0.1"])
+                    .arg(format!("--listen-ng={ng}"))
+                    .arg(format!("--port-min={}", ports.0))
+                    .arg(format!("--port-max={}", ports.1))
+                    .arg(format!("--num-threads={threads}"))
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .expect("rtpengine (apt-get install rtpengine-daemon)"),
+            );
+            let client = rt
+                .block_on(RtpEngine::connect(RtpEngineConfig::new(ng)))
+                .unwrap();
+            // Ready when it answers (the client resends for 3 s).
+            rt.block_on(client.ping())
+                .expect("rtpengine answers a ping");
+            (Box::new(client), Some(daemon))
+        }
+        other => {
+            eprintln!("RELAY={other}: embedded, rtpengine or both");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// A process's CPU time so far (user + system of all its threads), in seconds.
+fn process_cpu_secs(pid: Option<u32>) -> f64 {
+    let path = pid.map_or("/proc/self/stat".to_string(), |p| format!("/proc/{p}/stat"));
+    let stat = std::fs::read_to_string(path).unwrap();
+    // Fields after the command's closing parenthesis: state is [0], utime [11], stime [12].
+    let f: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
+    ticks / 100.0 // USER_HZ on Linux
+}
+
+fn sdp(port: u16) -> String {
+    format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+    )
+}
+
+fn media_port(sdp: &str) -> u16 {
+    sdp.lines()
+        .find_map(|l| l.strip_prefix("m=audio "))
+        .and_then(|r| r.split(' ').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap()
+}
+
+fn call(i: usize) -> CallKey {
+    CallKey {
+        call_id: format!("bench-{i}"),
+        from_tag: "a".into(),
+    }
+}
+
+fn run(rt: &tokio::runtime::Runtime, kind: &str, streams: usize, secs: u64, base_port: u16) {
+    let threads = env_usize("RELAY_THREADS", 1);
+    let ports = (base_port, base_port + 4 * streams as u16 + 100);
+    let (relay, daemon) = make_relay(rt, kind, ports, threads);
+    let mut phones = PhoneProcess::spawn(streams);
+    // Each call as the proxy makes it: the caller's SDP offered, the callee's answered;
+    // the caller phone then sends to the relay's port in the answer.
+    let mut targets = Vec::with_capacity(streams);
+    for i in 0..streams {
+        let p = i / phones::STREAMS_PER_PHONE;
+        let req = |sdp: String, to_tag: Option<&str>, from: SocketAddr| RelayRequest {
+            call: call(i),
+            to_tag: to_tag.map(Into::into),
+            sdp,
+            signalled_from: from,
+            receiver: Profile::Rtp,
+        };
+        let (caller, callee) = (phones.callers[p], phones.callees[p]);
+        rt.block_on(relay.offer(req(sdp(caller.port()), None, caller)))
+            .unwrap();
+        let to_caller = rt
+            .block_on(relay.answer(req(sdp(callee.port()), Some("b"), callee)))
+            .unwrap();
+        targets.push(media_port(&to_caller));
+    }
+    let pid = daemon.as_ref().map(|d| d.0.id());
+    phones.start(&targets, secs);
+    let (cpu0, t0) = (process_cpu_secs(pid), Instant::now());
+    phones.wait_closed();
+    let (cpu, wall) = (process_cpu_secs(pid) - cpu0, t0.elapsed().as_secs_f64());
+    let f = phones.result();
+    let [p50, p99, max] = f.interval;
+    println!(
+        "{kind:>9} {streams:>5} streams: relay CPU {:5.1}% of a core, {:5.2} µs per forwarded packet ({} forwarded); \
+         interval at the receiver (kernel timestamps) ms p50 {p50:.2} p99 {p99:.2} max {max:.2}; \
+         received {:.1}% of expected ({} sequence gaps); load average {}",
+        100.0 * cpu / wall,
+        if f.packets > 0 { 1e6 * cpu / f.packets as f64 } else { 0.0 },
+        f.packets,
+        100.0 * f.packets as f64 / (streams as f64 * wall * 50.0),
+        f.gaps,
+        load_average(),
+    );
+    for i in 0..streams {
+        let _ = rt.block_on(relay.delete(call(i)));
+    }
+    drop(relay);
+    drop(daemon);
+}
+
+/// The 1-minute load average (the machine's state during the run).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split(' ')
+        .next()
+        .unwrap_or("?")
+        .to_string()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--phones") {
+        phones::child_main(args[1].parse().unwrap());
+        return;
+    }
+    phones::own_session();
+    // The relay's core: this process's threads and the rtpengine it starts.
+    phones::pin_to(env_usize("RELAY_CPU", 0));
+    let secs = env_usize("BENCH_SECS", 10) as u64;
+    let counts: Vec<usize> = if args.is_empty() {
+        vec![100, 500, 1000]
+    } else {
+        args.iter().map(|a| a.parse().unwrap()).collect()
+    };
+    let kinds: &[&str] = match std::env::var("RELAY").as_deref().unwrap_or("embedded") {
+        "both" => &["embedded", "rtpengine"],
+        "rtpengine" => &["rtpengine"],
+        "embedded" => &["embedded"],
+        other => {
+            eprintln!("RELAY={other}: embedded, rtpengine or both");
+            std::process::exit(2);
+        }
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut run_no = 0u16;
+    for n in counts {
+        for kind in kinds {
+            // A fresh port range per run: the last run's ports may linger a moment.
+            run(&rt, kind, n, secs, 20000 + (run_no % 8) * 5000);
+            run_no += 1;
+        }
+    }
+}
