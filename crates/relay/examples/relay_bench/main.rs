@@ -18,7 +18,8 @@
 //! threads, from /proc/PID/stat) as a share of a core and per forwarded packet (the
 //! packets the callee phones received in the same window), and the forwarding pacing: the
 //! inter-arrival interval at the callee by the kernel's receive timestamps, p50/p99/max,
-//! with the packets received against those sent and the sequence gaps.
+//! with the packets received against those sent and the sequence gaps; and how late the
+//! caller phones sent their 20 ms bursts (the intervals inherit the phones' own lateness).
 //! `bench/relay.sh` runs it in release mode; `BENCH_SECS` (default 10) per run.
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
@@ -166,10 +167,13 @@ fn run(rt: &tokio::runtime::Runtime, kind: &str, streams: usize, secs: u64, base
     let (cpu, wall) = (process_cpu_secs(pid) - cpu0, t0.elapsed().as_secs_f64());
     let f = phones.result();
     let [p50, p99, max] = f.interval;
+    let [lag50, lag99, lagmax] = f.sender_lag;
     println!(
         "{kind:>9} {streams:>5} streams: relay CPU {:5.1}% of a core, {:5.2} µs per forwarded packet ({} forwarded); \
          interval at the receiver (kernel timestamps) ms p50 {p50:.2} p99 {p99:.2} max {max:.2}; \
-         received {:.1}% of expected ({} sequence gaps); load average {}",
+         received {:.1}% of expected ({} sequence gaps); \
+         callers' 20 ms bursts sent after their due time ms p50 {lag50:.2} p99 {lag99:.2} max {lagmax:.2}; \
+         load average {}",
         100.0 * cpu / wall,
         if f.packets > 0 { 1e6 * cpu / f.packets as f64 } else { 0.0 },
         f.packets,

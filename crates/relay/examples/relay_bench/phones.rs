@@ -16,8 +16,9 @@
 //! `callers ADDR...` and `callees ADDR...`; the parent sends `target PHONE PORT` per stream
 //! (the relay's port the caller phone `PHONE` sends that stream to), then `go SECS`; the
 //! child says `window` when its measuring window opens (after a second of warm-up),
-//! `closed` when it closes, then `result PACKETS GAPS P50 P99 MAX` (the packets received
-//! in the window, the sequence gaps, the inter-arrival interval in ms).
+//! `closed` when it closes, then `result PACKETS GAPS P50 P99 MAX LAG50 LAG99 LAGMAX` (the
+//! packets received in the window, the sequence gaps, the inter-arrival interval in ms,
+//! and how long after its due time each 20 ms burst of the callers was sent, in ms).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, IoSliceMut, Write};
@@ -70,6 +71,9 @@ pub struct Figures {
     pub gaps: usize,
     /// Inter-arrival interval at the callee, by kernel timestamps, ms: p50, p99, max.
     pub interval: [f64; 3],
+    /// How long after its due time each 20 ms burst of the callers' packets was all sent,
+    /// ms: p50, p99, max (the phones' own lateness, which the intervals inherit).
+    pub sender_lag: [f64; 3],
 }
 
 /// The phone process, seen from the relay's.
@@ -132,14 +136,12 @@ impl PhoneProcess {
         let line = read_line(&mut self.stdout);
         let _ = self.child.wait();
         let f: Vec<&str> = line.strip_prefix("result ").unwrap().split(' ').collect();
+        let ms = |i: usize| -> f64 { f[i].parse().unwrap() };
         Figures {
             packets: f[0].parse().unwrap(),
             gaps: f[1].parse().unwrap(),
-            interval: [
-                f[2].parse().unwrap(),
-                f[3].parse().unwrap(),
-                f[4].parse().unwrap(),
-            ],
+            interval: [ms(2), ms(3), ms(4)],
+            sender_lag: [ms(5), ms(6), ms(7)],
         }
     }
 }
@@ -215,12 +217,24 @@ pub fn child_main(phones: usize) {
     let t1 = Instant::now();
     println!("closed");
     stop.store(true, Ordering::Relaxed);
-    sender.join().unwrap();
+    let bursts = sender.join().unwrap();
     for t in readers {
         t.join().unwrap();
     }
     let arrivals = arrivals.lock().unwrap();
-    println!("result {}", figures(&arrivals, t0, t1));
+    let mut lag: Vec<f64> = bursts
+        .iter()
+        .filter(|(due, _)| *due >= t0 && *due <= t1)
+        .map(|b| b.1)
+        .collect();
+    lag.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "result {} {:.3} {:.3} {:.3}",
+        figures(&arrivals, t0, t1),
+        percentile(&lag, 0.5),
+        percentile(&lag, 0.99),
+        lag.last().copied().unwrap_or(0.0)
+    );
 }
 
 /// One callee phone's reader.
@@ -271,12 +285,18 @@ fn read_phone(sock: UdpSocket, stop: Arc<AtomicBool>, arrivals: Arc<Mutex<Arriva
 }
 
 /// The callers' packets: one thread, 20 ms absolute deadlines, stream `i` as SSRC `i + 1`.
-fn send_streams(callers: Vec<UdpSocket>, targets: Vec<(usize, SocketAddr)>, stop: Arc<AtomicBool>) {
+/// Returns each burst's due time and how late (ms) its last packet was sent.
+fn send_streams(
+    callers: Vec<UdpSocket>,
+    targets: Vec<(usize, SocketAddr)>,
+    stop: Arc<AtomicBool>,
+) -> Vec<(Instant, f64)> {
     let mut packet = [0xFFu8; 172]; // 12 bytes of header, 160 of PCMU silence
     packet[0] = 0x80; // RTP version 2
     packet[1] = 0; // PCMU
     let start = Instant::now();
     let mut k: u32 = 0;
+    let mut bursts = Vec::with_capacity(64 * 1024);
     while !stop.load(Ordering::Relaxed) {
         let due = start + Duration::from_millis(20 * u64::from(k));
         let now = Instant::now();
@@ -289,8 +309,10 @@ fn send_streams(callers: Vec<UdpSocket>, targets: Vec<(usize, SocketAddr)>, stop
             packet[8..12].copy_from_slice(&(i as u32 + 1).to_be_bytes());
             let _ = callers[*phone].send_to(&packet, to);
         }
+        bursts.push((due, due.elapsed().as_secs_f64() * 1000.0));
         k += 1;
     }
+    bursts
 }
 
 /// The packets the readers got between `t0` and `t1`, the sequence gaps among them and
