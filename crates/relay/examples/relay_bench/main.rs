@@ -103,14 +103,14 @@ fn make_relay(
     }
 }
 
-/// A process's CPU time so far (user + system of all its threads), in seconds.
-fn process_cpu_secs(pid: Option<u32>) -> f64 {
+/// A process's CPU time so far (user and system, all its threads), in seconds.
+fn process_cpu_secs(pid: Option<u32>) -> (f64, f64) {
     let path = pid.map_or("/proc/self/stat".to_string(), |p| format!("/proc/{p}/stat"));
     let stat = std::fs::read_to_string(path).unwrap();
     // Fields after the command's closing parenthesis: state is [0], utime [11], stime [12].
     let f: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
-    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
-    ticks / 100.0 // USER_HZ on Linux
+    let secs = |i: usize| f[i].parse::<f64>().unwrap() / 100.0; // USER_HZ on Linux
+    (secs(11), secs(12))
 }
 
 fn sdp(port: u16) -> String {
@@ -164,17 +164,20 @@ fn run(rt: &tokio::runtime::Runtime, kind: &str, streams: usize, secs: u64, base
     phones.start(&targets, secs);
     let (cpu0, t0) = (process_cpu_secs(pid), Instant::now());
     phones.wait_closed();
-    let (cpu, wall) = (process_cpu_secs(pid) - cpu0, t0.elapsed().as_secs_f64());
+    let (cpu1, wall) = (process_cpu_secs(pid), t0.elapsed().as_secs_f64());
+    let (user, system) = (cpu1.0 - cpu0.0, cpu1.1 - cpu0.1);
+    let cpu = user + system;
     let f = phones.result();
     let [p50, p99, max] = f.interval;
     let [lag50, lag99, lagmax] = f.sender_lag;
     println!(
-        "{kind:>9} {streams:>5} streams: relay CPU {:5.1}% of a core, {:5.2} µs per forwarded packet ({} forwarded); \
+        "{kind:>9} {streams:>5} streams: relay CPU {:5.1}% of a core ({:.0}% of it system), {:5.2} µs per forwarded packet ({} forwarded); \
          interval at the receiver (kernel timestamps) ms p50 {p50:.2} p99 {p99:.2} max {max:.2}; \
          received {:.1}% of expected ({} sequence gaps); \
          callers' 20 ms bursts sent after their due time ms p50 {lag50:.2} p99 {lag99:.2} max {lagmax:.2}; \
          load average {}",
         100.0 * cpu / wall,
+        100.0 * system / cpu.max(f64::MIN_POSITIVE),
         if f.packets > 0 { 1e6 * cpu / f.packets as f64 } else { 0.0 },
         f.packets,
         100.0 * f.packets as f64 / (streams as f64 * wall * 50.0),
