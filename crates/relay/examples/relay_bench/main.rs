@@ -2,9 +2,9 @@
 //! (offer, answer, delete per call), as the proxy drives it. Each stream is a call: a
 //! caller phone sends one 172-byte RTP packet every 20 ms to the relay's port for it, and
 //! a callee phone times the arrival of every packet the relay forwards. The phones run in
-//! a second process pinned to the other core (`phones.rs`); the relay runs alone on its
-//! core (`RELAY_CPU`, default 0; the phones' is `PHONE_CPU`, default 1; `PIN=0` pins
-//! nothing).
+//! a second process pinned to the other core (`phones.rs`), so the relay's core runs no
+//! bench thread; the relay is pinned to `RELAY_CPU` (default 0; the phones' is
+//! `PHONE_CPU`, default 1; `PIN=0` pins nothing).
 //!
 //! The relays, by `RELAY`:
 //! - `embedded` (default): the embedded relay, in this process, with `RELAY_THREADS`
@@ -15,10 +15,10 @@
 //! - `both`: the two, one after the other at each stream count.
 //!
 //! Prints, per relay and stream count: the relay process's CPU (user + system, all its
-//! threads, from /proc/PID/stat) as a share of a core and per forwarded packet (the
+//! threads, from /proc/PID/stat, and the system share of it) as a share of a core and per forwarded packet (the
 //! packets the callee phones received in the same window), and the forwarding pacing: the
 //! inter-arrival interval at the callee by the kernel's receive timestamps, p50/p99/max,
-//! with the packets received against those sent and the sequence gaps; and how late the
+//! with the packets received against those expected and the sequence gaps; and how late the
 //! caller phones sent their 20 ms bursts (the intervals inherit the phones' own lateness).
 //! `bench/relay.sh` runs it in release mode; `BENCH_SECS` (default 10) per run.
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
