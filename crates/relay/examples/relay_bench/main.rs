@@ -19,7 +19,9 @@
 //! packets the callee phones received in the same window), and the forwarding pacing: the
 //! inter-arrival interval at the callee by the kernel's receive timestamps, p50/p99/max,
 //! with the packets received against those expected and the sequence gaps; and how late the
-//! caller phones sent their 20 ms bursts (the intervals inherit the phones' own lateness).
+//! caller phones sent their packets (the intervals inherit the phones' own lateness). The
+//! callers spread their streams over each 20 ms in `SLOTS` slots (default 20: 1 ms each;
+//! `SLOTS=1` sends all streams in one burst).
 //! `bench/relay.sh` runs it in release mode; `BENCH_SECS` (default 10) per run.
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
@@ -174,7 +176,7 @@ fn run(rt: &tokio::runtime::Runtime, kind: &str, streams: usize, secs: u64, base
         "{kind:>9} {streams:>5} streams: relay CPU {:5.1}% of a core ({:.0}% of it system), {:5.2} µs per forwarded packet ({} forwarded); \
          interval at the receiver (kernel timestamps) ms p50 {p50:.2} p99 {p99:.2} max {max:.2}; \
          received {:.1}% of expected ({} sequence gaps); \
-         callers' 20 ms bursts sent after their due time ms p50 {lag50:.2} p99 {lag99:.2} max {lagmax:.2}; \
+         callers' sends after their due time ms p50 {lag50:.2} p99 {lag99:.2} max {lagmax:.2}; \
          load average {}",
         100.0 * cpu / wall,
         100.0 * system / cpu.max(f64::MIN_POSITIVE),

@@ -7,10 +7,10 @@
 //!
 //! N caller and N callee phones are UDP sockets on loopback, each carrying up to
 //! [`STREAMS_PER_PHONE`] streams (told apart by SSRC). One thread sends one 172-byte RTP
-//! packet per stream every 20 ms (absolute deadlines); one reader thread per callee phone
-//! keeps each packet's sequence number, its kernel receive timestamp (`SO_TIMESTAMPNS`:
-//! when the packet reached the socket, which on loopback is when the relay sent it) and
-//! when the reader got it.
+//! packet per stream every 20 ms (absolute deadlines, the streams spread over the 20 ms
+//! in `SLOTS` slots); one reader thread per callee phone keeps each packet's sequence
+//! number, its kernel receive timestamp (`SO_TIMESTAMPNS`: when the packet reached the
+//! socket, which on loopback is when the relay sent it) and when the reader got it.
 //!
 //! Parent and child talk in lines on the child's stdin/stdout: the child says
 //! `callers ADDR...` and `callees ADDR...`; the parent sends `target PHONE PORT` per stream
@@ -18,7 +18,7 @@
 //! child says `window` when its measuring window opens (after a second of warm-up),
 //! `closed` when it closes, then `result PACKETS GAPS P50 P99 MAX LAG50 LAG99 LAGMAX` (the
 //! packets received in the window, the sequence gaps, the inter-arrival interval in ms,
-//! and how long after its due time each 20 ms burst of the callers was sent, in ms).
+//! and how long after its due time each slot of the callers' packets was sent, in ms).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, IoSliceMut, Write};
@@ -71,8 +71,9 @@ pub struct Figures {
     pub gaps: usize,
     /// Inter-arrival interval at the callee, by kernel timestamps, ms: p50, p99, max.
     pub interval: [f64; 3],
-    /// How long after its due time each 20 ms burst of the callers' packets was all sent,
-    /// ms: p50, p99, max (the phones' own lateness, which the intervals inherit).
+    /// How long after its due time each slot of the callers' packets was all sent (see
+    /// `send_streams`), ms: p50, p99, max (the phones' own lateness, which the intervals
+    /// inherit).
     pub sender_lag: [f64; 3],
 }
 
@@ -217,12 +218,12 @@ pub fn child_main(phones: usize) {
     let t1 = Instant::now();
     println!("closed");
     stop.store(true, Ordering::Relaxed);
-    let bursts = sender.join().unwrap();
+    let slots = sender.join().unwrap();
     for t in readers {
         t.join().unwrap();
     }
     let arrivals = arrivals.lock().unwrap();
-    let mut lag: Vec<f64> = bursts
+    let mut lag: Vec<f64> = slots
         .iter()
         .filter(|(due, _)| *due >= t0 && *due <= t1)
         .map(|b| b.1)
@@ -284,35 +285,41 @@ fn read_phone(sock: UdpSocket, stop: Arc<AtomicBool>, arrivals: Arc<Mutex<Arriva
     arrivals.lock().unwrap().extend(local);
 }
 
-/// The callers' packets: one thread, 20 ms absolute deadlines, stream `i` as SSRC `i + 1`.
-/// Returns each burst's due time and how late (ms) its last packet was sent.
+/// The callers' packets: one thread, stream `i` as SSRC `i + 1`, one packet per stream
+/// every 20 ms on absolute deadlines. The 20 ms are cut in `SLOTS` slots (default 20, so
+/// 1 ms; `SLOTS=1`: all streams in one burst): stream `i` sends in slot `i % SLOTS`, so the
+/// relay sees packets spread over time as from calls that started apart, not one burst.
+/// Returns each slot's due time and how late (ms) its last packet was sent.
 fn send_streams(
     callers: Vec<UdpSocket>,
     targets: Vec<(usize, SocketAddr)>,
     stop: Arc<AtomicBool>,
 ) -> Vec<(Instant, f64)> {
+    let slots = env_usize("SLOTS", 20).clamp(1, 20);
+    let slot_us = 20_000 / slots as u64;
     let mut packet = [0xFFu8; 172]; // 12 bytes of header, 160 of PCMU silence
     packet[0] = 0x80; // RTP version 2
     packet[1] = 0; // PCMU
     let start = Instant::now();
-    let mut k: u32 = 0;
-    let mut bursts = Vec::with_capacity(64 * 1024);
+    let mut tick: u64 = 0;
+    let mut lag = Vec::with_capacity(64 * 1024);
     while !stop.load(Ordering::Relaxed) {
-        let due = start + Duration::from_millis(20 * u64::from(k));
+        let due = start + Duration::from_micros(slot_us * tick);
         let now = Instant::now();
         if due > now {
             std::thread::sleep(due - now);
         }
-        for (i, (phone, to)) in targets.iter().enumerate() {
+        let (k, slot) = ((tick / slots as u64) as u32, (tick % slots as u64) as usize);
+        for (i, (phone, to)) in targets.iter().enumerate().skip(slot).step_by(slots) {
             packet[2..4].copy_from_slice(&(k as u16).to_be_bytes());
             packet[4..8].copy_from_slice(&(k * 160).to_be_bytes());
             packet[8..12].copy_from_slice(&(i as u32 + 1).to_be_bytes());
             let _ = callers[*phone].send_to(&packet, to);
         }
-        bursts.push((due, due.elapsed().as_secs_f64() * 1000.0));
-        k += 1;
+        lag.push((due, due.elapsed().as_secs_f64() * 1000.0));
+        tick += 1;
     }
-    bursts
+    lag
 }
 
 /// The packets the readers got between `t0` and `t1`, the sequence gaps among them and
