@@ -12,7 +12,10 @@
 //! - `rtpengine`: Sipwise rtpengine (Debian's `rtpengine-daemon`), started here in the
 //!   foreground in userspace mode (`--table=-1`) on 127.0.0.1 with `--num-threads` =
 //!   `RELAY_THREADS` and a port range of its own, driven by the `ng` client;
-//! - `both`: the two, one after the other at each stream count.
+//! - `both`: the two, one after the other at each stream count;
+//! - `direct`: no relay, the callers send straight to the callees (the pacing the phones
+//!   and the machine give by themselves: the control for the relays' figures; its "relay
+//!   CPU" is the idle bench's); `all`: direct, embedded and rtpengine.
 //!
 //! Prints, per relay and stream count: the relay process's CPU (user + system, all its
 //! threads, from /proc/PID/stat, and the system share of it) as a share of a core and per forwarded packet (the
@@ -140,13 +143,25 @@ fn call(i: usize) -> CallKey {
 fn run(rt: &tokio::runtime::Runtime, kind: &str, streams: usize, secs: u64, base_port: u16) {
     let threads = env_usize("RELAY_THREADS", 1);
     let ports = (base_port, base_port + 4 * streams as u16 + 100);
-    let (relay, daemon) = make_relay(rt, kind, ports, threads);
+    let (relay, daemon) = match kind {
+        "direct" => (None, None),
+        _ => {
+            let (relay, daemon) = make_relay(rt, kind, ports, threads);
+            (Some(relay), daemon)
+        }
+    };
     let mut phones = PhoneProcess::spawn(streams);
     // Each call as the proxy makes it: the caller's SDP offered, the callee's answered;
-    // the caller phone then sends to the relay's port in the answer.
+    // the caller phone then sends to the relay's port in the answer (`direct`: to the
+    // callee phone).
     let mut targets = Vec::with_capacity(streams);
     for i in 0..streams {
         let p = i / phones::STREAMS_PER_PHONE;
+        let (caller, callee) = (phones.callers[p], phones.callees[p]);
+        let Some(relay) = &relay else {
+            targets.push(callee.port());
+            continue;
+        };
         let req = |sdp: String, to_tag: Option<&str>, from: SocketAddr| RelayRequest {
             call: call(i),
             to_tag: to_tag.map(Into::into),
@@ -154,7 +169,6 @@ fn run(rt: &tokio::runtime::Runtime, kind: &str, streams: usize, secs: u64, base
             signalled_from: from,
             receiver: Profile::Rtp,
         };
-        let (caller, callee) = (phones.callers[p], phones.callees[p]);
         rt.block_on(relay.offer(req(sdp(caller.port()), None, caller)))
             .unwrap();
         let to_caller = rt
@@ -187,7 +201,9 @@ fn run(rt: &tokio::runtime::Runtime, kind: &str, streams: usize, secs: u64, base
         load_average(),
     );
     for i in 0..streams {
-        let _ = rt.block_on(relay.delete(call(i)));
+        if let Some(relay) = &relay {
+            let _ = rt.block_on(relay.delete(call(i)));
+        }
     }
     drop(relay);
     drop(daemon);
@@ -220,10 +236,12 @@ fn main() {
     };
     let kinds: &[&str] = match std::env::var("RELAY").as_deref().unwrap_or("embedded") {
         "both" => &["embedded", "rtpengine"],
+        "all" => &["direct", "embedded", "rtpengine"],
+        "direct" => &["direct"],
         "rtpengine" => &["rtpengine"],
         "embedded" => &["embedded"],
         other => {
-            eprintln!("RELAY={other}: embedded, rtpengine or both");
+            eprintln!("RELAY={other}: embedded, rtpengine, both, direct or all");
             std::process::exit(2);
         }
     };
