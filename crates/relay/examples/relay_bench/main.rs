@@ -25,13 +25,18 @@
 //! caller phones sent their packets (the intervals inherit the phones' own lateness). The
 //! callers spread their streams over each 20 ms in `SLOTS` slots (default 20: 1 ms each;
 //! `SLOTS=1` sends all streams in one burst).
+//! What rtpengine logs in the window (at warning level and above: under load, "Too many
+//! packets in UDP receive queue") is counted and printed under its line.
 //! `bench/relay.sh` runs it in release mode; `BENCH_SECS` (default 10) per run.
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
 mod phones;
 
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use phones::{env_usize, PhoneProcess};
@@ -42,12 +47,46 @@ use relay::{CallKey, MediaRelay, Profile, RelayRequest};
 const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// rtpengine, running in the foreground; killed on drop.
-struct Daemon(Child);
+struct Daemon {
+    child: Child,
+    /// Its log lines so far, counted by message (the text after the subsystem tag, e.g.
+    /// "Too many packets in UDP receive queue"), when it logs under load.
+    log: Arc<Mutex<BTreeMap<String, usize>>>,
+}
+
+impl Daemon {
+    /// Starts rtpengine with `args`; a thread counts its log lines.
+    fn start(args: &[String]) -> Daemon {
+        let mut child = Command::new("rtpengine")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("rtpengine (apt-get install rtpengine-daemon)");
+        let log: Arc<Mutex<BTreeMap<String, usize>>> = Arc::default();
+        let (stderr, counts) = (child.stderr.take().unwrap(), log.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let message = line.rsplit("] ").next().unwrap_or(&line).to_string();
+                *counts.lock().unwrap().entry(message).or_default() += 1;
+            }
+        });
+        Daemon { child, log }
+    }
+
+    /// The log lines since the last call, as `N× message` joined by "; ".
+    fn take_log(&self) -> String {
+        let log = std::mem::take(&mut *self.log.lock().unwrap());
+        let lines: Vec<String> = log.iter().map(|(m, n)| format!("{n}× {m}")).collect();
+        lines.join("; ")
+    }
+}
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -80,19 +119,18 @@ fn make_relay(
                     .unwrap()
                     .port(),
             );
-            let daemon = Daemon(
-                Command::new("rtpengine")
-                    .args(["--config-file=none", "--foreground", "--log-stderr"])
-                    .args(["--log-level=4", "--table=-1", "--interface=127.0.0.1"])
-                    .arg(format!("--listen-ng={ng}"))
-                    .arg(format!("--port-min={}", ports.0))
-                    .arg(format!("--port-max={}", ports.1))
-                    .arg(format!("--num-threads={threads}"))
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .spawn()
-                    .expect("rtpengine (apt-get install rtpengine-daemon)"),
-            );
+            let daemon = Daemon::start(&[
+                "--config-file=none".into(),
+                "--foreground".into(),
+                "--log-stderr".into(),
+                "--log-level=4".into(),
+                "--table=-1".into(),
+                "--interface=127.0.0.1".into(),
+                format!("--listen-ng={ng}"),
+                format!("--port-min={}", ports.0),
+                format!("--port-max={}", ports.1),
+                format!("--num-threads={threads}"),
+            ]);
             let client = rt
                 .block_on(RtpEngine::connect(RtpEngineConfig::new(ng)))
                 .unwrap();
@@ -176,13 +214,17 @@ fn run(rt: &tokio::runtime::Runtime, kind: &str, streams: usize, secs: u64, base
             .unwrap();
         targets.push(media_port(&to_caller));
     }
-    let pid = daemon.as_ref().map(|d| d.0.id());
+    let pid = daemon.as_ref().map(|d| d.child.id());
     phones.start(&targets, secs);
     let (cpu0, t0) = (process_cpu_secs(pid), Instant::now());
+    if let Some(d) = &daemon {
+        d.take_log(); // from here on: the window's
+    }
     phones.wait_closed();
     let (cpu1, wall) = (process_cpu_secs(pid), t0.elapsed().as_secs_f64());
     let (user, system) = (cpu1.0 - cpu0.0, cpu1.1 - cpu0.1);
     let cpu = user + system;
+    let log = daemon.as_ref().map(Daemon::take_log).unwrap_or_default();
     let f = phones.result();
     let [p50, p99, max] = f.interval;
     let [lag50, lag99, lagmax] = f.sender_lag;
@@ -200,6 +242,9 @@ fn run(rt: &tokio::runtime::Runtime, kind: &str, streams: usize, secs: u64, base
         f.gaps,
         load_average(),
     );
+    if !log.is_empty() {
+        println!("          rtpengine logged in the window: {log}");
+    }
     for i in 0..streams {
         if let Some(relay) = &relay {
             let _ = rt.block_on(relay.delete(call(i)));
