@@ -7,9 +7,12 @@
 # process pinned to the other core; the relay is pinned to one core.
 # Usage: bench/relay.sh [STREAMS...]   (BENCH_SECS=10 per run by default)
 #   RELAY=embedded (default) | rtpengine (Debian's rtpengine-daemon, userspace, started
-#     by the bench) | both (the two back to back at each stream count)
+#     by the bench) | both (the two back to back at each stream count) | direct (no
+#     relay: the phones' own pacing, the control) | all (direct, embedded, rtpengine)
 #   RELAY_THREADS=N: data-plane threads (embedded) or --num-threads (rtpengine), default 1
 #   RELAY_CPU=0, PHONE_CPU=1: the cores; PIN=0 pins nothing
+#   SLOTS=20: the callers spread their streams over each 20 ms in 1 ms slots (1: one burst)
+# The side-by-side table: RELAY=all BENCH_SECS=10 bench/relay.sh 100 500 1000
 set -eu
 cd "$(dirname "$0")/.."
 cargo run --release -q -p relay --features embedded --example relay_bench -- "$@"
