@@ -18,15 +18,16 @@
 //!   CPU" is the idle bench's); `all`: direct, embedded and rtpengine.
 //!
 //! Prints, per relay and stream count: the relay process's CPU (user + system, all its
-//! threads, from /proc/PID/stat, and the system share of it) as a share of a core and per forwarded packet (the
-//! packets the callee phones received in the same window), and the forwarding pacing: the
-//! inter-arrival interval at the callee by the kernel's receive timestamps, p50/p99/max,
-//! with the packets received against those expected and the sequence gaps; and how late the
-//! caller phones sent their packets (the intervals inherit the phones' own lateness). The
-//! callers spread their streams over each 20 ms in `SLOTS` slots (default 20: 1 ms each;
-//! `SLOTS=1` sends all streams in one burst).
-//! What rtpengine logs in the window (at warning level and above: under load, "Too many
+//! threads, from /proc/PID/stat; and the system share of it) as a share of a core and per
+//! forwarded packet (the packets the callee phones received in the same window); the
+//! forwarding pacing: the inter-arrival interval at the callee by the kernel's receive
+//! timestamps, p50/p99/max, with the packets received against those expected and the
+//! sequence gaps; how late the caller phones sent their packets (the intervals inherit the
+//! phones' own lateness); the load average. The callers spread their streams over each
+//! 20 ms in `SLOTS` slots (default 20: 1 ms each; `SLOTS=1` sends all streams in one
+//! burst). What rtpengine logs in the window (warnings and errors; under load "Too many
 //! packets in UDP receive queue") is counted and printed under its line.
+//!
 //! `bench/relay.sh` runs it in release mode; `BENCH_SECS` (default 10) per run.
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
@@ -245,8 +246,8 @@ fn run(rt: &tokio::runtime::Runtime, kind: &str, streams: usize, secs: u64, base
     if !log.is_empty() {
         println!("          rtpengine logged in the window: {log}");
     }
-    for i in 0..streams {
-        if let Some(relay) = &relay {
+    if let Some(relay) = &relay {
+        for i in 0..streams {
             let _ = rt.block_on(relay.delete(call(i)));
         }
     }
