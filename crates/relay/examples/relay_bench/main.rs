@@ -18,12 +18,13 @@
 //!   CPU" is the idle bench's); `all`: direct, embedded and rtpengine.
 //!
 //! Prints, per relay and stream count: the relay process's CPU (user + system, all its
-//! threads, from /proc/PID/stat; and the system share of it) as a share of a core and per
-//! forwarded packet (the packets the callee phones received in the same window); the
-//! forwarding pacing: the inter-arrival interval at the callee by the kernel's receive
-//! timestamps, p50/p99/max, with the packets received against those expected and the
-//! sequence gaps; how late the caller phones sent their packets (the intervals inherit the
-//! phones' own lateness); the load average. The callers spread their streams over each
+//! threads, from /proc/PID/stat) as a share of a core and per forwarded packet (the packets
+//! the callee phones received in the same window), the system share of it, and its
+//! threads' wait for a CPU (`schedstat`: how much of the time the relay's core was not its
+//! own); the forwarding pacing: the inter-arrival interval at the callee by the kernel's
+//! receive timestamps, p50/p99/max, with the packets received against those expected and
+//! the sequence gaps; how late the caller phones sent their packets (the intervals inherit
+//! the phones' own lateness); the load average. The callers spread their streams over each
 //! 20 ms in `SLOTS` slots (default 20: 1 ms each; `SLOTS=1` sends all streams in one
 //! burst). What rtpengine logs in the window (warnings and errors; under load "Too many
 //! packets in UDP receive queue") is counted and printed under its line.
@@ -157,6 +158,22 @@ fn process_cpu_secs(pid: Option<u32>) -> (f64, f64) {
     (secs(11), secs(12))
 }
 
+/// The time a process's threads have waited for a CPU so far (runnable, not running), in
+/// seconds, from /proc/PID/task/*/schedstat: how much the relay's core was taken from it.
+fn process_wait_secs(pid: Option<u32>) -> f64 {
+    let dir = pid.map_or("/proc/self/task".to_string(), |p| format!("/proc/{p}/task"));
+    let mut wait = 0.0;
+    for task in std::fs::read_dir(dir).unwrap().map_while(Result::ok) {
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        wait += stat
+            .split(' ')
+            .nth(1)
+            .and_then(|w| w.parse::<f64>().ok())
+            .unwrap_or(0.0);
+    }
+    wait / 1e9
+}
+
 fn sdp(port: u16) -> String {
     format!(
         "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
@@ -217,12 +234,17 @@ fn run(rt: &tokio::runtime::Runtime, kind: &str, streams: usize, secs: u64, base
     }
     let pid = daemon.as_ref().map(|d| d.child.id());
     phones.start(&targets, secs);
-    let (cpu0, t0) = (process_cpu_secs(pid), Instant::now());
+    let (cpu0, wait0, t0) = (
+        process_cpu_secs(pid),
+        process_wait_secs(pid),
+        Instant::now(),
+    );
     if let Some(d) = &daemon {
         d.take_log(); // from here on: the window's
     }
     phones.wait_closed();
-    let (cpu1, wall) = (process_cpu_secs(pid), t0.elapsed().as_secs_f64());
+    let (cpu1, wait1) = (process_cpu_secs(pid), process_wait_secs(pid));
+    let wall = t0.elapsed().as_secs_f64();
     let (user, system) = (cpu1.0 - cpu0.0, cpu1.1 - cpu0.1);
     let cpu = user + system;
     let log = daemon.as_ref().map(Daemon::take_log).unwrap_or_default();
@@ -230,13 +252,14 @@ fn run(rt: &tokio::runtime::Runtime, kind: &str, streams: usize, secs: u64, base
     let [p50, p99, max] = f.interval;
     let [lag50, lag99, lagmax] = f.sender_lag;
     println!(
-        "{kind:>9} {streams:>5} streams: relay CPU {:5.1}% of a core ({:.0}% of it system), {:5.2} µs per forwarded packet ({} forwarded); \
+        "{kind:>9} {streams:>5} streams: relay CPU {:5.1}% of a core ({:.0}% of it system, run-queue wait {:.0} ms/s), {:5.2} µs per forwarded packet ({} forwarded); \
          interval at the receiver (kernel timestamps) ms p50 {p50:.2} p99 {p99:.2} max {max:.2}; \
          received {:.1}% of expected ({} sequence gaps); \
          callers' sends after their due time ms p50 {lag50:.2} p99 {lag99:.2} max {lagmax:.2}; \
          load average {}",
         100.0 * cpu / wall,
         100.0 * system / cpu.max(f64::MIN_POSITIVE),
+        1000.0 * (wait1 - wait0) / wall,
         if f.packets > 0 { 1e6 * cpu / f.packets as f64 } else { 0.0 },
         f.packets,
         100.0 * f.packets as f64 / (streams as f64 * wall * 50.0),
