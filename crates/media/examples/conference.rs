@@ -91,7 +91,9 @@ fn main() {
         phones::child_main(args[1].parse().unwrap());
         return;
     }
-    phones::own_session();
+    if !phones::own_session() {
+        eprintln!("(no session of its own: run from a script, not a job-control shell, for the autogroup priority)");
+    }
     phones::pin_to(phones::engine_cpu());
     let args: Vec<usize> = args.iter().map(|a| a.parse().unwrap()).collect();
     let secs: u64 = std::env::var("BENCH_SECS")

@@ -107,7 +107,9 @@ fn main() {
         phones::child_main(args[1].parse().unwrap());
         return;
     }
-    phones::own_session();
+    if !phones::own_session() {
+        eprintln!("(no session of its own: run from a script, not a job-control shell, for the autogroup priority)");
+    }
     phones::pin_to(phones::engine_cpu());
     let secs: u64 = std::env::var("BENCH_SECS")
         .ok()

@@ -21,6 +21,8 @@
 #![warn(missing_docs)]
 
 pub mod audio;
+#[cfg(target_os = "linux")]
+pub mod bench_phones;
 #[cfg(feature = "browser")]
 pub mod browser;
 #[cfg(feature = "browser")]

@@ -14,45 +14,17 @@
 //! and `result ...` (the figures, formatted) when it closes.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, IoSliceMut, Write};
+use std::io::{BufReader, Write};
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nix::sys::socket::{
-    recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrStorage,
+use rtp::RtpHeader;
+pub use testkit::bench_phones::{
+    env_usize, own_session, percentile, pin_to, read_line, read_phone, Arrivals, STREAMS_PER_PHONE,
 };
-use nix::sys::time::TimeSpec;
-use rtp::{RtpHeader, RtpPacket};
-
-/// Streams per phone socket.
-pub const STREAMS_PER_PHONE: usize = 50;
-
-/// Pins the calling thread (and the threads it starts later) to `cpu`, when the machine
-/// has it (else nothing changes) and `PIN` is not `0`.
-pub fn pin_to(cpu: usize) {
-    if std::env::var("PIN").is_ok_and(|v| v == "0") {
-        return;
-    }
-    // (Not `available_parallelism`: it counts the CPUs of the inherited affinity.)
-    let mut set = nix::sched::CpuSet::new();
-    if set.set(cpu).is_ok() {
-        let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
-    }
-}
-
-/// Makes this process a session of its own: the kernel's autogrouping shares cores between
-/// sessions, so the engine's process (which then raises its autogroup's priority like a
-/// daemon does) and the phones' are not one group, nor the shell's.
-pub fn own_session() {
-    if rustix::process::setsid().is_err() {
-        eprintln!("(could not start a session of its own: run from a script, not a job-control shell, for the daemon's autogroup priority)");
-    }
-}
 
 /// The CPUs: the engine's (`ENGINE_CPU`, default 0) and the phones' (`PHONE_CPU`, default 1).
 pub fn engine_cpu() -> usize {
@@ -61,13 +33,6 @@ pub fn engine_cpu() -> usize {
 
 fn phone_cpu() -> usize {
     env_usize("PHONE_CPU", 1)
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
 }
 
 /// The phone process, seen from the engine's.
@@ -131,20 +96,6 @@ impl PhoneProcess {
     }
 }
 
-fn read_line(r: &mut impl BufRead) -> String {
-    let mut line = String::new();
-    r.read_line(&mut line).unwrap();
-    line.trim_end().to_string()
-}
-
-/// The value at fraction `p` of sorted values.
-pub fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 /// The clock thread's CPU time and run-queue wait so far in seconds, and its involuntary
 /// context switches (`/proc/self/task/*/schedstat`, nanoseconds, and `status`).
 pub fn clock_thread_sched() -> (f64, f64, u64) {
@@ -167,8 +118,6 @@ pub fn clock_thread_sched() -> (f64, f64, u64) {
     }
     (0.0, 0.0, 0)
 }
-
-type Arrivals = HashMap<u32, Vec<(u16, Instant, f64)>>;
 
 /// The child: `--phones N`.
 pub fn child_main(phones: usize) {
@@ -228,53 +177,6 @@ pub fn child_main(phones: usize) {
     }
     let arrivals = arrivals.lock().unwrap();
     println!("result {}", figures(&arrivals, t0, streams, wall));
-}
-
-/// One phone socket's reader: arrival times per SSRC (sequence number, the reader's
-/// time, the kernel's in seconds).
-fn read_phone(sock: UdpSocket, stop: Arc<AtomicBool>, arrivals: Arc<Mutex<Arrivals>>) {
-    let mut buf = [0u8; 2048];
-    let mut cmsg = nix::cmsg_space!(TimeSpec);
-    setsockopt(&sock, sockopt::ReceiveTimestampns, &true).unwrap();
-    // A phone thread that waits for a CPU must not lose packets to a full socket buffer
-    // (as root the limit is raised; else rmem_max caps it).
-    let big = 8 << 20;
-    if setsockopt(&sock, sockopt::RcvBufForce, &big).is_err() {
-        let _ = setsockopt(&sock, sockopt::RcvBuf, &big);
-    }
-    let mut local: Arrivals = HashMap::new();
-    while !stop.load(Ordering::Relaxed) {
-        let mut iov = [IoSliceMut::new(&mut buf)];
-        let Ok(msg) = recvmsg::<SockaddrStorage>(
-            sock.as_raw_fd(),
-            &mut iov,
-            Some(&mut cmsg),
-            MsgFlags::empty(),
-        ) else {
-            continue;
-        };
-        let at = Instant::now();
-        let n = msg.bytes;
-        let kernel = msg
-            .cmsgs()
-            .ok()
-            .and_then(|mut c| {
-                c.find_map(|c| match c {
-                    ControlMessageOwned::ScmTimestampns(ts) => {
-                        Some(Duration::from(ts).as_secs_f64())
-                    }
-                    _ => None,
-                })
-            })
-            .unwrap_or(f64::NAN);
-        if let Ok(p) = RtpPacket::parse(&buf[..n]) {
-            local
-                .entry(p.ssrc())
-                .or_insert_with(|| Vec::with_capacity(64 * 1024))
-                .push((p.sequence_number(), at, kernel));
-        }
-    }
-    arrivals.lock().unwrap().extend(local);
 }
 
 /// The phones' audio to the engine: one thread, 20 ms absolute deadlines.

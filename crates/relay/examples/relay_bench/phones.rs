@@ -20,48 +20,16 @@
 //! packets received in the window, the sequence gaps, the inter-arrival interval in ms,
 //! and how long after its due time each slot of the callers' packets was sent, in ms).
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, IoSliceMut, Write};
+use std::io::{BufReader, Write};
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nix::sys::socket::{
-    recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrStorage,
+pub use testkit::bench_phones::{
+    env_usize, own_session, percentile, pin_to, read_line, read_phone, Arrivals, STREAMS_PER_PHONE,
 };
-use nix::sys::time::TimeSpec;
-
-/// Streams per phone socket.
-pub const STREAMS_PER_PHONE: usize = 50;
-
-/// Pins this process (the calling thread and the threads and processes it starts later)
-/// to `cpu`, unless `PIN=0` or the machine has no such CPU.
-pub fn pin_to(cpu: usize) {
-    if std::env::var("PIN").is_ok_and(|v| v == "0") {
-        return;
-    }
-    let mut set = nix::sched::CpuSet::new();
-    if set.set(cpu).is_ok() {
-        let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
-    }
-}
-
-/// Makes this process a session (so a scheduler autogroup) of its own, apart from the
-/// shell's and the other process's.
-pub fn own_session() {
-    let _ = nix::unistd::setsid();
-}
-
-/// `NAME` from the environment, else `default`.
-pub fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 /// The phones' figures for one window.
 pub struct Figures {
@@ -147,22 +115,6 @@ impl PhoneProcess {
     }
 }
 
-fn read_line(r: &mut impl BufRead) -> String {
-    let mut line = String::new();
-    r.read_line(&mut line).unwrap();
-    line.trim_end().to_string()
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-/// Per SSRC: (sequence number, the reader's time, the kernel's receive time in seconds).
-type Arrivals = HashMap<u32, Vec<(u16, Instant, f64)>>;
-
 /// The child: `--phones N`, pinned to `PHONE_CPU` (default 1).
 pub fn child_main(phones: usize) {
     own_session();
@@ -236,53 +188,6 @@ pub fn child_main(phones: usize) {
         percentile(&lag, 0.99),
         lag.last().copied().unwrap_or(0.0)
     );
-}
-
-/// One callee phone's reader.
-fn read_phone(sock: UdpSocket, stop: Arc<AtomicBool>, arrivals: Arc<Mutex<Arrivals>>) {
-    let mut buf = [0u8; 2048];
-    let mut cmsg = nix::cmsg_space!(TimeSpec);
-    setsockopt(&sock, sockopt::ReceiveTimestampns, &true).unwrap();
-    // A reader that waits for a CPU must not lose packets to a full socket buffer (as
-    // root the limit is raised; else rmem_max caps it).
-    let big = 8 << 20;
-    if setsockopt(&sock, sockopt::RcvBufForce, &big).is_err() {
-        let _ = setsockopt(&sock, sockopt::RcvBuf, &big);
-    }
-    let mut local: Arrivals = HashMap::new();
-    while !stop.load(Ordering::Relaxed) {
-        let mut iov = [IoSliceMut::new(&mut buf)];
-        let Ok(msg) = recvmsg::<SockaddrStorage>(
-            sock.as_raw_fd(),
-            &mut iov,
-            Some(&mut cmsg),
-            MsgFlags::empty(),
-        ) else {
-            continue;
-        };
-        let at = Instant::now();
-        let kernel = msg
-            .cmsgs()
-            .ok()
-            .and_then(|mut c| {
-                c.find_map(|c| match c {
-                    ControlMessageOwned::ScmTimestampns(ts) => {
-                        Some(Duration::from(ts).as_secs_f64())
-                    }
-                    _ => None,
-                })
-            })
-            .unwrap_or(f64::NAN);
-        if msg.bytes >= 12 {
-            let seq = u16::from_be_bytes([buf[2], buf[3]]);
-            let ssrc = u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]);
-            local
-                .entry(ssrc)
-                .or_insert_with(|| Vec::with_capacity(64 * 1024))
-                .push((seq, at, kernel));
-        }
-    }
-    arrivals.lock().unwrap().extend(local);
 }
 
 /// The callers' packets: one thread, stream `i` as SSRC `i + 1`, one packet per stream
