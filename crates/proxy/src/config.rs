@@ -80,6 +80,27 @@ pub struct ProxyConfig {
     pub dns: bool,
     /// Which calls the media relay carries (`[relay] mode`); `Never` without a relay.
     pub relay: crate::nat::RelayMode,
+    /// Keep-alives to phones registered over UDP from behind NAT (`[nat]`).
+    pub keepalive: KeepAliveConfig,
+}
+
+/// What a keep-alive to a phone behind NAT is (`[nat] keepalive`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeepAliveMode {
+    /// An OPTIONS request: the phone answers, so a silent phone shows.
+    #[default]
+    Options,
+    /// A double CRLF datagram: the smallest thing a SIP stack skips; no answer.
+    Crlf,
+}
+
+/// `[nat] keepalive_secs` and `[nat] keepalive`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeepAliveConfig {
+    /// Time between pings to one phone; zero: no keep-alives.
+    pub interval: Duration,
+    /// What is sent.
+    pub mode: KeepAliveMode,
 }
 
 impl Default for ProxyConfig {
@@ -107,6 +128,7 @@ impl Default for ProxyConfig {
             max_bans: 65536,
             dns: false,
             relay: crate::nat::RelayMode::Never,
+            keepalive: KeepAliveConfig::default(),
         }
     }
 }

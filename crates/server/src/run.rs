@@ -206,6 +206,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         } else {
             proxy::RelayMode::Never
         },
+        keepalive: cfg.nat.to_proxy(),
         ..ProxyConfig::default()
     };
     let txcfg = sip_transaction::Config {

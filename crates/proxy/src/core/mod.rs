@@ -35,6 +35,7 @@ mod flows;
 mod forking;
 mod gateways;
 mod guard;
+mod keepalive;
 mod kept_subscriptions;
 mod location;
 mod media_services;
@@ -155,6 +156,8 @@ pub struct Proxy {
     wall_now: u64,
     /// Calls whose media goes through the relay (`relay.rs`).
     relayed: relay::RelayedCalls,
+    /// Pinholes of phones behind NAT kept open by pings (`keepalive.rs`).
+    keepalives: keepalive::KeepAlives,
 }
 
 pub(super) fn reliability(d: &Destination) -> Reliability {
@@ -221,6 +224,7 @@ impl Proxy {
             next_tag: seed ^ 0x5b0a_2d00,
             stats: ProxyStats::default(),
             relayed: relay::RelayedCalls::default(),
+            keepalives: keepalive::KeepAlives::default(),
         }
     }
 
@@ -280,6 +284,11 @@ impl Proxy {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        // Keep-alives to phones behind NAT (`keepalive.rs`).
+        let fork_deadline = match (fork_deadline, self.keepalives.next_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         // Publications and subscriptions ending (`publish.rs`).
         let fork_deadline = match (fork_deadline, self.presence_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -320,6 +329,9 @@ impl Proxy {
         }
         if self.pstn.probes_due().is_some_and(|d| d <= now) {
             self.run_probes(now);
+        }
+        if self.keepalives.next_due().is_some_and(|d| d <= now) {
+            self.run_keepalives(now); // keepalive.rs
         }
         self.presence_timers(now); // publish.rs
         self.pump(now);
@@ -398,7 +410,8 @@ impl Proxy {
         }
         while let Some(ev) = self.layer.poll_event() {
             match ev {
-                Event::Timeout { id } | Event::TransportError { id } if self.probe_lost(id) => {}
+                Event::Timeout { id } | Event::TransportError { id }
+                    if self.probe_lost(id) || self.keepalive_lost(id) => {}
                 Event::Timeout { id } => {
                     if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
                         self.branch_final(now, fork_id, b, 408, None);
