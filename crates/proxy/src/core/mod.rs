@@ -43,6 +43,7 @@ mod messages;
 mod metrics_text;
 mod mwi;
 mod originate;
+mod outbound;
 mod output;
 mod pickup;
 mod pipeline;
@@ -424,7 +425,13 @@ impl Proxy {
                     if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
                         // A request on TCP only for its size goes again over UDP.
                         if !self.retry_over_udp(now, fork_id, b) {
-                            self.branch_final(now, fork_id, b, 503, None);
+                            // RFC 5626 §5.3: a flow whose connection is gone (outbound.rs).
+                            let status = if self.flow_failed(fork_id, b) {
+                                430
+                            } else {
+                                503
+                            };
+                            self.branch_final(now, fork_id, b, status, None);
                         }
                     } else {
                         self.originated_final(now, id, 503); // originate.rs
