@@ -25,6 +25,10 @@ pub struct Binding {
     pub user_agent: String,
     /// The server node that received the REGISTER (holds its connection for TCP).
     pub node: String,
+    /// RFC 5626 outbound: the flow this binding was registered over, as
+    /// `<+sip.instance>;<reg-id>`, when the phone asked for outbound over a connection.
+    /// Not stored: a flow is a connection, which does not outlive the server.
+    pub flow: Option<String>,
 }
 
 impl Binding {

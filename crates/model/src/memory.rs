@@ -408,6 +408,7 @@ mod tests {
             path: vec![],
             user_agent: String::new(),
             node: String::new(),
+            flow: None,
         };
         s.save_binding(&b).await.unwrap();
         assert_eq!(s.bindings(Some(&alice), 50).await.unwrap().len(), 1);

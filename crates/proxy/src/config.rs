@@ -83,6 +83,27 @@ pub struct ProxyConfig {
     /// The relay terminates DTLS-SRTP and ICE (rtpengine), so a browser and a plain RTP
     /// phone can be bridged; false (the embedded relay): such a call gets 488.
     pub relay_bridges_webrtc: bool,
+    /// Keep-alives to phones registered over UDP from behind NAT (`[nat]`).
+    pub keepalive: KeepAliveConfig,
+}
+
+/// What a keep-alive to a phone behind NAT is (`[nat] keepalive`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeepAliveMode {
+    /// An OPTIONS request: the phone answers, so a silent phone shows.
+    #[default]
+    Options,
+    /// A double CRLF datagram: the smallest thing a SIP stack skips; no answer.
+    Crlf,
+}
+
+/// `[nat] keepalive_secs` and `[nat] keepalive`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeepAliveConfig {
+    /// Time between pings to one phone; zero: no keep-alives.
+    pub interval: Duration,
+    /// What is sent.
+    pub mode: KeepAliveMode,
 }
 
 impl Default for ProxyConfig {
@@ -111,6 +132,7 @@ impl Default for ProxyConfig {
             dns: false,
             relay: crate::nat::RelayMode::Never,
             relay_bridges_webrtc: false,
+            keepalive: KeepAliveConfig::default(),
         }
     }
 }

@@ -46,7 +46,7 @@ mod throttle;
 
 pub use auth::AuthConfig;
 pub use bans::{BanEntry, Target as BanTarget};
-pub use config::{BanAction, ProxyConfig, ProxyMode};
+pub use config::{BanAction, KeepAliveConfig, KeepAliveMode, ProxyConfig, ProxyMode};
 pub use core::{
     Output, PendingQuery, Proxy, ProxyStats, Query, QueryAnswer, ReferRefused, RelayDelete,
     RelayOp, RelayQuery, SubscriptionChange, MAX_RELAYED_CALLS, RESTART_GAP,

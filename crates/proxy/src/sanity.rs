@@ -38,7 +38,9 @@ pub(crate) fn check_require_for_registrar(req: &SipMessage) -> Result<(), Refusa
         .header_values(HeaderName::Require)
         .flat_map(|(_, v)| v.split(','))
         .map(str::trim)
-        .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("path"))
+        .filter(|t| {
+            !t.is_empty() && !t.eq_ignore_ascii_case("path") && !t.eq_ignore_ascii_case("outbound")
+        })
         .collect();
     if unsupported.is_empty() {
         Ok(())

@@ -63,6 +63,7 @@ fn found(net: &mut proxy_net::Net, token: u64, user: &str, addr: &str) {
         path: Vec::new(),
         user_agent: String::new(),
         node: "node-a".into(),
+        flow: None,
     };
     net.proxy
         .handle_query(net.now, net.wall, token, QueryAnswer::Bindings(vec![b]));

@@ -5,9 +5,13 @@
 //! REGISTER into a [`RegisterOutcome`]: the answer to send and the [`Change`]s the server
 //! writes behind to the store, so a restart loses no binding. Authentication, domain
 //! checks and transport are not here: the proxy's earlier stages do them.
+//!
+//! RFC 5626 outbound: a phone registering over a connection with `+sip.instance` and
+//! `reg-id` registers a flow, keyed by those two (`register.rs`, `outbound.rs`).
 
 mod config;
 mod location;
+mod outbound;
 mod register;
 mod stored;
 

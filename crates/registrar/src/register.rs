@@ -1,4 +1,10 @@
-//! Processing a REGISTER (RFC 3261 §10.3 steps 5 to 8).
+//! Processing a REGISTER (RFC 3261 §10.3 steps 5 to 8), and RFC 5626 outbound's part of
+//! it (§6): a Contact with `+sip.instance` and `reg-id`, sent over a connection (TCP, TLS,
+//! WebSocket) by a phone that supports outbound, is a flow; its binding is keyed by
+//! (instance, reg-id), so a registration over a new connection replaces the old flow's
+//! binding, and the 200 says `Require: outbound`. Over UDP the registrar is no outbound
+//! edge (it answers no STUN keep-alives): `reg-id` is ignored there, as §6 lets a
+//! registrar without outbound do.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -8,6 +14,7 @@ use sip_message::{ContactValue, HeaderName, SipMessage};
 
 use crate::config::RegistrarConfig;
 use crate::location::{Change, Location};
+use crate::outbound::outbound_applies;
 
 /// What to answer and what to persist.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +60,8 @@ struct Requested<'a> {
     uri: &'a str,
     expires: u32,
     q: u16,
+    /// RFC 5626: `<+sip.instance>;<reg-id>` when this Contact registers a flow.
+    flow: Option<String>,
 }
 
 fn parse_q(v: &str) -> Option<u16> {
@@ -106,6 +115,7 @@ impl Registrar {
         };
         let mut star = false;
         let mut wanted: Vec<Requested<'_>> = Vec::new();
+        let mut outbound: Option<bool> = None;
         for (_, v) in req.header_values(HeaderName::Contact) {
             match ContactValue::parse(v) {
                 Ok(ContactValue::Star) => star = true,
@@ -132,10 +142,29 @@ impl Registrar {
                     ) {
                         return RegisterOutcome::fail(400, "Contact must be a SIP or SIPS URI");
                     }
+                    let flow = match (na.param("+sip.instance"), na.param("reg-id")) {
+                        (Some(Some(instance)), Some(Some(reg_id))) => {
+                            if sip_message::text::parse_u32(reg_id).is_none_or(|n| n == 0) {
+                                return RegisterOutcome::fail(400, "Bad reg-id parameter");
+                            }
+                            let applies = match outbound {
+                                Some(a) => a,
+                                None => match outbound_applies(req, source) {
+                                    Ok(a) => *outbound.insert(a),
+                                    Err((status, reason)) => {
+                                        return RegisterOutcome::fail(status, reason)
+                                    }
+                                },
+                            };
+                            applies.then(|| format!("{instance};{reg_id}"))
+                        }
+                        _ => None,
+                    };
                     wanted.push(Requested {
                         uri: na.uri.raw,
                         expires,
                         q,
+                        flow,
                     });
                 }
                 Err(_) => return RegisterOutcome::fail(400, "Bad Contact header"),
@@ -184,18 +213,30 @@ impl Registrar {
             let mut changes = Vec::new();
             for w in &wanted {
                 let expires = w.expires.min(max_expires);
-                match list.iter().position(|b| b.contact == w.uri) {
+                // RFC 5626 §6: a flow's binding is the one with its instance and reg-id,
+                // whatever its contact (a new connection, a new port).
+                let same = |b: &Binding| match &w.flow {
+                    Some(f) => b.flow.as_ref() == Some(f) || b.contact == w.uri,
+                    None => b.contact == w.uri,
+                };
+                match list.iter().position(same) {
                     Some(i) => {
                         let b = &list[i];
                         if b.call_id == call_id && cseq <= b.cseq {
                             return Err((400, "Out of order CSeq for this binding"));
                         }
                         if expires == 0 {
-                            list.remove(i);
-                            changes.push(Change::Delete(aor.clone(), w.uri.to_string()));
+                            let gone = list.remove(i);
+                            changes.push(Change::Delete(aor.clone(), gone.contact));
                             continue;
                         }
                         let b = &mut list[i];
+                        b.flow.clone_from(&w.flow);
+                        if b.contact != w.uri {
+                            // The flow moved: the store keys bindings by contact.
+                            changes.push(Change::Delete(aor.clone(), b.contact.clone()));
+                            b.contact = w.uri.to_string();
+                        }
                         b.expires_at = now + u64::from(expires);
                         b.q = w.q;
                         b.call_id = call_id.to_string();
@@ -224,6 +265,7 @@ impl Registrar {
                             path: path.clone(),
                             user_agent: user_agent.clone(),
                             node: node.clone(),
+                            flow: w.flow.clone(),
                         };
                         changes.push(Change::Add(b.clone()));
                         list.push(b);
@@ -247,10 +289,16 @@ impl Registrar {
             if b.q != 1000 {
                 let _ = write!(contact, ";q={}.{:03}", b.q / 1000, b.q % 1000);
             }
+            if let Some((instance, reg_id)) = b.flow.as_deref().and_then(|f| f.rsplit_once(';')) {
+                let _ = write!(contact, ";+sip.instance={instance};reg-id={reg_id}");
+            }
             headers.push(("Contact", contact));
         }
         for p in &path {
             headers.push(("Path", p.clone()));
+        }
+        if wanted.iter().any(|w| w.flow.is_some()) {
+            headers.push(("Require", "outbound".to_string()));
         }
         RegisterOutcome {
             status: 200,
@@ -399,6 +447,134 @@ mod tests {
         let o = r.handle(&reg("<sip:b@192.0.2.1>", "", "2", 1), &b, "x", 1);
         assert_eq!(o.status, 503);
         assert!(o.header_lines().contains("Retry-After"));
+    }
+
+    const INSTANCE: &str = "\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"";
+
+    fn outbound_contact(port: u16, reg_id: u32) -> String {
+        format!("<sip:alice@192.0.2.1:{port};transport=tcp;ob>;+sip.instance={INSTANCE};reg-id={reg_id}")
+    }
+
+    #[test]
+    fn outbound_flows_are_keyed_by_instance_and_reg_id() {
+        let (r, aor) = setup();
+        let sup = "Supported: path, outbound\r\n";
+        let o = r.handle(
+            &reg(&outbound_contact(40001, 1), sup, "c1", 1),
+            &aor,
+            "tcp:192.0.2.1:40001",
+            1000,
+        );
+        assert_eq!(o.status, 200);
+        let lines = o.header_lines();
+        assert!(lines.contains("Require: outbound\r\n"), "{lines}");
+        assert!(
+            lines.contains(&format!(";expires=3600;+sip.instance={INSTANCE};reg-id=1")),
+            "{lines}"
+        );
+        // The phone reconnects (a new connection, a new port) and registers the same flow:
+        // its binding moves; the old contact is deleted from the store.
+        let o = r.handle(
+            &reg(&outbound_contact(40002, 1), sup, "c2", 1),
+            &aor,
+            "tcp:192.0.2.1:40002",
+            1010,
+        );
+        assert_eq!(o.status, 200);
+        let bound = r.location().lookup(&aor, 1010);
+        assert_eq!(bound.len(), 1, "{bound:?}");
+        assert_eq!(bound[0].source, "tcp:192.0.2.1:40002");
+        assert_eq!(
+            bound[0].contact,
+            "sip:alice@192.0.2.1:40002;transport=tcp;ob"
+        );
+        assert_eq!(
+            o.changes[0],
+            Change::Delete(
+                aor.clone(),
+                "sip:alice@192.0.2.1:40001;transport=tcp;ob".into()
+            )
+        );
+        assert!(matches!(&o.changes[1], Change::Save(b) if b.source == "tcp:192.0.2.1:40002"));
+        // A second flow (reg-id 2, e.g. through another edge) is a second binding.
+        let o = r.handle(
+            &reg(&outbound_contact(40003, 2), sup, "c3", 1),
+            &aor,
+            "tcp:192.0.2.1:40003",
+            1020,
+        );
+        assert_eq!(o.status, 200);
+        assert_eq!(r.location().lookup(&aor, 1020).len(), 2);
+        // Removing a flow by instance and reg-id, whatever the contact now says.
+        let o = r.handle(
+            &reg(
+                &format!("{};expires=0", outbound_contact(49999, 2)),
+                sup,
+                "c3",
+                2,
+            ),
+            &aor,
+            "tcp:192.0.2.1:40003",
+            1030,
+        );
+        assert_eq!(o.status, 200);
+        assert_eq!(r.location().lookup(&aor, 1030).len(), 1);
+    }
+
+    #[test]
+    fn outbound_needs_support_a_connection_and_an_outbound_first_hop() {
+        let (r, aor) = setup();
+        // Over UDP (no STUN keep-alives here): reg-id ignored, a plain binding.
+        let o = r.handle(
+            &reg(
+                &outbound_contact(5060, 1),
+                "Supported: outbound\r\n",
+                "c1",
+                1,
+            ),
+            &aor,
+            "udp:192.0.2.1:5060",
+            1000,
+        );
+        assert_eq!(o.status, 200);
+        assert!(!o.header_lines().contains("Require"));
+        assert_eq!(r.location().lookup(&aor, 1000)[0].flow, None);
+        // Without Supported: outbound: plain too.
+        let o = r.handle(
+            &reg(&outbound_contact(40001, 1), "", "c2", 1),
+            &aor,
+            "tcp:192.0.2.1:40001",
+            1000,
+        );
+        assert!(!o.header_lines().contains("Require"));
+        // Through an edge proxy that does not do outbound (Path without ;ob): 439.
+        let o = r.handle(
+            &reg(
+                &outbound_contact(40001, 1),
+                "Supported: outbound\r\nPath: <sip:edge.example.com;lr>\r\n",
+                "c3",
+                1,
+            ),
+            &aor,
+            "tcp:192.0.2.9:5060",
+            1000,
+        );
+        assert_eq!(
+            (o.status, o.reason),
+            (439, Some("First Hop Lacks Outbound Support"))
+        );
+        let o = r.handle(
+            &reg(
+                "<sip:alice@192.0.2.1>;+sip.instance=\"<urn:x>\";reg-id=0",
+                "Supported: outbound\r\n",
+                "c4",
+                1,
+            ),
+            &aor,
+            "tcp:192.0.2.1:40001",
+            1000,
+        );
+        assert_eq!(o.status, 400);
     }
 
     #[test]

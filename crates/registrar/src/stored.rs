@@ -71,10 +71,11 @@ impl Equivalent<AorKey> for AorRef<'_> {
 /// One binding of an address-of-record.
 #[derive(Debug)]
 pub(crate) struct Stored {
-    /// `contact`, `call_id`, `source`, `user_agent` and `node`, back to back.
+    /// `contact`, `call_id`, `source`, `user_agent`, `node` and `flow` (empty: none),
+    /// back to back.
     text: Box<str>,
-    /// Where `contact`, `call_id`, `source` and `user_agent` end in `text`.
-    ends: [u32; 4],
+    /// Where `contact`, `call_id`, `source`, `user_agent` and `node` end in `text`.
+    ends: [u32; 5],
     /// The Path header values (empty: no allocation).
     path: Box<[Box<str>]>,
     expires_at: u64,
@@ -91,9 +92,10 @@ impl Stored {
             &b.source,
             &b.user_agent,
             &b.node,
+            b.flow.as_deref().unwrap_or(""),
         ];
         let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-        let mut ends = [0u32; 4];
+        let mut ends = [0u32; 5];
         for (i, p) in parts.iter().enumerate() {
             text.push_str(p);
             if let Some(e) = ends.get_mut(i) {
@@ -111,7 +113,7 @@ impl Stored {
         }
     }
 
-    /// Part `i` of `text` (0 contact, 1 call_id, 2 source, 3 user_agent, 4 node).
+    /// Part `i` of `text` (0 contact, 1 call_id, 2 source, 3 user_agent, 4 node, 5 flow).
     fn part(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         let end = self.ends.get(i).map_or(self.text.len(), |&e| e as usize);
@@ -146,6 +148,9 @@ impl Stored {
             path: self.path.iter().map(|p| p.to_string()).collect(),
             user_agent: self.part(3).to_owned(),
             node: self.part(4).to_owned(),
+            flow: Some(self.part(5))
+                .filter(|f| !f.is_empty())
+                .map(str::to_owned),
         }
     }
 }
@@ -169,6 +174,7 @@ mod tests {
             path,
             user_agent: user_agent.into(),
             node: "node-a".into(),
+            flow: None,
         }
     }
 
@@ -204,6 +210,9 @@ mod tests {
             assert_eq!((s.q(), s.expires_at()), (b.q, b.expires_at));
             assert_eq!(s.to_binding(&b.aor), b);
         }
+        let mut outbound = binding(vec![], "");
+        outbound.flow = Some("\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\";1".into());
+        assert_eq!(Stored::new(&outbound).to_binding(&outbound.aor), outbound);
         let mut empty = binding(vec![], "");
         empty.contact.clear();
         empty.node.clear();

@@ -358,8 +358,12 @@ pub fn execute(
             let s = proxy.stats();
             let t = transports.stats();
             let (domains, users, aliases) = directory.counts();
+            let (pinholes, keepalives_sent, keepalives_failed) = proxy.keepalive_counts();
             serde_json::json!({
                 "transactions": proxy.transactions(),
+                "nat_keepalive_pinholes": pinholes,
+                "nat_keepalives_sent": keepalives_sent,
+                "nat_keepalives_failed": keepalives_failed,
                 "calls_in_setup": proxy.forks(),
                 "dialogs_active": proxy.dialogs_active(now),
                 "relayed_calls": proxy.relayed_calls(),

@@ -209,6 +209,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         relay_bridges_webrtc: media_relay
             .as_ref()
             .is_some_and(|r| r.name() == "rtpengine"),
+        keepalive: cfg.nat.to_proxy(),
         ..ProxyConfig::default()
     };
     let txcfg = sip_transaction::Config {

@@ -74,6 +74,7 @@ where
         },
         user_agent: text(r, 9)?,
         node: text(r, 10)?,
+        flow: None,
     })
 }
 

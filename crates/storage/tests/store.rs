@@ -29,6 +29,7 @@ fn binding(aor: &AddressOfRecord, contact: &str, expires_at: u64) -> Binding {
         ],
         user_agent: "Test Phone/1.0".into(),
         node: "node-a".into(),
+        flow: None,
     }
 }
 

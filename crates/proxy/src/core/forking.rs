@@ -167,6 +167,7 @@ impl Proxy {
         match self.layer.handle_response(now, msg) {
             ResponseOutcome::Matched { id, ref response }
                 if self.probe_answered(now, id, response.status()) => {}
+            ResponseOutcome::Matched { id, .. } if self.keepalive_answered(id) => {}
             ResponseOutcome::Matched { id, response } => {
                 if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
                     self.branch_response(now, fork_id, b, response);

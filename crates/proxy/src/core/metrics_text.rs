@@ -21,6 +21,7 @@ impl Proxy {
         m.render(out);
         self.render_ban_metrics(now, out);
         self.pstn.render(out);
+        self.keepalives.render(out);
         let gauge = |out: &mut String, name: &str, help: &str, v: usize| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         };

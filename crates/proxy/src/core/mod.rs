@@ -35,6 +35,7 @@ mod flows;
 mod forking;
 mod gateways;
 mod guard;
+mod keepalive;
 mod kept_subscriptions;
 mod location;
 mod media_services;
@@ -42,6 +43,7 @@ mod messages;
 mod metrics_text;
 mod mwi;
 mod originate;
+mod outbound;
 mod output;
 mod pickup;
 mod pipeline;
@@ -155,6 +157,8 @@ pub struct Proxy {
     wall_now: u64,
     /// Calls whose media goes through the relay (`relay.rs`).
     relayed: relay::RelayedCalls,
+    /// Pinholes of phones behind NAT kept open by pings (`keepalive.rs`).
+    keepalives: keepalive::KeepAlives,
 }
 
 pub(super) fn reliability(d: &Destination) -> Reliability {
@@ -221,6 +225,7 @@ impl Proxy {
             next_tag: seed ^ 0x5b0a_2d00,
             stats: ProxyStats::default(),
             relayed: relay::RelayedCalls::default(),
+            keepalives: keepalive::KeepAlives::default(),
         }
     }
 
@@ -280,6 +285,11 @@ impl Proxy {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        // Keep-alives to phones behind NAT (`keepalive.rs`).
+        let fork_deadline = match (fork_deadline, self.keepalives.next_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         // Publications and subscriptions ending (`publish.rs`).
         let fork_deadline = match (fork_deadline, self.presence_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -320,6 +330,9 @@ impl Proxy {
         }
         if self.pstn.probes_due().is_some_and(|d| d <= now) {
             self.run_probes(now);
+        }
+        if self.keepalives.next_due().is_some_and(|d| d <= now) {
+            self.run_keepalives(now); // keepalive.rs
         }
         self.presence_timers(now); // publish.rs
         self.pump(now);
@@ -398,7 +411,8 @@ impl Proxy {
         }
         while let Some(ev) = self.layer.poll_event() {
             match ev {
-                Event::Timeout { id } | Event::TransportError { id } if self.probe_lost(id) => {}
+                Event::Timeout { id } | Event::TransportError { id }
+                    if self.probe_lost(id) || self.keepalive_lost(id) => {}
                 Event::Timeout { id } => {
                     if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
                         self.branch_final(now, fork_id, b, 408, None);
@@ -411,7 +425,13 @@ impl Proxy {
                     if let Some((fork_id, b)) = self.client_to_fork.get(&id).copied() {
                         // A request on TCP only for its size goes again over UDP.
                         if !self.retry_over_udp(now, fork_id, b) {
-                            self.branch_final(now, fork_id, b, 503, None);
+                            // RFC 5626 §5.3: a flow whose connection is gone (outbound.rs).
+                            let status = if self.flow_failed(fork_id, b) {
+                                430
+                            } else {
+                                503
+                            };
+                            self.branch_final(now, fork_id, b, status, None);
                         }
                     } else {
                         self.originated_final(now, id, 503); // originate.rs

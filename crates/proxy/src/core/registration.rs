@@ -55,6 +55,8 @@ impl Proxy {
             self.stats.registrations += 1;
             log_registration_changes(&outcome.changes, &from, wall);
             self.messages_on_register(&aor, &outcome.changes); // messages.rs
+            self.keep_alive_registration(self.clock, req, source, &outcome.changes);
+            // keepalive.rs
         }
         if outcome.status == 503 {
             self.stats.overloaded += 1;

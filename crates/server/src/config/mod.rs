@@ -21,6 +21,7 @@ mod media;
 mod media_services;
 mod messages;
 mod metrics;
+mod nat;
 mod portal;
 mod presence;
 mod pstn;
@@ -44,6 +45,7 @@ pub use media::MediaSection;
 pub use media_services::{AnnouncementsSection, MohSection, ParkSection};
 pub use messages::MessagesSection;
 pub use metrics::MetricsSection;
+pub use nat::NatSection;
 pub use portal::PortalSection;
 pub use presence::PresenceSection;
 pub use pstn::PstnSection;
@@ -112,6 +114,8 @@ pub struct Config {
     pub dns: DnsSection,
     /// `[relay]`
     pub relay: RelaySection,
+    /// `[nat]`
+    pub nat: NatSection,
 }
 impl Config {
     /// Reads and checks a file.
@@ -139,6 +143,7 @@ impl Config {
         self.transaction.validate()?;
         self.media.validate()?;
         self.relay.validate(&self.media)?;
+        self.nat.validate()?;
         self.moh.validate()?;
         self.announcements.validate()?;
         self.park.validate()?;

@@ -1,0 +1,128 @@
+//! Issue 19: RFC 5626 outbound with a real client. Bob is a baresip registering over TCP
+//! with `sipnat=outbound` (`+sip.instance`, `reg-id`, `;ob`, `Supported: outbound`); the
+//! server answers `Require: outbound` and keys his binding by instance and reg-id. Bob's
+//! phone crashes (killed: no de-registration) and starts again with the same instance: its
+//! new registration, over a new connection from a new port, replaces the old one instead
+//! of adding a second. A call reaches him over that flow. When that phone dies too, the
+//! next call finds the flow's connection gone: 430 for the branch, and the binding is
+//! removed.
+
+use std::path::Path;
+use std::time::Duration;
+
+use testkit::location::contacts;
+use testkit::server::{password, Options, Server, DOMAIN};
+use testkit::softphone::{write_tone, Baresip};
+use testkit::wait::{wait_until, HANG_GUARD};
+
+/// The server binary under test (only the server crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+/// Bob's phone in `dir` (kept between its runs: its instance id lives there), registering
+/// over TCP with RFC 5626 outbound.
+fn bob(node: &Server, dir: &Path, tone: &Path) -> Baresip {
+    let b = Baresip::new(
+        dir,
+        "bob",
+        DOMAIN,
+        &password("bob"),
+        &format!("sip:127.0.0.1:{};transport=tcp", node.port),
+        tone,
+        true,
+    )
+    .on_loopback();
+    let accounts = dir.join("accounts");
+    let a = std::fs::read_to_string(&accounts).expect("baresip accounts");
+    std::fs::write(
+        &accounts,
+        a.replace("regint=300", "regint=300;sipnat=outbound"),
+    )
+    .expect("writing baresip accounts");
+    // Outbound needs an instance id: the uuid module keeps one in `dir/uuid`.
+    let config = dir.join("config");
+    let c = std::fs::read_to_string(&config).expect("baresip config");
+    std::fs::write(
+        &config,
+        c.replace(
+            "module_app account.so",
+            "module_app uuid.so\nmodule_app account.so",
+        ),
+    )
+    .expect("writing baresip config");
+    b
+}
+
+/// Alice (on loopback, UDP) calls bob; what her phone printed.
+fn alice_calls_bob(node: &Server, name: &str, tone: &Path) -> String {
+    let mut alice = Baresip::new(
+        &node.dir.path().join(name),
+        "alice",
+        DOMAIN,
+        &password("alice"),
+        &format!("sip:127.0.0.1:{}", node.port),
+        tone,
+        false,
+    )
+    .on_loopback();
+    alice.start(
+        Duration::from_secs(4),
+        &[&format!("/dial sip:bob@{DOMAIN}")],
+    );
+    alice.wait(HANG_GUARD);
+    alice.output()
+}
+
+#[test]
+fn an_outbound_flow_is_replaced_on_reconnection_and_fails_with_its_connection() {
+    let node = Server::start(BIN, Options::digest());
+    let dir = node.dir.path();
+    let tone = dir.join("tone.wav");
+    write_tone(&tone, 440.0, 10);
+    let bob_dir = dir.join("baresip-bob");
+
+    let mut first = bob(&node, &bob_dir, &tone);
+    first.start(Duration::from_secs(60), &[]);
+    wait_until("bob to register a flow over TCP", HANG_GUARD, || {
+        !contacts(&node, "bob").is_empty()
+    });
+    let old = contacts(&node, "bob");
+    // baresip names the flow: {reg-id/transport/family}.
+    assert!(
+        first.output().contains("{1/TCP/v4} 200 OK"),
+        "{}",
+        first.output()
+    );
+    assert!(
+        node.log_text().contains("source=tcp:127.0.0.1:"),
+        "{}",
+        node.log_text()
+    );
+    // The phone crashes: no de-registration, its connection closes.
+    drop(first);
+
+    // It starts again, same instance, a new connection and port: one binding, the new one.
+    let mut second = bob(&node, &bob_dir, &tone);
+    second.start(Duration::from_secs(60), &[]);
+    wait_until("bob's new flow to replace the old one", HANG_GUARD, || {
+        let now = contacts(&node, "bob");
+        !now.is_empty() && now != old
+    });
+    let now = contacts(&node, "bob");
+    assert_eq!(now.len(), 1, "the old flow's binding stayed: {now:?}");
+
+    // A call reaches him over the flow.
+    let alice = alice_calls_bob(&node, "baresip-alice-1", &tone);
+    assert!(alice.contains("Call established"), "{alice}");
+    assert!(second.output().contains("Call established"));
+
+    // Bob's phone dies too: the next call finds the flow gone (430), the binding goes.
+    drop(second);
+    let alice = alice_calls_bob(&node, "baresip-alice-2", &tone);
+    assert!(!alice.contains("Call established"), "{alice}");
+    let log = node.log_text();
+    assert!(
+        log.contains("outbound flow failed: its connection is gone, binding removed"),
+        "{log}"
+    );
+    assert!(contacts(&node, "bob").is_empty());
+}
