@@ -4,8 +4,9 @@
 //! bounded by `[dns] cache_size`). The proxy asks through its `Query::Resolve`; this
 //! module answers off the core task.
 //!
-//! Not here: trying the hops in turn (the proxy's fork: one serial group per hop), or
-//! names in Route headers (not resolved yet).
+//! Not here: which URIs are resolved (the proxy asks for Request-URIs, forwarding and
+//! find-me targets, and Route URIs) or trying the hops in turn (the proxy's fork: one
+//! serial group per hop).
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};

@@ -1,8 +1,10 @@
-//! Issue 19, slice 2: an outbound call to a named domain located through DNS (RFC 3263).
-//! dnsmasq, started by the test on loopback with records of its own, serves `peer.test`:
-//! a NAPTR record pointing to `_sip._udp.peer.test`, whose SRV records name two SIPp
-//! servers, `first` (priority 10) and `second` (priority 20). The first answers 503; the
-//! call fails over to the second, which answers.
+//! Issue 19: calls to named domains located through DNS (RFC 3263). dnsmasq, started by
+//! the test on loopback with records of its own, serves `peer.test`: a NAPTR record
+//! pointing to `_sip._udp.peer.test`, whose SRV records name two SIPp servers, `first`
+//! (priority 10) and `second` (priority 20). The first answers 503; the call fails over to
+//! the second, which answers. The same names reached as an outbound call's Request-URI,
+//! as a forwarding target (busy: on the response side; unconditional: on the request
+//! side), and as a pre-loaded Route (a loose-routing next hop by name).
 //!
 //! ```text
 //! alice (SIPp)        Switchboard          dnsmasq         first (SIPp)   second (SIPp)
@@ -16,9 +18,11 @@
 
 use std::process::{Child, Command, Stdio};
 
+use testkit::forwarding::{history, ladder};
+use testkit::open;
 use testkit::ports::free_port;
 use testkit::server::{Options, Server, DOMAIN};
-use testkit::sipp::Sipp;
+use testkit::sipp::{Background, Sipp};
 use testkit::wait::{wait_until, HANG_GUARD};
 
 /// The server binary under test (only the server crate's tests know its path).
@@ -89,38 +93,71 @@ fn alice_calls_bob_at(server: &Server, domain: &str) -> Sipp {
     .key("to_domain", domain)
 }
 
+/// `peer.test` (NAPTR, then SRV `first` at priority 10 and `second` at 20, both on
+/// 127.0.0.1) served by dnsmasq, a server resolving through it, and the two SIPp servers:
+/// `first` answers 503, `second` 200.
+struct Peer {
+    _dns: Dnsmasq,
+    server: Server,
+    first: Background,
+    second: Background,
+}
+
+impl Peer {
+    fn start() -> Peer {
+        let (first, second, dns) = (free_port(), free_port(), free_port());
+        let dns_server = Dnsmasq::start(
+            dns,
+            &[
+                "--naptr-record=peer.test,10,10,S,SIP+D2U,,_sip._udp.peer.test".into(),
+                format!("--srv-host=_sip._udp.peer.test,first.peer.test,{first},10,0"),
+                format!("--srv-host=_sip._udp.peer.test,second.peer.test,{second},20,0"),
+                "--host-record=first.peer.test,127.0.0.1".into(),
+                "--host-record=second.peer.test,127.0.0.1".into(),
+                // A loose router by name: SRV only (no NAPTR), the same two servers.
+                format!("--srv-host=_sip._udp.edge.peer.test,first.peer.test,{first},10,0"),
+                format!("--srv-host=_sip._udp.edge.peer.test,second.peer.test,{second},20,0"),
+            ],
+        );
+        let server = resolving_server(dns);
+        let first = Sipp::new(&server, "first", "uas-answer-503.xml", first)
+            .uas()
+            .spawn();
+        let second = Sipp::new(&server, "second", "uas-answer-200.xml", second)
+            .uas()
+            .spawn();
+        Peer {
+            _dns: dns_server,
+            server,
+            first,
+            second,
+        }
+    }
+
+    /// Waits for both SIPp servers: the first answered 503, the second 200; the INVITE
+    /// each got (the first's, the second's).
+    fn failed_over(self) -> (String, String) {
+        let first = self.first.wait();
+        first.assert_ok("the first server (priority 10) answers 503");
+        let second = self.second.wait();
+        second.assert_ok("the second server (priority 20) answers");
+        (
+            first.find(false, "INVITE")[0].clone(),
+            second.find(false, "INVITE")[0].clone(),
+        )
+    }
+}
+
 #[test]
 fn a_named_domain_is_located_through_naptr_and_srv_with_failover() {
-    let (first, second, dns) = (free_port(), free_port(), free_port());
-    let _dns = Dnsmasq::start(
-        dns,
-        &[
-            "--naptr-record=peer.test,10,10,S,SIP+D2U,,_sip._udp.peer.test".into(),
-            format!("--srv-host=_sip._udp.peer.test,first.peer.test,{first},10,0"),
-            format!("--srv-host=_sip._udp.peer.test,second.peer.test,{second},20,0"),
-            "--host-record=first.peer.test,127.0.0.1".into(),
-            "--host-record=second.peer.test,127.0.0.1".into(),
-        ],
-    );
-    let server = resolving_server(dns);
-    let busy = Sipp::new(&server, "first", "uas-answer-503.xml", first)
-        .uas()
-        .spawn();
-    let answers = Sipp::new(&server, "second", "uas-answer-200.xml", second)
-        .uas()
-        .spawn();
-    let call = alice_calls_bob_at(&server, "peer.test").run();
+    let peer = Peer::start();
+    let call = alice_calls_bob_at(&peer.server, "peer.test").run();
     call.assert_ok("a call to bob@peer.test");
-    let busy = busy.wait();
-    busy.assert_ok("the first server (priority 10) answers 503");
-    let answers = answers.wait();
-    answers.assert_ok("the second server (priority 20) answers");
-    let invite = &answers.find(false, "INVITE")[0];
+    let (first_invite, invite) = peer.failed_over();
     assert!(
         invite.starts_with("INVITE sip:bob@peer.test SIP/2.0"),
         "{invite}"
     );
-    let first_invite = &busy.find(false, "INVITE")[0];
     assert!(
         first_invite.starts_with("INVITE sip:bob@peer.test SIP/2.0"),
         "{first_invite}"
@@ -141,4 +178,127 @@ fn a_domain_without_sip_servers_gets_404() {
         "{}",
         result.messages
     );
+}
+
+/// RFC 5359 §2.8 to a name: bob (486) forwards busy calls to `sip:carol@peer.test`; the
+/// retarget waits for DNS (response side), then fails over from `first` (503) to
+/// `second`, which answers.
+///
+/// ```text
+/// alice          Switchboard          bob         dnsmasq      first     second
+///  |-- INVITE bob -->|-- INVITE ------->|             |            |         |
+///  |                 |<-- 486 ----------|             |            |         |
+///  |                 |-- NAPTR, SRV, A -------------->|            |         |
+///  |<-- 181 ---------|-- INVITE carol@peer.test ------------------>|         |
+///  |                 |<-- 503 -------------------------------------|         |
+///  |                 |-- INVITE carol@peer.test ---------------------------->|
+///  |<-- 180, 200 ----|<-- 180, 200 ------------------------------------------|
+/// ```
+#[test]
+fn busy_forwarding_to_a_name_fails_over_through_srv() {
+    let peer = Peer::start();
+    let server = &peer.server;
+    server.cli(&[
+        "forward",
+        "set",
+        "bob@example.com",
+        "busy",
+        "sip:carol@peer.test",
+    ]);
+    let (_, bob) = open::phone(server, "bob", "uas-answer-486.xml");
+    let bob = bob.spawn();
+    let call = open::caller(
+        server,
+        "alice",
+        "uac-invite-forwarded-expect-200.xml",
+        "bob",
+    )
+    .run();
+    call.assert_ok("alice's call to bob, forwarded");
+    assert_eq!(
+        call.ladder(),
+        ladder(&["> INVITE", "< 100", "< 181", "< 180", "< 200"])
+    );
+    bob.wait().assert_ok("bob is busy");
+    let (first, second) = peer.failed_over();
+    for invite in [&first, &second] {
+        assert!(
+            invite.starts_with("INVITE sip:carol@peer.test SIP/2.0"),
+            "{invite}"
+        );
+    }
+    assert_eq!(
+        history(&second)[1],
+        "<sip:carol@peer.test;cause=486>;index=1.1;mp=1",
+        "{second}"
+    );
+}
+
+/// RFC 5359 §2.7 to a name: the INVITE itself waits for DNS (request side), then the same
+/// failover.
+#[test]
+fn unconditional_forwarding_to_a_name_fails_over_through_srv() {
+    let peer = Peer::start();
+    let server = &peer.server;
+    server.cli(&[
+        "forward",
+        "set",
+        "bob@example.com",
+        "always",
+        "sip:carol@peer.test",
+    ]);
+    let call = open::caller(
+        server,
+        "alice",
+        "uac-invite-forwarded-expect-200.xml",
+        "bob",
+    )
+    .run();
+    call.assert_ok("alice's call to bob, forwarded");
+    let (first, second) = peer.failed_over();
+    assert!(
+        first.starts_with("INVITE sip:carol@peer.test SIP/2.0"),
+        "{first}"
+    );
+    assert_eq!(
+        history(&second)[1],
+        "<sip:carol@peer.test;cause=302>;index=1.1;mp=1",
+        "{second}"
+    );
+}
+
+/// RFC 3261 §16.12 with a name: alice's INVITE to `bob@far.test` carries a pre-loaded
+/// route, the proxy's own entry then `<sip:edge.peer.test;lr>`. The proxy resolves the
+/// Route's URI (SRV `_sip._udp.edge.peer.test`: `first`, then `second`) and sends the
+/// request there, Request-URI and the remaining Route unchanged.
+#[test]
+fn a_preloaded_route_by_name_is_resolved() {
+    let peer = Peer::start();
+    let server = &peer.server;
+    let call = Sipp::new(
+        server,
+        "alice",
+        "uac-invite-route-expect-200.xml",
+        free_port(),
+    )
+    .remote(&server.addr())
+    .service("bob")
+    .key("caller", "alice")
+    .key("from_domain", DOMAIN)
+    .key("to_domain", "far.test")
+    .key("route", "edge.peer.test")
+    .run();
+    call.assert_ok("alice's call through edge.peer.test");
+    let (first, second) = peer.failed_over();
+    for invite in [&first, &second] {
+        assert!(
+            invite.starts_with("INVITE sip:bob@far.test SIP/2.0"),
+            "{invite}"
+        );
+        assert_eq!(
+            testkit::sipp::headers(invite, "Route"),
+            ["<sip:edge.peer.test;lr>"],
+            "{invite}"
+        );
+    }
 }
