@@ -180,3 +180,36 @@ Content-Length: 0
         .request_uri_str()
         .starts_with("sip:dave@far.test"));
 }
+
+/// An ACK for a 2xx (stateless, RFC 3261 §16.11) whose next Route is a name waits for DNS
+/// too, then goes to the first next hop (an ACK has no answer to fail over on).
+#[test]
+fn an_ack_to_a_route_by_name_waits_for_dns() {
+    let mut net = net(&[]);
+    net.send(
+        udp(ALICE),
+        "ACK sip:dave@203.0.113.30 SIP/2.0
+Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKd6;rport
+Max-Forwards: 70
+Route: <sip:192.0.2.10;lr>, <sip:edge.peer.test;lr>
+From: <sip:alice@example.com>;tag=a1
+To: <sip:dave@far.test>;tag=d1
+Call-ID: call-ack
+CSeq: 1 ACK
+Content-Length: 0
+
+",
+    );
+    assert!(net.out().is_empty(), "sent before the lookup");
+    let (token, uri) = asked(&mut net);
+    assert_eq!(uri, "sip:edge.peer.test;lr");
+    two_hops(&mut net, token);
+    let out = net.out();
+    assert_eq!(requests(&out), [("ACK".to_string(), PEER_1.to_string())]);
+    let ack = request_to(&out, PEER_1);
+    assert!(
+        ack.head().contains("Route: <sip:edge.peer.test;lr>"),
+        "{}",
+        ack.head()
+    );
+}

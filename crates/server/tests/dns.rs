@@ -302,3 +302,42 @@ fn a_preloaded_route_by_name_is_resolved() {
         );
     }
 }
+
+/// A Record-Route by name (RFC 3261 §16.12, RFC 3263 §4 on the Route's URI): the callee's
+/// side record-routes `<sip:rr.edge.test;lr>`; alice's ACK (forwarded statelessly) and BYE
+/// (a transaction) reach the proxy with that Route after its own, and each is sent where
+/// `_sip._udp.rr.edge.test` points.
+#[test]
+fn a_record_routed_name_carries_ack_and_bye() {
+    let (callee, dns) = (free_port(), free_port());
+    let _dns = Dnsmasq::start(
+        dns,
+        &[
+            format!("--srv-host=_sip._udp.edge.test,callee.edge.test,{callee},10,0"),
+            format!("--srv-host=_sip._udp.rr.edge.test,callee.edge.test,{callee},10,0"),
+            "--host-record=callee.edge.test,127.0.0.1".into(),
+        ],
+    );
+    let server = resolving_server(dns);
+    let bob = Sipp::new(
+        &server,
+        "edge",
+        "uas-answer-200-record-route-by-name.xml",
+        callee,
+    )
+    .uas()
+    .key("rr_name", "rr.edge.test")
+    .spawn();
+    let call = alice_calls_bob_at(&server, "edge.test").run();
+    call.assert_ok("alice's call to bob@edge.test");
+    let bob = bob.wait();
+    bob.assert_ok("the callee got ACK and BYE through its Record-Route by name");
+    for method in ["ACK", "BYE"] {
+        let req = &bob.find(false, method)[0];
+        assert_eq!(
+            testkit::sipp::headers(req, "Route"),
+            ["<sip:rr.edge.test;lr>"],
+            "{req}"
+        );
+    }
+}

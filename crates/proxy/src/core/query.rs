@@ -102,6 +102,12 @@ pub(super) enum Parked {
         resp: sip_message::SipMessage,
         query: Query,
     },
+    /// An ACK for a 2xx whose next hop is a name (`stateless.rs`).
+    Ack {
+        req: Box<sip_message::SipMessage>,
+        source: crate::destination::Destination,
+        query: Query,
+    },
 }
 
 impl Parked {
@@ -110,7 +116,8 @@ impl Parked {
             Parked::Request { query, .. }
             | Parked::Final { query, .. }
             | Parked::Forward { query, .. }
-            | Parked::Response { query, .. } => query,
+            | Parked::Response { query, .. }
+            | Parked::Ack { query, .. } => query,
         }
     }
 }
@@ -168,6 +175,11 @@ impl Proxy {
         let Some(parked) = self.parked.remove(&token) else {
             return;
         };
+        if matches!(parked, Parked::Ack { .. }) {
+            self.ack_resolved(parked, answer); // stateless.rs
+            self.pump(now);
+            return;
+        }
         if matches!(parked, Parked::Forward { .. } | Parked::Response { .. }) {
             self.relay_resumed(now, wall, parked, answer); // relay.rs
             self.pump(now);
@@ -242,7 +254,7 @@ impl Proxy {
                 self.answer(&cx, crate::answer::Answer::new(500, "Bad Query"));
             }
             Parked::Final { cx, .. } => self.resume_final(*cx, usize::MAX),
-            Parked::Forward { .. } | Parked::Response { .. } => {}
+            Parked::Forward { .. } | Parked::Response { .. } | Parked::Ack { .. } => {}
         }
         self.pump(now);
     }
@@ -270,7 +282,7 @@ impl Proxy {
                 cx.stored = Some(outcome);
                 self.resume_final(*cx, stage);
             }
-            Parked::Forward { .. } | Parked::Response { .. } => {}
+            Parked::Forward { .. } | Parked::Response { .. } | Parked::Ack { .. } => {}
         }
     }
 
