@@ -4,7 +4,8 @@
 //! (priority 10) and `second` (priority 20). The first answers 503; the call fails over to
 //! the second, which answers. The same names reached as an outbound call's Request-URI,
 //! as a forwarding target (busy: on the response side; unconditional: on the request
-//! side), and as a pre-loaded Route (a loose-routing next hop by name).
+//! side), and as a pre-loaded Route (a loose-routing next hop by name); a Record-Route by
+//! name; a TLS next hop verified by the domain name (RFC 5922).
 //!
 //! ```text
 //! alice (SIPp)        Switchboard          dnsmasq         first (SIPp)   second (SIPp)
@@ -16,14 +17,20 @@
 //!  |<-- 200 ----------|<-- 200 ----------------------------------------------|
 //! ```
 
-use std::process::{Child, Command, Stdio};
+#![allow(clippy::unwrap_used)]
 
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use testkit::certs::{for_domain, self_signed};
 use testkit::forwarding::{history, ladder};
 use testkit::open;
 use testkit::ports::free_port;
 use testkit::server::{Options, Server, DOMAIN};
 use testkit::sipp::{Background, Sipp};
-use testkit::wait::{wait_until, HANG_GUARD};
+use testkit::wait::{wait_child, wait_until, HANG_GUARD};
 
 /// The server binary under test (only the server crate's tests know its path).
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
@@ -340,4 +347,157 @@ fn a_record_routed_name_carries_ack_and_bye() {
             "{req}"
         );
     }
+}
+
+/// `openssl s_server` on a free port with `cert`/`key`: a real TLS peer that answers the
+/// first INVITE it gets with `486 Busy Here` (written to its stdin, which it sends to the
+/// client) and keeps what it received.
+struct TlsUas {
+    port: u16,
+    child: Child,
+    seen: Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TlsUas {
+    fn start(cert: &Path, key: &Path) -> TlsUas {
+        let port = free_port();
+        let mut child = Command::new("openssl")
+            .args(["s_server", "-quiet", "-naccept", "1"])
+            .args(["-accept", &format!("127.0.0.1:{port}")])
+            .arg("-cert")
+            .arg(cert)
+            .arg("-key")
+            .arg(key)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openssl not installed?");
+        // Not probed by connecting: s_server takes one connection only.
+        wait_until("openssl s_server to listen", HANG_GUARD, || listening(port));
+        let (stdout, mut stdin) = (child.stdout.take().unwrap(), child.stdin.take().unwrap());
+        let seen = Arc::new(Mutex::new(String::new()));
+        let log = seen.clone();
+        let reader = std::thread::spawn(move || {
+            let mut head: Vec<String> = Vec::new();
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let line = line.trim_end_matches('\r').to_string();
+                log.lock().unwrap().push_str(&format!("{line}\n"));
+                if line.starts_with("INVITE ") {
+                    head = vec![line];
+                } else if !head.is_empty() && !line.is_empty() {
+                    head.push(line);
+                } else if !head.is_empty() {
+                    let _ = stdin.write_all(busy_answer(&head).as_bytes());
+                    let _ = stdin.flush();
+                    head.clear();
+                }
+            }
+        });
+        TlsUas {
+            port,
+            child,
+            seen,
+            reader: Some(reader),
+        }
+    }
+
+    /// Everything it received, once stopped.
+    fn received(mut self) -> String {
+        let _ = self.child.kill();
+        wait_child(&mut self.child, "openssl s_server", HANG_GUARD);
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        let seen = self.seen.lock().unwrap();
+        seen.clone()
+    }
+}
+
+/// `486 Busy Here` to the INVITE whose header lines are `head`.
+fn busy_answer(head: &[String]) -> String {
+    let mut out = String::from("SIP/2.0 486 Busy Here\r\n");
+    for line in &head[1..] {
+        let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+        match name.as_str() {
+            "via" | "from" | "call-id" | "cseq" => out.push_str(&format!("{line}\r\n")),
+            "to" => out.push_str(&format!("{line};tag=tls1\r\n")),
+            _ => {}
+        }
+    }
+    out.push_str("Content-Length: 0\r\n\r\n");
+    out
+}
+
+/// True when a TCP socket listens on 127.0.0.1:`port` (from `/proc/net/tcp`).
+fn listening(port: u16) -> bool {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let local = format!("0100007F:{port:04X}");
+    table.lines().skip(1).any(|l| {
+        let cols: Vec<&str> = l.split_whitespace().collect();
+        cols.get(1) == Some(&local.as_str()) && cols.get(3) == Some(&"0A")
+    })
+}
+
+/// RFC 5922 §4: a TLS next hop located through DNS proves the domain of the URI (SNI and
+/// certificate name), not its address. `secure.test` (NAPTR `SIPS+D2T`, SRV) leads to a
+/// peer whose certificate names only `secure.test`: the INVITE goes there over TLS and its
+/// 486 comes back. `wrong.test` leads to a peer with a valid certificate for another
+/// name: the handshake is refused and nothing is sent (the branch ends as 503, which the
+/// caller gets as 500, RFC 3261 §16.7).
+#[test]
+fn a_tls_next_hop_is_verified_by_the_domain_name() {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(certs.path(), "switchboard");
+    let authority = self_signed(certs.path(), "authority");
+    let (good_cert, good_key) = for_domain(certs.path(), "secure", "secure.test", &authority);
+    let (bad_cert, bad_key) = for_domain(certs.path(), "other", "other.test", &authority);
+    let good = TlsUas::start(&good_cert, &good_key);
+    let bad = TlsUas::start(&bad_cert, &bad_key);
+    let dns = free_port();
+    let mut records = Vec::new();
+    for (domain, port) in [("secure.test", good.port), ("wrong.test", bad.port)] {
+        records.extend([
+            format!("--naptr-record={domain},10,10,S,SIPS+D2T,,_sips._tcp.{domain}"),
+            format!("--srv-host=_sips._tcp.{domain},peer.{domain},{port},10,0"),
+            format!("--host-record=peer.{domain},127.0.0.1"),
+        ]);
+    }
+    let _dns = Dnsmasq::start(dns, &records);
+    let server = Server::start(
+        BIN,
+        Options {
+            extra_listen: vec![format!("tls:127.0.0.1:{}", free_port())],
+            extra: format!(
+                "[dns]\nservers = [\"127.0.0.1:{dns}\"]\n\
+                 [tls]\ncertificate = {cert:?}\nprivate_key = {key:?}\nca_file = {:?}\n",
+                authority.0
+            ),
+            ..Options::default()
+        },
+    );
+    let to_secure = alice_calls_bob_at(&server, "secure.test").timeout(10).run();
+    assert!(
+        to_secure.messages.contains("SIP/2.0 486 Busy Here"),
+        "{}",
+        to_secure.messages
+    );
+    let seen = good.received();
+    assert!(
+        seen.contains("INVITE sip:bob@secure.test SIP/2.0"),
+        "{seen}"
+    );
+    assert!(seen.contains("Via: SIP/2.0/TLS 127.0.0.1:"), "{seen}");
+
+    let to_wrong = alice_calls_bob_at(&server, "wrong.test").timeout(10).run();
+    assert!(
+        to_wrong.messages.contains("SIP/2.0 500"),
+        "{}",
+        to_wrong.messages
+    );
+    let seen = bad.received();
+    assert!(!seen.contains("INVITE"), "the wrong peer got: {seen}");
+    assert_eq!(server.status()["tls_handshake_failures"], 1);
 }
