@@ -4,7 +4,7 @@
 //! (priority 10) and `second` (priority 20). The first answers 503; the call fails over to
 //! the second, which answers. The same names reached as an outbound call's Request-URI,
 //! as a forwarding target (busy: on the response side; unconditional: on the request
-//! side), and as a pre-loaded Route (a loose-routing next hop by name); a Record-Route by
+//! side), as a find-me entry, and as a pre-loaded Route (a loose-routing next hop by name); a Record-Route by
 //! name; a TLS next hop verified by the domain name (RFC 5922).
 //!
 //! ```text
@@ -272,6 +272,33 @@ fn unconditional_forwarding_to_a_name_fails_over_through_srv() {
         "<sip:carol@peer.test;cause=302>;index=1.1;mp=1",
         "{second}"
     );
+}
+
+/// RFC 5359 §2.12 with a name: bob's find-me list is `sip:carol@peer.test` (10 s). Bob's
+/// phone is busy; the next step waits for DNS, then fails over from `first` (503) to
+/// `second`, which answers. Find-me is not forwarding: no 181, no History-Info.
+#[test]
+fn a_findme_entry_by_name_fails_over_through_srv() {
+    let peer = Peer::start();
+    let server = &peer.server;
+    server.cli(&["findme", "set", "bob@example.com", "sip:carol@peer.test,10"]);
+    let (_, bob) = open::phone(server, "bob", "uas-answer-486.xml");
+    let bob = bob.spawn();
+    let call = open::caller(server, "alice", "uac-invite-findme-expect-200.xml", "bob").run();
+    call.assert_ok("alice's call to bob, found at carol@peer.test");
+    assert_eq!(
+        call.ladder(),
+        ladder(&["> INVITE", "< 100", "< 180", "< 200"])
+    );
+    bob.wait().assert_ok("bob is busy");
+    let (first, second) = peer.failed_over();
+    for invite in [&first, &second] {
+        assert!(
+            invite.starts_with("INVITE sip:carol@peer.test SIP/2.0"),
+            "{invite}"
+        );
+    }
+    assert!(history(&second).is_empty(), "{second}");
 }
 
 /// RFC 3261 §16.12 with a name: alice's INVITE to `bob@far.test` carries a pre-loaded
