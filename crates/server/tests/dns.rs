@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use testkit::certs::{for_domain, self_signed};
 use testkit::forwarding::{history, ladder};
 use testkit::open;
-use testkit::ports::free_port;
+use testkit::ports::{free_port, tcp_listening};
 use testkit::server::{Options, Server, DOMAIN};
 use testkit::sipp::{Background, Sipp};
 use testkit::wait::{wait_child, wait_until, HANG_GUARD};
@@ -402,7 +402,9 @@ impl TlsUas {
             .spawn()
             .expect("openssl not installed?");
         // Not probed by connecting: s_server takes one connection only.
-        wait_until("openssl s_server to listen", HANG_GUARD, || listening(port));
+        wait_until("openssl s_server to listen", HANG_GUARD, || {
+            tcp_listening(port)
+        });
         let (stdout, mut stdin) = (child.stdout.take().unwrap(), child.stdin.take().unwrap());
         let seen = Arc::new(Mutex::new(String::new()));
         let log = seen.clone();
@@ -456,16 +458,6 @@ fn busy_answer(head: &[String]) -> String {
     }
     out.push_str("Content-Length: 0\r\n\r\n");
     out
-}
-
-/// True when a TCP socket listens on 127.0.0.1:`port` (from `/proc/net/tcp`).
-fn listening(port: u16) -> bool {
-    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
-    let local = format!("0100007F:{port:04X}");
-    table.lines().skip(1).any(|l| {
-        let cols: Vec<&str> = l.split_whitespace().collect();
-        cols.get(1) == Some(&local.as_str()) && cols.get(3) == Some(&"0A")
-    })
 }
 
 /// RFC 5922 §4: a TLS next hop located through DNS proves the domain of the URI (SNI and
