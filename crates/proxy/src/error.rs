@@ -38,7 +38,8 @@ pub(crate) enum CallError {
     TooManyHops,
     /// A forwarding or find-me target that is no SIP URI nor user (500).
     BadForwardingTarget,
-    /// The next hop cannot be reached: scheme or transport (416), a host name (503).
+    /// The next hop cannot be reached: scheme or transport (416), a host name without a
+    /// resolver (503), DNS found no SIP server (404) or failed (503).
     Hop(HopError),
     /// The shared store did not answer a location lookup (500).
     LookupFailed,
@@ -150,6 +151,8 @@ mod tests {
             (CallError::BadForwardingTarget, 500, false),
             (CallError::Hop(HopError::Unsupported), 416, true),
             (CallError::Hop(HopError::Unresolvable), 503, true),
+            (CallError::Hop(HopError::NoSipServer), 404, true),
+            (CallError::Hop(HopError::LookupFailed), 503, true),
             (CallError::LookupFailed, 500, true),
             (CallError::TooManyLookups, 500, true),
             (CallError::Overloaded, 503, true),

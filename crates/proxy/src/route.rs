@@ -73,11 +73,15 @@ pub(crate) enum HopError {
     Unsupported,
     /// The host is a name and no resolver is configured.
     Unresolvable,
+    /// DNS says the name has no SIP server (no NAPTR, SRV or address record).
+    NoSipServer,
+    /// The DNS lookup of the name failed (no answer, a server failure).
+    LookupFailed,
 }
 
 impl HopError {
-    /// The answer to the caller. Neither is worth a failover to another target: both are
-    /// about the URI itself (the caller's, or the forwarding target's).
+    /// The answer to the caller. None is worth a failover to another target: each is
+    /// about the URI itself (the caller's, a Route's, or the forwarding target's).
     pub(crate) fn answer(self) -> crate::answer::Answer {
         match self {
             HopError::Unsupported => {
@@ -86,6 +90,8 @@ impl HopError {
             HopError::Unresolvable => {
                 crate::answer::Answer::new(503, "DNS Resolution Not Supported")
             }
+            HopError::NoSipServer => crate::answer::Answer::new(404, "Domain Has No SIP Server"),
+            HopError::LookupFailed => crate::answer::Answer::new(503, "DNS Lookup Failed"),
         }
     }
 }
@@ -93,8 +99,8 @@ impl HopError {
 /// The next hop for a SIP URI: maddr or host, port (default 5060, 5061 over TLS),
 /// transport parameter. A `sips:` URI goes only over TLS (RFC 5630 §3.1.3): with no
 /// transport parameter or `transport=tls` it is TLS, with another it is unsupported.
-/// Host names other than `localhost` need DNS (RFC 3263), which this server does not do
-/// yet: they give `Unresolvable`.
+/// Host names other than `localhost` need DNS (RFC 3263): they give `Unresolvable`, and
+/// the stage asks the server (`Query::Resolve`, `core/resolved.rs`) when `[dns]` is on.
 pub(crate) fn uri_destination(uri: &Uri<'_>) -> Result<Destination, HopError> {
     let secure = match uri.scheme {
         Scheme::Sip => false,

@@ -2,14 +2,17 @@
 //! list of next hops (transport, address, port) through NAPTR, SRV (RFC 2782 priorities
 //! and weights) and A/AAAA lookups, with hickory's resolver (its cache honours TTLs and is
 //! bounded by `[dns] cache_size`). The proxy asks through its `Query::Resolve`; this
-//! module answers off the core task.
+//! module answers off the core task, and tells the TLS client which domain each TLS next
+//! hop must prove (RFC 5922).
 //!
-//! Not here: trying the hops in turn (the proxy's fork: one serial group per hop), or
-//! names in Route headers (not resolved yet).
+//! Not here: which URIs are resolved (the proxy asks for Request-URIs, forwarding and
+//! find-me targets, and Route URIs) or trying the hops in turn (the proxy's fork: one
+//! serial group per hop).
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_resolver::config::{NameServerConfig, Protocol, ResolverConfig, ResolverOpts};
@@ -17,6 +20,7 @@ use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::TokioAsyncResolver;
 use proxy::{Destination, Transport};
 use sip_message::{Scheme, Uri};
+use transport::TlsContext;
 
 use crate::config::DnsSection;
 
@@ -110,6 +114,8 @@ fn random_below(n: u32) -> u32 {
 /// The resolver.
 pub struct SipResolver {
     inner: TokioAsyncResolver,
+    /// Told the domain each TLS next hop must prove (RFC 5922).
+    tls: Option<Arc<TlsContext>>,
 }
 
 impl SipResolver {
@@ -134,7 +140,16 @@ impl SipResolver {
         opts.attempts = 2;
         Ok(SipResolver {
             inner: TokioAsyncResolver::tokio(config, opts),
+            tls: None,
         })
+    }
+
+    /// TLS next hops this resolver finds are verified by the URI's domain (RFC 5922 §4:
+    /// the certificate and SNI name the domain of the URI, not the SRV target or the
+    /// address).
+    pub fn with_tls(mut self, tls: Option<Arc<TlsContext>>) -> SipResolver {
+        self.tls = tls;
+        self
     }
 
     /// The next hops of `uri`, best first (RFC 3263 §4): with a port, the host's
@@ -142,6 +157,19 @@ impl SipResolver {
     /// each transport, then the host's addresses on the default port. `sips:` keeps TLS
     /// only. Err: the URI is not a SIP URI.
     pub async fn locate(&self, uri: &str) -> Result<Vec<Destination>, String> {
+        let (hops, domain) = self.next_hops(uri).await?;
+        if let Some(tls) = &self.tls {
+            if domain.parse::<IpAddr>().is_err() {
+                for hop in hops.iter().filter(|h| h.transport == Transport::Tls) {
+                    tls.expect_name(hop.addr, &domain);
+                }
+            }
+        }
+        Ok(hops)
+    }
+
+    /// [`SipResolver::locate`]'s lookups: the next hops and the URI's domain.
+    async fn next_hops(&self, uri: &str) -> Result<(Vec<Destination>, String), String> {
         let u = Uri::parse(uri).map_err(|e| format!("{uri}: {e:?}"))?;
         let secure = match u.scheme {
             Scheme::Sip => false,
@@ -162,7 +190,7 @@ impl SipResolver {
         if let Some(port) = u.port {
             self.addresses(&host, port, param.unwrap_or(default), &mut out)
                 .await;
-            return Ok(out);
+            return Ok((out, host));
         }
         let plan: Vec<(Transport, String)> = match param {
             Some(t) => vec![(t, format!("{}.{host}", srv_prefix(t)))],
@@ -196,7 +224,7 @@ impl SipResolver {
             self.addresses(&host, t.default_port(), t, &mut out).await;
         }
         out.truncate(MAX_TARGETS);
-        Ok(out)
+        Ok((out, host))
     }
 
     /// The usable NAPTR records of `host`, best first.

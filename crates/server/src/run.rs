@@ -157,7 +157,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     // RFC 3263: Request-URIs with a host name are resolved off the core task.
     let resolver = if cfg.dns.enabled {
         match crate::dns::SipResolver::new(&cfg.dns) {
-            Ok(r) => Some(Arc::new(r)),
+            Ok(r) => Some(Arc::new(r.with_tls(tls_context.clone()))),
             Err(e) => {
                 tracing::warn!(error = %e, "dns: no resolver; Request-URIs with host names get 503");
                 None

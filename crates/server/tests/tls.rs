@@ -20,7 +20,7 @@ use std::process::{Child, Command, Stdio};
 use testkit::certs::{self_signed, signed_by};
 use testkit::location::contacts;
 use testkit::open::caller;
-use testkit::ports::free_port;
+use testkit::ports::{free_port, tcp_listening};
 use testkit::server::{Options, Server};
 use testkit::softphone::{baresip_call, tone_share, Baresip};
 use testkit::wait::{wait_child, wait_until, HANG_GUARD};
@@ -121,7 +121,9 @@ impl TlsPeer {
             .spawn()
             .expect("openssl not installed?");
         // Not probed by connecting: s_server takes one connection only.
-        wait_until("openssl s_server to listen", HANG_GUARD, || listening(port));
+        wait_until("openssl s_server to listen", HANG_GUARD, || {
+            tcp_listening(port)
+        });
         TlsPeer { port, child }
     }
 
@@ -135,16 +137,6 @@ impl TlsPeer {
         }
         out
     }
-}
-
-/// True when a TCP socket listens on 127.0.0.1:`port` (from `/proc/net/tcp`).
-fn listening(port: u16) -> bool {
-    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
-    let local = format!("0100007F:{port:04X}");
-    table.lines().skip(1).any(|l| {
-        let cols: Vec<&str> = l.split_whitespace().collect();
-        cols.get(1) == Some(&local.as_str()) && cols.get(3) == Some(&"0A")
-    })
 }
 
 #[test]

@@ -1,22 +1,39 @@
 //! Certificates for the TLS and WSS tests, made by OpenSSL (`openssl req -x509`): a
 //! self-signed one for 127.0.0.1 (also a CA, OpenSSL's default), or one signed by such
-//! a CA, as a real server presents. Files `DIR/NAME.pem` and `DIR/NAME.key`.
+//! a CA, as a real server presents, for 127.0.0.1 or for a domain name only. Files
+//! `DIR/NAME.pem` and `DIR/NAME.key`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// A self-signed certificate for 127.0.0.1: (certificate, key).
 pub fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    certificate(dir, name, None)
+    certificate(dir, name, "IP:127.0.0.1", None)
 }
 
 /// A certificate for 127.0.0.1 signed by the CA `issuer` (certificate, key), not itself
 /// a CA.
 pub fn signed_by(dir: &Path, name: &str, issuer: &(PathBuf, PathBuf)) -> (PathBuf, PathBuf) {
-    certificate(dir, name, Some(issuer))
+    certificate(dir, name, "IP:127.0.0.1", Some(issuer))
 }
 
-fn certificate(dir: &Path, name: &str, issuer: Option<&(PathBuf, PathBuf)>) -> (PathBuf, PathBuf) {
+/// A certificate for the domain `domain` only (no IP address) signed by the CA `issuer`,
+/// as a SIP provider located through DNS presents (RFC 5922): (certificate, key).
+pub fn for_domain(
+    dir: &Path,
+    name: &str,
+    domain: &str,
+    issuer: &(PathBuf, PathBuf),
+) -> (PathBuf, PathBuf) {
+    certificate(dir, name, &format!("DNS:{domain}"), Some(issuer))
+}
+
+fn certificate(
+    dir: &Path,
+    name: &str,
+    san: &str,
+    issuer: Option<&(PathBuf, PathBuf)>,
+) -> (PathBuf, PathBuf) {
     let (cert, key) = (
         dir.join(format!("{name}.pem")),
         dir.join(format!("{name}.key")),
@@ -25,7 +42,7 @@ fn certificate(dir: &Path, name: &str, issuer: Option<&(PathBuf, PathBuf)>) -> (
     cmd.args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
         .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
         .args(["-subj", &format!("/CN={name}")])
-        .args(["-addext", "subjectAltName=IP:127.0.0.1"]);
+        .args(["-addext", &format!("subjectAltName={san}")]);
     if let Some((ca, ca_key)) = issuer {
         cmd.args(["-addext", "basicConstraints=critical,CA:FALSE"])
             .arg("-CA")

@@ -5,11 +5,14 @@
 //! side reads `certificate` and `private_key` PEM files, and [`TlsContext::reload`] swaps
 //! them for the next handshake (connections already up keep theirs); the client side
 //! verifies a peer's certificate against `ca_file` (default: the system's CA bundle) and
-//! the peer's IP address, unless verification is switched off for a lab.
+//! the peer's IP address, or the domain name DNS located it for (RFC 5922 §4: the
+//! domain of the URI, given through [`TlsContext::expect_name`]), unless verification is
+//! switched off for a lab.
 //!
 //! Not here: framing and the connection table (shared with TCP: `connection.rs`,
 //! `table.rs`), and when to reload (the server watches its signals and the files).
 
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -27,6 +30,10 @@ use tokio_rustls::{TlsAcceptor, TlsConnector, TlsStream};
 
 /// Bound on a TLS handshake, inbound or outbound.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most peer addresses with a domain name to verify; past it the oldest is forgotten
+/// (its next connection is verified by IP address, and refused unless the certificate
+/// names it).
+const MAX_PEER_NAMES: usize = 4096;
 /// The CA bundle of Debian and its derivatives, used when no `ca_file` is given.
 const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
@@ -76,6 +83,30 @@ pub struct TlsContext {
     client: Arc<ClientConfig>,
     /// Modification times of the certificate and key when last loaded.
     stamps: Mutex<(Option<SystemTime>, Option<SystemTime>)>,
+    /// The domain name each outbound peer address must prove (RFC 5922), bounded by
+    /// [`MAX_PEER_NAMES`].
+    names: Mutex<PeerNames>,
+}
+
+/// Peer address -> domain name, oldest first out.
+#[derive(Default)]
+struct PeerNames {
+    by_addr: HashMap<SocketAddr, String>,
+    order: VecDeque<SocketAddr>,
+}
+
+impl PeerNames {
+    /// Records `domain` for `addr`, forgetting the oldest addresses past `max`.
+    fn insert(&mut self, addr: SocketAddr, domain: String, max: usize) {
+        if self.by_addr.insert(addr, domain).is_none() {
+            self.order.push_back(addr);
+            while self.order.len() > max {
+                if let Some(old) = self.order.pop_front() {
+                    self.by_addr.remove(&old);
+                }
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for TlsContext {
@@ -99,7 +130,25 @@ impl TlsContext {
             server: RwLock::new(Arc::new(server)),
             client: Arc::new(client),
             stamps: Mutex::new(stamps),
+            names: Mutex::new(PeerNames::default()),
         }))
+    }
+
+    /// Outbound connections to `addr` must present a certificate for `domain` (sent as
+    /// SNI too): DNS located `addr` for a URI of that domain (RFC 5922 §4). The latest
+    /// domain for an address wins; at most [`MAX_PEER_NAMES`] addresses are kept.
+    pub fn expect_name(&self, addr: SocketAddr, domain: &str) {
+        let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+        self.names.lock().insert(addr, domain, MAX_PEER_NAMES);
+    }
+
+    /// The name a connection to `remote` verifies: its domain when DNS gave one, else its
+    /// IP address.
+    fn server_name(&self, remote: SocketAddr) -> ServerName<'static> {
+        let domain = self.names.lock().by_addr.get(&remote).cloned();
+        domain
+            .and_then(|d| ServerName::try_from(d.as_str()).ok().map(|n| n.to_owned()))
+            .unwrap_or_else(|| ServerName::IpAddress(remote.ip().into()))
     }
 
     /// The settings it was loaded with.
@@ -275,13 +324,14 @@ pub(crate) async fn accept(
 }
 
 /// The client side of a handshake to `remote`, whose certificate must name its IP
-/// address (unless `verify_peers` is off), bounded in time.
+/// address or the domain DNS located it for (unless `verify_peers` is off), bounded in
+/// time.
 pub(crate) async fn connect(
     ctx: &TlsContext,
     stream: TcpStream,
     remote: SocketAddr,
 ) -> io::Result<TlsStream<TcpStream>> {
-    let name = ServerName::IpAddress(remote.ip().into());
+    let name = ctx.server_name(remote);
     let handshake = ctx.connector().connect(name, stream);
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
         Ok(r) => r.map(TlsStream::Client),
@@ -289,5 +339,31 @@ pub(crate) async fn connect(
             io::ErrorKind::TimedOut,
             "tls handshake timed out",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_names_are_bounded_oldest_out() {
+        let addr = |p: u16| SocketAddr::from(([192, 0, 2, 1], p));
+        let mut names = PeerNames::default();
+        names.insert(addr(1), "a.example".into(), 2);
+        names.insert(addr(2), "b.example".into(), 2);
+        names.insert(addr(1), "c.example".into(), 2);
+        assert_eq!(
+            names.by_addr[&addr(1)],
+            "c.example",
+            "the latest domain wins"
+        );
+        names.insert(addr(3), "d.example".into(), 2);
+        assert_eq!(names.by_addr.len(), 2);
+        assert!(
+            !names.by_addr.contains_key(&addr(1)),
+            "the oldest is forgotten"
+        );
+        assert_eq!(names.order.len(), 2);
     }
 }

@@ -45,6 +45,7 @@ impl Proxy {
             fork_id,
             end,
             found: Vec::new(),
+            resolved: Vec::new(),
             stored: None,
         };
         self.final_route_from(cx, 0)
@@ -69,7 +70,7 @@ impl Proxy {
                     return true;
                 }
                 FinalFlow::Need(query) => {
-                    if cx.found.len() >= MAX_QUERIES_PER_REQUEST {
+                    if cx.found.len() + cx.resolved.len() >= MAX_QUERIES_PER_REQUEST {
                         self.end_with(now, fork_id, CallError::TooManyLookups.answer());
                         return true;
                     }

@@ -53,6 +53,7 @@ mod query;
 mod registration;
 mod relay;
 mod request_route;
+mod resolved;
 mod screening;
 mod services;
 mod stage;

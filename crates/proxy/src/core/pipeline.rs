@@ -6,6 +6,7 @@
 
 use sip_message::{Method, NameAddr, SipMessage};
 
+use super::query::Missing;
 use super::stage::{Caller, Flow, RequestCtx, Stage, Targets};
 use super::{Proxy, ALLOW};
 use crate::answer::Answer;
@@ -112,27 +113,42 @@ impl Stage for LooseRoute {
         let Some(next) = cx.routes.next_route else {
             return Flow::Continue;
         };
+        let Ok(route) = NameAddr::parse(cx.req.value(next)) else {
+            return Answer::new(400, "Bad Route header").into();
+        };
+        let (hop, route_uri) = (uri_destination(&route.uri), route.uri.raw.to_string());
+        // A Route by name whose DNS answer is here: the caller was checked before asking.
+        let answered = cx.resolved.iter().any(|(u, _)| *u == route_uri);
         // In a dialog we record-routed, our own Route comes first; a "dialog" that does
         // not route through us is treated as what it is, a pre-loaded route.
-        if cx.req.to_tag().is_none() || cx.routes.remove.is_empty() {
+        if !answered && (cx.req.to_tag().is_none() || cx.routes.remove.is_empty()) {
             match p.caller_identity(cx) {
                 Err(answer) => return answer.into(),
                 Ok(Caller::Local) => {}
                 Ok(Caller::Foreign) => return Answer::new(403, "Relaying Denied").into(),
             }
         }
-        let target = NameAddr::parse(cx.req.value(next))
-            .ok()
-            .map(|na| uri_destination(&na.uri));
-        match target {
-            Some(Ok(dest)) => Flow::Forward(Targets::one(Target {
-                request_uri: cx.routes.new_request_uri.clone(),
+        let request_uri = cx.routes.new_request_uri.clone();
+        match hop {
+            Ok(dest) => Flow::Forward(Targets::one(Target {
+                request_uri,
                 dest,
                 routes: vec![],
                 q: 1000,
             })),
-            Some(Err(e)) => e.into(),
-            None => Answer::new(400, "Bad Route header").into(),
+            // A next hop by name (`sip:edge.example.net;lr`): RFC 3263 on the Route's URI.
+            Err(HopError::Unresolvable) if p.cfg.dns => {
+                match super::resolved::next_hops(&route_uri, &cx.resolved) {
+                    Ok(hops) => Flow::Forward(Targets {
+                        groups: super::resolved::serial_groups(request_uri.as_deref(), hops),
+                        direct: None,
+                        service: None,
+                    }),
+                    Err(Missing::Need(query)) => Flow::Need(query),
+                    Err(Missing::Failed(e)) => e.answer().into(),
+                }
+            }
+            Err(e) => e.into(),
         }
     }
 }
@@ -293,33 +309,14 @@ impl Stage for NotLocal {
 /// serial group each: a 503, a timeout or a transport error moves on to the next); or
 /// the query to ask when it has not been asked yet.
 fn resolved_targets(cx: &mut RequestCtx) -> Flow {
-    match &cx.resolved {
-        Some((uri, answer)) if *uri == cx.ruri => match answer {
-            Some(targets) if !targets.is_empty() => Flow::Forward(Targets {
-                groups: targets
-                    .iter()
-                    .map(|dest| {
-                        vec![Target {
-                            request_uri: None,
-                            dest: *dest,
-                            routes: vec![],
-                            q: 1000,
-                        }]
-                    })
-                    .collect(),
-                direct: None,
-                service: None,
-            }),
-            Some(_) => {
-                tracing::info!(uri = %cx.ruri, "dns: the name has no SIP server");
-                Answer::new(404, "Domain Has No SIP Server").into()
-            }
-            None => {
-                tracing::info!(uri = %cx.ruri, "dns: lookup failed");
-                Answer::new(503, "DNS Lookup Failed").into()
-            }
-        },
-        _ => Flow::Need(super::query::Query::Resolve(cx.ruri.clone())),
+    match super::resolved::next_hops(&cx.ruri, &cx.resolved) {
+        Ok(hops) => Flow::Forward(Targets {
+            groups: super::resolved::serial_groups(None, hops),
+            direct: None,
+            service: None,
+        }),
+        Err(Missing::Need(query)) => Flow::Need(query),
+        Err(Missing::Failed(e)) => e.answer().into(),
     }
 }
 

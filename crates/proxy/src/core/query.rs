@@ -1,6 +1,7 @@
 //! The one asynchronous-query mechanism. A stage (request side, or response side when a
-//! call is retargeted) that needs something only the server can fetch (today: a callee's
-//! bindings from the shared database; tomorrow DNS) returns `Need(Query)`. The proxy parks
+//! call is retargeted) that needs something only the server can fetch (a callee's
+//! bindings from the shared database, the next hops of a name through DNS, the media
+//! relay's SDP, storing a message) returns `Need(Query)`. The proxy parks
 //! the request or the retarget in one bounded table, hands the query out through
 //! [`Proxy::poll_query`], and resumes where it stopped when the server brings the answer
 //! back through [`Proxy::handle_query`]: the stage that asked runs again, the answer now
@@ -19,7 +20,7 @@ use super::Proxy;
 use crate::error::CallError;
 
 /// Most queries one request may wait for (a forwarding chain and a find-me list each
-/// look up a few users); past it the call ends with 500.
+/// look up a few users and names); past it the call ends with 500.
 pub(super) const MAX_QUERIES_PER_REQUEST: usize = 16;
 
 /// Something the proxy needs the server to look up.
@@ -28,7 +29,8 @@ pub(super) const MAX_QUERIES_PER_REQUEST: usize = 16;
 pub enum Query {
     /// The live bindings of this user (shared-database mode: any node may hold them).
     Location(AddressOfRecord),
-    /// The next hops of a SIP URI whose host is a name (RFC 3263: NAPTR, SRV, A/AAAA),
+    /// The next hops of a SIP URI whose host is a name (RFC 3263: NAPTR, SRV, A/AAAA): a
+    /// Request-URI, a forwarding or find-me target, a Route's URI (`resolved.rs`);
     /// answered with [`QueryAnswer::Targets`].
     Resolve(String),
     /// Store this MESSAGE for its offline recipient unless they have this many waiting
@@ -100,6 +102,12 @@ pub(super) enum Parked {
         resp: sip_message::SipMessage,
         query: Query,
     },
+    /// An ACK for a 2xx whose next hop is a name (`stateless.rs`).
+    Ack {
+        req: Box<sip_message::SipMessage>,
+        source: crate::destination::Destination,
+        query: Query,
+    },
 }
 
 impl Parked {
@@ -108,7 +116,8 @@ impl Parked {
             Parked::Request { query, .. }
             | Parked::Final { query, .. }
             | Parked::Forward { query, .. }
-            | Parked::Response { query, .. } => query,
+            | Parked::Response { query, .. }
+            | Parked::Ack { query, .. } => query,
         }
     }
 }
@@ -166,6 +175,11 @@ impl Proxy {
         let Some(parked) = self.parked.remove(&token) else {
             return;
         };
+        if matches!(parked, Parked::Ack { .. }) {
+            self.ack_resolved(parked, answer); // stateless.rs
+            self.pump(now);
+            return;
+        }
         if matches!(parked, Parked::Forward { .. } | Parked::Response { .. }) {
             self.relay_resumed(now, wall, parked, answer); // relay.rs
             self.pump(now);
@@ -199,18 +213,19 @@ impl Proxy {
                 if self.layer.state(cx.id).is_some() {
                     cx.now = now;
                     cx.wall = wall;
-                    cx.resolved = Some((uri, targets));
+                    cx.resolved.push((uri, targets));
                     self.run_request_route(*cx, stage);
                 }
             }
             Parked::Final {
-                cx,
+                mut cx,
+                stage,
                 query: Query::Resolve(uri),
-                ..
             } => {
-                // The response side never asks for DNS; finish the call as a failure.
-                tracing::warn!(%uri, "resolve answer for a retarget: ignored");
-                self.resume_final(*cx, usize::MAX);
+                // A forwarding or find-me target by name (`services.rs`).
+                cx.now = now;
+                cx.resolved.push((uri, targets));
+                self.resume_final(*cx, stage);
             }
             Parked::Request {
                 mut cx,
@@ -239,7 +254,7 @@ impl Proxy {
                 self.answer(&cx, crate::answer::Answer::new(500, "Bad Query"));
             }
             Parked::Final { cx, .. } => self.resume_final(*cx, usize::MAX),
-            Parked::Forward { .. } | Parked::Response { .. } => {}
+            Parked::Forward { .. } | Parked::Response { .. } | Parked::Ack { .. } => {}
         }
         self.pump(now);
     }
@@ -267,7 +282,7 @@ impl Proxy {
                 cx.stored = Some(outcome);
                 self.resume_final(*cx, stage);
             }
-            Parked::Forward { .. } | Parked::Response { .. } => {}
+            Parked::Forward { .. } | Parked::Response { .. } | Parked::Ack { .. } => {}
         }
     }
 

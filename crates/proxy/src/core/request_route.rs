@@ -190,7 +190,7 @@ impl Proxy {
 
     /// Parks the request for `query`; stage `stage` runs again with the answer.
     fn wait_for(&mut self, cx: RequestCtx, stage: usize, query: Query) {
-        if cx.found.len() >= MAX_QUERIES_PER_REQUEST {
+        if cx.found.len() + cx.resolved.len() >= MAX_QUERIES_PER_REQUEST {
             self.answer(&cx, CallError::TooManyLookups.answer());
             return;
         }

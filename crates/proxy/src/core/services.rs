@@ -10,7 +10,9 @@
 //! In shared-database mode every user's phones are a query away: resolving a leg stops
 //! with `Need(Query)` at the first user whose bindings it lacks, the request (or the
 //! retarget) is parked (`query.rs`), and resolving starts again with the answer. It is
-//! pure over the directory and the answers so far, so starting again is safe.
+//! pure over the directory and the answers so far, so starting again is safe. A
+//! forwarding or find-me target whose host is a name waits the same way for its DNS
+//! answer (`resolved.rs`): one serial group per next hop.
 
 use std::time::Duration;
 
@@ -20,6 +22,7 @@ use sip_message::{Editor, Method, SipMessage, Uri};
 use sip_transaction::TransactionId;
 
 use super::query::{locate, Missing, Query};
+use super::resolved::{next_hops, serial_groups};
 use super::stage::{
     FinalCtx, FinalFlow, Flow, LegEnd, RequestCtx, Retarget, ServiceLeg, Stage, Targets,
 };
@@ -28,12 +31,20 @@ use crate::config::ProxyMode;
 use crate::error::CallError;
 use crate::fork::contact_groups;
 use crate::fork::Target;
+use crate::route::HopError;
 use crate::services::forwarding::{hop, remote_target, Hop};
 use crate::services::voicemail::{is_voicemail_target, VoicemailCall};
 use crate::services::{entry_index, entry_uri, findme, history_entries, CallState, Cause, Step};
 
 /// Answers to location queries so far: whose bindings (None: the lookup failed).
 type Found = [(AddressOfRecord, Option<Vec<Binding>>)];
+
+/// The answers a call's resolution may use: bindings and DNS next hops.
+#[derive(Clone, Copy)]
+struct Answers<'a> {
+    found: &'a Found,
+    resolved: &'a [(String, Option<Vec<crate::Destination>>)],
+}
 
 /// Why resolving a leg stopped.
 enum Stop {
@@ -126,7 +137,11 @@ impl Proxy {
             ..CallState::default()
         };
         self.seed_from_history(&cx.req, &mut st);
-        let resolved = self.resolve(&mut st, Hop::Local(aor), Vec::new(), 0, cx.wall, &cx.found);
+        let answers = Answers {
+            found: &cx.found,
+            resolved: &cx.resolved,
+        };
+        let resolved = self.resolve(&mut st, Hop::Local(aor), Vec::new(), 0, cx.wall, answers);
         // A leg that waits for a lookup is resolved again from the start: reported then.
         if !matches!(resolved, Err(Stop::Need(_))) {
             self.report_retargets(cx.now, cx.id, &mut st);
@@ -172,9 +187,10 @@ impl Proxy {
             (first, g.collect())
         } else {
             let mut s = steps.into_iter();
-            let first = s.next().map(|s| s.targets).unwrap_or_default();
+            let mut groups = s.next().map(|s| s.groups).unwrap_or_default().into_iter();
             st.steps = s.collect();
-            (first, Vec::new())
+            let first = groups.next().unwrap_or_default();
+            (first, groups.collect())
         }
     }
 
@@ -213,15 +229,14 @@ impl Proxy {
         mut history: Vec<String>,
         mut retargets: u8,
         wall: u64,
-        found: &Found,
+        answers: Answers<'_>,
     ) -> Result<Leg, Stop> {
         loop {
             let aor = match next {
                 Hop::Remote(uri) => {
-                    let t = remote_target(&uri).map_err(CallError::from)?;
                     return Ok(Leg {
                         callee: None,
-                        groups: vec![vec![t]],
+                        groups: self.remote_groups(&uri, answers)?,
                         steps: Vec::new(),
                         ring: self.cfg.no_answer_timeout,
                         history,
@@ -254,12 +269,12 @@ impl Proxy {
                 retargets += 1;
                 continue;
             }
-            let groups = contact_groups(locate(self, &aor, wall, found)?);
+            let groups = contact_groups(locate(self, &aor, wall, answers.found)?);
             let steps = match self.directory.findme(&aor) {
                 Some(fm) => {
                     let mut list = Vec::with_capacity(fm.targets.len());
                     for (t, secs) in &fm.targets {
-                        list.push((self.findme_targets(t, &aor, wall, found)?, *secs));
+                        list.push((self.findme_targets(t, &aor, wall, answers)?, *secs));
                     }
                     findme::steps(groups, self.cfg.services.findme_contact_ring, list)
                 }
@@ -329,27 +344,47 @@ impl Proxy {
         Ok(h)
     }
 
-    /// A find-me entry's targets: a local user's phones (all in parallel) or a URI.
+    /// A find-me entry's targets: a local user's phones (one group, all in parallel) or a
+    /// URI (a group per next hop of a name, one after the other). An entry that cannot be
+    /// reached (a name DNS does not know) is skipped.
     fn findme_targets(
         &self,
         t: &str,
         owner: &AddressOfRecord,
         wall: u64,
-        found: &Found,
-    ) -> Result<Vec<Target>, Stop> {
+        answers: Answers<'_>,
+    ) -> Result<Vec<Vec<Target>>, Stop> {
         let local = |u: &Uri<'_>| self.local_domain_of(u, None);
         Ok(match hop(t, &owner.domain, &local) {
             Some(Hop::Local(a)) => {
                 let a = self.directory.resolve_alias(&a).unwrap_or(a);
-                contact_groups(locate(self, &a, wall, found)?)
-                    .into_iter()
-                    .flatten()
-                    .collect()
+                let phones = contact_groups(locate(self, &a, wall, answers.found)?);
+                vec![phones.into_iter().flatten().collect()]
             }
-            Some(Hop::Remote(u)) => remote_target(&u).into_iter().collect(),
+            Some(Hop::Remote(u)) => match self.remote_groups(&u, answers) {
+                Ok(groups) => groups,
+                Err(Stop::Need(q)) => return Err(Stop::Need(q)),
+                Err(Stop::Fail(e)) => {
+                    tracing::info!(%owner, target = %u, error = ?e, "find-me target skipped");
+                    Vec::new()
+                }
+            },
             Some(Hop::Voicemail(_)) => Vec::new(),
             None => Vec::new(),
         })
+    }
+
+    /// The serial groups of an outside URI: its address, or (a host name, `[dns]` on) one
+    /// group per next hop DNS gave, each sent with the URI as Request-URI.
+    fn remote_groups(&self, uri: &str, answers: Answers<'_>) -> Result<Vec<Vec<Target>>, Stop> {
+        match remote_target(uri) {
+            Ok(t) => Ok(vec![vec![t]]),
+            Err(HopError::Unresolvable) if self.cfg.dns => {
+                let hops = next_hops(uri, answers.resolved)?;
+                Ok(serial_groups(Some(uri), hops))
+            }
+            Err(e) => Err(CallError::from(e).into()),
+        }
     }
 
     /// Reports the retargets `st` made as call events.
@@ -368,7 +403,7 @@ impl Proxy {
             .get_mut(&cx.fork_id)
             .and_then(|st| st.steps.pop_front());
         if let Some(step) = step {
-            if let Some(t) = step.targets.first() {
+            if let Some(t) = step.groups.first().and_then(|g| g.first()) {
                 let target = t
                     .request_uri
                     .clone()
@@ -378,7 +413,7 @@ impl Proxy {
                     .retargeted(cx.now, cx.fork_id.get(), cause, &target);
             }
             return FinalFlow::Retarget(Box::new(Retarget {
-                groups: vec![step.targets],
+                groups: step.groups,
                 ring: step.ring,
                 forwarded: None,
             }));
@@ -419,7 +454,13 @@ impl Proxy {
         let mut history = Vec::new();
         let leg = self
             .next_hop(&mut st, &mut history, target, &from, cause)
-            .and_then(|h| self.resolve(&mut st, h, history, 1, wall, &cx.found));
+            .and_then(|h| {
+                let answers = Answers {
+                    found: &cx.found,
+                    resolved: &cx.resolved,
+                };
+                self.resolve(&mut st, h, history, 1, wall, answers)
+            });
         if !matches!(leg, Err(Stop::Need(_))) {
             self.report_retargets(cx.now, cx.fork_id, &mut st);
         }

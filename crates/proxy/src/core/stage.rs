@@ -121,9 +121,9 @@ pub(crate) struct RequestCtx {
     /// Answers to the queries this request was parked for: whose bindings (None: the
     /// lookup failed).
     pub found: Vec<(AddressOfRecord, Option<Vec<Binding>>)>,
-    /// The answer to a DNS query (RFC 3263) this request was parked for: the URI asked
+    /// Answers to the DNS queries (RFC 3263) this request was parked for: the URI asked
     /// about and its next hops, best first (None: the lookup failed).
-    pub resolved: Option<(String, Option<Vec<Destination>>)>,
+    pub resolved: super::resolved::Resolved,
     /// How storing this MESSAGE for an offline user went (`messages.rs`).
     pub stored: Option<crate::im::StoreOutcome>,
     /// The offer went through the media relay already (`relay.rs`).
@@ -154,7 +154,7 @@ impl RequestCtx {
             callee: None,
             callee_exists: false,
             found: Vec::new(),
-            resolved: None,
+            resolved: Vec::new(),
             stored: None,
             relay_done: false,
         }
@@ -195,6 +195,8 @@ pub(crate) struct FinalCtx {
     pub end: LegEnd,
     /// Answers to the queries this decision was parked for (as [`RequestCtx::found`]).
     pub found: Vec<(AddressOfRecord, Option<Vec<Binding>>)>,
+    /// Answers to the DNS queries it was parked for (as [`RequestCtx::resolved`]).
+    pub resolved: super::resolved::Resolved,
     /// How storing the MESSAGE of this fork went (`messages.rs`).
     pub stored: Option<crate::im::StoreOutcome>,
 }

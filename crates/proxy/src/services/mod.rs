@@ -67,10 +67,12 @@ impl Default for ServicesConfig {
     }
 }
 
-/// One serial step: targets rung in parallel, for at most `ring`.
+/// One serial step, for at most `ring`: the targets of its first group rung in parallel,
+/// then (when they all fail) the next group's (a target by name: one group per next hop
+/// DNS gave).
 #[derive(Debug, Clone)]
 pub(crate) struct Step {
-    pub targets: Vec<Target>,
+    pub groups: Vec<Vec<Target>>,
     pub ring: Duration,
 }
 
