@@ -3,7 +3,9 @@
 
 use std::net::SocketAddr;
 
-use model::{AddressOfRecord, CallClass, Gateway, GatewayTransport, PstnStore, Route, Store};
+use model::{
+    AddressOfRecord, CallClass, Gateway, GatewayTransport, PstnStore, Route, Store, TlsVerify,
+};
 
 use crate::{AdminError, Change, ChangeNotice, Done};
 
@@ -14,7 +16,7 @@ pub struct GatewayInput<'a> {
     pub name: &'a str,
     /// `IP:PORT`.
     pub address: &'a str,
-    /// `udp` or `tcp`; None: udp.
+    /// `udp`, `tcp` or `tls`; None: udp.
     pub transport: Option<&'a str>,
     /// Leading digits to strip.
     pub strip: u32,
@@ -22,6 +24,8 @@ pub struct GatewayInput<'a> {
     pub prefix: &'a str,
     /// Seconds between probes; None: [`model::DEFAULT_PROBE_SECS`].
     pub probe_secs: Option<u32>,
+    /// `verify`, `pin:SHA256` or `skip` (TLS gateways only); None: verify.
+    pub tls_verify: Option<&'a str>,
 }
 
 /// Adds a gateway.
@@ -66,6 +70,17 @@ fn gateway_from(input: &GatewayInput<'_>) -> Result<Gateway, AdminError> {
         Some(t) => GatewayTransport::parse(t)
             .ok_or_else(|| AdminError::invalid("transport", format!("{t:?}: udp, tcp or tls")))?,
     };
+    let tls_verify = match input.tls_verify {
+        None => TlsVerify::Verify,
+        Some(v) => TlsVerify::parse(v)
+            .map_err(|why| AdminError::invalid("tls_verify", format!("tls_verify: {why}")))?,
+    };
+    if tls_verify != TlsVerify::Verify && transport != GatewayTransport::Tls {
+        return Err(AdminError::invalid(
+            "tls_verify",
+            format!("tls_verify: {tls_verify} needs transport tls"),
+        ));
+    }
     let gateway = Gateway {
         name: input.name.to_owned(),
         addr,
@@ -73,6 +88,7 @@ fn gateway_from(input: &GatewayInput<'_>) -> Result<Gateway, AdminError> {
         strip: input.strip,
         prefix: input.prefix.to_owned(),
         probe_secs: input.probe_secs.unwrap_or(model::DEFAULT_PROBE_SECS),
+        tls_verify,
     };
     gateway.check()?;
     Ok(gateway)
@@ -269,7 +285,22 @@ mod tests {
             Some("transport")
         );
         g.transport = Some("TCP");
+        g.tls_verify = Some("skip");
+        assert_eq!(
+            add_gateway(&s, &g).await.unwrap_err().field(),
+            Some("tls_verify"),
+            "skip without tls"
+        );
+        g.tls_verify = Some("pin:12:34");
+        g.transport = Some("tls");
+        assert_eq!(
+            add_gateway(&s, &g).await.unwrap_err().field(),
+            Some("tls_verify")
+        );
+        g.tls_verify = None;
+        g.transport = Some("TCP");
         let done = add_gateway(&s, &g).await.unwrap();
+        assert_eq!(done.result.tls_verify, TlsVerify::Verify);
         assert_eq!(done.result.probe_secs, model::DEFAULT_PROBE_SECS);
         let e = add_route(&s, "49", "a", Some("gold"), None)
             .await

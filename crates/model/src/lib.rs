@@ -41,7 +41,8 @@ pub use portal::{AuditEntry, PortalAccount, PortalRole, PortalStore, UserQuery};
 pub use presence_rule::{PresenceRule, WatcherRule};
 pub use pstn::{
     check_cidr, is_number, parse_cidr, CallClass, Gateway, GatewayTransport, PstnStore, Route,
-    TrustedPeer, DEFAULT_PROBE_SECS, MAX_GATEWAY_NAME_LEN, MAX_PREFIX_LEN, MAX_ROUTE_GATEWAYS,
+    TlsVerify, TrustedPeer, DEFAULT_PROBE_SECS, MAX_GATEWAY_NAME_LEN, MAX_PREFIX_LEN,
+    MAX_ROUTE_GATEWAYS,
 };
 pub use screening::{encode_patterns, screen_setting, ScreenDirection, ScreenPattern, ScreenRule};
 pub use settings::{

@@ -190,6 +190,7 @@ mod tests {
             strip: 0,
             prefix: String::new(),
             probe_secs: 30,
+            tls_verify: Default::default(),
         }
     }
 

@@ -29,7 +29,7 @@ pub enum GatewayTransport {
     Udp,
     /// TCP.
     Tcp,
-    /// TLS over TCP; the gateway's certificate is checked as `[tls]` says.
+    /// TLS over TCP; the gateway's certificate is checked as its [`TlsVerify`] says.
     Tls,
 }
 
@@ -50,6 +50,83 @@ impl GatewayTransport {
             "tcp" => Some(GatewayTransport::Tcp),
             "tls" => Some(GatewayTransport::Tls),
             _ => None,
+        }
+    }
+}
+
+/// How the server checks a TLS gateway's certificate (`--tls-verify`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsVerify {
+    /// The chain and the gateway's IP address, against the trusted CAs (`[tls]`).
+    #[default]
+    Verify,
+    /// Only the SHA-256 fingerprint of the leaf certificate (its DER bytes), whatever its
+    /// chain and names: a self-signed gateway.
+    Pin([u8; 32]),
+    /// Any certificate (labs only; a warning at each connection).
+    Skip,
+}
+
+impl TlsVerify {
+    /// Parses `verify`, `skip` or `pin:` with 64 hex digits, with or without colons
+    /// between the bytes (as `openssl x509 -fingerprint -sha256` prints them); the error
+    /// says what is wrong.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("verify") {
+            return Ok(TlsVerify::Verify);
+        }
+        if s.eq_ignore_ascii_case("skip") {
+            return Ok(TlsVerify::Skip);
+        }
+        let Some(hex) = s
+            .get(..4)
+            .filter(|p| p.eq_ignore_ascii_case("pin:"))
+            .map(|_| &s[4..])
+        else {
+            return Err(format!("{s:?}: verify, skip or pin:SHA256"));
+        };
+        let digits: Vec<u8> = hex.bytes().filter(|b| *b != b':').collect();
+        if digits.len() != 64 {
+            return Err(format!(
+                "the pin has {} hex digits, a SHA-256 fingerprint has 64",
+                digits.len()
+            ));
+        }
+        let mut pin = [0u8; 32];
+        for (i, pair) in digits.chunks(2).enumerate() {
+            let nibble = |b: u8| (b as char).to_digit(16);
+            match (nibble(pair[0]), nibble(pair[1])) {
+                (Some(h), Some(l)) => pin[i] = (h * 16 + l) as u8,
+                _ => {
+                    return Err(format!(
+                        "the pin's {:?} is not hex",
+                        String::from_utf8_lossy(pair)
+                    ))
+                }
+            }
+        }
+        Ok(TlsVerify::Pin(pin))
+    }
+}
+
+impl fmt::Display for TlsVerify {
+    /// `verify`, `skip` or `pin:AB:CD:...` (upper case, colons), which [`TlsVerify::parse`]
+    /// reads back.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsVerify::Verify => f.write_str("verify"),
+            TlsVerify::Skip => f.write_str("skip"),
+            TlsVerify::Pin(pin) => {
+                f.write_str("pin:")?;
+                for (i, b) in pin.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(":")?;
+                    }
+                    write!(f, "{b:02X}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -112,6 +189,8 @@ pub struct Gateway {
     pub prefix: String,
     /// Seconds between OPTIONS probes; 0: never probed.
     pub probe_secs: u32,
+    /// How its TLS certificate is checked (TLS gateways only).
+    pub tls_verify: TlsVerify,
 }
 
 impl Gateway {
@@ -302,9 +381,41 @@ mod tests {
             strip: 2,
             prefix: "+49".into(),
             probe_secs: 0,
+            tls_verify: TlsVerify::Verify,
         };
         assert_eq!(g.translate("0030123"), "+4930123");
         assert_eq!(g.translate("0"), "+49");
+    }
+
+    #[test]
+    fn tls_verify_parses_pins_with_or_without_colons() {
+        let hex = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
+        let pin = TlsVerify::parse(&format!("pin:{hex}")).unwrap();
+        let TlsVerify::Pin(bytes) = pin else {
+            panic!("not a pin: {pin:?}")
+        };
+        assert_eq!(bytes[1], 0x11);
+        assert_eq!(bytes[31], 0xff);
+        let shown = pin.to_string();
+        assert!(shown.starts_with("pin:00:11:22"), "{shown}");
+        assert_eq!(TlsVerify::parse(&shown).unwrap(), pin, "Display reads back");
+        assert_eq!(TlsVerify::parse(&format!("PIN:{hex}")).unwrap(), pin);
+        assert_eq!(TlsVerify::parse("Verify").unwrap(), TlsVerify::Verify);
+        assert_eq!(TlsVerify::parse("skip").unwrap(), TlsVerify::Skip);
+        assert_eq!(TlsVerify::Skip.to_string(), "skip");
+    }
+
+    #[test]
+    fn bad_tls_verify_says_why() {
+        assert!(TlsVerify::parse("trust")
+            .unwrap_err()
+            .contains("verify, skip or pin"));
+        assert!(TlsVerify::parse("pin:abcd")
+            .unwrap_err()
+            .contains("4 hex digits"));
+        let not_hex = format!("pin:{}", "zz".repeat(32));
+        assert!(TlsVerify::parse(&not_hex).unwrap_err().contains("not hex"));
+        assert!(TlsVerify::parse("").is_err());
     }
 
     #[test]

@@ -276,6 +276,12 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("probe", "Probe", "探测"),
     ("probe_secs", "Seconds between probes", "探测间隔（秒）"),
     ("probe_hint", "0: never probed", "0：不探测"),
+    ("tls_verify", "TLS certificate check", "TLS 证书检查"),
+    (
+        "tls_verify_hint",
+        "verify, pin:SHA256 (the certificate's fingerprint) or skip (labs only); TLS only",
+        "verify、pin:SHA256（证书指纹）或 skip（仅限实验环境）；仅用于 TLS",
+    ),
     ("state", "State", "状态"),
     ("state_up", "up", "正常"),
     ("state_down", "down", "故障"),

@@ -15,6 +15,7 @@ fn table(routes: usize) -> PstnTable {
         strip: 0,
         prefix: String::new(),
         probe_secs: 0,
+        tls_verify: Default::default(),
     };
     // Prefixes of 4 to 9 digits, spread like a carrier's rate sheet.
     let rs = (0..routes)

@@ -428,6 +428,15 @@ fn an_admin_sets_up_a_gateway_route_and_dial_plan_and_a_call_goes_out() {
     b.click("#save-gateway");
     assert!(b.text("#address-error").contains("IP:PORT"));
     b.fill("#address", &format!("127.0.0.1:{gw_port}"));
+    // A bad certificate pin is answered next to its field.
+    b.fill("#tls_verify", "pin:12:34:zz");
+    b.click("#save-gateway");
+    let said = b.text("#tls_verify-error");
+    assert!(
+        said.contains("tls_verify") && said.contains("hex"),
+        "{said}"
+    );
+    b.fill("#tls_verify", "verify");
     b.fill("#prefix", "99");
     b.click("#save-gateway");
     assert_eq!(b.path(), "/gateways");

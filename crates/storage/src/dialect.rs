@@ -52,6 +52,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/mysql/0007_msg.sql"),
         include_str!("../migrations/postgres/0007_msg.sql"),
     ),
+    (
+        8,
+        include_str!("../migrations/sqlite/0008_gwtls.sql"),
+        include_str!("../migrations/mysql/0008_gwtls.sql"),
+        include_str!("../migrations/postgres/0008_gwtls.sql"),
+    ),
 ];
 
 /// Which database a [`SqlStore`](crate::SqlStore) talks to.

@@ -1,28 +1,30 @@
-//! The `gateways` and `pstn_routes` tables (migration 0005): PSTN gateways and the
+//! The `gateways` and `pstn_routes` tables (migration 0005; a gateway's `tls_verify`:
+//! 0008): PSTN gateways and the
 //! routes that lead to them. A route's domain is stored as `''` when it serves every
 //! domain; its gateways as their names, comma-separated, in the order they are tried.
 //! A gateway a route uses cannot be deleted. `trusted_peers`: addresses whose requests
 //! are not challenged (gateway `''`: none).
 
 use futures_util::TryStreamExt;
-use model::{CallClass, Gateway, GatewayTransport, Route, StoreError, TrustedPeer};
+use model::{CallClass, Gateway, GatewayTransport, Route, StoreError, TlsVerify, TrustedPeer};
 use sqlx::Row;
 
 use crate::db::{backend_err, str_arg, text, violation, Arg, Violation};
 use crate::SqlStore;
 
 const SELECT_GATEWAYS: &str =
-    "SELECT name, address, transport, prefix, strip, probe_secs FROM gateways ORDER BY name";
+    "SELECT name, address, transport, prefix, tls_verify, strip, probe_secs FROM gateways \
+     ORDER BY name";
 
 pub(crate) async fn gateways(s: &SqlStore) -> Result<Vec<Gateway>, StoreError> {
     let rows: Vec<(Vec<String>, i64, i64)> = with_pool!(&s.pool, p => {
         sqlx::query(SELECT_GATEWAYS)
             .fetch(p)
             .and_then(|r| {
-                let row = (0..4)
+                let row = (0..5)
                     .map(|i| text(&r, i))
                     .collect::<Result<Vec<String>, _>>()
-                    .and_then(|t| Ok((t, r.try_get::<i64, _>(4)?, r.try_get::<i64, _>(5)?)));
+                    .and_then(|t| Ok((t, r.try_get::<i64, _>(5)?, r.try_get::<i64, _>(6)?)));
                 std::future::ready(row)
             })
             .try_collect()
@@ -41,6 +43,7 @@ pub(crate) async fn gateways(s: &SqlStore) -> Result<Vec<Gateway>, StoreError> {
                 prefix: t[3].clone(),
                 strip: u32::try_from(strip).map_err(|_| corrupt("strip"))?,
                 probe_secs: u32::try_from(probe).map_err(|_| corrupt("probe"))?,
+                tls_verify: TlsVerify::parse(&t[4]).map_err(|_| corrupt("tls_verify"))?,
                 name: t[0].clone(),
             })
         })
@@ -50,15 +53,18 @@ pub(crate) async fn gateways(s: &SqlStore) -> Result<Vec<Gateway>, StoreError> {
 pub(crate) async fn add_gateway(s: &SqlStore, g: &Gateway) -> Result<(), StoreError> {
     g.check()?;
     let addr = g.addr.to_string();
+    let verify = g.tls_verify.to_string();
     let r = s
         .execute(
-            "INSERT INTO gateways (name, address, transport, prefix, strip, probe_secs) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO gateways \
+             (name, address, transport, prefix, tls_verify, strip, probe_secs) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
             &[
                 str_arg(&g.name),
                 str_arg(&addr),
                 str_arg(g.transport.as_str()),
                 str_arg(&g.prefix),
+                str_arg(&verify),
                 Arg::Int(i64::from(g.strip)),
                 Arg::Int(i64::from(g.probe_secs)),
             ],
@@ -82,13 +88,15 @@ pub(crate) async fn update_gateway(s: &SqlStore, g: &Gateway) -> Result<(), Stor
         });
     }
     let addr = g.addr.to_string();
+    let verify = g.tls_verify.to_string();
     s.execute(
-        "UPDATE gateways SET address = ?, transport = ?, prefix = ?, strip = ?, probe_secs = ? \
-         WHERE name = ?",
+        "UPDATE gateways SET address = ?, transport = ?, prefix = ?, tls_verify = ?, strip = ?, \
+         probe_secs = ? WHERE name = ?",
         &[
             str_arg(&addr),
             str_arg(g.transport.as_str()),
             str_arg(&g.prefix),
+            str_arg(&verify),
             Arg::Int(i64::from(g.strip)),
             Arg::Int(i64::from(g.probe_secs)),
             str_arg(&g.name),

@@ -37,7 +37,7 @@ fn binding(aor: &AddressOfRecord, contact: &str, expires_at: u64) -> Binding {
 async fn exercise(s: &SqlStore) {
     let name = s.backend_name();
     eprintln!("testing {name}");
-    assert_eq!(s.schema_version().await.unwrap(), 7);
+    assert_eq!(s.schema_version().await.unwrap(), 8);
     exercise_pstn(s).await;
 
     // Domains.
@@ -387,7 +387,7 @@ async fn sqlite_data_survives_a_restart() {
         s.close().await;
     }
     let s = SqlStore::connect(&url, 2).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 7);
+    assert_eq!(s.schema_version().await.unwrap(), 8);
     assert_eq!(s.domains().await.unwrap(), ["example.com"]);
     assert_eq!(s.subscriber(&alice.aor).await.unwrap(), Some(alice.clone()));
     assert_eq!(s.bindings(None, 0).await.unwrap(), [b]);
@@ -416,7 +416,7 @@ async fn sqlite_connect_existing_creates_nothing() {
     assert!(!dir.0.exists());
     SqlStore::connect(&url, 1).await.unwrap().close().await;
     let s = SqlStore::connect_existing(&url, 1).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 7);
+    assert_eq!(s.schema_version().await.unwrap(), 8);
     s.close().await;
 }
 
@@ -479,6 +479,7 @@ async fn exercise_pstn(s: &SqlStore) {
         strip: 1,
         prefix: "+49".into(),
         probe_secs: 0,
+        tls_verify: Default::default(),
     };
     s.add_gateway(&gw("carrier-b")).await.unwrap();
     s.add_gateway(&gw("carrier-a")).await.unwrap();
@@ -493,11 +494,22 @@ async fn exercise_pstn(s: &SqlStore) {
         addr: "192.0.2.8:5090".parse().unwrap(),
         transport: GatewayTransport::Udp,
         prefix: String::new(),
+        tls_verify: model::TlsVerify::Pin([0xab; 32]),
         ..gw("carrier-b")
     };
     s.update_gateway(&edited).await.unwrap();
     s.update_gateway(&edited).await.unwrap();
     assert_eq!(s.gateways().await.unwrap()[1], edited);
+    let skipped = Gateway {
+        tls_verify: model::TlsVerify::Skip,
+        ..edited.clone()
+    };
+    s.update_gateway(&skipped).await.unwrap();
+    assert_eq!(
+        s.gateways().await.unwrap()[1].tls_verify,
+        model::TlsVerify::Skip
+    );
+    s.update_gateway(&edited).await.unwrap();
     s.update_gateway(&gw("carrier-b")).await.unwrap();
     assert!(matches!(
         s.update_gateway(&gw("nobody")).await,

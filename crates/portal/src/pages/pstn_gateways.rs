@@ -25,12 +25,31 @@ struct Row {
     strip: u32,
     prefix: String,
     probe: String,
+    tls_verify: String,
     state: &'static str,
     failed_probes: String,
     last_answer: String,
     attempts: String,
     answers: String,
     failed: String,
+}
+
+/// The certificate check of a TLS gateway (`-` for others): `verify`, `skip` or `pin:`
+/// and the fingerprint's first 4 bytes (the edit form has the whole of it).
+fn tls_cell(g: &model::Gateway) -> String {
+    if g.transport != model::GatewayTransport::Tls {
+        return "-".into();
+    }
+    match g.tls_verify {
+        model::TlsVerify::Pin(pin) => format!(
+            "pin:{}...",
+            pin[..4]
+                .iter()
+                .map(|b| format!("{b:02X}"))
+                .collect::<String>()
+        ),
+        v => v.to_string(),
+    }
 }
 
 fn row(g: model::Gateway, h: Option<&GatewayHealth>, now: u64) -> Row {
@@ -50,6 +69,7 @@ fn row(g: model::Gateway, h: Option<&GatewayHealth>, now: u64) -> Row {
             h.failed.to_string(),
         ),
     };
+    let tls_verify = tls_cell(&g);
     Row {
         name: g.name,
         address: g.addr.to_string(),
@@ -61,6 +81,7 @@ fn row(g: model::Gateway, h: Option<&GatewayHealth>, now: u64) -> Row {
         } else {
             format!("{}s", g.probe_secs)
         },
+        tls_verify,
         state,
         failed_probes,
         last_answer,
@@ -108,6 +129,7 @@ pub async fn list(ctx: Ctx) -> Response {
         ("transport".to_string(), "udp".to_string()),
         ("strip".to_string(), "0".to_string()),
         ("probe".to_string(), model::DEFAULT_PROBE_SECS.to_string()),
+        ("tls_verify".to_string(), "verify".to_string()),
     ]);
     render(&ctx, &form, &Fields::new(), StatusCode::OK).await
 }
@@ -124,7 +146,7 @@ fn number(form: &Fields, name: &str, errors: &mut Fields) -> u32 {
     })
 }
 
-/// POST `/gateways`: name, address (IP:PORT), transport, strip, prefix, probe.
+/// POST `/gateways`: name, address (IP:PORT), transport, strip, prefix, probe, tls_verify.
 pub async fn add(ctx: Ctx, Form(f): Form<Fields>) -> Response {
     if let Err(r) = ctx.admin().and_then(|_| ctx.check_csrf(&f)) {
         return r;
@@ -169,6 +191,7 @@ pub async fn edit_form(ctx: Ctx, Path(name): Path<String>) -> Response {
         ("strip".to_string(), g.strip.to_string()),
         ("prefix".to_string(), g.prefix),
         ("probe".to_string(), g.probe_secs.to_string()),
+        ("tls_verify".to_string(), g.tls_verify.to_string()),
     ]);
     edit_page(&ctx, &name, &form, &Fields::new(), StatusCode::OK)
 }
@@ -192,11 +215,12 @@ async fn save(ctx: &Ctx, f: &Fields, update: bool) -> Result<(), Fields> {
     let mut errors = Fields::new();
     let strip = number(f, "strip", &mut errors);
     let probe = number(f, "probe", &mut errors);
-    let (name, address, transport, prefix) = (
+    let (name, address, transport, prefix, tls_verify) = (
         field(f, "name"),
         field(f, "address"),
         field(f, "transport"),
         field(f, "prefix"),
+        field(f, "tls_verify"),
     );
     if !errors.is_empty() {
         return Err(errors);
@@ -208,6 +232,7 @@ async fn save(ctx: &Ctx, f: &Fields, update: bool) -> Result<(), Fields> {
         strip,
         prefix: &prefix,
         probe_secs: Some(probe),
+        tls_verify: Some(tls_verify.as_str()).filter(|v| !v.trim().is_empty()),
     };
     let outcome = if update {
         admin::update_gateway(ctx.app.pstn.as_ref(), &input).await
@@ -226,13 +251,14 @@ async fn save(ctx: &Ctx, f: &Fields, update: bool) -> Result<(), Fields> {
             ctx.audit(
                 action,
                 &format!(
-                    "{} {} {} strip {} prefix {:?} probe {}",
+                    "{} {} {} strip {} prefix {:?} probe {} tls_verify {}",
                     g.name,
                     g.addr,
                     g.transport.as_str(),
                     g.strip,
                     g.prefix,
-                    g.probe_secs
+                    g.probe_secs,
+                    g.tls_verify
                 ),
             )
             .await;

@@ -203,6 +203,7 @@ mod tests {
             strip: 0,
             prefix: String::new(),
             probe_secs: 0,
+            tls_verify: Default::default(),
         }
     }
 

@@ -43,6 +43,7 @@ pub async fn run(cfg: &Config, gateways: Vec<Gateway>, json: bool) -> anyhow::Re
                         "strip": g.strip,
                         "prefix": g.prefix,
                         "probe": g.probe_secs,
+                        "tls_verify": g.tls_verify.to_string(),
                         "health": h.unwrap_or(Value::Null),
                     });
                     if health.is_none() {
@@ -63,6 +64,7 @@ pub async fn run(cfg: &Config, gateways: Vec<Gateway>, json: bool) -> anyhow::Re
             "STRIP",
             "PREFIX",
             "PROBE",
+            "TLS VERIFY",
             "STATE",
             "FAILED PROBES",
             "LAST ANSWER",
@@ -74,6 +76,7 @@ pub async fn run(cfg: &Config, gateways: Vec<Gateway>, json: bool) -> anyhow::Re
             .into_iter()
             .map(|g| {
                 let h = health.as_ref().and_then(|h| h.get(&g.name));
+                let tls = tls_cell(&g);
                 let mut row = vec![
                     g.name,
                     g.addr.to_string(),
@@ -85,6 +88,7 @@ pub async fn run(cfg: &Config, gateways: Vec<Gateway>, json: bool) -> anyhow::Re
                     } else {
                         format!("{}s", g.probe_secs)
                     },
+                    tls,
                 ];
                 row.extend(health_cells(h, now));
                 row
@@ -95,6 +99,24 @@ pub async fn run(cfg: &Config, gateways: Vec<Gateway>, json: bool) -> anyhow::Re
         error(NO_SERVER);
     }
     Ok(())
+}
+
+/// TLS VERIFY: `-` for a gateway not reached over TLS, else `verify`, `skip` or `pin:`
+/// and the fingerprint's first 4 bytes (the whole of it is in `--json`).
+fn tls_cell(g: &Gateway) -> String {
+    if g.transport != model::GatewayTransport::Tls {
+        return "-".into();
+    }
+    match g.tls_verify {
+        model::TlsVerify::Pin(pin) => format!(
+            "pin:{}...",
+            pin[..4]
+                .iter()
+                .map(|b| format!("{b:02X}"))
+                .collect::<String>()
+        ),
+        v => v.to_string(),
+    }
 }
 
 /// The server's answer (a JSON array) by gateway name.

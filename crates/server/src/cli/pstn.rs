@@ -32,7 +32,7 @@ pub struct GatewayArgs {
     pub name: String,
     /// IP:PORT of the gateway.
     pub address: String,
-    /// udp (default) or tcp.
+    /// udp (default), tcp or tls.
     #[arg(long)]
     pub transport: Option<String>,
     /// Leading digits removed from the number before it is sent.
@@ -44,6 +44,11 @@ pub struct GatewayArgs {
     /// Seconds between OPTIONS probes (default 30; 0: never probed).
     #[arg(long)]
     pub probe: Option<u32>,
+    /// How a TLS gateway's certificate is checked: verify (default: the chain and its IP
+    /// address), pin:SHA256 (only the leaf certificate's SHA-256 fingerprint, hex with or
+    /// without colons) or skip (any certificate; labs only, a warning at each connection).
+    #[arg(long, value_name = "verify|pin:SHA256|skip")]
+    pub tls_verify: Option<String>,
 }
 
 impl GatewayArgs {
@@ -56,6 +61,7 @@ impl GatewayArgs {
             strip: self.strip,
             prefix: &self.prefix,
             probe_secs: self.probe,
+            tls_verify: self.tls_verify.as_deref(),
         }
     }
 }
