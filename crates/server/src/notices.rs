@@ -11,9 +11,10 @@
 //! shared-database mode (`run`).
 
 use admin::ChangeNotice;
-use model::{Mailbox, PstnStore, StoreError, UserSettings};
+use model::{Gateway, GatewayTransport, Mailbox, PstnStore, StoreError, TlsVerify, UserSettings};
 use proxy::{PstnTable, StaticDirectory};
 use tokio::sync::Mutex;
+use transport::{PeerCheck, TlsContext};
 
 use crate::startup::{reload_directory, ServerStore};
 
@@ -23,6 +24,8 @@ pub struct Applier {
     directory: std::sync::Arc<StaticDirectory>,
     /// Gateways and routes, when the server routes to the PSTN.
     pstn: Option<(std::sync::Arc<dyn PstnStore>, std::sync::Arc<PstnTable>)>,
+    /// Where the gateways' certificate checks go (`--tls-verify`), with a TLS listener.
+    tls: Option<std::sync::Arc<TlsContext>>,
     one_at_a_time: Mutex<()>,
 }
 
@@ -36,17 +39,21 @@ impl Applier {
             store,
             directory,
             pstn: None,
+            tls: None,
             one_at_a_time: Mutex::new(()),
         }
     }
 
-    /// Also keeps `table` (gateways and routes) in line with `store`.
+    /// Also keeps `table` (gateways and routes) and the gateways' certificate checks in
+    /// `tls` in line with `store`.
     pub fn with_pstn(
         mut self,
         store: std::sync::Arc<dyn PstnStore>,
         table: std::sync::Arc<PstnTable>,
+        tls: Option<std::sync::Arc<TlsContext>>,
     ) -> Self {
         self.pstn = Some((store, table));
+        self.tls = tls;
         self
     }
 
@@ -62,7 +69,7 @@ impl Applier {
         ) = (notice, &self.pstn)
         {
             // Small tables, rebuilt whole (the route map of 100,000 prefixes in ~50 ms).
-            return reload_pstn(store.as_ref(), table).await;
+            return reload_pstn(store.as_ref(), table, self.tls.as_deref()).await;
         }
         apply(self.store.as_ref(), &self.directory, notice).await
     }
@@ -79,21 +86,45 @@ impl Applier {
     pub async fn reload(&self) -> anyhow::Result<()> {
         let _one = self.one_at_a_time.lock().await;
         if let Some((store, table)) = &self.pstn {
-            reload_pstn(store.as_ref(), table).await?;
+            reload_pstn(store.as_ref(), table, self.tls.as_deref()).await?;
         }
         reload_directory(self.store.as_ref(), &self.directory).await
     }
 }
 
-/// Re-reads every gateway and route into `table`.
-pub async fn reload_pstn(store: &dyn PstnStore, table: &PstnTable) -> Result<(), StoreError> {
+/// Re-reads every gateway and route into `table`, and the TLS gateways' certificate
+/// checks into `tls`.
+pub async fn reload_pstn(
+    store: &dyn PstnStore,
+    table: &PstnTable,
+    tls: Option<&TlsContext>,
+) -> Result<(), StoreError> {
     let gateways = store.gateways().await?;
+    if let Some(tls) = tls {
+        tls.set_peer_checks(gateway_checks(&gateways));
+    }
     let routes = store.routes().await?;
     let trusted = store.trusted().await?;
     table.replace(gateways, routes);
     table.replace_trusted(&trusted);
     table.replace_dial_rules(store.dial_rules().await?);
     Ok(())
+}
+
+/// The certificate check of each TLS gateway's address.
+fn gateway_checks(gateways: &[Gateway]) -> Vec<(std::net::SocketAddr, PeerCheck)> {
+    gateways
+        .iter()
+        .filter(|g| g.transport == GatewayTransport::Tls)
+        .map(|g| {
+            let check = match g.tls_verify {
+                TlsVerify::Verify => PeerCheck::Verify,
+                TlsVerify::Pin(pin) => PeerCheck::Pin(pin),
+                TlsVerify::Skip => PeerCheck::Skip,
+            };
+            (g.addr, check)
+        })
+        .collect()
 }
 
 /// Brings the directory's entry for the entity `notice` names in line with the store. The

@@ -238,7 +238,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     );
     proxy.set_route_probe(Box::new(crate::interfaces::route_probe));
     let pstn = Arc::new(proxy::PstnTable::new());
-    crate::notices::reload_pstn(store.as_ref(), &pstn).await?;
+    crate::notices::reload_pstn(store.as_ref(), &pstn, tls_context.as_deref()).await?;
     tracing::info!(
         gateways = pstn.gateway_names().len(),
         "PSTN gateways loaded"
@@ -272,8 +272,11 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     // Control socket for the CLI.
     let control_path = cfg.control_path();
     let applier = Arc::new(
-        crate::notices::Applier::new(store.clone(), directory.clone())
-            .with_pstn(store.clone(), pstn.clone()),
+        crate::notices::Applier::new(store.clone(), directory.clone()).with_pstn(
+            store.clone(),
+            pstn.clone(),
+            tls_context.clone(),
+        ),
     );
     let control_task =
         control::serve(control_path.clone(), core_tx.clone(), applier.clone()).await?;

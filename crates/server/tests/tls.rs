@@ -2,7 +2,9 @@
 //! calls over a `tls:` listener; the server's outbound TLS to a gateway (OpenSSL's
 //! `s_server` as the peer) verifies the peer's certificate, and refuses one it does not
 //! trust; the certificate is reloaded on SIGHUP and when its files change, without a
-//! restart (OpenSSL's `s_client` shows which certificate a new handshake gets).
+//! restart (OpenSSL's `s_client` shows which certificate a new handshake gets); a
+//! gateway's certificate is pinned or not checked when its `--tls-verify` says so; the
+//! demo generates a self-signed certificate on first start.
 //!
 //! ```text
 //! Alice (baresip)          Switchboard (tls:127.0.0.1:T)      Bob (baresip, auto-answer)
@@ -247,4 +249,171 @@ fn the_certificate_reloads_without_a_restart() {
         || presented_certificate(tls) == fourth,
     );
     assert!(node.log_text().contains("tls: certificate reloaded"));
+}
+
+/// The SHA-256 fingerprint of the certificate in `cert`, as openssl prints it
+/// (`AB:CD:...`).
+fn openssl_fingerprint(cert: &Path) -> String {
+    let out = Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(cert)
+        .output()
+        .expect("openssl not installed?");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (_, hex) = text.trim().split_once('=').expect("a fingerprint line");
+    hex.to_owned()
+}
+
+/// A call to `number` (routed to the gateway `lab`) that ends in 503: at once when the
+/// handshake is refused, after the gateway timeout when the gateway got the INVITE (it
+/// never answers).
+fn call_lab(node: &Server, name: &str) {
+    caller(node, name, "uac-invite-expect-503.xml", "0301234")
+        .run()
+        .assert_ok(name);
+}
+
+/// `gateway add|set lab` to `peer` over TLS with `--tls-verify verify`.
+fn lab_gateway(node: &Server, op: &str, peer: &TlsPeer, verify: &str) {
+    node.cli(&[
+        "gateway",
+        op,
+        "lab",
+        &format!("127.0.0.1:{}", peer.port),
+        "--transport",
+        "tls",
+        "--probe",
+        "0",
+        "--tls-verify",
+        verify,
+    ]);
+}
+
+#[test]
+fn a_gateway_certificate_is_verified_pinned_or_skipped() {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(certs.path(), "switchboard");
+    // The lab gateway's self-signed certificate, which no authority vouches for, and
+    // another one for a wrong pin.
+    let (gw_cert, gw_key) = self_signed(certs.path(), "lab-gateway");
+    let (other_cert, _) = self_signed(certs.path(), "other");
+    let base = Options {
+        extra: "[pstn]\ngateway_timeout_ms = 500\n".into(),
+        ..Options::default()
+    };
+    // The trusted authorities: the server's own certificate only.
+    let more = format!("ca_file = {cert:?}");
+    let (node, _) = tls_server(base, &cert, &key, &more);
+
+    // verify (the default): the self-signed certificate is refused, nothing is sent.
+    let peer = TlsPeer::start(&gw_cert, &gw_key);
+    lab_gateway(&node, "add", &peer, "verify");
+    node.cli(&["route", "add", "0", "lab"]);
+    call_lab(&node, "verify-refused");
+    assert_eq!(node.status()["tls_handshake_failures"], 1);
+    let seen = peer.received();
+    assert!(!seen.contains("INVITE"), "a refused gateway got: {seen}");
+
+    // A bad pin is refused by the CLI, naming the field; the gateway stays as it was.
+    let bad = node.cli_raw(&[
+        "gateway",
+        "set",
+        "lab",
+        "127.0.0.1:5061",
+        "--transport",
+        "tls",
+        "--tls-verify",
+        "pin:12:34:zz",
+    ]);
+    assert!(!bad.status.success());
+    let said = String::from_utf8_lossy(&bad.stderr);
+    assert!(said.contains("tls_verify"), "{said}");
+
+    // pin: the gateway's fingerprint (as openssl prints it): reached, whatever its chain.
+    let pin = openssl_fingerprint(&gw_cert);
+    let peer = TlsPeer::start(&gw_cert, &gw_key);
+    lab_gateway(&node, "set", &peer, &format!("pin:{pin}"));
+    let listed = node.cli(&["--json", "gateway", "list"]);
+    assert!(
+        listed.contains(&format!("\"tls_verify\":\"pin:{pin}\"")),
+        "{listed}"
+    );
+    call_lab(&node, "pinned");
+    let seen = peer.received();
+    assert!(seen.contains("INVITE sip:0301234@127.0.0.1:"), "{seen}");
+    assert_eq!(node.status()["tls_handshake_failures"], 1);
+
+    // A wrong pin (another certificate's, lower case without colons): refused.
+    let wrong = openssl_fingerprint(&other_cert)
+        .replace(':', "")
+        .to_ascii_lowercase();
+    let peer = TlsPeer::start(&gw_cert, &gw_key);
+    lab_gateway(&node, "set", &peer, &format!("pin:{wrong}"));
+    call_lab(&node, "wrong-pin");
+    assert_eq!(node.status()["tls_handshake_failures"], 2);
+    let seen = peer.received();
+    assert!(
+        !seen.contains("INVITE"),
+        "a wrongly pinned gateway got: {seen}"
+    );
+    let log = node.log_text();
+    assert!(
+        log.contains("not the pinned one") && log.contains(&pin),
+        "no pin mismatch (with the presented fingerprint) in the log:\n{log}"
+    );
+
+    // skip: any certificate, and a warning at the connection.
+    let peer = TlsPeer::start(&gw_cert, &gw_key);
+    lab_gateway(&node, "set", &peer, "skip");
+    call_lab(&node, "skipped");
+    let port = peer.port;
+    let seen = peer.received();
+    assert!(seen.contains("INVITE sip:0301234@127.0.0.1:"), "{seen}");
+    let log = node.log_text();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("certificate not checked")
+                && l.contains(&format!("127.0.0.1:{port}"))),
+        "no skip warning for 127.0.0.1:{port} in the log:\n{log}"
+    );
+}
+
+#[test]
+fn the_demo_generates_a_self_signed_certificate_on_first_start() {
+    let tls = free_port();
+    let node = Server::start(
+        BIN,
+        Options {
+            demo: true,
+            extra_listen: vec![format!("tls:127.0.0.1:{tls}")],
+            ..Options::default()
+        },
+    );
+    // No [tls] files configured: the defaults in the data directory were generated.
+    let dir = node.dir.path().join("data").join("tls");
+    let (cert, key) = (dir.join("certificate.pem"), dir.join("private_key.pem"));
+    assert!(key.exists(), "no {}", key.display());
+    let generated = pem_body(&std::fs::read_to_string(&cert).unwrap());
+    assert!(
+        !generated.is_empty(),
+        "no certificate in {}",
+        cert.display()
+    );
+    assert!(node
+        .log_text()
+        .contains("generated a self-signed one for the demo"));
+    // A TLS client gets that certificate, and it names 127.0.0.1.
+    assert_eq!(presented_certificate(tls), generated);
+    let checked = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{tls}")])
+        .args(["-verify_ip", "127.0.0.1", "-verify_return_error", "-CAfile"])
+        .arg(&cert)
+        .stdin(Stdio::null())
+        .output()
+        .expect("openssl not installed?");
+    let said = String::from_utf8_lossy(&checked.stdout);
+    assert!(
+        checked.status.success() && said.contains("Verify return code: 0 (ok)"),
+        "the demo certificate does not verify for 127.0.0.1: {said}"
+    );
 }

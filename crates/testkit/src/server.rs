@@ -66,6 +66,8 @@ pub struct Options {
     pub log_filter: String,
     /// On drop: SIGTERM and a short grace before the kill (true), or the kill at once.
     pub terminate_on_drop: bool,
+    /// `[server] demo` (false: no demo domain, no generated TLS certificate).
+    pub demo: bool,
 }
 
 impl Default for Options {
@@ -87,6 +89,7 @@ impl Default for Options {
             provision: true,
             log_filter: "info,proxy=debug,sip_transaction=debug".into(),
             terminate_on_drop: false,
+            demo: false,
         }
     }
 }
@@ -135,10 +138,10 @@ impl Options {
             .map(|l| format!(", {l:?}"))
             .collect();
         let mut t = format!(
-            "[server]\ndata_dir = {data_dir:?}\ndemo = false\nnode_name = {:?}\nshutdown_grace_secs = {}\n\n\
+            "[server]\ndata_dir = {data_dir:?}\ndemo = {}\nnode_name = {:?}\nshutdown_grace_secs = {}\n\n\
              [sip]\nlisten = [\"udp:{host}:{port}\", \"tcp:{host}:{port}\"{extra}]\nudp_workers = 1\n{}\n\
              [transaction]\n{}\n[registrar]\n{}\n",
-            self.node_name, self.shutdown_grace_secs, self.sip, self.transaction, self.registrar,
+            self.demo, self.node_name, self.shutdown_grace_secs, self.sip, self.transaction, self.registrar,
         );
         if self.db_url.is_some() || self.shared_location {
             t.push_str("[database]\n");

@@ -22,6 +22,7 @@ mod stats;
 mod table;
 mod tcp;
 mod tls;
+mod tls_check;
 mod transports;
 mod udp;
 #[cfg(target_os = "linux")]
@@ -34,4 +35,5 @@ pub use handler::{CloseAfter, Handler, SendFailure};
 pub use peer::{ConnectionId, Peer, Received, TransportKind};
 pub use stats::TransportStats;
 pub use tls::{TlsContext, TlsError, TlsSettings};
+pub use tls_check::{fingerprint, PeerCheck};
 pub use transports::Transports;

@@ -7,7 +7,8 @@
 //! verifies a peer's certificate against `ca_file` (default: the system's CA bundle) and
 //! the peer's IP address, or the domain name DNS located it for (RFC 5922 §4: the
 //! domain of the URI, given through [`TlsContext::expect_name`]), unless verification is
-//! switched off for a lab.
+//! switched off for a lab, or the address has a check of its own
+//! ([`TlsContext::set_peer_checks`]: a gateway's pin or skip, `tls_check.rs`).
 //!
 //! Not here: framing and the connection table (shared with TCP: `connection.rs`,
 //! `table.rs`), and when to reload (the server watches its signals and the files).
@@ -20,13 +21,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use parking_lot::{Mutex, RwLock};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector, TlsStream};
+
+use crate::tls_check::{Lenient, PeerCheck, PeerChecks, MAX_PEER_CHECKS};
 
 /// Bound on a TLS handshake, inbound or outbound.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -81,6 +83,11 @@ pub struct TlsContext {
     provider: Arc<CryptoProvider>,
     server: RwLock<Arc<ServerConfig>>,
     client: Arc<ClientConfig>,
+    /// The client side for peers whose certificate is not checked (`skip`).
+    client_any: Arc<ClientConfig>,
+    /// Addresses whose certificate is pinned or not checked, bounded by
+    /// [`MAX_PEER_CHECKS`].
+    checks: RwLock<PeerChecks>,
     /// Modification times of the certificate and key when last loaded.
     stamps: Mutex<(Option<SystemTime>, Option<SystemTime>)>,
     /// The domain name each outbound peer address must prove (RFC 5922), bounded by
@@ -124,11 +131,14 @@ impl TlsContext {
         let stamps = file_stamps(&settings);
         let server = server_config(&provider, &settings)?;
         let client = client_config(&provider, &settings)?;
+        let client_any = lenient_config(&provider, Lenient::any(provider.clone()))?;
         Ok(Arc::new(TlsContext {
             settings,
             provider,
             server: RwLock::new(Arc::new(server)),
             client: Arc::new(client),
+            client_any: Arc::new(client_any),
+            checks: RwLock::new(PeerChecks::default()),
             stamps: Mutex::new(stamps),
             names: Mutex::new(PeerNames::default()),
         }))
@@ -140,6 +150,22 @@ impl TlsContext {
     pub fn expect_name(&self, addr: SocketAddr, domain: &str) {
         let domain = domain.trim_end_matches('.').to_ascii_lowercase();
         self.names.lock().insert(addr, domain, MAX_PEER_NAMES);
+    }
+
+    /// Replaces the addresses whose certificate is checked otherwise than by the chain
+    /// and name (a gateway's `pin:` or `skip`); every other address is verified. At most
+    /// [`MAX_PEER_CHECKS`] are kept (the rest are verified, and a warning says so).
+    /// Connections already up keep the check they passed.
+    pub fn set_peer_checks(&self, checks: impl IntoIterator<Item = (SocketAddr, PeerCheck)>) {
+        let (checks, left_out) = PeerChecks::from_iter(checks, MAX_PEER_CHECKS);
+        if left_out > 0 {
+            tracing::warn!(
+                left_out,
+                max = MAX_PEER_CHECKS,
+                "tls: too many peers with a check of their own; the rest are verified"
+            );
+        }
+        *self.checks.write() = checks;
     }
 
     /// The name a connection to `remote` verifies: its domain when DNS gave one, else its
@@ -180,8 +206,25 @@ impl TlsContext {
         TlsAcceptor::from(self.server.read().clone())
     }
 
-    fn connector(&self) -> TlsConnector {
-        TlsConnector::from(self.client.clone())
+    /// The client side for `remote`: its own check when it has one, else the chain and
+    /// name check (or none, with `verify_peers` off).
+    fn connector(&self, remote: SocketAddr) -> Result<TlsConnector, rustls::Error> {
+        let check = self.checks.read().get(remote);
+        let config = match check {
+            PeerCheck::Verify => self.client.clone(),
+            PeerCheck::Skip => {
+                tracing::warn!(
+                    peer = %remote,
+                    "tls: certificate not checked (tls_verify = skip): labs only"
+                );
+                self.client_any.clone()
+            }
+            PeerCheck::Pin(pin) => Arc::new(lenient_config(
+                &self.provider,
+                Lenient::pinned(self.provider.clone(), pin),
+            )?),
+        };
+        Ok(TlsConnector::from(config))
     }
 }
 
@@ -236,10 +279,7 @@ fn client_config(
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?;
     if !s.verify_peers {
-        return Ok(builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider.clone())))
-            .with_no_client_auth());
+        return Ok(lenient_config(provider, Lenient::any(provider.clone()))?);
     }
     let mut roots = RootCertStore::empty();
     let ca = s
@@ -258,54 +298,16 @@ fn client_config(
     Ok(builder.with_root_certificates(roots).with_no_client_auth())
 }
 
-/// Accepts any server certificate (`verify_peers = false`), still checking that the
-/// handshake is signed by the certificate's key.
-#[derive(Debug)]
-struct AnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+/// The client side with `verifier` instead of the chain and name check.
+fn lenient_config(
+    provider: &Arc<CryptoProvider>,
+    verifier: Lenient,
+) -> Result<ClientConfig, rustls::Error> {
+    Ok(ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth())
 }
 
 /// The server side of a handshake on an accepted connection, bounded in time.
@@ -324,15 +326,16 @@ pub(crate) async fn accept(
 }
 
 /// The client side of a handshake to `remote`, whose certificate must name its IP
-/// address or the domain DNS located it for (unless `verify_peers` is off), bounded in
-/// time.
+/// address or the domain DNS located it for (unless `verify_peers` is off or the address
+/// has a check of its own), bounded in time.
 pub(crate) async fn connect(
     ctx: &TlsContext,
     stream: TcpStream,
     remote: SocketAddr,
 ) -> io::Result<TlsStream<TcpStream>> {
     let name = ctx.server_name(remote);
-    let handshake = ctx.connector().connect(name, stream);
+    let connector = ctx.connector(remote).map_err(io::Error::other)?;
+    let handshake = connector.connect(name, stream);
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
         Ok(r) => r.map(TlsStream::Client),
         Err(_) => Err(io::Error::new(
