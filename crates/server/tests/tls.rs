@@ -338,6 +338,12 @@ fn a_gateway_certificate_is_verified_pinned_or_skipped() {
         listed.contains(&format!("\"tls_verify\":\"pin:{pin}\"")),
         "{listed}"
     );
+    let table = node.cli(&["gateway", "list"]);
+    let short = format!("pin:{}...", pin[..11].replace(':', ""));
+    assert!(
+        table.contains("TLS VERIFY") && table.contains(&short),
+        "{table}"
+    );
     call_lab(&node, "pinned");
     let seen = peer.received();
     assert!(seen.contains("INVITE sip:0301234@127.0.0.1:"), "{seen}");
