@@ -61,7 +61,15 @@ fn net_with(mode: RelayMode, bridges: bool, host: Option<Destination>) -> proxy_
         },
         ..base
     };
-    let dir = proxy_net::directory(&["alice", "bob", "carol"]);
+    // dave has a mailbox and no phone registered: his calls go to voicemail at once.
+    let dir = proxy_net::directory(&["alice", "bob", "carol", "dave"]);
+    dir.set_voicemail(
+        model::AddressOfRecord::new("dave", "example.com"),
+        Some(proxy::VoicemailRoute {
+            after_secs: 20,
+            no_pin_at_home: false,
+        }),
+    );
     let mut net = proxy_net::Net::with_directory(cfg, dir);
     net.register("bob", DESK, udp(DESK));
     register_browser(&mut net, "carol");
@@ -379,4 +387,25 @@ fn without_a_relay_that_bridges_a_browser_calling_the_service_host_gets_488() {
     let out = net.out();
     assert!(requests(&out).is_empty());
     assert!(out.iter().any(|(_, m)| m.status() == 488));
+}
+
+#[test]
+fn a_browser_calling_a_user_who_is_away_reaches_his_mailbox_bridged() {
+    // Decided on the request side (no phone registered): the leg to the mailbox is the
+    // call's first, so its offer passes the relay stage.
+    let mut net = net_with_host(RelayMode::Nat, true);
+    net.send(ws(BROWSER), &from_browser(&invite("dave", BROWSER_SDP)));
+    let (token, q) = relay_query(&mut net);
+    assert_eq!((q.op, q.receiver), (RelayOp::Offer, MediaProfile::Rtp));
+    net.proxy
+        .handle_query(net.now, net.wall, token, QueryAnswer::Sdp(RELAYED.into()));
+    let out = net.out();
+    assert_eq!(requests(&out), [("INVITE".into(), HOST.into())]);
+    let to_host = out.iter().find(|(_, m)| m.is_request()).unwrap().1.clone();
+    assert!(
+        to_host.request_uri_str().contains("mailbox=dave"),
+        "{}",
+        to_host.head()
+    );
+    assert_eq!(body(&to_host), RELAYED);
 }
