@@ -7,6 +7,10 @@
 //! next call finds the flow's connection gone: 430 for the branch, and the binding is
 //! removed.
 //!
+//! A second test: carol does outbound over UDP; the 200 gives her the keep-alive interval
+//! (`Flow-Timer`, from `[nat] keepalive_secs`) and her STUN keep-alives on the SIP port are
+//! answered (RFC 5626 §8).
+//!
 //! In between, bob calls alice over his flow (RFC 5626 §5.3): the server record-routes the
 //! call with a flow token, and alice's BYE reaches bob over his flow through that token.
 
@@ -182,4 +186,67 @@ fn an_outbound_flow_is_replaced_on_reconnection_and_fails_with_its_connection() 
         "{log}"
     );
     assert!(contacts(&node, "bob").is_empty());
+}
+
+#[test]
+fn an_outbound_flow_over_udp_has_its_stun_keepalives_answered() {
+    // Keep-alives every second (Flow-Timer: 1), and the transport's STUN line shown.
+    let options = Options {
+        log_filter: "info,transport::udp=trace".into(),
+        extra: "\n[nat]\nkeepalive_secs = 1\n".into(),
+        ..Options::digest()
+    };
+    let node = Server::start(BIN, options);
+    let dir = node.dir.path();
+    let tone = dir.join("tone.wav");
+    write_tone(&tone, 440.0, 1);
+    let carol_dir = dir.join("baresip-carol");
+    let mut carol = Baresip::new(
+        &carol_dir,
+        "carol",
+        DOMAIN,
+        &password("carol"),
+        &format!("sip:127.0.0.1:{}", node.port),
+        &tone,
+        false,
+    )
+    .on_loopback();
+    let accounts = carol_dir.join("accounts");
+    let a = std::fs::read_to_string(&accounts).expect("baresip accounts");
+    std::fs::write(
+        &accounts,
+        a.replace("regint=300", "regint=300;sipnat=outbound"),
+    )
+    .expect("writing baresip accounts");
+    let config = carol_dir.join("config");
+    let c = std::fs::read_to_string(&config).expect("baresip config");
+    std::fs::write(
+        &config,
+        c.replace(
+            "module_app account.so",
+            "module_app uuid.so\nmodule_app account.so",
+        ),
+    )
+    .expect("writing baresip config");
+    carol.start(Duration::from_secs(30), &[]);
+    wait_until("carol to register a flow over UDP", HANG_GUARD, || {
+        carol.output().contains("{1/UDP/v4} 200 OK")
+    });
+    wait_until(
+        "carol's STUN keep-alives to be answered",
+        HANG_GUARD,
+        || {
+            node.log_text()
+                .matches("udp: STUN keep-alive answered")
+                .count()
+                >= 2
+        },
+    );
+    // Answered, so her flow stays: no re-registration after a keep-alive failure.
+    assert_eq!(
+        carol.output().matches("200 OK").count(),
+        1,
+        "{}",
+        carol.output()
+    );
 }

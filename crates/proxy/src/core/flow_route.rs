@@ -7,22 +7,22 @@
 //! `430 Flow Failed` (`outbound.rs`); a token that fails the HMAC check gets 403.
 //!
 //! Not here: the token's encoding (`crate::flow_token`); tokens in a Path (the server is
-//! the registrar itself, never an edge in front of another one); flows over UDP (the
-//! server does not answer STUN keep-alives, so a UDP request gets no token).
+//! the registrar itself, never an edge in front of another one); the STUN keep-alives of
+//! flows over UDP (the `transport` crate answers them).
 
 use sip_message::{HeaderName, Method, NameAddr};
 
 use super::stage::{Flow, RequestCtx, Targets};
 use super::Proxy;
 use crate::answer::Answer;
-use crate::destination::{Destination, Transport};
+use crate::destination::Destination;
 use crate::flow_token::TokenError;
 use crate::fork::Target;
 
 impl Proxy {
     /// The flow a dialog-creating request came over, when its Record-Route should carry
-    /// a token: a connection (not UDP) that is a registered flow of the From user, or any
-    /// connection when the Contact has `;ob` (RFC 5626 §4.2: the phone does outbound).
+    /// a token: a registered flow of the From user (its connection, or its UDP address),
+    /// or any source when the Contact has `;ob` (RFC 5626 §4.2: the phone does outbound).
     pub(super) fn came_over_flow(&self, cx: &RequestCtx) -> Option<Destination> {
         let req = &cx.req;
         let creates_dialog = matches!(
@@ -30,9 +30,6 @@ impl Proxy {
             Method::Invite | Method::Subscribe | Method::Refer
         );
         if !self.cfg.record_route || !creates_dialog || req.to_tag().is_some() {
-            return None;
-        }
-        if cx.source.transport == Transport::Udp {
             return None;
         }
         let ob = req
