@@ -70,6 +70,8 @@ impl Proxy {
             remove_routes: routes.remove,
             new_request_uri: routes.new_request_uri,
             direct,
+            flow_token: routes.caller_flow.map(|f| self.flow_tokens.encode(&f)),
+            to_flow: routes.to_flow,
         };
         self.forks.insert(id, fork);
         self.pending.insert(id);
