@@ -85,6 +85,11 @@ pub(crate) struct Fork {
     pub inbound_host: std::sync::Arc<str>,
     /// A partly bridged call: which branches get the caller's own SDP (`core/relay.rs`).
     pub direct: Option<Box<crate::media_profile::DirectBranches>>,
+    /// The flow token for the caller-facing Record-Route (RFC 5626 §5.3): the request
+    /// came over an outbound flow.
+    pub flow_token: Option<String>,
+    /// The request goes over the flow a token named: a failed send is a 430.
+    pub to_flow: bool,
 }
 
 /// The rank of a final status for best-response selection: lower wins. 6xx beat all; then

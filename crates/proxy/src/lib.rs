@@ -29,6 +29,7 @@ mod directory;
 mod error;
 pub mod events;
 mod flood;
+mod flow_token;
 mod fork;
 mod ha1;
 mod im;

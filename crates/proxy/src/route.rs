@@ -30,6 +30,12 @@ pub(crate) struct RoutePlan {
     pub new_request_uri: Option<String>,
     /// The first Route left after removal: the next hop, when present.
     pub next_route: Option<usize>,
+    /// The outbound flow a dialog-creating request came over: its Record-Route carries a
+    /// flow token naming it (RFC 5626 §5.3, `core/flow_route.rs`).
+    pub caller_flow: Option<Destination>,
+    /// The request goes over the flow a token of ours named: a failed send is
+    /// `430 Flow Failed`.
+    pub to_flow: bool,
 }
 
 /// RFC 3261 §16.4: undo a strict router's rewrite, then drop our own Route entry.

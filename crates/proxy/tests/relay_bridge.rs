@@ -3,13 +3,17 @@
 //! each relay query names the profile its receiver speaks (the offer the callee's, the
 //! answer the caller's; a re-INVITE's by its From tag), a callee with a browser and a
 //! desk phone gets the bridged offer on the browser's branch only, and without a relay
-//! that can bridge (the embedded one) the call gets 488. End to end with Chromium, rtpengine and an RTP phone:
+//! that can bridge (the embedded one) the call gets 488. The service host is a plain RTP
+//! party: a browser calling a conference room and the host calling a browser are bridged
+//! (488 without rtpengine), a plain phone's call to the host is never relayed. End to end with Chromium, rtpengine and an RTP phone:
 //! crates/server/tests/webrtc_rtpengine.rs.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
-use proxy::{Destination, MediaProfile, ProxyConfig, Query, QueryAnswer, RelayMode, RelayOp};
+use proxy::{
+    Destination, MediaProfile, ProxyConfig, Query, QueryAnswer, RelayMode, RelayOp, ServicesConfig,
+};
 use sip_message::{ConnectionId, SipMessage, Transport};
 use testkit::proxy_net::{self, answer, requests, statuses, udp};
 
@@ -33,14 +37,39 @@ fn ws(addr: &str) -> Destination {
     }
 }
 
+/// The media service host (voicemail, conference, music on hold).
+const HOST: &str = "198.51.100.50:5070";
+
 /// A proxy with a relay in `mode`; `bridges`: the relay is rtpengine.
 fn net(mode: RelayMode, bridges: bool) -> proxy_net::Net {
+    net_with(mode, bridges, None)
+}
+
+/// [`net`] with the service host at [`HOST`].
+fn net_with_host(mode: RelayMode, bridges: bool) -> proxy_net::Net {
+    net_with(mode, bridges, Some(udp(HOST)))
+}
+
+fn net_with(mode: RelayMode, bridges: bool, host: Option<Destination>) -> proxy_net::Net {
+    let base = proxy_net::config(Duration::from_secs(60), false);
     let cfg = ProxyConfig {
         relay: mode,
         relay_bridges_webrtc: bridges,
-        ..proxy_net::config(Duration::from_secs(60), false)
+        services: ServicesConfig {
+            host,
+            ..base.services
+        },
+        ..base
     };
-    let dir = proxy_net::directory(&["alice", "bob", "carol"]);
+    // dave has a mailbox and no phone registered: his calls go to voicemail at once.
+    let dir = proxy_net::directory(&["alice", "bob", "carol", "dave"]);
+    dir.set_voicemail(
+        model::AddressOfRecord::new("dave", "example.com"),
+        Some(proxy::VoicemailRoute {
+            after_secs: 20,
+            no_pin_at_home: false,
+        }),
+    );
     let mut net = proxy_net::Net::with_directory(cfg, dir);
     net.register("bob", DESK, udp(DESK));
     register_browser(&mut net, "carol");
@@ -265,4 +294,118 @@ fn without_a_relay_that_bridges_only_the_devices_alike_ring() {
     let out = net.out();
     assert!(net.proxy.poll_query().is_none());
     assert_eq!(requests(&out), [("INVITE".into(), DESK.into())]);
+}
+
+#[test]
+fn a_browser_calling_a_conference_room_is_bridged_to_the_service_host() {
+    let mut net = net_with_host(RelayMode::Nat, true);
+    net.send(
+        ws(BROWSER),
+        &from_browser(&invite("conf-room", BROWSER_SDP)),
+    );
+    assert!(requests(&net.out()).is_empty(), "forwarded unbridged");
+    let (token, q) = relay_query(&mut net);
+    assert_eq!((q.op, q.receiver), (RelayOp::Offer, MediaProfile::Rtp));
+    // rtpengine's plain offer lists many codecs: over 1,300 bytes, yet it goes over UDP
+    // (the host listens on nothing else), not TCP first as to a phone.
+    let relayed = format!(
+        "{RELAYED}{}",
+        "a=rtpmap:96 telephone-event/8000\n".repeat(40)
+    );
+    net.proxy
+        .handle_query(net.now, net.wall, token, QueryAnswer::Sdp(relayed.clone()));
+    let out = net.out();
+    assert_eq!(requests(&out), [("INVITE".into(), HOST.into())]);
+    let (to, to_host) = out.iter().find(|(_, m)| m.is_request()).unwrap().clone();
+    assert_eq!(to.transport, Transport::Udp);
+    assert!(to_host.head().contains(";room=room"), "{}", to_host.head());
+    assert_eq!(body(&to_host), relayed);
+    // The media engine's plain answer goes back through the relay, turned into WebRTC.
+    net.send(udp(HOST), &with_sdp(&answer(&to_host, 200), PHONE_SDP));
+    assert!(statuses(&net.out()).is_empty());
+    let (_, q) = relay_query(&mut net);
+    assert_eq!((q.op, q.receiver), (RelayOp::Answer, MediaProfile::WebRtc));
+    assert_eq!(net.proxy.relayed_calls(), 1);
+}
+
+#[test]
+fn the_service_host_calling_a_browser_is_bridged() {
+    // A conference dial-out or a parked call's ring-back: the host offers plain RTP.
+    let mut net = net_with_host(RelayMode::Nat, true);
+    net.send(udp(HOST), &invite("carol", PHONE_SDP));
+    let (token, q) = relay_query(&mut net);
+    assert_eq!((q.op, q.receiver), (RelayOp::Offer, MediaProfile::WebRtc));
+    assert_eq!(q.signalled_from.to_string(), HOST);
+    net.proxy.handle_query(
+        net.now,
+        net.wall,
+        token,
+        QueryAnswer::Sdp(BROWSER_SDP.into()),
+    );
+    let out = net.out();
+    let (to, _) = out.iter().find(|(_, m)| m.is_request()).unwrap();
+    assert_eq!(to.transport, Transport::Wss);
+}
+
+#[test]
+fn the_service_host_and_a_plain_phone_are_never_relayed() {
+    // Not for NAT, not with `always`: the host is on this machine.
+    let mut net = net_with_host(RelayMode::Always, true);
+    net.send(udp(ALICE), &invite("conf-room", PHONE_SDP));
+    assert_eq!(requests(&net.out()), [("INVITE".into(), HOST.into())]);
+    assert!(net.proxy.poll_query().is_none());
+    net.send(
+        udp(HOST),
+        &invite("bob", PHONE_SDP)
+            .replace("z9hG4bKb1", "z9hG4bKh2")
+            .replace("call-1", "call-2"),
+    );
+    assert_eq!(requests(&net.out()), [("INVITE".into(), DESK.into())]);
+    assert!(net.proxy.poll_query().is_none());
+    assert_eq!(net.proxy.relayed_calls(), 0);
+}
+
+#[test]
+fn without_a_relay_that_bridges_a_browser_calling_the_service_host_gets_488() {
+    let mut net = net_with_host(RelayMode::Nat, false);
+    net.send(
+        ws(BROWSER),
+        &from_browser(&invite("conf-room", BROWSER_SDP)),
+    );
+    let out = net.out();
+    assert!(net.proxy.poll_query().is_none());
+    assert!(requests(&out).is_empty(), "{:?}", requests(&out));
+    let refusal = &out.iter().find(|(_, m)| m.status() == 488).unwrap().1;
+    assert!(refusal.head().contains("rtpengine"), "{}", refusal.head());
+    // And the host's call to a browser is refused the same way.
+    net.send(
+        udp(HOST),
+        &invite("carol", PHONE_SDP)
+            .replace("z9hG4bKb1", "z9hG4bKh2")
+            .replace("call-1", "call-2"),
+    );
+    let out = net.out();
+    assert!(requests(&out).is_empty());
+    assert!(out.iter().any(|(_, m)| m.status() == 488));
+}
+
+#[test]
+fn a_browser_calling_a_user_who_is_away_reaches_his_mailbox_bridged() {
+    // Decided on the request side (no phone registered): the leg to the mailbox is the
+    // call's first, so its offer passes the relay stage.
+    let mut net = net_with_host(RelayMode::Nat, true);
+    net.send(ws(BROWSER), &from_browser(&invite("dave", BROWSER_SDP)));
+    let (token, q) = relay_query(&mut net);
+    assert_eq!((q.op, q.receiver), (RelayOp::Offer, MediaProfile::Rtp));
+    net.proxy
+        .handle_query(net.now, net.wall, token, QueryAnswer::Sdp(RELAYED.into()));
+    let out = net.out();
+    assert_eq!(requests(&out), [("INVITE".into(), HOST.into())]);
+    let to_host = out.iter().find(|(_, m)| m.is_request()).unwrap().1.clone();
+    assert!(
+        to_host.request_uri_str().contains("mailbox=dave"),
+        "{}",
+        to_host.head()
+    );
+    assert_eq!(body(&to_host), RELAYED);
 }

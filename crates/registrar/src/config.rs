@@ -15,6 +15,9 @@ pub struct RegistrarConfig {
     pub max_bindings: usize,
     /// This node's name, recorded in each binding.
     pub node: String,
+    /// RFC 5626 §4.4.1: the keep-alive interval, in seconds, the 200 of a flow over UDP
+    /// asks for (`Flow-Timer`); 0 sends no Flow-Timer (the phone's default, 95-120 s).
+    pub flow_timer_secs: u32,
 }
 
 impl Default for RegistrarConfig {
@@ -26,6 +29,7 @@ impl Default for RegistrarConfig {
             max_contacts_per_aor: 10,
             max_bindings: 1_000_000,
             node: String::from("switchboard"),
+            flow_timer_secs: 25,
         }
     }
 }

@@ -4,8 +4,9 @@
 use sip_message::{HeaderName, SipMessage};
 
 /// True when the REGISTER can register RFC 5626 flows: the phone supports outbound and it
-/// came over a connection (the source's transport), straight to us (no Path) or through
-/// an edge proxy that does outbound (a Path with `;ob` first).
+/// came straight to us (no Path: over a connection, or over UDP, whose STUN keep-alives
+/// the transport answers) or through an edge proxy that does outbound (a Path with `;ob`
+/// first).
 pub(crate) fn outbound_applies(
     req: &SipMessage,
     source: &str,
@@ -18,11 +19,11 @@ pub(crate) fn outbound_applies(
     if !(tagged(HeaderName::Supported) || tagged(HeaderName::Require)) {
         return Ok(false);
     }
-    let reliable = ["tcp:", "tls:", "ws:", "wss:"]
+    let known = ["udp:", "tcp:", "tls:", "ws:", "wss:"]
         .iter()
         .any(|t| source.starts_with(t));
     match req.header(HeaderName::Path) {
-        None => Ok(reliable),
+        None => Ok(known),
         Some(first) => {
             let ob = first.split('>').next().unwrap_or(first).contains(";ob");
             if ob {

@@ -2,9 +2,9 @@
 //! it (§6): a Contact with `+sip.instance` and `reg-id`, sent over a connection (TCP, TLS,
 //! WebSocket) by a phone that supports outbound, is a flow; its binding is keyed by
 //! (instance, reg-id), so a registration over a new connection replaces the old flow's
-//! binding, and the 200 says `Require: outbound`. Over UDP the registrar is no outbound
-//! edge (it answers no STUN keep-alives): `reg-id` is ignored there, as §6 lets a
-//! registrar without outbound do.
+//! binding, and the 200 says `Require: outbound`. Over UDP too (the transport answers the
+//! phone's STUN keep-alives, RFC 5626 §8), where the 200 also gives the keep-alive
+//! interval (`Flow-Timer`, §4.4.1).
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -299,6 +299,10 @@ impl Registrar {
         }
         if wanted.iter().any(|w| w.flow.is_some()) {
             headers.push(("Require", "outbound".to_string()));
+            if source.starts_with("udp:") && self.config.flow_timer_secs > 0 {
+                // A NAT forgets a UDP mapping in tens of seconds: ask for pings that often.
+                headers.push(("Flow-Timer", self.config.flow_timer_secs.to_string()));
+            }
         }
         RegisterOutcome {
             status: 200,
@@ -524,7 +528,7 @@ mod tests {
     #[test]
     fn outbound_needs_support_a_connection_and_an_outbound_first_hop() {
         let (r, aor) = setup();
-        // Over UDP (no STUN keep-alives here): reg-id ignored, a plain binding.
+        // Over UDP (the transport answers STUN keep-alives): a flow, and the interval.
         let o = r.handle(
             &reg(
                 &outbound_contact(5060, 1),
@@ -537,8 +541,24 @@ mod tests {
             1000,
         );
         assert_eq!(o.status, 200);
-        assert!(!o.header_lines().contains("Require"));
-        assert_eq!(r.location().lookup(&aor, 1000)[0].flow, None);
+        let lines = o.header_lines();
+        assert!(lines.contains("Require: outbound\r\n"), "{lines}");
+        assert!(lines.contains("Flow-Timer: 25\r\n"), "{lines}");
+        assert!(r.location().lookup(&aor, 1000)[0].flow.is_some());
+        // Over a connection no Flow-Timer: the phone's CRLF pings at its own pace.
+        let o = r.handle(
+            &reg(
+                &outbound_contact(40009, 2),
+                "Supported: outbound\r\n",
+                "c9",
+                1,
+            ),
+            &aor,
+            "tcp:192.0.2.1:40009",
+            1000,
+        );
+        assert!(o.header_lines().contains("Require: outbound"));
+        assert!(!o.header_lines().contains("Flow-Timer"));
         // Without Supported: outbound: plain too.
         let o = r.handle(
             &reg(&outbound_contact(40001, 1), "", "c2", 1),

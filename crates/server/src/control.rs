@@ -324,6 +324,10 @@ pub fn execute(
                 out.push_str(&format!("switchboard_transport_messages_total{{transport=\"{tr}\",direction=\"{dir}\"}} {v}\n"));
             }
             out.push_str(&format!(
+                "# HELP switchboard_stun_keepalives_answered_total STUN Binding requests answered on the SIP UDP port (RFC 5626 keep-alives).\n# TYPE switchboard_stun_keepalives_answered_total counter\nswitchboard_stun_keepalives_answered_total {}\n",
+                t.stun_answered
+            ));
+            out.push_str(&format!(
                 "# HELP switchboard_tls_handshake_failures_total TLS handshakes that failed (a certificate refused, a peer not speaking TLS, a timeout).\n# TYPE switchboard_tls_handshake_failures_total counter\nswitchboard_tls_handshake_failures_total {}\n",
                 t.tls_handshake_failures
             ));

@@ -229,6 +229,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         max_contacts_per_aor: cfg.registrar.max_contacts_per_aor,
         max_bindings: cfg.registrar.max_bindings,
         node: cfg.server.node_name.clone(),
+        // RFC 5626 §4.4.1: outbound phones over UDP ping as often as the server would.
+        flow_timer_secs: u32::try_from(cfg.nat.keepalive_secs).unwrap_or(u32::MAX),
     };
     let mut proxy = Proxy::new(
         pcfg,

@@ -4,7 +4,8 @@
 //! to the callee, `answer` on the way back); then through the server with `[relay] backend
 //! = "rtpengine"`: a JsSIP browser phone over WSS and an RTP phone call each other both
 //! ways (and a call forks to a browser and a desk phone), and each decodes the other's
-//! tone. Chromium speaks ICE and DTLS-SRTP
+//! tone; and the browser reaches the media services (music on hold, a conference room
+//! with an RTP phone in it, the room dialling the browser) bridged the same way. Chromium speaks ICE and DTLS-SRTP
 //! (`UDP/TLS/RTP/SAVPF`) with rtpengine; the phone (`testkit::rtp_peer`) speaks plain
 //! `RTP/AVP` PCMU. Audio must arrive both ways: the browser decodes the phone's tone
 //! (WebRTC stats), the phone decodes the browser's fake microphone.
@@ -219,8 +220,10 @@ fn assert_plain(sdp: &str) {
 
 /// The RTP phone sends its tone to the relay at `relay` for 4 s while the browser
 /// receives and decodes it (WebRTC stats); then the phone's own ears are checked: at least
-/// 2 s heard, all from the relay, and the last second mostly the browser's tone.
-fn both_hear(browser: &Browser, mut ear: RtpPeer, relay: SocketAddr, who: &str) {
+/// 2 s more heard, all from the relay, and the last second mostly the browser's tone.
+/// Returns the phone's RTP peer (for another call in the same dialog).
+fn both_hear(browser: &Browser, mut ear: RtpPeer, relay: SocketAddr, who: &str) -> RtpPeer {
+    let mark = ear.heard().samples.len();
     let sender = std::thread::spawn(move || {
         ear.send_audio(relay, &tone(PHONE_HZ, 4000, 8000.0));
         ear
@@ -231,7 +234,7 @@ fn both_hear(browser: &Browser, mut ear: RtpPeer, relay: SocketAddr, who: &str) 
     );
     let ear = sender.join().unwrap();
     assert!(
-        ear.wait_samples(16_000, HANG_GUARD),
+        ear.wait_samples(mark + 16_000, HANG_GUARD),
         "the phone heard {} samples from the browser ({who})",
         ear.heard().samples.len()
     );
@@ -243,6 +246,7 @@ fn both_hear(browser: &Browser, mut ear: RtpPeer, relay: SocketAddr, who: &str) 
         share > 0.8,
         "the phone did not hear the browser's {BROWSER_HZ} Hz ({who}): share {share:.2}"
     );
+    ear
 }
 
 /// Issue 19 through the server: `[relay] backend = "rtpengine"`, a browser phone (JsSIP
@@ -348,7 +352,13 @@ fn a_browser_phone_and_an_rtp_phone_call_each_other_through_the_server() {
         "the relay stage did not bridge every call:\n{log}"
     );
     assert!(log.contains("every_target=false"), "{log}");
-    // rtpengine's counters, from its delete: media went both ways in each call.
+    assert_media_both_ways(&log);
+    drop(daemon);
+}
+
+/// rtpengine's counters, from each relayed call's delete in the server's `log`: media
+/// went both ways.
+fn assert_media_both_ways(log: &str) {
     let packets = |line: &str, key: &str| -> u64 {
         line.split(&format!("{key}="))
             .nth(1)
@@ -360,5 +370,103 @@ fn a_browser_phone_and_an_rtp_phone_call_each_other_through_the_server() {
         assert!(packets(line, "packets_to_callee") > 50, "{line}");
         assert!(packets(line, "packets_to_caller") > 50, "{line}");
     }
+}
+
+/// Issue 19: a browser phone reaches the service host (which speaks plain RTP) through
+/// rtpengine like any RTP phone. alice's browser (fake microphone: 1 kHz) calls music on
+/// hold and decodes the playlist; then she calls a conference room where bob's RTP phone
+/// (600 Hz) already is, and each decodes the other through the bridge; she hangs up, bob
+/// has the bridge dial her (REFER), and they hear each other again.
+#[test]
+fn a_browser_phone_reaches_music_on_hold_and_a_conference_through_rtpengine() {
+    let Some(_loopback) = LoopbackOnly::enter() else {
+        return;
+    };
+    let Some(daemon) = Rtpengine::start() else {
+        return;
+    };
+    let site = StaticSite::serve(fixtures());
+    let music = tempfile::tempdir().unwrap();
+    let playlist = music.path().join("hold.wav");
+    write_wav(&playlist, &tone(PHONE_HZ, 1000, 6000.0));
+    // Only loopback in this namespace: the media engine's ports are below the ephemeral
+    // range that rtpengine's and Chromium's come from.
+    let options = Options {
+        extra: format!(
+            "[relay]\nbackend = \"rtpengine\"\nrtpengine = \"{}\"\n\n\
+             [media]\nenabled = true\nservice_listen = \"127.0.0.1:{}\"\n\
+             bind_address = \"127.0.0.1\"\nrtp_ports = \"24000-24039\"\n\n\
+             [moh]\nfiles = [{:?}]\n",
+            daemon.ng,
+            free_port(),
+            playlist.display().to_string(),
+        ),
+        ..Options::default()
+    };
+    let (node, wss, certs) = wss_server(BIN, options, &site.origin());
+    let wav = certs.path().join("tone.wav");
+    write_wav(&wav, &tone(BROWSER_HZ, 1000, 8000.0));
+    let alice = browser_phone(&site, wss, "alice", Some(&wav));
+    let server: SocketAddr = node.addr().parse().unwrap();
+
+    // Music on hold: the browser decodes the playlist the media engine sends as RTP.
+    alice.eval(&format!("call('sip:moh@{DOMAIN}'); return true;"));
+    wait_event(&alice, "confirmed", 1);
+    alice.wait_for(
+        "the browser to receive and decode the hold music",
+        "return sb.inbound > 60 && sb.energy > 0;",
+    );
+    alice.eval("hangup(); return true;");
+    wait_event(&alice, "ended", 1);
+
+    // A conference room: bob's RTP phone is in it first, then alice's browser joins.
+    let ear = RtpPeer::bind();
+    let mut bob = SipPhone::new(server, "bob");
+    let ok = bob.invite(&format!("sip:conf-web@{DOMAIN}"), &phone_sdp(ear.addr()));
+    assert_eq!(ok.status(), 200, "{}", ok.text);
+    let bridge = ok.sdp_rtp_addr().unwrap();
+    alice.eval(&format!("call('sip:conf-web@{DOMAIN}'); return true;"));
+    wait_event(&alice, "confirmed", 2);
+    let ear = both_hear(&alice, ear, bridge, "alice calls a conference room");
+    let in_room = || {
+        let rooms: serde_json::Value =
+            serde_json::from_str(&node.cli(&["--json", "conference", "list"])).unwrap();
+        rooms[0]["participants"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(in_room(), 2);
+    alice.eval("hangup(); return true;");
+    wait_event(&alice, "ended", 2);
+
+    // The bridge dials out (RFC 5359 §2.10: bob REFERs it to alice): the host's plain
+    // offer reaches her browser as WebRTC, and she is in the room again.
+    let accepted = bob.request_with(
+        "REFER",
+        "",
+        "",
+        &format!("Refer-To: <sip:alice@{DOMAIN}>\r\nReferred-By: <sip:bob@{DOMAIN}>\r\n"),
+    );
+    assert_eq!(accepted.status(), 202, "{}", accepted.text);
+    wait_event(&alice, "confirmed", 3);
+    both_hear(&alice, ear, bridge, "the conference bridge calls alice");
+    assert_eq!(in_room(), 2);
+    alice.eval("hangup(); return true;");
+    wait_event(&alice, "ended", 3);
+    assert_eq!(bob.bye(), 200);
+    assert_eq!(count(&alice, "failed"), 0, "{}", events(&alice));
+
+    // alice's calls with the host were bridged (bob's plain one was not relayed), and
+    // media went both ways through rtpengine in each.
+    wait_until("the relayed calls' end", HANG_GUARD, || {
+        node.log_text().matches("relay call ended").count() >= 3
+    });
+    let log = node.log_text();
+    assert_eq!(
+        log.matches("service_host=true").count(),
+        3,
+        "the relay stage did not bridge every call with the service host:\n{log}"
+    );
+    // The bridged INVITEs to the host (over 1,300 bytes) went over UDP at once.
+    assert!(!log.contains("large request"), "{log}");
+    assert_media_both_ways(&log);
     drop(daemon);
 }

@@ -19,6 +19,7 @@ mod handler;
 mod icmp;
 mod peer;
 mod stats;
+mod stun;
 mod table;
 mod tcp;
 mod tls;

@@ -22,6 +22,8 @@ pub struct TransportStats {
     /// TLS handshakes that failed, inbound or outbound (a certificate refused, a peer
     /// that does not speak TLS, a timeout).
     pub tls_handshake_failures: u64,
+    /// STUN Binding requests answered on a UDP port (RFC 5626 §8 keep-alives).
+    pub stun_answered: u64,
 }
 
 /// The live counters.
@@ -35,6 +37,7 @@ pub(crate) struct Stats {
     pub refused_connections: Counter,
     pub send_errors: Counter,
     pub tls_handshake_failures: Counter,
+    pub stun_answered: Counter,
 }
 
 impl Stats {
@@ -48,6 +51,7 @@ impl Stats {
             refused_connections: self.refused_connections.get(),
             send_errors: self.send_errors.get(),
             tls_handshake_failures: self.tls_handshake_failures.get(),
+            stun_answered: self.stun_answered.get(),
         }
     }
 }

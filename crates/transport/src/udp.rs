@@ -1,4 +1,5 @@
-//! SIP over UDP: SO_REUSEPORT worker sockets, receive loops, and sending.
+//! SIP over UDP: SO_REUSEPORT worker sockets, receive loops, and sending. STUN Binding
+//! requests on a SIP port (RFC 5626 §8 keep-alives) are answered here (`stun.rs`).
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -71,6 +72,24 @@ pub(crate) async fn receive_loop(socket: Arc<UdpSocket>, local: SocketAddr, shar
                     continue;
                 }
                 let data = &buf[..n];
+                if crate::stun::is_stun(data) {
+                    // RFC 5626 §8: an outbound phone's keep-alive; never SIP.
+                    match crate::stun::answer(data, from) {
+                        Some(reply) => match socket.send_to(&reply, from).await {
+                            Ok(_) => {
+                                shared.stats.stun_answered.inc();
+                                tracing::trace!(%from, "udp: STUN keep-alive answered");
+                            }
+                            Err(e) => {
+                                tracing::debug!(%from, error = %e, "udp: STUN answer not sent")
+                            }
+                        },
+                        None => {
+                            tracing::debug!(%from, "udp: STUN message not answered (not a Binding request we take)")
+                        }
+                    }
+                    continue;
+                }
                 if is_keepalive(data) {
                     continue;
                 }

@@ -174,3 +174,48 @@ async fn icmp_port_unreachable_is_reported_to_the_handler() {
         t.shutdown().await;
     }
 }
+
+/// RFC 5626 §8: a STUN Binding request on the SIP port gets a Binding success response
+/// naming the sender's address (XOR-MAPPED-ADDRESS); it never reaches the SIP handler,
+/// and neither does a STUN message the server does not answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stun_keepalives_are_answered_with_the_mapped_address() {
+    for ip in loopbacks() {
+        let (t, mut rx) = start(config(ip)).await;
+        let server = addr_of(&t, TransportKind::Udp);
+        let c = client(ip);
+        let txid = *b"keepalive-01";
+        let mut req = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
+        req.extend_from_slice(&txid);
+        // A Binding indication (0x0011) is not answered: sent first, so the answer read
+        // below can only be the request's.
+        let mut indication = req.clone();
+        indication[1] = 0x11;
+        c.send_to(&indication, server).unwrap();
+        c.send_to(&req, server).unwrap();
+        let mut buf = [0u8; 2048];
+        let (n, from) = c.recv_from(&mut buf).unwrap();
+        assert_eq!(from, server);
+        let a = &buf[..n];
+        assert_eq!(&a[0..2], &[0x01, 0x01], "Binding success response");
+        assert_eq!(&a[8..20], &txid);
+        assert_eq!(&a[20..22], &[0x00, 0x20], "XOR-MAPPED-ADDRESS");
+        let key: Vec<u8> = [0x21, 0x12, 0xa4, 0x42]
+            .iter()
+            .chain(&txid)
+            .copied()
+            .collect();
+        let port = u16::from_be_bytes([a[26], a[27]]) ^ 0x2112;
+        let ip_bytes: Vec<u8> = a[28..].iter().zip(&key).map(|(b, k)| b ^ k).collect();
+        let mapped_ip: std::net::IpAddr = match a[25] {
+            1 => <[u8; 4]>::try_from(ip_bytes.as_slice()).unwrap().into(),
+            _ => <[u8; 16]>::try_from(ip_bytes.as_slice()).unwrap().into(),
+        };
+        assert_eq!(SocketAddr::new(mapped_ip, port), c.local_addr().unwrap());
+        let stats = t.stats();
+        assert_eq!(stats.stun_answered, 1);
+        assert_eq!(stats.udp_rx, 0);
+        assert!(rx.try_recv().is_err());
+        t.shutdown().await;
+    }
+}

@@ -1,5 +1,7 @@
 //! The request of one branch of a fork (RFC 3261 §16.6), built from the received request
 //! and a target: what the proxy changes in it and where it adds itself (Via, Record-Route).
+//! The caller-facing Record-Route carries the flow token when the request came over an
+//! outbound flow (RFC 5626 §5.3, `flow_route.rs`).
 //! Not here: choosing targets, sending, or what the branches answer (`forking.rs`).
 
 use sip_message::{Editor, HeaderName, Method};
@@ -67,13 +69,22 @@ pub(super) fn build_branch(
             .position(|f| f.name == HeaderName::RecordRoute)
             .or_else(|| fields.iter().position(|f| f.name != HeaderName::Via))
             .unwrap_or(fields.len());
-        for (side, side_host) in sides {
+        let caller_entry = sides.len() - 1;
+        for (i, (side, side_host)) in sides.iter().enumerate() {
             let transport = side.uri_param();
+            // RFC 5626 §5.3: the entry facing a caller on an outbound flow names the flow.
+            let (token, at_sign, ob) = match fork.flow_token.as_deref() {
+                Some(token) if i == caller_entry => (token, "@", ";ob"),
+                _ => ("", "", ""),
+            };
             let value = format_args!(
-                "<sip:{}:{}{};lr>",
+                "<sip:{}{}{}:{}{};lr{}>",
+                token,
+                at_sign,
                 side_host,
                 cfg.port_for(*side),
-                transport
+                transport,
+                ob
             );
             if at < fields.len() {
                 ed.insert_before(at, "Record-Route", value);

@@ -8,8 +8,9 @@
 //! goes to the source of the binding with that contact when there is one (Kamailio's
 //! `fix_nated_contact`, without rewriting the phone's Contact).
 //!
-//! Not here: flow tokens in Record-Route (RFC 5626 §5.3): a request is matched by its
-//! contact, so a phone whose binding expired mid-dialog is not reached (480).
+//! Not here: flow tokens in Record-Route (RFC 5626 §5.3, `flow_route.rs`), which route a
+//! dialog's requests before this matching by contact is tried; without a token a phone
+//! whose binding expired mid-dialog is not reached (480).
 
 use model::AddressOfRecord;
 use sip_message::{SipMessage, Uri};

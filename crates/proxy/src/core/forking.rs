@@ -70,6 +70,8 @@ impl Proxy {
             remove_routes: routes.remove,
             new_request_uri: routes.new_request_uri,
             direct,
+            flow_token: routes.caller_flow.map(|f| self.flow_tokens.encode(&f)),
+            to_flow: routes.to_flow,
         };
         self.forks.insert(id, fork);
         self.pending.insert(id);
@@ -115,7 +117,14 @@ impl Proxy {
         let mut bytes = build_branch(&self.cfg, fork, &t, &branch, &outbound_host);
         let limit = self.cfg.udp_max_request_bytes;
         let mut udp_fallback = None;
-        if size_switch && t.dest.transport == Transport::Udp && limit > 0 && bytes.len() > limit {
+        // The service host listens on UDP only, on this machine (no path MTU to fear).
+        let to_service = self.cfg.services.host.map(|h| h.addr) == Some(t.dest.addr);
+        if size_switch
+            && !to_service
+            && t.dest.transport == Transport::Udp
+            && limit > 0
+            && bytes.len() > limit
+        {
             // RFC 3261 §18.1.1: a request larger than 1300 bytes (path MTU unknown) goes
             // over a congestion-controlled transport, and its Via says so.
             udp_fallback = Some(t.clone());

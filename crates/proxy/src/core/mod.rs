@@ -31,6 +31,7 @@ mod dialog_event;
 mod domains;
 mod failover;
 mod final_route;
+mod flow_route;
 mod flows;
 mod forking;
 mod gateways;
@@ -101,6 +102,8 @@ pub struct Proxy {
     registrar: Registrar,
     directory: Arc<dyn Directory>,
     auth: Authenticator,
+    /// RFC 5626 §5.3 flow tokens, keyed at each start (`flow_route.rs`).
+    flow_tokens: crate::flow_token::FlowTokens,
     metrics: Metrics,
     draining: bool,
     /// Requests and retargets waiting for a query's answer (bounded by `max_forks`).
@@ -208,6 +211,7 @@ impl Proxy {
             ims: crate::im::Deliveries::default(),
             wall_now: 0,
             auth,
+            flow_tokens: crate::flow_token::FlowTokens::new(&cfg.secret, &per_start_salt()),
             metrics: Metrics::default(),
             draining: false,
             parked: HashMap::new(),
@@ -564,4 +568,18 @@ pub(super) fn strip_top_via(resp: &SipMessage) -> Option<Bytes> {
         return None;
     }
     Some(Bytes::from(ed.to_vec()))
+}
+
+/// 16 bytes that differ at each start (std's per-process hash keys): what keeps a flow
+/// token from outliving the connections of the process that issued it, even when the
+/// nonce key is configured (and so the same across restarts).
+fn per_start_salt() -> [u8; 16] {
+    use std::hash::{BuildHasher, Hasher};
+    let mut salt = [0u8; 16];
+    for (i, chunk) in salt.chunks_mut(8).enumerate() {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_usize(i);
+        chunk.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    salt
 }

@@ -5,8 +5,10 @@
 //! again over a new connection (its flow recovery, §4.5) and the registrar replaces the
 //! binding by instance and reg-id (`registrar` crate).
 //!
-//! Not here: flow tokens in Record-Route (in-dialog requests find the flow by contact,
-//! `flows.rs`), noticing a closed connection before a request needs it.
+//! An in-dialog request sent over the flow a Record-Route token named (`flow_route.rs`)
+//! answers 430 the same way when its connection is gone.
+//!
+//! Not here: noticing a closed connection before a request needs it.
 
 use model::AddressOfRecord;
 use sip_transaction::TransactionId;
@@ -23,6 +25,16 @@ impl Proxy {
         let Some(branch) = fork.branches.get(b) else {
             return false;
         };
+        if fork.to_flow {
+            // An in-dialog request to the flow a token named (flow_route.rs).
+            tracing::warn!(
+                call_id = fork.request.call_id(),
+                method = %fork.request.method(),
+                flow = %branch.dest,
+                "outbound flow failed: the connection its flow token names is gone (430)"
+            );
+            return true;
+        }
         let Some(to) = fork.request.to() else {
             return false;
         };

@@ -110,6 +110,11 @@ impl Stage for LooseRoute {
 
     fn on_request(&self, p: &mut Proxy, cx: &mut RequestCtx) -> Flow {
         cx.routes = plan(&cx.req, &p.cfg);
+        // RFC 5626 §5.3: tokens written into our Record-Route (flow_route.rs).
+        cx.routes.caller_flow = p.came_over_flow(cx);
+        if let Some(flow) = p.follow_flow_token(cx) {
+            return flow;
+        }
         let Some(next) = cx.routes.next_route else {
             return Flow::Continue;
         };

@@ -12,6 +12,10 @@
 //! phone as callee (or the other way round) is relayed whatever `[relay] mode` says
 //! (except `never`), the relay turning the offer into the callee's profile and the answer
 //! into the caller's; with a relay that cannot (the embedded one), such a call gets 488.
+//! The service host counts as a plain RTP phone there: a browser calling voicemail, a
+//! conference room or music on hold, and the host calling a browser (a parked call's
+//! ring-back, a conference dial-out), are bridged the same way; calls between the host
+//! and plain RTP phones are never relayed (not for NAT either: the host is local).
 //! When a fork's targets differ (a user with a browser and a desk phone), the relayed
 //! offer goes only to the targets of the other profile and the caller's own SDP to the
 //! rest ([`DirectBranches`], applied by `build_branch`); a 2xx from one of those releases
@@ -201,8 +205,8 @@ impl Proxy {
         None
     }
 
-    /// True for a call to or from the service host (never relayed: the media engine
-    /// speaks plain RTP on this host).
+    /// True for a call to or from the service host: never relayed for NAT (the media
+    /// engine is on this host), only bridged when the other side is a browser.
     fn touches_service(&self, cx: &RequestCtx, targets: &Targets) -> bool {
         let service = self.cfg.services.host.map(|h| h.addr);
         let to_service = targets
@@ -216,17 +220,17 @@ impl Proxy {
     /// Whether a new call joins a browser and a plain RTP phone: the profile its offer is
     /// to be turned into (`Some`), or `None` when no target needs that. Without a relay
     /// that can bridge them, the call is refused when every target needs it, and the
-    /// targets that need it are left out when only some do (each logged).
+    /// targets that need it are left out when only some do (each logged). The service
+    /// host (voicemail, conference, music on hold, announcements, park) is a plain RTP
+    /// party here: its target is reached over UDP, its offers are `RTP/AVP`.
     fn bridge_wanted(
         &self,
         cx: &RequestCtx,
         targets: &mut Targets,
         caller: MediaProfile,
     ) -> Result<Option<MediaProfile>, CallError> {
-        if self.touches_service(cx, targets) {
-            return Ok(None);
-        }
         let call_id = cx.req.call_id();
+        let service = self.touches_service(cx, targets);
         let dests = targets.groups.iter().flatten().map(|t| &t.dest);
         let (receiver, all) = match bridging(caller, dests) {
             Bridging::None => return Ok(None),
@@ -239,6 +243,7 @@ impl Proxy {
                 caller = ?caller,
                 callee = ?receiver,
                 every_target = all,
+                service_host = service,
                 "relay: a browser and an RTP phone in one call, media bridged"
             );
             return Ok(Some(receiver));
@@ -248,6 +253,7 @@ impl Proxy {
                 %call_id,
                 caller = ?caller,
                 callee = ?receiver,
+                service_host = service,
                 "relay: a browser and an RTP phone cannot talk without [relay] backend = \"rtpengine\": call refused (488)"
             );
             return Err(CallError::NoWebRtcBridge);

@@ -4,6 +4,10 @@
 //! branch. Phones that listen on UDP alone (SIPp, many desk phones) then still get a
 //! browser's INVITE, whose WebRTC SDP is well over 1,300 bytes.
 //!
+//! Requests to the service host never switch (`send_branch_sized`): it listens on UDP
+//! only, on this machine, so a browser's bridged INVITE to voicemail or a conference
+//! goes there over UDP at once.
+//!
 //! Gateway branches are left out (their failover counts attempts per branch); a second
 //! failure over UDP ends the branch as a 503 like any other (`transport_error.rs`).
 
