@@ -215,6 +215,24 @@ impl Gateway {
             .map_or(number.len(), |(i, _)| i);
         format!("{}{}", self.prefix, &number[cut..])
     }
+
+    /// Its certificate check in a list's cell: `-` for a gateway not reached over TLS,
+    /// else `verify`, `skip` or `pin:` and the fingerprint's first 4 bytes.
+    pub fn tls_summary(&self) -> String {
+        if self.transport != GatewayTransport::Tls {
+            return "-".into();
+        }
+        match self.tls_verify {
+            TlsVerify::Pin(pin) => format!(
+                "pin:{}...",
+                pin[..4]
+                    .iter()
+                    .map(|b| format!("{b:02X}"))
+                    .collect::<String>()
+            ),
+            v => v.to_string(),
+        }
+    }
 }
 
 /// A route: numbers starting with `prefix` (dialled by users of `domain`, or of any domain)
@@ -385,6 +403,19 @@ mod tests {
         };
         assert_eq!(g.translate("0030123"), "+4930123");
         assert_eq!(g.translate("0"), "+49");
+        assert_eq!(g.tls_summary(), "-", "not a TLS gateway");
+        let hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        let pinned = Gateway {
+            transport: GatewayTransport::Tls,
+            tls_verify: TlsVerify::parse(&format!("pin:{hex}")).unwrap(),
+            ..g.clone()
+        };
+        assert_eq!(pinned.tls_summary(), "pin:00112233...");
+        let skipped = Gateway {
+            tls_verify: TlsVerify::Skip,
+            ..pinned
+        };
+        assert_eq!(skipped.tls_summary(), "skip");
     }
 
     #[test]

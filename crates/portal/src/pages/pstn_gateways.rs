@@ -34,24 +34,6 @@ struct Row {
     failed: String,
 }
 
-/// The certificate check of a TLS gateway (`-` for others): `verify`, `skip` or `pin:`
-/// and the fingerprint's first 4 bytes (the edit form has the whole of it).
-fn tls_cell(g: &model::Gateway) -> String {
-    if g.transport != model::GatewayTransport::Tls {
-        return "-".into();
-    }
-    match g.tls_verify {
-        model::TlsVerify::Pin(pin) => format!(
-            "pin:{}...",
-            pin[..4]
-                .iter()
-                .map(|b| format!("{b:02X}"))
-                .collect::<String>()
-        ),
-        v => v.to_string(),
-    }
-}
-
 fn row(g: model::Gateway, h: Option<&GatewayHealth>, now: u64) -> Row {
     let dash = || "-".to_string();
     let (state, failed_probes, last_answer, attempts, answers, failed) = match h {
@@ -69,7 +51,7 @@ fn row(g: model::Gateway, h: Option<&GatewayHealth>, now: u64) -> Row {
             h.failed.to_string(),
         ),
     };
-    let tls_verify = tls_cell(&g);
+    let tls_verify = g.tls_summary();
     Row {
         name: g.name,
         address: g.addr.to_string(),

@@ -76,7 +76,7 @@ pub async fn run(cfg: &Config, gateways: Vec<Gateway>, json: bool) -> anyhow::Re
             .into_iter()
             .map(|g| {
                 let h = health.as_ref().and_then(|h| h.get(&g.name));
-                let tls = tls_cell(&g);
+                let tls = g.tls_summary();
                 let mut row = vec![
                     g.name,
                     g.addr.to_string(),
@@ -99,24 +99,6 @@ pub async fn run(cfg: &Config, gateways: Vec<Gateway>, json: bool) -> anyhow::Re
         error(NO_SERVER);
     }
     Ok(())
-}
-
-/// TLS VERIFY: `-` for a gateway not reached over TLS, else `verify`, `skip` or `pin:`
-/// and the fingerprint's first 4 bytes (the whole of it is in `--json`).
-fn tls_cell(g: &Gateway) -> String {
-    if g.transport != model::GatewayTransport::Tls {
-        return "-".into();
-    }
-    match g.tls_verify {
-        model::TlsVerify::Pin(pin) => format!(
-            "pin:{}...",
-            pin[..4]
-                .iter()
-                .map(|b| format!("{b:02X}"))
-                .collect::<String>()
-        ),
-        v => v.to_string(),
-    }
 }
 
 /// The server's answer (a JSON array) by gateway name.
