@@ -38,25 +38,8 @@ fn bob(node: &Server, dir: &Path, tone: &Path, control: Option<u16>) -> Baresip 
         tone,
         true,
     )
-    .on_loopback();
-    let accounts = dir.join("accounts");
-    let a = std::fs::read_to_string(&accounts).expect("baresip accounts");
-    std::fs::write(
-        &accounts,
-        a.replace("regint=300", "regint=300;sipnat=outbound"),
-    )
-    .expect("writing baresip accounts");
-    // Outbound needs an instance id: the uuid module keeps one in `dir/uuid`.
-    let config = dir.join("config");
-    let c = std::fs::read_to_string(&config).expect("baresip config");
-    std::fs::write(
-        &config,
-        c.replace(
-            "module_app account.so",
-            "module_app uuid.so\nmodule_app account.so",
-        ),
-    )
-    .expect("writing baresip config");
+    .on_loopback()
+    .with_outbound();
     match control {
         Some(port) => b.with_control(port),
         None => b,
@@ -210,24 +193,8 @@ fn an_outbound_flow_over_udp_has_its_stun_keepalives_answered() {
         &tone,
         false,
     )
-    .on_loopback();
-    let accounts = carol_dir.join("accounts");
-    let a = std::fs::read_to_string(&accounts).expect("baresip accounts");
-    std::fs::write(
-        &accounts,
-        a.replace("regint=300", "regint=300;sipnat=outbound"),
-    )
-    .expect("writing baresip accounts");
-    let config = carol_dir.join("config");
-    let c = std::fs::read_to_string(&config).expect("baresip config");
-    std::fs::write(
-        &config,
-        c.replace(
-            "module_app account.so",
-            "module_app uuid.so\nmodule_app account.so",
-        ),
-    )
-    .expect("writing baresip config");
+    .on_loopback()
+    .with_outbound();
     carol.start(Duration::from_secs(30), &[]);
     wait_until("carol to register a flow over UDP", HANG_GUARD, || {
         carol.output().contains("{1/UDP/v4} 200 OK")

@@ -154,6 +154,29 @@ impl Baresip {
         self.with_config_line("net_interface 127.0.0.1")
     }
 
+    /// Registers with RFC 5626 outbound (`sipnat=outbound`), with the instance id the
+    /// `uuid` module keeps in its directory.
+    pub fn with_outbound(self) -> Self {
+        let accounts = self.dir.join("accounts");
+        let a = std::fs::read_to_string(&accounts).expect("baresip accounts");
+        std::fs::write(
+            &accounts,
+            a.replace("regint=300", "regint=300;sipnat=outbound"),
+        )
+        .expect("writing baresip accounts");
+        let config = self.dir.join("config");
+        let c = std::fs::read_to_string(&config).expect("baresip config");
+        std::fs::write(
+            &config,
+            c.replace(
+                "module_app account.so",
+                "module_app uuid.so\nmodule_app account.so",
+            ),
+        )
+        .expect("writing baresip config");
+        self
+    }
+
     /// Adds a line to its `config` file (e.g. `sip_cafile /path/ca.pem`).
     pub fn with_config_line(self, line: &str) -> Self {
         let config = self.dir.join("config");
