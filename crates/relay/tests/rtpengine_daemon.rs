@@ -28,11 +28,7 @@ use tokio::net::UdpSocket;
 
 /// The `m=audio` port of `sdp`.
 fn media_port(sdp: &str) -> u16 {
-    sdp.lines()
-        .find_map(|l| l.strip_prefix("m=audio "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no m=audio in {sdp}"))
+    testkit::sip_phone::sdp_audio_port(sdp).unwrap_or_else(|| panic!("no m=audio in {sdp}"))
 }
 
 fn sdp(user: &str, port: u16) -> String {

@@ -62,17 +62,7 @@ fn server(prompts: &std::path::Path, slot: u16, timeout: u32, more: &str) -> Ser
 
 /// The RTP address an SDP body names (`c=` and `m=audio`).
 fn sdp_addr(msg: &str) -> std::net::SocketAddr {
-    let ip = msg
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("c=IN IP4 "))
-        .unwrap()
-        .trim();
-    let port = msg
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("m=audio "))
-        .and_then(|l| l.split(' ').next())
-        .unwrap();
-    format!("{ip}:{port}").parse().unwrap()
+    testkit::sip_phone::sdp_rtp_addr(msg).unwrap_or_else(|| panic!("no RTP address in {msg}"))
 }
 
 /// Alice parks (`*85`) as the transferee of bob's blind transfer would: her INVITE

@@ -63,18 +63,29 @@ impl Received {
 
     /// The RTP address of an SDP body (`c=` and the first `m=`).
     pub fn sdp_rtp_addr(&self) -> Option<SocketAddr> {
-        let body = self.body();
-        let ip = body
-            .lines()
-            .find_map(|l| l.strip_prefix("c=IN IP4 "))?
-            .trim();
-        let port = body
-            .lines()
-            .find_map(|l| l.strip_prefix("m=audio "))?
-            .split(' ')
-            .next()?;
-        format!("{ip}:{port}").parse().ok()
+        sdp_rtp_addr(self.body())
     }
+}
+
+/// The `m=audio` port of an SDP body.
+pub fn sdp_audio_port(sdp: &str) -> Option<u16> {
+    sdp.lines()
+        .find_map(|l| l.trim().strip_prefix("m=audio "))?
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The RTP address of an SDP body (`c=IN IP4` and the first `m=audio`).
+pub fn sdp_rtp_addr(sdp: &str) -> Option<SocketAddr> {
+    let ip = sdp
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("c=IN IP4 "))?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(SocketAddr::new(ip, sdp_audio_port(sdp)?))
 }
 
 /// One call's signalling from the caller's side.
