@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use testkit::certs::{for_domain, self_signed};
 use testkit::forwarding::{history, ladder};
 use testkit::open;
-use testkit::ports::{free_port, tcp_listening};
+use testkit::ports::free_port;
 use testkit::server::{Options, Server, DOMAIN};
 use testkit::sipp::{Background, Sipp};
 use testkit::wait::{wait_child, wait_until, HANG_GUARD};
@@ -388,23 +388,7 @@ struct TlsUas {
 
 impl TlsUas {
     fn start(cert: &Path, key: &Path) -> TlsUas {
-        let port = free_port();
-        let mut child = Command::new("openssl")
-            .args(["s_server", "-quiet", "-naccept", "1"])
-            .args(["-accept", &format!("127.0.0.1:{port}")])
-            .arg("-cert")
-            .arg(cert)
-            .arg("-key")
-            .arg(key)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("openssl not installed?");
-        // Not probed by connecting: s_server takes one connection only.
-        wait_until("openssl s_server to listen", HANG_GUARD, || {
-            tcp_listening(port)
-        });
+        let (port, mut child) = testkit::certs::s_server(cert, key);
         let (stdout, mut stdin) = (child.stdout.take().unwrap(), child.stdin.take().unwrap());
         let seen = Arc::new(Mutex::new(String::new()));
         let log = seen.clone();

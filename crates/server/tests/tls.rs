@@ -19,10 +19,10 @@ use std::io::Read as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use testkit::certs::{self_signed, signed_by};
+use testkit::certs::{s_server, self_signed, signed_by};
 use testkit::location::contacts;
 use testkit::open::caller;
-use testkit::ports::{free_port, tcp_listening};
+use testkit::ports::free_port;
 use testkit::server::{Options, Server};
 use testkit::softphone::{baresip_call, tone_share, Baresip};
 use testkit::wait::{wait_child, wait_until, HANG_GUARD};
@@ -109,23 +109,7 @@ struct TlsPeer {
 
 impl TlsPeer {
     fn start(cert: &Path, key: &Path) -> TlsPeer {
-        let port = free_port();
-        let child = Command::new("openssl")
-            .args(["s_server", "-quiet", "-naccept", "1"])
-            .args(["-accept", &format!("127.0.0.1:{port}")])
-            .arg("-cert")
-            .arg(cert)
-            .arg("-key")
-            .arg(key)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("openssl not installed?");
-        // Not probed by connecting: s_server takes one connection only.
-        wait_until("openssl s_server to listen", HANG_GUARD, || {
-            tcp_listening(port)
-        });
+        let (port, child) = s_server(cert, key);
         TlsPeer { port, child }
     }
 

@@ -6,6 +6,32 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// `openssl s_server` on a free loopback port with `cert`/`key`, taking one connection,
+/// printing what it receives on its stdout and sending what is written to its stdin (both
+/// piped): (its port, the process), once it listens.
+pub fn s_server(cert: &Path, key: &Path) -> (u16, std::process::Child) {
+    let port = crate::ports::free_port();
+    let child = Command::new("openssl")
+        .args(["s_server", "-quiet", "-naccept", "1"])
+        .args(["-accept", &format!("127.0.0.1:{port}")])
+        .arg("-cert")
+        .arg(cert)
+        .arg("-key")
+        .arg(key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl not installed?");
+    // Not probed by connecting: s_server takes one connection only.
+    crate::wait::wait_until(
+        "openssl s_server to listen",
+        crate::wait::HANG_GUARD,
+        || crate::ports::tcp_listening(port),
+    );
+    (port, child)
+}
+
 /// A self-signed certificate for 127.0.0.1: (certificate, key).
 pub fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     certificate(dir, name, "IP:127.0.0.1", None)
