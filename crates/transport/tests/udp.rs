@@ -212,6 +212,11 @@ async fn stun_keepalives_are_answered_with_the_mapped_address() {
             _ => <[u8; 16]>::try_from(ip_bytes.as_slice()).unwrap().into(),
         };
         assert_eq!(SocketAddr::new(mapped_ip, port), c.local_addr().unwrap());
+        // The answer is counted once its send returns, which may be after it arrived here.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while t.stats().stun_answered == 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
         let stats = t.stats();
         assert_eq!(stats.stun_answered, 1);
         assert_eq!(stats.udp_rx, 0);
