@@ -133,8 +133,11 @@ fn raise_priority(realtime: u8, nice: i32) {
 /// value (`/proc/self/autogroup`, `CAP_SYS_NICE` or `RLIMIT_NICE`). A process started
 /// from a shell (a test, a bench run by hand) does not: its autogroup is the shell's.
 fn raise_autogroup(nice: i32) {
-    let pid = rustix::process::getpid();
-    if rustix::process::getsid(None).ok() != Some(pid) {
+    let leads_session = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| session_id(&stat))
+        .is_some_and(|sid| sid == rustix::process::getpid().as_raw_nonzero().get());
+    if !leads_session {
         return;
     }
     match std::fs::write("/proc/self/autogroup", nice.to_string()) {
@@ -147,6 +150,16 @@ fn raise_autogroup(nice: i32) {
             "media engine's session autogroup priority not raised (needs CAP_SYS_NICE); pacing may suffer on a busy machine"
         ),
     }
+}
+
+/// The session id from `/proc/self/stat` (its sixth field). Read from there rather than
+/// asked of `getsid`: in a PID namespace entered after the session began (a container, a
+/// CI sandbox) the session leader is outside and the id is 0, which `rustix`'s `Pid`
+/// cannot hold and panics on.
+fn session_id(stat: &str) -> Option<i32> {
+    // The command name (field two) is in parentheses and may itself hold spaces and ')'.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(3)?.parse().ok()
 }
 
 fn run(engine: Weak<EngineInner>) {
@@ -219,5 +232,21 @@ fn run(engine: Weak<EngineInner>) {
         if Instant::now().saturating_duration_since(due) > ptime * 5 {
             due = Instant::now() + period;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::session_id;
+
+    #[test]
+    fn session_id_is_read_past_a_command_name_with_spaces_and_parentheses() {
+        assert_eq!(
+            session_id("4242 (media clock) R 1 4242 4242 34816 4242 4194560"),
+            Some(4242)
+        );
+        assert_eq!(session_id("7 (a) b)) S 1 0 0 0 -1"), Some(0));
+        assert_eq!(session_id("7 (truncated) S 1"), None);
+        assert_eq!(session_id("no name at all"), None);
     }
 }
