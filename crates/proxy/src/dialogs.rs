@@ -10,7 +10,7 @@
 //! ended by timeout), and the oldest is forgotten when the table is full (by the server).
 
 use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::time::Duration;
 
@@ -58,7 +58,8 @@ struct Live {
 #[derive(Debug)]
 pub(crate) struct Dialogs {
     hasher: RandomState,
-    live: HashMap<u64, Live>,
+    /// Keyed by a SipHash of the dialog's identifiers (`hasher`), so a cheap mix suffices.
+    live: sip_transaction::IdMap<u64, Live>,
     /// Dialogs forgotten unseen since the last [`Dialogs::take_gone`].
     gone: Vec<Gone>,
     /// Establishment order, for expiry; may hold keys already ended (skipped lazily).
@@ -74,7 +75,7 @@ impl Dialogs {
     pub(crate) fn new(max: usize) -> Self {
         Dialogs {
             hasher: RandomState::new(),
-            live: HashMap::new(),
+            live: Default::default(),
             gone: Vec::new(),
             order: VecDeque::new(),
             max: max.max(1),

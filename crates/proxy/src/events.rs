@@ -11,7 +11,7 @@
 //! of them) and the queue. It does not decide anything about routing, and it does not know
 //! answered calls (the dialog table does, and reports their end).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
 
@@ -178,7 +178,7 @@ struct Open {
 /// The calls in set-up and the queue of events for the server.
 #[derive(Debug, Default)]
 pub(crate) struct CallEvents {
-    open: HashMap<u64, Open>,
+    open: sip_transaction::IdMap<u64, Open>,
     queue: VecDeque<CallEvent>,
     /// Calls that ended since the proxy last looked (`take_finished`).
     finished: Vec<(u64, Finished)>,

@@ -3,7 +3,8 @@
 //! This crate owns the wire format and nothing else: no sockets, no clock, no transactions.
 //! A [`SipMessage`] is parsed from one owned buffer into byte ranges; only the start line and
 //! the headers every hop needs (Via, From, To, Call-ID, CSeq, Max-Forwards, Content-Length)
-//! are parsed eagerly. Everything else is parsed on demand by the typed parsers in
+//! are parsed eagerly, and the top Via, From and To are kept as parsed (byte ranges), so
+//! reading them again costs no parse. Everything else is parsed on demand by the typed parsers in
 //! [`uri`], [`name_addr`], [`via`] and friends. Changes to a message are recorded in an
 //! [`Editor`] and applied once while printing into a reusable buffer, so forwarding a request
 //! never re-serialises the headers it did not touch. [`StreamFramer`] frames messages on

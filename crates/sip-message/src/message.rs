@@ -8,9 +8,9 @@ use bytestring::ByteString;
 use crate::cseq::CSeq;
 use crate::header_name::HeaderName;
 use crate::method::Method;
-use crate::name_addr::NameAddr;
+use crate::name_addr::{NameAddr, NameAddrSpans};
 use crate::uri::Uri;
-use crate::via::Via;
+use crate::via::{Via, ViaSpans};
 
 /// A byte range in a message's header section. `u32` keeps the index small; messages are
 /// bounded far below 4 GiB.
@@ -23,6 +23,25 @@ pub struct Span {
 }
 
 impl Span {
+    /// The range of `part` in `base`; `part` must be a slice of `base` or empty (an empty
+    /// part may be a literal `""`, as a TEL URI's host is: it becomes an empty range).
+    pub(crate) fn within(base: &str, part: &str) -> Span {
+        if part.is_empty() {
+            return Span::default();
+        }
+        let start = (part.as_ptr() as usize)
+            .checked_sub(base.as_ptr() as usize)
+            .filter(|s| s + part.len() <= base.len());
+        debug_assert!(start.is_some(), "a part outside its base");
+        let start = start.unwrap_or_default();
+        Span::new(start, start + part.len())
+    }
+
+    /// `Span::within` for an optional part.
+    pub(crate) fn within_opt(base: &str, part: Option<&str>) -> Option<Span> {
+        part.map(|p| Span::within(base, p))
+    }
+
     /// Builds a span from usize offsets.
     pub fn new(start: usize, end: usize) -> Span {
         Span {
@@ -108,9 +127,14 @@ pub struct SipMessage {
     pub(crate) cseq_method_span: Span,
     pub(crate) from: u16,
     pub(crate) to: u16,
+    /// From and To as parsed (validated) by the parser.
+    pub(crate) from_parsed: NameAddrSpans,
+    pub(crate) to_parsed: NameAddrSpans,
     pub(crate) from_tag: Option<Span>,
     pub(crate) to_tag: Option<Span>,
     pub(crate) top_via: u16,
+    /// The top Via as parsed (validated) by the parser.
+    pub(crate) top_via_parsed: ViaSpans,
     pub(crate) via_count: u16,
     pub(crate) branch: Option<Span>,
     pub(crate) max_forwards: Option<u8>,
@@ -206,12 +230,12 @@ impl SipMessage {
 
     /// The From header, parsed (validated at parse time).
     pub fn from(&self) -> Option<NameAddr<'_>> {
-        NameAddr::parse(self.value(self.from as usize)).ok()
+        Some(self.from_parsed.get(&self.head))
     }
 
     /// The To header, parsed (validated at parse time).
     pub fn to(&self) -> Option<NameAddr<'_>> {
-        NameAddr::parse(self.value(self.to as usize)).ok()
+        Some(self.to_parsed.get(&self.head))
     }
 
     /// The From tag.
@@ -236,7 +260,7 @@ impl SipMessage {
 
     /// The topmost Via value, parsed (validated at parse time).
     pub fn top_via(&self) -> Option<Via<'_>> {
-        Via::parse(self.value(self.top_via as usize)).ok()
+        Some(self.top_via_parsed.get(&self.head))
     }
 
     /// The index of the topmost Via field.

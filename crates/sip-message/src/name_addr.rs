@@ -1,9 +1,10 @@
 //! `name-addr` / `addr-spec` values: From, To, Contact, Route, Record-Route, Refer-To, Path
 //! (RFC 3261 §20.10, §25.1).
 
+use crate::message::Span;
 use crate::params::Params;
 use crate::text::{is_lws, is_token, quoted_end, split_commas, trim_lws, trim_lws_start};
-use crate::uri::Uri;
+use crate::uri::{Uri, UriSpans};
 
 /// An address with optional display name and header parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +97,37 @@ impl<'a> NameAddr<'a> {
     /// The `tag` parameter (From/To).
     pub fn tag(&self) -> Option<&'a str> {
         self.param("tag").flatten()
+    }
+}
+
+/// A parsed name-addr kept as ranges of the text it was parsed from (see `ViaSpans`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NameAddrSpans {
+    uri: UriSpans,
+    display: Option<Span>,
+    params: Span,
+    bracketed: bool,
+}
+
+impl NameAddrSpans {
+    /// `na`'s parts as ranges of `base`.
+    pub(crate) fn of(base: &str, na: &NameAddr<'_>) -> NameAddrSpans {
+        NameAddrSpans {
+            uri: UriSpans::of(base, &na.uri),
+            display: Span::within_opt(base, na.display),
+            params: Span::within(base, na.params),
+            bracketed: na.bracketed,
+        }
+    }
+
+    /// The name-addr again, over the same `base`.
+    pub(crate) fn get<'a>(&self, base: &'a str) -> NameAddr<'a> {
+        NameAddr {
+            display: self.display.map(|s| &base[s.range()]),
+            uri: self.uri.get(base),
+            params: &base[self.params.range()],
+            bracketed: self.bracketed,
+        }
     }
 }
 

@@ -14,10 +14,10 @@ use crate::error::ParseError;
 use crate::header_name::HeaderName;
 use crate::message::{HeaderField, SipMessage, Span, StartLine};
 use crate::method::Method;
-use crate::name_addr::{ContactValue, NameAddr};
+use crate::name_addr::{ContactValue, NameAddr, NameAddrSpans};
 use crate::text::{is_lws, is_token, split_commas, trim_lws};
 use crate::uri::Uri;
-use crate::via::Via;
+use crate::via::{Via, ViaSpans};
 
 /// Bounds applied while parsing.
 #[derive(Debug, Clone, Copy)]
@@ -256,6 +256,9 @@ impl<'h> Parser<'h> {
         let from_tag = from_na.tag().map(|t| span_of(head, t));
         let to_tag = to_na.tag().map(|t| span_of(head, t));
         let branch = via.branch().map(|t| span_of(head, t));
+        let top_via_parsed = ViaSpans::of(head, &via);
+        let from_parsed = NameAddrSpans::of(head, &from_na);
+        let to_parsed = NameAddrSpans::of(head, &to_na);
 
         let body = match ess.content_length {
             Some(cl) => {
@@ -281,9 +284,12 @@ impl<'h> Parser<'h> {
             cseq_method_span,
             from: from as u16,
             to: to as u16,
+            from_parsed,
+            to_parsed,
             from_tag,
             to_tag,
             top_via: top_via as u16,
+            top_via_parsed,
             via_count: ess.via_count as u16,
             branch,
             max_forwards: ess.max_forwards,

@@ -4,6 +4,7 @@
 //! [`Scheme::Other`] with its text kept whole: a header may carry one, and it is up to the
 //! element to refuse it where it matters (416 for a Request-URI, RFC 4475 §3.3.2).
 
+use crate::message::Span;
 use crate::params::Params;
 use crate::text::{class, escapes_valid, is};
 
@@ -254,6 +255,50 @@ fn parse_tel<'a>(raw: &'a str, rest: &'a str) -> Result<Uri<'a>, UriError> {
         params,
         headers: None,
     })
+}
+
+/// A parsed URI kept as ranges of the text it was parsed from (see `ViaSpans`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct UriSpans {
+    raw: Span,
+    host: Span,
+    params: Span,
+    user: Option<Span>,
+    password: Option<Span>,
+    headers: Option<Span>,
+    port: Option<u16>,
+    scheme: Scheme,
+}
+
+impl UriSpans {
+    /// `uri`'s parts as ranges of `base`.
+    pub(crate) fn of(base: &str, uri: &Uri<'_>) -> UriSpans {
+        UriSpans {
+            raw: Span::within(base, uri.raw),
+            host: Span::within(base, uri.host),
+            params: Span::within(base, uri.params),
+            user: Span::within_opt(base, uri.user),
+            password: Span::within_opt(base, uri.password),
+            headers: Span::within_opt(base, uri.headers),
+            port: uri.port,
+            scheme: uri.scheme,
+        }
+    }
+
+    /// The URI again, over the same `base`.
+    pub(crate) fn get<'a>(&self, base: &'a str) -> Uri<'a> {
+        let at = |s: Span| &base[s.range()];
+        Uri {
+            raw: at(self.raw),
+            scheme: self.scheme,
+            user: self.user.map(at),
+            password: self.password.map(at),
+            host: at(self.host),
+            port: self.port,
+            params: at(self.params),
+            headers: self.headers.map(at),
+        }
+    }
 }
 
 #[cfg(test)]

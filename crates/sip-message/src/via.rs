@@ -1,5 +1,6 @@
 //! The Via header value (RFC 3261 §20.42, RFC 3581 rport).
 
+use crate::message::Span;
 use crate::params::Params;
 use crate::text::{is_lws, is_token, trim_lws};
 
@@ -139,6 +140,39 @@ impl<'a> Via<'a> {
     /// True when the branch starts with the RFC 3261 magic cookie.
     pub fn is_rfc3261(&self) -> bool {
         self.branch().is_some_and(|b| b.starts_with(MAGIC_COOKIE))
+    }
+}
+
+/// A parsed Via kept as ranges of its message's header section, so that reading the top
+/// Via again (a proxy does it several times per message) costs no parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ViaSpans {
+    transport: Span,
+    host: Span,
+    params: Span,
+    port: Option<u16>,
+}
+
+impl ViaSpans {
+    /// `via`'s parts as ranges of `base`, the text it was parsed from.
+    pub(crate) fn of(base: &str, via: &Via<'_>) -> ViaSpans {
+        let at = |part| Span::within(base, part);
+        ViaSpans {
+            transport: at(via.transport),
+            host: at(via.host),
+            params: at(via.params),
+            port: via.port,
+        }
+    }
+
+    /// The Via again, over the same `base`.
+    pub(crate) fn get<'a>(&self, base: &'a str) -> Via<'a> {
+        Via {
+            transport: &base[self.transport.range()],
+            host: &base[self.host.range()],
+            port: self.port,
+            params: &base[self.params.range()],
+        }
     }
 }
 

@@ -192,3 +192,30 @@ fn corrected_baddn_is_rejected_for_its_display_name() {
     assert_eq!(e.status(), 400);
     assert!(e.to_string().starts_with("Bad From header"), "{e}");
 }
+
+/// From, To and the top Via are kept as parsed: what the message returns must be what
+/// parsing the header value again gives, for every torture message that parses (folded
+/// lines, escapes, IPv6 references, display names, tel URIs).
+#[test]
+fn kept_from_to_and_top_via_equal_a_fresh_parse() {
+    use sip_message::{NameAddr, Via};
+    let index = std::fs::read_to_string(dir().join("index.tsv")).unwrap();
+    let mut compared = 0;
+    for line in index.lines().skip(1) {
+        let file = line.split('\t').next().unwrap();
+        let Ok(m) = SipMessage::parse(load(file)) else {
+            continue;
+        };
+        let again = |i: usize| NameAddr::parse(m.value(i)).ok();
+        assert_eq!(m.from(), again(m.from_index()), "From of {file}");
+        assert_eq!(m.to(), again(m.to_index()), "To of {file}");
+        assert_eq!(
+            m.top_via(),
+            Via::parse(m.value(m.top_via_index())).ok(),
+            "Via of {file}"
+        );
+        assert!(m.from().is_some() && m.to().is_some() && m.top_via().is_some());
+        compared += 1;
+    }
+    assert!(compared >= 25, "only {compared} messages parsed");
+}

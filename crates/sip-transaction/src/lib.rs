@@ -17,5 +17,6 @@ mod server_non_invite;
 mod timers;
 
 pub use io::{Event, Reliability, State, TransactionId, Transmit};
+pub use layer::id_hash::{IdHash, IdHasher, IdMap, IdSet};
 pub use layer::{Config, Error, RequestOutcome, ResponseOutcome, TransactionLayer};
 pub use timers::Timers;

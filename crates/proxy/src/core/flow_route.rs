@@ -42,10 +42,13 @@ impl Proxy {
         let from = req.from()?;
         let domain = self.local_domain_of(&from.uri, Some(req))?;
         let aor = model::AddressOfRecord::new(from.uri.user.unwrap_or(""), &domain);
+        let bindings = self.registrar.location().lookup(&aor, cx.wall);
+        // Most callers have no outbound flow: the source text is built only for those that do.
+        if bindings.iter().all(|b| b.flow.is_none()) {
+            return None;
+        }
         let source = cx.source.to_source_string();
-        self.registrar
-            .location()
-            .lookup(&aor, cx.wall)
+        bindings
             .iter()
             .any(|b| b.flow.is_some() && b.source == source)
             .then_some(cx.source)

@@ -3,7 +3,6 @@
 //! contract of a stage in `stage.rs`), parked requests and their queries in `query.rs`,
 //! the fork manager in `forking.rs`, stateless forwarding in `stateless.rs`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -107,17 +106,17 @@ pub struct Proxy {
     metrics: Metrics,
     draining: bool,
     /// Requests and retargets waiting for a query's answer (bounded by `max_forks`).
-    parked: HashMap<u64, query::Parked>,
+    parked: sip_transaction::IdMap<u64, query::Parked>,
     next_query: u64,
-    forks: HashMap<TransactionId, Fork>,
+    forks: sip_transaction::IdMap<TransactionId, Fork>,
     /// Forks that have not sent their final answer: the only ones with a live no-answer
     /// deadline. An answered fork stays in `forks` until its last branch ends (CANCELled
     /// branches answer 487 later), so `forks` is larger than this set; it is pruned lazily
     /// as forks answer.
-    pending: std::collections::HashSet<TransactionId>,
-    client_to_fork: HashMap<TransactionId, (TransactionId, usize)>,
+    pending: sip_transaction::IdSet<TransactionId>,
+    client_to_fork: sip_transaction::IdMap<TransactionId, (TransactionId, usize)>,
     /// Call-service state of forks whose callee has forwarding or find-me.
-    calls: HashMap<TransactionId, crate::services::CallState>,
+    calls: sip_transaction::IdMap<TransactionId, crate::services::CallState>,
     /// Calls up (for the dialog gauge and call durations).
     dialogs: crate::dialogs::Dialogs,
     /// Everything for the server to do, in order (`output.rs`).
@@ -214,16 +213,16 @@ impl Proxy {
             flow_tokens: crate::flow_token::FlowTokens::new(&cfg.secret, &per_start_salt()),
             metrics: Metrics::default(),
             draining: false,
-            parked: HashMap::new(),
+            parked: Default::default(),
             next_query: 1,
             cfg,
             layer: TransactionLayer::new(tx),
             registrar,
             directory,
-            forks: HashMap::new(),
-            pending: std::collections::HashSet::new(),
-            client_to_fork: HashMap::new(),
-            calls: HashMap::new(),
+            forks: Default::default(),
+            pending: Default::default(),
+            client_to_fork: Default::default(),
+            calls: Default::default(),
             dialogs: crate::dialogs::Dialogs::new(crate::dialogs::MAX_DIALOGS),
             outbox: output::Outbox::default(),
             next_branch: 1,

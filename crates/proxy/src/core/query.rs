@@ -99,7 +99,7 @@ pub(super) enum Parked {
     Response {
         fork_id: TransactionId,
         branch: usize,
-        resp: sip_message::SipMessage,
+        resp: Box<sip_message::SipMessage>,
         query: Query,
     },
     /// An ACK for a 2xx whose next hop is a name (`stateless.rs`).

@@ -112,7 +112,7 @@ impl Relayed {
 #[derive(Default)]
 pub(super) struct RelayedCalls {
     by_call_id: HashMap<String, Relayed>,
-    by_call: HashMap<u64, String>,
+    by_call: sip_transaction::IdMap<u64, String>,
 }
 
 impl RelayedCalls {
@@ -361,7 +361,7 @@ impl Proxy {
             Parked::Response {
                 fork_id,
                 branch: b,
-                resp,
+                resp: Box::new(resp),
                 query: query.clone(),
             },
             query,
@@ -437,6 +437,7 @@ impl Proxy {
                 resp,
                 ..
             } => {
+                let resp = *resp;
                 let resp = match answer {
                     QueryAnswer::Sdp(sdp) => with_body(&resp, &sdp).unwrap_or(resp),
                     other => {

@@ -6,7 +6,6 @@
 //! Bounded by `[presence] max_calls`: when full, calls older than [`MAX_AGE`] are
 //! forgotten first, and a call that still finds no room is not followed (counted).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use model::AddressOfRecord;
@@ -95,9 +94,9 @@ impl FollowedCall {
 /// The followed calls, bounded.
 #[derive(Debug, Default)]
 pub(crate) struct FollowedCalls {
-    by_call: HashMap<u64, FollowedCall>,
+    by_call: sip_transaction::IdMap<u64, FollowedCall>,
     /// Pickups under way: the picking call -> the call it picks up.
-    picks: HashMap<u64, u64>,
+    picks: sip_transaction::IdMap<u64, u64>,
     max: usize,
     /// Calls not followed because the table was full.
     pub untracked: u64,

@@ -43,7 +43,7 @@ pub(crate) struct Pstn {
     /// No answer from a gateway within this: the next gateway is tried.
     pub timeout: Duration,
     /// Calls routed to gateways, by their server transaction (bounded by `max_forks`).
-    pub legs: HashMap<TransactionId, GatewayLeg>,
+    pub legs: sip_transaction::IdMap<TransactionId, GatewayLeg>,
     /// Counters per gateway name (bounded by the gateways configured).
     pub counters: HashMap<String, GatewayCounters>,
     /// OPTIONS probes (`core/probe.rs`).
@@ -58,7 +58,7 @@ impl Default for Pstn {
         Pstn {
             table: Arc::new(PstnTable::default()),
             timeout: DEFAULT_GATEWAY_TIMEOUT,
-            legs: HashMap::new(),
+            legs: Default::default(),
             counters: HashMap::new(),
             probes: crate::core::Prober::default(),
         }

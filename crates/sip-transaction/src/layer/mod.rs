@@ -42,7 +42,7 @@ macro_rules! fx {
 mod client_side;
 mod config;
 mod error;
-mod id_hash;
+pub(crate) mod id_hash;
 mod outcome;
 mod server_side;
 mod table;
