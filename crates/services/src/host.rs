@@ -5,7 +5,7 @@
 //! hang-ups are forwarded to the call. In `host/`: SDP after the INVITE (`offers.rs`),
 //! calls the host places (`placing.rs`), REFERs (`refer.rs`: the §2.15 park and the
 //! bridge's dial-out), the park server's dialog state (`park_state.rs`), the conference
-//! seat (`seat.rs`).
+//! seat (`seat.rs`), the counters (`stats.rs`).
 //!
 //! Transport: a UDP socket, loopback by default (decision
 //! `docs/decisions/0011-media-engine-and-service-host.md`).
@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -41,43 +41,10 @@ mod park_state;
 mod placing;
 mod refer;
 mod seat;
+mod stats;
 
-/// The host's counters (for metrics).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct HostStats {
-    /// Calls in progress.
-    pub calls: u64,
-    /// Calls answered since start.
-    pub answered: u64,
-    /// INVITEs refused (bad URI, untrusted source, no codec in common, no port).
-    pub refused: u64,
-    /// Park orbits in use, all domains (bounded by `[park] orbits` per domain).
-    pub parked: u64,
-}
-
-/// A handle on the host's counters that outlives borrowing the host (for a metrics
-/// endpoint).
-#[derive(Clone)]
-pub struct HostStatsHandle(Arc<Counters>, Arc<ParkLot>);
-
-impl HostStatsHandle {
-    /// The counters now.
-    pub fn get(&self) -> HostStats {
-        HostStats {
-            calls: self.0.calls.load(Ordering::Relaxed),
-            answered: self.0.answered.load(Ordering::Relaxed),
-            refused: self.0.refused.load(Ordering::Relaxed),
-            parked: self.1.in_use() as u64,
-        }
-    }
-}
-
-#[derive(Default)]
-struct Counters {
-    calls: AtomicU64,
-    answered: AtomicU64,
-    refused: AtomicU64,
-}
+use stats::Counters;
+pub use stats::{HostStats, HostStatsHandle};
 
 /// What every service task shares.
 pub(crate) struct ServiceContext {
