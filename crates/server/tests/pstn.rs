@@ -6,8 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::net::UdpSocket;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use testkit::open::caller;
 use testkit::ports::free_port;
@@ -16,6 +15,9 @@ use testkit::sipp::{header, headers, rungs, Sipp};
 use testkit::wait::{wait_until, HANG_GUARD};
 
 /// The server binary under test.
+mod pstn_support;
+use pstn_support::responder;
+
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 struct Trunk {
@@ -417,55 +419,6 @@ fn gateway_routes_and_failover() {
         1
     );
     assert_eq!(value(&format!("switchboard_gateway_up{{{a}}}")), 1);
-}
-
-/// A gateway played by a thread: while `answering`, it answers OPTIONS with 200 and
-/// INVITE with 486 (counting INVITEs); otherwise it is silent. Every INVITE is counted.
-struct Responder {
-    port: u16,
-    answering: Arc<AtomicBool>,
-    invites: Arc<AtomicUsize>,
-}
-
-fn responder() -> Responder {
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = sock.local_addr().unwrap().port();
-    let answering = Arc::new(AtomicBool::new(false));
-    let invites = Arc::new(AtomicUsize::new(0));
-    let (on, count) = (answering.clone(), invites.clone());
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok((n, from)) = sock.recv_from(&mut buf) {
-            let msg = String::from_utf8_lossy(&buf[..n]).to_string();
-            let status = if msg.starts_with("INVITE ") {
-                count.fetch_add(1, Ordering::SeqCst);
-                "486 Busy Here"
-            } else if msg.starts_with("OPTIONS ") {
-                "200 OK"
-            } else {
-                continue;
-            };
-            if !on.load(Ordering::SeqCst) {
-                continue;
-            }
-            let mut resp = format!("SIP/2.0 {status}\r\n");
-            for line in msg.lines() {
-                let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
-                match name.as_str() {
-                    "via" | "from" | "call-id" | "cseq" => resp.push_str(&format!("{line}\r\n")),
-                    "to" => resp.push_str(&format!("{line};tag=gw1\r\n")),
-                    _ => {}
-                }
-            }
-            resp.push_str("Content-Length: 0\r\n\r\n");
-            let _ = sock.send_to(resp.as_bytes(), from);
-        }
-    });
-    Responder {
-        port,
-        answering,
-        invites,
-    }
 }
 
 /// A gateway whose probes go unanswered is marked down after 3 of them and skipped; it is
