@@ -90,6 +90,11 @@ pub(crate) struct Deliveries {
     pub fetching: HashSet<AddressOfRecord>,
     /// Users known to have messages stored (stored here, or found at start).
     pub waiting: HashSet<AddressOfRecord>,
+    /// `waiting` names every user with messages stored: no other node shares the store
+    /// and the set never overflowed. Then a new binding of a user not in it asks the store
+    /// nothing (a registration flood of users without messages costs no query each);
+    /// otherwise every new binding fetches.
+    pub complete: bool,
     /// Messages stored now (the server's count, after each change).
     pub stored_gauge: u64,
     /// Messages stored since start.
@@ -107,17 +112,19 @@ impl Deliveries {
             return true;
         }
         if self.waiting.len() >= MAX_WAITING {
+            self.complete = false;
             return false;
         }
         self.waiting.insert(aor.clone());
         true
     }
 
-    /// True when a REGISTER of `aor` should fetch its messages: it added a binding, or it
-    /// refreshed one and messages are known to wait; and none is being delivered or
-    /// fetched.
+    /// True when a REGISTER of `aor` should fetch its messages: it added a binding (of a
+    /// user known to have messages, when that knowledge is `complete`), or it refreshed
+    /// one and messages are known to wait; and none is being delivered or fetched.
     pub fn should_fetch(&self, aor: &AddressOfRecord, added: bool, refreshed: bool) -> bool {
-        (added || (refreshed && self.waiting.contains(aor)))
+        let known = self.waiting.contains(aor);
+        ((added && (known || !self.complete)) || (refreshed && known))
             && !self.active.contains_key(aor)
             && !self.fetching.contains(aor)
             && self.fetching.len() + self.active.len() < MAX_DELIVERIES
@@ -211,5 +218,26 @@ mod tests {
         assert!(d.should_fetch(&bob, false, true));
         d.fetching.insert(bob.clone());
         assert!(!d.should_fetch(&bob, true, false));
+    }
+
+    #[test]
+    fn with_complete_knowledge_only_users_with_messages_fetch() {
+        let mut d = Deliveries {
+            complete: true,
+            ..Deliveries::default()
+        };
+        let bob = AddressOfRecord::new("bob", "example.com");
+        assert!(!d.should_fetch(&bob, true, false));
+        assert!(!d.should_fetch(&bob, false, true));
+        assert!(d.note_waiting(&bob));
+        assert!(d.should_fetch(&bob, true, false));
+        assert!(d.should_fetch(&bob, false, true));
+        // An overflowing table is no longer complete: every new binding fetches again.
+        for i in 0..MAX_WAITING {
+            d.note_waiting(&AddressOfRecord::new(&format!("u{i}"), "example.com"));
+        }
+        assert!(!d.complete);
+        let carol = AddressOfRecord::new("carol", "example.com");
+        assert!(d.should_fetch(&carol, true, false));
     }
 }

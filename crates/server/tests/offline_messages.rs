@@ -25,7 +25,7 @@ use testkit::database::TempDatabase;
 use testkit::digest;
 use testkit::ports::free_port;
 use testkit::server::{password, Options, Server};
-use testkit::sipp::header;
+use testkit::sipp::{header, SippResult};
 use testkit::udp::RawUdp;
 use testkit::wait::{wait_until, HANG_GUARD};
 
@@ -96,6 +96,45 @@ fn options(db: Option<&TempDatabase>) -> (Options, u16) {
     (opts, port)
 }
 
+/// `user`'s phone comes online to `messages` stored messages: its SIPp registers (told to
+/// by an OPTIONS, so that it is one process in server mode, whose calls the server's
+/// MESSAGEs start) and answers each 200, checking alice's From and a Date.
+fn comes_online(server: &Server, user: &str, messages: u32) -> (u16, SippResult) {
+    let port = free_port();
+    let phone = server
+        .sipp(
+            &format!("{user}-comes-online"),
+            "uas-register-on-cue-receive-messages.xml",
+            port,
+        )
+        // Everything it sends goes to the server (the REGISTER, not back to the cue), and
+        // its digest URI names the server.
+        .arg("-rsa")
+        .arg(&server.addr())
+        .service(user)
+        .credentials(user, &password(user))
+        .key("expires", 300)
+        .calls(1 + messages)
+        .spawn();
+    let cue = RawUdp::bind("127.0.0.1:0".parse().unwrap());
+    let me = cue.sock.local_addr().unwrap();
+    let options = format!(
+        "OPTIONS sip:{user}@127.0.0.1:{port} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bKcue{port}\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:test@127.0.0.1>;tag=cue\r\n\
+         To: <sip:{user}@127.0.0.1>\r\n\
+         Call-ID: cue-{port}@127.0.0.1\r\n\
+         CSeq: 1 OPTIONS\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    cue.send(
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        options.as_bytes(),
+    );
+    (port, phone.wait())
+}
+
 fn delivered_in_order_once((opts, metrics_port): (Options, u16)) {
     let server = &Server::start(BIN, opts);
     for (i, text) in TEXTS.iter().enumerate() {
@@ -103,42 +142,9 @@ fn delivered_in_order_once((opts, metrics_port): (Options, u16)) {
     }
     assert_eq!(stored_bodies(server, "bob@example.com"), TEXTS);
 
-    // Bob comes online: his SIPp registers (told to by an OPTIONS, so that it is one
-    // process in server mode, whose calls the server's MESSAGEs start) and answers the
-    // three, each with alice's From and a Date (the scenario checks both).
-    let bob_port = free_port();
-    let bob = server
-        .sipp(
-            "bob-comes-online",
-            "uas-register-on-cue-receive-messages.xml",
-            bob_port,
-        )
-        // Everything it sends goes to the server (the REGISTER, not back to the cue), and
-        // its digest URI names the server.
-        .arg("-rsa")
-        .arg(&server.addr())
-        .service("bob")
-        .credentials("bob", &password("bob"))
-        .key("expires", 300)
-        .calls(4)
-        .spawn();
-    let cue = RawUdp::bind("127.0.0.1:0".parse().unwrap());
-    let me = cue.sock.local_addr().unwrap();
-    let options = format!(
-        "OPTIONS sip:bob@127.0.0.1:{bob_port} SIP/2.0\r\n\
-         Via: SIP/2.0/UDP {me};branch=z9hG4bKcue{bob_port}\r\n\
-         Max-Forwards: 70\r\n\
-         From: <sip:test@127.0.0.1>;tag=cue\r\n\
-         To: <sip:bob@127.0.0.1>\r\n\
-         Call-ID: cue-{bob_port}@127.0.0.1\r\n\
-         CSeq: 1 OPTIONS\r\n\
-         Content-Length: 0\r\n\r\n"
-    );
-    cue.send(
-        format!("127.0.0.1:{bob_port}").parse().unwrap(),
-        options.as_bytes(),
-    );
-    let bob = bob.wait();
+    // Bob comes online and answers the three, each with alice's From and a Date (the
+    // scenario checks both).
+    let (bob_port, bob) = comes_online(server, "bob", TEXTS.len() as u32);
     bob.assert_ok("bob's phone receiving the stored messages");
     // In order, each once: the MESSAGEs received, one per Call-ID (a retransmission
     // repeats one), carry the three bodies in the order they were sent.
@@ -210,7 +216,7 @@ fn postgres() {
 /// phone online that answers 480 (the message is stored, 202).
 #[test]
 fn bounds_and_refusals() {
-    let server = Server::start(
+    let mut server = Server::start(
         BIN,
         Options {
             extra: "[messages]\nmax_bytes = 32\nmax_per_user = 1\n".into(),
@@ -255,4 +261,16 @@ fn bounds_and_refusals() {
     let purged = server.cli(&["messages", "purge", "carol@example.com"]);
     assert!(purged.contains("1 message(s) purged"), "{purged}");
     assert!(stored_bodies(&server, "carol@example.com").is_empty());
+
+    // A message stored before a restart reaches its user's first REGISTER after it: the
+    // server reads at start who has messages waiting, and a single node asks the store
+    // only for them.
+    server.restart();
+    let (_, bob) = comes_online(&server, "bob", 1);
+    bob.assert_ok("bob's phone, after a restart");
+    assert_eq!(bob.find(false, "MESSAGE").len(), 1, "{}", bob.messages);
+    assert!(bob.messages.contains("short one"), "{}", bob.messages);
+    wait_until("bob's store to be empty", HANG_GUARD, || {
+        stored_bodies(&server, "bob@example.com").is_empty()
+    });
 }

@@ -207,7 +207,12 @@ impl Proxy {
                 cfg.services.presence.max_publications,
                 cfg.services.presence.max_publications_per_user,
             ),
-            ims: crate::im::Deliveries::default(),
+            // Several nodes sharing the store may each store a user's messages: then
+            // every new binding asks the store.
+            ims: crate::im::Deliveries {
+                complete: !cfg.shared_location,
+                ..Default::default()
+            },
             wall_now: 0,
             auth,
             flow_tokens: crate::flow_token::FlowTokens::new(&cfg.secret, &per_start_salt()),
