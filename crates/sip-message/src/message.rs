@@ -23,18 +23,20 @@ pub struct Span {
 }
 
 impl Span {
-    /// The range of `part` in `base`; `part` must be a slice of `base` or empty (an empty
-    /// part may be a literal `""`, as a TEL URI's host is: it becomes an empty range).
+    /// The range of `part` in `base`; `part` must be a slice of `base` or empty. An empty
+    /// part that is no slice of `base` (a literal `""`, as a TEL URI's host is) becomes the
+    /// empty range at 0.
     pub(crate) fn within(base: &str, part: &str) -> Span {
-        if part.is_empty() {
-            return Span::default();
-        }
         let start = (part.as_ptr() as usize)
             .checked_sub(base.as_ptr() as usize)
-            .filter(|s| s + part.len() <= base.len());
-        debug_assert!(start.is_some(), "a part outside its base");
-        let start = start.unwrap_or_default();
-        Span::new(start, start + part.len())
+            .filter(|&s| s + part.len() <= base.len() && base.is_char_boundary(s));
+        match start {
+            Some(s) => Span::new(s, s + part.len()),
+            None => {
+                debug_assert!(part.is_empty(), "a part outside its base");
+                Span::default()
+            }
+        }
     }
 
     /// `Span::within` for an optional part.

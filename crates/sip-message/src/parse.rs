@@ -45,15 +45,6 @@ pub(crate) fn end_of_headers(buf: &[u8]) -> Option<usize> {
     FINDER.find(buf)
 }
 
-fn offset(base: &str, part: &str) -> usize {
-    part.as_ptr() as usize - base.as_ptr() as usize
-}
-
-fn span_of(base: &str, part: &str) -> Span {
-    let s = offset(base, part);
-    Span::new(s, s + part.len())
-}
-
 impl SipMessage {
     /// Parses one message from a datagram (or a frame cut by [`crate::StreamFramer`]) with
     /// default limits. Octets after Content-Length bytes of body are ignored (RFC 3261
@@ -156,12 +147,12 @@ impl<'h> Parser<'h> {
                 return Err(ParseError::BadHeaderLine);
             }
             let hn = HeaderName::parse(name);
-            let name_span = span_of(head, name);
+            let name_span = Span::within(head, name);
             let value = trim_lws(&content[colon + 1..]);
             let value_span = if value.is_empty() {
                 Span::new(pos + colon + 1, pos + colon + 1)
             } else {
-                span_of(head, value)
+                Span::within(head, value)
             };
             if hn.is_split_list() && !value.is_empty() {
                 let first = headers.len();
@@ -176,7 +167,7 @@ impl<'h> Parser<'h> {
                     headers.push(HeaderField {
                         name: hn,
                         name_span,
-                        value: span_of(head, t),
+                        value: Span::within(head, t),
                         line,
                         line_value: value_span,
                         cut: line,
@@ -253,9 +244,9 @@ impl<'h> Parser<'h> {
             .map_err(|why| ParseError::BadHeader { header: "To", why })?;
         let via = Via::parse(&head[headers[top_via].value.range()])
             .map_err(|why| ParseError::BadHeader { header: "Via", why })?;
-        let from_tag = from_na.tag().map(|t| span_of(head, t));
-        let to_tag = to_na.tag().map(|t| span_of(head, t));
-        let branch = via.branch().map(|t| span_of(head, t));
+        let from_tag = from_na.tag().map(|t| Span::within(head, t));
+        let to_tag = to_na.tag().map(|t| Span::within(head, t));
+        let branch = via.branch().map(|t| Span::within(head, t));
         let top_via_parsed = ViaSpans::of(head, &via);
         let from_parsed = NameAddrSpans::of(head, &from_na);
         let to_parsed = NameAddrSpans::of(head, &to_na);
@@ -332,7 +323,7 @@ impl<'h> Parser<'h> {
                     header: "CSeq",
                     why,
                 })?;
-                ess.cseq = Some((c.seq, c.method, span_of(self.head, c.method_str)));
+                ess.cseq = Some((c.seq, c.method, Span::within(self.head, c.method_str)));
             }
             HeaderName::From if ess.from.replace(i).is_some() => {
                 return Err(ParseError::DuplicateHeader("From"));
@@ -388,7 +379,7 @@ impl<'h> Parser<'h> {
             let reason_span = if reason.is_empty() {
                 Span::new(line.len(), line.len())
             } else {
-                span_of(head, reason)
+                Span::within(head, reason)
             };
             return Ok(StartLine::Response {
                 status,
@@ -435,8 +426,8 @@ impl<'h> Parser<'h> {
         }
         Ok(StartLine::Request {
             method: Method::from_token(method),
-            method_span: span_of(head, method),
-            uri: span_of(head, uri),
+            method_span: Span::within(head, method),
+            uri: Span::within(head, uri),
         })
     }
 }
