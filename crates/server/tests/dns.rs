@@ -386,6 +386,15 @@ struct TlsUas {
     reader: Option<std::thread::JoinHandle<()>>,
 }
 
+/// `486 Busy Here` to the INVITE whose lines are `head` (its request line first).
+fn busy(head: &[String]) -> String {
+    testkit::udp::response_to(
+        "486 Busy Here",
+        head[1..].iter().map(String::as_str),
+        "tls1",
+    )
+}
+
 impl TlsUas {
     fn start(cert: &Path, key: &Path) -> TlsUas {
         let (port, mut child) = testkit::certs::s_server(cert, key);
@@ -403,7 +412,7 @@ impl TlsUas {
                 } else if !head.is_empty() && !line.is_empty() {
                     head.push(line);
                 } else if !head.is_empty() {
-                    let _ = stdin.write_all(busy_answer(&head).as_bytes());
+                    let _ = stdin.write_all(busy(&head).as_bytes());
                     let _ = stdin.flush();
                     head.clear();
                 }
@@ -427,21 +436,6 @@ impl TlsUas {
         let seen = self.seen.lock().unwrap();
         seen.clone()
     }
-}
-
-/// `486 Busy Here` to the INVITE whose header lines are `head`.
-fn busy_answer(head: &[String]) -> String {
-    let mut out = String::from("SIP/2.0 486 Busy Here\r\n");
-    for line in &head[1..] {
-        let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
-        match name.as_str() {
-            "via" | "from" | "call-id" | "cseq" => out.push_str(&format!("{line}\r\n")),
-            "to" => out.push_str(&format!("{line};tag=tls1\r\n")),
-            _ => {}
-        }
-    }
-    out.push_str("Content-Length: 0\r\n\r\n");
-    out
 }
 
 /// RFC 5922 §4: a TLS next hop located through DNS proves the domain of the URI (SNI and

@@ -1,5 +1,6 @@
 //! Raw SIP over UDP on 127.0.0.1, for tests that send what no phone would (RFC 4475
-//! torture messages, probes from strangers).
+//! torture messages, probes from strangers), and the raw answers of the tests' minimal
+//! peers.
 
 use std::io::Write as _;
 use std::net::{SocketAddr, UdpSocket};
@@ -65,4 +66,25 @@ pub fn options_ping(local: SocketAddr, server: SocketAddr, call_id: &str) -> Vec
 /// The status code of a response's start line.
 pub fn status_of(resp: &str) -> Option<u16> {
     resp.strip_prefix("SIP/2.0 ")?.get(..3)?.parse().ok()
+}
+
+/// A final response `status` (e.g. `486 Busy Here`) to the request whose lines are
+/// `request`: its Via, From, Call-ID and CSeq lines copied, its To line with `;tag=to_tag`,
+/// no body.
+pub fn response_to<'a>(
+    status: &str,
+    request: impl IntoIterator<Item = &'a str>,
+    to_tag: &str,
+) -> String {
+    let mut out = format!("SIP/2.0 {status}\r\n");
+    for line in request {
+        let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+        match name.as_str() {
+            "via" | "from" | "call-id" | "cseq" => out.push_str(&format!("{line}\r\n")),
+            "to" => out.push_str(&format!("{line};tag={to_tag}\r\n")),
+            _ => {}
+        }
+    }
+    out.push_str("Content-Length: 0\r\n\r\n");
+    out
 }

@@ -34,16 +34,7 @@ pub fn responder() -> Responder {
             if !on.load(Ordering::SeqCst) {
                 continue;
             }
-            let mut resp = format!("SIP/2.0 {status}\r\n");
-            for line in msg.lines() {
-                let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
-                match name.as_str() {
-                    "via" | "from" | "call-id" | "cseq" => resp.push_str(&format!("{line}\r\n")),
-                    "to" => resp.push_str(&format!("{line};tag=gw1\r\n")),
-                    _ => {}
-                }
-            }
-            resp.push_str("Content-Length: 0\r\n\r\n");
+            let resp = testkit::udp::response_to(status, msg.lines(), "gw1");
             let _ = sock.send_to(resp.as_bytes(), from);
         }
     });
