@@ -276,11 +276,11 @@ fn client_config(
     provider: &Arc<CryptoProvider>,
     s: &TlsSettings,
 ) -> Result<ClientConfig, TlsError> {
-    let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()?;
     if !s.verify_peers {
         return Ok(lenient_config(provider, Lenient::any(provider.clone()))?);
     }
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
     let mut roots = RootCertStore::empty();
     let ca = s
         .ca_file

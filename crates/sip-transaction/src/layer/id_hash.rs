@@ -6,7 +6,6 @@
 //! Call-IDs, addresses of record) keep SipHash.
 
 use std::collections::{HashMap, HashSet};
-
 use std::hash::{BuildHasher, Hasher};
 
 /// Builds [`IdHasher`]s.
