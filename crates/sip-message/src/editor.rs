@@ -50,24 +50,39 @@ impl<'m> Editor<'m> {
 
     fn text(&mut self, args: fmt::Arguments<'_>) -> (u32, u32) {
         let s = self.arena.len();
-        // Writing to a Vec cannot fail.
-        let _ = self.arena.write_fmt(args);
+        self.write(args);
         (s as u32, self.arena.len() as u32)
     }
 
-    fn insert_at(&mut self, at: usize, args: fmt::Arguments<'_>) {
-        let text = self.text(args);
+    /// Appends `args` to the arena; plain text without the formatting machinery.
+    fn write(&mut self, args: fmt::Arguments<'_>) {
+        match args.as_str() {
+            Some(text) => self.arena.extend_from_slice(text.as_bytes()),
+            // Writing to a Vec cannot fail.
+            None => {
+                let _ = self.arena.write_fmt(args);
+            }
+        }
+    }
+
+    /// Inserts the header line `name: value` at `at`.
+    fn insert_at(&mut self, at: usize, name: &str, value: fmt::Arguments<'_>) {
+        let s = self.arena.len();
+        self.arena.extend_from_slice(name.as_bytes());
+        self.arena.extend_from_slice(b": ");
+        self.write(value);
+        self.arena.extend_from_slice(b"\r\n");
         self.ops.push(Op {
             at: at as u32,
             kind: OpKind::Insert,
-            text,
+            text: (s as u32, self.arena.len() as u32),
         });
     }
 
     /// Adds a header line at the very top of the header section.
     pub fn prepend_header(&mut self, name: &str, value: fmt::Arguments<'_>) {
         let at = self.msg.headers_start();
-        self.insert_at(at, format_args!("{name}: {value}\r\n"));
+        self.insert_at(at, name, value);
     }
 
     /// Adds a header line just before the line of field `index` (e.g. a new Via above the
@@ -79,7 +94,7 @@ impl<'m> Editor<'m> {
             .get(index)
             .map(|f| f.line.start as usize)
             .unwrap_or(self.msg.headers_start());
-        self.insert_at(at, format_args!("{name}: {value}\r\n"));
+        self.insert_at(at, name, value);
     }
 
     /// Adds a header line above the first field named `name`, or at the top when there is
@@ -94,7 +109,7 @@ impl<'m> Editor<'m> {
     /// Adds a header line at the end of the header section.
     pub fn append_header(&mut self, name: &str, value: fmt::Arguments<'_>) {
         let at = self.msg.headers_end();
-        self.insert_at(at, format_args!("{name}: {value}\r\n"));
+        self.insert_at(at, name, value);
     }
 
     /// Removes one value (one Via of `Via: a, b` keeps `Via: b`) or a whole line.

@@ -11,6 +11,7 @@
 //! stream transports (TCP, TLS). Digest authentication lives in the `sip-auth` crate.
 
 mod cseq;
+pub mod digits;
 mod editor;
 mod error;
 #[doc(hidden)]

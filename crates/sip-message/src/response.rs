@@ -112,7 +112,14 @@ impl<'m> ResponseBuilder<'m> {
 
     /// Adds a header.
     pub fn header(mut self, name: &str, value: fmt::Arguments<'_>) -> Self {
-        let _ = write!(self.extra, "{name}: {value}\r\n");
+        put(&mut self.extra, &[name, ": "]);
+        match value.as_str() {
+            Some(v) => put(&mut self.extra, &[v]),
+            None => {
+                let _ = self.extra.write_fmt(value);
+            }
+        }
+        self.extra.extend_from_slice(b"\r\n");
         self
     }
 
@@ -126,15 +133,26 @@ impl<'m> ResponseBuilder<'m> {
     pub fn write_to(&self, out: &mut Vec<u8>) {
         let req = self.req;
         let head = req.head();
-        let _ = write!(out, "SIP/2.0 {} {}\r\n", self.status, self.reason);
+        // Pieces appended by hand: `write!` cost more than the copying it does here.
+        let mut status = itoa::Buffer::new();
+        put(
+            out,
+            &[
+                "SIP/2.0 ",
+                status.format(self.status),
+                " ",
+                self.reason,
+                "\r\n",
+            ],
+        );
         for (i, f) in req.fields().iter().enumerate() {
             match f.name {
                 HeaderName::Via => match self.top_via {
                     Some(v) if i == req.top_via_index() => {
-                        let _ = write!(out, "Via: {v}\r\n");
+                        put(out, &["Via: ", v, "\r\n"]);
                     }
                     _ if f.values_in_line > 1 => {
-                        let _ = write!(out, "Via: {}\r\n", &head[f.value.range()]);
+                        put(out, &["Via: ", &head[f.value.range()], "\r\n"]);
                     }
                     _ => out.extend_from_slice(head[f.line.range()].as_bytes()),
                 },
@@ -145,7 +163,7 @@ impl<'m> ResponseBuilder<'m> {
                     let line = &head[f.line.range()];
                     match (self.to_tag, req.to_tag()) {
                         (Some(tag), None) => {
-                            let _ = write!(out, "To: {};tag={}\r\n", &head[f.value.range()], tag);
+                            put(out, &["To: ", &head[f.value.range()], ";tag=", tag, "\r\n"]);
                         }
                         _ => out.extend_from_slice(line.as_bytes()),
                     }
@@ -154,7 +172,11 @@ impl<'m> ResponseBuilder<'m> {
             }
         }
         out.extend_from_slice(&self.extra);
-        let _ = write!(out, "Content-Length: {}\r\n\r\n", self.body.len());
+        let mut len = itoa::Buffer::new();
+        put(
+            out,
+            &["Content-Length: ", len.format(self.body.len()), "\r\n\r\n"],
+        );
         out.extend_from_slice(self.body);
     }
 
@@ -168,32 +190,43 @@ impl<'m> ResponseBuilder<'m> {
 
 fn write_request_basics(req: &SipMessage, method: &str, to_line: Option<&str>, out: &mut Vec<u8>) {
     let head = req.head();
-    let _ = write!(out, "{} {} SIP/2.0\r\n", method, req.request_uri_str());
-    let top = req.top_via_index();
-    let _ = write!(out, "Via: {}\r\n", req.value(top));
+    put(out, &[method, " ", req.request_uri_str(), " SIP/2.0\r\n"]);
+    put(out, &["Via: ", req.value(req.top_via_index()), "\r\n"]);
     for f in req.fields() {
         match f.name {
             HeaderName::Route => {
-                let _ = write!(out, "Route: {}\r\n", &head[f.value.range()]);
+                put(out, &["Route: ", &head[f.value.range()], "\r\n"]);
             }
             HeaderName::From | HeaderName::CallId => {
                 out.extend_from_slice(head[f.line.range()].as_bytes());
             }
             HeaderName::To => match to_line {
                 Some(t) => {
-                    let _ = write!(out, "To: {t}\r\n");
+                    put(out, &["To: ", t, "\r\n"]);
                 }
                 None => out.extend_from_slice(head[f.line.range()].as_bytes()),
             },
             _ => {}
         }
     }
-    let _ = write!(
+    let mut seq = itoa::Buffer::new();
+    put(
         out,
-        "CSeq: {} {}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
-        req.cseq().seq,
-        method
+        &[
+            "CSeq: ",
+            seq.format(req.cseq().seq),
+            " ",
+            method,
+            "\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+        ],
     );
+}
+
+/// Appends the pieces in order.
+fn put(out: &mut Vec<u8>, pieces: &[&str]) {
+    for p in pieces {
+        out.extend_from_slice(p.as_bytes());
+    }
 }
 
 /// The CANCEL for a request this element sent (RFC 3261 §9.1): same Request-URI, top Via,
