@@ -25,6 +25,15 @@ pub type NameAddrError = &'static str;
 impl<'a> NameAddr<'a> {
     /// Parses a single name-addr or addr-spec with its parameters.
     pub fn parse(value: &'a str) -> Result<NameAddr<'a>, NameAddrError> {
+        Self::parse_finding(value, "").map(|(na, _)| na)
+    }
+
+    /// [`NameAddr::parse`], and the value of the header parameter `name` (as
+    /// [`NameAddr::param`] gives it) found while checking the parameters.
+    pub(crate) fn parse_finding(
+        value: &'a str,
+        name: &str,
+    ) -> Result<(NameAddr<'a>, Option<Option<&'a str>>), NameAddrError> {
         let s = trim_lws(value);
         if s.is_empty() {
             return Err("empty value");
@@ -60,13 +69,14 @@ impl<'a> NameAddr<'a> {
             let close = s[i..].find('>').ok_or("missing '>'")? + i;
             let uri = Uri::parse(&s[i + 1..close])?;
             let params = &s[close + 1..];
-            Params::validate(params)?;
-            return Ok(NameAddr {
+            let found = Params::validate_finding(params, name)?;
+            let na = NameAddr {
                 display,
                 uri,
                 params,
                 bracketed: true,
-            });
+            };
+            return Ok((na, found));
         }
         // addr-spec: the URI ends at the first ';' or whitespace; URIs with '?', ',' or ';'
         // of their own must be enclosed in <> (RFC 3261 §20.10).
@@ -80,13 +90,14 @@ impl<'a> NameAddr<'a> {
         }
         let uri = Uri::parse(uri_str)?;
         let params = &s[end..];
-        Params::validate(params)?;
-        Ok(NameAddr {
+        let found = Params::validate_finding(params, name)?;
+        let na = NameAddr {
             display,
             uri,
             params,
             bracketed: false,
-        })
+        };
+        Ok((na, found))
     }
 
     /// Looks up a header parameter. `Some(None)` for a flag parameter.

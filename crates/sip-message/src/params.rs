@@ -39,10 +39,25 @@ impl<'a> Params<'a> {
 
     /// Checks the whole list.
     pub fn validate(s: &str) -> Result<(), &'static str> {
+        Params::validate_finding(s, "").map(|_| ())
+    }
+
+    /// Checks the whole list and, in the same walk, looks up `name` as [`Params::get`]
+    /// does (the first one, ignoring ASCII case); an empty `name` finds nothing. The
+    /// parser wants the tag of From and To and the branch of the top Via of every
+    /// message: one walk instead of two.
+    pub(crate) fn validate_finding(
+        s: &'a str,
+        name: &str,
+    ) -> Result<Option<Option<&'a str>>, &'static str> {
+        let mut found = None;
         for p in Params::new(s) {
-            p?;
+            let p = p?;
+            if found.is_none() && !name.is_empty() && p.name.eq_ignore_ascii_case(name) {
+                found = Some(p.value);
+            }
         }
-        Ok(())
+        Ok(found)
     }
 }
 
@@ -134,6 +149,30 @@ mod tests {
         );
         assert_eq!(Params::get(";Branch=z9;x", "branch"), Some(Some("z9")));
         assert_eq!(Params::get(";a=\"x;y\";b", "b"), Some(None));
+    }
+
+    #[test]
+    fn validating_finds_what_get_finds() {
+        for (list, name) in [
+            (";Branch=z9;x", "branch"),
+            (";a=\"x;y\";b", "b"),
+            (";tag=1;tag=2", "TAG"),
+            (";lr", "tag"),
+            ("", "tag"),
+            (";tag=1", ""),
+        ] {
+            let want = if name.is_empty() {
+                None
+            } else {
+                Params::get(list, name)
+            };
+            assert_eq!(
+                Params::validate_finding(list, name),
+                Ok(want),
+                "{list} {name}"
+            );
+        }
+        assert!(Params::validate_finding(";tag=1;;", "tag").is_err());
     }
 
     #[test]

@@ -234,19 +234,21 @@ impl<'h> Parser<'h> {
                 return Err(ParseError::CSeqMethodMismatch);
             }
         }
-        let from_na = NameAddr::parse(&head[headers[from].value.range()]).map_err(|why| {
-            ParseError::BadHeader {
-                header: "From",
-                why,
-            }
-        })?;
-        let to_na = NameAddr::parse(&head[headers[to].value.range()])
+        // The tags and the branch are found while the parameters are checked.
+        let (from_na, from_tag) =
+            NameAddr::parse_finding(&head[headers[from].value.range()], "tag").map_err(|why| {
+                ParseError::BadHeader {
+                    header: "From",
+                    why,
+                }
+            })?;
+        let (to_na, to_tag) = NameAddr::parse_finding(&head[headers[to].value.range()], "tag")
             .map_err(|why| ParseError::BadHeader { header: "To", why })?;
-        let via = Via::parse(&head[headers[top_via].value.range()])
+        let (via, branch) = Via::parse_finding(&head[headers[top_via].value.range()], "branch")
             .map_err(|why| ParseError::BadHeader { header: "Via", why })?;
-        let from_tag = from_na.tag().map(|t| Span::within(head, t));
-        let to_tag = to_na.tag().map(|t| Span::within(head, t));
-        let branch = via.branch().map(|t| Span::within(head, t));
+        let from_tag = from_tag.flatten().map(|t| Span::within(head, t));
+        let to_tag = to_tag.flatten().map(|t| Span::within(head, t));
+        let branch = branch.flatten().map(|t| Span::within(head, t));
         let top_via_parsed = ViaSpans::of(head, &via);
         let from_parsed = NameAddrSpans::of(head, &from_na);
         let to_parsed = NameAddrSpans::of(head, &to_na);

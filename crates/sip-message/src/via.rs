@@ -37,6 +37,15 @@ fn token(b: &[u8], mut i: usize) -> usize {
 impl<'a> Via<'a> {
     /// Parses one Via value (already split from its neighbours).
     pub fn parse(value: &'a str) -> Result<Via<'a>, &'static str> {
+        Self::parse_finding(value, "").map(|(via, _)| via)
+    }
+
+    /// [`Via::parse`], and the value of the parameter `name` (as [`Via::param`] gives it)
+    /// found while checking the parameters.
+    pub(crate) fn parse_finding(
+        value: &'a str,
+        name: &str,
+    ) -> Result<(Via<'a>, Option<Option<&'a str>>), &'static str> {
         let s = trim_lws(value);
         let b = s.as_bytes();
         // sent-protocol = name SLASH version SLASH transport, SLASH allowing LWS around it.
@@ -103,13 +112,14 @@ impl<'a> Via<'a> {
             j = i;
         }
         let params = &s[j..];
-        Params::validate(params)?;
-        Ok(Via {
+        let found = Params::validate_finding(params, name)?;
+        let via = Via {
             transport,
             host,
             port,
             params,
-        })
+        };
+        Ok((via, found))
     }
 
     /// Looks up a parameter.

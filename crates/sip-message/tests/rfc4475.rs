@@ -193,7 +193,8 @@ fn corrected_baddn_is_rejected_for_its_display_name() {
     assert!(e.to_string().starts_with("Bad From header"), "{e}");
 }
 
-/// From, To and the top Via are kept as parsed: what the message returns must be what
+/// From, To and the top Via are kept as parsed (and the tags and branch found while
+/// parsing): what the message returns must be what
 /// parsing the header value again gives, for every torture message that parses (folded
 /// lines, escapes, IPv6 references, display names, tel URIs).
 #[test]
@@ -215,6 +216,18 @@ fn kept_from_to_and_top_via_equal_a_fresh_parse() {
             "Via of {file}"
         );
         assert!(m.from().is_some() && m.to().is_some() && m.top_via().is_some());
+        // Found while the parameters were checked: the same as looking them up after.
+        assert_eq!(
+            m.from_tag(),
+            again(m.from_index()).and_then(|n| n.tag()),
+            "{file}"
+        );
+        assert_eq!(
+            m.to_tag(),
+            again(m.to_index()).and_then(|n| n.tag()),
+            "{file}"
+        );
+        assert_eq!(m.branch(), m.top_via().and_then(|v| v.branch()), "{file}");
         compared += 1;
     }
     assert!(compared >= 25, "only {compared} messages parsed");
