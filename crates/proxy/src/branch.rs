@@ -39,7 +39,23 @@ pub(crate) fn loop_hash(req: &SipMessage) -> u64 {
 
 /// A branch for the `n`th client transaction forwarded from a request with `hash`.
 pub(crate) fn make_branch(hash: u64, n: u64) -> String {
-    format!("{PREFIX}{hash:016x}.{n:x}")
+    // `format!("{PREFIX}{hash:016x}.{n:x}")` by hand: one per forwarded request, and the
+    // formatter cost ten times more than the digits.
+    let mut s = String::with_capacity(PREFIX.len() + 16 + 1 + 16);
+    s.push_str(PREFIX);
+    push_hex(&mut s, hash, 16);
+    s.push('.');
+    push_hex(&mut s, n, 1);
+    s
+}
+
+/// Appends `v` in lower-case hex, with leading zeros up to `width` digits.
+fn push_hex(out: &mut String, v: u64, width: u32) {
+    let digits = (64 - v.leading_zeros()).div_ceil(4).max(width);
+    for i in (0..digits).rev() {
+        let nibble = (v >> (i * 4)) & 0xf;
+        out.push(char::from(b"0123456789abcdef"[nibble as usize]));
+    }
 }
 
 /// True when a Via's sent-by names this proxy.
@@ -65,4 +81,22 @@ pub(crate) fn is_loop(req: &SipMessage, cfg: &ProxyConfig) -> bool {
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::make_branch;
+
+    #[test]
+    fn branches_are_the_hash_in_16_hex_digits_and_the_counter_in_hex() {
+        for (hash, n) in [
+            (0, 0),
+            (1, 1),
+            (0xdead_beef, 15),
+            (0x0123_4567_89ab_cdef, 16),
+            (u64::MAX, u64::MAX),
+        ] {
+            assert_eq!(make_branch(hash, n), format!("z9hG4bKsb{hash:016x}.{n:x}"));
+        }
+    }
 }

@@ -3,8 +3,7 @@
 //! phones behind NAT that do not ask for symmetric answers, and the answer's destination
 //! (the connection for streams, the source or Via port for UDP).
 
-use std::fmt::Write as _;
-
+use sip_message::digits::{push_decimal, push_ip};
 use sip_message::SipMessage;
 
 use crate::destination::Destination;
@@ -40,7 +39,8 @@ pub(super) fn fixed_top_via(
         // Find the bare rport parameter and give it the source port.
         if let Some(pos) = find_bare_param(raw, "rport") {
             out.push_str(&raw[..pos + 5]);
-            let _ = write!(out, "={}", source.addr.port());
+            out.push('=');
+            push_decimal(&mut out, source.addr.port());
             out.push_str(&raw[pos + 5..]);
             params_done = true;
         }
@@ -49,10 +49,12 @@ pub(super) fn fixed_top_via(
         out.push_str(raw);
     }
     if forced {
-        let _ = write!(out, ";rport={}", source.addr.port());
+        out.push_str(";rport=");
+        push_decimal(&mut out, source.addr.port());
     }
     if (needs_received || rport.is_some() || forced) && via.received().is_none() {
-        let _ = write!(out, ";received={ip}");
+        out.push_str(";received=");
+        push_ip(&mut out, ip);
     }
     Some(out)
 }
