@@ -32,7 +32,13 @@ pub(crate) fn format_line(layout: Layout, now: SystemTime, line: &Line<'_>, out:
     match layout {
         Layout::Text => {
             timestamp(now, out);
-            let _ = write!(out, " {level:>5} {TARGET}: {}", line.message);
+            // `{level:>5}`: the names are 4 or 5 letters.
+            out.push_str(if level.len() == 4 { "  " } else { " " });
+            out.push_str(level);
+            out.push(' ');
+            out.push_str(TARGET);
+            out.push_str(": ");
+            out.push_str(line.message);
             for (name, value) in line.fields {
                 out.push(' ');
                 out.push_str(name);
@@ -41,9 +47,7 @@ pub(crate) fn format_line(layout: Layout, now: SystemTime, line: &Line<'_>, out:
                     Value::Text(v) => {
                         let _ = write!(out, "{v}");
                     }
-                    Value::Number(n) => {
-                        let _ = write!(out, "{n}");
-                    }
+                    Value::Number(n) => out.push_str(itoa::Buffer::new().format(*n)),
                 }
             }
         }
@@ -54,16 +58,16 @@ pub(crate) fn format_line(layout: Layout, now: SystemTime, line: &Line<'_>, out:
             let _ = JsonEscaped(out).write_str(line.message);
             out.push('"');
             for (name, value) in line.fields {
-                let _ = write!(out, ",\"{name}\":");
+                out.push_str(",\"");
+                out.push_str(name);
+                out.push_str("\":");
                 match value {
                     Value::Text(v) => {
                         out.push('"');
                         let _ = write!(JsonEscaped(out), "{v}");
                         out.push('"');
                     }
-                    Value::Number(n) => {
-                        let _ = write!(out, "{n}");
-                    }
+                    Value::Number(n) => out.push_str(itoa::Buffer::new().format(*n)),
                 }
             }
             let _ = write!(out, "}},\"target\":\"{TARGET}\"}}");
@@ -78,14 +82,31 @@ fn timestamp(now: SystemTime, out: &mut String) {
     let secs = d.as_secs();
     let (y, m, day) = civil_from_days((secs / 86_400) as i64);
     let s = secs % 86_400;
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        s / 3600,
-        s / 60 % 60,
-        s % 60,
-        d.subsec_micros()
-    );
+    // By hand: `write!` with six padded numbers cost about 2,000 instructions a line.
+    padded(out, y.max(0) as u64, 4);
+    out.push('-');
+    padded(out, u64::from(m), 2);
+    out.push('-');
+    padded(out, u64::from(day), 2);
+    out.push('T');
+    padded(out, s / 3600, 2);
+    out.push(':');
+    padded(out, s / 60 % 60, 2);
+    out.push(':');
+    padded(out, s % 60, 2);
+    out.push('.');
+    padded(out, u64::from(d.subsec_micros()), 6);
+    out.push('Z');
+}
+
+/// Appends `n` in decimal with leading zeros up to `width` digits (`{n:0width$}`).
+fn padded(out: &mut String, n: u64, width: usize) {
+    let mut buf = itoa::Buffer::new();
+    let digits = buf.format(n);
+    for _ in digits.len()..width {
+        out.push('0');
+    }
+    out.push_str(digits);
 }
 
 /// Year, month, day of a day count since 1970-01-01 (H. Hinnant's `civil_from_days`).
