@@ -142,16 +142,17 @@ server_pids() {
     if [ "$SERVER" = kamailio ]; then pgrep -P "$SERVER_MAIN" || true; fi
 }
 
-# utime+stime ticks summed over every process of the server (threads included)
+# "utime stime" ticks, each summed over every process of the server (threads included)
 cpu_ticks() {
-    local t=0 p f
+    local u=0 k=0 p f
     for p in $(server_pids); do
         f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
         f=${f##*) }   # fields after "(comm) "; utime/stime are fields 14/15 -> 12/13 here
         set -- $f
-        t=$((t + ${12} + ${13}))
+        u=$((u + ${12}))
+        k=$((k + ${13}))
     done
-    echo "$t"
+    echo "$u $k"
 }
 
 # "rss_kb pss_kb" summed over the server's processes (PSS splits shared pages, so it
@@ -403,14 +404,15 @@ stop_uas() {
     UAS_PID=""
 }
 
-# one measured load run: sets OK FAILED RETRANS UDP_DROPS CPU_US_PER_OP WALL
+# one measured load run: sets OK FAILED RETRANS UDP_DROPS CPU_US_PER_OP (its user and
+# kernel parts in USER_US_PER_OP, SYS_US_PER_OP) WALL
 measure() {   # op rate secs tag
-    local op=$1 rate=$2 secs=$3 tag=$4 count c0 c1 t0 t1 d0 uas_retrans=0
+    local op=$1 rate=$2 secs=$3 tag=$4 count u0 k0 u1 k1 t0 t1 d0 uas_retrans=0
     count=$((rate * secs))
     if [ "$op" = call ] || [ "$op" = gateway-call ]; then
         start_uas "$count" "$tag" $((secs + 40))
     fi
-    d0=$(udp_rcvbuf_errors); c0=$(cpu_ticks); t0=$(date +%s.%N)
+    d0=$(udp_rcvbuf_errors); read -r u0 k0 < <(cpu_ticks); t0=$(date +%s.%N)
     if [ "$op" = call ]; then
         run_uac uac-call-auth.xml "$WORK/users.csv" "$rate" "$count" "$tag" -d "$CALL_HOLD_MS"
     elif [ "$op" = gateway-call ]; then
@@ -419,7 +421,7 @@ measure() {   # op rate secs tag
         run_uac uac-register-auth.xml "$WORK/users.csv" "$rate" "$count" "$tag"
     fi
     sleep 1   # let write-behind / timers finish the work of the window
-    c1=$(cpu_ticks); t1=$(date +%s.%N); UDP_DROPS=$(( $(udp_rcvbuf_errors) - d0 ))
+    read -r u1 k1 < <(cpu_ticks); t1=$(date +%s.%N); UDP_DROPS=$(( $(udp_rcvbuf_errors) - d0 ))
     port_alone
     is_sb "$SERVER" && status_json "$tag"
     if [ "$op" = call ] || [ "$op" = gateway-call ]; then
@@ -428,7 +430,10 @@ measure() {   # op rate secs tag
         RETRANS=$((RETRANS + uas_retrans))
     fi
     WALL=$(python3 -c "print($t1-$t0)")
-    CPU_US_PER_OP=$(python3 -c "ok=$OK; print('%.1f' % (($c1-$c0)*1e6/$CLK_TCK/ok) if ok else 'nan')")
+    per_op() { python3 -c "ok=$OK; print('%.1f' % (($1)*1e6/$CLK_TCK/ok) if ok else 'nan')"; }
+    CPU_US_PER_OP=$(per_op "$u1 - $u0 + $k1 - $k0")
+    USER_US_PER_OP=$(per_op "$u1 - $u0")
+    SYS_US_PER_OP=$(per_op "$k1 - $k0")
 }
 
 # ---------------------------------------------------------------- phases
@@ -464,7 +469,7 @@ phase_memory() {
 phase_fixed() {   # server op rate secs
     local s=$1 op=$2 rate=$3 secs=$4
     measure "$op" "$rate" "$secs" "$s-$op-fixed-$ROUND"
-    out "fixed server=$s round=$ROUND op=$op rate=$rate secs=$secs ok=$OK failed=$FAILED retrans=$RETRANS udp_drops=$UDP_DROPS cpu_us_per_op=$CPU_US_PER_OP"
+    out "fixed server=$s round=$ROUND op=$op rate=$rate secs=$secs ok=$OK failed=$FAILED retrans=$RETRANS udp_drops=$UDP_DROPS cpu_us_per_op=$CPU_US_PER_OP user_us_per_op=$USER_US_PER_OP sys_us_per_op=$SYS_US_PER_OP"
 }
 
 phase_search() {  # server op steps

@@ -24,6 +24,7 @@ def fmt(x, pattern="%.1f"):
 
 def main(path):
     cpu = defaultdict(lambda: defaultdict(list))   # (op, rate) -> server -> [us]
+    split = defaultdict(lambda: defaultdict(list))  # (op, rate, "user"|"sys") -> server -> [us]
     dirty = defaultdict(set)                       # (op, rate) -> servers with failures
     mem = defaultdict(lambda: defaultdict(list))   # key -> server -> [value]
     servers = []
@@ -44,6 +45,10 @@ def main(path):
             continue
         key = (f["op"], int(f["rate"]))
         cpu[key][s].append(float(f["cpu_us_per_op"]))
+        for part in ("user", "sys"):
+            v = f.get(part + "_us_per_op", "nan")
+            if v != "nan":
+                split[key + (part,)][s].append(float(v))
         if f.get("failed", "0") != "0" or f.get("retrans", "0") != "0":
             dirty[key].add(s)
     for (op, rate) in sorted(cpu):
@@ -53,6 +58,10 @@ def main(path):
             if s in by:
                 parts.append("%s=%s" % (s, fmt(mean(by[s]))))
                 parts.append("%s_runs=%d" % (s, len(by[s])))
+                for part in ("user", "sys"):
+                    xs = split[(op, rate, part)].get(s)
+                    if xs:
+                        parts.append("%s_%s=%s" % (s, part, fmt(mean(xs))))
         k = mean(by.get("kamailio", []))
         for s in servers:
             if s != "kamailio" and s in by and k:
