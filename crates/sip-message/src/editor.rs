@@ -6,9 +6,9 @@
 //! section and writes the result in one pass into a caller-owned, reusable buffer.
 
 use std::fmt;
-use std::io::Write as _;
 use std::ops::Range;
 
+use crate::digits::push_args;
 use crate::header_name::HeaderName;
 use crate::message::{SipMessage, Span, StartLine};
 
@@ -50,19 +50,8 @@ impl<'m> Editor<'m> {
 
     fn text(&mut self, args: fmt::Arguments<'_>) -> (u32, u32) {
         let s = self.arena.len();
-        self.write(args);
+        push_args(&mut self.arena, args);
         (s as u32, self.arena.len() as u32)
-    }
-
-    /// Appends `args` to the arena; plain text without the formatting machinery.
-    fn write(&mut self, args: fmt::Arguments<'_>) {
-        match args.as_str() {
-            Some(text) => self.arena.extend_from_slice(text.as_bytes()),
-            // Writing to a Vec cannot fail.
-            None => {
-                let _ = self.arena.write_fmt(args);
-            }
-        }
     }
 
     /// Inserts the header line `name: value` at `at`.
@@ -70,7 +59,7 @@ impl<'m> Editor<'m> {
         let s = self.arena.len();
         self.arena.extend_from_slice(name.as_bytes());
         self.arena.extend_from_slice(b": ");
-        self.write(value);
+        push_args(&mut self.arena, value);
         self.arena.extend_from_slice(b"\r\n");
         self.ops.push(Op {
             at: at as u32,

@@ -2,8 +2,8 @@
 //! sends for a request it forwarded (RFC 3261 §8.2.6, §9.1, §17.1.1.3).
 
 use std::fmt;
-use std::io::Write as _;
 
+use crate::digits::push_args;
 use crate::header_name::HeaderName;
 use crate::message::SipMessage;
 
@@ -113,12 +113,7 @@ impl<'m> ResponseBuilder<'m> {
     /// Adds a header.
     pub fn header(mut self, name: &str, value: fmt::Arguments<'_>) -> Self {
         put(&mut self.extra, &[name, ": "]);
-        match value.as_str() {
-            Some(v) => put(&mut self.extra, &[v]),
-            None => {
-                let _ = self.extra.write_fmt(value);
-            }
-        }
+        push_args(&mut self.extra, value);
         self.extra.extend_from_slice(b"\r\n");
         self
     }
