@@ -9,6 +9,7 @@ use std::fmt::{self, Write as _};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use proxy::oplog::{Line, Value, TARGET};
+use sip_message::digits::push_decimal;
 use tracing::Level;
 
 /// The two layouts of `[server] log_format`.
@@ -47,7 +48,7 @@ pub(crate) fn format_line(layout: Layout, now: SystemTime, line: &Line<'_>, out:
                     Value::Text(v) => {
                         let _ = write!(out, "{v}");
                     }
-                    Value::Number(n) => out.push_str(itoa::Buffer::new().format(*n)),
+                    Value::Number(n) => push_decimal(out, *n),
                 }
             }
         }
@@ -67,7 +68,7 @@ pub(crate) fn format_line(layout: Layout, now: SystemTime, line: &Line<'_>, out:
                         let _ = write!(JsonEscaped(out), "{v}");
                         out.push('"');
                     }
-                    Value::Number(n) => out.push_str(itoa::Buffer::new().format(*n)),
+                    Value::Number(n) => push_decimal(out, *n),
                 }
             }
             let _ = write!(out, "}},\"target\":\"{TARGET}\"}}");
@@ -101,12 +102,11 @@ fn timestamp(now: SystemTime, out: &mut String) {
 
 /// Appends `n` in decimal with leading zeros up to `width` digits (`{n:0width$}`).
 fn padded(out: &mut String, n: u64, width: usize) {
-    let mut buf = itoa::Buffer::new();
-    let digits = buf.format(n);
-    for _ in digits.len()..width {
-        out.push('0');
+    let start = out.len();
+    push_decimal(out, n);
+    for _ in out.len() - start..width {
+        out.insert(start, '0');
     }
-    out.push_str(digits);
 }
 
 /// Year, month, day of a day count since 1970-01-01 (H. Hinnant's `civil_from_days`).
