@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use model::Binding;
-use sip_message::{NameAddr, SipMessage, Uri};
+use sip_message::{NameAddr, SipMessage, Uri, WrittenMessage};
 use sip_transaction::TransactionId;
 
 use crate::destination::Destination;
@@ -38,7 +38,7 @@ pub(crate) enum BranchState {
 #[derive(Debug)]
 pub(crate) struct Branch {
     pub tx: Option<TransactionId>,
-    pub request: Option<SipMessage>,
+    pub request: Option<WrittenMessage>,
     pub dest: Destination,
     pub state: BranchState,
     /// CANCEL requested before any provisional arrived (RFC 3261 §9.1: wait for one).

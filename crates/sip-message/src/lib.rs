@@ -30,6 +30,7 @@ pub mod text;
 pub mod typed;
 pub mod uri;
 pub mod via;
+mod written;
 
 pub use cseq::CSeq;
 pub use editor::Editor;
@@ -45,3 +46,4 @@ pub use stateless::error_response;
 pub use stream::{Frame, FramingError, StreamFramer};
 pub use uri::{Scheme, Uri};
 pub use via::Via;
+pub use written::WrittenMessage;

@@ -11,7 +11,7 @@
 //! ACKs or forwards each one.
 
 use bytes::Bytes;
-use sip_message::{build_ack_for_failure, SipMessage};
+use sip_message::{build_ack_for_failure, SipMessage, WrittenMessage};
 
 use crate::io::{Fx, Reliability, State, Step};
 use crate::timers::{Slot, Timers, TxTimers};
@@ -21,7 +21,7 @@ pub(crate) struct ClientInvite<D> {
     pub(crate) state: State,
     /// Dropped with `bytes` once a final response arrived (an answered call keeps its
     /// transaction 32 s in Accepted, where neither is needed).
-    pub(crate) request: Option<Box<SipMessage>>,
+    pub(crate) request: Option<Box<WrittenMessage>>,
     bytes: Bytes,
     dest: D,
     reliability: Reliability,
@@ -33,7 +33,7 @@ pub(crate) struct ClientInvite<D> {
 impl<D: Clone> ClientInvite<D> {
     /// Sends the INVITE and arms timers A and B.
     pub(crate) fn start(
-        request: SipMessage,
+        request: WrittenMessage,
         bytes: Bytes,
         dest: D,
         reliability: Reliability,
@@ -75,9 +75,10 @@ impl<D: Clone> ClientInvite<D> {
             (State::Calling | State::Proceeding, _) => {
                 self.state = State::Completed;
                 self.timers.disarm_all();
-                if let Some(request) = self.request.take() {
+                if let Some(request) = self.request.take().as_deref().and_then(WrittenMessage::get)
+                {
                     let mut ack = Vec::with_capacity(512);
-                    build_ack_for_failure(&request, msg, &mut ack);
+                    build_ack_for_failure(request, msg, &mut ack);
                     let ack = Bytes::from(ack);
                     fx.send(&self.dest, &ack);
                     self.ack = Some(ack);

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use sip_message::SipMessage;
+use sip_message::{SipMessage, WrittenMessage};
 
 use crate::io::{Fx, Reliability, State, Step};
 use crate::timers::{Slot, Timers, TxTimers};
@@ -20,7 +20,7 @@ use crate::timers::{Slot, Timers, TxTimers};
 pub(crate) struct ClientNonInvite<D> {
     pub(crate) state: State,
     /// Dropped with `bytes` once a final response arrived.
-    pub(crate) request: Option<Box<SipMessage>>,
+    pub(crate) request: Option<Box<WrittenMessage>>,
     bytes: Bytes,
     dest: D,
     reliability: Reliability,
@@ -31,7 +31,7 @@ pub(crate) struct ClientNonInvite<D> {
 impl<D: Clone> ClientNonInvite<D> {
     /// Sends the request and arms timers E and F.
     pub(crate) fn start(
-        request: SipMessage,
+        request: WrittenMessage,
         bytes: Bytes,
         dest: D,
         reliability: Reliability,

@@ -145,3 +145,37 @@ fn accepted_passes_every_2xx_up_until_timer_m() {
         ResponseOutcome::Stray { .. }
     ));
 }
+
+#[test]
+fn a_written_request_is_sent_as_is_and_parsed_only_for_its_ack() {
+    let mut l = layer();
+    let wire = request("INVITE", "z9hG4bKw").wire();
+    let written = sip_message::WrittenMessage::new(wire.clone());
+    let id = l
+        .send_written(Duration::ZERO, written, "INVITE", "z9hG4bKw", "peer", UDP)
+        .unwrap();
+    let sent = l.poll_transmit().unwrap();
+    assert_eq!(sent.bytes, wire);
+    // Matched by the branch and method it was started with.
+    let r = l.handle_response(ms(50), response(180, "z9hG4bKw", "INVITE"));
+    assert_eq!(matched(r), id);
+    // The request for a CANCEL: parsed on demand.
+    assert_eq!(l.request(id).unwrap().branch(), Some("z9hG4bKw"));
+    let r = l.handle_response(ms(100), response(486, "z9hG4bKw", "INVITE"));
+    assert_eq!(matched(r), id);
+    assert_eq!(drain(&mut l), ["ACK sip:bob@biloxi.example.com SIP/2.0"]);
+    // The same checks as for a parsed request.
+    let again = sip_message::WrittenMessage::new(wire);
+    assert!(matches!(
+        l.send_written(ms(200), again.clone(), "INVITE", "z9hG4bKw", "peer", UDP),
+        Err(Error::DuplicateBranch)
+    ));
+    assert!(matches!(
+        l.send_written(ms(200), again.clone(), "ACK", "z9hG4bKx", "peer", UDP),
+        Err(Error::AckIsNotATransaction)
+    ));
+    assert!(matches!(
+        l.send_written(ms(200), again, "INVITE", "", "peer", UDP),
+        Err(Error::MissingBranch)
+    ));
+}

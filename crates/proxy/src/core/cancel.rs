@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use sip_message::{build_cancel, Method, SipMessage};
+use sip_message::{build_cancel, Method, SipMessage, WrittenMessage};
 use sip_transaction::TransactionId;
 
 use super::stage::LegEnd;
@@ -41,7 +41,9 @@ impl Proxy {
             return;
         };
         let branch = &fork.branches[b];
-        let Some(req) = &branch.request else { return };
+        let Some(req) = branch.request.as_ref().and_then(WrittenMessage::get) else {
+            return;
+        };
         let mut buf = Vec::with_capacity(400);
         build_cancel(req, &mut buf);
         if let Ok(cancel) = SipMessage::parse(Bytes::from(buf)) {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use sip_message::{Method, ResponseBuilder, SipMessage};
+use sip_message::{Method, ResponseBuilder, SipMessage, Uri, WrittenMessage};
 use sip_transaction::{ResponseOutcome, TransactionId};
 
 use super::branch_request::build_branch;
@@ -132,10 +132,14 @@ impl Proxy {
             t.dest.conn = None;
             bytes = build_branch(&self.cfg, fork, &t, &branch, &outbound_host);
         }
-        let bytes = Bytes::from(bytes);
-        let parsed = SipMessage::parse(bytes);
         let idx = fork.branches.len();
         let mut sent = false;
+        // The branch's request is the received one (parsed and checked) with the fields
+        // written above; of those, the new Request-URI is the one the parse of a request
+        // would check, and it is checked here. The whole request is parsed only if a
+        // CANCEL or an ACK needs it (`WrittenMessage`).
+        let added = new_request_uri_valid(fork, &t);
+        let request = WrittenMessage::new(Bytes::from(bytes));
         let mut branch_rec = Branch {
             tx: None,
             request: None,
@@ -145,15 +149,19 @@ impl Proxy {
             cancel_pending: false,
             udp_fallback,
         };
-        match parsed {
-            Ok(msg) => match self
-                .layer
-                .send_request(now, msg.clone(), t.dest, reliability(&t.dest))
-            {
+        match added {
+            Ok(()) => match self.layer.send_written(
+                now,
+                request.clone(),
+                fork.request.method_str(),
+                &branch,
+                t.dest,
+                reliability(&t.dest),
+            ) {
                 Ok(tx) => {
                     sent = true;
                     branch_rec.tx = Some(tx);
-                    branch_rec.request = Some(msg);
+                    branch_rec.request = Some(request);
                     self.client_to_fork.insert(tx, (fork_id, idx));
                 }
                 Err(e) => {
@@ -162,8 +170,8 @@ impl Proxy {
                     fork.consider(503, None);
                 }
             },
-            Err(e) => {
-                tracing::warn!(%e, "forwarded request does not parse");
+            Err(why) => {
+                tracing::warn!(why, "forwarded request does not parse");
                 branch_rec.state = BranchState::Done(500);
                 fork.consider(500, None);
             }
@@ -475,4 +483,18 @@ impl Proxy {
             .to_vec();
         let _ = self.layer.respond(now, id, Bytes::from(bytes), status);
     }
+}
+
+/// Checks the one part of a branch's request that the received request's parse did not:
+/// the new Request-URI (RFC 3261 §16.6 step 2), from a binding, a service or a gateway,
+/// as the parser checks a Request-Line's. Route entries are taken from parsed Path or
+/// Route headers, and the parse of a request does not check their values either.
+fn new_request_uri_valid(fork: &Fork, t: &Target) -> Result<(), &'static str> {
+    if let Some(uri) = t.request_uri.as_deref().or(fork.new_request_uri.as_deref()) {
+        let parsed = Uri::parse(uri).map_err(|_| "bad Request-URI")?;
+        if parsed.headers.is_some() || uri.bytes().any(|b| b == b' ' || b == b'\t') {
+            return Err("bad Request-URI");
+        }
+    }
+    Ok(())
 }

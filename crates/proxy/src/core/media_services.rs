@@ -19,7 +19,7 @@
 //!
 //! Not here: voicemail (`voicemail.rs`), which has its own access rules.
 
-use sip_message::{Method, SipMessage};
+use sip_message::{Method, SipMessage, WrittenMessage};
 
 use super::stage::{FinalCtx, FinalFlow, Flow, LegEnd, RequestCtx, Retarget, Stage, Targets};
 use super::Proxy;
@@ -166,6 +166,7 @@ impl Stage for EarlyMediaFailure {
         let announced = fork.branches.iter().any(|b| {
             b.request
                 .as_ref()
+                .and_then(WrittenMessage::get)
                 .is_some_and(|r| r.request_uri_str().contains(";early="))
         });
         if announced {

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use sip_message::{Method, SipMessage};
+use sip_message::{Method, SipMessage, WrittenMessage};
 
 use super::table::Tx;
 use super::{Error, ResponseOutcome, TransactionLayer};
@@ -63,10 +63,60 @@ impl<D: Clone> TransactionLayer<D> {
         if self.is_full() {
             return Err(Error::Overloaded);
         }
-        let bytes = request.wire();
+        let method = request.method();
+        self.start_client(
+            now,
+            key,
+            method,
+            WrittenMessage::parsed(request),
+            dest,
+            reliability,
+        )
+    }
+
+    /// Starts a client transaction for a request this element wrote (a proxy's branch),
+    /// whose top Via branch and method the caller knows because it wrote them. The request
+    /// is parsed only if the transaction needs it: for the ACK of a 3xx-6xx answer, or when
+    /// [`TransactionLayer::request`] is asked (to build a CANCEL).
+    pub fn send_written(
+        &mut self,
+        now: Duration,
+        request: WrittenMessage,
+        method: &str,
+        branch: &str,
+        dest: D,
+        reliability: Reliability,
+    ) -> Result<TransactionId, Error> {
+        let m = Method::from_token(method);
+        if m == Method::Ack {
+            return Err(Error::AckIsNotATransaction);
+        }
+        if branch.is_empty() {
+            return Err(Error::MissingBranch);
+        }
+        let key = ClientKey::new(branch, method);
+        if self.client_keys.contains_key(&key) {
+            return Err(Error::DuplicateBranch);
+        }
+        if self.is_full() {
+            return Err(Error::Overloaded);
+        }
+        self.start_client(now, key, m, request, dest, reliability)
+    }
+
+    fn start_client(
+        &mut self,
+        now: Duration,
+        key: ClientKey,
+        method: Method,
+        request: WrittenMessage,
+        dest: D,
+        reliability: Reliability,
+    ) -> Result<TransactionId, Error> {
+        let bytes = request.wire().clone();
         let id = self.allocate_id();
         let mut fx = fx!(self, id, now);
-        let tx = if request.method() == Method::Invite {
+        let tx = if method == Method::Invite {
             Tx::InviteClient(Box::new(ClientInvite::start(
                 request,
                 bytes,

@@ -3,7 +3,7 @@
 //! maps and the table always agree. It does not match messages (see `server_side.rs` and
 //! `client_side.rs`) nor fire timers (`timeouts.rs`).
 
-use sip_message::SipMessage;
+use sip_message::{SipMessage, WrittenMessage};
 
 use super::TransactionLayer;
 use crate::client_invite::ClientInvite;
@@ -55,8 +55,8 @@ impl<D> Tx<D> {
 
     pub(super) fn request(&self) -> Option<&SipMessage> {
         match self {
-            Tx::InviteClient(t) => t.request.as_deref(),
-            Tx::NonInviteClient(t) => t.request.as_deref(),
+            Tx::InviteClient(t) => t.request.as_deref().and_then(WrittenMessage::get),
+            Tx::NonInviteClient(t) => t.request.as_deref().and_then(WrittenMessage::get),
             Tx::InviteServer(t) => t.request.as_deref(),
             Tx::NonInviteServer(t) => t.request.as_deref(),
         }
