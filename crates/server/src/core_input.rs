@@ -30,6 +30,32 @@ pub enum CoreInput {
     /// A TCP connection stops reading; dropped once the messages queued before it have
     /// been answered, so the connection closes after their answers.
     CloseAfter(CloseAfter),
+    /// SIGINT or SIGTERM (named): finish the calls in progress, then stop.
+    Shutdown(&'static str),
+}
+
+/// Forwards SIGINT and SIGTERM to the core as [`CoreInput::Shutdown`], so that the core
+/// loop waits on its queue and its timer only: polling two signal streams on each of its
+/// wake-ups cost more than the timer. The task holds the queue weakly: the queue still
+/// closes when everything else that feeds it is gone.
+pub fn forward_signals(core: &mpsc::Sender<CoreInput>) -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let core = core.downgrade();
+    tokio::spawn(async move {
+        loop {
+            let name = tokio::select! {
+                _ = sigint.recv() => "SIGINT",
+                _ = sigterm.recv() => "SIGTERM",
+            };
+            let Some(core) = core.upgrade() else { return };
+            if core.send(CoreInput::Shutdown(name)).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Messages the server dropped before the proxy saw them, by reason.

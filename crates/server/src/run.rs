@@ -348,9 +348,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     };
     let mut shutting_down: Option<Instant> = None;
     let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    // Made once: `tokio::signal::ctrl_c()` in the loop would register a listener per wake-up.
-    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    crate::core_input::forward_signals(&core_tx)?;
     let mut batch: Vec<CoreInput> = Vec::with_capacity(256);
     let mut sinks =
         crate::outputs::Sinks::new(&transports, &store, &core_tx, &cdr_feed, &dials, &im_tx)
@@ -404,6 +402,13 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                         // Every message before it has been answered (each is answered
                         // before the next input is read): the connection may close.
                         CoreInput::CloseAfter(close) => drop(close),
+                        CoreInput::Shutdown(signal) => {
+                            if shutting_down.is_none() {
+                                tracing::info!("{signal}: finishing calls in progress");
+                                proxy.set_draining(true);
+                                shutting_down = Some(Instant::now());
+                            }
+                        }
                         CoreInput::QueryAnswer(token, answer) => {
                             proxy.handle_query(now, wall, token, answer);
                             sinks.drain(&mut proxy, now);
@@ -444,16 +449,6 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             }
             _ = &mut timer => {
                 proxy.handle_timeout(start.elapsed().max(now));
-            }
-            _ = sigint.recv(), if shutting_down.is_none() => {
-                tracing::info!("SIGINT: finishing calls in progress");
-                proxy.set_draining(true);
-                shutting_down = Some(Instant::now());
-            }
-            _ = sigterm.recv(), if shutting_down.is_none() => {
-                tracing::info!("SIGTERM: finishing calls in progress");
-                proxy.set_draining(true);
-                shutting_down = Some(Instant::now());
             }
         }
         // The one output queue: sends, queries, call records; binding changes go to the
