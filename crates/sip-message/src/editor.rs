@@ -26,6 +26,25 @@ struct Op {
     text: (u32, u32),
 }
 
+/// Text an [`Editor`] writes: a `&str`, copied as it is, or `format_args!(..)`, formatted
+/// (a literal without arguments is copied as well).
+pub trait EditText {
+    /// Appends the text to `out`.
+    fn push_to(self, out: &mut Vec<u8>);
+}
+
+impl EditText for &str {
+    fn push_to(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.as_bytes());
+    }
+}
+
+impl EditText for fmt::Arguments<'_> {
+    fn push_to(self, out: &mut Vec<u8>) {
+        push_args(out, self);
+    }
+}
+
 /// Records changes to a [`SipMessage`] and prints the result.
 #[derive(Debug, Clone)]
 pub struct Editor<'m> {
@@ -43,23 +62,24 @@ impl<'m> Editor<'m> {
             msg,
             ops: Vec::new(),
             removed: Vec::new(),
-            arena: Vec::new(),
+            // A branch's Via, Record-Route and Request-URI fit without regrowing.
+            arena: Vec::with_capacity(256),
             body: None,
         }
     }
 
-    fn text(&mut self, args: fmt::Arguments<'_>) -> (u32, u32) {
+    fn text(&mut self, text: impl EditText) -> (u32, u32) {
         let s = self.arena.len();
-        push_args(&mut self.arena, args);
+        text.push_to(&mut self.arena);
         (s as u32, self.arena.len() as u32)
     }
 
     /// Inserts the header line `name: value` at `at`.
-    fn insert_at(&mut self, at: usize, name: &str, value: fmt::Arguments<'_>) {
+    fn insert_at(&mut self, at: usize, name: &str, value: impl EditText) {
         let s = self.arena.len();
         self.arena.extend_from_slice(name.as_bytes());
         self.arena.extend_from_slice(b": ");
-        push_args(&mut self.arena, value);
+        value.push_to(&mut self.arena);
         self.arena.extend_from_slice(b"\r\n");
         self.ops.push(Op {
             at: at as u32,
@@ -69,14 +89,14 @@ impl<'m> Editor<'m> {
     }
 
     /// Adds a header line at the very top of the header section.
-    pub fn prepend_header(&mut self, name: &str, value: fmt::Arguments<'_>) {
+    pub fn prepend_header(&mut self, name: &str, value: impl EditText) {
         let at = self.msg.headers_start();
         self.insert_at(at, name, value);
     }
 
     /// Adds a header line just before the line of field `index` (e.g. a new Via above the
     /// topmost one, a Record-Route above the existing ones).
-    pub fn insert_before(&mut self, index: usize, name: &str, value: fmt::Arguments<'_>) {
+    pub fn insert_before(&mut self, index: usize, name: &str, value: impl EditText) {
         let at = self
             .msg
             .fields()
@@ -88,7 +108,7 @@ impl<'m> Editor<'m> {
 
     /// Adds a header line above the first field named `name`, or at the top when there is
     /// none: the RFC 3261 position for Via, Record-Route and Path.
-    pub fn push_front(&mut self, name: HeaderName, value: fmt::Arguments<'_>) {
+    pub fn push_front(&mut self, name: HeaderName, value: impl EditText) {
         match self.msg.fields().iter().position(|f| f.name == name) {
             Some(i) => self.insert_before(i, name.as_str(), value),
             None => self.prepend_header(name.as_str(), value),
@@ -96,7 +116,7 @@ impl<'m> Editor<'m> {
     }
 
     /// Adds a header line at the end of the header section.
-    pub fn append_header(&mut self, name: &str, value: fmt::Arguments<'_>) {
+    pub fn append_header(&mut self, name: &str, value: impl EditText) {
         let at = self.msg.headers_end();
         self.insert_at(at, name, value);
     }
@@ -109,7 +129,7 @@ impl<'m> Editor<'m> {
     }
 
     /// Replaces the value of field `index`.
-    pub fn replace_value(&mut self, index: usize, value: fmt::Arguments<'_>) {
+    pub fn replace_value(&mut self, index: usize, value: impl EditText) {
         if let Some(f) = self.msg.fields().get(index) {
             let span = f.value;
             let text = self.text(value);
@@ -122,7 +142,7 @@ impl<'m> Editor<'m> {
     }
 
     /// Replaces the Request-URI.
-    pub fn set_request_uri(&mut self, uri: fmt::Arguments<'_>) {
+    pub fn set_request_uri(&mut self, uri: impl EditText) {
         if let StartLine::Request { uri: span, .. } = self.msg.start_line() {
             let text = self.text(uri);
             self.ops.push(Op {

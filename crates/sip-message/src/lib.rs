@@ -33,7 +33,7 @@ pub mod via;
 mod written;
 
 pub use cseq::CSeq;
-pub use editor::Editor;
+pub use editor::{EditText, Editor};
 pub use error::ParseError;
 pub use header_name::HeaderName;
 pub use message::{HeaderField, SipMessage, Span, StartLine};

@@ -4,6 +4,7 @@
 //! outbound flow (RFC 5626 §5.3, `flow_route.rs`).
 //! Not here: choosing targets, sending, or what the branches answer (`forking.rs`).
 
+use sip_message::digits::push_decimal;
 use sip_message::{Editor, HeaderName, Method};
 
 use crate::destination::Transport;
@@ -23,29 +24,29 @@ pub(super) fn build_branch(
     let req = &fork.request;
     let mut ed = Editor::new(req);
     if let Some(uri) = t.request_uri.as_deref().or(fork.new_request_uri.as_deref()) {
-        ed.set_request_uri(format_args!("{uri}"));
+        ed.set_request_uri(uri);
     }
     for &r in &fork.remove_routes {
         ed.remove(r);
     }
     for r in t.routes.iter().rev() {
-        ed.push_front(HeaderName::Route, format_args!("{r}"));
+        ed.push_front(HeaderName::Route, r.as_str());
     }
     ed.set_max_forwards(req.max_forwards().map_or(70, |m| m.saturating_sub(1)));
     if let Some(v) = &fork.fixed_top_via {
-        ed.replace_value(req.top_via_index(), format_args!("{v}"));
+        ed.replace_value(req.top_via_index(), v.as_str());
     }
-    ed.insert_before(
-        req.top_via_index(),
-        "Via",
-        format_args!(
-            "SIP/2.0/{} {}:{};branch={}",
-            t.dest.transport.as_str(),
-            host,
-            cfg.port_for(t.dest.transport),
-            branch
-        ),
-    );
+    // Written without the formatter: this runs for every branch of every request.
+    let mut via = String::with_capacity(96);
+    via.push_str("SIP/2.0/");
+    via.push_str(t.dest.transport.as_str());
+    via.push(' ');
+    via.push_str(host);
+    via.push(':');
+    push_decimal(&mut via, cfg.port_for(t.dest.transport));
+    via.push_str(";branch=");
+    via.push_str(branch);
+    ed.insert_before(req.top_via_index(), "Via", via.as_str());
     let creates_dialog = matches!(
         req.method(),
         Method::Invite | Method::Subscribe | Method::Refer
@@ -77,19 +78,18 @@ pub(super) fn build_branch(
                 Some(token) if i == caller_entry => (token, "@", ";ob"),
                 _ => ("", "", ""),
             };
-            let value = format_args!(
-                "<sip:{}{}{}:{}{};lr{}>",
-                token,
-                at_sign,
-                side_host,
-                cfg.port_for(*side),
-                transport,
-                ob
-            );
+            let mut value = String::with_capacity(64);
+            for part in ["<sip:", token, at_sign, side_host, ":"] {
+                value.push_str(part);
+            }
+            push_decimal(&mut value, cfg.port_for(*side));
+            for part in [transport, ";lr", ob, ">"] {
+                value.push_str(part);
+            }
             if at < fields.len() {
-                ed.insert_before(at, "Record-Route", value);
+                ed.insert_before(at, "Record-Route", value.as_str());
             } else {
-                ed.append_header("Record-Route", value);
+                ed.append_header("Record-Route", value.as_str());
             }
         }
     }
