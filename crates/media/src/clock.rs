@@ -4,7 +4,8 @@
 //! room mixes.
 //! One thread for all sessions costs one wake-up per 20 ms whatever the number of
 //! streams, and keeps pacing independent of the SIP core's load (the server runs its core
-//! on a single-threaded runtime).
+//! on a single-threaded runtime). With no session and no room open the thread parks until
+//! one opens: an idle engine does not wake at all.
 //!
 //! Deadlines are absolute (`clock_nanosleep` with `TIMER_ABSTIME` on `CLOCK_MONOTONIC`), so
 //! neither the work of a tick nor a late wake-up shifts the next one. The thread sleeps
@@ -30,6 +31,8 @@ const LATE: Duration = Duration::from_millis(2);
 pub(crate) const SLOTS: usize = 4;
 /// The last stretch before a deadline is spun rather than slept.
 const SPIN: Duration = Duration::from_micros(200);
+/// The longest the idle clock sleeps before it looks again (see [`run`]).
+const IDLE_WAIT: Duration = Duration::from_secs(1);
 
 /// Waits until the monotonic clock reads `due`: an absolute sleep to `SPIN` before it,
 /// then a spin (`spin`: only when some session is open; an idle engine only sleeps).
@@ -224,9 +227,18 @@ fn run(engine: Weak<EngineInner>) {
         rooms.clear();
         e.max_tick_work_us
             .fetch_max(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        let idle = open_sessions == 0 && e.rooms.lock().is_ok_and(|r| r.is_empty());
         drop(e);
         due += period;
         slot = (slot + 1) % SLOTS;
+        if idle {
+            // Nothing to send or mix: sleep until a session or a room is added (or the
+            // engine stops) rather than wake 200 times a second for nothing. The wait
+            // is bounded so that a dropped engine is noticed.
+            std::thread::park_timeout(IDLE_WAIT);
+            due = Instant::now() + period;
+            continue;
+        }
         // After a long stall (the machine was suspended, a debugger), start afresh
         // rather than send a burst of catch-up frames.
         if Instant::now().saturating_duration_since(due) > ptime * 5 {

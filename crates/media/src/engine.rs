@@ -4,8 +4,8 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::{JoinHandle, Thread};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
@@ -49,9 +49,18 @@ pub(crate) struct EngineInner {
     opened: AtomicU64,
     refused: AtomicU64,
     ssrc_seed: AtomicU64,
+    /// The clock thread, woken when work arrives (it parks while there is none).
+    clock: OnceLock<Thread>,
 }
 
 impl EngineInner {
+    /// Wakes the clock thread if it parked for want of sessions and rooms.
+    pub(crate) fn wake_clock(&self) {
+        if let Some(t) = self.clock.get() {
+            t.unpark();
+        }
+    }
+
     pub(crate) fn close(&self, shared: &Arc<SessionShared>) {
         if let Ok(mut s) = self.sessions.lock() {
             s.retain(|x| !Arc::ptr_eq(x, shared));
@@ -93,11 +102,13 @@ impl MediaEngine {
             opened: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             ssrc_seed: AtomicU64::new(seed),
+            clock: OnceLock::new(),
         });
         let thread = crate::clock::spawn(Arc::downgrade(&inner)).map_err(|e| MediaError::Io {
             what: "starting the media clock thread".into(),
             source: e,
         })?;
+        let _ = inner.clock.set(thread.thread().clone());
         Ok(MediaEngine {
             inner,
             thread: Arc::new(Mutex::new(Some(thread))),
@@ -147,6 +158,7 @@ impl MediaEngine {
             .map_err(|_| MediaError::Stopped)?
             .push(shared.clone());
         self.inner.opened.fetch_add(1, Ordering::Relaxed);
+        self.inner.wake_clock();
         Ok(MediaSession {
             shared,
             engine: self.inner.clone(),
@@ -176,6 +188,7 @@ impl MediaEngine {
     /// Stops the clock thread (sessions stop sending).
     pub fn shutdown(&self) {
         self.inner.stop.store(true, Ordering::Relaxed);
+        self.inner.wake_clock();
         let handle = self.thread.lock().ok().and_then(|mut t| t.take());
         if let Some(h) = handle {
             let _ = h.join();

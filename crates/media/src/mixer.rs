@@ -161,6 +161,7 @@ impl Mixer {
         if let Ok(mut rooms) = engine.rooms.lock() {
             rooms.push(room.clone());
         }
+        engine.wake_clock();
         Mixer { room, engine }
     }
 

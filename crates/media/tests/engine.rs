@@ -348,3 +348,52 @@ async fn reordered_audio_is_recorded_in_order_and_rtcp_reports_flow() {
     drop(phone);
     eng.shutdown();
 }
+
+/// Polls `f` every 5 ms for up to 5 s.
+fn eventually(f: impl Fn() -> bool) -> bool {
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < until {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clock_sleeps_while_no_session_is_open() {
+    let eng = engine(Duration::from_secs(60));
+    // Awake, the clock ticks every 5 ms: 40 ticks in 200 ms. Idle, it does not tick.
+    let idle = eng.stats().ticks;
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        eng.stats().ticks <= idle + 1,
+        "{} -> {}",
+        idle,
+        eng.stats().ticks
+    );
+    // A session wakes it.
+    let (tx, _rx) = mpsc::channel(16);
+    let s = eng.open(tx).unwrap();
+    let before = eng.stats().ticks;
+    assert!(eventually(|| eng.stats().ticks >= before + 8));
+    // Closed, the clock goes back to sleep.
+    drop(s);
+    assert!(eventually(|| eng.stats().sessions == 0));
+    std::thread::sleep(Duration::from_millis(20));
+    let parked = eng.stats().ticks;
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        eng.stats().ticks <= parked + 1,
+        "{} -> {}",
+        parked,
+        eng.stats().ticks
+    );
+    // A conference room wakes it too.
+    let room = eng.mixer();
+    let before = eng.stats().ticks;
+    assert!(eventually(|| eng.stats().ticks >= before + 8));
+    drop(room);
+    eng.shutdown();
+}

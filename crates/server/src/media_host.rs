@@ -66,7 +66,7 @@ pub fn render_metrics(out: &mut String) {
         (
             "switchboard_media_clock_ticks_total",
             "counter",
-            "20 ms ticks of the media clock.",
+            "Ticks of the media clock (four per 20 ms while media is open; none while idle).",
             e.ticks,
         ),
         (
