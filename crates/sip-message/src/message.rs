@@ -26,6 +26,7 @@ impl Span {
     /// The range of `part` in `base`; `part` must be a slice of `base` or empty. An empty
     /// part that is no slice of `base` (a literal `""`, as a TEL URI's host is) becomes the
     /// empty range at 0.
+    #[inline]
     pub(crate) fn within(base: &str, part: &str) -> Span {
         let start = (part.as_ptr() as usize)
             .checked_sub(base.as_ptr() as usize)

@@ -82,6 +82,20 @@ impl SipMessage {
     }
 }
 
+/// The headers [`Parser::note`] reads (every other header is only indexed).
+fn noted(hn: HeaderName) -> bool {
+    matches!(
+        hn,
+        HeaderName::Via
+            | HeaderName::CallId
+            | HeaderName::CSeq
+            | HeaderName::From
+            | HeaderName::To
+            | HeaderName::MaxForwards
+            | HeaderName::ContentLength
+    )
+}
+
 struct Parser<'h> {
     head: &'h str,
     limits: &'h Limits,
@@ -142,7 +156,11 @@ impl<'h> Parser<'h> {
             let content = &head[pos..nl - 1];
             let colon =
                 memchr::memchr(b':', content.as_bytes()).ok_or(ParseError::BadHeaderLine)?;
-            let name = content[..colon].trim_end_matches([' ', '\t']);
+            let mut name_end = colon;
+            while name_end > 0 && matches!(b[pos + name_end - 1], b' ' | b'\t') {
+                name_end -= 1;
+            }
+            let name = &content[..name_end];
             if name.is_empty() || !name.bytes().all(is_token) {
                 return Err(ParseError::BadHeaderLine);
             }
@@ -192,8 +210,10 @@ impl<'h> Parser<'h> {
                         };
                     }
                 }
-                for i in first..headers.len() {
-                    self.note(hn, i, &headers, &mut ess)?;
+                if noted(hn) {
+                    for i in first..headers.len() {
+                        self.note(hn, i, &headers, &mut ess)?;
+                    }
                 }
             } else {
                 headers.push(HeaderField {
@@ -205,7 +225,9 @@ impl<'h> Parser<'h> {
                     cut: line,
                     values_in_line: 1,
                 });
-                self.note(hn, headers.len() - 1, &headers, &mut ess)?;
+                if noted(hn) {
+                    self.note(hn, headers.len() - 1, &headers, &mut ess)?;
+                }
             }
             if headers.len() > self.limits.max_headers {
                 return Err(ParseError::TooManyHeaders);

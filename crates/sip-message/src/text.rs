@@ -130,13 +130,24 @@ pub fn is_lws(b: u8) -> bool {
 /// Strips leading and trailing LWS.
 #[inline]
 pub fn trim_lws(s: &str) -> &str {
-    s.trim_matches(|c: char| c.is_ascii() && is_lws(c as u8))
+    let b = s.as_bytes();
+    let mut end = b.len();
+    while end > 0 && is_lws(b[end - 1]) {
+        end -= 1;
+    }
+    trim_lws_start(&s[..end])
 }
 
 /// Strips leading LWS.
 #[inline]
 pub fn trim_lws_start(s: &str) -> &str {
-    s.trim_start_matches(|c: char| c.is_ascii() && is_lws(c as u8))
+    // Byte by byte: LWS is ASCII, so every cut falls on a character boundary.
+    let b = s.as_bytes();
+    let mut start = 0;
+    while start < b.len() && is_lws(b[start]) {
+        start += 1;
+    }
+    &s[start..]
 }
 
 /// Checks that every `%` in `s` starts a `%HH` escape.
