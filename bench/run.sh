@@ -38,6 +38,7 @@ PHASES=${PHASES:-"memory register call search-reg search-call"}
 ROUNDS=${ROUNDS:-2}                # every phase on every server, this many times, alternating
 BASELINE_BIN=${BASELINE_BIN:-}     # the binary of server "baseline"
 KAM_ALLOC=${KAM_ALLOC:-fm}         # Kamailio's shm and pkg allocator (-x/-X): fm, qm or tlsf
+KAM_CHILDREN=${KAM_CHILDREN:-1}    # Kamailio's UDP worker processes (-n): 1 is its cheapest here (bench/README.md)
 LOAD_USERS=${LOAD_USERS:-2000}     # users cycled through by the register/call phases
 REG_RATE=${REG_RATE:-1000}        # issue 13's reference points: 1,000 registrations/s,
 REG_SECS=${REG_SECS:-20}
@@ -189,7 +190,6 @@ shutdown_grace_secs = 2
 
 [sip]
 listen = ["udp:127.0.0.1:$PORT"]
-udp_workers = 2
 
 [auth]
 enabled = true
@@ -301,7 +301,7 @@ start_server() {
         logged=0
         if [ -f "$WORK/kam/server.log" ]; then logged=$(wc -l < "$WORK/kam/server.log"); fi
         kamailio -f "$HERE/kamailio/kamailio.cfg" -P "$WORK/kam/kamailio.pid" -E \
-            -x "$KAM_ALLOC" -X "$KAM_ALLOC" \
+            -x "$KAM_ALLOC" -X "$KAM_ALLOC" -n "$KAM_CHILDREN" \
             -l "udp:127.0.0.1:$PORT" -m "$KAM_SHM_MB" -M "$KAM_PKG_MB" \
             -A "DBURL=\"sqlite://$WORK/kam/kamailio.sqlite\"" \
             -A "CTLSOCK=\"unix:$WORK/kam/kamailio_ctl\"" >>"$WORK/kam/server.log" 2>&1
@@ -557,4 +557,4 @@ done
 
 # means over the rounds, per operation and rate, and each server's ratio to kamailio
 python3 "$HERE/lib/summary.py" "$RESULTS" | tee -a "$RESULTS"
-out "run_seconds=$(( $(date +%s) - T0 )) work_dir=$WORK clk_tck=$CLK_TCK nproc=$(nproc) rounds=$ROUNDS kam_alloc=$KAM_ALLOC sb_cdr=$SB_CDR commit=$(cat "$SWITCHBOARD_SRC/.bench-commit" 2>/dev/null || git -C "$SWITCHBOARD_SRC" rev-parse HEAD 2>/dev/null || echo unknown)"
+out "run_seconds=$(( $(date +%s) - T0 )) work_dir=$WORK clk_tck=$CLK_TCK nproc=$(nproc) rounds=$ROUNDS kam_alloc=$KAM_ALLOC kam_children=$KAM_CHILDREN sb_cdr=$SB_CDR commit=$(cat "$SWITCHBOARD_SRC/.bench-commit" 2>/dev/null || git -C "$SWITCHBOARD_SRC" rev-parse HEAD 2>/dev/null || echo unknown)"
