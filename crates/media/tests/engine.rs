@@ -361,39 +361,34 @@ fn eventually(f: impl Fn() -> bool) -> bool {
     false
 }
 
+/// Awake, the clock ticks every 5 ms (40 ticks in 200 ms); asleep, it does not tick.
+fn assert_asleep(eng: &MediaEngine) {
+    let t = eng.stats().ticks;
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(eng.stats().ticks <= t + 1, "{} -> {}", t, eng.stats().ticks);
+}
+
+fn assert_awake(eng: &MediaEngine) {
+    let t = eng.stats().ticks;
+    assert!(eventually(|| eng.stats().ticks >= t + 8), "{t}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_clock_sleeps_while_no_session_is_open() {
     let eng = engine(Duration::from_secs(60));
-    // Awake, the clock ticks every 5 ms: 40 ticks in 200 ms. Idle, it does not tick.
-    let idle = eng.stats().ticks;
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(
-        eng.stats().ticks <= idle + 1,
-        "{} -> {}",
-        idle,
-        eng.stats().ticks
-    );
+    assert_asleep(&eng);
     // A session wakes it.
     let (tx, _rx) = mpsc::channel(16);
     let s = eng.open(tx).unwrap();
-    let before = eng.stats().ticks;
-    assert!(eventually(|| eng.stats().ticks >= before + 8));
+    assert_awake(&eng);
     // Closed, the clock goes back to sleep.
     drop(s);
     assert!(eventually(|| eng.stats().sessions == 0));
     std::thread::sleep(Duration::from_millis(20));
-    let parked = eng.stats().ticks;
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(
-        eng.stats().ticks <= parked + 1,
-        "{} -> {}",
-        parked,
-        eng.stats().ticks
-    );
+    assert_asleep(&eng);
     // A conference room wakes it too.
     let room = eng.mixer();
-    let before = eng.stats().ticks;
-    assert!(eventually(|| eng.stats().ticks >= before + 8));
+    assert_awake(&eng);
     drop(room);
     eng.shutdown();
 }
