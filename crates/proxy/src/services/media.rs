@@ -28,12 +28,12 @@ impl MediaService {
 }
 
 /// How a row of the table matches a Request-URI's user part.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserMatch {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserMatch<'a> {
     /// This user part exactly (ASCII case-insensitive).
-    Exact(String),
+    Exact(&'a str),
     /// User parts that start with this and have at least one character more.
-    Prefix(String),
+    Prefix(&'a str),
     /// Decimal numbers from `first` to `last`, both included (e.g. park orbits).
     Numbers {
         /// The first number.
@@ -43,7 +43,7 @@ pub enum UserMatch {
     },
 }
 
-impl UserMatch {
+impl UserMatch<'_> {
     /// Does `user` match?
     pub fn matches(&self, user: &str) -> bool {
         match self {
@@ -101,19 +101,16 @@ impl Default for MediaServicesConfig {
 }
 
 impl MediaServicesConfig {
-    /// The routing table, first match wins.
-    pub fn table(&self) -> Vec<(UserMatch, MediaService)> {
-        vec![
+    /// The routing table, first match wins (borrowed: it is read for every call).
+    pub fn table(&self) -> [(UserMatch<'_>, MediaService); 5] {
+        [
+            (UserMatch::Exact(&self.moh_name), MediaService::MusicOnHold),
             (
-                UserMatch::Exact(self.moh_name.clone()),
-                MediaService::MusicOnHold,
-            ),
-            (
-                UserMatch::Prefix(self.announce_prefix.clone()),
+                UserMatch::Prefix(&self.announce_prefix),
                 MediaService::Announcement,
             ),
-            (UserMatch::Exact(self.park_name.clone()), MediaService::Park),
-            (UserMatch::Exact(self.park_code.clone()), MediaService::Park),
+            (UserMatch::Exact(&self.park_name), MediaService::Park),
+            (UserMatch::Exact(&self.park_code), MediaService::Park),
             (
                 UserMatch::Numbers {
                     first: self.park_orbits.0,
