@@ -13,7 +13,8 @@
 //! An RFC 3261 server key is kept as a 128-bit hash of `METHOD sent-by branch` (two
 //! SipHash-1-3 runs under per-process random keys), not as text: a busy registrar holds
 //! tens of thousands of server transactions for Timer J, and the text (~45 bytes plus
-//! its allocation) was stored for each. Two live transactions with the same 128-bit hash
+//! its allocation) was stored for each. A client key is the same hash of `METHOD branch`:
+//! matching each response then allocates nothing. Two live transactions with the same 128-bit hash
 //! (odds about n²/2¹²⁹, 10⁻²⁷ for a million) would be taken for one; the keys are secret,
 //! so nobody can aim for that.
 
@@ -25,37 +26,38 @@ use std::sync::OnceLock;
 use sip_message::via::MAGIC_COOKIE;
 use sip_message::SipMessage;
 
-/// The key of a client transaction.
+/// The key of a client transaction: the 128-bit keyed hash of `METHOD branch`, like an
+/// RFC 3261 server key (see the module docs), so that matching a response allocates
+/// nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct ClientKey {
-    branch: Box<str>,
-    method: Box<str>,
+    hash: [u64; 2],
 }
 
 impl ClientKey {
     /// The key of the client transaction that sent a request with this top Via branch and
     /// method.
     pub(crate) fn new(branch: &str, method: &str) -> ClientKey {
-        ClientKey {
-            branch: branch.into(),
-            method: method.into(),
-        }
+        SCRATCH.with(|key| {
+            let mut key = key.borrow_mut();
+            key.clear();
+            key.push_str(method);
+            key.push(' ');
+            key.push_str(branch);
+            ClientKey {
+                hash: hash128(&key),
+            }
+        })
     }
 
     /// The key of a request this element sends, or `None` when it has no branch.
     pub(crate) fn of_request(msg: &SipMessage) -> Option<ClientKey> {
-        Some(ClientKey {
-            branch: msg.branch()?.into(),
-            method: msg.method_str().into(),
-        })
+        Some(ClientKey::new(msg.branch()?, msg.method_str()))
     }
 
     /// The key a response matches, or `None` when it has no branch.
     pub(crate) fn of_response(msg: &SipMessage) -> Option<ClientKey> {
-        Some(ClientKey {
-            branch: msg.branch()?.into(),
-            method: msg.cseq().method_str.into(),
-        })
+        Some(ClientKey::new(msg.branch()?, msg.cseq().method_str))
     }
 }
 
@@ -257,6 +259,15 @@ mod tests {
         assert_ne!(
             ClientKey::of_request(&invite),
             ClientKey::of_response(&cancel_resp)
+        );
+        let other_branch = parse(&resp.head().replace("z9hG4bKabc", "z9hG4bKabd"));
+        assert_ne!(
+            ClientKey::of_request(&invite),
+            ClientKey::of_response(&other_branch)
+        );
+        assert_eq!(
+            ClientKey::of_request(&invite),
+            Some(ClientKey::new("z9hG4bKabc", "INVITE"))
         );
     }
 }
