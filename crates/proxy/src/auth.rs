@@ -201,6 +201,7 @@ impl Authenticator {
         // The user the request claims (To of a REGISTER, From otherwise): a banned user
         // is refused before being challenged.
         let claimed = (if status == 401 { req.to() } else { req.from() })
+            .filter(|_| bans.any())
             .and_then(|na| na.uri.user.map(|u| AddressOfRecord::new(u, realm)));
         if let Some(user) = claimed.filter(|u| bans.user_banned(source, u, now)) {
             oplog::auth_failure(&user.to_string(), source, AuthFailure::Banned);

@@ -173,6 +173,12 @@ impl BanTable {
 
     /// True when `user` may not authenticate from `source` (a user ban or a
     /// (source, user) ban).
+    /// True when some ban is in force (or not yet purged): without one, no caller needs
+    /// to build the subject it would look up.
+    pub(crate) fn any(&self) -> bool {
+        self.bans.len() > 0
+    }
+
     pub(crate) fn user_banned(
         &self,
         source: IpAddr,
