@@ -165,27 +165,27 @@ impl BanTable {
 
     /// The reason `source` is banned as a whole, if it is.
     pub(crate) fn source_banned(&self, source: IpAddr, now: Duration) -> Option<BanReason> {
-        if self.bans.len() == 0 {
+        if !self.any() {
             return None;
         }
         self.active(&Subject::Source(source_key(source)), now)
     }
 
-    /// True when `user` may not authenticate from `source` (a user ban or a
-    /// (source, user) ban).
     /// True when some ban is in force (or not yet purged): without one, no caller needs
     /// to build the subject it would look up.
     pub(crate) fn any(&self) -> bool {
         self.bans.len() > 0
     }
 
+    /// True when `user` may not authenticate from `source` (a user ban or a
+    /// (source, user) ban).
     pub(crate) fn user_banned(
         &self,
         source: IpAddr,
         user: &AddressOfRecord,
         now: Duration,
     ) -> bool {
-        if self.bans.len() == 0 {
+        if !self.any() {
             return false;
         }
         self.active(&Subject::User(user.clone()), now).is_some()
