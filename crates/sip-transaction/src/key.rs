@@ -14,9 +14,9 @@
 //! SipHash-1-3 runs under per-process random keys), not as text: a busy registrar holds
 //! tens of thousands of server transactions for Timer J, and the text (~45 bytes plus
 //! its allocation) was stored for each. A client key is the same hash of `METHOD branch`:
-//! matching each response then allocates nothing. Two live transactions with the same 128-bit hash
-//! (odds about n²/2¹²⁹, 10⁻²⁷ for a million) would be taken for one; the keys are secret,
-//! so nobody can aim for that.
+//! matching each response then allocates nothing. Two live transactions with the same
+//! 128-bit hash (odds about n²/2¹²⁹, 10⁻²⁷ for a million) would be taken for one; the keys
+//! are secret, so nobody can aim for that.
 
 use std::cell::RefCell;
 use std::collections::hash_map::RandomState;

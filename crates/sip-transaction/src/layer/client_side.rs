@@ -57,12 +57,6 @@ impl<D: Clone> TransactionLayer<D> {
             return Err(Error::AckIsNotATransaction);
         }
         let key = ClientKey::of_request(&request).ok_or(Error::MissingBranch)?;
-        if self.client_keys.contains_key(&key) {
-            return Err(Error::DuplicateBranch);
-        }
-        if self.is_full() {
-            return Err(Error::Overloaded);
-        }
         let method = request.method();
         self.start_client(
             now,
@@ -94,16 +88,17 @@ impl<D: Clone> TransactionLayer<D> {
         if branch.is_empty() {
             return Err(Error::MissingBranch);
         }
-        let key = ClientKey::new(branch, method);
-        if self.client_keys.contains_key(&key) {
-            return Err(Error::DuplicateBranch);
-        }
-        if self.is_full() {
-            return Err(Error::Overloaded);
-        }
-        self.start_client(now, key, m, request, dest, reliability)
+        self.start_client(
+            now,
+            ClientKey::new(branch, method),
+            m,
+            request,
+            dest,
+            reliability,
+        )
     }
 
+    /// Refuses a branch in use and a full table, then starts the transaction.
     fn start_client(
         &mut self,
         now: Duration,
@@ -113,6 +108,12 @@ impl<D: Clone> TransactionLayer<D> {
         dest: D,
         reliability: Reliability,
     ) -> Result<TransactionId, Error> {
+        if self.client_keys.contains_key(&key) {
+            return Err(Error::DuplicateBranch);
+        }
+        if self.is_full() {
+            return Err(Error::Overloaded);
+        }
         let bytes = request.wire().clone();
         let id = self.allocate_id();
         let mut fx = fx!(self, id, now);
