@@ -439,15 +439,7 @@ impl<'h> Parser<'h> {
                 ParseError::BadStartLine("bad SIP version")
             });
         }
-        if uri.is_empty() || uri.bytes().any(|b| b == b' ' || b == b'\t') {
-            return Err(ParseError::BadRequestUri("contains whitespace"));
-        }
-        let parsed = Uri::parse(uri).map_err(ParseError::BadRequestUri)?;
-        if parsed.headers.is_some() {
-            return Err(ParseError::BadRequestUri(
-                "headers are not allowed in a Request-URI",
-            ));
-        }
+        Uri::parse_request_uri(uri).map_err(ParseError::BadRequestUri)?;
         Ok(StartLine::Request {
             method: Method::from_token(method),
             method_span: Span::within(head, method),

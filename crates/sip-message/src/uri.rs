@@ -67,6 +67,20 @@ fn is_host_char(b: u8) -> bool {
 }
 
 impl<'a> Uri<'a> {
+    /// Parses a Request-URI as a Request-Line may carry it (RFC 3261 §25.1): no
+    /// whitespace, and no `?headers`. The parser checks received requests with it, and
+    /// the proxy the Request-URIs it writes into forwarded ones.
+    pub fn parse_request_uri(s: &'a str) -> Result<Uri<'a>, UriError> {
+        if s.is_empty() || s.bytes().any(|b| b == b' ' || b == b'\t') {
+            return Err("contains whitespace");
+        }
+        let uri = Uri::parse(s)?;
+        if uri.headers.is_some() {
+            return Err("headers are not allowed in a Request-URI");
+        }
+        Ok(uri)
+    }
+
     /// Parses a URI. The input must not contain surrounding whitespace or `<>`.
     pub fn parse(s: &'a str) -> Result<Uri<'a>, UriError> {
         let colon = s.find(':').ok_or("no scheme")?;
@@ -304,6 +318,28 @@ impl UriSpans {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_uris_refuse_whitespace_and_headers() {
+        assert_eq!(
+            Uri::parse_request_uri("sip:bob@example.com;transport=tcp").map(|u| u.host),
+            Ok("example.com")
+        );
+        assert_eq!(Uri::parse_request_uri(""), Err("contains whitespace"));
+        assert_eq!(
+            Uri::parse_request_uri("sip:bob @example.com"),
+            Err("contains whitespace")
+        );
+        assert_eq!(
+            Uri::parse_request_uri("sip:bob@example.com?Subject=hi"),
+            Err("headers are not allowed in a Request-URI")
+        );
+        assert!(Uri::parse("sip:bob@example.com?Subject=hi").is_ok());
+        assert_eq!(
+            Uri::parse_request_uri("bob@example.com").err(),
+            Uri::parse("bob@example.com").err()
+        );
+    }
 
     #[test]
     fn sip_uri_parts() {

@@ -490,11 +490,8 @@ impl Proxy {
 /// as the parser checks a Request-Line's. Route entries are taken from parsed Path or
 /// Route headers, and the parse of a request does not check their values either.
 fn new_request_uri_valid(fork: &Fork, t: &Target) -> Result<(), &'static str> {
-    if let Some(uri) = t.request_uri.as_deref().or(fork.new_request_uri.as_deref()) {
-        let parsed = Uri::parse(uri).map_err(|_| "bad Request-URI")?;
-        if parsed.headers.is_some() || uri.bytes().any(|b| b == b' ' || b == b'\t') {
-            return Err("bad Request-URI");
-        }
+    match t.request_uri.as_deref().or(fork.new_request_uri.as_deref()) {
+        Some(uri) => Uri::parse_request_uri(uri).map(|_| ()),
+        None => Ok(()),
     }
-    Ok(())
 }
