@@ -38,16 +38,13 @@ impl ClientKey {
     /// The key of the client transaction that sent a request with this top Via branch and
     /// method.
     pub(crate) fn new(branch: &str, method: &str) -> ClientKey {
-        SCRATCH.with(|key| {
-            let mut key = key.borrow_mut();
-            key.clear();
-            key.push_str(method);
-            key.push(' ');
-            key.push_str(branch);
-            ClientKey {
-                hash: hash128(&key),
-            }
-        })
+        ClientKey {
+            hash: hash_text(|key| {
+                key.push_str(method);
+                key.push(' ');
+                key.push_str(branch);
+            }),
+        }
     }
 
     /// The key of a request this element sends, or `None` when it has no branch.
@@ -88,11 +85,17 @@ thread_local! {
     static SCRATCH: RefCell<String> = RefCell::new(String::with_capacity(128));
 }
 
-/// The 128-bit keyed hash of an RFC 3261 server key's text.
-fn hash128(text: &str) -> [u64; 2] {
+/// The 128-bit keyed hash of the text `write` puts together (a client key's or an RFC 3261
+/// server key's), written into a reused buffer rather than a new string.
+fn hash_text(write: impl FnOnce(&mut String)) -> [u64; 2] {
     static KEYS: OnceLock<[RandomState; 2]> = OnceLock::new();
     let [a, b] = KEYS.get_or_init(|| [RandomState::new(), RandomState::new()]);
-    [a.hash_one(text), b.hash_one(text)]
+    SCRATCH.with(|key| {
+        let mut key = key.borrow_mut();
+        key.clear();
+        write(&mut key);
+        [a.hash_one(key.as_str()), b.hash_one(key.as_str())]
+    })
 }
 
 /// True when `branch` is an RFC 3261 branch.
@@ -105,20 +108,17 @@ impl ServerKey {
     fn with_method(msg: &SipMessage, method: &str) -> ServerKey {
         let via = msg.top_via();
         match msg.branch() {
-            Some(branch) if is_rfc3261_branch(Some(branch)) => SCRATCH.with(|key| {
-                let mut key = key.borrow_mut();
-                key.clear();
-                key.push_str(method);
-                key.push(' ');
-                if let Some(v) = via {
-                    push_sent_by(&mut key, v.host, v.port);
-                }
-                key.push(' ');
-                key.push_str(branch);
-                ServerKey::Branch {
-                    hash: hash128(&key),
-                }
-            }),
+            Some(branch) if is_rfc3261_branch(Some(branch)) => ServerKey::Branch {
+                hash: hash_text(|key| {
+                    key.push_str(method);
+                    key.push(' ');
+                    if let Some(v) = via {
+                        push_sent_by(key, v.host, v.port);
+                    }
+                    key.push(' ');
+                    key.push_str(branch);
+                }),
+            },
             _ => ServerKey::Legacy(Box::new(LegacyKey {
                 request_uri: msg.request_uri_str().into(),
                 to_tag: msg.to_tag().map(Into::into),
